@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# install-deps.sh - install jacobi's build, test and tool dependencies on Debian 12.
+#
+# Idempotent: packages already present are left alone, and apt-get update runs
+# only when something is missing. Works as root, or through sudo otherwise.
+#
+# Usage: scripts/install-deps.sh [--with-tools]
+#   --with-tools  also install the visualisation and fuzzing tools
+#                 (python3-h5py, python3-matplotlib, paraview, clang)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config python3
+  openmpi-bin libopenmpi-dev
+  libhdf5-openmpi-dev hdf5-tools
+  libcunit1-dev
+)
+tools=(python3-h5py python3-matplotlib paraview clang libclang-rt-14-dev)
+
+for arg in "$@"; do
+  case "$arg" in
+    --with-tools) packages+=("${tools[@]}") ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps.sh: not root and no sudo; install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
