@@ -1,0 +1,55 @@
+/* cunit_main.c - main() for jacobi's CUnit suites; see cunit_main.h. */
+#include "cunit_main.h"
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef JACOBI_MPI_TEST
+#include <mpi.h>
+#endif
+
+int tests_add_suite(const char *suite_name, const struct tests_case *cases, int ncases) {
+  CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
+  if (suite == NULL)
+    return 1;
+  for (int k = 0; k < ncases; k++)
+    if (CU_add_test(suite, cases[k].name, cases[k].fn) == NULL)
+      return 1;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int rank = 0;
+#ifdef JACOBI_MPI_TEST
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+#else
+  (void)argc;
+  (void)argv;
+#endif
+  if (CU_initialize_registry() != CUE_SUCCESS || tests_register() != 0) {
+    fprintf(stderr, "test registration failed: %s\n", CU_get_error_msg());
+    return 1;
+  }
+  /* Under MPI every rank runs every test; only rank 0 prints the report, but a failing rank
+   * prints its own failures (CU_basic_show_failures) so the message says where. */
+  CU_basic_set_mode(rank == 0 ? CU_BRM_VERBOSE : CU_BRM_SILENT);
+  CU_basic_run_tests();
+  long failures = (long)CU_get_number_of_failures();
+  if (rank != 0 && failures > 0) {
+    fprintf(stderr, "rank %d: %ld failed assertions:\n", rank, failures);
+    CU_basic_show_failures(CU_get_failure_list());
+    fprintf(stderr, "\n");
+  }
+  long any_failures = failures;
+#ifdef JACOBI_MPI_TEST
+  MPI_Allreduce(&failures, &any_failures, 1, MPI_LONG, MPI_MAX, MPI_COMM_WORLD);
+#endif
+  int status = (CU_get_error() != CUE_SUCCESS || any_failures > 0) ? 1 : 0;
+  CU_cleanup_registry();
+#ifdef JACOBI_MPI_TEST
+  MPI_Finalize();
+#endif
+  return status;
+}
