@@ -1,0 +1,157 @@
+/* field.c - tiles in a shared-memory window; see field.h. */
+#include "field.h"
+
+#include "err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { ALIGN_DOUBLES = 8 }; /* 64 bytes: a cache line, and a whole AVX-512 vector */
+
+static int64_t round_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
+
+void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t *offsets,
+                        int64_t *buffer_len) {
+  int64_t ntiles = decomp_ntiles(layout, rank), len = 0;
+  for (int64_t t = 0; t < ntiles; t++) {
+    struct decomp_tile tile;
+    decomp_tile(layout, rank, t, &tile);
+    offsets[t] = len;
+    len += round_up((tile.nrows + 2) * (tile.ncols + 2), ALIGN_DOUBLES);
+  }
+  *buffer_len = len;
+}
+
+/* The node must hold every buffer of every rank on it; say so before trying. */
+static int check_node_memory(const struct team *team, int64_t my_bytes) {
+  int64_t node_bytes = 0;
+  MPI_CHECK(MPI_Allreduce(&my_bytes, &node_bytes, 1, MPI_INT64_T, MPI_SUM, team->node));
+  long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0)
+    return ERR_OK; /* unknown: let the allocation decide */
+  double have = (double)pages * (double)page_size, need = (double)node_bytes;
+  if (need > have)
+    return err_set(ERR_CONFIG,
+                   "the grid needs %.1f GiB on a node of %d ranks (two buffers of tiles with "
+                   "halos), but the node has %.1f GiB of memory: use more nodes or a smaller grid",
+                   need / 1073741824.0, team->node_size, have / 1073741824.0);
+  return ERR_OK;
+}
+
+static void fill_tile(double *storage, const struct decomp_tile *tile,
+                      const struct field_boundary *boundary, double interior) {
+  int64_t stride = tile->ncols + 2;
+  for (int64_t i = 0; i < tile->nrows + 2; i++)
+    for (int64_t j = 0; j < stride; j++)
+      storage[i * stride + j] =
+          (i >= 1 && i <= tile->nrows && j >= 1 && j <= tile->ncols) ? interior : NAN;
+  /* Fixed boundary halos, where the tile touches the grid's edge. */
+  for (int64_t j = 1; j <= tile->ncols; j++) {
+    if (tile->nbr_rank[DECOMP_NORTH] == DECOMP_BOUNDARY)
+      storage[j] = boundary->side[DECOMP_NORTH];
+    if (tile->nbr_rank[DECOMP_SOUTH] == DECOMP_BOUNDARY)
+      storage[(tile->nrows + 1) * stride + j] = boundary->side[DECOMP_SOUTH];
+  }
+  for (int64_t i = 1; i <= tile->nrows; i++) {
+    if (tile->nbr_rank[DECOMP_WEST] == DECOMP_BOUNDARY)
+      storage[i * stride] = boundary->side[DECOMP_WEST];
+    if (tile->nbr_rank[DECOMP_EAST] == DECOMP_BOUNDARY)
+      storage[i * stride + tile->ncols + 1] = boundary->side[DECOMP_EAST];
+  }
+}
+
+static int describe_tiles(struct field *f) {
+  f->ntiles = decomp_ntiles(f->layout, f->rank);
+  size_t n = f->ntiles > 0 ? (size_t)f->ntiles : 1;
+  f->tiles = malloc(n * sizeof *f->tiles);
+  f->tile_offset = malloc(n * sizeof *f->tile_offset);
+  if (f->tiles == NULL || f->tile_offset == NULL)
+    return err_set(ERR_FAILURE, "out of memory describing %lld tiles", (long long)f->ntiles);
+  for (int64_t t = 0; t < f->ntiles; t++)
+    decomp_tile(f->layout, f->rank, t, &f->tiles[t]);
+  field_tile_offsets(f->layout, f->rank, f->tile_offset, &f->buffer_len);
+  return ERR_OK;
+}
+
+static int allocate_window(struct field *f, const struct team *team) {
+  MPI_Info info;
+  MPI_CHECK(MPI_Info_create(&info));
+  /* Each rank's segment may start on its own pages, so first touch places it near its rank. */
+  MPI_Info_set(info, "alloc_shared_noncontig", "true");
+  MPI_Aint bytes = (MPI_Aint)(2 * f->buffer_len * (int64_t)sizeof(double));
+  int code = MPI_Win_allocate_shared(bytes, sizeof(double), info, team->node, &f->base, &f->win);
+  MPI_Info_free(&info);
+  MPI_CHECK(code);
+  MPI_Win_set_errhandler(f->win, MPI_ERRORS_RETURN);
+  return ERR_OK;
+}
+
+int field_create(const struct decomp_layout *layout, const struct team *team,
+                 const struct field_boundary *boundary, double interior, struct field **out) {
+  *out = NULL;
+  struct field *f = calloc(1, sizeof *f);
+  int status = f ? ERR_OK : err_set(ERR_FAILURE, "out of memory creating the field");
+  if (f) {
+    f->layout = layout;
+    f->rank = team->rank;
+    f->win = MPI_WIN_NULL;
+    status = describe_tiles(f);
+  }
+  if (status == ERR_OK)
+    status = check_node_memory(team, 2 * f->buffer_len * (int64_t)sizeof(double));
+  status = team_agree(team, status);
+  /* Every rank reaches the collective allocation, or none does. */
+  if (status == ERR_OK)
+    status = team_agree(team, allocate_window(f, team));
+  if (status != ERR_OK) {
+    field_destroy(&f);
+    return status;
+  }
+  for (int buf = 0; buf < 2; buf++)
+    for (int64_t t = 0; t < f->ntiles; t++)
+      fill_tile(field_tile(f, buf, t), &f->tiles[t], boundary, interior);
+  *out = f;
+  return ERR_OK;
+}
+
+void field_destroy(struct field **field) {
+  if (field == NULL || *field == NULL)
+    return;
+  struct field *f = *field;
+  if (f->win != MPI_WIN_NULL)
+    MPI_Win_free(&f->win);
+  free(f->tiles);
+  free(f->tile_offset);
+  free(f);
+  *field = NULL;
+}
+
+/* splitmix64's finaliser: a bijective mix, so distinct inputs rarely collide in the sum. */
+static uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15u;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+  return x ^ (x >> 31);
+}
+
+uint64_t field_checksum(const struct field *f, const struct team *team) {
+  uint64_t sum = 0;
+  int64_t nx = f->layout->nx;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    const struct decomp_tile *tile = &f->tiles[t];
+    const double *storage = field_tile(f, f->current, t);
+    int64_t stride = field_stride(f, t);
+    for (int64_t li = 0; li < tile->nrows; li++)
+      for (int64_t lj = 0; lj < tile->ncols; lj++) {
+        uint64_t bits;
+        memcpy(&bits, &storage[(li + 1) * stride + lj + 1], sizeof bits);
+        uint64_t index = (uint64_t)((tile->row0 + li) * nx + tile->col0 + lj);
+        sum += mix64(mix64(index) ^ bits);
+      }
+  }
+  uint64_t total = 0;
+  MPI_Allreduce(&sum, &total, 1, MPI_UINT64_T, MPI_SUM, team->comm);
+  return total;
+}

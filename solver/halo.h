@@ -1,0 +1,55 @@
+/* halo.h - filling every tile's halo ring from its neighbours' edges, by the cheapest path:
+ * a copy within the rank, a load from a node neighbour's shared window, or a message to a rank
+ * on another node.
+ *
+ * halo_create() works out once, from the layout and the node map, every copy and every message
+ * an exchange makes; halo_exchange() then only moves data and synchronises with neighbours
+ * (never node-wide). Not for: the sweep, the boundary (fixed in field.h), convergence.
+ */
+#ifndef JACOBI_HALO_H
+#define JACOBI_HALO_H
+
+#include "cfg.h"
+#include "decomp.h"
+#include "field.h"
+#include "team.h"
+
+#include <stdint.h>
+
+struct halo;
+
+/* Points one exchange moves on this rank, by path, and how many peers it synchronises with. */
+struct halo_counts {
+  int64_t local_points; /* copied between this rank's own tiles */
+  int64_t shm_points;   /* loaded from node neighbours' windows */
+  int64_t p2p_points;   /* received in messages */
+  int shm_neighbours;   /* node neighbours: one zero-byte notification each way */
+  int messages;         /* off-node neighbours: one message each way */
+};
+
+/* Check that `mode` can serve this layout on these nodes: "shm" needs every neighbour on the
+ * same node. Found on every rank from the layout alone, before anything is allocated; the
+ * message names the offending ranks and blames `origin` (cfg_origin of halo.mode).
+ * Collective on team->comm; agreed status. Errors: ERR_CONFIG. */
+int halo_check_mode(const struct decomp_layout *layout, const struct team *team,
+                    enum cfg_halo_mode mode, const char *origin);
+
+/* Plan every copy and message of an exchange of `field`, and open the passive-target epoch on
+ * its window (MPI_Win_lock_all, once for the whole run). Collective on team->comm; agreed
+ * status. Errors: ERR_FAILURE (allocation, MPI). */
+int halo_create(struct field *field, const struct team *team, enum cfg_halo_mode mode,
+                struct halo **out);
+
+/* Fill the halos of buffer `buf` of every tile of this rank. Every rank of the team must call
+ * it for the same buffer in the same iteration, after writing that buffer's interior: it is
+ * the point where neighbours hand over their edges. Collective in effect (on the neighbours).
+ * Errors: ERR_FAILURE (an MPI call failed; the run cannot go on). */
+int halo_exchange(struct halo *halo, int buf);
+
+/* What one exchange moves on this rank. */
+struct halo_counts halo_counts(const struct halo *halo);
+
+/* Close the epoch and free; accepts NULL and *halo == NULL, sets *halo to NULL. Collective. */
+void halo_destroy(struct halo **halo);
+
+#endif /* JACOBI_HALO_H */

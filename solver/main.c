@@ -1,0 +1,254 @@
+/* jacobi - steady-state temperature of a heated plate.
+ *
+ * Solves the Laplace equation  d2T/dx2 + d2T/dy2 = 0  on a rectangle with fixed (Dirichlet)
+ * temperatures on its four edges, by Jacobi iteration of the 5-point stencil on an
+ * (ny + 2) x (nx + 2) grid, distributed over MPI ranks by a block, cyclic or block-cyclic
+ * decomposition. The result is bit for bit the same on any decomposition.
+ *
+ * usage:  mpirun -n 4 jacobi configs/plate.toml
+ *         jacobi --dry-run --ranks 1024 --set decomposition.partitioner=cyclic configs/plate.toml
+ *
+ * The program reads as its data path: configure -> plan -> allocate -> solve -> finish. Every
+ * step ends with the ranks agreeing on its status (team_agree), so a failure anywhere stops
+ * every rank with one message and the documented exit code.
+ */
+#include "cfg.h"
+#include "cli.h"
+#include "decomp.h"
+#include "err.h"
+#include "field.h"
+#include "halo.h"
+#include "report.h"
+#include "solve.h"
+#include "team.h"
+
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct run {
+  struct team *team;
+  struct cli cli;
+  struct cfg *cfg;
+  struct decomp_layout layout;
+  struct field *field;
+  struct halo *halo;
+  struct solve_result result;
+  bool finished; /* --help, --version or --dry-run: nothing to solve */
+};
+
+static int configure(struct run *run, int argc, char **argv);
+static int plan(struct run *run);
+static int allocate(struct run *run);
+static int solve(struct run *run);
+static int finish(struct run *run, int status);
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  struct run run = {0};
+  int status = team_create(MPI_COMM_WORLD, &run.team);
+  if (status == ERR_OK)
+    status = configure(&run, argc, argv);
+  if (status == ERR_OK && !run.finished)
+    status = plan(&run);
+  if (status == ERR_OK && !run.finished)
+    status = allocate(&run);
+  if (status == ERR_OK && !run.finished)
+    status = solve(&run);
+  int exit_code = finish(&run, status);
+  MPI_Finalize();
+  return exit_code;
+}
+
+/* Rank 0 reads the file and broadcasts its bytes, so a file visible only on the launch node
+ * still works, and every rank parses the same text to the same outcome. */
+static int read_config_text(const struct team *team, const char *path, char **text, size_t *len) {
+  long long header[2] = {ERR_OK, 0}; /* status, length */
+  if (team->rank == 0) {
+    header[0] = cfg_read_file(path, text, len);
+    header[1] = header[0] == ERR_OK ? (long long)*len : 0;
+  }
+  MPI_CHECK(MPI_Bcast(header, 2, MPI_LONG_LONG, 0, team->comm));
+  if (header[0] != ERR_OK)
+    return (int)header[0]; /* rank 0 holds the message; the others agree without one */
+  if (team->rank != 0) {
+    *len = (size_t)header[1];
+    *text = malloc(*len + 1);
+    if (*text == NULL)
+      team_abort(team, err_set(ERR_FAILURE, "out of memory for the config text"));
+  }
+  MPI_CHECK(MPI_Bcast(*text, (int)*len, MPI_CHAR, 0, team->comm));
+  (*text)[*len] = '\0';
+  return ERR_OK;
+}
+
+static int configure(struct run *run, int argc, char **argv) {
+  struct team *team = run->team;
+  int status = team_agree(team, cli_parse(argc, argv, &run->cli));
+  if (status != ERR_OK) {
+    if (team->rank == 0)
+      cli_usage(stderr);
+    return status;
+  }
+  if (run->cli.help || run->cli.version) {
+    if (team->rank == 0 && run->cli.help)
+      cli_help(stdout);
+    else if (team->rank == 0)
+      printf("jacobi %s\n", JACOBI_VERSION);
+    run->finished = true;
+    return ERR_OK;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  status = read_config_text(team, run->cli.config_path, &text, &len);
+  if (status == ERR_OK)
+    status = cfg_create(text, len, run->cli.config_path, run->cli.sets, run->cli.nsets, &run->cfg);
+  free(text);
+  return team_agree(team, status);
+}
+
+static enum decomp_kind decomp_kind_of(enum cfg_partitioner p) {
+  switch (p) {
+  case CFG_CYCLIC:
+    return DECOMP_CYCLIC;
+  case CFG_BLOCK_CYCLIC:
+    return DECOMP_BLOCK_CYCLIC;
+  default:
+    return DECOMP_BLOCK;
+  }
+}
+
+/* The node of each of nranks ranks when ranks_per_node consecutive ranks share a node (0: one
+ * node). Caller frees. */
+static int *modelled_nodes(int nranks, int64_t ranks_per_node) {
+  int *node = malloc((size_t)nranks * sizeof *node);
+  for (int r = 0; node != NULL && r < nranks; r++)
+    node[r] = ranks_per_node > 0 ? (int)(r / ranks_per_node * ranks_per_node) : 0;
+  return node;
+}
+
+static int layout(const struct cfg *cfg, int nranks, struct decomp_layout *out) {
+  int dims[2] = {cfg->process_grid[0], cfg->process_grid[1]};
+  if (decomp_dims_fill(nranks, dims) != ERR_OK) {
+    err_prefix(cfg_origin(cfg, "decomposition.process_grid"));
+    return ERR_CONFIG;
+  }
+  if (decomp_layout_init(out, cfg->nx, cfg->ny, nranks, dims, decomp_kind_of(cfg->partitioner),
+                         cfg->block_size) != ERR_OK) {
+    err_prefix(cfg->source_name);
+    return ERR_CONFIG;
+  }
+  return ERR_OK;
+}
+
+static int dry_run(struct run *run) {
+  const struct cfg *cfg = run->cfg;
+  int nranks = run->cli.ranks > 0 ? run->cli.ranks : run->team->size;
+  struct decomp_layout l;
+  int status = layout(cfg, nranks, &l);
+  int *nodes = NULL;
+  if (status == ERR_OK && (nodes = modelled_nodes(nranks, cfg->ranks_per_node)) == NULL)
+    status = err_set(ERR_FAILURE, "out of memory for the plan of %d ranks", nranks);
+  status = team_agree(run->team, status);
+  if (status == ERR_OK && run->team->rank == 0) {
+    printf("# resolved configuration\n");
+    cfg_print(cfg, stdout);
+    printf("\n# decomposition plan for %d rank%s%s\n", nranks, nranks == 1 ? "" : "s",
+           cfg->ranks_per_node > 0 ? "" : " on one node");
+    decomp_plan_print(&l, nodes, cfg->halo_mode == CFG_HALO_P2P, stdout);
+  }
+  free(nodes);
+  run->finished = true;
+  return status;
+}
+
+static int plan(struct run *run) {
+  if (run->cli.dry_run)
+    return dry_run(run);
+  CHECK(team_split_nodes(run->team, (int)run->cfg->ranks_per_node));
+  CHECK(team_agree(run->team, layout(run->cfg, run->team->size, &run->layout)));
+  return halo_check_mode(&run->layout, run->team, run->cfg->halo_mode,
+                         cfg_origin(run->cfg, "halo.mode"));
+}
+
+static int allocate(struct run *run) {
+  const struct cfg *cfg = run->cfg;
+  struct field_boundary boundary = {.side = {[DECOMP_NORTH] = cfg->top,
+                                             [DECOMP_SOUTH] = cfg->bottom,
+                                             [DECOMP_WEST] = cfg->left,
+                                             [DECOMP_EAST] = cfg->right}};
+  CHECK(field_create(&run->layout, run->team, &boundary, cfg->interior, &run->field));
+  return halo_create(run->field, run->team, cfg->halo_mode, &run->halo);
+}
+
+/* The halo traffic the run makes must be the traffic the plan predicts, rank by rank. */
+static int check_against_plan(const struct run *run) {
+  struct decomp_rank_plan p;
+  decomp_plan_rank(&run->layout, run->team->rank, run->team->node_of_rank,
+                   run->cfg->halo_mode == CFG_HALO_P2P, &p);
+  struct halo_counts c = halo_counts(run->halo);
+  if (p.halo_points_local != c.local_points || p.halo_points_shm != c.shm_points ||
+      p.halo_points_p2p != c.p2p_points || p.messages != c.messages ||
+      p.shm_neighbours != c.shm_neighbours)
+    return err_set(ERR_FAILURE,
+                   "halo traffic differs from the plan: exchanged %lld/%lld/%lld points "
+                   "(local/shm/p2p), planned %lld/%lld/%lld",
+                   (long long)c.local_points, (long long)c.shm_points, (long long)c.p2p_points,
+                   (long long)p.halo_points_local, (long long)p.halo_points_shm,
+                   (long long)p.halo_points_p2p);
+  return ERR_OK;
+}
+
+static int solve(struct run *run) {
+  const struct cfg *cfg = run->cfg;
+  struct team *team = run->team;
+  if (team->rank == 0 && !run->cli.quiet) {
+    int nodes = 0;
+    for (int r = 0; r < team->size; r++)
+      nodes += team->node_of_rank[r] == r;
+    report_header(cfg, &run->layout, nodes);
+  }
+  struct solve_params params = {.tolerance = cfg->tolerance,
+                                .max_iterations = cfg->max_iterations,
+                                .check_interval = cfg->check_interval,
+                                .progress = !run->cli.quiet};
+  CHECK(team_agree(team, solve_run(run->field, run->halo, team, &params, &run->result)));
+  CHECK(team_agree(team, check_against_plan(run)));
+
+  const struct solve_result *r = &run->result;
+  struct report_summary s = {.iterations = r->iterations,
+                             .residual = r->residual,
+                             .tolerance = cfg->tolerance,
+                             .converged = r->converged,
+                             .points = cfg->nx * cfg->ny,
+                             .checksum = field_checksum(run->field, team)};
+  double mine[4] = {r->compute_seconds, r->halo_seconds, r->reduce_seconds, r->wall_seconds};
+  double max[4];
+  MPI_CHECK(MPI_Reduce(mine, max, 4, MPI_DOUBLE, MPI_MAX, 0, team->comm));
+  struct halo_counts c = halo_counts(run->halo);
+  long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
+  MPI_CHECK(MPI_Reduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, 0, team->comm));
+  s.compute_seconds = max[0];
+  s.halo_seconds = max[1];
+  s.reduce_seconds = max[2];
+  s.wall_seconds = max[3];
+  s.halo = (struct halo_counts){.local_points = sums[0],
+                                .shm_points = sums[1],
+                                .p2p_points = sums[2],
+                                .messages = (int)sums[3]};
+  if (team->rank == 0)
+    report_summary(&s);
+  return ERR_OK;
+}
+
+static int finish(struct run *run, int status) {
+  int exit_code = status;
+  if (status == ERR_OK && !run->finished)
+    exit_code = run->result.converged ? EXIT_CONVERGED : EXIT_NOT_CONVERGED;
+  halo_destroy(&run->halo);
+  field_destroy(&run->field);
+  cfg_destroy(&run->cfg);
+  cli_release(&run->cli);
+  team_destroy(&run->team);
+  return exit_code;
+}

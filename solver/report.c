@@ -1,0 +1,46 @@
+/* report.c - terminal output; see report.h. */
+#include "report.h"
+
+#include <math.h>
+#include <stdio.h>
+
+void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes) {
+  printf("jacobi %s: %lld x %lld interior points, %d rank%s on %d node%s, process grid %d x %d\n",
+         JACOBI_VERSION, (long long)cfg->nx, (long long)cfg->ny, layout->nranks,
+         layout->nranks == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", layout->prows,
+         layout->pcols);
+  printf("  partitioner %s", cfg_partitioner_name(cfg->partitioner));
+  if (cfg->partitioner == CFG_BLOCK_CYCLIC)
+    printf(" (block %lld)", (long long)cfg->block_size);
+  printf(", halo %s, tolerance %g, check every %lld, at most %lld iterations\n",
+         cfg_halo_mode_name(cfg->halo_mode), cfg->tolerance, (long long)cfg->check_interval,
+         (long long)cfg->max_iterations);
+  fflush(stdout);
+}
+
+void report_progress(int64_t iteration, double residual, double mlups) {
+  if (isnan(residual))
+    printf("  iteration %lld: %.1f MLUP/s\n", (long long)iteration, mlups);
+  else
+    printf("  iteration %lld: diff %.3e, %.1f MLUP/s\n", (long long)iteration, residual, mlups);
+  fflush(stdout);
+}
+
+void report_summary(const struct report_summary *s) {
+  double updates = (double)s->points * (double)s->iterations;
+  double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
+  printf("%s after %lld iterations: diff %.6e (tolerance %g)\n",
+         s->converged ? "converged" : "NOT converged", (long long)s->iterations, s->residual,
+         s->tolerance);
+  printf("  wall time %.3f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
+  printf("  time (max over ranks): compute %.3f s, halo exchange %.3f s, convergence "
+         "reduction %.3f s\n",
+         s->compute_seconds, s->halo_seconds, s->reduce_seconds);
+  printf("  halo per iteration: %lld points (%.1f KiB) in shared windows, %lld points (%.1f "
+         "KiB) in %d messages, %lld points copied within ranks\n",
+         (long long)s->halo.shm_points, (double)s->halo.shm_points * 8 / 1024,
+         (long long)s->halo.p2p_points, (double)s->halo.p2p_points * 8 / 1024, s->halo.messages,
+         (long long)s->halo.local_points);
+  printf("  field checksum %016llx\n", (unsigned long long)s->checksum);
+  fflush(stdout);
+}

@@ -1,0 +1,30 @@
+/* report.h - what rank 0 prints to the terminal: the header, progress lines, the summary.
+ * Not for errors (team.h prints those to stderr). Not collective: the caller gathers figures.
+ */
+#ifndef JACOBI_REPORT_H
+#define JACOBI_REPORT_H
+
+#include "cfg.h"
+#include "decomp.h"
+#include "halo.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Run-wide figures gathered for the summary. */
+struct report_summary {
+  int64_t iterations;
+  double residual, tolerance;
+  bool converged;
+  double wall_seconds;
+  double compute_seconds, halo_seconds, reduce_seconds; /* max over ranks */
+  int64_t points;                                       /* interior points */
+  struct halo_counts halo;                              /* sums over ranks, per exchange */
+  uint64_t checksum;
+};
+
+void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes);
+void report_progress(int64_t iteration, double residual, double mlups);
+void report_summary(const struct report_summary *s);
+
+#endif /* JACOBI_REPORT_H */

@@ -1,0 +1,108 @@
+/* test_sweep.c - the Jacobi kernel against numbers worked by hand. */
+#include "cunit_main.h"
+#include "sweep.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+enum { ROWS = 3, COLS = 4, STRIDE = COLS + 2 };
+
+/* A 3 x 4 interior with its halo ring: top edge `top`, left edge `left`, others 0. */
+static void plate(double g[ROWS + 2][STRIDE], double top, double left) {
+  memset(g, 0, sizeof(double) * (ROWS + 2) * STRIDE);
+  for (int j = 1; j <= COLS; j++)
+    g[0][j] = top;
+  for (int i = 1; i <= ROWS; i++)
+    g[i][0] = left;
+}
+
+static void assert_interior(double g[ROWS + 2][STRIDE], const double want[ROWS][COLS]) {
+  for (int i = 0; i < ROWS; i++)
+    for (int j = 0; j < COLS; j++) {
+      if (g[i + 1][j + 1] != want[i][j])
+        fprintf(stderr, "\n  point (%d,%d): want %.17g, got %.17g", i, j, want[i][j],
+                g[i + 1][j + 1]);
+      CU_ASSERT_EQUAL(g[i + 1][j + 1], want[i][j]);
+    }
+}
+
+/* Top 4, interior 0: the first row becomes 0.25 * 4 = 1; max diff 1. */
+static void test_first_sweep_of_hot_top_edge(void) {
+  double in[ROWS + 2][STRIDE], out[ROWS + 2][STRIDE];
+  plate(in, 4.0, 0.0);
+  plate(out, 4.0, 0.0);
+  double diff = sweep_tile(&in[0][0], &out[0][0], ROWS, COLS, STRIDE);
+  const double want[ROWS][COLS] = {{1, 1, 1, 1}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+  assert_interior(out, want);
+  CU_ASSERT_EQUAL(diff, 1.0);
+}
+
+/* Second sweep: (0,0) = 0.25*((4+0)+(0+1)) = 1.25, (0,1) = 0.25*((4+0)+(1+1)) = 1.5,
+ * row 1 = 0.25*((1+0)+(0+0)) = 0.25; max diff |1.5 - 1| = 0.5. */
+static void test_second_sweep_spreads_heat(void) {
+  double a[ROWS + 2][STRIDE], b[ROWS + 2][STRIDE];
+  plate(a, 4.0, 0.0);
+  plate(b, 4.0, 0.0);
+  sweep_tile(&a[0][0], &b[0][0], ROWS, COLS, STRIDE);
+  double diff = sweep_tile(&b[0][0], &a[0][0], ROWS, COLS, STRIDE);
+  const double want[ROWS][COLS] = {{1.25, 1.5, 1.5, 1.25}, {0.25, 0.25, 0.25, 0.25}, {0, 0, 0, 0}};
+  assert_interior(a, want);
+  CU_ASSERT_EQUAL(diff, 0.5);
+}
+
+/* Top 8, left 4: (0,0) = 0.25*((8+0)+(4+0)) = 3, rest of row 0 = 2, column 0 below = 1. */
+static void test_two_hot_edges(void) {
+  double in[ROWS + 2][STRIDE], out[ROWS + 2][STRIDE];
+  plate(in, 8.0, 4.0);
+  plate(out, 8.0, 4.0);
+  double diff = sweep_tile(&in[0][0], &out[0][0], ROWS, COLS, STRIDE);
+  const double want[ROWS][COLS] = {{3, 2, 2, 2}, {1, 0, 0, 0}, {1, 0, 0, 0}};
+  assert_interior(out, want);
+  CU_ASSERT_EQUAL(diff, 3.0);
+}
+
+/* The parenthesisation is part of the contract. With up 1, down 1e-16, left 1e-16, right -1:
+ * 0.25*((up+down)+(left+right)) = 0.25*(1 + (-1+1e-16)) = 2^-55, while summing left to right
+ * gives 0 and pairing (up+right)+(down+left) gives 0.25*2e-16. */
+static void test_canonical_order_of_operations(void) {
+  double in[3][3] = {{0, 1.0, 0}, {1e-16, 0, -1.0}, {0, 1e-16, 0}};
+  double out[3][3] = {{0}};
+  sweep_tile(&in[0][0], &out[0][0], 1, 1, 3);
+  CU_ASSERT_EQUAL(out[1][1], 0x1p-55);
+}
+
+/* The halo ring of `out` is left alone, and a stride wider than the tile is honoured. */
+static void test_halo_untouched_and_stride_honoured(void) {
+  enum { WIDE = 9 };
+  double in[4][WIDE], out[4][WIDE];
+  for (int k = 0; k < 4 * WIDE; k++) {
+    (&in[0][0])[k] = 2.0;
+    (&out[0][0])[k] = -7.0;
+  }
+  double diff = sweep_tile(&in[0][0], &out[0][0], 2, 3, WIDE);
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < WIDE; j++) {
+      bool interior = i >= 1 && i <= 2 && j >= 1 && j <= 3;
+      CU_ASSERT_EQUAL(out[i][j], interior ? 2.0 : -7.0);
+    }
+  CU_ASSERT_EQUAL(diff, 0.0);
+}
+
+static void test_empty_tile_has_zero_diff(void) {
+  double in[2][2] = {{1, 2}, {3, 4}}, out[2][2] = {{5, 6}, {7, 8}};
+  CU_ASSERT_EQUAL(sweep_tile(&in[0][0], &out[0][0], 0, 0, 2), 0.0);
+  CU_ASSERT_EQUAL(out[1][1], 8.0);
+}
+
+int tests_register(void) {
+  static const struct tests_case cases[] = {
+      {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
+      {"second_sweep_spreads_heat", test_second_sweep_spreads_heat},
+      {"two_hot_edges", test_two_hot_edges},
+      {"canonical_order_of_operations", test_canonical_order_of_operations},
+      {"halo_untouched_and_stride_honoured", test_halo_untouched_and_stride_honoured},
+      {"empty_tile_has_zero_diff", test_empty_tile_has_zero_diff},
+  };
+  return TESTS_ADD_SUITE("sweep", cases);
+}
