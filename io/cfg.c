@@ -1,0 +1,954 @@
+/* cfg.c - jacobi's configuration; see cfg.h.
+ *
+ * The schema below is the one place a key is described. Applying the file and the --set
+ * overrides, the messages (with their "did you mean"), the defaults, cfg_print, the reference
+ * table and cfg_origin all read it; adding a key is adding a row (and its field in cfg.h).
+ *
+ * Order of work in cfg_create: defaults, then the file's entries in source order, then the
+ * --set overrides in order (a later one wins), then the checks that need every key at once
+ * (required keys, the grid's size). The first error stops it, so the user reads one message.
+ */
+#include "cfg.h"
+
+#include "err.h"
+#include "toml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- the schema ------------------------------------------------------------------------------ */
+
+enum key_type {
+  KEY_INT,      /* int64_t field */
+  KEY_FLOAT,    /* double field; an integer in the file is accepted if a double holds it */
+  KEY_STRING,   /* char * field, owned, non-empty */
+  KEY_ENUM,     /* enum field, set from one of `choices` (its index is the enum's value) */
+  KEY_BOOL,     /* bool field */
+  KEY_INT_PAIR, /* int[2] field, from an array of two integers */
+};
+
+/* A value of any key's type, as the schema's defaults and the setters hold it. */
+struct value {
+  int64_t i; /* KEY_INT, and KEY_ENUM's index */
+  double f;
+  const char *s;
+  bool b;
+  int64_t pair[2];
+};
+
+struct key_def {
+  const char *section, *name;
+  enum key_type type;
+  size_t offset;    /* of the field in struct cfg */
+  bool required;    /* no default: the file or a --set must set it */
+  int64_t min, max; /* KEY_INT, and each entry of KEY_INT_PAIR */
+  double lo, hi;    /* KEY_FLOAT: finite and lo <= x <= hi (lo < x when lo_open) */
+  bool lo_open;
+  const char *const *choices; /* KEY_ENUM: the names in enum order, NULL-terminated */
+  struct value def;
+  const char *help; /* one line: the reference table's "meaning" */
+};
+
+static const char *const partitioner_names[] = {"block", "cyclic", "block-cyclic", NULL};
+static const char *const halo_mode_names[] = {"auto", "shm", "p2p", NULL};
+
+/* The enum fields are written as int: that must be their size. */
+_Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
+_Static_assert(sizeof(enum cfg_halo_mode) == sizeof(int), "enum cfg_halo_mode is an int");
+_Static_assert(CFG_BLOCK == 0 && CFG_CYCLIC == 1 && CFG_BLOCK_CYCLIC == 2,
+               "partitioner_names is indexed by enum cfg_partitioner");
+_Static_assert(CFG_HALO_AUTO == 0 && CFG_HALO_SHM == 1 && CFG_HALO_P2P == 2,
+               "halo_mode_names is indexed by enum cfg_halo_mode");
+
+#define FIELD(f) .offset = offsetof(struct cfg, f)
+#define TEMPERATURE .type = KEY_FLOAT, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
+#define COUNT_FROM(lowest) .type = KEY_INT, .min = (lowest), .max = INT64_MAX
+
+/* Every key, grouped by section, in the order cfg_print and the reference show them. */
+static const struct key_def schema[] = {
+    {"grid", "nx", COUNT_FROM(1), FIELD(nx), .required = true, .help = "interior points per row"},
+    {"grid", "ny", COUNT_FROM(1), FIELD(ny), .required = true, .help = "interior rows"},
+    {"boundary", "top", TEMPERATURE, FIELD(top), .help = "temperature held on the top edge"},
+    {"boundary", "bottom", TEMPERATURE, FIELD(bottom),
+     .help = "temperature held on the bottom edge"},
+    {"boundary", "left", TEMPERATURE, FIELD(left), .help = "temperature held on the left edge"},
+    {"boundary", "right", TEMPERATURE, FIELD(right), .help = "temperature held on the right edge"},
+    {"initial", "interior", TEMPERATURE, FIELD(interior),
+     .help = "starting temperature of every interior point"},
+    {"solver", "tolerance", .type = KEY_FLOAT, FIELD(tolerance), .lo = 0, .lo_open = true,
+     .hi = DBL_MAX, .def = {.f = 1e-4},
+     .help = "converged when no point changes by this much or more in one iteration"},
+    {"solver", "max_iterations", COUNT_FROM(1), FIELD(max_iterations), .def = {.i = 100000},
+     .help = "stop after this many iterations even if not converged (exit code 3)"},
+    {"solver", "check_interval", COUNT_FROM(1), FIELD(check_interval), .def = {.i = 1},
+     .help = "iterations between global convergence checks"},
+    {"decomposition", "partitioner", .type = KEY_ENUM, FIELD(partitioner),
+     .choices = partitioner_names, .def = {.i = CFG_BLOCK},
+     .help = "how rows and columns are dealt to the process grid"},
+    {"decomposition", "block_size", COUNT_FROM(1), FIELD(block_size), .def = {.i = 1},
+     .help = "rows or columns dealt at a time by block-cyclic"},
+    {"decomposition", "process_grid", .type = KEY_INT_PAIR, FIELD(process_grid), .min = 0,
+     .max = INT_MAX, .def = {.pair = {0, 1}},
+     .help = "process grid [rows, cols]; a 0 is filled in as MPI_Dims_create does"},
+    {"halo", "mode", .type = KEY_ENUM, FIELD(halo_mode), .choices = halo_mode_names,
+     .def = {.i = CFG_HALO_AUTO},
+     .help = "halo exchange: shared-memory windows (shm), messages (p2p), or shm within a "
+             "node and messages between nodes (auto)"},
+    {"halo", "ranks_per_node", .type = KEY_INT, FIELD(ranks_per_node), .min = 0, .max = INT_MAX,
+     .help = "model nodes of this many consecutive ranks (0: the real nodes)"},
+    {"output", "path", .type = KEY_STRING, FIELD(output_path), .def = {.s = "plate.h5"},
+     .help = "HDF5 file the result is written to"},
+    {"output", "checkpoint_interval", COUNT_FROM(0), FIELD(checkpoint_interval),
+     .help = "iterations between checkpoints (0: none)"},
+    {"output", "owner_map", .type = KEY_BOOL, FIELD(owner_map),
+     .help = "also write which rank owns each point"},
+};
+
+#define NKEYS (sizeof schema / sizeof schema[0])
+
+static bool first_of_section(size_t k) {
+  return k == 0 || strcmp(schema[k - 1].section, schema[k].section) != 0;
+}
+
+/* The first key of section s[0, n), or -1. */
+static int find_section(const char *s, size_t n) {
+  for (size_t k = 0; k < NKEYS; k++)
+    if (strlen(schema[k].section) == n && memcmp(schema[k].section, s, n) == 0)
+      return (int)k;
+  return -1;
+}
+
+/* The key `name` (name[0, n)) of the section whose first key is `section`, or -1. */
+static int find_key(int section, const char *name, size_t n) {
+  for (size_t k = (size_t)section;
+       k < NKEYS && strcmp(schema[k].section, schema[section].section) == 0; k++)
+    if (strlen(schema[k].name) == n && memcmp(schema[k].name, name, n) == 0)
+      return (int)k;
+  return -1;
+}
+
+/* The key named "section.name", or -1. */
+static int find_dotted(const char *key) {
+  const char *dot = strchr(key, '.');
+  int section = dot ? find_section(key, (size_t)(dot - key)) : -1;
+  return section < 0 ? -1 : find_key(section, dot + 1, strlen(dot + 1));
+}
+
+/* ---- describing keys ------------------------------------------------------------------------- */
+
+/* A bound as TOML and people write it: 1e300, not 1e+300. */
+static const char *bound(double x, char buf[32]) {
+  snprintf(buf, 32, "%g", x);
+  char *plus = strstr(buf, "e+");
+  if (plus != NULL)
+    memmove(plus + 1, plus + 2, strlen(plus + 2) + 1);
+  return buf;
+}
+
+static void list_choices(const struct key_def *k, const char *last_sep, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int c = 0; k->choices[c] != NULL && used < size; c++) {
+    const char *sep = c == 0 ? "" : k->choices[c + 1] == NULL ? last_sep : ", ";
+    int n = snprintf(buf + used, size - used, "%s\"%s\"", sep, k->choices[c]);
+    used += n > 0 ? (size_t)n : 0;
+  }
+}
+
+/* What a key accepts, as messages say it: "a number > 0", "an integer >= 1". */
+static const char *expected(const struct key_def *k, char *buf, size_t size) {
+  char lo[32], hi[32], choices[128];
+  switch (k->type) {
+  case KEY_INT:
+    if (k->max == INT64_MAX)
+      snprintf(buf, size, "an integer >= %lld", (long long)k->min);
+    else
+      snprintf(buf, size, "an integer from %lld to %lld", (long long)k->min, (long long)k->max);
+    break;
+  case KEY_FLOAT:
+    if (k->lo_open && k->hi == DBL_MAX)
+      snprintf(buf, size, "a number > %s", bound(k->lo, lo));
+    else
+      snprintf(buf, size, "a number from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+    break;
+  case KEY_STRING:
+    snprintf(buf, size, "a non-empty string");
+    break;
+  case KEY_ENUM:
+    list_choices(k, ", ", choices, sizeof choices);
+    snprintf(buf, size, "one of %s", choices);
+    break;
+  case KEY_BOOL:
+    snprintf(buf, size, "true or false");
+    break;
+  case KEY_INT_PAIR:
+    snprintf(buf, size, "[rows, cols]: two integers from %lld to %lld", (long long)k->min,
+             (long long)k->max);
+    break;
+  }
+  return buf;
+}
+
+/* A key's type in short, for the reference and the required-key message: "int >= 1". */
+static const char *type_text(const struct key_def *k, char *buf, size_t size) {
+  char lo[32], hi[32], choices[128];
+  switch (k->type) {
+  case KEY_INT:
+    if (k->max == INT64_MAX)
+      snprintf(buf, size, "int >= %lld", (long long)k->min);
+    else
+      snprintf(buf, size, "int from %lld to %lld", (long long)k->min, (long long)k->max);
+    break;
+  case KEY_FLOAT:
+    if (k->lo_open && k->hi == DBL_MAX)
+      snprintf(buf, size, "float > %s", bound(k->lo, lo));
+    else
+      snprintf(buf, size, "float from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+    break;
+  case KEY_STRING:
+    snprintf(buf, size, "string, non-empty");
+    break;
+  case KEY_ENUM:
+    list_choices(k, " or ", choices, sizeof choices);
+    snprintf(buf, size, "%s", choices);
+    break;
+  case KEY_BOOL:
+    snprintf(buf, size, "bool");
+    break;
+  case KEY_INT_PAIR:
+    snprintf(buf, size, "[int, int], each from %lld to %lld", (long long)k->min, (long long)k->max);
+    break;
+  }
+  return buf;
+}
+
+/* ---- messages -------------------------------------------------------------------------------- */
+
+/* What a message blames: a line of the file, the file as a whole, or a --set argument. */
+struct where {
+  const char *name; /* the config's name */
+  int line;         /* > 0: a line of it */
+  const char *set;  /* not NULL: this --set argument instead */
+};
+
+/* s[0, n) cut to at most 80 bytes (at a character boundary) with "...", for messages. */
+static const char *clip(const char *s, size_t n, char buf[88]) {
+  size_t keep = n;
+  if (n > 80) {
+    keep = 80;
+    while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
+      keep--; /* not in the middle of a UTF-8 character */
+  }
+  memcpy(buf, s, keep);
+  strcpy(buf + keep, keep < n ? "..." : "");
+  return buf;
+}
+
+__attribute__((format(printf, 2, 3))) static int fail(const struct where *w, const char *fmt, ...) {
+  char what[768], arg[88];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (w->set != NULL)
+    return err_set(ERR_CONFIG, "--set %s: %s", clip(w->set, strlen(w->set), arg), what);
+  if (w->line > 0)
+    return err_set(ERR_CONFIG, "%s:%d: %s", w->name, w->line, what);
+  return err_set(ERR_CONFIG, "%s: %s", w->name, what);
+}
+
+/* "KEY must be WHAT IT ACCEPTS, got RAW" */
+static int bad_value(const struct where *w, const struct key_def *k, const char *raw,
+                     size_t raw_len, const char *note) {
+  char want[160], got[TOML_EXCERPT_SIZE];
+  return fail(w, "%s.%s must be %s, got %s%s", k->section, k->name, expected(k, want, sizeof want),
+              toml_excerpt(raw, raw_len, got), note);
+}
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
+
+/* Edit distance between a[0, na) and the schema word b, counting insertions, deletions,
+ * substitutions and swaps of neighbours, case aside; SIZE_MAX when too far apart to matter. */
+static size_t distance(const char *a, size_t na, const char *b) {
+  enum { MAX_WORD = 40 };
+  size_t nb = strlen(b);
+  if (nb >= MAX_WORD || na > nb + 3)
+    return SIZE_MAX;
+  size_t rows[3][MAX_WORD] = {{0}};
+  size_t *before = rows[0], *prev = rows[1], *cur = rows[2];
+  for (size_t j = 0; j <= nb; j++)
+    prev[j] = j;
+  for (size_t i = 1; i <= na; i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= nb; j++) {
+      size_t d = prev[j - 1] + (lower(a[i - 1]) != lower(b[j - 1]));
+      d = prev[j] + 1 < d ? prev[j] + 1 : d;
+      d = cur[j - 1] + 1 < d ? cur[j - 1] + 1 : d;
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1]) && before[j - 2] + 1 < d)
+        d = before[j - 2] + 1;
+      cur[j] = d;
+    }
+    size_t *spare = before;
+    before = prev;
+    prev = cur;
+    cur = spare;
+  }
+  return prev[nb];
+}
+
+/* Close enough to suggest: a third of the word's letters (1 to 3) wrong at most. */
+static bool close_enough(size_t d, const char *candidate) {
+  size_t limit = (strlen(candidate) + 2) / 3;
+  limit = limit < 1 ? 1 : limit > 3 ? 3 : limit;
+  return d <= limit;
+}
+
+/* The section name closest to s[0, n), or NULL if none is close. */
+static const char *closest_section(const char *s, size_t n) {
+  const char *best = NULL;
+  size_t best_d = SIZE_MAX;
+  for (size_t k = 0; k < NKEYS; k++) {
+    size_t d = first_of_section(k) ? distance(s, n, schema[k].section) : SIZE_MAX;
+    if (d < best_d && close_enough(d, schema[k].section)) {
+      best = schema[k].section;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+/* The key of `section` whose name is closest to s[0, n), or -1 if none is close. */
+static int closest_key(int section, const char *s, size_t n) {
+  int best = -1;
+  size_t best_d = SIZE_MAX;
+  for (size_t k = (size_t)section;
+       k < NKEYS && strcmp(schema[k].section, schema[section].section) == 0; k++) {
+    size_t d = distance(s, n, schema[k].name);
+    if (d < best_d && close_enough(d, schema[k].name)) {
+      best = (int)k;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+/* The key of any section named exactly s[0, n), or -1. */
+static int key_named(const char *s, size_t n) {
+  for (size_t k = 0; k < NKEYS; k++)
+    if (strlen(schema[k].name) == n && memcmp(schema[k].name, s, n) == 0)
+      return (int)k;
+  return -1;
+}
+
+/* The key of any section whose name is closest to s[0, n), or -1 if none is close. */
+static int closest_key_anywhere(const char *s, size_t n) {
+  int best = -1;
+  size_t best_d = SIZE_MAX;
+  for (size_t k = 0; k < NKEYS; k++) {
+    size_t d = distance(s, n, schema[k].name);
+    if (d < best_d && close_enough(d, schema[k].name)) {
+      best = (int)k;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+static const char *list_sections(char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t k = 0; k < NKEYS && used < size; k++) {
+    if (!first_of_section(k))
+      continue;
+    int n = snprintf(buf + used, size - used, "%s[%s]", used ? ", " : "", schema[k].section);
+    used += n > 0 ? (size_t)n : 0;
+  }
+  return buf;
+}
+
+static const char *list_keys(int section, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t k = (size_t)section;
+       k < NKEYS && strcmp(schema[k].section, schema[section].section) == 0 && used < size; k++) {
+    int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", schema[k].name);
+    used += n > 0 ? (size_t)n : 0;
+  }
+  return buf;
+}
+
+static int unknown_section(const struct where *w, const char *s, size_t n) {
+  char shown[88], list[256];
+  const char *best = closest_section(s, n);
+  if (best != NULL)
+    return fail(w, "unknown section [%s]; did you mean [%s]?", clip(s, n, shown), best);
+  return fail(w, "unknown section [%s]; the sections are %s", clip(s, n, shown),
+              list_sections(list, sizeof list));
+}
+
+static int unknown_key(const struct where *w, int section, const char *s, size_t n) {
+  char shown[88], list[256];
+  const char *sec = schema[section].section;
+  int best = closest_key(section, s, n);
+  if (best >= 0)
+    return fail(w, "unknown key %s.%s; did you mean %s.%s?", sec, clip(s, n, shown), sec,
+                schema[best].name);
+  best = key_named(s, n);
+  if (best >= 0)
+    return fail(w, "unknown key %s.%s; did you mean %s.%s (under [%s])?", sec, clip(s, n, shown),
+                schema[best].section, schema[best].name, schema[best].section);
+  return fail(w, "unknown key %s.%s; the keys of [%s] are %s", sec, clip(s, n, shown), sec,
+              list_keys(section, list, sizeof list));
+}
+
+/* A key given without its section: `nx = 4` above every [section], or --set nx=4. */
+static int key_without_section(const struct where *w, const char *s, size_t n) {
+  char shown[88], list[256];
+  int k = key_named(s, n);
+  k = k >= 0 ? k : closest_key_anywhere(s, n);
+  if (k >= 0)
+    return fail(w, "key %s needs its section; did you mean %s.%s (%s under [%s])?",
+                clip(s, n, shown), schema[k].section, schema[k].name, schema[k].name,
+                schema[k].section);
+  return fail(w, "unknown key %s: keys belong in a section, one of %s", clip(s, n, shown),
+              list_sections(list, sizeof list));
+}
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+static void *field_of(struct cfg *cfg, const struct key_def *k) { return (char *)cfg + k->offset; }
+
+static const void *const_field_of(const struct cfg *cfg, const struct key_def *k) {
+  return (const char *)cfg + k->offset;
+}
+
+/* Store v in k's field. Errors: ERR_FAILURE when a string cannot be copied. */
+static int set_value(struct cfg *cfg, const struct key_def *k, const struct value *v) {
+  void *f = field_of(cfg, k);
+  switch (k->type) {
+  case KEY_INT:
+    memcpy(f, &v->i, sizeof v->i);
+    break;
+  case KEY_FLOAT:
+    memcpy(f, &v->f, sizeof v->f);
+    break;
+  case KEY_STRING: {
+    char *copy = strdup(v->s), *old;
+    if (copy == NULL)
+      return err_set(ERR_FAILURE, "out of memory for %s.%s", k->section, k->name);
+    memcpy(&old, f, sizeof old);
+    free(old);
+    memcpy(f, &copy, sizeof copy);
+    break;
+  }
+  case KEY_ENUM: {
+    int e = (int)v->i;
+    memcpy(f, &e, sizeof e);
+    break;
+  }
+  case KEY_BOOL:
+    memcpy(f, &v->b, sizeof v->b);
+    break;
+  case KEY_INT_PAIR: {
+    int pair[2] = {(int)v->pair[0], (int)v->pair[1]};
+    memcpy(f, pair, sizeof pair);
+    break;
+  }
+  }
+  return ERR_OK;
+}
+
+static struct value get_value(const struct cfg *cfg, const struct key_def *k) {
+  const void *f = const_field_of(cfg, k);
+  struct value v = {.s = ""};
+  switch (k->type) {
+  case KEY_INT:
+    memcpy(&v.i, f, sizeof v.i);
+    break;
+  case KEY_FLOAT:
+    memcpy(&v.f, f, sizeof v.f);
+    break;
+  case KEY_STRING:
+    memcpy(&v.s, f, sizeof v.s);
+    v.s = v.s != NULL ? v.s : "";
+    break;
+  case KEY_ENUM: {
+    int e;
+    memcpy(&e, f, sizeof e);
+    v.i = e;
+    break;
+  }
+  case KEY_BOOL:
+    memcpy(&v.b, f, sizeof v.b);
+    break;
+  case KEY_INT_PAIR: {
+    int pair[2];
+    memcpy(pair, f, sizeof pair);
+    v.pair[0] = pair[0];
+    v.pair[1] = pair[1];
+    break;
+  }
+  }
+  return v;
+}
+
+/* x as a double, if one holds it exactly. */
+static bool exact_double(int64_t i, double *x) {
+  *x = (double)i;
+  return *x < 0x1p63 && (int64_t)*x == i; /* (double)INT64_MAX rounds up to 2^63 */
+}
+
+static bool in_float_range(const struct key_def *k, double x) {
+  return isfinite(x) && (k->lo_open ? x > k->lo : x >= k->lo) && x <= k->hi;
+}
+
+/* Judge the parsed value `t` (written `raw`) for key k and store it. */
+static int apply(struct cfg *cfg, const struct key_def *k, const struct toml_value *t,
+                 const char *raw, size_t raw_len, const struct where *w) {
+  struct value v = {0};
+  switch (k->type) {
+  case KEY_INT:
+    if (t->type != TOML_INTEGER || t->integer < k->min || t->integer > k->max)
+      return bad_value(w, k, raw, raw_len, "");
+    v.i = t->integer;
+    break;
+  case KEY_FLOAT:
+    if (t->type == TOML_INTEGER && !exact_double(t->integer, &v.f))
+      return bad_value(w, k, raw, raw_len, ", which no double holds exactly (write a float)");
+    if (t->type == TOML_FLOAT)
+      v.f = t->number;
+    if ((t->type != TOML_INTEGER && t->type != TOML_FLOAT) || !in_float_range(k, v.f))
+      return bad_value(w, k, raw, raw_len, "");
+    break;
+  case KEY_STRING:
+    if (t->type != TOML_STRING || t->string_len == 0)
+      return bad_value(w, k, raw, raw_len, "");
+    if (strlen(t->string) != t->string_len)
+      return bad_value(w, k, raw, raw_len, ", which holds a NUL character");
+    v.s = t->string;
+    break;
+  case KEY_ENUM:
+    v.i = -1;
+    for (int c = 0; t->type == TOML_STRING && k->choices[c] != NULL; c++)
+      if (strlen(k->choices[c]) == t->string_len &&
+          memcmp(k->choices[c], t->string, t->string_len) == 0)
+        v.i = c;
+    if (v.i < 0)
+      return bad_value(w, k, raw, raw_len, "");
+    break;
+  case KEY_BOOL:
+    if (t->type != TOML_BOOL)
+      return bad_value(w, k, raw, raw_len, "");
+    v.b = t->boolean;
+    break;
+  case KEY_INT_PAIR:
+    if (t->type != TOML_INT_ARRAY || t->nitems != 2)
+      return bad_value(w, k, raw, raw_len, "");
+    for (int e = 0; e < 2; e++) {
+      if (t->items[e] < k->min || t->items[e] > k->max)
+        return bad_value(w, k, raw, raw_len, "");
+      v.pair[e] = t->items[e];
+    }
+    break;
+  }
+  return set_value(cfg, k, &v);
+}
+
+/* ---- building a configuration ---------------------------------------------------------------- */
+
+/* Where a key got its value. */
+struct origin {
+  int line;   /* > 0: this line of the file */
+  int set;    /* >= 0: this --set (and line is 0) */
+  long order; /* when it was applied, 1, 2, ...; 0: the default */
+};
+
+struct build {
+  struct cfg *cfg;
+  const char *const *sets;
+  struct origin origin[NKEYS];
+  long applied;
+};
+
+static struct where where_of(const struct build *b, const struct origin *o) {
+  return (struct where){
+      .name = b->cfg->source_name, .line = o->line, .set = o->set >= 0 ? b->sets[o->set] : NULL};
+}
+
+static int create_defaults(const char *name, struct cfg **out) {
+  struct cfg *cfg = calloc(1, sizeof *cfg);
+  *out = cfg;
+  if (cfg == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the configuration");
+  cfg->source_name = strdup(name);
+  cfg->key_line = calloc(NKEYS, sizeof *cfg->key_line);
+  if (cfg->source_name == NULL || cfg->key_line == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the configuration");
+  for (size_t k = 0; k < NKEYS; k++)
+    CHECK(set_value(cfg, &schema[k], &schema[k].def));
+  return ERR_OK;
+}
+
+static int apply_entry(struct build *b, const struct toml_entry *e) {
+  struct where w = {.name = b->cfg->source_name, .line = e->line};
+  size_t key_len = strlen(e->key);
+  int section = find_section(e->key, e->head_len);
+  if (e->value.type == TOML_TABLE)
+    return e->nparts == 1 && section >= 0 ? ERR_OK : unknown_section(&w, e->key, key_len);
+  if (e->nparts == 1)
+    return key_without_section(&w, e->key, key_len);
+  if (section < 0)
+    return unknown_section(&w, e->key, e->head_len);
+  const char *name = e->key + e->head_len + 1;
+  int k = find_key(section, name, key_len - e->head_len - 1);
+  if (k < 0)
+    return unknown_key(&w, section, name, key_len - e->head_len - 1);
+  CHECK(apply(b->cfg, &schema[k], &e->value, e->raw, e->raw_len, &w));
+  b->origin[k] = (struct origin){.line = e->line, .set = -1, .order = ++b->applied};
+  return ERR_OK;
+}
+
+static int apply_file(struct build *b, const char *text, size_t len) {
+  struct toml_doc *doc = NULL;
+  CHECK(toml_parse(text, len, b->cfg->source_name, &doc));
+  int status = ERR_OK;
+  for (size_t i = 0; i < doc->nentries && status == ERR_OK; i++)
+    status = apply_entry(b, &doc->entries[i]);
+  toml_destroy(&doc);
+  return status;
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* s[0, *n) without blanks around it. */
+static const char *trim(const char *s, size_t *n) {
+  while (*n > 0 && is_blank(s[0])) {
+    s++;
+    (*n)--;
+  }
+  while (*n > 0 && is_blank(s[*n - 1]))
+    (*n)--;
+  return s;
+}
+
+/* A bare word given to a string key: quoted as a TOML string and parsed, so that it meets
+ * the file's rules (UTF-8, no NUL) and its escapes stay literal. */
+static int parse_bare_word(const char *s, size_t n, const char *name, struct toml_doc **doc) {
+  if (n > (SIZE_MAX - 3) / 6)
+    return err_set(ERR_FAILURE, "out of memory for %s", name);
+  char *quoted = malloc(6 * n + 3), *q = quoted;
+  if (quoted == NULL)
+    return err_set(ERR_FAILURE, "out of memory for %s", name);
+  *q++ = '"';
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') {
+      *q++ = '\\';
+      *q++ = (char)c;
+    } else if (c < 0x20 || c == 0x7F) {
+      q += sprintf(q, "\\u%04X", (unsigned)c);
+    } else {
+      *q++ = (char)c;
+    }
+  }
+  *q++ = '"';
+  int status = toml_parse_value(quoted, (size_t)(q - quoted), name, doc);
+  free(quoted);
+  return status;
+}
+
+/* The value of a --set for key k: a TOML value, or for a string key a bare word. */
+static int parse_set_value(const struct key_def *k, const char *s, size_t n, const char *name,
+                           const struct where *w, struct toml_doc **doc) {
+  bool quoted = n > 0 && (s[0] == '"' || s[0] == '\'');
+  if ((k->type == KEY_STRING || k->type == KEY_ENUM) && !quoted)
+    return parse_bare_word(s, n, name, doc);
+  int status = toml_parse_value(s, n, NULL, doc); /* a probe: no message yet */
+  if (status != ERR_CONFIG)
+    return status;
+  if (quoted) /* meant as a TOML string: say what is wrong with it */
+    return toml_parse_value(s, n, name, doc);
+  return bad_value(w, k, s, n, "");
+}
+
+static int apply_set(struct build *b, int index) {
+  const char *arg = b->sets[index];
+  struct where w = {.name = b->cfg->source_name, .set = arg};
+  const char *eq = strchr(arg, '=');
+  if (eq == NULL)
+    return fail(&w, "expected section.key=VALUE, e.g. solver.tolerance=1e-8 (no \"=\")");
+  size_t key_len = (size_t)(eq - arg), value_len = strlen(eq + 1);
+  const char *key = trim(arg, &key_len), *value = trim(eq + 1, &value_len);
+  if (key_len == 0)
+    return fail(&w, "expected section.key=VALUE: the key before \"=\" is empty");
+  const char *dot = memchr(key, '.', key_len);
+  if (dot == NULL)
+    return key_without_section(&w, key, key_len);
+  size_t section_len = (size_t)(dot - key), name_len = key_len - section_len - 1;
+  if (section_len == 0 || name_len == 0)
+    return fail(&w, "expected section.key=VALUE: the %s of the key is empty",
+                section_len == 0 ? "section" : "name");
+  int section = find_section(key, section_len);
+  if (section < 0)
+    return unknown_section(&w, key, section_len);
+  int k = find_key(section, dot + 1, name_len);
+  if (k < 0)
+    return unknown_key(&w, section, dot + 1, name_len);
+
+  char name[100], shown[88];
+  snprintf(name, sizeof name, "--set %s", clip(arg, strlen(arg), shown));
+  struct toml_doc *doc = NULL;
+  CHECK(parse_set_value(&schema[k], value, value_len, name, &w, &doc));
+  int status = apply(b->cfg, &schema[k], &doc->entries[0].value, value, value_len, &w);
+  toml_destroy(&doc);
+  CHECK(status);
+  b->origin[k] = (struct origin){.set = index, .order = ++b->applied};
+  return ERR_OK;
+}
+
+/* Checks of the whole: every required key set, and a grid whose size fits in int64. */
+static int check_complete(struct build *b) {
+  for (size_t k = 0; k < NKEYS; k++) {
+    if (schema[k].required && b->origin[k].order == 0) {
+      char type[160];
+      struct where w = {.name = b->cfg->source_name};
+      return fail(&w, "%s.%s is required (%s, %s)", schema[k].section, schema[k].name,
+                  type_text(&schema[k], type, sizeof type), schema[k].help);
+    }
+  }
+  /* Both fields of (nx + 2) x (ny + 2) doubles must be countable in bytes by an int64. */
+  int nx = find_dotted("grid.nx"), ny = find_dotted("grid.ny");
+  int64_t limit = INT64_MAX / 16, cols = b->cfg->nx, rows = b->cfg->ny;
+  if (cols <= limit - 2 && rows <= limit / (cols + 2) - 2)
+    return ERR_OK;
+  const struct origin *later =
+      b->origin[nx].order > b->origin[ny].order ? &b->origin[nx] : &b->origin[ny];
+  struct where w = where_of(b, later);
+  return fail(&w,
+              "grid.nx x grid.ny = %lld x %lld points is too large: its (nx + 2) x (ny + 2) "
+              "points of 16 bytes would overflow a 64-bit size",
+              (long long)cols, (long long)rows);
+}
+
+int cfg_create(const char *text, size_t len, const char *name, const char *const *sets, int nsets,
+               struct cfg **out) {
+  *out = NULL;
+  struct build b = {.sets = sets};
+  for (size_t k = 0; k < NKEYS; k++)
+    b.origin[k] = (struct origin){.set = -1};
+  int status = create_defaults(name != NULL ? name : "(config)", &b.cfg);
+  if (status == ERR_OK)
+    status = apply_file(&b, text, len);
+  for (int i = 0; i < nsets && status == ERR_OK; i++)
+    status = apply_set(&b, i);
+  if (status == ERR_OK)
+    status = check_complete(&b);
+  if (status != ERR_OK) {
+    cfg_destroy(&b.cfg);
+    return status;
+  }
+  for (size_t k = 0; k < NKEYS; k++)
+    b.cfg->key_line[k] = b.origin[k].set >= 0 ? -1 : b.origin[k].line;
+  *out = b.cfg;
+  return ERR_OK;
+}
+
+void cfg_destroy(struct cfg **cfg) {
+  if (cfg == NULL || *cfg == NULL)
+    return;
+  free((*cfg)->output_path);
+  free((*cfg)->source_name);
+  free((*cfg)->key_line);
+  free(*cfg);
+  *cfg = NULL;
+}
+
+const char *cfg_origin(const struct cfg *cfg, const char *key) {
+  static char origin[1024];
+  int k = cfg != NULL && cfg->key_line != NULL && key != NULL ? find_dotted(key) : -1;
+  if (k < 0 || cfg->key_line[k] == 0)
+    return "default";
+  if (cfg->key_line[k] < 0)
+    return "--set";
+  snprintf(origin, sizeof origin, "%s:%d", cfg->source_name, cfg->key_line[k]);
+  return origin;
+}
+
+/* ---- reading the file ------------------------------------------------------------------------ */
+
+static int too_large(const char *path) {
+  return err_set(ERR_CONFIG, "%s: larger than %d bytes, too large for a config file", path,
+                 CFG_MAX_FILE_BYTES);
+}
+
+/* Read all of fd, a regular file or a pipe, refusing more than CFG_MAX_FILE_BYTES. */
+static int read_all(int fd, const char *path, char **out, size_t *len) {
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return err_errno(ERR_CONFIG, "cannot read config file '%s'", path);
+  if (S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    return err_errno(ERR_CONFIG, "cannot read config file '%s'", path);
+  }
+  if (S_ISREG(st.st_mode) && st.st_size > CFG_MAX_FILE_BYTES)
+    return too_large(path);
+  size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096, used = 0;
+  char *buf = malloc(cap + 1);
+  *out = buf;
+  if (buf == NULL)
+    return err_set(ERR_FAILURE, "out of memory reading '%s'", path);
+  for (;;) {
+    if (used == cap) { /* the file grew, or a pipe: room for one byte over the limit */
+      if (cap > CFG_MAX_FILE_BYTES)
+        return too_large(path);
+      cap = 2 * cap > CFG_MAX_FILE_BYTES + 1 ? CFG_MAX_FILE_BYTES + 1 : 2 * cap;
+      char *moved = realloc(buf, cap + 1);
+      if (moved == NULL)
+        return err_set(ERR_FAILURE, "out of memory reading '%s'", path);
+      *out = buf = moved;
+    }
+    ssize_t got = read(fd, buf + used, cap - used);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return err_errno(ERR_CONFIG, "cannot read config file '%s'", path);
+    if (got == 0)
+      break;
+    used += (size_t)got;
+  }
+  if (used > CFG_MAX_FILE_BYTES)
+    return too_large(path);
+  buf[used] = '\0';
+  *len = used;
+  return ERR_OK;
+}
+
+int cfg_read_file(const char *path, char **text, size_t *len) {
+  *text = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return err_errno(ERR_CONFIG, "cannot read config file '%s'", path);
+  char *buf = NULL;
+  size_t n = 0;
+  int status = read_all(fd, path, &buf, &n);
+  close(fd);
+  const char *nul = status == ERR_OK ? memchr(buf, '\0', n) : NULL;
+  if (nul != NULL)
+    status = err_set(ERR_CONFIG, "%s: binary file (NUL byte at offset %zu), expected a TOML config",
+                     path, (size_t)(nul - buf));
+  if (status != ERR_OK) {
+    free(buf);
+    return status;
+  }
+  *text = buf;
+  *len = n;
+  return ERR_OK;
+}
+
+/* ---- printing -------------------------------------------------------------------------------- */
+
+/* x with 17 significant digits, which read back as x exactly, and kept a float: "1" becomes
+ * "1.0", so that -0.0 stays -0.0 (the integer -0 would read back as +0.0). */
+static const char *format_float(double x, char buf[40]) {
+  snprintf(buf, 40, "%.17g", x);
+  if (strpbrk(buf, ".en") == NULL) /* e: exponent, n: inf and nan */
+    strcat(buf, ".0");
+  return buf;
+}
+
+/* s as a TOML basic string. */
+static void print_string(FILE *out, const char *s) {
+  fputc('"', out);
+  for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
+    if (*c == '"' || *c == '\\')
+      fprintf(out, "\\%c", *c);
+    else if (*c < 0x20 || *c == 0x7F)
+      fprintf(out, "\\u%04X", (unsigned)*c);
+    else
+      fputc(*c, out);
+  }
+  fputc('"', out);
+}
+
+static void print_value(FILE *out, const struct key_def *k, const struct value *v) {
+  char buf[40];
+  switch (k->type) {
+  case KEY_INT:
+    fprintf(out, "%lld", (long long)v->i);
+    break;
+  case KEY_FLOAT:
+    fputs(format_float(v->f, buf), out);
+    break;
+  case KEY_STRING:
+    print_string(out, v->s);
+    break;
+  case KEY_ENUM:
+    print_string(out, v->i >= 0 && v->i <= 2 ? k->choices[v->i] : "?");
+    break;
+  case KEY_BOOL:
+    fputs(v->b ? "true" : "false", out);
+    break;
+  case KEY_INT_PAIR:
+    fprintf(out, "[%lld, %lld]", (long long)v->pair[0], (long long)v->pair[1]);
+    break;
+  }
+}
+
+void cfg_print(const struct cfg *cfg, FILE *out) {
+  for (size_t k = 0; k < NKEYS; k++) {
+    if (first_of_section(k))
+      fprintf(out, "%s[%s]\n", k == 0 ? "" : "\n", schema[k].section);
+    struct value v = get_value(cfg, &schema[k]);
+    fprintf(out, "%s = ", schema[k].name);
+    print_value(out, &schema[k], &v);
+    fputc('\n', out);
+  }
+}
+
+/* A Markdown table cell: '|' would end it. */
+static void print_cell(FILE *out, const char *s) {
+  for (; *s != '\0'; s++) {
+    if (*s == '|')
+      fputc('\\', out);
+    fputc(*s, out);
+  }
+}
+
+void cfg_print_reference(FILE *out) {
+  fprintf(out, "| key | type | default | meaning |\n| --- | --- | --- | --- |\n");
+  for (size_t k = 0; k < NKEYS; k++) {
+    const struct key_def *d = &schema[k];
+    char type[160];
+    fprintf(out, "| `%s.%s` | ", d->section, d->name);
+    print_cell(out, type_text(d, type, sizeof type));
+    fputs(" | ", out);
+    if (d->required) {
+      fputs("required", out);
+    } else {
+      fputc('`', out);
+      print_value(out, d, &d->def);
+      fputc('`', out);
+    }
+    fputs(" | ", out);
+    print_cell(out, d->help);
+    fputs(" |\n", out);
+  }
+}
+
+const char *cfg_partitioner_name(enum cfg_partitioner p) {
+  return (unsigned)p <= CFG_BLOCK_CYCLIC ? partitioner_names[p] : "unknown";
+}
+
+const char *cfg_halo_mode_name(enum cfg_halo_mode m) {
+  return (unsigned)m <= CFG_HALO_P2P ? halo_mode_names[m] : "unknown";
+}

@@ -1,0 +1,92 @@
+/* cfg.h - jacobi's configuration: the TOML file plus --set overrides, validated into one struct.
+ *
+ * Every key is described once, in a schema table in cfg.c: its section, name, type, default,
+ * allowed range and one line of help. Parsing, --set, the error messages (with suggestions for
+ * misspelt names), the printed resolved configuration and the README's config reference all
+ * come from that table. Checks that need the rank count (process_grid against it) are the
+ * decomposition's; cfg_origin() gives them the file and line to blame.
+ *
+ * Not for: reading files on more than one rank (rank 0 reads, then broadcasts the text), MPI.
+ * Not collective; no MPI inside.
+ */
+#ifndef JACOBI_CFG_H
+#define JACOBI_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cfg_partitioner { CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC };
+enum cfg_halo_mode { CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P };
+
+/* Largest magnitude accepted for a temperature. The 5-point average of values bounded by M is
+ * bounded by M in IEEE arithmetic (rounding is monotonic), and 4 * CFG_MAX_TEMPERATURE is
+ * finite, so no sum in the sweep can overflow: the field stays finite by construction. */
+#define CFG_MAX_TEMPERATURE 1e300
+
+/* Largest accepted config file. */
+#define CFG_MAX_FILE_BYTES (1 << 20)
+
+struct cfg {
+  /* [grid] */
+  int64_t nx, ny; /* interior points per row, interior rows */
+  /* [boundary] */
+  double top, bottom, left, right;
+  /* [initial] */
+  double interior;
+  /* [solver] */
+  double tolerance;
+  int64_t max_iterations;
+  int64_t check_interval;
+  /* [decomposition] */
+  enum cfg_partitioner partitioner;
+  int64_t block_size;
+  int process_grid[2]; /* [rows, cols]; 0 = filled in as MPI_Dims_create does */
+  /* [halo] */
+  enum cfg_halo_mode halo_mode;
+  int64_t ranks_per_node; /* 0 = real nodes */
+  /* [output] */
+  char *output_path;
+  int64_t checkpoint_interval;
+  bool owner_map;
+
+  /* Private: where each key got its value, for cfg_origin(). */
+  char *source_name;
+  int *key_line;
+};
+
+/* Read a config file whole into a NUL-terminated buffer the caller frees. Refuses a missing or
+ * unreadable file, a directory, a file over CFG_MAX_FILE_BYTES and one with NUL bytes, with
+ * ERR_CONFIG and a message naming the path. Not collective. */
+int cfg_read_file(const char *path, char **text, size_t *len);
+
+/* Parse and validate `text` (named `name` in messages, e.g. "configs/plate.toml"), then apply
+ * the `nsets` overrides in `sets` ("section.key=value", as given to --set; a string value may be
+ * written bare: --set decomposition.partitioner=cyclic). On success *out owns its memory (free
+ * with cfg_destroy). On failure returns ERR_CONFIG with one message in err.h's record, of the
+ * form "NAME:LINE: KEY must be …, got …" (or "--set KEY=VALUE: …"), and *out is NULL.
+ * Deterministic: every rank given the same bytes reaches the same outcome. Not collective. */
+int cfg_create(const char *text, size_t len, const char *name, const char *const *sets,
+               int nsets, struct cfg **out);
+
+/* Free a configuration; accepts NULL and *cfg == NULL, and sets *cfg to NULL. */
+void cfg_destroy(struct cfg **cfg);
+
+/* "NAME:LINE" where the file set `key` ("section.name"), "--set" where an override did, or
+ * "default". Static storage, valid until the next call. */
+const char *cfg_origin(const struct cfg *cfg, const char *key);
+
+/* Print the resolved configuration as TOML that cfg_create accepts and that reproduces `cfg`
+ * exactly (floats with 17 significant digits). */
+void cfg_print(const struct cfg *cfg, FILE *out);
+
+/* Print the config reference (every key: type, default, meaning) as a Markdown table; the
+ * README's table is this output. */
+void cfg_print_reference(FILE *out);
+
+/* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p". */
+const char *cfg_partitioner_name(enum cfg_partitioner p);
+const char *cfg_halo_mode_name(enum cfg_halo_mode m);
+
+#endif /* JACOBI_CFG_H */

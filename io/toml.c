@@ -1,0 +1,1140 @@
+/* toml.c - the focused TOML reader; see toml.h.
+ *
+ * One pass over the text, a statement (table header or key = value) at a time, with no
+ * recursion: the only nesting jacobi allows, an array of integers, is a loop. Before parsing, a
+ * first pass checks that the whole text is UTF-8 without control characters (other than tab,
+ * LF and CRLF), so the parser below may assume both.
+ *
+ * Every string the entries point to (keys, source text, decoded strings) is appended to one
+ * arena, and every array item to another; entries hold offsets until the end, when they become
+ * pointers. Keys are checked against a tree of nodes (one per table or key part) found through
+ * a hash map on (parent node, part name), so every statement costs time linear in its length
+ * whatever the nesting: a 1 MiB file of keys is parsed in linear time and memory.
+ */
+#include "toml.h"
+
+#include "err.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- storage --------------------------------------------------------------------------------- */
+
+/* Grow an array of `size`-byte elements with capacity *cap to hold `need`. Returns the array,
+ * possibly moved, or NULL when out of memory (then the old array is untouched). */
+static void *grow(void *data, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap && data != NULL)
+    return data;
+  size_t n = *cap < 16 ? 16 : *cap;
+  while (n < need) {
+    if (n > SIZE_MAX / 2 / size)
+      return NULL;
+    n *= 2;
+  }
+  void *moved = realloc(data, n * size);
+  if (moved != NULL)
+    *cap = n;
+  return moved;
+}
+
+/* How a node of the key tree came to be, which decides what may be done with it later. */
+enum node_kind {
+  NODE_VALUE,    /* set by key = value */
+  NODE_TABLE,    /* defined by a [header] (or the root) */
+  NODE_IMPLICIT, /* a parent named in a [header], not itself defined yet */
+  NODE_DOTTED,   /* a parent named in a dotted key: defined by it */
+};
+
+struct node {
+  size_t parent;             /* node index; the root is node 0 */
+  size_t name_off, name_len; /* the decoded part, in the string arena */
+  uint64_t hash;
+  enum node_kind kind;
+  int line; /* where it was defined (first named, for NODE_IMPLICIT) */
+};
+
+/* An entry while parsing: pointers into the arenas are offsets until finish(). */
+struct record {
+  struct toml_entry entry;
+  size_t key_off, raw_off, string_off, items_off;
+};
+
+/* A key as parsed: its parts (decoded, in the arena) and its display form, which starts with
+ * the current table's key when the key is on the left of `=`. */
+struct key {
+  size_t nparts;
+  size_t part_off[TOML_MAX_KEY_BYTES], part_len[TOML_MAX_KEY_BYTES];
+  size_t end[TOML_MAX_KEY_BYTES]; /* display length up to and including part i */
+  char display[TOML_MAX_KEY_BYTES + 1];
+  size_t len;
+};
+
+struct parser {
+  const char *text;
+  size_t len, pos;
+  int line;
+  const char *name; /* NULL: record no message */
+  bool one_value;   /* toml_parse_value: messages have no line */
+  int status;
+
+  char *strings; /* the string arena */
+  size_t strings_len, strings_cap;
+  int64_t *ints; /* the array-item arena */
+  size_t ints_len, ints_cap;
+  struct record *records;
+  size_t nrecords, records_cap;
+
+  struct node *nodes;
+  size_t nnodes, nodes_cap;
+  size_t *slots; /* open addressing, node index + 1, 0 = empty; a power of two long */
+  size_t nslots;
+
+  /* The table that `key = value` lines go into. */
+  size_t table_node;
+  size_t table_key_off, table_key_len, table_head_len;
+  int table_nparts;
+
+  struct key key; /* the key being parsed */
+};
+
+/* ---- messages -------------------------------------------------------------------------------- */
+
+static int out_of_memory(struct parser *p) {
+  if (p->status == ERR_OK)
+    p->status = err_set(ERR_FAILURE, "out of memory reading %s", p->name ? p->name : "a value");
+  return p->status;
+}
+
+static int vfail(struct parser *p, int line, const char *got, const char *fmt, va_list ap) {
+  if (p->status != ERR_OK)
+    return p->status; /* the first error stands */
+  p->status = ERR_CONFIG;
+  if (p->name == NULL)
+    return p->status;
+  char what[512];
+  vsnprintf(what, sizeof what, fmt, ap);
+  const char *sep = got != NULL ? ", got " : "";
+  got = got != NULL ? got : "";
+  if (p->one_value)
+    err_set(ERR_CONFIG, "%s: %s%s%s", p->name, what, sep, got);
+  else
+    err_set(ERR_CONFIG, "%s:%d: %s%s%s", p->name, line, what, sep, got);
+  return p->status;
+}
+
+/* Record an error on `line` with no "got" part. */
+__attribute__((format(printf, 3, 4))) static int fail_plain(struct parser *p, int line,
+                                                            const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfail(p, line, NULL, fmt, ap);
+  va_end(ap);
+  return p->status;
+}
+
+/* What the text holds from `at` to `end` or the end of the line, whichever comes first. */
+static const char *got_text(const struct parser *p, size_t at, size_t end,
+                            char got[TOML_EXCERPT_SIZE]) {
+  if (at >= p->len) {
+    snprintf(got, TOML_EXCERPT_SIZE, "end of %s", p->one_value ? "the value" : "file");
+  } else if (p->text[at] == '\n' || p->text[at] == '\r') {
+    snprintf(got, TOML_EXCERPT_SIZE, "end of line");
+  } else {
+    size_t stop = at;
+    while (stop < p->len && stop < end && p->text[stop] != '\n' && p->text[stop] != '\r')
+      stop++;
+    toml_excerpt(p->text + at, stop - at, got);
+  }
+  return got;
+}
+
+/* Record an error on the current line, showing what the line holds from `at` on. */
+__attribute__((format(printf, 3, 4))) static int fail_at(struct parser *p, size_t at,
+                                                         const char *fmt, ...) {
+  char got[TOML_EXCERPT_SIZE];
+  va_list ap;
+  va_start(ap, fmt);
+  vfail(p, p->line, got_text(p, at, SIZE_MAX, got), fmt, ap);
+  va_end(ap);
+  return p->status;
+}
+
+/* Record an error on the current line, showing text[at, end). */
+__attribute__((format(printf, 4, 5))) static int fail_span(struct parser *p, size_t at, size_t end,
+                                                           const char *fmt, ...) {
+  char got[TOML_EXCERPT_SIZE];
+  va_list ap;
+  va_start(ap, fmt);
+  vfail(p, p->line, got_text(p, at, end, got), fmt, ap);
+  va_end(ap);
+  return p->status;
+}
+
+/* ---- characters ------------------------------------------------------------------------------ */
+
+/* The byte `ahead` bytes on, or -1 past the end. */
+static int peek(const struct parser *p, size_t ahead) {
+  return ahead < p->len - p->pos ? (unsigned char)p->text[p->pos + ahead] : -1;
+}
+
+static bool looking_at(const struct parser *p, const char *s) {
+  size_t n = strlen(s);
+  return n <= p->len - p->pos && memcmp(p->text + p->pos, s, n) == 0;
+}
+
+static bool is_digit(int c) { return c >= '0' && c <= '9'; }
+
+static bool is_bare_key_char(int c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '-';
+}
+
+/* Characters of a number, boolean or date: read as one word, then judged. */
+static bool is_word_char(int c) { return is_bare_key_char(c) || c == '+' || c == '.' || c == ':'; }
+
+static bool is_newline(const struct parser *p) {
+  int c = peek(p, 0);
+  return c == '\n' || c == '\r'; /* a CR is always followed by LF (validate() made sure) */
+}
+
+static void skip_blanks(struct parser *p) {
+  int c;
+  while ((c = peek(p, 0)) == ' ' || c == '\t')
+    p->pos++;
+}
+
+static void skip_comment(struct parser *p) {
+  if (peek(p, 0) != '#')
+    return;
+  while (p->pos < p->len && !is_newline(p))
+    p->pos++;
+}
+
+static void eat_newline(struct parser *p) {
+  p->pos += peek(p, 0) == '\r' ? 2 : 1;
+  p->line++;
+}
+
+/* Length of the valid UTF-8 sequence at s[0, n), or 0 if there is none. Rejects overlong
+ * forms, surrogates and code points above U+10FFFF. */
+static size_t utf8_length(const unsigned char *s, size_t n) {
+  unsigned c = s[0];
+  if (c < 0x80)
+    return 1;
+  size_t k;
+  unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+  if (c >= 0xC2 && c <= 0xDF) {
+    k = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    k = 3;
+    lo = c == 0xE0 ? 0xA0 : lo;
+    hi = c == 0xED ? 0x9F : hi;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    k = 4;
+    lo = c == 0xF0 ? 0x90 : lo;
+    hi = c == 0xF4 ? 0x8F : hi;
+  } else {
+    return 0;
+  }
+  if (n < k || s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t i = 2; i < k; i++)
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+  return k;
+}
+
+static bool is_control(unsigned c) { return c < 0x20 || c == 0x7F; }
+
+/* The first pass: UTF-8 only, and no control characters but tab, LF and CR LF. */
+static int validate(struct parser *p) {
+  const unsigned char *s = (const unsigned char *)p->text;
+  size_t line_start = p->pos;
+  for (size_t i = p->pos; i < p->len;) {
+    unsigned c = s[i];
+    /* Where, for people: a column in a file; nothing in a one-line value. */
+    char at[48] = "";
+    if (!p->one_value)
+      snprintf(at, sizeof at, " at column %zu", i - line_start + 1);
+    if (c == '\n') {
+      p->line++;
+      line_start = ++i;
+    } else if (c == '\t' || (c >= 0x20 && c < 0x7F)) {
+      i++;
+    } else if (c == '\r' && i + 1 < p->len && s[i + 1] == '\n') {
+      i++;
+    } else if (c == '\r') {
+      return fail_plain(p, p->line,
+                        "carriage return (U+000D) without a newline after it%s; end lines with "
+                        "LF or CR LF",
+                        at);
+    } else if (is_control(c)) {
+      return fail_plain(p, p->line,
+                        "control character U+%04X%s is not allowed; only tab and line ends are "
+                        "(inside a \"string\" write \\u%04X)",
+                        c, at, c);
+    } else {
+      size_t k = utf8_length(s + i, p->len - i);
+      if (k == 0)
+        return fail_plain(p, p->line, "invalid UTF-8 (byte 0x%02X%s)%s", c, at,
+                          p->one_value ? "" : "; save the file as UTF-8");
+      i += k;
+    }
+  }
+  p->line = 1;
+  return ERR_OK;
+}
+
+/* ---- strings --------------------------------------------------------------------------------- */
+
+static int append(struct parser *p, const void *bytes, size_t n) {
+  if (n > SIZE_MAX - p->strings_len - 1)
+    return out_of_memory(p);
+  char *moved = grow(p->strings, &p->strings_cap, p->strings_len + n + 1, 1);
+  if (moved == NULL)
+    return out_of_memory(p);
+  p->strings = moved;
+  if (n > 0)
+    memcpy(p->strings + p->strings_len, bytes, n);
+  p->strings_len += n;
+  p->strings[p->strings_len] = '\0'; /* the arena always ends with a terminator */
+  return ERR_OK;
+}
+
+/* Append n bytes and a NUL: a string of its own, at the arena offset *off. */
+static int append_terminated(struct parser *p, const void *bytes, size_t n, size_t *off) {
+  *off = p->strings_len;
+  CHECK(append(p, bytes, n));
+  return append(p, "", 1);
+}
+
+static int append_utf8(struct parser *p, uint32_t cp) {
+  unsigned char b[4];
+  size_t n;
+  if (cp < 0x80) {
+    b[0] = (unsigned char)cp;
+    n = 1;
+  } else if (cp < 0x800) {
+    b[0] = (unsigned char)(0xC0 | cp >> 6);
+    b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+    n = 2;
+  } else if (cp < 0x10000) {
+    b[0] = (unsigned char)(0xE0 | cp >> 12);
+    b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+    n = 3;
+  } else {
+    b[0] = (unsigned char)(0xF0 | cp >> 18);
+    b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+    b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    n = 4;
+  }
+  return append(p, b, n);
+}
+
+static int hex_value(int c) {
+  if (is_digit(c))
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* The escape at p->pos (a backslash), decoded onto the arena. */
+static int decode_escape(struct parser *p) {
+  static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
+  size_t at = p->pos;
+  int e = peek(p, 1);
+  const char *simple = e > 0 ? strchr(from, e) : NULL;
+  if (simple != NULL) {
+    p->pos += 2;
+    return append(p, &to[simple - from], 1);
+  }
+  if (e != 'u' && e != 'U')
+    return fail_span(
+        p, at,
+        at + 1 +
+            (e < 0 ? 0 : utf8_length((const unsigned char *)p->text + at + 1, p->len - at - 1)),
+        "invalid escape in a string: the escapes are \\b \\t \\n \\f \\r \\\" \\\\ "
+        "\\uXXXX and \\UXXXXXXXX (a backslash itself is \\\\)");
+  size_t digits = e == 'u' ? 4 : 8, end = at + 2 + digits;
+  uint32_t cp = 0;
+  for (size_t i = 0; i < digits; i++) {
+    int h = hex_value(peek(p, 2 + i));
+    if (h < 0)
+      return fail_span(p, at, end, "invalid escape in a string: \\%c needs exactly %zu hex digits",
+                       e, digits);
+    cp = cp << 4 | (uint32_t)h;
+  }
+  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    return fail_span(p, at, end,
+                     "invalid escape in a string: U+%04lX is not a Unicode scalar value (those "
+                     "are U+0000 to U+D7FF and U+E000 to U+10FFFF)",
+                     (unsigned long)cp);
+  p->pos += 2 + digits;
+  return append_utf8(p, cp);
+}
+
+/* A one-line string at p->pos (its opening quote), decoded onto the arena as *off, *n (plus a
+ * terminating NUL). Basic strings ("...") take escapes; literal strings ('...') do not. */
+static int scan_string(struct parser *p, size_t *off, size_t *n) {
+  size_t open = p->pos;
+  char quote = p->text[open];
+  p->pos++;
+  *off = p->strings_len;
+  for (;;) {
+    size_t run = p->pos; /* a run of plain characters, appended at once */
+    int c;
+    while ((c = peek(p, 0)) >= 0 && c != quote && c != '\n' && c != '\r' &&
+           !(c == '\\' && quote == '"'))
+      p->pos++;
+    CHECK(append(p, p->text + run, p->pos - run));
+    if (c == quote)
+      break;
+    if (c == '\\') {
+      CHECK(decode_escape(p));
+      continue;
+    }
+    return fail_at(p, open, "unterminated string: expected a closing %c on the same line%s", quote,
+                   quote == '"' ? " (a \" inside a string is written \\\")" : "");
+  }
+  p->pos++;
+  *n = p->strings_len - *off;
+  return append(p, "", 1);
+}
+
+static bool at_multiline_quote(const struct parser *p) {
+  return looking_at(p, "\"\"\"") || looking_at(p, "'''");
+}
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static bool is_bare_key(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!is_bare_key_char((unsigned char)s[i]))
+      return false;
+  return n > 0;
+}
+
+/* A key part as shown in toml_entry.key: bare if it can be, else a "quoted" TOML key. Writes
+ * it to out (when not NULL) and returns its length. */
+static size_t display_part(const char *s, size_t n, char *out) {
+  if (is_bare_key(s, n)) {
+    if (out != NULL)
+      memcpy(out, s, n);
+    return n;
+  }
+  size_t len = 0;
+  if (out != NULL)
+    out[len] = '"';
+  len++;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    char esc[8] = {(char)c};
+    size_t k = 1;
+    if (c == '"' || c == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)c;
+      k = 2;
+    } else if (is_control(c)) {
+      snprintf(esc, sizeof esc, "\\u%04X", (unsigned)c);
+      k = 6;
+    }
+    if (out != NULL)
+      memcpy(out + len, esc, k);
+    len += k;
+  }
+  if (out != NULL)
+    out[len] = '"';
+  return len + 1;
+}
+
+/* A (dotted) key at p->pos into p->key, its display form starting with `prefix`. */
+static int parse_key(struct parser *p, const char *prefix, size_t prefix_len) {
+  struct key *k = &p->key;
+  memcpy(k->display, prefix, prefix_len);
+  k->len = prefix_len;
+  k->nparts = 0;
+  size_t start = p->pos;
+  for (;;) {
+    skip_blanks(p);
+    size_t at = p->pos, off, n;
+    int c = peek(p, 0);
+    if (at_multiline_quote(p)) {
+      return fail_at(p, at, "a key cannot be a multi-line string; write a one-line \"key\"");
+    } else if (c == '"' || c == '\'') {
+      CHECK(scan_string(p, &off, &n));
+    } else if (c >= 0 && is_bare_key_char(c)) {
+      while (is_bare_key_char(peek(p, 0)))
+        p->pos++;
+      n = p->pos - at;
+      CHECK(append_terminated(p, p->text + at, n, &off));
+    } else {
+      return fail_at(p, at, "expected a key: letters, digits, '_' and '-', or a \"quoted key\"");
+    }
+    size_t width = display_part(p->strings + off, n, NULL);
+    size_t sep = k->len > 0 ? 1 : 0;
+    if (k->len + sep + width > TOML_MAX_KEY_BYTES) /* width <= 6 * len + 2: no overflow */
+      return fail_at(p, start, "key is longer than %d bytes", TOML_MAX_KEY_BYTES);
+    if (sep)
+      k->display[k->len++] = '.';
+    k->len += display_part(p->strings + off, n, k->display + k->len);
+    k->part_off[k->nparts] = off;
+    k->part_len[k->nparts] = n;
+    k->end[k->nparts] = k->len;
+    k->nparts++;
+    skip_blanks(p);
+    if (peek(p, 0) != '.')
+      break;
+    p->pos++;
+  }
+  k->display[k->len] = '\0';
+  return ERR_OK;
+}
+
+/* ---- the key tree ---------------------------------------------------------------------------- */
+
+static uint64_t hash_part(size_t parent, const char *s, size_t n) {
+  uint64_t h = 0xcbf29ce484222325u ^ ((uint64_t)parent * 0x9e3779b97f4a7c15u); /* FNV-1a */
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 0x100000001b3u;
+  }
+  return h ^ (h >> 29);
+}
+
+/* The slot holding the node (parent, s[0, n)), or the empty slot where it would go. */
+static size_t *slot_of(struct parser *p, uint64_t hash, size_t parent, const char *s, size_t n) {
+  size_t mask = p->nslots - 1;
+  for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+    size_t *slot = &p->slots[i];
+    if (*slot == 0)
+      return slot;
+    const struct node *nd = &p->nodes[*slot - 1];
+    if (nd->hash == hash && nd->parent == parent && nd->name_len == n &&
+        memcmp(p->strings + nd->name_off, s, n) == 0)
+      return slot;
+  }
+}
+
+/* Keep the map at most half full: rebuild it twice as long when one more node would not be. */
+static int reserve_slots(struct parser *p) {
+  if (2 * (p->nnodes + 1) <= p->nslots)
+    return ERR_OK;
+  size_t nslots = p->nslots ? 2 * p->nslots : 64;
+  size_t *slots = calloc(nslots, sizeof *slots);
+  if (slots == NULL)
+    return out_of_memory(p);
+  free(p->slots);
+  p->slots = slots;
+  p->nslots = nslots;
+  for (size_t i = 1; i < p->nnodes; i++) { /* the root (node 0) is nobody's child */
+    size_t k = (size_t)p->nodes[i].hash & (nslots - 1);
+    while (slots[k] != 0)
+      k = (k + 1) & (nslots - 1);
+    slots[k] = i + 1;
+  }
+  return ERR_OK;
+}
+
+/* The child of `parent` named by part i of p->key: found (*created false) or added with
+ * `kind` and the current line. */
+static int child(struct parser *p, size_t parent, size_t i, enum node_kind kind, size_t *out,
+                 bool *created) {
+  CHECK(reserve_slots(p));
+  const char *s = p->strings + p->key.part_off[i];
+  size_t n = p->key.part_len[i];
+  uint64_t hash = hash_part(parent, s, n);
+  size_t *slot = slot_of(p, hash, parent, s, n);
+  *created = *slot == 0;
+  if (!*created) {
+    *out = *slot - 1;
+    return ERR_OK;
+  }
+  struct node *nodes = grow(p->nodes, &p->nodes_cap, p->nnodes + 1, sizeof *nodes);
+  if (nodes == NULL)
+    return out_of_memory(p);
+  p->nodes = nodes;
+  nodes[p->nnodes] = (struct node){.parent = parent,
+                                   .name_off = p->key.part_off[i],
+                                   .name_len = n,
+                                   .hash = hash,
+                                   .kind = kind,
+                                   .line = p->line};
+  *slot = p->nnodes + 1;
+  *out = p->nnodes++;
+  return ERR_OK;
+}
+
+/* p->key up to and including part i: "a.b" for part 1 of a.b.c. */
+static const char *key_upto(const struct parser *p, size_t i, char buf[TOML_MAX_KEY_BYTES + 1]) {
+  memcpy(buf, p->key.display, p->key.end[i]);
+  buf[p->key.end[i]] = '\0';
+  return buf;
+}
+
+/* Define the table p->key names (a [header]); it becomes the current table. */
+static int define_table(struct parser *p) {
+  char upto[TOML_MAX_KEY_BYTES + 1];
+  const char *full = p->key.display;
+  size_t cur = 0;
+  for (size_t i = 0; i < p->key.nparts; i++) {
+    bool last = i + 1 == p->key.nparts, created;
+    CHECK(child(p, cur, i, last ? NODE_TABLE : NODE_IMPLICIT, &cur, &created));
+    struct node *nd = &p->nodes[cur];
+    if (created)
+      continue;
+    if (nd->kind == NODE_VALUE && !last)
+      return fail_plain(p, p->line,
+                        "[%s] needs %s to be a table, but it is a value (set on line %d)", full,
+                        key_upto(p, i, upto), nd->line);
+    if (!last)
+      continue;
+    switch (nd->kind) {
+    case NODE_IMPLICIT:
+      nd->kind = NODE_TABLE;
+      nd->line = p->line;
+      break;
+    case NODE_TABLE:
+      return fail_plain(p, p->line, "duplicate table [%s] (first defined on line %d)", full,
+                        nd->line);
+    case NODE_DOTTED:
+      return fail_plain(p, p->line,
+                        "duplicate table [%s] (first defined by dotted keys on line %d)", full,
+                        nd->line);
+    case NODE_VALUE:
+      return fail_plain(p, p->line,
+                        "[%s] is already a value (set on line %d); it cannot also be a table", full,
+                        nd->line);
+    }
+  }
+  p->table_node = cur;
+  return ERR_OK;
+}
+
+/* Define the key p->key names (key = value) in the current table. */
+static int define_value(struct parser *p) {
+  char upto[TOML_MAX_KEY_BYTES + 1];
+  const char *full = p->key.display;
+  size_t cur = p->table_node;
+  for (size_t i = 0; i < p->key.nparts; i++) {
+    bool last = i + 1 == p->key.nparts, created;
+    CHECK(child(p, cur, i, last ? NODE_VALUE : NODE_DOTTED, &cur, &created));
+    struct node *nd = &p->nodes[cur];
+    if (created)
+      continue;
+    if (last && nd->kind == NODE_VALUE)
+      return fail_plain(p, p->line, "duplicate key %s (first set on line %d)", full, nd->line);
+    if (last)
+      return fail_plain(p, p->line,
+                        "key %s is already a table (defined on line %d); it cannot also be a "
+                        "value",
+                        full, nd->line);
+    switch (nd->kind) {
+    case NODE_VALUE:
+      return fail_plain(p, p->line,
+                        "key %s needs %s to be a table, but it is a value (set on line %d)", full,
+                        key_upto(p, i, upto), nd->line);
+    case NODE_TABLE:
+      return fail_plain(p, p->line,
+                        "key %s adds to table [%s], defined on line %d; write it under that "
+                        "[%s] instead",
+                        full, key_upto(p, i, upto), nd->line, upto);
+    case NODE_IMPLICIT:
+      nd->kind = NODE_DOTTED;
+      nd->line = p->line;
+      break;
+    case NODE_DOTTED:
+      break;
+    }
+  }
+  return ERR_OK;
+}
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+/* Digits with '_' only between two digits, from s[*i]. False (and *why) when malformed. */
+static bool scan_digits(const char *s, size_t n, size_t *i, bool leading_zero_ok,
+                        const char **why) {
+  size_t start = *i;
+  if (*i >= n || !is_digit(s[*i])) {
+    *why = *i < n && s[*i] == '_' ? "an underscore must sit between two digits"
+                                  : "a digit was expected";
+    return false;
+  }
+  while (*i < n && (is_digit(s[*i]) || s[*i] == '_')) {
+    if (s[*i] == '_' && (*i + 1 >= n || !is_digit(s[*i + 1]))) {
+      *why = "an underscore must sit between two digits";
+      return false;
+    }
+    (*i)++;
+  }
+  if (!leading_zero_ok && s[start] == '0' && *i - start > 1) {
+    *why = "leading zeros are not allowed";
+    return false;
+  }
+  return true;
+}
+
+/* Judge a word by TOML's number grammar: NULL if it is a number (*is_float says which kind),
+ * else why not. */
+static const char *number_syntax(const char *s, size_t n, bool *is_float) {
+  size_t i = 0;
+  const char *why = NULL;
+  *is_float = false;
+  if (i < n && (s[i] == '+' || s[i] == '-'))
+    i++;
+  if (n - i == 3 && (memcmp(s + i, "inf", 3) == 0 || memcmp(s + i, "nan", 3) == 0)) {
+    *is_float = true;
+    return NULL;
+  }
+  if (n - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'o' || s[i + 1] == 'b'))
+    return "hexadecimal, octal and binary numbers are not supported; write it in decimal";
+  if (i < n && s[i] == '.')
+    return "a '.' needs digits on both sides";
+  if (!scan_digits(s, n, &i, false, &why))
+    return why;
+  if (i < n && s[i] == '.') {
+    i++;
+    *is_float = true;
+    if (!scan_digits(s, n, &i, true, &why))
+      return i < n && s[i] == '_' ? why : "a '.' needs digits on both sides";
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    *is_float = true;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+      i++;
+    if (!scan_digits(s, n, &i, true, &why))
+      return i < n && s[i] == '_' ? why : "an exponent needs digits";
+  }
+  if (i != n)
+    return "not a number";
+  return NULL;
+}
+
+/* A local date, time or date-time: 1979-05-27, 07:32:00, 1979-05-27T07:32:00Z. */
+static bool looks_like_date(const char *s, size_t n) {
+  if (n == 0 || !is_digit(s[0]))
+    return false;
+  if (memchr(s, ':', n) != NULL)
+    return true;
+  return n >= 5 && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) && s[4] == '-';
+}
+
+static int integer_value(struct parser *p, size_t at, const char *s, size_t n, int64_t *out) {
+  bool negative = s[0] == '-';
+  uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, mag = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!is_digit(s[i]))
+      continue; /* the sign, underscores */
+    uint64_t d = (uint64_t)(s[i] - '0');
+    if (mag > (limit - d) / 10)
+      return fail_at(p, at,
+                     "integer out of range: TOML integers are 64-bit, from "
+                     "-9223372036854775808 to 9223372036854775807");
+    mag = mag * 10 + d;
+  }
+  *out = negative ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
+  return ERR_OK;
+}
+
+/* Convert a word that number_syntax() accepted as a float. strtod reads it once the
+ * underscores are gone; the grammar check keeps strtod's own extensions (hex floats,
+ * "infinity") out, and jacobi never calls setlocale, so '.' is the decimal point. */
+static int float_value(struct parser *p, size_t at, const char *s, size_t n, double *out) {
+  size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
+  if (n - i == 3 && (memcmp(s + i, "inf", 3) == 0 || memcmp(s + i, "nan", 3) == 0)) {
+    double v = s[i] == 'i' ? INFINITY : NAN;
+    *out = s[0] == '-' ? -v : v;
+    return ERR_OK;
+  }
+  size_t mark = p->strings_len;
+  for (size_t k = 0, run = 0; k <= n; k++) {
+    if (k == n || s[k] == '_') {
+      CHECK(append(p, s + run, k - run));
+      run = k + 1;
+    }
+  }
+  errno = 0;
+  double v = strtod(p->strings + mark, NULL);
+  int range = errno;
+  p->strings_len = mark; /* the cleaned copy was scratch */
+  p->strings[mark] = '\0';
+  if (range == ERANGE && isinf(v))
+    return fail_at(p, at, "number out of range: the largest double is about 1.8e308");
+  *out = v; /* an underflow (ERANGE, v tiny or 0) is the nearest double: fine */
+  return ERR_OK;
+}
+
+/* A word: a number, true or false (or an error saying what it is instead). */
+static int parse_word(struct parser *p, struct record *r) {
+  size_t at = p->pos;
+  while (is_word_char(peek(p, 0)))
+    p->pos++;
+  const char *s = p->text + at;
+  size_t n = p->pos - at;
+  struct toml_value *v = &r->entry.value;
+  if ((n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0)) {
+    v->type = TOML_BOOL;
+    v->boolean = n == 4;
+    return ERR_OK;
+  }
+  if (looks_like_date(s, n))
+    return fail_at(p, at, "dates and times are not supported; write them as a \"string\"");
+  bool is_float;
+  const char *why = number_syntax(s, n, &is_float);
+  if (why != NULL && (is_digit(s[0]) || s[0] == '+' || s[0] == '-' || s[0] == '.'))
+    return fail_at(p, at, "invalid number (%s)", why);
+  if (why != NULL)
+    return fail_at(p, at,
+                   "expected a value: a number, true, false, a \"string\" or [integers] "
+                   "(text needs quotes)");
+  v->type = is_float ? TOML_FLOAT : TOML_INTEGER;
+  return is_float ? float_value(p, at, s, n, &v->number) : integer_value(p, at, s, n, &v->integer);
+}
+
+/* A value other than an array at p->pos, into r. */
+static int parse_scalar(struct parser *p, struct record *r) {
+  size_t at = p->pos;
+  int c = peek(p, 0);
+  if (at_multiline_quote(p))
+    return fail_at(p, at,
+                   "multi-line strings are not supported; write a one-line \"string\" (with \\n "
+                   "for a line break)");
+  if (c == '"' || c == '\'') {
+    r->entry.value.type = TOML_STRING;
+    return scan_string(p, &r->string_off, &r->entry.value.string_len);
+  }
+  if (c == '{')
+    return fail_at(p, at,
+                   "inline tables are not supported; write a [table] with one key = value per "
+                   "line");
+  if (c >= 0 && is_word_char(c))
+    return parse_word(p, r);
+  return fail_at(p, at, "expected a value: a number, true, false, a \"string\" or [integers]");
+}
+
+/* Blanks, line ends and comments: what may sit between the items of an array. */
+static void skip_array_space(struct parser *p) {
+  for (;;) {
+    skip_blanks(p);
+    skip_comment(p);
+    if (!is_newline(p))
+      return;
+    eat_newline(p);
+  }
+}
+
+static int unterminated_array(struct parser *p, int open_line) {
+  return fail_plain(p, open_line,
+                    "unterminated array: expected \"]\" to close the \"[\" on this line, got "
+                    "end of %s",
+                    p->one_value ? "the value" : "file");
+}
+
+/* An array of integers at p->pos (its '['). A loop, not recursion: nesting is an error. */
+static int parse_array(struct parser *p, struct record *r) {
+  int open_line = p->line;
+  p->pos++;
+  r->items_off = p->ints_len;
+  r->entry.value.type = TOML_INT_ARRAY;
+  for (;;) {
+    skip_array_space(p);
+    size_t at = p->pos;
+    int c = peek(p, 0);
+    if (c == ']')
+      break;
+    if (c < 0)
+      return unterminated_array(p, open_line);
+    if (c == '[')
+      return fail_at(p, at,
+                     "nested arrays are not supported; write a flat array of integers, like "
+                     "[2, 2]");
+    if (c == ',')
+      return fail_at(p, at, "expected an integer or \"]\" in the array");
+    struct record item = {0};
+    CHECK(parse_scalar(p, &item));
+    if (item.entry.value.type != TOML_INTEGER)
+      return fail_span(p, at, p->pos,
+                       "arrays of anything but integers are not supported; write integers, like "
+                       "[2, 2]");
+    int64_t *ints = grow(p->ints, &p->ints_cap, p->ints_len + 1, sizeof *ints);
+    if (ints == NULL)
+      return out_of_memory(p);
+    p->ints = ints;
+    ints[p->ints_len++] = item.entry.value.integer;
+    skip_array_space(p);
+    c = peek(p, 0);
+    if (c < 0)
+      return unterminated_array(p, open_line);
+    if (c == ',')
+      p->pos++;
+    else if (c != ']')
+      return fail_at(p, p->pos, "expected \",\" or \"]\" after an item of the array");
+  }
+  p->pos++;
+  r->entry.value.nitems = p->ints_len - r->items_off;
+  return ERR_OK;
+}
+
+/* The value at p->pos, with its source text, into r. */
+static int parse_value(struct parser *p, struct record *r) {
+  size_t at = p->pos;
+  if (peek(p, 0) == '[')
+    CHECK(parse_array(p, r));
+  else
+    CHECK(parse_scalar(p, r));
+  r->entry.raw_len = p->pos - at;
+  return append_terminated(p, p->text + at, p->pos - at, &r->raw_off);
+}
+
+/* ---- statements ------------------------------------------------------------------------------ */
+
+static int add_record(struct parser *p, const struct record *r) {
+  struct record *records = grow(p->records, &p->records_cap, p->nrecords + 1, sizeof *records);
+  if (records == NULL)
+    return out_of_memory(p);
+  p->records = records;
+  records[p->nrecords++] = *r;
+  return ERR_OK;
+}
+
+/* After a statement: blanks, maybe a comment, then the end of the line or file. */
+static int end_of_line(struct parser *p, const char *after, const char *what) {
+  skip_blanks(p);
+  skip_comment(p);
+  if (p->pos >= p->len)
+    return ERR_OK;
+  if (is_newline(p)) {
+    eat_newline(p);
+    return ERR_OK;
+  }
+  return fail_at(p, p->pos, "expected the end of the line after %s%s", after, what);
+}
+
+/* [table] */
+static int parse_header(struct parser *p) {
+  size_t open = p->pos;
+  if (looking_at(p, "[["))
+    return fail_at(p, open,
+                   "arrays of tables ([[...]]) are not supported; jacobi's config has one "
+                   "[section] of each name");
+  p->pos++;
+  CHECK(parse_key(p, "", 0));
+  if (peek(p, 0) != ']') {
+    if (p->pos >= p->len || is_newline(p))
+      return fail_at(p, p->pos, "unterminated table header [%s: expected \"]\"", p->key.display);
+    return fail_at(p, p->pos, "expected \"]\" after [%s", p->key.display);
+  }
+  p->pos++;
+  CHECK(define_table(p));
+  struct record r = {.entry = {.nparts = (int)p->key.nparts,
+                               .head_len = p->key.end[0],
+                               .line = p->line,
+                               .raw_len = p->pos - open,
+                               .value = {.type = TOML_TABLE}}};
+  CHECK(append_terminated(p, p->key.display, p->key.len, &r.key_off));
+  CHECK(append_terminated(p, p->text + open, p->pos - open, &r.raw_off));
+  p->table_key_off = r.key_off;
+  p->table_key_len = p->key.len;
+  p->table_head_len = r.entry.head_len;
+  p->table_nparts = r.entry.nparts;
+  CHECK(add_record(p, &r));
+  char shown[TOML_MAX_KEY_BYTES + 3];
+  snprintf(shown, sizeof shown, "[%s]", p->key.display);
+  return end_of_line(p, "the table header ", shown);
+}
+
+/* key = value */
+static int parse_keyval(struct parser *p) {
+  /* The key is displayed after the table's: copy the table's, as the arena may move. */
+  char table[TOML_MAX_KEY_BYTES + 1];
+  memcpy(table, p->strings ? p->strings + p->table_key_off : "", p->table_key_len);
+  CHECK(parse_key(p, table, p->table_key_len));
+  const char *own = p->key.display + (p->table_key_len ? p->table_key_len + 1 : 0);
+  if (peek(p, 0) != '=')
+    return fail_at(p, p->pos, "expected \"=\" after the key %s", own);
+  p->pos++;
+  skip_blanks(p);
+  if (p->pos >= p->len || is_newline(p) || peek(p, 0) == '#')
+    return fail_at(p, p->pos, "expected a value after \"%s =\"", own);
+  CHECK(define_value(p)); /* on the key's line, before an array may take more lines */
+  struct record r = {.entry = {.nparts = p->table_nparts + (int)p->key.nparts,
+                               .head_len = p->table_nparts ? p->table_head_len : p->key.end[0],
+                               .line = p->line}};
+  CHECK(append_terminated(p, p->key.display, p->key.len, &r.key_off));
+  CHECK(parse_value(p, &r));
+  CHECK(add_record(p, &r));
+  return end_of_line(p, "the value of ", p->strings + r.key_off);
+}
+
+/* ---- documents ------------------------------------------------------------------------------- */
+
+static void parser_release(struct parser *p) {
+  free(p->strings);
+  free(p->ints);
+  free(p->records);
+  free(p->nodes);
+  free(p->slots);
+}
+
+/* Turn the records into a document: offsets become pointers, the arenas change hands. */
+static int finish(struct parser *p, struct toml_doc **out) {
+  struct toml_doc *doc = calloc(1, sizeof *doc);
+  struct toml_entry *entries = calloc(p->nrecords ? p->nrecords : 1, sizeof *entries);
+  if (doc == NULL || entries == NULL) {
+    free(doc);
+    free(entries);
+    return out_of_memory(p);
+  }
+  for (size_t i = 0; i < p->nrecords; i++) {
+    const struct record *r = &p->records[i];
+    struct toml_entry *e = &entries[i];
+    *e = r->entry;
+    e->key = p->strings + r->key_off;
+    e->raw = p->strings + r->raw_off;
+    if (e->value.type == TOML_STRING)
+      e->value.string = p->strings + r->string_off;
+    if (e->value.type == TOML_INT_ARRAY && e->value.nitems > 0)
+      e->value.items = p->ints + r->items_off;
+  }
+  doc->entries = entries;
+  doc->nentries = p->nrecords;
+  doc->strings = p->strings;
+  doc->integers = p->ints;
+  p->strings = NULL;
+  p->ints = NULL;
+  *out = doc;
+  return ERR_OK;
+}
+
+static int parse_statements(struct parser *p) {
+  if (p->len > INT32_MAX)
+    return fail_plain(p, 1, "the text is too large (%zu bytes)", p->len);
+  if (looking_at(p, "\xEF\xBB\xBF")) /* a UTF-8 byte order mark */
+    p->pos += 3;
+  CHECK(validate(p));
+  p->nodes = grow(NULL, &p->nodes_cap, 1, sizeof *p->nodes);
+  if (p->nodes == NULL)
+    return out_of_memory(p);
+  p->nodes[0] = (struct node){.kind = NODE_TABLE}; /* the root table */
+  p->nnodes = 1;
+  while (p->pos < p->len) {
+    skip_blanks(p);
+    skip_comment(p);
+    if (p->pos >= p->len)
+      break;
+    if (is_newline(p))
+      eat_newline(p);
+    else if (peek(p, 0) == '[')
+      CHECK(parse_header(p));
+    else
+      CHECK(parse_keyval(p));
+  }
+  /* Every string must have room for the arena's terminator, even an empty document's. */
+  return append(p, "", 0);
+}
+
+int toml_parse(const char *text, size_t len, const char *name, struct toml_doc **out) {
+  *out = NULL;
+  struct parser p = {.text = text, .len = len, .line = 1, .name = name ? name : "(config)"};
+  int status = parse_statements(&p);
+  if (status == ERR_OK)
+    status = finish(&p, out);
+  parser_release(&p);
+  return status;
+}
+
+/* One value, then nothing but blanks. */
+static int parse_one_value(struct parser *p, struct record *r) {
+  CHECK(validate(p));
+  skip_blanks(p);
+  size_t start = p->pos;
+  if (p->pos >= p->len)
+    return fail_at(p, p->pos, "expected a value");
+  CHECK(parse_value(p, r));
+  skip_blanks(p);
+  if (p->pos < p->len)
+    return fail_at(p, p->pos, "expected the end of the value after %.*s",
+                   (int)(r->entry.raw_len < 60 ? r->entry.raw_len : 60), p->text + start);
+  CHECK(append_terminated(p, "", 0, &r->key_off));
+  return add_record(p, r);
+}
+
+int toml_parse_value(const char *text, size_t len, const char *name, struct toml_doc **out) {
+  *out = NULL;
+  struct parser p = {.text = text, .len = len, .line = 1, .name = name, .one_value = true};
+  struct record r = {.entry = {.line = 1}};
+  int status = len > INT32_MAX ? fail_plain(&p, 1, "the value is too large (%zu bytes)", len)
+                               : parse_one_value(&p, &r);
+  if (status == ERR_OK)
+    status = finish(&p, out);
+  parser_release(&p);
+  return status;
+}
+
+void toml_destroy(struct toml_doc **doc) {
+  if (doc == NULL || *doc == NULL)
+    return;
+  free((*doc)->entries);
+  free((*doc)->strings);
+  free((*doc)->integers);
+  free(*doc);
+  *doc = NULL;
+}
+
+/* ---- excerpts -------------------------------------------------------------------------------- */
+
+const char *toml_excerpt(const char *text, size_t len, char buf[TOML_EXCERPT_SIZE]) {
+  enum { MAX_CHARS = 40 };
+  const unsigned char *s = (const unsigned char *)text;
+  bool quoted = len > 0 && (s[0] == '"' || s[0] == '\'');
+  size_t out = 0, i = 0, chars = 0;
+  if (!quoted)
+    buf[out++] = '"';
+  while (i < len && chars < MAX_CHARS) {
+    if (s[i] == ' ' || is_control(s[i])) {
+      /* A run of blanks is shown as it is, unless it holds a tab, a line end or another
+       * control character: then as one space (an array over several lines reads well). */
+      size_t j = i;
+      bool control = false;
+      while (j < len && (s[j] == ' ' || is_control(s[j])))
+        control |= s[j++] != ' ';
+      if (control) {
+        buf[out++] = ' ';
+        chars++;
+        i = j;
+      }
+      for (; i < j && chars < MAX_CHARS; i++, chars++)
+        buf[out++] = ' ';
+      continue;
+    }
+    size_t k = utf8_length(s + i, len - i);
+    if (k == 0) {
+      buf[out++] = '?';
+      i++;
+    } else {
+      memcpy(buf + out, s + i, k);
+      out += k;
+      i += k;
+    }
+    chars++;
+  }
+  if (i < len) {
+    memcpy(buf + out, "...", 3);
+    out += 3;
+    if (quoted)
+      buf[out++] = (char)s[0];
+  }
+  if (!quoted)
+    buf[out++] = '"';
+  buf[out] = '\0';
+  return buf;
+}

@@ -1,0 +1,807 @@
+/* test_cfg.c - the configuration: defaults, every key's checks on both sides of each bound,
+ * messages with file, line and suggestions, --set, cfg_origin, cfg_print's exact round trip,
+ * and cfg_read_file's refusals. */
+#include "cunit_main.h"
+
+#include "cfg.h"
+#include "err.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+/* An assertion whose failure report says what was expected and what was got. */
+__attribute__((format(printf, 3, 4))) static void expect_at(bool ok, int line, const char *fmt,
+                                                            ...) {
+  char what[2048] = "";
+  if (!ok) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+  }
+  CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, what, __FILE__, "", CU_FALSE);
+}
+#define EXPECT(ok, ...) expect_at((ok), __LINE__, __VA_ARGS__)
+
+/* The smallest valid file: the two required keys, on lines 2 and 3. */
+#define GRID "[grid]\nnx = 4\nny = 3\n"
+
+static struct cfg *create_at(const char *text, const char *const *sets, int nsets, int line) {
+  struct cfg *cfg = NULL;
+  err_clear();
+  int status = cfg_create(text, strlen(text), "t.toml", sets, nsets, &cfg);
+  expect_at(status == ERR_OK && cfg != NULL, line, "expected a configuration, got status %d: %s",
+            status, err_message());
+  return cfg;
+}
+#define CREATE(text) create_at((text), NULL, 0, __LINE__)
+#define CREATE_SET(text, ...)                                                                      \
+  create_at((text), (const char *const[]){__VA_ARGS__},                                            \
+            (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)), __LINE__)
+
+/* cfg_create fails with ERR_CONFIG, *out NULL, and the message is exactly `want` (want_exact)
+ * or contains it. */
+static void expect_error_at(const char *text, const char *const *sets, int nsets, const char *want,
+                            bool want_exact, int line) {
+  struct cfg *cfg = (struct cfg *)&want; /* must be reset to NULL */
+  err_clear();
+  int status = cfg_create(text, strlen(text), "t.toml", sets, nsets, &cfg);
+  expect_at(status == ERR_CONFIG, line, "expected ERR_CONFIG (%s), got %d", want, status);
+  expect_at(cfg == NULL, line, "expected *out NULL after a failure");
+  if (status == ERR_OK)
+    cfg_destroy(&cfg);
+  bool ok = want_exact ? strcmp(err_message(), want) == 0 : strstr(err_message(), want) != NULL;
+  expect_at(ok, line, "expected the message %s\"%s\", got \"%s\"", want_exact ? "" : "to hold ",
+            want, err_message());
+}
+#define EXPECT_ERROR(text, want) expect_error_at((text), NULL, 0, (want), true, __LINE__)
+#define EXPECT_ERROR_HOLDS(text, want) expect_error_at((text), NULL, 0, (want), false, __LINE__)
+#define EXPECT_SET_ERROR(set, want)                                                                \
+  expect_error_at(GRID, (const char *const[]){set}, 1, (want), true, __LINE__)
+
+static bool same_double(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* ---- defaults and the file ------------------------------------------------------------------- */
+
+static void test_defaults_applied(void) {
+  struct cfg *c = CREATE(GRID);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->nx == 4 && c->ny == 3, "expected 4 x 3, got %lld x %lld", (long long)c->nx,
+         (long long)c->ny);
+  EXPECT(same_double(c->top, 0.0) && same_double(c->bottom, 0.0) && same_double(c->left, 0.0) &&
+             same_double(c->right, 0.0) && same_double(c->interior, 0.0),
+         "expected temperatures of +0.0");
+  EXPECT(c->tolerance == 1e-4, "expected tolerance 1e-4, got %g", c->tolerance);
+  EXPECT(c->max_iterations == 100000 && c->check_interval == 1, "expected 100000 and 1");
+  EXPECT(c->partitioner == CFG_BLOCK && c->block_size == 1, "expected block, block size 1");
+  EXPECT(c->process_grid[0] == 0 && c->process_grid[1] == 1, "expected process_grid [0, 1]");
+  EXPECT(c->halo_mode == CFG_HALO_AUTO && c->ranks_per_node == 0, "expected auto, 0");
+  EXPECT(strcmp(c->output_path, "plate.h5") == 0, "expected plate.h5, got %s", c->output_path);
+  EXPECT(c->checkpoint_interval == 0 && !c->owner_map, "expected no checkpoints, no owner map");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "default");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "grid.nx"), "t.toml:2");
+  cfg_destroy(&c);
+  CU_ASSERT_PTR_NULL(c);
+}
+
+/* Every key set to something other than its default. */
+static const char *const full_file = "[grid]\n"                         /* 1 */
+                                     "nx = 37\n"                        /* 2 */
+                                     "ny = 53\n"                        /* 3 */
+                                     "[boundary]\n"                     /* 4 */
+                                     "top = 100.0\n"                    /* 5 */
+                                     "bottom = 12.5\n"                  /* 6 */
+                                     "left = -3\n"                      /* 7 */
+                                     "right = 0.7\n"                    /* 8 */
+                                     "[initial]\n"                      /* 9 */
+                                     "interior = 1.25\n"                /* 10 */
+                                     "[solver]\n"                       /* 11 */
+                                     "tolerance = 1e-6\n"               /* 12 */
+                                     "max_iterations = 5000\n"          /* 13 */
+                                     "check_interval = 10\n"            /* 14 */
+                                     "[decomposition]\n"                /* 15 */
+                                     "partitioner = \"block-cyclic\"\n" /* 16 */
+                                     "block_size = 3\n"                 /* 17 */
+                                     "process_grid = [2, 0]\n"          /* 18 */
+                                     "[halo]\n"                         /* 19 */
+                                     "mode = \"p2p\"\n"                 /* 20 */
+                                     "ranks_per_node = 2\n"             /* 21 */
+                                     "[output]\n"                       /* 22 */
+                                     "path = \"out/run.h5\"\n"          /* 23 */
+                                     "checkpoint_interval = 100\n"      /* 24 */
+                                     "owner_map = true\n";              /* 25 */
+
+static void test_every_key_read_from_file(void) {
+  struct cfg *c = CREATE(full_file);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->nx == 37 && c->ny == 53, "expected 37 x 53");
+  EXPECT(c->top == 100.0 && c->bottom == 12.5 && c->left == -3.0 && c->right == 0.7 &&
+             c->interior == 1.25,
+         "expected the temperatures of the file");
+  EXPECT(c->tolerance == 1e-6 && c->max_iterations == 5000 && c->check_interval == 10,
+         "expected the solver keys of the file");
+  EXPECT(c->partitioner == CFG_BLOCK_CYCLIC && c->block_size == 3 && c->process_grid[0] == 2 &&
+             c->process_grid[1] == 0,
+         "expected the decomposition keys of the file");
+  EXPECT(c->halo_mode == CFG_HALO_P2P && c->ranks_per_node == 2, "expected p2p, 2");
+  EXPECT(strcmp(c->output_path, "out/run.h5") == 0 && c->checkpoint_interval == 100 && c->owner_map,
+         "expected the output keys of the file");
+  cfg_destroy(&c);
+}
+
+static void test_origin_reports_file_lines(void) {
+  struct cfg *c = CREATE(full_file);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.process_grid"), "t.toml:18");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "halo.mode"), "t.toml:20");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "grid.ny"), "t.toml:3");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "output.owner_map"), "t.toml:25");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "no.such"), "default");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "nodot"), "default");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(NULL, "grid.nx"), "default");
+  cfg_destroy(&c);
+  c = CREATE("grid.nx = 4\ngrid.ny = 4\n[solver]\n\ntolerance = 0.5\n");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "grid.ny"), "t.toml:2");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "t.toml:5");
+  cfg_destroy(&c);
+}
+
+/* ---- every key's range ----------------------------------------------------------------------- */
+
+/* A file setting `key` (section.name) to `value` on line 4 (line 2 or 3 for the grid keys). */
+static void file_with(const char *key, const char *value, char *text, size_t size, int *line) {
+  const char *dot = strchr(key, '.');
+  if (strcmp(key, "grid.nx") == 0 || strcmp(key, "grid.ny") == 0) {
+    bool nx = key[6] == 'x';
+    snprintf(text, size, "[grid]\nnx = %s\nny = %s\n", nx ? value : "4", nx ? "3" : value);
+    *line = nx ? 2 : 3;
+  } else {
+    snprintf(text, size, GRID "[%.*s]\n%s = %s\n", (int)(dot - key), key, dot + 1, value);
+    *line = 5;
+  }
+}
+
+static void accepts_at(const char *key, const char *value, int line) {
+  char text[512];
+  int key_line;
+  file_with(key, value, text, sizeof text, &key_line);
+  struct cfg *c = create_at(text, NULL, 0, line);
+  expect_at(c != NULL, line, "expected %s = %s accepted", key, value);
+  cfg_destroy(&c);
+}
+#define ACCEPTS(key, value) accepts_at((key), (value), __LINE__)
+
+/* `key = value` is refused with "t.toml:LINE: KEY must be WANT, got "VALUE"". */
+static void refuses_at(const char *key, const char *value, const char *want, int line) {
+  char text[512], message[512];
+  int key_line;
+  file_with(key, value, text, sizeof text, &key_line);
+  bool quoted = value[0] == '"' || value[0] == '\'';
+  snprintf(message, sizeof message, "t.toml:%d: %s must be %s, got %s%s%s", key_line, key, want,
+           quoted ? "" : "\"", value, quoted ? "" : "\"");
+  expect_error_at(text, NULL, 0, message, true, line);
+}
+#define REFUSES(key, value, want) refuses_at((key), (value), (want), __LINE__)
+
+static void test_count_keys_checked_on_both_sides_of_their_bounds(void) {
+  const char *at_least_one[] = {"grid.nx", "grid.ny", "solver.max_iterations",
+                                "solver.check_interval", "decomposition.block_size"};
+  for (int k = 0; k < 5; k++) {
+    ACCEPTS(at_least_one[k], "1");
+    ACCEPTS(at_least_one[k], "1_000");
+    REFUSES(at_least_one[k], "0", "an integer >= 1");
+    REFUSES(at_least_one[k], "-1", "an integer >= 1");
+    REFUSES(at_least_one[k], "-9223372036854775808", "an integer >= 1");
+  }
+  ACCEPTS("solver.max_iterations", "9223372036854775807");
+  ACCEPTS("output.checkpoint_interval", "0");
+  ACCEPTS("output.checkpoint_interval", "7");
+  REFUSES("output.checkpoint_interval", "-1", "an integer >= 0");
+  ACCEPTS("halo.ranks_per_node", "0");
+  ACCEPTS("halo.ranks_per_node", "2147483647");
+  REFUSES("halo.ranks_per_node", "-1", "an integer from 0 to 2147483647");
+  REFUSES("halo.ranks_per_node", "2147483648", "an integer from 0 to 2147483647");
+}
+
+static void test_process_grid_takes_two_entries_from_0_to_int_max(void) {
+  const char *want = "[rows, cols]: two integers from 0 to 2147483647";
+  ACCEPTS("decomposition.process_grid", "[0, 0]");
+  ACCEPTS("decomposition.process_grid", "[2147483647, 1]");
+  ACCEPTS("decomposition.process_grid", "[1, 2147483647]");
+  REFUSES("decomposition.process_grid", "[-1, 1]", want);
+  REFUSES("decomposition.process_grid", "[1, -1]", want);
+  REFUSES("decomposition.process_grid", "[2147483648, 1]", want);
+  REFUSES("decomposition.process_grid", "[1, 2147483648]", want);
+  REFUSES("decomposition.process_grid", "[1]", want);
+  REFUSES("decomposition.process_grid", "[1, 2, 3]", want);
+  REFUSES("decomposition.process_grid", "[]", want);
+  REFUSES("decomposition.process_grid", "4", want);
+  REFUSES("decomposition.process_grid", "\"2x2\"", want);
+}
+
+static void test_integers_are_accepted_for_floats_exactly(void) {
+  struct cfg *c = CREATE(GRID "[boundary]\ntop = 1\nbottom = -7\nleft = 0\nright = "
+                              "9007199254740992\n[initial]\ninterior = -0\n[solver]\n"
+                              "tolerance = 1\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(same_double(c->top, 1.0) && same_double(c->bottom, -7.0) && same_double(c->left, 0.0),
+         "expected 1.0, -7.0, 0.0, got %g, %g, %g", c->top, c->bottom, c->left);
+  EXPECT(same_double(c->right, 9007199254740992.0), "expected 2^53, got %.17g", c->right);
+  EXPECT(same_double(c->interior, 0.0), "expected the integer -0 to be +0.0");
+  EXPECT(same_double(c->tolerance, 1.0), "expected tolerance 1.0");
+  cfg_destroy(&c);
+}
+
+static void test_inexact_integer_for_a_float_is_refused(void) {
+  EXPECT_ERROR(GRID "[boundary]\ntop = 9007199254740993\n",
+               "t.toml:5: boundary.top must be a number from -1e300 to 1e300, got "
+               "\"9007199254740993\", which no double holds exactly (write a float)");
+  EXPECT_ERROR(GRID "[solver]\ntolerance = 9223372036854775807\n",
+               "t.toml:5: solver.tolerance must be a number > 0, got \"9223372036854775807\", "
+               "which no double holds exactly (write a float)");
+}
+
+static void test_floats_are_refused_for_integers(void) {
+  REFUSES("grid.nx", "4.0", "an integer >= 1");
+  REFUSES("solver.max_iterations", "1e5", "an integer >= 1");
+  REFUSES("halo.ranks_per_node", "2.5", "an integer from 0 to 2147483647");
+  EXPECT_ERROR(GRID "[decomposition]\nprocess_grid = [1.0, 2]\n",
+               "t.toml:5: arrays of anything but integers are not supported; write integers, "
+               "like [2, 2], got \"1.0\"");
+}
+
+static void test_temperatures_finite_and_at_most_1e300(void) {
+  const char *keys[] = {"boundary.top", "boundary.bottom", "boundary.left", "boundary.right",
+                        "initial.interior"};
+  const char *want = "a number from -1e300 to 1e300";
+  for (int k = 0; k < 5; k++) {
+    ACCEPTS(keys[k], "1e300");
+    ACCEPTS(keys[k], "-1e300");
+    ACCEPTS(keys[k], "-0.0");
+    ACCEPTS(keys[k], "5e-324");
+    REFUSES(keys[k], "1.0000000000000002e300", want);
+    REFUSES(keys[k], "-1.0000000000000002e300", want);
+    REFUSES(keys[k], "1e301", want);
+    REFUSES(keys[k], "inf", want);
+    REFUSES(keys[k], "-inf", want);
+    REFUSES(keys[k], "nan", want);
+    REFUSES(keys[k], "\"hot\"", want);
+    REFUSES(keys[k], "true", want);
+  }
+}
+
+static void test_tolerance_must_be_finite_and_positive(void) {
+  const char *want = "a number > 0";
+  ACCEPTS("solver.tolerance", "5e-324");
+  ACCEPTS("solver.tolerance", "1e308");
+  ACCEPTS("solver.tolerance", "1");
+  const char *bad[] = {"0",    "0.0", "-0.0", "-1e-9", "-1",   "nan",
+                       "-nan", "inf", "-inf", "[1]",   "false"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    REFUSES("solver.tolerance", bad[i], want);
+  EXPECT_ERROR(GRID "[solver]\ntolerance = \"abc\"\n",
+               "t.toml:5: solver.tolerance must be a number > 0, got \"abc\"");
+}
+
+static void test_enum_string_and_bool_keys_take_only_their_values(void) {
+  const char *partitioners[] = {"block", "cyclic", "block-cyclic"};
+  const enum cfg_partitioner p_want[] = {CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC};
+  for (int i = 0; i < 3; i++) {
+    char text[128];
+    snprintf(text, sizeof text, GRID "[decomposition]\npartitioner = '%s'\n", partitioners[i]);
+    struct cfg *c = CREATE(text);
+    EXPECT(c && c->partitioner == p_want[i], "expected partitioner %s", partitioners[i]);
+    cfg_destroy(&c);
+  }
+  const char *modes[] = {"auto", "shm", "p2p"};
+  const enum cfg_halo_mode m_want[] = {CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P};
+  for (int i = 0; i < 3; i++) {
+    char text[128];
+    snprintf(text, sizeof text, GRID "[halo]\nmode = \"%s\"\n", modes[i]);
+    struct cfg *c = CREATE(text);
+    EXPECT(c && c->halo_mode == m_want[i], "expected halo mode %s", modes[i]);
+    cfg_destroy(&c);
+  }
+  EXPECT_ERROR(GRID "[decomposition]\npartitioner = \"blok\"\n",
+               "t.toml:5: decomposition.partitioner must be one of \"block\", \"cyclic\", "
+               "\"block-cyclic\", got \"blok\"");
+  REFUSES("decomposition.partitioner", "\"Block\"",
+          "one of \"block\", \"cyclic\", \"block-cyclic\"");
+  REFUSES("decomposition.partitioner", "1", "one of \"block\", \"cyclic\", \"block-cyclic\"");
+  REFUSES("halo.mode", "\"SHM\"", "one of \"auto\", \"shm\", \"p2p\"");
+  REFUSES("halo.mode", "\"shm \"", "one of \"auto\", \"shm\", \"p2p\"");
+  REFUSES("output.path", "\"\"", "a non-empty string");
+  REFUSES("output.path", "''", "a non-empty string");
+  REFUSES("output.path", "5", "a non-empty string");
+  EXPECT_ERROR(GRID "[output]\npath = \"a\\u0000b\"\n",
+               "t.toml:5: output.path must be a non-empty string, got \"a\\u0000b\", which holds "
+               "a NUL character");
+  ACCEPTS("output.owner_map", "false");
+  REFUSES("output.owner_map", "\"true\"", "true or false");
+  REFUSES("output.owner_map", "1", "true or false");
+}
+
+static void test_grid_whose_bytes_overflow_int64_is_refused(void) {
+  /* (nx + 2) * (ny + 2) * 16 <= INT64_MAX holds for nx = 759250122 up to ny = 759250123. */
+  struct cfg *c = CREATE("[grid]\nnx = 759250122\nny = 759250123\n");
+  EXPECT(c != NULL, "expected the largest grid of that width accepted");
+  cfg_destroy(&c);
+  EXPECT_ERROR("[grid]\nnx = 759250122\nny = 759250124\n",
+               "t.toml:3: grid.nx x grid.ny = 759250122 x 759250124 points is too large: its "
+               "(nx + 2) x (ny + 2) points of 16 bytes would overflow a 64-bit size");
+  /* The key set later is blamed, whichever it is. */
+  EXPECT_ERROR_HOLDS("[grid]\nny = 9223372036854775807\nnx = 1\n",
+                     "t.toml:3: grid.nx x grid.ny = 1 x 9223372036854775807 points is too large");
+  EXPECT_ERROR_HOLDS("[grid]\nnx = 9223372036854775807\nny = 1\n", "t.toml:3: grid.nx x grid.ny");
+  EXPECT_ERROR_HOLDS("[grid]\nnx = 576460752303423485\nny = 1\n", "t.toml:3: grid.nx x grid.ny");
+  expect_error_at(GRID, (const char *const[]){"grid.nx=9223372036854775807"}, 1,
+                  "--set grid.nx=9223372036854775807: grid.nx x grid.ny = 9223372036854775807 x 3",
+                  false, __LINE__);
+  /* Only the final values count: a --set may bring a too-large file back in range. */
+  c = CREATE_SET("[grid]\nnx = 9223372036854775807\nny = 9223372036854775807\n", "grid.nx=4",
+                 "grid.ny=4");
+  EXPECT(c && c->nx == 4 && c->ny == 4, "expected --set to fix the grid");
+  cfg_destroy(&c);
+}
+
+static void test_required_keys_are_named_with_their_type(void) {
+  EXPECT_ERROR("", "t.toml: grid.nx is required (int >= 1, interior points per row)");
+  EXPECT_ERROR("[grid]\nnx = 4\n", "t.toml: grid.ny is required (int >= 1, interior rows)");
+  EXPECT_ERROR("[solver]\ntolerance = 1e-3\n",
+               "t.toml: grid.nx is required (int >= 1, interior points per row)");
+  struct cfg *c = CREATE_SET("", "grid.nx=5", "grid.ny=6");
+  EXPECT(c && c->nx == 5 && c->ny == 6, "expected the required keys from --set");
+  cfg_destroy(&c);
+}
+
+/* ---- unknown names --------------------------------------------------------------------------- */
+
+static void test_unknown_section_suggests_the_closest(void) {
+  EXPECT_ERROR(GRID "[solvr]\ntolerance = 1e-6\n",
+               "t.toml:4: unknown section [solvr]; did you mean [solver]?");
+  EXPECT_ERROR(GRID "[Boundary]\n",
+               "t.toml:4: unknown section [Boundary]; did you mean [boundary]?");
+  EXPECT_ERROR(GRID "[zzz]\n",
+               "t.toml:4: unknown section [zzz]; the sections are [grid], "
+               "[boundary], [initial], [solver], [decomposition], [halo], [output]");
+  EXPECT_ERROR_HOLDS(GRID "[grid.sub]\n", "t.toml:4: unknown section [grid.sub]");
+  EXPECT_ERROR("solvr.tolerance = 1\n" GRID,
+               "t.toml:1: unknown section [solvr]; did you mean [solver]?");
+}
+
+static void test_unknown_key_suggests_the_closest(void) {
+  EXPECT_ERROR(GRID "[solver]\ntolerence = 1e-6\n",
+               "t.toml:5: unknown key solver.tolerence; did you mean solver.tolerance?");
+  EXPECT_ERROR(GRID "[solver]\nmax_iteratoins = 5\n",
+               "t.toml:5: unknown key solver.max_iteratoins; did you mean solver.max_iterations?");
+  EXPECT_ERROR(GRID "[solver]\nfoo = 1\n",
+               "t.toml:5: unknown key solver.foo; the keys of "
+               "[solver] are tolerance, max_iterations, check_interval");
+  EXPECT_ERROR(GRID "[solver]\npartitioner = \"block\"\n",
+               "t.toml:5: unknown key solver.partitioner; did you mean "
+               "decomposition.partitioner (under [decomposition])?");
+  EXPECT_ERROR("nx = 4\n",
+               "t.toml:1: key nx needs its section; did you mean grid.nx (nx under [grid])?");
+  EXPECT_ERROR_HOLDS("zzz = 4\n", "t.toml:1: unknown key zzz: keys belong in a section, one of "
+                                  "[grid], [boundary]");
+  EXPECT_ERROR_HOLDS(GRID "[solver]\ntolerance.x = 1\n",
+                     "t.toml:5: unknown key solver.tolerance.x");
+}
+
+/* ---- --set ----------------------------------------------------------------------------------- */
+
+static void test_set_overrides_with_toml_values_and_bare_strings(void) {
+  struct cfg *c = CREATE_SET(full_file, "solver.tolerance=1e-8", "decomposition.partitioner=cyclic",
+                             "output.path=out.h5", "decomposition.process_grid=[3, 1]",
+                             " output.owner_map = false ", "halo.mode=\"shm\"", "boundary.top=-5",
+                             "grid.nx=1_000");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->tolerance == 1e-8, "expected tolerance 1e-8, got %g", c->tolerance);
+  EXPECT(c->partitioner == CFG_CYCLIC, "expected cyclic from a bare word");
+  EXPECT(strcmp(c->output_path, "out.h5") == 0, "expected out.h5, got %s", c->output_path);
+  EXPECT(c->process_grid[0] == 3 && c->process_grid[1] == 1, "expected [3, 1]");
+  EXPECT(!c->owner_map, "expected owner_map false, blanks around '=' trimmed");
+  EXPECT(c->halo_mode == CFG_HALO_SHM, "expected shm from a quoted string");
+  EXPECT(same_double(c->top, -5.0) && c->nx == 1000, "expected top -5.0 and nx 1000");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.process_grid"), "--set");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.block_size"), "t.toml:17");
+  cfg_destroy(&c);
+}
+
+static void test_set_strings_quoted_or_bare(void) {
+  struct cfg *c = CREATE_SET(GRID, "output.path='C:\\runs\\a.h5'");
+  EXPECT(c && strcmp(c->output_path, "C:\\runs\\a.h5") == 0, "expected a literal string");
+  cfg_destroy(&c);
+  c = CREATE_SET(GRID, "output.path=\"\\u00e9t\\u00e9.h5\"");
+  EXPECT(c && strcmp(c->output_path, "\xC3\xA9t\xC3\xA9.h5") == 0, "expected escapes decoded");
+  cfg_destroy(&c);
+  /* A bare word is taken as it is: quotes, backslashes and '#' inside stay literal. */
+  c = CREATE_SET(GRID, "output.path=a\"b\\n#c d.h5");
+  EXPECT(c && strcmp(c->output_path, "a\"b\\n#c d.h5") == 0, "expected the bare word kept, got %s",
+         c ? c->output_path : "");
+  cfg_destroy(&c);
+  c = CREATE_SET(GRID, "output.path=123");
+  EXPECT(c && strcmp(c->output_path, "123") == 0, "expected the path \"123\"");
+  cfg_destroy(&c);
+}
+
+static void test_set_later_wins_over_earlier_and_the_file(void) {
+  struct cfg *c = CREATE_SET(GRID "[solver]\ntolerance = 0.5\n", "solver.tolerance=0.25",
+                             "solver.tolerance=0.125");
+  EXPECT(c && c->tolerance == 0.125, "expected the last --set, got %g", c ? c->tolerance : 0.0);
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "grid.nx"), "t.toml:2");
+  cfg_destroy(&c);
+}
+
+static void test_set_errors_are_reported_like_the_file(void) {
+  EXPECT_SET_ERROR(
+      "solver.tolerance=abc",
+      "--set solver.tolerance=abc: solver.tolerance must be a number > 0, got \"abc\"");
+  EXPECT_SET_ERROR("solver.tolerance=0",
+                   "--set solver.tolerance=0: solver.tolerance must be a number > 0, got \"0\"");
+  EXPECT_SET_ERROR("solver.tolerance=", "--set solver.tolerance=: solver.tolerance must be a "
+                                        "number > 0, got \"\"");
+  EXPECT_SET_ERROR("solver.tolerance", "--set solver.tolerance: expected section.key=VALUE, e.g. "
+                                       "solver.tolerance=1e-8 (no \"=\")");
+  EXPECT_SET_ERROR("=5", "--set =5: expected section.key=VALUE: the key before \"=\" is empty");
+  EXPECT_SET_ERROR(".x=5",
+                   "--set .x=5: expected section.key=VALUE: the section of the key is empty");
+  EXPECT_SET_ERROR("solver.=5",
+                   "--set solver.=5: expected section.key=VALUE: the name of the key is empty");
+  EXPECT_SET_ERROR("tolerance=1", "--set tolerance=1: key tolerance needs its section; did you "
+                                  "mean solver.tolerance (tolerance under [solver])?");
+  EXPECT_SET_ERROR("solver.tolerence=1",
+                   "--set solver.tolerence=1: unknown key solver.tolerence; did you mean "
+                   "solver.tolerance?");
+  EXPECT_SET_ERROR("solvr.tolerance=1",
+                   "--set solvr.tolerance=1: unknown section [solvr]; did you mean [solver]?");
+  EXPECT_SET_ERROR("decomposition.partitioner=blok",
+                   "--set decomposition.partitioner=blok: decomposition.partitioner must be one "
+                   "of \"block\", \"cyclic\", \"block-cyclic\", got \"blok\"");
+  EXPECT_SET_ERROR("output.owner_map=yes",
+                   "--set output.owner_map=yes: output.owner_map must be true or false, got "
+                   "\"yes\"");
+  EXPECT_SET_ERROR("grid.nx=4.5",
+                   "--set grid.nx=4.5: grid.nx must be an integer >= 1, got \"4.5\"");
+  EXPECT_SET_ERROR("output.path=", "--set output.path=: output.path must be a non-empty string, "
+                                   "got \"\"");
+  EXPECT_SET_ERROR("output.path=\"abc",
+                   "--set output.path=\"abc: unterminated string: expected a closing \" on the "
+                   "same line (a \" inside a string is written \\\"), got \"abc");
+  EXPECT_SET_ERROR("output.path=a\xFF", "--set output.path=a\xFF: invalid UTF-8 (byte 0xFF)");
+  /* The first bad --set is the one reported, and the file's own errors come first. */
+  expect_error_at(GRID, (const char *const[]){"solver.tolerance=1", "grid.nx=0", "grid.ny=0"}, 3,
+                  "--set grid.nx=0: grid.nx must be an integer >= 1, got \"0\"", true, __LINE__);
+  expect_error_at(GRID "nz = 1\n", (const char *const[]){"grid.nx=0"}, 1,
+                  "t.toml:4: unknown key grid.nz; did you mean grid.nx?", true, __LINE__);
+}
+
+static void test_set_argument_is_cut_in_messages(void) {
+  char set[400], want[400];
+  snprintf(set, sizeof set, "solver.tolerance=%0300d", 7);
+  /* The argument is cut after 80 bytes, the value after 40 characters. */
+  snprintf(want, sizeof want,
+           "--set %.80s...: solver.tolerance must be a number > 0, got \"%.40s...\"", set,
+           set + strlen("solver.tolerance="));
+  expect_error_at(GRID, (const char *const[]){set}, 1, want, true, __LINE__);
+  EXPECT(strlen(err_message()) < 300, "expected a short message, got %zu bytes",
+         strlen(err_message()));
+}
+
+/* ---- printing -------------------------------------------------------------------------------- */
+
+/* cfg_print's text, which the caller frees. */
+static char *printed(const struct cfg *c) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  cfg_print(c, out);
+  fclose(out);
+  return text;
+}
+
+/* cfg_print reads back as the same configuration, bit for bit. */
+static void round_trips_at(const struct cfg *c, int line) {
+  char *text = printed(c);
+  struct cfg *back = create_at(text, NULL, 0, line);
+  if (back != NULL) {
+    const double *a[] = {&c->top, &c->bottom, &c->left, &c->right, &c->interior, &c->tolerance};
+    const double *b[] = {&back->top,   &back->bottom,   &back->left,
+                         &back->right, &back->interior, &back->tolerance};
+    for (int i = 0; i < 6; i++)
+      expect_at(memcmp(a[i], b[i], sizeof(double)) == 0, line,
+                "expected double %d to read back as %a, got %a; printed:\n%s", i, *a[i], *b[i],
+                text);
+    expect_at(
+        c->nx == back->nx && c->ny == back->ny && c->max_iterations == back->max_iterations &&
+            c->check_interval == back->check_interval && c->partitioner == back->partitioner &&
+            c->block_size == back->block_size && c->process_grid[0] == back->process_grid[0] &&
+            c->process_grid[1] == back->process_grid[1] && c->halo_mode == back->halo_mode &&
+            c->ranks_per_node == back->ranks_per_node &&
+            c->checkpoint_interval == back->checkpoint_interval && c->owner_map == back->owner_map,
+        line, "expected every integer, enum and bool back; printed:\n%s", text);
+    expect_at(strcmp(c->output_path, back->output_path) == 0, line,
+              "expected path \"%s\" back, got \"%s\"", c->output_path, back->output_path);
+  }
+  cfg_destroy(&back);
+  free(text);
+}
+#define ROUND_TRIPS(c) round_trips_at((c), __LINE__)
+
+static void test_print_round_trips_every_field_bit_for_bit(void) {
+  struct cfg *c = CREATE(full_file);
+  ROUND_TRIPS(c);
+  cfg_destroy(&c);
+  const char *awkward[][6] = {
+      {"0.1", "1e-300", "-0.0", "5e-324", "0.30000000000000004", "0.1"},
+      {"1e300", "-1e300", "2.2250738585072014e-308", "123456789.123456789", "-1", "5e-324"},
+      {"0.3333333333333333", "-4.9406564584124654e-324", "1e22", "9007199254740993.0", "100",
+       "1.7976931348623157e308"},
+  };
+  for (int i = 0; i < 3; i++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             GRID "[boundary]\ntop = %s\nbottom = %s\nleft = %s\nright = %s\n"
+                  "[initial]\ninterior = %s\n[solver]\ntolerance = %s\n",
+             awkward[i][0], awkward[i][1], awkward[i][2], awkward[i][3], awkward[i][4],
+             awkward[i][5]);
+    c = CREATE(text);
+    if (c != NULL)
+      ROUND_TRIPS(c);
+    cfg_destroy(&c);
+  }
+  c = CREATE_SET(GRID, "output.path=tab\there \"quoted\" back\\slash \xC3\xA9 #x");
+  if (c != NULL)
+    ROUND_TRIPS(c);
+  cfg_destroy(&c);
+}
+
+static void test_print_keeps_floats_floats_and_negative_zero(void) {
+  struct cfg *c = CREATE(GRID "[boundary]\ntop = 100\nbottom = -0.0\nleft = 1e-300\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  char *text = printed(c);
+  EXPECT(strstr(text, "\ntop = 100.0\n") != NULL, "expected top = 100.0 in:\n%s", text);
+  EXPECT(strstr(text, "\nbottom = -0.0\n") != NULL, "expected bottom = -0.0 in:\n%s", text);
+  EXPECT(strstr(text, "\nleft = 1.0000000000000001e-300\n") != NULL ||
+             strstr(text, "\nleft = 1e-300\n") != NULL,
+         "expected left printed with 17 digits in:\n%s", text);
+  free(text);
+  cfg_destroy(&c);
+}
+
+static void test_print_lists_every_key_in_schema_order(void) {
+  struct cfg *c = CREATE(GRID);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  char *text = printed(c);
+  const char *want = "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
+                     "right = 0.0\n\n[initial]\ninterior = 0.0\n\n[solver]\ntolerance = 0.0001\n"
+                     "max_iterations = 100000\ncheck_interval = 1\n\n[decomposition]\n"
+                     "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
+                     "mode = \"auto\"\nranks_per_node = 0\n\n[output]\npath = \"plate.h5\"\n"
+                     "checkpoint_interval = 0\nowner_map = false\n";
+  EXPECT(strcmp(text, want) == 0, "expected:\n%s\ngot:\n%s", want, text);
+  free(text);
+  cfg_destroy(&c);
+}
+
+static void test_reference_has_one_row_per_key(void) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  cfg_print_reference(out);
+  fclose(out);
+  const char *head = "| key | type | default | meaning |\n| --- | --- | --- | --- |\n";
+  EXPECT(strncmp(text, head, strlen(head)) == 0, "expected the table head, got:\n%s", text);
+  int rows = 0;
+  for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
+    rows++;
+  EXPECT(rows == 18, "expected 18 rows, got %d:\n%s", rows, text);
+  const char *lines[] = {
+      "| `grid.nx` | int >= 1 | required | interior points per row |",
+      "| `solver.tolerance` | float > 0 | `0.0001` |",
+      "| `boundary.top` | float from -1e300 to 1e300 | `0.0` |",
+      "| `decomposition.partitioner` | \"block\", \"cyclic\" or \"block-cyclic\" | `\"block\"` |",
+      "| `decomposition.process_grid` | [int, int], each from 0 to 2147483647 | `[0, 1]` |",
+      "| `output.path` | string, non-empty | `\"plate.h5\"` |",
+      "| `output.owner_map` | bool | `false` |",
+  };
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+    EXPECT(strstr(text, lines[i]) != NULL, "expected the row %s in:\n%s", lines[i], text);
+  free(text);
+}
+
+static void test_enum_names_are_the_config_words(void) {
+  CU_ASSERT_STRING_EQUAL(cfg_partitioner_name(CFG_BLOCK), "block");
+  CU_ASSERT_STRING_EQUAL(cfg_partitioner_name(CFG_CYCLIC), "cyclic");
+  CU_ASSERT_STRING_EQUAL(cfg_partitioner_name(CFG_BLOCK_CYCLIC), "block-cyclic");
+  CU_ASSERT_STRING_EQUAL(cfg_halo_mode_name(CFG_HALO_AUTO), "auto");
+  CU_ASSERT_STRING_EQUAL(cfg_halo_mode_name(CFG_HALO_SHM), "shm");
+  CU_ASSERT_STRING_EQUAL(cfg_halo_mode_name(CFG_HALO_P2P), "p2p");
+}
+
+/* ---- lifetime -------------------------------------------------------------------------------- */
+
+static void test_destroy_accepts_null(void) {
+  cfg_destroy(NULL);
+  struct cfg *c = NULL;
+  cfg_destroy(&c);
+  CU_ASSERT_PTR_NULL(c);
+}
+
+static void test_toml_errors_reach_the_caller(void) {
+  EXPECT_ERROR("[grid]\nnx = 4\nnx = 5\n", "t.toml:3: duplicate key grid.nx (first set on line 2)");
+  EXPECT_ERROR("[grid]\nnx = \"4\n", "t.toml:2: unterminated string: expected a closing \" on the "
+                                     "same line (a \" inside a string is written \\\"), got \"4");
+}
+
+/* ---- reading files --------------------------------------------------------------------------- */
+
+/* A temporary file holding len bytes of `bytes`; its path is written to path[64]. */
+static void temp_file(const void *bytes, size_t len, char path[64]) {
+  snprintf(path, 64, "/tmp/jacobi-test-cfg-XXXXXX");
+  int fd = mkstemp(path);
+  CU_ASSERT_FATAL(fd >= 0);
+  CU_ASSERT_FATAL(write(fd, bytes, len) == (ssize_t)len);
+  close(fd);
+}
+
+static void test_read_file_returns_the_text_nul_terminated(void) {
+  char path[64], *text = NULL;
+  size_t len = 0;
+  temp_file(GRID, strlen(GRID), path);
+  err_clear();
+  CU_ASSERT_EQUAL(cfg_read_file(path, &text, &len), ERR_OK);
+  EXPECT(text && len == strlen(GRID) && strcmp(text, GRID) == 0, "expected the file's text");
+  free(text);
+  unlink(path);
+}
+
+static void test_read_file_refuses_a_missing_file(void) {
+  char *text = (char *)"untouched";
+  size_t len = 1;
+  err_clear();
+  CU_ASSERT_EQUAL(cfg_read_file("/tmp/jacobi-no-such-dir/x.toml", &text, &len), ERR_CONFIG);
+  CU_ASSERT_PTR_NULL(text);
+  CU_ASSERT_STRING_EQUAL(err_message(), "cannot read config file '/tmp/jacobi-no-such-dir/x.toml': "
+                                        "No such file or directory");
+}
+
+static void test_read_file_refuses_a_directory(void) {
+  char dir[] = "/tmp/jacobi-test-dir-XXXXXX", want[128], *text = NULL;
+  size_t len = 0;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  err_clear();
+  CU_ASSERT_EQUAL(cfg_read_file(dir, &text, &len), ERR_CONFIG);
+  CU_ASSERT_PTR_NULL(text);
+  snprintf(want, sizeof want, "cannot read config file '%s': Is a directory", dir);
+  EXPECT(strcmp(err_message(), want) == 0, "expected \"%s\", got \"%s\"", want, err_message());
+  rmdir(dir);
+}
+
+static void test_read_file_refuses_a_nul_byte(void) {
+  char path[64], want[160], *text = NULL;
+  size_t len = 0;
+  temp_file("a = 1\0b", 7, path);
+  err_clear();
+  CU_ASSERT_EQUAL(cfg_read_file(path, &text, &len), ERR_CONFIG);
+  CU_ASSERT_PTR_NULL(text);
+  snprintf(want, sizeof want, "%s: binary file (NUL byte at offset 5), expected a TOML config",
+           path);
+  EXPECT(strcmp(err_message(), want) == 0, "expected \"%s\", got \"%s\"", want, err_message());
+  unlink(path);
+}
+
+static void test_read_file_refuses_more_than_the_limit(void) {
+  char path[64], *text = NULL;
+  size_t len = 0;
+  char *big = malloc(CFG_MAX_FILE_BYTES + 1);
+  memset(big, '#', CFG_MAX_FILE_BYTES + 1);
+  temp_file(big, CFG_MAX_FILE_BYTES, path);
+  err_clear();
+  CU_ASSERT_EQUAL(cfg_read_file(path, &text, &len), ERR_OK); /* exactly the limit: fine */
+  CU_ASSERT_EQUAL(len, (size_t)CFG_MAX_FILE_BYTES);
+  free(text);
+  unlink(path);
+  temp_file(big, CFG_MAX_FILE_BYTES + 1, path);
+  text = NULL;
+  err_clear();
+  CU_ASSERT_EQUAL(cfg_read_file(path, &text, &len), ERR_CONFIG);
+  CU_ASSERT_PTR_NULL(text);
+  EXPECT(strstr(err_message(), "larger than 1048576 bytes") != NULL, "got: %s", err_message());
+  unlink(path);
+  free(big);
+}
+
+static void test_empty_file_reads_then_needs_grid_nx(void) {
+  char path[64], *text = NULL;
+  size_t len = 1;
+  temp_file("", 0, path);
+  err_clear();
+  CU_ASSERT_EQUAL(cfg_read_file(path, &text, &len), ERR_OK);
+  EXPECT(text != NULL && len == 0 && text[0] == '\0', "expected an empty NUL-terminated text");
+  struct cfg *c = NULL;
+  CU_ASSERT_EQUAL(cfg_create(text, len, path, NULL, 0, &c), ERR_CONFIG);
+  CU_ASSERT_PTR_NULL(c);
+  EXPECT(strstr(err_message(), ": grid.nx is required") != NULL, "got: %s", err_message());
+  free(text);
+  unlink(path);
+}
+
+/* Like ex50's inline tests: the example config the README runs must stay valid. */
+static void test_example_plate_config_is_valid(void) {
+  char path[4096];
+  const char *here = __FILE__, *slash = strrchr(here, '/');
+  snprintf(path, sizeof path, "%.*s../configs/plate.toml", slash ? (int)(slash - here + 1) : 0,
+           here);
+  if (slash == NULL)
+    snprintf(path, sizeof path, "../configs/plate.toml");
+  char *text = NULL;
+  size_t len = 0;
+  err_clear();
+  int status = cfg_read_file(path, &text, &len);
+  EXPECT(status == ERR_OK, "expected to read %s: %s", path, err_message());
+  if (status != ERR_OK)
+    return;
+  struct cfg *c = NULL;
+  status = cfg_create(text, len, path, NULL, 0, &c);
+  EXPECT(status == ERR_OK && c->nx == 256 && c->ny == 256 && c->top == 100.0,
+         "expected plate.toml valid (256 x 256, top 100), got: %s", err_message());
+  cfg_destroy(&c);
+  free(text);
+}
+
+int tests_register(void) {
+  static const struct tests_case cases[] = {
+      {"defaults applied", test_defaults_applied},
+      {"every key read from the file", test_every_key_read_from_file},
+      {"origin reports file lines", test_origin_reports_file_lines},
+      {"count keys checked on both sides of their bounds",
+       test_count_keys_checked_on_both_sides_of_their_bounds},
+      {"process_grid takes two entries from 0 to INT_MAX",
+       test_process_grid_takes_two_entries_from_0_to_int_max},
+      {"integers are accepted for floats exactly", test_integers_are_accepted_for_floats_exactly},
+      {"inexact integer for a float is refused", test_inexact_integer_for_a_float_is_refused},
+      {"floats are refused for integers", test_floats_are_refused_for_integers},
+      {"temperatures finite and at most 1e300", test_temperatures_finite_and_at_most_1e300},
+      {"tolerance must be finite and positive", test_tolerance_must_be_finite_and_positive},
+      {"enum, string and bool keys take only their values",
+       test_enum_string_and_bool_keys_take_only_their_values},
+      {"grid whose bytes overflow int64 is refused",
+       test_grid_whose_bytes_overflow_int64_is_refused},
+      {"required keys are named with their type", test_required_keys_are_named_with_their_type},
+      {"unknown section suggests the closest", test_unknown_section_suggests_the_closest},
+      {"unknown key suggests the closest", test_unknown_key_suggests_the_closest},
+      {"--set overrides with TOML values and bare strings",
+       test_set_overrides_with_toml_values_and_bare_strings},
+      {"--set strings quoted or bare", test_set_strings_quoted_or_bare},
+      {"--set later wins over earlier and the file", test_set_later_wins_over_earlier_and_the_file},
+      {"--set errors are reported like the file's", test_set_errors_are_reported_like_the_file},
+      {"--set argument is cut in messages", test_set_argument_is_cut_in_messages},
+      {"print round-trips every field bit for bit", test_print_round_trips_every_field_bit_for_bit},
+      {"print keeps floats floats and negative zero",
+       test_print_keeps_floats_floats_and_negative_zero},
+      {"print lists every key in schema order", test_print_lists_every_key_in_schema_order},
+      {"reference has one row per key", test_reference_has_one_row_per_key},
+      {"enum names are the config words", test_enum_names_are_the_config_words},
+      {"destroy accepts NULL", test_destroy_accepts_null},
+      {"TOML errors reach the caller", test_toml_errors_reach_the_caller},
+      {"read_file returns the text NUL-terminated", test_read_file_returns_the_text_nul_terminated},
+      {"read_file refuses a missing file", test_read_file_refuses_a_missing_file},
+      {"read_file refuses a directory", test_read_file_refuses_a_directory},
+      {"read_file refuses a NUL byte", test_read_file_refuses_a_nul_byte},
+      {"read_file refuses more than the limit", test_read_file_refuses_more_than_the_limit},
+      {"empty file reads, then needs grid.nx", test_empty_file_reads_then_needs_grid_nx},
+      {"example plate config is valid", test_example_plate_config_is_valid},
+  };
+  return TESTS_ADD_SUITE("cfg", cases);
+}
