@@ -29,7 +29,7 @@
 enum key_type {
   KEY_INT,      /* int64_t field */
   KEY_FLOAT,    /* double field; an integer in the file is accepted if a double holds it */
-  KEY_STRING,   /* char * field, owned, non-empty */
+  KEY_STRING,   /* char * field, owned; non-empty unless may_be_empty */
   KEY_ENUM,     /* enum field, set from one of `choices` (its index is the enum's value) */
   KEY_BOOL,     /* bool field */
   KEY_INT_PAIR, /* int[2] field, from an array of two integers */
@@ -52,6 +52,7 @@ struct key_def {
   int64_t min, max; /* KEY_INT, and each entry of KEY_INT_PAIR */
   double lo, hi;    /* KEY_FLOAT: finite and lo <= x <= hi (lo < x when lo_open) */
   bool lo_open;
+  bool may_be_empty;          /* KEY_STRING: "" is allowed, and means none */
   const char *const *choices; /* KEY_ENUM: the names in enum order, NULL-terminated */
   struct value def;
   const char *help; /* one line: the reference table's "meaning" */
@@ -59,6 +60,7 @@ struct key_def {
 
 static const char *const partitioner_names[] = {"block", "cyclic", "block-cyclic", NULL};
 static const char *const halo_mode_names[] = {"auto", "shm", "p2p", NULL};
+static const char *const output_mode_names[] = {"gather", "parallel", NULL};
 
 /* The enum fields are written as int: that must be their size. */
 _Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
@@ -67,6 +69,9 @@ _Static_assert(CFG_BLOCK == 0 && CFG_CYCLIC == 1 && CFG_BLOCK_CYCLIC == 2,
                "partitioner_names is indexed by enum cfg_partitioner");
 _Static_assert(CFG_HALO_AUTO == 0 && CFG_HALO_SHM == 1 && CFG_HALO_P2P == 2,
                "halo_mode_names is indexed by enum cfg_halo_mode");
+_Static_assert(sizeof(enum cfg_output_mode) == sizeof(int), "enum cfg_output_mode is an int");
+_Static_assert(CFG_OUTPUT_GATHER == 0 && CFG_OUTPUT_PARALLEL == 1,
+               "output_mode_names is indexed by enum cfg_output_mode");
 
 #define FIELD(f) .offset = offsetof(struct cfg, f)
 #define TEMPERATURE .type = KEY_FLOAT, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
@@ -83,6 +88,10 @@ static const struct key_def schema[] = {
     {"boundary", "right", TEMPERATURE, FIELD(right), .help = "temperature held on the right edge"},
     {"initial", "interior", TEMPERATURE, FIELD(interior),
      .help = "starting temperature of every interior point"},
+    {"initial", "from_file", .type = KEY_STRING, FIELD(from_file), .may_be_empty = true,
+     .def = {.s = ""},
+     .help = "continue from this HDF5 file written by jacobi: its field and iteration count "
+             "(empty: start from interior)"},
     {"solver", "tolerance", .type = KEY_FLOAT, FIELD(tolerance), .lo = 0, .lo_open = true,
      .hi = DBL_MAX, .def = {.f = 1e-4},
      .help = "converged when no point changes by this much or more in one iteration"},
@@ -106,6 +115,10 @@ static const struct key_def schema[] = {
      .help = "model nodes of this many consecutive ranks (0: the real nodes)"},
     {"output", "path", .type = KEY_STRING, FIELD(output_path), .def = {.s = "plate.h5"},
      .help = "HDF5 file the result is written to"},
+    {"output", "mode", .type = KEY_ENUM, FIELD(output_mode), .choices = output_mode_names,
+     .def = {.i = CFG_OUTPUT_GATHER},
+     .help = "gather: rank 0 collects the field and writes it (any HDF5); parallel: every rank "
+             "writes its tiles with MPI-IO (parallel HDF5 only)"},
     {"output", "checkpoint_interval", COUNT_FROM(0), FIELD(checkpoint_interval),
      .help = "iterations between checkpoints (0: none)"},
     {"output", "owner_map", .type = KEY_BOOL, FIELD(owner_map),
@@ -180,7 +193,7 @@ static const char *expected(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "a number from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
     break;
   case KEY_STRING:
-    snprintf(buf, size, "a non-empty string");
+    snprintf(buf, size, k->may_be_empty ? "a string" : "a non-empty string");
     break;
   case KEY_ENUM:
     list_choices(k, ", ", choices, sizeof choices);
@@ -214,7 +227,7 @@ static const char *type_text(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "float from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
     break;
   case KEY_STRING:
-    snprintf(buf, size, "string, non-empty");
+    snprintf(buf, size, k->may_be_empty ? "string" : "string, non-empty");
     break;
   case KEY_ENUM:
     list_choices(k, " or ", choices, sizeof choices);
@@ -530,7 +543,7 @@ static int apply(struct cfg *cfg, const struct key_def *k, const struct toml_val
       return bad_value(w, k, raw, raw_len, "");
     break;
   case KEY_STRING:
-    if (t->type != TOML_STRING || t->string_len == 0)
+    if (t->type != TOML_STRING || (t->string_len == 0 && !k->may_be_empty))
       return bad_value(w, k, raw, raw_len, "");
     if (strlen(t->string) != t->string_len)
       return bad_value(w, k, raw, raw_len, ", which holds a NUL character");
@@ -766,6 +779,7 @@ void cfg_destroy(struct cfg **cfg) {
   if (cfg == NULL || *cfg == NULL)
     return;
   free((*cfg)->output_path);
+  free((*cfg)->from_file);
   free((*cfg)->source_name);
   free((*cfg)->key_line);
   free(*cfg);
@@ -893,7 +907,7 @@ static void print_value(FILE *out, const struct key_def *k, const struct value *
     print_string(out, v->s);
     break;
   case KEY_ENUM:
-    print_string(out, v->i >= 0 && v->i <= 2 ? k->choices[v->i] : "?");
+    print_string(out, k->choices[v->i]); /* a valid index: only the schema's names are set */
     break;
   case KEY_BOOL:
     fputs(v->b ? "true" : "false", out);
@@ -951,4 +965,8 @@ const char *cfg_partitioner_name(enum cfg_partitioner p) {
 
 const char *cfg_halo_mode_name(enum cfg_halo_mode m) {
   return (unsigned)m <= CFG_HALO_P2P ? halo_mode_names[m] : "unknown";
+}
+
+const char *cfg_output_mode_name(enum cfg_output_mode m) {
+  return (unsigned)m <= CFG_OUTPUT_PARALLEL ? output_mode_names[m] : "unknown";
 }

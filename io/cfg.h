@@ -19,6 +19,7 @@
 
 enum cfg_partitioner { CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC };
 enum cfg_halo_mode { CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P };
+enum cfg_output_mode { CFG_OUTPUT_GATHER, CFG_OUTPUT_PARALLEL };
 
 /* Largest magnitude accepted for a temperature. The 5-point average of values bounded by M is
  * bounded by M in IEEE arithmetic (rounding is monotonic), and 4 * CFG_MAX_TEMPERATURE is
@@ -35,6 +36,7 @@ struct cfg {
   double top, bottom, left, right;
   /* [initial] */
   double interior;
+  char *from_file; /* "" : start from `interior`; else a file written by jacobi to continue */
   /* [solver] */
   double tolerance;
   int64_t max_iterations;
@@ -48,6 +50,7 @@ struct cfg {
   int64_t ranks_per_node; /* 0 = real nodes */
   /* [output] */
   char *output_path;
+  enum cfg_output_mode output_mode;
   int64_t checkpoint_interval;
   bool owner_map;
 
@@ -67,8 +70,8 @@ int cfg_read_file(const char *path, char **text, size_t *len);
  * with cfg_destroy). On failure returns ERR_CONFIG with one message in err.h's record, of the
  * form "NAME:LINE: KEY must be …, got …" (or "--set KEY=VALUE: …"), and *out is NULL.
  * Deterministic: every rank given the same bytes reaches the same outcome. Not collective. */
-int cfg_create(const char *text, size_t len, const char *name, const char *const *sets,
-               int nsets, struct cfg **out);
+int cfg_create(const char *text, size_t len, const char *name, const char *const *sets, int nsets,
+               struct cfg **out);
 
 /* Free a configuration; accepts NULL and *cfg == NULL, and sets *cfg to NULL. */
 void cfg_destroy(struct cfg **cfg);
@@ -85,8 +88,10 @@ void cfg_print(const struct cfg *cfg, FILE *out);
  * README's table is this output. */
 void cfg_print_reference(FILE *out);
 
-/* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p". */
+/* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p";
+ * "gather", "parallel". */
 const char *cfg_partitioner_name(enum cfg_partitioner p);
 const char *cfg_halo_mode_name(enum cfg_halo_mode m);
+const char *cfg_output_mode_name(enum cfg_output_mode m);
 
 #endif /* JACOBI_CFG_H */

@@ -582,15 +582,35 @@ static void test_print_lists_every_key_in_schema_order(void) {
   struct cfg *c = CREATE(GRID);
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   char *text = printed(c);
-  const char *want = "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
-                     "right = 0.0\n\n[initial]\ninterior = 0.0\n\n[solver]\ntolerance = 0.0001\n"
-                     "max_iterations = 100000\ncheck_interval = 1\n\n[decomposition]\n"
-                     "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
-                     "mode = \"auto\"\nranks_per_node = 0\n\n[output]\npath = \"plate.h5\"\n"
-                     "checkpoint_interval = 0\nowner_map = false\n";
+  const char *want =
+      "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
+      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[solver]\ntolerance = 0.0001\n"
+      "max_iterations = 100000\ncheck_interval = 1\n\n[decomposition]\n"
+      "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
+      "mode = \"auto\"\nranks_per_node = 0\n\n[output]\npath = \"plate.h5\"\n"
+      "mode = \"gather\"\ncheckpoint_interval = 0\nowner_map = false\n";
   EXPECT(strcmp(text, want) == 0, "expected:\n%s\ngot:\n%s", want, text);
   free(text);
   cfg_destroy(&c);
+}
+
+/* initial.from_file may be empty (its default: no restart); output.path may not. */
+static void test_from_file_may_be_empty_output_path_not(void) {
+  struct cfg *c =
+      CREATE(GRID "[initial]\nfrom_file = \"ckpt.h5\"\n[output]\nmode = \"parallel\"\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  CU_ASSERT_STRING_EQUAL(c->from_file, "ckpt.h5");
+  CU_ASSERT_EQUAL(c->output_mode, CFG_OUTPUT_PARALLEL);
+  cfg_destroy(&c);
+  c = CREATE(GRID "[initial]\nfrom_file = \"\"\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  CU_ASSERT_STRING_EQUAL(c->from_file, "");
+  CU_ASSERT_EQUAL(c->output_mode, CFG_OUTPUT_GATHER);
+  cfg_destroy(&c);
+  EXPECT_ERROR(GRID "[output]\npath = \"\"\n",
+               "t.toml:5: output.path must be a non-empty string, got \"\"");
+  EXPECT_ERROR(GRID "[output]\nmode = \"scatter\"\n",
+               "t.toml:5: output.mode must be one of \"gather\", \"parallel\", got \"scatter\"");
 }
 
 static void test_reference_has_one_row_per_key(void) {
@@ -605,7 +625,7 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 18, "expected 18 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 20, "expected 20 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",
@@ -791,6 +811,7 @@ int tests_register(void) {
       {"print keeps floats floats and negative zero",
        test_print_keeps_floats_floats_and_negative_zero},
       {"print lists every key in schema order", test_print_lists_every_key_in_schema_order},
+      {"from_file may be empty, output.path not", test_from_file_may_be_empty_output_path_not},
       {"reference has one row per key", test_reference_has_one_row_per_key},
       {"enum names are the config words", test_enum_names_are_the_config_words},
       {"destroy accepts NULL", test_destroy_accepts_null},
