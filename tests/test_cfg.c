@@ -780,6 +780,29 @@ static void test_example_plate_config_is_valid(void) {
   free(text);
 }
 
+/* The README's config reference is the schema's, word for word: the docs cannot drift. */
+static void test_readme_reference_matches_schema(void) {
+  char path[4096];
+  const char *here = __FILE__, *slash = strrchr(here, '/');
+  snprintf(path, sizeof path, "%.*s../README.md", slash ? (int)(slash - here + 1) : 0, here);
+  char *readme = NULL, *reference = NULL;
+  size_t readme_len = 0, reference_len = 0;
+  err_clear();
+  int status = cfg_read_file(path, &readme, &readme_len); /* any text file of <= 1 MiB */
+  EXPECT(status == ERR_OK, "expected to read %s: %s", path, err_message());
+  if (status != ERR_OK)
+    return;
+  FILE *out = open_memstream(&reference, &reference_len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  cfg_print_reference(out);
+  fclose(out);
+  EXPECT(strstr(readme, reference) != NULL,
+         "expected README.md to hold the reference that cfg_print_reference prints:\n%s",
+         reference);
+  free(reference);
+  free(readme);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"defaults applied", test_defaults_applied},
@@ -815,6 +838,7 @@ int tests_register(void) {
       {"reference has one row per key", test_reference_has_one_row_per_key},
       {"enum names are the config words", test_enum_names_are_the_config_words},
       {"destroy accepts NULL", test_destroy_accepts_null},
+      {"README reference matches the schema", test_readme_reference_matches_schema},
       {"TOML errors reach the caller", test_toml_errors_reach_the_caller},
       {"read_file returns the text NUL-terminated", test_read_file_returns_the_text_nul_terminated},
       {"read_file refuses a missing file", test_read_file_refuses_a_missing_file},

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""End-to-end tests: the real jacobi binary under mpiexec.
+
+Each case is a function named case_<name>; CTest runs one case per test
+(`e2e.py --list` names them at configure time). A case fails with a message
+that says what it expected and what it got. Every run has a time limit: a hang
+is a failure.
+
+usage: e2e.py --jacobi PATH --mpiexec PATH --source DIR (--list | CASE)
+"""
+import argparse
+import itertools
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ARGS = None
+TIMEOUT = 120  # seconds for one run
+
+
+class Failure(Exception):
+    pass
+
+
+def run(config_text, ranks=1, args=(), timeout=TIMEOUT, name="case.toml"):
+    """Write config_text (None: no file) to a fresh directory, run jacobi there."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-") as tmp:
+        path = os.path.join(tmp, name)
+        if config_text is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(config_text)
+        cmd = [ARGS.mpiexec, "-n", str(ranks), ARGS.jacobi, *args]
+        if config_text is not None:
+            cmd.append(name)
+        return run_command(cmd, tmp, timeout)
+
+
+def run_command(cmd, cwd, timeout=TIMEOUT):
+    try:
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                           errors="replace")
+    except subprocess.TimeoutExpired:
+        raise Failure(f"timed out after {timeout} s (a hang): {' '.join(cmd)}")
+    return p
+
+
+def expect_exit(p, code, what=""):
+    if p.returncode != code:
+        raise Failure(f"{what}: expected exit code {code}, got {p.returncode}\n"
+                      f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+
+
+def expect_in(text, words, what):
+    for w in words:
+        if w not in text:
+            raise Failure(f"{what}: expected {w!r} in:\n{text}")
+
+
+def plate(nx=37, ny=53, tol=1e-6, partitioner="block", block_size=1, grid=(0, 1),
+          mode="auto", rpn=0, check=1, max_iterations=100000, extra=""):
+    return f"""[grid]
+nx = {nx}
+ny = {ny}
+[boundary]
+top = 100.0
+bottom = 12.5
+left = -3.0
+right = 0.7
+[initial]
+interior = 1.25
+[solver]
+tolerance = {tol}
+max_iterations = {max_iterations}
+check_interval = {check}
+[decomposition]
+partitioner = "{partitioner}"
+block_size = {block_size}
+process_grid = [{grid[0]}, {grid[1]}]
+[halo]
+mode = "{mode}"
+ranks_per_node = {rpn}
+{extra}"""
+
+
+def fingerprint(p):
+    """(iterations, checksum) from a run's summary."""
+    it = re.search(r"converged after (\d+) iterations", p.stdout)
+    cs = re.search(r"field checksum ([0-9a-f]{16})", p.stdout)
+    if not it or not cs:
+        raise Failure(f"no summary in output:\n{p.stdout}\n{p.stderr}")
+    return int(it.group(1)), cs.group(1)
+
+
+# ---- bit-for-bit identity across decompositions ------------------------------------------
+
+def identical_to_one_rank(combos, nx=37, ny=53, check=1):
+    reference = run(plate(nx, ny, check=check), ranks=1)
+    expect_exit(reference, 0, "reference run on 1 rank")
+    want = fingerprint(reference)
+    for ranks, partitioner, block, grid, mode, rpn in combos:
+        text = plate(nx, ny, partitioner=partitioner, block_size=block, grid=grid, mode=mode,
+                     rpn=rpn, check=check)
+        what = (f"{ranks} ranks, {partitioner} block {block}, grid {list(grid)}, "
+                f"halo {mode}, ranks_per_node {rpn}")
+        p = run(text, ranks=ranks)
+        expect_exit(p, 0, what)
+        got = fingerprint(p)
+        if got != want:
+            raise Failure(f"{what}: expected (iterations, checksum) {want} as on 1 rank, "
+                          f"got {got}")
+
+
+PARTITIONERS = [("block", 1), ("cyclic", 1), ("block-cyclic", 3), ("block-cyclic", 7)]
+GRIDS = [(0, 1), (1, 0), (0, 0)]
+
+
+def case_identical_partitioners_2_ranks():
+    identical_to_one_rank([(2, p, b, g, "auto", 0) for (p, b), g in
+                           itertools.product(PARTITIONERS, GRIDS)])
+
+
+def case_identical_partitioners_3_ranks():
+    identical_to_one_rank([(3, p, b, g, "auto", 0) for (p, b), g in
+                           itertools.product(PARTITIONERS, GRIDS)])
+
+
+def case_identical_partitioners_4_ranks():
+    identical_to_one_rank([(4, p, b, g, "auto", 0) for (p, b), g in
+                           itertools.product(PARTITIONERS, GRIDS + [(2, 2), (4, 1)])])
+
+
+def case_identical_halo_modes_and_nodes():
+    combos = []
+    for ranks, (p, b), mode, rpn in itertools.product(
+            (2, 4), PARTITIONERS[:3], ("auto", "p2p", "shm"), (0, 1, 2)):
+        if mode == "shm" and rpn not in (0, ranks):
+            continue  # refused: neighbours on other nodes (case_shm_across_nodes_refused)
+        combos.append((ranks, p, b, (0, 0), mode, rpn))
+    identical_to_one_rank(combos)
+
+
+def case_identical_with_check_interval():
+    identical_to_one_rank([(r, p, b, (0, 0), "auto", 1) for r in (2, 3)
+                           for p, b in PARTITIONERS], check=7)
+
+
+# ---- the examples ---------------------------------------------------------------------------
+
+def case_every_example_config_runs():
+    configs = sorted(f for f in os.listdir(os.path.join(ARGS.source, "configs"))
+                     if f.endswith(".toml"))
+    if not configs:
+        raise Failure("no configs/*.toml found")
+    for name in configs:
+        with open(os.path.join(ARGS.source, "configs", name), encoding="utf-8") as f:
+            text = f.read()
+        p = run(text, ranks=4, args=("--quiet",), name=name)
+        expect_exit(p, 0, f"configs/{name} on 4 ranks")
+        expect_in(p.stdout, ["converged after"], f"configs/{name}")
+
+
+def case_progress_header_and_summary():
+    p = run(plate(), ranks=2)
+    expect_exit(p, 0, "plate on 2 ranks")
+    expect_in(p.stdout, ["37 x 53 interior points, 2 ranks", "partitioner block",
+                         "converged after", "MLUP/s", "halo exchange", "field checksum"],
+              "terminal output")
+    q = run(plate(), ranks=2, args=("--quiet",))
+    if "partitioner block" in q.stdout or "converged after" not in q.stdout:
+        raise Failure(f"--quiet should keep only the summary, got:\n{q.stdout}")
+
+
+def case_not_converged_exits_3():
+    p = run(plate(max_iterations=10), ranks=2)
+    expect_exit(p, 3, "max_iterations 10")
+    expect_in(p.stdout, ["NOT converged after 10 iterations"], "summary")
+
+
+def case_set_overrides_file():
+    p = run(plate(), ranks=1, args=("--set", "solver.max_iterations=5", "--set",
+                                    "decomposition.partitioner=cyclic"))
+    expect_exit(p, 3, "--set solver.max_iterations=5")
+    expect_in(p.stdout, ["NOT converged after 5 iterations", "partitioner cyclic"], "summary")
+
+
+# ---- the CLI --------------------------------------------------------------------------------
+
+def case_help_and_version():
+    p = run(None, args=("--help",))
+    expect_exit(p, 0, "--help")
+    expect_in(p.stdout, ["usage: jacobi", "--set KEY=VALUE", "--dry-run", "exit codes"], "--help")
+    p = run(None, args=("--version",))
+    expect_exit(p, 0, "--version")
+    if not re.match(r"jacobi \d+\.\d+\.\d+", p.stdout):
+        raise Failure(f"--version: expected 'jacobi X.Y.Z', got {p.stdout!r}")
+
+
+def case_usage_errors_exit_2():
+    cases = [((), "no config file given"),
+             (("--frobnicate", "x.toml"), 'unknown option "--frobnicate"'),
+             (("--ranks", "8", "x.toml"), "needs --dry-run"),
+             (("--dry-run", "--ranks", "zero", "x.toml"), "--ranks must be a whole number"),
+             (("a.toml", "b.toml"), "one config file expected"),
+             (("x.toml", "--set"), "needs a value")]
+    for args, words in cases:
+        for ranks in (1, 3):
+            p = run(None, ranks=ranks, args=args)
+            expect_exit(p, 2, f"jacobi {' '.join(args)} on {ranks} ranks")
+            expect_in(p.stderr, [words, "usage: jacobi"], f"jacobi {' '.join(args)}")
+            if p.stderr.count("error:") != 1:
+                raise Failure(f"expected one error message, got:\n{p.stderr}")
+
+
+def case_dry_run_plans_for_many_ranks():
+    p = run(plate(nx=1024, ny=1024), ranks=1, args=("--dry-run", "--ranks", "1024"))
+    expect_exit(p, 0, "--dry-run --ranks 1024")
+    expect_in(p.stdout, ["[grid]", "nx = 1024", "1024 ranks"], "dry run")
+    if "converged" in p.stdout:
+        raise Failure("--dry-run must not solve")
+
+
+def halo_total(p):
+    m = re.search(r"^total\b.*$", p.stdout, re.M)
+    if not m:
+        raise Failure(f"no totals line in plan:\n{p.stdout}")
+    return m.group(0)
+
+
+def case_dry_run_shows_cyclic_costs_more_halo():
+    block = run(plate(nx=64, ny=64), args=("--dry-run", "--ranks", "4"))
+    cyclic = run(plate(nx=64, ny=64, partitioner="cyclic"), args=("--dry-run", "--ranks", "4"))
+    expect_exit(block, 0, "block dry run")
+    expect_exit(cyclic, 0, "cyclic dry run")
+    nb = [int(x) for x in re.findall(r"\d+", halo_total(block))]
+    nc = [int(x) for x in re.findall(r"\d+", halo_total(cyclic))]
+    if not nb or not nc or sum(nc) <= sum(nb):
+        raise Failure(f"expected cyclic's totals above block's:\n{halo_total(block)}\n"
+                      f"{halo_total(cyclic)}")
+
+
+# ---- configuration errors, collective and prompt ----------------------------------------------
+
+def case_config_errors_exit_2_on_every_rank_count():
+    cases = [
+        (plate().replace("tolerance = 1e-06", 'tolerance = "abc"'),
+         ['case.toml:12: solver.tolerance must be a number > 0, got "abc"']),
+        (plate().replace("[solver]", "[solvr]"), ["case.toml:11:", "did you mean [solver]"]),
+        (plate().replace("nx = 37", "nx = 0"), ["case.toml:2:", "grid.nx"]),
+        (plate(grid=(3, 0)), ["case.toml:18:", "process_grid"]),
+        (plate(mode="shm", rpn=1), ["halo.mode", "another node"]),
+    ]
+    for text, words in cases:
+        for ranks in (1, 2, 4):
+            if ranks == 1 and "ranks_per_node = 1" in text:
+                continue  # one rank has no neighbours: shm is fine
+            p = run(text, ranks=ranks)
+            expect_exit(p, 2, f"{words[0]} on {ranks} ranks")
+            expect_in(p.stderr, words, f"{ranks} ranks")
+            if p.stderr.count("error:") != 1:
+                raise Failure(f"expected exactly one error message, got:\n{p.stderr}")
+
+
+def case_missing_config_file():
+    for ranks in (1, 3):
+        p = run(None, ranks=ranks, args=("no-such.toml",))
+        expect_exit(p, 2, "missing config")
+        expect_in(p.stderr, ["no-such.toml"], "missing config")
+
+
+def case_more_ranks_than_points():
+    p = run(plate(nx=1, ny=2), ranks=3)
+    expect_exit(p, 2, "3 ranks for 2 points")
+    expect_in(p.stderr, ["3 ranks", "2 interior points"], "more ranks than points")
+
+
+CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
+         if name.startswith("case_")}
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jacobi")
+    parser.add_argument("--mpiexec", default="mpiexec")
+    parser.add_argument("--source", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("case", nargs="?")
+    ARGS = parser.parse_args()
+    if ARGS.list:
+        print(";".join(CASES))
+        return 0
+    if ARGS.case not in CASES:
+        print(f"unknown case {ARGS.case!r}; cases: {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    try:
+        CASES[ARGS.case]()
+    except Failure as e:
+        print(f"FAIL {ARGS.case}: {e}", file=sys.stderr)
+        return 1
+    print(f"ok {ARGS.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
