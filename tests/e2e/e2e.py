@@ -58,7 +58,7 @@ def expect_in(text, words, what):
             raise Failure(f"{what}: expected {w!r} in:\n{text}")
 
 
-def plate(nx=37, ny=53, tol=1e-6, partitioner="block", block_size=1, grid=(0, 1),
+def plate(nx=37, ny=53, tol=1e-3, partitioner="block", block_size=1, grid=(0, 1),
           mode="auto", rpn=0, check=1, max_iterations=100000, extra=""):
     return f"""[grid]
 nx = {nx}
@@ -156,8 +156,11 @@ def case_every_example_config_runs():
     for name in configs:
         with open(os.path.join(ARGS.source, "configs", name), encoding="utf-8") as f:
             text = f.read()
-        p = run(text, ranks=4, args=("--quiet",), name=name)
-        expect_exit(p, 0, f"configs/{name} on 4 ranks")
+        # Two ranks keep the suite quick on small machines; the simulated two-node example
+        # needs four (two per node) to have both kinds of halo.
+        ranks = 4 if "ranks_per_node" in text else 2
+        p = run(text, ranks=ranks, args=("--quiet",), name=name)
+        expect_exit(p, 0, f"configs/{name} on {ranks} ranks")
         expect_in(p.stdout, ["converged after"], f"configs/{name}")
 
 
@@ -244,7 +247,7 @@ def case_dry_run_shows_cyclic_costs_more_halo():
 
 def case_config_errors_exit_2_on_every_rank_count():
     cases = [
-        (plate().replace("tolerance = 1e-06", 'tolerance = "abc"'),
+        (plate(tol='"abc"'),
          ['case.toml:12: solver.tolerance must be a number > 0, got "abc"']),
         (plate().replace("[solver]", "[solvr]"), ["case.toml:11:", "did you mean [solver]"]),
         (plate().replace("nx = 37", "nx = 0"), ["case.toml:2:", "grid.nx"]),

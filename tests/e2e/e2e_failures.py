@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""The failure catalogue: every bad input gets one clear message and the
+documented exit code, promptly, on every rank count, and leaves no file under
+the output name.
+
+Each case: the config text (or none), extra arguments, the expected exit code,
+words the one message must hold. Every case runs on 1 and 3 ranks with a time
+limit: a hang is a failure. CTest runs one class of cases per test.
+
+usage: e2e_failures.py --jacobi PATH --mpiexec PATH (--list | CLASS)
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import e2e
+from e2e import Failure, expect_exit, expect_in
+
+GOOD = """[grid]
+nx = 12
+ny = 9
+[solver]
+tolerance = 1e-6
+[output]
+path = "out.h5"
+"""
+
+
+def with_line(text, old, new):
+    if old not in text:
+        raise AssertionError(f"{old!r} not in the base config")
+    return text.replace(old, new, 1)
+
+
+def check(config, words, code=2, args=(), ranks=(1, 3), name="case.toml", raw=None):
+    """Run the case on each rank count; one message with `words`, exit `code`."""
+    for n in ranks:
+        with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+            cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi, *args]
+            if config is not None or raw is not None:
+                path = os.path.join(tmp, name)
+                with open(path, "wb") as f:
+                    f.write(raw if raw is not None else config.encode("utf-8"))
+                cmd.append(name)
+            start = time.monotonic()
+            p = e2e.run_command(cmd, tmp, timeout=60)
+            what = f"{' '.join(cmd[3:])} on {n} rank{'s' if n > 1 else ''}"
+            expect_exit(p, code, what)
+            expect_in(p.stderr, words, what)
+            errors = [line for line in p.stderr.splitlines() if "error:" in line]
+            if len(errors) != 1:
+                raise Failure(f"{what}: expected one error message, got:\n{p.stderr}")
+            left = [f for f in os.listdir(tmp) if f.startswith("out.h5")]
+            if left:
+                raise Failure(f"{what}: left {left} under the output name")
+            if time.monotonic() - start > 30:
+                raise Failure(f"{what}: took {time.monotonic() - start:.0f} s to fail")
+
+
+# ---- config files ---------------------------------------------------------------------------
+
+def case_missing_empty_unreadable_binary_files():
+    check(None, ["cannot read config file 'nope.toml'", "No such file"], args=("nope.toml",))
+    check("", ["case.toml", "grid.nx is required"])
+    check(None, ["cannot read config file '/proc/self/mem'"], args=("/proc/self/mem",))
+    check(None, ["cannot read config file '.'", "Is a directory"], args=(".",))
+    check(None, ["binary file (NUL byte at offset 7)"], raw=b"[grid]\n\x00\x01\x02nx = 3\n")
+    check(None, ["case.toml:1:", "UTF-8"], raw=b"[gr\xffid]\nnx = 3\n")
+    check(None, ["larger than 1048576 bytes"], raw=b"# " + b"a" * (1 << 20) + b"\n")
+
+
+# ---- TOML syntax ---------------------------------------------------------------------------
+
+def case_toml_syntax_errors():
+    check(with_line(GOOD, 'path = "out.h5"', 'path = "out.h5'), ["case.toml:7:", "unterminated"])
+    check(with_line(GOOD, 'path = "out.h5"', 'path = "out\\q.h5"'), ["case.toml:7:", "escape"])
+    check(GOOD + "[grid]\n", ["case.toml:8:", "[grid]", "line 1"])
+    check(with_line(GOOD, "ny = 9", "ny = 9\nnx = 13"), ["case.toml:4:", "duplicate key grid.nx"])
+    check(with_line(GOOD, "ny = 9", "ny = 9 9"), ["case.toml:3:", "got"])
+    check(with_line(GOOD, "ny = 9", "ny ="), ["case.toml:3:"])
+    check(with_line(GOOD, "ny = 9", "ny 9"), ["case.toml:3:", "="])
+    check(with_line(GOOD, "[solver]", "[solver"), ["case.toml:4:"])
+    check("[" * 5000 + "\n", ["case.toml:1:"])
+    check(with_line(GOOD, "ny = 9", "ny = " + "[" * 5000), ["case.toml:3:"])
+    check(with_line(GOOD, "[solver]", "[" + ".".join(["a"] * 60) + "]"),
+          ["case.toml:5:", "longer than 128 bytes"])
+    check(with_line(GOOD, "ny = 9", "ny = 9 " + "x" * 500000), ["case.toml:3:", "..."])
+    check(with_line(GOOD, "[solver]", "x = { a = 1 }\n[solver]"), ["not supported"])
+    check(with_line(GOOD, "[solver]", "[[solver]]"), ["not supported"])
+    check(with_line(GOOD, 'path = "out.h5"', 'path = """out.h5"""'), ["not supported"])
+
+
+# ---- names and types ---------------------------------------------------------------------------
+
+def case_unknown_sections_and_keys():
+    check(with_line(GOOD, "[solver]", "[solvr]"), ["case.toml:4:", "unknown section [solvr]",
+                                                   "did you mean [solver]"])
+    check(with_line(GOOD, "tolerance", "tolerence"), ["case.toml:5:", "solver.tolerence",
+                                                      "did you mean solver.tolerance"])
+    check(with_line(GOOD, "[solver]", "[plotting]\ncolour = 1\n[solver]"),
+          ["case.toml:4:", "unknown section [plotting]"])
+    check("nx = 3\n" + GOOD.replace("nx = 12\n", ""), ["case.toml:1:", "grid.nx"])
+
+
+def case_wrong_types():
+    check(with_line(GOOD, "nx = 12", 'nx = "12"'), ["case.toml:2: grid.nx must be", 'got "12"'])
+    check(with_line(GOOD, "nx = 12", "nx = 12.0"), ["case.toml:2: grid.nx must be"])
+    check(with_line(GOOD, "tolerance = 1e-6", "tolerance = true"),
+          ["case.toml:5: solver.tolerance must be a number > 0"])
+    check(GOOD + '[decomposition]\npartitioner = 3\n', ["case.toml:9: decomposition.partitioner"])
+    check(GOOD + '[decomposition]\nprocess_grid = 2\n', ["case.toml:9: decomposition.process_grid"])
+    check(GOOD + '[output]\n', ["case.toml:8:", "[output]"])
+    check(with_line(GOOD, 'path = "out.h5"', "path = 5"), ["case.toml:7: output.path must be"])
+
+
+# ---- out-of-range and absurd values -------------------------------------------------------------
+
+def case_out_of_range_and_absurd_values():
+    check(with_line(GOOD, "nx = 12", "nx = -5"), ["case.toml:2: grid.nx must be", 'got "-5"'])
+    check(with_line(GOOD, "ny = 9", "ny = 0"), ["case.toml:3: grid.ny must be"])
+    check(with_line(GOOD, "nx = 12", "nx = 9223372036854775807"), ["grid.nx", "too large"])
+    check(with_line(GOOD, "nx = 12", "nx = 99999999999999999999"), ["case.toml:2:"])
+    check(with_line(with_line(GOOD, "nx = 12", "nx = 10000000"), "ny = 9", "ny = 10000000"),
+          ["the grid needs", "GiB"])
+    for bad in ("0", "-1e-3", "nan", "inf", "0.0"):
+        check(with_line(GOOD, "tolerance = 1e-6", f"tolerance = {bad}"),
+              ["case.toml:5: solver.tolerance must be a number > 0"])
+    check(GOOD + "max_iterations = 0\n", ["solver", "max_iterations"])
+    check(with_line(GOOD, "[solver]", "[solver]\ncheck_interval = 0"),
+          ["case.toml:5: solver.check_interval must be"])
+    check(GOOD + "[boundary]\ntop = 1e301\n", ["case.toml:9: boundary.top must be"])
+    check(GOOD + "[decomposition]\nblock_size = 0\n", ["case.toml:9: decomposition.block_size"])
+    check(GOOD + "[decomposition]\nprocess_grid = [-1, 1]\n",
+          ["case.toml:9: decomposition.process_grid"])
+    check(GOOD + "[decomposition]\nprocess_grid = [2, 3]\n",
+          ["case.toml:9:", "process_grid", "6 processes"], ranks=(1, 3))
+    check(GOOD + "[decomposition]\nprocess_grid = [2, 0]\n",
+          ["case.toml:9:", "process_grid", "3"], ranks=(3,))
+    check(GOOD + "[halo]\nranks_per_node = -1\n", ["case.toml:9: halo.ranks_per_node"])
+    check(with_line(with_line(GOOD, "nx = 12", "nx = 1"), "ny = 9", "ny = 2"),
+          ["3 ranks for only 2 interior points"], ranks=(3,))
+
+
+def case_set_malformed():
+    for arg, words in (("solver.tolerance", ["--set solver.tolerance", "="]),
+                       ("=5", ["--set =5", "empty"]),
+                       ("tolerance=1", ["--set tolerance=1", "section"]),
+                       ("solver.tolerence=1", ["did you mean solver.tolerance"]),
+                       ("solver.tolerance=abc", ['--set solver.tolerance=abc: solver.tolerance '
+                                                 'must be a number > 0, got "abc"']),
+                       ("grid.nx=", ["--set grid.nx=", "grid.nx"]),
+                       ("grid.nx=1.5", ["grid.nx must be"]),
+                       ("decomposition.partitioner=diagonal", ["decomposition.partitioner",
+                                                               '"block"'])):
+        check(GOOD, words, args=("--set", arg))
+
+
+# ---- a rank killed from outside ------------------------------------------------------------------
+
+def case_kill_9_of_one_rank_ends_the_job():
+    """mpirun's own behaviour: one rank dies, the job ends (no hang)."""
+    long_run = GOOD.replace("nx = 12", "nx = 400").replace("ny = 9", "ny = 400").replace(
+        "tolerance = 1e-6", "tolerance = 1e-12\nmax_iterations = 100000000")
+    with tempfile.TemporaryDirectory(prefix="jacobi-kill-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w") as f:
+            f.write(long_run)
+        p = subprocess.Popen([e2e.ARGS.mpiexec, "-n", "3", e2e.ARGS.jacobi, "case.toml"],
+                             cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            victim = None
+            deadline = time.monotonic() + 30
+            while victim is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+                if p.poll() is not None:
+                    raise Failure(f"the job ended before a rank was killed:\n{p.stderr.read()}")
+                # Ranks on this node are mpirun's children.
+                out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
+                                     text=True).stdout.split()
+                ranks = [int(x) for x in out]
+                victim = ranks[-1] if len(ranks) >= 3 else None
+            if victim is None:
+                raise Failure("the ranks never started")
+            time.sleep(1.0)
+            os.kill(victim, signal.SIGKILL)
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                raise Failure("the job hung after one rank was killed")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if p.returncode == 0:
+            raise Failure("expected a non-zero exit after a rank was killed")
+
+
+CLASSES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
+           if name.startswith("case_")}
+
+if __name__ == "__main__":
+    e2e.CASES = CLASSES
+    sys.exit(e2e.main())
