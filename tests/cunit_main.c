@@ -2,6 +2,7 @@
 #include "cunit_main.h"
 
 #include <CUnit/Basic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,6 +18,17 @@ int tests_add_suite(const char *suite_name, const struct tests_case *cases, int 
     if (CU_add_test(suite, cases[k].name, cases[k].fn) == NULL)
       return 1;
   return 0;
+}
+
+void tests_expect_at(bool ok, const char *file, int line, const char *fmt, ...) {
+  char what[2048] = "";
+  if (!ok) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+  }
+  CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, what, file, "", CU_FALSE);
 }
 
 int main(int argc, char **argv) {

@@ -9,6 +9,7 @@
 #define JACOBI_CUNIT_MAIN_H
 
 #include <CUnit/CUnit.h>
+#include <stdbool.h>
 
 /* Add the file's suites to the CUnit registry. Return 0, or non-zero if registration failed. */
 int tests_register(void);
@@ -20,6 +21,12 @@ struct tests_case {
   void (*fn)(void);
 };
 int tests_add_suite(const char *suite_name, const struct tests_case *cases, int ncases);
+
+/* An assertion whose failure report says what was expected and what was got: `fmt` and its
+ * arguments are formatted only when `ok` is false. EXPECT() fills in the file and line. */
+void tests_expect_at(bool ok, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define EXPECT(ok, ...) tests_expect_at((ok), __FILE__, __LINE__, __VA_ARGS__)
 
 #define TESTS_ADD_SUITE(name, cases)                                                               \
   tests_add_suite((name), (cases), (int)(sizeof(cases) / sizeof((cases)[0])))

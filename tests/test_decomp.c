@@ -23,13 +23,6 @@
  * CUnit copies the condition text into its failure report, so the text carries the case and the
  * values found. */
 
-static void expect_at(bool ok, int line, const char *condition, const char *what) {
-  char text[512];
-  if (!ok)
-    snprintf(text, sizeof text, "%s, for %s", condition, what);
-  CU_assertImplementation(ok, (unsigned)line, ok ? condition : text, __FILE__, "", CU_FALSE);
-}
-
 static void expect_eq_at(long long got, long long want, int line, const char *expr,
                          const char *what) {
   char text[512];
@@ -39,7 +32,8 @@ static void expect_eq_at(long long got, long long want, int line, const char *ex
   CU_assertImplementation(ok, (unsigned)line, ok ? expr : text, __FILE__, "", CU_FALSE);
 }
 
-#define EXPECT(cond, what) expect_at((cond), __LINE__, #cond, (what))
+#define EXPECT_FOR(cond, what)                                                                     \
+  tests_expect_at((cond), __FILE__, __LINE__, "%s, for %s", #cond, (what))
 #define EXPECT_EQ(got, want, what)                                                                 \
   expect_eq_at((long long)(got), (long long)(want), __LINE__, #got, (what))
 
@@ -98,7 +92,7 @@ static void check_one_owner(const struct decomp_dist *d, enum decomp_kind kind, 
     }
   for (int64_t gi = 0; gi < d->n; gi++) {
     int owner = decomp_dist_owner(d, gi);
-    EXPECT(owner >= 0 && owner < d->p, what);
+    EXPECT_FOR(owner >= 0 && owner < d->p, what);
     EXPECT_EQ(holders[gi], 1, what);
     EXPECT_EQ(owner, holder[gi], what);
   }
@@ -113,7 +107,7 @@ static void check_bijection(const struct decomp_dist *d, enum decomp_kind kind, 
   for (int64_t gi = 0; gi < d->n; gi++) {
     int owner = decomp_dist_owner(d, gi);
     int64_t li = decomp_dist_local(d, gi);
-    EXPECT(li >= 0 && li < decomp_dist_count(d, owner), what);
+    EXPECT_FOR(li >= 0 && li < decomp_dist_count(d, owner), what);
     EXPECT_EQ(decomp_dist_global(d, owner, li), gi, what);
   }
   /* Local indices 0..count-1 on each process come back to themselves: together with the
@@ -121,7 +115,7 @@ static void check_bijection(const struct decomp_dist *d, enum decomp_kind kind, 
   for (int proc = 0; proc < d->p; proc++)
     for (int64_t li = 0; li < decomp_dist_count(d, proc); li++) {
       int64_t gi = decomp_dist_global(d, proc, li);
-      EXPECT(gi >= 0 && gi < d->n, what);
+      EXPECT_FOR(gi >= 0 && gi < d->n, what);
       if (gi < 0 || gi >= d->n)
         continue;
       EXPECT_EQ(decomp_dist_owner(d, gi), proc, what);
@@ -146,7 +140,8 @@ static void check_counts(const struct decomp_dist *d, enum decomp_kind kind, con
     most = count > most ? count : most;
   }
   EXPECT_EQ(sum, d->n, what);
-  EXPECT(most - least <= d->b, what); /* counts of any two processes differ by at most a block */
+  EXPECT_FOR(most - least <= d->b,
+             what); /* counts of any two processes differ by at most a block */
   free(owned);
 }
 
@@ -160,11 +155,11 @@ static void check_runs(const struct decomp_dist *d, enum decomp_kind kind, const
     int64_t nruns = decomp_dist_nruns(d, proc), covered = 0, end = -1;
     for (int64_t k = 0; k < nruns; k++) {
       struct decomp_run run = decomp_dist_run(d, proc, k);
-      EXPECT(run.len >= 1, what);
-      EXPECT(run.start >= 0 && run.start + run.len <= d->n, what);
+      EXPECT_FOR(run.len >= 1, what);
+      EXPECT_FOR(run.start >= 0 && run.start + run.len <= d->n, what);
       /* Ordered and disjoint; over p > 1 processes never adjacent, so a run is a whole block
        * and a tile's neighbour is never on its own process. */
-      EXPECT(k == 0 || run.start > end, what);
+      EXPECT_FOR(k == 0 || run.start > end, what);
       for (int64_t gi = run.start; gi < run.start + run.len && gi >= 0 && gi < d->n; gi++)
         EXPECT_EQ(decomp_dist_owner(d, gi), proc, what);
       covered += run.len;
@@ -211,7 +206,7 @@ static void check_block(const struct decomp_dist *d, enum decomp_kind kind, cons
     return;
   EXPECT_EQ(d->b, (d->n + d->p - 1) / d->p, what);
   for (int proc = 0; proc < d->p; proc++)
-    EXPECT(decomp_dist_nruns(d, proc) <= 1, what);
+    EXPECT_FOR(decomp_dist_nruns(d, proc) <= 1, what);
 }
 
 static void test_block_is_ceil_n_over_p_one_run_each(void) { for_each_dist(check_block); }
@@ -274,7 +269,7 @@ static void test_dist_init_rejects_bad_sizes(void) {
   EXPECT_EQ(decomp_dist_init(&d, 5, 0, DECOMP_CYCLIC, 0), ERR_CONFIG, "p=0");
   err_clear();
   EXPECT_EQ(decomp_dist_init(&d, 5, 2, DECOMP_BLOCK_CYCLIC, 0), ERR_CONFIG, "b=0");
-  EXPECT(strstr(err_message(), "block_size") != NULL, err_message());
+  EXPECT_FOR(strstr(err_message(), "block_size") != NULL, err_message());
   err_clear();
   EXPECT_EQ(decomp_dist_init(&d, 5, 2, DECOMP_BLOCK, 0), ERR_OK, "block ignores block_size");
 }
@@ -305,9 +300,9 @@ static void test_dims_fill_is_balanced_and_non_increasing(void) {
     snprintf(what, sizeof what, "dims [0, 0] for %d ranks", n);
     EXPECT_EQ(decomp_dims_fill(n, dims), ERR_OK, what);
     EXPECT_EQ((int64_t)dims[0] * dims[1], n, what);
-    EXPECT(dims[0] >= dims[1] && dims[1] >= 1, what);
+    EXPECT_FOR(dims[0] >= dims[1] && dims[1] >= 1, what);
     for (int f = dims[1] + 1; f <= dims[0] - 1; f++)
-      EXPECT(n % f != 0 || n / f < f, what);
+      EXPECT_FOR(n % f != 0 || n / f < f, what);
   }
 }
 
@@ -325,7 +320,7 @@ static void expect_dims_error(int nranks, int d0, int d1, const char *words) {
   snprintf(what, sizeof what, "dims [%d, %d] for %d ranks", d0, d1, nranks);
   int dims[2] = {d0, d1};
   EXPECT_EQ(decomp_dims_fill(nranks, dims), ERR_CONFIG, what);
-  EXPECT(strstr(err_message(), words) != NULL, err_message());
+  EXPECT_FOR(strstr(err_message(), words) != NULL, err_message());
   err_clear();
 }
 
@@ -429,9 +424,9 @@ static void check_cover(const struct decomp_layout *l, const char *what) {
     for (int64_t t = 0; t < decomp_ntiles(l, r); t++) {
       struct decomp_tile tile;
       decomp_tile(l, r, t, &tile);
-      EXPECT(tile.nrows >= 1 && tile.ncols >= 1, what);
-      EXPECT(tile.row0 >= 0 && tile.row0 + tile.nrows <= l->ny, what);
-      EXPECT(tile.col0 >= 0 && tile.col0 + tile.ncols <= l->nx, what);
+      EXPECT_FOR(tile.nrows >= 1 && tile.ncols >= 1, what);
+      EXPECT_FOR(tile.row0 >= 0 && tile.row0 + tile.nrows <= l->ny, what);
+      EXPECT_FOR(tile.col0 >= 0 && tile.col0 + tile.ncols <= l->nx, what);
     }
   struct point_map m;
   point_map_create(l, &m);
@@ -497,15 +492,15 @@ static void check_neighbours(const struct decomp_layout *l, const char *what) {
           EXPECT_EQ(tile.nbr_tile[s], -1, what);
           continue;
         }
-        EXPECT(nbr >= 0 && nbr < l->nranks, what);
+        EXPECT_FOR(nbr >= 0 && nbr < l->nranks, what);
         if (nbr < 0 || nbr >= l->nranks)
           continue;
-        EXPECT(tile.nbr_tile[s] >= 0 && tile.nbr_tile[s] < decomp_ntiles(l, nbr), what);
+        EXPECT_FOR(tile.nbr_tile[s] >= 0 && tile.nbr_tile[s] < decomp_ntiles(l, nbr), what);
         if (tile.nbr_tile[s] < 0 || tile.nbr_tile[s] >= decomp_ntiles(l, nbr))
           continue;
         struct decomp_tile across;
         decomp_tile(l, nbr, tile.nbr_tile[s], &across);
-        EXPECT(adjacent_across(&tile, &across, s), what);
+        EXPECT_FOR(adjacent_across(&tile, &across, s), what);
         EXPECT_EQ(across.nbr_rank[opposite[s]], r, what);
         EXPECT_EQ(across.nbr_tile[opposite[s]], t, what);
       }
@@ -705,9 +700,9 @@ static void test_ranks_may_own_nothing_in_a_layout(void) {
   EXPECT_EQ(decomp_ntiles(&l, 3), 0, "9x9 on [4, 1] block, rank 3");
   struct decomp_rank_plan p;
   decomp_plan_rank(&l, 3, NULL, false, &p);
-  EXPECT(p.tiles == 0 && p.points == 0 && p.bytes == 0 && p.halo_points_shm == 0 &&
-             p.shm_neighbours == 0,
-         "9x9 on [4, 1] block, rank 3");
+  EXPECT_FOR(p.tiles == 0 && p.points == 0 && p.bytes == 0 && p.halo_points_shm == 0 &&
+                 p.shm_neighbours == 0,
+             "9x9 on [4, 1] block, rank 3");
   /* Rank 2 owns the last rows: nothing to its south. */
   decomp_plan_rank(&l, 2, NULL, false, &p);
   EXPECT_EQ(p.halo_points_shm, 9, "9x9 on [4, 1] block, rank 2");
@@ -722,7 +717,7 @@ static void expect_layout_error(int64_t nx, int64_t ny, int nranks, int d0, int 
   struct decomp_layout l;
   const int dims[2] = {d0, d1};
   EXPECT_EQ(decomp_layout_init(&l, nx, ny, nranks, dims, kind, b), ERR_CONFIG, what);
-  EXPECT(strstr(err_message(), words) != NULL, err_message());
+  EXPECT_FOR(strstr(err_message(), words) != NULL, err_message());
   err_clear();
 }
 
@@ -792,7 +787,7 @@ static void test_plan_of_4096_ranks_on_8192_squared_takes_well_under_a_second(vo
     }
   double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
   CU_ASSERT_EQUAL(points, 10 * INT64_C(8192) * 8192);
-  EXPECT(seconds < 1.0, "10 plans of 4096 ranks");
+  EXPECT_FOR(seconds < 1.0, "10 plans of 4096 ranks");
 }
 
 /* ---- the printed plan ------------------------------------------------------------------------ */
@@ -820,7 +815,7 @@ static int64_t total_halo(const struct decomp_layout *l) {
 /* The table: a header, one row per rank, "total" and "max", all of one width. */
 static void check_table(const char *text, int nranks, const char *what) {
   const char *header = strstr(text, "\nrank");
-  EXPECT(header != NULL, what);
+  EXPECT_FOR(header != NULL, what);
   if (header == NULL)
     return;
   const char *line = header + 1;
@@ -832,8 +827,8 @@ static void check_table(const char *text, int nranks, const char *what) {
     line += strcspn(line, "\n") + 1;
   }
   EXPECT_EQ(rows, 1 + nranks + 2, what);
-  EXPECT(strstr(text, "\ntotal ") != NULL && strstr(text, "\nmax ") != NULL, what);
-  EXPECT(strstr(text, "load imbalance 1.000") != NULL, what);
+  EXPECT_FOR(strstr(text, "\ntotal ") != NULL && strstr(text, "\nmax ") != NULL, what);
+  EXPECT_FOR(strstr(text, "load imbalance 1.000") != NULL, what);
 }
 
 static void test_plan_print_shows_cyclic_costs_more_halo_than_block(void) {
@@ -847,11 +842,11 @@ static void test_plan_print_shows_cyclic_costs_more_halo_than_block(void) {
   const int nodes[4] = {0, 0, 2, 2};
   char *text = print_plan(&block, nodes);
   check_table(text, 4, "64x64 on [4, 1] block");
-  EXPECT(strstr(text, "partitioner block") != NULL, text);
+  EXPECT_FOR(strstr(text, "partitioner block") != NULL, text);
   free(text);
   text = print_plan(&cyclic, NULL);
   check_table(text, 4, "64x64 on [4, 1] cyclic");
-  EXPECT(strstr(text, "8064") != NULL, text); /* the total halo */
+  EXPECT_FOR(strstr(text, "8064") != NULL, text); /* the total halo */
   free(text);
 }
 

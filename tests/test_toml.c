@@ -13,19 +13,8 @@
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-/* An assertion whose failure report says what was expected and what was got. */
-__attribute__((format(printf, 3, 4))) static void expect_at(bool ok, int line, const char *fmt,
-                                                            ...) {
-  char what[2048] = "";
-  if (!ok) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-  }
-  CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, what, __FILE__, "", CU_FALSE);
-}
-#define EXPECT(ok, ...) expect_at((ok), __LINE__, __VA_ARGS__)
+/* Helpers that check on behalf of their caller report the caller's line. */
+#define expect_at(ok, line, ...) tests_expect_at((ok), __FILE__, (line), __VA_ARGS__)
 
 /* Parse `text` as a file named x.toml from an exact-size copy (no NUL after it, so a read past
  * the end is an AddressSanitizer error). NULL, and a failed assertion, if it does not parse. */
