@@ -141,6 +141,15 @@ def case_identical_halo_modes_and_nodes():
     identical_to_one_rank(combos)
 
 
+def case_identical_with_idle_ranks():
+    """Ranks that own nothing: block's b = ceil(9/4) = 3 leaves rank 3 empty, and a process
+    grid 1 x 4 over 3 columns leaves rank 3 empty too. They still take part in every reduction."""
+    identical_to_one_rank([(4, "block", 1, (4, 1), "auto", 0),
+                           (4, "block", 1, (4, 1), "p2p", 2)], nx=11, ny=9)
+    identical_to_one_rank([(4, "cyclic", 1, (1, 4), "auto", 0),
+                           (4, "block-cyclic", 2, (1, 4), "auto", 1)], nx=3, ny=8)
+
+
 def case_identical_with_check_interval():
     identical_to_one_rank([(r, p, b, (0, 0), "auto", 1) for r in (2, 3)
                            for p, b in PARTITIONERS], check=7)
