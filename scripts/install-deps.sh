@@ -6,7 +6,7 @@
 #
 # Usage: scripts/install-deps.sh [--with-tools]
 #   --with-tools  also install the visualisation and fuzzing tools
-#                 (python3-h5py, python3-matplotlib, paraview, clang)
+#                 (python3-h5py, python3-matplotlib, paraview + python3-paraview for pvbatch, clang)
 set -euo pipefail
 
 packages=(
@@ -15,7 +15,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libcunit1-dev
 )
-tools=(python3-h5py python3-matplotlib paraview clang libclang-rt-14-dev)
+tools=(python3-h5py python3-matplotlib paraview python3-paraview clang libclang-rt-14-dev)
 
 for arg in "$@"; do
   case "$arg" in

@@ -24,14 +24,18 @@ void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t *o
   *buffer_len = len;
 }
 
-/* The node must hold every buffer of every rank on it; say so before trying. */
-static int check_node_memory(const struct team *team, int64_t my_bytes) {
-  int64_t node_bytes = 0;
-  MPI_CHECK(MPI_Allreduce(&my_bytes, &node_bytes, 1, MPI_INT64_T, MPI_SUM, team->node));
+int field_check_memory(const struct decomp_layout *layout, const struct team *team) {
+  /* From the plan, in O(1) whatever the tile count, plus each tile's alignment padding in each
+   * buffer: an upper bound, in double so that an absurd grid cannot overflow it. */
+  struct decomp_rank_plan plan;
+  decomp_plan_rank(layout, team->rank, NULL, false, &plan);
+  double my_bytes = (double)plan.bytes + (double)plan.tiles * 2 * ALIGN_DOUBLES * sizeof(double);
+  double node_bytes = 0;
+  MPI_CHECK(MPI_Allreduce(&my_bytes, &node_bytes, 1, MPI_DOUBLE, MPI_SUM, team->node));
   long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page_size <= 0)
     return ERR_OK; /* unknown: let the allocation decide */
-  double have = (double)pages * (double)page_size, need = (double)node_bytes;
+  double have = (double)pages * (double)page_size, need = node_bytes;
   if (need > have)
     return err_set(ERR_CONFIG,
                    "the grid needs %.1f GiB on a node of %d ranks (two buffers of tiles with "
@@ -99,8 +103,6 @@ int field_create(const struct decomp_layout *layout, const struct team *team,
     f->win = MPI_WIN_NULL;
     status = describe_tiles(f);
   }
-  if (status == ERR_OK)
-    status = check_node_memory(team, 2 * f->buffer_len * (int64_t)sizeof(double));
   status = team_agree(team, status);
   /* Every rank reaches the collective allocation, or none does. */
   if (status == ERR_OK)

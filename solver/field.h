@@ -39,11 +39,16 @@ struct field {
 void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t *offsets,
                         int64_t *buffer_len);
 
+/* Whether the tiles of every rank on this rank's node (two buffers each) fit the node's
+ * physical memory: call before field_create, so that an absurd grid is a configuration error
+ * rather than an allocation failure. Collective on team->node; NOT agreed (the caller adds
+ * where the grid size came from, then agrees). Errors: ERR_CONFIG, ERR_FAILURE (MPI). */
+int field_check_memory(const struct decomp_layout *layout, const struct team *team);
+
 /* Allocate this rank's tiles in a shared window on team->node and set both buffers: interior
  * points to `interior`, boundary halos to their side's temperature, other halos to NaN until the
- * first exchange (so a missed halo cannot pass unnoticed). Refuses, before allocating, a node
- * whose tiles would not fit its physical memory. Collective on team->comm; agreed status.
- * Errors: ERR_CONFIG (does not fit), ERR_FAILURE (allocation, MPI). */
+ * first exchange (so a missed halo cannot pass unnoticed). Collective on team->comm; agreed
+ * status. Errors: ERR_FAILURE (allocation, MPI). */
 int field_create(const struct decomp_layout *layout, const struct team *team,
                  const struct field_boundary *boundary, double interior, struct field **out);
 

@@ -8,7 +8,9 @@
  * usage:  mpirun -n 4 jacobi configs/plate.toml
  *         jacobi --dry-run --ranks 1024 --set decomposition.partitioner=cyclic configs/plate.toml
  *
- * The program reads as its data path: configure -> plan -> allocate -> solve -> finish. Every
+ * The program reads as its data path: configure -> plan -> allocate -> solve -> write -> finish.
+ * A run may continue from a file (initial.from_file), write checkpoints, and stop on SIGTERM or
+ * SIGUSR1 with a checkpoint and exit code 4 (README, "Output, checkpoints and restart"). Every
  * step ends with the ranks agreeing on its status (team_agree), so a failure anywhere stops
  * every rank with one message and the documented exit code.
  */
@@ -18,6 +20,7 @@
 #include "err.h"
 #include "field.h"
 #include "halo.h"
+#include "output.h"
 #include "report.h"
 #include "solve.h"
 #include "team.h"
@@ -31,22 +34,29 @@ struct run {
   struct cli cli;
   struct cfg *cfg;
   struct decomp_layout layout;
+  struct field_boundary boundary;
   struct field *field;
   struct halo *halo;
+  int64_t first_iteration; /* the iterations of initial.from_file's field, else 0 */
+  char *checkpoint_path;
   struct solve_result result;
-  bool finished; /* --help, --version or --dry-run: nothing to solve */
+  double write_seconds; /* the final write (or the signal's checkpoint) on this rank */
+  bool finished;        /* --help, --version or --dry-run: nothing to solve */
 };
 
 static int configure(struct run *run, int argc, char **argv);
 static int plan(struct run *run);
 static int allocate(struct run *run);
 static int solve(struct run *run);
+static int write_result(struct run *run);
 static int finish(struct run *run, int status);
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   struct run run = {0};
   int status = team_create(MPI_COMM_WORLD, &run.team);
+  if (status == ERR_OK)
+    status = team_agree(run.team, solve_catch_signals());
   if (status == ERR_OK)
     status = configure(&run, argc, argv);
   if (status == ERR_OK && !run.finished)
@@ -55,6 +65,8 @@ int main(int argc, char **argv) {
     status = allocate(&run);
   if (status == ERR_OK && !run.finished)
     status = solve(&run);
+  if (status == ERR_OK && !run.finished)
+    status = write_result(&run);
   int exit_code = finish(&run, status);
   MPI_Finalize();
   return exit_code;
@@ -167,18 +179,41 @@ static int plan(struct run *run) {
     return dry_run(run);
   CHECK(team_split_nodes(run->team, (int)run->cfg->ranks_per_node));
   CHECK(team_agree(run->team, layout(run->cfg, run->team->size, &run->layout)));
+  if (field_check_memory(&run->layout, run->team) != ERR_OK) {
+    char blame[512];
+    snprintf(blame, sizeof blame, "%s: grid.nx x grid.ny = %lld x %lld",
+             cfg_origin(run->cfg, "grid.nx"), (long long)run->cfg->nx, (long long)run->cfg->ny);
+    err_prefix(blame);
+  }
+  CHECK(team_agree(run->team, err_status()));
+  CHECK(io_check_output(run->cfg, run->team));
   return halo_check_mode(&run->layout, run->team, run->cfg->halo_mode,
                          cfg_origin(run->cfg, "halo.mode"));
 }
 
+/* Allocate the field, from initial.interior or continued from initial.from_file. */
 static int allocate(struct run *run) {
   const struct cfg *cfg = run->cfg;
-  struct field_boundary boundary = {.side = {[DECOMP_NORTH] = cfg->top,
-                                             [DECOMP_SOUTH] = cfg->bottom,
-                                             [DECOMP_WEST] = cfg->left,
-                                             [DECOMP_EAST] = cfg->right}};
-  CHECK(field_create(&run->layout, run->team, &boundary, cfg->interior, &run->field));
+  run->boundary = (struct field_boundary){.side = {[DECOMP_NORTH] = cfg->top,
+                                                   [DECOMP_SOUTH] = cfg->bottom,
+                                                   [DECOMP_WEST] = cfg->left,
+                                                   [DECOMP_EAST] = cfg->right}};
+  run->checkpoint_path = io_checkpoint_path(cfg->output_path);
+  CHECK(team_agree(run->team, run->checkpoint_path != NULL
+                                  ? ERR_OK
+                                  : err_set(ERR_FAILURE, "out of memory for a file name")));
+  CHECK(field_create(&run->layout, run->team, &run->boundary, cfg->interior, &run->field));
+  if (cfg->from_file[0] != '\0')
+    CHECK(
+        io_read(cfg->from_file, run->field, &run->boundary, cfg, run->team, &run->first_iteration));
   return halo_create(run->field, run->team, cfg->halo_mode, &run->halo);
+}
+
+/* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */
+static int write_checkpoint(void *ctx, int64_t iteration, double residual) {
+  const struct run *run = ctx;
+  struct io_state state = {.iterations = iteration, .residual = residual, .converged = false};
+  return io_write(run->checkpoint_path, run->field, &run->boundary, run->cfg, run->team, &state);
 }
 
 /* The halo traffic the run makes must be the traffic the plan predicts, rank by rank. */
@@ -211,20 +246,41 @@ static int solve(struct run *run) {
   struct solve_params params = {.tolerance = cfg->tolerance,
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
-                                .progress = !run->cli.quiet};
+                                .progress = !run->cli.quiet,
+                                .first_iteration = run->first_iteration,
+                                .checkpoint_interval = cfg->checkpoint_interval,
+                                .checkpoint = write_checkpoint,
+                                .checkpoint_ctx = run};
   CHECK(team_agree(team, solve_run(run->field, run->halo, team, &params, &run->result)));
-  CHECK(team_agree(team, check_against_plan(run)));
+  return team_agree(team, check_against_plan(run));
+}
 
+/* The result to output.path; a run stopped by a signal writes its checkpoint instead, so that
+ * output.path keeps the last complete result. Then the summary. Collective. */
+static int write_result(struct run *run) {
+  const struct cfg *cfg = run->cfg;
+  struct team *team = run->team;
   const struct solve_result *r = &run->result;
+  struct io_state state = {
+      .iterations = r->iterations, .residual = r->residual, .converged = r->converged};
+  const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
+  double t0 = MPI_Wtime();
+  CHECK(io_write(path, run->field, &run->boundary, cfg, team, &state));
+  run->write_seconds = MPI_Wtime() - t0;
+
   struct report_summary s = {.iterations = r->iterations,
                              .residual = r->residual,
                              .tolerance = cfg->tolerance,
                              .converged = r->converged,
                              .points = cfg->nx * cfg->ny,
-                             .checksum = field_checksum(run->field, team)};
-  double mine[4] = {r->compute_seconds, r->halo_seconds, r->reduce_seconds, r->wall_seconds};
-  double max[4];
-  MPI_CHECK(MPI_Reduce(mine, max, 4, MPI_DOUBLE, MPI_MAX, 0, team->comm));
+                             .checksum = field_checksum(run->field, team),
+                             .iterations_run = r->iterations - run->first_iteration,
+                             .output_path = path,
+                             .interrupted = r->interrupted};
+  double mine[5] = {r->compute_seconds, r->halo_seconds, r->reduce_seconds, r->wall_seconds,
+                    r->checkpoint_seconds + run->write_seconds};
+  double max[5];
+  MPI_CHECK(MPI_Reduce(mine, max, 5, MPI_DOUBLE, MPI_MAX, 0, team->comm));
   struct halo_counts c = halo_counts(run->halo);
   long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
   MPI_CHECK(MPI_Reduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, 0, team->comm));
@@ -232,6 +288,7 @@ static int solve(struct run *run) {
   s.halo_seconds = max[1];
   s.reduce_seconds = max[2];
   s.wall_seconds = max[3];
+  s.output_seconds = max[4];
   s.halo = (struct halo_counts){.local_points = sums[0],
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],
@@ -244,9 +301,12 @@ static int solve(struct run *run) {
 static int finish(struct run *run, int status) {
   int exit_code = status;
   if (status == ERR_OK && !run->finished)
-    exit_code = run->result.converged ? EXIT_CONVERGED : EXIT_NOT_CONVERGED;
+    exit_code = run->result.interrupted ? EXIT_INTERRUPTED
+                : run->result.converged ? EXIT_CONVERGED
+                                        : EXIT_NOT_CONVERGED;
   halo_destroy(&run->halo);
   field_destroy(&run->field);
+  free(run->checkpoint_path);
   cfg_destroy(&run->cfg);
   cli_release(&run->cli);
   team_destroy(&run->team);

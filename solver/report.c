@@ -27,20 +27,26 @@ void report_progress(int64_t iteration, double residual, double mlups) {
 }
 
 void report_summary(const struct report_summary *s) {
-  double updates = (double)s->points * (double)s->iterations;
+  double updates = (double)s->points * (double)s->iterations_run;
   double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
   printf("%s after %lld iterations: diff %.6e (tolerance %g)\n",
          s->converged ? "converged" : "NOT converged", (long long)s->iterations, s->residual,
          s->tolerance);
   printf("  wall time %.3f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
   printf("  time (max over ranks): compute %.3f s, halo exchange %.3f s, convergence "
-         "reduction %.3f s\n",
-         s->compute_seconds, s->halo_seconds, s->reduce_seconds);
+         "reduction %.3f s, output %.3f s\n",
+         s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds);
   printf("  halo per iteration: %lld points (%.1f KiB) in shared windows, %lld points (%.1f "
          "KiB) in %d messages, %lld points copied within ranks\n",
          (long long)s->halo.shm_points, (double)s->halo.shm_points * 8 / 1024,
          (long long)s->halo.p2p_points, (double)s->halo.p2p_points * 8 / 1024, s->halo.messages,
          (long long)s->halo.local_points);
   printf("  field checksum %016llx\n", (unsigned long long)s->checksum);
+  if (s->interrupted)
+    printf("  stopped by a signal at iteration %lld: checkpoint written to %s; continue with "
+           "--set initial.from_file=%s\n",
+           (long long)s->iterations, s->output_path, s->output_path);
+  else
+    printf("  output written to %s\n", s->output_path);
   fflush(stdout);
 }

@@ -21,6 +21,10 @@ struct report_summary {
   int64_t points;                                       /* interior points */
   struct halo_counts halo;                              /* sums over ranks, per exchange */
   uint64_t checksum;
+  int64_t iterations_run;  /* by this run: iterations less those of initial.from_file */
+  double output_seconds;   /* checkpoints and the final write, max over ranks */
+  const char *output_path; /* the file written */
+  bool interrupted;        /* stopped by a signal: output_path is the checkpoint */
 };
 
 void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes);

@@ -6,6 +6,54 @@
 #include "sweep.h"
 
 #include <math.h>
+#include <signal.h>
+
+/* Set by the handler, read by the loop: the only thing a handler may safely do. */
+static volatile sig_atomic_t stop_requested = 0;
+
+static void request_stop(int signo) {
+  (void)signo;
+  stop_requested = 1;
+}
+
+int solve_catch_signals(void) {
+  struct sigaction sa = {0};
+  sa.sa_handler = request_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0)
+    return err_errno(ERR_FAILURE, "installing the SIGTERM and SIGUSR1 handlers");
+  return ERR_OK;
+}
+
+/* The stop agreement (solve.h): `pending` holds the reduction started one iteration ago. */
+struct stop_vote {
+  MPI_Request pending;
+  int mine, agreed;
+};
+
+/* Complete last iteration's vote (if any) and start this one's; true if the completed vote
+ * says stop. Called by every rank at the same iterations, so all see the same votes. */
+static bool stop_agreed(struct stop_vote *v, const struct team *team) {
+  bool stop = false;
+  if (v->pending != MPI_REQUEST_NULL) {
+    if (MPI_Wait(&v->pending, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+      team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Wait (stop vote)"));
+    stop = v->agreed != 0;
+  }
+  if (!stop) {
+    v->mine = stop_requested;
+    if (MPI_Iallreduce(&v->mine, &v->agreed, 1, MPI_INT, MPI_MAX, team->comm, &v->pending) !=
+        MPI_SUCCESS)
+      team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Iallreduce (stop vote)"));
+  }
+  return stop;
+}
+
+static void stop_vote_finish(struct stop_vote *v, const struct team *team) {
+  if (v->pending != MPI_REQUEST_NULL && MPI_Wait(&v->pending, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Wait (stop vote)"));
+}
 
 static double local_sweep(struct field *f) {
   int in = f->current, out = 1 - f->current;
@@ -36,7 +84,10 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   out->exchanges++;
   out->halo_seconds += MPI_Wtime() - start;
 
-  for (int64_t k = 1; k <= params->max_iterations; k++) {
+  struct stop_vote vote = {.pending = MPI_REQUEST_NULL};
+  int status = ERR_OK;
+  out->iterations = params->first_iteration;
+  for (int64_t k = params->first_iteration + 1; k <= params->max_iterations; k++) {
     double t0 = MPI_Wtime();
     double local_diff = local_sweep(f);
     f->current = 1 - f->current;
@@ -51,9 +102,12 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
         team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Allreduce (convergence)"));
       out->reduce_seconds += MPI_Wtime() - t1;
       out->residual = diff;
-      if (!isfinite(diff))
-        return err_set(ERR_FAILURE, "the field is no longer finite at iteration %lld (max diff %g)",
-                       (long long)k, diff);
+      if (!isfinite(diff)) {
+        status =
+            err_set(ERR_FAILURE, "the field is no longer finite at iteration %lld (max diff %g)",
+                    (long long)k, diff);
+        break;
+      }
       if (diff < params->tolerance) {
         out->converged = true;
         break;
@@ -67,11 +121,27 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     double t3 = MPI_Wtime();
     out->halo_seconds += t3 - t2;
 
+    /* T^k and its halos are complete: a stop here leaves a state to checkpoint and continue.
+     * A pending vote may overlap the checkpoint's collectives: MPI orders collectives on one
+     * communicator by the order every rank starts them, which is the same on all ranks. */
+    if (stop_agreed(&vote, team)) {
+      out->interrupted = true;
+      break;
+    }
+    if (params->checkpoint_interval > 0 && k % params->checkpoint_interval == 0) {
+      status = params->checkpoint(params->checkpoint_ctx, k, out->residual);
+      out->checkpoint_seconds += MPI_Wtime() - t3;
+      if (status != ERR_OK)
+        break;
+    }
+
     if (params->progress && team->rank == 0 && t3 - last_progress >= 1.0) {
-      report_progress(k, out->residual, global_points * (double)k / (t3 - start) / 1e6);
+      report_progress(k, out->residual,
+                      global_points * (double)(k - params->first_iteration) / (t3 - start) / 1e6);
       last_progress = t3;
     }
   }
+  stop_vote_finish(&vote, team);
   out->wall_seconds = MPI_Wtime() - start;
-  return ERR_OK;
+  return status;
 }

@@ -5,7 +5,16 @@
  * diff_k = max |T^k - T^(k-1)| over the interior. At every k that is a multiple of
  * check_interval, and at k = max_iterations, the ranks agree on diff_k; if it is below the
  * tolerance the run stops, converged, with T^k after k iterations. Otherwise it stops at
- * max_iterations, not converged.
+ * max_iterations, not converged. k is the global iteration number: a run continued from a file
+ * that holds T^k0 starts at k0 + 1, so a restarted run checks, and stops, exactly where an
+ * uninterrupted one does.
+ *
+ * Stopping on a signal: SIGTERM and SIGUSR1 (solve_catch_signals) only set a flag. The ranks
+ * agree on it without a blocking collective: each iteration, after its halo exchange, a rank
+ * completes the MPI_Iallreduce(MAX) of the flag started one iteration earlier and starts the
+ * next one. Every rank completes the same reduction at the same iteration, so all stop at the
+ * same k, with the halos of T^k exchanged; the values computed never depend on the flag, so the
+ * field stays bit for bit the one of an uninterrupted run.
  */
 #ifndef JACOBI_SOLVE_H
 #define JACOBI_SOLVE_H
@@ -21,20 +30,33 @@ struct solve_params {
   double tolerance;
   int64_t max_iterations;
   int64_t check_interval;
-  bool progress; /* rank 0 prints a progress line about once a second */
+  bool progress;           /* rank 0 prints a progress line about once a second */
+  int64_t first_iteration; /* iterations the initial field has already had (a restart) */
+  /* Every checkpoint_interval iterations (0: never), checkpoint(ctx, k, residual) is called on
+   * every rank with T^k current; it is collective and returns an agreed status. */
+  int64_t checkpoint_interval;
+  int (*checkpoint)(void *ctx, int64_t iteration, double residual);
+  void *checkpoint_ctx;
 };
 
 struct solve_result {
   int64_t iterations;
   double residual; /* the last agreed diff */
   bool converged;
+  bool interrupted; /* stopped by SIGTERM or SIGUSR1, agreed by every rank */
   /* Seconds in each phase on this rank, and the run's wall time on this rank. */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;
-  int64_t exchanges; /* halo exchanges this rank made */
+  double checkpoint_seconds; /* inside checkpoint(), included in wall_seconds */
+  int64_t exchanges;         /* halo exchanges this rank made */
 };
 
+/* Install the SIGTERM and SIGUSR1 handlers that ask solve_run to stop. Not collective; call once
+ * per process, after MPI_Init. Errors: ERR_FAILURE (sigaction). */
+int solve_catch_signals(void);
+
 /* Fill the halos of the initial field, then iterate. Collective on team->comm.
- * Errors: ERR_FAILURE when the agreed diff is not finite (the field blew up) or MPI fails. */
+ * Errors: ERR_FAILURE when the agreed diff is not finite (the field blew up) or MPI fails, and
+ * whatever checkpoint() returns. */
 int solve_run(struct field *field, struct halo *halo, const struct team *team,
               const struct solve_params *params, struct solve_result *out);
 

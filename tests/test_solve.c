@@ -35,7 +35,8 @@ static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
   CHECK(decomp_layout_init(&run->layout, nx, ny, run->team->size, dims, kind, 2));
   CHECK(field_create(&run->layout, run->team, edges, 0.0, &run->field));
   CHECK(halo_create(run->field, run->team, CFG_HALO_AUTO, &run->halo));
-  struct solve_params p = {tolerance, max_iterations, check_interval, false};
+  struct solve_params p = {
+      .tolerance = tolerance, .max_iterations = max_iterations, .check_interval = check_interval};
   return solve_run(run->field, run->halo, run->team, &p, &run->result);
 }
 

@@ -1,0 +1,71 @@
+/* output.h - the result file, checkpoints and restarts: the distributed field to and from one
+ * HDF5 file, with an XDMF sidecar so that ParaView and VisIt open it directly.
+ *
+ * The file (README, "Output, checkpoints and restart") holds /temperature, float64, shape
+ * (ny + 2, nx + 2) with the boundary ring, row 0 the top edge, and root attributes iterations,
+ * residual, converged, tolerance, nx, ny, partitioner, ranks, version, config; with
+ * output.owner_map also /owner, int32, the owning rank of each point (-1 on the boundary).
+ *
+ * Files are written atomically: to PATH.tmp, flushed, fsynced and closed, then renamed over
+ * PATH, so PATH is always either the previous complete file or the new complete one. Rank 0's
+ * extra memory is bounded (row slabs of at most IO_SLAB_BYTES) whatever the grid size.
+ *
+ * Not for: the configuration (io/cfg.h), terminal output (solver/report.h). HDF5 lives here
+ * and nowhere else.
+ */
+#ifndef JACOBI_OUTPUT_H
+#define JACOBI_OUTPUT_H
+
+#include "cfg.h"
+#include "field.h"
+#include "team.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Largest row slab rank 0 gathers (or reads) at a time. */
+#define IO_SLAB_BYTES ((int64_t)16 << 20)
+
+/* For tests: move at most `bytes` per slab (at least one row), so that small grids exercise the
+ * multi-slab path; 0 restores IO_SLAB_BYTES. Not collective, but set it alike on every rank. */
+void io_set_slab_bytes(int64_t bytes);
+
+/* What a file records besides the field. */
+struct io_state {
+  int64_t iterations; /* iterations the field has had */
+  double residual;    /* the last agreed diff (NaN if none yet) */
+  bool converged;
+};
+
+/* Refuse, before any solving, an output that cannot be written: a missing or unwritable
+ * directory, output.path naming a directory, output.mode = "parallel" without parallel HDF5.
+ * Rank 0 checks, the ranks agree. Collective on team->comm. Errors: ERR_CONFIG, with a
+ * message naming output.path, its file:line (cfg_origin) and the reason. */
+int io_check_output(const struct cfg *cfg, const struct team *team);
+
+/* Write the current iterate of `field` to `path` (and its .xmf sidecar), atomically, as
+ * cfg->output_mode says (gather or parallel). `boundary` gives the ring's values. The
+ * environment variable JACOBI_FAULT=kill-during-write (or fail-during-write) makes rank 0
+ * raise SIGKILL (or fail) after the first slab is in PATH.tmp, for tests of atomicity.
+ * Collective on team->comm; agreed status. Errors: ERR_FAILURE (HDF5, file system, MPI);
+ * PATH is then untouched and PATH.tmp removed. */
+int io_write(const char *path, const struct field *field, const struct field_boundary *boundary,
+             const struct cfg *cfg, const struct team *team, const struct io_state *state);
+
+/* Read a file written by io_write into the current buffer of `field` (any layout: the file's
+ * writer may have had other ranks, partitioner or process grid), and its iteration count.
+ * Rank 0 reads row slabs and scatters them. Checks that the file is HDF5, that /temperature is
+ * float64 of shape (ny + 2, nx + 2) and nx, ny attributes match cfg, that its boundary ring
+ * holds `boundary`'s values and every value is finite, and that it has an iterations attribute.
+ * Collective on team->comm; agreed status. Errors: ERR_CONFIG naming initial.from_file, its
+ * file:line and the reason; the field's contents are then unspecified. */
+int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
+            const struct cfg *cfg, const struct team *team, int64_t *iterations);
+
+/* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
+ * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees
+ * the result; NULL when out of memory. Not collective. */
+char *io_checkpoint_path(const char *output_path);
+char *io_xdmf_path(const char *h5_path);
+
+#endif /* JACOBI_OUTPUT_H */

@@ -1,0 +1,261 @@
+/* restart.c - reading a file written by io_write back into a distributed field; see output.h.
+ *
+ * Rank 0 opens and checks the file, then all ranks loop over the same row slabs as the writer:
+ * rank 0 reads a slab, checks its ring and values, packs each rank's points in the canonical
+ * order (slab.h) and scatters them with one MPI_Scatterv; each rank unpacks into its tiles. The
+ * reader's layout need not be the writer's: placement is by global index only.
+ */
+#include "output.h"
+
+#include "err.h"
+#include "slab.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A restart problem is the user's: ERR_CONFIG, naming the key, where it was set and the file. */
+static int bad_file(const struct cfg *cfg, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad_file(const struct cfg *cfg, const char *path, const char *fmt, ...) {
+  char why[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  return err_set(ERR_CONFIG, "%s: initial.from_file \"%s\": %s",
+                 cfg_origin(cfg, "initial.from_file"), path, why);
+}
+
+static int read_int64_attr(hid_t file, const char *name, int64_t *value) {
+  hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+  if (attr < 0)
+    return -1;
+  herr_t rc = H5Aread(attr, H5T_NATIVE_INT64, value);
+  if (H5Aclose(attr) < 0)
+    rc = -1;
+  return rc < 0 ? -1 : 0;
+}
+
+/* Check what can be checked before reading values: dataset, type, shape, attributes. */
+static int check_header(hid_t file, hid_t dset, const char *path, const struct cfg *cfg,
+                        int64_t *iterations) {
+  int status = ERR_OK;
+  hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
+  hsize_t dims[2] = {0, 0};
+  int ndims = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  if (type < 0 || space < 0)
+    status = bad_file(cfg, path, "cannot read /temperature: %s", io_h5_reason());
+  else if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 8)
+    status = bad_file(cfg, path, "/temperature is not float64");
+  else if (ndims != 2 || H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+    status = bad_file(cfg, path, "/temperature has %d dimensions, expected 2", ndims);
+  else if (dims[0] != (hsize_t)cfg->ny + 2 || dims[1] != (hsize_t)cfg->nx + 2)
+    status = bad_file(cfg, path,
+                      "/temperature is %llu x %llu, but grid.ny = %lld and grid.nx = %lld need "
+                      "(ny + 2) x (nx + 2) = %lld x %lld",
+                      (unsigned long long)dims[0], (unsigned long long)dims[1], (long long)cfg->ny,
+                      (long long)cfg->nx, (long long)cfg->ny + 2, (long long)cfg->nx + 2);
+  int64_t nx = -1, ny = -1;
+  if (status == ERR_OK &&
+      (read_int64_attr(file, "nx", &nx) < 0 || read_int64_attr(file, "ny", &ny) < 0))
+    status = bad_file(cfg, path, "no nx and ny attributes: not a file written by jacobi");
+  else if (status == ERR_OK && (nx != cfg->nx || ny != cfg->ny))
+    status = bad_file(cfg, path, "written for nx = %lld, ny = %lld; the config has %lld, %lld",
+                      (long long)nx, (long long)ny, (long long)cfg->nx, (long long)cfg->ny);
+  if (status == ERR_OK && read_int64_attr(file, "iterations", iterations) < 0)
+    status = bad_file(cfg, path, "no iterations attribute: not a file written by jacobi");
+  else if (status == ERR_OK && (*iterations < 0 || *iterations >= cfg->max_iterations))
+    status = bad_file(cfg, path,
+                      "holds iteration %lld, and solver.max_iterations = %lld leaves nothing "
+                      "to do",
+                      (long long)*iterations, (long long)cfg->max_iterations);
+  if (space >= 0 && H5Sclose(space) < 0 && status == ERR_OK)
+    status = bad_file(cfg, path, "H5Sclose failed: %s", io_h5_reason());
+  if (type >= 0 && H5Tclose(type) < 0 && status == ERR_OK)
+    status = bad_file(cfg, path, "H5Tclose failed: %s", io_h5_reason());
+  return status;
+}
+
+/* Check grid rows [r0, r1) of a slab: finite values, the config's boundary on the ring. */
+static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, int64_t r1,
+                      const struct field_boundary *b, const struct cfg *cfg, const char *path) {
+  static const char *side_key[DECOMP_NSIDES] = {"boundary.top", "boundary.bottom", "boundary.left",
+                                                "boundary.right"};
+  for (int64_t r = r0; r < r1; r++)
+    for (int64_t c = 0; c < s->cols; c++) {
+      double v = slab[(r - r0) * s->cols + c];
+      if (!isfinite(v))
+        return bad_file(cfg, path, "/temperature[%lld][%lld] is %g: not finite", (long long)r,
+                        (long long)c, v);
+      int side = r == 0             ? DECOMP_NORTH
+                 : r == s->rows - 1 ? DECOMP_SOUTH
+                 : c == 0           ? DECOMP_WEST
+                 : c == s->cols - 1 ? DECOMP_EAST
+                                    : -1;
+      if (side >= 0 && v != b->side[side])
+        return bad_file(cfg, path,
+                        "boundary point /temperature[%lld][%lld] is %.17g, but %s = %.17g",
+                        (long long)r, (long long)c, v, side_key[side], b->side[side]);
+    }
+  return ERR_OK;
+}
+
+static int read_slab(hid_t dset, const struct io_slabs *s, int64_t r0, int64_t r1, double *slab,
+                     const struct cfg *cfg, const char *path) {
+  hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)s->cols};
+  int status = ERR_OK;
+  hid_t fspace = H5Dget_space(dset);
+  hid_t mspace = H5Screate_simple(2, count, NULL);
+  if (fspace < 0 || mspace < 0 ||
+      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+      H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, slab) < 0)
+    status = bad_file(cfg, path, "reading rows %lld to %lld of /temperature failed: %s",
+                      (long long)r0, (long long)r1 - 1, io_h5_reason());
+  if (mspace >= 0 && H5Sclose(mspace) < 0 && status == ERR_OK)
+    status = bad_file(cfg, path, "H5Sclose failed");
+  if (fspace >= 0 && H5Sclose(fspace) < 0 && status == ERR_OK)
+    status = bad_file(cfg, path, "H5Sclose failed");
+  return status;
+}
+
+struct take_ctx {
+  const double *slab;
+  double *out;
+  int64_t r0, cols;
+};
+
+static void take_segment(const struct io_segment *seg, void *ctx) {
+  struct take_ctx *p = ctx;
+  memcpy(p->out, p->slab + (seg->gi + 1 - p->r0) * p->cols + seg->col0 + 1,
+         (size_t)seg->ncols * sizeof *p->out);
+  p->out += seg->ncols;
+}
+
+struct put_ctx {
+  struct field *f;
+  const double *in;
+};
+
+static void put_segment(const struct io_segment *seg, void *ctx) {
+  struct put_ctx *p = ctx;
+  double *tile = field_tile(p->f, p->f->current, seg->tile);
+  memcpy(tile + (seg->gi - seg->row0 + 1) * field_stride(p->f, seg->tile) + 1, p->in,
+         (size_t)seg->ncols * sizeof *p->in);
+  p->in += seg->ncols;
+}
+
+/* All ranks: receive this slab's points and put them in place. Rank 0 packs from `slab`. */
+static int scatter_slab(struct field *f, const struct team *team, const struct io_slabs *s,
+                        int64_t r0, int64_t r1, const double *slab, double *send, int *counts,
+                        int *displs, double *recv) {
+  const struct decomp_layout *l = f->layout;
+  int64_t g0 = r0 > 1 ? r0 - 1 : 0, g1 = r1 - 1 < l->ny ? r1 - 1 : l->ny;
+  if (g1 < g0)
+    g1 = g0;
+  if (team->rank == 0) {
+    int64_t total = 0;
+    for (int r = 0; r < team->size; r++) {
+      struct take_ctx take = {.slab = slab, .out = send + total, .r0 = r0, .cols = s->cols};
+      counts[r] = (int)io_segments(l, r, g0, g1, IO_CANONICAL, take_segment, &take);
+      displs[r] = (int)total;
+      total += counts[r];
+    }
+  }
+  int mine = (int)io_segments(l, team->rank, g0, g1, IO_CANONICAL, NULL, NULL);
+  MPI_CHECK(MPI_Scatterv(send, counts, displs, MPI_DOUBLE, recv, mine, MPI_DOUBLE, 0, team->comm));
+  struct put_ctx put = {.f = f, .in = recv};
+  io_segments(l, team->rank, g0, g1, IO_CANONICAL, put_segment, &put);
+  return ERR_OK;
+}
+
+/* Rank 0: owns the HDF5 file. Header outcome and iteration count are broadcast first. */
+static int read_on_root(const char *path, struct field *f, const struct field_boundary *b,
+                        const struct cfg *cfg, const struct team *team, const struct io_slabs *s,
+                        double *recv, int64_t *iterations) {
+  int status = ERR_OK;
+  struct stat st;
+  hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+  if (stat(path, &st) != 0)
+    status = bad_file(cfg, path, "%s", strerror(errno));
+  else if (S_ISDIR(st.st_mode))
+    status = bad_file(cfg, path, "it is a directory");
+  else if (H5Fis_hdf5(path) <= 0)
+    status = bad_file(cfg, path, "not an HDF5 file");
+  else if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+    status = bad_file(cfg, path, "cannot be opened (truncated?): %s", io_h5_reason());
+  else if ((dset = H5Dopen2(file, "/temperature", H5P_DEFAULT)) < 0)
+    status = bad_file(cfg, path, "no /temperature dataset: not a file written by jacobi");
+  else
+    status = check_header(file, dset, path, cfg, iterations);
+
+  double *slab = malloc((size_t)(s->slab_rows * s->cols) * sizeof *slab);
+  double *send = malloc((size_t)(s->slab_rows * s->cols) * sizeof *send);
+  int *counts = malloc((size_t)team->size * sizeof *counts);
+  int *displs = malloc((size_t)team->size * sizeof *displs);
+  if (status == ERR_OK && (slab == NULL || send == NULL || counts == NULL || displs == NULL))
+    status = err_set(ERR_FAILURE, "out of memory for a restart slab");
+  long long header[2] = {status, *iterations};
+  MPI_CHECK(MPI_Bcast(header, 2, MPI_LONG_LONG, 0, team->comm));
+  for (int64_t r0 = 0; header[0] == ERR_OK && r0 < s->rows; r0 += s->slab_rows) {
+    int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
+    if (status == ERR_OK)
+      status = read_slab(dset, s, r0, r1, slab, cfg, path);
+    if (status == ERR_OK)
+      status = check_slab(slab, s, r0, r1, b, cfg, path);
+    /* After a failure, keep scattering (whatever the slab holds): the others are waiting. */
+    int st = scatter_slab(f, team, s, r0, r1, slab, send, counts, displs, recv);
+    status = status != ERR_OK ? status : st;
+  }
+  free(displs);
+  free(counts);
+  free(send);
+  free(slab);
+  if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
+    status = bad_file(cfg, path, "closing /temperature failed");
+  if (file >= 0 && H5Fclose(file) < 0 && status == ERR_OK)
+    status = bad_file(cfg, path, "closing the file failed");
+  return status;
+}
+
+static int read_elsewhere(struct field *f, const struct team *team, const struct io_slabs *s,
+                          double *recv, int64_t *iterations) {
+  long long header[2];
+  MPI_CHECK(MPI_Bcast(header, 2, MPI_LONG_LONG, 0, team->comm));
+  *iterations = header[1];
+  int status = (int)header[0]; /* rank 0 holds the message */
+  for (int64_t r0 = 0; status == ERR_OK && r0 < s->rows; r0 += s->slab_rows) {
+    int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
+    status = scatter_slab(f, team, s, r0, r1, NULL, NULL, NULL, NULL, recv);
+  }
+  return status;
+}
+
+int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
+            const struct cfg *cfg, const struct team *team, int64_t *iterations) {
+  io_quiet_hdf5();
+  struct io_slabs s;
+  io_slabs_init(&s, field->layout->nx, field->layout->ny, io_slab_bytes());
+  double *recv = malloc((size_t)(s.slab_rows * s.cols) * sizeof *recv);
+  if (recv == NULL)
+    team_abort(team, err_set(ERR_FAILURE, "out of memory for a restart slab"));
+  *iterations = 0;
+  int status = team->rank == 0
+                   ? read_on_root(path, field, boundary, cfg, team, &s, recv, iterations)
+                   : read_elsewhere(field, team, &s, recv, iterations);
+  free(recv);
+  /* The file is rank 0's, but its verdict is everyone's: adopt it, so the message is untagged. */
+  int root_status = status;
+  MPI_CHECK(MPI_Bcast(&root_status, 1, MPI_INT, 0, team->comm));
+  status = team_agree(team, status != ERR_OK ? status : root_status);
+  /* Rank 0 read it; everyone must hold the same count. */
+  long long it = *iterations;
+  MPI_CHECK(MPI_Bcast(&it, 1, MPI_LONG_LONG, 0, team->comm));
+  *iterations = it;
+  return status;
+}

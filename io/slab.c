@@ -1,0 +1,79 @@
+/* slab.c - row slabs, segment order and HDF5 error text; see slab.h. */
+#include "slab.h"
+
+#include "output.h"
+
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+
+static int64_t slab_bytes_set = 0;
+
+void io_set_slab_bytes(int64_t bytes) { slab_bytes_set = bytes > 0 ? bytes : 0; }
+
+int64_t io_slab_bytes(void) { return slab_bytes_set > 0 ? slab_bytes_set : IO_SLAB_BYTES; }
+
+void io_slabs_init(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_bytes) {
+  s->rows = ny + 2;
+  s->cols = nx + 2;
+  /* A chunk is at most 2^20 columns wide: HDF5 limits a chunk to 4 GiB. */
+  s->chunk_cols = s->cols < ((int64_t)1 << 20) ? s->cols : ((int64_t)1 << 20);
+  int64_t fit = slab_bytes / (8 * s->cols); /* whole rows in one slab */
+  if (fit < 1)
+    fit = 1; /* a single row over the budget: one row is the least we can move */
+  s->chunk_rows = fit < 64 ? fit : 64;
+  if (s->chunk_rows > s->rows)
+    s->chunk_rows = s->rows;
+  s->slab_rows = fit / s->chunk_rows * s->chunk_rows;
+  if (s->slab_rows > s->rows)
+    s->slab_rows = s->rows;
+}
+
+int64_t io_segments(const struct decomp_layout *l, int rank, int64_t g0, int64_t g1,
+                    enum io_order order, io_segment_fn *fn, void *ctx) {
+  int pr = rank / l->pcols, pc = rank % l->pcols;
+  int64_t nrowruns = decomp_dist_nruns(&l->rows, pr), ncolruns = decomp_dist_nruns(&l->cols, pc);
+  int64_t points = 0;
+  for (int64_t kr = 0; kr < nrowruns; kr++) {
+    struct decomp_run rows = decomp_dist_run(&l->rows, pr, kr);
+    if (rows.start >= g1)
+      break; /* runs come in increasing order */
+    int64_t lo = rows.start > g0 ? rows.start : g0;
+    int64_t hi = rows.start + rows.len < g1 ? rows.start + rows.len : g1;
+    if (lo >= hi)
+      continue;
+    /* Canonical: tile by tile, each tile's rows. Row-major: row by row, each tile's part. */
+    int64_t nouter = order == IO_CANONICAL ? ncolruns : hi - lo;
+    int64_t ninner = order == IO_CANONICAL ? hi - lo : ncolruns;
+    for (int64_t a = 0; a < nouter; a++)
+      for (int64_t b = 0; b < ninner; b++) {
+        int64_t kc = order == IO_CANONICAL ? a : b, gi = lo + (order == IO_CANONICAL ? b : a);
+        struct decomp_run cols = decomp_dist_run(&l->cols, pc, kc);
+        struct io_segment seg = {.tile = kr * ncolruns + kc,
+                                 .gi = gi,
+                                 .row0 = rows.start,
+                                 .col0 = cols.start,
+                                 .ncols = cols.len};
+        if (fn != NULL)
+          fn(&seg, ctx);
+        points += cols.len;
+      }
+  }
+  return points;
+}
+
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
+  (void)n;
+  snprintf((char *)data, 512, "%s", e->desc != NULL ? e->desc : "");
+  return 0; /* walking downward: the last entry visited is the innermost */
+}
+
+const char *io_h5_reason(void) {
+  static char reason[512];
+  reason[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, reason);
+  H5Eclear2(H5E_DEFAULT);
+  return reason;
+}
+
+void io_quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

@@ -1,0 +1,50 @@
+/* slab.h - io's private helpers: the row slabs a file is moved in, the canonical order of a
+ * rank's points within a slab, and HDF5 error text. Shared by output.c and restart.c only.
+ *
+ * Canonical order (what a rank packs and rank 0 unpacks, so no index travels with the values):
+ * the rank's tiles in index order (t = kr * ncolruns + kc, decomp.h), then rows, then columns.
+ * Row-major order (IO_ROW_MAJOR) is the file's: for each row run, each row, each column run,
+ * which is how HDF5 walks a union of hyperslabs (parallel mode).
+ */
+#ifndef JACOBI_SLAB_H
+#define JACOBI_SLAB_H
+
+#include "decomp.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The file's geometry: (rows x cols) with the ring, moved slab_rows at a time (whole chunk rows,
+ * so that a slab write never rewrites a chunk). */
+struct io_slabs {
+  int64_t rows, cols;
+  int64_t slab_rows;
+  int64_t chunk_rows, chunk_cols;
+};
+
+/* Slabs of at most slab_bytes for an nx x ny interior. Not collective. */
+void io_slabs_init(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_bytes);
+
+/* The slab budget io_set_slab_bytes set (IO_SLAB_BYTES by default). */
+int64_t io_slab_bytes(void);
+
+/* One row of one tile inside a slab: interior row gi, interior columns [col0, col0 + ncols). */
+struct io_segment {
+  int64_t tile; /* index among the owner's tiles */
+  int64_t gi, row0, col0, ncols;
+};
+typedef void io_segment_fn(const struct io_segment *seg, void *ctx);
+
+enum io_order { IO_CANONICAL, IO_ROW_MAJOR };
+
+/* Call fn (may be NULL) on each segment of rank's tiles within interior rows [g0, g1), in the
+ * given order; return the number of points they hold. Pure: any rank, for any rank. */
+int64_t io_segments(const struct decomp_layout *l, int rank, int64_t g0, int64_t g1,
+                    enum io_order order, io_segment_fn *fn, void *ctx);
+
+/* The innermost message on HDF5's error stack ("" if none), then clear the stack. Static
+ * storage. HDF5's own printing is turned off by io_quiet_hdf5(). Not collective. */
+const char *io_h5_reason(void);
+void io_quiet_hdf5(void);
+
+#endif /* JACOBI_SLAB_H */

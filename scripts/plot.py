@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""plot.py - a heat map of a file written by jacobi.
+
+usage: plot.py FILE.h5 [-o OUT.png] [--owner]
+
+Draws /temperature (or, with --owner, /owner: which rank owns each point, -1 on
+the boundary ring) as an image with a colour bar and labelled axes; the title
+gives the iteration count and the last agreed residual. Needs h5py, numpy and
+matplotlib (Debian: python3-h5py python3-matplotlib); runs headless (Agg).
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import h5py  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", help="an HDF5 file written by jacobi")
+    parser.add_argument("-o", "--output", help="PNG to write (default: FILE with .png)")
+    parser.add_argument("--owner", action="store_true",
+                        help="draw /owner (needs output.owner_map = true) instead of /temperature")
+    args = parser.parse_args(argv)
+    out = args.output or os.path.splitext(args.file)[0] + (".owner" if args.owner else "") + ".png"
+    name = "owner" if args.owner else "temperature"
+    with h5py.File(args.file, "r") as f:
+        if name not in f:
+            hint = " (run with output.owner_map = true)" if args.owner else ""
+            print(f"plot.py: {args.file} has no /{name}{hint}", file=sys.stderr)
+            return 2
+        data = f[name][...]
+        iterations = int(f.attrs.get("iterations", -1))
+        residual = float(f.attrs.get("residual", float("nan")))
+        converged = bool(f.attrs.get("converged", 0))
+        partitioner = text(f.attrs.get("partitioner", "?"))
+        ranks = int(f.attrs.get("ranks", 0))
+    ny, nx = data.shape[0] - 2, data.shape[1] - 2
+    fig, ax = plt.subplots(figsize=(7, 7 * data.shape[0] / max(data.shape[1], 1) + 0.8))
+    cmap = "tab20" if args.owner else "inferno"
+    image = ax.imshow(data, cmap=cmap, origin="upper", interpolation="nearest",
+                      extent=(-0.5, nx + 1.5, ny + 1.5, -0.5))
+    fig.colorbar(image, ax=ax, label="owning rank" if args.owner else "temperature")
+    ax.set_xlabel("column j (0 and nx + 1: left and right edges)")
+    ax.set_ylabel("row i (0: top edge, ny + 1: bottom edge)")
+    state = "converged" if converged else "not converged"
+    ax.set_title(f"{os.path.basename(args.file)}: {nx} x {ny}, {ranks} ranks {partitioner}\n"
+                 f"{iterations} iterations, residual {residual:.3e} ({state})")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the output file, checkpoints, restarts and signals.
+
+Same shape as e2e.py: each case is a function named case_<name>; CTest runs one
+case per test (`e2e_io.py --list` names them at configure time). Every run has
+a time limit. Files are inspected with the HDF5 command-line tools (h5dump,
+h5diff), which the build's HDF5 brings; h5py is used only where a file must be
+corrupted on purpose, and that check is skipped (and says so) without it.
+
+usage: e2e_io.py --jacobi PATH --mpiexec PATH --source DIR (--list | CASE)
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+ARGS = None
+TIMEOUT = 120  # seconds for one run
+
+
+class Failure(Exception):
+    pass
+
+
+def plate(nx=37, ny=53, tol=1e-6, partitioner="block", block_size=1, grid=(0, 1), check=1,
+          max_iterations=100000, top=100.0, output=""):
+    return f"""[grid]
+nx = {nx}
+ny = {ny}
+[boundary]
+top = {top}
+bottom = 12.5
+left = -3.0
+right = 0.7
+[initial]
+interior = 1.25
+[solver]
+tolerance = {tol}
+max_iterations = {max_iterations}
+check_interval = {check}
+[decomposition]
+partitioner = "{partitioner}"
+block_size = {block_size}
+process_grid = [{grid[0]}, {grid[1]}]
+[output]
+{output}
+"""
+
+
+def command(ranks, sets=(), config="case.toml"):
+    cmd = [ARGS.mpiexec, "-n", str(ranks), ARGS.jacobi, "--quiet"]
+    for s in sets:
+        cmd += ["--set", s]
+    return cmd + [config]
+
+
+def jacobi(cwd, ranks, sets=(), config="case.toml", env=None, timeout=TIMEOUT):
+    """Run jacobi in cwd (which holds the config)."""
+    cmd = command(ranks, sets, config)
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                              errors="replace", env=env)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"timed out after {timeout} s (a hang): {' '.join(cmd)}")
+
+
+def tool(cmd, cwd):
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
+                          errors="replace")
+
+
+def expect_exit(p, code, what):
+    if p.returncode != code:
+        raise Failure(f"{what}: expected exit code {code}, got {p.returncode}\n"
+                      f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+
+
+def expect_in(text, words, what):
+    for w in words:
+        if w not in text:
+            raise Failure(f"{what}: expected {w!r} in:\n{text}")
+
+
+def write(cwd, name, text):
+    with open(os.path.join(cwd, name), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def attribute(cwd, path, name):
+    """A root attribute's value, as h5dump prints it."""
+    p = tool(["h5dump", "-a", name, path], cwd)
+    m = re.search(r"\(0\): (\S+)", p.stdout)
+    if p.returncode != 0 or not m:
+        raise Failure(f"h5dump -a {name} {path}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+    return m.group(1)
+
+
+def identical(cwd, a, b, what):
+    """/temperature bit for bit (h5diff with no tolerance) and the same iteration count."""
+    p = tool(["h5diff", "-r", a, b, "/temperature", "/temperature"], cwd)
+    if p.returncode != 0:
+        raise Failure(f"{what}: h5diff {a} {b} /temperature found differences (exit "
+                      f"{p.returncode}):\n{p.stdout[:3000]}{p.stderr}")
+    ia, ib = attribute(cwd, a, "iterations"), attribute(cwd, b, "iterations")
+    if ia != ib:
+        raise Failure(f"{what}: iterations {ia} in {a}, {ib} in {b}")
+
+
+def temperature(cwd, path):
+    """/temperature as a list of rows of floats, from h5dump."""
+    p = tool(["h5dump", "-d", "/temperature", "-y", "-w", "0", "-m", "%.17g", path], cwd)
+    if p.returncode != 0:
+        raise Failure(f"h5dump {path}: exit {p.returncode}\n{p.stderr}")
+    dims = re.search(r"DATASPACE\s+SIMPLE\s+\{\s*\(\s*(\d+),\s*(\d+)\s*\)", p.stdout)
+    body = p.stdout[p.stdout.index("DATA {") + 6:]
+    values = [float(v) for v in re.findall(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|nan|inf)",
+                                           body.split("}")[0])]
+    rows, cols = int(dims.group(1)), int(dims.group(2))
+    if len(values) != rows * cols:
+        raise Failure(f"{path}: expected {rows * cols} values, parsed {len(values)}")
+    return [values[i * cols:(i + 1) * cols] for i in range(rows)]
+
+
+def h5py_python():
+    """A Python with h5py (Debian's /usr/bin/python3 has it), or None."""
+    for py in ("/usr/bin/python3", sys.executable):
+        if os.path.exists(py) and subprocess.run([py, "-c", "import h5py"],
+                                                 capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+# ---- the output file ------------------------------------------------------------------------
+
+def case_output_file_layout_and_sidecar():
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(nx=9, ny=6, partitioner="cyclic", grid=(0, 0),
+                                      output='path = "plate.h5"\nowner_map = true'))
+        p = jacobi(tmp, 3)
+        expect_exit(p, 0, "cyclic on 3 ranks")
+        expect_in(p.stdout, ["output written to plate.h5", "output "], "summary")
+        t = temperature(tmp, "plate.h5")
+        if len(t) != 8 or len(t[0]) != 11:
+            raise Failure(f"/temperature: expected (ny + 2) x (nx + 2) = 8 x 11, got "
+                          f"{len(t)} x {len(t[0])}")
+        want_ring = ([100.0] * 11, [12.5] * 11)
+        if t[0] != want_ring[0] or t[-1] != want_ring[1]:
+            raise Failure(f"top/bottom rows with corners: got {t[0]} / {t[-1]}")
+        for row in t[1:-1]:
+            if row[0] != -3.0 or row[-1] != 0.7:
+                raise Failure(f"left/right columns: got {row[0]}, {row[-1]}")
+        it = re.search(r"converged after (\d+) iterations", p.stdout).group(1)
+        expect_in(attribute(tmp, "plate.h5", "iterations"), [it], "iterations attribute")
+        h = tool(["h5dump", "-A", "plate.h5"], tmp).stdout
+        expect_in(h, ['ATTRIBUTE "residual"', 'ATTRIBUTE "converged"', 'ATTRIBUTE "tolerance"',
+                      'ATTRIBUTE "nx"', 'ATTRIBUTE "ny"', '"cyclic"', 'ATTRIBUTE "ranks"',
+                      'ATTRIBUTE "version"', "nx = 9"], "attributes")
+        props = tool(["h5dump", "-p", "-H", "plate.h5"], tmp).stdout
+        expect_in(props, ['DATASET "temperature"', 'DATASET "owner"', "H5T_IEEE_F64LE",
+                          "H5T_STD_I32LE", "CHUNKED"], "datasets")
+        with open(os.path.join(tmp, "plate.xmf"), encoding="utf-8") as f:
+            xmf = f.read()
+        expect_in(xmf, [">plate.h5:/temperature<", ">plate.h5:/owner<", "3DCoRectMesh",
+                        'Dimensions="1 8 11"'], "plate.xmf")
+        leftovers = [f for f in os.listdir(tmp) if f.endswith(".tmp")]
+        if leftovers:
+            raise Failure(f"temporary files left behind: {leftovers}")
+
+
+def case_parallel_mode_equals_gather():
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(nx=11, ny=13, partitioner="block-cyclic", block_size=2,
+                                      grid=(0, 0), output="owner_map = true"))
+        g = jacobi(tmp, 4, ["output.path=g.h5"])
+        expect_exit(g, 0, "gather on 4 ranks")
+        p = jacobi(tmp, 4, ["output.path=p.h5", "output.mode=parallel"])
+        if p.returncode == 2 and "parallel HDF5" in p.stderr:
+            print("skipped: this HDF5 is serial")
+            return
+        expect_exit(p, 0, "parallel on 4 ranks")
+        identical(tmp, "g.h5", "p.h5", "parallel against gather")
+        q = tool(["h5diff", "g.h5", "p.h5", "/owner", "/owner"], tmp)
+        if q.returncode != 0:
+            raise Failure(f"/owner differs between gather and parallel:\n{q.stdout}")
+
+
+# ---- restart ----------------------------------------------------------------------------------
+
+def case_restart_other_ranks_and_partitioner_is_identical():
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(check=7))
+        a = jacobi(tmp, 2, ["output.path=a.h5"])
+        expect_exit(a, 0, "A: straight to convergence on 2 ranks")
+        b = jacobi(tmp, 3, ["output.path=b.h5", "solver.max_iterations=300",
+                            "decomposition.partitioner=cyclic"])
+        expect_exit(b, 3, "B: stopped at max_iterations 300 on 3 ranks, cyclic")
+        for ranks, sets in ((4, ["decomposition.partitioner=block-cyclic",
+                                 "decomposition.block_size=3", "decomposition.process_grid=[2,2]"]),
+                            (1, [])):
+            c = jacobi(tmp, ranks, ["output.path=c.h5", "initial.from_file=b.h5", *sets])
+            expect_exit(c, 0, f"B continued on {ranks} ranks {sets}")
+            identical(tmp, "a.h5", "c.h5", f"A against B continued on {ranks} ranks")
+            ca = re.search(r"field checksum (\w+)", a.stdout).group(1)
+            expect_in(c.stdout, [f"field checksum {ca}"], "checksum of the continued run")
+
+
+def case_checkpoint_interval_writes_checkpoint():
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(check=5, max_iterations=130,
+                                      output="checkpoint_interval = 50"))
+        a = jacobi(tmp, 2, ["output.path=a.h5"])
+        expect_exit(a, 3, "straight to 130 iterations")
+        if attribute(tmp, "a.ckpt.h5", "iterations") != "100":
+            raise Failure("a.ckpt.h5: expected iterations 100 (the last multiple of 50)")
+        if not os.path.exists(os.path.join(tmp, "a.ckpt.xmf")):
+            raise Failure("a.ckpt.xmf: the checkpoint's sidecar is missing")
+        c = jacobi(tmp, 3, ["output.path=c.h5", "initial.from_file=a.ckpt.h5",
+                            "output.checkpoint_interval=0", "decomposition.partitioner=cyclic"])
+        expect_exit(c, 3, "continued from the checkpoint to 130")
+        identical(tmp, "a.h5", "c.h5", "straight against continued from the checkpoint")
+
+
+# ---- signals ----------------------------------------------------------------------------------
+
+def interrupted_run(tmp, ranks, send):
+    """Start a long run, wait for its first checkpoint (so it is solving), signal it with
+    send(mpirun_pid); return (completed process, iteration in its checkpoint)."""
+    write(tmp, "long.toml", plate(nx=160, ny=160, tol=1e-300, max_iterations=100000000,
+                                  check=10, output='path = "s.h5"\ncheckpoint_interval = 200'))
+    proc = subprocess.Popen(command(ranks, config="long.toml"), cwd=tmp, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, errors="replace")
+    ckpt = os.path.join(tmp, "s.ckpt.h5")
+    deadline = time.time() + 60
+    while not os.path.exists(ckpt) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    if proc.poll() is not None or not os.path.exists(ckpt):
+        proc.kill()
+        out, err = proc.communicate()
+        raise Failure(f"the long run ended or wrote no checkpoint in 60 s:\n{out}\n{err}")
+    send(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise Failure("the signalled run did not stop within 60 s")
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return p, int(attribute(tmp, "s.ckpt.h5", "iterations"))
+
+
+def rank_pids(mpirun_pid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == mpirun_pid:
+                    pids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+def signal_then_continue(send, what):
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        p, k = interrupted_run(tmp, 3, send)
+        expect_exit(p, 4, what)
+        expect_in(p.stdout, [f"stopped by a signal at iteration {k}", "s.ckpt.h5"], what)
+        if os.path.exists(os.path.join(tmp, "s.h5")):
+            raise Failure(f"{what}: the interrupted run must not write the result file")
+        stop = k + 150
+        a = jacobi(tmp, 2, ["output.path=a.h5", f"solver.max_iterations={stop}",
+                            "output.checkpoint_interval=0"], config="long.toml")
+        expect_exit(a, 3, f"uninterrupted run to {stop}")
+        c = jacobi(tmp, 4, ["output.path=c.h5", f"solver.max_iterations={stop}",
+                            "initial.from_file=s.ckpt.h5", "output.checkpoint_interval=0",
+                            "decomposition.partitioner=cyclic"], config="long.toml")
+        expect_exit(c, 3, f"continued from the signal's checkpoint to {stop}")
+        identical(tmp, "a.h5", "c.h5", f"{what}: uninterrupted against continued")
+
+
+def case_sigusr1_to_mpirun_checkpoints_and_exits_4():
+    signal_then_continue(lambda pid: os.kill(pid, signal.SIGUSR1), "SIGUSR1 to mpirun")
+
+
+def case_sigterm_to_ranks_checkpoints_and_exits_4():
+    def send(pid):
+        pids = rank_pids(pid)
+        if not pids:
+            raise Failure("found no rank processes under mpirun")
+        for r in pids:  # one after another: they arrive at different iterations
+            os.kill(r, signal.SIGTERM)
+            time.sleep(0.01)
+    signal_then_continue(send, "SIGTERM to the ranks")
+
+
+def case_sbatch_trap_requeue_and_continue():
+    """scripts/jacobi.sbatch without Slurm: a fake scontrol logs its arguments; SIGUSR1 goes
+    to the batch shell, as --signal=B:USR1 sends it."""
+    script = os.path.join(ARGS.source, "scripts", "jacobi.sbatch")
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        bindir = os.path.join(tmp, "bin")
+        os.mkdir(bindir)
+        write(bindir, "scontrol", '#!/bin/sh\necho "$@" >> "$SCONTROL_LOG"\n')
+        os.chmod(os.path.join(bindir, "scontrol"), 0o755)
+        write(tmp, "long.toml", plate(nx=160, ny=160, tol=1e-300, max_iterations=100000000,
+                                      check=10, output='path = "s.h5"\ncheckpoint_interval = 200'))
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"],
+                   SCONTROL_LOG=os.path.join(tmp, "scontrol.log"), SLURM_JOB_ID="4242",
+                   SLURM_RESTART_COUNT="0", JACOBI=ARGS.jacobi,
+                   MPIEXEC=f"{ARGS.mpiexec} -n 3")
+        proc = subprocess.Popen(["bash", script, "long.toml", "--quiet"], cwd=tmp, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                errors="replace")
+        deadline = time.time() + 60
+        while (not os.path.exists(os.path.join(tmp, "s.ckpt.h5")) and proc.poll() is None
+               and time.time() < deadline):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGUSR1)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise Failure("jacobi.sbatch did not stop within 60 s of SIGUSR1")
+        p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        expect_exit(p, 4, "jacobi.sbatch signalled")
+        with open(env["SCONTROL_LOG"], encoding="utf-8") as f:
+            log = f.read()
+        if log.strip() != "requeue 4242":
+            raise Failure(f"expected the script to run 'scontrol requeue 4242', got {log!r}")
+        k = int(attribute(tmp, "s.ckpt.h5", "iterations"))
+        stop = k + 120
+        env["SLURM_RESTART_COUNT"] = "1"
+        again = subprocess.run(["bash", script, "long.toml", "--quiet", "--set",
+                                f"solver.max_iterations={stop}"], cwd=tmp, env=env,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+        expect_exit(again, 3, "the requeued job, to max_iterations")
+        expect_in(again.stdout, ["continuing from s.ckpt.h5"], "the requeued job")
+        a = jacobi(tmp, 2, ["output.path=a.h5", f"solver.max_iterations={stop}",
+                            "output.checkpoint_interval=0"], config="long.toml")
+        expect_exit(a, 3, "the uninterrupted run")
+        identical(tmp, "a.h5", "s.h5", "uninterrupted against requeued by jacobi.sbatch")
+
+
+# ---- atomicity --------------------------------------------------------------------------------
+
+def case_kill_during_write_keeps_previous_file():
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(nx=40, ny=300, output='path = "plate.h5"'))
+        first = jacobi(tmp, 2, ["solver.max_iterations=20"])
+        expect_exit(first, 3, "the first run")
+        shutil.copy(os.path.join(tmp, "plate.h5"), os.path.join(tmp, "saved.h5"))
+        env = dict(os.environ, JACOBI_FAULT="kill-during-write")
+        # Slabs of 16 MiB are larger than this grid: the fault fires after the one slab.
+        killed = jacobi(tmp, 2, ["solver.max_iterations=30"], env=env)
+        if killed.returncode in (0, 3):
+            raise Failure(f"JACOBI_FAULT=kill-during-write: the run should die, got exit "
+                          f"{killed.returncode}")
+        if not os.path.exists(os.path.join(tmp, "plate.h5.tmp")):
+            raise Failure("the killed write left no plate.h5.tmp: did it write anything?")
+        identical(tmp, "saved.h5", "plate.h5", "plate.h5 after a run killed while writing")
+        with open(os.path.join(tmp, "saved.h5"), "rb") as f, \
+                open(os.path.join(tmp, "plate.h5"), "rb") as g:
+            if f.read() != g.read():
+                raise Failure("plate.h5 changed under a run killed while writing")
+        env = dict(os.environ, JACOBI_FAULT="fail-during-write")
+        failed = jacobi(tmp, 2, ["solver.max_iterations=30"], env=env)
+        expect_exit(failed, 1, "JACOBI_FAULT=fail-during-write")
+        expect_in(failed.stderr, ["plate.h5.tmp", "injected failure"], "write failure")
+        if os.path.exists(os.path.join(tmp, "plate.h5.tmp")):
+            raise Failure("a failed write must remove plate.h5.tmp")
+        identical(tmp, "saved.h5", "plate.h5", "plate.h5 after a failed write")
+
+
+# ---- start-up errors ----------------------------------------------------------------------------
+
+def expect_config_error(p, words, what):
+    expect_exit(p, 2, what)
+    expect_in(p.stderr, words, what)
+    if p.stderr.count("error:") != 1:
+        raise Failure(f"{what}: expected exactly one error message, got:\n{p.stderr}")
+    if "converged" in p.stdout:
+        raise Failure(f"{what}: must fail before solving, got:\n{p.stdout}")
+
+
+def case_bad_output_paths_exit_2():
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        os.mkdir(os.path.join(tmp, "adir"))
+        cases = [("no/such/dir/out.h5", ["No such file or directory", "no/such/dir"]),
+                 ("adir", ["it is a directory"])]
+        if os.geteuid() != 0:  # root writes into read-only directories
+            ro = os.path.join(tmp, "ro")
+            os.mkdir(ro)
+            os.chmod(ro, stat.S_IRUSR | stat.S_IXUSR)
+            cases.append(("ro/out.h5", ["not writable"]))
+        for path, words in cases:
+            write(tmp, "case.toml", plate(output=f'path = "{path}"'))
+            for ranks in (1, 3):
+                p = jacobi(tmp, ranks)
+                expect_config_error(p, ["case.toml:20:", "output.path", *words],
+                                    f"output.path = {path!r} on {ranks} ranks")
+        if os.path.exists(os.path.join(tmp, "no")):
+            raise Failure("a refused output created something")
+
+
+def case_bad_restart_files_exit_2():
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(nx=12, ny=10, output='path = "out.h5"'))
+        good = jacobi(tmp, 2, ["solver.max_iterations=40", "output.path=good.h5"])
+        expect_exit(good, 3, "the good file")
+        other = jacobi(tmp, 1, ["solver.max_iterations=5", "output.path=other.h5", "grid.nx=13"])
+        expect_exit(other, 3, "a file for another grid")
+        write(tmp, "text.h5", "not an HDF5 file\n")
+        with open(os.path.join(tmp, "good.h5"), "rb") as f:
+            data = f.read()
+        with open(os.path.join(tmp, "truncated.h5"), "wb") as f:
+            f.write(data[:len(data) // 2])
+        cases = [("missing.h5", [], ["No such file"]),
+                 ("text.h5", [], ["not an HDF5 file"]),
+                 ("other.h5", [], ["12 x 15", "grid.nx = 12"]),
+                 ("truncated.h5", [], ["truncated"]),
+                 ("good.h5", ["boundary.top=99"], ["boundary.top", "99"]),
+                 ("good.h5", ["solver.max_iterations=40"], ["iteration 40", "max_iterations"])]
+        py = h5py_python()
+        if py:
+            shutil.copy(os.path.join(tmp, "good.h5"), os.path.join(tmp, "nan.h5"))
+            subprocess.run([py, "-c", "import h5py\nwith h5py.File('nan.h5', 'r+') as f: "
+                            "f['temperature'][4, 5] = float('nan')"], cwd=tmp, check=True)
+            cases.append(("nan.h5", [], ["[4][5]", "not finite"]))
+        else:
+            print("note: no Python with h5py: the non-finite file is not checked")
+        for n, (path, sets, words) in enumerate(cases):
+            for ranks in ((1, 3) if n == 0 else (3,)):  # rank 0 decides; one case on 1 rank
+                p = jacobi(tmp, ranks, [f"initial.from_file={path}", *sets])
+                expect_config_error(p, ["initial.from_file", "--set", path, *words],
+                                    f"initial.from_file = {path!r} on {ranks} ranks")
+        if os.path.exists(os.path.join(tmp, "out.h5")):
+            raise Failure("a refused restart wrote out.h5")
+
+
+CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
+         if name.startswith("case_")}
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jacobi")
+    parser.add_argument("--mpiexec", default="mpiexec")
+    parser.add_argument("--source", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("case", nargs="?")
+    ARGS = parser.parse_args()
+    if ARGS.list:
+        print(";".join(CASES))
+        return 0
+    if ARGS.case not in CASES:
+        print(f"unknown case {ARGS.case!r}; cases: {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    try:
+        CASES[ARGS.case]()
+    except Failure as e:
+        print(f"FAIL {ARGS.case}: {e}", file=sys.stderr)
+        return 1
+    print(f"ok {ARGS.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
