@@ -33,8 +33,8 @@ void report_summary(const struct report_summary *s) {
          s->converged ? "converged" : "NOT converged", (long long)s->iterations, s->residual,
          s->tolerance);
   printf("  wall time %.3f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
-  printf("  time (max over ranks): compute %.3f s, halo exchange %.3f s, convergence "
-         "reduction %.3f s, output %.3f s\n",
+  printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
+         "reduction %.6f s, output %.6f s\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds);
   printf("  halo per iteration: %lld points (%.1f KiB) in shared windows, %lld points (%.1f "
          "KiB) in %d messages, %lld points copied within ranks\n",

@@ -1,0 +1,422 @@
+#!/usr/bin/env bash
+# bench.sh - jacobi's benchmark suite: what the machine can do, what the kernel does, how the
+# parallel solver scales, what the halo paths and the partitioners cost. Prints a table, writes
+# it with one CSV per section and a PNG plot to --out.
+#
+#   1. memory bandwidth: STREAM-like copy and triad (bench/bench_stream), 1 rank and all ranks
+#   2. the kernel alone, 1 rank, 256^2 (in cache) to 8192^2 (far out of it) (bench/bench_sweep),
+#      against the roofline copy GB/s / 16 B per update
+#   3. strong and weak scaling of the real jacobi binary, time split compute / halo / reduction
+#   4. the halo exchange by path, halo.mode = "shm" against "p2p", on 2 ranks
+#   5. the partitioners side by side on 2 ranks: time and halo bytes per iteration
+#
+# Usage: scripts/bench.sh [--ranks P] [--sizes "256 1024 4096 8192"] [--iterations N]
+#                         [--repeat R] [--out DIR] [--quick] [--oversubscribe]
+#                         [--build DIR] [--stream-mib M]
+#
+#   --ranks P          most ranks to run (default: nproc)
+#   --sizes "..."      grid sizes n (n x n) of the kernel benchmark (default "256 1024 4096 8192")
+#   --iterations N     base iteration count: sweeps of a 1024^2 grid; other grids get N * 1024^2
+#                      / n^2 so that every run does about N million updates (at least 20 sweeps
+#                      in jacobi runs; the halo runs do 4x that to resolve the halo time)
+#   --repeat R         repetitions of each measurement; the median is reported (default 3)
+#   --out DIR          where the CSVs, bench.txt (the printed table) and bench.png go
+#                      (default bench-results)
+#   --quick            small sizes, 1 repetition: a smoke test of the suite, not a measurement
+#   --oversubscribe    allow more ranks than cores; such rows are marked "oversubscribed" and
+#                      are not timings of the machine (without it they are skipped)
+#   --build DIR        the CMake build directory (default build/)
+#   --stream-mib M     MiB per array per rank of the bandwidth probe (default 256, far beyond
+#                      any core's share of the last-level cache; less if 3 arrays on every rank
+#                      would take more than half the available memory)
+#
+# Build first: cmake -S . -B build && cmake --build build -j
+# Timings are only as good as the machine is idle: the header prints the load average.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cores=$(nproc)
+ranks=$cores
+sizes="256 1024 4096 8192"
+iterations=100
+repeat=3
+out=bench-results
+quick=0
+oversubscribe=0
+build=$root/build
+stream_mib=""
+sizes_given=0
+
+die() {
+  echo "bench.sh: $*" >&2
+  exit 2
+}
+positive() { # NAME VALUE: VALUE must be an integer >= 1
+  [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be an integer >= 1, got '$2'"
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+  --ranks | --sizes | --iterations | --repeat | --out | --build | --stream-mib)
+    [ $# -ge 2 ] || die "$1 needs a value"
+    case $1 in
+    --ranks) ranks=$2 && positive "$1" "$2" ;;
+    --sizes) sizes=$2 && sizes_given=1 ;;
+    --iterations) iterations=$2 && positive "$1" "$2" ;;
+    --repeat) repeat=$2 && positive "$1" "$2" ;;
+    --out) out=$2 ;;
+    --build) build=$2 ;;
+    --stream-mib) stream_mib=$2 && positive "$1" "$2" ;;
+    esac
+    shift 2
+    ;;
+  --quick) quick=1 && shift ;;
+  --oversubscribe) oversubscribe=1 && shift ;;
+  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' && exit 0 ;;
+  *) die "unknown argument '$1' (try --help)" ;;
+  esac
+done
+for n in $sizes; do positive "a size in --sizes" "$n"; done
+[ -n "${sizes// /}" ] || die "--sizes is empty"
+
+# The grids of sections 3-5. --quick shrinks everything to seconds in all.
+strong_n=4096 weak_n=2048 part_n=1024 halo_sizes="256 512 1024 4096"
+partitioners="block block-cyclic:4 block-cyclic:16 block-cyclic:64 cyclic"
+if [ "$quick" -eq 1 ]; then
+  [ "$sizes_given" -eq 1 ] || sizes="64 256"
+  iterations=2 repeat=1 stream_mib=${stream_mib:-16}
+  strong_n=256 weak_n=128 part_n=256 halo_sizes="128 256"
+  partitioners="block block-cyclic:16 cyclic"
+fi
+
+if [ "$ranks" -gt "$cores" ] && [ "$oversubscribe" -eq 0 ]; then
+  die "--ranks $ranks is more than the $cores cores: pass --oversubscribe to run it anyway (those rows are marked, and are not timings of this machine)"
+fi
+jacobi=$build/solver/jacobi
+for program in "$jacobi" "$build/bench/bench_stream" "$build/bench/bench_sweep"; do
+  [ -x "$program" ] || die "$program not found: build first (cmake -S . -B build && cmake --build build -j), or pass --build DIR"
+done
+command -v mpirun >/dev/null || die "mpirun not found"
+
+# Open MPI refuses root unless told; only for our own runs, only when we are root.
+if [ "$(id -u)" -eq 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/jacobi-bench.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+report=$out/bench.txt
+: >"$report"
+
+say() { printf '%s\n' "$*" | tee -a "$report"; }
+calc() { awk "BEGIN { printf $1 }"; } # calc 'FORMAT, EXPR...'
+# VALUE, marked "~" when TOTAL_SECONDS (printed by jacobi to the millisecond) is under 5 ms
+coarse() { awk -v t="$1" -v v="$2" 'BEGIN { printf "%s%s", (t < 0.005 ? "~" : ""), v }'; }
+
+# ---- MPI launches: oversubscribed only when allowed, and then marked ------------------------
+oversubscribed() { [ "$1" -gt "$cores" ] && echo yes || echo no; }
+can_run() { [ "$1" -le "$ranks" ] && { [ "$1" -le "$cores" ] || [ "$oversubscribe" -eq 1 ]; }; }
+launch() { # RANKS PROGRAM ARGS...
+  local n=$1
+  shift
+  if [ "$n" -gt "$cores" ]; then
+    OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -n "$n" "$@"
+  else
+    mpirun -n "$n" "$@"
+  fi
+}
+
+# ---- jacobi runs ------------------------------------------------------------------------------
+cat >"$scratch/bench.toml" <<EOF
+# scripts/bench.sh: the heated plate; grid, iterations and partitioner come by --set.
+[grid]
+nx = 256
+ny = 256
+
+[boundary]
+top = 100.0
+
+[solver]
+check_interval = 1   # every iteration: the reduction's cost at its largest
+
+[decomposition]
+partitioner = "block"
+process_grid = [0, 1]   # strips: weak scaling keeps each rank's rows fixed
+
+[output]
+path = "$scratch/plate.h5"
+EOF
+
+# sweeps for an n x m grid: N * 1024^2 / (n m), at least MIN
+iterations_for() { # N_X N_Y MIN [FACTOR]
+  awk -v nx="$1" -v ny="$2" -v min="$3" -v f="${4:-1}" -v base="$iterations" \
+    'BEGIN { k = int(f * base * 1048576 / (nx * ny) + 0.5); print (k < min ? min : k) }'
+}
+
+# Run jacobi R times; print the run with the median wall time as
+#   wall compute halo reduction shm_points p2p_points messages local_points
+run_jacobi() { # RANKS NX NY ITERATIONS --set...
+  local n=$1 nx=$2 ny=$3 k=$4
+  shift 4
+  local cmd=("$jacobi" --quiet --set "grid.nx=$nx" --set "grid.ny=$ny"
+    --set "solver.max_iterations=$k" --set "solver.tolerance=1e-300" "$@" "$scratch/bench.toml")
+  echo "mpirun -n $n ${cmd[*]}" >>"$out/commands.txt"
+  : >"$scratch/runs"
+  for ((r = 0; r < repeat; r++)); do
+    local text rc=0
+    # jacobi exits 3 (stopped at max_iterations, as asked), and Open MPI's mpirun then spends
+    # a second or two tearing the job down as if it had failed; this MCA variable skips that
+    # (mpirun then exits 0). So the summary, not the exit code, says the run went as asked.
+    text=$(export OMPI_MCA_orte_abort_on_non_zero_status=0
+      launch "$n" "${cmd[@]}" 2>"$scratch/stderr") || rc=$?
+    if { [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; } || ! grep -q "^NOT converged after $k iterations" <<<"$text"; then
+      echo "bench.sh: jacobi exited $rc without stopping at $k iterations: mpirun -n $n ${cmd[*]}" >&2
+      cat "$scratch/stderr" >&2
+      printf '%s\n' "$text" >&2
+      exit 1
+    fi
+    parse_summary "$text" >>"$scratch/runs" || {
+      echo "bench.sh: cannot read jacobi's summary (has its format changed?):" >&2
+      printf '%s\n' "$text" >&2
+      exit 1
+    }
+  done
+  sort -g -k1,1 "$scratch/runs" | sed -n "$(((repeat + 1) / 2))p" # even R: the lower middle
+}
+
+# The summary lines (solver/report.c):
+#   wall time X s, Y MLUP/s
+#   time (max over ranks): compute A s, halo exchange B s, convergence reduction C s[, ...]
+#   halo per iteration: S points (.. KiB) in shared windows, M points (.. KiB) in K messages,
+#     L points copied within ranks
+parse_summary() { # TEXT
+  local num='([0-9.eE+-]+)'
+  local wall times halo
+  wall=$(sed -nE "s/^ *wall time $num s,.*/\1/p" <<<"$1")
+  times=$(sed -nE "s/.*compute $num s, halo exchange $num s, convergence reduction $num s.*/\1 \2 \3/p" <<<"$1")
+  halo=$(sed -nE 's/.*halo per iteration: ([0-9]+) points .* in shared windows, ([0-9]+) points .* in ([0-9]+) messages, ([0-9]+) points copied.*/\1 \2 \3 \4/p' <<<"$1")
+  [ -n "$wall" ] && [ -n "$times" ] && [ -n "$halo" ] || return 1
+  echo "$wall $times $halo"
+}
+
+# ---- header -----------------------------------------------------------------------------------
+load_average() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?"; }
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+load_start=$(load_average)
+say "jacobi benchmark suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(hostname)"
+say "  cpu: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $cores cores available;" \
+  "source $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'), build type ${build_type:-?}"
+say "  load average at start: $load_start (1 min) on $cores cores$(awk -v l="$load_start" -v c="$cores" \
+  'BEGIN { if (l + 0 >= 0.5) printf " -- WARNING: the machine is busy, timings are noisy" }')"
+say "  ranks up to $ranks, median of $repeat repetition(s), base $iterations iterations per 1024^2$(
+  [ "$quick" -eq 1 ] && echo '; --quick: a smoke test, not a measurement')"
+[ "$build_type" = Release ] || say "  WARNING: build type '${build_type:-?}' is not Release"
+: >"$out/commands.txt"
+
+# ---- 1. memory bandwidth ----------------------------------------------------------------------
+# The copy loop must be regular loads and stores, not a memcpy call, whose large-size path may
+# use non-temporal stores and measure something the kernel never does (bench/CMakeLists.txt).
+check_copy_loop() {
+  local code
+  if ! command -v objdump >/dev/null; then
+    echo "not checked (no objdump)"
+    return
+  fi
+  code=$(objdump -d --no-show-raw-insn "$build/bench/bench_stream" |
+    awk '/^[0-9a-f]+ <stream_copy[^>]*>:$/ { p = 1; next } p && /^$/ { exit } p')
+  if [ -z "$code" ]; then
+    echo "not checked (no stream_copy symbol)"
+  elif grep -qiE 'call|jmp.*<[^>+]*(memcpy|memmove)|movnt' <<<"$code"; then
+    die "stream_copy in $build/bench/bench_stream calls a function or uses non-temporal stores: the copy probe would not measure regular stores (see bench/CMakeLists.txt)"
+  else
+    echo "objdump: stream_copy is a loop of regular stores ($(grep -oE '\b(v?mov[a-z]*) +%[xyz]mm[0-9]+,\(' <<<"$code" | awk '{print $1}' | sort -u | paste -sd/)), no call, no non-temporal store"
+  fi
+}
+
+# 256 MiB per array unless told, or less if 3 arrays on each of the ranks would take more than
+# half the memory available. STREAM asks each array, summed over ranks, to be 4x the caches.
+if [ -z "$stream_mib" ]; then
+  stream_mib=256
+  available=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || true)
+  if [ -n "$available" ] && [ $((3 * ranks * stream_mib)) -gt $((available / 2)) ]; then
+    stream_mib=$((available / 2 / (3 * ranks) > 1 ? available / 2 / (3 * ranks) : 1))
+  fi
+fi
+llc=$(getconf LEVEL3_CACHE_SIZE 2>/dev/null || true)
+if [[ $llc =~ ^[1-9][0-9]*$ ]]; then
+  sizing="each array is $(calc "\"%.1f\", $stream_mib * 1048576 / $llc")x (1 rank) and $(calc "\"%.1f\", $ranks * $stream_mib * 1048576 / $llc")x ($ranks ranks) the last-level cache the system reports ($((llc / 1048576)) MiB; a VM may report its host's); STREAM asks for 4x"
+else
+  sizing="the system reports no last-level cache size; STREAM asks each array to be 4x the caches"
+fi
+
+say ""
+say "== 1. Memory bandwidth: STREAM-like copy and triad (bench_stream), 3 arrays x $stream_mib MiB per rank, every rank at once =="
+say "   $sizing"
+say "   bytes counted as STREAM does: copy 16 B per element (read a, write c), triad 24 B (read b, c, write a);"
+say "   the write-allocate read of each store is not counted, as in the kernel's 16 B model"
+say "   copy loop: $(check_copy_loop)"
+echo "kernel,ranks,array_mib,best_gbs,median_gbs,oversubscribed" >"$out/stream.csv"
+stream_ranks="1"
+[ "$ranks" -gt 1 ] && stream_ranks="1 $ranks"
+stream_repeat=$((repeat < 5 && quick == 0 ? 5 : repeat)) # cheap, and best-of needs a few
+for n in $stream_ranks; do
+  echo "mpirun -n $n $build/bench/bench_stream --array-mib $stream_mib --repeat $stream_repeat" >>"$out/commands.txt"
+  launch "$n" "$build/bench/bench_stream" --array-mib "$stream_mib" --repeat "$stream_repeat" |
+    awk -F, -v o="$(oversubscribed "$n")" '/^(copy|triad),/ { print $1","$2","$3","$5","$6","o }' \
+      >>"$out/stream.csv"
+done
+say "$(printf '   %-6s %5s %10s %12s' kernel ranks 'best GB/s' 'median GB/s')"
+while IFS=, read -r kernel n mib best median over; do
+  say "$(printf '   %-6s %5s %10.1f %12.1f%s' "$kernel" "$n" "$best" "$median" \
+    "$([ "$over" = yes ] && echo '  (oversubscribed)')")"
+done < <(tail -n +2 "$out/stream.csv")
+copy_1=$(awk -F, '$1 == "copy" && $2 == 1 { print $4 }' "$out/stream.csv")
+copy_p=$(awk -F, -v p="$ranks" '$1 == "copy" && $2 == p { print $4 }' "$out/stream.csv")
+
+# ---- 2. the kernel alone ----------------------------------------------------------------------
+roofline_1=$(calc "\"%.1f\", $copy_1 * 1e3 / 16")
+say ""
+say "== 2. Kernel alone, 1 rank: sweep_tile on an n x n tile, two buffers alternating (bench_sweep) =="
+say "   model: 16 B per update (one read, one write of a double); roofline = copy $copy_1 GB/s (1 rank, best) / 16 B = $roofline_1 MLUP/s"
+say "   (a grid that fits in cache may beat the memory roofline: there the kernel is bound by the core)"
+echo "mpirun -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
+# shellcheck disable=SC2086 # $sizes is a list of numbers
+"$build/bench/bench_sweep" --iterations "$iterations" --repeat "$repeat" $sizes |
+  awk -F, -v roof="$roofline_1" 'BEGIN { OFS = "," }
+    NR > 1 && /^[0-9]/ { print $1, $2, $4, $3, $5, $4 * $5 / 1e3, roof, $4 / roof, $6 }
+    /^n,/ { print "n,sweeps,mlups,best_mlups,bytes_per_update,modelled_gbs,roofline_mlups,roofline_fraction,working_set_mib" }' \
+    >"$out/kernel.csv"
+say "$(printf '   %6s %12s %7s %9s %9s %10s %9s' n 'working set' sweeps MLUP/s best GB/s '% roofline')"
+while IFS=, read -r n sweeps mlups best _ gbs _ fraction mib; do
+  say "$(printf '   %6s %8.1f MiB %7s %9.1f %9.1f %10.1f %9.0f' "$n" "$mib" "$sweeps" "$mlups" "$best" "$gbs" \
+    "$(calc "\"%.1f\", 100 * $fraction")")"
+done < <(tail -n +2 "$out/kernel.csv")
+
+# ---- 3. scaling -------------------------------------------------------------------------------
+rank_counts() { # 1 2 4 ... below P, then P
+  local n=1
+  while [ "$n" -lt "$ranks" ]; do
+    echo "$n"
+    n=$((n * 2))
+  done
+  echo "$ranks"
+}
+k_strong=$(iterations_for "$strong_n" "$strong_n" 20)
+k_weak=$(iterations_for "$weak_n" "$weak_n" 20) # per rank's grid: the same work on every rank
+say ""
+say "== 3. Scaling: jacobi, block strips (process grid [0, 1]), halo.mode auto, convergence checked every iteration =="
+say "   strong: $strong_n x $strong_n, $k_strong iterations; weak: $weak_n x $weak_n per rank (ny = $weak_n x ranks)"
+say "   efficiency = MLUP/s / (ranks x MLUP/s on 1 rank); times are the maximum over ranks, in seconds;"
+say "   % roofline: of copy GB/s / 16 B measured with as many ranks (section 1 measures 1 and $ranks)"
+echo "kind,ranks,nx,ny,iterations,wall_s,mlups,efficiency,compute_s,halo_s,reduce_s,roofline_fraction,oversubscribed" >"$out/scaling.csv"
+say "$(printf '   %-6s %5s %13s %6s %8s %8s %10s %9s %8s %9s %10s' kind ranks grid iters 'wall s' MLUP/s efficiency compute halo reduction '% roofline')"
+for kind in strong weak; do
+  mlups_1=""
+  for n in $(rank_counts); do
+    can_run "$n" || continue
+    nx=$strong_n ny=$strong_n k=$k_strong
+    [ "$kind" = weak ] && nx=$weak_n ny=$((weak_n * n)) k=$k_weak
+    # An assignment, not `read < <(...)`: set -e then stops the suite when a run fails.
+    result=$(run_jacobi "$n" "$nx" "$ny" "$k")
+    read -r wall compute halo reduce _ <<<"$result"
+    mlups=$(calc "\"%.1f\", $nx * $ny * $k / ($wall > 0 ? $wall : 1e-9) / 1e6")
+    [ -n "$mlups_1" ] || mlups_1=$mlups
+    eff=$(calc "\"%.3f\", $mlups / ($n * $mlups_1)")
+    over=$(oversubscribed "$n")
+    copy="" fraction="" percent=""
+    [ "$n" -eq 1 ] && copy=$copy_1
+    [ "$n" -eq "$ranks" ] && copy=$copy_p
+    if [ -n "$copy" ]; then
+      fraction=$(calc "\"%.3f\", $mlups / ($copy * 1e3 / 16)")
+      percent=$(calc "\"%.0f\", 100 * $fraction")
+    fi
+    echo "$kind,$n,$nx,$ny,$k,$wall,$mlups,$eff,$compute,$halo,$reduce,$fraction,$over" >>"$out/scaling.csv"
+    say "$(printf '   %-6s %5s %13s %6s %8s %8s %10s %9s %8s %9s %10s%s' "$kind" "$n" "${nx}x$ny" "$k" "$wall" "$mlups" \
+      "$eff" "$compute" "$halo" "$reduce" "$percent" \
+      "$([ "$over" = yes ] && echo '  (oversubscribed)')")"
+  done
+done
+
+# ---- 4. halo exchange by path -----------------------------------------------------------------
+say ""
+echo "n,iterations,halo_kib_per_iteration,shm_halo_us,p2p_halo_us,ratio_p2p_shm,resolution_us,shm_wall_us,p2p_wall_us,oversubscribed" >"$out/halo.csv"
+if ! can_run 2; then
+  say "== 4. Halo exchange by path: skipped (needs --ranks 2 or more, and 2 cores or --oversubscribe) =="
+else
+  say "== 4. Halo exchange by path: 2 ranks$([ "$(oversubscribed 2)" = yes ] && echo ' (OVERSUBSCRIBED)'), strips, halo.mode \"shm\" (read the neighbour's window) against \"p2p\" (messages) =="
+  say "   halo time per iteration = the summary's halo exchange time (max over ranks) / iterations;"
+  say "   it includes waiting for the neighbour to finish its sweep (imbalance, a descheduled rank), not only moving data;"
+  say "   jacobi prints times to the millisecond: resolution = 1 ms / iterations, and a time within a few of it is marked ~"
+  say "$(printf '   %6s %6s %14s %12s %12s %8s %14s' n iters 'halo KiB/iter' 'shm us/iter' 'p2p us/iter' p2p/shm 'resolution us')"
+  for n in $halo_sizes; do
+    k=$(iterations_for "$n" "$n" 20 4)
+    result=$(run_jacobi 2 "$n" "$n" "$k" --set halo.mode=shm)
+    read -r shm_wall _ shm_halo _ shm_points _ <<<"$result"
+    result=$(run_jacobi 2 "$n" "$n" "$k" --set halo.mode=p2p)
+    read -r p2p_wall _ p2p_halo _ _ p2p_points _ <<<"$result"
+    kib=$(calc "\"%.1f\", $shm_points * 8 / 1024")
+    [ "$p2p_points" -eq "$shm_points" ] || echo "bench.sh: note: p2p moved $p2p_points points, shm $shm_points" >&2
+    shm_us=$(calc "\"%.2f\", $shm_halo / $k * 1e6")
+    p2p_us=$(calc "\"%.2f\", $p2p_halo / $k * 1e6")
+    ratio="" # jacobi prints milliseconds: a halo time under 1 ms in all reads 0, and has no ratio
+    if awk -v t="$shm_halo" 'BEGIN { exit !(t > 0) }'; then
+      ratio=$(calc "\"%.2f\", $p2p_halo / $shm_halo")
+    fi
+    resolution=$(calc "\"%.2f\", 1e3 / $k")
+    echo "$n,$k,$kib,$shm_us,$p2p_us,$ratio,$resolution,$(calc "\"%.1f\", $shm_wall / $k * 1e6"),$(calc "\"%.1f\", $p2p_wall / $k * 1e6"),$(oversubscribed 2)" >>"$out/halo.csv"
+    say "$(printf '   %6s %6s %14s %12s %12s %8s %14s' "$n" "$k" "$kib" "$(coarse "$shm_halo" "$shm_us")" \
+      "$(coarse "$p2p_halo" "$p2p_us")" "${ratio:--}" "$resolution")"
+  done
+fi
+
+# ---- 5. partitioners --------------------------------------------------------------------------
+say ""
+echo "partitioner,block_size,ranks,n,iterations,ms_per_iteration,compute_ms,halo_ms,reduce_ms,halo_kib_between_ranks,halo_kib_within_ranks,oversubscribed" >"$out/partitioners.csv"
+if ! can_run 2; then
+  say "== 5. Partitioners: skipped (needs --ranks 2 or more, and 2 cores or --oversubscribe) =="
+else
+  k=$(iterations_for "$part_n" "$part_n" 20)
+  say "== 5. Partitioners: 2 ranks$([ "$(oversubscribed 2)" = yes ] && echo ' (OVERSUBSCRIBED)'), $part_n x $part_n, rows dealt over process grid [2, 1], $k iterations =="
+  say "   per iteration; compute, halo and reduction are each the maximum over ranks, so they may add up to more than the time;"
+  say "   halo between ranks = shared windows + messages (the summary's halo line); within = copies between a rank's own tiles"
+  per() { calc "\"%.3f\", $1 / $k * 1e3"; } # seconds in all -> ms per iteration
+  say "$(printf '   %-13s %5s %8s %10s %8s %10s %14s %14s' partitioner block ms/iter compute halo reduction 'KiB between' 'KiB within')"
+  for spec in $partitioners; do
+    name=${spec%%:*} block=-
+    sets=(--set "decomposition.partitioner=$name")
+    if [ "$name" = block-cyclic ]; then
+      block=${spec#*:}
+      sets+=(--set "decomposition.block_size=$block")
+    fi
+    [ "$name" = cyclic ] && block=1
+    result=$(run_jacobi 2 "$part_n" "$part_n" "$k" "${sets[@]}")
+    read -r wall compute halo reduce shm p2p _ local <<<"$result"
+    between=$(calc "\"%.1f\", ($shm + $p2p) * 8 / 1024")
+    within=$(calc "\"%.1f\", $local * 8 / 1024")
+    echo "$name,$block,2,$part_n,$k,$(per "$wall"),$(per "$compute"),$(per "$halo"),$(per "$reduce"),$between,$within,$(oversubscribed 2)" >>"$out/partitioners.csv"
+    say "$(printf '   %-13s %5s %8s %10s %8s %10s %14s %14s' "$name" "$block" "$(per "$wall")" "$(per "$compute")" \
+      "$(per "$halo")" "$(per "$reduce")" "$between" "$within")"
+  done
+fi
+
+# ---- plot -------------------------------------------------------------------------------------
+say ""
+load_end=$(load_average)
+say "load average at the end: $load_end (1 min) on $cores cores"
+python=""
+for candidate in /usr/bin/python3 python3; do # Debian's python3 has matplotlib; pyenv's may not
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import matplotlib' 2>/dev/null; then
+    python=$candidate
+    break
+  fi
+done
+if [ -z "$python" ]; then
+  say "plot: skipped (no python3 with matplotlib; Debian: apt-get install python3-matplotlib)"
+elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then
+  say "plot: $out/bench.png"
+else
+  say "plot: FAILED ($python $root/scripts/bench_plot.py)"
+fi
+say "csv: $out/{stream,kernel,scaling,halo,partitioners}.csv; commands: $out/commands.txt; this table: $report"
