@@ -24,7 +24,7 @@ enum err_status {
 enum err_exit {
   EXIT_CONVERGED = 0,
   EXIT_NOT_CONVERGED = 3, /* stopped at solver.max_iterations; the result is still written */
-  EXIT_INTERRUPTED = 4,   /* stopped by SIGTERM or SIGUSR1 after writing the checkpoint */
+  EXIT_INTERRUPTED = 4,   /* stopped by SIGTERM, SIGINT or SIGUSR1 after writing the checkpoint */
 };
 
 /* Record a failure unless one is already recorded; returns status so callers can write

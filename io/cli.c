@@ -33,7 +33,7 @@ void cli_help(FILE *out) {
           "  --version        print the version\n"
           "\n"
           "exit codes: 0 converged, 3 not converged after solver.max_iterations,\n"
-          "            4 stopped by SIGTERM or SIGUSR1 after writing the checkpoint,\n"
+          "            4 stopped by SIGTERM, SIGINT or SIGUSR1 after writing the checkpoint,\n"
           "            2 usage or configuration error, 1 any other failure\n");
 }
 

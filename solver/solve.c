@@ -21,8 +21,11 @@ int solve_catch_signals(void) {
   sa.sa_handler = request_stop;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0)
-    return err_errno(ERR_FAILURE, "installing the SIGTERM and SIGUSR1 handlers");
+  /* SIGINT too: Ctrl-C in a terminal reaches every rank of the foreground job directly, and
+   * mpirun turns its own SIGINT into SIGTERM for the ranks; either way, checkpoint and stop. */
+  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0 ||
+      sigaction(SIGINT, &sa, NULL) != 0)
+    return err_errno(ERR_FAILURE, "installing the SIGTERM, SIGINT and SIGUSR1 handlers");
   return ERR_OK;
 }
 

@@ -9,8 +9,8 @@
  * that holds T^k0 starts at k0 + 1, so a restarted run checks, and stops, exactly where an
  * uninterrupted one does.
  *
- * Stopping on a signal: SIGTERM and SIGUSR1 (solve_catch_signals) only set a flag. The ranks
- * agree on it without a blocking collective: each iteration, after its halo exchange, a rank
+ * Stopping on a signal: SIGTERM, SIGINT and SIGUSR1 (solve_catch_signals) only set a flag. The
+ * ranks agree on it without a blocking collective: each iteration, after its halo exchange, a rank
  * completes the MPI_Iallreduce(MAX) of the flag started one iteration earlier and starts the
  * next one. Every rank completes the same reduction at the same iteration, so all stop at the
  * same k, with the halos of T^k exchanged; the values computed never depend on the flag, so the
@@ -43,15 +43,15 @@ struct solve_result {
   int64_t iterations;
   double residual; /* the last agreed diff */
   bool converged;
-  bool interrupted; /* stopped by SIGTERM or SIGUSR1, agreed by every rank */
+  bool interrupted; /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
   /* Seconds in each phase on this rank, and the run's wall time on this rank. */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;
   double checkpoint_seconds; /* inside checkpoint(), included in wall_seconds */
   int64_t exchanges;         /* halo exchanges this rank made */
 };
 
-/* Install the SIGTERM and SIGUSR1 handlers that ask solve_run to stop. Not collective; call once
- * per process, after MPI_Init. Errors: ERR_FAILURE (sigaction). */
+/* Install the SIGTERM, SIGINT and SIGUSR1 handlers that ask solve_run to stop. Not collective; call
+ * once per process, after MPI_Init. Errors: ERR_FAILURE (sigaction). */
 int solve_catch_signals(void);
 
 /* Fill the halos of the initial field, then iterate. Collective on team->comm.

@@ -300,6 +300,31 @@ def case_sigterm_to_ranks_checkpoints_and_exits_4():
     signal_then_continue(send, "SIGTERM to the ranks")
 
 
+def case_sigint_to_ranks_checkpoints_and_exits_4():
+    """Ctrl-C in a terminal: every rank of the foreground job gets SIGINT."""
+    def send(pid):
+        pids = rank_pids(pid)
+        if not pids:
+            raise Failure("found no rank processes under mpirun")
+        for r in pids:
+            os.kill(r, signal.SIGINT)
+    signal_then_continue(send, "SIGINT to the ranks")
+
+
+def case_sigint_to_mpirun_stops_promptly_and_keeps_files_whole():
+    """mpirun turns SIGINT into SIGTERM for the ranks and exits non-zero itself: the job ends
+    promptly, the result file is not written, and the checkpoint is a whole HDF5 file."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        p, _ = interrupted_run(tmp, 3, lambda pid: os.kill(pid, signal.SIGINT))
+        if p.returncode == 0:
+            raise Failure(f"SIGINT to mpirun: expected a non-zero exit, got 0\n{p.stdout}")
+        if os.path.exists(os.path.join(tmp, "s.h5")):
+            raise Failure("SIGINT to mpirun: the interrupted run must not write the result file")
+        check = tool(["h5dump", "-H", "s.ckpt.h5"], tmp)
+        if check.returncode != 0:
+            raise Failure(f"SIGINT to mpirun: the checkpoint is not a whole file:\n{check.stderr}")
+
+
 def case_sbatch_trap_requeue_and_continue():
     """scripts/jacobi.sbatch without Slurm: a fake scontrol logs its arguments; SIGUSR1 goes
     to the batch shell, as --signal=B:USR1 sends it."""
