@@ -45,10 +45,20 @@ def main(argv=None):
         ranks = int(f.attrs.get("ranks", 0))
     ny, nx = data.shape[0] - 2, data.shape[1] - 2
     fig, ax = plt.subplots(figsize=(7, 7 * data.shape[0] / max(data.shape[1], 1) + 0.8))
-    cmap = "tab20" if args.owner else "inferno"
-    image = ax.imshow(data, cmap=cmap, origin="upper", interpolation="nearest",
-                      extent=(-0.5, nx + 1.5, ny + 1.5, -0.5))
-    fig.colorbar(image, ax=ax, label="owning rank" if args.owner else "temperature")
+    extent = (-0.5, nx + 1.5, ny + 1.5, -0.5)
+    if args.owner:
+        # One colour per rank (and one for the boundary, -1), with integer ticks.
+        values = int(data.max()) + 2
+        cmap = matplotlib.colormaps["tab20"].resampled(values)
+        norm = matplotlib.colors.BoundaryNorm([v - 0.5 for v in range(-1, values)], values)
+        image = ax.imshow(data, cmap=cmap, norm=norm, origin="upper", interpolation="nearest",
+                          extent=extent)
+        ticks = range(-1, values - 1, max(1, values // 20))
+        fig.colorbar(image, ax=ax, label="owning rank (-1: boundary)", ticks=list(ticks))
+    else:
+        image = ax.imshow(data, cmap="inferno", origin="upper", interpolation="nearest",
+                          extent=extent)
+        fig.colorbar(image, ax=ax, label="temperature")
     ax.set_xlabel("column j (0 and nx + 1: left and right edges)")
     ax.set_ylabel("row i (0: top edge, ny + 1: bottom edge)")
     state = "converged" if converged else "not converged"
