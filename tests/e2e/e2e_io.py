@@ -9,7 +9,6 @@ corrupted on purpose, and that check is skipped (and says so) without it.
 
 usage: e2e_io.py --jacobi PATH --mpiexec PATH --source DIR (--list | CASE)
 """
-import argparse
 import os
 import re
 import shutil
@@ -20,12 +19,8 @@ import sys
 import tempfile
 import time
 
-ARGS = None
-TIMEOUT = 120  # seconds for one run
-
-
-class Failure(Exception):
-    pass
+import e2e
+from e2e import TIMEOUT, Failure, expect_exit, expect_in
 
 
 def plate(nx=37, ny=53, tol=1e-6, partitioner="block", block_size=1, grid=(0, 1), check=1,
@@ -54,7 +49,7 @@ process_grid = [{grid[0]}, {grid[1]}]
 
 
 def command(ranks, sets=(), config="case.toml"):
-    cmd = [ARGS.mpiexec, "-n", str(ranks), ARGS.jacobi, "--quiet"]
+    cmd = [e2e.ARGS.mpiexec, "-n", str(ranks), e2e.ARGS.jacobi, "--quiet"]
     for s in sets:
         cmd += ["--set", s]
     return cmd + [config]
@@ -73,18 +68,6 @@ def jacobi(cwd, ranks, sets=(), config="case.toml", env=None, timeout=TIMEOUT):
 def tool(cmd, cwd):
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
                           errors="replace")
-
-
-def expect_exit(p, code, what):
-    if p.returncode != code:
-        raise Failure(f"{what}: expected exit code {code}, got {p.returncode}\n"
-                      f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-
-
-def expect_in(text, words, what):
-    for w in words:
-        if w not in text:
-            raise Failure(f"{what}: expected {w!r} in:\n{text}")
 
 
 def write(cwd, name, text):
@@ -328,7 +311,7 @@ def case_sigint_to_mpirun_stops_promptly_and_keeps_files_whole():
 def case_sbatch_trap_requeue_and_continue():
     """scripts/jacobi.sbatch without Slurm: a fake scontrol logs its arguments; SIGUSR1 goes
     to the batch shell, as --signal=B:USR1 sends it."""
-    script = os.path.join(ARGS.source, "scripts", "jacobi.sbatch")
+    script = os.path.join(e2e.ARGS.source, "scripts", "jacobi.sbatch")
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         bindir = os.path.join(tmp, "bin")
         os.mkdir(bindir)
@@ -338,8 +321,8 @@ def case_sbatch_trap_requeue_and_continue():
                                       check=10, output='path = "s.h5"\ncheckpoint_interval = 200'))
         env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"],
                    SCONTROL_LOG=os.path.join(tmp, "scontrol.log"), SLURM_JOB_ID="4242",
-                   SLURM_RESTART_COUNT="0", JACOBI=ARGS.jacobi,
-                   MPIEXEC=f"{ARGS.mpiexec} -n 3")
+                   SLURM_RESTART_COUNT="0", JACOBI=e2e.ARGS.jacobi,
+                   MPIEXEC=f"{e2e.ARGS.mpiexec} -n 3")
         proc = subprocess.Popen(["bash", script, "long.toml", "--quiet"], cwd=tmp, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 errors="replace")
@@ -473,29 +456,6 @@ CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
 
-def main():
-    global ARGS
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jacobi")
-    parser.add_argument("--mpiexec", default="mpiexec")
-    parser.add_argument("--source", default=os.path.join(os.path.dirname(__file__), "..", ".."))
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("case", nargs="?")
-    ARGS = parser.parse_args()
-    if ARGS.list:
-        print(";".join(CASES))
-        return 0
-    if ARGS.case not in CASES:
-        print(f"unknown case {ARGS.case!r}; cases: {', '.join(CASES)}", file=sys.stderr)
-        return 2
-    try:
-        CASES[ARGS.case]()
-    except Failure as e:
-        print(f"FAIL {ARGS.case}: {e}", file=sys.stderr)
-        return 1
-    print(f"ok {ARGS.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    e2e.CASES = CASES
+    sys.exit(e2e.main())
