@@ -39,7 +39,8 @@ int64_t decomp_dist_local(const struct decomp_dist *d, int64_t gi); /* index on 
 int64_t decomp_dist_global(const struct decomp_dist *d, int proc, int64_t li);
 int64_t decomp_dist_count(const struct decomp_dist *d, int proc); /* indices proc owns */
 int64_t decomp_dist_nruns(const struct decomp_dist *d, int proc); /* its blocks */
-struct decomp_run decomp_dist_run(const struct decomp_dist *d, int proc, int64_t k); /* k-th, in order */
+struct decomp_run decomp_dist_run(const struct decomp_dist *d, int proc,
+                                  int64_t k); /* k-th, in order */
 
 /* ---- 2-D: a prows x pcols process grid, the distribution applied to each dimension ----------- */
 
@@ -63,8 +64,8 @@ struct decomp_layout {
 };
 
 struct decomp_tile {
-  int64_t row0, nrows; /* interior rows [row0, row0 + nrows) */
-  int64_t col0, ncols; /* interior columns [col0, col0 + ncols) */
+  int64_t row0, nrows;             /* interior rows [row0, row0 + nrows) */
+  int64_t col0, ncols;             /* interior columns [col0, col0 + ncols) */
   int nbr_rank[DECOMP_NSIDES];     /* owner of the tile across each side, or DECOMP_BOUNDARY */
   int64_t nbr_tile[DECOMP_NSIDES]; /* that tile's index on its owner, or -1 */
 };
@@ -81,8 +82,8 @@ int64_t decomp_ntiles(const struct decomp_layout *l, int rank);
 void decomp_tile(const struct decomp_layout *l, int rank, int64_t t, struct decomp_tile *out);
 
 /* The owner of interior point (gi, gj), its tile there, and the point's place in that tile. */
-int decomp_owner(const struct decomp_layout *l, int64_t gi, int64_t gj, int64_t *tile,
-                 int64_t *li, int64_t *lj);
+int decomp_owner(const struct decomp_layout *l, int64_t gi, int64_t gj, int64_t *tile, int64_t *li,
+                 int64_t *lj);
 
 /* ---- Plan figures ------------------------------------------------------------------------------
  * Halo points are counted where they are received: a tile side of length L facing another tile
@@ -91,13 +92,13 @@ int decomp_owner(const struct decomp_layout *l, int64_t gi, int64_t gj, int64_t 
  * (message). Messages are aggregated: one per neighbouring off-node rank per iteration. */
 struct decomp_rank_plan {
   int64_t tiles;
-  int64_t points;              /* interior points owned */
-  int64_t bytes;               /* two buffers of float64 tiles with their one-point halos */
-  int64_t halo_points_local;   /* from the rank's own tiles */
-  int64_t halo_points_shm;     /* read from on-node neighbours' windows */
-  int64_t halo_points_p2p;     /* received in messages */
-  int shm_neighbours;          /* distinct on-node neighbour ranks (one notification each) */
-  int messages;                /* distinct off-node neighbour ranks (one message each) */
+  int64_t points;            /* interior points owned */
+  int64_t bytes;             /* two buffers of float64 tiles with their one-point halos */
+  int64_t halo_points_local; /* from the rank's own tiles */
+  int64_t halo_points_shm;   /* read from on-node neighbours' windows */
+  int64_t halo_points_p2p;   /* received in messages */
+  int shm_neighbours;        /* distinct on-node neighbour ranks (one notification each) */
+  int messages;              /* distinct off-node neighbour ranks (one message each) */
 };
 
 /* Plan of one rank. node_of_rank[r] names the node of rank r (NULL: all on one node);
