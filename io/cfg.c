@@ -61,6 +61,7 @@ struct key_def {
 static const char *const partitioner_names[] = {"block", "cyclic", "block-cyclic", NULL};
 static const char *const halo_mode_names[] = {"auto", "shm", "p2p", NULL};
 static const char *const output_mode_names[] = {"gather", "parallel", NULL};
+static const char *const stores_names[] = {"regular", "streaming", NULL};
 
 /* The enum fields are written as int: that must be their size. */
 _Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
@@ -72,6 +73,9 @@ _Static_assert(CFG_HALO_AUTO == 0 && CFG_HALO_SHM == 1 && CFG_HALO_P2P == 2,
 _Static_assert(sizeof(enum cfg_output_mode) == sizeof(int), "enum cfg_output_mode is an int");
 _Static_assert(CFG_OUTPUT_GATHER == 0 && CFG_OUTPUT_PARALLEL == 1,
                "output_mode_names is indexed by enum cfg_output_mode");
+_Static_assert(sizeof(enum cfg_stores) == sizeof(int), "enum cfg_stores is an int");
+_Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1,
+               "stores_names is indexed by enum cfg_stores");
 
 #define FIELD(f) .offset = offsetof(struct cfg, f)
 #define TEMPERATURE .type = KEY_FLOAT, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
@@ -99,6 +103,10 @@ static const struct key_def schema[] = {
      .help = "stop after this many iterations even if not converged (exit code 3)"},
     {"solver", "check_interval", COUNT_FROM(1), FIELD(check_interval), .def = {.i = 1},
      .help = "iterations between global convergence checks"},
+    {"solver", "stores", .type = KEY_ENUM, FIELD(stores), .choices = stores_names,
+     .def = {.i = CFG_STORES_REGULAR},
+     .help = "how the sweep writes: regular stores, or streaming (non-temporal) stores that "
+             "bypass the cache; same results, speed depends on the machine (scripts/bench.sh)"},
     {"decomposition", "partitioner", .type = KEY_ENUM, FIELD(partitioner),
      .choices = partitioner_names, .def = {.i = CFG_BLOCK},
      .help = "how rows and columns are dealt to the process grid"},
@@ -969,4 +977,8 @@ const char *cfg_halo_mode_name(enum cfg_halo_mode m) {
 
 const char *cfg_output_mode_name(enum cfg_output_mode m) {
   return (unsigned)m <= CFG_OUTPUT_PARALLEL ? output_mode_names[m] : "unknown";
+}
+
+const char *cfg_stores_name(enum cfg_stores m) {
+  return (unsigned)m <= CFG_STORES_STREAMING ? stores_names[m] : "unknown";
 }

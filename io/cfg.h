@@ -20,6 +20,7 @@
 enum cfg_partitioner { CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC };
 enum cfg_halo_mode { CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P };
 enum cfg_output_mode { CFG_OUTPUT_GATHER, CFG_OUTPUT_PARALLEL };
+enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING };
 
 /* Largest magnitude accepted for a temperature. The 5-point average of values bounded by M is
  * bounded by M in IEEE arithmetic (rounding is monotonic), and 4 * CFG_MAX_TEMPERATURE is
@@ -41,6 +42,7 @@ struct cfg {
   double tolerance;
   int64_t max_iterations;
   int64_t check_interval;
+  enum cfg_stores stores;
   /* [decomposition] */
   enum cfg_partitioner partitioner;
   int64_t block_size;
@@ -93,5 +95,6 @@ void cfg_print_reference(FILE *out);
 const char *cfg_partitioner_name(enum cfg_partitioner p);
 const char *cfg_halo_mode_name(enum cfg_halo_mode m);
 const char *cfg_output_mode_name(enum cfg_output_mode m);
+const char *cfg_stores_name(enum cfg_stores m);
 
 #endif /* JACOBI_CFG_H */

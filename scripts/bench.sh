@@ -280,17 +280,18 @@ roofline_1=$(calc "\"%.1f\", $copy_1 * 1e3 / 16")
 say ""
 say "== 2. Kernel alone, 1 rank: sweep_tile on an n x n tile, two buffers alternating (bench_sweep) =="
 say "   model: 16 B per update (one read, one write of a double); roofline = copy $copy_1 GB/s (1 rank, best) / 16 B = $roofline_1 MLUP/s"
+say "   regular stores (jacobi's default) and streaming stores (solver.stores = \"streaming\": no write-allocate read)"
 say "   (a grid that fits in cache may beat the memory roofline: there the kernel is bound by the core)"
 echo "mpirun -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
 # shellcheck disable=SC2086 # $sizes is a list of numbers
 "$build/bench/bench_sweep" --iterations "$iterations" --repeat "$repeat" $sizes |
   awk -F, -v roof="$roofline_1" 'BEGIN { OFS = "," }
-    NR > 1 && /^[0-9]/ { print $1, $2, $4, $3, $5, $4 * $5 / 1e3, roof, $4 / roof, $6 }
-    /^n,/ { print "n,sweeps,mlups,best_mlups,bytes_per_update,modelled_gbs,roofline_mlups,roofline_fraction,working_set_mib" }' \
+    NR > 1 && /^[0-9]/ { print $1, $2, $3, $5, $4, $6, $5 * $6 / 1e3, roof, $5 / roof, $7 }
+    /^n,/ { print "n,stores,sweeps,mlups,best_mlups,bytes_per_update,modelled_gbs,roofline_mlups,roofline_fraction,working_set_mib" }' \
     >"$out/kernel.csv"
-say "$(printf '   %6s %12s %7s %9s %9s %10s %9s' n 'working set' sweeps MLUP/s best GB/s '% roofline')"
-while IFS=, read -r n sweeps mlups best _ gbs _ fraction mib; do
-  say "$(printf '   %6s %8.1f MiB %7s %9.1f %9.1f %10.1f %9.0f' "$n" "$mib" "$sweeps" "$mlups" "$best" "$gbs" \
+say "$(printf '   %6s %-9s %12s %7s %9s %9s %10s %9s' n stores 'working set' sweeps MLUP/s best GB/s '% roofline')"
+while IFS=, read -r n stores sweeps mlups best _ gbs _ fraction mib; do
+  say "$(printf '   %6s %-9s %8.1f MiB %7s %9.1f %9.1f %10.1f %9.0f' "$n" "$stores" "$mib" "$sweeps" "$mlups" "$best" "$gbs" \
     "$(calc "\"%.1f\", 100 * $fraction")")"
 done < <(tail -n +2 "$out/kernel.csv")
 

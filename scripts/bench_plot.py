@@ -44,8 +44,11 @@ def plot_kernel(ax, kernel, stream):
     title = "Kernel alone, 1 rank"
     if not kernel:
         return empty(ax, title)
-    n = [int(r["n"]) for r in kernel]
-    ax.plot(n, [float(r["mlups"]) for r in kernel], "o-", label="sweep_tile (median)")
+    n = sorted({int(r["n"]) for r in kernel})
+    for stores, style in (("regular", "o-"), ("streaming", "s--")):
+        rows = [r for r in kernel if r.get("stores", "regular") == stores]
+        ax.plot([int(r["n"]) for r in rows], [float(r["mlups"]) for r in rows], style,
+                label=f"{stores} stores (median)")
     ax.axhline(float(kernel[0]["roofline_mlups"]), color="C3", ls="--",
                label="roofline: copy (1 rank) / 16 B")
     for r in stream:

@@ -246,6 +246,7 @@ static int solve(struct run *run) {
   struct solve_params params = {.tolerance = cfg->tolerance,
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
+                                .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
                                 .progress = !run->cli.quiet,
                                 .first_iteration = run->first_iteration,
                                 .checkpoint_interval = cfg->checkpoint_interval,

@@ -12,9 +12,10 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   printf("  partitioner %s", cfg_partitioner_name(cfg->partitioner));
   if (cfg->partitioner == CFG_BLOCK_CYCLIC)
     printf(" (block %lld)", (long long)cfg->block_size);
-  printf(", halo %s, tolerance %g, check every %lld, at most %lld iterations\n",
+  printf(", halo %s, tolerance %g, check every %lld, at most %lld iterations%s\n",
          cfg_halo_mode_name(cfg->halo_mode), cfg->tolerance, (long long)cfg->check_interval,
-         (long long)cfg->max_iterations);
+         (long long)cfg->max_iterations,
+         cfg->stores == CFG_STORES_STREAMING ? ", streaming stores" : "");
   fflush(stdout);
 }
 

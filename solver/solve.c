@@ -58,13 +58,15 @@ static void stop_vote_finish(struct stop_vote *v, const struct team *team) {
     team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Wait (stop vote)"));
 }
 
-static double local_sweep(struct field *f) {
+static double local_sweep(struct field *f, bool streaming_stores) {
   int in = f->current, out = 1 - f->current;
+  double (*sweep)(const double *restrict, double *restrict, int64_t, int64_t, int64_t) =
+      streaming_stores ? sweep_tile_streaming : sweep_tile;
   double max_diff = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     const struct decomp_tile *tile = &f->tiles[t];
-    double diff = sweep_tile(field_tile(f, in, t), field_tile(f, out, t), tile->nrows, tile->ncols,
-                             field_stride(f, t));
+    double diff = sweep(field_tile(f, in, t), field_tile(f, out, t), tile->nrows, tile->ncols,
+                        field_stride(f, t));
     max_diff = diff > max_diff ? diff : max_diff;
   }
   return max_diff;
@@ -92,7 +94,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   out->iterations = params->first_iteration;
   for (int64_t k = params->first_iteration + 1; k <= params->max_iterations; k++) {
     double t0 = MPI_Wtime();
-    double local_diff = local_sweep(f);
+    double local_diff = local_sweep(f, params->streaming_stores);
     f->current = 1 - f->current;
     double t1 = MPI_Wtime();
     out->compute_seconds += t1 - t0;

@@ -30,6 +30,7 @@ struct solve_params {
   double tolerance;
   int64_t max_iterations;
   int64_t check_interval;
+  bool streaming_stores;   /* sweep with sweep_tile_streaming (same bits, other stores) */
   bool progress;           /* rank 0 prints a progress line about once a second */
   int64_t first_iteration; /* iterations the initial field has already had (a restart) */
   /* Every checkpoint_interval iterations (0: never), checkpoint(ctx, k, residual) is called on

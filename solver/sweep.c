@@ -2,22 +2,36 @@
 #include "sweep.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h> /* _mm_stream_pd, _mm_sfence: part of the x86-64 baseline */
+#endif
 
 /* Bit-for-bit results across decompositions rest on two facts: every point is computed by the
  * same expression with the same parenthesisation whatever tile it sits in, and max is exact
  * and independent of order. The build forbids FMA contraction (-ffp-contract=off) and
- * -ffast-math, so the vector body and the scalar tail below round identically.
+ * -ffast-math, so the vector body and the scalar edges below round identically, and so do the
+ * instruction-set variants (below): the same IEEE additions and multiplications, only wider.
  *
  * Why explicit vectors: without -ffast-math, GCC and Clang refuse to vectorise a
  * floating-point max reduction (-fopt-info-vec-missed: "reduction used in loop"), and the
  * scalar loop is compute-bound well below memory bandwidth. GCC/Clang vector extensions keep
- * the code portable (SSE2 on any x86-64, NEON on AArch64)
- * and make every operation explicit. Checked with objdump: the body is addpd/mulpd/subpd/andpd,
- * the max a compare and blend, with no scalar arithmetic. */
-enum { VLEN = 2 }; /* 16 bytes: SSE2 and NEON, the baselines of x86-64 and AArch64 */
+ * the code portable (a vector of 4 doubles is two SSE2 or NEON registers, one AVX register)
+ * and make every operation explicit. */
+enum { VLEN = 4 };
 typedef double vdouble __attribute__((vector_size(VLEN * sizeof(double))));
 typedef int64_t vbits __attribute__((vector_size(VLEN * sizeof(double))));
+
+/* On x86-64 the kernel is built twice, for the baseline (SSE2) and for AVX2, and the loader
+ * picks the one the CPU runs (GCC's function multi-versioning): the same binary on any node
+ * of a cluster, at full width where the hardware has it. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERNEL_VARIANTS __attribute__((target_clones("avx2", "default")))
+#else
+#define KERNEL_VARIANTS
+#endif
 
 static inline vdouble load(const double *p) {
   vdouble v;
@@ -25,7 +39,25 @@ static inline vdouble load(const double *p) {
   return v;
 }
 
-static inline void store(double *p, vdouble v) { memcpy(p, &v, sizeof v); }
+/* A non-temporal store writes the line to memory without first reading it into the cache
+ * (no write-allocate): 16 bytes of traffic per update instead of 24, at the price of the line
+ * not being in cache for the next sweep; worth it only when the tile does not fit in cache
+ * anyway. p must be 16-byte aligned. */
+static inline void store(double *p, vdouble v, bool streaming) {
+#if defined(__SSE2__)
+  if (streaming) {
+    for (int h = 0; h < VLEN; h += 2) {
+      __m128d half;
+      memcpy(&half, (const double *)&v + h, sizeof half);
+      _mm_stream_pd(p + h, half);
+    }
+    return;
+  }
+#else
+  (void)streaming;
+#endif
+  memcpy(p, &v, sizeof v);
+}
 
 /* Largest lane of v (all lanes non-negative, none NaN). */
 static inline double lane_max(vdouble v) {
@@ -35,10 +67,39 @@ static inline double lane_max(vdouble v) {
   return max;
 }
 
-double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
-                  int64_t stride) {
+/* The canonical update of one point, and its max-diff; the vector body does the same per lane. */
+static inline double point(const double *up, const double *mid, const double *down, double *out,
+                           int64_t j, double max_diff) {
+  double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
+  double diff = fabs(value - mid[j]);
+  out[j] = value;
+  return diff > max_diff ? diff : max_diff;
+}
+
+/* The canonical update of VLEN points from j on, stored; returns their |new - old|. */
+static inline vdouble vector_points(const double *up, const double *mid, const double *down,
+                                    double *out, int64_t j, bool streaming) {
   const vbits abs_mask = (vbits){0} + INT64_MAX; /* clears the sign bit: fabs per lane */
-  vdouble vmax = {0};
+  vdouble value =
+      0.25 * ((load(up + j) + load(down + j)) + (load(mid + j - 1) + load(mid + j + 1)));
+  store(out + j, value, streaming);
+  return (vdouble)((vbits)(value - load(mid + j)) & abs_mask);
+}
+
+/* Lane-wise max of two non-negative vectors (a lane of `diff` that is NaN is dropped). */
+static inline vdouble vector_max(vdouble vmax, vdouble diff) {
+  vbits greater = diff > vmax; /* all ones where diff is larger */
+  return (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
+}
+
+static inline __attribute__((always_inline)) double sweep_body(const double *restrict in,
+                                                               double *restrict out, int64_t nrows,
+                                                               int64_t ncols, int64_t stride,
+                                                               bool streaming) {
+  /* Two running maxima: the compare-and-select that updates one is a chain of dependent
+   * instructions, and with one accumulator that chain, not memory, limits the loop. Max is
+   * exact and order-free, so how the points are split between them changes nothing. */
+  vdouble vmax0 = {0}, vmax1 = {0};
   double max_diff = 0.0;
   for (int64_t i = 1; i <= nrows; i++) {
     const double *restrict up = in + (i - 1) * stride;
@@ -46,21 +107,44 @@ double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows
     const double *restrict down = in + (i + 1) * stride;
     double *restrict row_out = out + i * stride;
     int64_t j = 1;
-    for (; j + VLEN - 1 <= ncols; j += VLEN) {
-      vdouble value =
-          0.25 * ((load(up + j) + load(down + j)) + (load(mid + j - 1) + load(mid + j + 1)));
-      vdouble diff = (vdouble)((vbits)(value - load(mid + j)) & abs_mask);
-      vbits greater = diff > vmax; /* all ones where diff is larger */
-      vmax = (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
-      store(row_out + j, value);
+    /* Streaming stores need 16-byte alignment: one scalar point first when the row is odd. */
+    if (streaming && ((uintptr_t)(row_out + j) & 15) != 0 && j <= ncols)
+      max_diff = point(up, mid, down, row_out, j++, max_diff);
+    for (; j + 4 * VLEN - 1 <= ncols; j += 4 * VLEN) {
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming);
+      vdouble d1 = vector_points(up, mid, down, row_out, j + VLEN, streaming);
+      vdouble d2 = vector_points(up, mid, down, row_out, j + 2 * VLEN, streaming);
+      vdouble d3 = vector_points(up, mid, down, row_out, j + 3 * VLEN, streaming);
+      vmax0 = vector_max(vmax0, vector_max(d0, d2));
+      vmax1 = vector_max(vmax1, vector_max(d1, d3));
     }
-    for (; j <= ncols; j++) {
-      double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
-      double diff = fabs(value - mid[j]);
-      row_out[j] = value;
-      max_diff = diff > max_diff ? diff : max_diff;
+    for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
+      vmax0 = vector_max(vmax0, vector_points(up, mid, down, row_out, j, streaming));
+      vmax1 = vector_max(vmax1, vector_points(up, mid, down, row_out, j + VLEN, streaming));
     }
+    if (j + VLEN - 1 <= ncols) {
+      vmax0 = vector_max(vmax0, vector_points(up, mid, down, row_out, j, streaming));
+      j += VLEN;
+    }
+    for (; j <= ncols; j++)
+      max_diff = point(up, mid, down, row_out, j, max_diff);
   }
-  double vector_max = lane_max(vmax);
-  return vector_max > max_diff ? vector_max : max_diff;
+#if defined(__SSE2__)
+  if (streaming)
+    _mm_sfence(); /* streaming stores are weakly ordered: complete them before anyone reads */
+#endif
+  double vector_max_diff = lane_max(vector_max(vmax0, vmax1));
+  return vector_max_diff > max_diff ? vector_max_diff : max_diff;
+}
+
+KERNEL_VARIANTS
+double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
+                  int64_t stride) {
+  return sweep_body(in, out, nrows, ncols, stride, false);
+}
+
+KERNEL_VARIANTS
+double sweep_tile_streaming(const double *restrict in, double *restrict out, int64_t nrows,
+                            int64_t ncols, int64_t stride) {
+  return sweep_body(in, out, nrows, ncols, stride, true);
 }

@@ -18,4 +18,12 @@
 double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
                   int64_t stride);
 
+/* The same sweep, bit for bit, written with non-temporal (streaming) stores where the CPU has
+ * them (x86-64; elsewhere it is sweep_tile): the output bypasses the cache, saving the read a
+ * regular store makes of each line it writes. Faster when the tile pair is far larger than
+ * the cache, slower when it fits (the next sweep must then read `out` from memory). The stores
+ * are complete (fenced) when it returns. Not collective. */
+double sweep_tile_streaming(const double *restrict in, double *restrict out, int64_t nrows,
+                            int64_t ncols, int64_t stride);
+
 #endif /* JACOBI_SWEEP_H */

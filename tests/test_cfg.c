@@ -371,7 +371,7 @@ static void test_unknown_key_suggests_the_closest(void) {
                "t.toml:5: unknown key solver.max_iteratoins; did you mean solver.max_iterations?");
   EXPECT_ERROR(GRID "[solver]\nfoo = 1\n",
                "t.toml:5: unknown key solver.foo; the keys of "
-               "[solver] are tolerance, max_iterations, check_interval");
+               "[solver] are tolerance, max_iterations, check_interval, stores");
   EXPECT_ERROR(GRID "[solver]\npartitioner = \"block\"\n",
                "t.toml:5: unknown key solver.partitioner; did you mean "
                "decomposition.partitioner (under [decomposition])?");
@@ -574,7 +574,7 @@ static void test_print_lists_every_key_in_schema_order(void) {
   const char *want =
       "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
       "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[solver]\ntolerance = 0.0001\n"
-      "max_iterations = 100000\ncheck_interval = 1\n\n[decomposition]\n"
+      "max_iterations = 100000\ncheck_interval = 1\nstores = \"regular\"\n\n[decomposition]\n"
       "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
       "mode = \"auto\"\nranks_per_node = 0\n\n[output]\npath = \"plate.h5\"\n"
       "mode = \"gather\"\ncheckpoint_interval = 0\nowner_map = false\n";
@@ -614,7 +614,7 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 20, "expected 20 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 21, "expected 21 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",
@@ -636,6 +636,8 @@ static void test_enum_names_are_the_config_words(void) {
   CU_ASSERT_STRING_EQUAL(cfg_halo_mode_name(CFG_HALO_AUTO), "auto");
   CU_ASSERT_STRING_EQUAL(cfg_halo_mode_name(CFG_HALO_SHM), "shm");
   CU_ASSERT_STRING_EQUAL(cfg_halo_mode_name(CFG_HALO_P2P), "p2p");
+  CU_ASSERT_STRING_EQUAL(cfg_stores_name(CFG_STORES_REGULAR), "regular");
+  CU_ASSERT_STRING_EQUAL(cfg_stores_name(CFG_STORES_STREAMING), "streaming");
 }
 
 /* ---- lifetime -------------------------------------------------------------------------------- */
