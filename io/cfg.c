@@ -79,6 +79,9 @@ _Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1,
 
 #define FIELD(f) .offset = offsetof(struct cfg, f)
 #define TEMPERATURE .type = KEY_FLOAT, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
+#define MACHINE(member, fallback)                                                                  \
+  .type = KEY_FLOAT, FIELD(member), .lo = 0, .lo_open = true, .hi = DBL_MAX,                       \
+  .def = {.f = (fallback)}
 #define COUNT_FROM(lowest) .type = KEY_INT, .min = (lowest), .max = INT64_MAX
 
 /* Every key, grouped by section, in the order cfg_print and the reference show them. */
@@ -131,6 +134,20 @@ static const struct key_def schema[] = {
      .help = "iterations between checkpoints (0: none)"},
     {"output", "owner_map", .type = KEY_BOOL, FIELD(owner_map),
      .help = "also write which rank owns each point"},
+    {"machine", "core_bandwidth_gbs", MACHINE(core_bandwidth_gbs, 35.0),
+     .help = "GB/s one rank streams (STREAM copy on 1 rank; scripts/bench.sh measures it)"},
+    {"machine", "node_bandwidth_gbs", MACHINE(node_bandwidth_gbs, 68.0),
+     .help = "GB/s all ranks of a node stream together (STREAM copy on every core)"},
+    {"machine", "kernel_efficiency", MACHINE(kernel_efficiency, 0.75),
+     .help = "fraction of bandwidth / 16 B the sweep reaches on a grid far out of cache"},
+    {"machine", "shm_latency_us", MACHINE(shm_latency_us, 0.5),
+     .help = "microseconds to notify one neighbour on the node (zero-byte ping-pong)"},
+    {"machine", "net_latency_us", MACHINE(net_latency_us, 1.5),
+     .help = "microseconds per message between nodes"},
+    {"machine", "net_bandwidth_gbs", MACHINE(net_bandwidth_gbs, 12.0),
+     .help = "GB/s of one rank's messages between nodes"},
+    {"machine", "reduce_latency_us", MACHINE(reduce_latency_us, 0.5),
+     .help = "microseconds per stage of an allreduce (log2 P stages)"},
 };
 
 #define NKEYS (sizeof schema / sizeof schema[0])

@@ -55,6 +55,9 @@ struct cfg {
   enum cfg_output_mode output_mode;
   int64_t checkpoint_interval;
   bool owner_map;
+  /* [machine]: the performance model's description of the machine (--dry-run only) */
+  double core_bandwidth_gbs, node_bandwidth_gbs, kernel_efficiency;
+  double shm_latency_us, net_latency_us, net_bandwidth_gbs, reduce_latency_us;
 
   /* Private: where each key got its value, for cfg_origin(). */
   char *source_name;

@@ -112,8 +112,8 @@ report=$out/bench.txt
 
 say() { printf '%s\n' "$*" | tee -a "$report"; }
 calc() { awk "BEGIN { printf $1 }"; } # calc 'FORMAT, EXPR...'
-# VALUE, marked "~" when TOTAL_SECONDS (printed by jacobi to the millisecond) is under 5 ms
-coarse() { awk -v t="$1" -v v="$2" 'BEGIN { printf "%s%s", (t < 0.005 ? "~" : ""), v }'; }
+# VALUE, marked "~" when TOTAL_SECONDS (printed by jacobi to the microsecond) is under 5 us
+coarse() { awk -v t="$1" -v v="$2" 'BEGIN { printf "%s%s", (t < 0.000005 ? "~" : ""), v }'; }
 
 # ---- MPI launches: oversubscribed only when allowed, and then marked ------------------------
 oversubscribed() { [ "$1" -gt "$cores" ] && echo yes || echo no; }
@@ -349,7 +349,7 @@ else
   say "== 4. Halo exchange by path: 2 ranks$([ "$(oversubscribed 2)" = yes ] && echo ' (OVERSUBSCRIBED)'), strips, halo.mode \"shm\" (read the neighbour's window) against \"p2p\" (messages) =="
   say "   halo time per iteration = the summary's halo exchange time (max over ranks) / iterations;"
   say "   it includes waiting for the neighbour to finish its sweep (imbalance, a descheduled rank), not only moving data;"
-  say "   jacobi prints times to the millisecond: resolution = 1 ms / iterations, and a time within a few of it is marked ~"
+  say "   jacobi prints times to the microsecond: resolution = 1 us / iterations, and a time within a few of it is marked ~"
   say "$(printf '   %6s %6s %14s %12s %12s %8s %14s' n iters 'halo KiB/iter' 'shm us/iter' 'p2p us/iter' p2p/shm 'resolution us')"
   for n in $halo_sizes; do
     k=$(iterations_for "$n" "$n" 20 4)
@@ -361,11 +361,11 @@ else
     [ "$p2p_points" -eq "$shm_points" ] || echo "bench.sh: note: p2p moved $p2p_points points, shm $shm_points" >&2
     shm_us=$(calc "\"%.2f\", $shm_halo / $k * 1e6")
     p2p_us=$(calc "\"%.2f\", $p2p_halo / $k * 1e6")
-    ratio="" # jacobi prints milliseconds: a halo time under 1 ms in all reads 0, and has no ratio
+    ratio="" # jacobi prints microseconds: a halo time under 1 us in all reads 0, and has no ratio
     if awk -v t="$shm_halo" 'BEGIN { exit !(t > 0) }'; then
       ratio=$(calc "\"%.2f\", $p2p_halo / $shm_halo")
     fi
-    resolution=$(calc "\"%.2f\", 1e3 / $k")
+    resolution=$(calc "\"%.4f\", 1 / $k")
     echo "$n,$k,$kib,$shm_us,$p2p_us,$ratio,$resolution,$(calc "\"%.1f\", $shm_wall / $k * 1e6"),$(calc "\"%.1f\", $p2p_wall / $k * 1e6"),$(oversubscribed 2)" >>"$out/halo.csv"
     say "$(printf '   %6s %6s %14s %12s %12s %8s %14s' "$n" "$k" "$kib" "$(coarse "$shm_halo" "$shm_us")" \
       "$(coarse "$p2p_halo" "$p2p_us")" "${ratio:--}" "$resolution")"
@@ -402,6 +402,61 @@ else
   done
 fi
 
+# ---- 6. the performance model against the measurements ---------------------------------------
+# Calibrate the model's [machine] keys from this run (section 1's copy, section 2's kernel, a
+# ping-pong), then ask `jacobi --dry-run` for every configuration sections 3 and 5 measured.
+say ""
+say "== 6. Performance model (decomp/model.h, jacobi --dry-run) against the measurements =="
+pingpong_ranks=2
+can_run 2 || pingpong_ranks=0
+latency_us="" bandwidth_gbs="" stage_us=""
+if [ "$pingpong_ranks" -eq 2 ]; then
+  echo "mpirun -n $ranks $build/bench/bench_pingpong --repeat $repeat" >>"$out/commands.txt"
+  launch "$ranks" "$build/bench/bench_pingpong" --repeat "$repeat" >"$scratch/pingpong.csv"
+  field() { awk -F, -v q="$1" '$1 == q { print $3 }' "$scratch/pingpong.csv"; }
+  latency_us=$(field latency) bandwidth_gbs=$(field bandwidth) stage_us=$(field allreduce_stage)
+fi
+kernel_fraction=$(awk -F, '$2 == "regular" { f = $9 } END { print f }' "$out/kernel.csv")
+machine=(--set "machine.core_bandwidth_gbs=$copy_1" --set "machine.node_bandwidth_gbs=${copy_p:-$copy_1}"
+  --set "machine.kernel_efficiency=$kernel_fraction")
+if [ -n "$latency_us" ]; then
+  # One node: the on-node ping-pong stands for both paths (there is no network to measure).
+  machine+=(--set "machine.shm_latency_us=$latency_us" --set "machine.net_latency_us=$latency_us"
+    --set "machine.net_bandwidth_gbs=$bandwidth_gbs" --set "machine.reduce_latency_us=$stage_us")
+fi
+{
+  echo "# [machine] measured by scripts/bench.sh on $(hostname), $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "[machine]"
+  for ((i = 1; i < ${#machine[@]}; i += 2)); do
+    printf '%s\n' "${machine[i]#machine.}" | sed 's/=/ = /'
+  done
+} >"$out/machine.toml"
+say "   calibrated: copy $copy_1 GB/s (1 rank), ${copy_p:-$copy_1} GB/s (all), kernel at $kernel_fraction of its roofline,"
+say "   ping-pong latency ${latency_us:-(not measured)} us, ${bandwidth_gbs:-?} GB/s, allreduce ${stage_us:-?} us per stage -> $out/machine.toml"
+say "   error = predicted / measured - 1 (per iteration; measured = wall time / iterations)"
+echo "section,kind,ranks,nx,ny,partitioner,block_size,measured_us,predicted_us,error,oversubscribed" >"$out/model.csv"
+predict() { # RANKS NX NY --set... : the configured row's us/iter
+  "$jacobi" --dry-run --ranks "$1" --set "grid.nx=$2" --set "grid.ny=$3" "${@:4}" "${machine[@]}" \
+    "$scratch/bench.toml" | awk '/<- configured/ { print $3 }'
+}
+say "$(printf '   %-13s %5s %13s %-13s %5s %12s %12s %8s' what ranks grid partitioner block 'measured us' 'predicted us' error)"
+model_row() { # SECTION KIND RANKS NX NY PARTITIONER BLOCK MEASURED_US OVER --set...
+  local predicted error
+  predicted=$(predict "$3" "$4" "$5" "${@:10}")
+  error=$(calc "\"%+.2f\", $predicted / $8 - 1")
+  echo "$1,$2,$3,$4,$5,$6,$7,$8,$predicted,$error,$9" >>"$out/model.csv"
+  say "$(printf '   %-13s %5s %13s %-13s %5s %12.1f %12.1f %8s%s' "$2" "$3" "${4}x$5" "$6" "$7" "$8" "$predicted" "$error" \
+    "$([ "$9" = yes ] && echo '  (oversubscribed)')")"
+}
+while IFS=, read -r kind n nx ny k wall _ _ _ _ _ _ over; do
+  model_row scaling "$kind" "$n" "$nx" "$ny" block - "$(calc "\"%.2f\", $wall / $k * 1e6")" "$over"
+done < <(tail -n +2 "$out/scaling.csv")
+while IFS=, read -r name block n size _ ms _ _ _ _ _ over; do
+  sets=(--set "decomposition.partitioner=$name" --set "decomposition.process_grid=[2, 1]")
+  [ "$name" = block-cyclic ] && sets+=(--set "decomposition.block_size=$block")
+  model_row partitioners partitioners "$n" "$size" "$size" "$name" "$block" "$(calc "\"%.2f\", $ms * 1e3")" "$over" "${sets[@]}"
+done < <(tail -n +2 "$out/partitioners.csv")
+
 # ---- plot -------------------------------------------------------------------------------------
 say ""
 load_end=$(load_average)
@@ -420,4 +475,4 @@ elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then
 else
   say "plot: FAILED ($python $root/scripts/bench_plot.py)"
 fi
-say "csv: $out/{stream,kernel,scaling,halo,partitioners}.csv; commands: $out/commands.txt; this table: $report"
+say "csv: $out/{stream,kernel,scaling,halo,partitioners,model}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"

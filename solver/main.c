@@ -20,6 +20,7 @@
 #include "err.h"
 #include "field.h"
 #include "halo.h"
+#include "model.h"
 #include "output.h"
 #include "report.h"
 #include "solve.h"
@@ -153,6 +154,60 @@ static int layout(const struct cfg *cfg, int nranks, struct decomp_layout *out) 
   return ERR_OK;
 }
 
+/* The performance model's prediction (decomp/model.h) for each partitioner, on the layout's
+ * grid, process grid and nodes; the configured one is marked. Rank 0 only. */
+static int print_predictions(const struct cfg *cfg, const struct decomp_layout *configured,
+                             const int *nodes) {
+  const struct model_machine machine = {.core_bandwidth = cfg->core_bandwidth_gbs * 1e9,
+                                        .node_bandwidth = cfg->node_bandwidth_gbs * 1e9,
+                                        .kernel_efficiency = cfg->kernel_efficiency,
+                                        .shm_latency = cfg->shm_latency_us * 1e-6,
+                                        .net_latency = cfg->net_latency_us * 1e-6,
+                                        .net_bandwidth = cfg->net_bandwidth_gbs * 1e9,
+                                        .reduce_latency = cfg->reduce_latency_us * 1e-6};
+  struct variant {
+    enum decomp_kind kind;
+    int64_t block_size;
+  } variants[6] = {{DECOMP_BLOCK, 1},
+                   {DECOMP_BLOCK_CYCLIC, 4},
+                   {DECOMP_BLOCK_CYCLIC, 16},
+                   {DECOMP_BLOCK_CYCLIC, 64},
+                   {DECOMP_CYCLIC, 1}};
+  int nvariants = 5;
+  if (configured->kind == DECOMP_BLOCK_CYCLIC && cfg->block_size != 4 && cfg->block_size != 16 &&
+      cfg->block_size != 64)
+    variants[nvariants++] = (struct variant){DECOMP_BLOCK_CYCLIC, cfg->block_size};
+  int dims[2] = {configured->prows, configured->pcols};
+  bool p2p = cfg->halo_mode == CFG_HALO_P2P;
+
+  printf("\n# predicted time per iteration: performance model ([machine] keys), check every %lld\n"
+         "# memory-bound: a grid that fits in cache runs faster than this\n",
+         (long long)cfg->check_interval);
+  printf("%-14s %6s %12s %12s %12s %12s %10s %10s %8s\n", "partitioner", "block", "us/iter",
+         "compute us", "halo us", "reduce us", "MLUP/s", "efficiency", "slowest");
+  for (int v = 0; v < nvariants; v++) {
+    struct decomp_layout l;
+    struct model_prediction p;
+    if (decomp_layout_init(&l, cfg->nx, cfg->ny, configured->nranks, dims, variants[v].kind,
+                           variants[v].block_size) != ERR_OK)
+      continue; /* e.g. a block larger than allowed: nothing to predict */
+    CHECK(model_predict(&l, nodes, p2p, cfg->check_interval, &machine, &p));
+    bool chosen = l.kind == configured->kind &&
+                  (l.kind != DECOMP_BLOCK_CYCLIC || variants[v].block_size == cfg->block_size);
+    char block[24] = "-";
+    if (l.kind == DECOMP_BLOCK_CYCLIC)
+      snprintf(block, sizeof block, "%lld", (long long)variants[v].block_size);
+    printf("%-14s %6s %12.2f %12.2f %12.2f %12.2f %10.1f %10.3f %8d%s\n",
+           cfg_partitioner_name(variants[v].kind == DECOMP_BLOCK    ? CFG_BLOCK
+                                : variants[v].kind == DECOMP_CYCLIC ? CFG_CYCLIC
+                                                                    : CFG_BLOCK_CYCLIC),
+           block, p.seconds * 1e6, p.compute_seconds * 1e6, p.halo_seconds * 1e6,
+           p.reduce_seconds * 1e6, p.mlups, p.efficiency, p.slowest_rank,
+           chosen ? "  <- configured" : "");
+  }
+  return ERR_OK;
+}
+
 static int dry_run(struct run *run) {
   const struct cfg *cfg = run->cfg;
   int nranks = run->cli.ranks > 0 ? run->cli.ranks : run->team->size;
@@ -169,6 +224,9 @@ static int dry_run(struct run *run) {
            cfg->ranks_per_node > 0 ? "" : " on one node");
     decomp_plan_print(&l, nodes, cfg->halo_mode == CFG_HALO_P2P, stdout);
   }
+  if (status == ERR_OK)
+    status =
+        team_agree(run->team, run->team->rank == 0 ? print_predictions(cfg, &l, nodes) : ERR_OK);
   free(nodes);
   run->finished = true;
   return status;

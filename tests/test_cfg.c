@@ -358,7 +358,7 @@ static void test_unknown_section_suggests_the_closest(void) {
                "t.toml:4: unknown section [Boundary]; did you mean [boundary]?");
   EXPECT_ERROR(GRID "[zzz]\n",
                "t.toml:4: unknown section [zzz]; the sections are [grid], "
-               "[boundary], [initial], [solver], [decomposition], [halo], [output]");
+               "[boundary], [initial], [solver], [decomposition], [halo], [output], [machine]");
   EXPECT_ERROR_HOLDS(GRID "[grid.sub]\n", "t.toml:4: unknown section [grid.sub]");
   EXPECT_ERROR("solvr.tolerance = 1\n" GRID,
                "t.toml:1: unknown section [solvr]; did you mean [solver]?");
@@ -577,7 +577,10 @@ static void test_print_lists_every_key_in_schema_order(void) {
       "max_iterations = 100000\ncheck_interval = 1\nstores = \"regular\"\n\n[decomposition]\n"
       "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
       "mode = \"auto\"\nranks_per_node = 0\n\n[output]\npath = \"plate.h5\"\n"
-      "mode = \"gather\"\ncheckpoint_interval = 0\nowner_map = false\n";
+      "mode = \"gather\"\ncheckpoint_interval = 0\nowner_map = false\n\n[machine]\n"
+      "core_bandwidth_gbs = 35.0\nnode_bandwidth_gbs = 68.0\nkernel_efficiency = 0.75\n"
+      "shm_latency_us = 0.5\nnet_latency_us = 1.5\nnet_bandwidth_gbs = 12.0\n"
+      "reduce_latency_us = 0.5\n";
   EXPECT(strcmp(text, want) == 0, "expected:\n%s\ngot:\n%s", want, text);
   free(text);
   cfg_destroy(&c);
@@ -614,7 +617,7 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 21, "expected 21 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 28, "expected 28 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",

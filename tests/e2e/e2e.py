@@ -60,6 +60,7 @@ def expect_in(text, words, what):
 
 def plate(nx=37, ny=53, tol=1e-3, partitioner="block", block_size=1, grid=(0, 1),
           mode="auto", rpn=0, check=1, max_iterations=100000, stores="regular", extra=""):
+    stores_line = "" if stores == "regular" else f'stores = "{stores}"\n'
     return f"""[grid]
 nx = {nx}
 ny = {ny}
@@ -74,8 +75,7 @@ interior = 1.25
 tolerance = {tol}
 max_iterations = {max_iterations}
 check_interval = {check}
-stores = "{stores}"
-[decomposition]
+{stores_line}[decomposition]
 partitioner = "{partitioner}"
 block_size = {block_size}
 process_grid = [{grid[0]}, {grid[1]}]
@@ -261,6 +261,27 @@ def case_dry_run_shows_cyclic_costs_more_halo():
     if not nb or not nc or sum(nc) <= sum(nb):
         raise Failure(f"expected cyclic's totals above block's:\n{halo_total(block)}\n"
                       f"{halo_total(cyclic)}")
+
+
+def case_dry_run_predicts_block_beats_cyclic_on_a_cluster():
+    """The performance model on 4096 ranks, 64 a node: a row per partitioner, the configured
+    one marked; block's strips beat cyclic's single rows, and block-cyclic sits between."""
+    p = run(plate(nx=8192, ny=8192, rpn=64, grid=(0, 0)),
+            args=("--dry-run", "--ranks", "4096", "--set", "machine.net_latency_us=2"))
+    expect_exit(p, 0, "--dry-run --ranks 4096")
+    rows = {}
+    for m in re.finditer(r"^(block|block-cyclic|cyclic)\s+(\S+)\s+([0-9.]+)\s+.*$", p.stdout, re.M):
+        rows[(m.group(1), m.group(2))] = (float(m.group(3)), m.group(0))
+    want = [("block", "-"), ("block-cyclic", "4"), ("block-cyclic", "16"), ("block-cyclic", "64"),
+            ("cyclic", "-")]
+    missing = [w for w in want if w not in rows]
+    if missing:
+        raise Failure(f"no prediction for {missing} in:\n{p.stdout}")
+    if "<- configured" not in rows[("block", "-")][1]:
+        raise Failure(f"the configured partitioner (block) is not marked:\n{p.stdout}")
+    t = {k: v[0] for k, v in rows.items()}
+    if not t[("block", "-")] < t[("block-cyclic", "64")] < t[("block-cyclic", "4")] < t[("cyclic", "-")]:
+        raise Failure(f"expected block < block-cyclic 64 < block-cyclic 4 < cyclic in us/iter:\n{p.stdout}")
 
 
 # ---- configuration errors, collective and prompt ----------------------------------------------
