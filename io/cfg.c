@@ -106,6 +106,9 @@ static const struct key_def schema[] = {
      .help = "stop after this many iterations even if not converged (exit code 3)"},
     {"solver", "check_interval", COUNT_FROM(1), FIELD(check_interval), .def = {.i = 1},
      .help = "iterations between global convergence checks"},
+    {"solver", "temporal_block", COUNT_FROM(1), FIELD(temporal_block), .def = {.i = 1},
+     .help = "sweeps done per pass through memory, a row wavefront (1: none); must divide "
+             "check_interval and checkpoint_interval; one rank only for now"},
     {"solver", "stores", .type = KEY_ENUM, FIELD(stores), .choices = stores_names,
      .def = {.i = CFG_STORES_REGULAR},
      .help = "how the sweep writes: regular stores, or streaming (non-temporal) stores that "
@@ -762,6 +765,23 @@ static int check_complete(struct build *b) {
       return fail(&w, "%s.%s is required (%s, %s)", schema[k].section, schema[k].name,
                   type_text(&schema[k], type, sizeof type), schema[k].help);
     }
+  }
+  /* A temporal block of K sweeps ends only at multiples of K: every check and checkpoint must
+   * fall on one. */
+  int64_t k_block = b->cfg->temporal_block;
+  const char *others[] = {"solver.check_interval", "output.checkpoint_interval"};
+  int64_t values[] = {b->cfg->check_interval, b->cfg->checkpoint_interval};
+  for (int o = 0; o < 2; o++) {
+    if (values[o] % k_block == 0)
+      continue;
+    int tb = find_dotted("solver.temporal_block"), other = find_dotted(others[o]);
+    const struct origin *later =
+        b->origin[tb].order > b->origin[other].order ? &b->origin[tb] : &b->origin[other];
+    struct where w = where_of(b, later);
+    return fail(&w,
+                "solver.temporal_block = %lld must divide %s = %lld: a block of sweeps ends "
+                "only at its multiples",
+                (long long)k_block, others[o], (long long)values[o]);
   }
   /* Both fields of (nx + 2) x (ny + 2) doubles must be countable in bytes by an int64. */
   int nx = find_dotted("grid.nx"), ny = find_dotted("grid.ny");

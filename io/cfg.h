@@ -43,6 +43,7 @@ struct cfg {
   int64_t max_iterations;
   int64_t check_interval;
   enum cfg_stores stores;
+  int64_t temporal_block; /* sweeps per pass through memory (1: none) */
   /* [decomposition] */
   enum cfg_partitioner partitioner;
   int64_t block_size;

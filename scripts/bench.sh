@@ -295,6 +295,26 @@ while IFS=, read -r n stores sweeps mlups best _ gbs _ fraction mib; do
     "$(calc "\"%.1f\", 100 * $fraction")")"
 done < <(tail -n +2 "$out/kernel.csv")
 
+# ---- 2b. temporal blocking ---------------------------------------------------------------------
+k_tb=$(iterations_for "$strong_n" "$strong_n" 24)
+k_tb=$(((k_tb + 7) / 8 * 8)) # a multiple of every K below
+say ""
+say "== 2b. Temporal blocking: jacobi on 1 rank, $strong_n x $strong_n, solver.temporal_block = check_interval = K, $k_tb iterations =="
+say "   K sweeps per pass through memory (a row wavefront); % roofline: of copy $copy_1 GB/s (1 rank) / 16 B = $roofline_1 MLUP/s"
+echo "k,n,iterations,wall_s,mlups,roofline_fraction,speedup" >"$out/temporal.csv"
+say "$(printf '   %3s %8s %9s %10s %8s' K 'wall s' MLUP/s '% roofline' speedup)"
+mlups_k1=""
+for kb in 1 2 4 8; do
+  result=$(run_jacobi 1 "$strong_n" "$strong_n" "$k_tb" --set "solver.check_interval=$kb" --set "solver.temporal_block=$kb")
+  read -r wall _ <<<"$result"
+  mlups=$(calc "\"%.1f\", $strong_n * $strong_n * $k_tb / ($wall > 0 ? $wall : 1e-9) / 1e6")
+  [ -n "$mlups_k1" ] || mlups_k1=$mlups
+  fraction=$(calc "\"%.3f\", $mlups / $roofline_1")
+  speedup=$(calc "\"%.2f\", $mlups / $mlups_k1")
+  echo "$kb,$strong_n,$k_tb,$wall,$mlups,$fraction,$speedup" >>"$out/temporal.csv"
+  say "$(printf '   %3s %8s %9s %10s %8s' "$kb" "$wall" "$mlups" "$(calc "\"%.0f\", 100 * $fraction")" "$speedup")"
+done
+
 # ---- 3. scaling -------------------------------------------------------------------------------
 rank_counts() { # 1 2 4 ... below P, then P
   local n=1
@@ -475,4 +495,4 @@ elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then
 else
   say "plot: FAILED ($python $root/scripts/bench_plot.py)"
 fi
-say "csv: $out/{stream,kernel,scaling,halo,partitioners,model}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"
+say "csv: $out/{stream,kernel,temporal,scaling,halo,partitioners,model}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"

@@ -141,6 +141,14 @@ static int *modelled_nodes(int nranks, int64_t ranks_per_node) {
 }
 
 static int layout(const struct cfg *cfg, int nranks, struct decomp_layout *out) {
+  if (cfg->temporal_block > 1 && nranks > 1) {
+    err_set(ERR_CONFIG,
+            "solver.temporal_block = %lld runs on one rank only, got %d ranks: the halos %lld "
+            "deep that ranks would exchange are not implemented yet",
+            (long long)cfg->temporal_block, nranks, (long long)cfg->temporal_block);
+    err_prefix(cfg_origin(cfg, "solver.temporal_block"));
+    return ERR_CONFIG;
+  }
   int dims[2] = {cfg->process_grid[0], cfg->process_grid[1]};
   if (decomp_dims_fill(nranks, dims) != ERR_OK) {
     err_prefix(cfg_origin(cfg, "decomposition.process_grid"));
@@ -305,6 +313,7 @@ static int solve(struct run *run) {
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
+                                .temporal_block = cfg->temporal_block,
                                 .progress = !run->cli.quiet,
                                 .first_iteration = run->first_iteration,
                                 .checkpoint_interval = cfg->checkpoint_interval,

@@ -148,3 +148,24 @@ double sweep_tile_streaming(const double *restrict in, double *restrict out, int
                             int64_t ncols, int64_t stride) {
   return sweep_body(in, out, nrows, ncols, stride, true);
 }
+
+double sweep_tile_levels(double *const buf[2], int current, int64_t nrows, int64_t ncols,
+                         int64_t stride, int64_t levels) {
+  double max_diff = 0.0;
+  /* Step s: level t (1-based) sweeps row i = s - t + 1, reading buffer (current + t - 1) % 2
+   * and writing the other. Row i of level t needs rows i - 1..i + 1 of level t - 1: i + 1 was
+   * swept earlier in this step, the others in earlier steps. */
+  for (int64_t s = 1; s <= nrows + levels - 1; s++)
+    for (int64_t t = 1; t <= levels; t++) {
+      int64_t i = s - t + 1;
+      if (i < 1 || i > nrows)
+        continue;
+      int in = (int)((current + t - 1) % 2);
+      /* a one-row tile whose top halo row is row i - 1 */
+      double diff =
+          sweep_tile(buf[in] + (i - 1) * stride, buf[1 - in] + (i - 1) * stride, 1, ncols, stride);
+      if (t == levels && diff > max_diff)
+        max_diff = diff;
+    }
+  return max_diff;
+}

@@ -26,4 +26,15 @@ double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows
 double sweep_tile_streaming(const double *restrict in, double *restrict out, int64_t nrows,
                             int64_t ncols, int64_t stride);
 
+/* `levels` successive sweeps of one tile whose halo ring never changes (the fixed boundary,
+ * the same in both buffers), in one pass through memory: a wavefront over the rows, level t
+ * sweeping row i - t + 1 while level 1 sweeps row i, so the few rows in flight stay in cache
+ * and each row is read from and written to memory about once per pass instead of once per
+ * sweep. Two buffers suffice: level t overwrites level t - 2's row only after level t - 1 has
+ * read it. Every point is computed by sweep_tile's update from the same inputs, so after L
+ * levels buf[(current + L) % 2] holds, bit for bit, what L calls of sweep_tile would leave.
+ * Returns max |T^L - T^(L-1)| (the last level's diff). Not collective. */
+double sweep_tile_levels(double *const buf[2], int current, int64_t nrows, int64_t ncols,
+                         int64_t stride, int64_t levels);
+
 #endif /* JACOBI_SWEEP_H */

@@ -364,6 +364,25 @@ static void test_unknown_section_suggests_the_closest(void) {
                "t.toml:1: unknown section [solvr]; did you mean [solver]?");
 }
 
+/* A temporal block ends only at its multiples: checks and checkpoints must fall on them. The
+ * message blames whichever of the two keys was set later. */
+static void test_temporal_block_must_divide_the_intervals(void) {
+  EXPECT_ERROR(GRID "[solver]\ncheck_interval = 10\ntemporal_block = 4\n",
+               "t.toml:6: solver.temporal_block = 4 must divide solver.check_interval = 10: a "
+               "block of sweeps ends only at its multiples");
+  EXPECT_ERROR_HOLDS(GRID "[solver]\ntemporal_block = 4\ncheck_interval = 6\n",
+                     "t.toml:6: solver.temporal_block = 4 must divide solver.check_interval = 6");
+  EXPECT_ERROR_HOLDS(
+      GRID "[solver]\ntemporal_block = 2\ncheck_interval = 2\n[output]\n"
+           "checkpoint_interval = 3\n",
+      "t.toml:8: solver.temporal_block = 2 must divide output.checkpoint_interval = 3");
+  struct cfg *c = CREATE(GRID "[solver]\ntemporal_block = 4\ncheck_interval = 8\n[output]\n"
+                              "checkpoint_interval = 12\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  CU_ASSERT_EQUAL(c->temporal_block, 4);
+  cfg_destroy(&c);
+}
+
 static void test_unknown_key_suggests_the_closest(void) {
   EXPECT_ERROR(GRID "[solver]\ntolerence = 1e-6\n",
                "t.toml:5: unknown key solver.tolerence; did you mean solver.tolerance?");
@@ -371,7 +390,8 @@ static void test_unknown_key_suggests_the_closest(void) {
                "t.toml:5: unknown key solver.max_iteratoins; did you mean solver.max_iterations?");
   EXPECT_ERROR(GRID "[solver]\nfoo = 1\n",
                "t.toml:5: unknown key solver.foo; the keys of "
-               "[solver] are tolerance, max_iterations, check_interval, stores");
+               "[solver] are tolerance, max_iterations, check_interval, temporal_block, "
+               "stores");
   EXPECT_ERROR(GRID "[solver]\npartitioner = \"block\"\n",
                "t.toml:5: unknown key solver.partitioner; did you mean "
                "decomposition.partitioner (under [decomposition])?");
@@ -574,7 +594,8 @@ static void test_print_lists_every_key_in_schema_order(void) {
   const char *want =
       "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
       "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[solver]\ntolerance = 0.0001\n"
-      "max_iterations = 100000\ncheck_interval = 1\nstores = \"regular\"\n\n[decomposition]\n"
+      "max_iterations = 100000\ncheck_interval = 1\ntemporal_block = 1\nstores = "
+      "\"regular\"\n\n[decomposition]\n"
       "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
       "mode = \"auto\"\nranks_per_node = 0\n\n[output]\npath = \"plate.h5\"\n"
       "mode = \"gather\"\ncheckpoint_interval = 0\nowner_map = false\n\n[machine]\n"
@@ -617,7 +638,7 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 28, "expected 28 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 29, "expected 29 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",
@@ -833,6 +854,7 @@ int tests_register(void) {
       {"enum names are the config words", test_enum_names_are_the_config_words},
       {"destroy accepts NULL", test_destroy_accepts_null},
       {"README reference matches the schema", test_readme_reference_matches_schema},
+      {"temporal_block must divide the intervals", test_temporal_block_must_divide_the_intervals},
       {"TOML errors reach the caller", test_toml_errors_reach_the_caller},
       {"read_file returns the text NUL-terminated", test_read_file_returns_the_text_nul_terminated},
       {"read_file refuses a missing file", test_read_file_refuses_a_missing_file},

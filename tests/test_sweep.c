@@ -129,6 +129,36 @@ static void test_streaming_stores_give_identical_bits(void) {
         }
 }
 
+/* L sweeps as a wavefront against L calls of sweep_tile: both buffers and the diff, bit for bit,
+ * for tiles from empty to wider than a vector block, and L from 1 to past the row count. */
+static void test_levels_equal_successive_sweeps(void) {
+  enum { MAXR = 9, MAXC = 19, SIZE = (MAXR + 2) * (MAXC + 2) };
+  static double plain[2][SIZE], wave[2][SIZE];
+  unsigned seed = 777u;
+  for (int64_t rows = 0; rows <= MAXR; rows++)
+    for (int64_t cols = 1; cols <= MAXC; cols += 3)
+      for (int64_t levels = 1; levels <= 12; levels++)
+        for (int current = 0; current <= 1; current++) {
+          int64_t stride = cols + 2;
+          for (int64_t k = 0; k < (rows + 2) * stride; k++) {
+            seed = seed * 1103515245u + 12345u;
+            double v = (double)(seed >> 8) / 16777216.0 * 100.0 - 50.0;
+            plain[0][k] = plain[1][k] = wave[0][k] = wave[1][k] = v; /* ring: both buffers */
+          }
+          double want = 0.0;
+          for (int64_t l = 0; l < levels; l++) {
+            int in = (int)((current + l) % 2);
+            want = sweep_tile(plain[in], plain[1 - in], rows, cols, stride);
+          }
+          double *const bufs[2] = {wave[0], wave[1]};
+          double got = sweep_tile_levels(bufs, current, rows, cols, stride, levels);
+          CU_ASSERT_EQUAL(got, want);
+          size_t bytes = (size_t)((rows + 2) * stride) * sizeof(double);
+          CU_ASSERT_EQUAL(memcmp(plain[0], wave[0], bytes), 0);
+          CU_ASSERT_EQUAL(memcmp(plain[1], wave[1], bytes), 0);
+        }
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
@@ -138,6 +168,7 @@ int tests_register(void) {
       {"halo_untouched_and_stride_honoured", test_halo_untouched_and_stride_honoured},
       {"empty_tile_has_zero_diff", test_empty_tile_has_zero_diff},
       {"streaming_stores_give_identical_bits", test_streaming_stores_give_identical_bits},
+      {"levels_equal_successive_sweeps", test_levels_equal_successive_sweeps},
   };
   return TESTS_ADD_SUITE("sweep", cases);
 }

@@ -166,6 +166,60 @@ def case_identical_with_streaming_stores():
                            (4, "cyclic", 1, (2, 2), "p2p", 2)], stores="streaming")
 
 
+# ---- temporal blocking ---------------------------------------------------------------------
+
+def case_temporal_block_is_identical():
+    """solver.temporal_block = K sweeps K iterations per pass through memory: the exit code, the
+    iteration count and the field are the plain loop's, wherever the checks and max_iterations
+    fall, on square, tall and wide grids."""
+    for nx, ny in ((37, 53), (5, 200), (300, 3)):
+        for k, check, most in ((2, 2, 100000), (4, 8, 100000), (3, 3, 101), (7, 14, 50),
+                               (4, 4, 1)):
+            text = plate(nx, ny, check=check, max_iterations=most)
+            plain = run(text)
+            blocked = run(text, args=("--set", f"solver.temporal_block={k}"))
+            what = f"{nx} x {ny}, temporal_block {k}, check_interval {check}, max {most}"
+            expect_exit(blocked, plain.returncode, what)
+            if fingerprint(blocked) != fingerprint(plain):
+                raise Failure(f"{what}: expected {fingerprint(plain)} as without blocking, "
+                              f"got {fingerprint(blocked)}")
+
+
+def case_temporal_block_continues_from_any_iteration():
+    """A run stopped at 101 iterations (not a multiple of K = 4) continues with blocks that end
+    at multiples of 4 and ends bit for bit where an uninterrupted plain run does."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+            f.write(plate(check=4))
+        base = [ARGS.mpiexec, "-n", "1", ARGS.jacobi, "--set", "solver.temporal_block=4"]
+        first = run_command(base + ["--set", "solver.max_iterations=101", "--set",
+                                    "output.path=a.h5", "case.toml"], tmp)
+        expect_exit(first, 3, "first part, stopped at 101")
+        rest = run_command(base + ["--set", "initial.from_file=a.h5", "--set",
+                                   "output.path=b.h5", "case.toml"], tmp)
+        expect_exit(rest, 0, "continued")
+    whole = run(plate(check=4))
+    expect_exit(whole, 0, "uninterrupted plain run")
+    if fingerprint(rest) != fingerprint(whole):
+        raise Failure(f"expected {fingerprint(whole)} as uninterrupted, got {fingerprint(rest)}")
+
+
+def case_temporal_block_misuse_is_refused():
+    cases = [
+        (1, ["--set", "solver.temporal_block=3"],
+         ["--set solver.temporal_block=3: solver.temporal_block = 3 must divide "
+          "solver.check_interval = 1"]),
+        (1, ["--set", "solver.temporal_block=2", "--set", "solver.check_interval=4", "--set",
+             "output.checkpoint_interval=5"], ["must divide output.checkpoint_interval = 5"]),
+        (2, ["--set", "solver.temporal_block=2", "--set", "solver.check_interval=2"],
+         ["solver.temporal_block = 2 runs on one rank only, got 2 ranks"]),
+    ]
+    for ranks, args, words in cases:
+        p = run(plate(), ranks=ranks, args=args)
+        expect_exit(p, 2, f"{args} on {ranks} ranks")
+        expect_in(p.stderr, words, f"{args} on {ranks} ranks")
+
+
 # ---- the examples ---------------------------------------------------------------------------
 
 def case_every_example_config_runs():
