@@ -10,6 +10,8 @@
 #ifndef JACOBI_ERR_H
 #define JACOBI_ERR_H
 
+#include <stdbool.h>
+
 #include <stdarg.h>
 
 /* Status values double as process exit codes (README, "Exit codes"). A larger value is the
@@ -54,6 +56,12 @@ int err_status(void);
 
 /* Put "PREFIX: " before the recorded message (e.g. the file and line a caller knows of). */
 void err_prefix(const char *prefix);
+
+/* Whether the recorded failure has been printed already (team_agree prints a failure once, then
+ * marks it, so that a status agreed again on its way up is not reported twice). Recording a
+ * failure, or err_clear, resets it. */
+bool err_reported(void);
+void err_mark_reported(void);
 
 /* Forget the recorded failure (tests, and a rank that adopts another rank's message). */
 void err_clear(void);

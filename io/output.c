@@ -557,6 +557,15 @@ static void pack_ring(double *ring, int32_t *owner, const struct io_slabs *s,
     owner[i] = -1;
 }
 
+/* Whether every rank's status is ERR_OK. Prints nothing: each rank keeps its own status, and
+ * the caller's team_agree reports the failing rank's message, once. Collective. */
+static bool all_succeeded(const struct team *team, int status) {
+  int failed = status != ERR_OK, any = 1;
+  if (MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, team->comm) != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Allreduce (parallel output)"));
+  return any == 0;
+}
+
 static int write_parallel(const char *tmp, const struct field *f, const struct field_boundary *b,
                           const struct cfg *cfg, const struct team *team,
                           const struct io_state *state, const struct io_slabs *s) {
@@ -574,16 +583,17 @@ static int write_parallel(const char *tmp, const struct field *f, const struct f
         odset = H5I_INVALID_HID;
   H5_STEP(status, fapl = H5Pcreate(H5P_FILE_ACCESS), tmp, "H5Pcreate");
   H5_STEP(status, H5Pset_fapl_mpio(fapl, team->comm, MPI_INFO_NULL), tmp, "H5Pset_fapl_mpio");
-  H5_STEP(status, file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl), tmp,
-          "creating the file (H5Fcreate, MPI-IO)");
+  /* Local steps so far: a rank that failed one must not leave the others in the collective
+   * H5Fcreate. Only the failing rank keeps its status, so the caller reports it once. */
+  if (all_succeeded(team, status))
+    H5_STEP(status, file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl), tmp,
+            "creating the file (H5Fcreate, MPI-IO)");
   if (status == ERR_OK)
     dset = create_dataset(file, tmp, "/temperature", H5T_IEEE_F64LE, s, &status);
   if (status == ERR_OK && cfg->owner_map)
     odset = create_dataset(file, tmp, "/owner", H5T_STD_I32LE, s, &status);
-  /* File creation is collective: its outcome is the same on every rank, so all ranks go on
-   * (or stop) together. What follows is agreed by the caller. */
-  status = team_agree(team, status);
-  if (status == ERR_OK) {
+  /* The writes are collective: all ranks go on, or none. What follows is agreed by the caller. */
+  if (all_succeeded(team, status)) {
     struct pack_rm_ctx pack = {.f = f, .out = values, .owner = owner, .rank = team->rank};
     io_segments(l, team->rank, 0, s->rows - 2, IO_ROW_MAJOR, pack_row_major, &pack);
     status = write_selection(dset, H5T_NATIVE_DOUBLE, tmp, s, l, team->rank, false, values, mine);
@@ -737,15 +747,18 @@ int io_write(const char *path, const struct field *field, const struct field_bou
   else
 #endif
     status = write_gathered(tmp, field, boundary, cfg, team, state, &s);
+  /* Each agreement prints the failure it finds, so a failed write is not agreed on twice. */
   status = team_agree(team, adopt_root(team, status));
-  if (team->rank == 0) {
-    if (status == ERR_OK)
+  if (status == ERR_OK) {
+    if (team->rank == 0) {
       status = commit(tmp, path);
-    if (status == ERR_OK)
-      status = write_xdmf(path, cfg, state);
-    if (status != ERR_OK)
-      unlink(tmp); /* never leave a partial file behind; PATH itself is untouched */
+      if (status == ERR_OK)
+        status = write_xdmf(path, cfg, state);
+    }
+    status = team_agree(team, adopt_root(team, status));
   }
+  if (team->rank == 0 && status != ERR_OK)
+    unlink(tmp); /* never leave a partial file behind; PATH itself is untouched */
   free(tmp);
-  return team_agree(team, adopt_root(team, status));
+  return status;
 }

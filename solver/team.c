@@ -83,8 +83,13 @@ void team_destroy(struct team **team) {
 
 int team_agree(const struct team *team, int status) {
   /* One allreduce carries both facts: the largest status, and (negated) the lowest failing
-   * rank; a second small one counts the failing ranks so the message says whose it is. */
-  int mine[2] = {status, status != ERR_OK ? -team->rank : -team->size};
+   * rank whose failure has not been printed yet (failing ranks whose failure has, next; a
+   * status agreed again on its way up is not reported twice); a second small one counts the
+   * failing ranks so the message says whose it is. */
+  int key = -3 * team->size; /* no failure */
+  if (status != ERR_OK)      /* a message to print, or only a status passed on */
+    key = err_status() != ERR_OK && !err_reported() ? -team->rank : -(team->size + team->rank);
+  int mine[2] = {status, key};
   int agreed[2] = {status, mine[1]};
   if (MPI_Allreduce(mine, agreed, 2, MPI_INT, MPI_MAX, team->comm) != MPI_SUCCESS) {
     team_mpi_error(MPI_ERR_OTHER, "MPI_Allreduce (agreeing on an error)");
@@ -94,13 +99,14 @@ int team_agree(const struct team *team, int status) {
     return ERR_OK;
   int failed = status != ERR_OK ? 1 : 0, nfailed = 0;
   MPI_Allreduce(&failed, &nfailed, 1, MPI_INT, MPI_SUM, team->comm);
-  if (-agreed[1] == team->rank) {
+  if (-agreed[1] == team->rank) { /* a failure nobody has printed: this rank's, the lowest */
     if (nfailed == team->size || team->size == 1)
       fprintf(stderr, "jacobi: error: %s\n", err_message());
     else
       fprintf(stderr, "jacobi: rank %d: error: %s\n", team->rank, err_message());
     fflush(stderr);
   }
+  err_mark_reported(); /* every rank: whatever it records next is news */
   return agreed[0];
 }
 

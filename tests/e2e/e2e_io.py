@@ -381,6 +381,15 @@ def case_kill_during_write_keeps_previous_file():
         failed = jacobi(tmp, 2, ["solver.max_iterations=30"], env=env)
         expect_exit(failed, 1, "JACOBI_FAULT=fail-during-write")
         expect_in(failed.stderr, ["plate.h5.tmp", "injected failure"], "write failure")
+        if failed.stderr.count("error:") != 1:
+            raise Failure(f"a failed write must say so once, got:\n{failed.stderr}")
+        # A failed checkpoint is agreed inside the loop, then again on its way out: still once.
+        failed = jacobi(tmp, 3, ["solver.max_iterations=30", "output.checkpoint_interval=10"],
+                        env=env)
+        expect_exit(failed, 1, "JACOBI_FAULT=fail-during-write, checkpoint")
+        expect_in(failed.stderr, ["plate.ckpt.h5.tmp", "injected failure"], "checkpoint failure")
+        if failed.stderr.count("error:") != 1:
+            raise Failure(f"a failed checkpoint must say so once, got:\n{failed.stderr}")
         if os.path.exists(os.path.join(tmp, "plate.h5.tmp")):
             raise Failure("a failed write must remove plate.h5.tmp")
         identical(tmp, "saved.h5", "plate.h5", "plate.h5 after a failed write")
