@@ -72,7 +72,7 @@ static double local_sweep(struct field *f, bool streaming_stores) {
   return max_diff;
 }
 
-/* Iterations first..last in one wavefront over the rank's single tile (solve_params). */
+/* `levels` iterations in one wavefront over the rank's single tile (solve_params). */
 static double local_sweep_levels(struct field *f, int64_t levels) {
   double *const buffers[2] = {field_tile(f, 0, 0), field_tile(f, 1, 0)};
   const struct decomp_tile *tile = &f->tiles[0];
