@@ -174,17 +174,17 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
                                         .net_bandwidth = cfg->net_bandwidth_gbs * 1e9,
                                         .reduce_latency = cfg->reduce_latency_us * 1e-6};
   struct variant {
-    enum decomp_kind kind;
+    enum cfg_partitioner partitioner;
     int64_t block_size;
-  } variants[6] = {{DECOMP_BLOCK, 1},
-                   {DECOMP_BLOCK_CYCLIC, 4},
-                   {DECOMP_BLOCK_CYCLIC, 16},
-                   {DECOMP_BLOCK_CYCLIC, 64},
-                   {DECOMP_CYCLIC, 1}};
+  } variants[6] = {{CFG_BLOCK, 1},
+                   {CFG_BLOCK_CYCLIC, 4},
+                   {CFG_BLOCK_CYCLIC, 16},
+                   {CFG_BLOCK_CYCLIC, 64},
+                   {CFG_CYCLIC, 1}};
   int nvariants = 5;
-  if (configured->kind == DECOMP_BLOCK_CYCLIC && cfg->block_size != 4 && cfg->block_size != 16 &&
+  if (cfg->partitioner == CFG_BLOCK_CYCLIC && cfg->block_size != 4 && cfg->block_size != 16 &&
       cfg->block_size != 64)
-    variants[nvariants++] = (struct variant){DECOMP_BLOCK_CYCLIC, cfg->block_size};
+    variants[nvariants++] = (struct variant){CFG_BLOCK_CYCLIC, cfg->block_size};
   int dims[2] = {configured->prows, configured->pcols};
   bool p2p = cfg->halo_mode == CFG_HALO_P2P;
 
@@ -196,21 +196,20 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
   for (int v = 0; v < nvariants; v++) {
     struct decomp_layout l;
     struct model_prediction p;
-    if (decomp_layout_init(&l, cfg->nx, cfg->ny, configured->nranks, dims, variants[v].kind,
-                           variants[v].block_size) != ERR_OK)
+    enum cfg_partitioner partitioner = variants[v].partitioner;
+    if (decomp_layout_init(&l, cfg->nx, cfg->ny, configured->nranks, dims,
+                           decomp_kind_of(partitioner), variants[v].block_size) != ERR_OK)
       continue; /* e.g. a block larger than allowed: nothing to predict */
     CHECK(model_predict(&l, nodes, p2p, cfg->check_interval, &machine, &p));
-    bool chosen = l.kind == configured->kind &&
-                  (l.kind != DECOMP_BLOCK_CYCLIC || variants[v].block_size == cfg->block_size);
+    bool block_cyclic = partitioner == CFG_BLOCK_CYCLIC;
+    bool chosen = partitioner == cfg->partitioner &&
+                  (!block_cyclic || variants[v].block_size == cfg->block_size);
     char block[24] = "-";
-    if (l.kind == DECOMP_BLOCK_CYCLIC)
+    if (block_cyclic)
       snprintf(block, sizeof block, "%lld", (long long)variants[v].block_size);
     printf("%-14s %6s %12.2f %12.2f %12.2f %12.2f %10.1f %10.3f %8d%s\n",
-           cfg_partitioner_name(variants[v].kind == DECOMP_BLOCK    ? CFG_BLOCK
-                                : variants[v].kind == DECOMP_CYCLIC ? CFG_CYCLIC
-                                                                    : CFG_BLOCK_CYCLIC),
-           block, p.seconds * 1e6, p.compute_seconds * 1e6, p.halo_seconds * 1e6,
-           p.reduce_seconds * 1e6, p.mlups, p.efficiency, p.slowest_rank,
+           cfg_partitioner_name(partitioner), block, p.seconds * 1e6, p.compute_seconds * 1e6,
+           p.halo_seconds * 1e6, p.reduce_seconds * 1e6, p.mlups, p.efficiency, p.slowest_rank,
            chosen ? "  <- configured" : "");
   }
   return ERR_OK;

@@ -172,6 +172,17 @@ static bool make_layout(struct decomp_layout *l, int64_t nx, int64_t ny, int nra
   return ok;
 }
 
+/* Rank 0 removes the file, its XDMF sidecar and the test's directory. */
+static void remove_output(const struct team *team, const char *path) {
+  if (team->rank != 0)
+    return;
+  char xmf[160];
+  snprintf(xmf, sizeof xmf, "%s/out.xmf", dir);
+  unlink(xmf);
+  unlink(path);
+  rmdir(dir);
+}
+
 /* Every layout: write, compare on rank 0, read back on the next layout. */
 static void run_all(const char *mode, int64_t slab_bytes) {
   struct team *team = NULL;
@@ -224,13 +235,7 @@ static void run_all(const char *mode, int64_t slab_bytes) {
   CU_ASSERT_EQUAL(wrong, 0);
   CU_ASSERT_EQUAL(wrong_back, 0);
   io_set_slab_bytes(0);
-  if (team->rank == 0) {
-    char xmf[160];
-    snprintf(xmf, sizeof xmf, "%s/out.xmf", dir);
-    unlink(xmf);
-    unlink(path);
-    rmdir(dir);
-  }
+  remove_output(team, path);
   team_destroy(&team);
 }
 
@@ -268,13 +273,7 @@ static void test_read_refuses_other_boundary(void) {
   err_clear();
   field_destroy(&f);
   cfg_destroy(&cfg);
-  if (team->rank == 0) {
-    char xmf[160];
-    snprintf(xmf, sizeof xmf, "%s/out.xmf", dir);
-    unlink(xmf);
-    unlink(path);
-    rmdir(dir);
-  }
+  remove_output(team, path);
   team_destroy(&team);
 }
 

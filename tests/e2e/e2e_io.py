@@ -23,29 +23,9 @@ import e2e
 from e2e import TIMEOUT, Failure, expect_exit, expect_in
 
 
-def plate(nx=37, ny=53, tol=1e-6, partitioner="block", block_size=1, grid=(0, 1), check=1,
-          max_iterations=100000, top=100.0, output=""):
-    return f"""[grid]
-nx = {nx}
-ny = {ny}
-[boundary]
-top = {top}
-bottom = 12.5
-left = -3.0
-right = 0.7
-[initial]
-interior = 1.25
-[solver]
-tolerance = {tol}
-max_iterations = {max_iterations}
-check_interval = {check}
-[decomposition]
-partitioner = "{partitioner}"
-block_size = {block_size}
-process_grid = [{grid[0]}, {grid[1]}]
-[output]
-{output}
-"""
+def plate(tol=1e-6, output="", **settings):
+    """e2e.py's plate, converged tighter, with an [output] section."""
+    return e2e.plate(tol=tol, extra=f"[output]\n{output}\n", **settings)
 
 
 def command(ranks, sets=(), config="case.toml"):
@@ -211,6 +191,16 @@ def case_checkpoint_interval_writes_checkpoint():
 
 # ---- signals ----------------------------------------------------------------------------------
 
+def finish(proc, what):
+    """Wait up to 60 s for a signalled process; its result, or a Failure if it hangs."""
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise Failure(f"{what} did not stop within 60 s")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def interrupted_run(tmp, ranks, send):
     """Start a long run, wait for its first checkpoint (so it is solving), signal it with
     send(mpirun_pid); return (completed process, iteration in its checkpoint)."""
@@ -227,12 +217,7 @@ def interrupted_run(tmp, ranks, send):
         out, err = proc.communicate()
         raise Failure(f"the long run ended or wrote no checkpoint in 60 s:\n{out}\n{err}")
     send(proc.pid)
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise Failure("the signalled run did not stop within 60 s")
-    p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    p = finish(proc, "the signalled run")
     return p, int(attribute(tmp, "s.ckpt.h5", "iterations"))
 
 
@@ -331,12 +316,7 @@ def case_sbatch_trap_requeue_and_continue():
                and time.time() < deadline):
             time.sleep(0.05)
         proc.send_signal(signal.SIGUSR1)
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise Failure("jacobi.sbatch did not stop within 60 s of SIGUSR1")
-        p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        p = finish(proc, "jacobi.sbatch after SIGUSR1")
         expect_exit(p, 4, "jacobi.sbatch signalled")
         with open(env["SCONTROL_LOG"], encoding="utf-8") as f:
             log = f.read()
@@ -429,7 +409,7 @@ def case_bad_output_paths_exit_2():
                 write(tmp, "case.toml", plate(output=f'path = "{path}"'))
                 for ranks in (1, 3):
                     p = jacobi(tmp, ranks)
-                    expect_config_error(p, ["case.toml:20:", "output.path", *words],
+                    expect_config_error(p, ["case.toml:23:", "output.path", *words],
                                         f"output.path = {path!r} on {ranks} ranks")
         finally:
             if mounted:
