@@ -107,8 +107,9 @@ static const struct key_def schema[] = {
     {"solver", "check_interval", COUNT_FROM(1), FIELD(check_interval), .def = {.i = 1},
      .help = "iterations between global convergence checks"},
     {"solver", "temporal_block", COUNT_FROM(1), FIELD(temporal_block), .def = {.i = 1},
-     .help = "sweeps done per pass through memory, a row wavefront (1: none); must divide "
-             "check_interval and checkpoint_interval; one rank only for now"},
+     .help = "sweeps done per pass through memory, a row wavefront over tiles with halos this "
+             "deep, exchanged once per block (1: none); must divide check_interval and "
+             "checkpoint_interval"},
     {"solver", "stores", .type = KEY_ENUM, FIELD(stores), .choices = stores_names,
      .def = {.i = CFG_STORES_REGULAR},
      .help = "how the sweep writes: regular stores, or streaming (non-temporal) stores that "

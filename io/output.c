@@ -298,8 +298,8 @@ struct pack_ctx {
 
 static void pack_segment(const struct io_segment *seg, void *ctx) {
   struct pack_ctx *p = ctx;
-  const double *tile = field_tile(p->f, p->f->current, seg->tile);
-  const double *row = tile + (seg->gi - seg->row0 + 1) * field_stride(p->f, seg->tile) + 1;
+  const double *row = field_interior(p->f, p->f->current, seg->tile) +
+                      (seg->gi - seg->row0) * field_stride(p->f, seg->tile);
   memcpy(p->out, row, (size_t)seg->ncols * sizeof *row);
   p->out += seg->ncols;
 }

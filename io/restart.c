@@ -144,9 +144,9 @@ struct put_ctx {
 
 static void put_segment(const struct io_segment *seg, void *ctx) {
   struct put_ctx *p = ctx;
-  double *tile = field_tile(p->f, p->f->current, seg->tile);
-  memcpy(tile + (seg->gi - seg->row0 + 1) * field_stride(p->f, seg->tile) + 1, p->in,
-         (size_t)seg->ncols * sizeof *p->in);
+  double *row = field_interior(p->f, p->f->current, seg->tile) +
+                (seg->gi - seg->row0) * field_stride(p->f, seg->tile);
+  memcpy(row, p->in, (size_t)seg->ncols * sizeof *p->in);
   p->in += seg->ncols;
 }
 

@@ -12,24 +12,36 @@ enum { ALIGN_DOUBLES = 8 }; /* 64 bytes: a cache line, and a whole AVX-512 vecto
 
 static int64_t round_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
 
-void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t *offsets,
-                        int64_t *buffer_len) {
+void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t depth,
+                        int64_t *offsets, int64_t *buffer_len) {
   int64_t ntiles = decomp_ntiles(layout, rank), len = 0;
   for (int64_t t = 0; t < ntiles; t++) {
     struct decomp_tile tile;
     decomp_tile(layout, rank, t, &tile);
     offsets[t] = len;
-    len += round_up((tile.nrows + 2) * (tile.ncols + 2), ALIGN_DOUBLES);
+    len += round_up((tile.nrows + 2 * depth) * (tile.ncols + 2 * depth), ALIGN_DOUBLES);
   }
   *buffer_len = len;
 }
 
-int field_check_memory(const struct decomp_layout *layout, const struct team *team) {
+int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth) {
   /* From the plan, in O(1) whatever the tile count, plus each tile's alignment padding in each
-   * buffer: an upper bound, in double so that an absurd grid cannot overflow it. */
+   * buffer: an upper bound, in double so that an absurd grid cannot overflow it. The plan
+   * counts one-point rings; a ring `depth` deep adds 2 (depth - 1) (nrows + ncols) + 4 (depth^2
+   * - 1) points to a tile, and the tiles' rows and columns sum to (column runs x rows owned) and
+   * (row runs x columns owned). */
   struct decomp_rank_plan plan;
   decomp_plan_rank(layout, team->rank, NULL, false, &plan);
-  double my_bytes = (double)plan.bytes + (double)plan.tiles * 2 * ALIGN_DOUBLES * sizeof(double);
+  int prow = team->rank / layout->pcols, pcol = team->rank % layout->pcols;
+  double rows_sum = (double)decomp_dist_nruns(&layout->cols, pcol) *
+                    (double)decomp_dist_count(&layout->rows, prow);
+  double cols_sum = (double)decomp_dist_nruns(&layout->rows, prow) *
+                    (double)decomp_dist_count(&layout->cols, pcol);
+  double h = (double)depth;
+  double deeper_rings =
+      2.0 * (h - 1.0) * (rows_sum + cols_sum) + (double)plan.tiles * 4.0 * (h * h - 1.0);
+  double my_bytes = (double)plan.bytes + 2.0 * deeper_rings * sizeof(double) +
+                    (double)plan.tiles * 2 * ALIGN_DOUBLES * sizeof(double);
   double node_bytes = 0;
   MPI_CHECK(MPI_Allreduce(&my_bytes, &node_bytes, 1, MPI_DOUBLE, MPI_SUM, team->node));
   long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
@@ -44,26 +56,26 @@ int field_check_memory(const struct decomp_layout *layout, const struct team *te
   return ERR_OK;
 }
 
-static void fill_tile(double *storage, const struct decomp_tile *tile,
-                      const struct field_boundary *boundary, double interior) {
-  int64_t stride = tile->ncols + 2;
-  for (int64_t i = 0; i < tile->nrows + 2; i++)
-    for (int64_t j = 0; j < stride; j++)
-      storage[i * stride + j] =
-          (i >= 1 && i <= tile->nrows && j >= 1 && j <= tile->ncols) ? interior : NAN;
-  /* Fixed boundary halos, where the tile touches the grid's edge. */
-  for (int64_t j = 1; j <= tile->ncols; j++) {
-    if (tile->nbr_rank[DECOMP_NORTH] == DECOMP_BOUNDARY)
-      storage[j] = boundary->side[DECOMP_NORTH];
-    if (tile->nbr_rank[DECOMP_SOUTH] == DECOMP_BOUNDARY)
-      storage[(tile->nrows + 1) * stride + j] = boundary->side[DECOMP_SOUTH];
-  }
-  for (int64_t i = 1; i <= tile->nrows; i++) {
-    if (tile->nbr_rank[DECOMP_WEST] == DECOMP_BOUNDARY)
-      storage[i * stride] = boundary->side[DECOMP_WEST];
-    if (tile->nbr_rank[DECOMP_EAST] == DECOMP_BOUNDARY)
-      storage[i * stride + tile->ncols + 1] = boundary->side[DECOMP_EAST];
-  }
+/* Every point of a tile's storage, by where it falls on the grid: interior of the tile, fixed
+ * boundary (row -1 or ny, column -1 or nx, corners excluded: no stencil reads them), or
+ * anything else (NaN: filled by the first exchange, or never read). */
+static void fill_tile(double *storage, const struct decomp_tile *tile, int64_t depth,
+                      const struct decomp_layout *layout, const struct field_boundary *boundary,
+                      double interior) {
+  int64_t stride = tile->ncols + 2 * depth;
+  for (int64_t i = 0; i < tile->nrows + 2 * depth; i++)
+    for (int64_t j = 0; j < stride; j++) {
+      int64_t li = i - depth, lj = j - depth, gi = tile->row0 + li, gj = tile->col0 + lj;
+      bool in_rows = gi >= 0 && gi < layout->ny, in_cols = gj >= 0 && gj < layout->nx;
+      double value = NAN;
+      if (li >= 0 && li < tile->nrows && lj >= 0 && lj < tile->ncols)
+        value = interior;
+      else if (in_cols && (gi == -1 || gi == layout->ny))
+        value = boundary->side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH];
+      else if (in_rows && (gj == -1 || gj == layout->nx))
+        value = boundary->side[gj == -1 ? DECOMP_WEST : DECOMP_EAST];
+      storage[i * stride + j] = value;
+    }
 }
 
 static int describe_tiles(struct field *f) {
@@ -75,7 +87,7 @@ static int describe_tiles(struct field *f) {
     return err_set(ERR_FAILURE, "out of memory describing %lld tiles", (long long)f->ntiles);
   for (int64_t t = 0; t < f->ntiles; t++)
     decomp_tile(f->layout, f->rank, t, &f->tiles[t]);
-  field_tile_offsets(f->layout, f->rank, f->tile_offset, &f->buffer_len);
+  field_tile_offsets(f->layout, f->rank, f->depth, f->tile_offset, &f->buffer_len);
   return ERR_OK;
 }
 
@@ -93,13 +105,15 @@ static int allocate_window(struct field *f, const struct team *team) {
 }
 
 int field_create(const struct decomp_layout *layout, const struct team *team,
-                 const struct field_boundary *boundary, double interior, struct field **out) {
+                 const struct field_boundary *boundary, double interior, int64_t depth,
+                 struct field **out) {
   *out = NULL;
   struct field *f = calloc(1, sizeof *f);
   int status = f ? ERR_OK : err_set(ERR_FAILURE, "out of memory creating the field");
   if (f) {
     f->layout = layout;
     f->rank = team->rank;
+    f->depth = depth;
     f->win = MPI_WIN_NULL;
     status = describe_tiles(f);
   }
@@ -113,7 +127,7 @@ int field_create(const struct decomp_layout *layout, const struct team *team,
   }
   for (int buf = 0; buf < 2; buf++)
     for (int64_t t = 0; t < f->ntiles; t++)
-      fill_tile(field_tile(f, buf, t), &f->tiles[t], boundary, interior);
+      fill_tile(field_tile(f, buf, t), &f->tiles[t], depth, layout, boundary, interior);
   *out = f;
   return ERR_OK;
 }
@@ -143,12 +157,12 @@ uint64_t field_checksum(const struct field *f, const struct team *team) {
   int64_t nx = f->layout->nx;
   for (int64_t t = 0; t < f->ntiles; t++) {
     const struct decomp_tile *tile = &f->tiles[t];
-    const double *storage = field_tile(f, f->current, t);
+    const double *origin = field_interior(f, f->current, t);
     int64_t stride = field_stride(f, t);
     for (int64_t li = 0; li < tile->nrows; li++)
       for (int64_t lj = 0; lj < tile->ncols; lj++) {
         uint64_t bits;
-        memcpy(&bits, &storage[(li + 1) * stride + lj + 1], sizeof bits);
+        memcpy(&bits, &origin[li * stride + lj], sizeof bits);
         uint64_t index = (uint64_t)((tile->row0 + li) * nx + tile->col0 + lj);
         sum += mix64(mix64(index) ^ bits);
       }

@@ -1,12 +1,14 @@
-/* field.h - the distributed temperature field: each rank's tiles, with one-point halo rings, in
- * two buffers (current and next iterate), allocated in an MPI-3 shared-memory window so that
- * the ranks of a node can read each other's tiles in place.
+/* field.h - the distributed temperature field: each rank's tiles, with halo rings, in two
+ * buffers (current and next iterate), allocated in an MPI-3 shared-memory window so that the
+ * ranks of a node can read each other's tiles in place.
  *
- * A tile of nrows x ncols interior points is stored row-major with stride ncols + 2; its halo
- * ring holds either the fixed boundary temperature (set once, in both buffers) or copies of the
- * neighbouring tiles' edges (filled by halo.h). Where the tiles sit in a rank's window segment
- * is a pure function of the layout (field_tile_offsets), so any rank can find any node
- * neighbour's tile without asking it. Never holds the global grid.
+ * A tile of nrows x ncols interior points is stored row-major with a halo ring `depth` points
+ * deep (1 for the plain sweep; K for temporal blocks of K sweeps), stride ncols + 2 * depth.
+ * A ring point inside the grid holds a copy of the tile that owns it (filled by halo.h); one
+ * on the grid's edge holds the fixed boundary temperature (set once, in both buffers); one
+ * beyond the edge, or on a corner of the grid, is never read and holds NaN. Where the tiles sit in
+ * a rank's window segment is a pure function of the layout (field_tile_offsets), so any rank can
+ * find any node neighbour's tile without asking it. Never holds the global grid.
  */
 #ifndef JACOBI_FIELD_H
 #define JACOBI_FIELD_H
@@ -25,6 +27,7 @@ struct field_boundary {
 struct field {
   const struct decomp_layout *layout; /* borrowed; outlives the field */
   int rank;
+  int64_t depth; /* of every halo ring, >= 1 */
   int64_t ntiles;
   struct decomp_tile *tiles; /* this rank's tiles */
   int64_t *tile_offset;      /* doubles from a buffer's start to tile t */
@@ -34,33 +37,38 @@ struct field {
   int current; /* the buffer (0 or 1) that holds the current iterate */
 };
 
-/* Offsets of rank's tiles in one of its buffers (ntiles entries, each 64-byte aligned), and
- * the buffer length in doubles. Pure: any rank computes it for any rank. */
-void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t *offsets,
-                        int64_t *buffer_len);
+/* Offsets of rank's tiles, with rings `depth` deep, in one of its buffers (ntiles entries, each
+ * 64-byte aligned), and the buffer length in doubles. Pure: any rank computes it for any rank. */
+void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t depth,
+                        int64_t *offsets, int64_t *buffer_len);
 
 /* Whether the tiles of every rank on this rank's node (two buffers each) fit the node's
  * physical memory: call before field_create, so that an absurd grid is a configuration error
  * rather than an allocation failure. Collective on team->node; NOT agreed (the caller adds
  * where the grid size came from, then agrees). Errors: ERR_CONFIG, ERR_FAILURE (MPI). */
-int field_check_memory(const struct decomp_layout *layout, const struct team *team);
+int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth);
 
-/* Allocate this rank's tiles in a shared window on team->node and set both buffers: interior
- * points to `interior`, boundary halos to their side's temperature, other halos to NaN until the
- * first exchange (so a missed halo cannot pass unnoticed). Collective on team->comm; agreed
- * status. Errors: ERR_FAILURE (allocation, MPI). */
+/* Allocate this rank's tiles, with rings `depth` >= 1 deep, in a shared window on team->node
+ * and set both buffers: interior points to `interior`, boundary points to their side's
+ * temperature, other ring points to NaN until the first exchange (so a missed halo cannot pass
+ * unnoticed). Collective on team->comm; agreed status. Errors: ERR_FAILURE (allocation, MPI). */
 int field_create(const struct decomp_layout *layout, const struct team *team,
-                 const struct field_boundary *boundary, double interior, struct field **out);
+                 const struct field_boundary *boundary, double interior, int64_t depth,
+                 struct field **out);
 
 /* Free the window; accepts NULL and *field == NULL, sets *field to NULL. Collective on the node. */
 void field_destroy(struct field **field);
 
-/* The storage of tile t in buffer buf: halo ring included, (nrows + 2) x (ncols + 2). */
+/* The storage of tile t in buffer buf: ring included, (nrows + 2 depth) x (ncols + 2 depth). */
 static inline double *field_tile(const struct field *f, int buf, int64_t t) {
   return f->base + (int64_t)buf * f->buffer_len + f->tile_offset[t];
 }
 static inline int64_t field_stride(const struct field *f, int64_t t) {
-  return f->tiles[t].ncols + 2;
+  return f->tiles[t].ncols + 2 * f->depth;
+}
+/* Interior point (0, 0) of tile t in buffer buf; point (li, lj) is li * stride + lj from it. */
+static inline double *field_interior(const struct field *f, int buf, int64_t t) {
+  return field_tile(f, buf, t) + f->depth * field_stride(f, t) + f->depth;
 }
 
 /* Decomposition-independent fingerprint of the current iterate: a sum, wrapping mod 2^64, of a

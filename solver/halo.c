@@ -1,5 +1,14 @@
 /* halo.c - the halo exchange; see halo.h.
  *
+ * What a ring needs. A tile's ring `depth` points deep covers the tile grown by depth points,
+ * clipped to the grid's interior (the fixed boundary beyond it is set once, in field.c). Tiles
+ * are whole blocks of a tensor grid (decomp.h), so the ring is cut by the tiles it crosses into
+ * rectangles, one per source tile: its four edges, its corners, and more when tiles are smaller
+ * than the depth (block-cyclic with small blocks). A one-deep ring serves one 5-point sweep,
+ * which never reads the corner points: those are left out, so a plain run moves exactly the
+ * four edges the plan counts (decomp_plan_rank). A ring K deep serves K sweeps of overlapped
+ * tiles (sweep.h: sweep_levels), which read the corners too.
+ *
  * Why the shared-window path is correct (MPI-3.1 §11.5.5 and its errata: the "separate" and
  * "unified" models agree once MPI_Win_sync orders the processes' own loads and stores). The
  * whole run is one passive-target epoch (MPI_Win_lock_all with MPI_MODE_NOCHECK). Each
@@ -7,56 +16,66 @@
  *   1. sweeps: stores buffer B_k's interior (reads only its own B_{k-1});
  *   2. MPI_Win_sync, then sends a zero-byte notification to each node neighbour;
  *   3. waits for every node neighbour's notification k, then MPI_Win_sync;
- *   4. loads its neighbours' edges of B_k into its own halos of B_k.
+ *   4. loads its neighbours' points of B_k into its own ring of B_k.
  * Read after write: a neighbour's stores of B_k (its step 1) precede its Win_sync and its send
  * (2); our receive of that message and our Win_sync (3) precede our loads (4). So we read the
- * edges of iteration k, not older ones.
+ * points of iteration k, not older ones.
  * Write after read: we overwrite our B_k next in iteration k+2 (the buffers alternate). Before
  * that we receive each neighbour's notification k+1, which it sends after its step 4 of
- * iteration k (its loads of our B_k edges) and a Win_sync. So no neighbour is still reading
+ * iteration k (its loads of our B_k points) and a Win_sync. So no neighbour is still reading
  * what we overwrite. One notification per neighbour per iteration serves both directions, and
  * nobody waits for ranks that are not its neighbours. MPI_Barrier would order nothing here.
- * The halo ring itself is written only by its owner and read by nobody else.
+ * A temporal block of K sweeps writes both buffers before the next exchange, B_k among them,
+ * so with rings deeper than one the exchange ends with a second round: after step 4 each rank
+ * sends "done" to its node neighbours and waits for theirs, and nobody writes a buffer a
+ * neighbour may still be reading. The ring itself is written only by its owner and read by
+ * nobody else.
  *
- * Off-node neighbours get messages: all edges bound for one rank are packed into one buffer,
- * in the order of the receiver's (tile, side), which both sides compute from the layout. All
- * of a rank's receives and sends are posted together and completed with one MPI_Waitall,
- * together with the notifications.
+ * Off-node neighbours get messages: all rectangles bound for one rank are packed into one
+ * buffer, in the order of (receiver's tile, source tile's first row, first column), which both
+ * sides compute from the layout. All of a rank's receives and sends are posted together and
+ * completed with one MPI_Waitall, together with the notifications.
  */
 #include "halo.h"
 
 #include "err.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { TAG_NOTIFY = 1, TAG_EDGES = 2 };
+enum { TAG_NOTIFY = 1, TAG_EDGES = 2, TAG_DONE = 3 };
 
-/* A strided run of points: `count` points, `stride` doubles apart, starting at offset `start`
- * in a tile's storage. */
-struct line {
-  int64_t start, count, stride;
+/* A rectangle of the grid's interior: rows [r0, r1), columns [c0, c1). */
+struct rect {
+  int64_t r0, r1, c0, c1;
 };
 
-/* One tile side's halo filled by a plain copy (own tile or node neighbour's window). */
+/* Where a piece goes in a message: the order both sides sort by. */
+struct piece_key {
+  int64_t tile;       /* receiver's tile index */
+  int64_t row0, col0; /* the source tile's first point */
+};
+
+/* A ring piece filled by a plain copy (own tile or node neighbour's window). */
 struct halo_copy {
   double *dst[2];
   const double *src[2];
-  int64_t count, dst_stride, src_stride;
+  int64_t rows, cols, dst_stride, src_stride;
 };
 
-/* One tile side in a message: its edge when sending, its halo when receiving. */
+/* A piece in a message: sent from our tile, or received into our ring. */
 struct halo_segment {
   double *base[2];
-  int64_t count, stride;
-  int64_t key; /* receiver's tile * DECOMP_NSIDES + receiver's side: the order in the message */
+  int64_t rows, cols, stride;
+  struct piece_key key;
 };
 
 struct halo_peer {
   int rank;
-  int nsend, nrecv;
+  int64_t nsend, nrecv;
   struct halo_segment *send, *recv;
-  int64_t points; /* each way */
+  int64_t send_points, recv_points;
   double *send_buf, *recv_buf;
 };
 
@@ -64,6 +83,7 @@ struct halo {
   MPI_Comm comm; /* halo traffic only */
   MPI_Win win;
   bool locked;
+  int64_t depth;
   struct halo_copy *copies;
   int64_t ncopies;
   int *shm_peers;
@@ -74,39 +94,56 @@ struct halo {
   struct halo_counts counts;
 };
 
-static const enum decomp_side opposite[DECOMP_NSIDES] = {[DECOMP_NORTH] = DECOMP_SOUTH,
-                                                         [DECOMP_SOUTH] = DECOMP_NORTH,
-                                                         [DECOMP_WEST] = DECOMP_EAST,
-                                                         [DECOMP_EAST] = DECOMP_WEST};
+/* ---- geometry ---------------------------------------------------------------------------------
+ */
 
-/* The halo points of side s of a tile: row 0 or nrows + 1, column 0 or ncols + 1. */
-static struct line halo_line(const struct decomp_tile *t, enum decomp_side s) {
-  int64_t stride = t->ncols + 2;
-  switch (s) {
-  case DECOMP_NORTH:
-    return (struct line){1, t->ncols, 1};
-  case DECOMP_SOUTH:
-    return (struct line){(t->nrows + 1) * stride + 1, t->ncols, 1};
-  case DECOMP_WEST:
-    return (struct line){stride, t->nrows, stride};
-  default:
-    return (struct line){stride + t->ncols + 1, t->nrows, stride};
-  }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static struct rect tile_rect(const struct decomp_tile *t) {
+  return (struct rect){t->row0, t->row0 + t->nrows, t->col0, t->col0 + t->ncols};
 }
 
-/* The interior points along side s of a tile: what its neighbour across s needs. */
-static struct line edge_line(const struct decomp_tile *t, enum decomp_side s) {
-  int64_t stride = t->ncols + 2;
-  switch (s) {
-  case DECOMP_NORTH:
-    return (struct line){stride + 1, t->ncols, 1};
-  case DECOMP_SOUTH:
-    return (struct line){t->nrows * stride + 1, t->ncols, 1};
-  case DECOMP_WEST:
-    return (struct line){stride + 1, t->nrows, stride};
-  default:
-    return (struct line){stride + t->ncols, t->nrows, stride};
-  }
+static struct rect intersect(struct rect a, struct rect b) {
+  return (struct rect){max64(a.r0, b.r0), min64(a.r1, b.r1), max64(a.c0, b.c0), min64(a.c1, b.c1)};
+}
+
+static bool is_empty(struct rect r) { return r.r0 >= r.r1 || r.c0 >= r.c1; }
+
+/* r grown by `rows` and `cols` points on each side, clipped to the interior. */
+static struct rect grow(struct rect r, int64_t rows, int64_t cols, const struct decomp_layout *l) {
+  return intersect((struct rect){r.r0 - rows, r.r1 + rows, r.c0 - cols, r.c1 + cols},
+                   (struct rect){0, l->ny, 0, l->nx});
+}
+
+/* The part of source tile `src` that the ring of tile `dst` needs (empty if none). A one-deep
+ * ring is the cross of the tile grown by one row and by one column, without the corners: a
+ * rectangle cuts it in one rectangle, since the tiles do not overlap. */
+static struct rect piece_of(struct rect dst, struct rect src, int64_t depth,
+                            const struct decomp_layout *l) {
+  if (depth > 1)
+    return intersect(src, grow(dst, depth, depth, l));
+  struct rect across_rows = intersect(src, grow(dst, 1, 0, l));
+  return is_empty(across_rows) ? intersect(src, grow(dst, 0, 1, l)) : across_rows;
+}
+
+/* Call visit(ctx, owner, tile index, tile) for each tile meeting r, row band by row band, left
+ * to right: tiles are whole blocks of a tensor grid, so a band's tiles share their rows.
+ * Stops at the first visit that returns non-zero, and returns that. */
+typedef int tile_visit(void *ctx, int owner, int64_t index, const struct decomp_tile *tile);
+
+static int visit_tiles(const struct decomp_layout *l, struct rect r, tile_visit *visit, void *ctx) {
+  for (int64_t i = r.r0, next_i = r.r1; i < r.r1; i = next_i)
+    for (int64_t j = r.c0; j < r.c1;) {
+      int64_t index, li, lj;
+      int owner = decomp_owner(l, i, j, &index, &li, &lj);
+      struct decomp_tile tile;
+      decomp_tile(l, owner, index, &tile);
+      CHECK(visit(ctx, owner, index, &tile));
+      next_i = tile.row0 + tile.nrows;
+      j = tile.col0 + tile.ncols;
+    }
+  return ERR_OK;
 }
 
 static bool same_node(const struct team *team, int a, int b) {
@@ -117,23 +154,36 @@ static bool uses_window(const struct team *team, enum cfg_halo_mode mode, int nb
   return nbr == team->rank || (mode != CFG_HALO_P2P && same_node(team, team->rank, nbr));
 }
 
+struct mode_check {
+  const struct team *team;
+  const char *origin;
+  const struct decomp_layout *layout;
+  struct rect dst;
+  int64_t depth;
+};
+
+static int check_source(void *ctx, int owner, int64_t index, const struct decomp_tile *tile) {
+  (void)index;
+  const struct mode_check *c = ctx;
+  if (owner == c->team->rank || same_node(c->team, c->team->rank, owner) ||
+      is_empty(piece_of(c->dst, tile_rect(tile), c->depth, c->layout)))
+    return ERR_OK;
+  return err_set(ERR_CONFIG,
+                 "%s: halo.mode = \"shm\", but rank %d's neighbour rank %d is on another "
+                 "node; use \"auto\" (shared windows on a node, messages between nodes)",
+                 c->origin, c->team->rank, owner);
+}
+
 int halo_check_mode(const struct decomp_layout *layout, const struct team *team,
-                    enum cfg_halo_mode mode, const char *origin) {
+                    enum cfg_halo_mode mode, int64_t depth, const char *origin) {
   int status = ERR_OK;
+  struct mode_check c = {.team = team, .origin = origin, .layout = layout, .depth = depth};
   int64_t ntiles = decomp_ntiles(layout, team->rank);
   for (int64_t t = 0; t < ntiles && mode == CFG_HALO_SHM && status == ERR_OK; t++) {
     struct decomp_tile tile;
     decomp_tile(layout, team->rank, t, &tile);
-    for (int s = 0; s < DECOMP_NSIDES; s++) {
-      int nbr = tile.nbr_rank[s];
-      if (nbr != DECOMP_BOUNDARY && !same_node(team, team->rank, nbr)) {
-        status = err_set(ERR_CONFIG,
-                         "%s: halo.mode = \"shm\", but rank %d's neighbour rank %d is on another "
-                         "node; use \"auto\" (shared windows on a node, messages between nodes)",
-                         origin, team->rank, nbr);
-        break;
-      }
-    }
+    c.dst = tile_rect(&tile);
+    status = visit_tiles(layout, grow(c.dst, depth, depth, layout), check_source, &c);
   }
   return team_agree(team, status);
 }
@@ -148,21 +198,60 @@ struct remote {
   int64_t *offsets, buffer_len;
 };
 
-static int remote_find(struct field *f, const struct team *team, int rank, struct remote *r) {
-  int64_t n = decomp_ntiles(f->layout, rank);
-  r->rank = rank;
-  r->offsets = malloc((size_t)(n > 0 ? n : 1) * sizeof *r->offsets);
+struct planner {
+  struct halo *h;
+  struct field *f;
+  const struct team *team;
+  enum cfg_halo_mode mode;
+  struct remote *remotes;
+  int nremotes;
+  int64_t copies_room;
+  /* the tile being planned: receiving into its ring, or sending from it */
+  int64_t t;
+  struct rect mine;
+};
+
+static int out_of_memory(void) { return err_set(ERR_FAILURE, "out of memory planning the halo"); }
+
+/* Make room for one more element of `size` bytes in *list (n used, *room allocated). */
+static int reserve(void **list, int64_t n, int64_t *room, size_t size) {
+  if (n < *room)
+    return ERR_OK;
+  int64_t grown_room = *room > 0 ? 2 * *room : 8;
+  void *grown = realloc(*list, (size_t)grown_room * size);
+  if (grown == NULL)
+    return out_of_memory();
+  *list = grown;
+  *room = grown_room;
+  return ERR_OK;
+}
+
+/* The index in p->remotes of `rank`'s window (added on first use; the array may move). */
+static int remote_of(struct planner *p, int rank, int *index) {
+  for (int r = 0; r < p->nremotes; r++)
+    if (p->remotes[r].rank == rank) {
+      *index = r;
+      return ERR_OK;
+    }
+  struct remote *grown = realloc(p->remotes, (size_t)(p->nremotes + 1) * sizeof *grown);
+  if (grown == NULL)
+    return out_of_memory();
+  p->remotes = grown;
+  *index = p->nremotes;
+  struct remote *r = &p->remotes[p->nremotes++];
+  int64_t n = decomp_ntiles(p->f->layout, rank);
+  *r = (struct remote){.rank = rank, .offsets = malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t))};
   if (r->offsets == NULL)
-    return err_set(ERR_FAILURE, "out of memory planning the halo");
-  field_tile_offsets(f->layout, rank, r->offsets, &r->buffer_len);
-  if (rank == team->rank) {
-    r->base = f->base;
+    return out_of_memory();
+  field_tile_offsets(p->f->layout, rank, p->f->depth, r->offsets, &r->buffer_len);
+  if (rank == p->team->rank) {
+    r->base = p->f->base;
     return ERR_OK;
   }
   MPI_Group world_group, node_group;
   int node_rank = MPI_UNDEFINED;
-  MPI_Comm_group(team->comm, &world_group);
-  MPI_Comm_group(team->node, &node_group);
+  MPI_Comm_group(p->team->comm, &world_group);
+  MPI_Comm_group(p->team->node, &node_group);
   MPI_Group_translate_ranks(world_group, 1, &rank, node_group, &node_rank);
   MPI_Group_free(&world_group);
   MPI_Group_free(&node_group);
@@ -170,152 +259,174 @@ static int remote_find(struct field *f, const struct team *team, int rank, struc
     return err_set(ERR_FAILURE, "rank %d is not on this rank's node", rank);
   MPI_Aint size;
   int disp_unit;
-  MPI_CHECK(MPI_Win_shared_query(f->win, node_rank, &size, &disp_unit, &r->base));
+  MPI_CHECK(MPI_Win_shared_query(p->f->win, node_rank, &size, &disp_unit, &r->base));
   return ERR_OK;
 }
 
-static double *remote_tile(const struct remote *r, int buf, int64_t t) {
-  return r->base + (int64_t)buf * r->buffer_len + r->offsets[t];
+/* Point (gi, gj) of `tile` (index t on rank r) in buffer buf, through r's window base. */
+static double *point_in(const struct remote *r, int64_t depth, int buf, int64_t t,
+                        const struct decomp_tile *tile, int64_t gi, int64_t gj) {
+  int64_t stride = tile->ncols + 2 * depth;
+  double *origin = r->base + (int64_t)buf * r->buffer_len + r->offsets[t] + depth * stride + depth;
+  return origin + (gi - tile->row0) * stride + (gj - tile->col0);
 }
 
-static struct halo_peer *peer_of(struct halo *h, int rank) {
-  for (int p = 0; p < h->npeers; p++)
-    if (h->peers[p].rank == rank)
-      return &h->peers[p];
-  return NULL;
+static int add_shm_peer(struct halo *h, int rank) {
+  for (int k = 0; k < h->nshm; k++)
+    if (h->shm_peers[k] == rank)
+      return ERR_OK;
+  int *grown = realloc(h->shm_peers, (size_t)(h->nshm + 1) * sizeof *grown);
+  if (grown == NULL)
+    return out_of_memory();
+  h->shm_peers = grown;
+  h->shm_peers[h->nshm++] = rank;
+  return ERR_OK;
 }
 
-static int compare_segments(const void *a, const void *b) {
-  int64_t ka = ((const struct halo_segment *)a)->key, kb = ((const struct halo_segment *)b)->key;
-  return (ka > kb) - (ka < kb);
+static int peer_of(struct halo *h, int rank, struct halo_peer **out) {
+  for (int k = 0; k < h->npeers; k++)
+    if (h->peers[k].rank == rank) {
+      *out = &h->peers[k];
+      return ERR_OK;
+    }
+  struct halo_peer *grown = realloc(h->peers, (size_t)(h->npeers + 1) * sizeof *grown);
+  if (grown == NULL)
+    return out_of_memory();
+  h->peers = grown;
+  *out = &h->peers[h->npeers++];
+  **out = (struct halo_peer){.rank = rank};
+  return ERR_OK;
 }
 
-static int add_segment(struct halo_segment **list, int *n, struct halo_segment seg) {
+static int add_segment(struct halo_segment **list, int64_t *n, struct halo_segment seg) {
   struct halo_segment *grown = realloc(*list, (size_t)(*n + 1) * sizeof **list);
   if (grown == NULL)
-    return err_set(ERR_FAILURE, "out of memory planning the halo");
+    return out_of_memory();
   grown[(*n)++] = seg;
   *list = grown;
   return ERR_OK;
 }
 
-/* Count the distinct neighbour ranks on each path, and allocate the copy and peer lists. */
-static int plan_neighbours(struct halo *h, struct field *f, const struct team *team,
-                           enum cfg_halo_mode mode) {
-  int64_t sides = 0;
-  for (int64_t t = 0; t < f->ntiles; t++)
-    for (int s = 0; s < DECOMP_NSIDES; s++) {
-      int nbr = f->tiles[t].nbr_rank[s];
-      if (nbr == DECOMP_BOUNDARY)
-        continue;
-      sides++;
-      bool window = uses_window(team, mode, nbr);
-      bool known = false;
-      for (int p = 0; p < (window ? h->nshm : h->npeers) && !known; p++)
-        known = (window ? h->shm_peers[p] : h->peers[p].rank) == nbr;
-      if (known || nbr == team->rank)
-        continue;
-      if (window) {
-        int *grown = realloc(h->shm_peers, (size_t)(h->nshm + 1) * sizeof *grown);
-        if (grown == NULL)
-          return err_set(ERR_FAILURE, "out of memory planning the halo");
-        h->shm_peers = grown;
-        h->shm_peers[h->nshm++] = nbr;
-      } else {
-        struct halo_peer *grown = realloc(h->peers, (size_t)(h->npeers + 1) * sizeof *grown);
-        if (grown == NULL)
-          return err_set(ERR_FAILURE, "out of memory planning the halo");
-        h->peers = grown;
-        h->peers[h->npeers++] = (struct halo_peer){.rank = nbr};
-      }
+/* Receiving side: source tile `src` (index s on rank owner) feeds part of our tile t's ring. */
+static int plan_receive(void *ctx, int owner, int64_t s, const struct decomp_tile *src) {
+  struct planner *p = ctx;
+  struct field *f = p->f;
+  struct halo *h = p->h;
+  if (owner == p->team->rank && s == p->t)
+    return ERR_OK; /* the tile itself */
+  struct rect piece = piece_of(p->mine, tile_rect(src), f->depth, f->layout);
+  if (is_empty(piece))
+    return ERR_OK; /* a corner a one-deep ring does without */
+  int me, them;
+  CHECK(remote_of(p, p->team->rank, &me));
+  const struct decomp_tile *tile = &f->tiles[p->t];
+  int64_t rows = piece.r1 - piece.r0, cols = piece.c1 - piece.c0;
+  if (uses_window(p->team, p->mode, owner)) {
+    CHECK(remote_of(p, owner, &them));
+    const struct remote *self = &p->remotes[me], *from = &p->remotes[them];
+    CHECK(reserve((void **)&h->copies, h->ncopies, &p->copies_room, sizeof *h->copies));
+    struct halo_copy *c = &h->copies[h->ncopies++];
+    *c = (struct halo_copy){.rows = rows,
+                            .cols = cols,
+                            .dst_stride = tile->ncols + 2 * f->depth,
+                            .src_stride = src->ncols + 2 * f->depth};
+    for (int buf = 0; buf < 2; buf++) {
+      c->dst[buf] = point_in(self, f->depth, buf, p->t, tile, piece.r0, piece.c0);
+      c->src[buf] = point_in(from, f->depth, buf, s, src, piece.r0, piece.c0);
     }
-  h->copies = malloc((size_t)(sides > 0 ? sides : 1) * sizeof *h->copies);
-  h->requests = malloc((size_t)(2 * (h->nshm + h->npeers) + 1) * sizeof *h->requests);
-  if (h->copies == NULL || h->requests == NULL)
-    return err_set(ERR_FAILURE, "out of memory planning the halo");
-  h->counts.shm_neighbours = h->nshm;
-  h->counts.messages = h->npeers;
+    if (owner == p->team->rank)
+      h->counts.local_points += rows * cols;
+    else {
+      h->counts.shm_points += rows * cols;
+      CHECK(add_shm_peer(h, owner));
+    }
+    return ERR_OK;
+  }
+  struct halo_peer *peer = NULL;
+  CHECK(peer_of(h, owner, &peer));
+  struct halo_segment in = {.rows = rows,
+                            .cols = cols,
+                            .stride = tile->ncols + 2 * f->depth,
+                            .key = {p->t, src->row0, src->col0}};
+  for (int buf = 0; buf < 2; buf++)
+    in.base[buf] = point_in(&p->remotes[me], f->depth, buf, p->t, tile, piece.r0, piece.c0);
+  peer->recv_points += rows * cols;
+  return add_segment(&peer->recv, &peer->nrecv, in);
+}
+
+/* Sending side: part of our tile t feeds the ring of tile `dst` (index d on rank owner). */
+static int plan_send(void *ctx, int owner, int64_t d, const struct decomp_tile *dst) {
+  struct planner *p = ctx;
+  struct field *f = p->f;
+  if (uses_window(p->team, p->mode, owner))
+    return ERR_OK; /* it loads from our window */
+  struct rect piece = piece_of(tile_rect(dst), p->mine, f->depth, f->layout);
+  if (is_empty(piece))
+    return ERR_OK;
+  int me;
+  CHECK(remote_of(p, p->team->rank, &me));
+  const struct decomp_tile *tile = &f->tiles[p->t];
+  struct halo_peer *peer = NULL;
+  CHECK(peer_of(p->h, owner, &peer));
+  struct halo_segment out = {.rows = piece.r1 - piece.r0,
+                             .cols = piece.c1 - piece.c0,
+                             .stride = tile->ncols + 2 * f->depth,
+                             .key = {d, tile->row0, tile->col0}};
+  for (int buf = 0; buf < 2; buf++)
+    out.base[buf] = point_in(&p->remotes[me], f->depth, buf, p->t, tile, piece.r0, piece.c0);
+  peer->send_points += out.rows * out.cols;
+  return add_segment(&peer->send, &peer->nsend, out);
+}
+
+static int compare_keys(const void *a, const void *b) {
+  const struct piece_key *x = &((const struct halo_segment *)a)->key,
+                         *y = &((const struct halo_segment *)b)->key;
+  if (x->tile != y->tile)
+    return (x->tile > y->tile) - (x->tile < y->tile);
+  if (x->row0 != y->row0)
+    return (x->row0 > y->row0) - (x->row0 < y->row0);
+  return (x->col0 > y->col0) - (x->col0 < y->col0);
+}
+
+static int plan_tiles(struct planner *p) {
+  struct field *f = p->f;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    p->t = t;
+    p->mine = tile_rect(&f->tiles[t]);
+    struct rect around = grow(p->mine, f->depth, f->depth, f->layout);
+    CHECK(visit_tiles(f->layout, around, plan_receive, p));
+    CHECK(visit_tiles(f->layout, around, plan_send, p));
+  }
   return ERR_OK;
 }
 
-/* A copy from tile t_src of `src` (own rank or node neighbour) into side s of our tile t. */
-static void plan_copy(struct halo *h, struct field *f, int64_t t, enum decomp_side s,
-                      const struct remote *src) {
-  const struct decomp_tile *tile = &f->tiles[t];
-  int64_t t_src = tile->nbr_tile[s];
-  struct decomp_tile nbr;
-  decomp_tile(f->layout, src->rank, t_src, &nbr);
-  struct line dst = halo_line(tile, s), from = edge_line(&nbr, opposite[s]);
-  struct halo_copy *c = &h->copies[h->ncopies++];
-  for (int buf = 0; buf < 2; buf++) {
-    c->dst[buf] = field_tile(f, buf, t) + dst.start;
-    c->src[buf] = remote_tile(src, buf, t_src) + from.start;
-  }
-  c->count = dst.count;
-  c->dst_stride = dst.stride;
-  c->src_stride = from.stride;
-  if (src->rank == f->rank)
-    h->counts.local_points += dst.count;
-  else
-    h->counts.shm_points += dst.count;
-}
-
-/* Our side s of tile t faces peer p: we receive its halo and send our edge. */
-static int plan_segments(struct field *f, int64_t t, enum decomp_side s, struct halo_peer *p) {
-  const struct decomp_tile *tile = &f->tiles[t];
-  struct line recv = halo_line(tile, s), send = edge_line(tile, s);
-  struct halo_segment in = {
-      .count = recv.count, .stride = recv.stride, .key = t * DECOMP_NSIDES + s};
-  struct halo_segment out = {.count = send.count,
-                             .stride = send.stride,
-                             .key = tile->nbr_tile[s] * DECOMP_NSIDES + opposite[s]};
-  for (int buf = 0; buf < 2; buf++) {
-    in.base[buf] = field_tile(f, buf, t) + recv.start;
-    out.base[buf] = field_tile(f, buf, t) + send.start;
-  }
-  p->points += recv.count;
-  CHECK(add_segment(&p->recv, &p->nrecv, in));
-  return add_segment(&p->send, &p->nsend, out);
-}
-
 static int plan(struct halo *h, struct field *f, const struct team *team, enum cfg_halo_mode mode) {
-  CHECK(plan_neighbours(h, f, team, mode));
-  /* Window bases of ourselves and every node neighbour. */
-  int nremote = h->nshm + 1;
-  struct remote *remotes = calloc((size_t)nremote, sizeof *remotes);
-  if (remotes == NULL)
-    return err_set(ERR_FAILURE, "out of memory planning the halo");
-  int status = remote_find(f, team, team->rank, &remotes[0]);
-  for (int p = 0; p < h->nshm && status == ERR_OK; p++)
-    status = remote_find(f, team, h->shm_peers[p], &remotes[p + 1]);
-  for (int64_t t = 0; t < f->ntiles && status == ERR_OK; t++)
-    for (int s = 0; s < DECOMP_NSIDES && status == ERR_OK; s++) {
-      int nbr = f->tiles[t].nbr_rank[s];
-      if (nbr == DECOMP_BOUNDARY)
-        continue;
-      if (uses_window(team, mode, nbr)) {
-        int r = 0;
-        while (remotes[r].rank != nbr)
-          r++;
-        plan_copy(h, f, t, (enum decomp_side)s, &remotes[r]);
-      } else {
-        status = plan_segments(f, t, (enum decomp_side)s, peer_of(h, nbr));
-      }
-    }
-  for (int r = 0; r < nremote; r++)
-    free(remotes[r].offsets);
-  free(remotes);
+  struct planner p = {.h = h, .f = f, .team = team, .mode = mode};
+  int status = plan_tiles(&p);
+  for (int r = 0; r < p.nremotes; r++)
+    free(p.remotes[r].offsets);
+  free(p.remotes);
   CHECK(status);
-  for (int p = 0; p < h->npeers; p++) {
-    struct halo_peer *peer = &h->peers[p];
-    /* Receives are already in (tile, side) order; sends are sorted by the receiver's. */
-    qsort(peer->send, (size_t)peer->nsend, sizeof *peer->send, compare_segments);
-    peer->send_buf = malloc((size_t)peer->points * sizeof(double));
-    peer->recv_buf = malloc((size_t)peer->points * sizeof(double));
+  for (int k = 0; k < h->npeers; k++) {
+    struct halo_peer *peer = &h->peers[k];
+    /* Receives are planned in (tile, source) order already; sends are sorted the same way. */
+    qsort(peer->send, (size_t)peer->nsend, sizeof *peer->send, compare_keys);
+    peer->send_buf =
+        malloc((size_t)(peer->send_points > 0 ? peer->send_points : 1) * sizeof(double));
+    peer->recv_buf =
+        malloc((size_t)(peer->recv_points > 0 ? peer->recv_points : 1) * sizeof(double));
     if (peer->send_buf == NULL || peer->recv_buf == NULL)
       return err_set(ERR_FAILURE, "out of memory for halo messages");
-    h->counts.p2p_points += peer->points;
+    if (peer->send_points > INT_MAX || peer->recv_points > INT_MAX)
+      return err_set(ERR_FAILURE, "a halo message to rank %d would hold more than %d points",
+                     peer->rank, INT_MAX);
+    h->counts.p2p_points += peer->recv_points;
   }
+  h->requests = malloc((size_t)(2 * (h->nshm + h->npeers) + 1) * sizeof *h->requests);
+  if (h->requests == NULL)
+    return out_of_memory();
+  h->counts.shm_neighbours = h->nshm;
+  h->counts.messages = h->npeers;
   return ERR_OK;
 }
 
@@ -327,6 +438,7 @@ int halo_create(struct field *field, const struct team *team, enum cfg_halo_mode
   if (h) {
     h->comm = MPI_COMM_NULL;
     h->win = field->win;
+    h->depth = field->depth;
     int code = MPI_Comm_dup(team->comm, &h->comm);
     status = code == MPI_SUCCESS ? plan(h, field, team, mode)
                                  : team_mpi_error(code, "MPI_Comm_dup (halo)");
@@ -345,58 +457,80 @@ int halo_create(struct field *field, const struct team *team, enum cfg_halo_mode
   return ERR_OK;
 }
 
-static void copy_line(double *restrict dst, int64_t dst_stride, const double *restrict src,
-                      int64_t src_stride, int64_t count) {
-  if (dst_stride == 1 && src_stride == 1) {
-    memcpy(dst, src, (size_t)count * sizeof *dst);
+static void copy_rect(double *restrict dst, int64_t dst_stride, const double *restrict src,
+                      int64_t src_stride, int64_t rows, int64_t cols) {
+  if (cols == 1) { /* a column: one point a row */
+    for (int64_t r = 0; r < rows; r++)
+      dst[r * dst_stride] = src[r * src_stride];
     return;
   }
-  for (int64_t k = 0; k < count; k++)
-    dst[k * dst_stride] = src[k * src_stride];
+  for (int64_t r = 0; r < rows; r++)
+    memcpy(dst + r * dst_stride, src + r * src_stride, (size_t)cols * sizeof *dst);
+}
+
+static char notify_token; /* zero-byte messages still need a valid buffer */
+
+/* One zero-byte message to and from every node neighbour, completed together. */
+static int notify_node_neighbours(struct halo *h, int tag) {
+  int nreq = 0;
+  for (int k = 0; k < h->nshm; k++)
+    MPI_CHECK(
+        MPI_Irecv(&notify_token, 0, MPI_BYTE, h->shm_peers[k], tag, h->comm, &h->requests[nreq++]));
+  for (int k = 0; k < h->nshm; k++)
+    MPI_CHECK(
+        MPI_Isend(&notify_token, 0, MPI_BYTE, h->shm_peers[k], tag, h->comm, &h->requests[nreq++]));
+  MPI_CHECK(MPI_Waitall(nreq, h->requests, MPI_STATUSES_IGNORE));
+  return ERR_OK;
 }
 
 int halo_exchange(struct halo *h, int buf) {
-  static char notify_token; /* zero-byte messages still need a valid buffer */
   int nreq = 0;
   if (h->nshm > 0)
     MPI_CHECK(MPI_Win_sync(h->win)); /* our stores of this buffer, before we notify */
-  for (int p = 0; p < h->nshm; p++)
-    MPI_CHECK(MPI_Irecv(&notify_token, 0, MPI_BYTE, h->shm_peers[p], TAG_NOTIFY, h->comm,
+  for (int k = 0; k < h->nshm; k++)
+    MPI_CHECK(MPI_Irecv(&notify_token, 0, MPI_BYTE, h->shm_peers[k], TAG_NOTIFY, h->comm,
                         &h->requests[nreq++]));
-  for (int p = 0; p < h->npeers; p++) {
-    struct halo_peer *peer = &h->peers[p];
-    MPI_CHECK(MPI_Irecv(peer->recv_buf, (int)peer->points, MPI_DOUBLE, peer->rank, TAG_EDGES,
+  for (int k = 0; k < h->npeers; k++) {
+    struct halo_peer *peer = &h->peers[k];
+    MPI_CHECK(MPI_Irecv(peer->recv_buf, (int)peer->recv_points, MPI_DOUBLE, peer->rank, TAG_EDGES,
                         h->comm, &h->requests[nreq++]));
   }
-  for (int p = 0; p < h->npeers; p++) {
-    struct halo_peer *peer = &h->peers[p];
+  for (int k = 0; k < h->npeers; k++) {
+    struct halo_peer *peer = &h->peers[k];
     double *packed = peer->send_buf;
-    for (int k = 0; k < peer->nsend; k++) {
-      const struct halo_segment *seg = &peer->send[k];
-      copy_line(packed, 1, seg->base[buf], seg->stride, seg->count);
-      packed += seg->count;
+    for (int64_t n = 0; n < peer->nsend; n++) {
+      const struct halo_segment *seg = &peer->send[n];
+      copy_rect(packed, seg->cols, seg->base[buf], seg->stride, seg->rows, seg->cols);
+      packed += seg->rows * seg->cols;
     }
-    MPI_CHECK(MPI_Isend(peer->send_buf, (int)peer->points, MPI_DOUBLE, peer->rank, TAG_EDGES,
+    MPI_CHECK(MPI_Isend(peer->send_buf, (int)peer->send_points, MPI_DOUBLE, peer->rank, TAG_EDGES,
                         h->comm, &h->requests[nreq++]));
   }
-  for (int p = 0; p < h->nshm; p++)
-    MPI_CHECK(MPI_Isend(&notify_token, 0, MPI_BYTE, h->shm_peers[p], TAG_NOTIFY, h->comm,
+  for (int k = 0; k < h->nshm; k++)
+    MPI_CHECK(MPI_Isend(&notify_token, 0, MPI_BYTE, h->shm_peers[k], TAG_NOTIFY, h->comm,
                         &h->requests[nreq++]));
   MPI_CHECK(MPI_Waitall(nreq, h->requests, MPI_STATUSES_IGNORE));
   if (h->nshm > 0)
     MPI_CHECK(MPI_Win_sync(h->win)); /* their stores, before our loads */
   for (int64_t c = 0; c < h->ncopies; c++) {
     const struct halo_copy *copy = &h->copies[c];
-    copy_line(copy->dst[buf], copy->dst_stride, copy->src[buf], copy->src_stride, copy->count);
+    copy_rect(copy->dst[buf], copy->dst_stride, copy->src[buf], copy->src_stride, copy->rows,
+              copy->cols);
   }
-  for (int p = 0; p < h->npeers; p++) {
-    const struct halo_peer *peer = &h->peers[p];
+  for (int k = 0; k < h->npeers; k++) {
+    const struct halo_peer *peer = &h->peers[k];
     const double *packed = peer->recv_buf;
-    for (int k = 0; k < peer->nrecv; k++) {
-      const struct halo_segment *seg = &peer->recv[k];
-      copy_line(seg->base[buf], seg->stride, packed, 1, seg->count);
-      packed += seg->count;
+    for (int64_t n = 0; n < peer->nrecv; n++) {
+      const struct halo_segment *seg = &peer->recv[n];
+      copy_rect(seg->base[buf], seg->stride, packed, seg->cols, seg->rows, seg->cols);
+      packed += seg->rows * seg->cols;
     }
+  }
+  if (h->depth > 1 && h->nshm > 0) {
+    /* A temporal block writes both buffers before the next exchange: wait until every node
+     * neighbour has loaded what it needs of ours (see the top of this file). */
+    MPI_CHECK(MPI_Win_sync(h->win));
+    CHECK(notify_node_neighbours(h, TAG_DONE));
   }
   return ERR_OK;
 }
@@ -411,11 +545,11 @@ void halo_destroy(struct halo **halo) {
   struct halo *h = *halo;
   if (h->locked)
     MPI_Win_unlock_all(h->win);
-  for (int p = 0; p < h->npeers; p++) {
-    free(h->peers[p].send);
-    free(h->peers[p].recv);
-    free(h->peers[p].send_buf);
-    free(h->peers[p].recv_buf);
+  for (int k = 0; k < h->npeers; k++) {
+    free(h->peers[k].send);
+    free(h->peers[k].recv);
+    free(h->peers[k].send_buf);
+    free(h->peers[k].recv_buf);
   }
   if (h->comm != MPI_COMM_NULL)
     MPI_Comm_free(&h->comm);

@@ -1,4 +1,4 @@
-/* halo.h - filling every tile's halo ring from its neighbours' edges, by the cheapest path:
+/* halo.h - filling every tile's halo ring from the tiles it overlaps, by the cheapest path:
  * a copy within the rank, a load from a node neighbour's shared window, or a message to a rank
  * on another node.
  *
@@ -18,7 +18,8 @@
 
 struct halo;
 
-/* Points one exchange moves on this rank, by path, and how many peers it synchronises with. */
+/* Points one exchange moves on this rank, by path, and how many peers it synchronises with. For
+ * one-deep rings these are the plan's figures (decomp_plan_rank). */
 struct halo_counts {
   int64_t local_points; /* copied between this rank's own tiles */
   int64_t shm_points;   /* loaded from node neighbours' windows */
@@ -27,14 +28,16 @@ struct halo_counts {
   int messages;         /* off-node neighbours: one message each way */
 };
 
-/* Check that `mode` can serve this layout on these nodes: "shm" needs every neighbour on the
- * same node. Found on every rank from the layout alone, before anything is allocated; the
- * message names the offending ranks and blames `origin` (cfg_origin of halo.mode).
- * Collective on team->comm; agreed status. Errors: ERR_CONFIG. */
+/* Check that `mode` can serve this layout on these nodes with rings `depth` deep: "shm" needs
+ * every rank whose tiles a ring reaches on the same node. Found on every rank from the layout
+ * alone, before anything is allocated; the message names the offending ranks and blames
+ * `origin` (cfg_origin of halo.mode). Collective on team->comm; agreed status.
+ * Errors: ERR_CONFIG. */
 int halo_check_mode(const struct decomp_layout *layout, const struct team *team,
-                    enum cfg_halo_mode mode, const char *origin);
+                    enum cfg_halo_mode mode, int64_t depth, const char *origin);
 
-/* Plan every copy and message of an exchange of `field`, and open the passive-target epoch on
+/* Plan every copy and message of an exchange of `field`'s rings (field->depth deep; a one-deep
+ * ring leaves out its corners, which one sweep never reads), and open the passive-target epoch on
  * its window (MPI_Win_lock_all, once for the whole run). Collective on team->comm; agreed
  * status. Errors: ERR_FAILURE (allocation, MPI). */
 int halo_create(struct field *field, const struct team *team, enum cfg_halo_mode mode,

@@ -12,10 +12,13 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   printf("  partitioner %s", cfg_partitioner_name(cfg->partitioner));
   if (cfg->partitioner == CFG_BLOCK_CYCLIC)
     printf(" (block %lld)", (long long)cfg->block_size);
-  printf(", halo %s, tolerance %g, check every %lld, at most %lld iterations%s\n",
+  printf(", halo %s, tolerance %g, check every %lld, at most %lld iterations%s",
          cfg_halo_mode_name(cfg->halo_mode), cfg->tolerance, (long long)cfg->check_interval,
          (long long)cfg->max_iterations,
          cfg->stores == CFG_STORES_STREAMING ? ", streaming stores" : "");
+  if (cfg->temporal_block > 1)
+    printf(", temporal blocks of %lld sweeps", (long long)cfg->temporal_block);
+  printf("\n");
   fflush(stdout);
 }
 
@@ -37,7 +40,11 @@ void report_summary(const struct report_summary *s) {
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
          "reduction %.6f s, output %.6f s\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds);
-  printf("  halo per iteration: %lld points (%.1f KiB) in shared windows, %lld points (%.1f "
+  if (s->exchange_every > 1)
+    printf("  halo per exchange (one every %lld iterations):", (long long)s->exchange_every);
+  else
+    printf("  halo per iteration:");
+  printf(" %lld points (%.1f KiB) in shared windows, %lld points (%.1f "
          "KiB) in %d messages, %lld points copied within ranks\n",
          (long long)s->halo.shm_points, (double)s->halo.shm_points * 8 / 1024,
          (long long)s->halo.p2p_points, (double)s->halo.p2p_points * 8 / 1024, s->halo.messages,

@@ -20,6 +20,7 @@ struct report_summary {
   double compute_seconds, halo_seconds, reduce_seconds; /* max over ranks */
   int64_t points;                                       /* interior points */
   struct halo_counts halo;                              /* sums over ranks, per exchange */
+  int64_t exchange_every;                               /* iterations per exchange */
   uint64_t checksum;
   int64_t iterations_run;  /* by this run: iterations less those of initial.from_file */
   double output_seconds;   /* checkpoints and the final write, max over ranks */

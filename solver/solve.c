@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 
 /* Set by the handler, read by the loop: the only thing a handler may safely do. */
 static volatile sig_atomic_t stop_requested = 0;
@@ -58,28 +59,58 @@ static void stop_vote_finish(struct stop_vote *v, const struct team *team) {
     team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Wait (stop vote)"));
 }
 
-static double local_sweep(struct field *f, bool streaming_stores) {
+/* One iteration over every tile; the max-diff only if someone reads it. */
+static double local_sweep(struct field *f, bool streaming_stores, bool want_diff) {
   int in = f->current, out = 1 - f->current;
-  double (*sweep)(const double *restrict, double *restrict, int64_t, int64_t, int64_t) =
-      streaming_stores ? sweep_tile_streaming : sweep_tile;
   double max_diff = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     const struct decomp_tile *tile = &f->tiles[t];
-    double diff = sweep(field_tile(f, in, t), field_tile(f, out, t), tile->nrows, tile->ncols,
-                        field_stride(f, t));
+    int64_t stride = field_stride(f, t);
+    /* the kernel takes the tile with a one-point ring: its corner is one point up and left */
+    const double *from = field_interior(f, in, t) - stride - 1;
+    double *to = field_interior(f, out, t) - stride - 1;
+    double diff = 0.0;
+    if (streaming_stores)
+      diff = sweep_tile_streaming(from, to, tile->nrows, tile->ncols, stride);
+    else if (want_diff)
+      diff = sweep_tile(from, to, tile->nrows, tile->ncols, stride);
+    else
+      sweep_tile_update(from, to, tile->nrows, tile->ncols, stride);
     max_diff = diff > max_diff ? diff : max_diff;
   }
+  f->current = out;
   return max_diff;
 }
 
-/* `levels` iterations in one wavefront over the rank's single tile (solve_params). */
-static double local_sweep_levels(struct field *f, int64_t levels) {
-  double *const buffers[2] = {field_tile(f, 0, 0), field_tile(f, 1, 0)};
-  const struct decomp_tile *tile = &f->tiles[0];
-  double diff =
-      sweep_tile_levels(buffers, f->current, tile->nrows, tile->ncols, field_stride(f, 0), levels);
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* `levels` <= f->depth iterations in one pass over each tile (overlapped tiles): level l
+ * computes the tile grown by levels - 1 - l points, clipped to the grid, so the last level is
+ * the tile itself and every level reads only what the level before wrote, the fixed boundary
+ * or (level 0) the ring the last exchange filled. rect has room for `levels` entries. */
+static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_rect *rect) {
+  const struct decomp_layout *l = f->layout;
+  double max_diff = 0.0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    const struct decomp_tile *tile = &f->tiles[t];
+    for (int64_t level = 0; level < levels; level++) {
+      int64_t grow = levels - 1 - level;
+      /* in storage coordinates: interior point (0, 0) of the tile is (depth, depth) */
+      int64_t top = max64(tile->row0 - grow, 0),
+              bottom = min64(tile->row0 + tile->nrows + grow, l->ny);
+      int64_t left = max64(tile->col0 - grow, 0),
+              right = min64(tile->col0 + tile->ncols + grow, l->nx);
+      rect[level] =
+          (struct sweep_rect){top - tile->row0 + f->depth, bottom - tile->row0 + f->depth,
+                              left - tile->col0 + f->depth, right - tile->col0 + f->depth};
+    }
+    double *const buffers[2] = {field_tile(f, 0, t), field_tile(f, 1, t)};
+    double diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect);
+    max_diff = diff > max_diff ? diff : max_diff;
+  }
   f->current = (int)((f->current + levels) % 2);
-  return diff;
+  return max_diff;
 }
 
 /* A failed exchange leaves neighbours waiting in theirs: no collective can settle it. */
@@ -101,6 +132,12 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
 
   struct stop_vote vote = {.pending = MPI_REQUEST_NULL};
   int status = ERR_OK;
+  struct sweep_rect *rect = NULL;
+  if (params->temporal_block > 1) {
+    rect = malloc((size_t)params->temporal_block * sizeof *rect);
+    if (rect == NULL)
+      team_abort(team, err_set(ERR_FAILURE, "out of memory for a temporal block"));
+  }
   out->iterations = params->first_iteration;
   for (int64_t k = params->first_iteration + 1; k <= params->max_iterations; k++) {
     /* A temporal block runs on to the next multiple of K (or max_iterations) in one pass; k
@@ -111,18 +148,16 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       last = last < params->max_iterations ? last : params->max_iterations;
     }
     double t0 = MPI_Wtime(), local_diff;
-    if (last > k) {
-      local_diff = local_sweep_levels(f, last - k + 1);
-      k = last;
-    } else {
-      local_diff = local_sweep(f, params->streaming_stores);
-      f->current = 1 - f->current;
-    }
+    bool check = last % params->check_interval == 0 || last == params->max_iterations;
+    if (last > k)
+      local_diff = local_sweep_levels(f, last - k + 1, rect);
+    else
+      local_diff = local_sweep(f, params->streaming_stores, check);
+    k = last;
     double t1 = MPI_Wtime();
     out->compute_seconds += t1 - t0;
     out->iterations = k;
 
-    bool check = k % params->check_interval == 0 || k == params->max_iterations;
     if (check) {
       double diff = 0.0;
       if (MPI_Allreduce(&local_diff, &diff, 1, MPI_DOUBLE, MPI_MAX, team->comm) != MPI_SUCCESS)
@@ -169,6 +204,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     }
   }
   stop_vote_finish(&vote, team);
+  free(rect);
   out->wall_seconds = MPI_Wtime() - start;
   return status;
 }

@@ -31,9 +31,11 @@ struct solve_params {
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
-  /* Sweeps per pass through memory (1: none). K > 1 needs one rank owning one tile, and K
-   * dividing check_interval and checkpoint_interval (main.c and cfg.c check): the iterations
-   * k + 1 .. the next multiple of K run as one sweep_tile_levels wavefront. */
+  /* Sweeps per pass through memory (1: none). K > 1 needs rings K deep (field->depth >= K,
+   * halos exchanged K deep) and K dividing check_interval and checkpoint_interval (cfg.c
+   * checks): the iterations k + 1 .. the next multiple of K run as one sweep_levels wavefront
+   * per tile over the tile grown by the levels still to come (overlapped tiles), and the halos
+   * are exchanged once per block. */
   int64_t temporal_block;
   bool progress;           /* rank 0 prints a progress line about once a second */
   int64_t first_iteration; /* iterations the initial field has already had (a restart) */

@@ -92,10 +92,13 @@ static inline vdouble vector_max(vdouble vmax, vdouble diff) {
   return (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
 }
 
+/* The sweep, instantiated four ways by constant arguments: with or without streaming stores,
+ * with or without the max-diff (without it, the loads of the old centre values and the
+ * compare-and-selects vanish from the loop: iterations whose diff nobody reads are cheaper). */
 static inline __attribute__((always_inline)) double sweep_body(const double *restrict in,
                                                                double *restrict out, int64_t nrows,
                                                                int64_t ncols, int64_t stride,
-                                                               bool streaming) {
+                                                               bool streaming, bool want_diff) {
   /* Two running maxima: the compare-and-select that updates one is a chain of dependent
    * instructions, and with one accumulator that chain, not memory, limits the loop. Max is
    * exact and order-free, so how the points are split between them changes nothing. */
@@ -115,15 +118,23 @@ static inline __attribute__((always_inline)) double sweep_body(const double *res
       vdouble d1 = vector_points(up, mid, down, row_out, j + VLEN, streaming);
       vdouble d2 = vector_points(up, mid, down, row_out, j + 2 * VLEN, streaming);
       vdouble d3 = vector_points(up, mid, down, row_out, j + 3 * VLEN, streaming);
-      vmax0 = vector_max(vmax0, vector_max(d0, d2));
-      vmax1 = vector_max(vmax1, vector_max(d1, d3));
+      if (want_diff) {
+        vmax0 = vector_max(vmax0, vector_max(d0, d2));
+        vmax1 = vector_max(vmax1, vector_max(d1, d3));
+      }
     }
     for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
-      vmax0 = vector_max(vmax0, vector_points(up, mid, down, row_out, j, streaming));
-      vmax1 = vector_max(vmax1, vector_points(up, mid, down, row_out, j + VLEN, streaming));
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming);
+      vdouble d1 = vector_points(up, mid, down, row_out, j + VLEN, streaming);
+      if (want_diff) {
+        vmax0 = vector_max(vmax0, d0);
+        vmax1 = vector_max(vmax1, d1);
+      }
     }
     if (j + VLEN - 1 <= ncols) {
-      vmax0 = vector_max(vmax0, vector_points(up, mid, down, row_out, j, streaming));
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming);
+      if (want_diff)
+        vmax0 = vector_max(vmax0, d0);
       j += VLEN;
     }
     for (; j <= ncols; j++)
@@ -133,6 +144,8 @@ static inline __attribute__((always_inline)) double sweep_body(const double *res
   if (streaming)
     _mm_sfence(); /* streaming stores are weakly ordered: complete them before anyone reads */
 #endif
+  if (!want_diff)
+    return 0.0;
   double vector_max_diff = lane_max(vector_max(vmax0, vmax1));
   return vector_max_diff > max_diff ? vector_max_diff : max_diff;
 }
@@ -140,32 +153,44 @@ static inline __attribute__((always_inline)) double sweep_body(const double *res
 KERNEL_VARIANTS
 double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
                   int64_t stride) {
-  return sweep_body(in, out, nrows, ncols, stride, false);
+  return sweep_body(in, out, nrows, ncols, stride, false, true);
+}
+
+KERNEL_VARIANTS
+void sweep_tile_update(const double *restrict in, double *restrict out, int64_t nrows,
+                       int64_t ncols, int64_t stride) {
+  sweep_body(in, out, nrows, ncols, stride, false, false);
 }
 
 KERNEL_VARIANTS
 double sweep_tile_streaming(const double *restrict in, double *restrict out, int64_t nrows,
                             int64_t ncols, int64_t stride) {
-  return sweep_body(in, out, nrows, ncols, stride, true);
+  return sweep_body(in, out, nrows, ncols, stride, true, true);
 }
 
-double sweep_tile_levels(double *const buf[2], int current, int64_t nrows, int64_t ncols,
-                         int64_t stride, int64_t levels) {
+double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
+                    const struct sweep_rect *rect) {
   double max_diff = 0.0;
-  /* Step s: level t (1-based) sweeps row i = s - t + 1, reading buffer (current + t - 1) % 2
-   * and writing the other. Row i of level t needs rows i - 1..i + 1 of level t - 1: i + 1 was
-   * swept earlier in this step, the others in earlier steps. */
-  for (int64_t s = 1; s <= nrows + levels - 1; s++)
-    for (int64_t t = 1; t <= levels; t++) {
-      int64_t i = s - t + 1;
-      if (i < 1 || i > nrows)
+  /* Step s: level t (0-based) sweeps row i = s - t of its rectangle, reading buffer
+   * (current + t) % 2 and writing the other. Row i of level t needs rows i - 1 .. i + 1 of
+   * level t - 1: row i + 1 was swept earlier in this step, the others in earlier steps. Level
+   * t + 1 overwrites level t - 1's row i - 1 in the same step, after level t's row i, the last
+   * to read it. */
+  for (int64_t s = rect[0].row0; s < rect[0].row1 + levels - 1; s++)
+    for (int64_t t = 0; t < levels; t++) {
+      const struct sweep_rect *r = &rect[t];
+      int64_t i = s - t;
+      if (i < r->row0 || i >= r->row1 || r->col0 >= r->col1)
         continue;
-      int in = (int)((current + t - 1) % 2);
-      /* a one-row tile whose top halo row is row i - 1 */
-      double diff =
-          sweep_tile(buf[in] + (i - 1) * stride, buf[1 - in] + (i - 1) * stride, 1, ncols, stride);
-      if (t == levels && diff > max_diff)
-        max_diff = diff;
+      int in = (int)((current + t) % 2);
+      /* a one-row tile whose top-left ring point is (i - 1, col0 - 1) */
+      int64_t at = (i - 1) * stride + r->col0 - 1;
+      if (t == levels - 1) {
+        double diff = sweep_tile(buf[in] + at, buf[1 - in] + at, 1, r->col1 - r->col0, stride);
+        max_diff = diff > max_diff ? diff : max_diff;
+      } else {
+        sweep_tile_update(buf[in] + at, buf[1 - in] + at, 1, r->col1 - r->col0, stride);
+      }
     }
   return max_diff;
 }

@@ -26,15 +26,33 @@ double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows
 double sweep_tile_streaming(const double *restrict in, double *restrict out, int64_t nrows,
                             int64_t ncols, int64_t stride);
 
-/* `levels` successive sweeps of one tile whose halo ring never changes (the fixed boundary,
- * the same in both buffers), in one pass through memory: a wavefront over the rows, level t
- * sweeping row i - t + 1 while level 1 sweeps row i, so the few rows in flight stay in cache
- * and each row is read from and written to memory about once per pass instead of once per
- * sweep. Two buffers suffice: level t overwrites level t - 2's row only after level t - 1 has
- * read it. Every point is computed by sweep_tile's update from the same inputs, so after L
- * levels buf[(current + L) % 2] holds, bit for bit, what L calls of sweep_tile would leave.
- * Returns max |T^L - T^(L-1)| (the last level's diff). Not collective. */
-double sweep_tile_levels(double *const buf[2], int current, int64_t nrows, int64_t ncols,
-                         int64_t stride, int64_t levels);
+/* The same sweep, bit for bit, without the max-diff: for the iterations whose diff nobody reads
+ * (between convergence checks). Not collective. */
+void sweep_tile_update(const double *restrict in, double *restrict out, int64_t nrows,
+                       int64_t ncols, int64_t stride);
+
+/* A rectangle of a tile's storage, rows [row0, row1) and columns [col0, col1), counted from
+ * the storage's first point (ring included). */
+struct sweep_rect {
+  int64_t row0, row1, col0, col1;
+};
+
+/* `levels` successive sweeps in one pass through memory (temporal blocking): level t
+ * (0-based) updates rect[t], reading buffer (current + t) % 2 and writing the other, with
+ * sweep_tile's update. A wavefront over the rows, level t sweeping row i - t while level 0
+ * sweeps row i, keeps the few rows in flight in cache, so each row is read from and written to
+ * memory about once per pass instead of once per sweep. Two buffers suffice: level t
+ * overwrites level t - 2's row only after level t - 1 has read it.
+ *
+ * What the caller guarantees: every point level t reads (rect[t] and its four neighbours'
+ * points) lies in rect[t - 1], written by level t - 1, or holds the same value in both buffers
+ * (a fixed boundary); level 0 reads buffer `current` as it is. Then every point of rect[t] is
+ * computed from exactly the values t + 1 plain sweeps would use, so the result is bit for bit
+ * theirs. Shrinking rectangles (each one point inside the last, except on the boundary) serve
+ * a tile whose ring is `levels` deep: overlapped tiles, each computing its neighbours' edge
+ * points too, so that ranks exchange halos once per pass. Returns the last level's max
+ * |new - old| over rect[levels - 1]. Not collective. */
+double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
+                    const struct sweep_rect *rect);
 
 #endif /* JACOBI_SWEEP_H */

@@ -128,7 +128,7 @@ static int64_t check_file(const char *path, const struct decomp_layout *l, const
 static int64_t check_read_back(const char *path, const struct decomp_layout *l,
                                const struct cfg *cfg, const struct team *team, const char *what) {
   struct field *f = NULL;
-  CU_ASSERT_EQUAL_FATAL(field_create(l, team, &boundary, -999.0, &f), ERR_OK);
+  CU_ASSERT_EQUAL_FATAL(field_create(l, team, &boundary, -999.0, 1, &f), ERR_OK);
   int64_t iterations = -1, wrong = 0;
   CU_ASSERT_EQUAL(io_read(path, f, &boundary, cfg, team, &iterations), ERR_OK);
   err_clear();
@@ -206,7 +206,7 @@ static void run_all(const char *mode, int64_t slab_bytes) {
       snprintf(what, sizeof what, "%s, %lldx%lld, layout %d, slab %lld bytes", mode,
                (long long)sizes[n][0], (long long)sizes[n][1], c, (long long)slab_bytes);
       struct field *f = NULL;
-      CU_ASSERT_EQUAL_FATAL(field_create(&l, team, &boundary, 0.0, &f), ERR_OK);
+      CU_ASSERT_EQUAL_FATAL(field_create(&l, team, &boundary, 0.0, 1, &f), ERR_OK);
       write_interior(f);
       struct io_state state = {.iterations = 42, .residual = 1e-5, .converged = true};
       int status = io_write(path, f, &boundary, cfg, team, &state);
@@ -261,7 +261,7 @@ static void test_read_refuses_other_boundary(void) {
   struct decomp_layout l;
   CU_ASSERT_TRUE_FATAL(make_layout(&l, 7, 5, team->size, &layouts[0]));
   struct field *f = NULL;
-  CU_ASSERT_EQUAL_FATAL(field_create(&l, team, &boundary, 0.0, &f), ERR_OK);
+  CU_ASSERT_EQUAL_FATAL(field_create(&l, team, &boundary, 0.0, 1, &f), ERR_OK);
   struct io_state state = {.iterations = 42, .residual = 1e-5, .converged = true};
   CU_ASSERT_EQUAL(io_write(path, f, &boundary, cfg, team, &state), ERR_OK);
   struct field_boundary other = boundary;

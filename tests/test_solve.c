@@ -33,7 +33,7 @@ static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
   CHECK(team_split_nodes(run->team, 0));
   CHECK(decomp_dims_fill(run->team->size, dims));
   CHECK(decomp_layout_init(&run->layout, nx, ny, run->team->size, dims, kind, 2));
-  CHECK(field_create(&run->layout, run->team, edges, 0.0, &run->field));
+  CHECK(field_create(&run->layout, run->team, edges, 0.0, 1, &run->field));
   CHECK(halo_create(run->field, run->team, CFG_HALO_AUTO, &run->halo));
   struct solve_params p = {
       .tolerance = tolerance, .max_iterations = max_iterations, .check_interval = check_interval};

@@ -151,12 +151,100 @@ static void test_levels_equal_successive_sweeps(void) {
             want = sweep_tile(plain[in], plain[1 - in], rows, cols, stride);
           }
           double *const bufs[2] = {wave[0], wave[1]};
-          double got = sweep_tile_levels(bufs, current, rows, cols, stride, levels);
+          struct sweep_rect rect[12];
+          for (int64_t l = 0; l < levels; l++)
+            rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1}; /* the ring is fixed */
+          double got = sweep_levels(bufs, current, stride, levels, rect);
           CU_ASSERT_EQUAL(got, want);
           size_t bytes = (size_t)((rows + 2) * stride) * sizeof(double);
           CU_ASSERT_EQUAL(memcmp(plain[0], wave[0], bytes), 0);
           CU_ASSERT_EQUAL(memcmp(plain[1], wave[1], bytes), 0);
         }
+}
+
+/* Overlapped tiles: a window of a larger grid, cut with a ring L deep, swept L levels over
+ * rectangles that shrink by one point a level, holds in its middle (and in the last two levels'
+ * rectangles) what L plain sweeps of the whole grid give there. Windows anywhere, including
+ * against the grid's fixed edge, where the rectangles stop shrinking. */
+static void test_levels_on_overlapped_tiles(void) {
+  enum { N = 23, SIZE = (N + 2) * (N + 2), MAXL = 5 };
+  static double grid[MAXL + 1][SIZE], win[2][SIZE];
+  const int64_t gstride = N + 2;
+  unsigned seed = 4242u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    grid[0][k] = (double)(seed >> 8) / 16777216.0 * 100.0 - 50.0;
+  }
+  for (int l = 1; l <= MAXL; l++) {
+    memcpy(grid[l], grid[l - 1], sizeof grid[l]);
+    sweep_tile(grid[l - 1], grid[l], N, N, gstride);
+  }
+  int64_t wrong = 0;
+  for (int64_t levels = 1; levels <= MAXL; levels++)
+    for (int64_t r0 = 0; r0 < N; r0 += 4)
+      for (int64_t c0 = 0; c0 < N; c0 += 5)
+        for (int64_t nr = 1; r0 + nr <= N && nr <= 7; nr += 3)
+          for (int64_t nc = 1; c0 + nc <= N && nc <= 9; nc += 4) {
+            /* The tile is interior rows [r0, r0 + nr), columns [c0, c0 + nc) of the grid
+             * (grid storage row r0 + 1...); its window has a ring `levels` deep, filled from
+             * the initial grid where it exists (ring points off the grid are never read). */
+            int64_t d = levels, stride = nc + 2 * d, rows = nr + 2 * d;
+            for (int64_t i = 0; i < rows; i++)
+              for (int64_t j = 0; j < stride; j++) {
+                int64_t gi = r0 + 1 + i - d, gj = c0 + 1 + j - d;
+                bool on = gi >= 0 && gi < N + 2 && gj >= 0 && gj < N + 2;
+                win[0][i * stride + j] = on ? grid[0][gi * gstride + gj] : NAN;
+                win[1][i * stride + j] = win[0][i * stride + j];
+              }
+            struct sweep_rect rect[MAXL];
+            for (int64_t t = 0; t < levels; t++) {
+              int64_t grow = levels - 1 - t; /* level t computes the tile grown by this */
+              int64_t top = r0 - grow < 0 ? 0 : r0 - grow, left = c0 - grow < 0 ? 0 : c0 - grow;
+              int64_t bottom = r0 + nr + grow > N ? N : r0 + nr + grow;
+              int64_t right = c0 + nc + grow > N ? N : c0 + nc + grow;
+              rect[t] =
+                  (struct sweep_rect){top - r0 + d, bottom - r0 + d, left - c0 + d, right - c0 + d};
+            }
+            double *const bufs[2] = {win[0], win[1]};
+            double got = sweep_levels(bufs, 0, stride, levels, rect);
+            double want = 0.0;
+            /* the last two levels stand in the buffers (level t overwrites level t - 2) */
+            for (int64_t t = levels > 2 ? levels - 2 : 0; t < levels; t++) {
+              const struct sweep_rect *r = &rect[t];
+              const double *w = win[(t + 1) % 2], *g = grid[t + 1];
+              for (int64_t i = r->row0; i < r->row1; i++)
+                for (int64_t j = r->col0; j < r->col1; j++) {
+                  int64_t at = (r0 + 1 + i - d) * gstride + c0 + 1 + j - d;
+                  wrong += memcmp(&w[i * stride + j], &g[at], sizeof(double)) != 0;
+                  if (t == levels - 1) {
+                    double diff = fabs(grid[t + 1][at] - grid[t][at]);
+                    want = diff > want ? diff : want;
+                  }
+                }
+            }
+            wrong += got != want;
+          }
+  CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* The update without the diff writes the same bits as the one with it. */
+static void test_update_without_diff_is_identical(void) {
+  enum { MAXR = 5, MAXC = 21, SIZE = (MAXR + 2) * (MAXC + 2) };
+  static double in[SIZE], with[SIZE], without[SIZE];
+  unsigned seed = 99u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    in[k] = (double)(seed >> 8) / 16777216.0 * 10.0;
+  }
+  for (int64_t rows = 0; rows <= MAXR; rows++)
+    for (int64_t cols = 1; cols <= MAXC; cols++) {
+      int64_t stride = cols + 2;
+      for (int64_t k = 0; k < SIZE; k++)
+        with[k] = without[k] = -7.0;
+      sweep_tile(in, with, rows, cols, stride);
+      sweep_tile_update(in, without, rows, cols, stride);
+      CU_ASSERT_EQUAL(memcmp(with, without, sizeof with), 0);
+    }
 }
 
 int tests_register(void) {
@@ -169,6 +257,8 @@ int tests_register(void) {
       {"empty_tile_has_zero_diff", test_empty_tile_has_zero_diff},
       {"streaming_stores_give_identical_bits", test_streaming_stores_give_identical_bits},
       {"levels_equal_successive_sweeps", test_levels_equal_successive_sweeps},
+      {"levels_on_overlapped_tiles", test_levels_on_overlapped_tiles},
+      {"update_without_diff_is_identical", test_update_without_diff_is_identical},
   };
   return TESTS_ADD_SUITE("sweep", cases);
 }

@@ -96,9 +96,11 @@ def fingerprint(p):
 
 # ---- bit-for-bit identity across decompositions ------------------------------------------
 
-def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular"):
+def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", temporal=1):
     """Every combination gives the 1-rank run's (iterations, checksum); the reference always
-    uses regular stores, the combinations `stores`."""
+    uses regular stores and no temporal blocking, the combinations `stores` and
+    solver.temporal_block = `temporal`."""
+    extra = ("--set", f"solver.temporal_block={temporal}") if temporal > 1 else ()
     reference = run(plate(nx, ny, check=check), ranks=1)
     expect_exit(reference, 0, "reference run on 1 rank")
     want = fingerprint(reference)
@@ -106,8 +108,8 @@ def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular"):
         text = plate(nx, ny, partitioner=partitioner, block_size=block, grid=grid, mode=mode,
                      rpn=rpn, check=check, stores=stores)
         what = (f"{ranks} ranks, {partitioner} block {block}, grid {list(grid)}, "
-                f"halo {mode}, ranks_per_node {rpn}, {stores} stores")
-        p = run(text, ranks=ranks)
+                f"halo {mode}, ranks_per_node {rpn}, {stores} stores, temporal block {temporal}")
+        p = run(text, ranks=ranks, args=extra)
         expect_exit(p, 0, what)
         got = fingerprint(p)
         if got != want:
@@ -185,23 +187,49 @@ def case_temporal_block_is_identical():
                               f"got {fingerprint(blocked)}")
 
 
+def case_temporal_block_across_ranks_is_identical():
+    """Temporal blocks on several ranks: rings K deep, corners included, exchanged once per
+    block; every tile also computes the points of its neighbours' edges it needs for the
+    levels still to come (overlapped tiles). Blocks of 1 to 3 rows or columns are thinner than
+    the ring, so a ring reaches tiles two and three away; shared windows and messages; nodes of
+    one and two ranks."""
+    for k, check in ((2, 2), (3, 6), (4, 4)):
+        identical_to_one_rank([
+            (2, "block", 1, (0, 1), "auto", 0),
+            (3, "block", 1, (0, 0), "p2p", 0),
+            (4, "block", 1, (2, 2), "auto", 2),
+            (4, "block-cyclic", 2, (2, 2), "shm", 0),
+            (3, "block-cyclic", 3, (1, 0), "auto", 1),
+            (4, "cyclic", 1, (2, 2), "auto", 0),
+            (2, "cyclic", 1, (0, 1), "p2p", 2),
+        ], check=check, temporal=k)
+    # a grid thinner than a block in one direction, and ranks that own nothing
+    identical_to_one_rank([(4, "block", 1, (4, 1), "auto", 0),
+                           (4, "block-cyclic", 2, (1, 4), "p2p", 0)], nx=3, ny=8, check=4,
+                          temporal=4)
+
+
 def case_temporal_block_continues_from_any_iteration():
     """A run stopped at 101 iterations (not a multiple of K = 4) continues with blocks that end
-    at multiples of 4 and ends bit for bit where an uninterrupted plain run does."""
-    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-") as tmp:
-        with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
-            f.write(plate(check=4))
-        base = [ARGS.mpiexec, "-n", "1", ARGS.jacobi, "--set", "solver.temporal_block=4"]
-        first = run_command(base + ["--set", "solver.max_iterations=101", "--set",
-                                    "output.path=a.h5", "case.toml"], tmp)
-        expect_exit(first, 3, "first part, stopped at 101")
-        rest = run_command(base + ["--set", "initial.from_file=a.h5", "--set",
-                                   "output.path=b.h5", "case.toml"], tmp)
-        expect_exit(rest, 0, "continued")
+    at multiples of 4 and ends bit for bit where an uninterrupted plain run does, on 1 rank and
+    on 3."""
     whole = run(plate(check=4))
     expect_exit(whole, 0, "uninterrupted plain run")
-    if fingerprint(rest) != fingerprint(whole):
-        raise Failure(f"expected {fingerprint(whole)} as uninterrupted, got {fingerprint(rest)}")
+    for ranks in (1, 3):
+        with tempfile.TemporaryDirectory(prefix="jacobi-e2e-") as tmp:
+            with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+                f.write(plate(check=4))
+            base = [ARGS.mpiexec, "-n", str(ranks), ARGS.jacobi, "--set",
+                    "solver.temporal_block=4"]
+            first = run_command(base + ["--set", "solver.max_iterations=101", "--set",
+                                        "output.path=a.h5", "case.toml"], tmp)
+            expect_exit(first, 3, f"first part on {ranks} ranks, stopped at 101")
+            rest = run_command(base + ["--set", "initial.from_file=a.h5", "--set",
+                                       "output.path=b.h5", "case.toml"], tmp)
+            expect_exit(rest, 0, f"continued on {ranks} ranks")
+        if fingerprint(rest) != fingerprint(whole):
+            raise Failure(f"{ranks} ranks: expected {fingerprint(whole)} as uninterrupted, "
+                          f"got {fingerprint(rest)}")
 
 
 def case_temporal_block_misuse_is_refused():
@@ -211,8 +239,9 @@ def case_temporal_block_misuse_is_refused():
           "solver.check_interval = 1"]),
         (1, ["--set", "solver.temporal_block=2", "--set", "solver.check_interval=4", "--set",
              "output.checkpoint_interval=5"], ["must divide output.checkpoint_interval = 5"]),
-        (2, ["--set", "solver.temporal_block=2", "--set", "solver.check_interval=2"],
-         ["solver.temporal_block = 2 runs on one rank only, got 2 ranks"]),
+        (2, ["--set", "solver.temporal_block=4", "--set", "solver.check_interval=4", "--set",
+             "halo.mode=shm", "--set", "halo.ranks_per_node=1"],
+         ['halo.mode = "shm", but rank 0\'s neighbour rank 1 is on another node']),
     ]
     for ranks, args, words in cases:
         p = run(plate(), ranks=ranks, args=args)
