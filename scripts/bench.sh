@@ -281,7 +281,8 @@ roofline_1=$(calc "\"%.1f\", $copy_1 * 1e3 / 16")
 say ""
 say "== 2. Kernel alone, 1 rank: sweep_tile on an n x n tile, two buffers alternating (bench_sweep) =="
 say "   model: 16 B per update (one read, one write of a double); roofline = copy $copy_1 GB/s (1 rank, best) / 16 B = $roofline_1 MLUP/s"
-say "   regular stores (jacobi's default) and streaming stores (solver.stores = \"streaming\": no write-allocate read)"
+say "   regular stores (jacobi's default), streaming stores (solver.stores = \"streaming\": no write-allocate read),"
+say "   and update: regular stores without the max-diff (sweep_tile_update, what jacobi runs between convergence checks)"
 say "   (a grid that fits in cache may beat the memory roofline: there the kernel is bound by the core)"
 echo "mpirun -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
 # shellcheck disable=SC2086 # $sizes is a list of numbers

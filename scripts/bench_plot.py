@@ -45,10 +45,12 @@ def plot_kernel(ax, kernel, stream):
     if not kernel:
         return empty(ax, title)
     n = sorted({int(r["n"]) for r in kernel})
-    for stores, style in (("regular", "o-"), ("streaming", "s--")):
+    for stores, style, label in (("regular", "o-", "regular stores"),
+                                 ("streaming", "s--", "streaming stores"),
+                                 ("update", "^:", "no max-diff (between checks)")):
         rows = [r for r in kernel if r.get("stores", "regular") == stores]
         ax.plot([int(r["n"]) for r in rows], [float(r["mlups"]) for r in rows], style,
-                label=f"{stores} stores (median)")
+                label=f"{label} (median)")
     ax.axhline(float(kernel[0]["roofline_mlups"]), color="C3", ls="--",
                label="roofline: copy (1 rank) / 16 B")
     for r in stream:
