@@ -128,6 +128,9 @@ static const struct key_def schema[] = {
              "node and messages between nodes (auto)"},
     {"halo", "ranks_per_node", .type = KEY_INT, FIELD(ranks_per_node), .min = 0, .max = INT_MAX,
      .help = "model nodes of this many consecutive ranks (0: the real nodes)"},
+    {"halo", "overlap", .type = KEY_BOOL, FIELD(halo_overlap), .def = {.b = true},
+     .help = "sweep the points that need no halo while the messages between nodes are in "
+             "flight (same results)"},
     {"output", "path", .type = KEY_STRING, FIELD(output_path), .def = {.s = "plate.h5"},
      .help = "HDF5 file the result is written to"},
     {"output", "mode", .type = KEY_ENUM, FIELD(output_mode), .choices = output_mode_names,

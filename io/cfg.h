@@ -51,6 +51,7 @@ struct cfg {
   /* [halo] */
   enum cfg_halo_mode halo_mode;
   int64_t ranks_per_node; /* 0 = real nodes */
+  bool halo_overlap;      /* sweep the halo-free points while messages fly */
   /* [output] */
   char *output_path;
   enum cfg_output_mode output_mode;

@@ -33,8 +33,12 @@
  *
  * Off-node neighbours get messages: all rectangles bound for one rank are packed into one
  * buffer, in the order of (receiver's tile, source tile's first row, first column), which both
- * sides compute from the layout. All of a rank's receives and sends are posted together and
- * completed with one MPI_Waitall, together with the notifications.
+ * sides compute from the layout. All of a rank's receives and sends are posted together;
+ * halo_exchange_begin completes the node neighbours' part and leaves the messages in flight, so
+ * that the caller can sweep the points that need no halo meanwhile; halo_exchange_end
+ * completes them. The messages use their own buffers, so nothing the sweep writes or reads
+ * meets them; the on-node part must complete first, since the sweep writes the buffer the
+ * node neighbours were reading an iteration ago.
  */
 #include "halo.h"
 
@@ -91,6 +95,8 @@ struct halo {
   struct halo_peer *peers;
   int npeers;
   MPI_Request *requests;
+  int pending_messages;    /* begun by halo_exchange_begin, not yet ended */
+  unsigned *message_sides; /* per tile: bit s set if side s's ring comes in a message */
   struct halo_counts counts;
 };
 
@@ -351,6 +357,10 @@ static int plan_receive(void *ctx, int owner, int64_t s, const struct decomp_til
   for (int buf = 0; buf < 2; buf++)
     in.base[buf] = point_in(&p->remotes[me], f->depth, buf, p->t, tile, piece.r0, piece.c0);
   peer->recv_points += rows * cols;
+  h->message_sides[p->t] |= (piece.r1 <= p->mine.r0 ? 1u << DECOMP_NORTH : 0) |
+                            (piece.r0 >= p->mine.r1 ? 1u << DECOMP_SOUTH : 0) |
+                            (piece.c1 <= p->mine.c0 ? 1u << DECOMP_WEST : 0) |
+                            (piece.c0 >= p->mine.c1 ? 1u << DECOMP_EAST : 0);
   return add_segment(&peer->recv, &peer->nrecv, in);
 }
 
@@ -402,7 +412,8 @@ static int plan_tiles(struct planner *p) {
 
 static int plan(struct halo *h, struct field *f, const struct team *team, enum cfg_halo_mode mode) {
   struct planner p = {.h = h, .f = f, .team = team, .mode = mode};
-  int status = plan_tiles(&p);
+  h->message_sides = calloc((size_t)(f->ntiles > 0 ? f->ntiles : 1), sizeof *h->message_sides);
+  int status = h->message_sides != NULL ? plan_tiles(&p) : out_of_memory();
   for (int r = 0; r < p.nremotes; r++)
     free(p.remotes[r].offsets);
   free(p.remotes);
@@ -483,17 +494,20 @@ static int notify_node_neighbours(struct halo *h, int tag) {
   return ERR_OK;
 }
 
-int halo_exchange(struct halo *h, int buf) {
-  int nreq = 0;
+int halo_exchange_begin(struct halo *h, int buf) {
+  /* requests: the node neighbours' notifications first (completed here), then the messages
+   * (completed by halo_exchange_end) */
+  MPI_Request *notify = h->requests, *messages = h->requests + 2 * h->nshm;
+  int nnotify = 0, nmessages = 0;
   if (h->nshm > 0)
     MPI_CHECK(MPI_Win_sync(h->win)); /* our stores of this buffer, before we notify */
   for (int k = 0; k < h->nshm; k++)
     MPI_CHECK(MPI_Irecv(&notify_token, 0, MPI_BYTE, h->shm_peers[k], TAG_NOTIFY, h->comm,
-                        &h->requests[nreq++]));
+                        &notify[nnotify++]));
   for (int k = 0; k < h->npeers; k++) {
     struct halo_peer *peer = &h->peers[k];
     MPI_CHECK(MPI_Irecv(peer->recv_buf, (int)peer->recv_points, MPI_DOUBLE, peer->rank, TAG_EDGES,
-                        h->comm, &h->requests[nreq++]));
+                        h->comm, &messages[nmessages++]));
   }
   for (int k = 0; k < h->npeers; k++) {
     struct halo_peer *peer = &h->peers[k];
@@ -504,12 +518,12 @@ int halo_exchange(struct halo *h, int buf) {
       packed += seg->rows * seg->cols;
     }
     MPI_CHECK(MPI_Isend(peer->send_buf, (int)peer->send_points, MPI_DOUBLE, peer->rank, TAG_EDGES,
-                        h->comm, &h->requests[nreq++]));
+                        h->comm, &messages[nmessages++]));
   }
   for (int k = 0; k < h->nshm; k++)
     MPI_CHECK(MPI_Isend(&notify_token, 0, MPI_BYTE, h->shm_peers[k], TAG_NOTIFY, h->comm,
-                        &h->requests[nreq++]));
-  MPI_CHECK(MPI_Waitall(nreq, h->requests, MPI_STATUSES_IGNORE));
+                        &notify[nnotify++]));
+  MPI_CHECK(MPI_Waitall(nnotify, notify, MPI_STATUSES_IGNORE));
   if (h->nshm > 0)
     MPI_CHECK(MPI_Win_sync(h->win)); /* their stores, before our loads */
   for (int64_t c = 0; c < h->ncopies; c++) {
@@ -517,6 +531,14 @@ int halo_exchange(struct halo *h, int buf) {
     copy_rect(copy->dst[buf], copy->dst_stride, copy->src[buf], copy->src_stride, copy->rows,
               copy->cols);
   }
+  h->pending_messages = nmessages;
+  return ERR_OK;
+}
+
+int halo_exchange_end(struct halo *h, int buf) {
+  MPI_Request *messages = h->requests + 2 * h->nshm;
+  MPI_CHECK(MPI_Waitall(h->pending_messages, messages, MPI_STATUSES_IGNORE));
+  h->pending_messages = 0;
   for (int k = 0; k < h->npeers; k++) {
     const struct halo_peer *peer = &h->peers[k];
     const double *packed = peer->recv_buf;
@@ -535,9 +557,16 @@ int halo_exchange(struct halo *h, int buf) {
   return ERR_OK;
 }
 
+int halo_exchange(struct halo *h, int buf) {
+  CHECK(halo_exchange_begin(h, buf));
+  return halo_exchange_end(h, buf);
+}
+
 struct halo_counts halo_counts(const struct halo *h) {
   return h->counts;
 }
+
+unsigned halo_message_sides(const struct halo *h, int64_t tile) { return h->message_sides[tile]; }
 
 void halo_destroy(struct halo **halo) {
   if (halo == NULL || *halo == NULL)
@@ -556,6 +585,7 @@ void halo_destroy(struct halo **halo) {
   free(h->peers);
   free(h->shm_peers);
   free(h->copies);
+  free(h->message_sides);
   free(h->requests);
   free(h);
   *halo = NULL;

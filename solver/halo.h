@@ -49,8 +49,22 @@ int halo_create(struct field *field, const struct team *team, enum cfg_halo_mode
  * Errors: ERR_FAILURE (an MPI call failed; the run cannot go on). */
 int halo_exchange(struct halo *halo, int buf);
 
+/* halo_exchange in two halves, so that the sweep of the points that need no halo can overlap
+ * the messages between nodes: _begin completes everything on the node (copies, shared windows)
+ * and posts the messages; _end waits for them and fills their halos. Between the two the
+ * caller may read buffer `buf`'s tile interiors and write the other buffer; it must not read
+ * the halos that messages fill, nor call another exchange. Same contract and errors as
+ * halo_exchange, which is _begin then _end. */
+int halo_exchange_begin(struct halo *halo, int buf);
+int halo_exchange_end(struct halo *halo, int buf);
+
 /* What one exchange moves on this rank. */
 struct halo_counts halo_counts(const struct halo *halo);
+
+/* The sides of this rank's tile `tile` whose ring (some of it) comes in messages, as bits
+ * 1 << enum decomp_side: what halo_exchange_end completes; the rest is complete after
+ * halo_exchange_begin. */
+unsigned halo_message_sides(const struct halo *halo, int64_t tile);
 
 /* Close the epoch and free; accepts NULL and *halo == NULL, sets *halo to NULL. Collective. */
 void halo_destroy(struct halo **halo);

@@ -313,6 +313,7 @@ static int solve(struct run *run) {
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
+                                .overlap = cfg->halo_overlap,
                                 .temporal_block = cfg->temporal_block,
                                 .progress = !run->cli.quiet,
                                 .first_iteration = run->first_iteration,

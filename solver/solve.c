@@ -8,6 +8,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Set by the handler, read by the loop: the only thing a handler may safely do. */
 static volatile sig_atomic_t stop_requested = 0;
@@ -59,26 +60,61 @@ static void stop_vote_finish(struct stop_vote *v, const struct team *team) {
     team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Wait (stop vote)"));
 }
 
-/* One iteration over every tile; the max-diff only if someone reads it. */
-static double local_sweep(struct field *f, bool streaming_stores, bool want_diff) {
-  int in = f->current, out = 1 - f->current;
+/* Which points of each tile a sweep covers: all; those that need none of the ring that
+ * messages fill (the tile less its outermost row or column on each such side); or the rest. */
+enum sweep_part { SWEEP_ALL, SWEEP_INNER, SWEEP_EDGES };
+
+/* Rows [r0, r0 + nrows) x columns [c0, c0 + ncols) of tile t, buffer `in` into the other,
+ * local coordinates; the max-diff only if someone reads it. */
+static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int64_t nrows,
+                         int64_t ncols, bool streaming_stores, bool want_diff) {
+  if (nrows <= 0 || ncols <= 0)
+    return 0.0;
+  int64_t stride = field_stride(f, t);
+  /* the kernel takes the part with a one-point ring: its corner is one point up and left */
+  int64_t at = (r0 - 1) * stride + c0 - 1;
+  const double *from = field_interior(f, f->current, t) + at;
+  double *to = field_interior(f, 1 - f->current, t) + at;
+  if (streaming_stores)
+    return sweep_tile_streaming(from, to, nrows, ncols, stride);
+  if (want_diff)
+    return sweep_tile(from, to, nrows, ncols, stride);
+  sweep_tile_update(from, to, nrows, ncols, stride);
+  return 0.0;
+}
+
+/* Part of one iteration over every tile, from buffer f->current into the other; `h` says
+ * which sides wait for messages (SWEEP_INNER and SWEEP_EDGES only). The edges are whole rows
+ * where they can be: the top and bottom strips span the tile, the side strips what is left. */
+static double local_sweep(struct field *f, const struct halo *h, enum sweep_part part,
+                          bool streaming_stores, bool want_diff) {
   double max_diff = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
-    const struct decomp_tile *tile = &f->tiles[t];
-    int64_t stride = field_stride(f, t);
-    /* the kernel takes the tile with a one-point ring: its corner is one point up and left */
-    const double *from = field_interior(f, in, t) - stride - 1;
-    double *to = field_interior(f, out, t) - stride - 1;
-    double diff = 0.0;
-    if (streaming_stores)
-      diff = sweep_tile_streaming(from, to, tile->nrows, tile->ncols, stride);
-    else if (want_diff)
-      diff = sweep_tile(from, to, tile->nrows, tile->ncols, stride);
-    else
-      sweep_tile_update(from, to, tile->nrows, tile->ncols, stride);
-    max_diff = diff > max_diff ? diff : max_diff;
+    int64_t n = f->tiles[t].nrows, m = f->tiles[t].ncols;
+    unsigned sides = part == SWEEP_ALL ? 0u : halo_message_sides(h, t);
+    int64_t top = (sides >> DECOMP_NORTH) & 1, bottom = (sides >> DECOMP_SOUTH) & 1;
+    int64_t left = (sides >> DECOMP_WEST) & 1, right = (sides >> DECOMP_EAST) & 1;
+    /* (row, column, rows, columns) of each piece of this part */
+    int64_t pieces[4][4] = {{0, 0, n, m}}, npieces = 1;
+    if (part == SWEEP_INNER) {
+      int64_t inner[4] = {top, left, n - top - bottom, m - left - right};
+      memcpy(pieces[0], inner, sizeof inner);
+    } else if (part == SWEEP_EDGES) {
+      int64_t edges[4][4] = {{0, 0, top, m},
+                             {n - bottom, 0, bottom, m},
+                             {top, 0, n - top - bottom, left},
+                             {top, m - right, n - top - bottom, right}};
+      memcpy(pieces, edges, sizeof edges);
+      npieces = 4;
+    }
+    /* A tile thinner than its edges has an empty (negative) inner part, and edges that
+     * overlap: a point swept twice is written twice with the same value. */
+    for (int64_t p = 0; p < npieces; p++) {
+      double diff = sweep_rows(f, t, pieces[p][0], pieces[p][1], pieces[p][2], pieces[p][3],
+                               streaming_stores, want_diff);
+      max_diff = diff > max_diff ? diff : max_diff;
+    }
   }
-  f->current = out;
   return max_diff;
 }
 
@@ -114,8 +150,9 @@ static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_r
 }
 
 /* A failed exchange leaves neighbours waiting in theirs: no collective can settle it. */
-static void exchange_or_abort(struct halo *h, const struct team *team, int buf) {
-  if (halo_exchange(h, buf) != ERR_OK)
+static void exchange_or_abort(int (*exchange)(struct halo *, int), struct halo *h,
+                              const struct team *team, int buf) {
+  if (exchange(h, buf) != ERR_OK)
     team_abort(team, ERR_FAILURE);
 }
 
@@ -126,7 +163,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   double global_points = (double)f->layout->nx * (double)f->layout->ny;
 
   /* The initial field's halos: the exchange that the first sweep reads. */
-  exchange_or_abort(h, team, f->current);
+  exchange_or_abort(halo_exchange, h, team, f->current);
   out->exchanges++;
   out->halo_seconds += MPI_Wtime() - start;
 
@@ -138,6 +175,10 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     if (rect == NULL)
       team_abort(team, err_set(ERR_FAILURE, "out of memory for a temporal block"));
   }
+  /* Overlap (plain sweeps, and messages to wait for): each exchange is begun after a sweep and
+   * ended inside the next one, after its inner points, before its edges. */
+  bool overlap = params->overlap && params->temporal_block == 1 && halo_counts(h).messages > 0;
+  bool in_flight = false; /* an exchange begun and not ended */
   out->iterations = params->first_iteration;
   for (int64_t k = params->first_iteration + 1; k <= params->max_iterations; k++) {
     /* A temporal block runs on to the next multiple of K (or max_iterations) in one pass; k
@@ -149,13 +190,26 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     }
     double t0 = MPI_Wtime(), local_diff;
     bool check = last % params->check_interval == 0 || last == params->max_iterations;
-    if (last > k)
+    double halo_wait = 0.0;
+    if (last > k) {
       local_diff = local_sweep_levels(f, last - k + 1, rect);
-    else
-      local_diff = local_sweep(f, params->streaming_stores, check);
+    } else if (in_flight) {
+      local_diff = local_sweep(f, h, SWEEP_INNER, params->streaming_stores, check);
+      double tw = MPI_Wtime();
+      exchange_or_abort(halo_exchange_end, h, team, f->current);
+      in_flight = false;
+      halo_wait = MPI_Wtime() - tw;
+      double edges = local_sweep(f, h, SWEEP_EDGES, params->streaming_stores, check);
+      local_diff = edges > local_diff ? edges : local_diff;
+      f->current = 1 - f->current;
+    } else {
+      local_diff = local_sweep(f, h, SWEEP_ALL, params->streaming_stores, check);
+      f->current = 1 - f->current;
+    }
     k = last;
     double t1 = MPI_Wtime();
-    out->compute_seconds += t1 - t0;
+    out->compute_seconds += t1 - t0 - halo_wait;
+    out->halo_seconds += halo_wait;
     out->iterations = k;
 
     if (check) {
@@ -178,14 +232,16 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     if (k == params->max_iterations)
       break; /* the last iterate needs no halos */
     double t2 = MPI_Wtime();
-    exchange_or_abort(h, team, f->current);
+    exchange_or_abort(overlap ? halo_exchange_begin : halo_exchange, h, team, f->current);
+    in_flight = overlap;
     out->exchanges++;
     double t3 = MPI_Wtime();
     out->halo_seconds += t3 - t2;
 
-    /* T^k and its halos are complete: a stop here leaves a state to checkpoint and continue.
-     * A pending vote may overlap the checkpoint's collectives: MPI orders collectives on one
-     * communicator by the order every rank starts them, which is the same on all ranks. */
+    /* T^k is complete, and its halos are or are in flight: a stop here leaves a state to
+     * checkpoint and continue (the exchange is ended below the loop). A pending vote may
+     * overlap the checkpoint's collectives: MPI orders collectives on one communicator by the
+     * order every rank starts them, which is the same on all ranks. */
     if (stop_agreed(&vote, team)) {
       out->interrupted = true;
       break;
@@ -203,6 +259,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       last_progress = t3;
     }
   }
+  if (in_flight) /* every rank began the same exchange: end it, so no message is left over */
+    exchange_or_abort(halo_exchange_end, h, team, f->current);
   stop_vote_finish(&vote, team);
   free(rect);
   out->wall_seconds = MPI_Wtime() - start;

@@ -31,6 +31,10 @@ struct solve_params {
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
+  /* Begin each exchange after a sweep and end it inside the next one, after the points that
+   * need no halo: the messages between nodes fly while they are swept (same bits). Only with
+   * temporal_block = 1, and only where the rank has messages. */
+  bool overlap;
   /* Sweeps per pass through memory (1: none). K > 1 needs rings K deep (field->depth >= K,
    * halos exchanged K deep) and K dividing check_interval and checkpoint_interval (cfg.c
    * checks): the iterations k + 1 .. the next multiple of K run as one sweep_levels wavefront

@@ -96,11 +96,10 @@ def fingerprint(p):
 
 # ---- bit-for-bit identity across decompositions ------------------------------------------
 
-def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", temporal=1):
+def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", sets=()):
     """Every combination gives the 1-rank run's (iterations, checksum); the reference always
-    uses regular stores and no temporal blocking, the combinations `stores` and
-    solver.temporal_block = `temporal`."""
-    extra = ("--set", f"solver.temporal_block={temporal}") if temporal > 1 else ()
+    uses regular stores and the defaults, the combinations `stores` and the --set `sets`."""
+    extra = tuple(a for kv in sets for a in ("--set", kv))
     reference = run(plate(nx, ny, check=check), ranks=1)
     expect_exit(reference, 0, "reference run on 1 rank")
     want = fingerprint(reference)
@@ -108,7 +107,7 @@ def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", tempo
         text = plate(nx, ny, partitioner=partitioner, block_size=block, grid=grid, mode=mode,
                      rpn=rpn, check=check, stores=stores)
         what = (f"{ranks} ranks, {partitioner} block {block}, grid {list(grid)}, "
-                f"halo {mode}, ranks_per_node {rpn}, {stores} stores, temporal block {temporal}")
+                f"halo {mode}, ranks_per_node {rpn}, {stores} stores, {' '.join(sets)}")
         p = run(text, ranks=ranks, args=extra)
         expect_exit(p, 0, what)
         got = fingerprint(p)
@@ -160,6 +159,16 @@ def case_identical_with_check_interval():
                            for p, b in PARTITIONERS], check=7)
 
 
+def case_identical_without_overlap():
+    """halo.overlap = false waits for the messages before sweeping (the default sweeps the inner
+    points while they fly): the same bits either way; the other identity cases run with it on.
+    Thin tiles (no inner points) and many tiles per rank too."""
+    combos = [(2, "block", 1, (0, 1), "p2p", 0), (3, "block-cyclic", 2, (0, 0), "auto", 1),
+              (4, "cyclic", 1, (2, 2), "p2p", 0)]
+    identical_to_one_rank(combos, sets=("halo.overlap=false",))
+    identical_to_one_rank(combos, nx=3, ny=40, check=3, stores="streaming")
+
+
 def case_identical_with_streaming_stores():
     """Non-temporal stores change how the sweep writes, never what: odd widths exercise the
     alignment peel and the scalar tail on every tile."""
@@ -202,11 +211,11 @@ def case_temporal_block_across_ranks_is_identical():
             (3, "block-cyclic", 3, (1, 0), "auto", 1),
             (4, "cyclic", 1, (2, 2), "auto", 0),
             (2, "cyclic", 1, (0, 1), "p2p", 2),
-        ], check=check, temporal=k)
+        ], check=check, sets=(f"solver.temporal_block={k}",))
     # a grid thinner than a block in one direction, and ranks that own nothing
     identical_to_one_rank([(4, "block", 1, (4, 1), "auto", 0),
                            (4, "block-cyclic", 2, (1, 4), "p2p", 0)], nx=3, ny=8, check=4,
-                          temporal=4)
+                          sets=("solver.temporal_block=4",))
 
 
 def case_temporal_block_continues_from_any_iteration():
