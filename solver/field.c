@@ -49,10 +49,12 @@ int field_check_memory(const struct decomp_layout *layout, const struct team *te
     return ERR_OK; /* unknown: let the allocation decide */
   double have = (double)pages * (double)page_size, need = node_bytes;
   if (need > have)
-    return err_set(ERR_CONFIG,
-                   "the grid needs %.1f GiB on a node of %d ranks (two buffers of tiles with "
-                   "halos), but the node has %.1f GiB of memory: use more nodes or a smaller grid",
-                   need / 1073741824.0, team->node_size, have / 1073741824.0);
+    return err_set(
+        ERR_CONFIG,
+        "the grid needs %.1f GiB on a node of %d ranks (two buffers of tiles with "
+        "halos), but the node has %.1f GiB of memory: use more nodes or a smaller grid%s",
+        need / 1073741824.0, team->node_size, have / 1073741824.0,
+        depth > 1 ? ", or shallower halos (a smaller solver.temporal_block)" : "");
   return ERR_OK;
 }
 
