@@ -183,6 +183,12 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
   printf("\n# predicted time per iteration: performance model ([machine] keys), check every %lld\n"
          "# memory-bound: a grid that fits in cache runs faster than this\n",
          (long long)cfg->check_interval);
+  if (cfg->temporal_block > 1)
+    printf("# solver.temporal_block = %lld is not modelled: the plan and the model count one-deep\n"
+           "# halos every iteration and one pass through memory per sweep; the run exchanges\n"
+           "# halos %lld deep every %lld iterations and computes the overlapped points too\n",
+           (long long)cfg->temporal_block, (long long)cfg->temporal_block,
+           (long long)cfg->temporal_block);
   printf("%-14s %6s %12s %12s %12s %12s %10s %10s %8s\n", "partitioner", "block", "us/iter",
          "compute us", "halo us", "reduce us", "MLUP/s", "efficiency", "slowest");
   for (int v = 0; v < nvariants; v++) {
