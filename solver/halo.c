@@ -77,7 +77,7 @@ struct halo_segment {
 
 struct halo_peer {
   int rank;
-  int64_t nsend, nrecv;
+  int64_t nsend, nrecv, send_room, recv_room;
   struct halo_segment *send, *recv;
   int64_t send_points, recv_points;
   double *send_buf, *recv_buf;
@@ -304,12 +304,12 @@ static int peer_of(struct halo *h, int rank, struct halo_peer **out) {
   return ERR_OK;
 }
 
-static int add_segment(struct halo_segment **list, int64_t *n, struct halo_segment seg) {
-  struct halo_segment *grown = realloc(*list, (size_t)(*n + 1) * sizeof **list);
-  if (grown == NULL)
-    return out_of_memory();
-  grown[(*n)++] = seg;
-  *list = grown;
+/* Append seg to *list (n used, *room allocated), growing it geometrically: a cyclic layout
+ * with deep rings plans hundreds of thousands of pieces. */
+static int add_segment(struct halo_segment **list, int64_t *n, int64_t *room,
+                       struct halo_segment seg) {
+  CHECK(reserve((void **)list, *n, room, sizeof **list));
+  (*list)[(*n)++] = seg;
   return ERR_OK;
 }
 
@@ -361,7 +361,7 @@ static int plan_receive(void *ctx, int owner, int64_t s, const struct decomp_til
                             (piece.r0 >= p->mine.r1 ? 1u << DECOMP_SOUTH : 0) |
                             (piece.c1 <= p->mine.c0 ? 1u << DECOMP_WEST : 0) |
                             (piece.c0 >= p->mine.c1 ? 1u << DECOMP_EAST : 0);
-  return add_segment(&peer->recv, &peer->nrecv, in);
+  return add_segment(&peer->recv, &peer->nrecv, &peer->recv_room, in);
 }
 
 /* Sending side: part of our tile t feeds the ring of tile `dst` (index d on rank owner). */
@@ -385,7 +385,7 @@ static int plan_send(void *ctx, int owner, int64_t d, const struct decomp_tile *
   for (int buf = 0; buf < 2; buf++)
     out.base[buf] = point_in(&p->remotes[me], f->depth, buf, p->t, tile, piece.r0, piece.c0);
   peer->send_points += out.rows * out.cols;
-  return add_segment(&peer->send, &peer->nsend, out);
+  return add_segment(&peer->send, &peer->nsend, &peer->send_room, out);
 }
 
 static int compare_keys(const void *a, const void *b) {
