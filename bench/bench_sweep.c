@@ -4,17 +4,17 @@
  * PURPOSE  Million lattice updates per second (MLUP/s) of the kernels jacobi runs
  *          (solver/sweep.h): sweep_tile (regular stores), sweep_tile_streaming
  *          (non-temporal stores) and sweep_tile_update (regular stores, no max-diff: the
- *          iterations between convergence checks), called directly on one n x n tile with its halo ring: two
- *          buffers, swept alternately, as the solver does. No MPI, no halo exchange, no
- *          reduction: the ceiling the parallel runs are measured against.
+ *          iterations between convergence checks), called directly on one n x n tile with
+ *          its halo ring: two buffers, swept alternately, as the solver does. No MPI, no halo
+ *          exchange, no reduction: the ceiling the parallel runs are measured against.
  * USAGE    bench_sweep [--iterations N] [--repeat R] SIZE...
  *          For each SIZE n: N * 1024^2 / n^2 sweeps (at least 2), so every size does about the
  *          same N million updates; a tenth of that (at least one sweep) first as an untimed
- *          warm-up; then R timed repetitions (default 3), for each kind of store. N defaults
- *          to 100. Prints CSV: n, stores, sweeps per repetition, best and median MLUP/s, the
- *          bytes-per-update model, the
- *          working set (two buffers) and the last sweep's max diff (so the work is observable
- *          and cannot be optimised away).
+ *          warm-up; then R timed repetitions (default 3), for each kernel. N defaults to 100.
+ *          Prints CSV: n, stores (regular, streaming, or update: the kernel), sweeps per
+ *          repetition, best and median MLUP/s, the bytes-per-update model, the working set (two
+ *          buffers) and the last sweep's max diff (so the work is observable and cannot be
+ *          optimised away; 0 for update).
  *
  * Bytes per update: 16, one read and one write of a double, assuming the three input rows a
  * point needs stay in cache between rows (true up to rows of several hundred KiB). A regular
@@ -151,7 +151,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("# bench_sweep: sweep_tile (regular stores), sweep_tile_streaming and "
-         "sweep_tile_update (no max-diff) on one n x n tile, two buffers alternating, %d timed repetitions after a warm-up; model %d bytes "
+         "sweep_tile_update (no max-diff) on one n x n tile, two buffers alternating, %d timed "
+         "repetitions after a warm-up; model %d bytes "
          "per update\n",
          opt.repeat, BYTES_PER_UPDATE);
   printf("n,stores,sweeps,best_mlups,median_mlups,bytes_per_update,working_set_mib,last_diff\n");
