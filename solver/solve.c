@@ -8,7 +8,6 @@
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* Set by the handler, read by the loop: the only thing a handler may safely do. */
 static volatile sig_atomic_t stop_requested = 0;
@@ -94,22 +93,18 @@ static double local_sweep(struct field *f, const struct halo *h, enum sweep_part
     unsigned sides = part == SWEEP_ALL ? 0u : halo_message_sides(h, t);
     int64_t top = (sides >> DECOMP_NORTH) & 1, bottom = (sides >> DECOMP_SOUTH) & 1;
     int64_t left = (sides >> DECOMP_WEST) & 1, right = (sides >> DECOMP_EAST) & 1;
+    int64_t inner_rows = n - top - bottom, inner_cols = m - left - right;
     /* (row, column, rows, columns) of each piece of this part */
-    int64_t pieces[4][4] = {{0, 0, n, m}}, npieces = 1;
-    if (part == SWEEP_INNER) {
-      int64_t inner[4] = {top, left, n - top - bottom, m - left - right};
-      memcpy(pieces[0], inner, sizeof inner);
-    } else if (part == SWEEP_EDGES) {
-      int64_t edges[4][4] = {{0, 0, top, m},
-                             {n - bottom, 0, bottom, m},
-                             {top, 0, n - top - bottom, left},
-                             {top, m - right, n - top - bottom, right}};
-      memcpy(pieces, edges, sizeof edges);
-      npieces = 4;
-    }
+    const int64_t all[1][4] = {{0, 0, n, m}}, inner[1][4] = {{top, left, inner_rows, inner_cols}};
+    const int64_t edges[4][4] = {{0, 0, top, m},
+                                 {n - bottom, 0, bottom, m},
+                                 {top, 0, inner_rows, left},
+                                 {top, m - right, inner_rows, right}};
+    const int64_t(*pieces)[4] = part == SWEEP_ALL ? all : part == SWEEP_INNER ? inner : edges;
+    int npieces = part == SWEEP_EDGES ? 4 : 1;
     /* A tile thinner than its edges has an empty (negative) inner part, and edges that
      * overlap: a point swept twice is written twice with the same value. */
-    for (int64_t p = 0; p < npieces; p++) {
+    for (int p = 0; p < npieces; p++) {
       double diff = sweep_rows(f, t, pieces[p][0], pieces[p][1], pieces[p][2], pieces[p][3],
                                streaming_stores, want_diff);
       max_diff = diff > max_diff ? diff : max_diff;

@@ -52,11 +52,11 @@ static struct cfg *make_cfg(int64_t nx, int64_t ny, const char *mode, const char
 static void write_interior(struct field *f) {
   for (int64_t t = 0; t < f->ntiles; t++) {
     const struct decomp_tile *tile = &f->tiles[t];
-    double *s = field_tile(f, f->current, t);
+    double *s = field_interior(f, f->current, t);
     int64_t stride = field_stride(f, t);
     for (int64_t li = 0; li < tile->nrows; li++)
       for (int64_t lj = 0; lj < tile->ncols; lj++)
-        s[(li + 1) * stride + lj + 1] = encode(tile->row0 + li, tile->col0 + lj);
+        s[li * stride + lj] = encode(tile->row0 + li, tile->col0 + lj);
   }
 }
 
@@ -135,12 +135,12 @@ static int64_t check_read_back(const char *path, const struct decomp_layout *l,
   CU_ASSERT_EQUAL(iterations, 42);
   for (int64_t t = 0; t < f->ntiles; t++) {
     const struct decomp_tile *tile = &f->tiles[t];
-    const double *s = field_tile(f, f->current, t);
+    const double *s = field_interior(f, f->current, t);
     int64_t stride = field_stride(f, t);
     for (int64_t li = 0; li < tile->nrows; li++)
       for (int64_t lj = 0; lj < tile->ncols; lj++) {
         double want = encode(tile->row0 + li, tile->col0 + lj);
-        double got = s[(li + 1) * stride + lj + 1];
+        double got = s[li * stride + lj];
         if (got != want && wrong++ == 0)
           fprintf(stderr, "\n  rank %d read back %s: tile %lld (%lld,%lld) want %.17g got %.17g",
                   team->rank, what, (long long)t, (long long)li, (long long)lj, want, got);

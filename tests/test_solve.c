@@ -52,7 +52,7 @@ static double value_at(const struct run *run, int64_t gi, int64_t gj) {
   if (decomp_owner(&run->layout, gi, gj, &t, &li, &lj) != run->team->rank)
     return NAN;
   const struct field *f = run->field;
-  return field_tile(f, f->current, t)[(li + 1) * field_stride(f, t) + lj + 1];
+  return field_interior(f, f->current, t)[li * field_stride(f, t) + lj];
 }
 
 static const struct field_boundary hot_top = {.side = {1.0, 0.0, 0.0, 0.0}};
