@@ -7,6 +7,7 @@
 #include <string.h>
 
 enum { ROWS = 3, COLS = 4, STRIDE = COLS + 2 };
+enum { MAX_LEVELS = 5 }; /* the deepest temporal block the window tests run */
 
 /* A 3 x 4 interior with its halo ring: top edge `top`, left edge `left`, others 0. */
 static void plate(double g[ROWS + 2][STRIDE], double top, double left) {
@@ -164,66 +165,104 @@ static void test_levels_equal_successive_sweeps(void) {
 
 /* Overlapped tiles: a window of a larger grid, cut with a ring L deep, swept L levels over
  * rectangles that shrink by one point a level, holds in its middle (and in the last two levels'
- * rectangles) what L plain sweeps of the whole grid give there. Windows anywhere, including
- * against the grid's fixed edge, where the rectangles stop shrinking. */
-static void test_levels_on_overlapped_tiles(void) {
-  enum { N = 23, SIZE = (N + 2) * (N + 2), MAXL = 5 };
-  static double grid[MAXL + 1][SIZE], win[2][SIZE];
-  const int64_t gstride = N + 2;
-  unsigned seed = 4242u;
-  for (int64_t k = 0; k < SIZE; k++) {
+ * rectangles) what L plain sweeps of the whole grid give there. grid[l] is the whole grid
+ * (ny x nx interior points, one-point ring) after l plain sweeps; the window is interior rows
+ * [r0, r0 + nr), columns [c0, c0 + nc). Returns the number of wrong points (and diffs). */
+static int64_t wrong_in_window(double *const grid[], int64_t ny, int64_t nx, int64_t r0, int64_t c0,
+                               int64_t nr, int64_t nc, int64_t levels, double *const win[2]) {
+  const int64_t gstride = nx + 2;
+  /* The window's ring is `levels` deep, filled from the initial grid where it exists (ring
+   * points off the grid are never read). */
+  int64_t d = levels, stride = nc + 2 * d, rows = nr + 2 * d;
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < stride; j++) {
+      int64_t gi = r0 + 1 + i - d, gj = c0 + 1 + j - d;
+      bool on = gi >= 0 && gi < ny + 2 && gj >= 0 && gj < nx + 2;
+      win[0][i * stride + j] = on ? grid[0][gi * gstride + gj] : NAN;
+      win[1][i * stride + j] = win[0][i * stride + j];
+    }
+  struct sweep_rect rect[MAX_LEVELS];
+  for (int64_t t = 0; t < levels; t++) {
+    int64_t grow = levels - 1 - t; /* level t computes the tile grown by this */
+    int64_t top = r0 - grow < 0 ? 0 : r0 - grow, left = c0 - grow < 0 ? 0 : c0 - grow;
+    int64_t bottom = r0 + nr + grow > ny ? ny : r0 + nr + grow;
+    int64_t right = c0 + nc + grow > nx ? nx : c0 + nc + grow;
+    rect[t] = (struct sweep_rect){top - r0 + d, bottom - r0 + d, left - c0 + d, right - c0 + d};
+  }
+  double got = sweep_levels(win, 0, stride, levels, rect);
+  double want = 0.0;
+  int64_t wrong = 0;
+  /* the last two levels stand in the buffers (level t overwrites level t - 2) */
+  for (int64_t t = levels > 2 ? levels - 2 : 0; t < levels; t++) {
+    const struct sweep_rect *r = &rect[t];
+    const double *w = win[(t + 1) % 2], *g = grid[t + 1];
+    for (int64_t i = r->row0; i < r->row1; i++)
+      for (int64_t j = r->col0; j < r->col1; j++) {
+        int64_t at = (r0 + 1 + i - d) * gstride + c0 + 1 + j - d;
+        wrong += memcmp(&w[i * stride + j], &g[at], sizeof(double)) != 0;
+        if (t == levels - 1) {
+          double diff = fabs(grid[t + 1][at] - grid[t][at]);
+          want = diff > want ? diff : want;
+        }
+      }
+  }
+  return wrong + (got != want);
+}
+
+/* grid[0 .. MAX_LEVELS]: a random ny x nx grid and its MAX_LEVELS plain sweeps. */
+static void sweep_grid(double *const grid[], int64_t ny, int64_t nx, unsigned seed) {
+  int64_t size = (ny + 2) * (nx + 2);
+  for (int64_t k = 0; k < size; k++) {
     seed = seed * 1103515245u + 12345u;
     grid[0][k] = (double)(seed >> 8) / 16777216.0 * 100.0 - 50.0;
   }
-  for (int l = 1; l <= MAXL; l++) {
-    memcpy(grid[l], grid[l - 1], sizeof grid[l]);
-    sweep_tile(grid[l - 1], grid[l], N, N, gstride);
+  for (int l = 1; l <= MAX_LEVELS; l++) {
+    memcpy(grid[l], grid[l - 1], (size_t)size * sizeof(double));
+    sweep_tile(grid[l - 1], grid[l], ny, nx, nx + 2);
   }
+}
+
+/* Windows anywhere, including against the grid's fixed edge, where the rectangles stop
+ * shrinking. */
+static void test_levels_on_overlapped_tiles(void) {
+  enum { N = 23, SIZE = (N + 2) * (N + 2), WINDOW = (N + 2 * MAX_LEVELS) * (N + 2 * MAX_LEVELS) };
+  static double grid_mem[MAX_LEVELS + 1][SIZE], win_mem[2][WINDOW];
+  double *grid[MAX_LEVELS + 1], *const win[2] = {win_mem[0], win_mem[1]};
+  for (int l = 0; l <= MAX_LEVELS; l++)
+    grid[l] = grid_mem[l];
+  sweep_grid(grid, N, N, 4242u);
   int64_t wrong = 0;
-  for (int64_t levels = 1; levels <= MAXL; levels++)
+  for (int64_t levels = 1; levels <= MAX_LEVELS; levels++)
     for (int64_t r0 = 0; r0 < N; r0 += 4)
       for (int64_t c0 = 0; c0 < N; c0 += 5)
         for (int64_t nr = 1; r0 + nr <= N && nr <= 7; nr += 3)
-          for (int64_t nc = 1; c0 + nc <= N && nc <= 9; nc += 4) {
-            /* The tile is interior rows [r0, r0 + nr), columns [c0, c0 + nc) of the grid
-             * (grid storage row r0 + 1...); its window has a ring `levels` deep, filled from
-             * the initial grid where it exists (ring points off the grid are never read). */
-            int64_t d = levels, stride = nc + 2 * d, rows = nr + 2 * d;
-            for (int64_t i = 0; i < rows; i++)
-              for (int64_t j = 0; j < stride; j++) {
-                int64_t gi = r0 + 1 + i - d, gj = c0 + 1 + j - d;
-                bool on = gi >= 0 && gi < N + 2 && gj >= 0 && gj < N + 2;
-                win[0][i * stride + j] = on ? grid[0][gi * gstride + gj] : NAN;
-                win[1][i * stride + j] = win[0][i * stride + j];
-              }
-            struct sweep_rect rect[MAXL];
-            for (int64_t t = 0; t < levels; t++) {
-              int64_t grow = levels - 1 - t; /* level t computes the tile grown by this */
-              int64_t top = r0 - grow < 0 ? 0 : r0 - grow, left = c0 - grow < 0 ? 0 : c0 - grow;
-              int64_t bottom = r0 + nr + grow > N ? N : r0 + nr + grow;
-              int64_t right = c0 + nc + grow > N ? N : c0 + nc + grow;
-              rect[t] =
-                  (struct sweep_rect){top - r0 + d, bottom - r0 + d, left - c0 + d, right - c0 + d};
-            }
-            double *const bufs[2] = {win[0], win[1]};
-            double got = sweep_levels(bufs, 0, stride, levels, rect);
-            double want = 0.0;
-            /* the last two levels stand in the buffers (level t overwrites level t - 2) */
-            for (int64_t t = levels > 2 ? levels - 2 : 0; t < levels; t++) {
-              const struct sweep_rect *r = &rect[t];
-              const double *w = win[(t + 1) % 2], *g = grid[t + 1];
-              for (int64_t i = r->row0; i < r->row1; i++)
-                for (int64_t j = r->col0; j < r->col1; j++) {
-                  int64_t at = (r0 + 1 + i - d) * gstride + c0 + 1 + j - d;
-                  wrong += memcmp(&w[i * stride + j], &g[at], sizeof(double)) != 0;
-                  if (t == levels - 1) {
-                    double diff = fabs(grid[t + 1][at] - grid[t][at]);
-                    want = diff > want ? diff : want;
-                  }
-                }
-            }
-            wrong += got != want;
-          }
+          for (int64_t nc = 1; c0 + nc <= N && nc <= 9; nc += 4)
+            wrong += wrong_in_window(grid, N, N, r0, c0, nr, nc, levels, win);
+  CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* The same on windows wider than the wavefront's chunks: pieces of a step that meet at chunk
+ * edges, at the grid's edge and inside, with every alignment of the edge to the window. */
+static void test_levels_across_chunks(void) {
+  enum { C = SWEEP_LEVELS_CHUNK, NY = 9, NX = 3 * C + 11, SIZE = (NY + 2) * (NX + 2) };
+  enum { WINDOW = (NY + 2 * MAX_LEVELS) * (NX + 2 * MAX_LEVELS) };
+  static double grid_mem[MAX_LEVELS + 1][SIZE], win_mem[2][WINDOW];
+  double *grid[MAX_LEVELS + 1], *const win[2] = {win_mem[0], win_mem[1]};
+  for (int l = 0; l <= MAX_LEVELS; l++)
+    grid[l] = grid_mem[l];
+  sweep_grid(grid, NY, NX, 31337u);
+  const int64_t starts[] = {0, 1, 3, C - 5, C + 2};
+  const int64_t widths[] = {C - 1, C, C + 1, C + 4, 2 * C - 3, 2 * C + 7};
+  int64_t wrong = 0;
+  for (int64_t levels = 1; levels <= MAX_LEVELS; levels++)
+    for (size_t a = 0; a < sizeof starts / sizeof *starts; a++)
+      for (size_t b = 0; b < sizeof widths / sizeof *widths; b++) {
+        int64_t c0 = starts[a], nc = widths[b];
+        nc = c0 + nc <= NX ? nc : NX - c0;
+        wrong += wrong_in_window(grid, NY, NX, 0, c0, NY, nc, levels, win);     /* whole height */
+        wrong += wrong_in_window(grid, NY, NX, 2, c0, 4, nc, levels, win);      /* inside */
+        wrong += wrong_in_window(grid, NY, NX, 0, NX - nc, 5, nc, levels, win); /* right edge */
+      }
   CU_ASSERT_EQUAL(wrong, 0);
 }
 
@@ -258,6 +297,7 @@ int tests_register(void) {
       {"streaming_stores_give_identical_bits", test_streaming_stores_give_identical_bits},
       {"levels_equal_successive_sweeps", test_levels_equal_successive_sweeps},
       {"levels_on_overlapped_tiles", test_levels_on_overlapped_tiles},
+      {"levels_across_chunks", test_levels_across_chunks},
       {"update_without_diff_is_identical", test_update_without_diff_is_identical},
   };
   return TESTS_ADD_SUITE("sweep", cases);
