@@ -37,14 +37,18 @@ struct sweep_rect {
   int64_t row0, row1, col0, col1;
 };
 
+/* Columns per chunk of a wavefront step (sweep_levels): the order of the work, never its
+ * result. Tests cut tiles across it. */
+enum { SWEEP_LEVELS_CHUNK = 256 };
+
 /* `levels` successive sweeps in one pass through memory (temporal blocking): level t
  * (0-based) updates rect[t], reading buffer (current + t) % 2 and writing the other, with
  * sweep_tile's update. A wavefront over the rows, level t sweeping row i - t while level 0
  * sweeps row i, keeps the few rows in flight in cache, so each row is read from and written to
  * memory about once per pass instead of once per sweep; each step goes across in chunks of
  * SWEEP_LEVELS_CHUNK columns, all levels per chunk, so that the rows in flight stay in the
- * first-level cache even for wide tiles. Two buffers suffice: level t
- * overwrites level t - 2's row only after level t - 1 has read it.
+ * first-level cache even for wide tiles. Two buffers suffice: level t overwrites level t - 2's
+ * row only after level t - 1 has read it.
  *
  * What the caller guarantees: every point level t reads (rect[t] and its four neighbours'
  * points) lies in rect[t - 1], written by level t - 1, or holds the same value in both buffers
@@ -54,10 +58,6 @@ struct sweep_rect {
  * a tile whose ring is `levels` deep: overlapped tiles, each computing its neighbours' edge
  * points too, so that ranks exchange halos once per pass. Returns the last level's max
  * |new - old| over rect[levels - 1]. Not collective. */
-/* Columns per chunk of a wavefront step (sweep_levels): the order of the work, never its
- * result. Tests cut tiles across it. */
-enum { SWEEP_LEVELS_CHUNK = 256 };
-
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                     const struct sweep_rect *rect);
 
