@@ -210,8 +210,8 @@ struct planner {
   const struct team *team;
   enum cfg_halo_mode mode;
   struct remote *remotes;
-  int nremotes;
-  int64_t copies_room;
+  int nremotes, self; /* self: this rank's entry in remotes */
+  int64_t remotes_room, shm_room, peers_room, copies_room;
   /* the tile being planned: receiving into its ring, or sending from it */
   int64_t t;
   struct rect mine;
@@ -239,10 +239,7 @@ static int remote_of(struct planner *p, int rank, int *index) {
       *index = r;
       return ERR_OK;
     }
-  struct remote *grown = realloc(p->remotes, (size_t)(p->nremotes + 1) * sizeof *grown);
-  if (grown == NULL)
-    return out_of_memory();
-  p->remotes = grown;
+  CHECK(reserve((void **)&p->remotes, p->nremotes, &p->remotes_room, sizeof *p->remotes));
   *index = p->nremotes;
   struct remote *r = &p->remotes[p->nremotes++];
   int64_t n = decomp_ntiles(p->f->layout, rank);
@@ -277,28 +274,25 @@ static double *point_in(const struct remote *r, int64_t depth, int buf, int64_t 
   return origin + (gi - tile->row0) * stride + (gj - tile->col0);
 }
 
-static int add_shm_peer(struct halo *h, int rank) {
+static int add_shm_peer(struct planner *p, int rank) {
+  struct halo *h = p->h;
   for (int k = 0; k < h->nshm; k++)
     if (h->shm_peers[k] == rank)
       return ERR_OK;
-  int *grown = realloc(h->shm_peers, (size_t)(h->nshm + 1) * sizeof *grown);
-  if (grown == NULL)
-    return out_of_memory();
-  h->shm_peers = grown;
+  CHECK(reserve((void **)&h->shm_peers, h->nshm, &p->shm_room, sizeof *h->shm_peers));
   h->shm_peers[h->nshm++] = rank;
   return ERR_OK;
 }
 
-static int peer_of(struct halo *h, int rank, struct halo_peer **out) {
+/* `rank`'s message peer (added on first use; the array may move). */
+static int peer_of(struct planner *p, int rank, struct halo_peer **out) {
+  struct halo *h = p->h;
   for (int k = 0; k < h->npeers; k++)
     if (h->peers[k].rank == rank) {
       *out = &h->peers[k];
       return ERR_OK;
     }
-  struct halo_peer *grown = realloc(h->peers, (size_t)(h->npeers + 1) * sizeof *grown);
-  if (grown == NULL)
-    return out_of_memory();
-  h->peers = grown;
+  CHECK(reserve((void **)&h->peers, h->npeers, &p->peers_room, sizeof *h->peers));
   *out = &h->peers[h->npeers++];
   **out = (struct halo_peer){.rank = rank};
   return ERR_OK;
@@ -323,13 +317,12 @@ static int plan_receive(void *ctx, int owner, int64_t s, const struct decomp_til
   struct rect piece = piece_of(p->mine, tile_rect(src), f->depth, f->layout);
   if (is_empty(piece))
     return ERR_OK; /* a corner a one-deep ring does without */
-  int me, them;
-  CHECK(remote_of(p, p->team->rank, &me));
   const struct decomp_tile *tile = &f->tiles[p->t];
   int64_t rows = piece.r1 - piece.r0, cols = piece.c1 - piece.c0;
   if (uses_window(p->team, p->mode, owner)) {
+    int them;
     CHECK(remote_of(p, owner, &them));
-    const struct remote *self = &p->remotes[me], *from = &p->remotes[them];
+    const struct remote *self = &p->remotes[p->self], *from = &p->remotes[them];
     CHECK(reserve((void **)&h->copies, h->ncopies, &p->copies_room, sizeof *h->copies));
     struct halo_copy *c = &h->copies[h->ncopies++];
     *c = (struct halo_copy){.rows = rows,
@@ -344,18 +337,18 @@ static int plan_receive(void *ctx, int owner, int64_t s, const struct decomp_til
       h->counts.local_points += rows * cols;
     else {
       h->counts.shm_points += rows * cols;
-      CHECK(add_shm_peer(h, owner));
+      CHECK(add_shm_peer(p, owner));
     }
     return ERR_OK;
   }
   struct halo_peer *peer = NULL;
-  CHECK(peer_of(h, owner, &peer));
+  CHECK(peer_of(p, owner, &peer));
   struct halo_segment in = {.rows = rows,
                             .cols = cols,
                             .stride = tile->ncols + 2 * f->depth,
                             .key = {p->t, src->row0, src->col0}};
   for (int buf = 0; buf < 2; buf++)
-    in.base[buf] = point_in(&p->remotes[me], f->depth, buf, p->t, tile, piece.r0, piece.c0);
+    in.base[buf] = point_in(&p->remotes[p->self], f->depth, buf, p->t, tile, piece.r0, piece.c0);
   peer->recv_points += rows * cols;
   h->message_sides[p->t] |= (piece.r1 <= p->mine.r0 ? 1u << DECOMP_NORTH : 0) |
                             (piece.r0 >= p->mine.r1 ? 1u << DECOMP_SOUTH : 0) |
@@ -373,17 +366,15 @@ static int plan_send(void *ctx, int owner, int64_t d, const struct decomp_tile *
   struct rect piece = piece_of(tile_rect(dst), p->mine, f->depth, f->layout);
   if (is_empty(piece))
     return ERR_OK;
-  int me;
-  CHECK(remote_of(p, p->team->rank, &me));
   const struct decomp_tile *tile = &f->tiles[p->t];
   struct halo_peer *peer = NULL;
-  CHECK(peer_of(p->h, owner, &peer));
+  CHECK(peer_of(p, owner, &peer));
   struct halo_segment out = {.rows = piece.r1 - piece.r0,
                              .cols = piece.c1 - piece.c0,
                              .stride = tile->ncols + 2 * f->depth,
                              .key = {d, tile->row0, tile->col0}};
   for (int buf = 0; buf < 2; buf++)
-    out.base[buf] = point_in(&p->remotes[me], f->depth, buf, p->t, tile, piece.r0, piece.c0);
+    out.base[buf] = point_in(&p->remotes[p->self], f->depth, buf, p->t, tile, piece.r0, piece.c0);
   peer->send_points += out.rows * out.cols;
   return add_segment(&peer->send, &peer->nsend, &peer->send_room, out);
 }
@@ -400,6 +391,7 @@ static int compare_keys(const void *a, const void *b) {
 
 static int plan_tiles(struct planner *p) {
   struct field *f = p->f;
+  CHECK(remote_of(p, p->team->rank, &p->self));
   for (int64_t t = 0; t < f->ntiles; t++) {
     p->t = t;
     p->mine = tile_rect(&f->tiles[t]);
