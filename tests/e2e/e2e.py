@@ -216,6 +216,12 @@ def case_temporal_block_across_ranks_is_identical():
     identical_to_one_rank([(4, "block", 1, (4, 1), "auto", 0),
                            (4, "block-cyclic", 2, (1, 4), "p2p", 0)], nx=3, ny=8, check=4,
                           sets=("solver.temporal_block=4",))
+    # tiles wider than the wavefront's 256-column chunks (sweep.h), cut into pieces whose
+    # edges fall on different columns of every tile
+    identical_to_one_rank([(2, "block", 1, (0, 1), "auto", 0),
+                           (3, "block", 1, (1, 0), "p2p", 0),
+                           (4, "block-cyclic", 100, (2, 2), "auto", 2)], nx=700, ny=9, check=3,
+                          sets=("solver.temporal_block=3",))
 
 
 def case_temporal_block_continues_from_any_iteration():
