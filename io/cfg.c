@@ -62,6 +62,7 @@ static const char *const partitioner_names[] = {"block", "cyclic", "block-cyclic
 static const char *const halo_mode_names[] = {"auto", "shm", "p2p", NULL};
 static const char *const output_mode_names[] = {"gather", "parallel", NULL};
 static const char *const stores_names[] = {"regular", "streaming", NULL};
+static const char *const method_names[] = {"jacobi", "chebyshev", NULL};
 
 /* The enum fields are written as int: that must be their size. */
 _Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
@@ -76,6 +77,9 @@ _Static_assert(CFG_OUTPUT_GATHER == 0 && CFG_OUTPUT_PARALLEL == 1,
 _Static_assert(sizeof(enum cfg_stores) == sizeof(int), "enum cfg_stores is an int");
 _Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1,
                "stores_names is indexed by enum cfg_stores");
+_Static_assert(sizeof(enum cfg_method) == sizeof(int), "enum cfg_method is an int");
+_Static_assert(CFG_METHOD_JACOBI == 0 && CFG_METHOD_CHEBYSHEV == 1,
+               "method_names is indexed by enum cfg_method");
 
 #define FIELD(f) .offset = offsetof(struct cfg, f)
 #define TEMPERATURE .type = KEY_FLOAT, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
@@ -99,9 +103,18 @@ static const struct key_def schema[] = {
      .def = {.s = ""},
      .help = "continue from this HDF5 file written by jacobi: its field and iteration count "
              "(empty: start from interior)"},
+    {"solver", "method", .type = KEY_ENUM, FIELD(method), .choices = method_names,
+     .def = {.i = CFG_METHOD_JACOBI},
+     .help = "the iteration: plain Jacobi sweeps, or Chebyshev semi-iteration over the same "
+             "sweep (O(n) sweeps to a given error instead of O(n^2))"},
     {"solver", "tolerance", .type = KEY_FLOAT, FIELD(tolerance), .lo = 0, .lo_open = true,
      .hi = DBL_MAX, .def = {.f = 1e-4},
-     .help = "converged when no point changes by this much or more in one iteration"},
+     .help = "the classic rule: converged when one sweep would change no point by this much or "
+             "more (with target_error: only if also given)"},
+    {"solver", "target_error", .type = KEY_FLOAT, FIELD(target_error), .lo = 0, .hi = DBL_MAX,
+     .def = {.f = 0.0},
+     .help = "converged when the guaranteed bound on the largest error left (degrees, against "
+             "the exact solution of the discrete equations) is at most this (0: off)"},
     {"solver", "max_iterations", COUNT_FROM(1), FIELD(max_iterations), .def = {.i = 100000},
      .help = "stop after this many iterations even if not converged (exit code 3)"},
     {"solver", "check_interval", COUNT_FROM(1), FIELD(check_interval), .def = {.i = 1},
@@ -219,8 +232,8 @@ static const char *expected(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "an integer from %lld to %lld", (long long)k->min, (long long)k->max);
     break;
   case KEY_FLOAT:
-    if (k->lo_open && k->hi == DBL_MAX)
-      snprintf(buf, size, "a number > %s", bound(k->lo, lo));
+    if (k->hi == DBL_MAX)
+      snprintf(buf, size, "a number %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     else
       snprintf(buf, size, "a number from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
     break;
@@ -253,8 +266,8 @@ static const char *type_text(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "int from %lld to %lld", (long long)k->min, (long long)k->max);
     break;
   case KEY_FLOAT:
-    if (k->lo_open && k->hi == DBL_MAX)
-      snprintf(buf, size, "float > %s", bound(k->lo, lo));
+    if (k->hi == DBL_MAX)
+      snprintf(buf, size, "float %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     else
       snprintf(buf, size, "float from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
     break;
@@ -1018,6 +1031,15 @@ const char *cfg_halo_mode_name(enum cfg_halo_mode m) {
 
 const char *cfg_output_mode_name(enum cfg_output_mode m) {
   return (unsigned)m <= CFG_OUTPUT_PARALLEL ? output_mode_names[m] : "unknown";
+}
+
+const char *cfg_method_name(enum cfg_method m) {
+  return (unsigned)m <= CFG_METHOD_CHEBYSHEV ? method_names[m] : "unknown";
+}
+
+bool cfg_is_set(const struct cfg *cfg, const char *key) {
+  int k = cfg != NULL && cfg->key_line != NULL && key != NULL ? find_dotted(key) : -1;
+  return k >= 0 && cfg->key_line[k] != 0;
 }
 
 const char *cfg_stores_name(enum cfg_stores m) {

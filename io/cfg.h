@@ -21,6 +21,7 @@ enum cfg_partitioner { CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC };
 enum cfg_halo_mode { CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P };
 enum cfg_output_mode { CFG_OUTPUT_GATHER, CFG_OUTPUT_PARALLEL };
 enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING };
+enum cfg_method { CFG_METHOD_JACOBI, CFG_METHOD_CHEBYSHEV };
 
 /* Largest magnitude accepted for a temperature. The 5-point average of values bounded by M is
  * bounded by M in IEEE arithmetic (rounding is monotonic), and 4 * CFG_MAX_TEMPERATURE is
@@ -39,7 +40,9 @@ struct cfg {
   double interior;
   char *from_file; /* "" : start from `interior`; else a file written by jacobi to continue */
   /* [solver] */
+  enum cfg_method method;
   double tolerance;
+  double target_error; /* degrees; 0: off (the classic rule) */
   int64_t max_iterations;
   int64_t check_interval;
   enum cfg_stores stores;
@@ -87,6 +90,9 @@ void cfg_destroy(struct cfg **cfg);
  * "default". Static storage, valid until the next call. */
 const char *cfg_origin(const struct cfg *cfg, const char *key);
 
+/* Whether `key` ("section.name") was given, in the file or by --set, rather than defaulted. */
+bool cfg_is_set(const struct cfg *cfg, const char *key);
+
 /* Print the resolved configuration as TOML that cfg_create accepts and that reproduces `cfg`
  * exactly (floats with 17 significant digits). */
 void cfg_print(const struct cfg *cfg, FILE *out);
@@ -96,10 +102,11 @@ void cfg_print(const struct cfg *cfg, FILE *out);
 void cfg_print_reference(FILE *out);
 
 /* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p";
- * "gather", "parallel". */
+ * "gather", "parallel"; "regular", "streaming"; "jacobi", "chebyshev". */
 const char *cfg_partitioner_name(enum cfg_partitioner p);
 const char *cfg_halo_mode_name(enum cfg_halo_mode m);
 const char *cfg_output_mode_name(enum cfg_output_mode m);
 const char *cfg_stores_name(enum cfg_stores m);
+const char *cfg_method_name(enum cfg_method m);
 
 #endif /* JACOBI_CFG_H */

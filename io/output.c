@@ -208,6 +208,17 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
     status = write_string_attr(file, path, "version", JACOBI_VERSION);
   if (status == ERR_OK)
     status = write_string_attr(file, path, "config", text);
+  if (status == ERR_OK)
+    status = write_string_attr(file, path, "method", cfg_method_name(cfg->method));
+  if (status == ERR_OK)
+    status = write_attr(file, path, "error_estimate", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                        &state->error_estimate);
+  if (status == ERR_OK)
+    status = write_attr(file, path, "error_bound", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                        &state->error_bound);
+  if (status == ERR_OK)
+    status =
+        write_attr(file, path, "target_error", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &cfg->target_error);
   free(text);
   return status;
 }
@@ -680,11 +691,17 @@ static void write_xdmf_text(FILE *out, const char *h5_name, const struct cfg *cf
           "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
           "Dimensions=\"3\">1 1 1</DataItem>\n"
           "      </Geometry>\n"
+          "      <Information Name=\"iterations\" Value=\"%lld\"/>\n"
+          "      <Information Name=\"method\" Value=\"%s\"/>\n"
+          "      <Information Name=\"error_estimate\" Value=\"%.17g\"/>\n"
+          "      <Information Name=\"error_bound\" Value=\"%.17g\"/>\n"
           "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n"
           "        <DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"8\" "
           "Dimensions=\"1 %lld %lld\">%s:/temperature</DataItem>\n"
           "      </Attribute>\n",
-          JACOBI_VERSION, (long long)state->iterations, rows, cols, rows, cols, h5_name);
+          JACOBI_VERSION, (long long)state->iterations, rows, cols, (long long)state->iterations,
+          cfg_method_name(cfg->method), state->error_estimate, state->error_bound, rows, cols,
+          h5_name);
   if (cfg->owner_map)
     fprintf(out,
             "      <Attribute Name=\"owner\" AttributeType=\"Scalar\" Center=\"Node\">\n"

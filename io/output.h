@@ -3,7 +3,8 @@
  *
  * The file (README, "Output, checkpoints and restart") holds /temperature, float64, shape
  * (ny + 2, nx + 2) with the boundary ring, row 0 the top edge, and root attributes iterations,
- * residual, converged, tolerance, nx, ny, partitioner, ranks, version, config; with
+ * residual, converged, tolerance, nx, ny, partitioner, ranks, version, config, method,
+ * error_estimate, error_bound, target_error; with
  * output.owner_map also /owner, int32, the owning rank of each point (-1 on the boundary).
  *
  * Files are written atomically: to PATH.tmp, flushed, fsynced and closed, then renamed over
@@ -35,6 +36,7 @@ struct io_state {
   int64_t iterations; /* iterations the field has had */
   double residual;    /* the last agreed diff (NaN if none yet) */
   bool converged;
+  double error_estimate, error_bound; /* degrees from the exact discrete solution */
 };
 
 /* Refuse, before any solving, an output that cannot be written: a missing or unwritable
@@ -61,6 +63,12 @@ int io_write(const char *path, const struct field *field, const struct field_bou
  * file:line and the reason; the field's contents are then unspecified. */
 int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
             const struct cfg *cfg, const struct team *team, int64_t *iterations);
+
+/* The error_estimate and error_bound attributes of a file jacobi wrote (NaN where absent: a
+ * file of an older version). Rank 0 reads, all get the values. Call after io_read succeeded.
+ * Collective on team->comm; agreed status. Errors: ERR_FAILURE (MPI). */
+int io_read_estimates(const char *path, const struct team *team, double *estimate,
+                      double *bound);
 
 /* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
  * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees

@@ -259,3 +259,41 @@ int io_read(const char *path, struct field *field, const struct field_boundary *
   *iterations = it;
   return status;
 }
+
+/* An optional float64 scalar attribute: NaN if absent or of another shape or class. */
+static double optional_double_attr(hid_t file, const char *name) {
+  double value = NAN;
+  if (H5Aexists(file, name) <= 0)
+    return value;
+  hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
+  hid_t space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+  hid_t type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+  if (space >= 0 && type >= 0 && H5Sget_simple_extent_npoints(space) == 1 &&
+      H5Tget_class(type) == H5T_FLOAT && H5Aread(attr, H5T_NATIVE_DOUBLE, &value) < 0)
+    value = NAN;
+  if (type >= 0)
+    H5Tclose(type);
+  if (space >= 0)
+    H5Sclose(space);
+  if (attr >= 0)
+    H5Aclose(attr);
+  return value;
+}
+
+int io_read_estimates(const char *path, const struct team *team, double *estimate,
+                      double *bound) {
+  double values[2] = {NAN, NAN};
+  if (team->rank == 0) {
+    io_quiet_hdf5();
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file >= 0) {
+      values[0] = optional_double_attr(file, "error_estimate");
+      values[1] = optional_double_attr(file, "error_bound");
+      H5Fclose(file);
+    }
+  }
+  MPI_CHECK(MPI_Bcast(values, 2, MPI_DOUBLE, 0, team->comm));
+  *estimate = values[0];
+  *bound = values[1];
+  return ERR_OK;
+}

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "decomp.h"
 #include "err.h"
+#include "estimate.h"
 #include "field.h"
 #include "halo.h"
 #include "model.h"
@@ -26,6 +27,7 @@
 #include "solve.h"
 #include "team.h"
 
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@ struct run {
   struct field *field;
   struct halo *halo;
   int64_t first_iteration; /* the iterations of initial.from_file's field, else 0 */
+  struct estimate_model estimate; /* how far an iterate is from T* (estimate.h) */
   char *checkpoint_path;
   struct solve_result result;
   double write_seconds; /* the final write (or the signal's checkpoint) on this rank */
@@ -272,16 +275,35 @@ static int allocate(struct run *run) {
   /* A temporal block of K sweeps reads rings K deep: one exchange per block. */
   CHECK(field_create(&run->layout, run->team, &run->boundary, cfg->interior, cfg->temporal_block,
                      &run->field));
-  if (cfg->from_file[0] != '\0')
+  double edge_lo = fmin(fmin(cfg->top, cfg->bottom), fmin(cfg->left, cfg->right));
+  double edge_hi = fmax(fmax(cfg->top, cfg->bottom), fmax(cfg->left, cfg->right));
+  estimate_init(&run->estimate, cfg->nx, cfg->ny, fmax(fabs(edge_lo), fabs(edge_hi)),
+                cfg->method == CFG_METHOD_CHEBYSHEV);
+  if (cfg->from_file[0] != '\0') {
     CHECK(
         io_read(cfg->from_file, run->field, &run->boundary, cfg, run->team, &run->first_iteration));
+    /* The file's own figures are the reference; a Chebyshev recurrence begins there. */
+    struct estimate_model *m = &run->estimate;
+    CHECK(io_read_estimates(cfg->from_file, run->team, &m->ref_estimate, &m->ref_bound));
+    m->ref_iteration = m->chebyshev_start = run->first_iteration;
+    if (!(m->ref_estimate >= 0))
+      m->ref_estimate = INFINITY;
+    if (!(m->ref_bound >= 0))
+      m->ref_bound = INFINITY;
+  } else {
+    estimate_reference_uniform(&run->estimate, 0, cfg->interior, edge_lo, edge_hi);
+  }
   return halo_create(run->field, run->team, cfg->halo_mode, &run->halo);
 }
 
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */
-static int write_checkpoint(void *ctx, int64_t iteration, double residual) {
+static int write_checkpoint(void *ctx, const struct solve_state *s) {
   const struct run *run = ctx;
-  struct io_state state = {.iterations = iteration, .residual = residual, .converged = false};
+  struct io_state state = {.iterations = s->iteration,
+                           .residual = s->residual,
+                           .converged = false,
+                           .error_estimate = s->error_estimate,
+                           .error_bound = s->error_bound};
   return io_write(run->checkpoint_path, run->field, &run->boundary, run->cfg, run->team, &state);
 }
 
@@ -315,7 +337,13 @@ static int solve(struct run *run) {
       nodes += team->node_of_rank[r] == r;
     report_header(cfg, &run->layout, nodes);
   }
-  struct solve_params params = {.tolerance = cfg->tolerance,
+  /* With target_error the classic rule takes part only if the tolerance was given too. */
+  bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
+  struct solve_params params = {.method = cfg->method == CFG_METHOD_CHEBYSHEV ? SOLVE_CHEBYSHEV
+                                                                              : SOLVE_JACOBI,
+                                .tolerance = classic ? cfg->tolerance : 0.0,
+                                .target_error = cfg->target_error,
+                                .estimate = run->estimate,
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
@@ -330,14 +358,38 @@ static int solve(struct run *run) {
   return team_agree(team, check_against_plan(run));
 }
 
+/* The warning of a run that the classic rule stopped far from T*: an estimate over 10 x the
+ * tolerance, or over 1% of the temperature range; and the way out. */
+static void far_from_answer(const struct run *run, struct report_summary *s) {
+  const struct cfg *cfg = run->cfg;
+  double lo = fmin(fmin(cfg->top, cfg->bottom), fmin(fmin(cfg->left, cfg->right), cfg->interior));
+  double hi = fmax(fmax(cfg->top, cfg->bottom), fmax(fmax(cfg->left, cfg->right), cfg->interior));
+  if (!s->converged || cfg->target_error > 0 ||
+      !(s->error_estimate > 10 * cfg->tolerance || s->error_estimate > 0.01 * (hi - lo)))
+    return;
+  s->warn = true;
+  s->goal = cfg->tolerance;
+  s->more = estimate_iterations_to(&run->estimate, s->error_estimate, s->goal);
+  s->goal_tolerance = s->residual * s->goal / s->error_estimate;
+  if (cfg->method != CFG_METHOD_CHEBYSHEV) {
+    struct estimate_model chebyshev = run->estimate;
+    chebyshev.chebyshev = true;
+    double from = isfinite(chebyshev.ref_estimate) ? chebyshev.ref_estimate : s->error_bound;
+    s->chebyshev_total = estimate_iterations_to(&chebyshev, from, s->goal);
+  }
+}
+
 /* The result to output.path; a run stopped by a signal writes its checkpoint instead, so that
  * output.path keeps the last complete result. Then the summary. Collective. */
 static int write_result(struct run *run) {
   const struct cfg *cfg = run->cfg;
   struct team *team = run->team;
   const struct solve_result *r = &run->result;
-  struct io_state state = {
-      .iterations = r->iterations, .residual = r->residual, .converged = r->converged};
+  struct io_state state = {.iterations = r->iterations,
+                           .residual = r->residual,
+                           .converged = r->converged,
+                           .error_estimate = r->error_estimate,
+                           .error_bound = r->error_bound};
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
   double t0 = MPI_Wtime();
   CHECK(io_write(path, run->field, &run->boundary, cfg, team, &state));
@@ -352,7 +404,14 @@ static int write_result(struct run *run) {
                              .iterations_run = r->iterations - run->first_iteration,
                              .exchange_every = cfg->temporal_block,
                              .output_path = path,
-                             .interrupted = r->interrupted};
+                             .interrupted = r->interrupted,
+                             .method = cfg_method_name(cfg->method),
+                             .target_error = cfg->target_error,
+                             .classic_rule = cfg->target_error <= 0 ||
+                                             cfg_is_set(cfg, "solver.tolerance"),
+                             .error_estimate = r->error_estimate,
+                             .error_bound = r->error_bound};
+  far_from_answer(run, &s);
   double mine[5] = {r->compute_seconds, r->halo_seconds, r->reduce_seconds, r->wall_seconds,
                     r->checkpoint_seconds + run->write_seconds};
   double max[5];

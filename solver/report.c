@@ -12,8 +12,15 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   printf("  partitioner %s", cfg_partitioner_name(cfg->partitioner));
   if (cfg->partitioner == CFG_BLOCK_CYCLIC)
     printf(" (block %lld)", (long long)cfg->block_size);
-  printf(", halo %s, tolerance %g, check every %lld, at most %lld iterations%s",
-         cfg_halo_mode_name(cfg->halo_mode), cfg->tolerance, (long long)cfg->check_interval,
+  printf(", halo %s, method %s, ", cfg_halo_mode_name(cfg->halo_mode),
+         cfg_method_name(cfg->method));
+  if (cfg->target_error > 0 && cfg_is_set(cfg, "solver.tolerance"))
+    printf("target error %g degrees and tolerance %g", cfg->target_error, cfg->tolerance);
+  else if (cfg->target_error > 0)
+    printf("target error %g degrees", cfg->target_error);
+  else
+    printf("tolerance %g", cfg->tolerance);
+  printf(", check every %lld, at most %lld iterations%s", (long long)cfg->check_interval,
          (long long)cfg->max_iterations,
          cfg->stores == CFG_STORES_STREAMING ? ", streaming stores" : "");
   if (cfg->temporal_block > 1)
@@ -22,20 +29,42 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   fflush(stdout);
 }
 
-void report_progress(int64_t iteration, double residual, double mlups) {
-  if (isnan(residual))
-    printf("  iteration %lld: %.1f MLUP/s\n", (long long)iteration, mlups);
-  else
-    printf("  iteration %lld: diff %.3e, %.1f MLUP/s\n", (long long)iteration, residual, mlups);
+void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
+                     double elapsed) {
+  printf("  iteration %lld:", (long long)iteration);
+  if (!isnan(residual))
+    printf(" diff %.3e,", residual);
+  if (!isnan(error_estimate))
+    printf(" error about %.3g,", error_estimate);
+  printf(" %.1f MLUP/s, %.0f s\n", mlups, elapsed);
   fflush(stdout);
 }
 
 void report_summary(const struct report_summary *s) {
   double updates = (double)s->points * (double)s->iterations_run;
   double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
-  printf("%s after %lld iterations: diff %.6e (tolerance %g)\n",
-         s->converged ? "converged" : "NOT converged", (long long)s->iterations, s->residual,
-         s->tolerance);
+  printf("%s after %lld iterations (%s): diff %.6e", s->converged ? "converged" : "NOT converged",
+         (long long)s->iterations, s->method, s->residual);
+  if (s->classic_rule)
+    printf(" (tolerance %g)", s->tolerance);
+  printf("\n  error left (against the exact solution of the discrete equations): about %.3g "
+         "degrees, at most %.3g",
+         s->error_estimate, s->error_bound);
+  if (s->target_error > 0)
+    printf(" (target %g)", s->target_error);
+  printf("\n");
+  if (s->warn) {
+    printf("  warning: the classic rule (diff < tolerance) says converged, but the error left is "
+           "about %.3g degrees, %.3g x the tolerance\n",
+           s->error_estimate, s->error_estimate / s->tolerance);
+    printf("    for an error below %g: solver.target_error = %g (about %.0f more iterations; or "
+           "solver.tolerance = %.2g)",
+           s->goal, s->goal, s->more, s->goal_tolerance);
+    if (s->chebyshev_total > 0)
+      printf(", or solver.method = \"chebyshev\" (about %.0f iterations in all)",
+             s->chebyshev_total);
+    printf("\n");
+  }
   printf("  wall time %.3f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
          "reduction %.6f s, output %.6f s\n",

@@ -26,10 +26,23 @@ struct report_summary {
   double output_seconds;   /* checkpoints and the final write, max over ranks */
   const char *output_path; /* the file written */
   bool interrupted;        /* stopped by a signal: output_path is the checkpoint */
+  const char *method;      /* "jacobi", "chebyshev" */
+  double target_error;     /* 0: off */
+  bool classic_rule;       /* the tolerance took part in the stopping rule */
+  /* The distance of the result to T*, the exact solution of the discrete equations. */
+  double error_estimate, error_bound;
+  /* The warning when the classic rule stopped far from T*: warn if set; the way out to an
+   * error below `goal`: `more` iterations of this method (or a tolerance of goal_tolerance),
+   * or about `chebyshev_total` iterations of Chebyshev in all (0 where this is Chebyshev). */
+  bool warn;
+  double goal, more, goal_tolerance, chebyshev_total;
 };
 
 void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes);
-void report_progress(int64_t iteration, double residual, double mlups);
+/* A progress line: the iteration, the last agreed diff and error estimate (NaN: none yet), the
+ * rate and the seconds since the start. */
+void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
+                     double elapsed);
 void report_summary(const struct report_summary *s);
 
 #endif /* JACOBI_REPORT_H */

@@ -63,10 +63,22 @@ static void stop_vote_finish(struct stop_vote *v, const struct team *team) {
  * messages fill (the tile less its outermost row or column on each such side); or the rest. */
 enum sweep_part { SWEEP_ALL, SWEEP_INNER, SWEEP_EDGES };
 
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* How one step sweeps: plain (Jacobi) or weighted by omega (Chebyshev), regular or streaming
+ * stores, the diff wanted or not. */
+struct sweep_kind {
+  bool weighted;
+  double omega;
+  bool streaming;
+  bool want_diff;
+};
+
 /* Rows [r0, r0 + nrows) x columns [c0, c0 + ncols) of tile t, buffer `in` into the other,
- * local coordinates; the max-diff only if someone reads it. */
+ * local coordinates. */
 static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int64_t nrows,
-                         int64_t ncols, bool streaming_stores, bool want_diff) {
+                         int64_t ncols, const struct sweep_kind *kind) {
   if (nrows <= 0 || ncols <= 0)
     return 0.0;
   int64_t stride = field_stride(f, t);
@@ -74,9 +86,12 @@ static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int
   int64_t at = (r0 - 1) * stride + c0 - 1;
   const double *from = field_interior(f, f->current, t) + at;
   double *to = field_interior(f, 1 - f->current, t) + at;
-  if (streaming_stores)
+  if (kind->weighted)
+    return sweep_tile_weighted(from, to, nrows, ncols, stride, kind->omega, kind->streaming,
+                               kind->want_diff);
+  if (kind->streaming)
     return sweep_tile_streaming(from, to, nrows, ncols, stride);
-  if (want_diff)
+  if (kind->want_diff)
     return sweep_tile(from, to, nrows, ncols, stride);
   sweep_tile_update(from, to, nrows, ncols, stride);
   return 0.0;
@@ -86,7 +101,7 @@ static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int
  * which sides wait for messages (SWEEP_INNER and SWEEP_EDGES only). The edges are whole rows
  * where they can be: the top and bottom strips span the tile, the side strips what is left. */
 static double local_sweep(struct field *f, const struct halo *h, enum sweep_part part,
-                          bool streaming_stores, bool want_diff) {
+                          const struct sweep_kind *kind) {
   double max_diff = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t n = f->tiles[t].nrows, m = f->tiles[t].ncols;
@@ -94,33 +109,46 @@ static double local_sweep(struct field *f, const struct halo *h, enum sweep_part
     int64_t top = (sides >> DECOMP_NORTH) & 1, bottom = (sides >> DECOMP_SOUTH) & 1;
     int64_t left = (sides >> DECOMP_WEST) & 1, right = (sides >> DECOMP_EAST) & 1;
     int64_t inner_rows = n - top - bottom, inner_cols = m - left - right;
+    /* The pieces are disjoint, also on a tile thinner than its edges (whose inner part is
+     * empty): a weighted sweep reads its output's old value, so no point may be swept twice. */
+    int64_t bottom_row = max64(top, n - bottom), right_col = max64(left, m - right);
+    int64_t side_rows = max64(inner_rows, 0);
     /* (row, column, rows, columns) of each piece of this part */
     const int64_t all[1][4] = {{0, 0, n, m}}, inner[1][4] = {{top, left, inner_rows, inner_cols}};
-    const int64_t edges[4][4] = {{0, 0, top, m},
-                                 {n - bottom, 0, bottom, m},
-                                 {top, 0, inner_rows, left},
-                                 {top, m - right, inner_rows, right}};
+    const int64_t edges[4][4] = {{0, 0, min64(top, n), m},
+                                 {bottom_row, 0, n - bottom_row, m},
+                                 {top, 0, side_rows, min64(left, m)},
+                                 {top, right_col, side_rows, m - right_col}};
     const int64_t(*pieces)[4] = part == SWEEP_ALL ? all : part == SWEEP_INNER ? inner : edges;
     int npieces = part == SWEEP_EDGES ? 4 : 1;
-    /* A tile thinner than its edges has an empty (negative) inner part, and edges that
-     * overlap: a point swept twice is written twice with the same value. */
     for (int p = 0; p < npieces; p++) {
-      double diff = sweep_rows(f, t, pieces[p][0], pieces[p][1], pieces[p][2], pieces[p][3],
-                               streaming_stores, want_diff);
+      double diff = sweep_rows(f, t, pieces[p][0], pieces[p][1], pieces[p][2], pieces[p][3], kind);
       max_diff = diff > max_diff ? diff : max_diff;
     }
   }
   return max_diff;
 }
 
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+/* The sweep change of the current iterate over every tile, writing nothing (its halos must be
+ * filled). */
+static double local_change(const struct field *f) {
+  double max_diff = 0.0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t stride = field_stride(f, t);
+    double diff = sweep_tile_change(field_interior(f, f->current, t) - stride - 1,
+                                    f->tiles[t].nrows, f->tiles[t].ncols, stride);
+    max_diff = diff > max_diff ? diff : max_diff;
+  }
+  return max_diff;
+}
 
 /* `levels` <= f->depth iterations in one pass over each tile (overlapped tiles): level l
  * computes the tile grown by levels - 1 - l points, clipped to the grid, so the last level is
  * the tile itself and every level reads only what the level before wrote, the fixed boundary
- * or (level 0) the ring the last exchange filled. rect has room for `levels` entries. */
-static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_rect *rect) {
+ * or (level 0) the ring the last exchange filled. rect has room for `levels` entries; omega is
+ * NULL (Jacobi) or each level's weight. */
+static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_rect *rect,
+                                 const double *omega) {
   const struct decomp_layout *l = f->layout;
   double max_diff = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
@@ -137,7 +165,7 @@ static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_r
                               left - tile->col0 + f->depth, right - tile->col0 + f->depth};
     }
     double *const buffers[2] = {field_tile(f, 0, t), field_tile(f, 1, t)};
-    double diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect);
+    double diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect, omega);
     max_diff = diff > max_diff ? diff : max_diff;
   }
   f->current = (int)((f->current + levels) % 2);
@@ -151,11 +179,140 @@ static void exchange_or_abort(int (*exchange)(struct halo *, int), struct halo *
     team_abort(team, ERR_FAILURE);
 }
 
+/* ---- the methods -------------------------------------------------------------------------------
+ * A method says what one step does (iterations k .. last, last > k only with temporal blocks)
+ * and which iterate a check certifies; the loop below, written once, does the checks, the
+ * halo exchanges, checkpoints, signals and progress. */
+
+struct loop {
+  struct field *f;
+  struct halo *h;
+  const struct team *team;
+  const struct solve_params *p;
+  struct sweep_rect *rect; /* temporal_block entries */
+  double *omega;           /* temporal_block entries: each level's weight */
+  bool in_flight;          /* an exchange begun and not ended (overlap) */
+  double halo_wait;        /* seconds of this step spent completing an exchange */
+  /* Chebyshev: the recurrence began at chebyshev_start; omega_last is omega of step
+   * last_step (0: none yet). */
+  int64_t chebyshev_start, last_step;
+  double omega_last;
+};
+
+struct method {
+  const char *name;
+  /* Iterations k .. last from f->current; returns this rank's sweep change of the iterate
+   * the last of them read (if want_diff). Leaves the result current. */
+  double (*step)(struct loop *loop, int64_t k, int64_t last, bool want_diff);
+  /* Whether a check certifies the iterate the step read (x^(last - 1)) rather than the one it
+   * wrote (x^last). */
+  bool certifies_input;
+};
+
+/* One plain or weighted sweep of every tile, overlapping an exchange in flight. */
+static double sweep_once(struct loop *loop, const struct sweep_kind *kind) {
+  struct field *f = loop->f;
+  double diff;
+  if (loop->in_flight) {
+    diff = local_sweep(f, loop->h, SWEEP_INNER, kind);
+    double tw = MPI_Wtime();
+    exchange_or_abort(halo_exchange_end, loop->h, loop->team, f->current);
+    loop->in_flight = false;
+    loop->halo_wait += MPI_Wtime() - tw;
+    double edges = local_sweep(f, loop->h, SWEEP_EDGES, kind);
+    diff = edges > diff ? edges : diff;
+  } else {
+    diff = local_sweep(f, loop->h, SWEEP_ALL, kind);
+  }
+  f->current = 1 - f->current;
+  return diff;
+}
+
+static double jacobi_step(struct loop *loop, int64_t k, int64_t last, bool want_diff) {
+  if (last > k)
+    return local_sweep_levels(loop->f, last - k + 1, loop->rect, NULL);
+  struct sweep_kind kind = {.streaming = loop->p->streaming_stores, .want_diff = want_diff};
+  return sweep_once(loop, &kind);
+}
+
+/* omega of iteration k: step k - chebyshev_start of the recurrence, each step's from the one
+ * before by the same arithmetic on every rank. */
+static double chebyshev_omega(struct loop *loop, int64_t k) {
+  int64_t step = k - loop->chebyshev_start;
+  while (loop->last_step < step) {
+    loop->last_step++;
+    loop->omega_last =
+        estimate_chebyshev_omega(loop->p->estimate.rho, loop->last_step, loop->omega_last);
+  }
+  return loop->omega_last;
+}
+
+static double chebyshev_step(struct loop *loop, int64_t k, int64_t last, bool want_diff) {
+  struct field *f = loop->f;
+  if (last > k) {
+    /* Level 0 weighs against x^(k-1) over the tile grown by K - 1: that buffer's ring too. */
+    double t0 = MPI_Wtime();
+    exchange_or_abort(halo_exchange, loop->h, loop->team, 1 - f->current);
+    loop->halo_wait += MPI_Wtime() - t0;
+    for (int64_t i = k; i <= last; i++)
+      loop->omega[i - k] = chebyshev_omega(loop, i);
+    return local_sweep_levels(f, last - k + 1, loop->rect, loop->omega);
+  }
+  /* A weight of 1 (step 1 of the recurrence, where x^(k-1) may not exist yet) is a plain
+   * sweep, here as in sweep_levels. */
+  double omega = chebyshev_omega(loop, k);
+  struct sweep_kind kind = {.weighted = omega != 1.0,
+                            .omega = omega,
+                            .streaming = loop->p->streaming_stores,
+                            .want_diff = want_diff};
+  return sweep_once(loop, &kind);
+}
+
+static const struct method methods[] = {
+    [SOLVE_JACOBI] = {"jacobi", jacobi_step, false},
+    [SOLVE_CHEBYSHEV] = {"chebyshev", chebyshev_step, true},
+};
+
+/* ---- the loop --------------------------------------------------------------------------------- */
+
+/* The agreed sweep change of the current iterate (its halos filled, or in flight). */
+static double certify_current(struct loop *loop) {
+  if (loop->in_flight) {
+    exchange_or_abort(halo_exchange_end, loop->h, loop->team, loop->f->current);
+    loop->in_flight = false;
+  }
+  double mine = local_change(loop->f), change = 0.0;
+  if (MPI_Allreduce(&mine, &change, 1, MPI_DOUBLE, MPI_MAX, loop->team->comm) != MPI_SUCCESS)
+    team_abort(loop->team, team_mpi_error(MPI_ERR_OTHER, "MPI_Allreduce (certificate)"));
+  return change;
+}
+
+/* The state of x^iteration, current, whose agreed sweep change is `change` (measured on it, or,
+ * after_step, on the Jacobi iterate before it). */
+static struct solve_state state_of(const struct loop *loop, int64_t iteration, double residual,
+                                   double change, bool after_step) {
+  const struct estimate_model *m = &loop->p->estimate;
+  bool chebyshev = loop->p->method == SOLVE_CHEBYSHEV;
+  return (struct solve_state){
+      .iteration = iteration,
+      .residual = residual,
+      .error_estimate = estimate_error(m, change, after_step, iteration),
+      .error_bound = estimate_bound(m, change, after_step, iteration),
+      .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
+      .previous_valid = chebyshev && iteration > loop->chebyshev_start};
+}
+
 int solve_run(struct field *f, struct halo *h, const struct team *team,
               const struct solve_params *params, struct solve_result *out) {
   *out = (struct solve_result){.residual = NAN};
+  const struct method *method = &methods[params->method];
   double start = MPI_Wtime(), last_progress = start;
   double global_points = (double)f->layout->nx * (double)f->layout->ny;
+  struct loop loop = {.f = f,
+                      .h = h,
+                      .team = team,
+                      .p = params,
+                      .chebyshev_start = params->estimate.chebyshev_start};
 
   /* The initial field's halos: the exchange that the first sweep reads. */
   exchange_or_abort(halo_exchange, h, team, f->current);
@@ -164,16 +321,19 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
 
   struct stop_vote vote = {.pending = MPI_REQUEST_NULL};
   int status = ERR_OK;
-  struct sweep_rect *rect = NULL;
   if (params->temporal_block > 1) {
-    rect = malloc((size_t)params->temporal_block * sizeof *rect);
-    if (rect == NULL)
+    loop.rect = malloc((size_t)params->temporal_block * sizeof *loop.rect);
+    loop.omega = malloc((size_t)params->temporal_block * sizeof *loop.omega);
+    if (loop.rect == NULL || loop.omega == NULL)
       team_abort(team, err_set(ERR_FAILURE, "out of memory for a temporal block"));
   }
   /* Overlap (plain sweeps, and messages to wait for): each exchange is begun after a sweep and
    * ended inside the next one, after its inner points, before its edges. */
   bool overlap = params->overlap && params->temporal_block == 1 && halo_counts(h).messages > 0;
-  bool in_flight = false; /* an exchange begun and not ended */
+  /* The last check: the agreed change and what it certifies, for the progress line. */
+  int64_t checked_at = params->first_iteration;
+  double checked_change = NAN;
+  bool certified = false; /* the field left current is the one the last check certified */
   out->iterations = params->first_iteration;
   for (int64_t k = params->first_iteration + 1; k <= params->max_iterations; k++) {
     /* A temporal block runs on to the next multiple of K (or max_iterations) in one pass; k
@@ -183,29 +343,16 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       last = (k - 1) / params->temporal_block * params->temporal_block + params->temporal_block;
       last = last < params->max_iterations ? last : params->max_iterations;
     }
-    double t0 = MPI_Wtime(), local_diff;
+    double t0 = MPI_Wtime();
     bool check = last % params->check_interval == 0 || last == params->max_iterations;
-    double halo_wait = 0.0;
-    if (last > k) {
-      local_diff = local_sweep_levels(f, last - k + 1, rect);
-    } else if (in_flight) {
-      local_diff = local_sweep(f, h, SWEEP_INNER, params->streaming_stores, check);
-      double tw = MPI_Wtime();
-      exchange_or_abort(halo_exchange_end, h, team, f->current);
-      in_flight = false;
-      halo_wait = MPI_Wtime() - tw;
-      double edges = local_sweep(f, h, SWEEP_EDGES, params->streaming_stores, check);
-      local_diff = edges > local_diff ? edges : local_diff;
-      f->current = 1 - f->current;
-    } else {
-      local_diff = local_sweep(f, h, SWEEP_ALL, params->streaming_stores, check);
-      f->current = 1 - f->current;
-    }
+    loop.halo_wait = 0.0;
+    double local_diff = method->step(&loop, k, last, check);
     k = last;
     double t1 = MPI_Wtime();
-    out->compute_seconds += t1 - t0 - halo_wait;
-    out->halo_seconds += halo_wait;
+    out->compute_seconds += t1 - t0 - loop.halo_wait;
+    out->halo_seconds += loop.halo_wait;
     out->iterations = k;
+    certified = false;
 
     if (check) {
       double diff = 0.0;
@@ -219,21 +366,35 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
                     (long long)k, diff);
         break;
       }
-      if (diff < params->tolerance) {
+      /* the iterate this diff certifies: x^k by contraction (Jacobi), or x^(k-1) */
+      checked_at = method->certifies_input ? k - 1 : k;
+      checked_change = diff;
+      bool after_step = !method->certifies_input;
+      bool classic = params->tolerance <= 0 || diff < params->tolerance;
+      bool target = params->target_error <= 0 ||
+                    estimate_bound(&params->estimate, diff, after_step, checked_at) <=
+                        params->target_error;
+      if (classic && target) {
         out->converged = true;
+        if (method->certifies_input) { /* keep the iterate the step read */
+          f->current = 1 - f->current;
+          out->iterations = k - 1;
+        }
+        certified = true;
         break;
       }
+      certified = !method->certifies_input;
     }
     if (k == params->max_iterations)
-      break; /* the last iterate needs no halos */
+      break; /* the last iterate needs no halos (its certificate exchanges them if it must) */
     double t2 = MPI_Wtime();
     exchange_or_abort(overlap ? halo_exchange_begin : halo_exchange, h, team, f->current);
-    in_flight = overlap;
+    loop.in_flight = overlap;
     out->exchanges++;
     double t3 = MPI_Wtime();
     out->halo_seconds += t3 - t2;
 
-    /* T^k is complete, and its halos are or are in flight: a stop here leaves a state to
+    /* x^k is complete, and its halos are or are in flight: a stop here leaves a state to
      * checkpoint and continue (the exchange is ended below the loop). A pending vote may
      * overlap the checkpoint's collectives: MPI orders collectives on one communicator by the
      * order every rank starts them, which is the same on all ranks. */
@@ -242,22 +403,44 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       break;
     }
     if (params->checkpoint_interval > 0 && k % params->checkpoint_interval == 0) {
-      status = params->checkpoint(params->checkpoint_ctx, k, out->residual);
+      struct solve_state state = state_of(&loop, k, out->residual, certify_current(&loop), false);
+      status = params->checkpoint(params->checkpoint_ctx, &state);
       out->checkpoint_seconds += MPI_Wtime() - t3;
       if (status != ERR_OK)
         break;
     }
 
     if (params->progress && team->rank == 0 && t3 - last_progress >= 1.0) {
-      report_progress(k, out->residual,
-                      global_points * (double)(k - params->first_iteration) / (t3 - start) / 1e6);
+      struct solve_state seen = state_of(&loop, checked_at, out->residual, checked_change,
+                                         !method->certifies_input);
+      report_progress(k, out->residual, seen.error_estimate,
+                      global_points * (double)(k - params->first_iteration) / (t3 - start) / 1e6,
+                      t3 - start);
       last_progress = t3;
     }
   }
-  if (in_flight) /* every rank began the same exchange: end it, so no message is left over */
+  if (loop.in_flight) /* every rank began the same exchange: end it, so no message is left over */
     exchange_or_abort(halo_exchange_end, h, team, f->current);
   stop_vote_finish(&vote, team);
-  free(rect);
+
+  /* The certificate of the field left current: the last check's, or measured now. */
+  if (status == ERR_OK) {
+    double change = checked_change;
+    bool after_step = !method->certifies_input;
+    if (!certified) { /* measure it: its ring first, for the stencil */
+      if (!loop.in_flight)
+        exchange_or_abort(halo_exchange, h, team, f->current);
+      change = certify_current(&loop);
+      after_step = false;
+    }
+    struct solve_state state = state_of(&loop, out->iterations, out->residual, change, after_step);
+    out->error_estimate = state.error_estimate;
+    out->error_bound = state.error_bound;
+    out->chebyshev_start = state.chebyshev_start;
+    out->previous_valid = state.previous_valid && !out->converged;
+  }
+  free(loop.omega);
+  free(loop.rect);
   out->wall_seconds = MPI_Wtime() - start;
   return status;
 }

@@ -1,11 +1,17 @@
-/* solve.h - the Jacobi iteration over the distributed field: sweep every tile, decide
- * convergence with one MPI_Allreduce at check iterations, exchange halos, swap buffers.
+/* solve.h - the iteration over the distributed field: step every tile (a method: Jacobi sweeps,
+ * or Chebyshev semi-iteration over the same sweep), decide convergence with one MPI_Allreduce at
+ * check iterations, exchange halos, swap buffers; checkpoints, signals and progress, written
+ * once for every method.
  *
- * The stopping rule (README, "What it solves"): iteration k computes T^k from T^(k-1) and
- * diff_k = max |T^k - T^(k-1)| over the interior. At every k that is a multiple of
- * check_interval, and at k = max_iterations, the ranks agree on diff_k; if it is below the
- * tolerance the run stops, converged, with T^k after k iterations. Otherwise it stops at
- * max_iterations, not converged. k is the global iteration number: a run continued from a file
+ * The stopping rule (README, "What it solves"): iteration k computes x^k from x^(k-1) and
+ * measures diff_k = max |J x^(k-1) - x^(k-1)| over the interior, the sweep change of the iterate
+ * it read (for Jacobi, J x^(k-1) = x^k, so diff_k = max |x^k - x^(k-1)|). At every k that is a
+ * multiple of check_interval, and at k = max_iterations, the ranks agree on diff_k; the run
+ * stops, converged, when diff_k < tolerance (the classic rule, if on) and the guaranteed bound
+ * on the error left is <= target_error (if on). The iterate it keeps is the one the check
+ * certifies: Jacobi keeps x^k (the bound carries over one sweep, J being a contraction),
+ * Chebyshev x^(k-1) (its step is no contraction), after k - 1 iterations. Otherwise it stops
+ * at max_iterations, not converged. k is the global iteration number: a run continued from a file
  * that holds T^k0 starts at k0 + 1, so a restarted run checks, and stops, exactly where an
  * uninterrupted one does.
  *
@@ -19,6 +25,7 @@
 #ifndef JACOBI_SOLVE_H
 #define JACOBI_SOLVE_H
 
+#include "estimate.h"
 #include "field.h"
 #include "halo.h"
 #include "team.h"
@@ -26,8 +33,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+enum solve_method { SOLVE_JACOBI, SOLVE_CHEBYSHEV };
+
+/* What a file written mid-run or at the end records of the iteration. */
+struct solve_state {
+  int64_t iteration;
+  double residual; /* the last agreed diff */
+  double error_estimate, error_bound;
+  int64_t chebyshev_start; /* -1: Jacobi */
+  bool previous_valid;     /* the other buffer holds x^(iteration - 1) */
+};
+
 struct solve_params {
-  double tolerance;
+  enum solve_method method;
+  double tolerance;    /* the classic rule: diff < tolerance (0: off) */
+  double target_error; /* the error rule: bound <= target_error (0: off) */
+  /* The plate's error model (estimate.h), with its reference; for Chebyshev also where the
+   * recurrence began (ref_iteration): step s = k - ref_iteration uses omega_s. */
+  struct estimate_model estimate;
+  /* Chebyshev: the other buffer holds x^(first_iteration - 1) (a checkpoint of a Chebyshev
+   * run), so the recurrence goes on; else it begins at first_iteration. */
+  bool previous_valid;
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
@@ -43,10 +69,11 @@ struct solve_params {
   int64_t temporal_block;
   bool progress;           /* rank 0 prints a progress line about once a second */
   int64_t first_iteration; /* iterations the initial field has already had (a restart) */
-  /* Every checkpoint_interval iterations (0: never), checkpoint(ctx, k, residual) is called on
-   * every rank with T^k current; it is collective and returns an agreed status. */
+  /* Every checkpoint_interval iterations (0: never), checkpoint(ctx, state) is called on
+   * every rank with x^k current (for Chebyshev x^(k-1) in the other buffer); it is collective
+   * and returns an agreed status. */
   int64_t checkpoint_interval;
-  int (*checkpoint)(void *ctx, int64_t iteration, double residual);
+  int (*checkpoint)(void *ctx, const struct solve_state *state);
   void *checkpoint_ctx;
 };
 
@@ -54,6 +81,10 @@ struct solve_result {
   int64_t iterations;
   double residual; /* the last agreed diff */
   bool converged;
+  /* The distance of the field left current to T*: estimate and guaranteed bound (degrees). */
+  double error_estimate, error_bound;
+  int64_t chebyshev_start; /* Chebyshev: where the recurrence began; -1 for Jacobi */
+  bool previous_valid;     /* the other buffer holds the iterate before (Chebyshev) */
   bool interrupted; /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
   /* Seconds in each phase on this rank, and the run's wall time on this rank. */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;

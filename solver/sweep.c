@@ -81,12 +81,14 @@ static inline double lane_max(vdouble v) {
   return max;
 }
 
-/* The canonical update of one point, and its max-diff; the vector body does the same per lane. */
+/* The canonical update of one point, and its max-diff; the vector body does the same per lane.
+ * Weighted (Chebyshev), the point becomes omega * (update - old) + old, old the value `out`
+ * held (the iterate before `in`), and the diff stays |update - in|: the sweep change of `in`. */
 static inline double point(const double *up, const double *mid, const double *down, double *out,
-                           int64_t j, double max_diff) {
+                           int64_t j, double max_diff, bool weighted, double omega) {
   double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
   double diff = fabs(value - mid[j]);
-  out[j] = value;
+  out[j] = weighted ? omega * (value - out[j]) + out[j] : value;
   return diff > max_diff ? diff : max_diff;
 }
 
@@ -103,11 +105,22 @@ static inline vdouble update(const double *up, const double *down, int64_t j, vd
   return 0.25 * ((load(up + j) + load(down + j)) + (left + right));
 }
 
-/* The canonical update of VLEN points from j on, stored; returns their |new - old|. */
+/* What is stored for the updates `value` of VLEN points from j on: the update itself, or
+ * weighted, omega * (update - old) + old (point()'s expression per lane). */
+static inline vdouble weigh(vdouble value, const double *out, int64_t j, bool weighted,
+                            double omega) {
+  if (!weighted)
+    return value;
+  vdouble old = load(out + j);
+  return omega * (value - old) + old;
+}
+
+/* The canonical update of VLEN points from j on, stored; returns their |update - in|. */
 static inline vdouble vector_points(const double *up, const double *mid, const double *down,
-                                    double *out, int64_t j, bool streaming) {
+                                    double *out, int64_t j, bool streaming, bool weighted,
+                                    double omega) {
   vdouble value = update(up, down, j, load(mid + j - 1), load(mid + j + 1));
-  store(out + j, value, streaming);
+  store(out + j, weigh(value, out, j, weighted, omega), streaming);
   return abs_diff(value, load(mid + j));
 }
 
@@ -130,13 +143,15 @@ static inline vdouble vector_max(vdouble vmax, vdouble diff) {
   return (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
 }
 
-/* The sweep, instantiated four ways by constant arguments: with or without streaming stores,
- * with or without the max-diff (without it, the loads of the old centre values and the
- * compare-and-selects vanish from the loop: iterations whose diff nobody reads are cheaper). */
-static inline __attribute__((always_inline)) double sweep_body(const double *restrict in,
-                                                               double *restrict out, int64_t nrows,
-                                                               int64_t ncols, int64_t stride,
-                                                               bool streaming, bool want_diff) {
+/* The sweep, instantiated by constant arguments: with or without streaming stores, with or
+ * without the max-diff (without it, the loads of the old centre values and the
+ * compare-and-selects vanish from the loop: iterations whose diff nobody reads are cheaper),
+ * plain or weighted (Chebyshev: each stored value is omega * (update - old) + old, reading the
+ * old value from `out` at its own point only, so one more load per point and the same
+ * memory traffic: a regular store reads the line anyway). */
+static inline __attribute__((always_inline)) double
+sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
+           int64_t stride, bool streaming, bool want_diff, bool weighted, double omega) {
   /* Two running maxima: the compare-and-select that updates one is a chain of dependent
    * instructions, and with one accumulator that chain, not memory, limits the loop. Max is
    * exact and order-free, so how the points are split between them changes nothing. */
@@ -150,7 +165,7 @@ static inline __attribute__((always_inline)) double sweep_body(const double *res
     int64_t j = 1;
     /* Streaming stores need 16-byte alignment: one scalar point first when the row is odd. */
     if (streaming && ((uintptr_t)(row_out + j) & 15) != 0 && j <= ncols)
-      max_diff = point(up, mid, down, row_out, j++, max_diff);
+      max_diff = point(up, mid, down, row_out, j++, max_diff, weighted, omega);
     /* The main loop: 4 VLEN points from the row's centre vectors c0..c3, their inner
      * neighbours shuffled out of them, loading only the two outermost: 14 loads where
      * vector_points takes 20 (bench_sweep, 256²: 3.1 -> 3.8 GLUP/s). */
@@ -163,31 +178,31 @@ static inline __attribute__((always_inline)) double sweep_body(const double *res
       vdouble v1 = update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2));
       vdouble v2 = update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3));
       vdouble v3 = update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1));
-      store(row_out + j, v0, streaming);
-      store(row_out + j + VLEN, v1, streaming);
-      store(row_out + j + 2 * VLEN, v2, streaming);
-      store(row_out + j + 3 * VLEN, v3, streaming);
+      store(row_out + j, weigh(v0, row_out, j, weighted, omega), streaming);
+      store(row_out + j + VLEN, weigh(v1, row_out, j + VLEN, weighted, omega), streaming);
+      store(row_out + j + 2 * VLEN, weigh(v2, row_out, j + 2 * VLEN, weighted, omega), streaming);
+      store(row_out + j + 3 * VLEN, weigh(v3, row_out, j + 3 * VLEN, weighted, omega), streaming);
       if (want_diff) {
         vmax0 = vector_max(vmax0, vector_max(abs_diff(v0, c0), abs_diff(v2, c2)));
         vmax1 = vector_max(vmax1, vector_max(abs_diff(v1, c1), abs_diff(v3, c3)));
       }
     }
     for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
-      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming);
-      vdouble d1 = vector_points(up, mid, down, row_out, j + VLEN, streaming);
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega);
+      vdouble d1 = vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega);
       if (want_diff) {
         vmax0 = vector_max(vmax0, d0);
         vmax1 = vector_max(vmax1, d1);
       }
     }
     if (j + VLEN - 1 <= ncols) {
-      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming);
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega);
       if (want_diff)
         vmax0 = vector_max(vmax0, d0);
       j += VLEN;
     }
     for (; j <= ncols; j++)
-      max_diff = point(up, mid, down, row_out, j, max_diff);
+      max_diff = point(up, mid, down, row_out, j, max_diff, weighted, omega);
   }
 #if defined(__SSE2__)
   if (streaming)
@@ -202,19 +217,43 @@ static inline __attribute__((always_inline)) double sweep_body(const double *res
 KERNEL_VARIANTS
 double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
                   int64_t stride) {
-  return sweep_body(in, out, nrows, ncols, stride, false, true);
+  return sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0);
 }
 
 KERNEL_VARIANTS
 void sweep_tile_update(const double *restrict in, double *restrict out, int64_t nrows,
                        int64_t ncols, int64_t stride) {
-  sweep_body(in, out, nrows, ncols, stride, false, false);
+  sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0);
 }
 
 KERNEL_VARIANTS
 double sweep_tile_streaming(const double *restrict in, double *restrict out, int64_t nrows,
                             int64_t ncols, int64_t stride) {
-  return sweep_body(in, out, nrows, ncols, stride, true, true);
+  return sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0);
+}
+
+KERNEL_VARIANTS
+double sweep_tile_weighted(const double *restrict in, double *restrict out, int64_t nrows,
+                           int64_t ncols, int64_t stride, double omega, bool streaming,
+                           bool want_diff) {
+  if (streaming)
+    return want_diff ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega)
+                     : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega);
+  return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega)
+                   : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega);
+}
+
+double sweep_tile_change(const double *in, int64_t nrows, int64_t ncols, int64_t stride) {
+  double max_diff = 0.0;
+  for (int64_t i = 1; i <= nrows; i++) {
+    const double *up = in + (i - 1) * stride, *mid = in + i * stride, *down = in + (i + 1) * stride;
+    for (int64_t j = 1; j <= ncols; j++) {
+      double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
+      double diff = fabs(value - mid[j]);
+      max_diff = diff > max_diff ? diff : max_diff;
+    }
+  }
+  return max_diff;
 }
 
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -222,7 +261,7 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 KERNEL_VARIANTS
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
-                    const struct sweep_rect *rect) {
+                    const struct sweep_rect *rect, const double *omega) {
   double max_diff = 0.0;
   /* Step s: level t (0-based) sweeps row i = s - t of its rectangle, reading buffer
    * (current + t) % 2 and writing the other. Row i of level t needs rows i - 1 .. i + 1 of
@@ -247,12 +286,19 @@ double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t l
         int in = (int)((current + t) % 2);
         /* a one-row tile whose top-left ring point is (i - 1, lo - 1) */
         int64_t at = (i - 1) * stride + lo - 1;
-        if (t == levels - 1) {
-          double diff = sweep_body(buf[in] + at, buf[1 - in] + at, 1, hi - lo, stride, false, true);
-          max_diff = diff > max_diff ? diff : max_diff;
-        } else {
-          sweep_body(buf[in] + at, buf[1 - in] + at, 1, hi - lo, stride, false, false);
-        }
+        const double *from = buf[in] + at;
+        double *to = buf[1 - in] + at;
+        double diff = 0.0;
+        bool plain = omega == NULL || omega[t] == 1.0; /* as sweep_tile_weighted's callers */
+        if (plain && t == levels - 1)
+          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0);
+        else if (plain)
+          sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0);
+        else if (t == levels - 1)
+          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t]);
+        else
+          sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t]);
+        max_diff = diff > max_diff ? diff : max_diff;
       }
   return max_diff;
 }

@@ -6,6 +6,7 @@
 #ifndef JACOBI_SWEEP_H
 #define JACOBI_SWEEP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One Jacobi sweep over a tile of nrows x ncols interior points stored with a one-point halo
@@ -31,6 +32,21 @@ double sweep_tile_streaming(const double *restrict in, double *restrict out, int
 void sweep_tile_update(const double *restrict in, double *restrict out, int64_t nrows,
                        int64_t ncols, int64_t stride);
 
+/* The weighted sweep of Chebyshev semi-iteration, bit for bit the same on any tile: every
+ * interior point of `out`, which holds the iterate before `in`, becomes
+ *     out[i][j] = omega * (u - out[i][j]) + out[i][j],   u = the canonical update of `in`,
+ * in that order of operations; each point reads only its own old value, so `out` may be
+ * overwritten in place. Returns max |u - in| (the sweep change of `in`, 4 x its residual's max
+ * norm) if want_diff, else 0; streaming stores as sweep_tile_streaming. Not collective. */
+double sweep_tile_weighted(const double *restrict in, double *restrict out, int64_t nrows,
+                           int64_t ncols, int64_t stride, double omega, bool streaming,
+                           bool want_diff);
+
+/* The sweep change of `in` alone, max |u - in| with u the canonical update, writing nothing:
+ * what certifies an iterate that no sweep has read yet (a checkpoint, the final result). Not
+ * collective. */
+double sweep_tile_change(const double *in, int64_t nrows, int64_t ncols, int64_t stride);
+
 /* A rectangle of a tile's storage, rows [row0, row1) and columns [col0, col1), counted from
  * the storage's first point (ring included). */
 struct sweep_rect {
@@ -43,7 +59,9 @@ enum { SWEEP_LEVELS_CHUNK = 256 };
 
 /* `levels` successive sweeps in one pass through memory (temporal blocking): level t
  * (0-based) updates rect[t], reading buffer (current + t) % 2 and writing the other, with
- * sweep_tile's update. A wavefront over the rows, level t sweeping row i - t while level 0
+ * sweep_tile's update, or with omega non-NULL sweep_tile_weighted's with weight omega[t] (the
+ * buffer written holds level t - 2's iterate, the one the weighting needs; a weight of exactly
+ * 1 is the plain update). A wavefront over the rows, level t sweeping row i - t while level 0
  * sweeps row i, keeps the few rows in flight in cache, so each row is read from and written to
  * memory about once per pass instead of once per sweep; each step goes across in chunks of
  * SWEEP_LEVELS_CHUNK columns, all levels per chunk, so that the rows in flight stay in the
@@ -57,8 +75,10 @@ enum { SWEEP_LEVELS_CHUNK = 256 };
  * theirs. Shrinking rectangles (each one point inside the last, except on the boundary) serve
  * a tile whose ring is `levels` deep: overlapped tiles, each computing its neighbours' edge
  * points too, so that ranks exchange halos once per pass. Returns the last level's max
- * |new - old| over rect[levels - 1]. Not collective. */
+ * |update - in| over rect[levels - 1]. With omega, level 0 reads the old iterate in buffer
+ * 1 - current on rect[0], which reaches into the ring: that buffer's ring must be filled too.
+ * Not collective. */
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
-                    const struct sweep_rect *rect);
+                    const struct sweep_rect *rect, const double *omega);
 
 #endif /* JACOBI_SWEEP_H */

@@ -1,0 +1,113 @@
+/* estimate.c - the distance to the steady state; see estimate.h. */
+#include "estimate.h"
+
+#include <float.h>
+#include <math.h>
+
+/* The unit roundoff of double: 2^-53. */
+static const double UNIT = DBL_EPSILON / 2;
+static const double PI = 3.14159265358979323846;
+
+void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge_max,
+                   bool chebyshev) {
+  /* lambda_min = (2 - 2 cos(pi / (nx + 1))) + (2 - 2 cos(pi / (ny + 1))), written with sines so
+   * that a large grid does not lose it to cancellation. */
+  double sx = sin(PI / (2.0 * (double)(nx + 1))), sy = sin(PI / (2.0 * (double)(ny + 1)));
+  m->lambda_min = 4.0 * (sx * sx + sy * sy);
+  m->rho = 1.0 - m->lambda_min / 4.0;
+  int64_t n = nx < ny ? nx : ny;
+  m->inverse_norm = (double)((n + 1) / 2) * (double)((n + 2) / 2) / 2.0;
+  m->edge_max = edge_max;
+  m->chebyshev = chebyshev;
+  m->ref_iteration = 0;
+  m->ref_estimate = INFINITY;
+  m->ref_bound = INFINITY;
+  m->chebyshev_start = 0;
+}
+
+void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
+                                double edge_lo, double edge_hi) {
+  double lo = fabs(interior - edge_lo), hi = fabs(interior - edge_hi);
+  m->ref_iteration = iteration;
+  m->ref_estimate = lo > hi ? lo : hi;
+  /* the subtraction rounds: one unit of the larger operand */
+  m->ref_bound = m->ref_estimate * (1 + 2 * UNIT) + 2 * UNIT * fmax(fabs(interior), m->edge_max);
+}
+
+/* |x - T*| of the iterate whose change was measured, from the residual alone. */
+static double residual_bound(const struct estimate_model *m, double change) {
+  double M = m->inverse_norm, B = m->edge_max;
+  /* |exact change| <= change (1 + 2u) + 2.01 u (B + |x - T*|); solved for |x - T*|, with
+   * room for the rounding of this formula itself. */
+  double bound = M * (4 * change * (1 + 4 * UNIT) + 9 * UNIT * B) / (1 - 9 * UNIT * M);
+  return bound * (1 + 8 * UNIT);
+}
+
+double estimate_bound(const struct estimate_model *m, double change, bool after_step,
+                      int64_t iteration) {
+  if (isnan(change))
+    return INFINITY;
+  double bound = residual_bound(m, change);
+  if (after_step) /* one more sweep: e' = J e + rounding of at most 2.01 u (B + |e|) */
+    bound = bound * (1 + 3 * UNIT) + 3 * UNIT * m->edge_max;
+  if (!m->chebyshev && isfinite(m->ref_bound)) {
+    /* Jacobi never moves away from T* (||J||inf <= 1), but each sweep may round */
+    double sweeps = (double)(iteration - m->ref_iteration);
+    double carried = m->ref_bound + sweeps * 3 * UNIT * (m->edge_max + m->ref_bound);
+    bound = carried < bound ? carried : bound;
+  }
+  return bound;
+}
+
+/* acosh(1 / rho), the Chebyshev rate per step; 1 / rho - 1 = (lambda_min / 4) / rho. */
+static double chebyshev_rate(const struct estimate_model *m) {
+  double excess = m->lambda_min / 4 / m->rho;
+  return log1p(excess + sqrt(excess * (excess + 2)));
+}
+
+/* log cosh(x) for x >= 0, without overflow. */
+static double log_cosh(double x) { return x + log1p(exp(-2 * x)) - log(2.0); }
+
+/* The damping of the method from the reference iterate to `iteration`: rho^m for Jacobi;
+ * T_a(1 / rho) / T_b(1 / rho) for Chebyshev, a and b the steps of the recurrence at the
+ * reference and at `iteration`. */
+static double damping(const struct estimate_model *m, int64_t iteration) {
+  if (iteration <= m->ref_iteration)
+    return 1.0;
+  if (!m->chebyshev)
+    return pow(m->rho, (double)(iteration - m->ref_iteration));
+  double alpha = chebyshev_rate(m);
+  double a = (double)(m->ref_iteration - m->chebyshev_start),
+         b = (double)(iteration - m->chebyshev_start);
+  return exp(log_cosh((a > 0 ? a : 0) * alpha) - log_cosh(b * alpha));
+}
+
+double estimate_error(const struct estimate_model *m, double change, bool after_step,
+                      int64_t iteration) {
+  double bound = estimate_bound(m, change, after_step, iteration);
+  if (isnan(change))
+    return m->ref_estimate * damping(m, iteration);
+  double residual = 4 * change;
+  double slowest = residual / m->lambda_min * (after_step ? m->rho : 1.0);
+  double envelope = m->ref_estimate * damping(m, iteration);
+  double estimate = slowest < envelope ? slowest : envelope;
+  if (!after_step && estimate < residual / 8)
+    estimate = residual / 8; /* |A e| <= 8 |e|: never below this */
+  return estimate < bound ? estimate : bound;
+}
+
+double estimate_iterations_to(const struct estimate_model *m, double from, double to) {
+  if (!(from > to) || !(to > 0))
+    return 0.0;
+  if (!m->chebyshev)
+    return log(from / to) / -log1p(-m->lambda_min / 4);
+  return acosh(from / to) / chebyshev_rate(m);
+}
+
+double estimate_chebyshev_omega(double rho, int64_t step, double prev) {
+  if (step <= 1)
+    return 1.0;
+  if (step == 2)
+    return 1.0 / (1.0 - rho * rho / 2.0);
+  return 1.0 / (1.0 - rho * rho * prev / 4.0);
+}

@@ -1,0 +1,81 @@
+/* estimate.h - the distance to the steady state: how far an iterate is from T*, the exact
+ * solution of the discrete equations, from the one figure the sweep measures, its change.
+ *
+ * The sweep change d of an iterate x is max |J x - x| over the interior, J the Jacobi update
+ * (sweep.h); the residual r = (sum of the four neighbours) - 4 x has max norm R = 4 d. With
+ * A the operator 4 x - (sum of the interior neighbours) on the nx x ny grid, x - T* = -A^-1 r,
+ * so |x - T*| <= ||A^-1||inf R. A^-1 is non-negative, so ||A^-1||inf is the largest value of
+ * w, the solution of A w = 1, and w <= phi(i) = i (N + 1 - i) / 2 (N = min(nx, ny), i counted
+ * across the short direction from 1): A phi >= 1 at every interior point and phi >= 0 on the
+ * edges, so phi - w is a supersolution of A u >= 0 with u >= 0 on the edges, hence >= 0
+ * (the discrete maximum principle). So ||A^-1||inf <= max phi = floor((N+1)/2) ceil((N+1)/2) / 2.
+ *
+ * The bound adds what rounding can hide: the computed d differs from the exact one by at most
+ * about 2u (B + |x - T*|) (u = 2^-53, B the largest edge temperature, which bounds |T*|), and
+ * solving for |x - T*| gives estimate_bound's formula. It is a guarantee, never below the true
+ * error, whatever the iterate (README, "How far from the answer").
+ *
+ * The estimate is what the error most likely is: the smaller of
+ *   - R / lambda_min (lambda_min = 4 (1 - rho) the smallest eigenvalue of A, rho the Jacobi
+ *     spectral radius): exact once the error is the slowest mode, as it becomes under Jacobi;
+ *   - the error at a reference iterate times the method's damping since: rho^m for Jacobi,
+ *     1 / T_m(1 / rho) for Chebyshev (T_m the Chebyshev polynomial), which damps every mode by
+ *     at most that, the slowest by exactly that;
+ * kept between the rigorous lower bound R / 8 (||A||inf = 8) and the bound.
+ *
+ * Not for: MPI (the caller agrees on d first), the iteration itself. Pure functions; not
+ * collective.
+ */
+#ifndef JACOBI_ESTIMATE_H
+#define JACOBI_ESTIMATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct estimate_model {
+  double rho;          /* spectral radius of the Jacobi iteration */
+  double lambda_min;   /* smallest eigenvalue of A: 4 (1 - rho), computed without cancellation */
+  double inverse_norm; /* an upper bound on ||A^-1||inf */
+  double edge_max;     /* largest |edge temperature|: bounds |T*| */
+  bool chebyshev;      /* the damping of Chebyshev semi-iteration, else Jacobi's */
+  /* The reference: at iteration ref_iteration the error was about ref_estimate and at most
+   * ref_bound (INFINITY where unknown). For Chebyshev, where its recurrence began. */
+  int64_t ref_iteration;
+  double ref_estimate, ref_bound;
+  int64_t chebyshev_start; /* Chebyshev: the iteration its recurrence began at (<= ref) */
+};
+
+/* The model of an nx x ny plate whose edges hold at most edge_max in magnitude; no reference. */
+void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge_max,
+                   bool chebyshev);
+
+/* The reference of a run that starts from a uniform interior: T* lies between the smallest and
+ * the largest edge temperature, so the starting error is at most the larger distance from
+ * `interior` to them; that is a guarantee and, on any plate larger than a few points, close to
+ * the error itself (next to the middle of an edge T* is nearly that edge's temperature). */
+void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
+                                double edge_lo, double edge_hi);
+
+/* Guaranteed upper bound on max |x - T*| of the iterate x whose agreed sweep change is `change`;
+ * with `after_step` for the Jacobi iterate one sweep after it (J is a contraction in the max
+ * norm, so the bound carries over, plus that sweep's rounding). Jacobi also never exceeds its
+ * reference bound (plus the rounding of the iterations since). */
+double estimate_bound(const struct estimate_model *m, double change, bool after_step,
+                      int64_t iteration);
+
+/* The estimate of max |x - T*| for the same iterate (see the header comment). */
+double estimate_error(const struct estimate_model *m, double change, bool after_step,
+                      int64_t iteration);
+
+/* About how many more iterations of the model's method take an error of `from` to `to`
+ * (0 if from <= to). */
+double estimate_iterations_to(const struct estimate_model *m, double from, double to);
+
+/* Omega of Chebyshev step `step` (1-based, counted from where the recurrence began) for the
+ * spectral radius rho: omega_1 = 1, omega_2 = 1 / (1 - rho^2 / 2), omega_s = 1 / (1 - rho^2
+ * omega_(s-1) / 4). Computed by the same sequence of operations on every rank (and by a
+ * restarted run), so every rank uses the same bits. `prev` is omega_(step - 1) (ignored for
+ * step 1). */
+double estimate_chebyshev_omega(double rho, int64_t step, double prev);
+
+#endif /* JACOBI_ESTIMATE_H */
