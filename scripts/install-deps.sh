@@ -6,7 +6,8 @@
 #
 # Usage: scripts/install-deps.sh [--with-tools]
 #   --with-tools  also install the visualisation and fuzzing tools
-#                 (python3-h5py, python3-matplotlib, paraview + python3-paraview for pvbatch, clang)
+#                 (python3-h5py, NumPy and SciPy for the tests' exact solutions, python3-matplotlib,
+#                 paraview + python3-paraview for pvbatch, clang)
 set -euo pipefail
 
 packages=(
@@ -15,12 +16,13 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libcunit1-dev
 )
-tools=(python3-h5py python3-matplotlib paraview python3-paraview clang libclang-rt-14-dev)
+tools=(python3-h5py python3-numpy python3-scipy python3-matplotlib paraview python3-paraview clang
+       libclang-rt-14-dev)
 
 for arg in "$@"; do
   case "$arg" in
     --with-tools) packages+=("${tools[@]}") ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

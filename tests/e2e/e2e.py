@@ -96,11 +96,21 @@ def fingerprint(p):
 
 # ---- bit-for-bit identity across decompositions ------------------------------------------
 
-def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", sets=()):
+def expect_ranks(p, ranks, what):
+    """The run got the rank count it asked for (its header says so)."""
+    want = f"{ranks} rank{'s' if ranks != 1 else ''} on"
+    if want not in p.stdout:
+        raise Failure(f"{what}: expected the header to say {want!r} (the ranks asked for):\n"
+                      f"{p.stdout}")
+
+
+def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", sets=(), method=None):
     """Every combination gives the 1-rank run's (iterations, checksum); the reference always
-    uses regular stores and the defaults, the combinations `stores` and the --set `sets`."""
-    extra = tuple(a for kv in sets for a in ("--set", kv))
-    reference = run(plate(nx, ny, check=check), ranks=1)
+    uses regular stores and the defaults, the combinations `stores` and the --set `sets`; both
+    use solver.method = `method` if given."""
+    common = () if method is None else ("--set", f"solver.method={method}")
+    extra = common + tuple(a for kv in sets for a in ("--set", kv))
+    reference = run(plate(nx, ny, check=check), ranks=1, args=common)
     expect_exit(reference, 0, "reference run on 1 rank")
     want = fingerprint(reference)
     for ranks, partitioner, block, grid, mode, rpn in combos:
@@ -110,6 +120,7 @@ def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", sets=
                 f"halo {mode}, ranks_per_node {rpn}, {stores} stores, {' '.join(sets)}")
         p = run(text, ranks=ranks, args=extra)
         expect_exit(p, 0, what)
+        expect_ranks(p, ranks, what)
         got = fingerprint(p)
         if got != want:
             raise Failure(f"{what}: expected (iterations, checksum) {want} as on 1 rank, "
@@ -175,6 +186,56 @@ def case_identical_with_streaming_stores():
     identical_to_one_rank([(1, "block", 1, (0, 1), "auto", 0),
                            (3, "block-cyclic", 3, (0, 0), "auto", 0),
                            (4, "cyclic", 1, (2, 2), "p2p", 2)], stores="streaming")
+
+
+# ---- Chebyshev: the same proofs for the second method --------------------------------------
+
+def case_chebyshev_identical_partitioners():
+    """solver.method = "chebyshev": the weighted sweep is pointwise, and every rank computes
+    every omega by the same arithmetic, so the field and the count are the same on 2-4 ranks,
+    every partitioner and process grid."""
+    combos = [(r, p, b, g, "auto", 0) for r in (2, 3) for (p, b), g in
+              itertools.product(PARTITIONERS, GRIDS)]
+    combos += [(4, p, b, (2, 2), "auto", 0) for p, b in PARTITIONERS]
+    identical_to_one_rank(combos, method="chebyshev")
+
+
+def case_chebyshev_identical_halo_modes_overlap_stores():
+    """Chebyshev over shared windows, messages (with and without overlap: the edge pieces of a
+    thin tile are disjoint, since a weighted point must be swept once), nodes of 1 and 2 ranks,
+    streaming stores and check intervals."""
+    combos = []
+    for ranks, (p, b), mode, rpn in itertools.product(
+            (2, 4), PARTITIONERS[:3], ("auto", "p2p"), (0, 1, 2)):
+        combos.append((ranks, p, b, (0, 0), mode, rpn))
+    identical_to_one_rank(combos, method="chebyshev")
+    thin = [(2, "block", 1, (0, 1), "p2p", 0), (3, "block-cyclic", 2, (0, 0), "auto", 1),
+            (4, "cyclic", 1, (2, 2), "p2p", 0)]
+    identical_to_one_rank(thin, method="chebyshev", sets=("halo.overlap=false",))
+    identical_to_one_rank(thin, nx=3, ny=40, check=3, stores="streaming", method="chebyshev")
+    identical_to_one_rank(thin, check=7, method="chebyshev")
+
+
+def case_chebyshev_temporal_block_is_identical():
+    """Chebyshev with temporal blocks: each level uses its own iteration's omega, and level 0
+    weighs against the previous iterate over the grown tile, so both buffers' rings are
+    exchanged once per block; the same bits as the plain Chebyshev loop on 1-4 ranks."""
+    for nx, ny in ((37, 53), (5, 200)):
+        for k, check, most in ((2, 2, 100000), (4, 8, 100000), (3, 3, 101)):
+            text = plate(nx, ny, check=check, max_iterations=most)
+            cheb = ("--set", "solver.method=chebyshev")
+            plain = run(text, args=cheb)
+            blocked = run(text, args=cheb + ("--set", f"solver.temporal_block={k}"))
+            what = f"chebyshev {nx} x {ny}, temporal_block {k}, check_interval {check}, max {most}"
+            expect_exit(blocked, plain.returncode, what)
+            if fingerprint(blocked) != fingerprint(plain):
+                raise Failure(f"{what}: expected {fingerprint(plain)} as without blocking, "
+                              f"got {fingerprint(blocked)}")
+    identical_to_one_rank([(2, "block", 1, (0, 1), "auto", 0),
+                           (3, "block", 1, (0, 0), "p2p", 0),
+                           (4, "block-cyclic", 2, (2, 2), "auto", 2),
+                           (4, "cyclic", 1, (2, 2), "auto", 0)], check=4,
+                          sets=("solver.temporal_block=4",), method="chebyshev")
 
 
 # ---- temporal blocking ---------------------------------------------------------------------
