@@ -210,6 +210,9 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
     status = write_string_attr(file, path, "config", text);
   if (status == ERR_OK)
     status = write_string_attr(file, path, "method", cfg_method_name(cfg->method));
+  if (status == ERR_OK && state->chebyshev_start >= 0)
+    status = write_attr(file, path, "chebyshev_start", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                        &state->chebyshev_start);
   if (status == ERR_OK)
     status = write_attr(file, path, "error_estimate", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                         &state->error_estimate);
@@ -304,12 +307,13 @@ static int inject_fault(hid_t file, const char *path) {
 
 struct pack_ctx {
   const struct field *f;
+  int buf;     /* the buffer written: the current iterate, or (/previous) the one before */
   double *out; /* next free place */
 };
 
 static void pack_segment(const struct io_segment *seg, void *ctx) {
   struct pack_ctx *p = ctx;
-  const double *row = field_interior(p->f, p->f->current, seg->tile) +
+  const double *row = field_interior(p->f, p->buf, seg->tile) +
                       (seg->gi - seg->row0) * field_stride(p->f, seg->tile);
   memcpy(p->out, row, (size_t)seg->ncols * sizeof *row);
   p->out += seg->ncols;
@@ -352,14 +356,14 @@ static void interior_rows(const struct io_slabs *s, int64_t r0, int64_t r1, int6
 
 /* Rank 0's part of one slab: receive, place, write. `status` is rank 0's so far: after a
  * failure it keeps receiving, so that the other ranks are never left waiting. */
-static int gather_slab(const struct field *f, const struct team *team, const struct io_slabs *s,
-                       int64_t r0, int64_t r1, double *slab, double *recv, int *counts, int *displs,
-                       double *send, hid_t dset, const char *path, const struct field_boundary *b,
-                       int status) {
+static int gather_slab(const struct field *f, int buf, const struct team *team,
+                       const struct io_slabs *s, int64_t r0, int64_t r1, double *slab, double *recv,
+                       int *counts, int *displs, double *send, hid_t dset, const char *path,
+                       const struct field_boundary *b, int status) {
   const struct decomp_layout *l = f->layout;
   int64_t g0, g1;
   interior_rows(s, r0, r1, &g0, &g1);
-  struct pack_ctx pack = {.f = f, .out = send};
+  struct pack_ctx pack = {.f = f, .buf = buf, .out = send};
   int64_t mine = io_segments(l, team->rank, g0, g1, IO_CANONICAL, pack_segment, &pack);
   if (team->rank == 0) {
     int64_t total = 0;
@@ -407,6 +411,18 @@ static int write_owner_map(hid_t file, const char *path, const struct decomp_lay
 }
 
 /* Rank 0's side of the gathered write: owns the HDF5 file. */
+/* The datasets a file holds, each from one buffer of the field: /temperature from the current
+ * iterate and, for a Chebyshev state (io_state.previous), /previous from the one before. */
+static int datasets(const struct field *f, const struct io_state *state, const char *names[2],
+                    int bufs[2]) {
+  names[0] = "/temperature";
+  bufs[0] = f->current;
+  names[1] = "/previous";
+  bufs[1] = 1 - f->current;
+  return state->previous ? 2 : 1;
+}
+
+/* Rank 0's side of the gathered write: owns the HDF5 file. */
 static int gather_on_root(const char *tmp, const struct field *f, const struct field_boundary *b,
                           const struct cfg *cfg, const struct team *team,
                           const struct io_state *state, const struct io_slabs *s, double *send) {
@@ -417,26 +433,31 @@ static int gather_on_root(const char *tmp, const struct field *f, const struct f
   int *displs = malloc((size_t)team->size * sizeof *displs);
   if (slab == NULL || recv == NULL || counts == NULL || displs == NULL)
     status = err_set(ERR_FAILURE, "writing \"%s\": out of memory for a slab", tmp);
-  hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+  hid_t file = H5I_INVALID_HID;
   H5_STEP(status, file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp,
           "creating the file (H5Fcreate)");
-  if (status == ERR_OK)
-    dset = create_dataset(file, tmp, "/temperature", H5T_IEEE_F64LE, s, &status);
-  int go = status == ERR_OK;
-  MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
-  for (int64_t r0 = 0; go && r0 < s->rows; r0 += s->slab_rows) {
-    int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
-    status =
-        gather_slab(f, team, s, r0, r1, slab, recv, counts, displs, send, dset, tmp, b, status);
-    if (r0 == 0 && status == ERR_OK)
-      status = inject_fault(file, tmp);
+  const char *names[2];
+  int bufs[2], ndatasets = datasets(f, state, names, bufs);
+  for (int d = 0; d < ndatasets; d++) {
+    hid_t dset = H5I_INVALID_HID;
+    if (status == ERR_OK)
+      dset = create_dataset(file, tmp, names[d], H5T_IEEE_F64LE, s, &status);
+    int go = status == ERR_OK;
+    MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
+    for (int64_t r0 = 0; go && r0 < s->rows; r0 += s->slab_rows) {
+      int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
+      status = gather_slab(f, bufs[d], team, s, r0, r1, slab, recv, counts, displs, send, dset,
+                           tmp, b, status);
+      if (r0 == 0 && d == 0 && status == ERR_OK)
+        status = inject_fault(file, tmp);
+    }
+    if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
+      status = h5_fail(tmp, "closing a dataset");
   }
   if (status == ERR_OK && cfg->owner_map)
     status = write_owner_map(file, tmp, f->layout, s);
   if (status == ERR_OK)
     status = write_attrs(file, tmp, cfg, team->size, state);
-  if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
-    status = h5_fail(tmp, "closing /temperature");
   if (file >= 0 && H5Fclose(file) < 0 && status == ERR_OK)
     status = h5_fail(tmp, "closing the file (H5Fclose)");
   free(displs);
@@ -447,13 +468,18 @@ static int gather_on_root(const char *tmp, const struct field *f, const struct f
 }
 
 static int gather_elsewhere(const struct field *f, const struct team *team,
-                            const struct io_slabs *s, double *send) {
-  int go = 0;
-  MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
+                            const struct io_state *state, const struct io_slabs *s, double *send) {
+  const char *names[2];
+  int bufs[2], ndatasets = datasets(f, state, names, bufs);
   int status = ERR_OK;
-  for (int64_t r0 = 0; go && r0 < s->rows && status == ERR_OK; r0 += s->slab_rows) {
-    int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
-    status = gather_slab(f, team, s, r0, r1, NULL, NULL, NULL, NULL, send, -1, NULL, NULL, ERR_OK);
+  for (int d = 0; d < ndatasets; d++) {
+    int go = 0;
+    MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
+    for (int64_t r0 = 0; go && r0 < s->rows && status == ERR_OK; r0 += s->slab_rows) {
+      int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
+      status = gather_slab(f, bufs[d], team, s, r0, r1, NULL, NULL, NULL, NULL, send, -1, NULL,
+                           NULL, ERR_OK);
+    }
   }
   return status;
 }
@@ -466,7 +492,7 @@ static int write_gathered(const char *tmp, const struct field *f, const struct f
   if (send == NULL)
     team_abort(team, err_set(ERR_FAILURE, "out of memory for an output slab"));
   int status = team->rank == 0 ? gather_on_root(tmp, f, b, cfg, team, state, s, send)
-                               : gather_elsewhere(f, team, s, send);
+                               : gather_elsewhere(f, team, state, s, send);
   free(send);
   return status;
 }
@@ -539,6 +565,7 @@ static int write_selection(hid_t dset, hid_t mem_type, const char *path, const s
 
 struct pack_rm_ctx {
   const struct field *f;
+  int buf;
   double *out;
   int32_t *owner;
   int32_t rank;
@@ -546,7 +573,7 @@ struct pack_rm_ctx {
 
 static void pack_row_major(const struct io_segment *seg, void *ctx) {
   struct pack_rm_ctx *p = ctx;
-  pack_segment(seg, &(struct pack_ctx){.f = p->f, .out = p->out});
+  pack_segment(seg, &(struct pack_ctx){.f = p->f, .buf = p->buf, .out = p->out});
   p->out += seg->ncols;
   for (int64_t j = 0; j < seg->ncols; j++)
     *p->owner++ = p->rank;
@@ -591,7 +618,7 @@ static int write_parallel(const char *tmp, const struct field *f, const struct f
 
   int status = ERR_OK;
   hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID, dset = H5I_INVALID_HID,
-        odset = H5I_INVALID_HID;
+        odset = H5I_INVALID_HID, pdset = H5I_INVALID_HID;
   H5_STEP(status, fapl = H5Pcreate(H5P_FILE_ACCESS), tmp, "H5Pcreate");
   H5_STEP(status, H5Pset_fapl_mpio(fapl, team->comm, MPI_INFO_NULL), tmp, "H5Pset_fapl_mpio");
   /* Local steps so far: a rank that failed one must not leave the others in the collective
@@ -603,9 +630,12 @@ static int write_parallel(const char *tmp, const struct field *f, const struct f
     dset = create_dataset(file, tmp, "/temperature", H5T_IEEE_F64LE, s, &status);
   if (status == ERR_OK && cfg->owner_map)
     odset = create_dataset(file, tmp, "/owner", H5T_STD_I32LE, s, &status);
+  if (status == ERR_OK && state->previous)
+    pdset = create_dataset(file, tmp, "/previous", H5T_IEEE_F64LE, s, &status);
   /* The writes are collective: all ranks go on, or none. What follows is agreed by the caller. */
   if (all_succeeded(team, status)) {
-    struct pack_rm_ctx pack = {.f = f, .out = values, .owner = owner, .rank = team->rank};
+    struct pack_rm_ctx pack = {
+        .f = f, .buf = f->current, .out = values, .owner = owner, .rank = team->rank};
     io_segments(l, team->rank, 0, s->rows - 2, IO_ROW_MAJOR, pack_row_major, &pack);
     status = write_selection(dset, H5T_NATIVE_DOUBLE, tmp, s, l, team->rank, false, values, mine);
     int st = ERR_OK;
@@ -621,10 +651,24 @@ static int write_parallel(const char *tmp, const struct field *f, const struct f
           write_selection(odset, H5T_NATIVE_INT32, tmp, s, l, team->rank, true, owner, ring_points);
       status = status != ERR_OK ? status : st;
     }
+    if (pdset >= 0) { /* the iterate before, from the other buffer */
+      pack = (struct pack_rm_ctx){
+          .f = f, .buf = 1 - f->current, .out = values, .owner = owner, .rank = team->rank};
+      io_segments(l, team->rank, 0, s->rows - 2, IO_ROW_MAJOR, pack_row_major, &pack);
+      st = write_selection(pdset, H5T_NATIVE_DOUBLE, tmp, s, l, team->rank, false, values, mine);
+      status = status != ERR_OK ? status : st;
+      if (team->rank == 0)
+        pack_ring(values, owner, s, b);
+      st = write_selection(pdset, H5T_NATIVE_DOUBLE, tmp, s, l, team->rank, true, values,
+                           ring_points);
+      status = status != ERR_OK ? status : st;
+    }
     /* Attribute writes are collective metadata operations: every rank writes the same. */
     st = write_attrs(file, tmp, cfg, team->size, state);
     status = status != ERR_OK ? status : st;
   }
+  if (pdset >= 0 && H5Dclose(pdset) < 0 && status == ERR_OK)
+    status = h5_fail(tmp, "closing /previous");
   if (odset >= 0 && H5Dclose(odset) < 0 && status == ERR_OK)
     status = h5_fail(tmp, "closing /owner");
   if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)

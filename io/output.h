@@ -37,6 +37,8 @@ struct io_state {
   double residual;    /* the last agreed diff (NaN if none yet) */
   bool converged;
   double error_estimate, error_bound; /* degrees from the exact discrete solution */
+  int64_t chebyshev_start; /* Chebyshev: where its recurrence began (attribute); -1: Jacobi */
+  bool previous; /* also write /previous, the iterate before, from the field's other buffer */
 };
 
 /* Refuse, before any solving, an output that cannot be written: a missing or unwritable
@@ -63,6 +65,13 @@ int io_write(const char *path, const struct field *field, const struct field_bou
  * file:line and the reason; the field's contents are then unspecified. */
 int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
             const struct cfg *cfg, const struct team *team, int64_t *iterations);
+
+/* A Chebyshev state's previous iterate: if the file holds /previous and a chebyshev_start
+ * attribute (a checkpoint of a Chebyshev run), read /previous into the other buffer of `field`,
+ * checked as io_read checks /temperature, and set *chebyshev_start; else set it to -1 and read
+ * nothing. Collective on team->comm; agreed status. Errors: ERR_CONFIG as io_read. */
+int io_read_previous(const char *path, struct field *field, const struct field_boundary *boundary,
+                     const struct cfg *cfg, const struct team *team, int64_t *chebyshev_start);
 
 /* The error_estimate and error_bound attributes of a file jacobi wrote (NaN where absent: a
  * file of an older version). Rank 0 reads, all get the values. Call after io_read succeeded.

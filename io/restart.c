@@ -43,23 +43,23 @@ static int read_int64_attr(hid_t file, const char *name, int64_t *value) {
 }
 
 /* Check what can be checked before reading values: dataset, type, shape, attributes. */
-static int check_header(hid_t file, hid_t dset, const char *path, const struct cfg *cfg,
-                        int64_t *iterations) {
+static int check_header(hid_t file, hid_t dset, const char *name, const char *path,
+                        const struct cfg *cfg, int64_t *iterations) {
   int status = ERR_OK;
   hid_t type = H5Dget_type(dset), space = H5Dget_space(dset);
   hsize_t dims[2] = {0, 0};
   int ndims = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
   if (type < 0 || space < 0)
-    status = bad_file(cfg, path, "cannot read /temperature: %s", io_h5_reason());
+    status = bad_file(cfg, path, "cannot read %s: %s", name, io_h5_reason());
   else if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 8)
-    status = bad_file(cfg, path, "/temperature is not float64");
+    status = bad_file(cfg, path, "%s is not float64", name);
   else if (ndims != 2 || H5Sget_simple_extent_dims(space, dims, NULL) < 0)
-    status = bad_file(cfg, path, "/temperature has %d dimensions, expected 2", ndims);
+    status = bad_file(cfg, path, "%s has %d dimensions, expected 2", name, ndims);
   else if (dims[0] != (hsize_t)cfg->ny + 2 || dims[1] != (hsize_t)cfg->nx + 2)
     status = bad_file(cfg, path,
-                      "/temperature is %llu x %llu, but grid.ny = %lld and grid.nx = %lld need "
+                      "%s is %llu x %llu, but grid.ny = %lld and grid.nx = %lld need "
                       "(ny + 2) x (nx + 2) = %lld x %lld",
-                      (unsigned long long)dims[0], (unsigned long long)dims[1], (long long)cfg->ny,
+                      name, (unsigned long long)dims[0], (unsigned long long)dims[1], (long long)cfg->ny,
                       (long long)cfg->nx, (long long)cfg->ny + 2, (long long)cfg->nx + 2);
   int64_t nx = -1, ny = -1;
   if (status == ERR_OK &&
@@ -84,14 +84,15 @@ static int check_header(hid_t file, hid_t dset, const char *path, const struct c
 
 /* Check grid rows [r0, r1) of a slab: finite values, the config's boundary on the ring. */
 static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, int64_t r1,
-                      const struct field_boundary *b, const struct cfg *cfg, const char *path) {
+                      const struct field_boundary *b, const struct cfg *cfg, const char *name,
+                      const char *path) {
   static const char *side_key[DECOMP_NSIDES] = {"boundary.top", "boundary.bottom", "boundary.left",
                                                 "boundary.right"};
   for (int64_t r = r0; r < r1; r++)
     for (int64_t c = 0; c < s->cols; c++) {
       double v = slab[(r - r0) * s->cols + c];
       if (!isfinite(v))
-        return bad_file(cfg, path, "/temperature[%lld][%lld] is %g: not finite", (long long)r,
+        return bad_file(cfg, path, "%s[%lld][%lld] is %g: not finite", name, (long long)r,
                         (long long)c, v);
       int side = r == 0             ? DECOMP_NORTH
                  : r == s->rows - 1 ? DECOMP_SOUTH
@@ -100,14 +101,14 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
                                     : -1;
       if (side >= 0 && v != b->side[side])
         return bad_file(cfg, path,
-                        "boundary point /temperature[%lld][%lld] is %.17g, but %s = %.17g",
+                        "boundary point %s[%lld][%lld] is %.17g, but %s = %.17g", name,
                         (long long)r, (long long)c, v, side_key[side], b->side[side]);
     }
   return ERR_OK;
 }
 
 static int read_slab(hid_t dset, const struct io_slabs *s, int64_t r0, int64_t r1, double *slab,
-                     const struct cfg *cfg, const char *path) {
+                     const struct cfg *cfg, const char *name, const char *path) {
   hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)s->cols};
   int status = ERR_OK;
   hid_t fspace = H5Dget_space(dset);
@@ -115,8 +116,8 @@ static int read_slab(hid_t dset, const struct io_slabs *s, int64_t r0, int64_t r
   if (fspace < 0 || mspace < 0 ||
       H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
       H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, slab) < 0)
-    status = bad_file(cfg, path, "reading rows %lld to %lld of /temperature failed: %s",
-                      (long long)r0, (long long)r1 - 1, io_h5_reason());
+    status = bad_file(cfg, path, "reading rows %lld to %lld of %s failed: %s", (long long)r0,
+                      (long long)r1 - 1, name, io_h5_reason());
   if (mspace >= 0 && H5Sclose(mspace) < 0 && status == ERR_OK)
     status = bad_file(cfg, path, "H5Sclose failed");
   if (fspace >= 0 && H5Sclose(fspace) < 0 && status == ERR_OK)
@@ -139,21 +140,22 @@ static void take_segment(const struct io_segment *seg, void *ctx) {
 
 struct put_ctx {
   struct field *f;
+  int buf;
   const double *in;
 };
 
 static void put_segment(const struct io_segment *seg, void *ctx) {
   struct put_ctx *p = ctx;
-  double *row = field_interior(p->f, p->f->current, seg->tile) +
+  double *row = field_interior(p->f, p->buf, seg->tile) +
                 (seg->gi - seg->row0) * field_stride(p->f, seg->tile);
   memcpy(row, p->in, (size_t)seg->ncols * sizeof *p->in);
   p->in += seg->ncols;
 }
 
 /* All ranks: receive this slab's points and put them in place. Rank 0 packs from `slab`. */
-static int scatter_slab(struct field *f, const struct team *team, const struct io_slabs *s,
-                        int64_t r0, int64_t r1, const double *slab, double *send, int *counts,
-                        int *displs, double *recv) {
+static int scatter_slab(struct field *f, int buf, const struct team *team,
+                        const struct io_slabs *s, int64_t r0, int64_t r1, const double *slab,
+                        double *send, int *counts, int *displs, double *recv) {
   const struct decomp_layout *l = f->layout;
   int64_t g0 = r0 > 1 ? r0 - 1 : 0, g1 = r1 - 1 < l->ny ? r1 - 1 : l->ny;
   if (g1 < g0)
@@ -169,15 +171,16 @@ static int scatter_slab(struct field *f, const struct team *team, const struct i
   }
   int mine = (int)io_segments(l, team->rank, g0, g1, IO_CANONICAL, NULL, NULL);
   MPI_CHECK(MPI_Scatterv(send, counts, displs, MPI_DOUBLE, recv, mine, MPI_DOUBLE, 0, team->comm));
-  struct put_ctx put = {.f = f, .in = recv};
+  struct put_ctx put = {.f = f, .buf = buf, .in = recv};
   io_segments(l, team->rank, g0, g1, IO_CANONICAL, put_segment, &put);
   return ERR_OK;
 }
 
 /* Rank 0: owns the HDF5 file. Header outcome and iteration count are broadcast first. */
-static int read_on_root(const char *path, struct field *f, const struct field_boundary *b,
-                        const struct cfg *cfg, const struct team *team, const struct io_slabs *s,
-                        double *recv, int64_t *iterations) {
+static int read_on_root(const char *path, const char *name, int buf, struct field *f,
+                        const struct field_boundary *b, const struct cfg *cfg,
+                        const struct team *team, const struct io_slabs *s, double *recv,
+                        int64_t *iterations) {
   int status = ERR_OK;
   struct stat st;
   hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID;
@@ -189,10 +192,10 @@ static int read_on_root(const char *path, struct field *f, const struct field_bo
     status = bad_file(cfg, path, "not an HDF5 file");
   else if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
     status = bad_file(cfg, path, "cannot be opened (truncated?): %s", io_h5_reason());
-  else if ((dset = H5Dopen2(file, "/temperature", H5P_DEFAULT)) < 0)
-    status = bad_file(cfg, path, "no /temperature dataset: not a file written by jacobi");
+  else if ((dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0)
+    status = bad_file(cfg, path, "no %s dataset: not a file written by jacobi", name);
   else
-    status = check_header(file, dset, path, cfg, iterations);
+    status = check_header(file, dset, name, path, cfg, iterations);
 
   double *slab = malloc((size_t)(s->slab_rows * s->cols) * sizeof *slab);
   double *send = malloc((size_t)(s->slab_rows * s->cols) * sizeof *send);
@@ -205,11 +208,11 @@ static int read_on_root(const char *path, struct field *f, const struct field_bo
   for (int64_t r0 = 0; header[0] == ERR_OK && r0 < s->rows; r0 += s->slab_rows) {
     int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
     if (status == ERR_OK)
-      status = read_slab(dset, s, r0, r1, slab, cfg, path);
+      status = read_slab(dset, s, r0, r1, slab, cfg, name, path);
     if (status == ERR_OK)
-      status = check_slab(slab, s, r0, r1, b, cfg, path);
+      status = check_slab(slab, s, r0, r1, b, cfg, name, path);
     /* After a failure, keep scattering (whatever the slab holds): the others are waiting. */
-    int st = scatter_slab(f, team, s, r0, r1, slab, send, counts, displs, recv);
+    int st = scatter_slab(f, buf, team, s, r0, r1, slab, send, counts, displs, recv);
     status = status != ERR_OK ? status : st;
   }
   free(displs);
@@ -217,27 +220,29 @@ static int read_on_root(const char *path, struct field *f, const struct field_bo
   free(send);
   free(slab);
   if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
-    status = bad_file(cfg, path, "closing /temperature failed");
+    status = bad_file(cfg, path, "closing %s failed", name);
   if (file >= 0 && H5Fclose(file) < 0 && status == ERR_OK)
     status = bad_file(cfg, path, "closing the file failed");
   return status;
 }
 
-static int read_elsewhere(struct field *f, const struct team *team, const struct io_slabs *s,
-                          double *recv, int64_t *iterations) {
+static int read_elsewhere(struct field *f, int buf, const struct team *team,
+                          const struct io_slabs *s, double *recv, int64_t *iterations) {
   long long header[2];
   MPI_CHECK(MPI_Bcast(header, 2, MPI_LONG_LONG, 0, team->comm));
   *iterations = header[1];
   int status = (int)header[0]; /* rank 0 holds the message */
   for (int64_t r0 = 0; status == ERR_OK && r0 < s->rows; r0 += s->slab_rows) {
     int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
-    status = scatter_slab(f, team, s, r0, r1, NULL, NULL, NULL, NULL, recv);
+    status = scatter_slab(f, buf, team, s, r0, r1, NULL, NULL, NULL, NULL, recv);
   }
   return status;
 }
 
-int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
-            const struct cfg *cfg, const struct team *team, int64_t *iterations) {
+/* Dataset `name` of the file into buffer `buf` of the field; see io_read. */
+static int read_dataset(const char *path, const char *name, int buf, struct field *field,
+                        const struct field_boundary *boundary, const struct cfg *cfg,
+                        const struct team *team, int64_t *iterations) {
   io_quiet_hdf5();
   struct io_slabs s;
   io_slabs_init(&s, field->layout->nx, field->layout->ny, io_slab_bytes());
@@ -245,9 +250,10 @@ int io_read(const char *path, struct field *field, const struct field_boundary *
   if (recv == NULL)
     team_abort(team, err_set(ERR_FAILURE, "out of memory for a restart slab"));
   *iterations = 0;
-  int status = team->rank == 0
-                   ? read_on_root(path, field, boundary, cfg, team, &s, recv, iterations)
-                   : read_elsewhere(field, team, &s, recv, iterations);
+  int status =
+      team->rank == 0
+          ? read_on_root(path, name, buf, field, boundary, cfg, team, &s, recv, iterations)
+          : read_elsewhere(field, buf, team, &s, recv, iterations);
   free(recv);
   /* The file is rank 0's, but its verdict is everyone's: adopt it, so the message is untagged. */
   int root_status = status;
@@ -258,6 +264,12 @@ int io_read(const char *path, struct field *field, const struct field_boundary *
   MPI_CHECK(MPI_Bcast(&it, 1, MPI_LONG_LONG, 0, team->comm));
   *iterations = it;
   return status;
+}
+
+int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
+            const struct cfg *cfg, const struct team *team, int64_t *iterations) {
+  return read_dataset(path, "/temperature", field->current, field, boundary, cfg, team,
+                      iterations);
 }
 
 /* An optional float64 scalar attribute: NaN if absent or of another shape or class. */
@@ -296,4 +308,26 @@ int io_read_estimates(const char *path, const struct team *team, double *estimat
   *estimate = values[0];
   *bound = values[1];
   return ERR_OK;
+}
+
+int io_read_previous(const char *path, struct field *field, const struct field_boundary *boundary,
+                     const struct cfg *cfg, const struct team *team, int64_t *chebyshev_start) {
+  long long start = -1;
+  if (team->rank == 0) {
+    io_quiet_hdf5();
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int64_t value = -1;
+    if (file >= 0 && H5Lexists(file, "previous", H5P_DEFAULT) > 0 &&
+        H5Aexists(file, "chebyshev_start") > 0 && read_int64_attr(file, "chebyshev_start", &value) == 0)
+      start = value;
+    if (file >= 0)
+      H5Fclose(file);
+  }
+  MPI_CHECK(MPI_Bcast(&start, 1, MPI_LONG_LONG, 0, team->comm));
+  *chebyshev_start = start;
+  if (start < 0)
+    return ERR_OK;
+  int64_t iterations = 0;
+  return read_dataset(path, "/previous", 1 - field->current, field, boundary, cfg, team,
+                      &iterations);
 }

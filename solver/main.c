@@ -286,6 +286,12 @@ static int allocate(struct run *run) {
     struct estimate_model *m = &run->estimate;
     CHECK(io_read_estimates(cfg->from_file, run->team, &m->ref_estimate, &m->ref_bound));
     m->ref_iteration = m->chebyshev_start = run->first_iteration;
+    if (cfg->method == CFG_METHOD_CHEBYSHEV) { /* its own checkpoint goes on exactly */
+      int64_t start = -1;
+      CHECK(io_read_previous(cfg->from_file, run->field, &run->boundary, cfg, run->team, &start));
+      if (start >= 0 && start < run->first_iteration)
+        m->chebyshev_start = start;
+    }
     if (!(m->ref_estimate >= 0))
       m->ref_estimate = INFINITY;
     if (!(m->ref_bound >= 0))
@@ -303,7 +309,9 @@ static int write_checkpoint(void *ctx, const struct solve_state *s) {
                            .residual = s->residual,
                            .converged = false,
                            .error_estimate = s->error_estimate,
-                           .error_bound = s->error_bound};
+                           .error_bound = s->error_bound,
+                           .chebyshev_start = s->chebyshev_start,
+                           .previous = s->previous_valid};
   return io_write(run->checkpoint_path, run->field, &run->boundary, run->cfg, run->team, &state);
 }
 
@@ -389,7 +397,9 @@ static int write_result(struct run *run) {
                            .residual = r->residual,
                            .converged = r->converged,
                            .error_estimate = r->error_estimate,
-                           .error_bound = r->error_bound};
+                           .error_bound = r->error_bound,
+                           .chebyshev_start = r->chebyshev_start,
+                           .previous = r->previous_valid};
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
   double t0 = MPI_Wtime();
   CHECK(io_write(path, run->field, &run->boundary, cfg, team, &state));

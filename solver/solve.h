@@ -49,11 +49,10 @@ struct solve_params {
   double tolerance;    /* the classic rule: diff < tolerance (0: off) */
   double target_error; /* the error rule: bound <= target_error (0: off) */
   /* The plate's error model (estimate.h), with its reference; for Chebyshev also where the
-   * recurrence began (ref_iteration): step s = k - ref_iteration uses omega_s. */
+   * recurrence began (chebyshev_start): step s = k - chebyshev_start uses omega_s, and if
+   * chebyshev_start < first_iteration the other buffer must hold x^(first_iteration - 1) (a
+   * checkpoint of a Chebyshev run), so that the recurrence goes on exactly. */
   struct estimate_model estimate;
-  /* Chebyshev: the other buffer holds x^(first_iteration - 1) (a checkpoint of a Chebyshev
-   * run), so the recurrence goes on; else it begins at first_iteration. */
-  bool previous_valid;
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */

@@ -286,6 +286,107 @@ static void test_update_without_diff_is_identical(void) {
     }
 }
 
+/* The weighted (Chebyshev) sweep against the scalar expression written here, point by point,
+ * bit for bit: omega * (u - old) + old, u the canonical update of `in`, old what `out` held;
+ * regular and streaming stores, with and without the diff, over shapes that take the vector
+ * body, its remainders and the scalar tail at both 8-byte phases; the ring of `out` untouched
+ * and the diff max |u - in|. */
+static void test_weighted_sweep_is_the_scalar_expression(void) {
+  enum { MAXR = 4, MAXC = 37, SIZE = (MAXR + 2) * (MAXC + 3) + 1 };
+  static double in[SIZE], old[SIZE], out[SIZE];
+  unsigned seed = 2024u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    in[k] = ldexp((double)(seed >> 8) / 16777216.0 - 0.3, (int)(seed % 23) - 11);
+    seed = seed * 1103515245u + 12345u;
+    old[k] = (double)(seed >> 8) / 16777216.0 * 3.0 - 1.0;
+  }
+  const double omega = 1.7316;
+  for (int phase = 0; phase < 2; phase++)
+    for (int64_t rows = 0; rows <= MAXR; rows++)
+      for (int64_t cols = 1; cols <= MAXC; cols++)
+        for (int variant = 0; variant < 4; variant++) {
+          int64_t stride = cols + 2 + phase;
+          const double *from = in + phase;
+          double *to = out + phase;
+          memcpy(out, old, sizeof out);
+          bool streaming = variant & 1, want_diff = variant & 2;
+          double diff =
+              sweep_tile_weighted(from, to, rows, cols, stride, omega, streaming, want_diff);
+          double want_diff_value = 0.0;
+          int wrong = 0;
+          for (int64_t i = 0; i < rows + 2; i++)
+            for (int64_t j = 0; j < stride; j++) {
+              int64_t at = i * stride + j;
+              bool interior = i >= 1 && i <= rows && j >= 1 && j <= cols;
+              double want = old[at + phase];
+              if (interior) {
+                double u = 0.25 * ((from[at - stride] + from[at + stride]) +
+                                   (from[at - 1] + from[at + 1]));
+                want = omega * (u - old[at + phase]) + old[at + phase];
+                want_diff_value = fmax(want_diff_value, fabs(u - from[at]));
+              }
+              wrong += memcmp(&to[at], &want, sizeof want) != 0;
+            }
+          EXPECT(wrong == 0, "%lld x %lld, phase %d, variant %d: %d points differ", (long long)rows,
+                 (long long)cols, phase, variant, wrong);
+          EXPECT(diff == (want_diff ? want_diff_value : 0.0),
+                 "%lld x %lld variant %d: diff %.17g, want %.17g", (long long)rows,
+                 (long long)cols, variant, diff, want_diff ? want_diff_value : 0.0);
+        }
+}
+
+/* sweep_tile_change measures what sweep_tile's diff would be, and writes nothing. */
+static void test_change_is_the_sweep_diff(void) {
+  enum { R = 6, C = 29, SIZE = (R + 2) * (C + 2) };
+  static double in[SIZE], out[SIZE], copy[SIZE];
+  unsigned seed = 7u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    in[k] = (double)(seed >> 8) / 16777216.0 * 100.0 - 50.0;
+  }
+  memcpy(copy, in, sizeof in);
+  for (int64_t rows = 0; rows <= R; rows++)
+    for (int64_t cols = 1; cols <= C; cols++) {
+      double want = sweep_tile(in, out, rows, cols, cols + 2);
+      EXPECT(sweep_tile_change(in, rows, cols, cols + 2) == want, "%lld x %lld: change differs",
+             (long long)rows, (long long)cols);
+    }
+  CU_ASSERT_EQUAL(memcmp(in, copy, sizeof in), 0);
+}
+
+/* A Chebyshev temporal block of `levels` weighted sweeps in one pass equals `levels` calls of
+ * sweep_tile_weighted with each level's omega (a weight of exactly 1 being the plain update),
+ * on a tile wider than a chunk; the last level's diff too. */
+static void test_weighted_levels_equal_successive_weighted_sweeps(void) {
+  enum { R = 7, C = SWEEP_LEVELS_CHUNK + 45, STR = C + 2, SIZE = (R + 2) * STR };
+  static double a[2][SIZE], b[2][SIZE];
+  unsigned seed = 31u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    a[0][k] = b[0][k] = (double)(seed >> 8) / 16777216.0 * 4.0;
+    seed = seed * 1103515245u + 12345u;
+    a[1][k] = b[1][k] = (double)(seed >> 8) / 16777216.0 * 4.0 - 1.0;
+  }
+  const double omega[4] = {1.0, 1.31, 1.52, 1.603};
+  for (int64_t levels = 1; levels <= 4; levels++) {
+    struct sweep_rect rect[4];
+    for (int64_t t = 0; t < levels; t++)
+      rect[t] = (struct sweep_rect){1, R + 1, 1, C + 1}; /* a single tile: no growth */
+    double *bufs[2] = {a[0], a[1]};
+    double got = sweep_levels(bufs, 0, STR, levels, rect, omega);
+    double want = 0.0;
+    for (int64_t t = 0; t < levels; t++) {
+      double *from = b[t % 2], *to = b[1 - t % 2];
+      want = omega[t] == 1.0 ? sweep_tile(from, to, R, C, STR)
+                             : sweep_tile_weighted(from, to, R, C, STR, omega[t], false, true);
+    }
+    EXPECT(memcmp(a, b, sizeof a) == 0, "%lld levels: the buffers differ", (long long)levels);
+    EXPECT(got == want, "%lld levels: diff %.17g, want %.17g", (long long)levels, got, want);
+    memcpy(a, b, sizeof a);
+  }
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
@@ -299,6 +400,10 @@ int tests_register(void) {
       {"levels_on_overlapped_tiles", test_levels_on_overlapped_tiles},
       {"levels_across_chunks", test_levels_across_chunks},
       {"update_without_diff_is_identical", test_update_without_diff_is_identical},
+      {"weighted_sweep_is_the_scalar_expression", test_weighted_sweep_is_the_scalar_expression},
+      {"change_is_the_sweep_diff", test_change_is_the_sweep_diff},
+      {"weighted_levels_equal_successive_weighted_sweeps",
+       test_weighted_levels_equal_successive_weighted_sweeps},
   };
   return TESTS_ADD_SUITE("sweep", cases);
 }

@@ -173,6 +173,44 @@ def case_restart_other_ranks_and_partitioner_is_identical():
             expect_in(c.stdout, [f"field checksum {ca}"], "checksum of the continued run")
 
 
+def case_chebyshev_restart_is_identical():
+    """Chebyshev continued from a file it wrote, on other ranks, partitioners and temporal
+    blocks: the same field and count as straight through (its files hold /previous). A Jacobi
+    file seeds a Chebyshev run (the recurrence begins there) and a Chebyshev file a Jacobi run
+    (from its /temperature); both converge, and their bound holds against the answer."""
+    cheb = "solver.method=chebyshev"
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(check=4))
+        a = jacobi(tmp, 2, ["output.path=a.h5", cheb])
+        expect_exit(a, 0, "A: chebyshev straight to convergence on 2 ranks")
+        b = jacobi(tmp, 3, ["output.path=b.h5", "solver.max_iterations=61", cheb,
+                            "decomposition.partitioner=cyclic"])
+        expect_exit(b, 3, "B: chebyshev stopped at 61 on 3 ranks, cyclic")
+        h = tool(["h5dump", "-H", "b.h5"], tmp).stdout
+        expect_in(h, ['DATASET "previous"', 'ATTRIBUTE "chebyshev_start"'], "b.h5")
+        k = jacobi(tmp, 2, ["output.path=k.h5", "output.checkpoint_interval=40", cheb,
+                            "solver.temporal_block=4", "solver.max_iterations=90"])
+        expect_exit(k, 3, "K: chebyshev with temporal blocks and a checkpoint at 80")
+        ca = re.search(r"field checksum (\w+)", a.stdout).group(1)
+        for source, ranks, sets in (("b.h5", 4, ["decomposition.partitioner=block-cyclic",
+                                                 "decomposition.block_size=3",
+                                                 "decomposition.process_grid=[2,2]"]),
+                                    ("b.h5", 1, ["solver.temporal_block=4"]),
+                                    ("k.ckpt.h5", 3, ["halo.mode=p2p"])):
+            c = jacobi(tmp, ranks, ["output.path=c.h5", f"initial.from_file={source}", cheb, *sets])
+            expect_exit(c, 0, f"{source} continued on {ranks} ranks {sets}")
+            identical(tmp, "a.h5", "c.h5", f"A against {source} continued on {ranks} ranks")
+            expect_in(c.stdout, [f"field checksum {ca}"], "checksum of the continued run")
+        j = jacobi(tmp, 2, ["output.path=j.h5", "solver.max_iterations=500"])
+        expect_exit(j, 3, "a Jacobi run stopped at 500")
+        for source, method in (("j.h5", "chebyshev"), ("b.h5", "jacobi")):
+            c = jacobi(tmp, 2, ["output.path=m.h5", f"initial.from_file={source}",
+                                f"solver.method={method}", "solver.target_error=0.01"])
+            expect_exit(c, 0, f"{method} seeded by {source}")
+            if float(attribute(tmp, "m.h5", "error_bound")) > 0.01:
+                raise Failure(f"{method} seeded by {source}: bound above the target")
+
+
 def case_checkpoint_interval_writes_checkpoint():
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         write(tmp, "case.toml", plate(check=5, max_iterations=130,
@@ -236,22 +274,30 @@ def rank_pids(mpirun_pid):
     return pids
 
 
-def signal_then_continue(send, what, sets=()):
+def signal_then_continue(send, what, sets=(), method_sets=()):
+    """`method_sets` apply to the uninterrupted and continued runs too."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
-        p, k = interrupted_run(tmp, 3, send, sets)
+        p, k = interrupted_run(tmp, 3, send, tuple(sets) + tuple(method_sets))
         expect_exit(p, 4, what)
         expect_in(p.stdout, [f"stopped by a signal at iteration {k}", "s.ckpt.h5"], what)
         if os.path.exists(os.path.join(tmp, "s.h5")):
             raise Failure(f"{what}: the interrupted run must not write the result file")
         stop = k + 150
         a = jacobi(tmp, 2, ["output.path=a.h5", f"solver.max_iterations={stop}",
-                            "output.checkpoint_interval=0"], config="long.toml")
+                            "output.checkpoint_interval=0", *method_sets], config="long.toml")
         expect_exit(a, 3, f"uninterrupted run to {stop}")
         c = jacobi(tmp, 4, ["output.path=c.h5", f"solver.max_iterations={stop}",
                             "initial.from_file=s.ckpt.h5", "output.checkpoint_interval=0",
-                            "decomposition.partitioner=cyclic"], config="long.toml")
+                            "decomposition.partitioner=cyclic", *method_sets], config="long.toml")
         expect_exit(c, 3, f"continued from the signal's checkpoint to {stop}")
         identical(tmp, "a.h5", "c.h5", f"{what}: uninterrupted against continued")
+
+
+def case_chebyshev_sigusr1_checkpoint_continues_exactly():
+    """A Chebyshev run's checkpoint holds x^k and x^(k-1) (/previous) and where its recurrence
+    began, so a run stopped by a signal continues on other ranks exactly as if uninterrupted."""
+    signal_then_continue(lambda pid: os.kill(pid, signal.SIGUSR1), "chebyshev, SIGUSR1",
+                         method_sets=("solver.method=chebyshev",))
 
 
 def case_sigusr1_to_mpirun_checkpoints_and_exits_4():
@@ -334,7 +380,7 @@ def case_sbatch_trap_requeue_and_continue():
         expect_exit(again, 3, "the requeued job, to max_iterations")
         expect_in(again.stdout, ["continuing from s.ckpt.h5"], "the requeued job")
         a = jacobi(tmp, 2, ["output.path=a.h5", f"solver.max_iterations={stop}",
-                            "output.checkpoint_interval=0"], config="long.toml")
+                            "output.checkpoint_interval=0", *method_sets], config="long.toml")
         expect_exit(a, 3, "the uninterrupted run")
         identical(tmp, "a.h5", "s.h5", "uninterrupted against requeued by jacobi.sbatch")
 

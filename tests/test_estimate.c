@@ -1,0 +1,123 @@
+/* test_estimate.c - the distance to the steady state: the error model against values worked
+ * by hand and against exact solutions of small plates solved here independently. */
+#include "cunit_main.h"
+#include "estimate.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* rho, lambda_min and the bound on ||A^-1|| by hand: 1 x 1: A = 4, rho = 0, M = 1/2 (phi = 1/2);
+ * 3 x 3: lambda_min = 2 (4 sin^2(pi/8) = 2 - sqrt 2 per direction), M = phi(2) = 2 * 2 / 2 = 2;
+ * 4 x 100: N = 4, M = floor(5/2) ceil(5/2) / 2 = 3. */
+static void test_model_by_hand(void) {
+  struct estimate_model m;
+  estimate_init(&m, 1, 1, 100.0, false);
+  EXPECT(fabs(m.rho) < 1e-15 && fabs(m.lambda_min - 4.0) < 1e-15, "1 x 1: rho %g, lambda %g",
+         m.rho, m.lambda_min);
+  CU_ASSERT_EQUAL(m.inverse_norm, 0.5);
+  estimate_init(&m, 3, 3, 1.0, false);
+  EXPECT(fabs(m.lambda_min - 2 * (2 - sqrt(2.0))) < 1e-14, "3 x 3: lambda %.17g", m.lambda_min);
+  CU_ASSERT_EQUAL(m.inverse_norm, 2.0);
+  estimate_init(&m, 100, 4, 1.0, false);
+  CU_ASSERT_EQUAL(m.inverse_norm, 3.0);
+  /* a 4096^2 plate: 1 - rho by the cosine formula loses digits; the sine one does not */
+  estimate_init(&m, 4096, 4096, 1.0, false);
+  double want = 1 - cos(3.14159265358979323846 / 4097);
+  EXPECT(fabs(m.lambda_min / 4 - want) < 1e-9 * want, "4096^2: 1 - rho %.17g, want %.17g",
+         m.lambda_min / 4, want);
+}
+
+/* The exact solution of a small plate (Gauss-Seidel to convergence, far below rounding) and
+ * iterates of Jacobi from a cold start: the bound never below the true error, the estimate
+ * within 2x once the slowest mode dominates. */
+enum { NX = 9, NY = 6 };
+static void jacobi_sweep(double in[NY + 2][NX + 2], double out[NY + 2][NX + 2], double *change) {
+  *change = 0;
+  for (int i = 1; i <= NY; i++)
+    for (int j = 1; j <= NX; j++) {
+      double u = 0.25 * ((in[i - 1][j] + in[i + 1][j]) + (in[i][j - 1] + in[i][j + 1]));
+      *change = fmax(*change, fabs(u - in[i][j]));
+      out[i][j] = u;
+    }
+}
+
+static void test_bound_and_estimate_on_a_small_plate(void) {
+  static double exact[NY + 2][NX + 2], a[NY + 2][NX + 2], b[NY + 2][NX + 2];
+  memset(exact, 0, sizeof exact);
+  for (int j = 0; j < NX + 2; j++)
+    exact[0][j] = 100.0;
+  for (int i = 1; i <= NY; i++)
+    exact[i][0] = -30.0;
+  memcpy(a, exact, sizeof a);
+  for (int sweep = 0; sweep < 20000; sweep++)
+    for (int i = 1; i <= NY; i++)
+      for (int j = 1; j <= NX; j++)
+        exact[i][j] = 0.25 * ((exact[i - 1][j] + exact[i + 1][j]) +
+                              (exact[i][j - 1] + exact[i][j + 1]));
+  memcpy(b, a, sizeof b);
+  struct estimate_model m;
+  estimate_init(&m, NX, NY, 100.0, false);
+  estimate_reference_uniform(&m, 0, 0.0, -30.0, 100.0);
+  for (int k = 1; k <= 400; k++) {
+    double change;
+    jacobi_sweep(a, b, &change); /* b = x^k, change that of x^(k-1) = a */
+    double err_before = 0, err_after = 0;
+    for (int i = 1; i <= NY; i++)
+      for (int j = 1; j <= NX; j++) {
+        err_before = fmax(err_before, fabs(a[i][j] - exact[i][j]));
+        err_after = fmax(err_after, fabs(b[i][j] - exact[i][j]));
+      }
+    double bound_before = estimate_bound(&m, change, false, k - 1);
+    double bound_after = estimate_bound(&m, change, true, k);
+    EXPECT(bound_before >= err_before, "k %d: bound %.17g below the error %.17g", k - 1,
+           bound_before, err_before);
+    EXPECT(bound_after >= err_after, "k %d: bound %.17g below the error %.17g", k, bound_after,
+           err_after);
+    double est = estimate_error(&m, change, true, k);
+    if (k >= (NX + 1) * (NY + 1) / 2 && err_after > 1e-10)
+      EXPECT(est >= err_after / 2 && est <= 2 * err_after, "k %d: estimate %.6g, error %.6g", k,
+             est, err_after);
+    memcpy(a, b, sizeof a);
+  }
+}
+
+/* The omega sequence of Golub and Varga: 1, 1 / (1 - rho^2 / 2), then 1 / (1 - rho^2 w / 4),
+ * rising to 2 / (1 + sqrt(1 - rho^2)). */
+static void test_chebyshev_omegas(void) {
+  double rho = 0.9, w = 0;
+  for (int64_t s = 1; s <= 200; s++) {
+    double next = estimate_chebyshev_omega(rho, s, w);
+    if (s == 1)
+      CU_ASSERT_EQUAL(next, 1.0);
+    if (s == 2)
+      CU_ASSERT_EQUAL(next, 1.0 / (1.0 - 0.81 / 2.0));
+    if (s > 2)
+      CU_ASSERT_EQUAL(next, 1.0 / (1.0 - 0.81 * w / 4.0));
+    w = next;
+  }
+  EXPECT(fabs(w - 2 / (1 + sqrt(1 - 0.81))) < 1e-12, "omega_200 %.17g", w);
+}
+
+/* The iterations predicted to gain a factor: Jacobi log(f) / -log(rho); Chebyshev acosh(f) /
+ * acosh(1 / rho). */
+static void test_iterations_to(void) {
+  struct estimate_model m;
+  estimate_init(&m, 63, 63, 1.0, false);
+  double j = estimate_iterations_to(&m, 1.0, 1e-3);
+  EXPECT(fabs(j - log(1e3) / -log(m.rho)) < 1e-6 * j, "jacobi %g", j);
+  m.chebyshev = true;
+  double c = estimate_iterations_to(&m, 1.0, 1e-3);
+  EXPECT(fabs(c - acosh(1e3) / acosh(1 / m.rho)) < 1e-6 * c, "chebyshev %g", c);
+  EXPECT(estimate_iterations_to(&m, 1e-4, 1e-3) == 0, "already below");
+}
+
+int tests_register(void) {
+  static const struct tests_case cases[] = {
+      {"model_by_hand", test_model_by_hand},
+      {"bound_and_estimate_on_a_small_plate", test_bound_and_estimate_on_a_small_plate},
+      {"chebyshev_omegas", test_chebyshev_omegas},
+      {"iterations_to", test_iterations_to},
+  };
+  return TESTS_ADD_SUITE("estimate", cases);
+}
