@@ -3,7 +3,8 @@
  * NAME     bench_sweep
  * PURPOSE  Million lattice updates per second (MLUP/s) of the kernels jacobi runs
  *          (solver/sweep.h): sweep_tile (regular stores), sweep_tile_streaming
- *          (non-temporal stores) and sweep_tile_update (regular stores, no max-diff: the
+ *          (non-temporal stores), sweep_tile_weighted (Chebyshev's step, "chebyshev") and
+ *          sweep_tile_update (regular stores, no max-diff: the
  *          iterations between convergence checks), called directly on one n x n tile with
  *          its halo ring: two buffers, swept alternately, as the solver does. No MPI, no halo
  *          exchange, no reduction: the ceiling the parallel runs are measured against.
@@ -105,11 +106,20 @@ static double update_only(const double *restrict in, double *restrict out, int64
   return 0.0;
 }
 
+/* sweep_tile_weighted, Chebyshev's step, with an omega of its late iterations and the diff (a
+ * check iteration): one more load per point, of the point it overwrites. */
+static double chebyshev(const double *restrict in, double *restrict out, int64_t nrows,
+                        int64_t ncols, int64_t stride) {
+  return sweep_tile_weighted(in, out, nrows, ncols, stride, 1.99, false, true);
+}
+
 static const struct {
   const char *name;
   kernel_fn *sweep;
-} kernels[] = {
-    {"regular", sweep_tile}, {"streaming", sweep_tile_streaming}, {"update", update_only}};
+} kernels[] = {{"regular", sweep_tile},
+               {"streaming", sweep_tile_streaming},
+               {"update", update_only},
+               {"chebyshev", chebyshev}};
 
 /* Time R repetitions of `sweeps` alternating sweeps of an n x n tile into seconds[]. Returns
  * the last sweep's max diff, or -1 if the buffers cannot be allocated. */

@@ -9,6 +9,9 @@
 #   3. strong and weak scaling of the real jacobi binary, time split compute / halo / reduction
 #   4. the halo exchange by path, halo.mode = "shm" against "p2p", on 2 ranks
 #   5. the partitioners side by side on 2 ranks: time and halo bytes per iteration
+#   6. the performance model against the measurements
+#   7. time to solution: each method to a true error of 0.1% of the range, against the exact
+#      discrete solution (scripts/tts.py; needs NumPy, SciPy and h5py)
 #
 # Usage: scripts/bench.sh [--ranks P] [--sizes "256 1024 4096 8192"] [--iterations N]
 #                         [--repeat R] [--out DIR] [--quick] [--oversubscribe]
@@ -81,12 +84,14 @@ for n in $sizes; do positive "a size in --sizes" "$n"; done
 
 # The grids of sections 3-5. --quick shrinks everything to seconds in all.
 strong_n=4096 weak_n=2048 part_n=1024 halo_sizes="256 512 1024 4096"
+tts_sizes="256 512 1024 2048" tts_jacobi_max=100000
 partitioners="block block-cyclic:4 block-cyclic:16 block-cyclic:64 cyclic"
 if [ "$quick" -eq 1 ]; then
   [ "$sizes_given" -eq 1 ] || sizes="64 256"
   iterations=2 repeat=1 stream_mib=${stream_mib:-16}
   strong_n=256 weak_n=128 part_n=256 halo_sizes="128 256"
   partitioners="block block-cyclic:16 cyclic"
+  tts_sizes="32 64" tts_jacobi_max=1500
 fi
 
 if [ "$ranks" -gt "$cores" ] && [ "$oversubscribe" -eq 0 ]; then
@@ -282,7 +287,8 @@ say ""
 say "== 2. Kernel alone, 1 rank: sweep_tile on an n x n tile, two buffers alternating (bench_sweep) =="
 say "   model: 16 B per update (one read, one write of a double); roofline = copy $copy_1 GB/s (1 rank, best) / 16 B = $roofline_1 MLUP/s"
 say "   regular stores (jacobi's default), streaming stores (solver.stores = \"streaming\": no write-allocate read),"
-say "   and update: regular stores without the max-diff (sweep_tile_update, what jacobi runs between convergence checks)"
+say "   update: regular stores without the max-diff (sweep_tile_update, what jacobi runs between convergence checks),"
+say "   and chebyshev: the weighted sweep (sweep_tile_weighted, regular stores, with the diff), which also reads the point it overwrites"
 say "   (a grid that fits in cache may beat the memory roofline: there the kernel is bound by the core)"
 echo "mpirun -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
 # shellcheck disable=SC2086 # $sizes is a list of numbers
@@ -487,6 +493,29 @@ while IFS=, read -r name block n size _ ms _ _ _ _ _ over; do
   model_row partitioners partitioners "$n" "$size" "$size" "$name" "$block" "$(calc "\"%.2f\", $ms * 1e3")" "$over" "${sets[@]}"
 done < <(tail -n +2 "$out/partitioners.csv")
 
+# ---- 7. time to solution ----------------------------------------------------------------------
+say ""
+say "== 7. Time to solution, 1 rank: each method to a true max error <= 0.1% of the range (0.1 degrees) =="
+say "   true error against the exact discrete solution (tests/e2e/exact.py, a sine transform); iterations: the fewest"
+say "   that reach it (bisection, to 1%), timed with one check at the end; 'by the bound': the run that stops on"
+say "   solver.target_error = 0.1 (check every 10), i.e. with the guarantee; Jacobi beyond $tts_jacobi_max iterations:"
+say "   the count extrapolated as (n + 1)^2 from the largest grid measured, the time from a short run's rate"
+tts_python=""
+for candidate in /usr/bin/python3 python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import h5py, scipy.fft' 2>/dev/null; then
+    tts_python=$candidate
+    break
+  fi
+done
+if [ -z "$tts_python" ]; then
+  say "   skipped: no python3 with h5py and SciPy (Debian: python3-h5py python3-scipy)"
+else
+  echo "$tts_python $root/scripts/tts.py --jacobi $jacobi --sizes \"$tts_sizes\" --repeat $repeat" >>"$out/commands.txt"
+  "$tts_python" "$root/scripts/tts.py" --jacobi "$jacobi" --launch "mpirun -n 1" \
+    --sizes "$tts_sizes" --repeat "$repeat" --jacobi-max "$tts_jacobi_max" --out "$out/tts.csv" |
+    tee -a "$report"
+fi
+
 # ---- plot -------------------------------------------------------------------------------------
 say ""
 load_end=$(load_average)
@@ -505,4 +534,4 @@ elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then
 else
   say "plot: FAILED ($python $root/scripts/bench_plot.py)"
 fi
-say "csv: $out/{stream,kernel,temporal,scaling,halo,partitioners,model}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"
+say "csv: $out/{stream,kernel,temporal,scaling,halo,partitioners,model,tts}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"

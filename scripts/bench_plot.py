@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench_plot.py - draw scripts/bench.sh's CSVs as one PNG of four panels.
+"""bench_plot.py - draw scripts/bench.sh's CSVs as one PNG of six panels.
 
 Usage: bench_plot.py DIR OUT.png      (DIR holds stream.csv, kernel.csv, scaling.csv, halo.csv
                                        and partitioners.csv as bench.sh writes them)
@@ -8,6 +8,8 @@ Usage: bench_plot.py DIR OUT.png      (DIR holds stream.csv, kernel.csv, scaling
   2. strong and weak scaling: MLUP/s against ranks, with ideal (linear) lines
   3. halo exchange time per iteration against grid size, by path (shm, p2p)
   4. the partitioners: time per iteration, and halo KiB per iteration between ranks
+  5. time to solution: seconds and iterations of each method to a true error of 0.1% of the
+     range, against n (Jacobi's extrapolated points hollow)
 
 Needs only matplotlib (no numpy), Agg backend: no display. bench.sh runs it with Debian's
 /usr/bin/python3 when that has matplotlib. An empty CSV leaves its panel saying so.
@@ -47,7 +49,8 @@ def plot_kernel(ax, kernel, stream):
     n = sorted({int(r["n"]) for r in kernel})
     for stores, style, label in (("regular", "o-", "regular stores"),
                                  ("streaming", "s--", "streaming stores"),
-                                 ("update", "^:", "no max-diff (between checks)")):
+                                 ("update", "^:", "no max-diff (between checks)"),
+                                 ("chebyshev", "d-.", "chebyshev (weighted)")):
         rows = [r for r in kernel if r.get("stores", "regular") == stores]
         ax.plot([int(r["n"]) for r in rows], [float(r["mlups"]) for r in rows], style,
                 label=f"{label} (median)")
@@ -137,16 +140,54 @@ def plot_partitioners(ax, parts):
     ax.set_title(f"{title}, {parts[0]['n']}²")
 
 
+def plot_tts(ax, rows):
+    title = "Time to a true error of 0.1% of the range, 1 rank"
+    if not rows:
+        return empty(ax, title)
+    for method, color in (("jacobi", "C0"), ("chebyshev", "C1")):
+        mine = [r for r in rows if r["method"] == method]
+        for how, face in (("measured", color), ("extrapolated", "none")):
+            pts = [r for r in mine if r["how"] == how]
+            ax.plot([int(r["n"]) for r in pts], [float(r["seconds"]) for r in pts], "o",
+                    color=color, markerfacecolor=face,
+                    label=f"{method} ({how})" if pts else None)
+        ax.plot([int(r["n"]) for r in mine], [float(r["seconds"]) for r in mine], "-", color=color)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("n (n x n plate)")
+    ax.set_ylabel("seconds")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
+def plot_tts_iterations(ax, rows):
+    title = "Iterations to that error"
+    if not rows:
+        return empty(ax, title)
+    for method, color in (("jacobi", "C0"), ("chebyshev", "C1")):
+        mine = [r for r in rows if r["method"] == method]
+        ax.plot([int(r["n"]) for r in mine], [int(r["iterations"]) for r in mine], "o-",
+                color=color, label=method)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("n (n x n plate)")
+    ax.set_ylabel("iterations (Jacobi ~ n^2, Chebyshev ~ n)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     directory, png = argv[1], argv[2]
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    fig, axes = plt.subplots(3, 2, figsize=(13, 13))
     plot_kernel(axes[0][0], read_rows(directory, "kernel.csv"), read_rows(directory, "stream.csv"))
     plot_scaling(axes[0][1], read_rows(directory, "scaling.csv"))
     plot_halo(axes[1][0], read_rows(directory, "halo.csv"))
     plot_partitioners(axes[1][1], read_rows(directory, "partitioners.csv"))
+    plot_tts(axes[2][0], read_rows(directory, "tts.csv"))
+    plot_tts_iterations(axes[2][1], read_rows(directory, "tts.csv"))
     title = "jacobi benchmarks (scripts/bench.sh)"
     table = os.path.join(directory, "bench.txt")
     if os.path.exists(table):

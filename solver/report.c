@@ -65,7 +65,7 @@ void report_summary(const struct report_summary *s) {
              s->chebyshev_total);
     printf("\n");
   }
-  printf("  wall time %.3f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
+  printf("  wall time %.6f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
          "reduction %.6f s, output %.6f s\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds);

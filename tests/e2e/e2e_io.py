@@ -380,7 +380,7 @@ def case_sbatch_trap_requeue_and_continue():
         expect_exit(again, 3, "the requeued job, to max_iterations")
         expect_in(again.stdout, ["continuing from s.ckpt.h5"], "the requeued job")
         a = jacobi(tmp, 2, ["output.path=a.h5", f"solver.max_iterations={stop}",
-                            "output.checkpoint_interval=0", *method_sets], config="long.toml")
+                            "output.checkpoint_interval=0"], config="long.toml")
         expect_exit(a, 3, "the uninterrupted run")
         identical(tmp, "a.h5", "s.h5", "uninterrupted against requeued by jacobi.sbatch")
 
