@@ -238,6 +238,42 @@ def case_chebyshev_temporal_block_is_identical():
                           sets=("solver.temporal_block=4",), method="chebyshev")
 
 
+def case_chebyshev_random_differential():
+    """Configurations nobody picked (a fixed seed, so a failure reproduces): random grids,
+    rank counts, partitioners, block sizes, process grids, halo modes, nodes, overlap, stores,
+    check intervals and temporal blocks; each Chebyshev run ends with the exit code, count and
+    checksum of the plain 1-rank Chebyshev run of the same grid and check interval."""
+    import random
+    rng = random.Random(20261201)
+    for trial in range(24):
+        nx, ny = rng.choice([rng.randint(1, 70), rng.randint(240, 400)]), rng.randint(1, 40)
+        k = rng.choice([1, 1, 2, 3, 4])
+        check = k * rng.randint(1, 3)
+        most = rng.choice([100000, rng.randint(5, 300)])
+        ranks = rng.randint(1, 4)
+        part, block = rng.choice(PARTITIONERS + [("block-cyclic", rng.randint(1, 9))])
+        grid = rng.choice(GRIDS + [(2, 2), (ranks, 1), (1, ranks)])
+        if grid[0] * grid[1] not in (0, ranks) and 0 not in grid:
+            grid = (0, 0)
+        mode, rpn = rng.choice([("auto", 0), ("p2p", 0), ("auto", 1), ("auto", 2), ("p2p", 2)])
+        sets = ["solver.method=chebyshev", f"solver.check_interval={check}",
+                f"solver.max_iterations={most}"]
+        reference = run(plate(nx, ny), ranks=1, args=tuple(a for kv in sets for a in ("--set", kv)))
+        sets += [f"solver.temporal_block={k}", f"halo.overlap={rng.choice(['true', 'false'])}",
+                 f"solver.stores={rng.choice(['regular', 'streaming'])}"]
+        text = plate(nx, ny, partitioner=part, block_size=block, grid=grid, mode=mode, rpn=rpn)
+        p = run(text, ranks=ranks, args=tuple(a for kv in sets for a in ("--set", kv)))
+        what = (f"trial {trial}: {nx} x {ny} on {ranks} ranks, {part} {block}, grid {grid}, "
+                f"{mode} rpn {rpn}, {' '.join(sets)}")
+        if p.returncode == 2 and reference.returncode != 2:
+            continue  # a combination the config refuses (e.g. more ranks than points): fine
+        expect_exit(p, reference.returncode, what)
+        if p.returncode in (0, 3):
+            expect_ranks(p, ranks, what)
+            if fingerprint(p) != fingerprint(reference):
+                raise Failure(f"{what}: {fingerprint(p)}, 1 rank {fingerprint(reference)}")
+
+
 # ---- temporal blocking ---------------------------------------------------------------------
 
 def case_temporal_block_is_identical():
