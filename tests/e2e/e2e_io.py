@@ -456,6 +456,113 @@ def case_bad_restart_files_exit_2():
             raise Failure("a refused restart wrote out.h5")
 
 
+def checksums(tmp, names):
+    """{name: sha256 of its bytes} of the files (the victims a failing run must not touch)."""
+    import hashlib
+    out = {}
+    for n in names:
+        with open(os.path.join(tmp, n), "rb") as f:
+            out[n] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def expect_unchanged(tmp, before, what):
+    after = checksums(tmp, before)
+    changed = [n for n in before if before[n] != after[n]]
+    if changed:
+        raise Failure(f"{what}: changed {changed}")
+
+
+# Each mutation of a good file: the h5py statements (f is the file open r+), then the words the
+# one message must hold. Attributes of the wrong shape, type and range, values out of range.
+HOSTILE_MUTATIONS = [
+    ("iterations_array", "del f.attrs['iterations']; f.attrs['iterations'] = np.arange(5000)",
+     ["iterations attribute holds 5000 values, expected one"]),
+    ("nx_array", "del f.attrs['nx']; f.attrs['nx'] = np.arange(5000)",
+     ["nx attribute holds 5000 values, expected one"]),
+    ("ny_2d", "del f.attrs['ny']; f.attrs['ny'] = np.ones((3, 3), dtype='i8')",
+     ["ny attribute holds 9 values"]),
+    ("iterations_empty", "del f.attrs['iterations']; f.attrs['iterations'] = h5py.Empty('i8')",
+     ["iterations attribute holds 0 values"]),
+    ("iterations_string", "del f.attrs['iterations']; f.attrs['iterations'] = 'forty'",
+     ["iterations attribute is a string, expected an integer"]),
+    ("nx_compound", "del f.attrs['nx']; f.attrs['nx'] = np.zeros(1, dtype=[('a', 'i8')])[0]",
+     ["nx attribute is a compound"]),
+    ("iterations_nan", "del f.attrs['iterations']; f.attrs['iterations'] = float('nan')",
+     ["iterations attribute is nan, expected a whole number"]),
+    ("iterations_fraction", "del f.attrs['iterations']; f.attrs['iterations'] = 15.7",
+     ["iterations attribute is 15.699999999999999, expected a whole number"]),
+    ("iterations_negative", "f.attrs['iterations'] = np.int64(-3)", ["iteration -3", "negative"]),
+    ("iterations_uint64", "del f.attrs['iterations']; f.attrs['iterations'] = np.uint64(2**64 - 1)",
+     ["iteration 9223372036854775807", "max_iterations"]),
+    ("iterations_missing", "del f.attrs['iterations']", ["no iterations attribute"]),
+    ("nx_float_mismatch", "del f.attrs['nx']; f.attrs['nx'] = 13.0",
+     ["written for nx = 13"]),
+    ("temperature_huge", "f['temperature'][4, 5] = 1.7e308", ["[4][5] is 1.7e+308", "1e+300"]),
+    ("temperature_huge_negative", "f['temperature'][1, 1] = -1e301", ["[1][1] is -1e+301"]),
+    ("temperature_int", "t = f['temperature'][...]; del f['temperature']; "
+     "f['temperature'] = t.astype('i4')", ["/temperature is not float64"]),
+    ("temperature_3d", "t = f['temperature'][...]; del f['temperature']; "
+     "f['temperature'] = t.reshape(1, *t.shape)", ["/temperature has 3 dimensions"]),
+    ("temperature_scalar", "del f['temperature']; f['temperature'] = 1.0",
+     ["/temperature has 0 dimensions"]),
+    ("temperature_group", "del f['temperature']; f.create_group('temperature')",
+     ["no /temperature dataset"]),
+]
+
+
+def case_hostile_restart_files_exit_2():
+    """Files jacobi did not write: every attribute is checked for shape, class and range before
+    it is read (no overflow, no silent rounding), every value for |T| <= 1e300; special files
+    are never opened. Exit 2, one message, no hang, the file itself untouched."""
+    py = h5py_python()
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(nx=12, ny=10, output='path = "out.h5"'))
+        good = jacobi(tmp, 2, ["solver.max_iterations=40", "output.path=good.h5"])
+        expect_exit(good, 3, "the good file")
+        cases = []
+        if py:
+            script = ["import shutil, h5py, numpy as np"]
+            for name, mutation, _ in HOSTILE_MUTATIONS:
+                script.append(f"shutil.copy('good.h5', '{name}.h5')")
+                script.append(f"with h5py.File('{name}.h5', 'r+') as f:\n    {mutation}")
+            subprocess.run([py, "-c", "\n".join(script)], cwd=tmp, check=True)
+            cases += [(f"{name}.h5", words) for name, _, words in HOSTILE_MUTATIONS]
+        else:
+            print("skipped: no Python with h5py: the malformed attribute files are not made")
+        os.mkfifo(os.path.join(tmp, "fifo.h5"))
+        os.symlink("fifo.h5", os.path.join(tmp, "link-to-fifo.h5"))
+        os.mkdir(os.path.join(tmp, "dir.h5"))
+        cases += [("fifo.h5", ["it is a FIFO, not a regular file"]),
+                  ("link-to-fifo.h5", ["it is a FIFO"]),
+                  ("/dev/null", ["it is a character device"]),
+                  ("dir.h5", ["it is a directory"])]
+        victims = [n for n in os.listdir(tmp) if n.endswith(".h5") and
+                   os.path.isfile(os.path.join(tmp, n)) and
+                   not stat.S_ISFIFO(os.lstat(os.path.join(tmp, n)).st_mode)]
+        before = checksums(tmp, victims)
+        for n, (path, words) in enumerate(cases):
+            for ranks in ((1, 3) if n % 5 == 0 else (2,)):
+                what = f"initial.from_file = {path!r} on {ranks} ranks"
+                p = jacobi(tmp, ranks, [f"initial.from_file={path}"], timeout=60)
+                expect_config_error(p, ["initial.from_file", path, *words], what)
+        expect_unchanged(tmp, before, "the restart files")
+        if os.path.exists(os.path.join(tmp, "out.h5")):
+            raise Failure("a refused restart wrote out.h5")
+        # A whole-number float count is a count: accepted, and the run continues from it.
+        if py:
+            subprocess.run([py, "-c", "import shutil, h5py\nshutil.copy('good.h5', 'f.h5')\n"
+                            "with h5py.File('f.h5', 'r+') as f:\n    del f.attrs['iterations']"
+                            "\n    f.attrs['iterations'] = 40.0"], cwd=tmp, check=True)
+            a = jacobi(tmp, 2, ["initial.from_file=good.h5", "output.path=a.h5",
+                                "solver.max_iterations=60"])
+            b = jacobi(tmp, 2, ["initial.from_file=f.h5", "output.path=b.h5",
+                                "solver.max_iterations=60"])
+            expect_exit(a, 3, "continued from good.h5")
+            expect_exit(b, 3, "continued from a float iterations = 40.0")
+            identical(tmp, "a.h5", "b.h5", "iterations 40 against 40.0")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
