@@ -11,7 +11,9 @@ single-rank path is e2e.py's. CTest runs one class of cases per test.
 usage: e2e_failures.py --jacobi PATH --mpiexec PATH (--list | CLASS)
 """
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -199,6 +201,155 @@ def case_kill_9_of_one_rank_ends_the_job():
                 p.wait()
         if p.returncode == 0:
             raise Failure("expected a non-zero exit after a rank was killed")
+
+
+# ---- names the run would write (issue 17) --------------------------------------------------
+
+# A run that would take minutes to solve: a refusal must come before it (a time limit tells).
+SLOW = GOOD.replace("nx = 12", "nx = 2000").replace("ny = 9", "ny = 2000").replace(
+    "tolerance = 1e-6", "tolerance = 1e-300\nmax_iterations = 100000000") + \
+    "[boundary]\ntop = 1.0\n"
+
+
+def file_state(path):
+    """What a victim is: its kind and, for a regular file, its bytes' checksum."""
+    import hashlib
+    st = os.lstat(path)
+    if stat.S_ISREG(st.st_mode):
+        with open(path, "rb") as f:
+            return ("file", hashlib.sha256(f.read()).hexdigest())
+    if stat.S_ISLNK(st.st_mode):
+        return ("link", os.readlink(path))
+    return (stat.S_IFMT(st.st_mode), st.st_rdev)
+
+
+def refused_at_start_up(make, sets, words, ranks=(1, 3)):
+    """make(tmp) puts special files in a fresh directory and returns the victims' names; the
+    run (SLOW, with --set sets) must be refused at once: exit 2, one message with `words`,
+    and every victim as it was."""
+    for n in ranks:
+        with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+            victims = make(tmp)
+            before = {v: file_state(os.path.join(tmp, v)) for v in victims}
+            with open(os.path.join(tmp, "case.toml"), "w") as f:
+                f.write(SLOW)
+            cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi]
+            for kv in sets:
+                cmd += ["--set", kv]
+            cmd.append("case.toml")
+            start = time.monotonic()
+            p = e2e.run_command(cmd, tmp, timeout=60)
+            what = f"{' '.join(cmd[3:])} on {n} rank{'s' if n > 1 else ''}"
+            expect_exit(p, 2, what)
+            expect_in(p.stderr, ["output.path", *words], what)
+            errors = [line for line in p.stderr.splitlines() if "error:" in line]
+            if len(errors) != 1:
+                raise Failure(f"{what}: expected one error message, got:\n{p.stderr}")
+            if time.monotonic() - start > 20:
+                raise Failure(f"{what}: refused only after {time.monotonic() - start:.0f} s")
+            after = {v: file_state(os.path.join(tmp, v)) for v in victims}
+            if after != before:
+                raise Failure(f"{what}: victims changed: {before} -> {after}")
+            left = [f for f in os.listdir(tmp) if ".tmp." in f]
+            if left:
+                raise Failure(f"{what}: left {left}")
+
+
+def fifo(*names):
+    def make(tmp):
+        for name in names:
+            os.mkfifo(os.path.join(tmp, name))
+        return list(names)
+    return make
+
+
+def directory(*names):
+    def make(tmp):
+        for name in names:
+            os.mkdir(os.path.join(tmp, name))
+        return list(names)
+    return make
+
+
+def socket_file(name):
+    def make(tmp):
+        import socket
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(os.path.join(tmp, name))
+        sock.close()
+        return [name]
+    return make
+
+
+def case_special_files_at_output_names_are_refused():
+    """output.path, its sidecar, its checkpoint and the checkpoint's sidecar: a FIFO, a device,
+    a socket, a directory or a link to one at any of them is refused at start-up (it would
+    have been replaced by a regular file, or found only after the compute)."""
+    refused_at_start_up(fifo("fifo.h5"), ["output.path=fifo.h5"],
+                        ['"fifo.h5" cannot be written', "it is a FIFO, not a regular file"])
+    refused_at_start_up(lambda tmp: [], ["output.path=/dev/null"],
+                        ['"/dev/null"', "it is a character device"])
+    refused_at_start_up(socket_file("sock.h5"), ["output.path=sock.h5"], ["it is a socket"],
+                        ranks=(2,))
+    refused_at_start_up(fifo("out.xmf"), [], ["its sidecar out.xmf: it is a FIFO"])
+    refused_at_start_up(directory("out.xmf"), [], ["its sidecar out.xmf: it is a directory"],
+                        ranks=(2,))
+    refused_at_start_up(directory("out.ckpt.h5"), [],
+                        ["its checkpoint out.ckpt.h5: it is a directory"], ranks=(2,))
+    refused_at_start_up(fifo("out.ckpt.xmf"), [],
+                        ["its checkpoint's sidecar out.ckpt.xmf: it is a FIFO"], ranks=(2,))
+
+    def link_to_fifo(tmp):
+        os.mkfifo(os.path.join(tmp, "target"))
+        os.symlink("target", os.path.join(tmp, "out.xmf"))
+        return ["target", "out.xmf"]
+    refused_at_start_up(link_to_fifo, [], ["its sidecar out.xmf: it is a FIFO"], ranks=(2,))
+    refused_at_start_up(directory("plain"), ["output.path=plain"],
+                        ['"plain" cannot be written', "it is a directory"], ranks=(2,))
+    refused_at_start_up(directory("d"), ["output.path=d/"], ["it is a directory"], ranks=(2,))
+
+
+def case_immutable_files_at_output_names_are_refused():
+    """An immutable (chattr +i) or append-only file at the sidecar's or the result's name
+    cannot be renamed over, even by root: refused at start-up, not after the compute."""
+    if shutil.which("chattr") is None:
+        print("skipped: chattr not found")
+        return
+    done = 0
+    for name, flag in (("out.xmf", "+i"), ("out.h5", "+a"), ("out.ckpt.xmf", "+i")):
+        with tempfile.TemporaryDirectory(prefix="jacobi-fail-probe-", dir=os.getcwd()) as probe:
+            test = os.path.join(probe, "x")
+            open(test, "w").close()
+            if subprocess.run(["chattr", flag, test], capture_output=True).returncode != 0:
+                print(f"skipped: chattr {flag} does not work here (not root, or a file system "
+                      "without attributes)")
+                return
+            subprocess.run(["chattr", f"-{flag[1]}", test], check=True)
+
+        def make(tmp, name=name, flag=flag):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write("the user's own file\n")
+            subprocess.run(["chattr", flag, path], check=True)
+            return [name]
+
+        def undo(tmp, name=name, flag=flag):
+            subprocess.run(["chattr", f"-{flag[1]}", os.path.join(tmp, name)], check=False)
+
+        # The temporary directory is removed after each run: clear the flag first.
+        orig = tempfile.TemporaryDirectory.cleanup
+
+        def cleanup(self, orig=orig, undo=undo):
+            undo(self.name)
+            orig(self)
+        tempfile.TemporaryDirectory.cleanup = cleanup
+        try:
+            refused_at_start_up(make, [], ["immutable or append-only"], ranks=(1, 2))
+        finally:
+            tempfile.TemporaryDirectory.cleanup = orig
+        done += 1
+    if done == 0:
+        raise Failure("no immutable case ran")
 
 
 CLASSES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
