@@ -352,6 +352,97 @@ def case_immutable_files_at_output_names_are_refused():
         raise Failure("no immutable case ran")
 
 
+# ---- standard output and signals outside the solve loop (issue 17) --------------------------
+
+def singleton(cmd_tail, cwd, stdout=None, shell_suffix=None, timeout=60):
+    """Run the jacobi binary itself (an MPI singleton, stdout its own, not mpirun's pipe)."""
+    cmd = [e2e.ARGS.jacobi, *cmd_tail]
+    if shell_suffix is not None:
+        import shlex
+        script = " ".join(shlex.quote(a) for a in cmd) + " " + shell_suffix
+        cmd = ["bash", "-c", "set -o pipefail; " + script + "; exit ${PIPESTATUS[0]}"]
+    try:
+        return subprocess.run(cmd, cwd=cwd, stdout=stdout if stdout is not None else
+                              subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"timed out after {timeout} s (a hang): {' '.join(cmd)}")
+
+
+def case_stdout_write_errors_exit_1():
+    """A summary, plan or help text written to a full (/dev/full) or closed stdout, or to a
+    pipe closed early (`| head -c 20`), is exit 1 with one message on stderr; the result file
+    is written first and is whole. (Under mpirun the ranks write to mpirun's pipe: their
+    output's fate is mpirun's, so these run the binary alone.)"""
+    with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w") as f:
+            f.write(GOOD.replace("[solver]", "[boundary]\ntop = 1.0\n[solver]"))
+        runs = [(["case.toml"], "> /dev/full", True), (["--quiet", "case.toml"], ">&-", True),
+                (["case.toml"], "| head -c 20 >/dev/null", True),
+                (["--dry-run", "--ranks", "500", "--set", "grid.nx=5000", "case.toml"], "> /dev/full",
+                 False),
+                (["--dry-run", "--ranks", "5000", "--set", "grid.nx=5000", "case.toml"],
+                 "| head -c 100 >/dev/null", False),
+                (["--help"], "> /dev/full", False), (["--version"], ">&-", False)]
+        for args, redirect, writes in runs:
+            for name in ("out.h5", "out.xmf"):
+                if os.path.exists(os.path.join(tmp, name)):
+                    os.unlink(os.path.join(tmp, name))
+            what = f"jacobi {' '.join(args)} {redirect}"
+            p = singleton(args, tmp, shell_suffix=redirect)
+            expect_exit(p, 1, what)
+            expect_in(p.stderr, ["writing to standard output"], what)
+            if p.stderr.count("error:") != 1:
+                raise Failure(f"{what}: expected one message, got:\n{p.stderr}")
+            if writes:
+                dump = subprocess.run(["h5dump", "-a", "iterations", "out.h5"], cwd=tmp,
+                                      capture_output=True, text=True)
+                if dump.returncode != 0 or not os.path.exists(os.path.join(tmp, "out.xmf")):
+                    raise Failure(f"{what}: the result was not written whole:\n{dump.stderr}")
+        ok = singleton(["--quiet", "case.toml"], tmp, shell_suffix="> /dev/null")
+        expect_exit(ok, 0, "a writable stdout")
+
+
+def case_signals_before_the_solve_loop_end_the_run():
+    """SIGINT and SIGTERM during a long --dry-run (before the solve loop, where they mean
+    'checkpoint and stop') end it at once; --ranks beyond its bound is refused at once."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w") as f:
+            f.write(GOOD.replace("nx = 12", "nx = 100000").replace("ny = 9", "ny = 100000"))
+        long_plan = ["--dry-run", "--ranks", "1048576", "case.toml"]
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            for launcher in ("alone", "mpirun"):
+                cmd = [e2e.ARGS.jacobi, *long_plan]
+                if launcher == "mpirun":
+                    cmd = [e2e.ARGS.mpiexec, "-n", "2", *cmd]
+                proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True, errors="replace")
+                time.sleep(1.0)
+                if proc.poll() is not None:
+                    raise Failure(f"the plan for 2^20 ranks ended within 1 s ({launcher}): "
+                                  "the case no longer tests anything")
+                targets = [proc.pid] if launcher == "alone" else \
+                    [int(x) for x in subprocess.run(["pgrep", "-P", str(proc.pid)],
+                                                    capture_output=True,
+                                                    text=True).stdout.split()]
+                start = time.monotonic()
+                for pid in targets:
+                    os.kill(pid, sig)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    raise Failure(f"{sig.name} to a --dry-run ({launcher}) was ignored")
+                if proc.returncode == 0:
+                    raise Failure(f"{sig.name} to a --dry-run ({launcher}): exit 0")
+                if time.monotonic() - start > 5:
+                    raise Failure(f"{sig.name} ({launcher}): took {time.monotonic() - start:.1f} s")
+    for ranks in ("1048577", "2147483647", "99999999999"):
+        check(GOOD, ["--ranks must be a whole number from 1 to 1048576", ranks],
+              args=("--dry-run", "--ranks", ranks), ranks=(1, 2))
+
+
 CLASSES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
            if name.startswith("case_")}
 
