@@ -443,6 +443,124 @@ def case_signals_before_the_solve_loop_end_the_run():
               args=("--dry-run", "--ranks", ranks), ranks=(1, 2))
 
 
+# ---- limits of the environment: /dev/shm and cgroups (issue 17) ----------------------------
+
+def case_small_dev_shm_is_refused_not_a_hang():
+    """A /dev/shm too small for the node's window (16 MiB here, 64 MiB is Docker's default):
+    exit 2 naming the size and the ways out, not a hang; the way out it names works; a window
+    allocation that fails anyway (a read-only backing directory) ends every rank."""
+    from e2e_io import expect_one_error, in_namespace, mount_namespace_works
+    if not mount_namespace_works():
+        print("skipped: needs root and a private mount namespace (unshare -m) to mount a small "
+              "/dev/shm")
+        return
+    big = GOOD.replace("nx = 12", "nx = 2000").replace("ny = 9", "ny = 2000").replace(
+        "tolerance = 1e-6", "tolerance = 1e-300\nmax_iterations = 3")
+    with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w") as f:
+            f.write(big)
+        small_shm = ["-t", "tmpfs", "-o", "size=16m", "tmpfs", "/dev/shm"]
+        for n in (2, 3):
+            cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi, "--quiet", "case.toml"]
+            p = in_namespace(tmp, [small_shm], cmd, timeout=60)
+            expect_one_error(p, 2, ["case.toml:2: grid.nx x grid.ny = 2000 x 2000", "of shared "
+                                    "memory", "/dev/shm has 1", "MiB free",
+                                    "OMPI_MCA_osc_sm_backing_directory"], f"{n} ranks")
+            no_inodes = ["-t", "tmpfs", "-o", "size=200m,nr_inodes=3", "tmpfs", "/dev/shm"]
+            p = in_namespace(tmp, [no_inodes], cmd, timeout=60)
+            expect_one_error(p, 2, ["no inodes free"], f"{n} ranks, no inodes")
+            # The way out the message names.
+            env = dict(os.environ, OMPI_MCA_osc_sm_backing_directory=tmp)
+            p = in_namespace(tmp, [small_shm], cmd, env=env, timeout=120)
+            expect_exit(p, 0, f"{n} ranks, windows in {tmp}")
+            # A window that cannot be allocated after all: every rank ends, one message.
+            ro = os.path.join(tmp, "ro")
+            os.makedirs(ro, exist_ok=True)
+            env = dict(os.environ, OMPI_MCA_osc_sm_backing_directory=ro)
+            p = in_namespace(tmp, [["-t", "tmpfs", "-o", "ro,size=200m", "tmpfs", ro]], cmd,
+                             env=env, timeout=60)
+            expect_one_error(p, 1, ["MPI_Win_allocate_shared failed"], f"{n} ranks, read-only "
+                             "backing directory")
+        # One rank: its window is private memory, no file: a small /dev/shm is fine.
+        cmd = [e2e.ARGS.mpiexec, "-n", "1", e2e.ARGS.jacobi, "--quiet", "case.toml"]
+        p = in_namespace(tmp, [small_shm], cmd, timeout=120)
+        expect_exit(p, 0, "1 rank with a small /dev/shm")
+        if not os.path.exists(os.path.join(tmp, "out.h5")):
+            raise Failure("the 1-rank run wrote no out.h5")
+
+
+def make_memory_cgroup(limit):
+    """A fresh memory cgroup limited to `limit` bytes (v2 memory.max or v1
+    memory.limit_in_bytes), as a directory to write pids into; None where it cannot be made."""
+    own = ""
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            hid, controllers, path = line.rstrip("\n").split(":", 2)
+            if hid == "0" and controllers == "":
+                own = path
+    candidates = [("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
+                  ("/sys/fs/cgroup" + own.rstrip("/"), "memory.max")]
+    for parent, limit_file in candidates:
+        if not os.path.exists(os.path.join(parent, limit_file)) and \
+                limit_file == "memory.limit_in_bytes":
+            continue
+        path = os.path.join(parent, f"jacobi-e2e-{os.getpid()}")
+        try:
+            os.mkdir(path)
+        except OSError:
+            continue
+        try:
+            with open(os.path.join(path, limit_file), "w") as f:
+                f.write(str(limit))
+            return path
+        except OSError:
+            os.rmdir(path)
+    return None
+
+
+def case_cgroup_memory_limit_is_refused():
+    """A batch job's memory cgroup below physical memory (300 MiB): an 8000² grid (1 GiB) is
+    refused with exit 2 naming the limit, instead of an OOM kill with no message; a grid that
+    fits still runs."""
+    group = make_memory_cgroup(300 << 20)
+    if group is None:
+        print("skipped: cannot create a memory cgroup here (needs root and a writable cgroup "
+              "v1 memory hierarchy or v2 memory controller)")
+        return
+    try:
+        with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+            with open(os.path.join(tmp, "case.toml"), "w") as f:
+                f.write(GOOD.replace("tolerance = 1e-6", "tolerance = 1e-300\nmax_iterations = 3"))
+            for n, size, code in ((2, 8000, 2), (1, 6000, 2), (3, 1000, 0)):
+                import shlex
+                cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi, "--quiet", "--set",
+                       f"grid.nx={size}", "--set", f"grid.ny={size}", "case.toml"]
+                script = (f"echo $$ > {shlex.quote(os.path.join(group, 'cgroup.procs'))} && "
+                          "exec " + " ".join(shlex.quote(a) for a in cmd))
+                p = e2e.run_command(["sh", "-c", script], tmp, timeout=120)
+                what = f"{size}² on {n} ranks in a 300 MiB cgroup"
+                expect_exit(p, code, what)
+                if code == 2:
+                    expect_in(p.stderr, [f"grid.nx x grid.ny = {size} x {size}",
+                                         "the memory limit of this job's cgroup is 300.0 MiB"],
+                              what)
+                    if p.stderr.count("error:") != 1:
+                        raise Failure(f"{what}: expected one message, got:\n{p.stderr}")
+    finally:
+        remove_cgroup(group)
+
+
+def remove_cgroup(path):
+    """rmdir a cgroup whose processes have exited (the kernel may hold it busy a moment)."""
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except OSError:
+            time.sleep(0.1)
+    print(f"note: could not remove the cgroup {path}")
+
+
 CLASSES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
            if name.startswith("case_")}
 
