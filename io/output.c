@@ -198,7 +198,7 @@ static int check_on_root(const struct cfg *cfg) {
   for (int i = 0; i < 4 && status == ERR_OK; i++)
     if (paths[i] == NULL)
       status = err_set(ERR_FAILURE, "out of memory");
-  static char reason[1200];
+  static char reason[16384]; /* room for paths of PATH_MAX and their reason */
   for (int i = 0; i < 4 && status == ERR_OK; i++) {
     const char *why = unreplaceable_reason(paths[i], reason, sizeof reason);
     if (why == NULL && i == 0)

@@ -443,6 +443,21 @@ def case_signals_before_the_solve_loop_end_the_run():
               args=("--dry-run", "--ranks", ranks), ranks=(1, 2))
 
 
+# ---- message quality (issue 17) ------------------------------------------------------------
+
+def case_long_paths_keep_the_reason():
+    """A 5000-character path made the message stop at 1023 characters, before the reason: the
+    message now loses its middle and keeps its end."""
+    for segment, count, reason in (("d" * 200, 15, "No such file or directory"),
+                                   ("d" * 200, 25, "File name too long"),
+                                   ("e" * 5000, 1, "File name too long")):
+        deep = "/nonexistent/" + "/".join([segment] * count) + "/out.h5"
+        check(GOOD, ["output.path", "[...]", reason], args=("--set", f"output.path={deep}"),
+              ranks=(1, 2))
+        check(GOOD, ["initial.from_file", "[...]", reason],
+              args=("--set", f"initial.from_file={deep}"), ranks=(2,))
+
+
 # ---- limits of the environment: /dev/shm and cgroups (issue 17) ----------------------------
 
 def case_small_dev_shm_is_refused_not_a_hang():
