@@ -47,6 +47,17 @@ char *io_checkpoint_path(const char *output_path) {
 
 char *io_xdmf_path(const char *h5_path) { return with_suffix(h5_path, ".h5", ".xmf"); }
 
+/* Whether the sidecar must refer to the datasets by byte offset: XDMF's HDF references are
+ * "FILE:/dataset", and a ':' in the file's base name breaks them (the Xdmf3 reader splits at
+ * the first ':', the legacy one takes a leading "x:" for a domain). Such files are written
+ * contiguous, and the sidecar reads them as raw little-endian bytes (Format="Binary", Seek),
+ * which both readers do for any file name. Holds alike for PATH and its temporaries (whose
+ * added suffix has no ':'). */
+static bool names_need_offsets(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return strchr(slash != NULL ? slash + 1 : path, ':') != NULL;
+}
+
 /* ---- temporaries ---------------------------------------------------------------------------
  *
  * Every file is first written under a temporary name beside its final one, "PATH.tmp.XXXXXX",
@@ -319,7 +330,10 @@ static hid_t create_dataset(hid_t file, const char *path, const char *name, hid_
   hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
   H5_STEP(*status, space = H5Screate_simple(2, dims, NULL), path, name);
   H5_STEP(*status, dcpl = H5Pcreate(H5P_DATASET_CREATE), path, name);
-  H5_STEP(*status, H5Pset_chunk(dcpl, 2, chunk), path, name);
+  if (names_need_offsets(path)) /* the sidecar will point at the bytes: one contiguous run */
+    H5_STEP(*status, H5Pset_layout(dcpl, H5D_CONTIGUOUS), path, name);
+  else
+    H5_STEP(*status, H5Pset_chunk(dcpl, 2, chunk), path, name);
   /* Every point is written: no fill pass (parallel HDF5 also requires it off for speed). */
   H5_STEP(*status, H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), path, name);
   H5_STEP(*status, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), path, name);
@@ -820,7 +834,33 @@ static void print_xml_escaped(FILE *out, const char *s) {
     }
 }
 
-static void write_xdmf_text(FILE *out, const char *h5_name, const struct cfg *cfg,
+/* Where the sidecar finds a dataset: in the HDF5 file by name ("plate.h5:/temperature"), or,
+ * for a file name the readers cannot parse that way, as raw bytes at an offset (below). */
+struct xdmf_ref {
+  const char *h5_name; /* base name of the HDF5 file */
+  int64_t offset[2];   /* of /temperature and /owner when by offset; -1 when by name */
+};
+
+/* One DataItem: NumberType/Precision of the file's type, the grid's dimensions, its source. */
+static void write_xdmf_item(FILE *out, const struct xdmf_ref *ref, int k, const char *number_type,
+                            int precision, long long rows, long long cols) {
+  static const char *dataset[2] = {"/temperature", "/owner"};
+  if (ref->offset[k] >= 0) /* the datasets are stored little-endian (H5T_*LE) */
+    fprintf(out,
+            "        <DataItem Format=\"Binary\" Endian=\"Little\" Seek=\"%lld\" "
+            "NumberType=\"%s\" Precision=\"%d\" Dimensions=\"1 %lld %lld\">",
+            (long long)ref->offset[k], number_type, precision, rows, cols);
+  else
+    fprintf(out,
+            "        <DataItem Format=\"HDF\" NumberType=\"%s\" Precision=\"%d\" "
+            "Dimensions=\"1 %lld %lld\">",
+            number_type, precision, rows, cols);
+  print_xml_escaped(out, ref->h5_name);
+  fprintf(out, "%s%s</DataItem>\n", ref->offset[k] >= 0 ? "" : ":",
+          ref->offset[k] >= 0 ? "" : dataset[k]);
+}
+
+static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct cfg *cfg,
                             const struct io_state *state) {
   long long rows = cfg->ny + 2, cols = cfg->nx + 2;
   fprintf(out,
@@ -840,39 +880,57 @@ static void write_xdmf_text(FILE *out, const char *h5_name, const struct cfg *cf
           "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
           "Dimensions=\"3\">1 1 1</DataItem>\n"
           "      </Geometry>\n"
-          "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-          "        <DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"8\" "
-          "Dimensions=\"1 %lld %lld\">",
-          JACOBI_VERSION, (long long)state->iterations, rows, cols, rows, cols);
-  print_xml_escaped(out, h5_name);
-  fprintf(out, ":/temperature</DataItem>\n"
-               "      </Attribute>\n");
+          "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n",
+          JACOBI_VERSION, (long long)state->iterations, rows, cols);
+  write_xdmf_item(out, ref, 0, "Float", 8, rows, cols);
+  fprintf(out, "      </Attribute>\n");
   if (cfg->owner_map) {
-    fprintf(out,
-            "      <Attribute Name=\"owner\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-            "        <DataItem Format=\"HDF\" NumberType=\"Int\" Precision=\"4\" "
-            "Dimensions=\"1 %lld %lld\">",
-            rows, cols);
-    print_xml_escaped(out, h5_name);
-    fprintf(out, ":/owner</DataItem>\n"
-                 "      </Attribute>\n");
+    fprintf(out, "      <Attribute Name=\"owner\" AttributeType=\"Scalar\" Center=\"Node\">\n");
+    write_xdmf_item(out, ref, 1, "Int", 4, rows, cols);
+    fprintf(out, "      </Attribute>\n");
   }
   fprintf(out, "    </Grid>\n  </Domain>\n</Xdmf>\n");
 }
 
+/* Where the datasets of the written (closed) file h5_path start, for a sidecar that refers to
+ * them by offset (names_need_offsets); -1 for one the file does not have. */
+static int dataset_offsets(const char *h5_path, bool owner_map, int64_t offset[2]) {
+  offset[0] = offset[1] = -1;
+  hid_t file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    return h5_fail(h5_path, "reopening the file for the sidecar (H5Fopen)");
+  const char *names[2] = {"/temperature", "/owner"};
+  int status = ERR_OK;
+  for (int k = 0; k < (owner_map ? 2 : 1) && status == ERR_OK; k++) {
+    hid_t dset = H5Dopen2(file, names[k], H5P_DEFAULT);
+    haddr_t at = dset >= 0 ? H5Dget_offset(dset) : HADDR_UNDEF;
+    if (at == HADDR_UNDEF)
+      status = h5_fail(h5_path, "finding a dataset's offset (H5Dget_offset)");
+    else
+      offset[k] = (int64_t)at;
+    if (dset >= 0)
+      H5Dclose(dset); /* read-only: closing cannot lose anything */
+  }
+  H5Fclose(file);
+  return status;
+}
+
 /* Write the sidecar of h5_path to a fresh temporary `x`, synced; the caller renames it. It
  * refers to the HDF5 file by its base name: relative, so that the pair can be moved together. */
-static int write_xdmf_temp(const char *h5_path, const struct cfg *cfg, const struct io_state *state,
-                           struct io_temp *x) {
+static int write_xdmf_temp(const char *h5_path, const char *h5_data, const struct cfg *cfg,
+                           const struct io_state *state, struct io_temp *x) {
   char *xmf = io_xdmf_path(h5_path), *copy = strdup(h5_path);
   int status = xmf != NULL && copy != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory");
+  struct xdmf_ref ref = {.h5_name = copy != NULL ? basename(copy) : "", .offset = {-1, -1}};
+  if (status == ERR_OK && names_need_offsets(h5_path))
+    status = dataset_offsets(h5_data, cfg->owner_map, ref.offset);
   if (status == ERR_OK)
     status = temp_create(xmf, x);
   FILE *out = status == ERR_OK ? fdopen(dup(x->fd), "w") : NULL;
   if (status == ERR_OK && out == NULL)
     status = err_errno(ERR_FAILURE, "writing \"%s\"", x->name);
   if (out != NULL) {
-    write_xdmf_text(out, basename(copy), cfg, state);
+    write_xdmf_text(out, &ref, cfg, state);
     if (fflush(out) != 0 || ferror(out))
       status = err_errno(ERR_FAILURE, "writing \"%s\"", x->name);
     if (fclose(out) != 0 && status == ERR_OK)
@@ -896,7 +954,7 @@ static int commit_pair(struct io_temp *h5, const char *path, const struct cfg *c
   if (status == ERR_OK)
     status = seal_temp(h5);
   if (status == ERR_OK)
-    status = write_xdmf_temp(path, cfg, state, &xmf);
+    status = write_xdmf_temp(path, h5->name, cfg, state, &xmf);
   if (status == ERR_OK)
     status = rename_temp(h5, path);
   if (status == ERR_OK)
