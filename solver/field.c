@@ -140,7 +140,9 @@ static int check_shared_memory(double need, int node_size) {
   double bytes =
       need + (double)node_size * (double)(page_size > 0 ? page_size : 4096) + (double)(1 << 20);
   double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
-  if (bytes <= free_bytes && fs.f_favail != 0)
+  /* f_files = 0: the file system does not count inodes (btrfs, tmpfs with nr_inodes=0). */
+  bool no_inodes = fs.f_files != 0 && fs.f_favail == 0;
+  if (bytes <= free_bytes && !no_inodes)
     return ERR_OK;
   char need_text[32], free_text[32];
   return err_set(ERR_CONFIG,
@@ -149,7 +151,7 @@ static int check_shared_memory(double need, int node_size) {
                  "--shm-size), let Open MPI keep the windows on another local file system "
                  "(OMPI_MCA_osc_sm_backing_directory=/tmp), or use more nodes",
                  human_bytes(bytes, need_text), node_size, dir, dir,
-                 human_bytes(free_bytes, free_text), fs.f_favail == 0 ? " and no inodes" : "", dir);
+                 human_bytes(free_bytes, free_text), no_inodes ? " and no inodes" : "", dir);
 }
 
 int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth) {
