@@ -4,7 +4,8 @@
  * the canonical order (slab.h) and rank 0 receives them with one MPI_Gatherv, places them with
  * the layout it knows for every rank, adds the boundary ring and writes the slab. Parallel mode
  * (parallel HDF5 only): every rank selects its tiles as a union of hyperslabs and writes them in
- * one collective MPI-IO call. Either way the file is PATH.tmp until it is complete and synced.
+ * one collective MPI-IO call. Either way the file is a fresh temporary (PATH.tmp.XXXXXX) until
+ * it is complete and synced.
  */
 #include "output.h"
 
