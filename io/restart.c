@@ -158,8 +158,8 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
         return bad_file(cfg, path, "/temperature[%lld][%lld] is %g: not finite", (long long)r,
                         (long long)c, v);
       if (fabs(v) > CFG_MAX_TEMPERATURE) /* beyond it a sum of neighbours may overflow */
-        return bad_file(cfg, path, "/temperature[%lld][%lld] is %g, beyond |T| <= %g",
-                        (long long)r, (long long)c, v, CFG_MAX_TEMPERATURE);
+        return bad_file(cfg, path, "/temperature[%lld][%lld] is %g, beyond |T| <= %g", (long long)r,
+                        (long long)c, v, CFG_MAX_TEMPERATURE);
       int side = r == 0             ? DECOMP_NORTH
                  : r == s->rows - 1 ? DECOMP_SOUTH
                  : c == 0           ? DECOMP_WEST

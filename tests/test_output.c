@@ -11,15 +11,14 @@
 #include "output.h"
 #include "team.h"
 
+#include <dirent.h>
 #include <hdf5.h>
+#include <libgen.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <dirent.h>
-#include <libgen.h>
 #include <string.h>
 #include <unistd.h>
-
 
 /* Files named PATH.tmp.* beside path: the temporaries a write leaves if it does not commit. */
 static int temporaries_left(const char *path) {
