@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int recorded_status = ERR_OK;
@@ -11,16 +12,43 @@ static char recorded_message[1024];
 static char recorded_source[256];
 static bool recorded_reported = false; /* printed by a team agreement already */
 
+/* Store text as the recorded message. One too long for the buffer (a 5000-character path) loses
+ * its middle, not its end: the end holds the reason, which is what the user needs most. */
+static void store_message(const char *text) {
+  size_t len = strlen(text), room = sizeof recorded_message - 1;
+  if (len <= room) {
+    memcpy(recorded_message, text, len + 1);
+    return;
+  }
+  static const char cut[] = " [...] ";
+  size_t head = room / 3, tail = room - head - (sizeof cut - 1);
+  memcpy(recorded_message, text, head);
+  memcpy(recorded_message + head, cut, sizeof cut - 1);
+  memcpy(recorded_message + head + sizeof cut - 1, text + len - tail, tail + 1);
+}
+
 static int record(int status, const char *src_file, int src_line, const char *fmt, va_list ap,
                   int errnum) {
   if (recorded_status != ERR_OK)
     return status; /* keep the root cause */
   recorded_status = status;
   recorded_reported = false;
-  int used = vsnprintf(recorded_message, sizeof recorded_message, fmt, ap);
-  if (errnum != 0 && used >= 0 && (size_t)used < sizeof recorded_message)
-    snprintf(recorded_message + used, sizeof recorded_message - (size_t)used, ": %s",
-             strerror(errnum));
+  va_list again;
+  va_copy(again, ap);
+  int used = vsnprintf(NULL, 0, fmt, ap);
+  const char *reason = errnum != 0 ? strerror(errnum) : "";
+  size_t size = (used > 0 ? (size_t)used : 0) + strlen(reason) + 3;
+  char *text = malloc(size);
+  if (text == NULL) { /* out of memory: what fits, cut at the end */
+    vsnprintf(recorded_message, sizeof recorded_message, fmt, again);
+  } else {
+    vsnprintf(text, size, fmt, again);
+    if (errnum != 0)
+      strcat(strcat(text, ": "), reason);
+    store_message(text);
+    free(text);
+  }
+  va_end(again);
   snprintf(recorded_source, sizeof recorded_source, "%s:%d", src_file, src_line);
   return status;
 }
@@ -49,11 +77,13 @@ int err_status(void) { return recorded_status; }
 void err_prefix(const char *prefix) {
   if (recorded_status == ERR_OK)
     return;
-  char joined[2 * sizeof recorded_message];
-  snprintf(joined, sizeof joined, "%s: %s", prefix, recorded_message);
-  size_t len = strnlen(joined, sizeof recorded_message - 1); /* cut a too-long message */
-  memcpy(recorded_message, joined, len);
-  recorded_message[len] = '\0';
+  size_t size = strlen(prefix) + strlen(recorded_message) + 3;
+  char *joined = malloc(size);
+  if (joined == NULL)
+    return; /* out of memory: the message without its prefix */
+  snprintf(joined, size, "%s: %s", prefix, recorded_message);
+  store_message(joined);
+  free(joined);
 }
 
 bool err_reported(void) { return recorded_reported; }

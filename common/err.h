@@ -31,7 +31,9 @@ enum err_exit {
 
 /* Record a failure unless one is already recorded; returns status so callers can write
  * `return err_set(ERR_CONFIG, "…")`. The message is what the user reads: for configuration
- * errors it starts with "FILE:LINE: ". src_file/src_line say where in jacobi it was raised. */
+ * errors it starts with "FILE:LINE: ". src_file/src_line say where in jacobi it was raised.
+ * A message longer than the 1023 characters kept (a path of thousands) loses its middle, marked
+ * " [...] ", never its end, where the reason is. */
 int err_set_at(int status, const char *src_file, int src_line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define err_set(status, ...) err_set_at((status), __FILE__, __LINE__, __VA_ARGS__)

@@ -58,9 +58,11 @@ static int parse_ranks(const char *text, int *ranks) {
   errno = 0;
   char *end = NULL;
   long value = strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value < 1 || value > INT_MAX)
-    return err_set(ERR_CONFIG, "--ranks must be a whole number from 1 to %d, got \"%s\"", INT_MAX,
-                   text);
+  if (errno != 0 || end == text || *end != '\0' || value < 1 || value > CLI_MAX_RANKS)
+    return err_set(ERR_CONFIG,
+                   "--ranks must be a whole number from 1 to %d (the plan has a line for every "
+                   "rank), got \"%s\"",
+                   CLI_MAX_RANKS, text);
   *ranks = (int)value;
   return ERR_OK;
 }

@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Most ranks --dry-run plans for: the plan prints a line for every rank, and takes seconds at
+ * this count (a million lines); 2^31 - 1 ranks would run for hours. */
+#define CLI_MAX_RANKS (1 << 20)
+
 struct cli {
   const char *config_path; /* borrowed from argv */
   const char **sets;       /* --set arguments, borrowed from argv; owned array */

@@ -4,7 +4,8 @@
  * the canonical order (slab.h) and rank 0 receives them with one MPI_Gatherv, places them with
  * the layout it knows for every rank, adds the boundary ring and writes the slab. Parallel mode
  * (parallel HDF5 only): every rank selects its tiles as a union of hyperslabs and writes them in
- * one collective MPI-IO call. Either way the file is PATH.tmp until it is complete and synced.
+ * one collective MPI-IO call. Either way the file is a fresh temporary (PATH.tmp.XXXXXX) until
+ * it is complete and synced.
  */
 #include "output.h"
 
@@ -20,8 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <linux/fs.h> /* FS_IOC_GETFLAGS: immutable and append-only files */
+#endif
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
@@ -43,50 +48,144 @@ char *io_checkpoint_path(const char *output_path) {
 
 char *io_xdmf_path(const char *h5_path) { return with_suffix(h5_path, ".h5", ".xmf"); }
 
-static char *tmp_path(const char *path) { return with_suffix(path, "", ".tmp"); }
+/* Whether the sidecar must refer to the datasets by byte offset: XDMF's HDF references are
+ * "FILE:/dataset", and a ':' in the file's base name breaks them (the Xdmf3 reader splits at
+ * the first ':', the legacy one takes a leading "x:" for a domain). Such files are written
+ * contiguous, and the sidecar reads them as raw little-endian bytes (Format="Binary", Seek),
+ * which both readers do for any file name. Holds alike for PATH and its temporaries (whose
+ * added suffix has no ':'). */
+static bool names_need_offsets(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return strchr(slash != NULL ? slash + 1 : path, ':') != NULL;
+}
+
+/* ---- temporaries ---------------------------------------------------------------------------
+ *
+ * Every file is first written under a temporary name beside its final one, "PATH.tmp.XXXXXX",
+ * created by mkstemp: exclusively (O_CREAT | O_EXCL, so never through a symbolic or hard link
+ * someone left at the name, never over another file) and unique (two runs writing the same
+ * PATH each write their own; the last rename wins, and PATH is always one run's whole file).
+ * The descriptor stays open until the commit: the name is checked to still be that file
+ * (same device and inode) before HDF5's result is renamed, and it is what a failed write
+ * truncates so that HDF5 can close on a full disk. */
+struct io_temp {
+  char *name; /* NULL when none */
+  int fd;     /* -1 when none */
+};
+
+/* Create a fresh temporary for `path`; mode 0666 less the umask, as an ordinary create.
+ * Errors: ERR_FAILURE naming the directory and errno. */
+static int temp_create(const char *path, struct io_temp *t) {
+  *t = (struct io_temp){.name = with_suffix(path, "", ".tmp.XXXXXX"), .fd = -1};
+  if (t->name == NULL)
+    return err_set(ERR_FAILURE, "out of memory");
+  t->fd = mkstemp(t->name);
+  if (t->fd < 0) {
+    int status = err_errno(ERR_FAILURE, "creating a temporary file beside \"%s\"", path);
+    free(t->name);
+    t->name = NULL;
+    return status;
+  }
+  mode_t mask = umask(0);
+  umask(mask);
+  if (fchmod(t->fd, 0666 & ~mask) != 0)
+    return err_errno(ERR_FAILURE, "setting the mode of \"%s\"", t->name);
+  return ERR_OK;
+}
+
+/* Whether t->name still is the file t->fd holds: a regular file, same device and inode. */
+static bool temp_is_ours(const struct io_temp *t) {
+  struct stat mine, named;
+  return t->fd >= 0 && fstat(t->fd, &mine) == 0 && lstat(t->name, &named) == 0 &&
+         S_ISREG(named.st_mode) && mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
+}
+
+/* Give its space back (a failed write on a full disk: HDF5 can then flush what it must to
+ * close every handle), through the descriptor, so only our own file is touched. */
+static void temp_discard_contents(const struct io_temp *t) {
+  if (t->fd >= 0)
+    (void)ftruncate(t->fd, 0); /* already failing: nothing more to report */
+}
+
+/* Remove the temporary if it still is ours (never a file someone put at the name since), and
+ * forget it. Safe on an empty io_temp. */
+static void temp_remove(struct io_temp *t) {
+  if (t->name != NULL && temp_is_ours(t))
+    unlink(t->name);
+  if (t->fd >= 0)
+    close(t->fd);
+  free(t->name);
+  *t = (struct io_temp){.name = NULL, .fd = -1};
+}
+
+/* Forget a committed temporary (its name is now the final one). */
+static void temp_forget(struct io_temp *t) {
+  if (t->fd >= 0)
+    close(t->fd);
+  free(t->name);
+  *t = (struct io_temp){.name = NULL, .fd = -1};
+}
 
 /* ---- the start-up check --------------------------------------------------------------------- */
 
-/* Why `path` cannot be written, in a static buffer, or NULL if it can. */
-static const char *unwritable_reason(const char *path) {
-  static char reason[1200];
+/* Why an existing `path` cannot be replaced by a rename, in `reason`, or NULL if it can: it is
+ * not a regular file (a directory, a FIFO, a device: /dev/null as root would be replaced by a
+ * regular file), or it is immutable or append-only. */
+static const char *unreplaceable_reason(const char *path, char *reason, size_t size) {
   struct stat st;
-  if (path[0] == '\0')
-    return "it is empty";
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-    return "it is a directory";
+  if (stat(path, &st) != 0)
+    return NULL; /* absent (or a dangling link, which the rename replaces) */
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(reason, size, "it is %s, not a regular file", io_file_kind(st.st_mode));
+    return reason;
+  }
+#if defined(FS_IOC_GETFLAGS)
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    int flags = 0;
+    bool fixed =
+        ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL)) != 0;
+    close(fd);
+    if (fixed) {
+      snprintf(reason, size, "it is immutable or append-only (lsattr; chattr -i -a)");
+      return reason;
+    }
+  }
+#endif
+  return NULL;
+}
+
+/* Why files cannot be created in `path`'s directory, in `reason`, or NULL if they can. */
+static const char *directory_reason(const char *path, char *reason, size_t size) {
   char *copy = strdup(path);
   if (copy == NULL)
     return "out of memory";
   const char *dir = dirname(copy);
   const char *why = NULL;
+  struct stat st;
   if (stat(dir, &st) != 0) {
-    snprintf(reason, sizeof reason, "directory \"%s\": %s", dir, strerror(errno));
+    snprintf(reason, size, "directory \"%s\": %s", dir, strerror(errno));
     why = reason;
   } else if (!S_ISDIR(st.st_mode)) {
-    snprintf(reason, sizeof reason, "\"%s\" is not a directory", dir);
+    snprintf(reason, size, "\"%s\" is not a directory", dir);
     why = reason;
   } else if (access(dir, W_OK | X_OK) != 0) {
-    snprintf(reason, sizeof reason, "directory \"%s\" is not writable: %s", dir, strerror(errno));
+    snprintf(reason, size, "directory \"%s\" is not writable: %s", dir, strerror(errno));
     why = reason;
   }
   free(copy);
   if (why != NULL)
     return why;
-  /* The permission bits do not tell everything (a read-only mount, root): try for real. */
-  char *probe = tmp_path(path);
-  if (probe == NULL)
-    return "out of memory";
-  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd >= 0) {
-    close(fd);
-    unlink(probe);
-  } else if (errno != EEXIST) {
-    snprintf(reason, sizeof reason, "cannot create \"%s\": %s", probe, strerror(errno));
-    why = reason;
+  /* The permission bits do not tell everything (a read-only mount, root, an immutable
+   * directory): create a temporary for real, exactly as the write will. */
+  struct io_temp probe;
+  if (temp_create(path, &probe) != ERR_OK) {
+    snprintf(reason, size, "%s", err_message());
+    err_clear();
+    return reason;
   }
-  free(probe);
-  return why;
+  temp_remove(&probe);
+  return NULL;
 }
 
 static int check_on_root(const struct cfg *cfg) {
@@ -97,20 +196,32 @@ static int check_on_root(const struct cfg *cfg) {
                    "built with a serial one; use \"gather\"",
                    cfg_origin(cfg, "output.mode"));
 #endif
+  if (cfg->output_path[0] == '\0')
+    return err_set(ERR_CONFIG, "%s: output.path \"\" cannot be written: it is empty",
+                   cfg_origin(cfg, "output.path"));
+  /* Every name the run may write: the result, the checkpoint (every K iterations, or on a
+   * signal) and their sidecars; temporaries are fresh names in the same directory. All are
+   * checked now, so that nothing is found wrong after the compute. */
   char *ckpt = io_checkpoint_path(cfg->output_path);
-  if (ckpt == NULL)
-    return err_set(ERR_FAILURE, "out of memory");
-  const char *paths[2] = {cfg->output_path, ckpt};
-  const char *what[2] = {"", "its checkpoint "};
+  char *paths[4] = {cfg->output_path, io_xdmf_path(cfg->output_path), ckpt,
+                    ckpt != NULL ? io_xdmf_path(ckpt) : NULL};
+  const char *what[4] = {"", "its sidecar ", "its checkpoint ", "its checkpoint's sidecar "};
   int status = ERR_OK;
-  for (int i = 0; i < 2 && status == ERR_OK; i++) {
-    const char *why = unwritable_reason(paths[i]);
+  for (int i = 0; i < 4 && status == ERR_OK; i++)
+    if (paths[i] == NULL)
+      status = err_set(ERR_FAILURE, "out of memory");
+  static char reason[16384]; /* room for paths of PATH_MAX and their reason */
+  for (int i = 0; i < 4 && status == ERR_OK; i++) {
+    const char *why = unreplaceable_reason(paths[i], reason, sizeof reason);
+    if (why == NULL && i == 0)
+      why = directory_reason(paths[i], reason, sizeof reason); /* one directory for all */
     if (why != NULL)
       status = err_set(ERR_CONFIG, "%s: output.path \"%s\" cannot be written: %s%s%s%s",
                        cfg_origin(cfg, "output.path"), cfg->output_path, what[i],
                        i > 0 ? paths[i] : "", i > 0 ? ": " : "", why);
   }
-  free(ckpt);
+  for (int i = 1; i < 4; i++)
+    free(paths[i]);
   return status;
 }
 
@@ -234,7 +345,10 @@ static hid_t create_dataset(hid_t file, const char *path, const char *name, hid_
   hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
   H5_STEP(*status, space = H5Screate_simple(2, dims, NULL), path, name);
   H5_STEP(*status, dcpl = H5Pcreate(H5P_DATASET_CREATE), path, name);
-  H5_STEP(*status, H5Pset_chunk(dcpl, 2, chunk), path, name);
+  if (names_need_offsets(path)) /* the sidecar will point at the bytes: one contiguous run */
+    H5_STEP(*status, H5Pset_layout(dcpl, H5D_CONTIGUOUS), path, name);
+  else
+    H5_STEP(*status, H5Pset_chunk(dcpl, 2, chunk), path, name);
   /* Every point is written: no fill pass (parallel HDF5 also requires it off for speed). */
   H5_STEP(*status, H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), path, name);
   H5_STEP(*status, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), path, name);
@@ -300,6 +414,36 @@ static int inject_fault(hid_t file, const char *path) {
   if (strcmp(fault, "fail-during-write") == 0)
     return err_set(ERR_FAILURE, "writing \"%s\": injected failure (JACOBI_FAULT)", path);
   return ERR_OK;
+}
+
+/* Close a file and its datasets (dsets, in this order; -1 entries skipped), and give the status
+ * of the write. After a failure (status) the temporary's contents are discarded first: the
+ * closes flush HDF5's caches, and on a full disk they would fail again and leave the file
+ * open, which HDF5 then closes at MPI_Finalize, and crashes there. With its space given back,
+ * every close succeeds; if one still fails, it is retried, so that no handle outlives the
+ * write. Collective where the file is (parallel mode: every rank, with the same status). */
+static int close_file(hid_t file, const hid_t *dsets, int ndsets, const struct io_temp *t,
+                      int status) {
+  if (status != ERR_OK)
+    temp_discard_contents(t);
+  const char *path = t->name != NULL ? t->name : "the output";
+  for (int k = 0; k < ndsets; k++)
+    if (dsets[k] >= 0 && H5Dclose(dsets[k]) < 0) {
+      if (status == ERR_OK)
+        status = h5_fail(path, "closing a dataset (H5Dclose)");
+      temp_discard_contents(t);
+      if (H5Iis_valid(dsets[k]) > 0)
+        (void)H5Dclose(dsets[k]);
+    }
+  if (file >= 0 && H5Fclose(file) < 0) {
+    if (status == ERR_OK)
+      status = h5_fail(path, "closing the file (H5Fclose)");
+    temp_discard_contents(t);
+    if (H5Iis_valid(file) > 0)
+      (void)H5Fclose(file);
+  }
+  (void)io_h5_reason(); /* clear the stack the retries may have filled */
+  return status;
 }
 
 /* ---- gather mode ------------------------------------------------------------------------------
@@ -410,7 +554,6 @@ static int write_owner_map(hid_t file, const char *path, const struct decomp_lay
   return status;
 }
 
-/* Rank 0's side of the gathered write: owns the HDF5 file. */
 /* The datasets a file holds, each from one buffer of the field: /temperature from the current
  * iterate and, for a Chebyshev state (io_state.previous), /previous from the one before. */
 static int datasets(const struct field *f, const struct io_state *state, const char *names[2],
@@ -423,9 +566,11 @@ static int datasets(const struct field *f, const struct io_state *state, const c
 }
 
 /* Rank 0's side of the gathered write: owns the HDF5 file. */
-static int gather_on_root(const char *tmp, const struct field *f, const struct field_boundary *b,
-                          const struct cfg *cfg, const struct team *team,
-                          const struct io_state *state, const struct io_slabs *s, double *send) {
+static int gather_on_root(const struct io_temp *t, const struct field *f,
+                          const struct field_boundary *b, const struct cfg *cfg,
+                          const struct team *team, const struct io_state *state,
+                          const struct io_slabs *s, double *send) {
+  const char *tmp = t->name;
   int status = ERR_OK;
   double *slab = malloc((size_t)(s->slab_rows * s->cols) * sizeof *slab);
   double *recv = malloc((size_t)(s->slab_rows * s->cols) * sizeof *recv);
@@ -438,28 +583,25 @@ static int gather_on_root(const char *tmp, const struct field *f, const struct f
           "creating the file (H5Fcreate)");
   const char *names[2];
   int bufs[2], ndatasets = datasets(f, state, names, bufs);
+  hid_t dsets[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
   for (int d = 0; d < ndatasets; d++) {
-    hid_t dset = H5I_INVALID_HID;
     if (status == ERR_OK)
-      dset = create_dataset(file, tmp, names[d], H5T_IEEE_F64LE, s, &status);
+      dsets[d] = create_dataset(file, tmp, names[d], H5T_IEEE_F64LE, s, &status);
     int go = status == ERR_OK;
     MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
     for (int64_t r0 = 0; go && r0 < s->rows; r0 += s->slab_rows) {
       int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
-      status = gather_slab(f, bufs[d], team, s, r0, r1, slab, recv, counts, displs, send, dset,
-                           tmp, b, status);
+      status = gather_slab(f, bufs[d], team, s, r0, r1, slab, recv, counts, displs, send,
+                           dsets[d], tmp, b, status);
       if (r0 == 0 && d == 0 && status == ERR_OK)
         status = inject_fault(file, tmp);
     }
-    if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
-      status = h5_fail(tmp, "closing a dataset");
   }
   if (status == ERR_OK && cfg->owner_map)
     status = write_owner_map(file, tmp, f->layout, s);
   if (status == ERR_OK)
     status = write_attrs(file, tmp, cfg, team->size, state);
-  if (file >= 0 && H5Fclose(file) < 0 && status == ERR_OK)
-    status = h5_fail(tmp, "closing the file (H5Fclose)");
+  status = close_file(file, dsets, ndatasets, t, status);
   free(displs);
   free(counts);
   free(recv);
@@ -484,9 +626,10 @@ static int gather_elsewhere(const struct field *f, const struct team *team,
   return status;
 }
 
-static int write_gathered(const char *tmp, const struct field *f, const struct field_boundary *b,
-                          const struct cfg *cfg, const struct team *team,
-                          const struct io_state *state, const struct io_slabs *s) {
+static int write_gathered(const struct io_temp *tmp, const struct field *f,
+                          const struct field_boundary *b, const struct cfg *cfg,
+                          const struct team *team, const struct io_state *state,
+                          const struct io_slabs *s) {
   /* A rank's points in one slab are at most the slab's interior. */
   double *send = malloc((size_t)(s->slab_rows * s->cols) * sizeof *send);
   if (send == NULL)
@@ -604,9 +747,11 @@ static bool all_succeeded(const struct team *team, int status) {
   return any == 0;
 }
 
-static int write_parallel(const char *tmp, const struct field *f, const struct field_boundary *b,
-                          const struct cfg *cfg, const struct team *team,
-                          const struct io_state *state, const struct io_slabs *s) {
+static int write_parallel(const struct io_temp *t, const struct field *f,
+                          const struct field_boundary *b, const struct cfg *cfg,
+                          const struct team *team, const struct io_state *state,
+                          const struct io_slabs *s) {
+  const char *tmp = t->name;
   const struct decomp_layout *l = f->layout;
   int64_t mine = io_segments(l, team->rank, 0, s->rows - 2, IO_ROW_MAJOR, NULL, NULL);
   int64_t ring_points = team->rank == 0 ? 2 * s->cols + 2 * (s->rows - 2) : 0;
@@ -667,14 +812,11 @@ static int write_parallel(const char *tmp, const struct field *f, const struct f
     st = write_attrs(file, tmp, cfg, team->size, state);
     status = status != ERR_OK ? status : st;
   }
-  if (pdset >= 0 && H5Dclose(pdset) < 0 && status == ERR_OK)
-    status = h5_fail(tmp, "closing /previous");
-  if (odset >= 0 && H5Dclose(odset) < 0 && status == ERR_OK)
-    status = h5_fail(tmp, "closing /owner");
-  if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
-    status = h5_fail(tmp, "closing /temperature");
-  if (file >= 0 && H5Fclose(file) < 0 && status == ERR_OK)
-    status = h5_fail(tmp, "closing the file (H5Fclose)");
+  /* The closes are collective: every rank discards (rank 0 truncates) or none does. */
+  bool failed = !all_succeeded(team, status);
+  hid_t dsets[3] = {pdset, odset, dset};
+  int st = close_file(file, dsets, 3, t, failed ? ERR_FAILURE : ERR_OK);
+  status = status != ERR_OK ? status : st;
   if (fapl >= 0 && H5Pclose(fapl) < 0 && status == ERR_OK)
     status = h5_fail(tmp, "H5Pclose");
   free(owner);
@@ -702,20 +844,75 @@ static int sync_path(const char *path, bool directory) {
   return ERR_OK;
 }
 
-/* Make tmp durable, then give it the final name; sync the directory so the rename is too. */
-static int commit(const char *tmp, const char *path) {
-  CHECK(sync_path(tmp, false));
-  if (rename(tmp, path) != 0)
-    return err_errno(ERR_FAILURE, "renaming \"%s\" to \"%s\"", tmp, path);
-  char *copy = strdup(path);
-  if (copy == NULL)
-    return err_set(ERR_FAILURE, "out of memory");
-  int status = sync_path(dirname(copy), true);
-  free(copy);
-  return status;
+/* Give the temporary its final name. */
+static int rename_temp(struct io_temp *t, const char *path) {
+  if (rename(t->name, path) != 0)
+    return err_errno(ERR_FAILURE, "renaming \"%s\" to \"%s\"", t->name, path);
+  temp_forget(t);
+  return ERR_OK;
 }
 
-static void write_xdmf_text(FILE *out, const char *h5_name, const struct cfg *cfg,
+/* Make the temporary durable, and check that its name still is the file written. */
+static int seal_temp(const struct io_temp *t) {
+  if (!temp_is_ours(t))
+    return err_set(ERR_FAILURE,
+                   "\"%s\" was removed or replaced by another file while it was written", t->name);
+  if (fsync(t->fd) != 0)
+    return err_errno(ERR_FAILURE, "syncing \"%s\"", t->name);
+  return ERR_OK;
+}
+
+/* s in XML character data or an attribute value: the five characters XML reserves escaped. */
+static void print_xml_escaped(FILE *out, const char *s) {
+  for (; *s != '\0'; s++)
+    switch (*s) {
+    case '&':
+      fputs("&amp;", out);
+      break;
+    case '<':
+      fputs("&lt;", out);
+      break;
+    case '>':
+      fputs("&gt;", out);
+      break;
+    case '"':
+      fputs("&quot;", out);
+      break;
+    case '\'':
+      fputs("&apos;", out);
+      break;
+    default:
+      fputc(*s, out);
+    }
+}
+
+/* Where the sidecar finds a dataset: in the HDF5 file by name ("plate.h5:/temperature"), or,
+ * for a file name the readers cannot parse that way, as raw bytes at an offset (below). */
+struct xdmf_ref {
+  const char *h5_name; /* base name of the HDF5 file */
+  int64_t offset[2];   /* of /temperature and /owner when by offset; -1 when by name */
+};
+
+/* One DataItem: NumberType/Precision of the file's type, the grid's dimensions, its source. */
+static void write_xdmf_item(FILE *out, const struct xdmf_ref *ref, int k, const char *number_type,
+                            int precision, long long rows, long long cols) {
+  static const char *dataset[2] = {"/temperature", "/owner"};
+  if (ref->offset[k] >= 0) /* the datasets are stored little-endian (H5T_*LE) */
+    fprintf(out,
+            "        <DataItem Format=\"Binary\" Endian=\"Little\" Seek=\"%lld\" "
+            "NumberType=\"%s\" Precision=\"%d\" Dimensions=\"1 %lld %lld\">",
+            (long long)ref->offset[k], number_type, precision, rows, cols);
+  else
+    fprintf(out,
+            "        <DataItem Format=\"HDF\" NumberType=\"%s\" Precision=\"%d\" "
+            "Dimensions=\"1 %lld %lld\">",
+            number_type, precision, rows, cols);
+  print_xml_escaped(out, ref->h5_name);
+  fprintf(out, "%s%s</DataItem>\n", ref->offset[k] >= 0 ? "" : ":",
+          ref->offset[k] >= 0 ? "" : dataset[k]);
+}
+
+static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct cfg *cfg,
                             const struct io_state *state) {
   long long rows = cfg->ny + 2, cols = cfg->nx + 2;
   fprintf(out,
@@ -739,48 +936,91 @@ static void write_xdmf_text(FILE *out, const char *h5_name, const struct cfg *cf
           "      <Information Name=\"method\" Value=\"%s\"/>\n"
           "      <Information Name=\"error_estimate\" Value=\"%.17g\"/>\n"
           "      <Information Name=\"error_bound\" Value=\"%.17g\"/>\n"
-          "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-          "        <DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"8\" "
-          "Dimensions=\"1 %lld %lld\">%s:/temperature</DataItem>\n"
-          "      </Attribute>\n",
+          "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n",
           JACOBI_VERSION, (long long)state->iterations, rows, cols, (long long)state->iterations,
-          cfg_method_name(cfg->method), state->error_estimate, state->error_bound, rows, cols,
-          h5_name);
-  if (cfg->owner_map)
-    fprintf(out,
-            "      <Attribute Name=\"owner\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-            "        <DataItem Format=\"HDF\" NumberType=\"Int\" Precision=\"4\" "
-            "Dimensions=\"1 %lld %lld\">%s:/owner</DataItem>\n"
-            "      </Attribute>\n",
-            rows, cols, h5_name);
+          cfg_method_name(cfg->method), state->error_estimate, state->error_bound);
+  write_xdmf_item(out, ref, 0, "Float", 8, rows, cols);
+  fprintf(out, "      </Attribute>\n");
+  if (cfg->owner_map) {
+    fprintf(out, "      <Attribute Name=\"owner\" AttributeType=\"Scalar\" Center=\"Node\">\n");
+    write_xdmf_item(out, ref, 1, "Int", 4, rows, cols);
+    fprintf(out, "      </Attribute>\n");
+  }
   fprintf(out, "    </Grid>\n  </Domain>\n</Xdmf>\n");
 }
 
-/* Write the sidecar of h5_path (which references it by its base name: relative, so that the
- * pair can be moved together) to its .tmp, then commit it. */
-static int write_xdmf(const char *h5_path, const struct cfg *cfg, const struct io_state *state) {
-  char *xmf = io_xdmf_path(h5_path), *tmp = xmf != NULL ? tmp_path(xmf) : NULL;
-  char *copy = strdup(h5_path);
+/* Where the datasets of the written (closed) file h5_path start, for a sidecar that refers to
+ * them by offset (names_need_offsets); -1 for one the file does not have. */
+static int dataset_offsets(const char *h5_path, bool owner_map, int64_t offset[2]) {
+  offset[0] = offset[1] = -1;
+  hid_t file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    return h5_fail(h5_path, "reopening the file for the sidecar (H5Fopen)");
+  const char *names[2] = {"/temperature", "/owner"};
   int status = ERR_OK;
-  if (xmf == NULL || tmp == NULL || copy == NULL)
-    status = err_set(ERR_FAILURE, "out of memory");
-  FILE *out = status == ERR_OK ? fopen(tmp, "w") : NULL;
+  for (int k = 0; k < (owner_map ? 2 : 1) && status == ERR_OK; k++) {
+    hid_t dset = H5Dopen2(file, names[k], H5P_DEFAULT);
+    haddr_t at = dset >= 0 ? H5Dget_offset(dset) : HADDR_UNDEF;
+    if (at == HADDR_UNDEF)
+      status = h5_fail(h5_path, "finding a dataset's offset (H5Dget_offset)");
+    else
+      offset[k] = (int64_t)at;
+    if (dset >= 0)
+      H5Dclose(dset); /* read-only: closing cannot lose anything */
+  }
+  H5Fclose(file);
+  return status;
+}
+
+/* Write the sidecar of h5_path to a fresh temporary `x`, synced; the caller renames it. It
+ * refers to the HDF5 file by its base name: relative, so that the pair can be moved together. */
+static int write_xdmf_temp(const char *h5_path, const char *h5_data, const struct cfg *cfg,
+                           const struct io_state *state, struct io_temp *x) {
+  char *xmf = io_xdmf_path(h5_path), *copy = strdup(h5_path);
+  int status = xmf != NULL && copy != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory");
+  struct xdmf_ref ref = {.h5_name = copy != NULL ? basename(copy) : "", .offset = {-1, -1}};
+  if (status == ERR_OK && names_need_offsets(h5_path))
+    status = dataset_offsets(h5_data, cfg->owner_map, ref.offset);
+  if (status == ERR_OK)
+    status = temp_create(xmf, x);
+  FILE *out = status == ERR_OK ? fdopen(dup(x->fd), "w") : NULL;
   if (status == ERR_OK && out == NULL)
-    status = err_errno(ERR_FAILURE, "creating \"%s\"", tmp);
+    status = err_errno(ERR_FAILURE, "writing \"%s\"", x->name);
   if (out != NULL) {
-    write_xdmf_text(out, basename(copy), cfg, state);
-    if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0)
-      status = err_errno(ERR_FAILURE, "writing \"%s\"", tmp);
+    write_xdmf_text(out, &ref, cfg, state);
+    if (fflush(out) != 0 || ferror(out))
+      status = err_errno(ERR_FAILURE, "writing \"%s\"", x->name);
     if (fclose(out) != 0 && status == ERR_OK)
-      status = err_errno(ERR_FAILURE, "closing \"%s\"", tmp);
+      status = err_errno(ERR_FAILURE, "closing \"%s\"", x->name);
   }
   if (status == ERR_OK)
-    status = commit(tmp, xmf);
-  if (status != ERR_OK && tmp != NULL)
-    unlink(tmp);
+    status = seal_temp(x);
   free(copy);
-  free(tmp);
   free(xmf);
+  return status;
+}
+
+/* Rank 0, the file written to h5: write the sidecar's temporary, and only then rename both, the
+ * HDF5 file first, so that any failure before the renames leaves both old files in place; sync
+ * the directory so that the renames are durable. */
+static int commit_pair(struct io_temp *h5, const char *path, const struct cfg *cfg,
+                       const struct io_state *state) {
+  struct io_temp xmf = {.name = NULL, .fd = -1};
+  char *xmf_path = io_xdmf_path(path), *dir = strdup(path);
+  int status = xmf_path != NULL && dir != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory");
+  if (status == ERR_OK)
+    status = seal_temp(h5);
+  if (status == ERR_OK)
+    status = write_xdmf_temp(path, h5->name, cfg, state, &xmf);
+  if (status == ERR_OK)
+    status = rename_temp(h5, path);
+  if (status == ERR_OK)
+    status = rename_temp(&xmf, xmf_path);
+  if (status == ERR_OK)
+    status = sync_path(dirname(dir), true);
+  temp_remove(&xmf); /* a no-op once renamed */
+  free(dir);
+  free(xmf_path);
   return status;
 }
 
@@ -793,33 +1033,50 @@ static int adopt_root(const struct team *team, int status) {
   return status != ERR_OK ? status : root_status;
 }
 
+/* Rank 0 creates the temporary; in parallel mode every rank needs its name. */
+static int share_temp(const char *path, const struct cfg *cfg, const struct team *team,
+                      struct io_temp *t) {
+  *t = (struct io_temp){.name = NULL, .fd = -1};
+  int status = team->rank == 0 ? temp_create(path, t) : ERR_OK;
+  long long len = status == ERR_OK && t->name != NULL ? (long long)strlen(t->name) : -1;
+  if (cfg->output_mode != CFG_OUTPUT_PARALLEL)
+    return team_agree(team, adopt_root(team, status));
+  MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, team->comm));
+  if (len < 0)
+    return team_agree(team, adopt_root(team, status));
+  if (team->rank != 0 && (t->name = malloc((size_t)len + 1)) == NULL)
+    team_abort(team, err_set(ERR_FAILURE, "out of memory"));
+  MPI_CHECK(MPI_Bcast(t->name, (int)len + 1, MPI_CHAR, 0, team->comm));
+  return team_agree(team, status);
+}
+
 int io_write(const char *path, const struct field *field, const struct field_boundary *boundary,
              const struct cfg *cfg, const struct team *team, const struct io_state *state) {
   io_quiet_hdf5();
   struct io_slabs s;
   io_slabs_init(&s, field->layout->nx, field->layout->ny, io_slab_bytes());
-  char *tmp = tmp_path(path);
-  if (tmp == NULL)
-    team_abort(team, err_set(ERR_FAILURE, "out of memory"));
-  int status;
+  struct io_temp tmp;
+  int status = share_temp(path, cfg, team, &tmp);
+  if (status != ERR_OK) {
+    temp_remove(&tmp);
+    return status;
+  }
 #ifdef H5_HAVE_PARALLEL
   if (cfg->output_mode == CFG_OUTPUT_PARALLEL)
-    status = write_parallel(tmp, field, boundary, cfg, team, state, &s);
+    status = write_parallel(&tmp, field, boundary, cfg, team, state, &s);
   else
 #endif
-    status = write_gathered(tmp, field, boundary, cfg, team, state, &s);
+    status = write_gathered(&tmp, field, boundary, cfg, team, state, &s);
   /* Each agreement prints the failure it finds, so a failed write is not agreed on twice. */
   status = team_agree(team, adopt_root(team, status));
   if (status == ERR_OK) {
-    if (team->rank == 0) {
-      status = commit(tmp, path);
-      if (status == ERR_OK)
-        status = write_xdmf(path, cfg, state);
-    }
+    if (team->rank == 0)
+      status = commit_pair(&tmp, path, cfg, state);
     status = team_agree(team, adopt_root(team, status));
   }
-  if (team->rank == 0 && status != ERR_OK)
-    unlink(tmp); /* never leave a partial file behind; PATH itself is untouched */
-  free(tmp);
+  if (team->rank == 0)
+    temp_remove(&tmp); /* never leave a partial file behind; PATH itself is untouched */
+  else
+    free(tmp.name);
   return status;
 }

@@ -7,8 +7,10 @@
  * error_estimate, error_bound, target_error; with
  * output.owner_map also /owner, int32, the owning rank of each point (-1 on the boundary).
  *
- * Files are written atomically: to PATH.tmp, flushed, fsynced and closed, then renamed over
- * PATH, so PATH is always either the previous complete file or the new complete one. Rank 0's
+ * Files are written atomically: to a fresh temporary PATH.tmp.XXXXXX (mkstemp: exclusive, never
+ * through a link, unique to the run), flushed, fsynced and closed; the sidecar's temporary
+ * likewise; then both are renamed, so PATH and its sidecar are always either the previous
+ * complete files or the new complete ones, and one run's whole. Rank 0's
  * extra memory is bounded (row slabs of at most IO_SLAB_BYTES) whatever the grid size.
  *
  * Not for: the configuration (io/cfg.h), terminal output (solver/report.h). HDF5 lives here
@@ -42,7 +44,9 @@ struct io_state {
 };
 
 /* Refuse, before any solving, an output that cannot be written: a missing or unwritable
- * directory, output.path naming a directory, output.mode = "parallel" without parallel HDF5.
+ * directory, any name the run may write (output.path, its sidecar, the checkpoint, its sidecar)
+ * that exists and is not a regular file or is immutable or append-only, output.mode =
+ * "parallel" without parallel HDF5.
  * Rank 0 checks, the ranks agree. Collective on team->comm. Errors: ERR_CONFIG, with a
  * message naming output.path, its file:line (cfg_origin) and the reason. */
 int io_check_output(const struct cfg *cfg, const struct team *team);
@@ -50,28 +54,33 @@ int io_check_output(const struct cfg *cfg, const struct team *team);
 /* Write the current iterate of `field` to `path` (and its .xmf sidecar), atomically, as
  * cfg->output_mode says (gather or parallel). `boundary` gives the ring's values. The
  * environment variable JACOBI_FAULT=kill-during-write (or fail-during-write) makes rank 0
- * raise SIGKILL (or fail) after the first slab is in PATH.tmp, for tests of atomicity.
- * Collective on team->comm; agreed status. Errors: ERR_FAILURE (HDF5, file system, MPI);
- * PATH is then untouched and PATH.tmp removed. */
+ * raise SIGKILL (or fail) after the first slab is in the temporary, for tests of atomicity.
+ * Collective on team->comm; agreed status. Errors: ERR_FAILURE (HDF5, file system, MPI: one
+ * line); PATH and its sidecar are then untouched, every HDF5 handle is closed and the run's own
+ * temporaries are removed. */
 int io_write(const char *path, const struct field *field, const struct field_boundary *boundary,
              const struct cfg *cfg, const struct team *team, const struct io_state *state);
 
 /* Read a file written by io_write into the current buffer of `field` (any layout: the file's
  * writer may have had other ranks, partitioner or process grid), and its iteration count.
- * Rank 0 reads row slabs and scatters them. Checks that the file is HDF5, that /temperature is
- * float64 of shape (ny + 2, nx + 2) and nx, ny attributes match cfg, that its boundary ring
- * holds `boundary`'s values and every value is finite, and that it has an iterations attribute.
+ * Rank 0 reads row slabs and scatters them. Trusts nothing in the file: checks that it is a
+ * regular file and HDF5, that /temperature is 2-D float64 of shape (ny + 2, nx + 2), that the
+ * nx, ny and iterations attributes each hold one whole number (checked for shape and class
+ * before they are read) and nx, ny match cfg, that its boundary ring holds `boundary`'s values
+ * and every value is finite and within |T| <= CFG_MAX_TEMPERATURE.
  * Collective on team->comm; agreed status. Errors: ERR_CONFIG naming initial.from_file, its
  * file:line and the reason; the field's contents are then unspecified. */
 int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
             const struct cfg *cfg, const struct team *team, int64_t *iterations);
 
-/* A Chebyshev state's previous iterate: if the file holds /previous and a chebyshev_start
- * attribute (a checkpoint of a Chebyshev run), read /previous into the other buffer of `field`,
- * checked as io_read checks /temperature, and set *chebyshev_start; else set it to -1 and read
+/* A Chebyshev state's previous iterate: if the file (which io_read accepted, holding
+ * `iterations`) has /previous (a checkpoint of a Chebyshev run), read it into the other buffer
+ * of `field`, checked as io_read checks /temperature, and its chebyshev_start attribute (one
+ * whole number from 0 to iterations - 1) into *chebyshev_start; else set that to -1 and read
  * nothing. Collective on team->comm; agreed status. Errors: ERR_CONFIG as io_read. */
 int io_read_previous(const char *path, struct field *field, const struct field_boundary *boundary,
-                     const struct cfg *cfg, const struct team *team, int64_t *chebyshev_start);
+                     const struct cfg *cfg, const struct team *team, int64_t iterations,
+                     int64_t *chebyshev_start);
 
 /* The error_estimate and error_bound attributes of a file jacobi wrote (NaN where absent: a
  * file of an older version). Rank 0 reads, all get the values. Call after io_read succeeded.

@@ -32,14 +32,72 @@ static int bad_file(const struct cfg *cfg, const char *path, const char *fmt, ..
                  cfg_origin(cfg, "initial.from_file"), path, why);
 }
 
-static int read_int64_attr(hid_t file, const char *name, int64_t *value) {
+static const char *type_class_name(H5T_class_t c) {
+  switch (c) {
+  case H5T_INTEGER:
+    return "an integer";
+  case H5T_FLOAT:
+    return "a float";
+  case H5T_STRING:
+    return "a string";
+  case H5T_COMPOUND:
+    return "a compound";
+  case H5T_ARRAY:
+    return "an array type";
+  case H5T_VLEN:
+    return "a variable-length type";
+  case H5T_ENUM:
+    return "an enum";
+  case H5T_REFERENCE:
+    return "a reference";
+  default:
+    return "not a number";
+  }
+}
+
+/* Root attribute `name` of a file jacobi did not necessarily write, as a whole number: checked
+ * for presence, shape (one value: a scalar or a one-element array), class (an integer, or a
+ * float holding a whole number) before anything is read into `value`, so that no attribute can
+ * overflow a buffer or be silently rounded. ERR_CONFIG naming what is wrong. */
+static int read_whole_attr(hid_t file, const char *path, const struct cfg *cfg, const char *name,
+                           int64_t *value) {
+  htri_t exists = H5Aexists(file, name);
+  if (exists <= 0)
+    return bad_file(cfg, path, "no %s attribute: not a file written by jacobi", name);
+  int status = ERR_OK;
   hid_t attr = H5Aopen(file, name, H5P_DEFAULT);
-  if (attr < 0)
-    return -1;
-  herr_t rc = H5Aread(attr, H5T_NATIVE_INT64, value);
-  if (H5Aclose(attr) < 0)
-    rc = -1;
-  return rc < 0 ? -1 : 0;
+  hid_t space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+  hid_t type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+  hssize_t npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  H5S_class_t shape = space >= 0 ? H5Sget_simple_extent_type(space) : H5S_NO_CLASS;
+  H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+  if (attr < 0 || space < 0 || type < 0)
+    status = bad_file(cfg, path, "cannot read the %s attribute: %s", name, io_h5_reason());
+  else if (shape == H5S_NULL || npoints != 1)
+    status = bad_file(cfg, path, "the %s attribute holds %lld values, expected one", name,
+                      (long long)(shape == H5S_NULL ? 0 : npoints));
+  else if (cls == H5T_INTEGER) {
+    /* Wider or unsigned integers convert with saturation: out of range stays out of range. */
+    if (H5Aread(attr, H5T_NATIVE_INT64, value) < 0)
+      status = bad_file(cfg, path, "cannot read the %s attribute: %s", name, io_h5_reason());
+  } else if (cls == H5T_FLOAT) {
+    double v = 0;
+    if (H5Aread(attr, H5T_NATIVE_DOUBLE, &v) < 0)
+      status = bad_file(cfg, path, "cannot read the %s attribute: %s", name, io_h5_reason());
+    else if (!isfinite(v) || v != floor(v) || fabs(v) > 9.0e18)
+      status = bad_file(cfg, path, "the %s attribute is %.17g, expected a whole number", name, v);
+    else
+      *value = (int64_t)v;
+  } else
+    status = bad_file(cfg, path, "the %s attribute is %s, expected an integer", name,
+                      type_class_name(cls));
+  if (type >= 0)
+    H5Tclose(type); /* read-only handles: closing them cannot lose anything */
+  if (space >= 0)
+    H5Sclose(space);
+  if (attr >= 0)
+    H5Aclose(attr);
+  return status;
 }
 
 /* Check what can be checked before reading values: dataset, type, shape, attributes. */
@@ -53,8 +111,9 @@ static int check_header(hid_t file, hid_t dset, const char *name, const char *pa
     status = bad_file(cfg, path, "cannot read %s: %s", name, io_h5_reason());
   else if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 8)
     status = bad_file(cfg, path, "%s is not float64", name);
-  else if (ndims != 2 || H5Sget_simple_extent_dims(space, dims, NULL) < 0)
-    status = bad_file(cfg, path, "%s has %d dimensions, expected 2", name, ndims);
+  else if (H5Sget_simple_extent_type(space) != H5S_SIMPLE || ndims != 2 ||
+           H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+    status = bad_file(cfg, path, "%s has %d dimensions, expected 2", name, ndims > 0 ? ndims : 0);
   else if (dims[0] != (hsize_t)cfg->ny + 2 || dims[1] != (hsize_t)cfg->nx + 2)
     status = bad_file(cfg, path,
                       "%s is %llu x %llu, but grid.ny = %lld and grid.nx = %lld need "
@@ -62,15 +121,19 @@ static int check_header(hid_t file, hid_t dset, const char *name, const char *pa
                       name, (unsigned long long)dims[0], (unsigned long long)dims[1], (long long)cfg->ny,
                       (long long)cfg->nx, (long long)cfg->ny + 2, (long long)cfg->nx + 2);
   int64_t nx = -1, ny = -1;
-  if (status == ERR_OK &&
-      (read_int64_attr(file, "nx", &nx) < 0 || read_int64_attr(file, "ny", &ny) < 0))
-    status = bad_file(cfg, path, "no nx and ny attributes: not a file written by jacobi");
-  else if (status == ERR_OK && (nx != cfg->nx || ny != cfg->ny))
+  if (status == ERR_OK)
+    status = read_whole_attr(file, path, cfg, "nx", &nx);
+  if (status == ERR_OK)
+    status = read_whole_attr(file, path, cfg, "ny", &ny);
+  if (status == ERR_OK && (nx != cfg->nx || ny != cfg->ny))
     status = bad_file(cfg, path, "written for nx = %lld, ny = %lld; the config has %lld, %lld",
                       (long long)nx, (long long)ny, (long long)cfg->nx, (long long)cfg->ny);
-  if (status == ERR_OK && read_int64_attr(file, "iterations", iterations) < 0)
-    status = bad_file(cfg, path, "no iterations attribute: not a file written by jacobi");
-  else if (status == ERR_OK && (*iterations < 0 || *iterations >= cfg->max_iterations))
+  if (status == ERR_OK)
+    status = read_whole_attr(file, path, cfg, "iterations", iterations);
+  if (status == ERR_OK && *iterations < 0)
+    status = bad_file(cfg, path, "holds iteration %lld: a count of iterations is never negative",
+                      (long long)*iterations);
+  else if (status == ERR_OK && *iterations >= cfg->max_iterations)
     status = bad_file(cfg, path,
                       "holds iteration %lld, and solver.max_iterations = %lld leaves nothing "
                       "to do",
@@ -94,6 +157,9 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
       if (!isfinite(v))
         return bad_file(cfg, path, "%s[%lld][%lld] is %g: not finite", name, (long long)r,
                         (long long)c, v);
+      if (fabs(v) > CFG_MAX_TEMPERATURE) /* beyond it a sum of neighbours may overflow */
+        return bad_file(cfg, path, "/temperature[%lld][%lld] is %g, beyond |T| <= %g", (long long)r,
+                        (long long)c, v, CFG_MAX_TEMPERATURE);
       int side = r == 0             ? DECOMP_NORTH
                  : r == s->rows - 1 ? DECOMP_SOUTH
                  : c == 0           ? DECOMP_WEST
@@ -186,8 +252,8 @@ static int read_on_root(const char *path, const char *name, int buf, struct fiel
   hid_t file = H5I_INVALID_HID, dset = H5I_INVALID_HID;
   if (stat(path, &st) != 0)
     status = bad_file(cfg, path, "%s", strerror(errno));
-  else if (S_ISDIR(st.st_mode))
-    status = bad_file(cfg, path, "it is a directory");
+  else if (!S_ISREG(st.st_mode)) /* a FIFO would block the open for ever, a device worse */
+    status = bad_file(cfg, path, "it is %s, not a regular file", io_file_kind(st.st_mode));
   else if (H5Fis_hdf5(path) <= 0)
     status = bad_file(cfg, path, "not an HDF5 file");
   else if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
@@ -311,23 +377,32 @@ int io_read_estimates(const char *path, const struct team *team, double *estimat
 }
 
 int io_read_previous(const char *path, struct field *field, const struct field_boundary *boundary,
-                     const struct cfg *cfg, const struct team *team, int64_t *chebyshev_start) {
-  long long start = -1;
+                     const struct cfg *cfg, const struct team *team, int64_t iterations,
+                     int64_t *chebyshev_start) {
+  long long header[2] = {ERR_OK, -1}; /* status, chebyshev_start */
   if (team->rank == 0) {
     io_quiet_hdf5();
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    int64_t value = -1;
-    if (file >= 0 && H5Lexists(file, "previous", H5P_DEFAULT) > 0 &&
-        H5Aexists(file, "chebyshev_start") > 0 && read_int64_attr(file, "chebyshev_start", &value) == 0)
-      start = value;
+    int64_t start = -1;
+    if (file < 0)
+      header[0] = bad_file(cfg, path, "cannot be opened again: %s", io_h5_reason());
+    else if (H5Lexists(file, "previous", H5P_DEFAULT) > 0) {
+      header[0] = read_whole_attr(file, path, cfg, "chebyshev_start", &start);
+      if (header[0] == ERR_OK && (start < 0 || start >= iterations))
+        header[0] = bad_file(cfg, path,
+                             "chebyshev_start = %lld, expected from 0 to iterations - 1 = %lld",
+                             (long long)start, (long long)iterations - 1);
+      header[1] = start;
+    }
     if (file >= 0)
-      H5Fclose(file);
+      H5Fclose(file); /* read-only: closing it cannot lose anything */
   }
-  MPI_CHECK(MPI_Bcast(&start, 1, MPI_LONG_LONG, 0, team->comm));
-  *chebyshev_start = start;
-  if (start < 0)
-    return ERR_OK;
-  int64_t iterations = 0;
+  MPI_CHECK(MPI_Bcast(header, 2, MPI_LONG_LONG, 0, team->comm));
+  int status = team_agree(team, (int)header[0]);
+  *chebyshev_start = status == ERR_OK ? header[1] : -1;
+  if (status != ERR_OK || *chebyshev_start < 0)
+    return status;
+  int64_t previous_iterations = 0;
   return read_dataset(path, "/previous", 1 - field->current, field, boundary, cfg, team,
-                      &iterations);
+                      &previous_iterations);
 }

@@ -6,6 +6,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int64_t slab_bytes_set = 0;
 
@@ -68,12 +69,50 @@ static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
   return 0; /* walking downward: the last entry visited is the innermost */
 }
 
+/* HDF5's text for a failed system call spans lines and lists the call's arguments ("file write
+ * failed: time = ...\n, filename = ..., errno = 28, error message = 'No space left on device',
+ * buf = ..."): keep its head and the system's message, on one line. */
+static void condense(char *reason, size_t size) {
+  const char *key = "error message = '";
+  char *msg = strstr(reason, key), *head_end = strchr(reason, ':');
+  if (msg != NULL && head_end != NULL && head_end < msg) {
+    msg += strlen(key);
+    char *end = strchr(msg, '\'');
+    char condensed[512];
+    snprintf(condensed, sizeof condensed, "%.*s: %.*s", (int)(head_end - reason), reason,
+             end != NULL ? (int)(end - msg) : (int)strlen(msg), msg);
+    snprintf(reason, size, "%s", condensed);
+  }
+  for (char *c = reason; *c != '\0'; c++)
+    if (*c == '\n' || *c == '\r' || *c == '\t')
+      *c = ' ';
+}
+
 const char *io_h5_reason(void) {
   static char reason[512];
   reason[0] = '\0';
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, reason);
   H5Eclear2(H5E_DEFAULT);
+  condense(reason, sizeof reason);
   return reason;
 }
 
 void io_quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+const char *io_file_kind(mode_t mode) {
+  if (S_ISREG(mode))
+    return "a regular file";
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISLNK(mode))
+    return "a symbolic link";
+  return "not a regular file";
+}

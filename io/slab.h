@@ -1,5 +1,6 @@
 /* slab.h - io's private helpers: the row slabs a file is moved in, the canonical order of a
- * rank's points within a slab, and HDF5 error text. Shared by output.c and restart.c only.
+ * rank's points within a slab, HDF5 error text and file kinds. Shared by output.c and
+ * restart.c only.
  *
  * Canonical order (what a rank packs and rank 0 unpacks, so no index travels with the values):
  * the rank's tiles in index order (t = kr * ncolruns + kc, decomp.h), then rows, then columns.
@@ -13,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The file's geometry: (rows x cols) with the ring, moved slab_rows at a time (whole chunk rows,
  * so that a slab write never rewrites a chunk). */
@@ -46,5 +48,9 @@ int64_t io_segments(const struct decomp_layout *l, int rank, int64_t g0, int64_t
  * storage. HDF5's own printing is turned off by io_quiet_hdf5(). Not collective. */
 const char *io_h5_reason(void);
 void io_quiet_hdf5(void);
+
+/* What a file of this st_mode is, for messages: "a regular file", "a directory", "a FIFO", "a
+ * character device", ... Not collective. */
+const char *io_file_kind(mode_t mode);
 
 #endif /* JACOBI_SLAB_H */

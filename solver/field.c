@@ -4,8 +4,10 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 enum { ALIGN_DOUBLES = 8 }; /* 64 bytes: a cache line, and a whole AVX-512 vector */
@@ -22,6 +24,134 @@ void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t de
     len += round_up((tile.nrows + 2 * depth) * (tile.ncols + 2 * depth), ALIGN_DOUBLES);
   }
   *buffer_len = len;
+}
+
+/* Bytes as "12.3 MiB" or "4.5 GiB", in buf. */
+static const char *human_bytes(double bytes, char buf[32]) {
+  if (bytes >= 1073741824.0)
+    snprintf(buf, 32, "%.1f GiB", bytes / 1073741824.0);
+  else
+    snprintf(buf, 32, "%.1f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+/* The smallest limit in a cgroup file (memory.max, memory.limit_in_bytes) of `dir` and of each
+ * of its ancestors under `mount`: a parent's limit binds its children too. "max" and absent
+ * files are no limit. */
+static double cgroup_file_limit(const char *mount, const char *dir, const char *file) {
+  double limit = INFINITY;
+  char path[4096];
+  char *walk = strdup(dir);
+  if (walk == NULL)
+    return limit;
+  for (;;) {
+    snprintf(path, sizeof path, "%s%s/%s", mount, walk, file);
+    FILE *in = fopen(path, "r");
+    if (in != NULL) {
+      char text[64] = "";
+      double value;
+      if (fgets(text, sizeof text, in) != NULL && sscanf(text, "%lf", &value) == 1 && value > 0 &&
+          value < limit)
+        limit = value;
+      fclose(in);
+    }
+    char *slash = strrchr(walk, '/');
+    if (slash == NULL || walk[0] == '\0')
+      break;
+    *slash = '\0'; /* the parent; "" is the mount's root */
+  }
+  free(walk);
+  return limit;
+}
+
+/* The memory limit of this process's cgroup (v2 memory.max, v1 memory.limit_in_bytes), as
+ * /proc/self/cgroup names it; INFINITY if none. Inside a container with its own cgroup
+ * namespace the path is "/" and the mount's root is the container's cgroup. */
+static double cgroup_memory_limit(void) {
+  double limit = INFINITY;
+  FILE *in = fopen("/proc/self/cgroup", "r");
+  if (in == NULL)
+    return limit;
+  char line[4096];
+  while (fgets(line, sizeof line, in) != NULL) {
+    line[strcspn(line, "\n")] = '\0';
+    char *controllers = strchr(line, ':');
+    char *dir = controllers != NULL ? strchr(controllers + 1, ':') : NULL;
+    if (dir == NULL)
+      continue;
+    *dir++ = '\0';
+    controllers++;
+    if (strcmp(dir, "/") == 0)
+      dir = "";
+    double l = INFINITY;
+    if (strcmp(line, "0") == 0 && controllers[0] == '\0') /* v2: "0::/path" */
+      l = cgroup_file_limit("/sys/fs/cgroup", dir, "memory.max");
+    else if (strstr(controllers, "memory") != NULL) { /* v1: "N:memory:/path" */
+      bool memory = false;
+      for (char *c = strtok(controllers, ","); c != NULL; c = strtok(NULL, ","))
+        memory = memory || strcmp(c, "memory") == 0;
+      if (memory)
+        l = cgroup_file_limit("/sys/fs/cgroup/memory", dir, "memory.limit_in_bytes");
+    }
+    limit = l < limit ? l : limit;
+  }
+  fclose(in);
+  return limit;
+}
+
+/* The node's tiles against the memory this process may use: physical memory, or less under a
+ * cgroup limit (what a batch system such as Slurm gives a job). Beyond it the run would be
+ * killed by the OOM killer with no message. */
+static int check_memory_limit(double need, int node_size, int64_t depth) {
+  long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+  double physical = pages > 0 && page_size > 0 ? (double)pages * (double)page_size : INFINITY;
+  double cgroup = cgroup_memory_limit();
+  double have = cgroup < physical ? cgroup : physical;
+  if (isinf(have) || need <= have)
+    return ERR_OK; /* within the limit, or no limit known: let the allocation decide */
+  char need_text[32], have_text[32];
+  return err_set(ERR_CONFIG,
+                 "the grid needs %s on a node of %d ranks (two buffers of tiles with halos), but "
+                 "%s %s: use more nodes or a smaller grid%s",
+                 human_bytes(need, need_text), node_size,
+                 cgroup < physical ? "the memory limit of this job's cgroup is" : "the node has",
+                 human_bytes(have, have_text),
+                 depth > 1 ? ", or shallower halos (a smaller solver.temporal_block)" : "");
+}
+
+/* Where Open MPI keeps the files behind shared-memory windows (osc_sm_backing_directory). */
+static const char *window_directory(void) {
+  const char *dir = getenv("OMPI_MCA_osc_sm_backing_directory");
+  return dir != NULL && dir[0] != '\0' ? dir : "/dev/shm";
+}
+
+/* The node's windows are one file in the shared-memory directory: if it is too small (64 MiB is
+ * Docker's default /dev/shm), MPI_Win_allocate_shared fails on one rank while the others wait
+ * in it for ever. Every rank of the node sees the same file system, so all reach the same
+ * verdict. Page alignment of each rank's segment and the window's header are allowed for. */
+static int check_shared_memory(double need, int node_size) {
+  const char *dir = window_directory();
+  struct statvfs fs;
+  if (node_size == 1)
+    return ERR_OK; /* a window of one rank is private memory (Open MPI's osc/sm), no file */
+  if (statvfs(dir, &fs) != 0)
+    return ERR_OK; /* not there: this MPI keeps its windows elsewhere; the allocation decides */
+  long page_size = sysconf(_SC_PAGESIZE);
+  double bytes =
+      need + (double)node_size * (double)(page_size > 0 ? page_size : 4096) + (double)(1 << 20);
+  double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
+  /* f_files = 0: the file system does not count inodes (btrfs, tmpfs with nr_inodes=0). */
+  bool no_inodes = fs.f_files != 0 && fs.f_favail == 0;
+  if (bytes <= free_bytes && !no_inodes)
+    return ERR_OK;
+  char need_text[32], free_text[32];
+  return err_set(ERR_CONFIG,
+                 "the grid needs %s of shared memory on a node of %d ranks (its windows are "
+                 "files in %s), but %s has %s%s free: mount a larger %s (docker run "
+                 "--shm-size), let Open MPI keep the windows on another local file system "
+                 "(OMPI_MCA_osc_sm_backing_directory=/tmp), or use more nodes",
+                 human_bytes(bytes, need_text), node_size, dir, dir,
+                 human_bytes(free_bytes, free_text), no_inodes ? " and no inodes" : "", dir);
 }
 
 int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth) {
@@ -44,18 +174,8 @@ int field_check_memory(const struct decomp_layout *layout, const struct team *te
                     (double)plan.tiles * 2 * ALIGN_DOUBLES * sizeof(double);
   double node_bytes = 0;
   MPI_CHECK(MPI_Allreduce(&my_bytes, &node_bytes, 1, MPI_DOUBLE, MPI_SUM, team->node));
-  long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0)
-    return ERR_OK; /* unknown: let the allocation decide */
-  double have = (double)pages * (double)page_size, need = node_bytes;
-  if (need > have)
-    return err_set(
-        ERR_CONFIG,
-        "the grid needs %.1f GiB on a node of %d ranks (two buffers of tiles with "
-        "halos), but the node has %.1f GiB of memory: use more nodes or a smaller grid%s",
-        need / 1073741824.0, team->node_size, have / 1073741824.0,
-        depth > 1 ? ", or shallower halos (a smaller solver.temporal_block)" : "");
-  return ERR_OK;
+  CHECK(check_memory_limit(node_bytes, team->node_size, depth));
+  return check_shared_memory(node_bytes, team->node_size);
 }
 
 /* Every point of a tile's storage, by where it falls on the grid: interior of the tile, fixed
@@ -93,6 +213,9 @@ static int describe_tiles(struct field *f) {
   return ERR_OK;
 }
 
+/* A failure here cannot be agreed on: MPI_Win_allocate_shared is collective, and when one rank
+ * fails (its backing file cannot be created or mapped) the others may stay inside it waiting
+ * for that rank. So a failed allocation ends the whole job, after its one message. */
 static int allocate_window(struct field *f, const struct team *team) {
   MPI_Info info;
   MPI_CHECK(MPI_Info_create(&info));
@@ -101,7 +224,14 @@ static int allocate_window(struct field *f, const struct team *team) {
   MPI_Aint bytes = (MPI_Aint)(2 * f->buffer_len * (int64_t)sizeof(double));
   int code = MPI_Win_allocate_shared(bytes, sizeof(double), info, team->node, &f->base, &f->win);
   MPI_Info_free(&info);
-  MPI_CHECK(code);
+  if (code != MPI_SUCCESS) {
+    char size[32], text[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    MPI_Error_string(code, text, &len);
+    err_set(ERR_FAILURE, "MPI_Win_allocate_shared failed for this rank's %s of the field: %s",
+            human_bytes((double)bytes, size), text);
+    team_abort(team, ERR_FAILURE);
+  }
   MPI_Win_set_errhandler(f->win, MPI_ERRORS_RETURN);
   return ERR_OK;
 }

@@ -27,8 +27,10 @@
 #include "solve.h"
 #include "team.h"
 
+#include <errno.h>
 #include <math.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,6 +50,8 @@ struct run {
   bool finished;        /* --help, --version or --dry-run: nothing to solve */
 };
 
+static int ignore_sigpipe(void);
+static int check_stdout(const struct team *team);
 static int configure(struct run *run, int argc, char **argv);
 static int plan(struct run *run);
 static int allocate(struct run *run);
@@ -60,7 +64,7 @@ int main(int argc, char **argv) {
   struct run run = {0};
   int status = team_create(MPI_COMM_WORLD, &run.team);
   if (status == ERR_OK)
-    status = team_agree(run.team, solve_catch_signals());
+    status = team_agree(run.team, ignore_sigpipe());
   if (status == ERR_OK)
     status = configure(&run, argc, argv);
   if (status == ERR_OK && !run.finished)
@@ -71,9 +75,41 @@ int main(int argc, char **argv) {
     status = solve(&run);
   if (status == ERR_OK && !run.finished)
     status = write_result(&run);
+  if (status == ERR_OK)
+    status = check_stdout(run.team);
   int exit_code = finish(&run, status);
   MPI_Finalize();
   return exit_code;
+}
+
+/* A summary written to a closed pipe (`jacobi ... | head -1`) would kill the process with
+ * SIGPIPE, before the result is written if it came first; ignored, the write fails with EPIPE
+ * and check_stdout reports it, after the result file is safe. */
+static int ignore_sigpipe(void) {
+  struct sigaction sa = {0};
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGPIPE, &sa, NULL) != 0)
+    return err_errno(ERR_FAILURE, "ignoring SIGPIPE");
+  return ERR_OK;
+}
+
+/* Output lost silently is a failure: a summary, plan or help text that could not be written
+ * (a full disk, /dev/full, a closed pipe) is exit 1 with a message on stderr. Rank 0 writes
+ * stdout; its verdict is everyone's. Collective. */
+static int check_stdout(const struct team *team) {
+  int status = ERR_OK;
+  if (team->rank == 0) {
+    errno = 0;
+    bool flush_failed = fflush(stdout) != 0;
+    if (flush_failed || ferror(stdout))
+      status = flush_failed && errno != 0
+                   ? err_errno(ERR_FAILURE, "writing to standard output")
+                   : err_set(ERR_FAILURE, "writing to standard output failed (is it full or "
+                                          "closed?)");
+  }
+  MPI_CHECK(MPI_Bcast(&status, 1, MPI_INT, 0, team->comm)); /* rank 0's verdict, untagged */
+  return team_agree(team, status);
 }
 
 /* Rank 0 reads the file and broadcasts its bytes, so a file visible only on the launch node
@@ -288,8 +324,9 @@ static int allocate(struct run *run) {
     m->ref_iteration = m->chebyshev_start = run->first_iteration;
     if (cfg->method == CFG_METHOD_CHEBYSHEV) { /* its own checkpoint goes on exactly */
       int64_t start = -1;
-      CHECK(io_read_previous(cfg->from_file, run->field, &run->boundary, cfg, run->team, &start));
-      if (start >= 0 && start < run->first_iteration)
+      CHECK(io_read_previous(cfg->from_file, run->field, &run->boundary, cfg, run->team,
+                             run->first_iteration, &start));
+      if (start >= 0)
         m->chebyshev_start = start;
     }
     if (!(m->ref_estimate >= 0))
@@ -362,6 +399,10 @@ static int solve(struct run *run) {
                                 .checkpoint_interval = cfg->checkpoint_interval,
                                 .checkpoint = write_checkpoint,
                                 .checkpoint_ctx = run};
+  /* The handlers are installed here, not at start-up: until the solve loop, where a signal
+   * means "checkpoint and stop", SIGINT and SIGTERM keep their default action and end a long
+   * --dry-run or set-up at once (nothing has been written yet). */
+  CHECK(team_agree(team, solve_catch_signals()));
   CHECK(team_agree(team, solve_run(run->field, run->halo, team, &params, &run->result)));
   return team_agree(team, check_against_plan(run));
 }

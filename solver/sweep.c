@@ -33,7 +33,15 @@ typedef int64_t vbits __attribute__((vector_size(VLEN * sizeof(double))));
 #define KERNEL_VARIANTS
 #endif
 
-static inline vdouble load(const double *p) {
+/* Every helper below is inlined into its caller, at every optimisation level (-O0 and -Os
+ * included): one that stayed a call would take and return 32-byte vectors, and a
+ * target_clones("avx2") caller passes them in AVX registers while the helper, compiled once for
+ * the baseline, expects them in memory. The two disagree and the kernel reads garbage or
+ * faults (Debug, MinSizeRel and None builds crashed on every run). Inlined, each clone computes
+ * the same expressions at its own width, so every build type gives the same bits. */
+#define VECTOR_HELPER __attribute__((always_inline))
+
+static inline VECTOR_HELPER vdouble load(const double *p) {
   vdouble v;
   memcpy(&v, p, sizeof v); /* an unaligned vector load */
   return v;
@@ -43,7 +51,7 @@ static inline vdouble load(const double *p) {
  * (no write-allocate): 16 bytes of traffic per update instead of 24, at the price of the line
  * not being in cache for the next sweep; worth it only when the tile does not fit in cache
  * anyway. p must be 16-byte aligned. */
-static inline void store(double *p, vdouble v, bool streaming) {
+static inline VECTOR_HELPER void store(double *p, vdouble v, bool streaming) {
 #if defined(__SSE2__)
   if (streaming) {
     for (int h = 0; h < VLEN; h += 2) {
@@ -68,13 +76,13 @@ static inline void store(double *p, vdouble v, bool streaming) {
  * formed as an integer so that no out-of-bounds pointer is computed. */
 enum { PREFETCH_BYTES = 2048, CACHE_LINE = 64 };
 
-static inline void prefetch_line(const double *p, int line) {
+static inline VECTOR_HELPER void prefetch_line(const double *p, int line) {
   __builtin_prefetch((const void *)((uintptr_t)p + PREFETCH_BYTES + (uintptr_t)line * CACHE_LINE),
                      0, 3);
 }
 
 /* Largest lane of v (all lanes non-negative, none NaN). */
-static inline double lane_max(vdouble v) {
+static inline VECTOR_HELPER double lane_max(vdouble v) {
   double max = v[0];
   for (int l = 1; l < VLEN; l++)
     max = v[l] > max ? v[l] : max;
@@ -84,8 +92,9 @@ static inline double lane_max(vdouble v) {
 /* The canonical update of one point, and its max-diff; the vector body does the same per lane.
  * Weighted (Chebyshev), the point becomes omega * (update - old) + old, old the value `out`
  * held (the iterate before `in`), and the diff stays |update - in|: the sweep change of `in`. */
-static inline double point(const double *up, const double *mid, const double *down, double *out,
-                           int64_t j, double max_diff, bool weighted, double omega) {
+static inline VECTOR_HELPER double point(const double *up, const double *mid, const double *down,
+                                         double *out, int64_t j, double max_diff, bool weighted,
+                                         double omega) {
   double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
   double diff = fabs(value - mid[j]);
   out[j] = weighted ? omega * (value - out[j]) + out[j] : value;
@@ -93,22 +102,22 @@ static inline double point(const double *up, const double *mid, const double *do
 }
 
 /* |new - old| per lane. */
-static inline vdouble abs_diff(vdouble value, vdouble old) {
+static inline VECTOR_HELPER vdouble abs_diff(vdouble value, vdouble old) {
   const vbits abs_mask = (vbits){0} + INT64_MAX; /* clears the sign bit: fabs per lane */
   return (vdouble)((vbits)(value - old) & abs_mask);
 }
 
 /* The canonical update of VLEN points from j on, given the vectors of their left and right
  * neighbours; every lane computes exactly point()'s expression. */
-static inline vdouble update(const double *up, const double *down, int64_t j, vdouble left,
-                             vdouble right) {
+static inline VECTOR_HELPER vdouble update(const double *up, const double *down, int64_t j,
+                                           vdouble left, vdouble right) {
   return 0.25 * ((load(up + j) + load(down + j)) + (left + right));
 }
 
 /* What is stored for the updates `value` of VLEN points from j on: the update itself, or
  * weighted, omega * (update - old) + old (point()'s expression per lane). */
-static inline vdouble weigh(vdouble value, const double *out, int64_t j, bool weighted,
-                            double omega) {
+static inline VECTOR_HELPER vdouble weigh(vdouble value, const double *out, int64_t j,
+                                          bool weighted, double omega) {
   if (!weighted)
     return value;
   vdouble old = load(out + j);
@@ -116,9 +125,9 @@ static inline vdouble weigh(vdouble value, const double *out, int64_t j, bool we
 }
 
 /* The canonical update of VLEN points from j on, stored; returns their |update - in|. */
-static inline vdouble vector_points(const double *up, const double *mid, const double *down,
-                                    double *out, int64_t j, bool streaming, bool weighted,
-                                    double omega) {
+static inline VECTOR_HELPER vdouble vector_points(const double *up, const double *mid,
+                                                  const double *down, double *out, int64_t j,
+                                                  bool streaming, bool weighted, double omega) {
   vdouble value = update(up, down, j, load(mid + j - 1), load(mid + j + 1));
   store(out + j, weigh(value, out, j, weighted, omega), streaming);
   return abs_diff(value, load(mid + j));
@@ -130,15 +139,15 @@ static inline vdouble vector_points(const double *up, const double *mid, const d
  * crosses a cache line (a 32-byte load does at 3 of the 8 offsets a double can have): the
  * kernel in cache is bound by its loads. */
 _Static_assert(VLEN == 4, "the shuffles below are written for VLEN = 4");
-static inline vdouble right_of(vdouble a, vdouble b) {
+static inline VECTOR_HELPER vdouble right_of(vdouble a, vdouble b) {
   return __builtin_shufflevector(a, b, 1, 2, 3, 4);
 }
-static inline vdouble left_of(vdouble a, vdouble b) {
+static inline VECTOR_HELPER vdouble left_of(vdouble a, vdouble b) {
   return __builtin_shufflevector(a, b, 3, 4, 5, 6);
 }
 
 /* Lane-wise max of two non-negative vectors (a lane of `diff` that is NaN is dropped). */
-static inline vdouble vector_max(vdouble vmax, vdouble diff) {
+static inline VECTOR_HELPER vdouble vector_max(vdouble vmax, vdouble diff) {
   vbits greater = diff > vmax; /* all ones where diff is larger */
   return (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
 }

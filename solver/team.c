@@ -50,7 +50,8 @@ static int split_nodes(struct team *team, int ranks_per_node) {
     MPI_Comm_rank(shared, &shared_rank);
     int code = MPI_Comm_split(shared, shared_rank / ranks_per_node, shared_rank, &team->node);
     MPI_Comm_free(&shared);
-    MPI_CHECK(code);
+    if (code != MPI_SUCCESS) /* named here: MPI_CHECK(code) would print "code failed" */
+      return team_mpi_error(code, "MPI_Comm_split (halo.ranks_per_node)");
   } else {
     team->node = shared;
   }
@@ -91,8 +92,9 @@ int team_agree(const struct team *team, int status) {
     key = err_status() != ERR_OK && !err_reported() ? -team->rank : -(team->size + team->rank);
   int mine[2] = {status, key};
   int agreed[2] = {status, mine[1]};
-  if (MPI_Allreduce(mine, agreed, 2, MPI_INT, MPI_MAX, team->comm) != MPI_SUCCESS) {
-    team_mpi_error(MPI_ERR_OTHER, "MPI_Allreduce (agreeing on an error)");
+  int code = MPI_Allreduce(mine, agreed, 2, MPI_INT, MPI_MAX, team->comm);
+  if (code != MPI_SUCCESS) {
+    team_mpi_error(code, "MPI_Allreduce (agreeing on an error)");
     team_abort(team, ERR_FAILURE);
   }
   if (agreed[0] == ERR_OK)

@@ -11,7 +11,9 @@ single-rank path is e2e.py's. CTest runs one class of cases per test.
 usage: e2e_failures.py --jacobi PATH --mpiexec PATH (--list | CLASS)
 """
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -199,6 +201,379 @@ def case_kill_9_of_one_rank_ends_the_job():
                 p.wait()
         if p.returncode == 0:
             raise Failure("expected a non-zero exit after a rank was killed")
+
+
+# ---- names the run would write (issue 17) --------------------------------------------------
+
+# A run that would take minutes to solve: a refusal must come before it (a time limit tells).
+SLOW = GOOD.replace("nx = 12", "nx = 2000").replace("ny = 9", "ny = 2000").replace(
+    "tolerance = 1e-6", "tolerance = 1e-300\nmax_iterations = 100000000") + \
+    "[boundary]\ntop = 1.0\n"
+
+
+def file_state(path):
+    """What a victim is: its kind and, for a regular file, its bytes' checksum."""
+    import hashlib
+    st = os.lstat(path)
+    if stat.S_ISREG(st.st_mode):
+        with open(path, "rb") as f:
+            return ("file", hashlib.sha256(f.read()).hexdigest())
+    if stat.S_ISLNK(st.st_mode):
+        return ("link", os.readlink(path))
+    return (stat.S_IFMT(st.st_mode), st.st_rdev)
+
+
+def refused_at_start_up(make, sets, words, ranks=(1, 3)):
+    """make(tmp) puts special files in a fresh directory and returns the victims' names; the
+    run (SLOW, with --set sets) must be refused at once: exit 2, one message with `words`,
+    and every victim as it was."""
+    for n in ranks:
+        with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+            victims = make(tmp)
+            before = {v: file_state(os.path.join(tmp, v)) for v in victims}
+            with open(os.path.join(tmp, "case.toml"), "w") as f:
+                f.write(SLOW)
+            cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi]
+            for kv in sets:
+                cmd += ["--set", kv]
+            cmd.append("case.toml")
+            start = time.monotonic()
+            p = e2e.run_command(cmd, tmp, timeout=60)
+            what = f"{' '.join(cmd[3:])} on {n} rank{'s' if n > 1 else ''}"
+            expect_exit(p, 2, what)
+            expect_in(p.stderr, ["output.path", *words], what)
+            errors = [line for line in p.stderr.splitlines() if "error:" in line]
+            if len(errors) != 1:
+                raise Failure(f"{what}: expected one error message, got:\n{p.stderr}")
+            if time.monotonic() - start > 20:
+                raise Failure(f"{what}: refused only after {time.monotonic() - start:.0f} s")
+            after = {v: file_state(os.path.join(tmp, v)) for v in victims}
+            if after != before:
+                raise Failure(f"{what}: victims changed: {before} -> {after}")
+            left = [f for f in os.listdir(tmp) if ".tmp." in f]
+            if left:
+                raise Failure(f"{what}: left {left}")
+
+
+def fifo(*names):
+    def make(tmp):
+        for name in names:
+            os.mkfifo(os.path.join(tmp, name))
+        return list(names)
+    return make
+
+
+def directory(*names):
+    def make(tmp):
+        for name in names:
+            os.mkdir(os.path.join(tmp, name))
+        return list(names)
+    return make
+
+
+def socket_file(name):
+    def make(tmp):
+        import socket
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(os.path.join(tmp, name))
+        sock.close()
+        return [name]
+    return make
+
+
+def case_special_files_at_output_names_are_refused():
+    """output.path, its sidecar, its checkpoint and the checkpoint's sidecar: a FIFO, a device,
+    a socket, a directory or a link to one at any of them is refused at start-up (it would
+    have been replaced by a regular file, or found only after the compute)."""
+    refused_at_start_up(fifo("fifo.h5"), ["output.path=fifo.h5"],
+                        ['"fifo.h5" cannot be written', "it is a FIFO, not a regular file"])
+    refused_at_start_up(lambda tmp: [], ["output.path=/dev/null"],
+                        ['"/dev/null"', "it is a character device"])
+    refused_at_start_up(socket_file("sock.h5"), ["output.path=sock.h5"], ["it is a socket"],
+                        ranks=(2,))
+    refused_at_start_up(fifo("out.xmf"), [], ["its sidecar out.xmf: it is a FIFO"])
+    refused_at_start_up(directory("out.xmf"), [], ["its sidecar out.xmf: it is a directory"],
+                        ranks=(2,))
+    refused_at_start_up(directory("out.ckpt.h5"), [],
+                        ["its checkpoint out.ckpt.h5: it is a directory"], ranks=(2,))
+    refused_at_start_up(fifo("out.ckpt.xmf"), [],
+                        ["its checkpoint's sidecar out.ckpt.xmf: it is a FIFO"], ranks=(2,))
+
+    def link_to_fifo(tmp):
+        os.mkfifo(os.path.join(tmp, "target"))
+        os.symlink("target", os.path.join(tmp, "out.xmf"))
+        return ["target", "out.xmf"]
+    refused_at_start_up(link_to_fifo, [], ["its sidecar out.xmf: it is a FIFO"], ranks=(2,))
+    refused_at_start_up(directory("plain"), ["output.path=plain"],
+                        ['"plain" cannot be written', "it is a directory"], ranks=(2,))
+    refused_at_start_up(directory("d"), ["output.path=d/"], ["it is a directory"], ranks=(2,))
+
+
+def case_immutable_files_at_output_names_are_refused():
+    """An immutable (chattr +i) or append-only file at the sidecar's or the result's name
+    cannot be renamed over, even by root: refused at start-up, not after the compute."""
+    if shutil.which("chattr") is None:
+        print("skipped: chattr not found")
+        return
+    done = 0
+    for name, flag in (("out.xmf", "+i"), ("out.h5", "+a"), ("out.ckpt.xmf", "+i")):
+        with tempfile.TemporaryDirectory(prefix="jacobi-fail-probe-", dir=os.getcwd()) as probe:
+            test = os.path.join(probe, "x")
+            open(test, "w").close()
+            if subprocess.run(["chattr", flag, test], capture_output=True).returncode != 0:
+                print(f"skipped: chattr {flag} does not work here (not root, or a file system "
+                      "without attributes)")
+                return
+            subprocess.run(["chattr", f"-{flag[1]}", test], check=True)
+
+        def make(tmp, name=name, flag=flag):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write("the user's own file\n")
+            subprocess.run(["chattr", flag, path], check=True)
+            return [name]
+
+        def undo(tmp, name=name, flag=flag):
+            subprocess.run(["chattr", f"-{flag[1]}", os.path.join(tmp, name)], check=False)
+
+        # The temporary directory is removed after each run: clear the flag first.
+        orig = tempfile.TemporaryDirectory.cleanup
+
+        def cleanup(self, orig=orig, undo=undo):
+            undo(self.name)
+            orig(self)
+        tempfile.TemporaryDirectory.cleanup = cleanup
+        try:
+            refused_at_start_up(make, [], ["immutable or append-only"], ranks=(1, 2))
+        finally:
+            tempfile.TemporaryDirectory.cleanup = orig
+        done += 1
+    if done == 0:
+        raise Failure("no immutable case ran")
+
+
+# ---- standard output and signals outside the solve loop (issue 17) --------------------------
+
+def singleton(cmd_tail, cwd, stdout=None, shell_suffix=None, timeout=60):
+    """Run the jacobi binary itself (an MPI singleton, stdout its own, not mpirun's pipe)."""
+    cmd = [e2e.ARGS.jacobi, *cmd_tail]
+    if shell_suffix is not None:
+        import shlex
+        script = " ".join(shlex.quote(a) for a in cmd) + " " + shell_suffix
+        cmd = ["bash", "-c", "set -o pipefail; " + script + "; exit ${PIPESTATUS[0]}"]
+    try:
+        return subprocess.run(cmd, cwd=cwd, stdout=stdout if stdout is not None else
+                              subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"timed out after {timeout} s (a hang): {' '.join(cmd)}")
+
+
+def case_stdout_write_errors_exit_1():
+    """A summary, plan or help text written to a full (/dev/full) or closed stdout, or to a
+    pipe closed early (`| head -c 20`), is exit 1 with one message on stderr; the result file
+    is written first and is whole. (Under mpirun the ranks write to mpirun's pipe: their
+    output's fate is mpirun's, so these run the binary alone.)"""
+    with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w") as f:
+            f.write(GOOD.replace("[solver]", "[boundary]\ntop = 1.0\n[solver]"))
+        runs = [(["case.toml"], "> /dev/full", True), (["--quiet", "case.toml"], ">&-", True),
+                (["case.toml"], "| head -c 20 >/dev/null", True),
+                (["--dry-run", "--ranks", "500", "--set", "grid.nx=5000", "case.toml"], "> /dev/full",
+                 False),
+                (["--dry-run", "--ranks", "5000", "--set", "grid.nx=5000", "case.toml"],
+                 "| head -c 100 >/dev/null", False),
+                (["--help"], "> /dev/full", False), (["--version"], ">&-", False)]
+        for args, redirect, writes in runs:
+            for name in ("out.h5", "out.xmf"):
+                if os.path.exists(os.path.join(tmp, name)):
+                    os.unlink(os.path.join(tmp, name))
+            what = f"jacobi {' '.join(args)} {redirect}"
+            p = singleton(args, tmp, shell_suffix=redirect)
+            expect_exit(p, 1, what)
+            expect_in(p.stderr, ["writing to standard output"], what)
+            if p.stderr.count("error:") != 1:
+                raise Failure(f"{what}: expected one message, got:\n{p.stderr}")
+            if writes:
+                dump = subprocess.run(["h5dump", "-a", "iterations", "out.h5"], cwd=tmp,
+                                      capture_output=True, text=True)
+                if dump.returncode != 0 or not os.path.exists(os.path.join(tmp, "out.xmf")):
+                    raise Failure(f"{what}: the result was not written whole:\n{dump.stderr}")
+        ok = singleton(["--quiet", "case.toml"], tmp, shell_suffix="> /dev/null")
+        expect_exit(ok, 0, "a writable stdout")
+
+
+def case_signals_before_the_solve_loop_end_the_run():
+    """SIGINT and SIGTERM during a long --dry-run (before the solve loop, where they mean
+    'checkpoint and stop') end it at once; --ranks beyond its bound is refused at once."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w") as f:
+            f.write(GOOD.replace("nx = 12", "nx = 100000").replace("ny = 9", "ny = 100000"))
+        long_plan = ["--dry-run", "--ranks", "1048576", "case.toml"]
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            for launcher in ("alone", "mpirun"):
+                cmd = [e2e.ARGS.jacobi, *long_plan]
+                if launcher == "mpirun":
+                    cmd = [e2e.ARGS.mpiexec, "-n", "2", *cmd]
+                proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True, errors="replace")
+                time.sleep(1.0)
+                if proc.poll() is not None:
+                    raise Failure(f"the plan for 2^20 ranks ended within 1 s ({launcher}): "
+                                  "the case no longer tests anything")
+                targets = [proc.pid] if launcher == "alone" else \
+                    [int(x) for x in subprocess.run(["pgrep", "-P", str(proc.pid)],
+                                                    capture_output=True,
+                                                    text=True).stdout.split()]
+                start = time.monotonic()
+                for pid in targets:
+                    os.kill(pid, sig)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    raise Failure(f"{sig.name} to a --dry-run ({launcher}) was ignored")
+                if proc.returncode == 0:
+                    raise Failure(f"{sig.name} to a --dry-run ({launcher}): exit 0")
+                if time.monotonic() - start > 5:
+                    raise Failure(f"{sig.name} ({launcher}): took {time.monotonic() - start:.1f} s")
+    for ranks in ("1048577", "2147483647", "99999999999"):
+        check(GOOD, ["--ranks must be a whole number from 1 to 1048576", ranks],
+              args=("--dry-run", "--ranks", ranks), ranks=(1, 2))
+
+
+# ---- message quality (issue 17) ------------------------------------------------------------
+
+def case_long_paths_keep_the_reason():
+    """A 5000-character path made the message stop at 1023 characters, before the reason: the
+    message now loses its middle and keeps its end."""
+    for segment, count, reason in (("d" * 200, 15, "No such file or directory"),
+                                   ("d" * 200, 25, "File name too long"),
+                                   ("e" * 5000, 1, "File name too long")):
+        deep = "/nonexistent/" + "/".join([segment] * count) + "/out.h5"
+        check(GOOD, ["output.path", "[...]", reason], args=("--set", f"output.path={deep}"),
+              ranks=(1, 2))
+        check(GOOD, ["initial.from_file", "[...]", reason],
+              args=("--set", f"initial.from_file={deep}"), ranks=(2,))
+
+
+# ---- limits of the environment: /dev/shm and cgroups (issue 17) ----------------------------
+
+def case_small_dev_shm_is_refused_not_a_hang():
+    """A /dev/shm too small for the node's window (16 MiB here, 64 MiB is Docker's default):
+    exit 2 naming the size and the ways out, not a hang; the way out it names works; a window
+    allocation that fails anyway (a read-only backing directory) ends every rank."""
+    from e2e_io import expect_one_error, in_namespace, mount_namespace_works
+    if not mount_namespace_works():
+        print("skipped: needs root and a private mount namespace (unshare -m) to mount a small "
+              "/dev/shm")
+        return
+    big = GOOD.replace("nx = 12", "nx = 2000").replace("ny = 9", "ny = 2000").replace(
+        "tolerance = 1e-6", "tolerance = 1e-300\nmax_iterations = 3")
+    with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w") as f:
+            f.write(big)
+        small_shm = ["-t", "tmpfs", "-o", "size=16m", "tmpfs", "/dev/shm"]
+        for n in (2, 3):
+            cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi, "--quiet", "case.toml"]
+            p = in_namespace(tmp, [small_shm], cmd, timeout=60)
+            expect_one_error(p, 2, ["case.toml:2: grid.nx x grid.ny = 2000 x 2000", "of shared "
+                                    "memory", "/dev/shm has 1", "MiB free",
+                                    "OMPI_MCA_osc_sm_backing_directory"], f"{n} ranks")
+            no_inodes = ["-t", "tmpfs", "-o", "size=200m,nr_inodes=3", "tmpfs", "/dev/shm"]
+            p = in_namespace(tmp, [no_inodes], cmd, timeout=60)
+            expect_one_error(p, 2, ["no inodes free"], f"{n} ranks, no inodes")
+            # The way out the message names.
+            env = dict(os.environ, OMPI_MCA_osc_sm_backing_directory=tmp)
+            p = in_namespace(tmp, [small_shm], cmd, env=env, timeout=120)
+            expect_exit(p, 0, f"{n} ranks, windows in {tmp}")
+            # A window that cannot be allocated after all: every rank ends, one message.
+            ro = os.path.join(tmp, "ro")
+            os.makedirs(ro, exist_ok=True)
+            env = dict(os.environ, OMPI_MCA_osc_sm_backing_directory=ro)
+            p = in_namespace(tmp, [["-t", "tmpfs", "-o", "ro,size=200m", "tmpfs", ro]], cmd,
+                             env=env, timeout=60)
+            expect_one_error(p, 1, ["MPI_Win_allocate_shared failed"], f"{n} ranks, read-only "
+                             "backing directory")
+        # One rank: its window is private memory, no file: a small /dev/shm is fine.
+        cmd = [e2e.ARGS.mpiexec, "-n", "1", e2e.ARGS.jacobi, "--quiet", "case.toml"]
+        p = in_namespace(tmp, [small_shm], cmd, timeout=120)
+        expect_exit(p, 0, "1 rank with a small /dev/shm")
+        if not os.path.exists(os.path.join(tmp, "out.h5")):
+            raise Failure("the 1-rank run wrote no out.h5")
+
+
+def make_memory_cgroup(limit):
+    """A fresh memory cgroup limited to `limit` bytes (v2 memory.max or v1
+    memory.limit_in_bytes), as a directory to write pids into; None where it cannot be made."""
+    own = ""
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            hid, controllers, path = line.rstrip("\n").split(":", 2)
+            if hid == "0" and controllers == "":
+                own = path
+    candidates = [("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
+                  ("/sys/fs/cgroup" + own.rstrip("/"), "memory.max")]
+    for parent, limit_file in candidates:
+        if not os.path.exists(os.path.join(parent, limit_file)) and \
+                limit_file == "memory.limit_in_bytes":
+            continue
+        path = os.path.join(parent, f"jacobi-e2e-{os.getpid()}")
+        try:
+            os.mkdir(path)
+        except OSError:
+            continue
+        try:
+            with open(os.path.join(path, limit_file), "w") as f:
+                f.write(str(limit))
+            return path
+        except OSError:
+            os.rmdir(path)
+    return None
+
+
+def case_cgroup_memory_limit_is_refused():
+    """A batch job's memory cgroup below physical memory (300 MiB): an 8000² grid (1 GiB) is
+    refused with exit 2 naming the limit, instead of an OOM kill with no message; a grid that
+    fits still runs."""
+    group = make_memory_cgroup(300 << 20)
+    if group is None:
+        print("skipped: cannot create a memory cgroup here (needs root and a writable cgroup "
+              "v1 memory hierarchy or v2 memory controller)")
+        return
+    try:
+        with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+            with open(os.path.join(tmp, "case.toml"), "w") as f:
+                f.write(GOOD.replace("tolerance = 1e-6", "tolerance = 1e-300\nmax_iterations = 3"))
+            for n, size, code in ((2, 8000, 2), (1, 6000, 2), (3, 1000, 0)):
+                import shlex
+                cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi, "--quiet", "--set",
+                       f"grid.nx={size}", "--set", f"grid.ny={size}", "case.toml"]
+                script = (f"echo $$ > {shlex.quote(os.path.join(group, 'cgroup.procs'))} && "
+                          "exec " + " ".join(shlex.quote(a) for a in cmd))
+                p = e2e.run_command(["sh", "-c", script], tmp, timeout=120)
+                what = f"{size}² on {n} ranks in a 300 MiB cgroup"
+                expect_exit(p, code, what)
+                if code == 2:
+                    expect_in(p.stderr, [f"grid.nx x grid.ny = {size} x {size}",
+                                         "the memory limit of this job's cgroup is 300.0 MiB"],
+                              what)
+                    if p.stderr.count("error:") != 1:
+                        raise Failure(f"{what}: expected one message, got:\n{p.stderr}")
+    finally:
+        remove_cgroup(group)
+
+
+def remove_cgroup(path):
+    """rmdir a cgroup whose processes have exited (the kernel may hold it busy a moment)."""
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except OSError:
+            time.sleep(0.1)
+    print(f"note: could not remove the cgroup {path}")
 
 
 CLASSES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
