@@ -24,7 +24,8 @@ run_suite() { # NAME CMAKE_ARGS...
 
 # One build type's jacobi and kernel suite against the Release build's jacobi: the kernel's
 # helpers, left out of line at -O0 or -Os, once crashed the AVX2 variant (issue 17). Runs on 2
-# ranks with the checks, streaming stores and temporal blocks, each compared by its checksum.
+# ranks with the checks, streaming stores, temporal blocks and Chebyshev's weighted kernel, each
+# compared by its checksum.
 smoke_build_type() { # TYPE
   local build="build-test-$(echo "$1" | tr '[:upper:]' '[:lower:]')"
   echo "=== jacobi smoke test: $build (CMAKE_BUILD_TYPE=$1)"
@@ -37,7 +38,9 @@ smoke_build_type() { # TYPE
   [ "$(id -u)" = 0 ] && env+=(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
   local sets
   for sets in "" "--set solver.stores=streaming" \
-      "--set solver.temporal_block=2 --set solver.check_interval=4"; do
+      "--set solver.temporal_block=2 --set solver.check_interval=4" \
+      "--set solver.method=chebyshev" \
+      "--set solver.method=chebyshev --set solver.temporal_block=2 --set solver.check_interval=4"; do
     local want got
     # shellcheck disable=SC2086 # $sets is a list of arguments
     want=$(env "${env[@]}" mpirun -n 2 build-test-release/solver/jacobi --quiet $sets \

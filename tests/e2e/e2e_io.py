@@ -566,6 +566,48 @@ HOSTILE_MUTATIONS = [
 ]
 
 
+CHEBYSHEV_MUTATIONS = [
+    ("start_array", "del f.attrs['chebyshev_start']; f.attrs['chebyshev_start'] = np.arange(5000)",
+     ["chebyshev_start attribute holds 5000 values, expected one"]),
+    ("start_string", "del f.attrs['chebyshev_start']; f.attrs['chebyshev_start'] = 'zero'",
+     ["chebyshev_start attribute is a string"]),
+    ("start_missing", "del f.attrs['chebyshev_start']", ["no chebyshev_start attribute"]),
+    ("start_late", "f.attrs['chebyshev_start'] = np.int64(40)",
+     ["chebyshev_start = 40, expected from 0 to iterations - 1 = 39"]),
+    ("start_negative", "f.attrs['chebyshev_start'] = np.int64(-3)", ["chebyshev_start = -3"]),
+    ("previous_shape", "del f['previous']; f['previous'] = np.zeros((5, 5))",
+     ["/previous is 5 x 5"]),
+    ("previous_nan", "f['previous'][3, 3] = np.nan", ["/previous[3][3] is nan: not finite"]),
+    ("previous_ring", "f['previous'][0, 4] = 7.0", ["boundary point /previous[0][4]"]),
+]
+
+
+def case_hostile_chebyshev_restart_files_exit_2():
+    """A Chebyshev state's own objects, /previous and chebyshev_start, are checked like the rest
+    of a restart file: shape, class, range, finite values and the configured ring."""
+    py = h5py_python()
+    if not py:
+        print("skipped: no Python with h5py: the malformed Chebyshev files are not made")
+        return
+    cheb = "solver.method=chebyshev"
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(nx=12, ny=10, output='path = "out.h5"'))
+        good = jacobi(tmp, 2, [cheb, "solver.max_iterations=40", "output.path=good.h5"])
+        expect_exit(good, 3, "the good Chebyshev file")
+        script = ["import shutil, h5py, numpy as np"]
+        for name, mutation, _ in CHEBYSHEV_MUTATIONS:
+            script.append(f"shutil.copy('good.h5', '{name}.h5')")
+            script.append(f"with h5py.File('{name}.h5', 'r+') as f:\n    {mutation}")
+        subprocess.run([py, "-c", "\n".join(script)], cwd=tmp, check=True)
+        for n, (name, _, words) in enumerate(CHEBYSHEV_MUTATIONS):
+            for ranks in ((1, 3) if n % 3 == 0 else (2,)):
+                what = f"chebyshev from {name}.h5 on {ranks} ranks"
+                p = jacobi(tmp, ranks, [cheb, f"initial.from_file={name}.h5"], timeout=60)
+                expect_config_error(p, ["initial.from_file", f"{name}.h5", *words], what)
+        if os.path.exists(os.path.join(tmp, "out.h5")):
+            raise Failure("a refused restart wrote out.h5")
+
+
 def case_hostile_restart_files_exit_2():
     """Files jacobi did not write: every attribute is checked for shape, class and range before
     it is read (no overflow, no silent rounding), every value for |T| <= 1e300; special files
