@@ -9,7 +9,6 @@ the true error is below it; Chebyshev's iteration count to a given error must gr
 
 usage: e2e_error.py --jacobi PATH --mpiexec PATH --source DIR (--list | CASE)
 """
-import argparse
 import os
 import re
 import subprocess
@@ -19,14 +18,11 @@ import tempfile
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
 import exact  # noqa: E402
+from e2e import Failure  # noqa: E402
 
-ARGS = None
 TIMEOUT = 300
-
-
-class Failure(Exception):
-    pass
 
 
 def config(nx, ny, edges=(100.0, 0.0, 0.0, 0.0), interior=0.0, extra=""):
@@ -40,7 +36,7 @@ def solve(text, sets=(), ranks=1, want_exit=(0, 3)):
     with tempfile.TemporaryDirectory(prefix="jacobi-error-") as tmp:
         with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
             f.write(text)
-        cmd = [ARGS.mpiexec, "-n", str(ranks), ARGS.jacobi, "--quiet"]
+        cmd = [e2e.ARGS.mpiexec, "-n", str(ranks), e2e.ARGS.jacobi, "--quiet"]
         for kv in sets:
             cmd += ["--set", kv]
         cmd.append("case.toml")
@@ -197,29 +193,6 @@ CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
 
-def main():
-    global ARGS
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jacobi")
-    parser.add_argument("--mpiexec", default="mpiexec")
-    parser.add_argument("--source", default=os.path.join(os.path.dirname(__file__), "..", ".."))
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("case", nargs="?")
-    ARGS = parser.parse_args()
-    if ARGS.list:
-        print(";".join(CASES))
-        return 0
-    if ARGS.case not in CASES:
-        print(f"unknown case {ARGS.case!r}; cases: {', '.join(CASES)}", file=sys.stderr)
-        return 2
-    try:
-        CASES[ARGS.case]()
-    except Failure as e:
-        print(f"FAIL {ARGS.case}: {e}", file=sys.stderr)
-        return 1
-    print(f"ok {ARGS.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    e2e.CASES = CASES
+    sys.exit(e2e.main())
