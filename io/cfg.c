@@ -911,13 +911,29 @@ static int read_all(int fd, const char *path, char **out, size_t *len) {
 int cfg_read_file(const char *path, char **text, size_t *len) {
   *text = NULL;
   *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO that nobody writes would otherwise wait for ever. Reads then
+   * block again, so a pipe with a writer (a process substitution) is read whole, and one
+   * without returns end of file at once. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return err_errno(ERR_CONFIG, "cannot read config file '%s'", path);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return err_errno(ERR_CONFIG, "cannot read config file '%s'", path);
+  }
+  struct stat st;
+  bool fifo = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
   char *buf = NULL;
   size_t n = 0;
   int status = read_all(fd, path, &buf, &n);
   close(fd);
+  if (status == ERR_OK && fifo && n == 0)
+    status = err_set(ERR_CONFIG,
+                     "config file '%s' is a FIFO with nothing written to it: expected a TOML file",
+                     path);
   const char *nul = status == ERR_OK ? memchr(buf, '\0', n) : NULL;
   if (nul != NULL)
     status = err_set(ERR_CONFIG, "%s: binary file (NUL byte at offset %zu), expected a TOML config",

@@ -41,22 +41,24 @@ struct stop_vote {
 static bool stop_agreed(struct stop_vote *v, const struct team *team) {
   bool stop = false;
   if (v->pending != MPI_REQUEST_NULL) {
-    if (MPI_Wait(&v->pending, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-      team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Wait (stop vote)"));
+    int rc = MPI_Wait(&v->pending, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS)
+      team_abort(team, team_mpi_error(rc, "MPI_Wait (stop vote)"));
     stop = v->agreed != 0;
   }
   if (!stop) {
     v->mine = stop_requested;
-    if (MPI_Iallreduce(&v->mine, &v->agreed, 1, MPI_INT, MPI_MAX, team->comm, &v->pending) !=
-        MPI_SUCCESS)
-      team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Iallreduce (stop vote)"));
+    int rc = MPI_Iallreduce(&v->mine, &v->agreed, 1, MPI_INT, MPI_MAX, team->comm, &v->pending);
+    if (rc != MPI_SUCCESS)
+      team_abort(team, team_mpi_error(rc, "MPI_Iallreduce (stop vote)"));
   }
   return stop;
 }
 
 static void stop_vote_finish(struct stop_vote *v, const struct team *team) {
-  if (v->pending != MPI_REQUEST_NULL && MPI_Wait(&v->pending, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-    team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Wait (stop vote)"));
+  int rc = v->pending != MPI_REQUEST_NULL ? MPI_Wait(&v->pending, MPI_STATUS_IGNORE) : MPI_SUCCESS;
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "MPI_Wait (stop vote)"));
 }
 
 /* Which points of each tile a sweep covers: all; those that need none of the ring that
@@ -282,8 +284,9 @@ static double certify_current(struct loop *loop) {
     loop->in_flight = false;
   }
   double mine = local_change(loop->f), change = 0.0;
-  if (MPI_Allreduce(&mine, &change, 1, MPI_DOUBLE, MPI_MAX, loop->team->comm) != MPI_SUCCESS)
-    team_abort(loop->team, team_mpi_error(MPI_ERR_OTHER, "MPI_Allreduce (certificate)"));
+  int rc = MPI_Allreduce(&mine, &change, 1, MPI_DOUBLE, MPI_MAX, loop->team->comm);
+  if (rc != MPI_SUCCESS)
+    team_abort(loop->team, team_mpi_error(rc, "MPI_Allreduce (certificate)"));
   return change;
 }
 
@@ -356,8 +359,9 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
 
     if (check) {
       double diff = 0.0;
-      if (MPI_Allreduce(&local_diff, &diff, 1, MPI_DOUBLE, MPI_MAX, team->comm) != MPI_SUCCESS)
-        team_abort(team, team_mpi_error(MPI_ERR_OTHER, "MPI_Allreduce (convergence)"));
+      int rc = MPI_Allreduce(&local_diff, &diff, 1, MPI_DOUBLE, MPI_MAX, team->comm);
+      if (rc != MPI_SUCCESS)
+        team_abort(team, team_mpi_error(rc, "MPI_Allreduce (convergence)"));
       out->reduce_seconds += MPI_Wtime() - t1;
       out->residual = diff;
       if (!isfinite(diff)) {

@@ -75,6 +75,25 @@ def case_missing_empty_unreadable_binary_files():
     check(None, ["larger than 1048576 bytes"], raw=b"# " + b"a" * (1 << 20) + b"\n")
 
 
+def case_fifo_config_is_refused_not_a_hang():
+    """A FIFO nobody writes as the config: opening it would wait for a writer for ever; it is
+    refused at once (a pipe with a writer, e.g. bash's <(...), is still read)."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-fail-") as tmp:
+        os.mkfifo(os.path.join(tmp, "fifo.toml"))
+        for n in (1, 2):
+            cmd = [e2e.ARGS.mpiexec, "-n", str(n), e2e.ARGS.jacobi, "fifo.toml"]
+            p = e2e.run_command(cmd, tmp, timeout=60)
+            expect_exit(p, 2, f"a FIFO config on {n} ranks")
+            expect_in(p.stderr, ["config file 'fifo.toml' is a FIFO with nothing written to it"],
+                      "a FIFO config")
+        # mpiexec passes a rank no inherited descriptor: the pipe is for a run without it
+        piped = subprocess.run(["bash", "-c", f"{e2e.ARGS.jacobi} --quiet --set output.path=p.h5 "
+                                "<(printf '[grid]\\nnx = 5\\nny = 4\\n[boundary]\\ntop = 1.0\\n')"],
+                               cwd=tmp, capture_output=True, text=True, timeout=60)
+        expect_exit(piped, 0, "a config through a pipe")
+        expect_in(piped.stdout, ["converged after"], "a config through a pipe")
+
+
 # ---- TOML syntax ---------------------------------------------------------------------------
 
 def case_toml_syntax_errors():
