@@ -331,8 +331,8 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
     status = write_attr(file, path, "error_bound", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                         &state->error_bound);
   if (status == ERR_OK)
-    status =
-        write_attr(file, path, "target_error", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &cfg->target_error);
+    status = write_attr(file, path, "target_error", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                        &cfg->target_error);
   free(text);
   return status;
 }
@@ -591,8 +591,8 @@ static int gather_on_root(const struct io_temp *t, const struct field *f,
     MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
     for (int64_t r0 = 0; go && r0 < s->rows; r0 += s->slab_rows) {
       int64_t r1 = r0 + s->slab_rows < s->rows ? r0 + s->slab_rows : s->rows;
-      status = gather_slab(f, bufs[d], team, s, r0, r1, slab, recv, counts, displs, send,
-                           dsets[d], tmp, b, status);
+      status = gather_slab(f, bufs[d], team, s, r0, r1, slab, recv, counts, displs, send, dsets[d],
+                           tmp, b, status);
       if (r0 == 0 && d == 0 && status == ERR_OK)
         status = inject_fault(file, tmp);
     }

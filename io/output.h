@@ -85,8 +85,7 @@ int io_read_previous(const char *path, struct field *field, const struct field_b
 /* The error_estimate and error_bound attributes of a file jacobi wrote (NaN where absent: a
  * file of an older version). Rank 0 reads, all get the values. Call after io_read succeeded.
  * Collective on team->comm; agreed status. Errors: ERR_FAILURE (MPI). */
-int io_read_estimates(const char *path, const struct team *team, double *estimate,
-                      double *bound);
+int io_read_estimates(const char *path, const struct team *team, double *estimate, double *bound);
 
 /* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
  * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees

@@ -115,11 +115,12 @@ static int check_header(hid_t file, hid_t dset, const char *name, const char *pa
            H5Sget_simple_extent_dims(space, dims, NULL) < 0)
     status = bad_file(cfg, path, "%s has %d dimensions, expected 2", name, ndims > 0 ? ndims : 0);
   else if (dims[0] != (hsize_t)cfg->ny + 2 || dims[1] != (hsize_t)cfg->nx + 2)
-    status = bad_file(cfg, path,
-                      "%s is %llu x %llu, but grid.ny = %lld and grid.nx = %lld need "
-                      "(ny + 2) x (nx + 2) = %lld x %lld",
-                      name, (unsigned long long)dims[0], (unsigned long long)dims[1], (long long)cfg->ny,
-                      (long long)cfg->nx, (long long)cfg->ny + 2, (long long)cfg->nx + 2);
+    status =
+        bad_file(cfg, path,
+                 "%s is %llu x %llu, but grid.ny = %lld and grid.nx = %lld need "
+                 "(ny + 2) x (nx + 2) = %lld x %lld",
+                 name, (unsigned long long)dims[0], (unsigned long long)dims[1], (long long)cfg->ny,
+                 (long long)cfg->nx, (long long)cfg->ny + 2, (long long)cfg->nx + 2);
   int64_t nx = -1, ny = -1;
   if (status == ERR_OK)
     status = read_whole_attr(file, path, cfg, "nx", &nx);
@@ -166,8 +167,7 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
                  : c == s->cols - 1 ? DECOMP_EAST
                                     : -1;
       if (side >= 0 && v != b->side[side])
-        return bad_file(cfg, path,
-                        "boundary point %s[%lld][%lld] is %.17g, but %s = %.17g", name,
+        return bad_file(cfg, path, "boundary point %s[%lld][%lld] is %.17g, but %s = %.17g", name,
                         (long long)r, (long long)c, v, side_key[side], b->side[side]);
     }
   return ERR_OK;
@@ -219,9 +219,9 @@ static void put_segment(const struct io_segment *seg, void *ctx) {
 }
 
 /* All ranks: receive this slab's points and put them in place. Rank 0 packs from `slab`. */
-static int scatter_slab(struct field *f, int buf, const struct team *team,
-                        const struct io_slabs *s, int64_t r0, int64_t r1, const double *slab,
-                        double *send, int *counts, int *displs, double *recv) {
+static int scatter_slab(struct field *f, int buf, const struct team *team, const struct io_slabs *s,
+                        int64_t r0, int64_t r1, const double *slab, double *send, int *counts,
+                        int *displs, double *recv) {
   const struct decomp_layout *l = f->layout;
   int64_t g0 = r0 > 1 ? r0 - 1 : 0, g1 = r1 - 1 < l->ny ? r1 - 1 : l->ny;
   if (g1 < g0)
@@ -316,10 +316,9 @@ static int read_dataset(const char *path, const char *name, int buf, struct fiel
   if (recv == NULL)
     team_abort(team, err_set(ERR_FAILURE, "out of memory for a restart slab"));
   *iterations = 0;
-  int status =
-      team->rank == 0
-          ? read_on_root(path, name, buf, field, boundary, cfg, team, &s, recv, iterations)
-          : read_elsewhere(field, buf, team, &s, recv, iterations);
+  int status = team->rank == 0
+                   ? read_on_root(path, name, buf, field, boundary, cfg, team, &s, recv, iterations)
+                   : read_elsewhere(field, buf, team, &s, recv, iterations);
   free(recv);
   /* The file is rank 0's, but its verdict is everyone's: adopt it, so the message is untagged. */
   int root_status = status;
@@ -334,8 +333,7 @@ static int read_dataset(const char *path, const char *name, int buf, struct fiel
 
 int io_read(const char *path, struct field *field, const struct field_boundary *boundary,
             const struct cfg *cfg, const struct team *team, int64_t *iterations) {
-  return read_dataset(path, "/temperature", field->current, field, boundary, cfg, team,
-                      iterations);
+  return read_dataset(path, "/temperature", field->current, field, boundary, cfg, team, iterations);
 }
 
 /* An optional float64 scalar attribute: NaN if absent or of another shape or class. */
@@ -358,8 +356,7 @@ static double optional_double_attr(hid_t file, const char *name) {
   return value;
 }
 
-int io_read_estimates(const char *path, const struct team *team, double *estimate,
-                      double *bound) {
+int io_read_estimates(const char *path, const struct team *team, double *estimate, double *bound) {
   double values[2] = {NAN, NAN};
   if (team->rank == 0) {
     io_quiet_hdf5();
@@ -389,9 +386,9 @@ int io_read_previous(const char *path, struct field *field, const struct field_b
     else if (H5Lexists(file, "previous", H5P_DEFAULT) > 0) {
       header[0] = read_whole_attr(file, path, cfg, "chebyshev_start", &start);
       if (header[0] == ERR_OK && (start < 0 || start >= iterations))
-        header[0] = bad_file(cfg, path,
-                             "chebyshev_start = %lld, expected from 0 to iterations - 1 = %lld",
-                             (long long)start, (long long)iterations - 1);
+        header[0] =
+            bad_file(cfg, path, "chebyshev_start = %lld, expected from 0 to iterations - 1 = %lld",
+                     (long long)start, (long long)iterations - 1);
       header[1] = start;
     }
     if (file >= 0)

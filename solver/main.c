@@ -42,7 +42,7 @@ struct run {
   struct field_boundary boundary;
   struct field *field;
   struct halo *halo;
-  int64_t first_iteration; /* the iterations of initial.from_file's field, else 0 */
+  int64_t first_iteration;        /* the iterations of initial.from_file's field, else 0 */
   struct estimate_model estimate; /* how far an iterate is from T* (estimate.h) */
   char *checkpoint_path;
   struct solve_result result;
@@ -458,8 +458,8 @@ static int write_result(struct run *run) {
                              .interrupted = r->interrupted,
                              .method = cfg_method_name(cfg->method),
                              .target_error = cfg->target_error,
-                             .classic_rule = cfg->target_error <= 0 ||
-                                             cfg_is_set(cfg, "solver.tolerance"),
+                             .classic_rule =
+                                 cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance"),
                              .error_estimate = r->error_estimate,
                              .error_bound = r->error_bound};
   far_from_answer(run, &s);

@@ -275,7 +275,8 @@ static const struct method methods[] = {
     [SOLVE_CHEBYSHEV] = {"chebyshev", chebyshev_step, true},
 };
 
-/* ---- the loop --------------------------------------------------------------------------------- */
+/* ---- the loop ---------------------------------------------------------------------------------
+ */
 
 /* The agreed sweep change of the current iterate (its halos filled, or in flight). */
 static double certify_current(struct loop *loop) {
@@ -296,13 +297,12 @@ static struct solve_state state_of(const struct loop *loop, int64_t iteration, d
                                    double change, bool after_step) {
   const struct estimate_model *m = &loop->p->estimate;
   bool chebyshev = loop->p->method == SOLVE_CHEBYSHEV;
-  return (struct solve_state){
-      .iteration = iteration,
-      .residual = residual,
-      .error_estimate = estimate_error(m, change, after_step, iteration),
-      .error_bound = estimate_bound(m, change, after_step, iteration),
-      .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
-      .previous_valid = chebyshev && iteration > loop->chebyshev_start};
+  return (struct solve_state){.iteration = iteration,
+                              .residual = residual,
+                              .error_estimate = estimate_error(m, change, after_step, iteration),
+                              .error_bound = estimate_bound(m, change, after_step, iteration),
+                              .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
+                              .previous_valid = chebyshev && iteration > loop->chebyshev_start};
 }
 
 int solve_run(struct field *f, struct halo *h, const struct team *team,
@@ -375,9 +375,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       checked_change = diff;
       bool after_step = !method->certifies_input;
       bool classic = params->tolerance <= 0 || diff < params->tolerance;
-      bool target = params->target_error <= 0 ||
-                    estimate_bound(&params->estimate, diff, after_step, checked_at) <=
-                        params->target_error;
+      bool target = params->target_error <= 0 || estimate_bound(&params->estimate, diff, after_step,
+                                                                checked_at) <= params->target_error;
       if (classic && target) {
         out->converged = true;
         if (method->certifies_input) { /* keep the iterate the step read */
@@ -415,8 +414,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     }
 
     if (params->progress && team->rank == 0 && t3 - last_progress >= 1.0) {
-      struct solve_state seen = state_of(&loop, checked_at, out->residual, checked_change,
-                                         !method->certifies_input);
+      struct solve_state seen =
+          state_of(&loop, checked_at, out->residual, checked_change, !method->certifies_input);
       report_progress(k, out->residual, seen.error_estimate,
                       global_points * (double)(k - params->first_iteration) / (t3 - start) / 1e6,
                       t3 - start);

@@ -84,7 +84,7 @@ struct solve_result {
   double error_estimate, error_bound;
   int64_t chebyshev_start; /* Chebyshev: where the recurrence began; -1 for Jacobi */
   bool previous_valid;     /* the other buffer holds the iterate before (Chebyshev) */
-  bool interrupted; /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
+  bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
   /* Seconds in each phase on this rank, and the run's wall time on this rank. */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;
   double checkpoint_seconds; /* inside checkpoint(), included in wall_seconds */

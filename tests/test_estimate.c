@@ -13,8 +13,8 @@
 static void test_model_by_hand(void) {
   struct estimate_model m;
   estimate_init(&m, 1, 1, 100.0, false);
-  EXPECT(fabs(m.rho) < 1e-15 && fabs(m.lambda_min - 4.0) < 1e-15, "1 x 1: rho %g, lambda %g",
-         m.rho, m.lambda_min);
+  EXPECT(fabs(m.rho) < 1e-15 && fabs(m.lambda_min - 4.0) < 1e-15, "1 x 1: rho %g, lambda %g", m.rho,
+         m.lambda_min);
   CU_ASSERT_EQUAL(m.inverse_norm, 0.5);
   estimate_init(&m, 3, 3, 1.0, false);
   EXPECT(fabs(m.lambda_min - 2 * (2 - sqrt(2.0))) < 1e-14, "3 x 3: lambda %.17g", m.lambda_min);
@@ -53,8 +53,8 @@ static void test_bound_and_estimate_on_a_small_plate(void) {
   for (int sweep = 0; sweep < 20000; sweep++)
     for (int i = 1; i <= NY; i++)
       for (int j = 1; j <= NX; j++)
-        exact[i][j] = 0.25 * ((exact[i - 1][j] + exact[i + 1][j]) +
-                              (exact[i][j - 1] + exact[i][j + 1]));
+        exact[i][j] =
+            0.25 * ((exact[i - 1][j] + exact[i + 1][j]) + (exact[i][j - 1] + exact[i][j + 1]));
   memcpy(b, a, sizeof b);
   struct estimate_model m;
   estimate_init(&m, NX, NY, 100.0, false);

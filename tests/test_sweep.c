@@ -331,8 +331,8 @@ static void test_weighted_sweep_is_the_scalar_expression(void) {
           EXPECT(wrong == 0, "%lld x %lld, phase %d, variant %d: %d points differ", (long long)rows,
                  (long long)cols, phase, variant, wrong);
           EXPECT(diff == (want_diff ? want_diff_value : 0.0),
-                 "%lld x %lld variant %d: diff %.17g, want %.17g", (long long)rows,
-                 (long long)cols, variant, diff, want_diff ? want_diff_value : 0.0);
+                 "%lld x %lld variant %d: diff %.17g, want %.17g", (long long)rows, (long long)cols,
+                 variant, diff, want_diff ? want_diff_value : 0.0);
         }
 }
 
