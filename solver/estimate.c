@@ -3,6 +3,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 
 /* The unit roundoff of double: 2^-53. */
 static const double UNIT = DBL_EPSILON / 2;
@@ -19,7 +20,7 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->inverse_norm = (double)((n + 1) / 2) * (double)((n + 2) / 2) / 2.0;
   m->edge_max = edge_max;
   m->chebyshev = chebyshev;
-  m->ref_iteration = 0;
+  m->ref_iteration = m->estimate_iteration = 0;
   m->ref_estimate = INFINITY;
   m->ref_bound = INFINITY;
   m->chebyshev_start = 0;
@@ -28,7 +29,7 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
 void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
                                 double edge_lo, double edge_hi) {
   double lo = fabs(interior - edge_lo), hi = fabs(interior - edge_hi);
-  m->ref_iteration = iteration;
+  m->ref_iteration = m->estimate_iteration = iteration;
   m->ref_estimate = lo > hi ? lo : hi;
   /* the subtraction rounds: one unit of the larger operand */
   m->ref_bound = m->ref_estimate * (1 + 2 * UNIT) + 2 * UNIT * fmax(fabs(interior), m->edge_max);
@@ -72,12 +73,12 @@ static double log_cosh(double x) { return x + log1p(exp(-2 * x)) - log(2.0); }
  * T_a(1 / rho) / T_b(1 / rho) for Chebyshev, a and b the steps of the recurrence at the
  * reference and at `iteration`. */
 static double damping(const struct estimate_model *m, int64_t iteration) {
-  if (iteration <= m->ref_iteration)
+  if (iteration <= m->estimate_iteration)
     return 1.0;
   if (!m->chebyshev)
-    return pow(m->rho, (double)(iteration - m->ref_iteration));
+    return pow(m->rho, (double)(iteration - m->estimate_iteration));
   double alpha = chebyshev_rate(m);
-  double a = (double)(m->ref_iteration - m->chebyshev_start),
+  double a = (double)(m->estimate_iteration - m->chebyshev_start),
          b = (double)(iteration - m->chebyshev_start);
   return exp(log_cosh((a > 0 ? a : 0) * alpha) - log_cosh(b * alpha));
 }
@@ -96,6 +97,19 @@ double estimate_error(const struct estimate_model *m, double change, bool after_
   return estimate < bound ? estimate : bound;
 }
 
+void estimate_measured(struct estimate_model *m, int64_t iteration, double estimate) {
+  m->estimate_iteration = iteration;
+  m->ref_estimate = estimate;
+}
+
+double estimate_from_coarse(const struct estimate_model *m, double change, double coarse,
+                            int64_t iteration) {
+  double bound = estimate_bound(m, change, false, iteration);
+  double floor = 4 * change / 8; /* |A e| <= 8 |e| */
+  double estimate = coarse > floor ? coarse : floor;
+  return estimate < bound ? estimate : bound;
+}
+
 double estimate_iterations_to(const struct estimate_model *m, double from, double to) {
   if (!(from > to) || !(to > 0))
     return 0.0;
@@ -110,4 +124,95 @@ double estimate_chebyshev_omega(double rho, int64_t step, double prev) {
   if (step == 2)
     return 1.0 / (1.0 - rho * rho / 2.0);
   return 1.0 / (1.0 - rho * rho * prev / 4.0);
+}
+
+void estimate_coarse_init(struct estimate_coarse *c, int64_t nx, int64_t ny) {
+  c->nx = nx;
+  c->ny = ny;
+  int64_t mx = nx < ESTIMATE_COARSE ? nx : ESTIMATE_COARSE;
+  int64_t my = ny < ESTIMATE_COARSE ? ny : ESTIMATE_COARSE;
+  int64_t most = ESTIMATE_COARSE_MAX;
+  if (mx < ESTIMATE_COARSE) /* a thin plate: its long direction gets the points left */
+    my = ny < most && ny < ESTIMATE_COARSE_POINTS / mx ? ny
+         : most < ESTIMATE_COARSE_POINTS / mx          ? most
+                                                       : ESTIMATE_COARSE_POINTS / mx;
+  if (my < ESTIMATE_COARSE)
+    mx = nx < most && nx < ESTIMATE_COARSE_POINTS / my ? nx
+         : most < ESTIMATE_COARSE_POINTS / my          ? most
+                                                       : ESTIMATE_COARSE_POINTS / my;
+  c->mx = (int)mx;
+  c->my = (int)my;
+}
+
+void estimate_coarse_hat(int64_t n, int m, int64_t i, int k[2], int64_t w[2]) {
+  int64_t d = n + 1, at = i * (m + 1); /* fine i at `at`, coarse k at k d, in units of 1 / d */
+  k[0] = (int)(at / d);
+  k[1] = k[0] + 1;
+  for (int s = 0; s < 2; s++) {
+    int64_t dist = at - (int64_t)k[s] * d;
+    dist = dist < 0 ? -dist : dist;
+    w[s] = k[s] >= 1 && k[s] <= m && dist < d ? d - dist : 0;
+  }
+}
+
+/* out = S in S' for the orthonormal sine matrices of the two directions (S symmetric, its own
+ * inverse): rows (my) and columns (mx). */
+static void sine_transform(const double *in, double *out, double *tmp, const double *sy,
+                           const double *sx, int my, int mx) {
+  for (int a = 0; a < my; a++)
+    for (int q = 0; q < mx; q++) {
+      double sum = 0;
+      for (int b = 0; b < mx; b++)
+        sum += in[a * mx + b] * sx[b * mx + q];
+      tmp[a * mx + q] = sum;
+    }
+  for (int p = 0; p < my; p++)
+    for (int q = 0; q < mx; q++) {
+      double sum = 0;
+      for (int a = 0; a < my; a++)
+        sum += sy[p * my + a] * tmp[a * mx + q];
+      out[p * mx + q] = sum;
+    }
+}
+
+static void sine_matrix(double *s, int m) {
+  double norm = sqrt(2.0 / (m + 1));
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++)
+      s[a * m + b] = norm * sin(PI * (double)(a + 1) * (double)(b + 1) / (double)(m + 1));
+}
+
+double estimate_coarse_error(const struct estimate_coarse *c, const double *rc) {
+  int my = c->my, mx = c->mx;
+  /* coarse spacings, in fine spacings: the hats of m points span n + 1 */
+  double hy = (double)(c->ny + 1) / (my + 1), hx = (double)(c->nx + 1) / (mx + 1);
+  size_t cells = (size_t)my * (size_t)mx;
+  double *sy = malloc((size_t)my * (size_t)my * sizeof *sy);
+  double *sx = malloc((size_t)mx * (size_t)mx * sizeof *sx);
+  double *a = calloc(cells, sizeof *a), *b = calloc(cells, sizeof *b);
+  double *tmp = calloc(cells, sizeof *tmp);
+  double max = NAN;
+  if (sy != NULL && sx != NULL && a != NULL && b != NULL && tmp != NULL) {
+    sine_matrix(sy, my);
+    sine_matrix(sx, mx);
+    /* -Lap_H e = rc / (hx hy): a hat's weighted sum is hx hy times the residual it covers */
+    for (size_t k = 0; k < cells; k++)
+      a[k] = rc[k] / (hx * hy);
+    sine_transform(a, b, tmp, sy, sx, my, mx);
+    for (int p = 0; p < my; p++)
+      for (int q = 0; q < mx; q++) {
+        double sp = sin(PI * (p + 1) / (2.0 * (my + 1))), sq = sin(PI * (q + 1) / (2.0 * (mx + 1)));
+        b[p * mx + q] /= 4 * sp * sp / (hy * hy) + 4 * sq * sq / (hx * hx);
+      }
+    sine_transform(b, a, tmp, sy, sx, my, mx);
+    max = 0;
+    for (size_t k = 0; k < cells; k++)
+      max = fabs(a[k]) > max ? fabs(a[k]) : max;
+  }
+  free(tmp);
+  free(b);
+  free(a);
+  free(sx);
+  free(sy);
+  return max;
 }

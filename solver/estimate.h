@@ -15,13 +15,14 @@
  * solving for |x - T*| gives estimate_bound's formula. It is a guarantee, never below the true
  * error, whatever the iterate (README, "How far from the answer").
  *
- * The estimate is what the error most likely is: the smaller of
+ * The estimate is measured: the residual's error on a coarse grid (below, and certify.h), kept
+ * between the rigorous lower bound R / 8 (||A||inf = 8) and the bound. Between measurements
+ * (the progress line) the model gives the smaller of
  *   - R / lambda_min (lambda_min = 4 (1 - rho) the smallest eigenvalue of A, rho the Jacobi
  *     spectral radius): exact once the error is the slowest mode, as it becomes under Jacobi;
- *   - the error at a reference iterate times the method's damping since: rho^m for Jacobi,
+ *   - the last measured error times the method's damping since: rho^m for Jacobi,
  *     1 / T_m(1 / rho) for Chebyshev (T_m the Chebyshev polynomial), which damps every mode by
- *     at most that, the slowest by exactly that;
- * kept between the rigorous lower bound R / 8 (||A||inf = 8) and the bound.
+ *     at most that, the slowest by exactly that.
  *
  * Not for: MPI (the caller agrees on d first), the iteration itself. Pure functions; not
  * collective.
@@ -38,11 +39,12 @@ struct estimate_model {
   double inverse_norm; /* an upper bound on ||A^-1||inf */
   double edge_max;     /* largest |edge temperature|: bounds |T*| */
   bool chebyshev;      /* the damping of Chebyshev semi-iteration, else Jacobi's */
-  /* The reference: at iteration ref_iteration the error was about ref_estimate and at most
-   * ref_bound (INFINITY where unknown). For Chebyshev, where its recurrence began. */
-  int64_t ref_iteration;
+  /* The references: at iteration ref_iteration the error was at most ref_bound, and at
+   * iteration estimate_iteration about ref_estimate (INFINITY where unknown); the run moves the
+   * second to its latest measurement (estimate_measured). */
+  int64_t ref_iteration, estimate_iteration;
   double ref_estimate, ref_bound;
-  int64_t chebyshev_start; /* Chebyshev: the iteration its recurrence began at (<= ref) */
+  int64_t chebyshev_start; /* Chebyshev: the iteration its recurrence began at (<= either) */
 };
 
 /* The model of an nx x ny plate whose edges hold at most edge_max in magnitude; no reference. */
@@ -56,6 +58,10 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
 void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
                                 double edge_lo, double edge_hi);
 
+/* A measured estimate of the error at `iteration` (certify.h) becomes the reference the model
+ * damps from until the next one. */
+void estimate_measured(struct estimate_model *m, int64_t iteration, double estimate);
+
 /* Guaranteed upper bound on max |x - T*| of the iterate x whose agreed sweep change is `change`;
  * with `after_step` for the Jacobi iterate one sweep after it (J is a contraction in the max
  * norm, so the bound carries over, plus that sweep's rounding). Jacobi also never exceeds its
@@ -63,13 +69,52 @@ void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, dou
 double estimate_bound(const struct estimate_model *m, double change, bool after_step,
                       int64_t iteration);
 
-/* The estimate of max |x - T*| for the same iterate (see the header comment). */
+/* The model's estimate of max |x - T*| for the same iterate, between measurements (see the
+ * header comment). */
 double estimate_error(const struct estimate_model *m, double change, bool after_step,
                       int64_t iteration);
 
 /* About how many more iterations of the model's method take an error of `from` to `to`
  * (0 if from <= to). */
 double estimate_iterations_to(const struct estimate_model *m, double from, double to);
+
+/* ---- the measured estimate: the residual's error on a coarse grid -----------------------------
+ * The error is A^-1 r, and A^-1 damps a mode of the residual by its eigenvalue: the error is
+ * made of the residual's smooth part, which a coarse grid resolves, while the fast modes that
+ * dominate |r| (under Chebyshev above all) contribute little. So the residual, weighted by
+ * bilinear hat functions onto a coarse grid, is the right-hand side of the same equation on
+ * that grid, solved exactly (sine transforms), and the estimate is the largest value of its
+ * solution. The coarse grid has ESTIMATE_COARSE points a direction, or the grid's own where it
+ * has fewer; a direction that the other leaves room for (a thin plate) gets up to
+ * ESTIMATE_COARSE_POINTS / (the other's), at most ESTIMATE_COARSE_MAX, so that thin plates'
+ * boundary layers are resolved. Where the coarse grid is the grid itself the estimate is the
+ * exact error (to rounding); beyond, the tests find it within 0.75-1.01 of the truth for both
+ * methods (README). The caller sums the weighted residual exactly (integers), so the estimate
+ * is the same on every decomposition. */
+enum { ESTIMATE_COARSE = 64, ESTIMATE_COARSE_POINTS = 4096, ESTIMATE_COARSE_MAX = 512 };
+
+struct estimate_coarse {
+  int64_t nx, ny; /* the fine interior */
+  int mx, my;     /* coarse points a row and a column */
+};
+
+void estimate_coarse_init(struct estimate_coarse *c, int64_t nx, int64_t ny);
+
+/* The coarse points that fine index i (1 .. n, across a direction of n fine and m coarse
+ * points) weighs into: k[0] and k[1] = k[0] + 1 (1-based; 0 and m + 1 are the edge, no point),
+ * with the integer weights w[0], w[1] out of n + 1: the hat of point k, centred at fine
+ * position k (n + 1) / (m + 1), is max(0, (n + 1) - |i (m + 1) - k (n + 1)|) / (n + 1). */
+void estimate_coarse_hat(int64_t n, int m, int64_t i, int k[2], int64_t w[2]);
+
+/* max |e_H| for the coarse equations whose right-hand side rc (my x mx, row-major) holds the
+ * hat-weighted sums of the residual (sum over fine points of hat_y hat_x r); NaN when out of
+ * memory. */
+double estimate_coarse_error(const struct estimate_coarse *c, const double *rc);
+
+/* The measured estimate of an iterate whose agreed change is `change` and whose coarse error
+ * is `coarse`: that, kept between R / 8 and the bound. */
+double estimate_from_coarse(const struct estimate_model *m, double change, double coarse,
+                            int64_t iteration);
 
 /* Omega of Chebyshev step `step` (1-based, counted from where the recurrence began) for the
  * spectral radius rho: omega_1 = 1, omega_2 = 1 / (1 - rho^2 / 2), omega_s = 1 / (1 - rho^2

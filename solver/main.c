@@ -321,7 +321,7 @@ static int allocate(struct run *run) {
     /* The file's own figures are the reference; a Chebyshev recurrence begins there. */
     struct estimate_model *m = &run->estimate;
     CHECK(io_read_estimates(cfg->from_file, run->team, &m->ref_estimate, &m->ref_bound));
-    m->ref_iteration = m->chebyshev_start = run->first_iteration;
+    m->ref_iteration = m->estimate_iteration = m->chebyshev_start = run->first_iteration;
     if (cfg->method == CFG_METHOD_CHEBYSHEV) { /* its own checkpoint goes on exactly */
       int64_t start = -1;
       CHECK(io_read_previous(cfg->from_file, run->field, &run->boundary, cfg, run->team,
@@ -463,10 +463,14 @@ static int write_result(struct run *run) {
                              .error_estimate = r->error_estimate,
                              .error_bound = r->error_bound};
   far_from_answer(run, &s);
-  double mine[5] = {r->compute_seconds, r->halo_seconds, r->reduce_seconds, r->wall_seconds,
-                    r->checkpoint_seconds + run->write_seconds};
-  double max[5];
-  MPI_CHECK(MPI_Reduce(mine, max, 5, MPI_DOUBLE, MPI_MAX, 0, team->comm));
+  double mine[6] = {r->compute_seconds,
+                    r->halo_seconds,
+                    r->reduce_seconds,
+                    r->wall_seconds,
+                    r->checkpoint_seconds + run->write_seconds,
+                    r->estimate_seconds};
+  double max[6];
+  MPI_CHECK(MPI_Reduce(mine, max, 6, MPI_DOUBLE, MPI_MAX, 0, team->comm));
   struct halo_counts c = halo_counts(run->halo);
   long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
   MPI_CHECK(MPI_Reduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, 0, team->comm));
@@ -475,6 +479,7 @@ static int write_result(struct run *run) {
   s.reduce_seconds = max[2];
   s.wall_seconds = max[3];
   s.output_seconds = max[4];
+  s.estimate_seconds = max[5];
   s.halo = (struct halo_counts){.local_points = sums[0],
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],

@@ -40,6 +40,14 @@ void report_progress(int64_t iteration, double residual, double error_estimate, 
   fflush(stdout);
 }
 
+/* x to two significant digits: a prediction, not a count. */
+static double two_digits(double x) {
+  if (!(x > 0) || !isfinite(x))
+    return x;
+  double unit = pow(10.0, floor(log10(x)) - 1);
+  return round(x / unit) * unit;
+}
+
 void report_summary(const struct report_summary *s) {
   double updates = (double)s->points * (double)s->iterations_run;
   double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
@@ -59,16 +67,17 @@ void report_summary(const struct report_summary *s) {
            s->error_estimate, s->error_estimate / s->tolerance);
     printf("    for an error below %g: solver.target_error = %g (about %.0f more iterations; or "
            "solver.tolerance = %.2g)",
-           s->goal, s->goal, s->more, s->goal_tolerance);
+           s->goal, s->goal, two_digits(s->more), s->goal_tolerance);
     if (s->chebyshev_total > 0)
       printf(", or solver.method = \"chebyshev\" (about %.0f iterations in all)",
-             s->chebyshev_total);
+             two_digits(s->chebyshev_total));
     printf("\n");
   }
   printf("  wall time %.6f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
-         "reduction %.6f s, output %.6f s\n",
-         s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds);
+         "reduction %.6f s, output %.6f s, error estimate %.6f s (not in the wall time)\n",
+         s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds,
+         s->estimate_seconds);
   if (s->exchange_every > 1)
     printf("  halo per exchange (one every %lld iterations):", (long long)s->exchange_every);
   else

@@ -24,6 +24,7 @@ struct report_summary {
   uint64_t checksum;
   int64_t iterations_run;  /* by this run: iterations less those of initial.from_file */
   double output_seconds;   /* checkpoints and the final write, max over ranks */
+  double estimate_seconds; /* measuring the error left, max over ranks (not in wall_seconds) */
   const char *output_path; /* the file written */
   bool interrupted;        /* stopped by a signal: output_path is the checkpoint */
   const char *method;      /* "jacobi", "chebyshev" */

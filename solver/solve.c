@@ -1,6 +1,7 @@
 /* solve.c - the iteration loop; see solve.h. */
 #include "solve.h"
 
+#include "certify.h"
 #include "err.h"
 #include "report.h"
 #include "sweep.h"
@@ -131,19 +132,6 @@ static double local_sweep(struct field *f, const struct halo *h, enum sweep_part
   return max_diff;
 }
 
-/* The sweep change of the current iterate over every tile, writing nothing (its halos must be
- * filled). */
-static double local_change(const struct field *f) {
-  double max_diff = 0.0;
-  for (int64_t t = 0; t < f->ntiles; t++) {
-    int64_t stride = field_stride(f, t);
-    double diff = sweep_tile_change(field_interior(f, f->current, t) - stride - 1,
-                                    f->tiles[t].nrows, f->tiles[t].ncols, stride);
-    max_diff = diff > max_diff ? diff : max_diff;
-  }
-  return max_diff;
-}
-
 /* `levels` <= f->depth iterations in one pass over each tile (overlapped tiles): level l
  * computes the tile grown by levels - 1 - l points, clipped to the grid, so the last level is
  * the tile itself and every level reads only what the level before wrote, the fixed boundary
@@ -199,6 +187,14 @@ struct loop {
    * last_step (0: none yet). */
   int64_t chebyshev_start, last_step;
   double omega_last;
+  /* The error model, its estimate's reference moved to each measurement (certify.h), and the
+   * iteration from which the next check is followed by one: measurements at the first checks
+   * 64, 128, 256, ... iterations into the run (their cost, a pass or two of the stencil, then
+   * stays below a few percent), at checkpoints and at the end. */
+  struct estimate_model model;
+  struct estimate_coarse coarse;
+  int64_t next_measure;
+  double measure_seconds;
 };
 
 struct method {
@@ -278,31 +274,29 @@ static const struct method methods[] = {
 /* ---- the loop ---------------------------------------------------------------------------------
  */
 
-/* The agreed sweep change of the current iterate (its halos filled, or in flight). */
-static double certify_current(struct loop *loop) {
+/* The measured state of x^iteration, current, its halos filled or in flight (certify.h);
+ * the model's estimate damps from here on. Collective. */
+static int measure(struct loop *loop, int64_t iteration, double residual,
+                   struct solve_state *state) {
+  double t0 = MPI_Wtime();
   if (loop->in_flight) {
     exchange_or_abort(halo_exchange_end, loop->h, loop->team, loop->f->current);
     loop->in_flight = false;
   }
-  double mine = local_change(loop->f), change = 0.0;
-  int rc = MPI_Allreduce(&mine, &change, 1, MPI_DOUBLE, MPI_MAX, loop->team->comm);
-  if (rc != MPI_SUCCESS)
-    team_abort(loop->team, team_mpi_error(rc, "MPI_Allreduce (certificate)"));
-  return change;
-}
-
-/* The state of x^iteration, current, whose agreed sweep change is `change` (measured on it, or,
- * after_step, on the Jacobi iterate before it). */
-static struct solve_state state_of(const struct loop *loop, int64_t iteration, double residual,
-                                   double change, bool after_step) {
-  const struct estimate_model *m = &loop->p->estimate;
+  struct certify_result c;
+  CHECK(certify_field(loop->f, loop->team, &loop->coarse, &c));
   bool chebyshev = loop->p->method == SOLVE_CHEBYSHEV;
-  return (struct solve_state){.iteration = iteration,
-                              .residual = residual,
-                              .error_estimate = estimate_error(m, change, after_step, iteration),
-                              .error_bound = estimate_bound(m, change, after_step, iteration),
-                              .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
-                              .previous_valid = chebyshev && iteration > loop->chebyshev_start};
+  *state = (struct solve_state){
+      .iteration = iteration,
+      .residual = residual,
+      .change = c.change,
+      .error_estimate = estimate_from_coarse(&loop->model, c.change, c.estimate, iteration),
+      .error_bound = estimate_bound(&loop->model, c.change, false, iteration),
+      .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
+      .previous_valid = chebyshev && iteration > loop->chebyshev_start};
+  estimate_measured(&loop->model, iteration, state->error_estimate);
+  loop->measure_seconds += MPI_Wtime() - t0;
+  return ERR_OK;
 }
 
 int solve_run(struct field *f, struct halo *h, const struct team *team,
@@ -315,7 +309,10 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
                       .h = h,
                       .team = team,
                       .p = params,
-                      .chebyshev_start = params->estimate.chebyshev_start};
+                      .chebyshev_start = params->estimate.chebyshev_start,
+                      .model = params->estimate,
+                      .next_measure = 64};
+  estimate_coarse_init(&loop.coarse, f->layout->nx, f->layout->ny);
 
   /* The initial field's halos: the exchange that the first sweep reads. */
   exchange_or_abort(halo_exchange, h, team, f->current);
@@ -337,6 +334,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   int64_t checked_at = params->first_iteration;
   double checked_change = NAN;
   bool certified = false; /* the field left current is the one the last check certified */
+  bool measure_now = false;
   out->iterations = params->first_iteration;
   for (int64_t k = params->first_iteration + 1; k <= params->max_iterations; k++) {
     /* A temporal block runs on to the next multiple of K (or max_iterations) in one pass; k
@@ -387,6 +385,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
         break;
       }
       certified = !method->certifies_input;
+      measure_now = k - params->first_iteration >= loop.next_measure;
     }
     if (k == params->max_iterations)
       break; /* the last iterate needs no halos (its certificate exchanges them if it must) */
@@ -405,18 +404,25 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       out->interrupted = true;
       break;
     }
-    if (params->checkpoint_interval > 0 && k % params->checkpoint_interval == 0) {
-      struct solve_state state = state_of(&loop, k, out->residual, certify_current(&loop), false);
-      status = params->checkpoint(params->checkpoint_ctx, &state);
-      out->checkpoint_seconds += MPI_Wtime() - t3;
+    bool checkpoint = params->checkpoint_interval > 0 && k % params->checkpoint_interval == 0;
+    if (checkpoint || measure_now) {
+      struct solve_state state;
+      status = measure(&loop, k, out->residual, &state);
+      if (status == ERR_OK && checkpoint)
+        status = params->checkpoint(params->checkpoint_ctx, &state);
+      if (checkpoint)
+        out->checkpoint_seconds += MPI_Wtime() - t3;
       if (status != ERR_OK)
         break;
+      if (measure_now)
+        loop.next_measure *= 2;
+      measure_now = false;
     }
 
     if (params->progress && team->rank == 0 && t3 - last_progress >= 1.0) {
-      struct solve_state seen =
-          state_of(&loop, checked_at, out->residual, checked_change, !method->certifies_input);
-      report_progress(k, out->residual, seen.error_estimate,
+      double estimate =
+          estimate_error(&loop.model, checked_change, !method->certifies_input, checked_at);
+      report_progress(k, out->residual, estimate,
                       global_points * (double)(k - params->first_iteration) / (t3 - start) / 1e6,
                       t3 - start);
       last_progress = t3;
@@ -426,24 +432,27 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     exchange_or_abort(halo_exchange_end, h, team, f->current);
   stop_vote_finish(&vote, team);
 
-  /* The certificate of the field left current: the last check's, or measured now. */
+  /* The field left current, measured: its ring first, for the stencil. A Jacobi field the
+   * last check certified (one sweep after the iterate it measured) keeps the smaller bound. */
+  struct solve_state state;
   if (status == ERR_OK) {
-    double change = checked_change;
-    bool after_step = !method->certifies_input;
-    if (!certified) { /* measure it: its ring first, for the stencil */
-      if (!loop.in_flight)
-        exchange_or_abort(halo_exchange, h, team, f->current);
-      change = certify_current(&loop);
-      after_step = false;
+    exchange_or_abort(halo_exchange, h, team, f->current);
+    status = measure(&loop, out->iterations, out->residual, &state);
+  }
+  if (status == ERR_OK) {
+    double bound = state.error_bound;
+    if (certified && !method->certifies_input) {
+      double carried = estimate_bound(&loop.model, checked_change, true, out->iterations);
+      bound = carried < bound ? carried : bound;
     }
-    struct solve_state state = state_of(&loop, out->iterations, out->residual, change, after_step);
-    out->error_estimate = state.error_estimate;
-    out->error_bound = state.error_bound;
+    out->error_estimate = state.error_estimate < bound ? state.error_estimate : bound;
+    out->error_bound = bound;
     out->chebyshev_start = state.chebyshev_start;
     out->previous_valid = state.previous_valid && !out->converged;
   }
   free(loop.omega);
   free(loop.rect);
-  out->wall_seconds = MPI_Wtime() - start;
+  out->estimate_seconds = loop.measure_seconds;
+  out->wall_seconds = MPI_Wtime() - start - out->estimate_seconds;
   return status;
 }

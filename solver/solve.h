@@ -39,6 +39,7 @@ enum solve_method { SOLVE_JACOBI, SOLVE_CHEBYSHEV };
 struct solve_state {
   int64_t iteration;
   double residual; /* the last agreed diff */
+  double change;   /* the sweep change of this very iterate, agreed */
   double error_estimate, error_bound;
   int64_t chebyshev_start; /* -1: Jacobi */
   bool previous_valid;     /* the other buffer holds x^(iteration - 1) */
@@ -85,9 +86,11 @@ struct solve_result {
   int64_t chebyshev_start; /* Chebyshev: where the recurrence began; -1 for Jacobi */
   bool previous_valid;     /* the other buffer holds the iterate before (Chebyshev) */
   bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
-  /* Seconds in each phase on this rank, and the run's wall time on this rank. */
+  /* Seconds in each phase on this rank, and the run's wall time on this rank (without the
+   * error measurements, estimate_seconds, which are not the solve). */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;
   double checkpoint_seconds; /* inside checkpoint(), included in wall_seconds */
+  double estimate_seconds;   /* measuring the error (certify.h), left out of wall_seconds */
   int64_t exchanges;         /* halo exchanges this rank made */
 };
 

@@ -112,12 +112,100 @@ static void test_iterations_to(void) {
   EXPECT(estimate_iterations_to(&m, 1e-4, 1e-3) == 0, "already below");
 }
 
+/* The hats: integer weights out of n + 1, at most two coarse points per fine index, a partition
+ * of unity between the first and the last coarse point, and the identity when m = n. */
+static void test_coarse_hats(void) {
+  for (int64_t n = 1; n <= 300; n += 7)
+    for (int m = 1; m <= (n < 70 ? (int)n : 70); m += 3) {
+      for (int64_t i = 1; i <= n; i++) {
+        int k[2];
+        int64_t w[2];
+        estimate_coarse_hat(n, m, i, k, w);
+        EXPECT(k[1] == k[0] + 1 && w[0] >= 0 && w[1] >= 0 && w[0] <= n + 1 && w[1] <= n + 1,
+               "n %lld m %d i %lld: points %d %d weights %lld %lld", (long long)n, m, (long long)i,
+               k[0], k[1], (long long)w[0], (long long)w[1]);
+        double at = (double)i * (m + 1) / (double)(n + 1); /* i in coarse units */
+        if (at >= 1 && at <= m)
+          EXPECT(w[0] + w[1] == n + 1, "n %lld m %d i %lld: weights sum to %lld", (long long)n, m,
+                 (long long)i, (long long)(w[0] + w[1]));
+        if (m == n)
+          EXPECT(k[0] == i && w[0] == n + 1 && w[1] == 0, "identity at n = m = %lld", (long long)n);
+      }
+    }
+}
+
+/* Where the coarse grid is the grid itself, the coarse error is the exact error: for a chosen
+ * error e on a 9 x 6 plate, r = A e, and the coarse solve gives max |e| back. And on a grid it
+ * coarsens, a smooth error (the slowest mode) comes back within a few percent. */
+static void test_coarse_error_is_the_error(void) {
+  struct estimate_coarse c;
+  estimate_coarse_init(&c, 9, 6);
+  CU_ASSERT_EQUAL(c.mx, 9);
+  CU_ASSERT_EQUAL(c.my, 6);
+  double e[8][11] = {{0}}, r[6 * 9];
+  for (int i = 1; i <= 6; i++)
+    for (int j = 1; j <= 9; j++)
+      e[i][j] = sin(i * 1.3) * cos(j * 0.7) + 0.1 * i;
+  double want = 0;
+  for (int i = 1; i <= 6; i++)
+    for (int j = 1; j <= 9; j++) {
+      r[(i - 1) * 9 + (j - 1)] =
+          4 * e[i][j] - (e[i - 1][j] + e[i + 1][j] + e[i][j - 1] + e[i][j + 1]);
+      want = fmax(want, fabs(e[i][j]));
+    }
+  double got = estimate_coarse_error(&c, r);
+  EXPECT(fabs(got - want) < 1e-12 * want, "coarse %.17g, exact %.17g", got, want);
+
+  /* 200 x 150: 64 x 64 coarse points; the slowest mode sin(pi i / 151) sin(pi j / 201) */
+  enum { NX = 200, NY = 150 };
+  estimate_coarse_init(&c, NX, NY);
+  CU_ASSERT_EQUAL(c.mx, 64);
+  CU_ASSERT_EQUAL(c.my, 64);
+  static double rc[64 * 64];
+  memset(rc, 0, sizeof rc);
+  double lambda = 4 * (pow(sin(3.14159265358979 / (2 * (NY + 1))), 2) +
+                       pow(sin(3.14159265358979 / (2 * (NX + 1))), 2));
+  for (int64_t i = 1; i <= NY; i++) {
+    int ky[2], kx[2];
+    int64_t wy[2], wx[2];
+    estimate_coarse_hat(NY, c.my, i, ky, wy);
+    for (int64_t j = 1; j <= NX; j++) {
+      estimate_coarse_hat(NX, c.mx, j, kx, wx);
+      double mode = sin(3.14159265358979 * (double)i / (NY + 1)) *
+                    sin(3.14159265358979 * (double)j / (NX + 1));
+      for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++)
+          if (wy[a] * wx[b] != 0)
+            rc[(ky[a] - 1) * 64 + (kx[b] - 1)] +=
+                (double)wy[a] / (NY + 1) * (double)wx[b] / (NX + 1) * lambda * mode;
+    }
+  }
+  got = estimate_coarse_error(&c, rc);
+  EXPECT(fabs(got - 1.0) < 0.05, "the slowest mode of amplitude 1: coarse error %.6g", got);
+}
+
+/* A thin plate gives its long direction the points its short one leaves. */
+static void test_coarse_grid_of_thin_plates(void) {
+  struct estimate_coarse c;
+  estimate_coarse_init(&c, 2, 200);
+  EXPECT(c.mx == 2 && c.my == 200, "2 x 200: %d x %d", c.mx, c.my);
+  estimate_coarse_init(&c, 100000, 3);
+  EXPECT(c.mx == ESTIMATE_COARSE_MAX && c.my == 3, "100000 x 3: %d x %d", c.mx, c.my);
+  estimate_coarse_init(&c, 4096, 4096);
+  EXPECT(c.mx == ESTIMATE_COARSE && c.my == ESTIMATE_COARSE, "4096^2: %d x %d", c.mx, c.my);
+  estimate_coarse_init(&c, 63, 5000);
+  EXPECT(c.mx == 63 && c.my == ESTIMATE_COARSE_POINTS / 63, "63 x 5000: %d x %d", c.mx, c.my);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"model_by_hand", test_model_by_hand},
       {"bound_and_estimate_on_a_small_plate", test_bound_and_estimate_on_a_small_plate},
       {"chebyshev_omegas", test_chebyshev_omegas},
       {"iterations_to", test_iterations_to},
+      {"coarse_hats", test_coarse_hats},
+      {"coarse_error_is_the_error", test_coarse_error_is_the_error},
+      {"coarse_grid_of_thin_plates", test_coarse_grid_of_thin_plates},
   };
   return TESTS_ADD_SUITE("estimate", cases);
 }

@@ -60,7 +60,7 @@ def solve(text, sets=(), ranks=1, want_exit=(0, 3)):
 
 GRIDS = [(1, 1), (1, 17), (17, 1), (13, 13), (31, 64), (97, 5), (64, 64), (2, 200), (127, 33)]
 EDGES = [((100.0, 0.0, 0.0, 0.0), 0.0), ((10.0, -20.0, 35.0, 5.0), 50.0),
-         ((-7.5, 3.0, 80.0, 1.0), 20.0)]
+         ((-7.5, 3.0, 80.0, 1.0), 20.0), ((100.0, 100.0, 100.0, 100.0), 0.0)]
 
 
 def rounding_floor(edges, interior):
@@ -77,39 +77,31 @@ def check_estimate(what, attrs, true, floor, low, high):
 
 
 def case_jacobi_estimate_and_bound_against_exact():
-    """Jacobi: the bound is never below the true error, stopped early or late; the estimate is
-    within 2x of it once the run has had (nx + 1)(ny + 1) / 2 iterations (the slowest mode
-    then dominates)."""
+    """Jacobi: the bound is never below the true error, and the measured estimate within 2x of
+    it, stopped after one iteration, half-way or late."""
     for nx, ny in GRIDS:
         for edges, interior in EDGES:
             floor = rounding_floor(edges, interior)
-            for most in (1, 7, max(8, (nx + 1) * (ny + 1) // 2), 4 * (nx + 1) * (ny + 1)):
+            for most in (1, max(8, (nx + 1) * (ny + 1) // 2), 4 * (nx + 1) * (ny + 1)):
                 what = f"jacobi {nx} x {ny}, edges {edges}, start {interior}, {most} iterations"
                 _, attrs, true = solve(config(nx, ny, edges, interior),
                                        (f"solver.max_iterations={most}", "solver.tolerance=1e-300"))
-                late = most >= (nx + 1) * (ny + 1) // 2
-                check_estimate(what, attrs, true, floor, 0.5 if late else 0, 2 if late else 1e300)
+                check_estimate(what, attrs, true, floor, 0.5, 2)
 
 
 def case_chebyshev_estimate_and_bound_against_exact():
-    """Chebyshev: the bound is never below the true error; the estimate (the starting error
-    damped by 1 / T_k(1 / rho), never above the residual's own figure) is within 2x of the
-    truth on these plates, except that a uniform start between uniform edges can be
-    underestimated by up to 5x (README, "How far from the answer")."""
+    """Chebyshev: the bound is never below the true error, and the measured estimate within 2x
+    of it (Chebyshev's residual is dominated by fast modes, so no figure of the residual alone
+    would do: the coarse grid's solve sees the error's smooth part)."""
     for nx, ny in GRIDS:
         for edges, interior in EDGES:
             floor = rounding_floor(edges, interior)
-            for most in (1, 5, max(6, (nx + ny) // 2), 3 * (nx + ny)):
+            for most in (1, max(6, (nx + ny) // 2), 3 * (nx + ny)):
                 what = f"chebyshev {nx} x {ny}, edges {edges}, start {interior}, {most} iterations"
                 _, attrs, true = solve(config(nx, ny, edges, interior),
                                        (f"solver.max_iterations={most}", "solver.tolerance=1e-300",
                                         "solver.method=chebyshev"))
-                check_estimate(what, attrs, true, floor, 1 / 3, 3)
-    # uniform edges: the documented weak spot, still bounded
-    _, attrs, true = solve(config(64, 64, (100.0,) * 4, 0.0),
-                           ("solver.max_iterations=150", "solver.tolerance=1e-300",
-                            "solver.method=chebyshev"))
-    check_estimate("chebyshev 64 x 64, uniform edges", attrs, true, 1e-7, 1 / 5, 2)
+                check_estimate(what, attrs, true, floor, 0.5, 2)
 
 
 def case_target_error_is_met():

@@ -1,0 +1,140 @@
+/* certify.c - the measured distance of an iterate to T*; see certify.h. */
+#include "certify.h"
+
+#include "err.h"
+#include "sweep.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 128-bit integers: the sums of a residual quantised to 60 bits, weighted by hats of up to
+ * (n + 1) units, over a whole grid, fit in 126 bits. A GCC and Clang extension on 64-bit
+ * targets. */
+__extension__ typedef __int128 wide;
+__extension__ typedef unsigned __int128 uwide;
+
+/* MPI_SUM for `wide`, as two's complement addition (mod 2^128): exact, so every order of the
+ * reduction gives the same bits. */
+static void add_wide(void *in, void *inout, int *len, MPI_Datatype *type) {
+  (void)type;
+  for (int k = 0; k < *len; k++) {
+    uwide a, b;
+    memcpy(&a, (char *)in + (size_t)k * sizeof a, sizeof a);
+    memcpy(&b, (char *)inout + (size_t)k * sizeof b, sizeof b);
+    b += a;
+    memcpy((char *)inout + (size_t)k * sizeof b, &b, sizeof b);
+  }
+}
+
+static int bits(int64_t v) {
+  int b = 0;
+  while (v > 0) {
+    b++;
+    v >>= 1;
+  }
+  return b;
+}
+
+/* This rank's hat-weighted sums of the residual, each point's residual quantised to
+ * round(r / rmax 2^shift). */
+static int weighted_sums(const struct field *f, const struct estimate_coarse *c, double rmax,
+                         int shift, wide *acc) {
+  const int64_t ny = f->layout->ny, nx = f->layout->nx;
+  int64_t widest = 0;
+  for (int64_t t = 0; t < f->ntiles; t++)
+    widest = f->tiles[t].ncols > widest ? f->tiles[t].ncols : widest;
+  int *kx = malloc((size_t)(2 * widest + 2) * sizeof *kx);
+  int64_t *wx = malloc((size_t)(2 * widest + 2) * sizeof *wx);
+  if (kx == NULL || wx == NULL) {
+    free(wx);
+    free(kx);
+    return err_set(ERR_FAILURE, "out of memory for the error estimate");
+  }
+  double scale = ldexp(1.0, shift) / rmax;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    const struct decomp_tile *tile = &f->tiles[t];
+    int64_t stride = field_stride(f, t);
+    for (int64_t lj = 0; lj < tile->ncols; lj++)
+      estimate_coarse_hat(nx, c->mx, tile->col0 + lj + 1, &kx[2 * lj], &wx[2 * lj]);
+    for (int64_t li = 0; li < tile->nrows; li++) {
+      int ky[2];
+      int64_t wy[2];
+      estimate_coarse_hat(ny, c->my, tile->row0 + li + 1, ky, wy);
+      const double *mid = field_interior(f, f->current, t) + li * stride;
+      for (int64_t lj = 0; lj < tile->ncols; lj++) {
+        double r =
+            (mid[lj - stride] + mid[lj + stride]) + (mid[lj - 1] + mid[lj + 1]) - 4 * mid[lj];
+        double scaled = r * scale; /* |r| <= rmax up to rounding: within 2^shift + 1 */
+        wide q = (wide)llround(scaled);
+        for (int a = 0; a < 2; a++)
+          for (int b = 0; b < 2; b++) {
+            int64_t w = wy[a] * wx[2 * lj + b];
+            if (w != 0)
+              acc[(ky[a] - 1) * c->mx + (kx[2 * lj + b] - 1)] += (wide)w * q;
+          }
+      }
+    }
+  }
+  free(wx);
+  free(kx);
+  return ERR_OK;
+}
+
+int certify_field(const struct field *f, const struct team *team, const struct estimate_coarse *c,
+                  struct certify_result *out) {
+  *out = (struct certify_result){0};
+  double mine = 0.0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t stride = field_stride(f, t);
+    double d = sweep_tile_change(field_interior(f, f->current, t) - stride - 1, f->tiles[t].nrows,
+                                 f->tiles[t].ncols, stride);
+    mine = d > mine ? d : mine;
+  }
+  int rc = MPI_Allreduce(&mine, &out->change, 1, MPI_DOUBLE, MPI_MAX, team->comm);
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "MPI_Allreduce (certificate)"));
+  /* The residual r = (sum of the four neighbours) - 4 x, at most 4 change in magnitude (a
+   * little more, by rounding: the shift leaves a bit of room). */
+  double rmax = 4 * out->change * (1 + 1e-12);
+  if (!(rmax > 0) || !isfinite(rmax))
+    return team_agree(team, ERR_OK); /* x is T* (or not finite: the loop says so) */
+  size_t cells = (size_t)c->my * (size_t)c->mx;
+  wide *local = calloc(cells, sizeof *local), *sum = calloc(cells, sizeof *sum);
+  double *rc_sums = calloc(cells, sizeof *rc_sums);
+  int status = local != NULL && sum != NULL && rc_sums != NULL
+                   ? ERR_OK
+                   : err_set(ERR_FAILURE, "out of memory for the error estimate");
+  /* every term |w q| <= (ny + 1)(nx + 1) 2^shift, and each direction's hats sum to at most
+   * (n + 1)^2 over the grid: 2^(shift + 2 bits(ny + 1) + 2 bits(nx + 1)) < 2^127 */
+  int shift = 125 - 2 * bits(f->layout->ny + 1) - 2 * bits(f->layout->nx + 1);
+  shift = shift > 60 ? 60 : shift;
+  if (status == ERR_OK)
+    status = weighted_sums(f, c, rmax, shift, local);
+  status = team_agree(team, status);
+  if (status == ERR_OK) {
+    MPI_Datatype type;
+    MPI_Op op;
+    if (MPI_Type_contiguous((int)sizeof(wide), MPI_BYTE, &type) != MPI_SUCCESS ||
+        MPI_Type_commit(&type) != MPI_SUCCESS || MPI_Op_create(add_wide, 1, &op) != MPI_SUCCESS)
+      team_abort(team, team_mpi_error(MPI_ERR_OTHER, "creating the 128-bit sum"));
+    rc = MPI_Allreduce(local, sum, (int)cells, type, op, team->comm);
+    if (rc != MPI_SUCCESS)
+      team_abort(team, team_mpi_error(rc, "MPI_Allreduce (error estimate)"));
+    MPI_Op_free(&op);
+    MPI_Type_free(&type);
+    /* back to the residual's units: / 2^shift * rmax, and the hats' integer weights / (n + 1) */
+    double unit =
+        rmax / ldexp(1.0, shift) / ((double)(f->layout->ny + 1) * (double)(f->layout->nx + 1));
+    for (size_t k = 0; k < cells; k++)
+      rc_sums[k] = (double)sum[k] * unit;
+    out->estimate = estimate_coarse_error(c, rc_sums);
+    if (isnan(out->estimate))
+      status = err_set(ERR_FAILURE, "out of memory for the error estimate");
+    status = team_agree(team, status);
+  }
+  free(rc_sums);
+  free(sum);
+  free(local);
+  return status;
+}
