@@ -493,6 +493,18 @@ while IFS=, read -r name block n size _ ms _ _ _ _ _ over; do
   model_row partitioners partitioners "$n" "$size" "$size" "$name" "$block" "$(calc "\"%.2f\", $ms * 1e3")" "$over" "${sets[@]}"
 done < <(tail -n +2 "$out/partitioners.csv")
 
+# The first of Debian's python3 and the one on PATH that imports MODULES (a pyenv or venv python3
+# may lack them); empty if neither does.
+python_with() { # MODULES
+  local candidate
+  for candidate in /usr/bin/python3 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c "import $1" 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+}
+
 # ---- 7. time to solution ----------------------------------------------------------------------
 say ""
 say "== 7. Time to solution, 1 rank: each method to a true max error <= 0.1% of the range (0.1 degrees) =="
@@ -500,13 +512,7 @@ say "   true error against the exact discrete solution (tests/e2e/exact.py, a si
 say "   that reach it (bisection, to 1%), timed with one check at the end; 'by the bound': the run that stops on"
 say "   solver.target_error = 0.1 (check every 10), i.e. with the guarantee; Jacobi beyond $tts_jacobi_max iterations:"
 say "   the count extrapolated as (n + 1)^2 from the largest grid measured, the time from a short run's rate"
-tts_python=""
-for candidate in /usr/bin/python3 python3; do
-  if command -v "$candidate" >/dev/null && "$candidate" -c 'import h5py, scipy.fft' 2>/dev/null; then
-    tts_python=$candidate
-    break
-  fi
-done
+tts_python=$(python_with "h5py, scipy.fft")
 if [ -z "$tts_python" ]; then
   say "   skipped: no python3 with h5py and SciPy (Debian: python3-h5py python3-scipy)"
 else
@@ -520,13 +526,7 @@ fi
 say ""
 load_end=$(load_average)
 say "load average at the end: $load_end (1 min) on $cores cores"
-python=""
-for candidate in /usr/bin/python3 python3; do # Debian's python3 has matplotlib; pyenv's may not
-  if command -v "$candidate" >/dev/null && "$candidate" -c 'import matplotlib' 2>/dev/null; then
-    python=$candidate
-    break
-  fi
-done
+python=$(python_with matplotlib)
 if [ -z "$python" ]; then
   say "plot: skipped (no python3 with matplotlib; Debian: apt-get install python3-matplotlib)"
 elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then

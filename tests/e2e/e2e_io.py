@@ -733,13 +733,19 @@ def case_links_at_temporary_names_clobber_nothing():
                 raise Failure(f"temporaries left behind: {left}")
 
 
+def can_mount_a_small_tmpfs():
+    """Whether a case may mount a tmpfs in a private namespace; says why not, visibly."""
+    if mount_namespace_works():
+        return True
+    print("skipped: needs root and a private mount namespace (unshare -m) to mount a small tmpfs")
+    return False
+
+
 def case_disk_full_during_writes_exits_1_cleanly():
     """A 2 MiB file system fills up while the result, a checkpoint or a parallel write is
     written: exit 1, one message on one line (HDF5's reason has a newline), no crash at
     MPI_Finalize (a handle left open), no temporary left, the previous files untouched."""
-    if not mount_namespace_works():
-        print("skipped: needs root and a private mount namespace (unshare -m) to mount a small "
-              "tmpfs")
+    if not can_mount_a_small_tmpfs():
         return
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         small = os.path.join(tmp, "small")
@@ -773,9 +779,7 @@ def case_failed_sidecar_leaves_both_old_files():
     """The sidecar's temporary is written before either rename: when it cannot be created (no
     inode left for it, found only after the compute), out.h5 and out.xmf both stay the
     previous run's, and no temporary is left."""
-    if not mount_namespace_works():
-        print("skipped: needs root and a private mount namespace (unshare -m) to mount a small "
-              "tmpfs")
+    if not can_mount_a_small_tmpfs():
         return
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         small = os.path.join(tmp, "small")
