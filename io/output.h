@@ -82,10 +82,11 @@ int io_read_previous(const char *path, struct field *field, const struct field_b
                      const struct cfg *cfg, const struct team *team, int64_t iterations,
                      int64_t *chebyshev_start);
 
-/* The error_estimate and error_bound attributes of a file jacobi wrote (NaN where absent: a
- * file of an older version). Rank 0 reads, all get the values. Call after io_read succeeded.
+/* The error_estimate attribute of a file jacobi wrote (NaN where absent, as in a file of an
+ * older version, or not one float). Rank 0 reads, all get the value. Call after io_read
+ * succeeded. Its error_bound is not read: a run's guarantee rests only on what it measures.
  * Collective on team->comm; agreed status. Errors: ERR_FAILURE (MPI). */
-int io_read_estimates(const char *path, const struct team *team, double *estimate, double *bound);
+int io_read_estimate(const char *path, const struct team *team, double *estimate);
 
 /* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
  * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees

@@ -356,20 +356,18 @@ static double optional_double_attr(hid_t file, const char *name) {
   return value;
 }
 
-int io_read_estimates(const char *path, const struct team *team, double *estimate, double *bound) {
-  double values[2] = {NAN, NAN};
+int io_read_estimate(const char *path, const struct team *team, double *estimate) {
+  double value = NAN;
   if (team->rank == 0) {
     io_quiet_hdf5();
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file >= 0) {
-      values[0] = optional_double_attr(file, "error_estimate");
-      values[1] = optional_double_attr(file, "error_bound");
+      value = optional_double_attr(file, "error_estimate");
       H5Fclose(file);
     }
   }
-  MPI_CHECK(MPI_Bcast(values, 2, MPI_DOUBLE, 0, team->comm));
-  *estimate = values[0];
-  *bound = values[1];
+  MPI_CHECK(MPI_Bcast(&value, 1, MPI_DOUBLE, 0, team->comm));
+  *estimate = value;
   return ERR_OK;
 }
 

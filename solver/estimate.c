@@ -77,6 +77,8 @@ static double damping(const struct estimate_model *m, int64_t iteration) {
     return 1.0;
   if (!m->chebyshev)
     return pow(m->rho, (double)(iteration - m->estimate_iteration));
+  if (!(m->rho > 0))
+    return 0.0; /* a 1 x 1 plate: Chebyshev's first step is exact */
   double alpha = chebyshev_rate(m);
   double a = (double)(m->estimate_iteration - m->chebyshev_start),
          b = (double)(iteration - m->chebyshev_start);

@@ -320,7 +320,9 @@ static int allocate(struct run *run) {
         io_read(cfg->from_file, run->field, &run->boundary, cfg, run->team, &run->first_iteration));
     /* The file's own figures are the reference; a Chebyshev recurrence begins there. */
     struct estimate_model *m = &run->estimate;
-    CHECK(io_read_estimates(cfg->from_file, run->team, &m->ref_estimate, &m->ref_bound));
+    /* The file's estimate seeds the progress line's model; its bound is not taken on trust:
+     * a guarantee rests only on what this run measures. */
+    CHECK(io_read_estimate(cfg->from_file, run->team, &m->ref_estimate));
     m->ref_iteration = m->estimate_iteration = m->chebyshev_start = run->first_iteration;
     if (cfg->method == CFG_METHOD_CHEBYSHEV) { /* its own checkpoint goes on exactly */
       int64_t start = -1;
@@ -331,8 +333,6 @@ static int allocate(struct run *run) {
     }
     if (!(m->ref_estimate >= 0))
       m->ref_estimate = INFINITY;
-    if (!(m->ref_bound >= 0))
-      m->ref_bound = INFINITY;
   } else {
     estimate_reference_uniform(&run->estimate, 0, cfg->interior, edge_lo, edge_hi);
   }
