@@ -140,38 +140,23 @@ def plot_partitioners(ax, parts):
     ax.set_title(f"{title}, {parts[0]['n']}²")
 
 
-def plot_tts(ax, rows):
-    title = "Time to a true error of 0.1% of the range, 1 rank"
+def plot_tts(ax, rows, column, ylabel, title):
+    """Time to solution: `column` of each method against n, log-log; Jacobi's extrapolated
+    points hollow."""
     if not rows:
         return empty(ax, title)
     for method, color in (("jacobi", "C0"), ("chebyshev", "C1")):
         mine = [r for r in rows if r["method"] == method]
         for how, face in (("measured", color), ("extrapolated", "none")):
             pts = [r for r in mine if r["how"] == how]
-            ax.plot([int(r["n"]) for r in pts], [float(r["seconds"]) for r in pts], "o",
+            ax.plot([int(r["n"]) for r in pts], [float(r[column]) for r in pts], "o",
                     color=color, markerfacecolor=face,
                     label=f"{method} ({how})" if pts else None)
-        ax.plot([int(r["n"]) for r in mine], [float(r["seconds"]) for r in mine], "-", color=color)
+        ax.plot([int(r["n"]) for r in mine], [float(r[column]) for r in mine], "-", color=color)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("n (n x n plate)")
-    ax.set_ylabel("seconds")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-
-
-def plot_tts_iterations(ax, rows):
-    title = "Iterations to that error"
-    if not rows:
-        return empty(ax, title)
-    for method, color in (("jacobi", "C0"), ("chebyshev", "C1")):
-        mine = [r for r in rows if r["method"] == method]
-        ax.plot([int(r["n"]) for r in mine], [int(r["iterations"]) for r in mine], "o-",
-                color=color, label=method)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("n (n x n plate)")
-    ax.set_ylabel("iterations (Jacobi ~ n^2, Chebyshev ~ n)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
 
@@ -186,8 +171,11 @@ def main(argv):
     plot_scaling(axes[0][1], read_rows(directory, "scaling.csv"))
     plot_halo(axes[1][0], read_rows(directory, "halo.csv"))
     plot_partitioners(axes[1][1], read_rows(directory, "partitioners.csv"))
-    plot_tts(axes[2][0], read_rows(directory, "tts.csv"))
-    plot_tts_iterations(axes[2][1], read_rows(directory, "tts.csv"))
+    tts = read_rows(directory, "tts.csv")
+    plot_tts(axes[2][0], tts, "seconds", "seconds",
+             "Time to a true error of 0.1% of the range, 1 rank")
+    plot_tts(axes[2][1], tts, "iterations", "iterations (Jacobi ~ n^2, Chebyshev ~ n)",
+             "Iterations to that error")
     title = "jacobi benchmarks (scripts/bench.sh)"
     table = os.path.join(directory, "bench.txt")
     if os.path.exists(table):

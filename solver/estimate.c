@@ -104,9 +104,7 @@ void estimate_measured(struct estimate_model *m, int64_t iteration, double estim
   m->ref_estimate = estimate;
 }
 
-double estimate_from_coarse(const struct estimate_model *m, double change, double coarse,
-                            int64_t iteration) {
-  double bound = estimate_bound(m, change, false, iteration);
+double estimate_from_coarse(double change, double coarse, double bound) {
   double floor = 4 * change / 8; /* |A e| <= 8 |e| */
   double estimate = coarse > floor ? coarse : floor;
   return estimate < bound ? estimate : bound;

@@ -111,10 +111,9 @@ void estimate_coarse_hat(int64_t n, int m, int64_t i, int k[2], int64_t w[2]);
  * memory. */
 double estimate_coarse_error(const struct estimate_coarse *c, const double *rc);
 
-/* The measured estimate of an iterate whose agreed change is `change` and whose coarse error
- * is `coarse`: that, kept between R / 8 and the bound. */
-double estimate_from_coarse(const struct estimate_model *m, double change, double coarse,
-                            int64_t iteration);
+/* The measured estimate of an iterate whose agreed change is `change`, whose coarse error is
+ * `coarse` and whose bound is `bound`: the coarse error, kept between R / 8 and the bound. */
+double estimate_from_coarse(double change, double coarse, double bound);
 
 /* Omega of Chebyshev step `step` (1-based, counted from where the recurrence began) for the
  * spectral radius rho: omega_1 = 1, omega_2 = 1 / (1 - rho^2 / 2), omega_s = 1 / (1 - rho^2

@@ -286,14 +286,13 @@ static int measure(struct loop *loop, int64_t iteration, double residual,
   struct certify_result c;
   CHECK(certify_field(loop->f, loop->team, &loop->coarse, &c));
   bool chebyshev = loop->p->method == SOLVE_CHEBYSHEV;
-  *state = (struct solve_state){
-      .iteration = iteration,
-      .residual = residual,
-      .change = c.change,
-      .error_estimate = estimate_from_coarse(&loop->model, c.change, c.estimate, iteration),
-      .error_bound = estimate_bound(&loop->model, c.change, false, iteration),
-      .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
-      .previous_valid = chebyshev && iteration > loop->chebyshev_start};
+  double bound = estimate_bound(&loop->model, c.change, false, iteration);
+  *state = (struct solve_state){.iteration = iteration,
+                                .residual = residual,
+                                .error_estimate = estimate_from_coarse(c.change, c.estimate, bound),
+                                .error_bound = bound,
+                                .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
+                                .previous_valid = chebyshev && iteration > loop->chebyshev_start};
   estimate_measured(&loop->model, iteration, state->error_estimate);
   loop->measure_seconds += MPI_Wtime() - t0;
   return ERR_OK;

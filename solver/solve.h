@@ -39,7 +39,6 @@ enum solve_method { SOLVE_JACOBI, SOLVE_CHEBYSHEV };
 struct solve_state {
   int64_t iteration;
   double residual; /* the last agreed diff */
-  double change;   /* the sweep change of this very iterate, agreed */
   double error_estimate, error_bound;
   int64_t chebyshev_start; /* -1: Jacobi */
   bool previous_valid;     /* the other buffer holds x^(iteration - 1) */

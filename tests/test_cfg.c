@@ -593,7 +593,8 @@ static void test_print_lists_every_key_in_schema_order(void) {
   char *text = printed(c);
   const char *want =
       "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
-      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[solver]\nmethod = \"jacobi\"\n"
+      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[solver]\nmethod = "
+      "\"jacobi\"\n"
       "tolerance = 0.0001\ntarget_error = 0.0\n"
       "max_iterations = 100000\ncheck_interval = 1\ntemporal_block = 1\nstores = "
       "\"regular\"\n\n[decomposition]\n"

@@ -274,20 +274,21 @@ def refused_at_start_up(make, sets, words, ranks=(1, 3)):
                 raise Failure(f"{what}: left {left}")
 
 
-def fifo(*names):
+def made_by(create, *names):
+    """A maker of `names` in tmp by create(path) (os.mkfifo, os.mkdir)."""
     def make(tmp):
         for name in names:
-            os.mkfifo(os.path.join(tmp, name))
+            create(os.path.join(tmp, name))
         return list(names)
     return make
+
+
+def fifo(*names):
+    return made_by(os.mkfifo, *names)
 
 
 def directory(*names):
-    def make(tmp):
-        for name in names:
-            os.mkdir(os.path.join(tmp, name))
-        return list(names)
-    return make
+    return made_by(os.mkdir, *names)
 
 
 def socket_file(name):
