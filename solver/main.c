@@ -21,6 +21,7 @@
 #include "estimate.h"
 #include "field.h"
 #include "halo.h"
+#include "levels.h"
 #include "model.h"
 #include "output.h"
 #include "report.h"
@@ -313,8 +314,9 @@ static int allocate(struct run *run) {
                      &run->field));
   double edge_lo = fmin(fmin(cfg->top, cfg->bottom), fmin(cfg->left, cfg->right));
   double edge_hi = fmax(fmax(cfg->top, cfg->bottom), fmax(cfg->left, cfg->right));
+  /* Only Jacobi carries its starting bound (a contraction in the max norm). */
   estimate_init(&run->estimate, cfg->nx, cfg->ny, fmax(fabs(edge_lo), fabs(edge_hi)),
-                cfg->method == CFG_METHOD_CHEBYSHEV);
+                cfg->method != CFG_METHOD_JACOBI);
   if (cfg->from_file[0] != '\0') {
     CHECK(
         io_read(cfg->from_file, run->field, &run->boundary, cfg, run->team, &run->first_iteration));
@@ -384,8 +386,21 @@ static int solve(struct run *run) {
   }
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
-  struct solve_params params = {.method = cfg->method == CFG_METHOD_CHEBYSHEV ? SOLVE_CHEBYSHEV
-                                                                              : SOLVE_JACOBI,
+  static const enum solve_method methods[] = {[CFG_METHOD_JACOBI] = SOLVE_JACOBI,
+                                              [CFG_METHOD_CHEBYSHEV] = SOLVE_CHEBYSHEV,
+                                              [CFG_METHOD_MULTIGRID] = SOLVE_MULTIGRID};
+  static const enum multigrid_cycle cycles[] = {
+      [CFG_CYCLE_V] = MULTIGRID_V, [CFG_CYCLE_W] = MULTIGRID_W, [CFG_CYCLE_F] = MULTIGRID_F};
+  static const enum multigrid_smoother smoothers[] = {
+      [CFG_SMOOTHER_REDBLACK] = MULTIGRID_REDBLACK,
+      [CFG_SMOOTHER_CHEBYSHEV] = MULTIGRID_CHEBYSHEV,
+      [CFG_SMOOTHER_JACOBI] = MULTIGRID_JACOBI};
+  struct solve_params params = {.method = methods[cfg->method],
+                                .multigrid = {.cycle = cycles[cfg->mg_cycle],
+                                              .smoother = smoothers[cfg->mg_smoother],
+                                              .pre = (int)cfg->mg_pre,
+                                              .post = (int)cfg->mg_post,
+                                              .fmg = cfg->mg_fmg},
                                 .tolerance = classic ? cfg->tolerance : 0.0,
                                 .target_error = cfg->target_error,
                                 .estimate = run->estimate,
@@ -418,9 +433,13 @@ static void far_from_answer(const struct run *run, struct report_summary *s) {
     return;
   s->warn = true;
   s->goal = cfg->tolerance;
-  s->more = estimate_iterations_to(&run->estimate, s->error_estimate, s->goal);
+  double factor = run->result.convergence_factor;
+  if (cfg->method == CFG_METHOD_MULTIGRID) /* cycles at the measured factor */
+    s->more = factor > 0 && factor < 1 ? log(s->error_estimate / s->goal) / -log(factor) : NAN;
+  else
+    s->more = estimate_iterations_to(&run->estimate, s->error_estimate, s->goal);
   s->goal_tolerance = s->residual * s->goal / s->error_estimate;
-  if (cfg->method != CFG_METHOD_CHEBYSHEV) {
+  if (cfg->method == CFG_METHOD_JACOBI) {
     struct estimate_model chebyshev = run->estimate;
     chebyshev.chebyshev = true;
     double from = isfinite(chebyshev.ref_estimate) ? chebyshev.ref_estimate : s->error_bound;
@@ -461,7 +480,15 @@ static int write_result(struct run *run) {
                              .classic_rule =
                                  cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance"),
                              .error_estimate = r->error_estimate,
-                             .error_bound = r->error_bound};
+                             .error_bound = r->error_bound,
+                             .multigrid = cfg->method == CFG_METHOD_MULTIGRID,
+                             .work_per_cycle = r->work_per_cycle,
+                             .convergence_factor = r->convergence_factor};
+  if (s.multigrid) {
+    struct levels h;
+    s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;
+    s.exchange_every = 1;
+  }
   far_from_answer(run, &s);
   double mine[6] = {r->compute_seconds,
                     r->halo_seconds,
