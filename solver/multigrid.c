@@ -556,6 +556,20 @@ static void coarsest_solve(struct level *L) {
 #undef BAND
 }
 
+void multigrid_smoother_weights(enum multigrid_smoother smoother, int steps, double alpha[64],
+                                double beta[64]) {
+  for (int st = 1; st <= steps && st < 64; st++) {
+    if (smoother != MULTIGRID_CHEBYSHEV) { /* damped Jacobi (red-black does not use them) */
+      alpha[st] = 0.0;
+      beta[st] = 0.8;
+      continue;
+    }
+    double k = st - 1, rho = 2.0;
+    alpha[st] = st == 1 ? 0.0 : (2 * k - 1) / (2 * k + 3);
+    beta[st] = st == 1 ? 4.0 / (3.0 * rho) : (8 * k + 4) / ((2 * k + 3) * rho);
+  }
+}
+
 int multigrid_create(struct field *field, struct halo *halo, const struct team *team,
                      const struct multigrid_params *params, struct multigrid **out) {
   *out = NULL;
@@ -570,19 +584,10 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
     status = err_set(ERR_FAILURE, "multigrid needs one-deep halo rings");
   if (status == ERR_OK && MPI_Comm_dup(team->comm, &mg->comm) != MPI_SUCCESS)
     status = err_set(ERR_FAILURE, "MPI_Comm_dup for multigrid failed");
-  if (status == ERR_OK) {
-    int steps = params->pre > params->post ? params->pre : params->post;
-    for (int st = 1; st <= steps && st < 64; st++) {
-      if (params->smoother == MULTIGRID_JACOBI) {
-        mg->alpha[st] = 0.0;
-        mg->beta[st] = 0.8;
-      } else { /* fourth-kind Chebyshev (Phillips and Fischer 2022), lambda_max = 2 */
-        double k = st - 1, rho = 2.0;
-        mg->alpha[st] = st == 1 ? 0.0 : (2 * k - 1) / (2 * k + 3);
-        mg->beta[st] = st == 1 ? 4.0 / (3.0 * rho) : (8 * k + 4) / ((2 * k + 3) * rho);
-      }
-    }
-  }
+  if (status == ERR_OK)
+    multigrid_smoother_weights(params->smoother, params->pre > params->post ? params->pre
+                                                                           : params->post,
+                               mg->alpha, mg->beta);
   const struct levels *h = &mg->levels;
   for (int l = 0; status == ERR_OK && l < h->n; l++) {
     struct level *L = &mg->lv[l];

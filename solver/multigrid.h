@@ -37,6 +37,15 @@ struct multigrid_params {
 
 struct multigrid;
 
+/* The weights of smoothing steps 1 .. steps of a Jacobi-type smoother: step s sets
+ * x' = (x + beta[s] (u - x)) + alpha[s] (x - x_before), u the point's update (its neighbours'
+ * weighted mean plus the right-hand side's share). Damped Jacobi: alpha 0, beta 4/5. Fourth-kind
+ * Chebyshev for D^-1 A's eigenvalues in (0, 2] (Gershgorin: no estimate needed): after k steps
+ * sqrt(lambda / 2) |p_k(lambda)| <= 1 / (2k + 1) on all of (0, 2] (Phillips and Fischer 2022),
+ * with no lower end to guess. Entries 1 .. steps (< 64) are set. Pure. */
+void multigrid_smoother_weights(enum multigrid_smoother smoother, int steps, double alpha[64],
+                                double beta[64]);
+
 /* Plan the hierarchy and every fetch, allocate the coarse levels. The field's rings must be one
  * point deep. Collective on team->comm; agreed status. Errors: ERR_FAILURE (memory, MPI). */
 int multigrid_create(struct field *field, struct halo *halo, const struct team *team,
