@@ -57,6 +57,7 @@ int levels_init(struct levels *h, const struct decomp_layout *fine) {
       dims[1] = (int)min64(fine->pcols, max64(1, c->cols.n / LEVELS_MIN_TILE));
     }
     c->replicated = l == last;
+    c->holders = h->level[l - 1].layout.nranks;
     CHECK(decomp_layout_init(&c->layout, c->cols.n, c->rows.n, dims[0] * dims[1], dims,
                              DECOMP_BLOCK, 1));
   }
@@ -189,16 +190,18 @@ void levels_plan_print(const struct levels *h, FILE *out) {
         moved += (r1 - r0) * (c1 - c0);
       }
     }
+    if (lv->replicated) { /* each holder gathers the whole level above and solves this one */
+      moved = points(&h->level[l - 1]);
+      tiles = lv->holders;
+      biggest = points(lv);
+      active = lv->holders;
+    }
     char size[48], ranks[16];
     snprintf(size, sizeof size, "%" PRId64 "x%" PRId64, lv->cols.n, lv->rows.n);
     snprintf(ranks, sizeof ranks, "%d", active);
-    if (lv->replicated) { /* every rank gathers the whole level above and solves this one */
-      moved = points(&h->level[l - 1]);
-      tiles = 1;
-      biggest = points(lv);
-    }
     fprintf(out, "%-6d %12s %8s %8" PRId64 " %8" PRId64 " %14" PRId64 " %16" PRId64 "%s\n", l,
-            size, lv->replicated ? "all" : ranks, tiles, biggest, halo, moved,
-            lv->replicated ? "  (coarsest: on every rank, solved exactly)" : "");
+            size, ranks, tiles, biggest, halo, moved,
+            lv->replicated ? "  (coarsest: held whole by each of these ranks, solved exactly)"
+                           : "");
   }
 }

@@ -17,8 +17,10 @@
  * Ownership. Level 0 is the run's own layout (any partitioner). Every coarser level but the
  * last is a block layout over a process sub-grid of at most the fine grid's rows and columns,
  * with at least LEVELS_MIN_TILE points a side (agglomeration onto ranks 0 .. P_l - 1: the
- * others idle there). The coarsest level is replicated: every rank holds it and solves it
- * exactly, so no rank waits for another's solve.
+ * others idle there). The coarsest level is replicated: every rank that owns part of the level
+ * above holds it whole and solves it exactly, so none waits for another's solve and the
+ * transfers stay among those ranks (not all of them: on thousands of ranks an all-to-all would
+ * cost more than the cycle).
  */
 #ifndef JACOBI_LEVELS_H
 #define JACOBI_LEVELS_H
@@ -41,7 +43,8 @@ struct levels_axis {
 struct levels_level {
   struct levels_axis rows, cols; /* rows: ny of them; columns: nx */
   struct decomp_layout layout;   /* who owns it (the coarsest: rank 0 in name, every rank) */
-  bool replicated;               /* the coarsest level: held and solved by every rank */
+  bool replicated; /* the coarsest level: held and solved by each rank of the level above */
+  int holders;     /* the coarsest level: ranks 0 .. holders - 1 hold it */
 };
 
 struct levels {

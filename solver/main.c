@@ -196,15 +196,19 @@ static int layout(const struct cfg *cfg, int nranks, struct decomp_layout *out) 
 
 /* The performance model's prediction (decomp/model.h) for each partitioner, on the layout's
  * grid, process grid and nodes; the configured one is marked. Rank 0 only. */
+static struct model_machine machine_of(const struct cfg *cfg) {
+  return (struct model_machine){.core_bandwidth = cfg->core_bandwidth_gbs * 1e9,
+                                .node_bandwidth = cfg->node_bandwidth_gbs * 1e9,
+                                .kernel_efficiency = cfg->kernel_efficiency,
+                                .shm_latency = cfg->shm_latency_us * 1e-6,
+                                .net_latency = cfg->net_latency_us * 1e-6,
+                                .net_bandwidth = cfg->net_bandwidth_gbs * 1e9,
+                                .reduce_latency = cfg->reduce_latency_us * 1e-6};
+}
+
 static int print_predictions(const struct cfg *cfg, const struct decomp_layout *configured,
                              const int *nodes) {
-  const struct model_machine machine = {.core_bandwidth = cfg->core_bandwidth_gbs * 1e9,
-                                        .node_bandwidth = cfg->node_bandwidth_gbs * 1e9,
-                                        .kernel_efficiency = cfg->kernel_efficiency,
-                                        .shm_latency = cfg->shm_latency_us * 1e-6,
-                                        .net_latency = cfg->net_latency_us * 1e-6,
-                                        .net_bandwidth = cfg->net_bandwidth_gbs * 1e9,
-                                        .reduce_latency = cfg->reduce_latency_us * 1e-6};
+  const struct model_machine machine = machine_of(cfg);
   struct variant {
     enum cfg_partitioner partitioner;
     int64_t block_size;
@@ -253,6 +257,77 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
   return ERR_OK;
 }
 
+/* Visits a cycle makes to the level `depth` below the fine one: V once, W 2^depth times, F
+ * depth + 1 times (an F-cycle is an F then a V below each level). */
+static double visits(enum cfg_cycle cycle, int depth) {
+  return cycle == CFG_CYCLE_W ? ldexp(1.0, depth) : cycle == CFG_CYCLE_F ? depth + 1.0 : 1.0;
+}
+
+/* Multigrid's plan: every level (levels.h), then the model's time a cycle, level by level: a
+ * visit is the smoothing steps, the residual and the two transfers, each a sweep of the
+ * level's layout with one halo exchange (red-black: two a step); the coarsest is a transfer
+ * from every owner of the level above to every rank, and the banded solve (taken at 1 Gflop/s).
+ * Rank 0 only. */
+static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layout *l,
+                                const int *nodes, const struct model_machine *machine) {
+  struct levels h;
+  CHECK(levels_init(&h, l));
+  printf("\n# multigrid plan: %d levels, %s(%lld,%lld) cycles, %s smoothing\n", h.n,
+         cfg_cycle_name(cfg->mg_cycle), (long long)cfg->mg_pre, (long long)cfg->mg_post,
+         cfg_smoother_name(cfg->mg_smoother));
+  levels_plan_print(&h, stdout);
+  double steps = (double)(cfg->mg_pre + cfg->mg_post);
+  double exchanges = cfg->mg_smoother == CFG_SMOOTHER_REDBLACK ? 2.0 : 1.0;
+  printf("\n# predicted time per cycle: performance model ([machine] keys)\n");
+  printf("%-6s %10s %14s %14s %12s\n", "level", "visits", "us a visit", "us a cycle", "share");
+  double per_level[LEVELS_MAX], total = 0, spread_total = 0;
+  for (int k = 0; k < h.n; k++) {
+    const struct levels_level *lv = &h.level[k];
+    double t;
+    if (lv->replicated) {
+      /* every owner above sends its part to every holder (the same ranks); each solves */
+      int holders = lv->holders;
+      double bytes = 8.0 * (double)(lv->rows.n * lv->cols.n) * 4;
+      int64_t band = lv->rows.n < lv->cols.n ? lv->rows.n : lv->cols.n;
+      t = (holders > 1 ? 2.0 * holders * machine->net_latency + bytes / machine->net_bandwidth
+                       : 0.0) +
+          4.0 * (double)(lv->rows.n * lv->cols.n) * (double)band / 1e9;
+    } else {
+      struct model_prediction p;
+      CHECK(model_predict(&lv->layout, nodes, k > 0 || cfg->halo_mode == CFG_HALO_P2P,
+                          INT64_MAX, machine, &p));
+      double sweep = p.compute_seconds, halo = p.halo_seconds;
+      t = steps * (sweep + exchanges * halo) + (sweep + halo) + 2 * (sweep / 2 + halo);
+      /* the same level kept on the fine process grid (no agglomeration), for comparison */
+      struct decomp_layout spread;
+      int dims[2] = {(int)(l->prows < lv->rows.n ? l->prows : lv->rows.n),
+                     (int)(l->pcols < lv->cols.n ? l->pcols : lv->cols.n)};
+      double t_spread = t;
+      if (k > 0 && decomp_layout_init(&spread, lv->cols.n, lv->rows.n, dims[0] * dims[1], dims,
+                                      DECOMP_BLOCK, 1) == ERR_OK &&
+          model_predict(&spread, nodes, true, INT64_MAX, machine, &p) == ERR_OK)
+        t_spread = steps * (p.compute_seconds + exchanges * p.halo_seconds) +
+                   (p.compute_seconds + p.halo_seconds) +
+                   2 * (p.compute_seconds / 2 + p.halo_seconds);
+      spread_total += t_spread * visits(cfg->mg_cycle, k);
+    }
+    per_level[k] = t * visits(cfg->mg_cycle, k > 0 ? k : 0);
+    total += per_level[k];
+    if (lv->replicated) /* unagglomerated, every rank of the fine grid holds the coarsest */
+      spread_total += per_level[k] + (l->nranks > 1 ? 2.0 * (l->nranks - lv->holders) *
+                                                          machine->net_latency
+                                                    : 0.0);
+  }
+  for (int k = 0; k < h.n; k++)
+    printf("%-6d %10.0f %14.2f %14.2f %11.1f%%\n", k, visits(cfg->mg_cycle, k),
+           per_level[k] / visits(cfg->mg_cycle, k) * 1e6, per_level[k] * 1e6,
+           100 * per_level[k] / total);
+  printf("total: %.2f us a cycle; the fine level is %.1f%% of it; without agglomeration (every "
+         "level on the fine process grid) %.2f us\n",
+         total * 1e6, 100 * per_level[0] / total, spread_total * 1e6);
+  return ERR_OK;
+}
+
 static int dry_run(struct run *run) {
   const struct cfg *cfg = run->cfg;
   int nranks = run->cli.ranks > 0 ? run->cli.ranks : run->team->size;
@@ -272,6 +347,12 @@ static int dry_run(struct run *run) {
   if (status == ERR_OK)
     status =
         team_agree(run->team, run->team->rank == 0 ? print_predictions(cfg, &l, nodes) : ERR_OK);
+  if (status == ERR_OK && cfg->method == CFG_METHOD_MULTIGRID) {
+    const struct model_machine machine = machine_of(cfg);
+    status = team_agree(run->team, run->team->rank == 0
+                                       ? print_multigrid_plan(cfg, &l, nodes, &machine)
+                                       : ERR_OK);
+  }
   free(nodes);
   run->finished = true;
   return status;

@@ -353,10 +353,10 @@ struct gen_ctx {
 };
 
 /* The tiles of `rank` on level l: the layout's (none beyond its ranks); the coarsest: the whole
- * grid, on every rank. */
+ * grid, on every rank that owns part of the level above. */
 static int64_t tiles_of(const struct levels_level *lv, int rank, int nranks) {
   if (lv->replicated)
-    return rank < nranks ? 1 : 0;
+    return rank < nranks && rank < lv->holders ? 1 : 0;
   return rank < lv->layout.nranks ? decomp_ntiles(&lv->layout, rank) : 0;
 }
 
@@ -638,7 +638,7 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
       if (L->interp_at == NULL || L->interp_scratch == NULL)
         status = err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
     }
-    if (status == ERR_OK && L->shape->replicated)
+    if (status == ERR_OK && L->shape->replicated && L->ntiles > 0)
       status = coarsest_factor(mg, l);
   }
   status = team_agree(team, status);
@@ -918,7 +918,8 @@ static void correct(struct multigrid *mg, int l, enum multigrid_cycle kind) {
   restrict_to(mg, c, mg->lv[l].r);
   if (mg->lv[c].shape->replicated) {
     mg->lv[c].current = 0;
-    coarsest_solve(&mg->lv[c]);
+    if (mg->lv[c].ntiles > 0)
+      coarsest_solve(&mg->lv[c]);
   } else {
     zero_iterate(mg, c);
     cycle(mg, c, kind);
@@ -946,7 +947,8 @@ static void fmg(struct multigrid *mg) {
   for (int l = 2; l <= last; l++)
     restrict_to(mg, l, mg->lv[l - 1].f);
   mg->lv[last].current = 0;
-  coarsest_solve(&mg->lv[last]);
+  if (mg->lv[last].ntiles > 0)
+    coarsest_solve(&mg->lv[last]);
   for (int l = last - 1; l >= 1; l--) {
     zero_iterate(mg, l);
     interpolate_from(mg, l + 1);
