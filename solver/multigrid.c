@@ -279,8 +279,9 @@ struct level {
   struct fetch interp;      /* this level's values for the finer level's boxes */
   double *restrict_scratch; /* the finer residual this rank's tile restricts */
   int64_t restrict_rows, restrict_cols, restrict_r0, restrict_c0;
+  double *restrict_sums;  /* its rows' column sums (restrict_rows x the tile's columns) */
   double *interp_scratch; /* the coarse values the finer level's tiles interpolate */
-  int64_t *interp_at;     /* per finer tile: where its box starts in interp_scratch */
+  double *interp_row;     /* one row of them, combined */
   /* the coarsest level: the whole grid on every rank, and A's banded LU */
   double *band;
   int64_t unknowns, bandwidth;
@@ -298,6 +299,7 @@ struct multigrid {
   /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
   double alpha[64], beta[64];
   double work;      /* fine-sweep equivalents of the last cycle */
+  double *row;      /* a scratch row as wide as the widest tile of any level */
 };
 
 
@@ -623,24 +625,32 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
       L->restrict_cols = b.c1 - b.c0;
       L->restrict_scratch =
           malloc((size_t)max64(1, L->restrict_rows * L->restrict_cols) * sizeof(double));
-      if (L->restrict_scratch == NULL)
+      L->restrict_sums =
+          malloc((size_t)max64(1, L->restrict_rows * L->tiles[0].ncols) * sizeof(double));
+      if (L->restrict_scratch == NULL || L->restrict_sums == NULL)
         status = err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
     }
     if (status == ERR_OK) {
-      int64_t total = 0;
-      L->interp_at = malloc((size_t)max64(1, L->interp.nboxes) * sizeof *L->interp_at);
-      for (int64_t b = 0; L->interp_at != NULL && b < L->interp.nboxes; b++) {
+      int64_t total = 0, widest = 1;
+      for (int64_t b = 0; b < L->interp.nboxes; b++) {
         const struct box *bx = &L->interp.boxes[b];
-        L->interp_at[b] = bx->offset;
         total += (bx->r1 - bx->r0) * (bx->c1 - bx->c0);
+        widest = max64(widest, bx->c1 - bx->c0);
       }
       L->interp_scratch = malloc((size_t)max64(1, total) * sizeof(double));
-      if (L->interp_at == NULL || L->interp_scratch == NULL)
+      L->interp_row = malloc((size_t)widest * sizeof(double));
+      if (L->interp_scratch == NULL || L->interp_row == NULL)
         status = err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
     }
     if (status == ERR_OK && L->shape->replicated && L->ntiles > 0)
       status = coarsest_factor(mg, l);
   }
+  int64_t widest = 1;
+  for (int l = 0; status == ERR_OK && l < h->n; l++)
+    for (int64_t t = 0; t < mg->lv[l].ntiles; t++)
+      widest = max64(widest, mg->lv[l].tiles[t].ncols);
+  if (status == ERR_OK && (mg->row = malloc((size_t)widest * sizeof *mg->row)) == NULL)
+    status = err_set(ERR_FAILURE, "out of memory for multigrid");
   status = team_agree(team, status);
   if (status != ERR_OK) {
     multigrid_destroy(&mg);
@@ -662,8 +672,9 @@ void multigrid_destroy(struct multigrid **mgp) {
     fetch_free(&L->restriction);
     fetch_free(&L->interp);
     free(L->restrict_scratch);
+    free(L->restrict_sums);
     free(L->interp_scratch);
-    free(L->interp_at);
+    free(L->interp_row);
     free(L->band);
     if (l > 0)
       free(L->tiles);
@@ -676,6 +687,7 @@ void multigrid_destroy(struct multigrid **mgp) {
   }
   if (mg->comm != MPI_COMM_NULL)
     MPI_Comm_free(&mg->comm);
+  free(mg->row);
   free(mg);
   *mgp = NULL;
 }
@@ -755,24 +767,29 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
 static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf, int colour) {
   const struct level *L = &mg->lv[l];
   const struct decomp_tile *tile = &L->tiles[t];
-  int64_t s = L->stride[t];
+  int64_t s = L->stride[t], nc = tile->ncols;
+  /* Each row's update of every point into a scratch row first (a loop that vectorises: it only
+   * reads the iterate), then the points of the colour take theirs. */
+  double *u = mg->row;
   for (int64_t i = 0; i < tile->nrows; i++) {
     double *xr = L->x[buf][t] + i * s;
     int64_t gi = tile->row0 + i;
     int64_t j0 = ((colour - (gi + tile->col0)) % 2 + 2) % 2;
     if (l == 0) {
-      for (int64_t j = j0; j < tile->ncols; j += 2)
-        xr[j] = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
-      continue;
+      for (int64_t j = 0; j < nc; j++)
+        u[j] = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
+    } else {
+      double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
+      const double *fr = L->f[t] + i * s;
+      const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
+                   *dx = L->cols.diag + tile->col0;
+      for (int64_t j = 0; j < nc; j++)
+        u[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
+                fr[j]) /
+               (dy + dx[j]);
     }
-    double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
-    const double *fr = L->f[t] + i * s;
-    const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
-                 *dx = L->cols.diag + tile->col0;
-    for (int64_t j = j0; j < tile->ncols; j += 2)
-      xr[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
-               fr[j]) /
-              (dy + dx[j]);
+    for (int64_t j = j0; j < nc; j += 2)
+      xr[j] = u[j];
   }
 }
 
@@ -830,45 +847,62 @@ static void residual(struct multigrid *mg, int l) {
 }
 
 /* f of level l (> 0) = P^T of `src` (level l - 1's residual, or its right-hand side). */
+/* The first pass of a transfer: out[k] = sum over t < n of w[t] rows[t][k], k < len, from 0 in
+ * that order (one order for every rank: the transfers are defined by it). */
+static void combine_rows(double *restrict out, const double *const rows[3], const double w[3],
+                         int n, int64_t len) {
+  for (int64_t k = 0; k < len; k++)
+    out[k] = 0.0 + w[0] * rows[0][k];
+  for (int t = 1; t < n; t++)
+    for (int64_t k = 0; k < len; k++)
+      out[k] += w[t] * rows[t][k];
+}
+
+/* f of level l (> 0) = P^T of `src` (level l - 1's residual, or its right-hand side): each
+ * coarse point is the sum, in row order, of its fine rows' weights times their column sums
+ * (the column weights times the values, in column order). */
 static void restrict_to(struct multigrid *mg, int l, double **src) {
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->restrict_scratch;
   fetch_run(&L->restriction, src, F->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   for (int64_t t = 0; t < L->ntiles; t++) {
     const struct decomp_tile *tile = &L->tiles[t];
-    int64_t s = L->stride[t], w = L->restrict_cols;
-    for (int64_t i = 0; i < tile->nrows; i++) {
-      int64_t gi = tile->row0 + i;
-      int ni = L->rows.nr[gi];
-      const int64_t *ii = &L->rows.ir[3 * gi];
-      const double *wi = &L->rows.wr[3 * gi];
-      double *fr = L->f[t] + i * s;
-      for (int64_t j = 0; j < tile->ncols; j++) {
+    int64_t s = L->stride[t], w = L->restrict_cols, nc = tile->ncols;
+    double *sums = L->restrict_sums; /* the column sums of the box's rows, computed once */
+    for (int64_t r = 0; r < L->restrict_rows; r++) {
+      const double *row = scratch + r * w - L->restrict_c0;
+      double *out = sums + r * nc;
+      for (int64_t j = 0; j < nc; j++) {
         int64_t gj = tile->col0 + j;
-        int nj = L->cols.nr[gj];
         const int64_t *jj = &L->cols.ir[3 * gj];
         const double *wj = &L->cols.wr[3 * gj];
-        double acc = 0.0;
-        for (int a = 0; a < ni; a++) {
-          const double *row = scratch + (ii[a] - L->restrict_r0) * w - L->restrict_c0;
-          double sum = 0.0;
-          for (int b = 0; b < nj; b++)
-            sum += wj[b] * row[jj[b]];
-          acc += wi[a] * sum;
-        }
-        fr[j] = acc;
+        double sum = 0.0;
+        for (int b = 0; b < L->cols.nr[gj]; b++)
+          sum += wj[b] * row[jj[b]];
+        out[j] = sum;
       }
+    }
+    for (int64_t i = 0; i < tile->nrows; i++) {
+      int64_t gi = tile->row0 + i;
+      const int64_t *ii = &L->rows.ir[3 * gi];
+      const double *rows[3];
+      for (int a = 0; a < L->rows.nr[gi]; a++)
+        rows[a] = sums + (ii[a] - L->restrict_r0) * nc;
+      combine_rows(L->f[t] + i * s, rows, &L->rows.wr[3 * gi], L->rows.nr[gi], nc);
     }
   }
   mg->work += levels_fraction(&mg->levels, l - 1);
 }
 
-/* Level l - 1's current iterate += P (level l's current iterate). */
+/* Level l - 1's current iterate += P (level l's current iterate): each fine point adds the sum,
+ * in column order, of its column weights times the row-combined coarse values (the row weights
+ * times the coarse rows, in row order). */
 static void interpolate_from(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->interp_scratch;
   int cur = current_of(mg, l), fine = current_of(mg, l - 1);
   fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  double *combined = L->interp_row;
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct decomp_tile *tile = &F->tiles[t];
     const struct box *bx = &L->interp.boxes[t];
@@ -876,23 +910,20 @@ static void interpolate_from(struct multigrid *mg, int l) {
     const double *box = scratch + bx->offset;
     for (int64_t i = 0; i < tile->nrows; i++) {
       int64_t gi = tile->row0 + i;
-      int ni = F->rows.ni[gi];
       const int64_t *ki = &F->rows.ki[2 * gi];
-      const double *wi = &F->rows.wi[2 * gi];
+      const double *rows[3] = {NULL, NULL, NULL};
+      for (int a = 0; a < F->rows.ni[gi]; a++)
+        rows[a] = box + (ki[a] - bx->r0) * w;
+      combine_rows(combined, rows, &F->rows.wi[2 * gi], F->rows.ni[gi], w);
+      const double *c = combined - bx->c0;
       double *xr = F->x[fine][t] + i * s;
       for (int64_t j = 0; j < tile->ncols; j++) {
         int64_t gj = tile->col0 + j;
-        int nj = F->cols.ni[gj];
         const int64_t *kj = &F->cols.ki[2 * gj];
         const double *wj = &F->cols.wi[2 * gj];
-        double e = 0.0;
-        for (int a = 0; a < ni; a++) {
-          const double *row = box + (ki[a] - bx->r0) * w - bx->c0;
-          double sum = 0.0;
-          for (int b = 0; b < nj; b++)
-            sum += wj[b] * row[kj[b]];
-          e += wi[a] * sum;
-        }
+        double e = 0.0 + wj[0] * c[kj[0]];
+        if (F->cols.ni[gj] == 2)
+          e += wj[1] * c[kj[1]];
         xr[j] += e;
       }
     }
