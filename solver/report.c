@@ -61,6 +61,8 @@ static double two_digits(double x) {
 
 void report_summary(const struct report_summary *s) {
   double updates = (double)s->points * (double)s->iterations_run;
+  if (s->multigrid) /* a cycle updates the fine grid's points work_per_cycle times, in effect */
+    updates *= s->work_per_cycle;
   double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
   printf("%s after %lld iterations (%s): diff %.6e", s->converged ? "converged" : "NOT converged",
          (long long)s->iterations, s->method, s->residual);
@@ -93,7 +95,8 @@ void report_summary(const struct report_summary *s) {
       printf(", residual reduced %.3g x a cycle", s->convergence_factor);
     printf("\n");
   }
-  printf("  wall time %.6f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
+  printf("  wall time %.6f s, %.1f MLUP/s%s\n", s->wall_seconds, mlups,
+         s->multigrid ? " (in fine-sweep equivalents)" : "");
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
          "reduction %.6f s, output %.6f s, error estimate %.6f s (not in the wall time)\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds,
