@@ -164,8 +164,8 @@ double levels_fraction(const struct levels *h, int l) {
 }
 
 void levels_plan_print(const struct levels *h, FILE *out) {
-  fprintf(out, "%-6s %12s %8s %8s %8s %14s %16s\n", "level", "points", "ranks", "tiles",
-          "max tile", "halo points", "restrict points");
+  fprintf(out, "%-6s %12s %8s %8s %10s %14s %16s\n", "level", "points", "ranks", "tiles",
+          "max points", "halo bytes", "restrict bytes");
   for (int l = 0; l < h->n; l++) {
     const struct levels_level *lv = &h->level[l];
     const struct decomp_layout *lay = &lv->layout;
@@ -199,8 +199,8 @@ void levels_plan_print(const struct levels *h, FILE *out) {
     char size[48], ranks[16];
     snprintf(size, sizeof size, "%" PRId64 "x%" PRId64, lv->cols.n, lv->rows.n);
     snprintf(ranks, sizeof ranks, "%d", active);
-    fprintf(out, "%-6d %12s %8s %8" PRId64 " %8" PRId64 " %14" PRId64 " %16" PRId64 "%s\n", l,
-            size, ranks, tiles, biggest, halo, moved,
+    fprintf(out, "%-6d %12s %8s %8" PRId64 " %10" PRId64 " %14" PRId64 " %16" PRId64 "%s\n", l,
+            size, ranks, tiles, biggest, 8 * halo, 8 * moved,
             lv->replicated ? "  (coarsest: held whole by each of these ranks, solved exactly)"
                            : "");
   }

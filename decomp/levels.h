@@ -85,7 +85,8 @@ void levels_interp_span(const struct levels_axis *fine, const struct levels_axis
 /* Points of level l relative to level 0 (its share of a cycle's work). */
 double levels_fraction(const struct levels *h, int l);
 
-/* Print the plan of every level: size, ranks active, tiles, halo and transfer points. */
+/* Print the plan of every level: size, ranks active, tiles, the largest rank's points, the
+ * bytes of one halo exchange (all ranks) and of the finer residual its restriction reads. */
 void levels_plan_print(const struct levels *h, FILE *out);
 
 #endif /* JACOBI_LEVELS_H */
