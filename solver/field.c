@@ -102,7 +102,7 @@ static double cgroup_memory_limit(void) {
 /* The node's tiles against the memory this process may use: physical memory, or less under a
  * cgroup limit (what a batch system such as Slurm gives a job). Beyond it the run would be
  * killed by the OOM killer with no message. */
-static int check_memory_limit(double need, int node_size, int64_t depth) {
+static int check_memory_limit(double need, int node_size, int64_t depth, double extra) {
   long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
   double physical = pages > 0 && page_size > 0 ? (double)pages * (double)page_size : INFINITY;
   double cgroup = cgroup_memory_limit();
@@ -111,9 +111,10 @@ static int check_memory_limit(double need, int node_size, int64_t depth) {
     return ERR_OK; /* within the limit, or no limit known: let the allocation decide */
   char need_text[32], have_text[32];
   return err_set(ERR_CONFIG,
-                 "the grid needs %s on a node of %d ranks (two buffers of tiles with halos), but "
-                 "%s %s: use more nodes or a smaller grid%s",
+                 "the grid needs %s on a node of %d ranks (two buffers of tiles with halos%s), "
+                 "but %s %s: use more nodes or a smaller grid%s",
                  human_bytes(need, need_text), node_size,
+                 extra > 0 ? ", and multigrid's levels and transfers" : "",
                  cgroup < physical ? "the memory limit of this job's cgroup is" : "the node has",
                  human_bytes(have, have_text),
                  depth > 1 ? ", or shallower halos (a smaller solver.temporal_block)" : "");
@@ -154,7 +155,8 @@ static int check_shared_memory(double need, int node_size) {
                  human_bytes(free_bytes, free_text), no_inodes ? " and no inodes" : "", dir);
 }
 
-int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth) {
+int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth,
+                       double extra) {
   /* From the plan, in O(1) whatever the tile count, plus each tile's alignment padding in each
    * buffer: an upper bound, in double so that an absurd grid cannot overflow it. The plan
    * counts one-point rings; a ring `depth` deep adds 2 (depth - 1) (nrows + ncols) + 4 (depth^2
@@ -172,10 +174,10 @@ int field_check_memory(const struct decomp_layout *layout, const struct team *te
       2.0 * (h - 1.0) * (rows_sum + cols_sum) + (double)plan.tiles * 4.0 * (h * h - 1.0);
   double my_bytes = (double)plan.bytes + 2.0 * deeper_rings * sizeof(double) +
                     (double)plan.tiles * 2 * ALIGN_DOUBLES * sizeof(double);
-  double node_bytes = 0;
-  MPI_CHECK(MPI_Allreduce(&my_bytes, &node_bytes, 1, MPI_DOUBLE, MPI_SUM, team->node));
-  CHECK(check_memory_limit(node_bytes, team->node_size, depth));
-  return check_shared_memory(node_bytes, team->node_size);
+  double bytes[2] = {my_bytes, my_bytes * (1.0 + extra / 2.0)}, node_bytes[2] = {0, 0};
+  MPI_CHECK(MPI_Allreduce(bytes, node_bytes, 2, MPI_DOUBLE, MPI_SUM, team->node));
+  CHECK(check_memory_limit(node_bytes[1], team->node_size, depth, extra));
+  return check_shared_memory(node_bytes[0], team->node_size);
 }
 
 /* Every point of a tile's storage, by where it falls on the grid: interior of the tile, fixed

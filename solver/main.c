@@ -363,7 +363,11 @@ static int plan(struct run *run) {
     return dry_run(run);
   CHECK(team_split_nodes(run->team, (int)run->cfg->ranks_per_node));
   CHECK(team_agree(run->team, layout(run->cfg, run->team->size, &run->layout)));
-  if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block) != ERR_OK) {
+  /* Multigrid also holds the fine residual (1 buffer of the field's size), the restriction's
+   * copy of it (about 1) and its column sums (1/2), the interpolation's coarse values (1/4) and
+   * four buffers of each coarse level (4/3 in all): 4.5 buffers with room for the rings. */
+  double extra = run->cfg->method == CFG_METHOD_MULTIGRID ? 4.5 : 0.0;
+  if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra) != ERR_OK) {
     char blame[640];
     int n =
         snprintf(blame, sizeof blame, "%s: grid.nx x grid.ny = %lld x %lld",
