@@ -24,6 +24,7 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->ref_estimate = INFINITY;
   m->ref_bound = INFINITY;
   m->chebyshev_start = 0;
+  m->cycle_factor = 0.0;
 }
 
 void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
@@ -75,6 +76,8 @@ static double log_cosh(double x) { return x + log1p(exp(-2 * x)) - log(2.0); }
 static double damping(const struct estimate_model *m, int64_t iteration) {
   if (iteration <= m->estimate_iteration)
     return 1.0;
+  if (m->cycle_factor > 0)
+    return pow(m->cycle_factor, (double)(iteration - m->estimate_iteration));
   if (!m->chebyshev)
     return pow(m->rho, (double)(iteration - m->estimate_iteration));
   if (!(m->rho > 0))

@@ -22,7 +22,8 @@
  *     spectral radius): exact once the error is the slowest mode, as it becomes under Jacobi;
  *   - the last measured error times the method's damping since: rho^m for Jacobi,
  *     1 / T_m(1 / rho) for Chebyshev (T_m the Chebyshev polynomial), which damps every mode by
- *     at most that, the slowest by exactly that.
+ *     at most that, the slowest by exactly that; for multigrid the measured residual reduction
+ *     per cycle to the power of the cycles since.
  *
  * Not for: MPI (the caller agrees on d first), the iteration itself. Pure functions; not
  * collective.
@@ -45,6 +46,9 @@ struct estimate_model {
   int64_t ref_iteration, estimate_iteration;
   double ref_estimate, ref_bound;
   int64_t chebyshev_start; /* Chebyshev: the iteration its recurrence began at (<= either) */
+  /* Multigrid: the measured reduction of the residual a cycle, which damps the estimate between
+   * measurements instead of the sweeps' model (0: not multigrid, or not measured yet). */
+  double cycle_factor;
 };
 
 /* The model of an nx x ny plate whose edges hold at most edge_max in magnitude; no reference. */

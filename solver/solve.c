@@ -323,7 +323,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
                       .p = params,
                       .chebyshev_start = params->estimate.chebyshev_start,
                       .model = params->estimate,
-                      .next_measure = 64};
+                      /* a multigrid cycle is worth many sweeps: measured from the first on */
+                      .next_measure = params->method == SOLVE_MULTIGRID ? 1 : 64};
   estimate_coarse_init(&loop.coarse, f->layout->nx, f->layout->ny);
   if (params->method == SOLVE_MULTIGRID)
     CHECK(multigrid_create(f, h, team, &params->multigrid, &loop.mg));
@@ -398,6 +399,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
         work = multigrid_work(loop.mg);
         out->convergence_factor =
             changes > 1 ? pow(diff / first_change, 1.0 / (double)(changes - 1)) : NAN;
+        if (out->convergence_factor > 0 && out->convergence_factor < 1)
+          loop.model.cycle_factor = out->convergence_factor;
       }
       bool classic = params->tolerance <= 0 || diff < params->tolerance;
       bool target = params->target_error <= 0 || estimate_bound(&params->estimate, diff, after_step,
