@@ -24,8 +24,9 @@ run_suite() { # NAME CMAKE_ARGS...
 
 # One build type's jacobi and kernel suite against the Release build's jacobi: the kernel's
 # helpers, left out of line at -O0 or -Os, once crashed the AVX2 variant (issue 17). Runs on 2
-# ranks with the checks, streaming stores, temporal blocks and Chebyshev's weighted kernel, each
-# compared by its checksum.
+# ranks with the checks, streaming stores, temporal blocks, Chebyshev's weighted kernel and
+# multigrid (red-black, and Chebyshev smoothing in F-cycles from FMG), each compared by its
+# checksum.
 smoke_build_type() { # TYPE
   local build="build-test-$(echo "$1" | tr '[:upper:]' '[:lower:]')"
   echo "=== jacobi smoke test: $build (CMAKE_BUILD_TYPE=$1)"
@@ -40,7 +41,9 @@ smoke_build_type() { # TYPE
   for sets in "" "--set solver.stores=streaming" \
       "--set solver.temporal_block=2 --set solver.check_interval=4" \
       "--set solver.method=chebyshev" \
-      "--set solver.method=chebyshev --set solver.temporal_block=2 --set solver.check_interval=4"; do
+      "--set solver.method=chebyshev --set solver.temporal_block=2 --set solver.check_interval=4" \
+      "--set solver.method=multigrid" \
+      "--set solver.method=multigrid --set solver.multigrid.smoother=chebyshev --set solver.multigrid.cycle=F --set solver.multigrid.fmg=true"; do
     local want got
     # shellcheck disable=SC2086 # $sets is a list of arguments
     want=$(env "${env[@]}" mpirun -n 2 build-test-release/solver/jacobi --quiet $sets \
