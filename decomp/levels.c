@@ -49,19 +49,38 @@ int levels_init(struct levels *h, const struct decomp_layout *fine) {
     last = 1;
   }
   h->n = last + 1;
-  for (int l = 1; l <= last; l++) {
+  for (int l = 1; l < last; l++) { /* agglomerated: no tile thinner than LEVELS_MIN_TILE */
     struct levels_level *c = &h->level[l];
-    int dims[2] = {1, 1};
-    if (l < last) { /* agglomerate: no tile thinner than LEVELS_MIN_TILE */
-      dims[0] = (int)min64(fine->prows, max64(1, c->rows.n / LEVELS_MIN_TILE));
-      dims[1] = (int)min64(fine->pcols, max64(1, c->cols.n / LEVELS_MIN_TILE));
-    }
-    c->replicated = l == last;
-    c->holders = h->level[l - 1].layout.nranks;
-    CHECK(decomp_layout_init(&c->layout, c->cols.n, c->rows.n, dims[0] * dims[1], dims,
-                             DECOMP_BLOCK, 1));
+    int64_t prows = min64(fine->prows, max64(1, c->rows.n / LEVELS_MIN_TILE));
+    int64_t pcols = min64(fine->pcols, max64(1, c->cols.n / LEVELS_MIN_TILE));
+    /* Over the fine process grid, one block a process: blocks of ceil(n / p) leave processes
+     * p .. of each dimension empty, so the level lives on the top-left p_r x p_c sub-grid,
+     * whose neighbours are the fine grid's neighbours. */
+    c->layout = (struct decomp_layout){.nx = c->cols.n, .ny = c->rows.n, .nranks = fine->nranks,
+                                       .prows = fine->prows, .pcols = fine->pcols,
+                                       .kind = DECOMP_BLOCK_CYCLIC};
+    CHECK(decomp_dist_init(&c->layout.rows, c->rows.n, fine->prows, DECOMP_BLOCK_CYCLIC,
+                           c->rows.n / prows + (c->rows.n % prows != 0)));
+    CHECK(decomp_dist_init(&c->layout.cols, c->cols.n, fine->pcols, DECOMP_BLOCK_CYCLIC,
+                           c->cols.n / pcols + (c->cols.n % pcols != 0)));
   }
+  struct levels_level *c = &h->level[last];
+  int one[2] = {1, 1};
+  c->replicated = true;
+  CHECK(decomp_layout_init(&c->layout, c->cols.n, c->rows.n, 1, one, DECOMP_BLOCK, 1));
   return ERR_OK;
+}
+
+bool levels_holds_coarsest(const struct levels *h, int rank) {
+  const struct decomp_layout *above = &h->level[h->n - 2].layout;
+  return rank < above->nranks && decomp_ntiles(above, rank) > 0;
+}
+
+int levels_holders(const struct levels *h) {
+  int n = 0;
+  for (int r = 0; r < h->level[0].layout.nranks; r++)
+    n += levels_holds_coarsest(h, r);
+  return n;
 }
 
 void levels_axis_weights(const struct levels_axis *a, int64_t i, double *w_lo, double *w_hi,
@@ -192,9 +211,9 @@ void levels_plan_print(const struct levels *h, FILE *out) {
     }
     if (lv->replicated) { /* each holder gathers the whole level above and solves this one */
       moved = points(&h->level[l - 1]);
-      tiles = lv->holders;
+      tiles = levels_holders(h);
       biggest = points(lv);
-      active = lv->holders;
+      active = (int)tiles;
     }
     char size[48], ranks[16];
     snprintf(size, sizeof size, "%" PRId64 "x%" PRId64, lv->cols.n, lv->rows.n);

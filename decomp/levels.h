@@ -15,9 +15,11 @@
  * coarsest level is long and narrow, and its direct solve is banded by the short side).
  *
  * Ownership. Level 0 is the run's own layout (any partitioner). Every coarser level but the
- * last is a block layout over a process sub-grid of at most the fine grid's rows and columns,
- * with at least LEVELS_MIN_TILE points a side (agglomeration onto ranks 0 .. P_l - 1: the
- * others idle there). The coarsest level is replicated: every rank that owns part of the level
+ * last is laid out over all the ranks and the fine process grid, one block a process, the blocks
+ * as large as keeps at least LEVELS_MIN_TILE points a side: so it lives on the top-left sub-grid
+ * of processes, the others own nothing there (agglomeration), and its neighbours are the fine
+ * grid's neighbours, so the fine level's halo machinery serves it (shared windows on a node,
+ * messages between nodes). The coarsest level is replicated: every rank that owns part of the level
  * above holds it whole and solves it exactly, so none waits for another's solve and the
  * transfers stay among those ranks (not all of them: on thousands of ranks an all-to-all would
  * cost more than the cycle).
@@ -44,7 +46,6 @@ struct levels_level {
   struct levels_axis rows, cols; /* rows: ny of them; columns: nx */
   struct decomp_layout layout;   /* who owns it (the coarsest: rank 0 in name, every rank) */
   bool replicated; /* the coarsest level: held and solved by each rank of the level above */
-  int holders;     /* the coarsest level: ranks 0 .. holders - 1 hold it */
 };
 
 struct levels {
@@ -81,6 +82,10 @@ void levels_restrict_span(const struct levels_axis *fine, const struct levels_ax
                           int64_t k0, int64_t k1, int64_t *lo, int64_t *hi);
 void levels_interp_span(const struct levels_axis *fine, const struct levels_axis *coarse,
                         int64_t i0, int64_t i1, int64_t *lo, int64_t *hi);
+
+/* Whether `rank` holds the coarsest level: it owns part of the level above. */
+bool levels_holds_coarsest(const struct levels *h, int rank);
+int levels_holders(const struct levels *h);
 
 /* Points of level l relative to level 0 (its share of a cycle's work). */
 double levels_fraction(const struct levels *h, int l);

@@ -286,7 +286,7 @@ static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layou
     double t;
     if (lv->replicated) {
       /* every owner above sends its part to every holder (the same ranks); each solves */
-      int holders = lv->holders;
+      int holders = levels_holders(&h);
       double bytes = 8.0 * (double)(lv->rows.n * lv->cols.n) * 4;
       int64_t band = lv->rows.n < lv->cols.n ? lv->rows.n : lv->cols.n;
       t = (holders > 1 ? 2.0 * holders * machine->net_latency + bytes / machine->net_bandwidth
@@ -314,7 +314,7 @@ static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layou
     per_level[k] = t * visits(cfg->mg_cycle, k > 0 ? k : 0);
     total += per_level[k];
     if (lv->replicated) /* unagglomerated, every rank of the fine grid holds the coarsest */
-      spread_total += per_level[k] + (l->nranks > 1 ? 2.0 * (l->nranks - lv->holders) *
+      spread_total += per_level[k] + (l->nranks > 1 ? 2.0 * (l->nranks - levels_holders(&h)) *
                                                           machine->net_latency
                                                     : 0.0);
   }
@@ -485,7 +485,8 @@ static int solve(struct run *run) {
                                               .smoother = smoothers[cfg->mg_smoother],
                                               .pre = (int)cfg->mg_pre,
                                               .post = (int)cfg->mg_post,
-                                              .fmg = cfg->mg_fmg},
+                                              .fmg = cfg->mg_fmg,
+                                              .halo_mode = cfg->halo_mode},
                                 .tolerance = classic ? cfg->tolerance : 0.0,
                                 .target_error = cfg->target_error,
                                 .estimate = run->estimate,

@@ -271,10 +271,13 @@ struct level {
   struct decomp_tile *tiles;
   int64_t *stride;         /* per tile */
   double **x[2], **f, **r; /* per tile: interior point (0, 0); f NULL on level 0 (no source) */
-  double *storage;         /* coarse levels: the one tile's four buffers */
-  int current;             /* coarse levels: which x is current (level 0: the field's) */
+  double *storage;         /* f and r (level 0: r), laid out as the field's tiles */
+  /* The iterate: level 0's is the run's field; a coarse level's (not the coarsest) a field of
+   * its own in shared windows, its rings filled by its own halo exchange (halo.h). */
+  struct field *field;
+  struct halo *halo;
+  int current; /* the coarsest level: always 0 */
   struct axis_tables rows, cols;
-  struct fetch halo;        /* coarse levels: the ring of x */
   struct fetch restriction; /* the finer level's residual over this level's boxes */
   struct fetch interp;      /* this level's values for the finer level's boxes */
   double *restrict_scratch; /* the finer residual this rank's tile restricts */
@@ -356,9 +359,10 @@ struct gen_ctx {
 
 /* The tiles of `rank` on level l: the layout's (none beyond its ranks); the coarsest: the whole
  * grid, on every rank that owns part of the level above. */
-static int64_t tiles_of(const struct levels_level *lv, int rank, int nranks) {
+static int64_t tiles_of(const struct levels *h, int l, int rank) {
+  const struct levels_level *lv = &h->level[l];
   if (lv->replicated)
-    return rank < nranks && rank < lv->holders ? 1 : 0;
+    return levels_holds_coarsest(h, rank) ? 1 : 0;
   return rank < lv->layout.nranks ? decomp_ntiles(&lv->layout, rank) : 0;
 }
 
@@ -368,24 +372,6 @@ static void tile_of(const struct levels_level *lv, int rank, int64_t t, struct d
     return;
   }
   decomp_tile(&lv->layout, rank, t, out);
-}
-
-/* The ring of a coarse level's tile: four strips of the same level, into x's ring. */
-static int64_t gen_halo(const void *ctx, int rank, struct box *out) {
-  const struct gen_ctx *g = ctx;
-  const struct levels_level *lv = &g->mg->levels.level[g->level];
-  if (tiles_of(lv, rank, g->mg->team->size) == 0)
-    return 0;
-  if (out != NULL) {
-    struct decomp_tile t;
-    tile_of(lv, rank, 0, &t);
-    int64_t s = t.ncols + 2, r0 = t.row0, c0 = t.col0, nr = t.nrows, nc = t.ncols;
-    out[0] = (struct box){r0 - 1, r0, c0, c0 + nc, 0, -s, s};
-    out[1] = (struct box){r0 + nr, r0 + nr + 1, c0, c0 + nc, 0, nr * s, s};
-    out[2] = (struct box){r0, r0 + nr, c0 - 1, c0, 0, -1, s};
-    out[3] = (struct box){r0, r0 + nr, c0 + nc, c0 + nc + 1, 0, nc, s};
-  }
-  return 4;
 }
 
 /* What a tile of level l restricts: the finer level's points its coarse points gather from. */
@@ -401,7 +387,7 @@ static void restrict_box(const struct multigrid *mg, int l, const struct decomp_
 static int64_t gen_restrict(const void *ctx, int rank, struct box *out) {
   const struct gen_ctx *g = ctx;
   const struct levels_level *lv = &g->mg->levels.level[g->level];
-  if (tiles_of(lv, rank, g->mg->team->size) == 0)
+  if (tiles_of(&g->mg->levels, g->level, rank) == 0)
     return 0;
   if (out != NULL) {
     struct decomp_tile t;
@@ -417,7 +403,7 @@ static int64_t gen_interp(const void *ctx, int rank, struct box *out) {
   const struct gen_ctx *g = ctx;
   const struct levels_level *f = &g->mg->levels.level[g->level],
                             *c = &g->mg->levels.level[g->level + 1];
-  int64_t n = tiles_of(f, rank, g->mg->team->size), at = 0;
+  int64_t n = tiles_of(&g->mg->levels, g->level, rank), at = 0;
   for (int64_t k = 0; out != NULL && k < n; k++) {
     struct decomp_tile t;
     tile_of(f, rank, k, &t);
@@ -433,11 +419,50 @@ static int64_t gen_interp(const void *ctx, int rank, struct box *out) {
 /* ---- set-up -----------------------------------------------------------------------------------
  */
 
+/* Per-tile pointers to the interiors of the field's buffers and of f and r, laid out as its
+ * tiles in `storage` (two buffers of buffer_len). */
+static int level_pointers(struct level *L, struct field *f, bool with_rhs) {
+  L->ntiles = f->ntiles;
+  L->tiles = f->tiles;
+  size_t n = (size_t)(f->ntiles > 0 ? f->ntiles : 1);
+  L->stride = malloc(n * sizeof *L->stride);
+  for (int b = 0; b < 2; b++)
+    L->x[b] = malloc(n * sizeof *L->x[b]);
+  L->f = with_rhs ? malloc(n * sizeof *L->f) : NULL;
+  L->r = malloc(n * sizeof *L->r);
+  size_t len = (size_t)(f->buffer_len > 0 ? f->buffer_len : 1);
+  L->storage = calloc((with_rhs ? 2 : 1) * len, sizeof *L->storage);
+  if (L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || (with_rhs && L->f == NULL) ||
+      L->r == NULL || L->storage == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    L->stride[t] = field_stride(f, t);
+    for (int b = 0; b < 2; b++)
+      L->x[b][t] = field_interior(f, b, t);
+    int64_t at = f->tile_offset[t] + f->depth * L->stride[t] + f->depth;
+    L->r[t] = L->storage + at;
+    if (with_rhs)
+      L->f[t] = L->storage + len + at;
+  }
+  return ERR_OK;
+}
+
+/* A coarse level that is not the coarsest: a field of zeros with zero edges, its halo plan. */
 static int level_alloc_coarse(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
+  const struct field_boundary zero = {{0}};
+  /* its neighbours are the fine grid's: a mode that serves the fine level serves it */
+  CHECK(halo_check_mode(&L->shape->layout, mg->team, mg->p.halo_mode, 1, "halo.mode"));
+  CHECK(field_create(&L->shape->layout, mg->team, &zero, 0.0, 1, &L->field));
+  CHECK(halo_create(L->field, mg->team, mg->p.halo_mode, &L->halo));
+  return team_agree(mg->team, level_pointers(L, L->field, true));
+}
+
+/* The coarsest level: the whole grid, in x (one buffer), f and r, on each rank that holds it. */
+static int level_alloc_coarsest(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l];
   const struct levels_level *shape = L->shape;
-  int me = mg->team->rank;
-  L->ntiles = tiles_of(shape, me, mg->team->size);
+  L->ntiles = tiles_of(&mg->levels, l, mg->team->rank);
   L->tiles = calloc(1, sizeof *L->tiles);
   L->stride = calloc(1, sizeof *L->stride);
   for (int b = 0; b < 2; b++)
@@ -449,44 +474,23 @@ static int level_alloc_coarse(struct multigrid *mg, int l) {
     return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
   if (L->ntiles == 0)
     return ERR_OK;
-  tile_of(shape, me, 0, &L->tiles[0]);
-  const struct decomp_tile *t = &L->tiles[0];
-  bool ring = !shape->replicated;
-  int64_t stride = t->ncols + (ring ? 2 : 0), rows = t->nrows + (ring ? 2 : 0);
-  int64_t one = stride * rows, first = ring ? stride + 1 : 0;
-  L->stride[0] = stride;
-  L->storage = calloc((size_t)(4 * one), sizeof *L->storage);
+  L->tiles[0] = (struct decomp_tile){.nrows = shape->rows.n, .ncols = shape->cols.n};
+  int64_t one = shape->rows.n * shape->cols.n;
+  L->stride[0] = shape->cols.n;
+  L->storage = calloc((size_t)(3 * one), sizeof *L->storage);
   if (L->storage == NULL)
-    return err_set(ERR_FAILURE, "out of memory for multigrid level %d (%lld x %lld points)", l,
+    return err_set(ERR_FAILURE, "out of memory for the coarsest level (%lld x %lld points)",
                    (long long)shape->cols.n, (long long)shape->rows.n);
-  L->x[0][0] = L->storage + first;
-  L->x[1][0] = L->storage + one + first;
-  L->f[0] = L->storage + 2 * one + first;
-  L->r[0] = L->storage + 3 * one + first;
+  L->x[0][0] = L->x[1][0] = L->storage;
+  L->f[0] = L->storage + one;
+  L->r[0] = L->storage + 2 * one;
   return ERR_OK;
 }
 
 static int level_alloc_fine(struct multigrid *mg) {
-  struct level *L = &mg->lv[0];
-  struct field *f = mg->field;
-  L->ntiles = f->ntiles;
-  L->tiles = f->tiles;
-  size_t n = (size_t)(f->ntiles > 0 ? f->ntiles : 1);
-  L->stride = malloc(n * sizeof *L->stride);
-  for (int b = 0; b < 2; b++)
-    L->x[b] = malloc(n * sizeof *L->x[b]);
-  L->r = malloc(n * sizeof *L->r);
-  L->storage = malloc((size_t)(f->buffer_len > 0 ? f->buffer_len : 1) * sizeof *L->storage);
-  if (L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || L->r == NULL ||
-      L->storage == NULL)
-    return err_set(ERR_FAILURE, "out of memory for the multigrid residual");
-  for (int64_t t = 0; t < f->ntiles; t++) {
-    L->stride[t] = field_stride(f, t);
-    for (int b = 0; b < 2; b++)
-      L->x[b][t] = field_interior(f, b, t);
-    L->r[t] = L->storage + f->tile_offset[t] + f->depth * L->stride[t] + f->depth;
-  }
-  return ERR_OK;
+  mg->lv[0].field = mg->field;
+  mg->lv[0].halo = mg->halo;
+  return level_pointers(&mg->lv[0], mg->field, false);
 }
 
 /* The coarsest level's operator as a band matrix, factored (LU without pivoting: A is an
@@ -576,16 +580,19 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
                      const struct multigrid_params *params, struct multigrid **out) {
   *out = NULL;
   struct multigrid *mg = calloc(1, sizeof *mg);
-  int status = mg != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for multigrid");
-  if (status == ERR_OK) {
-    *mg = (struct multigrid){.field = field, .halo = halo, .team = team, .p = *params};
-    mg->comm = MPI_COMM_NULL;
-    status = levels_init(&mg->levels, field->layout);
+  int status =
+      team_agree(team, mg != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for multigrid"));
+  if (status != ERR_OK) {
+    free(mg);
+    return status;
   }
+  *mg = (struct multigrid){.field = field, .halo = halo, .team = team, .p = *params};
+  mg->comm = MPI_COMM_NULL;
+  status = levels_init(&mg->levels, field->layout); /* pure: the same outcome on every rank */
   if (status == ERR_OK && field->depth != 1)
     status = err_set(ERR_FAILURE, "multigrid needs one-deep halo rings");
   if (status == ERR_OK && MPI_Comm_dup(team->comm, &mg->comm) != MPI_SUCCESS)
-    status = err_set(ERR_FAILURE, "MPI_Comm_dup for multigrid failed");
+    team_abort(team, err_set(ERR_FAILURE, "MPI_Comm_dup for multigrid failed"));
   if (status == ERR_OK)
     multigrid_smoother_weights(params->smoother, params->pre > params->post ? params->pre
                                                                            : params->post,
@@ -601,17 +608,17 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
     if (status == ERR_OK)
       status = axis_tables_init(&L->cols, &L->shape->cols, finer ? &finer->cols : NULL,
                                 coarser ? &coarser->cols : NULL);
+    status = team_agree(team, status); /* the coarse fields' allocation is collective */
     if (status == ERR_OK)
-      status = l == 0 ? level_alloc_fine(mg) : level_alloc_coarse(mg, l);
+      status = l == 0                   ? team_agree(team, level_alloc_fine(mg))
+               : L->shape->replicated ? team_agree(team, level_alloc_coarsest(mg, l))
+                                        : level_alloc_coarse(mg, l);
   }
   int me = team->rank, nranks = team->size;
   for (int l = 1; status == ERR_OK && l < h->n; l++) {
     struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
     struct gen_ctx here = {mg, l}, above = {mg, l - 1};
-    if (!L->shape->replicated)
-      status = fetch_plan(&L->halo, &L->shape->layout, false, gen_halo, &here, me, nranks);
-    if (status == ERR_OK)
-      status = fetch_plan(&L->restriction, &F->shape->layout, false, gen_restrict, &here, me,
+    status = fetch_plan(&L->restriction, &F->shape->layout, false, gen_restrict, &here, me,
                           nranks);
     if (status == ERR_OK)
       status = fetch_plan(&L->interp, &L->shape->layout, L->shape->replicated, gen_interp,
@@ -668,7 +675,10 @@ void multigrid_destroy(struct multigrid **mgp) {
     struct level *L = &mg->lv[l];
     axis_tables_free(&L->rows);
     axis_tables_free(&L->cols);
-    fetch_free(&L->halo);
+    if (l > 0) { /* level 0's field and halo are the run's */
+      halo_destroy(&L->halo);
+      field_destroy(&L->field);
+    }
     fetch_free(&L->restriction);
     fetch_free(&L->interp);
     free(L->restrict_scratch);
@@ -676,7 +686,7 @@ void multigrid_destroy(struct multigrid **mgp) {
     free(L->interp_scratch);
     free(L->interp_row);
     free(L->band);
-    if (l > 0)
+    if (L->shape != NULL && L->shape->replicated) /* the others' are their field's */
       free(L->tiles);
     free(L->stride);
     free(L->x[0]);
@@ -706,25 +716,22 @@ double multigrid_work(const struct multigrid *mg) { return mg->work; }
  * One order of operations everywhere. */
 
 static int current_of(const struct multigrid *mg, int l) {
-  return l == 0 ? mg->field->current : mg->lv[l].current;
+  const struct level *L = &mg->lv[l];
+  return L->field != NULL ? L->field->current : L->current;
 }
 
 static void set_current(struct multigrid *mg, int l, int buf) {
-  if (l == 0)
-    mg->field->current = buf;
+  struct level *L = &mg->lv[l];
+  if (L->field != NULL)
+    L->field->current = buf;
   else
-    mg->lv[l].current = buf;
+    L->current = buf;
 }
 
-/* Fill level l's rings of buffer `buf`. */
+/* Fill level l's rings of buffer `buf`: every level but the coarsest is a field with its halo. */
 static void exchange(struct multigrid *mg, int l, int buf) {
-  if (l == 0) {
-    if (halo_exchange(mg->halo, buf) != ERR_OK)
-      team_abort(mg->team, ERR_FAILURE);
-    return;
-  }
-  struct level *L = &mg->lv[l];
-  fetch_run(&L->halo, L->x[buf], L->stride, L->x[buf], mg->comm, mg->team, mg->team->rank);
+  if (halo_exchange(mg->lv[l].halo, buf) != ERR_OK)
+    team_abort(mg->team, ERR_FAILURE);
 }
 
 static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, double alpha,
@@ -933,7 +940,7 @@ static void interpolate_from(struct multigrid *mg, int l) {
 
 static void zero_iterate(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
-  L->current = 0;
+  set_current(mg, l, 0);
   for (int64_t t = 0; t < L->ntiles; t++)
     for (int64_t i = 0; i < L->tiles[t].nrows; i++)
       memset(L->x[0][t] + i * L->stride[t], 0, (size_t)L->tiles[t].ncols * sizeof(double));

@@ -33,6 +33,7 @@ struct multigrid_params {
   enum multigrid_smoother smoother;
   int pre, post; /* smoothing steps before and after the coarse-grid correction, each level */
   bool fmg;      /* the first cycle of the run is a full-multigrid start */
+  enum cfg_halo_mode halo_mode; /* the coarse levels' halos, as the fine level's */
 };
 
 struct multigrid;

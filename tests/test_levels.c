@@ -23,9 +23,19 @@ static void test_hierarchies_by_hand(void) {
   EXPECT(h.n == 4 && h.level[3].cols.n == 31 && h.level[3].replicated, "255^2: %d levels", h.n);
   EXPECT(h.level[1].rows.n == 127 && h.level[1].rows.parity == 1 && !h.level[1].replicated,
          "255^2 level 1: %lld rows", (long long)h.level[1].rows.n);
-  /* level 2 is 63^2 on 2 x 2 ranks (63 / 16 >= 2); level 1 on the fine grid's 2 x 2 */
-  EXPECT(h.level[2].layout.prows == 2 && h.level[2].layout.pcols == 2, "63^2 on %d x %d",
-         h.level[2].layout.prows, h.level[2].layout.pcols);
+  /* on 16 ranks (4 x 4): level 1 (127^2) keeps all 16; level 2 (63^2: 63 / 16 = 3 a side)
+   * lives on the top-left 3 x 3 of the process grid; its 9 ranks hold the coarsest (31^2) */
+  CU_ASSERT_EQUAL_FATAL(decomp_layout_init(&l, 255, 255, 16, dims, DECOMP_CYCLIC, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(levels_init(&h, &l), 0);
+  int active[3] = {0, 0, 0};
+  for (int r = 0; r < 16; r++)
+    for (int k = 1; k < 3; k++)
+      active[k] += decomp_ntiles(&h.level[k].layout, r) > 0;
+  EXPECT(active[1] == 16 && active[2] == 9 && levels_holders(&h) == 9,
+         "255^2 on 16 ranks: %d, %d active, %d hold the coarsest", active[1], active[2],
+         levels_holders(&h));
+  EXPECT(decomp_ntiles(&h.level[2].layout, 3) == 0 && decomp_ntiles(&h.level[2].layout, 10) == 1,
+         "63^2: rank 3 (row 0, column 3) idle, rank 10 (2, 2) active");
   CU_ASSERT_EQUAL_FATAL(decomp_layout_init(&l, 4096, 64, 2, dims, DECOMP_CYCLIC, 1), 0);
   CU_ASSERT_EQUAL_FATAL(levels_init(&h, &l), 0);
   EXPECT(h.n == 5 && h.level[4].cols.n == 256 && h.level[4].rows.n == 4, "4096 x 64: %d levels",
