@@ -61,7 +61,7 @@ struct key_def {
 static const char *const partitioner_names[] = {"block", "cyclic", "block-cyclic", NULL};
 static const char *const halo_mode_names[] = {"auto", "shm", "p2p", NULL};
 static const char *const output_mode_names[] = {"gather", "parallel", NULL};
-static const char *const stores_names[] = {"regular", "streaming", NULL};
+static const char *const stores_names[] = {"regular", "streaming", "auto", NULL};
 static const char *const method_names[] = {"jacobi", "chebyshev", NULL};
 
 /* The enum fields are written as int: that must be their size. */
@@ -75,7 +75,7 @@ _Static_assert(sizeof(enum cfg_output_mode) == sizeof(int), "enum cfg_output_mod
 _Static_assert(CFG_OUTPUT_GATHER == 0 && CFG_OUTPUT_PARALLEL == 1,
                "output_mode_names is indexed by enum cfg_output_mode");
 _Static_assert(sizeof(enum cfg_stores) == sizeof(int), "enum cfg_stores is an int");
-_Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1,
+_Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1 && CFG_STORES_AUTO == 2,
                "stores_names is indexed by enum cfg_stores");
 _Static_assert(sizeof(enum cfg_method) == sizeof(int), "enum cfg_method is an int");
 _Static_assert(CFG_METHOD_JACOBI == 0 && CFG_METHOD_CHEBYSHEV == 1,
@@ -124,9 +124,10 @@ static const struct key_def schema[] = {
              "deep, exchanged once per block (1: none); must divide check_interval and "
              "checkpoint_interval"},
     {"solver", "stores", .type = KEY_ENUM, FIELD(stores), .choices = stores_names,
-     .def = {.i = CFG_STORES_REGULAR},
-     .help = "how the sweep writes: regular stores, or streaming (non-temporal) stores that "
-             "bypass the cache; same results, speed depends on the machine (scripts/bench.sh)"},
+     .def = {.i = CFG_STORES_AUTO},
+     .help = "how the sweep writes: regular stores, streaming (non-temporal) stores that "
+             "bypass the cache, or auto: whichever a start-up calibration finds faster here "
+             "(same results; the summary names the kernel used)"},
     {"decomposition", "partitioner", .type = KEY_ENUM, FIELD(partitioner),
      .choices = partitioner_names, .def = {.i = CFG_BLOCK},
      .help = "how rows and columns are dealt to the process grid"},
@@ -1059,5 +1060,5 @@ bool cfg_is_set(const struct cfg *cfg, const char *key) {
 }
 
 const char *cfg_stores_name(enum cfg_stores m) {
-  return (unsigned)m <= CFG_STORES_STREAMING ? stores_names[m] : "unknown";
+  return (unsigned)m <= CFG_STORES_AUTO ? stores_names[m] : "unknown";
 }

@@ -20,7 +20,7 @@
 enum cfg_partitioner { CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC };
 enum cfg_halo_mode { CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P };
 enum cfg_output_mode { CFG_OUTPUT_GATHER, CFG_OUTPUT_PARALLEL };
-enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING };
+enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING, CFG_STORES_AUTO };
 enum cfg_method { CFG_METHOD_JACOBI, CFG_METHOD_CHEBYSHEV };
 
 /* Largest magnitude accepted for a temperature. The 5-point average of values bounded by M is
@@ -102,7 +102,7 @@ void cfg_print(const struct cfg *cfg, FILE *out);
 void cfg_print_reference(FILE *out);
 
 /* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p";
- * "gather", "parallel"; "regular", "streaming"; "jacobi", "chebyshev". */
+ * "gather", "parallel"; "regular", "streaming", "auto"; "jacobi", "chebyshev". */
 const char *cfg_partitioner_name(enum cfg_partitioner p);
 const char *cfg_halo_mode_name(enum cfg_halo_mode m);
 const char *cfg_output_mode_name(enum cfg_output_mode m);

@@ -26,6 +26,7 @@
 #include "report.h"
 #include "solve.h"
 #include "team.h"
+#include "tune.h"
 
 #include <errno.h>
 #include <math.h>
@@ -48,6 +49,7 @@ struct run {
   struct solve_result result;
   double write_seconds; /* the final write (or the signal's checkpoint) on this rank */
   bool finished;        /* --help, --version or --dry-run: nothing to solve */
+  char kernel[320];     /* the kernel variants chosen (tune_describe), for the summary */
 };
 
 static int ignore_sigpipe(void);
@@ -382,6 +384,16 @@ static int solve(struct run *run) {
       nodes += team->node_of_rank[r] == r;
     report_header(cfg, &run->layout, nodes);
   }
+  /* The kernel variants, chosen by timing on this machine (tune.h), on this rank's largest
+   * tile. Chebyshev's weighted sweep keeps the stores set ("auto": regular): it reads the line
+   * it writes anyway, so a streaming store saves it no read. */
+  int64_t rows = 0, cols = 0;
+  for (int64_t t = 0; t < run->field->ntiles; t++)
+    if (run->field->tiles[t].nrows * run->field->tiles[t].ncols > rows * cols)
+      rows = run->field->tiles[t].nrows, cols = run->field->tiles[t].ncols;
+  struct tune_choice kernel;
+  CHECK(tune_choose(team, cfg->stores, rows, cols, &kernel));
+  tune_describe(&kernel, run->kernel, sizeof run->kernel);
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
   struct solve_params params = {.method = cfg->method == CFG_METHOD_CHEBYSHEV ? SOLVE_CHEBYSHEV
@@ -392,6 +404,9 @@ static int solve(struct run *run) {
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
+                                .variants_chosen = true,
+                                .check_variant = kernel.check,
+                                .between_variant = kernel.between,
                                 .overlap = cfg->halo_overlap,
                                 .temporal_block = cfg->temporal_block,
                                 .progress = !run->cli.quiet,
@@ -461,7 +476,8 @@ static int write_result(struct run *run) {
                              .classic_rule =
                                  cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance"),
                              .error_estimate = r->error_estimate,
-                             .error_bound = r->error_bound};
+                             .error_bound = r->error_bound,
+                             .kernel = run->kernel};
   far_from_answer(run, &s);
   double mine[6] = {r->compute_seconds,
                     r->halo_seconds,

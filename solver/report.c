@@ -74,6 +74,8 @@ void report_summary(const struct report_summary *s) {
     printf("\n");
   }
   printf("  wall time %.6f s, %.1f MLUP/s\n", s->wall_seconds, mlups);
+  if (s->kernel != NULL)
+    printf("  kernel %s\n", s->kernel);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
          "reduction %.6f s, output %.6f s, error estimate %.6f s (not in the wall time)\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds,
