@@ -112,11 +112,11 @@ llc_bytes=$(cache_bytes 3)
 [[ $l2_bytes =~ ^[1-9][0-9]*$ ]] || l2_bytes=$((1024 * 1024))        # unknown: assume 1 MiB
 [[ $llc_bytes =~ ^[1-9][0-9]*$ ]] || llc_bytes=$l2_bytes             # no L3: the L2 is the last
 mem_available=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || echo 4096)
-# n x n such that two buffers of (n + 2)^2 doubles take BYTES, rounded down to a multiple of 64
-# (at least 64), or up to a multiple of 1024 with `up`
+# n x n such that two buffers of (n + 2)^2 doubles take BYTES, rounded down
+# (at least 64; a multiple of 32), or up to a multiple of 1024 with `up`
 grid_for() { # BYTES [up]
   awk -v b="$1" -v up="${2:-}" 'BEGIN { n = sqrt(b / 16) - 2; if (up) { n = int((n + 1023) / 1024) * 1024 }
-    else { n = int(n / 64) * 64 }; print (n < 64 ? 64 : n) }'
+    else { n = int(n / 32) * 32 }; print (n < 64 ? 64 : n) }'
 }
 n_l2=$(grid_for $((l2_bytes / 2)))
 n_l3=$(grid_for $((llc_bytes / 2)))

@@ -124,6 +124,8 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   CHECK(time_together(team, stores, ~0u, rows, cols, small));
   struct tune_choice fastest;
   tune_pick(small, &fastest);
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    choice->in_cache += isfinite(small[c]) ? 1 : 0;
   /* Then its stores and whether to drop the diff, on the tile itself, up to CAP_POINTS. */
   problem(nrows, ncols, CAP_POINTS, &rows, &cols);
   CHECK(time_together(team, stores, 1u << fastest.between.isa, rows, cols, choice->us_per_mlup));
@@ -152,8 +154,8 @@ void tune_describe(const struct tune_choice *choice, char *text, size_t size) {
   describe_variant(check, sizeof check, choice->check, false);
   describe_variant(between, sizeof between, choice->between, true);
   snprintf(text, size,
-           "%s; between checks %s (solver.stores = \"%s\": %d variants timed on %lld x %lld "
-           "points in %.3f s)",
-           check, between, cfg_stores_name(choice->stores), timed, (long long)choice->rows,
-           (long long)choice->cols, choice->seconds);
+           "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "
+           "%lld x %lld points, in %.3f s)",
+           check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
+           (long long)choice->rows, (long long)choice->cols, choice->seconds);
 }

@@ -25,7 +25,8 @@ struct tune_choice {
   struct sweep_variant check;   /* the sweeps whose max-diff is wanted (convergence checks) */
   struct sweep_variant between; /* the sweeps between checks: the fastest with or without it */
   enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
-  int64_t rows, cols;           /* the problem timed */
+  int in_cache;                 /* candidates timed in cache, for the instruction set */
+  int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
   double seconds;               /* the calibration's wall time, max over ranks */
   /* Each candidate's best time per million updates, max over ranks (INFINITY: not run). */
   double us_per_mlup[TUNE_CANDIDATES];
@@ -48,7 +49,8 @@ void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *ch
 int tune_index(enum sweep_isa isa, bool streaming, bool update_only);
 
 /* One line naming the variants chosen and how, e.g. "avx2, regular stores; between checks
- * avx2, streaming stores, no max-diff (auto: 8 variants timed on 512 x 4096 points, 0.041 s)".
+ * avx2, regular stores, no max-diff (solver.stores = "auto": 8 variants timed in cache, 4 on
+ * 256 x 4096 points, in 0.033 s)".
  * Not collective. */
 void tune_describe(const struct tune_choice *choice, char *text, size_t size);
 
