@@ -373,6 +373,12 @@ awk -F, -v l2="$n_l2" -v l3="$n_l3" -v far="$n_far" 'NR > 1 {
       printf "\n" } }' "$out/kernel.csv" | tee -a "$report"
 fi
 
+# MLUP/s of K iterations of an N x N grid in WALL seconds; its fraction of the roofline of RANKS
+mlups_of() { calc "\"%.1f\", $1 * $1 * $2 / ($3 > 0 ? $3 : 1e-9) / 1e6"; } # N K WALL
+fraction_of() { # RANKS MLUPS
+  calc "\"%.3f\", $2 / ($([ "$1" -eq 1 ] && echo "$copy_1" || echo "$copy_p") * 1e3 / 16)"
+}
+
 # ---- 2b. temporal blocking ---------------------------------------------------------------------
 k_tb=$(iterations_for "$strong_n" "$strong_n" 24)
 k_tb=$(((k_tb + 7) / 8 * 8)) # a multiple of every K below
@@ -386,15 +392,14 @@ say "   % roofline: of copy (same rank count) / 16 B; speedup against K = 1 on a
 echo "ranks,k,n,iterations,wall_s,mlups,roofline_fraction,speedup" >"$out/temporal.csv"
 say "$(printf '   %5s %3s %8s %9s %10s %8s' ranks K 'wall s' MLUP/s '% roofline' speedup)"
 for n in $tb_ranks; do
-  copy_n=$([ "$n" -eq 1 ] && echo "$copy_1" || echo "$copy_p")
   mlups_k1=""
   for kb in 1 2 4 8; do
     result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_tb" --set "solver.check_interval=$kb" \
       --set "solver.temporal_block=$kb")
     read -r wall _ <<<"$result"
-    mlups=$(calc "\"%.1f\", $strong_n * $strong_n * $k_tb / ($wall > 0 ? $wall : 1e-9) / 1e6")
+    mlups=$(mlups_of "$strong_n" "$k_tb" "$wall")
     [ -n "$mlups_k1" ] || mlups_k1=$mlups
-    fraction=$(calc "\"%.3f\", $mlups / ($copy_n * 1e3 / 16)")
+    fraction=$(fraction_of "$n" "$mlups")
     speedup=$(calc "\"%.2f\", $mlups / $mlups_k1")
     echo "$n,$kb,$strong_n,$k_tb,$wall,$mlups,$fraction,$speedup" >>"$out/temporal.csv"
     say "$(printf '   %5s %3s %8s %9s %10s %8s%s' "$n" "$kb" "$wall" "$mlups" "$(calc "\"%.0f\", 100 * $fraction")" "$speedup" \
@@ -415,15 +420,14 @@ say "   % roofline: of copy (same rank count) / 16 B; kernel: what the start-up 
 echo "ranks,stores,check_interval,n,iterations,wall_s,mlups,roofline_fraction,kernel,oversubscribed" >"$out/default.csv"
 say "$(printf '   %5s %-9s %5s %8s %9s %10s  %s' ranks stores check 'wall s' MLUP/s '% roofline' kernel)"
 for n in $tb_ranks; do
-  copy_n=$([ "$n" -eq 1 ] && echo "$copy_1" || echo "$copy_p")
   for stores in auto regular streaming; do
     for check in 1 10; do
       result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_dc" --set "solver.check_interval=$check" \
         --set "solver.stores=$stores")
       read -r wall _ <<<"$result"
       kernel=$(sed 's/ (solver.stores.*//' "$scratch/kernel")
-      mlups=$(calc "\"%.1f\", $strong_n * $strong_n * $k_dc / ($wall > 0 ? $wall : 1e-9) / 1e6")
-      fraction=$(calc "\"%.3f\", $mlups / ($copy_n * 1e3 / 16)")
+      mlups=$(mlups_of "$strong_n" "$k_dc" "$wall")
+      fraction=$(fraction_of "$n" "$mlups")
       echo "$n,$stores,$check,$strong_n,$k_dc,$wall,$mlups,$fraction,\"$kernel\",$(oversubscribed "$n")" >>"$out/default.csv"
       say "$(printf '   %5s %-9s %5s %8s %9s %10s  %s' "$n" "$stores" "$check" "$wall" "$mlups" "$(calc "\"%.0f\", 100 * $fraction")" "$kernel")"
     done
@@ -514,13 +518,13 @@ else
   prk_mlups=$(calc "\"%.1f\", ($strong_n - 2) * ($strong_n - 2) / $prk_time / 1e6")
   result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_prk")
   read -r wall _ <<<"$result"
-  jac_mlups=$(calc "\"%.1f\", $strong_n * $strong_n * $k_prk / ($wall > 0 ? $wall : 1e-9) / 1e6")
-  copy_n=$([ "$n" -eq 1 ] && echo "$copy_1" || echo "$copy_p")
+  jac_mlups=$(mlups_of "$strong_n" "$k_prk" "$wall")
   for row in "prk-mpishm-stencil $prk_mlups" "jacobi $jac_mlups"; do
     read -r program mlups <<<"$row"
-    echo "$program,$n,$strong_n,$k_prk,$mlups,$(calc "\"%.3f\", $mlups / ($copy_n * 1e3 / 16)"),$(calc "\"%.2f\", $mlups / $prk_mlups")" >>"$out/prk.csv"
+    fraction=$(fraction_of "$n" "$mlups")
+    echo "$program,$n,$strong_n,$k_prk,$mlups,$fraction,$(calc "\"%.2f\", $mlups / $prk_mlups")" >>"$out/prk.csv"
     say "$(printf '   %-20s %9s MLUP/s = %5s of the %s-rank roofline, %5sx PRK' "$program" "$mlups" \
-      "$(calc "\"%.2f\", $mlups / ($copy_n * 1e3 / 16)")" "$n" "$(calc "\"%.2f\", $mlups / $prk_mlups")")"
+      "$fraction" "$n" "$(calc "\"%.2f\", $mlups / $prk_mlups")")"
   done
 fi
 fi

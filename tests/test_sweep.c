@@ -96,6 +96,15 @@ static void test_empty_tile_has_zero_diff(void) {
   CU_ASSERT_EQUAL(out[1][1], 8.0);
 }
 
+/* n pseudo-random values of both signs spanning magnitudes 2^-20 .. 2^20, so that rounding has
+ * work to do; the same for the same seed. */
+static void spread_values(double *values, size_t n, unsigned seed) {
+  for (size_t k = 0; k < n; k++) {
+    seed = seed * 1103515245u + 12345u;
+    values[k] = ldexp((double)(seed >> 8) / 16777216.0 - 0.5, (int)(seed % 41) - 20);
+  }
+}
+
 /* Both store paths, over shapes that exercise the vector body, the alignment peel and the
  * scalar tail, on tiles starting at either 8-byte phase: the same bits everywhere, halo ring
  * untouched, and the same max diff. Values span magnitudes so rounding has work to do. */
@@ -103,12 +112,8 @@ static void test_streaming_stores_give_identical_bits(void) {
   enum { MAXN = 23, PAD = 1 };
   static double in[(MAXN + 2) * (MAXN + 3) + PAD], regular[(MAXN + 2) * (MAXN + 3) + PAD],
       streamed[(MAXN + 2) * (MAXN + 3) + PAD];
-  unsigned seed = 12345u;
   size_t total = sizeof in / sizeof in[0];
-  for (size_t k = 0; k < total; k++) {
-    seed = seed * 1103515245u + 12345u;
-    in[k] = ldexp((double)(seed >> 8) / 16777216.0 - 0.5, (int)(seed % 41) - 20);
-  }
+  spread_values(in, total, 12345u);
   for (int64_t rows = 0; rows <= 5; rows++)
     for (int64_t cols = 0; cols <= MAXN; cols++)
       for (int64_t extra = 0; extra <= 1; extra++) /* stride ncols + 2 and ncols + 3 */
@@ -137,11 +142,7 @@ static void test_streaming_stores_give_identical_bits(void) {
 static void test_every_variant_gives_sweep_tile_bits(void) {
   enum { MAXR = 4, MAXC = 41, SIZE = (MAXR + 2) * (MAXC + 3) + 1 };
   static double in[SIZE], want[SIZE], got[SIZE];
-  unsigned seed = 4242u;
-  for (size_t k = 0; k < SIZE; k++) {
-    seed = seed * 1103515245u + 12345u;
-    in[k] = ldexp((double)(seed >> 8) / 16777216.0 - 0.5, (int)(seed % 41) - 20);
-  }
+  spread_values(in, SIZE, 4242u);
   int variants = 0, wrong = 0;
   for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
     if (!sweep_isa_available((enum sweep_isa)isa)) {
