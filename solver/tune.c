@@ -6,6 +6,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h> /* _mm_clflush, _mm_mfence: part of the x86-64 baseline */
+#endif
 
 /* The problem timed: the tile's width and as many of its rows as keep it under CAP_POINTS
  * (two buffers of 16 MiB), so that the calibration costs tens of milliseconds whatever the
@@ -51,11 +56,27 @@ static void fill(double *tile, int64_t rows, int64_t stride) {
       tile[i * stride + j] = i == 0 ? 100.0 : 1.0 + (double)((i * 31 + j * 17) % 97) / 97.0;
 }
 
+/* Write back and evict every line of n doubles from every cache level, so that the next sweep
+ * meets them where a tile far larger than the cache would be: in memory. Where the CPU has no
+ * such instruction, nothing (the timings are then of the problem as it fits). */
+static void evict(const double *p, size_t n) {
+#if defined(__SSE2__)
+  for (size_t k = 0; k < n; k += 64 / sizeof(double))
+    _mm_clflush(p + k);
+  _mm_mfence();
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 /* This rank's microseconds per million updates of each candidate with an instruction set in
  * `isas` (a bit per enum sweep_isa) and stores `stores` allows (INFINITY: not run), on rows x
- * cols points. Returns ERR_FAILURE if the buffers cannot be had. */
+ * cols points. With `cold`, both buffers are evicted from the caches before each timed sweep,
+ * and the time includes writing back what it left dirty, as a tile far out of cache costs (the
+ * problem itself is cut to fit the time). Returns ERR_FAILURE if the buffers cannot be had. */
 static int time_candidates(enum cfg_stores stores, unsigned isas, int64_t rows, int64_t cols,
-                           double us_per_mlup[TUNE_CANDIDATES]) {
+                           bool cold, double us_per_mlup[TUNE_CANDIDATES]) {
   int64_t stride = cols + 2;
   size_t count = (size_t)((rows + 2) * stride);
   double *buf[2] = {malloc(count * sizeof(double)), malloc(count * sizeof(double))};
@@ -83,9 +104,15 @@ static int time_candidates(enum cfg_stores stores, unsigned isas, int64_t rows, 
       struct sweep_variant v = {.isa = isa, .streaming = streaming};
       sweep_tile_variant(v, buf[current], buf[1 - current], rows, cols, stride, !update_only);
       current = 1 - current;
+      if (cold) {
+        evict(buf[0], count);
+        evict(buf[1], count);
+      }
       double t0 = MPI_Wtime();
       for (int64_t s = 0; s < sweeps; s++, current = 1 - current)
         sweep_tile_variant(v, buf[current], buf[1 - current], rows, cols, stride, !update_only);
+      if (cold)
+        evict(buf[current], count); /* the buffer just written: its dirty lines go to memory */
       double us = (MPI_Wtime() - t0) / ((double)points * (double)sweeps) * 1e12;
       us_per_mlup[c] = us < us_per_mlup[c] ? us : us_per_mlup[c];
     }
@@ -104,9 +131,10 @@ static void problem(int64_t nrows, int64_t ncols, int64_t cap, int64_t *rows, in
 /* Time on every rank, and take each candidate's slowest rank: a candidate a rank cannot run
  * is infinitely slow. */
 static int time_together(const struct team *team, enum cfg_stores stores, unsigned isas,
-                         int64_t rows, int64_t cols, double us_per_mlup[TUNE_CANDIDATES]) {
+                         int64_t rows, int64_t cols, bool cold,
+                         double us_per_mlup[TUNE_CANDIDATES]) {
   double mine[TUNE_CANDIDATES];
-  CHECK(team_agree(team, time_candidates(stores, isas, rows, cols, mine)));
+  CHECK(team_agree(team, time_candidates(stores, isas, rows, cols, cold, mine)));
   MPI_CHECK(MPI_Allreduce(mine, us_per_mlup, TUNE_CANDIDATES, MPI_DOUBLE, MPI_MAX, team->comm));
   return ERR_OK;
 }
@@ -121,14 +149,26 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   int64_t rows, cols;
   problem(nrows, ncols, MIN_POINTS, &rows, &cols);
   double small[TUNE_CANDIDATES];
-  CHECK(time_together(team, stores, ~0u, rows, cols, small));
+  CHECK(time_together(team, stores, ~0u, rows, cols, false, small));
   struct tune_choice fastest;
   tune_pick(small, &fastest);
   for (int c = 0; c < TUNE_CANDIDATES; c++)
     choice->in_cache += isfinite(small[c]) ? 1 : 0;
-  /* Then its stores and whether to drop the diff, on the tile itself, up to CAP_POINTS. */
+  /* Then its stores and whether to drop the diff, on the tile itself, up to CAP_POINTS; from
+   * cold caches if the tiles of this node's ranks (each rank's like its own) do not fit in the
+   * last-level cache, which the cut problem might: there regular and streaming stores rank
+   * differently. Every rank decides alike (the largest tile's footprint, agreed). */
   problem(nrows, ncols, CAP_POINTS, &rows, &cols);
-  CHECK(time_together(team, stores, 1u << fastest.between.isa, rows, cols, choice->us_per_mlup));
+  double footprint = 2.0 * (double)((nrows + 2) * (ncols + 2)) * sizeof(double) *
+                     (team->node_size > 0 ? team->node_size : 1);
+  double node_footprint = 0.0;
+  MPI_CHECK(MPI_Allreduce(&footprint, &node_footprint, 1, MPI_DOUBLE, MPI_MAX, team->comm));
+  long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (llc <= 0)
+    llc = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  choice->cold = llc > 0 ? node_footprint > (double)llc : rows * cols < nrows * ncols;
+  CHECK(time_together(team, stores, 1u << fastest.between.isa, rows, cols, choice->cold,
+                      choice->us_per_mlup));
   double seconds = MPI_Wtime() - t0;
   MPI_CHECK(MPI_Allreduce(&seconds, &choice->seconds, 1, MPI_DOUBLE, MPI_MAX, team->comm));
   choice->rows = rows;
@@ -155,7 +195,8 @@ void tune_describe(const struct tune_choice *choice, char *text, size_t size) {
   describe_variant(between, sizeof between, choice->between, true);
   snprintf(text, size,
            "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "
-           "%lld x %lld points, in %.3f s)",
+           "%lld x %lld points%s, in %.3f s)",
            check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
-           (long long)choice->rows, (long long)choice->cols, choice->seconds);
+           (long long)choice->rows, (long long)choice->cols,
+           choice->cold ? " from cold caches" : "", choice->seconds);
 }

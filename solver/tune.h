@@ -27,7 +27,8 @@ struct tune_choice {
   enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
   int in_cache;                 /* candidates timed in cache, for the instruction set */
   int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
-  double seconds;               /* the calibration's wall time, max over ranks */
+  bool cold;      /* from cold caches: the node's tiles are larger than the last-level cache */
+  double seconds; /* the calibration's wall time, max over ranks */
   /* Each candidate's best time per million updates, max over ranks (INFINITY: not run). */
   double us_per_mlup[TUNE_CANDIDATES];
 };
