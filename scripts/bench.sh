@@ -98,7 +98,9 @@ want() { [[ " $sections " == *" $1 "* ]]; } # want SECTION: whether to run it
 cache_bytes() { # LEVEL
   local d size
   for d in /sys/devices/system/cpu/cpu0/cache/index*; do
-    [ -r "$d/level" ] && [ "$(cat "$d/level")" = "$1" ] && [ "$(cat "$d/type")" != Instruction ] || continue
+    if [ ! -r "$d/level" ] || [ "$(cat "$d/level")" != "$1" ] || [ "$(cat "$d/type")" = Instruction ]; then
+      continue
+    fi
     size=$(cat "$d/size")
     case $size in *K) echo $((${size%K} * 1024)) ;; *M) echo $((${size%M} * 1048576)) ;; *) echo "$size" ;; esac
     return
@@ -599,7 +601,9 @@ fi
 # Calibrate the model's [machine] keys from this run (section 1's copy, section 2's kernel, a
 # ping-pong), then ask `jacobi --dry-run` for every configuration sections 3 and 5 measured.
 if want 6; then
-[ -s "$out/kernel.csv" ] && [ -s "$out/partitioners.csv" ] || die "section 6 needs sections 2, 3 and 5"
+if [ ! -s "$out/kernel.csv" ] || [ ! -s "$out/partitioners.csv" ]; then
+  die "section 6 needs sections 2, 3 and 5"
+fi
 say ""
 say "== 6. Performance model (decomp/model.h, jacobi --dry-run) against the measurements =="
 pingpong_ranks=2
