@@ -62,7 +62,9 @@ static const char *const partitioner_names[] = {"block", "cyclic", "block-cyclic
 static const char *const halo_mode_names[] = {"auto", "shm", "p2p", NULL};
 static const char *const output_mode_names[] = {"gather", "parallel", NULL};
 static const char *const stores_names[] = {"regular", "streaming", "auto", NULL};
-static const char *const method_names[] = {"jacobi", "chebyshev", NULL};
+static const char *const method_names[] = {"jacobi", "chebyshev", "multigrid", NULL};
+static const char *const cycle_names[] = {"V", "W", "F", NULL};
+static const char *const smoother_names[] = {"redblack", "chebyshev", "jacobi", NULL};
 
 /* The enum fields are written as int: that must be their size. */
 _Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
@@ -78,8 +80,15 @@ _Static_assert(sizeof(enum cfg_stores) == sizeof(int), "enum cfg_stores is an in
 _Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1 && CFG_STORES_AUTO == 2,
                "stores_names is indexed by enum cfg_stores");
 _Static_assert(sizeof(enum cfg_method) == sizeof(int), "enum cfg_method is an int");
-_Static_assert(CFG_METHOD_JACOBI == 0 && CFG_METHOD_CHEBYSHEV == 1,
+_Static_assert(CFG_METHOD_JACOBI == 0 && CFG_METHOD_CHEBYSHEV == 1 && CFG_METHOD_MULTIGRID == 2,
                "method_names is indexed by enum cfg_method");
+_Static_assert(sizeof(enum cfg_cycle) == sizeof(int) && sizeof(enum cfg_smoother) == sizeof(int),
+               "enum cfg_cycle and cfg_smoother are ints");
+_Static_assert(CFG_CYCLE_V == 0 && CFG_CYCLE_W == 1 && CFG_CYCLE_F == 2,
+               "cycle_names is indexed by enum cfg_cycle");
+_Static_assert(CFG_SMOOTHER_REDBLACK == 0 && CFG_SMOOTHER_CHEBYSHEV == 1 &&
+                   CFG_SMOOTHER_JACOBI == 2,
+               "smoother_names is indexed by enum cfg_smoother");
 
 #define FIELD(f) .offset = offsetof(struct cfg, f)
 #define TEMPERATURE .type = KEY_FLOAT, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
@@ -105,8 +114,9 @@ static const struct key_def schema[] = {
              "(empty: start from interior)"},
     {"solver", "method", .type = KEY_ENUM, FIELD(method), .choices = method_names,
      .def = {.i = CFG_METHOD_JACOBI},
-     .help = "the iteration: plain Jacobi sweeps, or Chebyshev semi-iteration over the same "
-             "sweep (O(n) sweeps to a given error instead of O(n^2))"},
+     .help = "the iteration: plain Jacobi sweeps; Chebyshev semi-iteration over the same sweep "
+             "(O(n) sweeps to a given error instead of O(n^2)); or geometric multigrid cycles "
+             "(a few sweeps' work a cycle, a fixed number of cycles at any size)"},
     {"solver", "tolerance", .type = KEY_FLOAT, FIELD(tolerance), .lo = 0, .lo_open = true,
      .hi = DBL_MAX, .def = {.f = 1e-4},
      .help = "the classic rule: converged when one sweep would change no point by this much or "
@@ -116,9 +126,10 @@ static const struct key_def schema[] = {
      .help = "converged when the guaranteed bound on the largest error left (degrees, against "
              "the exact solution of the discrete equations) is at most this (0: off)"},
     {"solver", "max_iterations", COUNT_FROM(1), FIELD(max_iterations), .def = {.i = 100000},
-     .help = "stop after this many iterations even if not converged (exit code 3)"},
+     .help = "stop after this many iterations (multigrid: cycles) even if not converged (exit "
+             "code 3)"},
     {"solver", "check_interval", COUNT_FROM(1), FIELD(check_interval), .def = {.i = 1},
-     .help = "iterations between global convergence checks"},
+     .help = "iterations between global convergence checks (multigrid checks every cycle)"},
     {"solver", "temporal_block", COUNT_FROM(1), FIELD(temporal_block), .def = {.i = 1},
      .help = "sweeps done per pass through memory, a row wavefront over tiles with halos this "
              "deep, exchanged once per block (1: none); must divide check_interval and "
@@ -128,6 +139,20 @@ static const struct key_def schema[] = {
      .help = "how the sweep writes: regular stores, streaming (non-temporal) stores that "
              "bypass the cache, or auto: whichever a start-up calibration finds faster here "
              "(same results; the summary names the kernel used)"},
+    {"solver", "multigrid.cycle", .type = KEY_ENUM, FIELD(mg_cycle), .choices = cycle_names,
+     .def = {.i = CFG_CYCLE_V},
+     .help = "multigrid: the cycle, V (one coarse visit a level), W (two) or F (an F then a V)"},
+    {"solver", "multigrid.smoother", .type = KEY_ENUM, FIELD(mg_smoother),
+     .choices = smoother_names, .def = {.i = CFG_SMOOTHER_REDBLACK},
+     .help = "multigrid: red-black Gauss-Seidel, Chebyshev smoothing of the Jacobi update "
+             "(fourth kind, lambda_max = 2), or damped Jacobi (omega = 4/5); a step is one sweep"},
+    {"solver", "multigrid.pre", .type = KEY_INT, FIELD(mg_pre), .min = 0, .max = 63,
+     .def = {.i = 2}, .help = "multigrid: smoothing steps before the coarse-grid correction"},
+    {"solver", "multigrid.post", .type = KEY_INT, FIELD(mg_post), .min = 0, .max = 63,
+     .def = {.i = 2}, .help = "multigrid: smoothing steps after the coarse-grid correction"},
+    {"solver", "multigrid.fmg", .type = KEY_BOOL, FIELD(mg_fmg), .def = {.b = false},
+     .help = "multigrid: the run's first cycle is a full-multigrid start (the residual solved "
+             "coarsest level first, one cycle a level)"},
     {"decomposition", "partitioner", .type = KEY_ENUM, FIELD(partitioner),
      .choices = partitioner_names, .def = {.i = CFG_BLOCK},
      .help = "how rows and columns are dealt to the process grid"},
@@ -657,20 +682,38 @@ static int create_defaults(const char *name, struct cfg **out) {
   return ERR_OK;
 }
 
+/* Whether some key of `section` is named "prefix.something" (a subtable such as
+ * [solver.multigrid]). */
+static bool has_subtable(int section, const char *prefix, size_t n) {
+  for (size_t k = (size_t)section;
+       k < NKEYS && strcmp(schema[k].section, schema[section].section) == 0; k++)
+    if (strncmp(schema[k].name, prefix, n) == 0 && schema[k].name[n] == '.')
+      return true;
+  return false;
+}
+
 static int apply_entry(struct build *b, const struct toml_entry *e) {
   struct where w = {.name = b->cfg->source_name, .line = e->line};
   size_t key_len = strlen(e->key);
-  int section = find_section(e->key, e->head_len);
-  if (e->value.type == TOML_TABLE)
-    return e->nparts == 1 && section >= 0 ? ERR_OK : unknown_section(&w, e->key, key_len);
+  /* The section is the key's first part; the rest names the key, dotted where the schema's
+   * name is ([solver.multigrid] cycle = ... is solver's key multigrid.cycle). */
+  const char *dot = strchr(e->key, '.');
+  size_t head = dot != NULL ? (size_t)(dot - e->key) : key_len;
+  int section = find_section(e->key, head);
+  if (e->value.type == TOML_TABLE) {
+    bool known =
+        section >= 0 &&
+        (e->nparts == 1 || (e->nparts == 2 && has_subtable(section, dot + 1, key_len - head - 1)));
+    return known ? ERR_OK : unknown_section(&w, e->key, key_len);
+  }
   if (e->nparts == 1)
     return key_without_section(&w, e->key, key_len);
   if (section < 0)
-    return unknown_section(&w, e->key, e->head_len);
-  const char *name = e->key + e->head_len + 1;
-  int k = find_key(section, name, key_len - e->head_len - 1);
+    return unknown_section(&w, e->key, head);
+  const char *name = e->key + head + 1;
+  int k = find_key(section, name, key_len - head - 1);
   if (k < 0)
-    return unknown_key(&w, section, name, key_len - e->head_len - 1);
+    return unknown_key(&w, section, name, key_len - head - 1);
   CHECK(apply(b->cfg, &schema[k], &e->value, e->raw, e->raw_len, &w));
   b->origin[k] = (struct origin){.line = e->line, .set = -1, .order = ++b->applied};
   return ERR_OK;
@@ -800,6 +843,25 @@ static int check_complete(struct build *b) {
                 "solver.temporal_block = %lld must divide %s = %lld: a block of sweeps ends "
                 "only at its multiples",
                 (long long)k_block, others[o], (long long)values[o]);
+  }
+  /* Multigrid smooths on every level, and its sweeps are its own: no temporal blocks. */
+  if (b->cfg->method == CFG_METHOD_MULTIGRID) {
+    int pre = find_dotted("solver.multigrid.pre"), post = find_dotted("solver.multigrid.post");
+    int tb = find_dotted("solver.temporal_block");
+    if (b->cfg->mg_pre + b->cfg->mg_post < 1) {
+      const struct origin *later =
+          b->origin[pre].order > b->origin[post].order ? &b->origin[pre] : &b->origin[post];
+      struct where w = where_of(b, later);
+      return fail(&w, "solver.multigrid.pre + solver.multigrid.post must be at least 1, got 0: "
+                      "a cycle without smoothing does not converge");
+    }
+    if (b->cfg->temporal_block > 1) {
+      struct where w = where_of(b, &b->origin[tb]);
+      return fail(&w,
+                  "solver.temporal_block = %lld applies to the jacobi and chebyshev methods; "
+                  "multigrid needs 1",
+                  (long long)b->cfg->temporal_block);
+    }
   }
   /* Both fields of (nx + 2) x (ny + 2) doubles must be countable in bytes by an int64. */
   int nx = find_dotted("grid.nx"), ny = find_dotted("grid.ny");
@@ -1050,8 +1112,16 @@ const char *cfg_output_mode_name(enum cfg_output_mode m) {
   return (unsigned)m <= CFG_OUTPUT_PARALLEL ? output_mode_names[m] : "unknown";
 }
 
+const char *cfg_cycle_name(enum cfg_cycle c) {
+  return (unsigned)c <= CFG_CYCLE_F ? cycle_names[c] : "unknown";
+}
+
+const char *cfg_smoother_name(enum cfg_smoother m) {
+  return (unsigned)m <= CFG_SMOOTHER_JACOBI ? smoother_names[m] : "unknown";
+}
+
 const char *cfg_method_name(enum cfg_method m) {
-  return (unsigned)m <= CFG_METHOD_CHEBYSHEV ? method_names[m] : "unknown";
+  return (unsigned)m <= CFG_METHOD_MULTIGRID ? method_names[m] : "unknown";
 }
 
 bool cfg_is_set(const struct cfg *cfg, const char *key) {

@@ -21,7 +21,9 @@ enum cfg_partitioner { CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC };
 enum cfg_halo_mode { CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P };
 enum cfg_output_mode { CFG_OUTPUT_GATHER, CFG_OUTPUT_PARALLEL };
 enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING, CFG_STORES_AUTO };
-enum cfg_method { CFG_METHOD_JACOBI, CFG_METHOD_CHEBYSHEV };
+enum cfg_method { CFG_METHOD_JACOBI, CFG_METHOD_CHEBYSHEV, CFG_METHOD_MULTIGRID };
+enum cfg_cycle { CFG_CYCLE_V, CFG_CYCLE_W, CFG_CYCLE_F };
+enum cfg_smoother { CFG_SMOOTHER_REDBLACK, CFG_SMOOTHER_CHEBYSHEV, CFG_SMOOTHER_JACOBI };
 
 /* Largest magnitude accepted for a temperature. The 5-point average of values bounded by M is
  * bounded by M in IEEE arithmetic (rounding is monotonic), and 4 * CFG_MAX_TEMPERATURE is
@@ -47,6 +49,11 @@ struct cfg {
   int64_t check_interval;
   enum cfg_stores stores;
   int64_t temporal_block; /* sweeps per pass through memory (1: none) */
+  /* [solver] multigrid.*: the cycle, smoother, smoothing steps, full-multigrid start */
+  enum cfg_cycle mg_cycle;
+  enum cfg_smoother mg_smoother;
+  int64_t mg_pre, mg_post;
+  bool mg_fmg;
   /* [decomposition] */
   enum cfg_partitioner partitioner;
   int64_t block_size;
@@ -102,11 +109,14 @@ void cfg_print(const struct cfg *cfg, FILE *out);
 void cfg_print_reference(FILE *out);
 
 /* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p";
- * "gather", "parallel"; "regular", "streaming", "auto"; "jacobi", "chebyshev". */
+ * "gather", "parallel"; "regular", "streaming", "auto"; "jacobi", "chebyshev", "multigrid"; "V",
+ * "W", "F"; "redblack", "chebyshev", "jacobi". */
 const char *cfg_partitioner_name(enum cfg_partitioner p);
 const char *cfg_halo_mode_name(enum cfg_halo_mode m);
 const char *cfg_output_mode_name(enum cfg_output_mode m);
 const char *cfg_stores_name(enum cfg_stores m);
 const char *cfg_method_name(enum cfg_method m);
+const char *cfg_cycle_name(enum cfg_cycle c);
+const char *cfg_smoother_name(enum cfg_smoother s);
 
 #endif /* JACOBI_CFG_H */

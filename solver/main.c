@@ -21,6 +21,7 @@
 #include "estimate.h"
 #include "field.h"
 #include "halo.h"
+#include "levels.h"
 #include "model.h"
 #include "output.h"
 #include "report.h"
@@ -197,15 +198,19 @@ static int layout(const struct cfg *cfg, int nranks, struct decomp_layout *out) 
 
 /* The performance model's prediction (decomp/model.h) for each partitioner, on the layout's
  * grid, process grid and nodes; the configured one is marked. Rank 0 only. */
+static struct model_machine machine_of(const struct cfg *cfg) {
+  return (struct model_machine){.core_bandwidth = cfg->core_bandwidth_gbs * 1e9,
+                                .node_bandwidth = cfg->node_bandwidth_gbs * 1e9,
+                                .kernel_efficiency = cfg->kernel_efficiency,
+                                .shm_latency = cfg->shm_latency_us * 1e-6,
+                                .net_latency = cfg->net_latency_us * 1e-6,
+                                .net_bandwidth = cfg->net_bandwidth_gbs * 1e9,
+                                .reduce_latency = cfg->reduce_latency_us * 1e-6};
+}
+
 static int print_predictions(const struct cfg *cfg, const struct decomp_layout *configured,
                              const int *nodes) {
-  const struct model_machine machine = {.core_bandwidth = cfg->core_bandwidth_gbs * 1e9,
-                                        .node_bandwidth = cfg->node_bandwidth_gbs * 1e9,
-                                        .kernel_efficiency = cfg->kernel_efficiency,
-                                        .shm_latency = cfg->shm_latency_us * 1e-6,
-                                        .net_latency = cfg->net_latency_us * 1e-6,
-                                        .net_bandwidth = cfg->net_bandwidth_gbs * 1e9,
-                                        .reduce_latency = cfg->reduce_latency_us * 1e-6};
+  const struct model_machine machine = machine_of(cfg);
   struct variant {
     enum cfg_partitioner partitioner;
     int64_t block_size;
@@ -254,6 +259,78 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
   return ERR_OK;
 }
 
+/* Visits a cycle makes to the level `depth` below the fine one: V once, W 2^depth times, F
+ * depth + 1 times (an F-cycle is an F then a V below each level). */
+static double visits(enum cfg_cycle cycle, int depth) {
+  return cycle == CFG_CYCLE_W ? ldexp(1.0, depth) : cycle == CFG_CYCLE_F ? depth + 1.0 : 1.0;
+}
+
+/* Multigrid's plan: every level (levels.h), then the model's time a cycle, level by level: a
+ * visit is the smoothing steps, the residual and the two transfers, each a sweep of the
+ * level's layout with one halo exchange (red-black: two a step); the coarsest is a transfer
+ * from every owner of the level above to every rank, and the banded solve (taken at 1 Gflop/s).
+ * Rank 0 only. */
+static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layout *l,
+                                const int *nodes, const struct model_machine *machine) {
+  struct levels h;
+  CHECK(levels_init(&h, l));
+  printf("\n# multigrid plan: %d levels, %s(%lld,%lld) cycles, %s smoothing\n", h.n,
+         cfg_cycle_name(cfg->mg_cycle), (long long)cfg->mg_pre, (long long)cfg->mg_post,
+         cfg_smoother_name(cfg->mg_smoother));
+  levels_plan_print(&h, stdout);
+  double steps = (double)(cfg->mg_pre + cfg->mg_post);
+  double exchanges = cfg->mg_smoother == CFG_SMOOTHER_REDBLACK ? 2.0 : 1.0;
+  printf("\n# predicted time per cycle: performance model ([machine] keys)\n");
+  printf("%-6s %10s %14s %14s %12s\n", "level", "visits", "us a visit", "us a cycle", "share");
+  double per_level[LEVELS_MAX], total = 0, spread_total = 0;
+  for (int k = 0; k < h.n; k++) {
+    const struct levels_level *lv = &h.level[k];
+    double t;
+    if (lv->replicated) {
+      /* every owner above sends its part to every holder (the same ranks); each solves */
+      int holders = lv->holders;
+      double bytes = 8.0 * (double)(lv->rows.n * lv->cols.n) * 4;
+      int64_t band = lv->rows.n < lv->cols.n ? lv->rows.n : lv->cols.n;
+      t = (holders > 1 ? 2.0 * holders * machine->net_latency + bytes / machine->net_bandwidth
+                       : 0.0) +
+          4.0 * (double)(lv->rows.n * lv->cols.n) * (double)band / 1e9;
+    } else {
+      struct model_prediction p;
+      CHECK(model_predict(&lv->layout, nodes, k > 0 || cfg->halo_mode == CFG_HALO_P2P, INT64_MAX,
+                          machine, &p));
+      double sweep = p.compute_seconds, halo = p.halo_seconds;
+      t = steps * (sweep + exchanges * halo) + (sweep + halo) + 2 * (sweep / 2 + halo);
+      /* the same level kept on the fine process grid (no agglomeration), for comparison */
+      struct decomp_layout spread;
+      int dims[2] = {(int)(l->prows < lv->rows.n ? l->prows : lv->rows.n),
+                     (int)(l->pcols < lv->cols.n ? l->pcols : lv->cols.n)};
+      double t_spread = t;
+      if (k > 0 &&
+          decomp_layout_init(&spread, lv->cols.n, lv->rows.n, dims[0] * dims[1], dims, DECOMP_BLOCK,
+                             1) == ERR_OK &&
+          model_predict(&spread, nodes, true, INT64_MAX, machine, &p) == ERR_OK)
+        t_spread = steps * (p.compute_seconds + exchanges * p.halo_seconds) +
+                   (p.compute_seconds + p.halo_seconds) +
+                   2 * (p.compute_seconds / 2 + p.halo_seconds);
+      spread_total += t_spread * visits(cfg->mg_cycle, k);
+    }
+    per_level[k] = t * visits(cfg->mg_cycle, k > 0 ? k : 0);
+    total += per_level[k];
+    if (lv->replicated) /* unagglomerated, every rank of the fine grid holds the coarsest */
+      spread_total +=
+          per_level[k] +
+          (l->nranks > 1 ? 2.0 * (l->nranks - lv->holders) * machine->net_latency : 0.0);
+  }
+  for (int k = 0; k < h.n; k++)
+    printf("%-6d %10.0f %14.2f %14.2f %11.1f%%\n", k, visits(cfg->mg_cycle, k),
+           per_level[k] / visits(cfg->mg_cycle, k) * 1e6, per_level[k] * 1e6,
+           100 * per_level[k] / total);
+  printf("total: %.2f us a cycle; the fine level is %.1f%% of it; without agglomeration (every "
+         "level on the fine process grid) %.2f us\n",
+         total * 1e6, 100 * per_level[0] / total, spread_total * 1e6);
+  return ERR_OK;
+}
+
 static int dry_run(struct run *run) {
   const struct cfg *cfg = run->cfg;
   int nranks = run->cli.ranks > 0 ? run->cli.ranks : run->team->size;
@@ -273,6 +350,11 @@ static int dry_run(struct run *run) {
   if (status == ERR_OK)
     status =
         team_agree(run->team, run->team->rank == 0 ? print_predictions(cfg, &l, nodes) : ERR_OK);
+  if (status == ERR_OK && cfg->method == CFG_METHOD_MULTIGRID) {
+    const struct model_machine machine = machine_of(cfg);
+    status = team_agree(
+        run->team, run->team->rank == 0 ? print_multigrid_plan(cfg, &l, nodes, &machine) : ERR_OK);
+  }
   free(nodes);
   run->finished = true;
   return status;
@@ -315,8 +397,9 @@ static int allocate(struct run *run) {
                      &run->field));
   double edge_lo = fmin(fmin(cfg->top, cfg->bottom), fmin(cfg->left, cfg->right));
   double edge_hi = fmax(fmax(cfg->top, cfg->bottom), fmax(cfg->left, cfg->right));
+  /* Only Jacobi carries its starting bound (a contraction in the max norm). */
   estimate_init(&run->estimate, cfg->nx, cfg->ny, fmax(fabs(edge_lo), fabs(edge_hi)),
-                cfg->method == CFG_METHOD_CHEBYSHEV);
+                cfg->method != CFG_METHOD_JACOBI);
   if (cfg->from_file[0] != '\0') {
     CHECK(
         io_read(cfg->from_file, run->field, &run->boundary, cfg, run->team, &run->first_iteration));
@@ -386,25 +469,42 @@ static int solve(struct run *run) {
   }
   /* The kernel variants, chosen by timing on this machine (tune.h), on this rank's largest
    * tile. Chebyshev's weighted sweep keeps the stores set ("auto": regular): it reads the line
-   * it writes anyway, so a streaming store saves it no read. */
-  int64_t rows = 0, cols = 0;
-  for (int64_t t = 0; t < run->field->ntiles; t++)
-    if (run->field->tiles[t].nrows * run->field->tiles[t].ncols > rows * cols)
-      rows = run->field->tiles[t].nrows, cols = run->field->tiles[t].ncols;
-  struct tune_choice kernel;
-  CHECK(tune_choose(team, cfg->stores, rows, cols, &kernel));
-  tune_describe(&kernel, run->kernel, sizeof run->kernel);
+   * it writes anyway, so a streaming store saves it no read. Multigrid's cycles run loops of
+   * their own: nothing to choose. */
+  bool sweeps = cfg->method != CFG_METHOD_MULTIGRID;
+  struct tune_choice kernel = {0};
+  if (sweeps) {
+    int64_t rows = 0, cols = 0;
+    for (int64_t t = 0; t < run->field->ntiles; t++)
+      if (run->field->tiles[t].nrows * run->field->tiles[t].ncols > rows * cols)
+        rows = run->field->tiles[t].nrows, cols = run->field->tiles[t].ncols;
+    CHECK(tune_choose(team, cfg->stores, rows, cols, &kernel));
+    tune_describe(&kernel, run->kernel, sizeof run->kernel);
+  }
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
-  struct solve_params params = {.method = cfg->method == CFG_METHOD_CHEBYSHEV ? SOLVE_CHEBYSHEV
-                                                                              : SOLVE_JACOBI,
+  static const enum solve_method methods[] = {[CFG_METHOD_JACOBI] = SOLVE_JACOBI,
+                                              [CFG_METHOD_CHEBYSHEV] = SOLVE_CHEBYSHEV,
+                                              [CFG_METHOD_MULTIGRID] = SOLVE_MULTIGRID};
+  static const enum multigrid_cycle cycles[] = {
+      [CFG_CYCLE_V] = MULTIGRID_V, [CFG_CYCLE_W] = MULTIGRID_W, [CFG_CYCLE_F] = MULTIGRID_F};
+  static const enum multigrid_smoother smoothers[] = {[CFG_SMOOTHER_REDBLACK] = MULTIGRID_REDBLACK,
+                                                      [CFG_SMOOTHER_CHEBYSHEV] =
+                                                          MULTIGRID_CHEBYSHEV,
+                                                      [CFG_SMOOTHER_JACOBI] = MULTIGRID_JACOBI};
+  struct solve_params params = {.method = methods[cfg->method],
+                                .multigrid = {.cycle = cycles[cfg->mg_cycle],
+                                              .smoother = smoothers[cfg->mg_smoother],
+                                              .pre = (int)cfg->mg_pre,
+                                              .post = (int)cfg->mg_post,
+                                              .fmg = cfg->mg_fmg},
                                 .tolerance = classic ? cfg->tolerance : 0.0,
                                 .target_error = cfg->target_error,
                                 .estimate = run->estimate,
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
-                                .variants_chosen = true,
+                                .variants_chosen = sweeps,
                                 .check_variant = kernel.check,
                                 .between_variant = kernel.between,
                                 .overlap = cfg->halo_overlap,
@@ -433,9 +533,13 @@ static void far_from_answer(const struct run *run, struct report_summary *s) {
     return;
   s->warn = true;
   s->goal = cfg->tolerance;
-  s->more = estimate_iterations_to(&run->estimate, s->error_estimate, s->goal);
+  double factor = run->result.convergence_factor;
+  if (cfg->method == CFG_METHOD_MULTIGRID) /* cycles at the measured factor */
+    s->more = factor > 0 && factor < 1 ? log(s->error_estimate / s->goal) / -log(factor) : NAN;
+  else
+    s->more = estimate_iterations_to(&run->estimate, s->error_estimate, s->goal);
   s->goal_tolerance = s->residual * s->goal / s->error_estimate;
-  if (cfg->method != CFG_METHOD_CHEBYSHEV) {
+  if (cfg->method == CFG_METHOD_JACOBI) {
     struct estimate_model chebyshev = run->estimate;
     chebyshev.chebyshev = true;
     double from = isfinite(chebyshev.ref_estimate) ? chebyshev.ref_estimate : s->error_bound;
@@ -477,7 +581,15 @@ static int write_result(struct run *run) {
                                  cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance"),
                              .error_estimate = r->error_estimate,
                              .error_bound = r->error_bound,
-                             .kernel = run->kernel};
+                             .multigrid = cfg->method == CFG_METHOD_MULTIGRID,
+                             .work_per_cycle = r->work_per_cycle,
+                             .convergence_factor = r->convergence_factor,
+                             .kernel = run->kernel[0] != '\0' ? run->kernel : NULL};
+  if (s.multigrid) {
+    struct levels h;
+    s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;
+    s.exchange_every = 1;
+  }
   far_from_answer(run, &s);
   double mine[6] = {r->compute_seconds,
                     r->halo_seconds,

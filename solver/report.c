@@ -12,14 +12,25 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   printf("  partitioner %s", cfg_partitioner_name(cfg->partitioner));
   if (cfg->partitioner == CFG_BLOCK_CYCLIC)
     printf(" (block %lld)", (long long)cfg->block_size);
-  printf(", halo %s, method %s, ", cfg_halo_mode_name(cfg->halo_mode),
+  printf(", halo %s, method %s", cfg_halo_mode_name(cfg->halo_mode),
          cfg_method_name(cfg->method));
+  bool multigrid = cfg->method == CFG_METHOD_MULTIGRID;
+  if (multigrid)
+    printf(" (%s(%lld,%lld) cycles, %s smoothing%s)", cfg_cycle_name(cfg->mg_cycle),
+           (long long)cfg->mg_pre, (long long)cfg->mg_post, cfg_smoother_name(cfg->mg_smoother),
+           cfg->mg_fmg ? ", full-multigrid start" : "");
+  printf(", ");
   if (cfg->target_error > 0 && cfg_is_set(cfg, "solver.tolerance"))
     printf("target error %g degrees and tolerance %g", cfg->target_error, cfg->tolerance);
   else if (cfg->target_error > 0)
     printf("target error %g degrees", cfg->target_error);
   else
     printf("tolerance %g", cfg->tolerance);
+  if (multigrid) { /* the sweeps' settings do not apply to its cycles */
+    printf(", check every cycle, at most %lld cycles\n", (long long)cfg->max_iterations);
+    fflush(stdout);
+    return;
+  }
   printf(", check every %lld, at most %lld iterations%s", (long long)cfg->check_interval,
          (long long)cfg->max_iterations,
          cfg->stores == CFG_STORES_STREAMING ? ", streaming stores" : "");
@@ -71,6 +82,15 @@ void report_summary(const struct report_summary *s) {
     if (s->chebyshev_total > 0)
       printf(", or solver.method = \"chebyshev\" (about %.0f iterations in all)",
              two_digits(s->chebyshev_total));
+    printf("\n");
+  }
+  if (s->multigrid) {
+    printf("  multigrid: %lld cycles (an iteration is a cycle) on %d levels, %.2f fine-sweep "
+           "equivalents a cycle (%.1f in all)",
+           (long long)s->iterations_run, s->levels, s->work_per_cycle,
+           s->work_per_cycle * (double)s->iterations_run);
+    if (!isnan(s->convergence_factor))
+      printf(", residual reduced %.3g x a cycle", s->convergence_factor);
     printf("\n");
   }
   printf("  wall time %.6f s, %.1f MLUP/s\n", s->wall_seconds, mlups);

@@ -38,6 +38,11 @@ struct report_summary {
    * or about `chebyshev_total` iterations of Chebyshev in all (0 where this is Chebyshev). */
   bool warn;
   double goal, more, goal_tolerance, chebyshev_total;
+  /* Multigrid: the levels, the work of a cycle in fine sweeps, the residual's reduction a
+   * cycle (NaN: fewer than two cycles). */
+  bool multigrid;
+  int levels;
+  double work_per_cycle, convergence_factor;
 };
 
 void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes);

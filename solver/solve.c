@@ -198,6 +198,7 @@ struct loop {
   struct estimate_coarse coarse;
   int64_t next_measure;
   double measure_seconds;
+  struct multigrid *mg; /* multigrid's levels and transfers */
 };
 
 struct method {
@@ -208,6 +209,9 @@ struct method {
   /* Whether a check certifies the iterate the step read (x^(last - 1)) rather than the one it
    * wrote (x^last). */
   bool certifies_input;
+  /* Whether the change the step returns is that of the iterate it wrote (multigrid measures
+   * its result), rather than of the one it read (a sweep's change). */
+  bool change_of_result;
 };
 
 /* One plain or weighted sweep of every tile, overlapping an exchange in flight. */
@@ -274,9 +278,18 @@ static double chebyshev_step(struct loop *loop, int64_t k, int64_t last, bool wa
   return sweep_once(loop, &kind);
 }
 
+/* A cycle (the first of the run a full-multigrid start if asked): its result's change. */
+static double multigrid_step(struct loop *loop, int64_t k, int64_t last, bool want_diff) {
+  (void)last;
+  (void)want_diff;
+  bool fmg_start = loop->p->multigrid.fmg && k == loop->p->first_iteration + 1;
+  return multigrid_cycle(loop->mg, fmg_start);
+}
+
 static const struct method methods[] = {
-    [SOLVE_JACOBI] = {"jacobi", jacobi_step, false},
-    [SOLVE_CHEBYSHEV] = {"chebyshev", chebyshev_step, true},
+    [SOLVE_JACOBI] = {"jacobi", jacobi_step, false, false},
+    [SOLVE_CHEBYSHEV] = {"chebyshev", chebyshev_step, true, false},
+    [SOLVE_MULTIGRID] = {"multigrid", multigrid_step, false, true},
 };
 
 /* ---- the loop ---------------------------------------------------------------------------------
@@ -308,7 +321,7 @@ static int measure(struct loop *loop, int64_t iteration, double residual,
 
 int solve_run(struct field *f, struct halo *h, const struct team *team,
               const struct solve_params *params, struct solve_result *out) {
-  *out = (struct solve_result){.residual = NAN};
+  *out = (struct solve_result){.residual = NAN, .convergence_factor = NAN};
   const struct method *method = &methods[params->method];
   double start = MPI_Wtime(), last_progress = start;
   double global_points = (double)f->layout->nx * (double)f->layout->ny;
@@ -320,6 +333,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
                       .model = params->estimate,
                       .next_measure = 64};
   estimate_coarse_init(&loop.coarse, f->layout->nx, f->layout->ny);
+  if (params->method == SOLVE_MULTIGRID)
+    CHECK(multigrid_create(f, h, team, &params->multigrid, &loop.mg));
 
   /* The initial field's halos: the exchange that the first sweep reads. */
   exchange_or_abort(halo_exchange, h, team, f->current);
@@ -336,7 +351,11 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   }
   /* Overlap (plain sweeps, and messages to wait for): each exchange is begun after a sweep and
    * ended inside the next one, after its inner points, before its edges. */
-  bool overlap = params->overlap && params->temporal_block == 1 && halo_counts(h).messages > 0;
+  bool overlap = params->overlap && params->temporal_block == 1 && halo_counts(h).messages > 0 &&
+                 params->method != SOLVE_MULTIGRID;
+  /* multigrid: the first and last agreed change, and the checks between, for its factor */
+  double first_change = NAN, work = 0.0;
+  int64_t changes = 0;
   /* The last check: the agreed change and what it certifies, for the progress line. */
   int64_t checked_at = params->first_iteration;
   double checked_change = NAN;
@@ -352,7 +371,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       last = last < params->max_iterations ? last : params->max_iterations;
     }
     double t0 = MPI_Wtime();
-    bool check = last % params->check_interval == 0 || last == params->max_iterations;
+    bool check = last % params->check_interval == 0 || last == params->max_iterations ||
+                 params->method == SOLVE_MULTIGRID;
     loop.halo_wait = 0.0;
     double local_diff = method->step(&loop, k, last, check);
     k = last;
@@ -375,10 +395,18 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
                     (long long)k, diff);
         break;
       }
-      /* the iterate this diff certifies: x^k by contraction (Jacobi), or x^(k-1) */
+      /* the iterate this diff certifies: x^k by contraction (Jacobi) or as measured
+       * (multigrid), or x^(k-1) */
       checked_at = method->certifies_input ? k - 1 : k;
       checked_change = diff;
-      bool after_step = !method->certifies_input;
+      bool after_step = !method->certifies_input && !method->change_of_result;
+      if (loop.mg != NULL) {
+        if (changes++ == 0)
+          first_change = diff;
+        work = multigrid_work(loop.mg);
+        out->convergence_factor =
+            changes > 1 ? pow(diff / first_change, 1.0 / (double)(changes - 1)) : NAN;
+      }
       bool classic = params->tolerance <= 0 || diff < params->tolerance;
       bool target = params->target_error <= 0 || estimate_bound(&params->estimate, diff, after_step,
                                                                 checked_at) <= params->target_error;
@@ -427,8 +455,9 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     }
 
     if (params->progress && team->rank == 0 && t3 - last_progress >= 1.0) {
-      double estimate =
-          estimate_error(&loop.model, checked_change, !method->certifies_input, checked_at);
+      double estimate = estimate_error(&loop.model, checked_change,
+                                       !method->certifies_input && !method->change_of_result,
+                                       checked_at);
       report_progress(k, out->residual, estimate,
                       global_points * (double)(k - params->first_iteration) / (t3 - start) / 1e6,
                       t3 - start);
@@ -448,7 +477,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   }
   if (status == ERR_OK) {
     double bound = state.error_bound;
-    if (certified && !method->certifies_input) {
+    if (certified && !method->certifies_input && !method->change_of_result) {
       double carried = estimate_bound(&loop.model, checked_change, true, out->iterations);
       bound = carried < bound ? carried : bound;
     }
@@ -457,6 +486,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     out->chebyshev_start = state.chebyshev_start;
     out->previous_valid = state.previous_valid && !out->converged;
   }
+  out->work_per_cycle = work;
+  multigrid_destroy(&loop.mg);
   free(loop.omega);
   free(loop.rect);
   out->estimate_seconds = loop.measure_seconds;

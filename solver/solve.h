@@ -28,13 +28,14 @@
 #include "estimate.h"
 #include "field.h"
 #include "halo.h"
+#include "multigrid.h"
 #include "sweep.h"
 #include "team.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-enum solve_method { SOLVE_JACOBI, SOLVE_CHEBYSHEV };
+enum solve_method { SOLVE_JACOBI, SOLVE_CHEBYSHEV, SOLVE_MULTIGRID };
 
 /* What a file written mid-run or at the end records of the iteration. */
 struct solve_state {
@@ -54,6 +55,10 @@ struct solve_params {
    * chebyshev_start < first_iteration the other buffer must hold x^(first_iteration - 1) (a
    * checkpoint of a Chebyshev run), so that the recurrence goes on exactly. */
   struct estimate_model estimate;
+  /* Multigrid (method SOLVE_MULTIGRID): an iteration is a cycle, checked after every one
+   * (check_interval, streaming_stores, overlap and temporal_block are the sweeps' and do not
+   * apply); its change is that of the cycle's result. */
+  struct multigrid_params multigrid;
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
@@ -96,6 +101,9 @@ struct solve_result {
   double checkpoint_seconds; /* inside checkpoint(), included in wall_seconds */
   double estimate_seconds;   /* measuring the error (certify.h), left out of wall_seconds */
   int64_t exchanges;         /* halo exchanges this rank made */
+  /* Multigrid: the work of a cycle in fine-sweep equivalents, and the residual's reduction per
+   * cycle (geometric mean over the cycles after the first; NaN with fewer than two). */
+  double work_per_cycle, convergence_factor;
 };
 
 /* Install the SIGTERM, SIGINT and SIGUSR1 handlers that ask solve_run to stop. Not collective; call

@@ -1,0 +1,978 @@
+/* multigrid.c - geometric multigrid cycles over the distributed field; see multigrid.h.
+ *
+ * Storage. Level 0 is the field itself (its two buffers) and a residual buffer laid out as the
+ * field's tiles. A coarser level that is not the coarsest holds on each of its active ranks one
+ * tile (a block layout) with a one-point ring, in four buffers: two iterates, the right-hand
+ * side and the residual; its ring points outside the grid hold 0 (the correction's edge). The
+ * coarsest level is held whole by every rank: its right-hand side, its solution and its banded
+ * LU factors.
+ *
+ * Fetches. Everything that crosses ranks is a fetch: each rank names boxes (rectangles of a
+ * source level, in global indices) and receives the source's values there, from every rank that
+ * owns some, packed row by row in the source's runs; the sender walks the consumer's boxes, which
+ * it computes itself from the layouts, in the same order. Planned once; each run is one
+ * message per pair of ranks that share something, plus a copy of what a rank owns itself.
+ */
+#include "multigrid.h"
+
+#include "err.h"
+#include "estimate.h"
+#include "sweep.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* ---- fetches ----------------------------------------------------------------------------------
+ */
+
+/* A box of the source level, rows [r0, r1) x columns [c0, c1) (clipped to the grid when
+ * walked); its value at (gi, gj) goes to dst_base[tile] + offset + (gi - r0) stride + gj - c0. */
+struct box {
+  int64_t r0, r1, c0, c1;
+  int64_t tile, offset, stride;
+};
+
+struct peer {
+  int rank;
+  int64_t count;   /* doubles in the message */
+  int64_t nboxes;  /* the boxes it covers, in the consumer's order */
+  struct box *box; /* send side: copies of the consumer's boxes; receive side: mine */
+  double *buf;
+};
+
+struct fetch {
+  const struct decomp_layout *src; /* the source level's layout */
+  bool src_replicated;             /* every rank holds the source: copies only */
+  int64_t nboxes;
+  struct box *boxes; /* mine */
+  int nsend, nrecv;
+  struct peer *send, *recv;
+  MPI_Request *req;
+};
+
+enum walk { WALK_COUNT, WALK_PACK, WALK_UNPACK, WALK_COPY };
+
+/* The first index >= at and < hi that process p of d owns, or hi; *end is the end of its run
+ * (clipped to hi) and *run the run's number on p. */
+static int64_t next_owned(const struct decomp_dist *d, int p, int64_t at, int64_t hi, int64_t *end,
+                          int64_t *run) {
+  if (at >= hi)
+    return hi;
+  int64_t block = at / d->b, r = block % d->p;
+  if (r != p)
+    block += (p - r + d->p) % d->p;
+  int64_t start = max64(at, block * d->b);
+  if (block * d->b >= d->n || start >= hi)
+    return hi;
+  *end = min64(min64(hi, (block + 1) * d->b), d->n);
+  *run = block / d->p;
+  return start;
+}
+
+/* Walk the part of box `bx` that layout rank `owner` of `l` owns, row by row and run by run:
+ * count it, pack it from src_base (tile interiors of the owner, strides src_stride) into buf,
+ * unpack it from buf into the box's destination, or copy it from source to destination.
+ * Returns the doubles walked. */
+static int64_t walk(const struct decomp_layout *l, int owner, const struct box *bx, enum walk how,
+                    double *const *src_base, const int64_t *src_stride, double *const *dst_base,
+                    double *buf) {
+  int pr = owner / l->pcols, pc = owner % l->pcols;
+  int64_t rlo = max64(bx->r0, 0), rhi = min64(bx->r1, l->ny);
+  int64_t clo = max64(bx->c0, 0), chi = min64(bx->c1, l->nx);
+  int64_t ncolruns = decomp_dist_nruns(&l->cols, pc), count = 0;
+  int64_t re = 0, kr = 0;
+  for (int64_t rs = next_owned(&l->rows, pr, rlo, rhi, &re, &kr); rs < rhi;
+       rs = next_owned(&l->rows, pr, re, rhi, &re, &kr)) {
+    int64_t row_start = decomp_dist_run(&l->rows, pr, kr).start;
+    for (int64_t gi = rs; gi < re; gi++) {
+      int64_t ce = 0, kc = 0;
+      for (int64_t cs = next_owned(&l->cols, pc, clo, chi, &ce, &kc); cs < chi;
+           cs = next_owned(&l->cols, pc, ce, chi, &ce, &kc)) {
+        int64_t len = ce - cs;
+        if (how != WALK_COUNT) {
+          int64_t t = kr * ncolruns + kc;
+          int64_t col_start = decomp_dist_run(&l->cols, pc, kc).start;
+          const double *src =
+              how == WALK_UNPACK
+                  ? NULL
+                  : src_base[t] + (gi - row_start) * src_stride[t] + (cs - col_start);
+          double *dst = how == WALK_PACK ? NULL
+                                         : dst_base[bx->tile] + bx->offset +
+                                               (gi - bx->r0) * bx->stride + (cs - bx->c0);
+          if (how == WALK_PACK)
+            memcpy(buf + count, src, (size_t)len * sizeof *buf);
+          else if (how == WALK_UNPACK)
+            memcpy(dst, buf + count, (size_t)len * sizeof *buf);
+          else
+            memcpy(dst, src, (size_t)len * sizeof *dst);
+        }
+        count += len;
+      }
+    }
+  }
+  return count;
+}
+
+/* The boxes a rank names for one fetch: filled into out (if not NULL); returns their number. */
+typedef int64_t (*box_gen)(const void *ctx, int rank, struct box *out);
+
+static int add_peer(struct peer **list, int *n, int rank, int64_t count, int64_t nboxes) {
+  struct peer *grown = realloc(*list, (size_t)(*n + 1) * sizeof *grown);
+  if (grown == NULL)
+    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
+  *list = grown;
+  grown[*n] = (struct peer){.rank = rank, .count = count, .nboxes = nboxes};
+  grown[*n].box = malloc((size_t)(nboxes > 0 ? nboxes : 1) * sizeof(struct box));
+  grown[*n].buf = malloc((size_t)(count > 0 ? count : 1) * sizeof(double));
+  (*n)++;
+  if (grown[*n - 1].box == NULL || grown[*n - 1].buf == NULL)
+    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
+  return ERR_OK;
+}
+
+/* Plan a fetch from the level laid out as `src` (over src->nranks ranks, or replicated) for the
+ * boxes `gen` names, on every rank. Not collective: every rank plans its side from the layouts. */
+static int fetch_plan(struct fetch *fx, const struct decomp_layout *src, bool src_replicated,
+                      box_gen gen, const void *ctx, int me, int nranks) {
+  *fx = (struct fetch){.src = src, .src_replicated = src_replicated};
+  fx->nboxes = gen(ctx, me, NULL);
+  fx->boxes = malloc((size_t)(fx->nboxes > 0 ? fx->nboxes : 1) * sizeof *fx->boxes);
+  if (fx->boxes == NULL)
+    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
+  gen(ctx, me, fx->boxes);
+  if (src_replicated)
+    return ERR_OK; /* every box is copied from this rank's own copy */
+  /* what I receive: from each other owner, the parts of my boxes it owns */
+  for (int s = 0; s < src->nranks; s++) {
+    if (s == me)
+      continue;
+    int64_t count = 0, nb = 0;
+    for (int64_t b = 0; b < fx->nboxes; b++) {
+      int64_t c = walk(src, s, &fx->boxes[b], WALK_COUNT, NULL, NULL, NULL, NULL);
+      count += c;
+      nb += c > 0;
+    }
+    if (count == 0)
+      continue;
+    CHECK(add_peer(&fx->recv, &fx->nrecv, s, count, nb));
+    struct peer *p = &fx->recv[fx->nrecv - 1];
+    for (int64_t b = 0, k = 0; b < fx->nboxes; b++)
+      if (walk(src, s, &fx->boxes[b], WALK_COUNT, NULL, NULL, NULL, NULL) > 0)
+        p->box[k++] = fx->boxes[b];
+  }
+  /* what I send: to each other consumer, the parts of its boxes I own */
+  if (me < src->nranks) {
+    for (int d = 0; d < nranks; d++) {
+      if (d == me)
+        continue;
+      int64_t nb = gen(ctx, d, NULL);
+      if (nb == 0)
+        continue;
+      struct box *theirs = malloc((size_t)nb * sizeof *theirs);
+      if (theirs == NULL)
+        return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
+      gen(ctx, d, theirs);
+      int64_t count = 0, mine = 0;
+      for (int64_t b = 0; b < nb; b++) {
+        int64_t c = walk(src, me, &theirs[b], WALK_COUNT, NULL, NULL, NULL, NULL);
+        count += c;
+        mine += c > 0;
+      }
+      int status = ERR_OK;
+      if (count > 0) {
+        status = add_peer(&fx->send, &fx->nsend, d, count, mine);
+        for (int64_t b = 0, k = 0; status == ERR_OK && b < nb; b++)
+          if (walk(src, me, &theirs[b], WALK_COUNT, NULL, NULL, NULL, NULL) > 0)
+            fx->send[fx->nsend - 1].box[k++] = theirs[b];
+      }
+      free(theirs);
+      CHECK(status);
+    }
+  }
+  fx->req = malloc((size_t)(fx->nsend + fx->nrecv + 1) * sizeof *fx->req);
+  if (fx->req == NULL)
+    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
+  return ERR_OK;
+}
+
+static void fetch_free(struct fetch *fx) {
+  for (int p = 0; p < fx->nsend; p++) {
+    free(fx->send[p].box);
+    free(fx->send[p].buf);
+  }
+  for (int p = 0; p < fx->nrecv; p++) {
+    free(fx->recv[p].box);
+    free(fx->recv[p].buf);
+  }
+  free(fx->send);
+  free(fx->recv);
+  free(fx->boxes);
+  free(fx->req);
+  *fx = (struct fetch){0};
+}
+
+/* Run a planned fetch: src_base/src_stride are this rank's source tiles (interior point (0, 0)
+ * of each), dst_base the destinations its boxes name. Collective in effect (on the peers). */
+static void fetch_run(const struct fetch *fx, double *const *src_base, const int64_t *src_stride,
+                      double *const *dst_base, MPI_Comm comm, const struct team *team, int me) {
+  if (fx->src_replicated) {
+    for (int64_t b = 0; b < fx->nboxes; b++)
+      walk(fx->src, 0, &fx->boxes[b], WALK_COPY, src_base, src_stride, dst_base, NULL);
+    return;
+  }
+  int nreq = 0, rc = MPI_SUCCESS;
+  for (int p = 0; p < fx->nrecv && rc == MPI_SUCCESS; p++)
+    rc = MPI_Irecv(fx->recv[p].buf, (int)fx->recv[p].count, MPI_DOUBLE, fx->recv[p].rank, 0, comm,
+                   &fx->req[nreq++]);
+  for (int p = 0; p < fx->nsend && rc == MPI_SUCCESS; p++) {
+    const struct peer *s = &fx->send[p];
+    for (int64_t b = 0, at = 0; b < s->nboxes; b++)
+      at += walk(fx->src, me, &s->box[b], WALK_PACK, src_base, src_stride, NULL, s->buf + at);
+    rc = MPI_Isend(s->buf, (int)s->count, MPI_DOUBLE, s->rank, 0, comm, &fx->req[nreq++]);
+  }
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "posting a multigrid transfer"));
+  if (me < fx->src->nranks) /* what I own myself */
+    for (int64_t b = 0; b < fx->nboxes; b++)
+      walk(fx->src, me, &fx->boxes[b], WALK_COPY, src_base, src_stride, dst_base, NULL);
+  rc = MPI_Waitall(nreq, fx->req, MPI_STATUSES_IGNORE);
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "MPI_Waitall (multigrid transfer)"));
+  for (int p = 0; p < fx->nrecv; p++) {
+    const struct peer *r = &fx->recv[p];
+    for (int64_t b = 0, at = 0; b < r->nboxes; b++)
+      at += walk(fx->src, r->rank, &r->box[b], WALK_UNPACK, NULL, NULL, dst_base, r->buf + at);
+  }
+}
+
+/* ---- levels -----------------------------------------------------------------------------------
+ */
+
+/* One direction's tables of a level: the operator's weights at each point, and the transfers
+ * to the next coarser level (restriction, per coarse point) and from it (interpolation, per
+ * point of this level). */
+struct axis_tables {
+  double *w_lo, *w_hi, *diag; /* n each */
+  int *ni;                    /* interpolation from the coarser level: terms, k, w (2 each) */
+  int64_t *ki;
+  double *wi;
+  int *nr; /* restriction onto this level from the finer one: terms, i, w (3 each) */
+  int64_t *ir;
+  double *wr;
+};
+
+struct level {
+  const struct levels_level *shape;
+  int64_t ntiles;
+  struct decomp_tile *tiles;
+  int64_t *stride;         /* per tile */
+  double **x[2], **f, **r; /* per tile: interior point (0, 0); f NULL on level 0 (no source) */
+  double *storage;         /* coarse levels: the one tile's four buffers */
+  int current;             /* coarse levels: which x is current (level 0: the field's) */
+  struct axis_tables rows, cols;
+  struct fetch halo;        /* coarse levels: the ring of x */
+  struct fetch restriction; /* the finer level's residual over this level's boxes */
+  struct fetch interp;      /* this level's values for the finer level's boxes */
+  double *restrict_scratch; /* the finer residual this rank's tile restricts */
+  int64_t restrict_rows, restrict_cols, restrict_r0, restrict_c0;
+  double *interp_scratch; /* the coarse values the finer level's tiles interpolate */
+  int64_t *interp_at;     /* per finer tile: where its box starts in interp_scratch */
+  /* the coarsest level: the whole grid on every rank, and A's banded LU */
+  double *band;
+  int64_t unknowns, bandwidth;
+  bool column_major;
+};
+
+struct multigrid {
+  struct field *field;
+  struct halo *halo;
+  const struct team *team;
+  struct multigrid_params p;
+  struct levels levels;
+  struct level lv[LEVELS_MAX];
+  MPI_Comm comm;
+  /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
+  double alpha[64], beta[64];
+  double work;      /* fine-sweep equivalents of the last cycle */
+};
+
+
+static int axis_tables_init(struct axis_tables *t, const struct levels_axis *a,
+                            const struct levels_axis *finer, const struct levels_axis *coarser) {
+  int64_t n = a->n;
+  t->w_lo = malloc((size_t)n * sizeof *t->w_lo);
+  t->w_hi = malloc((size_t)n * sizeof *t->w_hi);
+  t->diag = malloc((size_t)n * sizeof *t->diag);
+  if (t->w_lo == NULL || t->w_hi == NULL || t->diag == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
+  for (int64_t i = 0; i < n; i++)
+    levels_axis_weights(a, i, &t->w_lo[i], &t->w_hi[i], &t->diag[i]);
+  if (coarser != NULL) {
+    t->ni = malloc((size_t)n * sizeof *t->ni);
+    t->ki = malloc((size_t)(2 * n) * sizeof *t->ki);
+    t->wi = malloc((size_t)(2 * n) * sizeof *t->wi);
+    if (t->ni == NULL || t->ki == NULL || t->wi == NULL)
+      return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
+    for (int64_t i = 0; i < n; i++)
+      t->ni[i] = levels_interp(a, coarser, i, &t->ki[2 * i], &t->wi[2 * i]);
+  }
+  if (finer != NULL) {
+    t->nr = malloc((size_t)n * sizeof *t->nr);
+    t->ir = malloc((size_t)(3 * n) * sizeof *t->ir);
+    t->wr = malloc((size_t)(3 * n) * sizeof *t->wr);
+    if (t->nr == NULL || t->ir == NULL || t->wr == NULL)
+      return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
+    for (int64_t k = 0; k < n; k++)
+      t->nr[k] = levels_restrict(finer, a, k, &t->ir[3 * k], &t->wr[3 * k]);
+  }
+  return ERR_OK;
+}
+
+static void axis_tables_free(struct axis_tables *t) {
+  free(t->w_lo);
+  free(t->w_hi);
+  free(t->diag);
+  free(t->ni);
+  free(t->ki);
+  free(t->wi);
+  free(t->nr);
+  free(t->ir);
+  free(t->wr);
+}
+
+/* ---- the fetches' boxes -----------------------------------------------------------------------
+ */
+
+struct gen_ctx {
+  const struct multigrid *mg;
+  int level; /* the consumer's level */
+};
+
+/* The tiles of `rank` on level l: the layout's (none beyond its ranks); the coarsest: the whole
+ * grid, on every rank that owns part of the level above. */
+static int64_t tiles_of(const struct levels_level *lv, int rank, int nranks) {
+  if (lv->replicated)
+    return rank < nranks && rank < lv->holders ? 1 : 0;
+  return rank < lv->layout.nranks ? decomp_ntiles(&lv->layout, rank) : 0;
+}
+
+static void tile_of(const struct levels_level *lv, int rank, int64_t t, struct decomp_tile *out) {
+  if (lv->replicated) {
+    *out = (struct decomp_tile){.nrows = lv->rows.n, .ncols = lv->cols.n};
+    return;
+  }
+  decomp_tile(&lv->layout, rank, t, out);
+}
+
+/* The ring of a coarse level's tile: four strips of the same level, into x's ring. */
+static int64_t gen_halo(const void *ctx, int rank, struct box *out) {
+  const struct gen_ctx *g = ctx;
+  const struct levels_level *lv = &g->mg->levels.level[g->level];
+  if (tiles_of(lv, rank, g->mg->team->size) == 0)
+    return 0;
+  if (out != NULL) {
+    struct decomp_tile t;
+    tile_of(lv, rank, 0, &t);
+    int64_t s = t.ncols + 2, r0 = t.row0, c0 = t.col0, nr = t.nrows, nc = t.ncols;
+    out[0] = (struct box){r0 - 1, r0, c0, c0 + nc, 0, -s, s};
+    out[1] = (struct box){r0 + nr, r0 + nr + 1, c0, c0 + nc, 0, nr * s, s};
+    out[2] = (struct box){r0, r0 + nr, c0 - 1, c0, 0, -1, s};
+    out[3] = (struct box){r0, r0 + nr, c0 + nc, c0 + nc + 1, 0, nc, s};
+  }
+  return 4;
+}
+
+/* What a tile of level l restricts: the finer level's points its coarse points gather from. */
+static void restrict_box(const struct multigrid *mg, int l, const struct decomp_tile *t,
+                         struct box *out) {
+  const struct levels_level *f = &mg->levels.level[l - 1], *c = &mg->levels.level[l];
+  int64_t r0, r1, c0, c1;
+  levels_restrict_span(&f->rows, &c->rows, t->row0, t->row0 + t->nrows, &r0, &r1);
+  levels_restrict_span(&f->cols, &c->cols, t->col0, t->col0 + t->ncols, &c0, &c1);
+  *out = (struct box){r0, r1, c0, c1, 0, 0, c1 - c0};
+}
+
+static int64_t gen_restrict(const void *ctx, int rank, struct box *out) {
+  const struct gen_ctx *g = ctx;
+  const struct levels_level *lv = &g->mg->levels.level[g->level];
+  if (tiles_of(lv, rank, g->mg->team->size) == 0)
+    return 0;
+  if (out != NULL) {
+    struct decomp_tile t;
+    tile_of(lv, rank, 0, &t);
+    restrict_box(g->mg, g->level, &t, out);
+  }
+  return 1;
+}
+
+/* What the tiles of level l interpolate from level l + 1: one box each, one after another in
+ * the scratch buffer. */
+static int64_t gen_interp(const void *ctx, int rank, struct box *out) {
+  const struct gen_ctx *g = ctx;
+  const struct levels_level *f = &g->mg->levels.level[g->level],
+                            *c = &g->mg->levels.level[g->level + 1];
+  int64_t n = tiles_of(f, rank, g->mg->team->size), at = 0;
+  for (int64_t k = 0; out != NULL && k < n; k++) {
+    struct decomp_tile t;
+    tile_of(f, rank, k, &t);
+    int64_t r0, r1, c0, c1;
+    levels_interp_span(&f->rows, &c->rows, t.row0, t.row0 + t.nrows, &r0, &r1);
+    levels_interp_span(&f->cols, &c->cols, t.col0, t.col0 + t.ncols, &c0, &c1);
+    out[k] = (struct box){r0, r1, c0, c1, 0, at, c1 - c0};
+    at += (r1 - r0) * (c1 - c0);
+  }
+  return n;
+}
+
+/* ---- set-up -----------------------------------------------------------------------------------
+ */
+
+static int level_alloc_coarse(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l];
+  const struct levels_level *shape = L->shape;
+  int me = mg->team->rank;
+  L->ntiles = tiles_of(shape, me, mg->team->size);
+  L->tiles = calloc(1, sizeof *L->tiles);
+  L->stride = calloc(1, sizeof *L->stride);
+  for (int b = 0; b < 2; b++)
+    L->x[b] = calloc(1, sizeof *L->x[b]);
+  L->f = calloc(1, sizeof *L->f);
+  L->r = calloc(1, sizeof *L->r);
+  if (L->tiles == NULL || L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL ||
+      L->f == NULL || L->r == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
+  if (L->ntiles == 0)
+    return ERR_OK;
+  tile_of(shape, me, 0, &L->tiles[0]);
+  const struct decomp_tile *t = &L->tiles[0];
+  bool ring = !shape->replicated;
+  int64_t stride = t->ncols + (ring ? 2 : 0), rows = t->nrows + (ring ? 2 : 0);
+  int64_t one = stride * rows, first = ring ? stride + 1 : 0;
+  L->stride[0] = stride;
+  L->storage = calloc((size_t)(4 * one), sizeof *L->storage);
+  if (L->storage == NULL)
+    return err_set(ERR_FAILURE, "out of memory for multigrid level %d (%lld x %lld points)", l,
+                   (long long)shape->cols.n, (long long)shape->rows.n);
+  L->x[0][0] = L->storage + first;
+  L->x[1][0] = L->storage + one + first;
+  L->f[0] = L->storage + 2 * one + first;
+  L->r[0] = L->storage + 3 * one + first;
+  return ERR_OK;
+}
+
+static int level_alloc_fine(struct multigrid *mg) {
+  struct level *L = &mg->lv[0];
+  struct field *f = mg->field;
+  L->ntiles = f->ntiles;
+  L->tiles = f->tiles;
+  size_t n = (size_t)(f->ntiles > 0 ? f->ntiles : 1);
+  L->stride = malloc(n * sizeof *L->stride);
+  for (int b = 0; b < 2; b++)
+    L->x[b] = malloc(n * sizeof *L->x[b]);
+  L->r = malloc(n * sizeof *L->r);
+  L->storage = malloc((size_t)(f->buffer_len > 0 ? f->buffer_len : 1) * sizeof *L->storage);
+  if (L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || L->r == NULL ||
+      L->storage == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the multigrid residual");
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    L->stride[t] = field_stride(f, t);
+    for (int b = 0; b < 2; b++)
+      L->x[b][t] = field_interior(f, b, t);
+    L->r[t] = L->storage + f->tile_offset[t] + f->depth * L->stride[t] + f->depth;
+  }
+  return ERR_OK;
+}
+
+/* The coarsest level's operator as a band matrix, factored (LU without pivoting: A is an
+ * irreducibly diagonally dominant M-matrix). Unknowns numbered with the short side fastest, so
+ * the band is as narrow as the short side. */
+static int coarsest_factor(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l];
+  const struct levels_level *s = L->shape;
+  int64_t ny = s->rows.n, nx = s->cols.n;
+  L->column_major = ny <= nx;
+  L->bandwidth = L->column_major ? ny : nx;
+  L->unknowns = nx * ny;
+  int64_t bw = L->bandwidth, width = 2 * bw + 1, n = L->unknowns;
+  L->band = calloc((size_t)(n * width), sizeof *L->band);
+  if (L->band == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the coarsest level (%lld x %lld)",
+                   (long long)nx, (long long)ny);
+#define BAND(u, v) L->band[(u) * width + bw + (v) - (u)]
+  for (int64_t i = 0; i < ny; i++)
+    for (int64_t j = 0; j < nx; j++) {
+      int64_t u = L->column_major ? j * ny + i : i * nx + j;
+      int64_t up = L->column_major ? 1 : nx, across = L->column_major ? ny : 1;
+      BAND(u, u) = L->rows.diag[i] + L->cols.diag[j];
+      if (i > 0)
+        BAND(u, u - up) = -L->rows.w_lo[i];
+      if (i < ny - 1)
+        BAND(u, u + up) = -L->rows.w_hi[i];
+      if (j > 0)
+        BAND(u, u - across) = -L->cols.w_lo[j];
+      if (j < nx - 1)
+        BAND(u, u + across) = -L->cols.w_hi[j];
+    }
+  for (int64_t k = 0; k < n; k++) {
+    int64_t last = min64(n - 1, k + bw);
+    for (int64_t i = k + 1; i <= last; i++) {
+      double m = BAND(i, k) / BAND(k, k);
+      BAND(i, k) = m;
+      if (m != 0.0)
+        for (int64_t j = k + 1; j <= last; j++)
+          BAND(i, j) -= m * BAND(k, j);
+    }
+  }
+  return ERR_OK;
+}
+
+/* x = A^-1 f on the coarsest level, on every rank alike. */
+static void coarsest_solve(struct level *L) {
+  int64_t bw = L->bandwidth, width = 2 * bw + 1, n = L->unknowns;
+  int64_t ny = L->shape->rows.n, nx = L->shape->cols.n;
+  double *y = L->r[0]; /* scratch of the same size */
+  for (int64_t i = 0; i < ny; i++)
+    for (int64_t j = 0; j < nx; j++)
+      y[L->column_major ? j * ny + i : i * nx + j] = L->f[0][i * nx + j];
+  for (int64_t u = 0; u < n; u++) {
+    double s = y[u];
+    for (int64_t k = max64(0, u - bw); k < u; k++)
+      s -= BAND(u, k) * y[k];
+    y[u] = s;
+  }
+  for (int64_t u = n - 1; u >= 0; u--) {
+    double s = y[u];
+    for (int64_t k = u + 1; k <= min64(n - 1, u + bw); k++)
+      s -= BAND(u, k) * y[k];
+    y[u] = s / BAND(u, u);
+  }
+  for (int64_t i = 0; i < ny; i++)
+    for (int64_t j = 0; j < nx; j++)
+      L->x[0][0][i * nx + j] = y[L->column_major ? j * ny + i : i * nx + j];
+#undef BAND
+}
+
+void multigrid_smoother_weights(enum multigrid_smoother smoother, int steps, double alpha[64],
+                                double beta[64]) {
+  for (int st = 1; st <= steps && st < 64; st++) {
+    if (smoother != MULTIGRID_CHEBYSHEV) { /* damped Jacobi (red-black does not use them) */
+      alpha[st] = 0.0;
+      beta[st] = 0.8;
+      continue;
+    }
+    double k = st - 1, rho = 2.0;
+    alpha[st] = st == 1 ? 0.0 : (2 * k - 1) / (2 * k + 3);
+    beta[st] = st == 1 ? 4.0 / (3.0 * rho) : (8 * k + 4) / ((2 * k + 3) * rho);
+  }
+}
+
+int multigrid_create(struct field *field, struct halo *halo, const struct team *team,
+                     const struct multigrid_params *params, struct multigrid **out) {
+  *out = NULL;
+  struct multigrid *mg = calloc(1, sizeof *mg);
+  int status = mg != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for multigrid");
+  if (status == ERR_OK) {
+    *mg = (struct multigrid){.field = field, .halo = halo, .team = team, .p = *params};
+    mg->comm = MPI_COMM_NULL;
+    status = levels_init(&mg->levels, field->layout);
+  }
+  if (status == ERR_OK && field->depth != 1)
+    status = err_set(ERR_FAILURE, "multigrid needs one-deep halo rings");
+  if (status == ERR_OK && MPI_Comm_dup(team->comm, &mg->comm) != MPI_SUCCESS)
+    status = err_set(ERR_FAILURE, "MPI_Comm_dup for multigrid failed");
+  if (status == ERR_OK)
+    multigrid_smoother_weights(params->smoother, params->pre > params->post ? params->pre
+                                                                           : params->post,
+                               mg->alpha, mg->beta);
+  const struct levels *h = &mg->levels;
+  for (int l = 0; status == ERR_OK && l < h->n; l++) {
+    struct level *L = &mg->lv[l];
+    L->shape = &h->level[l];
+    const struct levels_level *finer = l > 0 ? &h->level[l - 1] : NULL;
+    const struct levels_level *coarser = l + 1 < h->n ? &h->level[l + 1] : NULL;
+    status = axis_tables_init(&L->rows, &L->shape->rows, finer ? &finer->rows : NULL,
+                              coarser ? &coarser->rows : NULL);
+    if (status == ERR_OK)
+      status = axis_tables_init(&L->cols, &L->shape->cols, finer ? &finer->cols : NULL,
+                                coarser ? &coarser->cols : NULL);
+    if (status == ERR_OK)
+      status = l == 0 ? level_alloc_fine(mg) : level_alloc_coarse(mg, l);
+  }
+  int me = team->rank, nranks = team->size;
+  for (int l = 1; status == ERR_OK && l < h->n; l++) {
+    struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
+    struct gen_ctx here = {mg, l}, above = {mg, l - 1};
+    if (!L->shape->replicated)
+      status = fetch_plan(&L->halo, &L->shape->layout, false, gen_halo, &here, me, nranks);
+    if (status == ERR_OK)
+      status = fetch_plan(&L->restriction, &F->shape->layout, false, gen_restrict, &here, me,
+                          nranks);
+    if (status == ERR_OK)
+      status = fetch_plan(&L->interp, &L->shape->layout, L->shape->replicated, gen_interp,
+                          &above, me, nranks);
+    if (status == ERR_OK && L->ntiles > 0) {
+      struct box b;
+      restrict_box(mg, l, &L->tiles[0], &b);
+      L->restrict_r0 = b.r0;
+      L->restrict_c0 = b.c0;
+      L->restrict_rows = b.r1 - b.r0;
+      L->restrict_cols = b.c1 - b.c0;
+      L->restrict_scratch =
+          malloc((size_t)max64(1, L->restrict_rows * L->restrict_cols) * sizeof(double));
+      if (L->restrict_scratch == NULL)
+        status = err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
+    }
+    if (status == ERR_OK) {
+      int64_t total = 0;
+      L->interp_at = malloc((size_t)max64(1, L->interp.nboxes) * sizeof *L->interp_at);
+      for (int64_t b = 0; L->interp_at != NULL && b < L->interp.nboxes; b++) {
+        const struct box *bx = &L->interp.boxes[b];
+        L->interp_at[b] = bx->offset;
+        total += (bx->r1 - bx->r0) * (bx->c1 - bx->c0);
+      }
+      L->interp_scratch = malloc((size_t)max64(1, total) * sizeof(double));
+      if (L->interp_at == NULL || L->interp_scratch == NULL)
+        status = err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
+    }
+    if (status == ERR_OK && L->shape->replicated && L->ntiles > 0)
+      status = coarsest_factor(mg, l);
+  }
+  status = team_agree(team, status);
+  if (status != ERR_OK) {
+    multigrid_destroy(&mg);
+    return status;
+  }
+  *out = mg;
+  return ERR_OK;
+}
+
+void multigrid_destroy(struct multigrid **mgp) {
+  if (mgp == NULL || *mgp == NULL)
+    return;
+  struct multigrid *mg = *mgp;
+  for (int l = 0; l < mg->levels.n; l++) {
+    struct level *L = &mg->lv[l];
+    axis_tables_free(&L->rows);
+    axis_tables_free(&L->cols);
+    fetch_free(&L->halo);
+    fetch_free(&L->restriction);
+    fetch_free(&L->interp);
+    free(L->restrict_scratch);
+    free(L->interp_scratch);
+    free(L->interp_at);
+    free(L->band);
+    if (l > 0)
+      free(L->tiles);
+    free(L->stride);
+    free(L->x[0]);
+    free(L->x[1]);
+    free(L->f);
+    free(L->r);
+    free(L->storage);
+  }
+  if (mg->comm != MPI_COMM_NULL)
+    MPI_Comm_free(&mg->comm);
+  free(mg);
+  *mgp = NULL;
+}
+
+const struct levels *multigrid_levels(const struct multigrid *mg) { return &mg->levels; }
+
+double multigrid_work(const struct multigrid *mg) { return mg->work; }
+
+/* ---- the pointwise operators ------------------------------------------------------------------
+ * Level 0 has the canonical update of sweep.h, u = 0.25 ((N + S) + (W + E)); a coarse level the
+ * Shortley-Weller one, u = (((wN N + wS S) + (wW W + wE E)) + f) / (dN + dW), with its rows'
+ * and columns' weights. Red-black Gauss-Seidel sets the points of one colour to u in place,
+ * then the other's. A Jacobi-type step s writes out = y + alpha_s (x - out), y = x + beta_s
+ * (u - x), into the buffer that holds the iterate before x (alpha_1 = 0: out = y): damped
+ * Jacobi (alpha 0, beta 4/5) or fourth-kind Chebyshev. The residual is f + neighbours - diag x.
+ * One order of operations everywhere. */
+
+static int current_of(const struct multigrid *mg, int l) {
+  return l == 0 ? mg->field->current : mg->lv[l].current;
+}
+
+static void set_current(struct multigrid *mg, int l, int buf) {
+  if (l == 0)
+    mg->field->current = buf;
+  else
+    mg->lv[l].current = buf;
+}
+
+/* Fill level l's rings of buffer `buf`. */
+static void exchange(struct multigrid *mg, int l, int buf) {
+  if (l == 0) {
+    if (halo_exchange(mg->halo, buf) != ERR_OK)
+      team_abort(mg->team, ERR_FAILURE);
+    return;
+  }
+  struct level *L = &mg->lv[l];
+  fetch_run(&L->halo, L->x[buf], L->stride, L->x[buf], mg->comm, mg->team, mg->team->rank);
+}
+
+static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, double alpha,
+                        double beta) {
+  const struct level *L = &mg->lv[l];
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t s = L->stride[t];
+  const double *x = L->x[in][t];
+  double *out = L->x[1 - in][t];
+  bool weighted = alpha != 0.0;
+  for (int64_t i = 0; i < tile->nrows; i++) {
+    const double *xr = x + i * s;
+    double *o = out + i * s;
+    if (l == 0) {
+      for (int64_t j = 0; j < tile->ncols; j++) {
+        double u = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
+        double y = xr[j] + beta * (u - xr[j]);
+        o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
+      }
+      continue;
+    }
+    int64_t gi = tile->row0 + i;
+    double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
+    const double *fr = L->f[t] + i * s;
+    const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
+                 *dx = L->cols.diag + tile->col0;
+    for (int64_t j = 0; j < tile->ncols; j++) {
+      double u = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
+                  fr[j]) /
+                 (dy + dx[j]);
+      double y = xr[j] + beta * (u - xr[j]);
+      o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
+    }
+  }
+}
+
+/* One colour of a red-black Gauss-Seidel sweep of tile t, in place: the points whose global
+ * (row + column) has parity `colour` take the update of their neighbours, all of the other
+ * colour, so the order within the colour does not matter. */
+static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf, int colour) {
+  const struct level *L = &mg->lv[l];
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t s = L->stride[t];
+  for (int64_t i = 0; i < tile->nrows; i++) {
+    double *xr = L->x[buf][t] + i * s;
+    int64_t gi = tile->row0 + i;
+    int64_t j0 = ((colour - (gi + tile->col0)) % 2 + 2) % 2;
+    if (l == 0) {
+      for (int64_t j = j0; j < tile->ncols; j += 2)
+        xr[j] = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
+      continue;
+    }
+    double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
+    const double *fr = L->f[t] + i * s;
+    const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
+                 *dx = L->cols.diag + tile->col0;
+    for (int64_t j = j0; j < tile->ncols; j += 2)
+      xr[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
+               fr[j]) /
+              (dy + dx[j]);
+  }
+}
+
+static void smooth(struct multigrid *mg, int l, int steps) {
+  struct level *L = &mg->lv[l];
+  if (mg->p.smoother == MULTIGRID_REDBLACK) {
+    for (int s = 1; s <= steps; s++)
+      for (int colour = 0; colour < 2; colour++) {
+        int buf = current_of(mg, l);
+        exchange(mg, l, buf);
+        for (int64_t t = 0; t < L->ntiles; t++)
+          redblack_tile(mg, l, t, buf, colour);
+      }
+    mg->work += steps * levels_fraction(&mg->levels, l);
+    return;
+  }
+  for (int s = 1; s <= steps; s++) {
+    int in = current_of(mg, l);
+    exchange(mg, l, in);
+    for (int64_t t = 0; t < L->ntiles; t++)
+      smooth_tile(mg, l, t, in, mg->alpha[s], mg->beta[s]);
+    set_current(mg, l, 1 - in);
+  }
+  mg->work += steps * levels_fraction(&mg->levels, l);
+}
+
+/* r = f - A x of level l's current iterate (its rings filled first). */
+static void residual(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l];
+  int in = current_of(mg, l);
+  exchange(mg, l, in);
+  for (int64_t t = 0; t < L->ntiles; t++) {
+    const struct decomp_tile *tile = &L->tiles[t];
+    int64_t s = L->stride[t];
+    for (int64_t i = 0; i < tile->nrows; i++) {
+      const double *xr = L->x[in][t] + i * s;
+      double *rr = L->r[t] + i * s;
+      if (l == 0) {
+        for (int64_t j = 0; j < tile->ncols; j++)
+          rr[j] = ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1])) - 4.0 * xr[j];
+        continue;
+      }
+      int64_t gi = tile->row0 + i;
+      double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
+      const double *fr = L->f[t] + i * s;
+      const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
+                   *dx = L->cols.diag + tile->col0;
+      for (int64_t j = 0; j < tile->ncols; j++)
+        rr[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
+                 fr[j]) -
+                (dy + dx[j]) * xr[j];
+    }
+  }
+  mg->work += levels_fraction(&mg->levels, l);
+}
+
+/* f of level l (> 0) = P^T of `src` (level l - 1's residual, or its right-hand side). */
+static void restrict_to(struct multigrid *mg, int l, double **src) {
+  struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
+  double *scratch = L->restrict_scratch;
+  fetch_run(&L->restriction, src, F->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  for (int64_t t = 0; t < L->ntiles; t++) {
+    const struct decomp_tile *tile = &L->tiles[t];
+    int64_t s = L->stride[t], w = L->restrict_cols;
+    for (int64_t i = 0; i < tile->nrows; i++) {
+      int64_t gi = tile->row0 + i;
+      int ni = L->rows.nr[gi];
+      const int64_t *ii = &L->rows.ir[3 * gi];
+      const double *wi = &L->rows.wr[3 * gi];
+      double *fr = L->f[t] + i * s;
+      for (int64_t j = 0; j < tile->ncols; j++) {
+        int64_t gj = tile->col0 + j;
+        int nj = L->cols.nr[gj];
+        const int64_t *jj = &L->cols.ir[3 * gj];
+        const double *wj = &L->cols.wr[3 * gj];
+        double acc = 0.0;
+        for (int a = 0; a < ni; a++) {
+          const double *row = scratch + (ii[a] - L->restrict_r0) * w - L->restrict_c0;
+          double sum = 0.0;
+          for (int b = 0; b < nj; b++)
+            sum += wj[b] * row[jj[b]];
+          acc += wi[a] * sum;
+        }
+        fr[j] = acc;
+      }
+    }
+  }
+  mg->work += levels_fraction(&mg->levels, l - 1);
+}
+
+/* Level l - 1's current iterate += P (level l's current iterate). */
+static void interpolate_from(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
+  double *scratch = L->interp_scratch;
+  int cur = current_of(mg, l), fine = current_of(mg, l - 1);
+  fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  for (int64_t t = 0; t < F->ntiles; t++) {
+    const struct decomp_tile *tile = &F->tiles[t];
+    const struct box *bx = &L->interp.boxes[t];
+    int64_t s = F->stride[t], w = bx->c1 - bx->c0;
+    const double *box = scratch + bx->offset;
+    for (int64_t i = 0; i < tile->nrows; i++) {
+      int64_t gi = tile->row0 + i;
+      int ni = F->rows.ni[gi];
+      const int64_t *ki = &F->rows.ki[2 * gi];
+      const double *wi = &F->rows.wi[2 * gi];
+      double *xr = F->x[fine][t] + i * s;
+      for (int64_t j = 0; j < tile->ncols; j++) {
+        int64_t gj = tile->col0 + j;
+        int nj = F->cols.ni[gj];
+        const int64_t *kj = &F->cols.ki[2 * gj];
+        const double *wj = &F->cols.wi[2 * gj];
+        double e = 0.0;
+        for (int a = 0; a < ni; a++) {
+          const double *row = box + (ki[a] - bx->r0) * w - bx->c0;
+          double sum = 0.0;
+          for (int b = 0; b < nj; b++)
+            sum += wj[b] * row[kj[b]];
+          e += wi[a] * sum;
+        }
+        xr[j] += e;
+      }
+    }
+  }
+  mg->work += levels_fraction(&mg->levels, l - 1);
+}
+
+static void zero_iterate(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l];
+  L->current = 0;
+  for (int64_t t = 0; t < L->ntiles; t++)
+    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
+      memset(L->x[0][t] + i * L->stride[t], 0, (size_t)L->tiles[t].ncols * sizeof(double));
+}
+
+static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind);
+
+/* The correction of level l from level l + 1: its residual restricted, solved there (exactly on
+ * the coarsest level, else by cycles from zero), interpolated back and added. */
+static void correct(struct multigrid *mg, int l, enum multigrid_cycle kind) {
+  int c = l + 1;
+  residual(mg, l);
+  restrict_to(mg, c, mg->lv[l].r);
+  if (mg->lv[c].shape->replicated) {
+    mg->lv[c].current = 0;
+    if (mg->lv[c].ntiles > 0)
+      coarsest_solve(&mg->lv[c]);
+  } else {
+    zero_iterate(mg, c);
+    cycle(mg, c, kind);
+    if (kind == MULTIGRID_W)
+      cycle(mg, c, MULTIGRID_W);
+    else if (kind == MULTIGRID_F)
+      cycle(mg, c, MULTIGRID_V);
+  }
+  interpolate_from(mg, c);
+}
+
+static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind) {
+  smooth(mg, l, mg->p.pre);
+  correct(mg, l, kind);
+  smooth(mg, l, mg->p.post);
+}
+
+/* Full multigrid on the correction equation of the current iterate: its residual restricted to
+ * every level, solved exactly on the coarsest, then on each finer level from the interpolated
+ * coarser solution by one cycle, up to the fine level, which gets that correction and a cycle. */
+static void fmg(struct multigrid *mg) {
+  int last = mg->levels.n - 1;
+  residual(mg, 0);
+  restrict_to(mg, 1, mg->lv[0].r);
+  for (int l = 2; l <= last; l++)
+    restrict_to(mg, l, mg->lv[l - 1].f);
+  mg->lv[last].current = 0;
+  if (mg->lv[last].ntiles > 0)
+    coarsest_solve(&mg->lv[last]);
+  for (int l = last - 1; l >= 1; l--) {
+    zero_iterate(mg, l);
+    interpolate_from(mg, l + 1);
+    cycle(mg, l, mg->p.cycle);
+  }
+  interpolate_from(mg, 1);
+  cycle(mg, 0, mg->p.cycle);
+}
+
+double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
+  mg->work = 0.0;
+  if (fmg_start)
+    fmg(mg);
+  else
+    cycle(mg, 0, mg->p.cycle);
+  /* the result's change, for the check: its rings first */
+  struct field *f = mg->field;
+  exchange(mg, 0, f->current);
+  double change = 0.0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    double d = sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows,
+                                 f->tiles[t].ncols, field_stride(f, t));
+    change = d > change ? d : change;
+  }
+  mg->work += 1.0;
+  return change;
+}

@@ -1,0 +1,69 @@
+/* multigrid.h - geometric multigrid over the distributed field: the cycles of method
+ * "multigrid" (README, "Multigrid").
+ *
+ * A cycle solves for the correction of the current iterate x on the hierarchy of levels.h:
+ * smooth on the fine level (Chebyshev smoothing of the Jacobi update, or damped Jacobi), take
+ * the residual, restrict it (P^T, full weighting in the interior) to the next level, where the
+ * same is done to the correction equation (with zero edges), down to the coarsest level, solved
+ * exactly on every rank (banded LU); then interpolate each correction up (bilinear), add it and
+ * smooth again. Every operator is pointwise in global indices with one order of operations,
+ * and every value a rank needs from another (halos of coarse levels, the residual a coarse
+ * point restricts, the coarse values a fine point interpolates) is fetched as it is: so the
+ * field after any number of cycles has the same bits on every decomposition. The fine level's
+ * halos go through halo.h (shared windows on a node, messages between nodes); the coarse levels'
+ * go as messages (fetches planned once from the layouts).
+ *
+ * Not for: the stopping rule, checkpoints, signals (solve.c's loop); the plan (levels.h).
+ */
+#ifndef JACOBI_MULTIGRID_H
+#define JACOBI_MULTIGRID_H
+
+#include "field.h"
+#include "halo.h"
+#include "levels.h"
+#include "team.h"
+
+#include <stdbool.h>
+
+enum multigrid_cycle { MULTIGRID_V, MULTIGRID_W, MULTIGRID_F };
+enum multigrid_smoother { MULTIGRID_REDBLACK, MULTIGRID_CHEBYSHEV, MULTIGRID_JACOBI };
+
+struct multigrid_params {
+  enum multigrid_cycle cycle;
+  enum multigrid_smoother smoother;
+  int pre, post; /* smoothing steps before and after the coarse-grid correction, each level */
+  bool fmg;      /* the first cycle of the run is a full-multigrid start */
+};
+
+struct multigrid;
+
+/* The weights of smoothing steps 1 .. steps of a Jacobi-type smoother: step s sets
+ * x' = (x + beta[s] (u - x)) + alpha[s] (x - x_before), u the point's update (its neighbours'
+ * weighted mean plus the right-hand side's share). Damped Jacobi: alpha 0, beta 4/5. Fourth-kind
+ * Chebyshev for D^-1 A's eigenvalues in (0, 2] (Gershgorin: no estimate needed): after k steps
+ * sqrt(lambda / 2) |p_k(lambda)| <= 1 / (2k + 1) on all of (0, 2] (Phillips and Fischer 2022),
+ * with no lower end to guess. Entries 1 .. steps (< 64) are set. Pure. */
+void multigrid_smoother_weights(enum multigrid_smoother smoother, int steps, double alpha[64],
+                                double beta[64]);
+
+/* Plan the hierarchy and every fetch, allocate the coarse levels. The field's rings must be one
+ * point deep. Collective on team->comm; agreed status. Errors: ERR_FAILURE (memory, MPI). */
+int multigrid_create(struct field *field, struct halo *halo, const struct team *team,
+                     const struct multigrid_params *params, struct multigrid **out);
+
+/* One cycle on field->current (a full-multigrid start if `fmg_start`), leaving the result
+ * current with its halos filled; returns this rank's max |J x - x| of the result (its sweep
+ * change, 1/4 of the residual's max norm). Collective. A failed MPI call ends the job
+ * (team_abort): neighbours would be left waiting. */
+double multigrid_cycle(struct multigrid *mg, bool fmg_start);
+
+/* The work of the last cycle in fine-sweep equivalents: every smoothing step, residual and
+ * transfer of every level, weighted by the level's share of the points. */
+double multigrid_work(const struct multigrid *mg);
+
+const struct levels *multigrid_levels(const struct multigrid *mg);
+
+/* Free; accepts NULL and *mg == NULL, sets *mg to NULL. Not collective. */
+void multigrid_destroy(struct multigrid **mg);
+
+#endif /* JACOBI_MULTIGRID_H */
