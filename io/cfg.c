@@ -827,23 +827,6 @@ static int check_complete(struct build *b) {
                   type_text(&schema[k], type, sizeof type), schema[k].help);
     }
   }
-  /* A temporal block of K sweeps ends only at multiples of K: every check and checkpoint must
-   * fall on one. */
-  int64_t k_block = b->cfg->temporal_block;
-  const char *others[] = {"solver.check_interval", "output.checkpoint_interval"};
-  int64_t values[] = {b->cfg->check_interval, b->cfg->checkpoint_interval};
-  for (int o = 0; o < 2; o++) {
-    if (values[o] % k_block == 0)
-      continue;
-    int tb = find_dotted("solver.temporal_block"), other = find_dotted(others[o]);
-    const struct origin *later =
-        b->origin[tb].order > b->origin[other].order ? &b->origin[tb] : &b->origin[other];
-    struct where w = where_of(b, later);
-    return fail(&w,
-                "solver.temporal_block = %lld must divide %s = %lld: a block of sweeps ends "
-                "only at its multiples",
-                (long long)k_block, others[o], (long long)values[o]);
-  }
   /* Multigrid smooths on every level, and its sweeps are its own: no temporal blocks. */
   if (b->cfg->method == CFG_METHOD_MULTIGRID) {
     int pre = find_dotted("solver.multigrid.pre"), post = find_dotted("solver.multigrid.post");
@@ -862,6 +845,23 @@ static int check_complete(struct build *b) {
                   "multigrid needs 1",
                   (long long)b->cfg->temporal_block);
     }
+  }
+  /* A temporal block of K sweeps ends only at multiples of K: every check and checkpoint must
+   * fall on one. */
+  int64_t k_block = b->cfg->temporal_block;
+  const char *others[] = {"solver.check_interval", "output.checkpoint_interval"};
+  int64_t values[] = {b->cfg->check_interval, b->cfg->checkpoint_interval};
+  for (int o = 0; o < 2; o++) {
+    if (values[o] % k_block == 0)
+      continue;
+    int tb = find_dotted("solver.temporal_block"), other = find_dotted(others[o]);
+    const struct origin *later =
+        b->origin[tb].order > b->origin[other].order ? &b->origin[tb] : &b->origin[other];
+    struct where w = where_of(b, later);
+    return fail(&w,
+                "solver.temporal_block = %lld must divide %s = %lld: a block of sweeps ends "
+                "only at its multiples",
+                (long long)k_block, others[o], (long long)values[o]);
   }
   /* Both fields of (nx + 2) x (ny + 2) doubles must be countable in bytes by an int64. */
   int nx = find_dotted("grid.nx"), ny = find_dotted("grid.ny");
