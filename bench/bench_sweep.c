@@ -12,7 +12,8 @@
  *          For each SIZE n: N * 1024^2 / n^2 sweeps (at least 2), so every size does about the
  *          same N million updates; a tenth of that (at least one sweep) first as an untimed
  *          warm-up; then R timed repetitions (default 3), for each kernel. N defaults to 100.
- *          Prints CSV: n, stores (regular, streaming, or update: the kernel), sweeps per
+ *          Prints CSV: n, stores (the kernel: regular, streaming, update, chebyshev, or a
+ *          variant ISA-STORES[-nodiff] that solver.stores = "auto" chooses from), sweeps per
  *          repetition, best and median MLUP/s, the bytes-per-update model, the working set (two
  *          buffers) and the last sweep's max diff (so the work is observable and cannot be
  *          optimised away; 0 for update).
@@ -113,18 +114,50 @@ static double chebyshev(const double *restrict in, double *restrict out, int64_t
   return sweep_tile_weighted(in, out, nrows, ncols, stride, 1.99, false, true);
 }
 
-static const struct {
-  const char *name;
+/* A kernel timed: one of jacobi's entry points (`sweep`), or else one of the variants that
+ * solver.stores = "auto" chooses from (sweep_tile_variant), named isa-stores[-nodiff]. */
+struct kernel {
+  char name[32];
   kernel_fn *sweep;
-} kernels[] = {{"regular", sweep_tile},
-               {"streaming", sweep_tile_streaming},
-               {"update", update_only},
-               {"chebyshev", chebyshev}};
+  struct sweep_variant variant;
+  bool want_diff;
+};
+
+static const struct kernel entry_points[] = {{"regular", sweep_tile, {0}, true},
+                                             {"streaming", sweep_tile_streaming, {0}, true},
+                                             {"update", update_only, {0}, false},
+                                             {"chebyshev", chebyshev, {0}, true}};
+
+/* jacobi's entry points, then every variant this CPU runs: kernels[] gets them, returns how
+ * many. */
+static size_t list_kernels(struct kernel *kernels, size_t room) {
+  size_t count = 0;
+  for (size_t k = 0; k < sizeof entry_points / sizeof entry_points[0] && count < room; k++)
+    kernels[count++] = entry_points[k];
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++)
+    for (int flags = 0; flags < 4 && count < room; flags++) {
+      if (!sweep_isa_available((enum sweep_isa)isa))
+        continue;
+      struct kernel *k = &kernels[count++];
+      *k = (struct kernel){.variant = {.isa = (enum sweep_isa)isa, .streaming = flags & 1},
+                           .want_diff = !(flags & 2)};
+      snprintf(k->name, sizeof k->name, "%s-%s%s", sweep_isa_name(k->variant.isa),
+               k->variant.streaming ? "streaming" : "regular", k->want_diff ? "" : "-nodiff");
+    }
+  return count;
+}
+
+static double run_kernel(const struct kernel *k, const double *restrict in, double *restrict out,
+                         int64_t n, int64_t stride) {
+  if (k->sweep != NULL)
+    return k->sweep(in, out, n, n, stride);
+  return sweep_tile_variant(k->variant, in, out, n, n, stride, k->want_diff);
+}
 
 /* Time R repetitions of `sweeps` alternating sweeps of an n x n tile into seconds[]. Returns
  * the last sweep's max diff, or -1 if the buffers cannot be allocated. */
-static double time_size(kernel_fn *sweep, int64_t n, int64_t sweeps, int64_t warmup, int repeat,
-                        double *seconds) {
+static double time_size(const struct kernel *kernel, int64_t n, int64_t sweeps, int64_t warmup,
+                        int repeat, double *seconds) {
   int64_t stride = n + 2;
   size_t bytes = (size_t)(stride * stride) * sizeof(double);
   double *buffer[2] = {malloc(bytes), malloc(bytes)};
@@ -138,11 +171,11 @@ static double time_size(kernel_fn *sweep, int64_t n, int64_t sweeps, int64_t war
   double diff = 0.0;
   int current = 0;
   for (int64_t s = 0; s < warmup; s++, current ^= 1)
-    diff = sweep(buffer[current], buffer[current ^ 1], n, n, stride);
+    diff = run_kernel(kernel, buffer[current], buffer[current ^ 1], n, stride);
   for (int r = 0; r < repeat; r++) {
     double t0 = now_seconds();
     for (int64_t s = 0; s < sweeps; s++, current ^= 1)
-      diff = sweep(buffer[current], buffer[current ^ 1], n, n, stride);
+      diff = run_kernel(kernel, buffer[current], buffer[current ^ 1], n, stride);
     seconds[r] = now_seconds() - t0;
   }
   free(buffer[0]);
@@ -160,19 +193,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sweep: out of memory\n");
     return 1;
   }
-  printf("# bench_sweep: sweep_tile (regular stores), sweep_tile_streaming and "
-         "sweep_tile_update (no max-diff) on one n x n tile, two buffers alternating, %d timed "
-         "repetitions after a warm-up; model %d bytes "
+  printf("# bench_sweep: sweep_tile (regular stores), sweep_tile_streaming, "
+         "sweep_tile_update (no max-diff), sweep_tile_weighted (chebyshev) and every variant "
+         "of sweep_tile_variant this CPU runs (isa-stores[-nodiff]) on one n x n tile, two "
+         "buffers alternating, %d timed repetitions after a warm-up; model %d bytes "
          "per update\n",
          opt.repeat, BYTES_PER_UPDATE);
   printf("n,stores,sweeps,best_mlups,median_mlups,bytes_per_update,working_set_mib,last_diff\n");
+  struct kernel kernels[4 + 4 * SWEEP_ISA_COUNT];
+  size_t nkernels = list_kernels(kernels, sizeof kernels / sizeof kernels[0]);
   for (int s = opt.first_size; s < argc; s++)
-    for (size_t k = 0; k < sizeof kernels / sizeof kernels[0]; k++) {
+    for (size_t k = 0; k < nkernels; k++) {
       int64_t n = strtoll(argv[s], NULL, 10);
       double scaled = (double)opt.iterations * 1024.0 * 1024.0 / ((double)n * (double)n);
       int64_t sweeps = scaled < 2 ? 2 : (int64_t)(scaled + 0.5);
       int64_t warmup = sweeps / 10 < 1 ? 1 : sweeps / 10;
-      double diff = time_size(kernels[k].sweep, n, sweeps, warmup, opt.repeat, seconds);
+      double diff = time_size(&kernels[k], n, sweeps, warmup, opt.repeat, seconds);
       if (diff < 0) {
         fprintf(stderr, "bench_sweep: out of memory for two %lld x %lld tiles\n", (long long)n,
                 (long long)n);

@@ -61,7 +61,7 @@ struct key_def {
 static const char *const partitioner_names[] = {"block", "cyclic", "block-cyclic", NULL};
 static const char *const halo_mode_names[] = {"auto", "shm", "p2p", NULL};
 static const char *const output_mode_names[] = {"gather", "parallel", NULL};
-static const char *const stores_names[] = {"regular", "streaming", NULL};
+static const char *const stores_names[] = {"regular", "streaming", "auto", NULL};
 static const char *const method_names[] = {"jacobi", "chebyshev", "multigrid", NULL};
 static const char *const cycle_names[] = {"V", "W", "F", NULL};
 static const char *const smoother_names[] = {"redblack", "chebyshev", "jacobi", NULL};
@@ -77,7 +77,7 @@ _Static_assert(sizeof(enum cfg_output_mode) == sizeof(int), "enum cfg_output_mod
 _Static_assert(CFG_OUTPUT_GATHER == 0 && CFG_OUTPUT_PARALLEL == 1,
                "output_mode_names is indexed by enum cfg_output_mode");
 _Static_assert(sizeof(enum cfg_stores) == sizeof(int), "enum cfg_stores is an int");
-_Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1,
+_Static_assert(CFG_STORES_REGULAR == 0 && CFG_STORES_STREAMING == 1 && CFG_STORES_AUTO == 2,
                "stores_names is indexed by enum cfg_stores");
 _Static_assert(sizeof(enum cfg_method) == sizeof(int), "enum cfg_method is an int");
 _Static_assert(CFG_METHOD_JACOBI == 0 && CFG_METHOD_CHEBYSHEV == 1 && CFG_METHOD_MULTIGRID == 2,
@@ -86,7 +86,8 @@ _Static_assert(sizeof(enum cfg_cycle) == sizeof(int) && sizeof(enum cfg_smoother
                "enum cfg_cycle and cfg_smoother are ints");
 _Static_assert(CFG_CYCLE_V == 0 && CFG_CYCLE_W == 1 && CFG_CYCLE_F == 2,
                "cycle_names is indexed by enum cfg_cycle");
-_Static_assert(CFG_SMOOTHER_REDBLACK == 0 && CFG_SMOOTHER_CHEBYSHEV == 1 && CFG_SMOOTHER_JACOBI == 2,
+_Static_assert(CFG_SMOOTHER_REDBLACK == 0 && CFG_SMOOTHER_CHEBYSHEV == 1 &&
+                   CFG_SMOOTHER_JACOBI == 2,
                "smoother_names is indexed by enum cfg_smoother");
 
 #define FIELD(f) .offset = offsetof(struct cfg, f)
@@ -134,9 +135,10 @@ static const struct key_def schema[] = {
              "deep, exchanged once per block (1: none); must divide check_interval and "
              "checkpoint_interval"},
     {"solver", "stores", .type = KEY_ENUM, FIELD(stores), .choices = stores_names,
-     .def = {.i = CFG_STORES_REGULAR},
-     .help = "how the sweep writes: regular stores, or streaming (non-temporal) stores that "
-             "bypass the cache; same results, speed depends on the machine (scripts/bench.sh)"},
+     .def = {.i = CFG_STORES_AUTO},
+     .help = "how the sweep writes: regular stores, streaming (non-temporal) stores that "
+             "bypass the cache, or auto: whichever a start-up calibration finds faster here "
+             "(same results; the summary names the kernel used)"},
     {"solver", "multigrid.cycle", .type = KEY_ENUM, FIELD(mg_cycle), .choices = cycle_names,
      .def = {.i = CFG_CYCLE_V},
      .help = "multigrid: the cycle, V (one coarse visit a level), W (two) or F (an F then a V)"},
@@ -699,8 +701,9 @@ static int apply_entry(struct build *b, const struct toml_entry *e) {
   size_t head = dot != NULL ? (size_t)(dot - e->key) : key_len;
   int section = find_section(e->key, head);
   if (e->value.type == TOML_TABLE) {
-    bool known = section >= 0 && (e->nparts == 1 || (e->nparts == 2 && has_subtable(section,
-                                                                         dot + 1, key_len - head - 1)));
+    bool known =
+        section >= 0 &&
+        (e->nparts == 1 || (e->nparts == 2 && has_subtable(section, dot + 1, key_len - head - 1)));
     return known ? ERR_OK : unknown_section(&w, e->key, key_len);
   }
   if (e->nparts == 1)
@@ -1127,5 +1130,5 @@ bool cfg_is_set(const struct cfg *cfg, const char *key) {
 }
 
 const char *cfg_stores_name(enum cfg_stores m) {
-  return (unsigned)m <= CFG_STORES_STREAMING ? stores_names[m] : "unknown";
+  return (unsigned)m <= CFG_STORES_AUTO ? stores_names[m] : "unknown";
 }

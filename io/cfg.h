@@ -20,7 +20,7 @@
 enum cfg_partitioner { CFG_BLOCK, CFG_CYCLIC, CFG_BLOCK_CYCLIC };
 enum cfg_halo_mode { CFG_HALO_AUTO, CFG_HALO_SHM, CFG_HALO_P2P };
 enum cfg_output_mode { CFG_OUTPUT_GATHER, CFG_OUTPUT_PARALLEL };
-enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING };
+enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING, CFG_STORES_AUTO };
 enum cfg_method { CFG_METHOD_JACOBI, CFG_METHOD_CHEBYSHEV, CFG_METHOD_MULTIGRID };
 enum cfg_cycle { CFG_CYCLE_V, CFG_CYCLE_W, CFG_CYCLE_F };
 enum cfg_smoother { CFG_SMOOTHER_REDBLACK, CFG_SMOOTHER_CHEBYSHEV, CFG_SMOOTHER_JACOBI };
@@ -109,8 +109,8 @@ void cfg_print(const struct cfg *cfg, FILE *out);
 void cfg_print_reference(FILE *out);
 
 /* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p";
- * "gather", "parallel"; "regular", "streaming"; "jacobi", "chebyshev", "multigrid"; "V", "W",
- * "F"; "redblack", "chebyshev", "jacobi". */
+ * "gather", "parallel"; "regular", "streaming", "auto"; "jacobi", "chebyshev", "multigrid"; "V",
+ * "W", "F"; "redblack", "chebyshev", "jacobi". */
 const char *cfg_partitioner_name(enum cfg_partitioner p);
 const char *cfg_halo_mode_name(enum cfg_halo_mode m);
 const char *cfg_output_mode_name(enum cfg_output_mode m);

@@ -4,21 +4,26 @@
 # it with one CSV per section and a PNG plot to --out.
 #
 #   1. memory bandwidth: STREAM-like copy and triad (bench/bench_stream), 1 rank and all ranks
-#   2. the kernel alone, 1 rank, 256^2 (in cache) to 8192^2 (far out of it) (bench/bench_sweep),
-#      against the roofline copy GB/s / 16 B per update
-#   3. strong and weak scaling of the real jacobi binary, time split compute / halo / reduction
+#   2. the kernel alone, 1 rank, every variant, on grids in L2, in L3 and far out of the last-level
+#      cache (sizes read from sysfs/lscpu) (bench/bench_sweep), against the roofline copy GB/s /
+#      16 B per update; 2b temporal blocking; 2c jacobi's default kernel (solver.stores = "auto")
+#      against the set stores, checking every iteration and every 10
+#   3. strong and weak scaling of the real jacobi binary, time split compute / halo / reduction;
+#      3b ParRes Kernels' MPISHM stencil on the same grid and ranks (with --prk DIR)
 #   4. the halo exchange by path, halo.mode = "shm" against "p2p", on 2 ranks
 #   5. the partitioners side by side on 2 ranks: time and halo bytes per iteration
 #   6. the performance model against the measurements
 #   7. time to solution: each method to a true error of 0.1% of the range, against the exact
 #      discrete solution (scripts/tts.py; needs NumPy, SciPy and h5py)
 #
-# Usage: scripts/bench.sh [--ranks P] [--sizes "256 1024 4096 8192"] [--iterations N]
+# Usage: scripts/bench.sh [--ranks P] [--sizes "..."] [--iterations N]
 #                         [--repeat R] [--out DIR] [--quick] [--oversubscribe]
-#                         [--build DIR] [--stream-mib M]
+#                         [--build DIR] [--stream-mib M] [--sections "..."] [--prk DIR]
 #
 #   --ranks P          most ranks to run (default: nproc)
-#   --sizes "..."      grid sizes n (n x n) of the kernel benchmark (default "256 1024 4096 8192")
+#   --sizes "..."      grid sizes n (n x n) of the kernel benchmark (default: from the caches: two
+#                      buffers in half the L2, in half the L3, and 8x the L3, "far out of cache";
+#                      the last is also the grid of sections 2b, 2c, 3 strong and 3b)
 #   --iterations N     base iteration count: sweeps of a 1024^2 grid; other grids get N * 1024^2
 #                      / n^2 so that every run does about N million updates (at least 20 sweeps
 #                      in jacobi runs; the halo runs do 4x that to resolve the halo time)
@@ -29,9 +34,12 @@
 #   --oversubscribe    allow more ranks than cores; such rows are marked "oversubscribed" and
 #                      are not timings of the machine (without it they are skipped)
 #   --build DIR        the CMake build directory (default build/)
-#   --stream-mib M     MiB per array per rank of the bandwidth probe (default 256, far beyond
-#                      any core's share of the last-level cache; less if 3 arrays on every rank
-#                      would take more than half the available memory)
+#   --stream-mib M     MiB per array per rank of the bandwidth probe (default: 4x the last-level
+#                      cache, at least 256; less if 3 arrays on every rank would take more than
+#                      half the available memory)
+#   --sections "..."   run only these sections (e.g. "1 2 2b 2c 3b"; default all; 6 needs 1 2 3 5)
+#   --prk DIR          a checkout of github.com/ParRes/Kernels: section 3b builds its MPISHM
+#                      stencil (radius 1, star) in a scratch copy and runs it beside jacobi
 #
 # Build first: cmake -S . -B build && cmake --build build -j
 # Timings are only as good as the machine is idle: the header prints the load average.
@@ -40,7 +48,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cores=$(nproc)
 ranks=$cores
-sizes="256 1024 4096 8192"
+sizes=""
 iterations=100
 repeat=3
 out=bench-results
@@ -49,6 +57,8 @@ oversubscribe=0
 build=$root/build
 stream_mib=""
 sizes_given=0
+sections="1 2 2b 2c 3 3b 4 5 6 7"
+prk=""
 
 die() {
   echo "bench.sh: $*" >&2
@@ -60,7 +70,7 @@ positive() { # NAME VALUE: VALUE must be an integer >= 1
 
 while [ $# -gt 0 ]; do
   case $1 in
-  --ranks | --sizes | --iterations | --repeat | --out | --build | --stream-mib)
+  --ranks | --sizes | --iterations | --repeat | --out | --build | --stream-mib | --sections | --prk)
     [ $# -ge 2 ] || die "$1 needs a value"
     case $1 in
     --ranks) ranks=$2 && positive "$1" "$2" ;;
@@ -70,6 +80,8 @@ while [ $# -gt 0 ]; do
     --out) out=$2 ;;
     --build) build=$2 ;;
     --stream-mib) stream_mib=$2 && positive "$1" "$2" ;;
+    --sections) sections=$2 ;;
+    --prk) prk=$2 ;;
     esac
     shift 2
     ;;
@@ -79,15 +91,53 @@ while [ $# -gt 0 ]; do
   *) die "unknown argument '$1' (try --help)" ;;
   esac
 done
+want() { [[ " $sections " == *" $1 "* ]]; } # want SECTION: whether to run it
+
+# ---- the machine's caches: the sizes follow them ----------------------------------------------
+# Per-instance sizes in bytes of the data caches of cpu0, from sysfs (else lscpu, else getconf).
+cache_bytes() { # LEVEL
+  local d size
+  for d in /sys/devices/system/cpu/cpu0/cache/index*; do
+    if [ ! -r "$d/level" ] || [ "$(cat "$d/level")" != "$1" ] || [ "$(cat "$d/type")" = Instruction ]; then
+      continue
+    fi
+    size=$(cat "$d/size")
+    case $size in *K) echo $((${size%K} * 1024)) ;; *M) echo $((${size%M} * 1048576)) ;; *) echo "$size" ;; esac
+    return
+  done
+  size=$(lscpu -C=LEVEL,TYPE,ONE-SIZE -B --noheadings 2>/dev/null | awk -v l="$1" '$1 == l && $2 != "Instruction" { print $3; exit }')
+  [ -n "$size" ] && echo "$size" && return
+  case $1 in 2) getconf LEVEL2_CACHE_SIZE ;; 3) getconf LEVEL3_CACHE_SIZE ;; esac 2>/dev/null || true
+}
+l2_bytes=$(cache_bytes 2)
+llc_bytes=$(cache_bytes 3)
+[[ $l2_bytes =~ ^[1-9][0-9]*$ ]] || l2_bytes=$((1024 * 1024))        # unknown: assume 1 MiB
+[[ $llc_bytes =~ ^[1-9][0-9]*$ ]] || llc_bytes=$l2_bytes             # no L3: the L2 is the last
+mem_available=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || echo 4096)
+# n x n such that two buffers of (n + 2)^2 doubles take BYTES, rounded down
+# (at least 64; a multiple of 32), or up to a multiple of 1024 with `up`
+grid_for() { # BYTES [up]
+  awk -v b="$1" -v up="${2:-}" 'BEGIN { n = sqrt(b / 16) - 2; if (up) { n = int((n + 1023) / 1024) * 1024 }
+    else { n = int(n / 32) * 32 }; print (n < 64 ? 64 : n) }'
+}
+n_l2=$(grid_for $((l2_bytes / 2)))
+n_l3=$(grid_for $((llc_bytes / 2)))
+n_far=$(grid_for $((8 * llc_bytes)) up)
+# far out of cache, but two buffers in at most a quarter of the memory available
+while [ "$n_far" -gt 1024 ] && [ $((16 * n_far * n_far / 1048576)) -gt $((mem_available / 4)) ]; do
+  n_far=$((n_far - 1024))
+done
+[ "$sizes_given" -eq 1 ] || sizes="$n_l2 $n_l3 $n_far"
 for n in $sizes; do positive "a size in --sizes" "$n"; done
 [ -n "${sizes// /}" ] || die "--sizes is empty"
 
-# The grids of sections 3-5. --quick shrinks everything to seconds in all.
-strong_n=4096 weak_n=2048 part_n=1024 halo_sizes="256 512 1024 4096"
+# The grids of sections 2b-5. --quick shrinks everything to seconds in all.
+strong_n=$n_far weak_n=2048 part_n=1024 halo_sizes="256 512 1024 4096"
 tts_sizes="256 512 1024 2048" tts_jacobi_max=100000
 partitioners="block block-cyclic:4 block-cyclic:16 block-cyclic:64 cyclic"
 if [ "$quick" -eq 1 ]; then
   [ "$sizes_given" -eq 1 ] || sizes="64 256"
+  n_far=256
   iterations=2 repeat=1 stream_mib=${stream_mib:-16}
   strong_n=256 weak_n=128 part_n=256 halo_sizes="128 256"
   partitioners="block block-cyclic:16 cyclic"
@@ -114,6 +164,8 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/jacobi-bench.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 report=$out/bench.txt
 : >"$report"
+# A section not run leaves no CSV behind from an earlier run in the same --out.
+rm -f "$out"/{kernel,temporal,default,scaling,prk,halo,partitioners,model,tts}.csv "$out/machine.toml"
 
 say() { printf '%s\n' "$*" | tee -a "$report"; }
 calc() { awk "BEGIN { printf $1 }"; } # calc 'FORMAT, EXPR...'
@@ -182,6 +234,7 @@ run_jacobi() { # RANKS NX NY ITERATIONS --set...
       printf '%s\n' "$text" >&2
       exit 1
     fi
+    sed -n 's/^  kernel //p' <<<"$text" >"$scratch/kernel"
     parse_summary "$text" >>"$scratch/runs" || {
       echo "bench.sh: cannot read jacobi's summary (has its format changed?):" >&2
       printf '%s\n' "$text" >&2
@@ -212,8 +265,12 @@ load_average() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?"; }
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 load_start=$(load_average)
 say "jacobi benchmark suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(hostname)"
-say "  cpu: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $cores cores available;" \
+cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+cpu_model="${cpu_model:-unknown CPU} (family $(lscpu 2>/dev/null | sed -n 's/^CPU family: *//p' | head -1), model $(lscpu 2>/dev/null | sed -n 's/^Model: *//p' | head -1))"
+say "  cpu: $cpu_model, $cores cores available;" \
   "source $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'), build type ${build_type:-?}"
+say "  caches (cpu0, one instance): L2 $((l2_bytes / 1024)) KiB, last level $((llc_bytes / 1048576)) MiB;" \
+  "grids: in L2 ${n_l2}^2, in L3 ${n_l3}^2, far out of cache ${n_far}^2 (two buffers $((16 * n_far * n_far / 1048576)) MiB)"
 say "  load average at start: $load_start (1 min) on $cores cores$(awk -v l="$load_start" -v c="$cores" \
   'BEGIN { if (l + 0 >= 0.5) printf " -- WARNING: the machine is busy, timings are noisy" }')"
 say "  ranks up to $ranks, median of $repeat repetition(s), base $iterations iterations per 1024^2$(
@@ -244,18 +301,13 @@ check_copy_loop() {
 # 256 MiB per array unless told, or less if 3 arrays on each of the ranks would take more than
 # half the memory available. STREAM asks each array, summed over ranks, to be 4x the caches.
 if [ -z "$stream_mib" ]; then
-  stream_mib=256
-  available=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || true)
-  if [ -n "$available" ] && [ $((3 * ranks * stream_mib)) -gt $((available / 2)) ]; then
-    stream_mib=$((available / 2 / (3 * ranks) > 1 ? available / 2 / (3 * ranks) : 1))
+  stream_mib=$((4 * llc_bytes / 1048576 > 256 ? 4 * llc_bytes / 1048576 : 256))
+  if [ $((3 * ranks * stream_mib)) -gt $((mem_available / 2)) ]; then
+    stream_mib=$((mem_available / 2 / (3 * ranks) > 1 ? mem_available / 2 / (3 * ranks) : 1))
   fi
 fi
-llc=$(getconf LEVEL3_CACHE_SIZE 2>/dev/null || true)
-if [[ $llc =~ ^[1-9][0-9]*$ ]]; then
-  sizing="each array is $(calc "\"%.1f\", $stream_mib * 1048576 / $llc")x (1 rank) and $(calc "\"%.1f\", $ranks * $stream_mib * 1048576 / $llc")x ($ranks ranks) the last-level cache the system reports ($((llc / 1048576)) MiB; a VM may report its host's); STREAM asks for 4x"
-else
-  sizing="the system reports no last-level cache size; STREAM asks each array to be 4x the caches"
-fi
+llc=$llc_bytes
+sizing="each array is $(calc "\"%.1f\", $stream_mib * 1048576 / $llc")x (1 rank) and $(calc "\"%.1f\", $ranks * $stream_mib * 1048576 / $llc")x ($ranks ranks) the last-level cache ($((llc / 1048576)) MiB; a VM may report its host's); STREAM asks for 4x"
 
 say ""
 say "== 1. Memory bandwidth: STREAM-like copy and triad (bench_stream), 3 arrays x $stream_mib MiB per rank, every rank at once =="
@@ -283,12 +335,14 @@ copy_p=$(awk -F, -v p="$ranks" '$1 == "copy" && $2 == p { print $4 }' "$out/stre
 
 # ---- 2. the kernel alone ----------------------------------------------------------------------
 roofline_1=$(calc "\"%.1f\", $copy_1 * 1e3 / 16")
+if want 2; then
 say ""
 say "== 2. Kernel alone, 1 rank: sweep_tile on an n x n tile, two buffers alternating (bench_sweep) =="
 say "   model: 16 B per update (one read, one write of a double); roofline = copy $copy_1 GB/s (1 rank, best) / 16 B = $roofline_1 MLUP/s"
 say "   regular stores (jacobi's default), streaming stores (solver.stores = \"streaming\": no write-allocate read),"
 say "   update: regular stores without the max-diff (sweep_tile_update, what jacobi runs between convergence checks),"
 say "   and chebyshev: the weighted sweep (sweep_tile_weighted, regular stores, with the diff), which also reads the point it overwrites"
+say "   and every variant solver.stores = \"auto\" chooses from: ISA-STORES[-nodiff] (sweep_tile_variant; -nodiff: without the max-diff)"
 say "   (a grid that fits in cache may beat the memory roofline: there the kernel is bound by the core)"
 echo "mpirun -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
 # shellcheck disable=SC2086 # $sizes is a list of numbers
@@ -302,12 +356,37 @@ while IFS=, read -r n stores sweeps mlups best _ gbs _ fraction mib; do
   say "$(printf '   %6s %-9s %8.1f MiB %7s %9.1f %9.1f %10.1f %9.0f' "$n" "$stores" "$mib" "$sweeps" "$mlups" "$best" "$gbs" \
     "$(calc "\"%.1f\", 100 * $fraction")")"
 done < <(tail -n +2 "$out/kernel.csv")
+# The same, side by side: each kernel's fraction of the roofline (median), a column per size.
+say ""
+say "   fraction of the 1-rank roofline ($roofline_1 MLUP/s), median; CPU: $cpu_model"
+awk -F, -v l2="$n_l2" -v l3="$n_l3" -v far="$n_far" 'NR > 1 {
+    if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 }
+    if (!($2 in known)) { known[$2] = 1; kernels[++nk] = $2 }
+    f[$2, $1] = $9 }
+  END {
+    printf "   %-22s", "kernel"
+    for (i = 1; i <= ns; i++) {
+      tag = sizes[i] == l2 ? " (L2)" : sizes[i] == l3 ? " (L3)" : sizes[i] == far ? " (far)" : ""
+      printf " %12s", sizes[i] tag }
+    printf "\n"
+    for (k = 1; k <= nk; k++) {
+      printf "   %-22s", kernels[k]
+      for (i = 1; i <= ns; i++) printf " %12s", ((kernels[k], sizes[i]) in f) ? sprintf("%.2f", f[kernels[k], sizes[i]]) : "-"
+      printf "\n" } }' "$out/kernel.csv" | tee -a "$report"
+fi
+
+# MLUP/s of K iterations of an N x N grid in WALL seconds; its fraction of the roofline of RANKS
+mlups_of() { calc "\"%.1f\", $1 * $1 * $2 / ($3 > 0 ? $3 : 1e-9) / 1e6"; } # N K WALL
+fraction_of() { # RANKS MLUPS
+  calc "\"%.3f\", $2 / ($([ "$1" -eq 1 ] && echo "$copy_1" || echo "$copy_p") * 1e3 / 16)"
+}
 
 # ---- 2b. temporal blocking ---------------------------------------------------------------------
 k_tb=$(iterations_for "$strong_n" "$strong_n" 24)
 k_tb=$(((k_tb + 7) / 8 * 8)) # a multiple of every K below
 tb_ranks="1"
 [ "$ranks" -gt 1 ] && tb_ranks="1 $ranks"
+if want 2b; then
 say ""
 say "== 2b. Temporal blocking: jacobi, $strong_n x $strong_n (block strips), solver.temporal_block = check_interval = K, $k_tb iterations =="
 say "   K sweeps per pass through memory (a row wavefront over each tile grown by the levels to come), halos K deep exchanged once per block;"
@@ -315,21 +394,48 @@ say "   % roofline: of copy (same rank count) / 16 B; speedup against K = 1 on a
 echo "ranks,k,n,iterations,wall_s,mlups,roofline_fraction,speedup" >"$out/temporal.csv"
 say "$(printf '   %5s %3s %8s %9s %10s %8s' ranks K 'wall s' MLUP/s '% roofline' speedup)"
 for n in $tb_ranks; do
-  copy_n=$([ "$n" -eq 1 ] && echo "$copy_1" || echo "$copy_p")
   mlups_k1=""
   for kb in 1 2 4 8; do
     result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_tb" --set "solver.check_interval=$kb" \
       --set "solver.temporal_block=$kb")
     read -r wall _ <<<"$result"
-    mlups=$(calc "\"%.1f\", $strong_n * $strong_n * $k_tb / ($wall > 0 ? $wall : 1e-9) / 1e6")
+    mlups=$(mlups_of "$strong_n" "$k_tb" "$wall")
     [ -n "$mlups_k1" ] || mlups_k1=$mlups
-    fraction=$(calc "\"%.3f\", $mlups / ($copy_n * 1e3 / 16)")
+    fraction=$(fraction_of "$n" "$mlups")
     speedup=$(calc "\"%.2f\", $mlups / $mlups_k1")
     echo "$n,$kb,$strong_n,$k_tb,$wall,$mlups,$fraction,$speedup" >>"$out/temporal.csv"
     say "$(printf '   %5s %3s %8s %9s %10s %8s%s' "$n" "$kb" "$wall" "$mlups" "$(calc "\"%.0f\", 100 * $fraction")" "$speedup" \
       "$([ "$(oversubscribed "$n")" = yes ] && echo '  (oversubscribed)')")"
   done
 done
+fi
+
+# ---- 2c. jacobi's default kernel ----------------------------------------------------------------
+# solver.stores = "auto" (the default) against the stores set, checking every iteration and
+# every 10: the kernel the calibration chose is the summary's "kernel" line.
+if want 2c; then
+k_dc=$(iterations_for "$strong_n" "$strong_n" 20)
+k_dc=$(((k_dc + 9) / 10 * 10))
+say ""
+say "== 2c. The default kernel: jacobi, $strong_n x $strong_n (block strips), $k_dc iterations, solver.stores and check_interval =="
+say "   % roofline: of copy (same rank count) / 16 B; kernel: what the start-up calibration chose (the summary's line)"
+echo "ranks,stores,check_interval,n,iterations,wall_s,mlups,roofline_fraction,kernel,oversubscribed" >"$out/default.csv"
+say "$(printf '   %5s %-9s %5s %8s %9s %10s  %s' ranks stores check 'wall s' MLUP/s '% roofline' kernel)"
+for n in $tb_ranks; do
+  for stores in auto regular streaming; do
+    for check in 1 10; do
+      result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_dc" --set "solver.check_interval=$check" \
+        --set "solver.stores=$stores")
+      read -r wall _ <<<"$result"
+      kernel=$(sed 's/ (solver.stores.*//' "$scratch/kernel")
+      mlups=$(mlups_of "$strong_n" "$k_dc" "$wall")
+      fraction=$(fraction_of "$n" "$mlups")
+      echo "$n,$stores,$check,$strong_n,$k_dc,$wall,$mlups,$fraction,\"$kernel\",$(oversubscribed "$n")" >>"$out/default.csv"
+      say "$(printf '   %5s %-9s %5s %8s %9s %10s  %s' "$n" "$stores" "$check" "$wall" "$mlups" "$(calc "\"%.0f\", 100 * $fraction")" "$kernel")"
+    done
+  done
+done
+fi
 
 # ---- 3. scaling -------------------------------------------------------------------------------
 rank_counts() { # 1 2 4 ... below P, then P
@@ -342,12 +448,13 @@ rank_counts() { # 1 2 4 ... below P, then P
 }
 k_strong=$(iterations_for "$strong_n" "$strong_n" 20)
 k_weak=$(iterations_for "$weak_n" "$weak_n" 20) # per rank's grid: the same work on every rank
+echo "kind,ranks,nx,ny,iterations,wall_s,mlups,efficiency,compute_s,halo_s,reduce_s,roofline_fraction,oversubscribed" >"$out/scaling.csv"
+if want 3; then
 say ""
 say "== 3. Scaling: jacobi, block strips (process grid [0, 1]), halo.mode auto, convergence checked every iteration =="
 say "   strong: $strong_n x $strong_n, $k_strong iterations; weak: $weak_n x $weak_n per rank (ny = $weak_n x ranks)"
 say "   efficiency = MLUP/s / (ranks x MLUP/s on 1 rank); times are the maximum over ranks, in seconds;"
 say "   % roofline: of copy GB/s / 16 B measured with as many ranks (section 1 measures 1 and $ranks)"
-echo "kind,ranks,nx,ny,iterations,wall_s,mlups,efficiency,compute_s,halo_s,reduce_s,roofline_fraction,oversubscribed" >"$out/scaling.csv"
 say "$(printf '   %-6s %5s %13s %6s %8s %8s %10s %9s %8s %9s %10s' kind ranks grid iters 'wall s' MLUP/s efficiency compute halo reduction '% roofline')"
 for kind in strong weak; do
   mlups_1=""
@@ -375,8 +482,57 @@ for kind in strong weak; do
       "$([ "$over" = yes ] && echo '  (oversubscribed)')")"
   done
 done
+fi
+
+# ---- 3b. ParRes Kernels' MPISHM stencil --------------------------------------------------------
+# The reference MPI-3 shared-memory stencil (radius 1, star: the same 5 points), built from a
+# checkout given with --prk, in a scratch copy, never into this project; run on the same grid
+# and ranks as jacobi (one check every iteration, default settings otherwise). PRK's update is
+# out += weighted star of in, then in += 1: it reads and writes both arrays every iteration.
+if want 3b; then
+say ""
+if [ -z "$prk" ]; then
+  say "== 3b. ParRes Kernels MPISHM stencil: skipped (pass --prk DIR, a checkout of github.com/ParRes/Kernels) =="
+elif [ ! -f "$prk/MPISHM/Stencil/stencil.c" ]; then
+  die "--prk $prk: no MPISHM/Stencil/stencil.c there"
+else
+  prk_build=$scratch/prk
+  mkdir -p "$prk_build"
+  cp -r "$prk/MPISHM" "$prk/common" "$prk/include" "$prk_build/"
+  cp "$prk_build/common/make.defs.gcc" "$prk_build/common/make.defs"
+  prk_make=(make -C "$prk_build/MPISHM/Stencil" stencil RADIUS=1 MPICC=mpicc "DEFAULT_OPT_FLAGS=-O3 -march=native")
+  echo "${prk_make[*]}" >>"$out/commands.txt"
+  "${prk_make[@]}" >"$scratch/prk.log" 2>&1 || { cat "$scratch/prk.log" >&2; die "building PRK's MPISHM stencil failed"; }
+  n=$ranks
+  k_prk=$(iterations_for "$strong_n" "$strong_n" 20)
+  say "== 3b. ParRes Kernels MPISHM stencil (radius 1, star, -O3 -march=native) against jacobi: $n ranks, $strong_n x $strong_n, $k_prk iterations =="
+  say "   PRK MLUP/s = (n - 2)^2 / its average time per iteration (its MFlops/s / 11); jacobi: default settings, a check every iteration"
+  echo "program,ranks,n,iterations,mlups,roofline_fraction,ratio_to_prk" >"$out/prk.csv"
+  : >"$scratch/prk_rates"
+  for ((r = 0; r < repeat; r++)); do
+    echo "mpirun -n $n $prk_build/MPISHM/Stencil/stencil $n $k_prk $strong_n" >>"$out/commands.txt"
+    prk_text=$(launch "$n" "$prk_build/MPISHM/Stencil/stencil" "$n" "$k_prk" "$strong_n")
+    grep -q "Solution validates" <<<"$prk_text" || { printf '%s
+' "$prk_text" >&2; die "PRK's stencil did not validate"; }
+    sed -nE 's/.*Avg time \(s\): ([0-9.eE+-]+).*/\1/p' <<<"$prk_text" >>"$scratch/prk_rates"
+  done
+  prk_time=$(sort -g "$scratch/prk_rates" | sed -n "$(((repeat + 1) / 2))p")
+  prk_mlups=$(calc "\"%.1f\", ($strong_n - 2) * ($strong_n - 2) / $prk_time / 1e6")
+  result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_prk")
+  read -r wall _ <<<"$result"
+  jac_mlups=$(mlups_of "$strong_n" "$k_prk" "$wall")
+  for row in "prk-mpishm-stencil $prk_mlups" "jacobi $jac_mlups"; do
+    read -r program mlups <<<"$row"
+    fraction=$(fraction_of "$n" "$mlups")
+    echo "$program,$n,$strong_n,$k_prk,$mlups,$fraction,$(calc "\"%.2f\", $mlups / $prk_mlups")" >>"$out/prk.csv"
+    say "$(printf '   %-20s %9s MLUP/s = %5s of the %s-rank roofline, %5sx PRK' "$program" "$mlups" \
+      "$fraction" "$n" "$(calc "\"%.2f\", $mlups / $prk_mlups")")"
+  done
+fi
+fi
 
 # ---- 4. halo exchange by path -----------------------------------------------------------------
+if want 4; then
 say ""
 echo "n,iterations,halo_kib_per_iteration,shm_halo_us,p2p_halo_us,ratio_p2p_shm,resolution_us,shm_wall_us,p2p_wall_us,oversubscribed" >"$out/halo.csv"
 if ! can_run 2; then
@@ -407,8 +563,10 @@ else
       "$(coarse "$p2p_halo" "$p2p_us")" "${ratio:--}" "$resolution")"
   done
 fi
+fi
 
 # ---- 5. partitioners --------------------------------------------------------------------------
+if want 5; then
 say ""
 echo "partitioner,block_size,ranks,n,iterations,ms_per_iteration,compute_ms,halo_ms,reduce_ms,halo_kib_between_ranks,halo_kib_within_ranks,oversubscribed" >"$out/partitioners.csv"
 if ! can_run 2; then
@@ -437,10 +595,15 @@ else
       "$(per "$halo")" "$(per "$reduce")" "$between" "$within")"
   done
 fi
+fi
 
 # ---- 6. the performance model against the measurements ---------------------------------------
 # Calibrate the model's [machine] keys from this run (section 1's copy, section 2's kernel, a
 # ping-pong), then ask `jacobi --dry-run` for every configuration sections 3 and 5 measured.
+if want 6; then
+if [ ! -s "$out/kernel.csv" ] || [ ! -s "$out/partitioners.csv" ]; then
+  die "section 6 needs sections 2, 3 and 5"
+fi
 say ""
 say "== 6. Performance model (decomp/model.h, jacobi --dry-run) against the measurements =="
 pingpong_ranks=2
@@ -492,6 +655,7 @@ while IFS=, read -r name block n size _ ms _ _ _ _ _ over; do
   [ "$name" = block-cyclic ] && sets+=(--set "decomposition.block_size=$block")
   model_row partitioners partitioners "$n" "$size" "$size" "$name" "$block" "$(calc "\"%.2f\", $ms * 1e3")" "$over" "${sets[@]}"
 done < <(tail -n +2 "$out/partitioners.csv")
+fi
 
 # The first of Debian's python3 and the one on PATH that imports MODULES (a pyenv or venv python3
 # may lack them); empty if neither does.
@@ -506,6 +670,7 @@ python_with() { # MODULES
 }
 
 # ---- 7. time to solution ----------------------------------------------------------------------
+if want 7; then
 say ""
 say "== 7. Time to solution, 1 rank: each method to a true max error <= 0.1% of the range (0.1 degrees) =="
 say "   true error against the exact discrete solution (tests/e2e/exact.py, a sine transform); iterations: the fewest"
@@ -521,6 +686,7 @@ else
     --sizes "$tts_sizes" --repeat "$repeat" --jacobi-max "$tts_jacobi_max" --out "$out/tts.csv" |
     tee -a "$report"
 fi
+fi
 
 # ---- plot -------------------------------------------------------------------------------------
 say ""
@@ -534,4 +700,4 @@ elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then
 else
   say "plot: FAILED ($python $root/scripts/bench_plot.py)"
 fi
-say "csv: $out/{stream,kernel,temporal,scaling,halo,partitioners,model,tts}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"
+say "csv: $out/{stream,kernel,temporal,default,scaling,prk,halo,partitioners,model,tts}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"

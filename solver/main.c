@@ -27,6 +27,7 @@
 #include "report.h"
 #include "solve.h"
 #include "team.h"
+#include "tune.h"
 
 #include <errno.h>
 #include <math.h>
@@ -49,6 +50,7 @@ struct run {
   struct solve_result result;
   double write_seconds; /* the final write (or the signal's checkpoint) on this rank */
   bool finished;        /* --help, --version or --dry-run: nothing to solve */
+  char kernel[320];     /* the kernel variants chosen (tune_describe), for the summary */
 };
 
 static int ignore_sigpipe(void);
@@ -294,8 +296,8 @@ static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layou
           4.0 * (double)(lv->rows.n * lv->cols.n) * (double)band / 1e9;
     } else {
       struct model_prediction p;
-      CHECK(model_predict(&lv->layout, nodes, k > 0 || cfg->halo_mode == CFG_HALO_P2P,
-                          INT64_MAX, machine, &p));
+      CHECK(model_predict(&lv->layout, nodes, k > 0 || cfg->halo_mode == CFG_HALO_P2P, INT64_MAX,
+                          machine, &p));
       double sweep = p.compute_seconds, halo = p.halo_seconds;
       t = steps * (sweep + exchanges * halo) + (sweep + halo) + 2 * (sweep / 2 + halo);
       /* the same level kept on the fine process grid (no agglomeration), for comparison */
@@ -303,8 +305,9 @@ static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layou
       int dims[2] = {(int)(l->prows < lv->rows.n ? l->prows : lv->rows.n),
                      (int)(l->pcols < lv->cols.n ? l->pcols : lv->cols.n)};
       double t_spread = t;
-      if (k > 0 && decomp_layout_init(&spread, lv->cols.n, lv->rows.n, dims[0] * dims[1], dims,
-                                      DECOMP_BLOCK, 1) == ERR_OK &&
+      if (k > 0 &&
+          decomp_layout_init(&spread, lv->cols.n, lv->rows.n, dims[0] * dims[1], dims, DECOMP_BLOCK,
+                             1) == ERR_OK &&
           model_predict(&spread, nodes, true, INT64_MAX, machine, &p) == ERR_OK)
         t_spread = steps * (p.compute_seconds + exchanges * p.halo_seconds) +
                    (p.compute_seconds + p.halo_seconds) +
@@ -349,9 +352,8 @@ static int dry_run(struct run *run) {
         team_agree(run->team, run->team->rank == 0 ? print_predictions(cfg, &l, nodes) : ERR_OK);
   if (status == ERR_OK && cfg->method == CFG_METHOD_MULTIGRID) {
     const struct model_machine machine = machine_of(cfg);
-    status = team_agree(run->team, run->team->rank == 0
-                                       ? print_multigrid_plan(cfg, &l, nodes, &machine)
-                                       : ERR_OK);
+    status = team_agree(
+        run->team, run->team->rank == 0 ? print_multigrid_plan(cfg, &l, nodes, &machine) : ERR_OK);
   }
   free(nodes);
   run->finished = true;
@@ -469,6 +471,20 @@ static int solve(struct run *run) {
       nodes += team->node_of_rank[r] == r;
     report_header(cfg, &run->layout, nodes);
   }
+  /* The kernel variants, chosen by timing on this machine (tune.h), on this rank's largest
+   * tile. Chebyshev's weighted sweep keeps the stores set ("auto": regular): it reads the line
+   * it writes anyway, so a streaming store saves it no read. Multigrid's cycles run loops of
+   * their own: nothing to choose. */
+  bool sweeps = cfg->method != CFG_METHOD_MULTIGRID;
+  struct tune_choice kernel = {0};
+  if (sweeps) {
+    int64_t rows = 0, cols = 0;
+    for (int64_t t = 0; t < run->field->ntiles; t++)
+      if (run->field->tiles[t].nrows * run->field->tiles[t].ncols > rows * cols)
+        rows = run->field->tiles[t].nrows, cols = run->field->tiles[t].ncols;
+    CHECK(tune_choose(team, cfg->stores, rows, cols, &kernel));
+    tune_describe(&kernel, run->kernel, sizeof run->kernel);
+  }
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
   static const enum solve_method methods[] = {[CFG_METHOD_JACOBI] = SOLVE_JACOBI,
@@ -476,10 +492,10 @@ static int solve(struct run *run) {
                                               [CFG_METHOD_MULTIGRID] = SOLVE_MULTIGRID};
   static const enum multigrid_cycle cycles[] = {
       [CFG_CYCLE_V] = MULTIGRID_V, [CFG_CYCLE_W] = MULTIGRID_W, [CFG_CYCLE_F] = MULTIGRID_F};
-  static const enum multigrid_smoother smoothers[] = {
-      [CFG_SMOOTHER_REDBLACK] = MULTIGRID_REDBLACK,
-      [CFG_SMOOTHER_CHEBYSHEV] = MULTIGRID_CHEBYSHEV,
-      [CFG_SMOOTHER_JACOBI] = MULTIGRID_JACOBI};
+  static const enum multigrid_smoother smoothers[] = {[CFG_SMOOTHER_REDBLACK] = MULTIGRID_REDBLACK,
+                                                      [CFG_SMOOTHER_CHEBYSHEV] =
+                                                          MULTIGRID_CHEBYSHEV,
+                                                      [CFG_SMOOTHER_JACOBI] = MULTIGRID_JACOBI};
   struct solve_params params = {.method = methods[cfg->method],
                                 .multigrid = {.cycle = cycles[cfg->mg_cycle],
                                               .smoother = smoothers[cfg->mg_smoother],
@@ -493,6 +509,9 @@ static int solve(struct run *run) {
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
+                                .variants_chosen = sweeps,
+                                .check_variant = kernel.check,
+                                .between_variant = kernel.between,
                                 .overlap = cfg->halo_overlap,
                                 .temporal_block = cfg->temporal_block,
                                 .progress = !run->cli.quiet,
@@ -569,7 +588,8 @@ static int write_result(struct run *run) {
                              .error_bound = r->error_bound,
                              .multigrid = cfg->method == CFG_METHOD_MULTIGRID,
                              .work_per_cycle = r->work_per_cycle,
-                             .convergence_factor = r->convergence_factor};
+                             .convergence_factor = r->convergence_factor,
+                             .kernel = run->kernel[0] != '\0' ? run->kernel : NULL};
   if (s.multigrid) {
     struct levels h;
     s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;

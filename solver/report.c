@@ -97,6 +97,8 @@ void report_summary(const struct report_summary *s) {
   }
   printf("  wall time %.6f s, %.1f MLUP/s%s\n", s->wall_seconds, mlups,
          s->multigrid ? " (in fine-sweep equivalents)" : "");
+  if (s->kernel != NULL)
+    printf("  kernel %s\n", s->kernel);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
          "reduction %.6f s, output %.6f s, error estimate %.6f s (not in the wall time)\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds,

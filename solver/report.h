@@ -28,6 +28,7 @@ struct report_summary {
   const char *output_path; /* the file written */
   bool interrupted;        /* stopped by a signal: output_path is the checkpoint */
   const char *method;      /* "jacobi", "chebyshev" */
+  const char *kernel;      /* the kernel variants run (tune_describe); NULL: not said */
   double target_error;     /* 0: off */
   bool classic_rule;       /* the tolerance took part in the stopping rule */
   /* The distance of the result to T*, the exact solution of the discrete equations. */

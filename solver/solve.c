@@ -76,6 +76,7 @@ struct sweep_kind {
   double omega;
   bool streaming;
   bool want_diff;
+  const struct sweep_variant *variant; /* plain sweeps: the one chosen (NULL: none) */
 };
 
 /* Rows [r0, r0 + nrows) x columns [c0, c0 + ncols) of tile t, buffer `in` into the other,
@@ -92,6 +93,8 @@ static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int
   if (kind->weighted)
     return sweep_tile_weighted(from, to, nrows, ncols, stride, kind->omega, kind->streaming,
                                kind->want_diff);
+  if (kind->variant != NULL)
+    return sweep_tile_variant(*kind->variant, from, to, nrows, ncols, stride, kind->want_diff);
   if (kind->streaming)
     return sweep_tile_streaming(from, to, nrows, ncols, stride);
   if (kind->want_diff)
@@ -233,7 +236,12 @@ static double sweep_once(struct loop *loop, const struct sweep_kind *kind) {
 static double jacobi_step(struct loop *loop, int64_t k, int64_t last, bool want_diff) {
   if (last > k)
     return local_sweep_levels(loop->f, last - k + 1, loop->rect, NULL);
-  struct sweep_kind kind = {.streaming = loop->p->streaming_stores, .want_diff = want_diff};
+  const struct solve_params *p = loop->p;
+  struct sweep_kind kind = {.streaming = p->streaming_stores,
+                            .want_diff = want_diff,
+                            .variant = !p->variants_chosen ? NULL
+                                       : want_diff         ? &p->check_variant
+                                                           : &p->between_variant};
   return sweep_once(loop, &kind);
 }
 

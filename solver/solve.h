@@ -29,6 +29,7 @@
 #include "field.h"
 #include "halo.h"
 #include "multigrid.h"
+#include "sweep.h"
 #include "team.h"
 
 #include <stdbool.h>
@@ -61,6 +62,10 @@ struct solve_params {
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
+  /* With variants_chosen (tune.h), the plain sweeps run sweep_tile_variant instead: those
+   * whose diff is wanted with check_variant, the others with between_variant (same bits). */
+  bool variants_chosen;
+  struct sweep_variant check_variant, between_variant;
   /* Begin each exchange after a sweep and end it inside the next one, after the points that
    * need no halo: the messages between nodes fly while they are swept (same bits). Only with
    * temporal_block = 1, and only where the rank has messages. */

@@ -252,6 +252,79 @@ double sweep_tile_weighted(const double *restrict in, double *restrict out, int6
                    : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega);
 }
 
+/* ---- the variants (sweep.h) -------------------------------------------------------------------
+ * The same sweep_body instantiated for one instruction set each: a function built with
+ * target("avx2") inlines the helpers (always_inline, above) at its own width, as the clones of
+ * KERNEL_VARIANTS do, but is called by choice, at run time, instead of by the loader. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_AVX2_VARIANT 1
+#else
+#define HAVE_AVX2_VARIANT 0
+#endif
+
+static inline __attribute__((always_inline)) double plain_sweep(const double *restrict in,
+                                                                double *restrict out, int64_t nrows,
+                                                                int64_t ncols, int64_t stride,
+                                                                bool streaming, bool want_diff) {
+  if (streaming)
+    return want_diff ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0)
+                     : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0);
+  return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0)
+                   : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0);
+}
+
+static double plain_sweep_baseline(const double *restrict in, double *restrict out, int64_t nrows,
+                                   int64_t ncols, int64_t stride, bool streaming, bool want_diff) {
+  return plain_sweep(in, out, nrows, ncols, stride, streaming, want_diff);
+}
+
+#if HAVE_AVX2_VARIANT
+__attribute__((target("avx2"))) static double plain_sweep_avx2(const double *restrict in,
+                                                               double *restrict out, int64_t nrows,
+                                                               int64_t ncols, int64_t stride,
+                                                               bool streaming, bool want_diff) {
+  return plain_sweep(in, out, nrows, ncols, stride, streaming, want_diff);
+}
+#endif
+
+bool sweep_isa_available(enum sweep_isa isa) {
+  switch (isa) {
+  case SWEEP_ISA_SSE2:
+    return true; /* the baseline: SSE2 on x86-64, the compiler's default elsewhere */
+  case SWEEP_ISA_AVX2:
+#if HAVE_AVX2_VARIANT
+    return __builtin_cpu_supports("avx2"); /* also checks that the OS saves AVX state */
+#else
+    return false;
+#endif
+  case SWEEP_ISA_COUNT:
+    break;
+  }
+  return false;
+}
+
+const char *sweep_isa_name(enum sweep_isa isa) {
+#if defined(__x86_64__)
+  static const char *const names[SWEEP_ISA_COUNT] = {"sse2", "avx2"};
+#else
+  static const char *const names[SWEEP_ISA_COUNT] = {"baseline", "avx2"};
+#endif
+  return (unsigned)isa < SWEEP_ISA_COUNT ? names[isa] : "unknown";
+}
+
+double sweep_tile_variant(struct sweep_variant v, const double *restrict in, double *restrict out,
+                          int64_t nrows, int64_t ncols, int64_t stride, bool want_diff) {
+  bool diff = want_diff || v.always_diff;
+#if HAVE_AVX2_VARIANT
+  if (v.isa == SWEEP_ISA_AVX2) {
+    double d = plain_sweep_avx2(in, out, nrows, ncols, stride, v.streaming, diff);
+    return want_diff ? d : 0.0;
+  }
+#endif
+  double d = plain_sweep_baseline(in, out, nrows, ncols, stride, v.streaming, diff);
+  return want_diff ? d : 0.0;
+}
+
 double sweep_tile_change(const double *in, int64_t nrows, int64_t ncols, int64_t stride) {
   double max_diff = 0.0;
   for (int64_t i = 1; i <= nrows; i++) {

@@ -47,6 +47,32 @@ double sweep_tile_weighted(const double *restrict in, double *restrict out, int6
  * collective. */
 double sweep_tile_change(const double *in, int64_t nrows, int64_t ncols, int64_t stride);
 
+/* ---- kernel variants, for choosing on the machine that runs them (tune.h) ----
+ * The plain sweep (sweep_tile's update) is built for each instruction set the compiler can
+ * target, with regular or streaming stores, with or without the max-diff: every variant gives
+ * sweep_tile's bits and diff, so which one runs changes the speed only. */
+enum sweep_isa { SWEEP_ISA_SSE2, SWEEP_ISA_AVX2, SWEEP_ISA_COUNT };
+
+struct sweep_variant {
+  enum sweep_isa isa;
+  bool streaming; /* non-temporal stores, as sweep_tile_streaming */
+  /* Compute the max-diff even when the caller does not want it: on a machine where the
+   * update-only loop runs slower than the one with the diff, the iterations between checks
+   * run the latter and drop the diff. */
+  bool always_diff;
+};
+
+/* Whether this build has the instruction set's variant and the CPU runs it. Not collective. */
+bool sweep_isa_available(enum sweep_isa isa);
+/* "sse2", "avx2". */
+const char *sweep_isa_name(enum sweep_isa isa);
+
+/* sweep_tile (want_diff) or sweep_tile_update (not; returns 0) with the variant's
+ * instruction set and stores, bit for bit theirs. The variant's instruction set must be
+ * available (else it runs the baseline). Not collective. */
+double sweep_tile_variant(struct sweep_variant v, const double *restrict in, double *restrict out,
+                          int64_t nrows, int64_t ncols, int64_t stride, bool want_diff);
+
 /* A rectangle of a tile's storage, rows [row0, row1) and columns [col0, col1), counted from
  * the storage's first point (ring included). */
 struct sweep_rect {

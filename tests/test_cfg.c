@@ -598,7 +598,7 @@ static void test_print_lists_every_key_in_schema_order(void) {
       "\"jacobi\"\n"
       "tolerance = 0.0001\ntarget_error = 0.0\n"
       "max_iterations = 100000\ncheck_interval = 1\ntemporal_block = 1\nstores = "
-      "\"regular\"\nmultigrid.cycle = \"V\"\nmultigrid.smoother = \"redblack\"\n"
+      "\"auto\"\nmultigrid.cycle = \"V\"\nmultigrid.smoother = \"redblack\"\n"
       "multigrid.pre = 2\nmultigrid.post = 2\nmultigrid.fmg = false\n\n[decomposition]\n"
       "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
       "mode = \"auto\"\nranks_per_node = 0\noverlap = true\n\n[output]\npath = \"plate.h5\"\n"
@@ -666,6 +666,7 @@ static void test_enum_names_are_the_config_words(void) {
   CU_ASSERT_STRING_EQUAL(cfg_halo_mode_name(CFG_HALO_P2P), "p2p");
   CU_ASSERT_STRING_EQUAL(cfg_stores_name(CFG_STORES_REGULAR), "regular");
   CU_ASSERT_STRING_EQUAL(cfg_stores_name(CFG_STORES_STREAMING), "streaming");
+  CU_ASSERT_STRING_EQUAL(cfg_stores_name(CFG_STORES_AUTO), "auto");
 }
 
 /* ---- lifetime -------------------------------------------------------------------------------- */

@@ -96,6 +96,15 @@ static void test_empty_tile_has_zero_diff(void) {
   CU_ASSERT_EQUAL(out[1][1], 8.0);
 }
 
+/* n pseudo-random values of both signs spanning magnitudes 2^-20 .. 2^20, so that rounding has
+ * work to do; the same for the same seed. */
+static void spread_values(double *values, size_t n, unsigned seed) {
+  for (size_t k = 0; k < n; k++) {
+    seed = seed * 1103515245u + 12345u;
+    values[k] = ldexp((double)(seed >> 8) / 16777216.0 - 0.5, (int)(seed % 41) - 20);
+  }
+}
+
 /* Both store paths, over shapes that exercise the vector body, the alignment peel and the
  * scalar tail, on tiles starting at either 8-byte phase: the same bits everywhere, halo ring
  * untouched, and the same max diff. Values span magnitudes so rounding has work to do. */
@@ -103,12 +112,8 @@ static void test_streaming_stores_give_identical_bits(void) {
   enum { MAXN = 23, PAD = 1 };
   static double in[(MAXN + 2) * (MAXN + 3) + PAD], regular[(MAXN + 2) * (MAXN + 3) + PAD],
       streamed[(MAXN + 2) * (MAXN + 3) + PAD];
-  unsigned seed = 12345u;
   size_t total = sizeof in / sizeof in[0];
-  for (size_t k = 0; k < total; k++) {
-    seed = seed * 1103515245u + 12345u;
-    in[k] = ldexp((double)(seed >> 8) / 16777216.0 - 0.5, (int)(seed % 41) - 20);
-  }
+  spread_values(in, total, 12345u);
   for (int64_t rows = 0; rows <= 5; rows++)
     for (int64_t cols = 0; cols <= MAXN; cols++)
       for (int64_t extra = 0; extra <= 1; extra++) /* stride ncols + 2 and ncols + 3 */
@@ -128,6 +133,58 @@ static void test_streaming_stores_give_identical_bits(void) {
                 CU_ASSERT_EQUAL(regular[phase + (size_t)(i * stride + j)], -3.0);
             }
         }
+}
+
+/* Every kernel variant (each instruction set this CPU runs, both stores, the diff kept or
+ * dropped, wanted or not) against sweep_tile, bit for bit, over shapes that take the 4-vector
+ * main loop, its remainders and the scalar tail, strides ncols + 2 and + 3, both 8-byte phases of
+ * the output: the same interior, the ring untouched, and the same diff (0 when not wanted). */
+static void test_every_variant_gives_sweep_tile_bits(void) {
+  enum { MAXR = 4, MAXC = 41, SIZE = (MAXR + 2) * (MAXC + 3) + 1 };
+  static double in[SIZE], want[SIZE], got[SIZE];
+  spread_values(in, SIZE, 4242u);
+  int variants = 0, wrong = 0;
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
+    if (!sweep_isa_available((enum sweep_isa)isa)) {
+      fprintf(stderr, "\n  (this CPU does not run the %s variant: not tested)",
+              sweep_isa_name((enum sweep_isa)isa));
+      continue;
+    }
+    for (int flags = 0; flags < 8; flags++) {
+      struct sweep_variant v = {
+          .isa = (enum sweep_isa)isa, .streaming = flags & 1, .always_diff = (flags >> 1) & 1};
+      bool want_diff = (flags >> 2) & 1;
+      variants++;
+      for (int64_t rows = 0; rows <= MAXR; rows++)
+        for (int64_t cols = 0; cols <= MAXC; cols++)
+          for (int64_t extra = 0; extra <= 1; extra++)
+            for (size_t phase = 0; phase <= 1; phase++) {
+              int64_t stride = cols + 2 + extra;
+              for (size_t k = 0; k < SIZE; k++)
+                want[k] = got[k] = -3.0;
+              double d1 = sweep_tile(in, want + phase, rows, cols, stride);
+              double d2 = sweep_tile_variant(v, in, got + phase, rows, cols, stride, want_diff);
+              if (d2 != (want_diff ? d1 : 0.0) || memcmp(want, got, sizeof want) != 0) {
+                if (wrong++ == 0)
+                  fprintf(stderr,
+                          "\n  %s, %s stores, always_diff %d, want_diff %d, %lld x %lld "
+                          "stride %lld phase %zu: diff %.17g against %.17g, or other bits",
+                          sweep_isa_name(v.isa), v.streaming ? "streaming" : "regular",
+                          v.always_diff, want_diff, (long long)rows, (long long)cols,
+                          (long long)stride, phase, d2, d1);
+              }
+            }
+    }
+  }
+  CU_ASSERT_EQUAL(wrong, 0);
+  CU_ASSERT(variants >= 8); /* the baseline is always there */
+}
+
+/* The names the summary uses. */
+static void test_variant_names(void) {
+  CU_ASSERT_TRUE(sweep_isa_available(SWEEP_ISA_SSE2));
+  CU_ASSERT_STRING_EQUAL(sweep_isa_name(SWEEP_ISA_AVX2), "avx2");
+  CU_ASSERT_STRING_EQUAL(sweep_isa_name(SWEEP_ISA_COUNT), "unknown");
 }
 
 /* L sweeps as a wavefront against L calls of sweep_tile: both buffers and the diff, bit for bit,
@@ -400,6 +457,8 @@ int tests_register(void) {
       {"levels_on_overlapped_tiles", test_levels_on_overlapped_tiles},
       {"levels_across_chunks", test_levels_across_chunks},
       {"update_without_diff_is_identical", test_update_without_diff_is_identical},
+      {"every_variant_gives_sweep_tile_bits", test_every_variant_gives_sweep_tile_bits},
+      {"variant_names", test_variant_names},
       {"weighted_sweep_is_the_scalar_expression", test_weighted_sweep_is_the_scalar_expression},
       {"change_is_the_sweep_diff", test_change_is_the_sweep_diff},
       {"weighted_levels_equal_successive_weighted_sweeps",

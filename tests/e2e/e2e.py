@@ -59,8 +59,8 @@ def expect_in(text, words, what):
 
 
 def plate(nx=37, ny=53, tol=1e-3, partitioner="block", block_size=1, grid=(0, 1),
-          mode="auto", rpn=0, check=1, max_iterations=100000, stores="regular", extra=""):
-    stores_line = "" if stores == "regular" else f'stores = "{stores}"\n'
+          mode="auto", rpn=0, check=1, max_iterations=100000, stores="auto", extra=""):
+    stores_line = "" if stores == "auto" else f'stores = "{stores}"\n'
     return f"""[grid]
 nx = {nx}
 ny = {ny}
@@ -104,13 +104,13 @@ def expect_ranks(p, ranks, what):
                       f"{p.stdout}")
 
 
-def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="regular", sets=(), method=None):
+def identical_to_one_rank(combos, nx=37, ny=53, check=1, stores="auto", sets=(), method=None):
     """Every combination gives the 1-rank run's (iterations, checksum); the reference always
     uses regular stores and the defaults, the combinations `stores` and the --set `sets`; both
     use solver.method = `method` if given."""
     common = () if method is None else ("--set", f"solver.method={method}")
     extra = common + tuple(a for kv in sets for a in ("--set", kv))
-    reference = run(plate(nx, ny, check=check), ranks=1, args=common)
+    reference = run(plate(nx, ny, check=check, stores="regular"), ranks=1, args=common)
     expect_exit(reference, 0, "reference run on 1 rank")
     want = fingerprint(reference)
     for ranks, partitioner, block, grid, mode, rpn in combos:
@@ -188,6 +188,26 @@ def case_identical_with_streaming_stores():
                            (4, "cyclic", 1, (2, 2), "p2p", 2)], stores="streaming")
 
 
+def case_kernel_chosen_and_named():
+    """solver.stores = "auto" (the default) times the kernel's variants and the summary names
+    the one chosen; whatever it chose, and with either store set, the bits are the same."""
+    runs = {}
+    for stores in ("auto", "regular", "streaming"):
+        p = run(plate(check=4, stores=stores), ranks=2)
+        expect_exit(p, 0, f"stores {stores} on 2 ranks")
+        line = re.search(r"^  kernel (.*)$", p.stdout, re.M)
+        if not line:
+            raise Failure(f"stores {stores}: expected a 'kernel' line in the summary:\n{p.stdout}")
+        expect_in(line.group(1), [f'solver.stores = "{stores}"', "between checks", "variants timed"],
+                  f"stores {stores}: the kernel line")
+        if stores != "auto":
+            expect_in(line.group(1), [f"{stores} stores; between checks"],
+                      f"stores {stores}: the kernel line")
+        runs[stores] = fingerprint(p)
+    if len(set(runs.values())) != 1:
+        raise Failure(f"expected the same (iterations, checksum) for every store, got {runs}")
+
+
 # ---- Chebyshev: the same proofs for the second method --------------------------------------
 
 def case_chebyshev_identical_partitioners():
@@ -260,7 +280,7 @@ def case_chebyshev_random_differential():
                 f"solver.max_iterations={most}"]
         reference = run(plate(nx, ny), ranks=1, args=tuple(a for kv in sets for a in ("--set", kv)))
         sets += [f"solver.temporal_block={k}", f"halo.overlap={rng.choice(['true', 'false'])}",
-                 f"solver.stores={rng.choice(['regular', 'streaming'])}"]
+                 f"solver.stores={rng.choice(['regular', 'streaming', 'auto'])}"]
         text = plate(nx, ny, partitioner=part, block_size=block, grid=grid, mode=mode, rpn=rpn)
         p = run(text, ranks=ranks, args=tuple(a for kv in sets for a in ("--set", kv)))
         what = (f"trial {trial}: {nx} x {ny} on {ranks} ranks, {part} {block}, grid {grid}, "

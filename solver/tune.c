@@ -1,0 +1,202 @@
+/* tune.c - the kernel's start-up calibration; see tune.h. */
+#include "tune.h"
+
+#include "err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h> /* _mm_clflush, _mm_mfence: part of the x86-64 baseline */
+#endif
+
+/* The problem timed: the tile's width and as many of its rows as keep it under CAP_POINTS
+ * (two buffers of 16 MiB), so that the calibration costs tens of milliseconds whatever the
+ * tile; a timing covers at least MIN_POINTS updates (repeated sweeps of a small tile), so that
+ * it is well above the clock's resolution. Each candidate gets ROUNDS rounds, interleaved
+ * with the others' so that a change of the machine's speed during the calibration hits all
+ * alike; in a round it sweeps once untimed (the cache as its own previous sweep leaves it, as in
+ * a run) and then is timed. */
+enum { CAP_POINTS = 1 << 20, MIN_POINTS = 1 << 16, ROUNDS = 2 };
+
+int tune_index(enum sweep_isa isa, bool streaming, bool update_only) {
+  return ((int)isa * 2 + (streaming ? 1 : 0)) * 2 + (update_only ? 1 : 0);
+}
+
+void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice) {
+  int best_check = -1, best_between = -1;
+  for (int c = 0; c < TUNE_CANDIDATES; c++) {
+    if (!isfinite(us_per_mlup[c]))
+      continue;
+    bool update_only = c % 2 == 1;
+    if (!update_only && (best_check < 0 || us_per_mlup[c] < us_per_mlup[best_check]))
+      best_check = c;
+    if (best_between < 0 || us_per_mlup[c] < us_per_mlup[best_between])
+      best_between = c;
+  }
+  /* Nothing timed (cannot happen: the baseline always runs): the baseline, regular stores. */
+  if (best_check < 0)
+    best_check = best_between = tune_index(SWEEP_ISA_SSE2, false, false);
+  if (best_between < 0)
+    best_between = best_check;
+  choice->check = (struct sweep_variant){.isa = (enum sweep_isa)(best_check / 4),
+                                         .streaming = (best_check / 2) % 2 == 1};
+  choice->between = (struct sweep_variant){.isa = (enum sweep_isa)(best_between / 4),
+                                           .streaming = (best_between / 2) % 2 == 1,
+                                           .always_diff = best_between % 2 == 0};
+}
+
+/* Any values will do, as long as both buffers hold the same ring and there is work to do; no
+ * subnormals (they would slow some candidates and not the run). */
+static void fill(double *tile, int64_t rows, int64_t stride) {
+  for (int64_t i = 0; i < rows + 2; i++)
+    for (int64_t j = 0; j < stride; j++)
+      tile[i * stride + j] = i == 0 ? 100.0 : 1.0 + (double)((i * 31 + j * 17) % 97) / 97.0;
+}
+
+/* Write back and evict every line of n doubles from every cache level, so that the next sweep
+ * meets them where a tile far larger than the cache would be: in memory. Where the CPU has no
+ * such instruction, nothing (the timings are then of the problem as it fits). */
+static void evict(const double *p, size_t n) {
+#if defined(__SSE2__)
+  for (size_t k = 0; k < n; k += 64 / sizeof(double))
+    _mm_clflush(p + k);
+  _mm_mfence();
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+/* This rank's microseconds per million updates of each candidate with an instruction set in
+ * `isas` (a bit per enum sweep_isa) and stores `stores` allows (INFINITY: not run), on rows x
+ * cols points. With `cold`, both buffers are evicted from the caches before each timed sweep,
+ * and the time includes writing back what it left dirty, as a tile far out of cache costs (the
+ * problem itself is cut to fit the time). Returns ERR_FAILURE if the buffers cannot be had. */
+static int time_candidates(enum cfg_stores stores, unsigned isas, int64_t rows, int64_t cols,
+                           bool cold, double us_per_mlup[TUNE_CANDIDATES]) {
+  int64_t stride = cols + 2;
+  size_t count = (size_t)((rows + 2) * stride);
+  double *buf[2] = {malloc(count * sizeof(double)), malloc(count * sizeof(double))};
+  if (buf[0] == NULL || buf[1] == NULL) {
+    free(buf[0]);
+    free(buf[1]);
+    return err_set(ERR_FAILURE, "out of memory for the kernel's calibration (%zu bytes)",
+                   2 * count * sizeof(double));
+  }
+  fill(buf[0], rows, stride);
+  fill(buf[1], rows, stride);
+  int64_t points = rows * cols;
+  int64_t sweeps = points >= MIN_POINTS ? 1 : (MIN_POINTS + points - 1) / points;
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    us_per_mlup[c] = INFINITY;
+  int current = 0;
+  for (int round = 0; round < ROUNDS; round++)
+    for (int c = 0; c < TUNE_CANDIDATES; c++) {
+      enum sweep_isa isa = (enum sweep_isa)(c / 4);
+      bool streaming = (c / 2) % 2 == 1, update_only = c % 2 == 1;
+      if (!((isas >> isa) & 1u) || !sweep_isa_available(isa) ||
+          (stores == CFG_STORES_REGULAR && streaming) ||
+          (stores == CFG_STORES_STREAMING && !streaming))
+        continue;
+      struct sweep_variant v = {.isa = isa, .streaming = streaming};
+      sweep_tile_variant(v, buf[current], buf[1 - current], rows, cols, stride, !update_only);
+      current = 1 - current;
+      if (cold) {
+        evict(buf[0], count);
+        evict(buf[1], count);
+      }
+      double t0 = MPI_Wtime();
+      for (int64_t s = 0; s < sweeps; s++, current = 1 - current)
+        sweep_tile_variant(v, buf[current], buf[1 - current], rows, cols, stride, !update_only);
+      if (cold)
+        evict(buf[current], count); /* the buffer just written: its dirty lines go to memory */
+      double us = (MPI_Wtime() - t0) / ((double)points * (double)sweeps) * 1e12;
+      us_per_mlup[c] = us < us_per_mlup[c] ? us : us_per_mlup[c];
+    }
+  free(buf[0]);
+  free(buf[1]);
+  return ERR_OK;
+}
+
+/* rows x cols, the tile's shape cut to at most `cap` points (a tile without points: 64 x 64). */
+static void problem(int64_t nrows, int64_t ncols, int64_t cap, int64_t *rows, int64_t *cols) {
+  *cols = ncols < 1 ? 64 : ncols < cap ? ncols : cap;
+  int64_t rows_cap = cap / *cols < 1 ? 1 : cap / *cols;
+  *rows = nrows < 1 ? 64 : nrows < rows_cap ? nrows : rows_cap;
+}
+
+/* Time on every rank, and take each candidate's slowest rank: a candidate a rank cannot run
+ * is infinitely slow. */
+static int time_together(const struct team *team, enum cfg_stores stores, unsigned isas,
+                         int64_t rows, int64_t cols, bool cold,
+                         double us_per_mlup[TUNE_CANDIDATES]) {
+  double mine[TUNE_CANDIDATES];
+  CHECK(team_agree(team, time_candidates(stores, isas, rows, cols, cold, mine)));
+  MPI_CHECK(MPI_Allreduce(mine, us_per_mlup, TUNE_CANDIDATES, MPI_DOUBLE, MPI_MAX, team->comm));
+  return ERR_OK;
+}
+
+int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
+                struct tune_choice *choice) {
+  *choice = (struct tune_choice){.stores = stores};
+  MPI_CHECK(MPI_Barrier(team->comm)); /* time together: the ranks share the memory bandwidth */
+  double t0 = MPI_Wtime();
+  /* First the instruction set, on a problem in cache, where the core is the limit (out of it
+   * memory is, whatever the width): the one whose best candidate is fastest. */
+  int64_t rows, cols;
+  problem(nrows, ncols, MIN_POINTS, &rows, &cols);
+  double small[TUNE_CANDIDATES];
+  CHECK(time_together(team, stores, ~0u, rows, cols, false, small));
+  struct tune_choice fastest;
+  tune_pick(small, &fastest);
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    choice->in_cache += isfinite(small[c]) ? 1 : 0;
+  /* Then its stores and whether to drop the diff, on the tile itself, up to CAP_POINTS; from
+   * cold caches if the tiles of this node's ranks (each rank's like its own) do not fit in the
+   * last-level cache, which the cut problem might: there regular and streaming stores rank
+   * differently. Every rank decides alike (the largest tile's footprint, agreed). */
+  problem(nrows, ncols, CAP_POINTS, &rows, &cols);
+  double footprint = 2.0 * (double)((nrows + 2) * (ncols + 2)) * sizeof(double) *
+                     (team->node_size > 0 ? team->node_size : 1);
+  double node_footprint = 0.0;
+  MPI_CHECK(MPI_Allreduce(&footprint, &node_footprint, 1, MPI_DOUBLE, MPI_MAX, team->comm));
+  long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (llc <= 0)
+    llc = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  choice->cold = llc > 0 ? node_footprint > (double)llc : rows * cols < nrows * ncols;
+  CHECK(time_together(team, stores, 1u << fastest.between.isa, rows, cols, choice->cold,
+                      choice->us_per_mlup));
+  double seconds = MPI_Wtime() - t0;
+  MPI_CHECK(MPI_Allreduce(&seconds, &choice->seconds, 1, MPI_DOUBLE, MPI_MAX, team->comm));
+  choice->rows = rows;
+  choice->cols = cols;
+  tune_pick(choice->us_per_mlup, choice);
+  return ERR_OK;
+}
+
+/* "avx2, regular stores", and for the sweeps between checks whether they keep the diff. */
+static void describe_variant(char *text, size_t size, struct sweep_variant v, bool between) {
+  snprintf(text, size, "%s, %s stores%s", sweep_isa_name(v.isa),
+           v.streaming ? "streaming" : "regular",
+           !between        ? ""
+           : v.always_diff ? ", with the max-diff (faster here)"
+                           : ", no max-diff");
+}
+
+void tune_describe(const struct tune_choice *choice, char *text, size_t size) {
+  int timed = 0;
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    timed += isfinite(choice->us_per_mlup[c]) ? 1 : 0;
+  char check[64], between[96];
+  describe_variant(check, sizeof check, choice->check, false);
+  describe_variant(between, sizeof between, choice->between, true);
+  snprintf(text, size,
+           "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "
+           "%lld x %lld points%s, in %.3f s)",
+           check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
+           (long long)choice->rows, (long long)choice->cols,
+           choice->cold ? " from cold caches" : "", choice->seconds);
+}

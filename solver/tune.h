@@ -1,0 +1,58 @@
+/* tune.h - choosing the kernel variant on the machine that runs it (solver.stores = "auto").
+ *
+ * A short calibration at start-up times sweep.h's variants (each instruction set the CPU runs,
+ * regular and streaming stores, with and without the max-diff) on a problem of this rank's tile
+ * shape, all ranks at once, and every rank takes the same choice: the fastest by the slowest
+ * rank's times. Every variant gives sweep_tile's bits, so the choice changes speed only.
+ *
+ * Not for: the kernel (sweep.h), Chebyshev's weighted sweep or the temporal wavefront (they
+ * take only the stores, or nothing, from the choice).
+ */
+#ifndef JACOBI_TUNE_H
+#define JACOBI_TUNE_H
+
+#include "cfg.h"
+#include "sweep.h"
+#include "team.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Candidates: instruction set x stores x (with the diff, without it). */
+enum { TUNE_CANDIDATES = SWEEP_ISA_COUNT * 2 * 2 };
+
+struct tune_choice {
+  struct sweep_variant check;   /* the sweeps whose max-diff is wanted (convergence checks) */
+  struct sweep_variant between; /* the sweeps between checks: the fastest with or without it */
+  enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
+  int in_cache;                 /* candidates timed in cache, for the instruction set */
+  int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
+  bool cold;      /* from cold caches: the node's tiles are larger than the last-level cache */
+  double seconds; /* the calibration's wall time, max over ranks */
+  /* Each candidate's best time per million updates, max over ranks (INFINITY: not run). */
+  double us_per_mlup[TUNE_CANDIDATES];
+};
+
+/* Time the candidates on a problem shaped like this rank's tile (nrows x ncols interior
+ * points, capped at about two million points) and choose, the same on every rank. `stores`
+ * limits the candidates to the stores set (CFG_STORES_REGULAR, CFG_STORES_STREAMING) or leaves
+ * both (CFG_STORES_AUTO). A rank without points times a small problem of its own, so that
+ * every rank takes part. Costs about 16 sweeps of that problem. Collective on team->comm;
+ * returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
+int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
+                struct tune_choice *choice);
+
+/* The choice from times per candidate (index tune_index), the same times giving the same
+ * choice: `check` the fastest with the diff, `between` the fastest of all. Not collective. */
+void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice);
+
+/* Candidate index of an instruction set, stores and (without the diff) update only. */
+int tune_index(enum sweep_isa isa, bool streaming, bool update_only);
+
+/* One line naming the variants chosen and how, e.g. "avx2, regular stores; between checks
+ * avx2, regular stores, no max-diff (solver.stores = "auto": 8 variants timed in cache, 4 on
+ * 256 x 4096 points, in 0.033 s)".
+ * Not collective. */
+void tune_describe(const struct tune_choice *choice, char *text, size_t size);
+
+#endif /* JACOBI_TUNE_H */

@@ -1,0 +1,92 @@
+/* test_tune.c - the kernel's calibration: every rank takes the same variant, whatever its tile
+ * and its timings; the sweeps between checks never get a slower variant than the checks; a set
+ * store is respected. Run under mpiexec with 1 and 3 ranks. Asserts no time. */
+#include "cunit_main.h"
+#include "err.h"
+#include "team.h"
+#include "tune.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The variants as three small integers, for comparing across ranks. */
+static void encode(const struct sweep_variant *v, int out[3]) {
+  out[0] = (int)v->isa;
+  out[1] = v->streaming;
+  out[2] = v->always_diff;
+}
+
+/* Ranks with tiles of different shapes (rank 1 none) choose, and all hold the same choice. */
+static void test_every_rank_takes_the_same_variant(void) {
+  struct team *team = NULL;
+  CU_ASSERT_EQUAL_FATAL(team_create(MPI_COMM_WORLD, &team), ERR_OK);
+  const enum cfg_stores stores[] = {CFG_STORES_AUTO, CFG_STORES_REGULAR, CFG_STORES_STREAMING};
+  for (size_t s = 0; s < sizeof stores / sizeof stores[0]; s++) {
+    int64_t rows = team->rank == 1 ? 0 : 17 + 40 * team->rank, cols = 33 + 7 * team->rank;
+    struct tune_choice choice;
+    CU_ASSERT_EQUAL_FATAL(tune_choose(team, stores[s], rows, cols, &choice), ERR_OK);
+    int mine[6], lo[6], hi[6];
+    encode(&choice.check, mine);
+    encode(&choice.between, mine + 3);
+    MPI_Allreduce(mine, lo, 6, MPI_INT, MPI_MIN, team->comm);
+    MPI_Allreduce(mine, hi, 6, MPI_INT, MPI_MAX, team->comm);
+    for (int k = 0; k < 6; k++)
+      EXPECT(lo[k] == hi[k], "stores %s: field %d of the choice differs between ranks (%d..%d)",
+             cfg_stores_name(stores[s]), k, lo[k], hi[k]);
+    EXPECT(sweep_isa_available(choice.check.isa) && sweep_isa_available(choice.between.isa),
+           "a variant this CPU cannot run was chosen");
+    if (stores[s] != CFG_STORES_AUTO) {
+      bool streaming = stores[s] == CFG_STORES_STREAMING;
+      EXPECT(choice.check.streaming == streaming && choice.between.streaming == streaming,
+             "solver.stores = %s, but the choice streams %d/%d", cfg_stores_name(stores[s]),
+             choice.check.streaming, choice.between.streaming);
+    }
+    EXPECT(!choice.check.always_diff, "the check variant drops the diff");
+    char text[320];
+    tune_describe(&choice, text, sizeof text);
+    EXPECT(strstr(text, cfg_stores_name(stores[s])) != NULL,
+           "the description '%s' does not "
+           "name solver.stores = %s",
+           text, cfg_stores_name(stores[s]));
+  }
+  team_destroy(&team);
+}
+
+/* From given times: the fastest with the diff for the checks, the fastest of all between
+ * them (a with-diff one if it is faster: it keeps the diff and drops it), untimed candidates
+ * never. */
+static void test_pick_takes_the_fastest_and_never_a_slower_between(void) {
+  double us[TUNE_CANDIDATES];
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    us[c] = INFINITY;
+  us[tune_index(SWEEP_ISA_SSE2, false, false)] = 5.0;
+  us[tune_index(SWEEP_ISA_SSE2, false, true)] = 6.0; /* the update-only loop slower */
+  us[tune_index(SWEEP_ISA_SSE2, true, false)] = 4.0;
+  us[tune_index(SWEEP_ISA_SSE2, true, true)] = 4.5;
+  struct tune_choice choice;
+  tune_pick(us, &choice);
+  CU_ASSERT_TRUE(choice.check.streaming && !choice.check.always_diff);
+  CU_ASSERT_TRUE(choice.between.streaming && choice.between.always_diff);
+  us[tune_index(SWEEP_ISA_SSE2, true, true)] = 3.0;
+  tune_pick(us, &choice);
+  CU_ASSERT_TRUE(choice.between.streaming && !choice.between.always_diff);
+  /* every index names one candidate */
+  int seen[TUNE_CANDIDATES] = {0};
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++)
+    for (int streaming = 0; streaming < 2; streaming++)
+      for (int update = 0; update < 2; update++)
+        seen[tune_index((enum sweep_isa)isa, streaming, update)]++;
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    CU_ASSERT_EQUAL(seen[c], 1);
+}
+
+int tests_register(void) {
+  static const struct tests_case cases[] = {
+      {"every_rank_takes_the_same_variant", test_every_rank_takes_the_same_variant},
+      {"pick_takes_the_fastest_and_never_a_slower_between",
+       test_pick_takes_the_fastest_and_never_a_slower_between},
+  };
+  return TESTS_ADD_SUITE("tune", cases);
+}
