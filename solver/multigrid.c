@@ -1,17 +1,18 @@
 /* multigrid.c - geometric multigrid cycles over the distributed field; see multigrid.h.
  *
- * Storage. Level 0 is the field itself (its two buffers) and a residual buffer laid out as the
- * field's tiles. A coarser level that is not the coarsest holds on each of its active ranks one
- * tile (a block layout) with a one-point ring, in four buffers: two iterates, the right-hand
- * side and the residual; its ring points outside the grid hold 0 (the correction's edge). The
- * coarsest level is held whole by every rank: its right-hand side, its solution and its banded
- * LU factors.
+ * Storage. Level 0 is the run's field (its two buffers, its halo plan) and a residual buffer
+ * laid out as its tiles. A coarser level that is not the coarsest is a field of its own (field.h:
+ * two iterates in shared windows, one tile per active rank, edges held at 0, the correction's)
+ * with its own halo plan (halo.h), and a right-hand side and a residual laid out as its tiles.
+ * The coarsest level is held whole by each rank of the level above: its right-hand side, its
+ * solution and its banded LU factors.
  *
- * Fetches. Everything that crosses ranks is a fetch: each rank names boxes (rectangles of a
- * source level, in global indices) and receives the source's values there, from every rank that
- * owns some, packed row by row in the source's runs; the sender walks the consumer's boxes, which
- * it computes itself from the layouts, in the same order. Planned once; each run is one
- * message per pair of ranks that share something, plus a copy of what a rank owns itself.
+ * Fetches. The transfers between levels cross ranks as fetches: each rank names boxes
+ * (rectangles of a source level, in global indices) and receives the source's values there, from
+ * every rank that owns some, packed row by row in the source's runs; the sender walks the
+ * consumer's boxes, which it computes itself from the layouts, in the same order. Planned once;
+ * each run is one message per pair of ranks that share something, plus a copy of what a rank
+ * owns itself.
  */
 #include "multigrid.h"
 

@@ -9,9 +9,9 @@
  * smooth again. Every operator is pointwise in global indices with one order of operations,
  * and every value a rank needs from another (halos of coarse levels, the residual a coarse
  * point restricts, the coarse values a fine point interpolates) is fetched as it is: so the
- * field after any number of cycles has the same bits on every decomposition. The fine level's
- * halos go through halo.h (shared windows on a node, messages between nodes); the coarse levels'
- * go as messages (fetches planned once from the layouts).
+ * field after any number of cycles has the same bits on every decomposition. Every level's
+ * halos go through halo.h (shared windows on a node, messages between nodes); the transfers
+ * between levels as messages (fetches planned once from the layouts).
  *
  * Not for: the stopping rule, checkpoints, signals (solve.c's loop); the plan (levels.h).
  */
