@@ -84,6 +84,8 @@ void report_summary(const struct report_summary *s) {
     if (s->chebyshev_total > 0)
       printf(", or solver.method = \"chebyshev\" (about %.0f iterations in all)",
              two_digits(s->chebyshev_total));
+    if (s->multigrid_total > 0)
+      printf(", or solver.method = \"multigrid\" (about %.0f cycles in all)", s->multigrid_total);
     printf("\n");
   }
   if (s->multigrid) {

@@ -35,9 +35,10 @@ struct report_summary {
   double error_estimate, error_bound;
   /* The warning when the classic rule stopped far from T*: warn if set; the way out to an
    * error below `goal`: `more` iterations of this method (or a tolerance of goal_tolerance),
-   * or about `chebyshev_total` iterations of Chebyshev in all (0 where this is Chebyshev). */
+   * or about `chebyshev_total` iterations of Chebyshev in all (0 where this is Chebyshev), or
+   * about `multigrid_total` cycles of multigrid (0 where this is multigrid). */
   bool warn;
-  double goal, more, goal_tolerance, chebyshev_total;
+  double goal, more, goal_tolerance, chebyshev_total, multigrid_total;
   /* Multigrid: the levels, the work of a cycle in fine sweeps, the residual's reduction a
    * cycle (NaN: fewer than two cycles). */
   bool multigrid;
