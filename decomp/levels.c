@@ -49,10 +49,15 @@ int levels_init(struct levels *h, const struct decomp_layout *fine) {
     last = 1;
   }
   h->n = last + 1;
-  for (int l = 1; l < last; l++) { /* agglomerated: no tile thinner than LEVELS_MIN_TILE */
+  /* Agglomerated: no tile thinner than LEVELS_MIN_TILE, or than a rank's share of the fine
+   * grid in that direction where that is thinner (strips of 4 rows stay strips of 4 rows, rather
+   * than being gathered into fewer, larger tiles than the fine level's). */
+  int64_t min_rows = min64(LEVELS_MIN_TILE, fine->ny / fine->prows + (fine->ny % fine->prows != 0));
+  int64_t min_cols = min64(LEVELS_MIN_TILE, fine->nx / fine->pcols + (fine->nx % fine->pcols != 0));
+  for (int l = 1; l < last; l++) {
     struct levels_level *c = &h->level[l];
-    int64_t prows = min64(fine->prows, max64(1, c->rows.n / LEVELS_MIN_TILE));
-    int64_t pcols = min64(fine->pcols, max64(1, c->cols.n / LEVELS_MIN_TILE));
+    int64_t prows = min64(fine->prows, max64(1, c->rows.n / min_rows));
+    int64_t pcols = min64(fine->pcols, max64(1, c->cols.n / min_cols));
     /* Over the fine process grid, one block a process: blocks of ceil(n / p) leave processes
      * p .. of each dimension empty, so the level lives on the top-left p_r x p_c sub-grid,
      * whose neighbours are the fine grid's neighbours. */

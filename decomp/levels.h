@@ -16,7 +16,8 @@
  *
  * Ownership. Level 0 is the run's own layout (any partitioner). Every coarser level but the
  * last is laid out over all the ranks and the fine process grid, one block a process, the blocks
- * as large as keeps at least LEVELS_MIN_TILE points a side: so it lives on the top-left sub-grid
+ * as large as keeps at least LEVELS_MIN_TILE points a side (or a rank's share of the fine grid
+ * in that direction, where that is less): so it lives on the top-left sub-grid
  * of processes, the others own nothing there (agglomeration), and its neighbours are the fine
  * grid's neighbours, so the fine level's halo machinery serves it (shared windows on a node,
  * messages between nodes). The coarsest level is replicated: every rank that owns part of the level
