@@ -571,7 +571,7 @@ else
   echo "${mg_factor[*]}" >>"$out/commands.txt"
   "${mg_factor[@]}" | tee -a "$report"
   say "   8c. a cycle's time against its fine-sweep equivalents x one plain Jacobi sweep (jacobi method,"
-  say "   one check at the end), same size, interleaved, 1 rank; both are wall times (the cycle's includes its checks)"
+  say "   one check at the end), same size, interleaved, 1 rank; the cycle: (wall of k + 1 cycles - wall of 1) / k, its checks included"
   mg_cost=("$mg_python" "$root/scripts/mg_bench.py" cost --jacobi "$jacobi" --sizes "$mg_cost_sizes"
     --repeat "$repeat" --out "$out/mg_cost.csv")
   echo "${mg_cost[*]}" >>"$out/commands.txt"

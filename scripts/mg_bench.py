@@ -22,7 +22,10 @@ bench.sh's section 8 (issue 15's targets).
   factor  the residual reduction a cycle that jacobi prints, V(2,2) red-black, on squares and
           on flat grids (aspect ratios to 1:64), 1 rank.
   cost    a multigrid cycle's time against (its fine-sweep equivalents x one plain Jacobi
-          sweep's time), both measured here, interleaved, at each n of --sizes.
+          sweep's time), both measured here, interleaved, at each n of --sizes. The cycle's time
+          is the marginal one, (wall of k + 1 cycles - wall of 1 cycle) / k, so that the levels'
+          set-up (allocation, first touch) is not charged to it; it includes each cycle's
+          residual check, which a plain sweep's run of one check at the end does not.
 
 usage: mg_bench.py tts --jacobi BIN [--petsc BIN] --sizes "2048 4096" --ranks "1 2" --out CSV
        mg_bench.py factor --jacobi BIN --out CSV [--quick]
@@ -325,9 +328,10 @@ def cost(args):
                                                 f"solver.check_interval={sweeps}",
                                                 "solver.tolerance=1e-300"))
                 sweep_t.append(s["wall"] / sweeps)
-                for m in smoothers:
-                    s, _ = jac.cycles(n, (f"solver.multigrid.smoother={m}",), cycles)
-                    cycle_t[m].append(s["wall"] / cycles)
+                for m in smoothers:  # the marginal cycle: the levels' set-up cancels out
+                    one, _ = jac.cycles(n, (f"solver.multigrid.smoother={m}",), 1)
+                    s, _ = jac.cycles(n, (f"solver.multigrid.smoother={m}",), cycles + 1)
+                    cycle_t[m].append((s["wall"] - one["wall"]) / cycles)
                     work[m] = s["work"]
             sweep = statistics.median(sweep_t)
             for m in smoothers:
