@@ -15,6 +15,9 @@
 #   6. the performance model against the measurements
 #   7. time to solution: each method to a true error of 0.1% of the range, against the exact
 #      discrete solution (scripts/tts.py; needs NumPy, SciPy and h5py)
+#   8. multigrid (scripts/mg_bench.py): its time to solution beside PETSc CG + GAMG / BoomerAMG
+#      (bench/petsc_plate.c, where PETSc is installed) and the SciPy direct solve, its V(2,2)
+#      convergence factor over grid shapes, a cycle's cost in plain sweeps, --dry-run --ranks 4096
 #
 # Usage: scripts/bench.sh [--ranks P] [--sizes "..."] [--iterations N]
 #                         [--repeat R] [--out DIR] [--quick] [--oversubscribe]
@@ -57,7 +60,7 @@ oversubscribe=0
 build=$root/build
 stream_mib=""
 sizes_given=0
-sections="1 2 2b 2c 3 3b 4 5 6 7"
+sections="1 2 2b 2c 3 3b 4 5 6 7 8"
 prk=""
 
 die() {
@@ -134,6 +137,7 @@ for n in $sizes; do positive "a size in --sizes" "$n"; done
 # The grids of sections 2b-5. --quick shrinks everything to seconds in all.
 strong_n=$n_far weak_n=2048 part_n=1024 halo_sizes="256 512 1024 4096"
 tts_sizes="256 512 1024 2048" tts_jacobi_max=100000
+mg_sizes="2048 4096" mg_cost_sizes="1024 2048 4096"
 partitioners="block block-cyclic:4 block-cyclic:16 block-cyclic:64 cyclic"
 if [ "$quick" -eq 1 ]; then
   [ "$sizes_given" -eq 1 ] || sizes="64 256"
@@ -142,6 +146,7 @@ if [ "$quick" -eq 1 ]; then
   strong_n=256 weak_n=128 part_n=256 halo_sizes="128 256"
   partitioners="block block-cyclic:16 cyclic"
   tts_sizes="32 64" tts_jacobi_max=1500
+  mg_sizes="64 128" mg_cost_sizes="256"
 fi
 
 if [ "$ranks" -gt "$cores" ] && [ "$oversubscribe" -eq 0 ]; then
@@ -688,6 +693,70 @@ else
 fi
 fi
 
+# ---- 8. multigrid ------------------------------------------------------------------------------
+# bench/petsc_plate.c, compiled where pkg-config (or PETSC_DIR's) finds PETSc; PETSc is no
+# dependency of jacobi, so without it the peers' rows are skipped, visibly. Prints its path.
+build_petsc_plate() {
+  local flags=""
+  if command -v pkg-config >/dev/null && pkg-config --exists PETSc 2>/dev/null; then
+    flags=$(pkg-config --cflags --libs PETSc)
+  elif [ -n "${PETSC_DIR:-}" ] && [ -f "$PETSC_DIR/${PETSC_ARCH:-}/lib/pkgconfig/PETSc.pc" ]; then
+    flags=$(PKG_CONFIG_PATH="$PETSC_DIR/${PETSC_ARCH:-}/lib/pkgconfig" pkg-config --cflags --libs PETSc)
+  else
+    return 1
+  fi
+  # shellcheck disable=SC2086 # $flags is a list of compiler flags
+  mpicc -O2 "$root/bench/petsc_plate.c" $flags -o "$scratch/petsc_plate" 2>"$scratch/petsc_cc" ||
+    { cat "$scratch/petsc_cc" >&2; return 1; }
+  echo "$scratch/petsc_plate"
+}
+if want 8; then
+mg_ranks="1"
+can_run 2 && mg_ranks="1 2"
+say ""
+say "== 8. Multigrid (solver.method = \"multigrid\", scripts/mg_bench.py) =="
+mg_python=$(python_with "h5py, scipy.fft")
+if [ -z "$mg_python" ]; then
+  say "   skipped: no python3 with h5py and SciPy (Debian: python3-h5py python3-scipy)"
+else
+  petsc_plate=$(build_petsc_plate) || petsc_plate=""
+  say "   8a. time to a true max error <= 0.1% of the range, ranks $mg_ranks, jacobi multigrid beside the peers"
+  if [ -z "$petsc_plate" ]; then
+    say "   PETSc: not found (pkg-config PETSc, or PETSC_DIR), or bench/petsc_plate.c did not build: its rows are skipped"
+  fi
+  say "   solve s: each program's own clock (jacobi: wall time = levels' set-up + cycles + checks, no start-up,"
+  say "   no output; petsc_plate: assembly + KSPSetUp + KSPSolve; SciPy: right-hand side + 2 transforms);"
+  say "   process s: mpirun launch to exit (jacobi less its output write); X/mg: the peer's solve s / jacobi's"
+  mg_tts=("$mg_python" "$root/scripts/mg_bench.py" tts --jacobi "$jacobi" --sizes "$mg_sizes"
+    --ranks "$mg_ranks" --repeat "$repeat" --out "$out/mg_tts.csv")
+  [ -n "$petsc_plate" ] && mg_tts+=(--petsc "$petsc_plate")
+  [ "$quick" -eq 1 ] && mg_tts+=(--no-search) # PETSc at rtol 1e-3 (tighter only if it must)
+  echo "${mg_tts[*]}" >>"$out/commands.txt"
+  "${mg_tts[@]}" | tee -a "$report"
+  say "   8b. V(2,2) red-black convergence factor (the summary's residual reduction a cycle, 6 cycles), 1 rank"
+  mg_factor=("$mg_python" "$root/scripts/mg_bench.py" factor --jacobi "$jacobi" --out "$out/mg_factor.csv")
+  [ "$quick" -eq 1 ] && mg_factor+=(--quick)
+  echo "${mg_factor[*]}" >>"$out/commands.txt"
+  "${mg_factor[@]}" | tee -a "$report"
+  say "   8c. a cycle's time against its fine-sweep equivalents x one plain Jacobi sweep (jacobi method,"
+  say "   one check at the end), same size, interleaved, 1 rank; the cycle: (wall of k + 1 cycles - wall of 1) / k, its checks included"
+  mg_cost=("$mg_python" "$root/scripts/mg_bench.py" cost --jacobi "$jacobi" --sizes "$mg_cost_sizes"
+    --repeat "$repeat" --out "$out/mg_cost.csv")
+  echo "${mg_cost[*]}" >>"$out/commands.txt"
+  "${mg_cost[@]}" | tee -a "$report"
+fi
+# The README's modelled cluster: 16384^2, 64 ranks a node, 12 GB/s a core, 200 a node, 2 us and
+# 12 GB/s between nodes, 1.5 us a reduction stage.
+say "   8d. --dry-run --ranks 4096, the README's modelled cluster, 16384^2, V(2,2): predicted time a cycle by level"
+mg_model=("$jacobi" --dry-run --ranks 4096 --set grid.nx=16384 --set grid.ny=16384
+  --set solver.method=multigrid --set halo.ranks_per_node=64 --set 'decomposition.process_grid=[0, 0]'
+  --set machine.core_bandwidth_gbs=12 --set machine.node_bandwidth_gbs=200
+  --set machine.net_latency_us=2 --set machine.net_bandwidth_gbs=12 --set machine.reduce_latency_us=1.5
+  "$scratch/bench.toml")
+echo "${mg_model[*]}" >>"$out/commands.txt"
+"${mg_model[@]}" | sed -n '/^# multigrid plan/,$p' | sed 's/^/   /' | tee "$out/mg_model.txt" | tee -a "$report"
+fi
+
 # ---- plot -------------------------------------------------------------------------------------
 say ""
 load_end=$(load_average)
@@ -700,4 +769,4 @@ elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then
 else
   say "plot: FAILED ($python $root/scripts/bench_plot.py)"
 fi
-say "csv: $out/{stream,kernel,temporal,default,scaling,prk,halo,partitioners,model,tts}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"
+say "csv: $out/{stream,kernel,temporal,default,scaling,prk,halo,partitioners,model,tts,mg_tts,mg_factor,mg_cost}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"
