@@ -40,7 +40,7 @@
 #   --stream-mib M     MiB per array per rank of the bandwidth probe (default: 4x the last-level
 #                      cache, at least 256; less if 3 arrays on every rank would take more than
 #                      half the available memory)
-#   --sections "..."   run only these sections (e.g. "1 2 2b 2c 3b"; default all; 6 needs 1 2 3 5)
+#   --sections "..."   run only these sections (e.g. "1 2 2b 2c 3b 8"; default all; 6 needs 1 2 3 5)
 #   --prk DIR          a checkout of github.com/ParRes/Kernels: section 3b builds its MPISHM
 #                      stencil (radius 1, star) in a scratch copy and runs it beside jacobi
 #
