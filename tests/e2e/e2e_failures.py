@@ -199,10 +199,7 @@ def case_kill_9_of_one_rank_ends_the_job():
                 time.sleep(0.5)
                 if p.poll() is not None:
                     raise Failure(f"the job ended before a rank was killed:\n{p.stderr.read()}")
-                # Ranks on this node are mpirun's children.
-                out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
-                                     text=True).stdout.split()
-                ranks = [int(x) for x in out]
+                ranks = e2e.rank_pids(p.pid)
                 victim = ranks[-1] if len(ranks) >= 3 else None
             if victim is None:
                 raise Failure("the ranks never started")
@@ -441,10 +438,7 @@ def case_signals_before_the_solve_loop_end_the_run():
                 if proc.poll() is not None:
                     raise Failure(f"the plan for 2^20 ranks ended within 1 s ({launcher}): "
                                   "the case no longer tests anything")
-                targets = [proc.pid] if launcher == "alone" else \
-                    [int(x) for x in subprocess.run(["pgrep", "-P", str(proc.pid)],
-                                                    capture_output=True,
-                                                    text=True).stdout.split()]
+                targets = [proc.pid] if launcher == "alone" else e2e.rank_pids(proc.pid)
                 start = time.monotonic()
                 for pid in targets:
                     os.kill(pid, sig)
