@@ -13,7 +13,7 @@
 # Exits with the command's code; 127 if Xvfb is missing (Debian: xvfb xauth).
 set -u
 command -v Xvfb >/dev/null || { echo "headless.sh: Xvfb not found (Debian: apt-get install xvfb xauth)" >&2; exit 127; }
-[ $# -ge 1 ] || { sed -n '5p' "$0" | sed 's/^# //' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '6p' "$0" | sed 's/^# //' >&2; exit 2; }
 dir=$(mktemp -d "${TMPDIR:-/tmp}/jacobi-headless.XXXXXX") || exit 1
 fifo=$dir/display
 mkfifo "$fifo" || exit 1
