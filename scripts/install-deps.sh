@@ -7,7 +7,8 @@
 # Usage: scripts/install-deps.sh [--with-tools] [--with-mpich]
 #   --with-tools  also install the visualisation and fuzzing tools
 #                 (python3-h5py, NumPy and SciPy for the tests' exact solutions, python3-matplotlib,
-#                 paraview + python3-paraview for pvbatch, Xvfb + xauth to run it headless, clang)
+#                 paraview + python3-paraview for pvbatch, Xvfb + xauth to run it headless, man-db
+#                 for the installed man page, clang)
 #   --with-mpich  also install MPICH and its parallel HDF5 beside Open MPI (mpich libmpich-dev
 #                 libhdf5-mpich-dev), for builds with -DJACOBI_MPI=mpich
 set -euo pipefail
@@ -19,7 +20,7 @@ packages=(
   libcunit1-dev
 )
 tools=(python3-h5py python3-numpy python3-scipy python3-matplotlib paraview python3-paraview xvfb
-       xauth clang libclang-rt-14-dev)
+       xauth man-db clang libclang-rt-14-dev)
 mpich=(mpich libmpich-dev libhdf5-mpich-dev)
 
 for arg in "$@"; do
