@@ -27,7 +27,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-tools) packages+=("${tools[@]}") ;;
     --with-mpich) packages+=("${mpich[@]}") ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
