@@ -166,6 +166,20 @@ def case_out_of_range_and_absurd_values():
           ["3 ranks for only 2 interior points"], ranks=(3,))
 
 
+def case_misspelt_values_get_did_you_mean():
+    """Values get "did you mean" like keys, from the file and from --set; an override's
+    refusal names its key."""
+    check(None, ['decomposition.partitioner must be one of', 'got "cylic"',
+                 'did you mean "cyclic"?'],
+          args=("--set", "decomposition.partitioner=cylic"), raw=GOOD.encode())
+    check(GOOD.replace('tolerance = 1e-6', 'tolerance = 1e-6\nmethod = "chebychev"'),
+          ['case.toml:', 'solver.method must be one of', 'did you mean "chebyshev"?'])
+    check(None, ['got "zzz"'], args=("--set", "halo.mode=zzz"), raw=GOOD.encode())
+    p = e2e.run(GOOD, ranks=1, args=("--set", "halo.mode=zzz"))
+    if "did you mean" in p.stderr:
+        raise Failure(f"nothing is close to zzz, yet:\n{p.stderr}")
+
+
 def case_set_malformed():
     for arg, words in (("solver.tolerance", ["--set solver.tolerance", "="]),
                        ("=5", ["--set =5", "empty"]),
