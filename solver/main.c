@@ -380,7 +380,7 @@ static int solve(struct run *run) {
     int nodes = 0;
     for (int r = 0; r < team->size; r++)
       nodes += team->node_of_rank[r] == r;
-    report_header(cfg, &run->layout, nodes);
+    report_header(cfg, &run->layout, nodes, run->first_iteration);
   }
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");

@@ -315,6 +315,49 @@ def case_sigusr1_to_the_ranks_on_2_ranks_checkpoints_and_exits_4():
     signal_then_continue(send, "SIGUSR1 to 2 ranks", ranks=(2, 1, 2))
 
 
+def case_progress_time_left_and_restart_header():
+    """The progress line shows the time elapsed and, from its second line on, the time left to
+    the tolerance at the measured rate; a run continued from a checkpoint says from which
+    iteration, and its summary's rate covers its own iterations and says so."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "slow.toml", plate(nx=200, ny=200, tol=1e-7, check=10,
+                                      output='path = "s.h5"'))
+        cmd = [e2e.ARGS.mpiexec, "-n", "1", e2e.ARGS.jacobi, "slow.toml"]
+        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, errors="replace")
+        lines, deadline = [], time.time() + 60
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if sum("  iteration " in x for x in lines) >= 2:
+                break
+        for r in e2e.rank_pids(proc.pid):
+            os.kill(r, signal.SIGUSR1)
+        out, err = proc.communicate(timeout=60)
+        lines += out.splitlines(keepends=True)
+        progress = [x for x in lines if x.startswith("  iteration ")]
+        if proc.returncode != 4 or len(progress) < 2:
+            raise Failure(f"expected two progress lines, then exit 4 on SIGUSR1; got exit "
+                          f"{proc.returncode}:\n{''.join(lines)}\n{err}")
+        if not re.search(r", \d+ s elapsed$", progress[0].rstrip()):
+            raise Failure(f"the first progress line should end with the time elapsed:\n"
+                          f"{progress[0]}")
+        m = re.search(r"s elapsed, about ([0-9.e+]+) s to the tolerance$", progress[1].rstrip())
+        if not m or not 0 < float(m.group(1)) < 3600:
+            raise Failure(f"the second progress line should give the time left to the "
+                          f"tolerance:\n{progress[1]}")
+        k = int(attribute(tmp, "s.ckpt.h5", "iterations"))
+        c = subprocess.run([e2e.ARGS.mpiexec, "-n", "2", e2e.ARGS.jacobi, "--set",
+                            "initial.from_file=s.ckpt.h5", "--set", "output.path=c.h5", "--set",
+                            f"solver.max_iterations={k + 50}", "slow.toml"], cwd=tmp,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        expect_exit(c, 3, "continued for 50 iterations")
+        expect_in(c.stdout, [f"continuing from iteration {k} of s.ckpt.h5",
+                             f"(this run: iterations {k} to {k + 50})"], "the continued run")
+
+
 def case_sigterm_to_ranks_checkpoints_and_exits_4():
     def send(pid):
         pids = e2e.rank_pids(pid)
