@@ -939,8 +939,8 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
           "      <Information Name=\"error_bound\" Value=\"%.17g\"/>\n"
           "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n",
           JACOBI_VERSION, (long long)state->iterations, rows, cols, rows - 1,
-          (long long)state->iterations,
-          cfg_method_name(cfg->method), state->error_estimate, state->error_bound);
+          (long long)state->iterations, cfg_method_name(cfg->method), state->error_estimate,
+          state->error_bound);
   write_xdmf_item(out, ref, 0, "Float", 8, rows, cols);
   fprintf(out, "      </Attribute>\n");
   if (cfg->owner_map) {

@@ -43,8 +43,7 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
     printf(", temporal blocks of %lld sweeps", (long long)cfg->temporal_block);
   printf("\n");
   if (cfg->from_file[0] != '\0')
-    printf("  continuing from iteration %lld of %s\n", (long long)first_iteration,
-           cfg->from_file);
+    printf("  continuing from iteration %lld of %s\n", (long long)first_iteration, cfg->from_file);
   fflush(stdout);
 }
 
@@ -69,15 +68,13 @@ static double rate_of(double before, double now, int64_t k) {
  * are on. -1 if there is no estimate yet; *per_iteration: the seconds one takes. */
 static double iterations_left(int64_t iteration, double residual, double error_estimate,
                               double elapsed, double *per_iteration) {
-  if (progress.iteration < 0 || iteration <= progress.iteration ||
-      elapsed <= progress.elapsed)
+  if (progress.iteration < 0 || iteration <= progress.iteration || elapsed <= progress.elapsed)
     return -1;
   int64_t k = iteration - progress.iteration;
   double left = 0;
   *per_iteration = (elapsed - progress.elapsed) / (double)k;
   if (progress.tolerance > 0) {
-    double n = iterations_to(residual, progress.tolerance,
-                             rate_of(progress.residual, residual, k));
+    double n = iterations_to(residual, progress.tolerance, rate_of(progress.residual, residual, k));
     if (n < 0)
       return -1;
     left = n;
