@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Text as roff shows it: backslashes doubled, a leading '.' or '\'' made literal. */
-static void roff_line(const char *s, size_t n) {
+/* s[0, n) as roff shows it: backslashes and hyphens escaped, a leading '.' or '\'' (which
+ * would start a request) made literal. */
+static void roff_text(const char *s, size_t n) {
   if (n > 0 && (s[0] == '.' || s[0] == '\''))
     fputs("\\&", stdout);
   for (size_t k = 0; k < n; k++) {
@@ -26,6 +27,10 @@ static void roff_line(const char *s, size_t n) {
     else
       fputc(s[k], stdout);
   }
+}
+
+static void roff_line(const char *s, size_t n) {
+  roff_text(s, n);
   fputc('\n', stdout);
 }
 
@@ -51,14 +56,7 @@ static void roff_cell(const char *s, size_t n) {
   size_t start = 0;
   while (start < m && buf[start] == ' ')
     start++;
-  for (size_t k = start; k < m; k++) {
-    if (buf[k] == '\\')
-      fputs("\\e", stdout);
-    else if (buf[k] == '-')
-      fputs("\\-", stdout);
-    else
-      fputc(buf[k], stdout);
-  }
+  roff_text(buf + start, m - start);
 }
 
 /* The n cells of a Markdown table row "| a | b | ... |" (bars escaped as "\|" are text). */
