@@ -8,7 +8,8 @@
 #   --with-tools  also install the visualisation and fuzzing tools
 #                 (python3-h5py, NumPy and SciPy for the tests' exact solutions, python3-matplotlib,
 #                 paraview + python3-paraview for pvbatch, Xvfb + xauth to run it headless, man-db
-#                 for the installed man page, clang)
+#                 for the installed man page, slurm-wlm + munge for the batch script under a real
+#                 Slurm, clang)
 #   --with-mpich  also install MPICH and its parallel HDF5 beside Open MPI (mpich libmpich-dev
 #                 libhdf5-mpich-dev), for builds with -DJACOBI_MPI=mpich
 set -euo pipefail
@@ -20,14 +21,14 @@ packages=(
   libcunit1-dev
 )
 tools=(python3-h5py python3-numpy python3-scipy python3-matplotlib paraview python3-paraview xvfb
-       xauth man-db clang libclang-rt-14-dev)
+       xauth man-db slurm-wlm munge clang libclang-rt-14-dev)
 mpich=(mpich libmpich-dev libhdf5-mpich-dev)
 
 for arg in "$@"; do
   case "$arg" in
     --with-tools) packages+=("${tools[@]}") ;;
     --with-mpich) packages+=("${mpich[@]}") ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
