@@ -404,8 +404,8 @@ def case_temporal_block_misuse_is_refused():
              "halo.mode=shm", "--set", "halo.ranks_per_node=1"],
          ['halo.mode = "shm", but rank 0\'s neighbour rank 1 is on another node']),
         (2, ["--set", "solver.temporal_block=100000", "--set", "solver.check_interval=100000"],
-         ["with halo rings 100000 deep (--set)", "or shallower halos (a smaller "
-          "solver.temporal_block)"]),
+         ["with halo rings 100000 deep (--set solver.temporal_block)",
+          "or shallower halos (a smaller solver.temporal_block)"]),
     ]
     for ranks, args, words in cases:
         p = run(plate(), ranks=ranks, args=args)
