@@ -108,6 +108,8 @@ def main():
         return 2
     given, h5 = sys.argv[1], os.path.abspath(sys.argv[2])
     xmf = os.path.abspath(given)
+    if not os.path.dirname(given):  # a bare name: Xdmf3ReaderS cannot (README), ./NAME can
+        given = os.path.join(".", given)
     view = None
     if len(sys.argv) == 4:
         spec = importlib.util.spec_from_file_location("paraview_view", sys.argv[3])
