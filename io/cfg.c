@@ -400,13 +400,14 @@ static int closest_key(int section, const char *s, size_t n) {
 }
 
 /* The choice of enum key `k` closest to s[0, n), or -1 if none is close: values get "did you
- * mean" like keys. */
+ * mean" like keys. A choice all of whose letters would change is no suggestion ("X" is not
+ * "V" misspelt). */
 static int closest_choice(const struct key_def *k, const char *s, size_t n) {
   int best = -1;
   size_t best_d = SIZE_MAX;
   for (int c = 0; k->choices[c] != NULL; c++) {
     size_t d = distance(s, n, k->choices[c]);
-    if (d < best_d && close_enough(d, k->choices[c])) {
+    if (d < best_d && d < strlen(k->choices[c]) && close_enough(d, k->choices[c])) {
       best = c;
       best_d = d;
     }
