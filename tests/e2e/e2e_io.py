@@ -320,8 +320,10 @@ def case_progress_time_left_and_restart_header():
     the tolerance at the measured rate; a run continued from a checkpoint says from which
     iteration, and its summary's rate covers its own iterations and says so."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
-        write(tmp, "slow.toml", plate(nx=200, ny=200, tol=1e-7, check=10,
-                                      output='path = "s.h5"'))
+        # about a million iterations to the tolerance: minutes, so the run is still going at
+        # its second progress line on any machine (200 x 200 to 1e-7 took 2 s on a fast one)
+        write(tmp, "slow.toml", plate(nx=400, ny=400, tol=1e-9, check=10,
+                                      max_iterations=100000000, output='path = "s.h5"'))
         cmd = [e2e.ARGS.mpiexec, "-n", "1", e2e.ARGS.jacobi, "slow.toml"]
         proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, errors="replace")
