@@ -425,6 +425,22 @@ static int closest_key(int section, const char *s, size_t n) {
   return best;
 }
 
+/* The choice of enum key `k` closest to s[0, n), or -1 if none is close: values get "did you
+ * mean" like keys. A choice all of whose letters would change is no suggestion ("X" is not
+ * "V" misspelt). */
+static int closest_choice(const struct key_def *k, const char *s, size_t n) {
+  int best = -1;
+  size_t best_d = SIZE_MAX;
+  for (int c = 0; k->choices[c] != NULL; c++) {
+    size_t d = distance(s, n, k->choices[c]);
+    if (d < best_d && d < strlen(k->choices[c]) && close_enough(d, k->choices[c])) {
+      best = c;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
 /* The key of any section named exactly s[0, n), or -1. */
 static int key_named(const char *s, size_t n) {
   for (size_t k = 0; k < NKEYS; k++)
@@ -626,8 +642,13 @@ static int apply(struct cfg *cfg, const struct key_def *k, const struct toml_val
       if (strlen(k->choices[c]) == t->string_len &&
           memcmp(k->choices[c], t->string, t->string_len) == 0)
         v.i = c;
-    if (v.i < 0)
-      return bad_value(w, k, raw, raw_len, "");
+    if (v.i < 0) {
+      char note[64] = "";
+      int best = t->type == TOML_STRING ? closest_choice(k, t->string, t->string_len) : -1;
+      if (best >= 0)
+        snprintf(note, sizeof note, "; did you mean \"%s\"?", k->choices[best]);
+      return bad_value(w, k, raw, raw_len, note);
+    }
     break;
   case KEY_BOOL:
     if (t->type != TOML_BOOL)
@@ -916,8 +937,10 @@ const char *cfg_origin(const struct cfg *cfg, const char *key) {
   int k = cfg != NULL && cfg->key_line != NULL && key != NULL ? find_dotted(key) : -1;
   if (k < 0 || cfg->key_line[k] == 0)
     return "default";
-  if (cfg->key_line[k] < 0)
-    return "--set";
+  if (cfg->key_line[k] < 0) { /* the key too: "--set:" alone does not say which override */
+    snprintf(origin, sizeof origin, "--set %s", key);
+    return origin;
+  }
   snprintf(origin, sizeof origin, "%s:%d", cfg->source_name, cfg->key_line[k]);
   return origin;
 }

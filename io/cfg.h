@@ -93,7 +93,7 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
 /* Free a configuration; accepts NULL and *cfg == NULL, and sets *cfg to NULL. */
 void cfg_destroy(struct cfg **cfg);
 
-/* "NAME:LINE" where the file set `key` ("section.name"), "--set" where an override did, or
+/* "NAME:LINE" where the file set `key` ("section.name"), "--set KEY" where an override did, or
  * "default". Static storage, valid until the next call. */
 const char *cfg_origin(const struct cfg *cfg, const char *key);
 

@@ -919,8 +919,9 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
           "<?xml version=\"1.0\" ?>\n"
           "<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
           "<!-- jacobi %s: the temperature of an (ny + 2) x (nx + 2) grid, boundary ring "
-          "included, row 0 the top edge (at y = 0); unit spacing; z is a single layer so that "
-          "viewers show it in the x-y plane. -->\n"
+          "included; unit spacing; row 0, the top edge, at y = ny + 1 and rows going down "
+          "(spacing -1 in y), so that viewers show the plate the right way up; z is a single "
+          "layer so that they show it in the x-y plane. -->\n"
           "<Xdmf Version=\"2.0\">\n"
           "  <Domain>\n"
           "    <Grid Name=\"plate\" GridType=\"Uniform\">\n"
@@ -928,17 +929,18 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
           "      <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"1 %lld %lld\"/>\n"
           "      <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
           "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
-          "Dimensions=\"3\">0 0 0</DataItem>\n"
+          "Dimensions=\"3\">0 %lld 0</DataItem>\n"
           "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
-          "Dimensions=\"3\">1 1 1</DataItem>\n"
+          "Dimensions=\"3\">1 -1 1</DataItem>\n"
           "      </Geometry>\n"
           "      <Information Name=\"iterations\" Value=\"%lld\"/>\n"
           "      <Information Name=\"method\" Value=\"%s\"/>\n"
           "      <Information Name=\"error_estimate\" Value=\"%.17g\"/>\n"
           "      <Information Name=\"error_bound\" Value=\"%.17g\"/>\n"
           "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n",
-          JACOBI_VERSION, (long long)state->iterations, rows, cols, (long long)state->iterations,
-          cfg_method_name(cfg->method), state->error_estimate, state->error_bound);
+          JACOBI_VERSION, (long long)state->iterations, rows, cols, rows - 1,
+          (long long)state->iterations, cfg_method_name(cfg->method), state->error_estimate,
+          state->error_bound);
   write_xdmf_item(out, ref, 0, "Float", 8, rows, cols);
   fprintf(out, "      </Attribute>\n");
   if (cfg->owner_map) {

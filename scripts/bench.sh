@@ -156,7 +156,10 @@ jacobi=$build/solver/jacobi
 for program in "$jacobi" "$build/bench/bench_stream" "$build/bench/bench_sweep"; do
   [ -x "$program" ] || die "$program not found: build first (cmake -S . -B build && cmake --build build -j), or pass --build DIR"
 done
-command -v mpirun >/dev/null || die "mpirun not found"
+# The launcher: MPIEXEC (words are split), or mpirun; it must belong to the MPI jacobi was built
+# with (the CTest smoke test passes the one CMake paired with it).
+read -r -a mpiexec <<<"${MPIEXEC:-mpirun}"
+command -v "${mpiexec[0]}" >/dev/null || die "${mpiexec[0]} not found (set MPIEXEC)"
 
 # Open MPI refuses root unless told; only for our own runs, only when we are root.
 if [ "$(id -u)" -eq 0 ]; then
@@ -184,9 +187,9 @@ launch() { # RANKS PROGRAM ARGS...
   local n=$1
   shift
   if [ "$n" -gt "$cores" ]; then
-    OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -n "$n" "$@"
+    OMPI_MCA_rmaps_base_oversubscribe=1 "${mpiexec[@]}" -n "$n" "$@"
   else
-    mpirun -n "$n" "$@"
+    "${mpiexec[@]}" -n "$n" "$@"
   fi
 }
 
@@ -224,7 +227,7 @@ run_jacobi() { # RANKS NX NY ITERATIONS --set...
   shift 4
   local cmd=("$jacobi" --quiet --set "grid.nx=$nx" --set "grid.ny=$ny"
     --set "solver.max_iterations=$k" --set "solver.tolerance=1e-300" "$@" "$scratch/bench.toml")
-  echo "mpirun -n $n ${cmd[*]}" >>"$out/commands.txt"
+  echo "${mpiexec[*]} -n $n ${cmd[*]}" >>"$out/commands.txt"
   : >"$scratch/runs"
   for ((r = 0; r < repeat; r++)); do
     local text rc=0
@@ -234,7 +237,7 @@ run_jacobi() { # RANKS NX NY ITERATIONS --set...
     text=$(export OMPI_MCA_orte_abort_on_non_zero_status=0
       launch "$n" "${cmd[@]}" 2>"$scratch/stderr") || rc=$?
     if { [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; } || ! grep -q "^NOT converged after $k iterations" <<<"$text"; then
-      echo "bench.sh: jacobi exited $rc without stopping at $k iterations: mpirun -n $n ${cmd[*]}" >&2
+      echo "bench.sh: jacobi exited $rc without stopping at $k iterations: ${mpiexec[*]} -n $n ${cmd[*]}" >&2
       cat "$scratch/stderr" >&2
       printf '%s\n' "$text" >&2
       exit 1
@@ -325,7 +328,7 @@ stream_ranks="1"
 [ "$ranks" -gt 1 ] && stream_ranks="1 $ranks"
 stream_repeat=$((repeat < 5 && quick == 0 ? 5 : repeat)) # cheap, and best-of needs a few
 for n in $stream_ranks; do
-  echo "mpirun -n $n $build/bench/bench_stream --array-mib $stream_mib --repeat $stream_repeat" >>"$out/commands.txt"
+  echo "${mpiexec[*]} -n $n $build/bench/bench_stream --array-mib $stream_mib --repeat $stream_repeat" >>"$out/commands.txt"
   launch "$n" "$build/bench/bench_stream" --array-mib "$stream_mib" --repeat "$stream_repeat" |
     awk -F, -v o="$(oversubscribed "$n")" '/^(copy|triad),/ { print $1","$2","$3","$5","$6","o }' \
       >>"$out/stream.csv"
@@ -349,7 +352,7 @@ say "   update: regular stores without the max-diff (sweep_tile_update, what jac
 say "   and chebyshev: the weighted sweep (sweep_tile_weighted, regular stores, with the diff), which also reads the point it overwrites"
 say "   and every variant solver.stores = \"auto\" chooses from: ISA-STORES[-nodiff] (sweep_tile_variant; -nodiff: without the max-diff)"
 say "   (a grid that fits in cache may beat the memory roofline: there the kernel is bound by the core)"
-echo "mpirun -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
+echo "${mpiexec[*]} -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
 # shellcheck disable=SC2086 # $sizes is a list of numbers
 "$build/bench/bench_sweep" --iterations "$iterations" --repeat "$repeat" $sizes |
   awk -F, -v roof="$roofline_1" 'BEGIN { OFS = "," }
@@ -615,7 +618,7 @@ pingpong_ranks=2
 can_run 2 || pingpong_ranks=0
 latency_us="" bandwidth_gbs="" stage_us=""
 if [ "$pingpong_ranks" -eq 2 ]; then
-  echo "mpirun -n $ranks $build/bench/bench_pingpong --repeat $repeat" >>"$out/commands.txt"
+  echo "${mpiexec[*]} -n $ranks $build/bench/bench_pingpong --repeat $repeat" >>"$out/commands.txt"
   launch "$ranks" "$build/bench/bench_pingpong" --repeat "$repeat" >"$scratch/pingpong.csv"
   field() { awk -F, -v q="$1" '$1 == q { print $3 }' "$scratch/pingpong.csv"; }
   latency_us=$(field latency) bandwidth_gbs=$(field bandwidth) stage_us=$(field allreduce_stage)
@@ -687,7 +690,7 @@ if [ -z "$tts_python" ]; then
   say "   skipped: no python3 with h5py and SciPy (Debian: python3-h5py python3-scipy)"
 else
   echo "$tts_python $root/scripts/tts.py --jacobi $jacobi --sizes \"$tts_sizes\" --repeat $repeat" >>"$out/commands.txt"
-  "$tts_python" "$root/scripts/tts.py" --jacobi "$jacobi" --launch "mpirun -n 1" \
+  "$tts_python" "$root/scripts/tts.py" --jacobi "$jacobi" --launch "${mpiexec[*]} -n 1" \
     --sizes "$tts_sizes" --repeat "$repeat" --jacobi-max "$tts_jacobi_max" --out "$out/tts.csv" |
     tee -a "$report"
 fi

@@ -12,11 +12,23 @@ import argparse
 import os
 import sys
 
-import matplotlib
+try:
+    import matplotlib
 
-matplotlib.use("Agg")
-import h5py  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+    matplotlib.use("Agg")
+    import h5py  # noqa: E402
+    import matplotlib.pyplot as plt  # noqa: E402
+except ImportError as missing:
+    # A pyenv or venv python3 first on PATH often lacks them while Debian's has them.
+    others = [p for p in ("/usr/bin/python3",) if os.path.exists(p) and
+              os.path.realpath(p) != os.path.realpath(sys.executable)]
+    print(f"plot.py: {sys.executable} (Python {sys.version.split()[0]}) cannot import "
+          f"{missing.name or missing}: plot.py needs h5py, NumPy and matplotlib. Install them "
+          "for this Python (pip install h5py matplotlib), or install Debian's (apt-get install "
+          "python3-h5py python3-matplotlib)"
+          + (f" and run it with {others[0]} {sys.argv[0]} ..." if others else ""),
+          file=sys.stderr)
+    sys.exit(2)
 
 
 def text(value):

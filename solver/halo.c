@@ -473,6 +473,7 @@ static void copy_rect(double *restrict dst, int64_t dst_stride, const double *re
 
 static char notify_token; /* zero-byte messages still need a valid buffer */
 
+
 /* One zero-byte message to and from every node neighbour, completed together. */
 static int notify_node_neighbours(struct halo *h, int tag) {
   int nreq = 0;
@@ -482,7 +483,7 @@ static int notify_node_neighbours(struct halo *h, int tag) {
   for (int k = 0; k < h->nshm; k++)
     MPI_CHECK(
         MPI_Isend(&notify_token, 0, MPI_BYTE, h->shm_peers[k], tag, h->comm, &h->requests[nreq++]));
-  MPI_CHECK(MPI_Waitall(nreq, h->requests, MPI_STATUSES_IGNORE));
+  MPI_CHECK(team_wait_all(nreq, h->requests));
   return ERR_OK;
 }
 
@@ -515,7 +516,7 @@ int halo_exchange_begin(struct halo *h, int buf) {
   for (int k = 0; k < h->nshm; k++)
     MPI_CHECK(MPI_Isend(&notify_token, 0, MPI_BYTE, h->shm_peers[k], TAG_NOTIFY, h->comm,
                         &notify[nnotify++]));
-  MPI_CHECK(MPI_Waitall(nnotify, notify, MPI_STATUSES_IGNORE));
+  MPI_CHECK(team_wait_all(nnotify, notify));
   if (h->nshm > 0)
     MPI_CHECK(MPI_Win_sync(h->win)); /* their stores, before our loads */
   for (int64_t c = 0; c < h->ncopies; c++) {
@@ -529,7 +530,7 @@ int halo_exchange_begin(struct halo *h, int buf) {
 
 int halo_exchange_end(struct halo *h, int buf) {
   MPI_Request *messages = h->requests + 2 * h->nshm;
-  MPI_CHECK(MPI_Waitall(h->pending_messages, messages, MPI_STATUSES_IGNORE));
+  MPI_CHECK(team_wait_all(h->pending_messages, messages));
   h->pending_messages = 0;
   for (int k = 0; k < h->npeers; k++) {
     const struct halo_peer *peer = &h->peers[k];

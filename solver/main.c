@@ -469,7 +469,7 @@ static int solve(struct run *run) {
     int nodes = 0;
     for (int r = 0; r < team->size; r++)
       nodes += team->node_of_rank[r] == r;
-    report_header(cfg, &run->layout, nodes);
+    report_header(cfg, &run->layout, nodes, run->first_iteration);
   }
   /* The kernel variants, chosen by timing on this machine (tune.h), on this rank's largest
    * tile. Chebyshev's weighted sweep keeps the stores set ("auto": regular): it reads the line

@@ -240,7 +240,7 @@ static void fetch_run(const struct fetch *fx, double *const *src_base, const int
   if (me < fx->src->nranks) /* what I own myself */
     for (int64_t b = 0; b < fx->nboxes; b++)
       walk(fx->src, me, &fx->boxes[b], WALK_COPY, src_base, src_stride, dst_base, NULL);
-  rc = MPI_Waitall(nreq, fx->req, MPI_STATUSES_IGNORE);
+  rc = team_wait_all(nreq, fx->req);
   if (rc != MPI_SUCCESS)
     team_abort(team, team_mpi_error(rc, "MPI_Waitall (multigrid transfer)"));
   for (int p = 0; p < fx->nrecv; p++) {

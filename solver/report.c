@@ -4,7 +4,23 @@
 #include <math.h>
 #include <stdio.h>
 
-void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes) {
+/* What the progress line needs to estimate the time left: the rules that stop the run (from
+ * the header) and the previous line's figures, for the measured rate of convergence. Rank 0
+ * alone prints, and it prints one run's lines in order. */
+static struct {
+  double tolerance, target_error; /* 0: that rule is off */
+  int64_t max_iterations;
+  int64_t iteration; /* of the previous line; -1: none yet */
+  double residual, error_estimate, elapsed;
+} progress = {.iteration = -1};
+
+void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes,
+                   int64_t first_iteration) {
+  bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
+  progress.tolerance = classic ? cfg->tolerance : 0.0;
+  progress.target_error = cfg->target_error;
+  progress.max_iterations = cfg->max_iterations;
+  progress.iteration = -1;
   printf("jacobi %s: %lld x %lld interior points, %d rank%s on %d node%s, process grid %d x %d\n",
          JACOBI_VERSION, (long long)cfg->nx, (long long)cfg->ny, layout->nranks,
          layout->nranks == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", layout->prows,
@@ -28,16 +44,59 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
     printf("tolerance %g", cfg->tolerance);
   if (multigrid) { /* the sweeps' settings do not apply to its cycles */
     printf(", check every cycle, at most %lld cycles\n", (long long)cfg->max_iterations);
-    fflush(stdout);
-    return;
+  } else {
+    printf(", check every %lld, at most %lld iterations%s", (long long)cfg->check_interval,
+           (long long)cfg->max_iterations,
+           cfg->stores == CFG_STORES_STREAMING ? ", streaming stores" : "");
+    if (cfg->temporal_block > 1)
+      printf(", temporal blocks of %lld sweeps", (long long)cfg->temporal_block);
+    printf("\n");
   }
-  printf(", check every %lld, at most %lld iterations%s", (long long)cfg->check_interval,
-         (long long)cfg->max_iterations,
-         cfg->stores == CFG_STORES_STREAMING ? ", streaming stores" : "");
-  if (cfg->temporal_block > 1)
-    printf(", temporal blocks of %lld sweeps", (long long)cfg->temporal_block);
-  printf("\n");
+  if (cfg->from_file[0] != '\0')
+    printf("  continuing from iteration %lld of %s\n", (long long)first_iteration, cfg->from_file);
   fflush(stdout);
+}
+
+/* Iterations until `value`, shrinking by `rate` per iteration, reaches `goal`; -1 if unknown
+ * (no rate yet, not shrinking, or already there). */
+static double iterations_to(double value, double goal, double rate) {
+  if (!(goal > 0) || !(value > goal) || !(rate > 0 && rate < 1) || !isfinite(value))
+    return -1;
+  return log(goal / value) / log(rate);
+}
+
+/* The rate per iteration from the previous value to this one, k iterations apart. */
+static double rate_of(double before, double now, int64_t k) {
+  if (k <= 0 || !(before > 0) || !(now > 0) || !isfinite(before) || !isfinite(now))
+    return NAN;
+  return pow(now / before, 1.0 / (double)k);
+}
+
+/* Iterations to the stopping rules from the rates measured since the previous line: the diff's
+ * for the classic rule, the error estimate's for the target error (the bound, which decides,
+ * shrinks at the same rate once the slowest mode dominates); the later of the two when both
+ * are on. -1 if there is no estimate yet; *per_iteration: the seconds one takes. */
+static double iterations_left(int64_t iteration, double residual, double error_estimate,
+                              double elapsed, double *per_iteration) {
+  if (progress.iteration < 0 || iteration <= progress.iteration || elapsed <= progress.elapsed)
+    return -1;
+  int64_t k = iteration - progress.iteration;
+  double left = 0;
+  *per_iteration = (elapsed - progress.elapsed) / (double)k;
+  if (progress.tolerance > 0) {
+    double n = iterations_to(residual, progress.tolerance, rate_of(progress.residual, residual, k));
+    if (n < 0)
+      return -1;
+    left = n;
+  }
+  if (progress.target_error > 0) {
+    double n = iterations_to(error_estimate, progress.target_error,
+                             rate_of(progress.error_estimate, error_estimate, k));
+    if (n < 0)
+      return -1;
+    left = n > left ? n : left;
+  }
+  return left;
 }
 
 void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
@@ -47,7 +106,20 @@ void report_progress(int64_t iteration, double residual, double error_estimate, 
     printf(" diff %.3e,", residual);
   if (!isnan(error_estimate))
     printf(" error about %.3g,", error_estimate);
-  printf(" %.1f MLUP/s, %.0f s\n", mlups, elapsed);
+  printf(" %.1f MLUP/s, %.0f s elapsed", mlups, elapsed);
+  double per_iteration = 0;
+  double left = iterations_left(iteration, residual, error_estimate, elapsed, &per_iteration);
+  const char *rule = progress.target_error > 0 ? "target error" : "tolerance";
+  if (left >= 0 && (double)iteration + left <= (double)progress.max_iterations)
+    printf(", about %.2g s to the %s", left * per_iteration, rule);
+  else if (left >= 0)
+    printf(", the %s at about iteration %.2g, beyond max_iterations", rule,
+           (double)iteration + left);
+  printf("\n");
+  progress.iteration = iteration;
+  progress.residual = residual;
+  progress.error_estimate = error_estimate;
+  progress.elapsed = elapsed;
   fflush(stdout);
 }
 
@@ -97,8 +169,12 @@ void report_summary(const struct report_summary *s) {
       printf(", residual reduced %.3g x a cycle", s->convergence_factor);
     printf("\n");
   }
-  printf("  wall time %.6f s, %.1f MLUP/s%s\n", s->wall_seconds, mlups,
+  printf("  wall time %.6f s, %.1f MLUP/s%s", s->wall_seconds, mlups,
          s->multigrid ? " (in fine-sweep equivalents)" : "");
+  if (s->iterations_run != s->iterations) /* continued from a file: this run's part alone */
+    printf(" (this run: iterations %lld to %lld)", (long long)(s->iterations - s->iterations_run),
+           (long long)s->iterations);
+  printf("\n");
   if (s->kernel != NULL)
     printf("  kernel %s\n", s->kernel);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "

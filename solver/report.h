@@ -46,9 +46,12 @@ struct report_summary {
   double work_per_cycle, convergence_factor;
 };
 
-void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes);
+/* The header; a run continued from initial.from_file says from which iteration. */
+void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes,
+                   int64_t first_iteration);
 /* A progress line: the iteration, the last agreed diff and error estimate (NaN: none yet), the
- * rate and the seconds since the start. */
+ * rate and the seconds since the start; from the second line on, the time left to the stopping
+ * rules the header announced, at the rates of convergence measured between lines. */
 void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
                      double elapsed);
 void report_summary(const struct report_summary *s);

@@ -45,6 +45,10 @@ _Noreturn void team_abort(const struct team *team, int status);
 /* Record an MPI failure (ERR_FAILURE) with MPI's own text; returns ERR_FAILURE. */
 int team_mpi_error(int mpi_code, const char *what);
 
+/* MPI_Waitall(n, requests, MPI_STATUSES_IGNORE), in a form GCC 12 accepts with MPICH's mpi.h
+ * (-Wstringop-overflow). Not collective; returns the MPI code. */
+int team_wait_all(int n, MPI_Request *requests);
+
 /* Wrap an MPI call: record and return ERR_FAILURE when it fails, naming the call as written and
  * giving MPI's own text for the code. Wrap the call itself, never a variable holding its code
  * (the message would name the variable); for a saved code use team_mpi_error. */

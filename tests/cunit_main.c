@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef JACOBI_MPI_TEST
 #include <mpi.h>
@@ -31,11 +32,40 @@ void tests_expect_at(bool ok, const char *file, int line, const char *fmt, ...) 
   CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, (unsigned)line, what, file, "", CU_FALSE);
 }
 
+#ifdef JACOBI_MPI_TEST
+/* The rank count the test was started for: `--expect-ranks N`, which CTest passes. A launcher
+ * of another MPI starts N singletons of size 1, each of which would pass on its own (issue 19),
+ * so a suite that is not told, or is told another size, fails before running anything. */
+static int world_has_expected_size(int argc, char **argv, int rank) {
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  long expected = -1;
+  for (int k = 1; k + 1 < argc; k++)
+    if (strcmp(argv[k], "--expect-ranks") == 0)
+      expected = strtol(argv[k + 1], NULL, 10);
+  if (expected == size)
+    return 1;
+  if (expected < 0)
+    fprintf(stderr, "rank %d: no --expect-ranks N given: an MPI suite must be told its size\n",
+            rank);
+  else
+    fprintf(stderr,
+            "rank %d: MPI_COMM_WORLD has %d rank%s, the test asked for %ld: is mpiexec the "
+            "launcher of the MPI this test was built with?\n",
+            rank, size, size == 1 ? "" : "s", expected);
+  return 0;
+}
+#endif
+
 int main(int argc, char **argv) {
   int rank = 0;
 #ifdef JACOBI_MPI_TEST
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (!world_has_expected_size(argc, argv, rank)) {
+    MPI_Finalize();
+    return 1;
+  }
 #else
   (void)argc;
   (void)argv;

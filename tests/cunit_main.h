@@ -3,7 +3,8 @@
  * Each tests/test_<module>.c defines tests_register(), which adds its suites; cunit_main.c runs
  * them with the basic interface and exits non-zero if any assertion failed. Under MPI (built
  * with JACOBI_MPI_TEST) main() initialises MPI and reduces the failure count over all ranks with
- * MPI_MAX, so a failure on any rank fails the test on every rank.
+ * MPI_MAX, so a failure on any rank fails the test on every rank. An MPI suite is run as
+ * `SUITE --expect-ranks N` and fails at once unless MPI_COMM_WORLD has exactly N ranks.
  */
 #ifndef JACOBI_CUNIT_MAIN_H
 #define JACOBI_CUNIT_MAIN_H

@@ -1,4 +1,5 @@
-"""plot_check.py - scripts/plot.py draws a non-empty PNG of /temperature and of /owner.
+"""plot_check.py - scripts/plot.py draws a non-empty PNG of /temperature and of /owner, and
+under a Python without its modules says what to install instead of a traceback.
 
 usage: python3 plot_check.py PLOT_PY FILE.h5 OUTDIR
 (a Python with h5py and matplotlib; CTest finds one, see tests/CMakeLists.txt)
@@ -28,6 +29,15 @@ def main():
                   file=sys.stderr)
             return 1
         print(f"ok {png}: {len(data)} bytes")
+    # -S: no site-packages, as in a venv or pyenv Python without h5py and matplotlib
+    p = subprocess.run([sys.executable, "-S", plot, h5, "-o", os.path.join(outdir, "x.png")],
+                       capture_output=True, text=True)
+    if p.returncode != 2 or "Traceback" in p.stderr or "needs h5py, NumPy and matplotlib" \
+            not in p.stderr or "apt-get install python3-h5py" not in p.stderr:
+        print(f"FAIL plot.py without its modules: expected exit 2 and one message naming what "
+              f"to install, got exit {p.returncode}:\n{p.stderr}", file=sys.stderr)
+        return 1
+    print(f"ok without its modules: {p.stderr.strip()}")
     return 0
 
 

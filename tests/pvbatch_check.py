@@ -1,21 +1,29 @@
-"""pvbatch_check.py - ParaView opens jacobi's XDMF sidecar and sees the HDF5 field exactly.
+"""pvbatch_check.py - ParaView opens jacobi's XDMF sidecar, sees the HDF5 field exactly and
+shows it the right way up.
 
-usage: pvbatch pvbatch_check.py FILE.xmf FILE.h5
+usage: pvbatch pvbatch_check.py FILE.xmf FILE.h5 [VIEW_SCRIPT]
+       (with VIEW_SCRIPT under an X display: CTest runs it through scripts/headless.sh, from
+       another directory; without it, the readers alone, which need no display)
 
-Reads FILE.xmf with each of ParaView's XDMF readers (the legacy XDMFReader and
-Xdmf3ReaderS, which OpenDataFile picks for .xmf), and compares the point array
-"temperature" (and "owner", if the file has it), value for value, with
-/temperature read by h5py; also checks the grid's extent. Exit 0 if all equal.
-Run by CTest (tests/CMakeLists.txt) on a file the test has just written.
+Reads FILE.xmf, by the path given (relative, from another directory, in the test), with each of
+ParaView's XDMF readers (the legacy XDMFReader and Xdmf3ReaderS, which OpenDataFile picks for
+.xmf), and compares the point array "temperature" (and "owner", if the file has it), value for
+value, with /temperature read by h5py; checks the grid's extent and that row 0 (the top edge)
+has the largest y. Then renders with VIEW_SCRIPT (scripts/paraview_view.py), in FILE's directory
+by its bare name (which Xdmf3ReaderS alone cannot open), with both readers, and checks the
+picture: the hot top edge at the top. With --owner, the map is categorical. Exit 0 if all hold.
 """
+import importlib.util
 import os
 import sys
+import tempfile
 
 import h5py
 import numpy
 from paraview import servermanager
 from paraview.simple import Xdmf3ReaderS, XDMFReader
 from vtk.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkIOImage import vtkPNGReader
 
 
 def check(reader_name, reader, fields, shape):
@@ -33,26 +41,101 @@ def check(reader_name, reader, fields, shape):
             bad = numpy.argwhere(got != want)[0]
             return (f"{reader_name}: {name}[{bad[0]}][{bad[1]}] is {got[tuple(bad)]!r}, "
                     f"the HDF5 file holds {want[tuple(bad)]!r}")
+    # Point k is row k // cols, column k % cols: row 0 (the top edge) must be at the top.
+    top, bottom = data.GetPoint(0), data.GetPoint((shape[0] - 1) * shape[1])
+    if not (top[1] == shape[0] - 1 and bottom[1] == 0 and top[0] == bottom[0] == 0):
+        return (f"{reader_name}: row 0 (the top edge) at {top}, row {shape[0] - 1} at {bottom}: "
+                f"expected y = {shape[0] - 1} and y = 0 (top edge at the top)")
+    return None
+
+
+def picture_rows(png):
+    """The mean brightness of each image row (top first) over the plate's columns."""
+    reader = vtkPNGReader()
+    reader.SetFileName(png)
+    reader.Update()
+    image = reader.GetOutput()
+    width, height, _ = image.GetDimensions()
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)[::-1]
+    rgb = pixels[:, :, :3].astype(float)
+    background = rgb[0, 0]
+    plate = numpy.any(numpy.abs(rgb - background) > 8, axis=2)
+    rows = numpy.flatnonzero(plate[:, width // 3])  # a column left of the colour bar
+    return rows, rgb[:, width // 3].sum(axis=1)
+
+
+def check_picture(view, xmf, reader):
+    """Render by the bare name in the file's directory; the top of the plate is the hot edge."""
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="jacobi-pv-") as tmp:
+        png = os.path.join(tmp, "view.png")
+        os.chdir(os.path.dirname(xmf))
+        try:
+            status = view.main([os.path.basename(xmf), "--reader", reader, "--png", png])
+        finally:
+            os.chdir(here)
+        if status != 0 or not os.path.exists(png):
+            return f"{reader}: paraview_view.py {os.path.basename(xmf)} exited {status}, no picture"
+        rows, brightness = picture_rows(png)
+        if len(rows) < 20:
+            return f"{reader}: the picture shows no plate ({len(rows)} rows differ from the background)"
+        band = max(1, len(rows) // 10)
+        top, bottom = brightness[rows[:band]].mean(), brightness[rows[-band:]].mean()
+        if not top > bottom + 100:
+            return (f"{reader}: the top of the picture ({top:.0f}) is not brighter than its "
+                    f"bottom ({bottom:.0f}): the hot top edge is not at the top")
+        print(f"ok {reader}: picture {len(rows)} rows high, top {top:.0f} against bottom "
+              f"{bottom:.0f} (the hot edge at the top)")
+    return None
+
+
+def check_owner_map(view, xmf):
+    source = view.open_sidecar(xmf, "xdmf3")
+    source.UpdatePipeline()
+    lut = view.categorical_owner_map(source)
+    low, high = source.PointData.GetArray("owner").GetRange()
+    want = int(high - low) + 1
+    if lut.InterpretValuesAsCategories != 1 or len(lut.Annotations) != 2 * want:
+        return (f"owner map: expected categorical, {want} annotations, got categories="
+                f"{lut.InterpretValuesAsCategories}, annotations {list(lut.Annotations)}")
+    print(f"ok owner map: categorical, {want} categories ({', '.join(lut.Annotations[1::2])})")
     return None
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         print(__doc__, file=sys.stderr)
         return 2
-    xmf, h5 = (os.path.abspath(p) for p in sys.argv[1:])
+    given, h5 = sys.argv[1], os.path.abspath(sys.argv[2])
+    xmf = os.path.abspath(given)
+    if not os.path.dirname(given):  # a bare name: Xdmf3ReaderS cannot (README), ./NAME can
+        given = os.path.join(".", given)
+    view = None
+    if len(sys.argv) == 4:
+        spec = importlib.util.spec_from_file_location("paraview_view", sys.argv[3])
+        view = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(view)
     with h5py.File(h5, "r") as f:
         fields = {name: f[name][...] for name in ("temperature", "owner") if name in f}
     shape = fields["temperature"].shape
     failures = []
-    for reader_name, make in (("XDMFReader", lambda: XDMFReader(FileNames=[xmf])),
-                              ("Xdmf3ReaderS", lambda: Xdmf3ReaderS(FileName=[xmf]))):
+    # by the path as given: relative, from another directory in the test
+    for reader_name, make in (("XDMFReader", lambda: XDMFReader(FileNames=[given])),
+                              ("Xdmf3ReaderS", lambda: Xdmf3ReaderS(FileName=[given]))):
         problem = check(reader_name, make(), fields, shape)
         if problem:
             failures.append(problem)
         else:
-            print(f"ok {reader_name}: {', '.join(fields)} equal to the HDF5 file, "
-                  f"{shape[0]} x {shape[1]} points")
+            print(f"ok {reader_name} ({given} from {os.getcwd()}): {', '.join(fields)} equal "
+                  f"to the HDF5 file, {shape[0]} x {shape[1]} points, row 0 at the top")
+    for reader in ("xdmf3", "legacy") if view else ():
+        problem = check_picture(view, xmf, reader)
+        if problem:
+            failures.append(problem)
+    if "owner" in fields and view:
+        problem = check_owner_map(view, xmf)
+        if problem:
+            failures.append(problem)
     for problem in failures:
         print(f"FAIL {problem}", file=sys.stderr)
     return 1 if failures else 0

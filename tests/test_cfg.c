@@ -167,16 +167,19 @@ static void accepts_at(const char *key, const char *value, int line) {
 #define ACCEPTS(key, value) accepts_at((key), (value), __LINE__)
 
 /* `key = value` is refused with "t.toml:LINE: KEY must be WANT, got "VALUE"". */
-static void refuses_at(const char *key, const char *value, const char *want, int line) {
+static void refuses_at(const char *key, const char *value, const char *want, const char *note,
+                       int line) {
   char text[512], message[512];
   int key_line;
   file_with(key, value, text, sizeof text, &key_line);
   bool quoted = value[0] == '"' || value[0] == '\'';
-  snprintf(message, sizeof message, "t.toml:%d: %s must be %s, got %s%s%s", key_line, key, want,
-           quoted ? "" : "\"", value, quoted ? "" : "\"");
+  snprintf(message, sizeof message, "t.toml:%d: %s must be %s, got %s%s%s%s", key_line, key, want,
+           quoted ? "" : "\"", value, quoted ? "" : "\"", note);
   expect_error_at(text, NULL, 0, message, true, line);
 }
-#define REFUSES(key, value, want) refuses_at((key), (value), (want), __LINE__)
+#define REFUSES(key, value, want) refuses_at((key), (value), (want), "", __LINE__)
+/* The same, with what the message adds after the value (a "did you mean"). */
+#define REFUSES_NOTE(key, value, want, note) refuses_at((key), (value), (want), (note), __LINE__)
 
 static void test_count_keys_checked_on_both_sides_of_their_bounds(void) {
   const char *at_least_one[] = {"grid.nx", "grid.ny", "solver.max_iterations",
@@ -299,12 +302,15 @@ static void test_enum_string_and_bool_keys_take_only_their_values(void) {
   }
   EXPECT_ERROR(GRID "[decomposition]\npartitioner = \"blok\"\n",
                "t.toml:5: decomposition.partitioner must be one of \"block\", \"cyclic\", "
-               "\"block-cyclic\", got \"blok\"");
-  REFUSES("decomposition.partitioner", "\"Block\"",
-          "one of \"block\", \"cyclic\", \"block-cyclic\"");
+               "\"block-cyclic\", got \"blok\"; did you mean \"block\"?");
+  REFUSES_NOTE("decomposition.partitioner", "\"Block\"",
+               "one of \"block\", \"cyclic\", \"block-cyclic\"", "; did you mean \"block\"?");
   REFUSES("decomposition.partitioner", "1", "one of \"block\", \"cyclic\", \"block-cyclic\"");
-  REFUSES("halo.mode", "\"SHM\"", "one of \"auto\", \"shm\", \"p2p\"");
-  REFUSES("halo.mode", "\"shm \"", "one of \"auto\", \"shm\", \"p2p\"");
+  REFUSES_NOTE("halo.mode", "\"SHM\"", "one of \"auto\", \"shm\", \"p2p\"",
+               "; did you mean \"shm\"?");
+  REFUSES_NOTE("halo.mode", "\"shm \"", "one of \"auto\", \"shm\", \"p2p\"",
+               "; did you mean \"shm\"?");
+  REFUSES("halo.mode", "\"zzz\"", "one of \"auto\", \"shm\", \"p2p\""); /* nothing close */
   REFUSES("output.path", "\"\"", "a non-empty string");
   REFUSES("output.path", "''", "a non-empty string");
   REFUSES("output.path", "5", "a non-empty string");
@@ -419,8 +425,9 @@ static void test_set_overrides_with_toml_values_and_bare_strings(void) {
   EXPECT(!c->owner_map, "expected owner_map false, blanks around '=' trimmed");
   EXPECT(c->halo_mode == CFG_HALO_SHM, "expected shm from a quoted string");
   EXPECT(same_double(c->top, -5.0) && c->nx == 1000, "expected top -5.0 and nx 1000");
-  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set");
-  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.process_grid"), "--set");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set solver.tolerance");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.process_grid"),
+                         "--set decomposition.process_grid");
   CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.block_size"), "t.toml:17");
   cfg_destroy(&c);
 }
@@ -446,7 +453,7 @@ static void test_set_later_wins_over_earlier_and_the_file(void) {
   struct cfg *c = CREATE_SET(GRID "[solver]\ntolerance = 0.5\n", "solver.tolerance=0.25",
                              "solver.tolerance=0.125");
   EXPECT(c && c->tolerance == 0.125, "expected the last --set, got %g", c ? c->tolerance : 0.0);
-  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set solver.tolerance");
   CU_ASSERT_STRING_EQUAL(cfg_origin(c, "grid.nx"), "t.toml:2");
   cfg_destroy(&c);
 }
@@ -475,7 +482,8 @@ static void test_set_errors_are_reported_like_the_file(void) {
                    "--set solvr.tolerance=1: unknown section [solvr]; did you mean [solver]?");
   EXPECT_SET_ERROR("decomposition.partitioner=blok",
                    "--set decomposition.partitioner=blok: decomposition.partitioner must be one "
-                   "of \"block\", \"cyclic\", \"block-cyclic\", got \"blok\"");
+                   "of \"block\", \"cyclic\", \"block-cyclic\", got \"blok\"; did you mean "
+                   "\"block\"?");
   EXPECT_SET_ERROR("output.owner_map=yes",
                    "--set output.owner_map=yes: output.owner_map must be true or false, got "
                    "\"yes\"");

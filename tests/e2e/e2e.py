@@ -34,7 +34,47 @@ def run(config_text, ranks=1, args=(), timeout=TIMEOUT, name="case.toml"):
         cmd = [ARGS.mpiexec, "-n", str(ranks), ARGS.jacobi, *args]
         if config_text is not None:
             cmd.append(name)
-        return run_command(cmd, tmp, timeout)
+        p = run_command(cmd, tmp, timeout)
+        expect_header_ranks(p, ranks, " ".join(cmd))
+        return p
+
+
+HEADER_RANKS = re.compile(r"^jacobi \S+: .* (\d+) ranks? on \d+ nodes?", re.M)
+
+
+def expect_header_ranks(p, ranks, what):
+    """Every header a run printed names the rank count it was started with: a launcher of
+    another MPI starts `ranks` singletons, each printing a header of 1 rank (issue 19)."""
+    for m in HEADER_RANKS.finditer(p.stdout):
+        if int(m.group(1)) != ranks:
+            raise Failure(f"{what}: started on {ranks} ranks, but the header says "
+                          f"{m.group(0)!r}: is --mpiexec the launcher of jacobi's MPI?")
+
+
+def rank_pids(launcher_pid):
+    """The jacobi processes a launcher started on this machine: its descendants running
+    ARGS.jacobi. Open MPI's mpirun is their parent; MPICH's Hydra puts hydra_pmi_proxy
+    between."""
+    parents, exe = {}, os.path.realpath(ARGS.jacobi)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    pids = []
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor not in (None, 0, 1, launcher_pid):
+            ancestor = parents.get(ancestor)
+        if ancestor == launcher_pid:
+            try:
+                if os.path.realpath(f"/proc/{pid}/exe") == exe:
+                    pids.append(pid)
+            except OSError:
+                pass
+    return sorted(pids)
 
 
 def run_command(cmd, cwd, timeout=TIMEOUT):
@@ -43,7 +83,16 @@ def run_command(cmd, cwd, timeout=TIMEOUT):
                            errors="replace")
     except subprocess.TimeoutExpired:
         raise Failure(f"timed out after {timeout} s (a hang): {' '.join(cmd)}")
+    expect_one_job(p, " ".join(cmd))
     return p
+
+
+def expect_one_job(p, what):
+    """One summary at most: a launcher of another MPI runs n singletons, each printing its own
+    (issue 19)."""
+    if p.stdout.count("field checksum") > 1:
+        raise Failure(f"{what}: {p.stdout.count('field checksum')} summaries, so as many "
+                      f"separate jobs: is --mpiexec the launcher of jacobi's MPI?\n{p.stdout}")
 
 
 def expect_exit(p, code, what=""):
@@ -375,8 +424,8 @@ def case_temporal_block_misuse_is_refused():
              "halo.mode=shm", "--set", "halo.ranks_per_node=1"],
          ['halo.mode = "shm", but rank 0\'s neighbour rank 1 is on another node']),
         (2, ["--set", "solver.temporal_block=100000", "--set", "solver.check_interval=100000"],
-         ["with halo rings 100000 deep (--set)", "or shallower halos (a smaller "
-          "solver.temporal_block)"]),
+         ["with halo rings 100000 deep (--set solver.temporal_block)",
+          "or shallower halos (a smaller solver.temporal_block)"]),
     ]
     for ranks, args, words in cases:
         p = run(plate(), ranks=ranks, args=args)
@@ -529,6 +578,17 @@ def case_missing_config_file():
         p = run(None, ranks=ranks, args=("no-such.toml",))
         expect_exit(p, 2, "missing config")
         expect_in(p.stderr, ["no-such.toml"], "missing config")
+
+
+def case_launcher_starts_the_ranks_asked_for():
+    """--mpiexec is the launcher of jacobi's MPI: n ranks are one job of n ranks, not n
+    1-rank jobs (each header would then say 1 rank; run() checks every header)."""
+    for ranks in (1, 2):
+        p = run(plate(nx=8, ny=8), ranks=ranks)
+        expect_exit(p, 0, f"{ranks} ranks")
+        expect_ranks(p, ranks, f"{ranks} ranks")
+        if p.stdout.count("field checksum") != 1:
+            raise Failure(f"{ranks} ranks: expected one summary (one job), got:\n{p.stdout}")
 
 
 def case_more_ranks_than_points():

@@ -166,6 +166,20 @@ def case_out_of_range_and_absurd_values():
           ["3 ranks for only 2 interior points"], ranks=(3,))
 
 
+def case_misspelt_values_get_did_you_mean():
+    """Values get "did you mean" like keys, from the file and from --set; an override's
+    refusal names its key."""
+    check(None, ['decomposition.partitioner must be one of', 'got "cylic"',
+                 'did you mean "cyclic"?'],
+          args=("--set", "decomposition.partitioner=cylic"), raw=GOOD.encode())
+    check(GOOD.replace('tolerance = 1e-6', 'tolerance = 1e-6\nmethod = "chebychev"'),
+          ['case.toml:', 'solver.method must be one of', 'did you mean "chebyshev"?'])
+    check(None, ['got "zzz"'], args=("--set", "halo.mode=zzz"), raw=GOOD.encode())
+    p = e2e.run(GOOD, ranks=1, args=("--set", "halo.mode=zzz"))
+    if "did you mean" in p.stderr:
+        raise Failure(f"nothing is close to zzz, yet:\n{p.stderr}")
+
+
 def case_set_malformed():
     for arg, words in (("solver.tolerance", ["--set solver.tolerance", "="]),
                        ("=5", ["--set =5", "empty"]),
@@ -199,10 +213,7 @@ def case_kill_9_of_one_rank_ends_the_job():
                 time.sleep(0.5)
                 if p.poll() is not None:
                     raise Failure(f"the job ended before a rank was killed:\n{p.stderr.read()}")
-                # Ranks on this node are mpirun's children.
-                out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
-                                     text=True).stdout.split()
-                ranks = [int(x) for x in out]
+                ranks = e2e.rank_pids(p.pid)
                 victim = ranks[-1] if len(ranks) >= 3 else None
             if victim is None:
                 raise Failure("the ranks never started")
@@ -441,10 +452,7 @@ def case_signals_before_the_solve_loop_end_the_run():
                 if proc.poll() is not None:
                     raise Failure(f"the plan for 2^20 ranks ended within 1 s ({launcher}): "
                                   "the case no longer tests anything")
-                targets = [proc.pid] if launcher == "alone" else \
-                    [int(x) for x in subprocess.run(["pgrep", "-P", str(proc.pid)],
-                                                    capture_output=True,
-                                                    text=True).stdout.split()]
+                targets = [proc.pid] if launcher == "alone" else e2e.rank_pids(proc.pid)
                 start = time.monotonic()
                 for pid in targets:
                     os.kill(pid, sig)
