@@ -49,6 +49,15 @@ def case_multigrid_identical_partitioners_and_grids():
         e2e.identical_to_one_rank(combos, nx=nx, ny=ny, method="multigrid")
 
 
+def case_multigrid_identical_on_2_ranks():
+    """Within 2 ranks (the MPICH leg's limit): every partitioner, shared windows and messages,
+    on a plate whose coarse levels span both ranks and on one that is its own coarsest level."""
+    combos = [(2, p, b, g, mode, 0) for (p, b), g, mode in
+              zip(PARTITIONERS, GRIDS + [(0, 0)], ("auto", "p2p", "auto", "p2p"))]
+    for nx, ny in ((150, 110), (7, 5)):
+        e2e.identical_to_one_rank(combos, nx=nx, ny=ny, method="multigrid")
+
+
 def case_multigrid_identical_halo_modes_nodes_and_idle_ranks():
     """Shared windows and messages, nodes of 1 and 2 ranks, and plates so small or thin that
     some ranks own nothing on the coarse levels (or on the fine one), or the plate is its own
