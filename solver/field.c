@@ -156,7 +156,7 @@ static int check_shared_memory(double need, int node_size) {
 }
 
 int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth,
-                       double extra) {
+                       double extra, double extra_bytes) {
   /* From the plan, in O(1) whatever the tile count, plus each tile's alignment padding in each
    * buffer: an upper bound, in double so that an absurd grid cannot overflow it. The plan
    * counts one-point rings; a ring `depth` deep adds 2 (depth - 1) (nrows + ncols) + 4 (depth^2
@@ -174,7 +174,8 @@ int field_check_memory(const struct decomp_layout *layout, const struct team *te
       2.0 * (h - 1.0) * (rows_sum + cols_sum) + (double)plan.tiles * 4.0 * (h * h - 1.0);
   double my_bytes = (double)plan.bytes + 2.0 * deeper_rings * sizeof(double) +
                     (double)plan.tiles * 2 * ALIGN_DOUBLES * sizeof(double);
-  double bytes[2] = {my_bytes, my_bytes * (1.0 + extra / 2.0)}, node_bytes[2] = {0, 0};
+  double bytes[2] = {my_bytes, my_bytes * (1.0 + extra / 2.0) + extra_bytes};
+  double node_bytes[2] = {0, 0};
   MPI_CHECK(MPI_Allreduce(bytes, node_bytes, 2, MPI_DOUBLE, MPI_SUM, team->node));
   CHECK(check_memory_limit(node_bytes[1], team->node_size, depth, extra));
   return check_shared_memory(node_bytes[0], team->node_size);

@@ -44,14 +44,15 @@ void field_tile_offsets(const struct decomp_layout *layout, int rank, int64_t de
 
 /* Whether the tiles of every rank on this rank's node (two buffers each) fit the node's
  * physical memory and this process's cgroup memory limit (v1 or v2, the smaller wins), with
- * `extra` more buffers of the same size in private memory (multigrid's), and
+ * `extra` more buffers of the same size and `extra_bytes` more in private memory (multigrid's),
+ * and
  * whether the node's shared-memory directory (/dev/shm, or Open MPI's
  * osc_sm_backing_directory) has room for their window: call before field_create, so that an
  * absurd grid or a small /dev/shm is a configuration error rather than an OOM kill or a hang.
  * Collective on team->node; NOT agreed (the caller adds where the grid size came from, then
  * agrees). Errors: ERR_CONFIG, ERR_FAILURE (MPI). */
 int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth,
-                       double extra);
+                       double extra, double extra_bytes);
 
 /* Allocate this rank's tiles, with rings `depth` >= 1 deep, in a shared window on team->node
  * and set both buffers: interior points to `interior`, boundary points to their side's

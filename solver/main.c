@@ -314,17 +314,19 @@ static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layou
                    2 * (p.compute_seconds / 2 + p.halo_seconds);
       spread_total += t_spread * visits(cfg->mg_cycle, k);
     }
-    per_level[k] = t * visits(cfg->mg_cycle, k > 0 ? k : 0);
+    /* the coarsest is solved once a visit to the level above it */
+    per_level[k] = t * visits(cfg->mg_cycle, lv->replicated ? k - 1 : k);
     total += per_level[k];
     if (lv->replicated) /* unagglomerated, every rank of the fine grid holds the coarsest */
       spread_total += per_level[k] + (l->nranks > 1 ? 2.0 * (l->nranks - levels_holders(&h)) *
                                                           machine->net_latency
                                                     : 0.0);
   }
-  for (int k = 0; k < h.n; k++)
-    printf("%-6d %10.0f %14.2f %14.2f %11.1f%%\n", k, visits(cfg->mg_cycle, k),
-           per_level[k] / visits(cfg->mg_cycle, k) * 1e6, per_level[k] * 1e6,
-           100 * per_level[k] / total);
+  for (int k = 0; k < h.n; k++) {
+    double v = visits(cfg->mg_cycle, h.level[k].replicated ? k - 1 : k);
+    printf("%-6d %10.0f %14.2f %14.2f %11.1f%%\n", k, v, per_level[k] / v * 1e6,
+           per_level[k] * 1e6, 100 * per_level[k] / total);
+  }
   printf("total: %.2f us a cycle; the fine level is %.1f%% of it; without agglomeration (every "
          "level on the fine process grid) %.2f us\n",
          total * 1e6, 100 * per_level[0] / total, spread_total * 1e6);
@@ -368,8 +370,20 @@ static int plan(struct run *run) {
   /* Multigrid also holds the fine residual (1 buffer of the field's size), the restriction's
    * copy of it (about 1) and its column sums (1/2), the interpolation's coarse values (1/4) and
    * four buffers of each coarse level (4/3 in all): 4.5 buffers with room for the rings. */
-  double extra = run->cfg->method == CFG_METHOD_MULTIGRID ? 4.5 : 0.0;
-  if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra) != ERR_OK) {
+  double extra = run->cfg->method == CFG_METHOD_MULTIGRID ? 4.5 : 0.0, extra_bytes = 0.0;
+  /* and a holder of the coarsest level: the whole level above (gathered, and its column sums),
+   * the coarsest itself in three buffers and its band LU, however thin the plate */
+  struct levels h;
+  if (extra > 0 && levels_init(&h, &run->layout) == ERR_OK &&
+      levels_holds_coarsest(&h, run->team->rank)) {
+    const struct levels_level *c = &h.level[h.n - 1], *above = &h.level[h.n - 2];
+    double coarse = (double)c->rows.n * (double)c->cols.n;
+    double band = (double)(c->rows.n < c->cols.n ? c->rows.n : c->cols.n);
+    extra_bytes = 8.0 * (1.5 * (double)above->rows.n * (double)above->cols.n + 3.0 * coarse +
+                         coarse * (2.0 * band + 1.0));
+  }
+  if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra,
+                         extra_bytes) != ERR_OK) {
     char blame[640];
     int n =
         snprintf(blame, sizeof blame, "%s: grid.nx x grid.ny = %lld x %lld",

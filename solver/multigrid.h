@@ -32,7 +32,7 @@ struct multigrid_params {
   enum multigrid_cycle cycle;
   enum multigrid_smoother smoother;
   int pre, post; /* smoothing steps before and after the coarse-grid correction, each level */
-  bool fmg;      /* the first cycle of the run is a full-multigrid start */
+  bool fmg;      /* cycle 1 (from the initial field, not a continued run's) is a full-multigrid start */
   enum cfg_halo_mode halo_mode; /* the coarse levels' halos, as the fine level's */
 };
 
@@ -64,7 +64,8 @@ double multigrid_work(const struct multigrid *mg);
 
 const struct levels *multigrid_levels(const struct multigrid *mg);
 
-/* Free; accepts NULL and *mg == NULL, sets *mg to NULL. Not collective. */
+/* Free; accepts NULL and *mg == NULL, sets *mg to NULL. Collective on each node (the coarse
+ * levels' shared windows). */
 void multigrid_destroy(struct multigrid **mg);
 
 #endif /* JACOBI_MULTIGRID_H */

@@ -278,11 +278,12 @@ static double chebyshev_step(struct loop *loop, int64_t k, int64_t last, bool wa
   return sweep_once(loop, &kind);
 }
 
-/* A cycle (the first of the run a full-multigrid start if asked): its result's change. */
+/* A cycle (cycle 1, from the initial field, a full-multigrid start if asked: a continued run
+ * goes on with plain cycles, as the run it continues did): its result's change. */
 static double multigrid_step(struct loop *loop, int64_t k, int64_t last, bool want_diff) {
   (void)last;
   (void)want_diff;
-  bool fmg_start = loop->p->multigrid.fmg && k == loop->p->first_iteration + 1;
+  bool fmg_start = loop->p->multigrid.fmg && k == 1;
   return multigrid_cycle(loop->mg, fmg_start);
 }
 

@@ -231,7 +231,8 @@ def discretization_error(n):
 
 def case_multigrid_restart_and_signal_mid_solve():
     """A run stopped after 3 cycles continues on other ranks and partitioners to the same field
-    and cycle count as straight through; a Jacobi file seeds multigrid and a multigrid file
+    and cycle count as straight through, also with the full-multigrid start (cycle 1 only); a
+    Jacobi file seeds multigrid and a multigrid file
     Jacobi; SIGUSR1 mid-solve checkpoints, exits 4 and continues exactly."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-mg-") as tmp:
         e2e_io.write(tmp, "case.toml", e2e_io.plate(nx=140, ny=90))
@@ -251,6 +252,16 @@ def case_multigrid_restart_and_signal_mid_solve():
             expect_in(c.stdout, [f"field checksum {ca}"], "checksum of the continued run")
         if e2e_io.attribute(tmp, "a.h5", "method") != '"multigrid"':
             raise Failure(f"a.h5: method {e2e_io.attribute(tmp, 'a.h5', 'method')}")
+        # the full-multigrid start is cycle 1 only: a continued run goes on with plain cycles
+        fmg = [MG, "solver.multigrid.fmg=true", "solver.multigrid.cycle=F"]
+        f = e2e_io.jacobi(tmp, 1, ["output.path=f.h5", *fmg])
+        expect_exit(f, 0, "FMG straight to convergence")
+        g = e2e_io.jacobi(tmp, 2, ["output.path=g.h5", "solver.max_iterations=2", *fmg])
+        expect_exit(g, 3, "FMG stopped after 2 cycles")
+        h = e2e_io.jacobi(tmp, 3, ["output.path=h.h5", "initial.from_file=g.h5", *fmg,
+                                   "decomposition.partitioner=cyclic"])
+        expect_exit(h, 0, "FMG continued on 3 ranks")
+        e2e_io.identical(tmp, "f.h5", "h.h5", "FMG straight against continued after 2 cycles")
         j = e2e_io.jacobi(tmp, 2, ["output.path=j.h5", "solver.max_iterations=50"])
         expect_exit(j, 3, "a Jacobi run stopped at 50")
         for source, method in (("j.h5", "multigrid"), ("b.h5", "jacobi")):
