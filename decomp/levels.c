@@ -61,8 +61,11 @@ int levels_init(struct levels *h, const struct decomp_layout *fine) {
     /* Over the fine process grid, one block a process: blocks of ceil(n / p) leave processes
      * p .. of each dimension empty, so the level lives on the top-left p_r x p_c sub-grid,
      * whose neighbours are the fine grid's neighbours. */
-    c->layout = (struct decomp_layout){.nx = c->cols.n, .ny = c->rows.n, .nranks = fine->nranks,
-                                       .prows = fine->prows, .pcols = fine->pcols,
+    c->layout = (struct decomp_layout){.nx = c->cols.n,
+                                       .ny = c->rows.n,
+                                       .nranks = fine->nranks,
+                                       .prows = fine->prows,
+                                       .pcols = fine->pcols,
                                        .kind = DECOMP_BLOCK_CYCLIC};
     CHECK(decomp_dist_init(&c->layout.rows, c->rows.n, fine->prows, DECOMP_BLOCK_CYCLIC,
                            c->rows.n / prows + (c->rows.n % prows != 0)));
@@ -207,10 +210,10 @@ void levels_plan_print(const struct levels *h, FILE *out) {
         struct decomp_tile tile;
         decomp_tile(lay, r, t, &tile);
         int64_t r0, r1, c0, c1;
-        levels_restrict_span(&h->level[l - 1].rows, &lv->rows, tile.row0,
-                             tile.row0 + tile.nrows, &r0, &r1);
-        levels_restrict_span(&h->level[l - 1].cols, &lv->cols, tile.col0,
-                             tile.col0 + tile.ncols, &c0, &c1);
+        levels_restrict_span(&h->level[l - 1].rows, &lv->rows, tile.row0, tile.row0 + tile.nrows,
+                             &r0, &r1);
+        levels_restrict_span(&h->level[l - 1].cols, &lv->cols, tile.col0, tile.col0 + tile.ncols,
+                             &c0, &c1);
         moved += (r1 - r0) * (c1 - c0);
       }
     }

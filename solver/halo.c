@@ -473,7 +473,6 @@ static void copy_rect(double *restrict dst, int64_t dst_stride, const double *re
 
 static char notify_token; /* zero-byte messages still need a valid buffer */
 
-
 /* One zero-byte message to and from every node neighbour, completed together. */
 static int notify_node_neighbours(struct halo *h, int tag) {
   int nreq = 0;

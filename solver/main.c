@@ -318,14 +318,14 @@ static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layou
     per_level[k] = t * visits(cfg->mg_cycle, lv->replicated ? k - 1 : k);
     total += per_level[k];
     if (lv->replicated) /* unagglomerated, every rank of the fine grid holds the coarsest */
-      spread_total += per_level[k] + (l->nranks > 1 ? 2.0 * (l->nranks - levels_holders(&h)) *
-                                                          machine->net_latency
-                                                    : 0.0);
+      spread_total +=
+          per_level[k] +
+          (l->nranks > 1 ? 2.0 * (l->nranks - levels_holders(&h)) * machine->net_latency : 0.0);
   }
   for (int k = 0; k < h.n; k++) {
     double v = visits(cfg->mg_cycle, h.level[k].replicated ? k - 1 : k);
-    printf("%-6d %10.0f %14.2f %14.2f %11.1f%%\n", k, v, per_level[k] / v * 1e6,
-           per_level[k] * 1e6, 100 * per_level[k] / total);
+    printf("%-6d %10.0f %14.2f %14.2f %11.1f%%\n", k, v, per_level[k] / v * 1e6, per_level[k] * 1e6,
+           100 * per_level[k] / total);
   }
   printf("total: %.2f us a cycle; the fine level is %.1f%% of it; without agglomeration (every "
          "level on the fine process grid) %.2f us\n",
@@ -382,8 +382,8 @@ static int plan(struct run *run) {
     extra_bytes = 8.0 * (1.5 * (double)above->rows.n * (double)above->cols.n + 3.0 * coarse +
                          coarse * (2.0 * band + 1.0));
   }
-  if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra,
-                         extra_bytes) != ERR_OK) {
+  if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra, extra_bytes) !=
+      ERR_OK) {
     char blame[640];
     int n =
         snprintf(blame, sizeof blame, "%s: grid.nx x grid.ny = %lld x %lld",
@@ -566,8 +566,8 @@ static void far_from_answer(const struct run *run, struct report_summary *s) {
   }
   if (cfg->method != CFG_METHOD_MULTIGRID) {
     /* V(2,2) red-black reduces the error about 20x a cycle at any size (README, Multigrid) */
-    double from = isfinite(run->estimate.ref_estimate) ? run->estimate.ref_estimate
-                                                        : s->error_bound;
+    double from =
+        isfinite(run->estimate.ref_estimate) ? run->estimate.ref_estimate : s->error_bound;
     s->multigrid_total = from > s->goal ? ceil(log(from / s->goal) / log(20.0)) : 1;
   }
 }

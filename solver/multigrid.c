@@ -97,10 +97,9 @@ static int64_t walk(const struct decomp_layout *l, int owner, const struct box *
         if (how != WALK_COUNT) {
           int64_t t = kr * ncolruns + kc;
           int64_t col_start = decomp_dist_run(&l->cols, pc, kc).start;
-          const double *src =
-              how == WALK_UNPACK
-                  ? NULL
-                  : src_base[t] + (gi - row_start) * src_stride[t] + (cs - col_start);
+          const double *src = how == WALK_UNPACK ? NULL
+                                                 : src_base[t] + (gi - row_start) * src_stride[t] +
+                                                       (cs - col_start);
           double *dst = how == WALK_PACK ? NULL
                                          : dst_base[bx->tile] + bx->offset +
                                                (gi - bx->r0) * bx->stride + (cs - bx->c0);
@@ -302,10 +301,9 @@ struct multigrid {
   MPI_Comm comm;
   /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
   double alpha[64], beta[64];
-  double work;      /* fine-sweep equivalents of the last cycle */
-  double *row;      /* a scratch row as wide as the widest tile of any level */
+  double work; /* fine-sweep equivalents of the last cycle */
+  double *row; /* a scratch row as wide as the widest tile of any level */
 };
-
 
 static int axis_tables_init(struct axis_tables *t, const struct levels_axis *a,
                             const struct levels_axis *finer, const struct levels_axis *coarser) {
@@ -470,8 +468,8 @@ static int level_alloc_coarsest(struct multigrid *mg, int l) {
     L->x[b] = calloc(1, sizeof *L->x[b]);
   L->f = calloc(1, sizeof *L->f);
   L->r = calloc(1, sizeof *L->r);
-  if (L->tiles == NULL || L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL ||
-      L->f == NULL || L->r == NULL)
+  if (L->tiles == NULL || L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || L->f == NULL ||
+      L->r == NULL)
     return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
   if (L->ntiles == 0)
     return ERR_OK;
@@ -507,9 +505,9 @@ static int coarsest_factor(struct multigrid *mg, int l) {
   int64_t bw = L->bandwidth, width = 2 * bw + 1, n = L->unknowns;
   L->band = calloc((size_t)(n * width), sizeof *L->band);
   if (L->band == NULL)
-    return err_set(ERR_FAILURE, "out of memory for the coarsest level (%lld x %lld)",
-                   (long long)nx, (long long)ny);
-#define BAND(u, v) L->band[(u) * width + bw + (v) - (u)]
+    return err_set(ERR_FAILURE, "out of memory for the coarsest level (%lld x %lld)", (long long)nx,
+                   (long long)ny);
+#define BAND(u, v) L->band[(u)*width + bw + (v) - (u)]
   for (int64_t i = 0; i < ny; i++)
     for (int64_t j = 0; j < nx; j++) {
       int64_t u = L->column_major ? j * ny + i : i * nx + j;
@@ -595,9 +593,9 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
   if (status == ERR_OK && MPI_Comm_dup(team->comm, &mg->comm) != MPI_SUCCESS)
     team_abort(team, err_set(ERR_FAILURE, "MPI_Comm_dup for multigrid failed"));
   if (status == ERR_OK)
-    multigrid_smoother_weights(params->smoother, params->pre > params->post ? params->pre
-                                                                           : params->post,
-                               mg->alpha, mg->beta);
+    multigrid_smoother_weights(params->smoother,
+                               params->pre > params->post ? params->pre : params->post, mg->alpha,
+                               mg->beta);
   const struct levels *h = &mg->levels;
   for (int l = 0; status == ERR_OK && l < h->n; l++) {
     struct level *L = &mg->lv[l];
@@ -611,19 +609,18 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
                                 coarser ? &coarser->cols : NULL);
     status = team_agree(team, status); /* the coarse fields' allocation is collective */
     if (status == ERR_OK)
-      status = l == 0                   ? team_agree(team, level_alloc_fine(mg))
+      status = l == 0                 ? team_agree(team, level_alloc_fine(mg))
                : L->shape->replicated ? team_agree(team, level_alloc_coarsest(mg, l))
-                                        : level_alloc_coarse(mg, l);
+                                      : level_alloc_coarse(mg, l);
   }
   int me = team->rank, nranks = team->size;
   for (int l = 1; status == ERR_OK && l < h->n; l++) {
     struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
     struct gen_ctx here = {mg, l}, above = {mg, l - 1};
-    status = fetch_plan(&L->restriction, &F->shape->layout, false, gen_restrict, &here, me,
-                          nranks);
+    status = fetch_plan(&L->restriction, &F->shape->layout, false, gen_restrict, &here, me, nranks);
     if (status == ERR_OK)
-      status = fetch_plan(&L->interp, &L->shape->layout, L->shape->replicated, gen_interp,
-                          &above, me, nranks);
+      status = fetch_plan(&L->interp, &L->shape->layout, L->shape->replicated, gen_interp, &above,
+                          me, nranks);
     if (status == ERR_OK && L->ntiles > 0) {
       struct box b;
       restrict_box(mg, l, &L->tiles[0], &b);
@@ -760,9 +757,9 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
     const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
                  *dx = L->cols.diag + tile->col0;
     for (int64_t j = 0; j < tile->ncols; j++) {
-      double u = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
-                  fr[j]) /
-                 (dy + dx[j]);
+      double u =
+          (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) + fr[j]) /
+          (dy + dx[j]);
       double y = xr[j] + beta * (u - xr[j]);
       o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
     }
@@ -1008,8 +1005,8 @@ double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   exchange(mg, 0, f->current);
   double change = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
-    double d = sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows,
-                                 f->tiles[t].ncols, field_stride(f, t));
+    double d = sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows, f->tiles[t].ncols,
+                                 field_stride(f, t));
     change = d > change ? d : change;
   }
   mg->work += 1.0;

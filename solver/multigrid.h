@@ -32,7 +32,7 @@ struct multigrid_params {
   enum multigrid_cycle cycle;
   enum multigrid_smoother smoother;
   int pre, post; /* smoothing steps before and after the coarse-grid correction, each level */
-  bool fmg;      /* cycle 1 (from the initial field, not a continued run's) is a full-multigrid start */
+  bool fmg; /* cycle 1 (from the initial field, not a continued run's) is a full-multigrid start */
   enum cfg_halo_mode halo_mode; /* the coarse levels' halos, as the fine level's */
 };
 

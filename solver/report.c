@@ -28,8 +28,7 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   printf("  partitioner %s", cfg_partitioner_name(cfg->partitioner));
   if (cfg->partitioner == CFG_BLOCK_CYCLIC)
     printf(" (block %lld)", (long long)cfg->block_size);
-  printf(", halo %s, method %s", cfg_halo_mode_name(cfg->halo_mode),
-         cfg_method_name(cfg->method));
+  printf(", halo %s, method %s", cfg_halo_mode_name(cfg->halo_mode), cfg_method_name(cfg->method));
   bool multigrid = cfg->method == CFG_METHOD_MULTIGRID;
   if (multigrid)
     printf(" (%s(%lld,%lld) cycles, %s smoothing%s)", cfg_cycle_name(cfg->mg_cycle),

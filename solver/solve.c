@@ -459,9 +459,9 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     }
 
     if (params->progress && team->rank == 0 && t3 - last_progress >= 1.0) {
-      double estimate = estimate_error(&loop.model, checked_change,
-                                       !method->certifies_input && !method->change_of_result,
-                                       checked_at);
+      double estimate =
+          estimate_error(&loop.model, checked_change,
+                         !method->certifies_input && !method->change_of_result, checked_at);
       report_progress(k, out->residual, estimate,
                       global_points * (double)(k - params->first_iteration) / (t3 - start) / 1e6,
                       t3 - start);

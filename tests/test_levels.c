@@ -60,8 +60,10 @@ static void test_coarsening_gaps_by_hand(void) {
   /* 4096 (1, 1) -> 2048 parity 1 (1, 1/2) -> 1024 parity 0 (1/2, 3/4) -> 512 parity 1
    * (3/4, 3/8) */
   const struct levels_axis *a = &h.level[1].cols, *b = &h.level[2].cols, *c = &h.level[3].cols;
-  EXPECT(a->n == 2048 && a->parity == 1 && a->gap_lo == 1 && a->gap_hi == 0.5, "level 1: %lld %d "
-         "%g %g", (long long)a->n, a->parity, a->gap_lo, a->gap_hi);
+  EXPECT(a->n == 2048 && a->parity == 1 && a->gap_lo == 1 && a->gap_hi == 0.5,
+         "level 1: %lld %d "
+         "%g %g",
+         (long long)a->n, a->parity, a->gap_lo, a->gap_hi);
   EXPECT(b->n == 1024 && b->parity == 0 && b->gap_lo == 0.5 && b->gap_hi == 0.75,
          "level 2: %lld %d %g %g", (long long)b->n, b->parity, b->gap_lo, b->gap_hi);
   EXPECT(c->n == 512 && c->parity == 1 && c->gap_lo == 0.75 && c->gap_hi == 0.375,
