@@ -69,6 +69,14 @@ PETSC_VARIANTS = {
 RTOLS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7)
 
 
+
+def write_csv(path, header, rows):
+    """One CSV: the header line, then each row's values as str() gives them."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(header + "\n")
+        for r in rows:
+            f.write(",".join(str(x) for x in r) + "\n")
+
 def launch(ranks):
     return ["mpirun", "-n", str(ranks)]
 
@@ -299,10 +307,7 @@ def factor(args):
             s, _ = jac.run(nx, ny, "multigrid", ("solver.max_iterations=6",
                                                  "solver.tolerance=1e-30"))
             rows.append((nx, ny, s["levels"], s["work"], s["factor"]))
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("nx,ny,levels,work_per_cycle,factor\n")
-        for r in rows:
-            f.write(",".join(str(x) for x in r) + "\n")
+    write_csv(args.out, "nx,ny,levels,work_per_cycle,factor", rows)
     print(f"   {'nx x ny':>11} {'aspect':>7} {'levels':>6} {'work/cycle':>10} {'factor':>8}")
     for nx, ny, levels, work, fac in rows:
         aspect = f"1:{max(nx, ny) / min(nx, ny):.3g}"
@@ -337,10 +342,7 @@ def cost(args):
             for m in smoothers:
                 c = statistics.median(cycle_t[m])
                 rows.append((n, m, cycles, work[m], sweep, c, c / (work[m] * sweep)))
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("n,smoother,cycles,work_per_cycle,sweep_s,cycle_s,ratio\n")
-        for r in rows:
-            f.write(",".join(str(x) for x in r) + "\n")
+    write_csv(args.out, "n,smoother,cycles,work_per_cycle,sweep_s,cycle_s,ratio", rows)
     print(f"   {'n':>5} {'smoother':<10} {'work/cycle':>10} {'sweep ms':>9} {'cycle ms':>9} "
           f"{'cycle / (work x sweep)':>23}")
     for n, m, _, work, sweep, c, ratio in rows:
