@@ -101,12 +101,12 @@ _Static_assert(CFG_SMOOTHER_REDBLACK == 0 && CFG_SMOOTHER_CHEBYSHEV == 1 &&
 static const struct key_def schema[] = {
     {"grid", "nx", COUNT_FROM(1), FIELD(nx), .required = true, .help = "interior points per row"},
     {"grid", "ny", COUNT_FROM(1), FIELD(ny), .required = true, .help = "interior rows"},
-    {"boundary", "top", TEMPERATURE, FIELD(top), .help = "temperature held on the top edge"},
-    {"boundary", "bottom", TEMPERATURE, FIELD(bottom),
+    {"boundary", "top", TEMPERATURE, FIELD(top.value), .help = "temperature held on the top edge"},
+    {"boundary", "bottom", TEMPERATURE, FIELD(bottom.value),
      .help = "temperature held on the bottom edge"},
-    {"boundary", "left", TEMPERATURE, FIELD(left), .help = "temperature held on the left edge"},
-    {"boundary", "right", TEMPERATURE, FIELD(right), .help = "temperature held on the right edge"},
-    {"initial", "interior", TEMPERATURE, FIELD(interior),
+    {"boundary", "left", TEMPERATURE, FIELD(left.value), .help = "temperature held on the left edge"},
+    {"boundary", "right", TEMPERATURE, FIELD(right.value), .help = "temperature held on the right edge"},
+    {"initial", "interior", TEMPERATURE, FIELD(interior.value),
      .help = "starting temperature of every interior point"},
     {"initial", "from_file", .type = KEY_STRING, FIELD(from_file), .may_be_empty = true,
      .def = {.s = ""},
@@ -911,6 +911,13 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
     status = apply_set(&b, i);
   if (status == ERR_OK)
     status = check_complete(&b);
+  if (status == ERR_OK) { /* interim: [plate] keys come with the expression support */
+    b.cfg->width = 1.0;
+    b.cfg->height = (double)(b.cfg->ny + 1) / (double)(b.cfg->nx + 1);
+    b.cfg->conductivity = 1.0;
+    b.cfg->thickness = 1.0;
+    b.cfg->source_q.value = 0.0;
+  }
   if (status != ERR_OK) {
     cfg_destroy(&b.cfg);
     return status;
@@ -931,6 +938,13 @@ void cfg_destroy(struct cfg **cfg) {
   free(*cfg);
   *cfg = NULL;
 }
+
+bool cfg_general(const struct cfg *cfg) {
+  return cfg->nregions > 0 || cfg->source_q.text != NULL || cfg->source_q.value != 0.0 ||
+         (cfg->source_file != NULL && cfg->source_file[0] != '\0');
+}
+
+double cfg_spacing(const struct cfg *cfg) { return cfg->width / (double)(cfg->nx + 1); }
 
 const char *cfg_origin(const struct cfg *cfg, const char *key) {
   static char origin[1024];

@@ -30,16 +30,62 @@ enum cfg_smoother { CFG_SMOOTHER_REDBLACK, CFG_SMOOTHER_CHEBYSHEV, CFG_SMOOTHER_
  * finite, so no sum in the sweep can overflow: the field stays finite by construction. */
 #define CFG_MAX_TEMPERATURE 1e300
 
+/* A value given as a number or as an expression of x and y (metres from the plate's top-left
+ * corner, y downwards; expr.h): `text` is NULL for a number, else the expression as written
+ * and `value` is NaN. Validated by cfg_create (the expression compiles). */
+struct cfg_expr {
+  double value;
+  char *text;
+};
+
+/* The shapes a fixed-temperature region may take. */
+enum cfg_region_shape { CFG_REGION_RECTANGLE, CFG_REGION_DISK, CFG_REGION_MASK };
+
+/* Most [[region]] tables in one file: a region's number (1-based) is stored in the output's
+ * /fixed mask as one byte. */
+#define CFG_MAX_REGIONS 255
+
+/* One [[region]]: points of the plate held at `temperature` (the sweep never updates them).
+ * Coordinates in metres from the top-left corner, y downwards. A grid point is inside a
+ * rectangle when x0 <= x <= x1 and y0 <= y <= y1, inside a disk when its distance to (cx, cy)
+ * is at most radius (both up to 1e-9 of the grid spacing, so edges on grid lines are in), and
+ * inside a mask where the dataset (ny x nx, any numeric type) is non-zero. Later regions win
+ * where regions overlap. cfg_create checks what it can without the file (the shape's keys,
+ * x0 <= x1, within the plate, radius > 0); the plate checks that a region covers at least one
+ * point and the mask's shape. */
+struct cfg_region {
+  enum cfg_region_shape shape;
+  double x0, x1, y0, y1;   /* rectangle */
+  double cx, cy, radius;   /* disk */
+  char *file, *dataset;    /* mask: HDF5 file and dataset ("/fixed" by default) */
+  struct cfg_expr temperature;
+  int line; /* of the [[region]] header, for messages */
+};
+
 /* Largest accepted config file. */
 #define CFG_MAX_FILE_BYTES (1 << 20)
 
 struct cfg {
   /* [grid] */
   int64_t nx, ny; /* interior points per row, interior rows */
-  /* [boundary] */
-  double top, bottom, left, right;
+  /* [plate]: physical size and material. The grid spacing is uniform, h = width / (nx + 1) =
+   * height / (ny + 1) (the boundary points lie on the plate's edges); cfg_create fills in the
+   * one not given from the other (neither: width = 1 m) and refuses an inconsistent pair. */
+  double width, height;         /* m, resolved: both always set */
+  double conductivity;          /* W/(m K), > 0 */
+  double thickness;             /* m, > 0 */
+  /* [boundary]: numbers, or expressions of the position along the edge */
+  struct cfg_expr top, bottom, left, right;
   /* [initial] */
-  double interior;
+  struct cfg_expr interior;
+  /* [source]: heat generated in the plate, W/m^2: q (a number or an expression of x and y;
+   * 0 and no file: no source, the Laplace equation) plus, if from_file is not "", the dataset
+   * (ny x nx) of that HDF5 file; together the Poisson equation k t lap(T) + q = 0 */
+  struct cfg_expr source_q;
+  char *source_file, *source_dataset;
+  /* [[region]]: fixed-temperature regions, in file order */
+  struct cfg_region *regions;
+  int nregions;
   char *from_file; /* "" : start from `interior`; else a file written by jacobi to continue */
   /* [solver] */
   enum cfg_method method;
@@ -99,6 +145,13 @@ const char *cfg_origin(const struct cfg *cfg, const char *key);
 
 /* Whether `key` ("section.name") was given, in the file or by --set, rather than defaulted. */
 bool cfg_is_set(const struct cfg *cfg, const char *key);
+
+/* Whether the plate has a source (q not 0 or a file) or regions: the sweep then runs the
+ * general update (sweep.h) instead of Laplace's. */
+bool cfg_general(const struct cfg *cfg);
+
+/* The grid spacing, metres: cfg->width / (cfg->nx + 1). */
+double cfg_spacing(const struct cfg *cfg);
 
 /* Print the resolved configuration as TOML that cfg_create accepts and that reproduces `cfg`
  * exactly (floats with 17 significant digits). */

@@ -391,12 +391,12 @@ static void fill_ring(double *slab, const struct io_slabs *s, int64_t r0, int64_
   for (int64_t r = r0; r < r1; r++) {
     double *row = slab + (r - r0) * s->cols;
     if (r == 0 || r == s->rows - 1) {
-      double v = b->side[r == 0 ? DECOMP_NORTH : DECOMP_SOUTH];
+      const double *v = b->side[r == 0 ? DECOMP_NORTH : DECOMP_SOUTH];
       for (int64_t c = 0; c < s->cols; c++)
-        row[c] = v;
+        row[c] = v[c];
     } else {
-      row[0] = b->side[DECOMP_WEST];
-      row[s->cols - 1] = b->side[DECOMP_EAST];
+      row[0] = b->side[DECOMP_WEST][r];
+      row[s->cols - 1] = b->side[DECOMP_EAST][r];
     }
   }
 }

@@ -6,6 +6,11 @@
  * residual, converged, tolerance, nx, ny, partitioner, ranks, version, config, method,
  * error_estimate, error_bound, target_error; with
  * output.owner_map also /owner, int32, the owning rank of each point (-1 on the boundary).
+ * A plate with sources adds /source, float64 (ny, nx), q in W/m^2 at each interior point; one
+ * with regions adds /fixed, uint8 (ny, nx), the region (1-based) holding each interior point,
+ * 0 where free (field.h's source and fixed arrays). Root attributes width, height, spacing
+ * (m), conductivity, thickness, and the heat flows (io_state.heat). The sidecar's geometry is
+ * in metres: origin (0, 0) at the top-left ring point, spacing h.
  *
  * Files are written atomically: to a fresh temporary PATH.tmp.XXXXXX (mkstemp: exclusive, never
  * through a link, unique to the run), flushed, fsynced and closed; the sidecar's temporary
@@ -41,6 +46,19 @@ struct io_state {
   double error_estimate, error_bound; /* degrees from the exact discrete solution */
   int64_t chebyshev_start; /* Chebyshev: where its recurrence began (attribute); -1: Jacobi */
   bool previous; /* also write /previous, the iterate before, from the field's other buffer */
+  /* The heat flows of the field written (plate.h), W, as root attributes heat_top,
+   * heat_bottom, heat_left, heat_right, heat_regions (array, one per [[region]]),
+   * heat_source, heat_imbalance, heat_imbalance_bound; NULL: none written. */
+  const struct io_heat *heat;
+};
+
+/* What io_state.heat points to: the same figures as struct plate_heat (plate.h), which io
+ * does not include. */
+struct io_heat {
+  double edge[4]; /* top, bottom, left, right (enum decomp_side) */
+  const double *region;
+  int nregions;
+  double source, imbalance, imbalance_bound;
 };
 
 /* Refuse, before any solving, an output that cannot be written: a missing or unwritable
@@ -60,6 +78,18 @@ int io_check_output(const struct cfg *cfg, const struct team *team);
  * temporaries are removed. */
 int io_write(const char *path, const struct field *field, const struct field_boundary *boundary,
              const struct cfg *cfg, const struct team *team, const struct io_state *state);
+
+/* Read the 2-D dataset `dataset` of shape (ny, nx) (the interior) from the HDF5 file `path`
+ * into `dest`, laid out as one buffer of `field` (tile t at dest + field->tile_offset[t], its
+ * interior points only, rings field->depth deep), any numeric type converted to double: a
+ * source (source.from_file) or a region's mask. `key` names the config key that gave the path
+ * (e.g. "source.from_file", or "region[2].file") and `origin` its file:line, for messages.
+ * Trusts nothing: a regular file, HDF5, the dataset present, 2-D, numeric, of that shape
+ * (the message gives both shapes), every value finite. Rank 0 reads row slabs and scatters
+ * them (IO_SLAB_BYTES). Collective on team->comm; agreed status. Errors: ERR_CONFIG, one
+ * message "ORIGIN: KEY = PATH: what is wrong". */
+int io_read_interior(const char *path, const char *dataset, const char *key, const char *origin,
+                     const struct field *field, const struct team *team, double *dest);
 
 /* Read a file written by io_write into the current buffer of `field` (any layout: the file's
  * writer may have had other ranks, partitioner or process grid), and its iteration count.

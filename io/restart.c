@@ -166,9 +166,12 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
                  : c == 0           ? DECOMP_WEST
                  : c == s->cols - 1 ? DECOMP_EAST
                                     : -1;
-      if (side >= 0 && v != b->side[side])
-        return bad_file(cfg, path, "boundary point %s[%lld][%lld] is %.17g, but %s = %.17g", name,
-                        (long long)r, (long long)c, v, side_key[side], b->side[side]);
+      double want = side < 0                                        ? v
+                    : side == DECOMP_NORTH || side == DECOMP_SOUTH ? b->side[side][c]
+                                                                   : b->side[side][r];
+      if (v != want)
+        return bad_file(cfg, path, "boundary point %s[%lld][%lld] is %.17g, but %s gives %.17g",
+                        name, (long long)r, (long long)c, v, side_key[side], want);
     }
   return ERR_OK;
 }

@@ -17,7 +17,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config python3
   openmpi-bin libopenmpi-dev
-  libhdf5-openmpi-dev hdf5-tools
+  libhdf5-openmpi-dev hdf5-tools libmuparser-dev
   libcunit1-dev
 )
 tools=(python3-h5py python3-numpy python3-scipy python3-matplotlib paraview python3-paraview xvfb

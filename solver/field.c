@@ -196,9 +196,9 @@ static void fill_tile(double *storage, const struct decomp_tile *tile, int64_t d
       if (li >= 0 && li < tile->nrows && lj >= 0 && lj < tile->ncols)
         value = interior;
       else if (in_cols && (gi == -1 || gi == layout->ny))
-        value = boundary->side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH];
+        value = boundary->side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH][gj + 1];
       else if (in_rows && (gj == -1 || gj == layout->nx))
-        value = boundary->side[gj == -1 ? DECOMP_WEST : DECOMP_EAST];
+        value = boundary->side[gj == -1 ? DECOMP_WEST : DECOMP_EAST][gi + 1];
       storage[i * stride + j] = value;
     }
 }
@@ -275,6 +275,10 @@ void field_destroy(struct field **field) {
     MPI_Win_free(&f->win);
   free(f->tiles);
   free(f->tile_offset);
+  free(f->coef);
+  free(f->rhs);
+  free(f->source);
+  free(f->fixed);
   free(f);
   *field = NULL;
 }

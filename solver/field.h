@@ -17,11 +17,17 @@
 #include "team.h"
 
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-/* Fixed temperatures, indexed by enum decomp_side: top, bottom, left, right. */
+/* The fixed temperatures of the boundary ring, indexed by enum decomp_side and by position on
+ * the ring, counted from the ring's corner: side[DECOMP_NORTH][c] and side[DECOMP_SOUTH][c] for
+ * ring columns c = 0 .. nx + 1 (c = j + 1 above and below interior column j; c = 0 and nx + 1
+ * are the corners, which the file shows and no stencil reads), side[DECOMP_WEST][r] and
+ * side[DECOMP_EAST][r] for ring rows r = 0 .. ny + 1 (r = i + 1 beside row i). Borrowed arrays
+ * (plate.h owns them). */
 struct field_boundary {
-  double side[DECOMP_NSIDES];
+  const double *side[DECOMP_NSIDES];
 };
 
 struct field {
@@ -35,7 +41,19 @@ struct field {
   double *base;              /* this rank's window segment */
   MPI_Win win;
   int current; /* the buffer (0 or 1) that holds the current iterate */
+  /* The plate's equations where they are not Laplace's (plate.h), in private memory laid out
+   * as one buffer (tile_offset; only interior points are meaningful): NULL for a plate without
+   * sources or fixed regions. coef is 1 at a free point and 0 at a fixed one; rhs is the
+   * source term h^2 q / (4 k t) at a free point and the held temperature at a fixed one. The
+   * general update is  coef * (the 5-point average) + rhs  (sweep.h). */
+  double *coef, *rhs;
+  double *source;       /* q, W/m^2, at each point (NULL: no source) */
+  unsigned char *fixed; /* the region (1-based, cfg order) holding each point, 0: free (NULL:
+                         * no regions) */
 };
+
+/* Whether the field sweeps with the general update (coef and rhs set). */
+static inline bool field_general(const struct field *f) { return f->coef != NULL; }
 
 /* Offsets of rank's tiles, with rings `depth` deep, in one of its buffers (ntiles entries, each
  * 64-byte aligned), and the buffer length in doubles. Pure: any rank computes it for any rank. */

@@ -1,0 +1,82 @@
+/* plate.h - the plate as the equations see it, point by point: the boundary ring's
+ * temperatures (numbers or edge profiles), the starting field, the heat sources and the points
+ * held at fixed temperatures, all from the configuration (cfg.h), evaluated once at start-up on
+ * the ranks that own the points; and, at the end, the heat flowing through each edge and into
+ * each region, with the balance against the sources.
+ *
+ * The equations. With h the grid spacing, k the conductivity and t the thickness, the steady
+ * state of  k t lap(T) + q = 0  on the 5-point stencil is, at every free interior point,
+ *     T = (the 5-point average of T) + b,   b = h^2 q / (4 k t)   (degrees),
+ * and at a fixed point T = its held temperature. The sweep computes the general update
+ * coef * avg + rhs (field.h) in that order of operations, the same on every rank, so results
+ * stay bit for bit on every decomposition; a plate with neither sources nor regions keeps the
+ * Laplace kernel (and its bits).
+ *
+ * Coordinates: grid point (i, j) (row i of ny, column j of nx, 0-based) lies at x = (j + 1) h,
+ * y = (i + 1) h metres from the top-left corner, y downwards; the ring lies on the plate's
+ * edges x = 0, x = width, y = 0, y = height. Each coordinate is computed as (index + 1) * h
+ * with h = width / (nx + 1), the same bits on every rank.
+ *
+ * Not for: the iteration (solve.h), the file format (output.h).
+ */
+#ifndef JACOBI_PLATE_H
+#define JACOBI_PLATE_H
+
+#include "cfg.h"
+#include "field.h"
+#include "team.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct plate {
+  const struct cfg *cfg; /* borrowed */
+  double h;              /* grid spacing, m */
+  /* The ring's temperatures (field.h's layout): top and bottom nx each, left and right ny. */
+  double *edge[DECOMP_NSIDES];
+  struct field_boundary boundary; /* points into edge[] */
+  bool general;                   /* sources or regions: the general update */
+  /* Bounds on the answer T* and on the starting field, agreed by every rank: T* lies in
+   * [answer_lo, answer_hi] (the maximum principle: the ring's and the regions' extremes, each
+   * widened by ||A^-1||inf 4 max |b| where there are sources), and the initial interior in
+   * [start_lo, start_hi]. */
+  double answer_lo, answer_hi, start_lo, start_hi;
+  double max_source_term; /* max |b| over the free points (degrees) */
+  int64_t fixed_points;   /* points held by regions, over the whole grid */
+};
+
+/* Evaluate the edges on every rank (O(nx + ny)); check the expressions give finite values
+ * within CFG_MAX_TEMPERATURE (else ERR_CONFIG naming the key and the point). Collective;
+ * agreed. */
+int plate_create(const struct cfg *cfg, const struct team *team, struct plate *out);
+
+/* Fill the field this rank owns: the starting interior (initial.interior) in both buffers,
+ * and for a general plate its coef, rhs, source and fixed arrays (allocated here, freed by
+ * field_destroy), reading source.from_file and mask regions' datasets (io_read_interior),
+ * and the held temperatures at fixed points in both buffers. Checks that every region holds at
+ * least one point and every source value is finite. Collective; agreed. */
+int plate_fill(struct plate *plate, struct field *field, const struct team *team);
+
+/* Set the fixed points of buffer `buf` to their held temperatures again (after a field read
+ * from a file, which may come from another plate). No-op for a plate without regions. */
+void plate_impose(const struct plate *plate, struct field *field, int buf);
+
+/* The heat flows of the current iterate, whose rings must be filled: W into the plate through
+ * each edge (indexed by enum decomp_side) and from each region (nregions entries), the sources'
+ * total, and the imbalance (their sum: 0 in the steady state of the discrete equations, up to
+ * rounding) with its bound from the agreed sweep change d: |imbalance| <= 4 k t d (free points).
+ * Summed exactly (fixed point, 128-bit) so that every decomposition reports the same bits.
+ * Collective on team->comm. */
+struct plate_heat {
+  double edge[DECOMP_NSIDES];
+  double *region; /* cfg->nregions entries, owned (plate_heat_release) */
+  double source, imbalance, imbalance_bound;
+};
+int plate_heat_flow(const struct plate *plate, const struct field *field, const struct team *team,
+                    double change, struct plate_heat *out);
+void plate_heat_release(struct plate_heat *heat);
+
+/* Free the edges; accepts a zeroed plate. */
+void plate_destroy(struct plate *plate);
+
+#endif /* JACOBI_PLATE_H */
