@@ -63,8 +63,9 @@ static void test_defaults_applied(void) {
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   EXPECT(c->nx == 4 && c->ny == 3, "expected 4 x 3, got %lld x %lld", (long long)c->nx,
          (long long)c->ny);
-  EXPECT(same_double(c->top, 0.0) && same_double(c->bottom, 0.0) && same_double(c->left, 0.0) &&
-             same_double(c->right, 0.0) && same_double(c->interior, 0.0),
+  EXPECT(same_double(c->top.value, 0.0) && same_double(c->bottom.value, 0.0) &&
+             same_double(c->left.value, 0.0) && same_double(c->right.value, 0.0) &&
+             same_double(c->interior.value, 0.0),
          "expected temperatures of +0.0");
   EXPECT(c->tolerance == 1e-4, "expected tolerance 1e-4, got %g", c->tolerance);
   EXPECT(c->max_iterations == 100000 && c->check_interval == 1, "expected 100000 and 1");
@@ -110,8 +111,8 @@ static void test_every_key_read_from_file(void) {
   struct cfg *c = CREATE(full_file);
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   EXPECT(c->nx == 37 && c->ny == 53, "expected 37 x 53");
-  EXPECT(c->top == 100.0 && c->bottom == 12.5 && c->left == -3.0 && c->right == 0.7 &&
-             c->interior == 1.25,
+  EXPECT(c->top.value == 100.0 && c->bottom.value == 12.5 && c->left.value == -3.0 &&
+             c->right.value == 0.7 && c->interior.value == 1.25,
          "expected the temperatures of the file");
   EXPECT(c->tolerance == 1e-6 && c->max_iterations == 5000 && c->check_interval == 10,
          "expected the solver keys of the file");
@@ -222,10 +223,12 @@ static void test_integers_are_accepted_for_floats_exactly(void) {
                               "9007199254740992\n[initial]\ninterior = -0\n[solver]\n"
                               "tolerance = 1\n");
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-  EXPECT(same_double(c->top, 1.0) && same_double(c->bottom, -7.0) && same_double(c->left, 0.0),
-         "expected 1.0, -7.0, 0.0, got %g, %g, %g", c->top, c->bottom, c->left);
-  EXPECT(same_double(c->right, 9007199254740992.0), "expected 2^53, got %.17g", c->right);
-  EXPECT(same_double(c->interior, 0.0), "expected the integer -0 to be +0.0");
+  EXPECT(same_double(c->top.value, 1.0) && same_double(c->bottom.value, -7.0) &&
+             same_double(c->left.value, 0.0),
+         "expected 1.0, -7.0, 0.0, got %g, %g, %g", c->top.value, c->bottom.value, c->left.value);
+  EXPECT(same_double(c->right.value, 9007199254740992.0), "expected 2^53, got %.17g",
+         c->right.value);
+  EXPECT(same_double(c->interior.value, 0.0), "expected the integer -0 to be +0.0");
   EXPECT(same_double(c->tolerance, 1.0), "expected tolerance 1.0");
   cfg_destroy(&c);
 }
@@ -249,10 +252,11 @@ static void test_floats_are_refused_for_integers(void) {
 }
 
 static void test_temperatures_finite_and_at_most_1e300(void) {
-  const char *keys[] = {"boundary.top", "boundary.bottom", "boundary.left", "boundary.right",
-                        "initial.interior"};
+  /* Each also takes an expression, but a number is judged as a number. */
+  const char *keys[] = {"boundary.top",   "boundary.bottom",  "boundary.left",
+                        "boundary.right", "initial.interior", "source.q"};
   const char *want = "a number from -1e300 to 1e300";
-  for (int k = 0; k < 5; k++) {
+  for (int k = 0; k < 6; k++) {
     ACCEPTS(keys[k], "1e300");
     ACCEPTS(keys[k], "-1e300");
     ACCEPTS(keys[k], "-0.0");
@@ -263,8 +267,12 @@ static void test_temperatures_finite_and_at_most_1e300(void) {
     REFUSES(keys[k], "inf", want);
     REFUSES(keys[k], "-inf", want);
     REFUSES(keys[k], "nan", want);
-    REFUSES(keys[k], "\"hot\"", want);
-    REFUSES(keys[k], "true", want);
+    REFUSES(keys[k], "true",
+            "a number from -1e300 to 1e300 or an expression of x and y in a "
+            "\"string\"");
+    REFUSES(keys[k], "[1]",
+            "a number from -1e300 to 1e300 or an expression of x and y in a "
+            "\"string\"");
   }
 }
 
@@ -363,8 +371,9 @@ static void test_unknown_section_suggests_the_closest(void) {
   EXPECT_ERROR(GRID "[Boundary]\n",
                "t.toml:4: unknown section [Boundary]; did you mean [boundary]?");
   EXPECT_ERROR(GRID "[zzz]\n",
-               "t.toml:4: unknown section [zzz]; the sections are [grid], "
-               "[boundary], [initial], [solver], [decomposition], [halo], [output], [machine]");
+               "t.toml:4: unknown section [zzz]; the sections are [grid], [plate], [boundary], "
+               "[initial], [source], [[region]], [solver], [decomposition], [halo], [output], "
+               "[machine]");
   EXPECT_ERROR_HOLDS(GRID "[grid.sub]\n", "t.toml:4: unknown section [grid.sub]");
   EXPECT_ERROR("solvr.tolerance = 1\n" GRID,
                "t.toml:1: unknown section [solvr]; did you mean [solver]?");
@@ -405,7 +414,7 @@ static void test_unknown_key_suggests_the_closest(void) {
   EXPECT_ERROR("nx = 4\n",
                "t.toml:1: key nx needs its section; did you mean grid.nx (nx under [grid])?");
   EXPECT_ERROR_HOLDS("zzz = 4\n", "t.toml:1: unknown key zzz: keys belong in a section, one of "
-                                  "[grid], [boundary]");
+                                  "[grid], [plate], [boundary]");
   EXPECT_ERROR_HOLDS(GRID "[solver]\ntolerance.x = 1\n",
                      "t.toml:5: unknown key solver.tolerance.x");
 }
@@ -424,7 +433,7 @@ static void test_set_overrides_with_toml_values_and_bare_strings(void) {
   EXPECT(c->process_grid[0] == 3 && c->process_grid[1] == 1, "expected [3, 1]");
   EXPECT(!c->owner_map, "expected owner_map false, blanks around '=' trimmed");
   EXPECT(c->halo_mode == CFG_HALO_SHM, "expected shm from a quoted string");
-  EXPECT(same_double(c->top, -5.0) && c->nx == 1000, "expected top -5.0 and nx 1000");
+  EXPECT(same_double(c->top.value, -5.0) && c->nx == 1000, "expected top -5.0 and nx 1000");
   CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set solver.tolerance");
   CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.process_grid"),
                          "--set decomposition.process_grid");
@@ -527,15 +536,41 @@ static char *printed(const struct cfg *c) {
   return text;
 }
 
+static bool same_text(const char *a, const char *b) {
+  return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The same number (bit for bit) or the same expression text. */
+static bool same_expr(struct cfg_expr a, struct cfg_expr b) {
+  return same_double(a.value, b.value) && same_text(a.text, b.text);
+}
+
+static bool same_region(const struct cfg_region *a, const struct cfg_region *b) {
+  return a->shape == b->shape && same_double(a->x0, b->x0) && same_double(a->x1, b->x1) &&
+         same_double(a->y0, b->y0) && same_double(a->y1, b->y1) && same_double(a->cx, b->cx) &&
+         same_double(a->cy, b->cy) && same_double(a->radius, b->radius) &&
+         same_text(a->file, b->file) && same_text(a->dataset, b->dataset) &&
+         same_expr(a->temperature, b->temperature);
+}
+
 /* cfg_print reads back as the same configuration, bit for bit. */
 static void round_trips_at(const struct cfg *c, int line) {
   char *text = printed(c);
   struct cfg *back = create_at(text, NULL, 0, line);
   if (back != NULL) {
-    const double *a[] = {&c->top, &c->bottom, &c->left, &c->right, &c->interior, &c->tolerance};
-    const double *b[] = {&back->top,   &back->bottom,   &back->left,
-                         &back->right, &back->interior, &back->tolerance};
+    const struct cfg_expr *ea[] = {&c->top,   &c->bottom,   &c->left,
+                                   &c->right, &c->interior, &c->source_q};
+    const struct cfg_expr *eb[] = {&back->top,   &back->bottom,   &back->left,
+                                   &back->right, &back->interior, &back->source_q};
     for (int i = 0; i < 6; i++)
+      expect_at(same_expr(*ea[i], *eb[i]), line,
+                "expected value %d to read back as %a \"%s\", got %a \"%s\"; printed:\n%s", i,
+                ea[i]->value, ea[i]->text ? ea[i]->text : "", eb[i]->value,
+                eb[i]->text ? eb[i]->text : "", text);
+    const double *a[] = {&c->tolerance, &c->width, &c->height, &c->conductivity, &c->thickness};
+    const double *b[] = {&back->tolerance, &back->width, &back->height, &back->conductivity,
+                         &back->thickness};
+    for (int i = 0; i < 5; i++)
       expect_at(memcmp(a[i], b[i], sizeof(double)) == 0, line,
                 "expected double %d to read back as %a, got %a; printed:\n%s", i, *a[i], *b[i],
                 text);
@@ -549,6 +584,14 @@ static void round_trips_at(const struct cfg *c, int line) {
         line, "expected every integer, enum and bool back; printed:\n%s", text);
     expect_at(strcmp(c->output_path, back->output_path) == 0, line,
               "expected path \"%s\" back, got \"%s\"", c->output_path, back->output_path);
+    expect_at(same_text(c->source_file, back->source_file) &&
+                  same_text(c->source_dataset, back->source_dataset),
+              line, "expected the source's file and dataset back; printed:\n%s", text);
+    expect_at(c->nregions == back->nregions, line, "expected %d regions back, got %d:\n%s",
+              c->nregions, back->nregions, text);
+    for (int r = 0; r < c->nregions && r < back->nregions; r++)
+      expect_at(same_region(&c->regions[r], &back->regions[r]), line,
+                "expected region %d back; printed:\n%s", r + 1, text);
   }
   cfg_destroy(&back);
   free(text);
@@ -601,8 +644,10 @@ static void test_print_lists_every_key_in_schema_order(void) {
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   char *text = printed(c);
   const char *want =
-      "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
-      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[solver]\nmethod = "
+      "[grid]\nnx = 4\nny = 3\n\n[plate]\nwidth = 1.0\nheight = 0.80000000000000004\n"
+      "conductivity = 1.0\nthickness = 1.0\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
+      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[source]\nq = 0.0\n"
+      "from_file = \"\"\ndataset = \"/source\"\n\n[solver]\nmethod = "
       "\"jacobi\"\n"
       "tolerance = 0.0001\ntarget_error = 0.0\n"
       "max_iterations = 100000\ncheck_interval = 1\ntemporal_block = 1\nstores = "
@@ -650,11 +695,19 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 37, "expected 37 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 55, "expected 55 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",
-      "| `boundary.top` | float from -1e300 to 1e300 | `0.0` |",
+      "| `boundary.top` | float from -1e300 to 1e300, or expression (string) | `0.0` |",
+      "| `plate.width` | float > 0 | 1, or from height |",
+      "| `plate.conductivity` | float > 0 | `1.0` |",
+      "| `source.dataset` | string, non-empty | `\"/source\"` |",
+      "| `region.shape` | \"rectangle\", \"disk\" or \"mask\" | required |",
+      "| `region.x0` | float | required (rectangle) |",
+      "| `region.radius` | float > 0 | required (disk) |",
+      "| `region.dataset` | string, non-empty | `\"/fixed\"` |",
+      "| `region.temperature` | float from -1e300 to 1e300, or expression (string) | required |",
       "| `decomposition.partitioner` | \"block\", \"cyclic\" or \"block-cyclic\" | `\"block\"` |",
       "| `decomposition.process_grid` | [int, int], each from 0 to 2147483647 | `[0, 1]` |",
       "| `output.path` | string, non-empty | `\"plate.h5\"` |",
@@ -802,7 +855,7 @@ static void test_example_plate_config_is_valid(void) {
     return;
   struct cfg *c = NULL;
   status = cfg_create(text, len, path, NULL, 0, &c);
-  EXPECT(status == ERR_OK && c->nx == 128 && c->ny == 128 && c->top == 100.0,
+  EXPECT(status == ERR_OK && c->nx == 128 && c->ny == 128 && c->top.value == 100.0,
          "expected plate.toml valid (128 x 128, top 100), got: %s", err_message());
   cfg_destroy(&c);
   free(text);
