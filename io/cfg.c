@@ -936,7 +936,7 @@ static int apply_entry(struct build *b, const struct toml_entry *e) {
     if (section < 0)
       return unknown_section(&w, e->key, key_len, true);
     if (!array)
-      return fail(&w, "[[%s]]: there is one [%s] table, not an array of them; write [%s]",
+      return fail(&w, "[[%s]]: an array of [%s] tables is not supported; write one [%s]",
                   clip(e->key, key_len, shown), schema[section].section, schema[section].section);
     return add_region(b, e, &w);
   }

@@ -1005,8 +1005,8 @@ static void test_regions_are_arrays_of_tables_and_at_most_255(void) {
                                      "[[region]]?");
   EXPECT_ERROR(PLATE "[[sovler]]\n", "t.toml:4: unknown section [[sovler]]; did you mean "
                                      "[solver]?");
-  EXPECT_ERROR("[[grid]]\n", "t.toml:1: [[grid]]: there is one [grid] table, not an array "
-                             "of them; write [grid]");
+  EXPECT_ERROR("[[grid]]\n",
+               "t.toml:1: [[grid]]: an array of [grid] tables is not supported; write one [grid]");
   EXPECT_ERROR(PLATE "[regoin]\n", "t.toml:4: unknown section [regoin]; did you mean [[region]]?");
   EXPECT_SET_ERROR("region.shape=disk", "--set region.shape=disk: [[region]] keys are set in the "
                                         "file, under each region's [[region]] header: --set "
