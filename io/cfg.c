@@ -6,7 +6,13 @@
  *
  * Order of work in cfg_create: defaults, then the file's entries in source order, then the
  * --set overrides in order (a later one wins), then the checks that need every key at once
- * (required keys, the grid's size). The first error stops it, so the user reads one message.
+ * (required keys, the grid's size), the plate's size (width and height from each other), the
+ * expressions (compiled against that size), and each [[region]] (its shape's keys, within the
+ * plate). The first error stops it, so the user reads one message.
+ *
+ * [[region]] keys are schema rows too (per_region): their fields are in struct cfg_region,
+ * each [[region]] header (toml.h: a TOML_TABLE_ARRAY_ITEM entry) adds a region with their
+ * defaults, and the keys after it (array_index) go to it.
  */
 #include "cfg.h"
 

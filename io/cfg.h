@@ -55,9 +55,9 @@ enum cfg_region_shape { CFG_REGION_RECTANGLE, CFG_REGION_DISK, CFG_REGION_MASK }
  * point and the mask's shape. */
 struct cfg_region {
   enum cfg_region_shape shape;
-  double x0, x1, y0, y1;   /* rectangle */
-  double cx, cy, radius;   /* disk */
-  char *file, *dataset;    /* mask: HDF5 file and dataset ("/fixed" by default) */
+  double x0, x1, y0, y1; /* rectangle */
+  double cx, cy, radius; /* disk */
+  char *file, *dataset;  /* mask: HDF5 file and dataset ("/fixed" by default) */
   struct cfg_expr temperature;
   int line; /* of the [[region]] header, for messages */
 };
@@ -71,9 +71,9 @@ struct cfg {
   /* [plate]: physical size and material. The grid spacing is uniform, h = width / (nx + 1) =
    * height / (ny + 1) (the boundary points lie on the plate's edges); cfg_create fills in the
    * one not given from the other (neither: width = 1 m) and refuses an inconsistent pair. */
-  double width, height;         /* m, resolved: both always set */
-  double conductivity;          /* W/(m K), > 0 */
-  double thickness;             /* m, > 0 */
+  double width, height; /* m, resolved: both always set */
+  double conductivity;  /* W/(m K), > 0 */
+  double thickness;     /* m, > 0 */
   /* [boundary]: numbers, or expressions of the position along the edge */
   struct cfg_expr top, bottom, left, right;
   /* [initial] */
@@ -129,7 +129,10 @@ int cfg_read_file(const char *path, char **text, size_t *len);
 
 /* Parse and validate `text` (named `name` in messages, e.g. "configs/plate.toml"), then apply
  * the `nsets` overrides in `sets` ("section.key=value", as given to --set; a string value may be
- * written bare: --set decomposition.partitioner=cyclic). On success *out owns its memory (free
+ * written bare: --set decomposition.partitioner=cyclic; a bare value for a number-or-expression
+ * key is the number if TOML reads it as one, else the expression's text: --set
+ * 'boundary.top=50 * x'; [[region]] keys are the file's only). Resolves the plate's size and
+ * compiles every expression against it (expr.h). On success *out owns its memory (free
  * with cfg_destroy). On failure returns ERR_CONFIG with one message in err.h's record, of the
  * form "NAME:LINE: KEY must be …, got …" (or "--set KEY=VALUE: …"), and *out is NULL.
  * Deterministic: every rank given the same bytes reaches the same outcome. Not collective. */
@@ -139,11 +142,13 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
 /* Free a configuration; accepts NULL and *cfg == NULL, and sets *cfg to NULL. */
 void cfg_destroy(struct cfg **cfg);
 
-/* "NAME:LINE" where the file set `key` ("section.name"), "--set KEY" where an override did, or
- * "default". Static storage, valid until the next call. */
+/* "NAME:LINE" where the file set `key` ("section.name", or "region[N].name" for the N-th
+ * [[region]], N from 1), "--set KEY" where an override did, or "default". Static storage, valid
+ * until the next call. */
 const char *cfg_origin(const struct cfg *cfg, const char *key);
 
-/* Whether `key` ("section.name") was given, in the file or by --set, rather than defaulted. */
+/* Whether `key` ("section.name" or "region[N].name") was given, in the file or by --set, rather
+ * than defaulted. */
 bool cfg_is_set(const struct cfg *cfg, const char *key);
 
 /* Whether the plate has a source (q not 0 or a file) or regions: the sweep then runs the
