@@ -22,7 +22,20 @@ static double encode(int64_t gi, int64_t gj, int k) {
   return ((double)k * 1000.0 + (double)gi) * 1000.0 + (double)gj;
 }
 
-static const struct field_boundary boundary = {.side = {-1.0, -2.0, -3.0, -4.0}};
+/* The ring's values, distinct per side and per point (negative: never an encode() value), so
+ * that a point taken from the wrong side or the wrong place along it is caught. Long enough for
+ * every size used (at most 53 + 2 points a side). */
+enum { RING_POINTS = 64 };
+static double ring_values[DECOMP_NSIDES][RING_POINTS];
+static struct field_boundary boundary;
+
+static void make_boundary(void) {
+  for (int side = 0; side < DECOMP_NSIDES; side++) {
+    for (int c = 0; c < RING_POINTS; c++)
+      ring_values[side][c] = -(double)(side + 1) - (double)c / 128.0;
+    boundary.side[side] = ring_values[side];
+  }
+}
 
 static void write_interior(struct field *f, int buf, int k) {
   for (int64_t t = 0; t < f->ntiles; t++) {
@@ -53,9 +66,9 @@ static double expected(const struct decomp_layout *l, const struct decomp_tile *
     return encode(gi, gj, k);
   bool rows_in = gi >= 0 && gi < l->ny, cols_in = gj >= 0 && gj < l->nx;
   if (cols_in && (gi == -1 || gi == l->ny))
-    return boundary.side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH];
+    return boundary.side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH][gj + 1];
   if (rows_in && (gj == -1 || gj == l->nx))
-    return boundary.side[gj == -1 ? DECOMP_WEST : DECOMP_EAST];
+    return boundary.side[gj == -1 ? DECOMP_WEST : DECOMP_EAST][gi + 1];
   return NAN;
 }
 
@@ -169,6 +182,7 @@ static void run_all(int ranks_per_node, enum cfg_halo_mode mode) {
   /* one-deep rings for the plain sweep, deeper ones for temporal blocks: 3 is deeper than
    * block-cyclic's blocks of 2, so a ring there crosses several tiles */
   static const int64_t depths[] = {1, 2, 3};
+  make_boundary();
   struct team *team = NULL;
   CU_ASSERT_EQUAL_FATAL(team_create(MPI_COMM_WORLD, &team), ERR_OK);
   CU_ASSERT_EQUAL_FATAL(team_split_nodes(team, ranks_per_node), ERR_OK);
