@@ -1160,21 +1160,22 @@ static void write_xdmf_item(FILE *out, const struct xdmf_ref *ref, int k, const 
           ref->offset[k] >= 0 ? "" : xdmf_dataset_name[k]);
 }
 
-/* A uniform grid of rows x cols points in the x-y plane, its first point at (x0, y0) metres
- * and spacing h, rows going down (dy = -h); XDMF lists z, y, x. */
+/* A uniform grid of rows x cols points parallel to the x-y plane, its first point at (x0, y0,
+ * z0) metres and spacing h, rows going down (dy = -h); XDMF lists z, y, x. */
 static void write_xdmf_grid_head(FILE *out, const char *name, const struct io_state *state,
-                                 long long rows, long long cols, double x0, double y0, double h) {
+                                 long long rows, long long cols, double x0, double y0, double z0,
+                                 double h) {
   fprintf(out,
           "    <Grid Name=\"%s\" GridType=\"Uniform\">\n"
           "      <Time Value=\"%lld\"/>\n"
           "      <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"1 %lld %lld\"/>\n"
           "      <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
           "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
-          "Dimensions=\"3\">0 %.17g %.17g</DataItem>\n"
+          "Dimensions=\"3\">%.17g %.17g %.17g</DataItem>\n"
           "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
           "Dimensions=\"3\">%.17g %.17g %.17g</DataItem>\n"
           "      </Geometry>\n",
-          name, (long long)state->iterations, rows, cols, y0, x0, h, -h, h);
+          name, (long long)state->iterations, rows, cols, z0, y0, x0, h, -h, h);
 }
 
 static void write_xdmf_attribute(FILE *out, const struct xdmf_ref *ref, int k, const char *type,
@@ -1196,16 +1197,16 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
           "boundary ring included, in metres: the top-left ring point at x = 0, y = 0, spacing "
           "h = %.17g m; rows go down (dy = -h, so y = -(metres from the top edge)) so that "
           "viewers show the plate the right way up; z is a single layer so that they show it "
-          "in the x-y plane.%s -->\n"
+          "in the x-y plane.%s\n"
           "<Xdmf Version=\"2.0\">\n"
           "  <Domain>\n",
           JACOBI_VERSION, h,
           ref->present[XDMF_SOURCE] || ref->present[XDMF_FIXED]
-              ? " Grid \"interior\" holds /source and /fixed, which have the interior's ny x nx "
-                "points only: the same points as the plate's rows 1 to ny, columns 1 to nx "
-                "(its first point at x = h, y = -h)."
-              : "");
-  write_xdmf_grid_head(out, "plate", state, rows, cols, 0.0, 0.0, h);
+              ? " /source and /fixed (ny x nx, the interior alone) are not shown here: ParaView's "
+                "default reader merges a second grid into one block with the plate and then "
+                "colours it by no array; read them with h5py (scripts/plot.py). -->"
+              : " -->");
+  write_xdmf_grid_head(out, "plate", state, rows, cols, 0.0, 0.0, 0.0, h);
   fprintf(out,
           "      <Information Name=\"iterations\" Value=\"%lld\"/>\n"
           "      <Information Name=\"method\" Value=\"%s\"/>\n"
@@ -1217,14 +1218,6 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
   if (ref->present[XDMF_OWNER])
     write_xdmf_attribute(out, ref, XDMF_OWNER, "Int", 4, rows, cols);
   fprintf(out, "    </Grid>\n");
-  if (ref->present[XDMF_SOURCE] || ref->present[XDMF_FIXED]) {
-    write_xdmf_grid_head(out, "interior", state, rows - 2, cols - 2, h, -h, h);
-    if (ref->present[XDMF_SOURCE])
-      write_xdmf_attribute(out, ref, XDMF_SOURCE, "Float", 8, rows - 2, cols - 2);
-    if (ref->present[XDMF_FIXED])
-      write_xdmf_attribute(out, ref, XDMF_FIXED, "UChar", 1, rows - 2, cols - 2);
-    fprintf(out, "    </Grid>\n");
-  }
   fprintf(out, "  </Domain>\n</Xdmf>\n");
 }
 

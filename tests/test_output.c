@@ -239,8 +239,8 @@ static bool read_interior_dataset(hid_t file, const char *name, const struct dec
 }
 
 /* Rank 0: the plate's attributes always; with `interior`, /source, /fixed and the heat
- * attributes hold what was written, and the sidecar shows them on a grid of their own;
- * without, none of these is there. Count what differs. */
+ * attributes hold what was written; without, none of these is there. The sidecar is in
+ * metres. Count what differs. */
 static int64_t check_interior_file(const char *path, const struct decomp_layout *l,
                                    const struct cfg *cfg, bool interior, const char *what) {
   int64_t wrong = 0;
@@ -294,21 +294,24 @@ static int64_t check_interior_file(const char *path, const struct decomp_layout 
       H5Aclose(a);
   }
   H5Fclose(file);
-  /* The sidecar: the second grid exactly when the file has interior datasets. */
-  char xmf[160], text[8192] = "", want[64];
+  /* The sidecar: one grid, in metres; /source and /fixed only named in its comment. */
+  char xmf[160], text[8192] = "";
   snprintf(xmf, sizeof xmf, "%s/out.xmf", dir);
   FILE *in = fopen(xmf, "r");
   CU_ASSERT_PTR_NOT_NULL_FATAL(in);
   size_t len = fread(text, 1, sizeof text - 1, in);
   text[len] = '\0';
   fclose(in);
-  snprintf(want, sizeof want, "Dimensions=\"1 %lld %lld\"", (long long)l->ny, (long long)l->nx);
-  bool has_grid = strstr(text, "<Grid Name=\"interior\"") != NULL;
-  bool has_items = strstr(text, ">out.h5:/source<") != NULL &&
-                   strstr(text, ">out.h5:/fixed<") != NULL && strstr(text, want) != NULL;
-  if (has_grid != interior || has_items != interior) {
-    fprintf(stderr, "\n  %s: sidecar %s the interior grid:\n%s", what, interior ? "lacks" : "has",
-            text);
+  char spacing[128];
+  snprintf(spacing, sizeof spacing, ">%.17g %.17g %.17g</DataItem>", cfg_spacing(cfg),
+           -cfg_spacing(cfg), cfg_spacing(cfg));
+  bool one_grid =
+      strstr(text, "<Grid ") != NULL && strstr(strstr(text, "<Grid ") + 1, "<Grid ") == NULL;
+  bool metres = strstr(text, ">0 0 0</DataItem>") != NULL && strstr(text, spacing) != NULL;
+  bool named = strstr(text, "/source and /fixed") != NULL;
+  if (!one_grid || !metres || named != interior) {
+    fprintf(stderr, "\n  %s: sidecar (one grid %d, metres %d, names the interior datasets %d):\n%s",
+            what, one_grid, metres, named, text);
     wrong++;
   }
   return wrong;
