@@ -487,11 +487,3 @@ void plate_heat_release(struct plate_heat *heat) {
   free(heat->region);
   heat->region = NULL;
 }
-
-/* INTERIM, removed when io's reader lands: until then a file is refused. */
-__attribute__((weak)) int io_read_interior(const char *path, const char *dataset, const char *key,
-                                           const char *origin, const struct field *field,
-                                           const struct team *team, double *dest) {
-  (void)dataset, (void)field, (void)team, (void)dest;
-  return err_set(ERR_CONFIG, "%s: %s = %s: reading datasets is not built yet", origin, key, path);
-}
