@@ -449,10 +449,18 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs) {
 /* A coarse level that is not the coarsest: a field of zeros with zero edges, its halo plan. */
 static int level_alloc_coarse(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
-  const struct field_boundary zero = {{0}};
   /* its neighbours are the fine grid's: a mode that serves the fine level serves it */
   CHECK(halo_check_mode(&L->shape->layout, mg->team, mg->p.halo_mode, 1, "halo.mode"));
-  CHECK(field_create(&L->shape->layout, mg->team, &zero, 0.0, 1, &L->field));
+  /* the ring's temperatures, read once by field_create: 0 all round (the correction's edges) */
+  int64_t ring = max64(L->shape->rows.n, L->shape->cols.n) + 2;
+  double *zeros = calloc((size_t)ring, sizeof *zeros);
+  int status = team_agree(
+      mg->team, zeros != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for multigrid"));
+  const struct field_boundary zero = {{zeros, zeros, zeros, zeros}};
+  if (status == ERR_OK)
+    status = field_create(&L->shape->layout, mg->team, &zero, 0.0, 1, &L->field);
+  free(zeros);
+  CHECK(status);
   CHECK(halo_create(L->field, mg->team, mg->p.halo_mode, &L->halo));
   return team_agree(mg->team, level_pointers(L, L->field, true));
 }
