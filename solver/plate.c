@@ -46,8 +46,11 @@ static void formula_close(struct formula *f) { expr_destroy(&f->expr); }
 
 /* A value the plate cannot use: one message naming the key and the point. */
 static int bad_value(const struct formula *f, double v, double x, double y, const char *what) {
-  return err_set(ERR_CONFIG, "%s: %s = \"%s\" gives %g at x = %.17g m, y = %.17g m: %s", f->origin,
-                 f->key, f->given->text != NULL ? f->given->text : "", v, x, y, what);
+  char value[32];
+  snprintf(value, sizeof value, isnan(v) ? "not a number" : "%g", v);
+  return err_set(ERR_CONFIG, "%s: %s = \"%s\" gives %s at x = %.17g m, y = %.17g m: %s",
+                 f->origin, f->key, f->given->text != NULL ? f->given->text : "", value, x, y,
+                 what);
 }
 
 static bool temperature_ok(double v) { return isfinite(v) && fabs(v) <= CFG_MAX_TEMPERATURE; }
