@@ -374,8 +374,13 @@ static int plan(struct run *run) {
   double extra = run->cfg->method == CFG_METHOD_MULTIGRID ? 4.5 : 0.0, extra_bytes = 0.0;
   /* A plate with sources or regions: coef and rhs (2 buffers), q (1), the regions' numbers
    * (1/8), and the heat flows' copy of a buffer at the end (1). */
-  if (cfg_general(run->cfg))
+  bool general = cfg_general(run->cfg);
+  if (general)
     extra += 3.0 + 1.0 / 8.0 + 1.0;
+  /* and multigrid's coarse levels there: a mask, four weights and a diagonal each (about 2
+   * buffers over all levels); the coarsest's holders 6 doubles a point */
+  if (general && run->cfg->method == CFG_METHOD_MULTIGRID)
+    extra += 2.0;
   /* and a holder of the coarsest level: the whole level above (gathered, and its column sums),
    * the coarsest itself in three buffers and its band LU, however thin the plate */
   struct levels h;
@@ -385,7 +390,7 @@ static int plan(struct run *run) {
     double coarse = (double)c->rows.n * (double)c->cols.n;
     double band = (double)(c->rows.n < c->cols.n ? c->rows.n : c->cols.n);
     extra_bytes = 8.0 * (1.5 * (double)above->rows.n * (double)above->cols.n + 3.0 * coarse +
-                         coarse * (2.0 * band + 1.0));
+                         coarse * (2.0 * band + 1.0) + (general ? 6.0 * coarse : 0.0));
   }
   if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra, extra_bytes) !=
       ERR_OK) {

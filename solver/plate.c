@@ -482,7 +482,11 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
                            4.0 * (double)free_points * quantised * ldexp(1.0, -hp.shift);
   }
   if (saved != NULL) {
-    MPI_CHECK(MPI_Barrier(team->comm)); /* every neighbour has read the numbers */
+    /* Neighbours on the node may still be reading the numbers: one more exchange (of the
+     * current buffer, whose ring it refills with the same values) orders their reads before
+     * our writes, as halo.c's protocol does for every sweep (a barrier would order nothing). */
+    if (halo_exchange(h, f->current) != ERR_OK)
+      team_abort(team, ERR_FAILURE);
     memcpy(other, saved, (size_t)f->buffer_len * sizeof *saved);
   }
   free(saved);
