@@ -453,7 +453,8 @@ static int allocate(struct run *run) {
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
                              plate->answer_hi);
   }
-  return halo_create(run->field, run->team, cfg->halo_mode, &run->halo);
+  CHECK(halo_create(run->field, run->team, cfg->halo_mode, &run->halo));
+  return plate_fill_rings(plate, run->field, run->halo, run->team);
 }
 
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */

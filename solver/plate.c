@@ -199,8 +199,9 @@ static int fill_regions(struct plate *p, struct field *f, const struct team *tea
     const struct cfg_region *r = &cfg->regions[k];
     char key[64], name[256];
     snprintf(key, sizeof key, "region[%d].file", k + 1);
-    if (team_agree(team, status) != ERR_OK)
-      return ERR_FAILURE;
+    status = team_agree(team, status);
+    if (status != ERR_OK)
+      return status;
     if (r->shape == CFG_REGION_MASK) {
       if (mask == NULL && (mask = new_buffer(f)) == NULL)
         status = err_set(ERR_FAILURE, "out of memory for a region's mask");
@@ -332,6 +333,48 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
             "(||A^-1|| 4 h^2 max|q| / (4 k t)), beyond the +-%g jacobi computes in",
             cfg_origin(cfg, "source.q"), widen, CFG_MAX_TEMPERATURE / 16));
   return team_agree(team, ERR_OK);
+}
+
+/* Copy the ring points of `from` (a field buffer, its rings just filled) into `to`: every
+ * storage point of a tile that is not one of its interior points. */
+static void copy_rings(const struct field *f, const double *from, double *to) {
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t stride = field_stride(f, t), rows = f->tiles[t].nrows + 2 * f->depth;
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t j = 0; j < stride; j++) {
+        bool inner = i >= f->depth && i < rows - f->depth && j >= f->depth && j < stride - f->depth;
+        int64_t o = f->tile_offset[t] + i * stride + j;
+        if (!inner)
+          to[o] = from[o];
+      }
+  }
+}
+
+int plate_fill_rings(const struct plate *plate, struct field *f, struct halo *h,
+                     const struct team *team) {
+  (void)plate;
+  if (!field_general(f) || f->depth <= 1)
+    return ERR_OK;
+  double *saved = malloc((size_t)f->buffer_len * sizeof *saved);
+  CHECK(team_agree(team,
+                   saved != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for the rings")));
+  int scratch = 1 - f->current;
+  double *buf = f->base + (int64_t)scratch * f->buffer_len;
+  memcpy(saved, buf, (size_t)f->buffer_len * sizeof *saved);
+  double *const terms[2] = {f->coef, f->rhs};
+  for (int k = 0; k < 2; k++) {
+    memcpy(buf, terms[k], (size_t)f->buffer_len * sizeof *buf);
+    if (halo_exchange(h, scratch) != ERR_OK)
+      team_abort(team, ERR_FAILURE);
+    copy_rings(f, buf, terms[k]);
+    /* the neighbours' reads of this round are ordered before our next writes of the buffer
+     * by an exchange of the other one (halo.c) */
+    if (halo_exchange(h, f->current) != ERR_OK)
+      team_abort(team, ERR_FAILURE);
+  }
+  memcpy(buf, saved, (size_t)f->buffer_len * sizeof *buf);
+  free(saved);
+  return ERR_OK;
 }
 
 void plate_impose(const struct plate *plate, struct field *f, int buf) {

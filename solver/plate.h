@@ -59,6 +59,13 @@ int plate_create(const struct cfg *cfg, const struct team *team, struct plate *o
  * least one point and every source value is finite. Collective; agreed. */
 int plate_fill(struct plate *plate, struct field *field, const struct team *team);
 
+/* A field with rings deeper than one (temporal blocks) sweeps into them: fill the rings of
+ * coef and rhs with the owners' values, by halo exchanges of copies through the field's other
+ * buffer (restored). No-op for a plain plate or one-deep rings. Call after halo_create.
+ * Collective on team->comm; agreed. */
+int plate_fill_rings(const struct plate *plate, struct field *field, struct halo *halo,
+                     const struct team *team);
+
 /* Set the fixed points of buffer `buf` to their held temperatures again (after a field read
  * from a file, which may come from another plate). No-op for a plate without regions. */
 void plate_impose(const struct plate *plate, struct field *field, int buf);
