@@ -313,7 +313,7 @@ def any_plate(tmp, solver=None, decomposition=None, halo=None, output=None,
         "plate": {"width": width, "conductivity": ANY["k"], "thickness": ANY["t"]},
         "boundary": {"top": "100*sin(pi*x/width)", "bottom": 0.0, "left": "20*y",
                      "right": "10 + 5*y/height"},
-        "initial": {"interior": "20 + 5*x*y"},
+        "initial": {"interior": "20 + e*x*y"},
         "source": src,
         "solver": solver or {"tolerance": 1e-6},
         "decomposition": decomposition,
@@ -485,16 +485,16 @@ def case_plate_profiles_sources_and_masks_written():
             got = r.attrs.get(key)
             if got is None or not math.isclose(float(got), want, rel_tol=1e-14):
                 raise Failure(f"attribute {key}: expected {want!r}, got {got!r}")
-        # one Jacobi sweep from T0 = 20 + 5 x y: T1 = avg(T0) + h^2 q / (4 k t) where free
+        # one Jacobi sweep from T0 = 20 + e x y: T1 = avg(T0) + h^2 q / (4 k t) where free
         t0 = plate.ring.copy()
-        t0[1:-1, 1:-1] = np.where(plate.free, 20.0 + 5.0 * plate.x * plate.y, plate.held)
+        t0[1:-1, 1:-1] = np.where(plate.free, 20.0 + np.e * plate.x * plate.y, plate.held)
         avg = 0.25 * ((t0[:-2, 1:-1] + t0[2:, 1:-1]) + (t0[1:-1, :-2] + t0[1:-1, 2:]))
         t1 = np.where(plate.free, avg + plate.h ** 2 * plate.q / (4 * plate.k * plate.t),
                       plate.held)
         worst = np.abs(r.t[1:-1, 1:-1] - t1).max()
         if worst > 1e-11:
             at = np.unravel_index(np.abs(r.t[1:-1, 1:-1] - t1).argmax(), t1.shape)
-            raise Failure(f"after one Jacobi sweep from initial.interior = \"20 + 5*x*y\" the "
+            raise Failure(f"after one Jacobi sweep from initial.interior = \"20 + e*x*y\" the "
                           f"field is {worst:.3g} from avg(T0) + h^2 q / (4 k t) (at {at}: "
                           f"{r.t[1:-1, 1:-1][at]!r}, expected {t1[at]!r})")
 
@@ -728,13 +728,13 @@ def error_cases(tmp):
             'top = "100 * * x"', "boundary.top", ["position"])
     replace("source expression with a missing parenthesis", 'q = "300*exp(-((x-2)^2+(y-1.5)^2))"',
             'q = "300*exp(-((x-2)^2+(y-1.5)^2)"', "source.q", ["position"])
-    replace("starting field naming an unknown variable", 'interior = "20 + 5*x*y"',
+    replace("starting field naming an unknown variable", 'interior = "20 + e*x*y"',
             'interior = "20 + 5*x*z"', "initial.interior", ["position"])
     replace("region temperature that does not parse", 'temperature = "-20 + 10*x"',
             'temperature = "-20 + 10*"', "temperature", ["position"], region_key=True)
     # values that are not finite, or beyond the temperatures kept finite
     replace("an edge of 1/0", 'left = "20*y"', 'left = "1/0"', "boundary.left", [])
-    replace("a starting field log(x - 1), NaN for x < 1", 'interior = "20 + 5*x*y"',
+    replace("a starting field log(x - 1), NaN for x < 1", 'interior = "20 + e*x*y"',
             'interior = "log(x-1)"', "initial.interior", [])
     replace("a source sqrt(-1 - x)", 'q = "300*exp(-((x-2)^2+(y-1.5)^2))"',
             'q = "sqrt(-1-x)"', "source.q", [])
