@@ -55,9 +55,9 @@ enum cfg_region_shape { CFG_REGION_RECTANGLE, CFG_REGION_DISK, CFG_REGION_MASK }
  * point and the mask's shape. */
 struct cfg_region {
   enum cfg_region_shape shape;
-  double x0, x1, y0, y1;   /* rectangle */
-  double cx, cy, radius;   /* disk */
-  char *file, *dataset;    /* mask: HDF5 file and dataset ("/fixed" by default) */
+  double x0, x1, y0, y1; /* rectangle */
+  double cx, cy, radius; /* disk */
+  char *file, *dataset;  /* mask: HDF5 file and dataset ("/fixed" by default) */
   struct cfg_expr temperature;
   int line; /* of the [[region]] header, for messages */
 };
@@ -71,9 +71,9 @@ struct cfg {
   /* [plate]: physical size and material. The grid spacing is uniform, h = width / (nx + 1) =
    * height / (ny + 1) (the boundary points lie on the plate's edges); cfg_create fills in the
    * one not given from the other (neither: width = 1 m) and refuses an inconsistent pair. */
-  double width, height;         /* m, resolved: both always set */
-  double conductivity;          /* W/(m K), > 0 */
-  double thickness;             /* m, > 0 */
+  double width, height; /* m, resolved: both always set */
+  double conductivity;  /* W/(m K), > 0 */
+  double thickness;     /* m, > 0 */
   /* [boundary]: numbers, or expressions of the position along the edge */
   struct cfg_expr top, bottom, left, right;
   /* [initial] */

@@ -24,8 +24,8 @@ int expr_create(const char *text, double width, double height, struct expr **out
    * is set: none is, so nothing is thrown across the C boundary. */
   mupDefineVar(e->parser, "x", &e->x);
   mupDefineVar(e->parser, "y", &e->y);
-  mupDefineConst(e->parser, "pi", M_PI);
-  mupDefineConst(e->parser, "e", M_E);
+  mupDefineConst(e->parser, "pi", 3.14159265358979323846);
+  mupDefineConst(e->parser, "e", 2.71828182845904523536);
   mupDefineConst(e->parser, "width", width);
   mupDefineConst(e->parser, "height", height);
   mupSetExpr(e->parser, text);

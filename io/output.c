@@ -727,13 +727,13 @@ static void pack_ring(double *ring, int32_t *owner, const struct io_slabs *s,
                       const struct field_boundary *b) {
   int64_t n = 0;
   for (int64_t c = 0; c < s->cols; c++)
-    ring[n++] = b->side[DECOMP_NORTH];
+    ring[n++] = b->side[DECOMP_NORTH][c];
   for (int64_t r = 1; r < s->rows - 1; r++) {
-    ring[n++] = b->side[DECOMP_WEST];
-    ring[n++] = b->side[DECOMP_EAST];
+    ring[n++] = b->side[DECOMP_WEST][r];
+    ring[n++] = b->side[DECOMP_EAST][r];
   }
   for (int64_t c = 0; c < s->cols; c++)
-    ring[n++] = b->side[DECOMP_SOUTH];
+    ring[n++] = b->side[DECOMP_SOUTH][c];
   for (int64_t i = 0; i < n; i++)
     owner[i] = -1;
 }

@@ -166,7 +166,7 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
                  : c == 0           ? DECOMP_WEST
                  : c == s->cols - 1 ? DECOMP_EAST
                                     : -1;
-      double want = side < 0                                        ? v
+      double want = side < 0                                       ? v
                     : side == DECOMP_NORTH || side == DECOMP_SOUTH ? b->side[side][c]
                                                                    : b->side[side][r];
       if (v != want)

@@ -62,9 +62,14 @@ static int weighted_sums(const struct field *f, const struct estimate_coarse *c,
       int64_t wy[2];
       estimate_coarse_hat(ny, c->my, tile->row0 + li + 1, ky, wy);
       const double *mid = field_interior(f, f->current, t) + li * stride;
+      int64_t row = f->tile_offset[t] + (li + f->depth) * stride + f->depth;
       for (int64_t lj = 0; lj < tile->ncols; lj++) {
         double r =
             (mid[lj - stride] + mid[lj + stride]) + (mid[lj - 1] + mid[lj + 1]) - 4 * mid[lj];
+        if (field_general(f)) /* 4 (u - x), u the general update: 0 at a fixed point */
+          r = 4 * (f->coef[row + lj] * (0.25 * ((mid[lj - stride] + mid[lj + stride]) +
+                                                (mid[lj - 1] + mid[lj + 1]))) +
+                   f->rhs[row + lj] - mid[lj]);
         double scaled = r * scale; /* |r| <= rmax up to rounding: within 2^shift + 1 */
         wide q = (wide)llround(scaled);
         for (int a = 0; a < 2; a++)
@@ -87,8 +92,10 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   double mine = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t stride = field_stride(f, t);
-    double d = sweep_tile_change(field_interior(f, f->current, t) - stride - 1, f->tiles[t].nrows,
-                                 f->tiles[t].ncols, stride);
+    int64_t corner = f->tile_offset[t] + (f->depth - 1) * stride + f->depth - 1;
+    double d = sweep_tile_change_general(
+        field_interior(f, f->current, t) - stride - 1, field_general(f) ? f->coef + corner : NULL,
+        field_general(f) ? f->rhs + corner : NULL, f->tiles[t].nrows, f->tiles[t].ncols, stride);
     mine = d > mine ? d : mine;
   }
   int rc = MPI_Allreduce(&mine, &out->change, 1, MPI_DOUBLE, MPI_MAX, team->comm);
@@ -137,4 +144,33 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   free(sum);
   free(local);
   return status;
+}
+
+/* ---- exact sums of other figures ------------------------------------------------------------ */
+
+int certify_shift(int64_t terms) {
+  int shift = 125 - bits(terms);
+  return shift > 60 ? 60 : shift;
+}
+
+certify_wide certify_quantise(double value, double scale, int shift) {
+  return scale > 0 ? (certify_wide)llround(value / scale * ldexp(1.0, shift)) : 0;
+}
+
+void certify_sum(const struct team *team, const certify_wide *local, int n, const double *scale,
+                 int shift, double *totals) {
+  certify_wide *sum = calloc(n > 0 ? (size_t)n : 1, sizeof *sum);
+  MPI_Datatype type;
+  MPI_Op op;
+  if (sum == NULL || MPI_Type_contiguous((int)sizeof(wide), MPI_BYTE, &type) != MPI_SUCCESS ||
+      MPI_Type_commit(&type) != MPI_SUCCESS || MPI_Op_create(add_wide, 1, &op) != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(MPI_ERR_OTHER, "creating the 128-bit sum"));
+  int rc = MPI_Allreduce(local, sum, n, type, op, team->comm);
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "MPI_Allreduce (exact sum)"));
+  MPI_Op_free(&op);
+  MPI_Type_free(&type);
+  for (int k = 0; k < n; k++)
+    totals[k] = (double)sum[k] * scale[k] / ldexp(1.0, shift);
+  free(sum);
 }

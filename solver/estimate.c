@@ -29,11 +29,19 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
 
 void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
                                 double edge_lo, double edge_hi) {
-  double lo = fabs(interior - edge_lo), hi = fabs(interior - edge_hi);
+  estimate_reference_range(m, iteration, interior, interior, edge_lo, edge_hi);
+}
+
+void estimate_reference_range(struct estimate_model *m, int64_t iteration, double start_lo,
+                              double start_hi, double answer_lo, double answer_hi) {
+  double lo = fabs(start_lo - answer_hi), hi = fabs(start_hi - answer_lo);
+  if (start_lo == start_hi) /* uniform: the distance to either end (the same bits as ever) */
+    lo = fabs(start_lo - answer_lo), hi = fabs(start_lo - answer_hi);
   m->ref_iteration = m->estimate_iteration = iteration;
   m->ref_estimate = lo > hi ? lo : hi;
   /* the subtraction rounds: one unit of the larger operand */
-  m->ref_bound = m->ref_estimate * (1 + 2 * UNIT) + 2 * UNIT * fmax(fabs(interior), m->edge_max);
+  m->ref_bound = m->ref_estimate * (1 + 2 * UNIT) +
+                 2 * UNIT * fmax(fmax(fabs(start_lo), fabs(start_hi)), m->edge_max);
 }
 
 /* |x - T*| of the iterate whose change was measured, from the residual alone. */

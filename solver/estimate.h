@@ -62,6 +62,12 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
 void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
                                 double edge_lo, double edge_hi);
 
+/* The same for a start anywhere in [start_lo, start_hi] and T* in [answer_lo, answer_hi] (the
+ * plate's bounds, plate.h): the starting error is at most the largest distance between the
+ * two ranges. */
+void estimate_reference_range(struct estimate_model *m, int64_t iteration, double start_lo,
+                              double start_hi, double answer_lo, double answer_hi);
+
 /* A measured estimate of the error at `iteration` (certify.h) becomes the reference the model
  * damps from until the next one. */
 void estimate_measured(struct estimate_model *m, int64_t iteration, double estimate);

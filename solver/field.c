@@ -181,6 +181,11 @@ int field_check_memory(const struct decomp_layout *layout, const struct team *te
   return check_shared_memory(node_bytes[0], team->node_size);
 }
 
+/* Ring point `at` of a side; a side left NULL holds 0 (multigrid's coarse levels). */
+static double ring_value(const struct field_boundary *b, int side, int64_t at) {
+  return b->side[side] != NULL ? b->side[side][at] : 0.0;
+}
+
 /* Every point of a tile's storage, by where it falls on the grid: interior of the tile, fixed
  * boundary (row -1 or ny, column -1 or nx, corners excluded: no stencil reads them), or
  * anything else (NaN: filled by the first exchange, or never read). */
@@ -196,9 +201,9 @@ static void fill_tile(double *storage, const struct decomp_tile *tile, int64_t d
       if (li >= 0 && li < tile->nrows && lj >= 0 && lj < tile->ncols)
         value = interior;
       else if (in_cols && (gi == -1 || gi == layout->ny))
-        value = boundary->side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH][gj + 1];
+        value = ring_value(boundary, gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH, gj + 1);
       else if (in_rows && (gj == -1 || gj == layout->nx))
-        value = boundary->side[gj == -1 ? DECOMP_WEST : DECOMP_EAST][gi + 1];
+        value = ring_value(boundary, gj == -1 ? DECOMP_WEST : DECOMP_EAST, gi + 1);
       storage[i * stride + j] = value;
     }
 }

@@ -25,7 +25,7 @@
  * ring columns c = 0 .. nx + 1 (c = j + 1 above and below interior column j; c = 0 and nx + 1
  * are the corners, which the file shows and no stencil reads), side[DECOMP_WEST][r] and
  * side[DECOMP_EAST][r] for ring rows r = 0 .. ny + 1 (r = i + 1 beside row i). Borrowed arrays
- * (plate.h owns them). */
+ * (plate.h owns them); a side left NULL holds 0 everywhere. */
 struct field_boundary {
   const double *side[DECOMP_NSIDES];
 };

@@ -24,6 +24,7 @@
 #include "levels.h"
 #include "model.h"
 #include "output.h"
+#include "plate.h"
 #include "report.h"
 #include "solve.h"
 #include "team.h"
@@ -41,7 +42,7 @@ struct run {
   struct cli cli;
   struct cfg *cfg;
   struct decomp_layout layout;
-  struct field_boundary boundary;
+  struct plate plate; /* the boundary ring, sources and regions, point by point */
   struct field *field;
   struct halo *halo;
   int64_t first_iteration;        /* the iterations of initial.from_file's field, else 0 */
@@ -371,6 +372,10 @@ static int plan(struct run *run) {
    * copy of it (about 1) and its column sums (1/2), the interpolation's coarse values (1/4) and
    * four buffers of each coarse level (4/3 in all): 4.5 buffers with room for the rings. */
   double extra = run->cfg->method == CFG_METHOD_MULTIGRID ? 4.5 : 0.0, extra_bytes = 0.0;
+  /* A plate with sources or regions: coef and rhs (2 buffers), q (1), the regions' numbers
+   * (1/8), and the heat flows' copy of a buffer at the end (1). */
+  if (cfg_general(run->cfg))
+    extra += 3.0 + 1.0 / 8.0 + 1.0;
   /* and a holder of the coarsest level: the whole level above (gathered, and its column sums),
    * the coarsest itself in three buffers and its band LU, however thin the plate */
   struct levels h;
@@ -399,28 +404,30 @@ static int plan(struct run *run) {
                          cfg_origin(run->cfg, "halo.mode"));
 }
 
-/* Allocate the field, from initial.interior or continued from initial.from_file. */
+/* Allocate the field and fill it with the plate (plate.h), from initial.interior or continued
+ * from initial.from_file. */
 static int allocate(struct run *run) {
   const struct cfg *cfg = run->cfg;
-  run->boundary = (struct field_boundary){.side = {[DECOMP_NORTH] = cfg->top,
-                                                   [DECOMP_SOUTH] = cfg->bottom,
-                                                   [DECOMP_WEST] = cfg->left,
-                                                   [DECOMP_EAST] = cfg->right}};
+  struct plate *plate = &run->plate;
+  const struct field_boundary *boundary = &plate->boundary;
+  CHECK(plate_create(cfg, run->team, plate));
   run->checkpoint_path = io_checkpoint_path(cfg->output_path);
   CHECK(team_agree(run->team, run->checkpoint_path != NULL
                                   ? ERR_OK
                                   : err_set(ERR_FAILURE, "out of memory for a file name")));
   /* A temporal block of K sweeps reads rings K deep: one exchange per block. */
-  CHECK(field_create(&run->layout, run->team, &run->boundary, cfg->interior, cfg->temporal_block,
-                     &run->field));
-  double edge_lo = fmin(fmin(cfg->top, cfg->bottom), fmin(cfg->left, cfg->right));
-  double edge_hi = fmax(fmax(cfg->top, cfg->bottom), fmax(cfg->left, cfg->right));
+  CHECK(field_create(&run->layout, run->team, boundary, 0.0, cfg->temporal_block, &run->field));
+  CHECK(plate_fill(plate, run->field, run->team));
+  /* |T*| <= edge_max bounds what rounding can hide in a sweep's change; the general update
+   * rounds once more (its multiply and add): counted by doubling it. */
+  double edge_max = fmax(fabs(plate->answer_lo), fabs(plate->answer_hi));
+  if (plate->general)
+    edge_max *= 2;
   /* Only Jacobi carries its starting bound (a contraction in the max norm). */
-  estimate_init(&run->estimate, cfg->nx, cfg->ny, fmax(fabs(edge_lo), fabs(edge_hi)),
-                cfg->method != CFG_METHOD_JACOBI);
+  estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, cfg->method != CFG_METHOD_JACOBI);
   if (cfg->from_file[0] != '\0') {
-    CHECK(
-        io_read(cfg->from_file, run->field, &run->boundary, cfg, run->team, &run->first_iteration));
+    CHECK(io_read(cfg->from_file, run->field, boundary, cfg, run->team, &run->first_iteration));
+    plate_impose(plate, run->field, run->field->current); /* the file may hold another plate */
     /* The file's own figures are the reference; a Chebyshev recurrence begins there. */
     struct estimate_model *m = &run->estimate;
     /* The file's estimate seeds the progress line's model; its bound is not taken on trust:
@@ -429,15 +436,17 @@ static int allocate(struct run *run) {
     m->ref_iteration = m->estimate_iteration = m->chebyshev_start = run->first_iteration;
     if (cfg->method == CFG_METHOD_CHEBYSHEV) { /* its own checkpoint goes on exactly */
       int64_t start = -1;
-      CHECK(io_read_previous(cfg->from_file, run->field, &run->boundary, cfg, run->team,
+      CHECK(io_read_previous(cfg->from_file, run->field, boundary, cfg, run->team,
                              run->first_iteration, &start));
+      plate_impose(plate, run->field, 1 - run->field->current);
       if (start >= 0)
         m->chebyshev_start = start;
     }
     if (!(m->ref_estimate >= 0))
       m->ref_estimate = INFINITY;
   } else {
-    estimate_reference_uniform(&run->estimate, 0, cfg->interior, edge_lo, edge_hi);
+    estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
+                             plate->answer_hi);
   }
   return halo_create(run->field, run->team, cfg->halo_mode, &run->halo);
 }
@@ -452,7 +461,8 @@ static int write_checkpoint(void *ctx, const struct solve_state *s) {
                            .error_bound = s->error_bound,
                            .chebyshev_start = s->chebyshev_start,
                            .previous = s->previous_valid};
-  return io_write(run->checkpoint_path, run->field, &run->boundary, run->cfg, run->team, &state);
+  return io_write(run->checkpoint_path, run->field, &run->plate.boundary, run->cfg, run->team,
+                  &state);
 }
 
 /* The halo traffic the run makes must be the traffic the plan predicts, rank by rank. The plan
@@ -489,8 +499,12 @@ static int solve(struct run *run) {
    * tile. Chebyshev's weighted sweep keeps the stores set ("auto": regular): it reads the line
    * it writes anyway, so a streaming store saves it no read. Multigrid's cycles run loops of
    * their own: nothing to choose. */
-  bool sweeps = cfg->method != CFG_METHOD_MULTIGRID;
+  bool sweeps = cfg->method != CFG_METHOD_MULTIGRID && !run->plate.general;
   struct tune_choice kernel = {0};
+  if (run->plate.general && cfg->method != CFG_METHOD_MULTIGRID)
+    snprintf(run->kernel, sizeof run->kernel,
+             "general update (sources or regions: coef * average + rhs), %s stores",
+             cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
   if (sweeps) {
     int64_t rows = 0, cols = 0;
     for (int64_t t = 0; t < run->field->ntiles; t++)
@@ -545,8 +559,8 @@ static int solve(struct run *run) {
  * tolerance, or over 1% of the temperature range; and the way out. */
 static void far_from_answer(const struct run *run, struct report_summary *s) {
   const struct cfg *cfg = run->cfg;
-  double lo = fmin(fmin(cfg->top, cfg->bottom), fmin(fmin(cfg->left, cfg->right), cfg->interior));
-  double hi = fmax(fmax(cfg->top, cfg->bottom), fmax(fmax(cfg->left, cfg->right), cfg->interior));
+  double lo = fmin(run->plate.answer_lo, run->plate.start_lo);
+  double hi = fmax(run->plate.answer_hi, run->plate.start_hi);
   if (!s->converged || cfg->target_error > 0 ||
       !(s->error_estimate > 10 * cfg->tolerance || s->error_estimate > 0.01 * (hi - lo)))
     return;
@@ -586,9 +600,23 @@ static int write_result(struct run *run) {
                            .chebyshev_start = r->chebyshev_start,
                            .previous = r->previous_valid};
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
+  struct plate_heat heat;
+  CHECK(plate_heat_flow(&run->plate, run->field, run->halo, team, &heat));
+  struct io_heat io_heat = {.region = heat.region,
+                            .nregions = cfg->nregions,
+                            .source = heat.source,
+                            .imbalance = heat.imbalance,
+                            .imbalance_bound = heat.imbalance_bound};
+  for (int side = 0; side < DECOMP_NSIDES; side++)
+    io_heat.edge[side] = heat.edge[side];
+  state.heat = &io_heat;
   double t0 = MPI_Wtime();
-  CHECK(io_write(path, run->field, &run->boundary, cfg, team, &state));
+  int status = io_write(path, run->field, &run->plate.boundary, cfg, team, &state);
   run->write_seconds = MPI_Wtime() - t0;
+  if (status != ERR_OK) {
+    plate_heat_release(&heat);
+    return status;
+  }
 
   struct report_summary s = {.iterations = r->iterations,
                              .residual = r->residual,
@@ -609,7 +637,9 @@ static int write_result(struct run *run) {
                              .multigrid = cfg->method == CFG_METHOD_MULTIGRID,
                              .work_per_cycle = r->work_per_cycle,
                              .convergence_factor = r->convergence_factor,
-                             .kernel = run->kernel[0] != '\0' ? run->kernel : NULL};
+                             .kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
+                             .heat = &heat,
+                             .nregions = cfg->nregions};
   if (s.multigrid) {
     struct levels h;
     s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;
@@ -639,6 +669,7 @@ static int write_result(struct run *run) {
                                 .messages = (int)sums[3]};
   if (team->rank == 0)
     report_summary(&s);
+  plate_heat_release(&heat);
   return ERR_OK;
 }
 
@@ -650,6 +681,7 @@ static int finish(struct run *run, int status) {
                                         : EXIT_NOT_CONVERGED;
   halo_destroy(&run->halo);
   field_destroy(&run->field);
+  plate_destroy(&run->plate);
   free(run->checkpoint_path);
   cfg_destroy(&run->cfg);
   cli_release(&run->cli);

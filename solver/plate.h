@@ -24,6 +24,7 @@
 
 #include "cfg.h"
 #include "field.h"
+#include "halo.h"
 #include "team.h"
 
 #include <stdbool.h>
@@ -61,19 +62,22 @@ int plate_fill(struct plate *plate, struct field *field, const struct team *team
  * from a file, which may come from another plate). No-op for a plate without regions. */
 void plate_impose(const struct plate *plate, struct field *field, int buf);
 
-/* The heat flows of the current iterate, whose rings must be filled: W into the plate through
- * each edge (indexed by enum decomp_side) and from each region (nregions entries), the sources'
- * total, and the imbalance (their sum: 0 in the steady state of the discrete equations, up to
- * rounding) with its bound from the agreed sweep change d: |imbalance| <= 4 k t d (free points).
- * Summed exactly (fixed point, 128-bit) so that every decomposition reports the same bits.
- * Collective on team->comm. */
+/* The heat flows of the current iterate, whose rings must be filled: W into the plate's free
+ * points through each edge (indexed by enum decomp_side) and from each region (nregions
+ * entries), the sources' total over the free points, and the imbalance (their sum: 0 in the
+ * steady state of the discrete equations, up to rounding) with its bound from this field's own
+ * sweep change d: |imbalance| <= 4 k t N d (N free points), plus the sums' rounding. Each
+ * total is summed exactly (certify_sum), so every decomposition reports the same bits. Uses
+ * the field's other buffer as scratch for one halo exchange of the regions' numbers, and
+ * restores it. Collective on team->comm; agreed. */
 struct plate_heat {
   double edge[DECOMP_NSIDES];
   double *region; /* cfg->nregions entries, owned (plate_heat_release) */
   double source, imbalance, imbalance_bound;
+  double change; /* the sweep change d the bound rests on */
 };
-int plate_heat_flow(const struct plate *plate, const struct field *field, const struct team *team,
-                    double change, struct plate_heat *out);
+int plate_heat_flow(const struct plate *plate, struct field *field, struct halo *halo,
+                    const struct team *team, struct plate_heat *out);
 void plate_heat_release(struct plate_heat *heat);
 
 /* Free the edges; accepts a zeroed plate. */

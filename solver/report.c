@@ -168,6 +168,18 @@ void report_summary(const struct report_summary *s) {
       printf(", residual reduced %.3g x a cycle", s->convergence_factor);
     printf("\n");
   }
+  if (s->heat != NULL) {
+    const struct plate_heat *h = s->heat;
+    printf("  heat into the plate (W): top %.6g, bottom %.6g, left %.6g, right %.6g",
+           h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST],
+           h->edge[DECOMP_EAST]);
+    for (int k = 0; k < s->nregions; k++)
+      printf(", region %d %.6g", k + 1, h->region[k]);
+    printf(", sources %.6g\n", h->source);
+    printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "
+           "error left)\n",
+           h->imbalance, h->imbalance_bound);
+  }
   printf("  wall time %.6f s, %.1f MLUP/s%s", s->wall_seconds, mlups,
          s->multigrid ? " (in fine-sweep equivalents)" : "");
   if (s->iterations_run != s->iterations) /* continued from a file: this run's part alone */

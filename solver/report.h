@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "decomp.h"
 #include "halo.h"
+#include "plate.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,6 +45,9 @@ struct report_summary {
   bool multigrid;
   int levels;
   double work_per_cycle, convergence_factor;
+  /* The heat flows of the result (plate.h) and the regions they name; NULL: not reported. */
+  const struct plate_heat *heat;
+  int nregions;
 };
 
 /* The header; a run continued from initial.from_file says from which iteration. */

@@ -90,6 +90,12 @@ static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int
   int64_t at = (r0 - 1) * stride + c0 - 1;
   const double *from = field_interior(f, f->current, t) + at;
   double *to = field_interior(f, 1 - f->current, t) + at;
+  if (field_general(f)) { /* coef and rhs sit where the point sits in a buffer */
+    int64_t in_buffer = from - (f->base + (int64_t)f->current * f->buffer_len);
+    return sweep_tile_general(from, to, f->coef + in_buffer, f->rhs + in_buffer, nrows, ncols,
+                              stride, kind->weighted ? kind->omega : 1.0, kind->streaming,
+                              kind->want_diff);
+  }
   if (kind->weighted)
     return sweep_tile_weighted(from, to, nrows, ncols, stride, kind->omega, kind->streaming,
                                kind->want_diff);
@@ -158,7 +164,9 @@ static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_r
                               left - tile->col0 + f->depth, right - tile->col0 + f->depth};
     }
     double *const buffers[2] = {field_tile(f, 0, t), field_tile(f, 1, t)};
-    double diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect, omega);
+    const double *const terms[2] = {f->coef + f->tile_offset[t], f->rhs + f->tile_offset[t]};
+    double diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect, omega,
+                               field_general(f) ? terms : NULL);
     max_diff = diff > max_diff ? diff : max_diff;
   }
   f->current = (int)((f->current + levels) % 2);

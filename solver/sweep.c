@@ -94,8 +94,10 @@ static inline VECTOR_HELPER double lane_max(vdouble v) {
  * held (the iterate before `in`), and the diff stays |update - in|: the sweep change of `in`. */
 static inline VECTOR_HELPER double point(const double *up, const double *mid, const double *down,
                                          double *out, int64_t j, double max_diff, bool weighted,
-                                         double omega) {
+                                         double omega, const double *coef, const double *rhs) {
   double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
+  if (coef != NULL) /* the general update (plate.h): coef * average + rhs */
+    value = coef[j] * value + rhs[j];
   double diff = fabs(value - mid[j]);
   out[j] = weighted ? omega * (value - out[j]) + out[j] : value;
   return diff > max_diff ? diff : max_diff;
@@ -114,6 +116,15 @@ static inline VECTOR_HELPER vdouble update(const double *up, const double *down,
   return 0.25 * ((load(up + j) + load(down + j)) + (left + right));
 }
 
+/* The general update of VLEN points from j on, from their average: coef * average + rhs per
+ * lane (point()'s expression), or the average itself for Laplace's plate (coef NULL). */
+static inline VECTOR_HELPER vdouble general(vdouble average, const double *coef, const double *rhs,
+                                            int64_t j) {
+  if (coef == NULL)
+    return average;
+  return load(coef + j) * average + load(rhs + j);
+}
+
 /* What is stored for the updates `value` of VLEN points from j on: the update itself, or
  * weighted, omega * (update - old) + old (point()'s expression per lane). */
 static inline VECTOR_HELPER vdouble weigh(vdouble value, const double *out, int64_t j,
@@ -127,8 +138,9 @@ static inline VECTOR_HELPER vdouble weigh(vdouble value, const double *out, int6
 /* The canonical update of VLEN points from j on, stored; returns their |update - in|. */
 static inline VECTOR_HELPER vdouble vector_points(const double *up, const double *mid,
                                                   const double *down, double *out, int64_t j,
-                                                  bool streaming, bool weighted, double omega) {
-  vdouble value = update(up, down, j, load(mid + j - 1), load(mid + j + 1));
+                                                  bool streaming, bool weighted, double omega,
+                                                  const double *coef, const double *rhs) {
+  vdouble value = general(update(up, down, j, load(mid + j - 1), load(mid + j + 1)), coef, rhs, j);
   store(out + j, weigh(value, out, j, weighted, omega), streaming);
   return abs_diff(value, load(mid + j));
 }
@@ -160,7 +172,8 @@ static inline VECTOR_HELPER vdouble vector_max(vdouble vmax, vdouble diff) {
  * memory traffic: a regular store reads the line anyway). */
 static inline __attribute__((always_inline)) double
 sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
-           int64_t stride, bool streaming, bool want_diff, bool weighted, double omega) {
+           int64_t stride, bool streaming, bool want_diff, bool weighted, double omega,
+           const double *restrict coef_in, const double *restrict rhs_in) {
   /* Two running maxima: the compare-and-select that updates one is a chain of dependent
    * instructions, and with one accumulator that chain, not memory, limits the loop. Max is
    * exact and order-free, so how the points are split between them changes nothing. */
@@ -171,10 +184,12 @@ sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64
     const double *restrict mid = in + i * stride;
     const double *restrict down = in + (i + 1) * stride;
     double *restrict row_out = out + i * stride;
+    const double *coef = coef_in != NULL ? coef_in + i * stride : NULL;
+    const double *rhs = rhs_in != NULL ? rhs_in + i * stride : NULL;
     int64_t j = 1;
     /* Streaming stores need 16-byte alignment: one scalar point first when the row is odd. */
     if (streaming && ((uintptr_t)(row_out + j) & 15) != 0 && j <= ncols)
-      max_diff = point(up, mid, down, row_out, j++, max_diff, weighted, omega);
+      max_diff = point(up, mid, down, row_out, j++, max_diff, weighted, omega, coef, rhs);
     /* The main loop: 4 VLEN points from the row's centre vectors c0..c3, their inner
      * neighbours shuffled out of them, loading only the two outermost: 14 loads where
      * vector_points takes 20 (bench_sweep, 256²: 3.1 -> 3.8 GLUP/s). */
@@ -183,10 +198,14 @@ sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64
         prefetch_line(down + j, line);
       vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN), c2 = load(mid + j + 2 * VLEN),
               c3 = load(mid + j + 3 * VLEN);
-      vdouble v0 = update(up, down, j, load(mid + j - 1), right_of(c0, c1));
-      vdouble v1 = update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2));
-      vdouble v2 = update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3));
-      vdouble v3 = update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1));
+      vdouble v0 = general(update(up, down, j, load(mid + j - 1), right_of(c0, c1)), coef, rhs, j);
+      vdouble v1 = general(update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2)), coef, rhs,
+                           j + VLEN);
+      vdouble v2 = general(update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3)), coef,
+                           rhs, j + 2 * VLEN);
+      vdouble v3 =
+          general(update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1)),
+                  coef, rhs, j + 3 * VLEN);
       store(row_out + j, weigh(v0, row_out, j, weighted, omega), streaming);
       store(row_out + j + VLEN, weigh(v1, row_out, j + VLEN, weighted, omega), streaming);
       store(row_out + j + 2 * VLEN, weigh(v2, row_out, j + 2 * VLEN, weighted, omega), streaming);
@@ -197,21 +216,22 @@ sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64
       }
     }
     for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
-      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega);
-      vdouble d1 = vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega);
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
+      vdouble d1 =
+          vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega, coef, rhs);
       if (want_diff) {
         vmax0 = vector_max(vmax0, d0);
         vmax1 = vector_max(vmax1, d1);
       }
     }
     if (j + VLEN - 1 <= ncols) {
-      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega);
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
       if (want_diff)
         vmax0 = vector_max(vmax0, d0);
       j += VLEN;
     }
     for (; j <= ncols; j++)
-      max_diff = point(up, mid, down, row_out, j, max_diff, weighted, omega);
+      max_diff = point(up, mid, down, row_out, j, max_diff, weighted, omega, coef, rhs);
   }
 #if defined(__SSE2__)
   if (streaming)
@@ -226,19 +246,19 @@ sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64
 KERNEL_VARIANTS
 double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
                   int64_t stride) {
-  return sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0);
+  return sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, NULL, NULL);
 }
 
 KERNEL_VARIANTS
 void sweep_tile_update(const double *restrict in, double *restrict out, int64_t nrows,
                        int64_t ncols, int64_t stride) {
-  sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0);
+  sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL);
 }
 
 KERNEL_VARIANTS
 double sweep_tile_streaming(const double *restrict in, double *restrict out, int64_t nrows,
                             int64_t ncols, int64_t stride) {
-  return sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0);
+  return sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, NULL, NULL);
 }
 
 KERNEL_VARIANTS
@@ -246,10 +266,35 @@ double sweep_tile_weighted(const double *restrict in, double *restrict out, int6
                            int64_t ncols, int64_t stride, double omega, bool streaming,
                            bool want_diff) {
   if (streaming)
-    return want_diff ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega)
-                     : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega);
-  return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega)
-                   : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega);
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, NULL, NULL)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, NULL, NULL);
+  return want_diff
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, NULL, NULL)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, NULL, NULL);
+}
+
+KERNEL_VARIANTS
+double sweep_tile_general(const double *restrict in, double *restrict out,
+                          const double *restrict coef, const double *restrict rhs, int64_t nrows,
+                          int64_t ncols, int64_t stride, double omega, bool streaming,
+                          bool want_diff) {
+  bool weighted = omega != 1.0;
+  if (streaming) {
+    if (weighted)
+      return want_diff
+                 ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, coef, rhs)
+                 : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, coef, rhs);
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, coef, rhs)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, coef, rhs);
+  }
+  if (weighted)
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, coef, rhs)
+               : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, coef, rhs);
+  return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, coef, rhs)
+                   : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, coef, rhs);
 }
 
 /* ---- the variants (sweep.h) -------------------------------------------------------------------
@@ -267,10 +312,12 @@ static inline __attribute__((always_inline)) double plain_sweep(const double *re
                                                                 int64_t ncols, int64_t stride,
                                                                 bool streaming, bool want_diff) {
   if (streaming)
-    return want_diff ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0)
-                     : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0);
-  return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0)
-                   : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0);
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, NULL, NULL)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, NULL, NULL);
+  return want_diff
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, NULL, NULL)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL);
 }
 
 static double plain_sweep_baseline(const double *restrict in, double *restrict out, int64_t nrows,
@@ -326,11 +373,18 @@ double sweep_tile_variant(struct sweep_variant v, const double *restrict in, dou
 }
 
 double sweep_tile_change(const double *in, int64_t nrows, int64_t ncols, int64_t stride) {
+  return sweep_tile_change_general(in, NULL, NULL, nrows, ncols, stride);
+}
+
+double sweep_tile_change_general(const double *in, const double *coef, const double *rhs,
+                                 int64_t nrows, int64_t ncols, int64_t stride) {
   double max_diff = 0.0;
   for (int64_t i = 1; i <= nrows; i++) {
     const double *up = in + (i - 1) * stride, *mid = in + i * stride, *down = in + (i + 1) * stride;
     for (int64_t j = 1; j <= ncols; j++) {
       double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
+      if (coef != NULL)
+        value = coef[i * stride + j] * value + rhs[i * stride + j];
       double diff = fabs(value - mid[j]);
       max_diff = diff > max_diff ? diff : max_diff;
     }
@@ -343,7 +397,8 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 KERNEL_VARIANTS
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
-                    const struct sweep_rect *rect, const double *omega) {
+                    const struct sweep_rect *rect, const double *omega,
+                    const double *const terms[2]) {
   double max_diff = 0.0;
   /* Step s: level t (0-based) sweeps row i = s - t of its rectangle, reading buffer
    * (current + t) % 2 and writing the other. Row i of level t needs rows i - 1 .. i + 1 of
@@ -371,15 +426,22 @@ double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t l
         const double *from = buf[in] + at;
         double *to = buf[1 - in] + at;
         double diff = 0.0;
+        if (terms != NULL) { /* the general update: one body, weighted or not */
+          double w = omega != NULL ? omega[t] : 1.0;
+          diff = sweep_tile_general(from, to, terms[0] + at, terms[1] + at, 1, hi - lo, stride, w,
+                                    false, t == levels - 1);
+          max_diff = diff > max_diff ? diff : max_diff;
+          continue;
+        }
         bool plain = omega == NULL || omega[t] == 1.0; /* as sweep_tile_weighted's callers */
         if (plain && t == levels - 1)
-          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0);
+          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0, NULL, NULL);
         else if (plain)
-          sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0);
+          sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0, NULL, NULL);
         else if (t == levels - 1)
-          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t]);
+          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t], NULL, NULL);
         else
-          sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t]);
+          sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t], NULL, NULL);
         max_diff = diff > max_diff ? diff : max_diff;
       }
   return max_diff;

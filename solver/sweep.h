@@ -42,10 +42,25 @@ double sweep_tile_weighted(const double *restrict in, double *restrict out, int6
                            int64_t ncols, int64_t stride, double omega, bool streaming,
                            bool want_diff);
 
+/* The general update of a plate with sources or fixed points (plate.h): every interior point
+ * of `out` becomes
+ *     u = coef[i][j] * (0.25 * ((in[i-1][j] + in[i+1][j]) + (in[i][j-1] + in[i][j+1]))) + rhs[i][j]
+ * in exactly that order of operations, or with omega != 1 (Chebyshev) omega * (u - out) + out,
+ * as sweep_tile_weighted; coef and rhs are laid out as `in` (same stride, same corner). A fixed
+ * point (coef 0, rhs its temperature) keeps its value and changes by 0. Returns max |u - in|
+ * if want_diff, else 0; streaming stores as sweep_tile_streaming. Not collective. */
+double sweep_tile_general(const double *restrict in, double *restrict out,
+                          const double *restrict coef, const double *restrict rhs, int64_t nrows,
+                          int64_t ncols, int64_t stride, double omega, bool streaming,
+                          bool want_diff);
+
 /* The sweep change of `in` alone, max |u - in| with u the canonical update, writing nothing:
  * what certifies an iterate that no sweep has read yet (a checkpoint, the final result). Not
  * collective. */
 double sweep_tile_change(const double *in, int64_t nrows, int64_t ncols, int64_t stride);
+/* The same with the general update (coef and rhs as sweep_tile_general's; NULL: Laplace's). */
+double sweep_tile_change_general(const double *in, const double *coef, const double *rhs,
+                                 int64_t nrows, int64_t ncols, int64_t stride);
 
 /* ---- kernel variants, for choosing on the machine that runs them (tune.h) ----
  * The plain sweep (sweep_tile's update) is built for each instruction set the compiler can
@@ -103,8 +118,11 @@ enum { SWEEP_LEVELS_CHUNK = 256 };
  * points too, so that ranks exchange halos once per pass. Returns the last level's max
  * |update - in| over rect[levels - 1]. With omega, level 0 reads the old iterate in buffer
  * 1 - current on rect[0], which reaches into the ring: that buffer's ring must be filled too.
+ * With terms non-NULL ({coef, rhs}, laid out as buf's), every level runs the general update
+ * (sweep_tile_general's).
  * Not collective. */
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
-                    const struct sweep_rect *rect, const double *omega);
+                    const struct sweep_rect *rect, const double *omega,
+                    const double *const terms[2]);
 
 #endif /* JACOBI_SWEEP_H */

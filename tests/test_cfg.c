@@ -63,8 +63,9 @@ static void test_defaults_applied(void) {
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   EXPECT(c->nx == 4 && c->ny == 3, "expected 4 x 3, got %lld x %lld", (long long)c->nx,
          (long long)c->ny);
-  EXPECT(same_double(c->top, 0.0) && same_double(c->bottom, 0.0) && same_double(c->left, 0.0) &&
-             same_double(c->right, 0.0) && same_double(c->interior, 0.0),
+  EXPECT(same_double(c->top.value, 0.0) && same_double(c->bottom.value, 0.0) &&
+             same_double(c->left.value, 0.0) && same_double(c->right.value, 0.0) &&
+             same_double(c->interior.value, 0.0),
          "expected temperatures of +0.0");
   EXPECT(c->tolerance == 1e-4, "expected tolerance 1e-4, got %g", c->tolerance);
   EXPECT(c->max_iterations == 100000 && c->check_interval == 1, "expected 100000 and 1");
@@ -110,8 +111,8 @@ static void test_every_key_read_from_file(void) {
   struct cfg *c = CREATE(full_file);
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   EXPECT(c->nx == 37 && c->ny == 53, "expected 37 x 53");
-  EXPECT(c->top == 100.0 && c->bottom == 12.5 && c->left == -3.0 && c->right == 0.7 &&
-             c->interior == 1.25,
+  EXPECT(c->top.value == 100.0 && c->bottom.value == 12.5 && c->left.value == -3.0 &&
+             c->right.value == 0.7 && c->interior.value == 1.25,
          "expected the temperatures of the file");
   EXPECT(c->tolerance == 1e-6 && c->max_iterations == 5000 && c->check_interval == 10,
          "expected the solver keys of the file");
@@ -222,10 +223,12 @@ static void test_integers_are_accepted_for_floats_exactly(void) {
                               "9007199254740992\n[initial]\ninterior = -0\n[solver]\n"
                               "tolerance = 1\n");
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-  EXPECT(same_double(c->top, 1.0) && same_double(c->bottom, -7.0) && same_double(c->left, 0.0),
-         "expected 1.0, -7.0, 0.0, got %g, %g, %g", c->top, c->bottom, c->left);
-  EXPECT(same_double(c->right, 9007199254740992.0), "expected 2^53, got %.17g", c->right);
-  EXPECT(same_double(c->interior, 0.0), "expected the integer -0 to be +0.0");
+  EXPECT(same_double(c->top.value, 1.0) && same_double(c->bottom.value, -7.0) &&
+             same_double(c->left.value, 0.0),
+         "expected 1.0, -7.0, 0.0, got %g, %g, %g", c->top.value, c->bottom.value, c->left.value);
+  EXPECT(same_double(c->right.value, 9007199254740992.0), "expected 2^53, got %.17g",
+         c->right.value);
+  EXPECT(same_double(c->interior.value, 0.0), "expected the integer -0 to be +0.0");
   EXPECT(same_double(c->tolerance, 1.0), "expected tolerance 1.0");
   cfg_destroy(&c);
 }
@@ -424,7 +427,7 @@ static void test_set_overrides_with_toml_values_and_bare_strings(void) {
   EXPECT(c->process_grid[0] == 3 && c->process_grid[1] == 1, "expected [3, 1]");
   EXPECT(!c->owner_map, "expected owner_map false, blanks around '=' trimmed");
   EXPECT(c->halo_mode == CFG_HALO_SHM, "expected shm from a quoted string");
-  EXPECT(same_double(c->top, -5.0) && c->nx == 1000, "expected top -5.0 and nx 1000");
+  EXPECT(same_double(c->top.value, -5.0) && c->nx == 1000, "expected top -5.0 and nx 1000");
   CU_ASSERT_STRING_EQUAL(cfg_origin(c, "solver.tolerance"), "--set solver.tolerance");
   CU_ASSERT_STRING_EQUAL(cfg_origin(c, "decomposition.process_grid"),
                          "--set decomposition.process_grid");
@@ -532,9 +535,10 @@ static void round_trips_at(const struct cfg *c, int line) {
   char *text = printed(c);
   struct cfg *back = create_at(text, NULL, 0, line);
   if (back != NULL) {
-    const double *a[] = {&c->top, &c->bottom, &c->left, &c->right, &c->interior, &c->tolerance};
-    const double *b[] = {&back->top,   &back->bottom,   &back->left,
-                         &back->right, &back->interior, &back->tolerance};
+    const double *a[] = {&c->top.value,   &c->bottom.value,   &c->left.value,
+                         &c->right.value, &c->interior.value, &c->tolerance};
+    const double *b[] = {&back->top.value,   &back->bottom.value,   &back->left.value,
+                         &back->right.value, &back->interior.value, &back->tolerance};
     for (int i = 0; i < 6; i++)
       expect_at(memcmp(a[i], b[i], sizeof(double)) == 0, line,
                 "expected double %d to read back as %a, got %a; printed:\n%s", i, *a[i], *b[i],
@@ -802,7 +806,7 @@ static void test_example_plate_config_is_valid(void) {
     return;
   struct cfg *c = NULL;
   status = cfg_create(text, len, path, NULL, 0, &c);
-  EXPECT(status == ERR_OK && c->nx == 128 && c->ny == 128 && c->top == 100.0,
+  EXPECT(status == ERR_OK && c->nx == 128 && c->ny == 128 && c->top.value == 100.0,
          "expected plate.toml valid (128 x 128, top 100), got: %s", err_message());
   cfg_destroy(&c);
   free(text);

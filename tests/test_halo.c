@@ -22,7 +22,17 @@ static double encode(int64_t gi, int64_t gj, int k) {
   return ((double)k * 1000.0 + (double)gi) * 1000.0 + (double)gj;
 }
 
-static const struct field_boundary boundary = {.side = {-1.0, -2.0, -3.0, -4.0}};
+/* The ring's values, distinct per side and per point (grids here are under RING_MAX a side). */
+enum { RING_MAX = 512 };
+static double ring_values[DECOMP_NSIDES][RING_MAX];
+static const struct field_boundary boundary = {
+    .side = {ring_values[0], ring_values[1], ring_values[2], ring_values[3]}};
+
+static void fill_ring_values(void) {
+  for (int s = 0; s < DECOMP_NSIDES; s++)
+    for (int r = 0; r < RING_MAX; r++)
+      ring_values[s][r] = -(double)(s + 1) - (double)r / 1024.0;
+}
 
 static void write_interior(struct field *f, int buf, int k) {
   for (int64_t t = 0; t < f->ntiles; t++) {
@@ -53,9 +63,9 @@ static double expected(const struct decomp_layout *l, const struct decomp_tile *
     return encode(gi, gj, k);
   bool rows_in = gi >= 0 && gi < l->ny, cols_in = gj >= 0 && gj < l->nx;
   if (cols_in && (gi == -1 || gi == l->ny))
-    return boundary.side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH];
+    return boundary.side[gi == -1 ? DECOMP_NORTH : DECOMP_SOUTH][gj + 1];
   if (rows_in && (gj == -1 || gj == l->nx))
-    return boundary.side[gj == -1 ? DECOMP_WEST : DECOMP_EAST];
+    return boundary.side[gj == -1 ? DECOMP_WEST : DECOMP_EAST][gi + 1];
   return NAN;
 }
 
@@ -109,6 +119,7 @@ static bool has_off_node_neighbour(const struct decomp_layout *l, const struct t
 static void run_case(struct team *team, int64_t nx, int64_t ny, const int grid[2],
                      enum decomp_kind kind, int64_t block, enum cfg_halo_mode mode, int64_t depth) {
   char what[160];
+  fill_ring_values();
   snprintf(what, sizeof what, "%lldx%lld grid [%d,%d] kind %d block %lld mode %d depth %lld",
            (long long)nx, (long long)ny, grid[0], grid[1], kind, (long long)block, mode,
            (long long)depth);

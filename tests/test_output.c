@@ -35,7 +35,13 @@ static int temporaries_left(const char *path) {
   return left;
 }
 
-static const struct field_boundary boundary = {.side = {100.0, -12.5, 3.25, -0.75}};
+/* The config's edges below, as the ring's values a point (grids here are under RING_MAX). */
+enum { RING_MAX = 512 };
+static const double north[RING_MAX] = {[0 ... RING_MAX - 1] = 100.0};
+static const double south[RING_MAX] = {[0 ... RING_MAX - 1] = -12.5};
+static const double west[RING_MAX] = {[0 ... RING_MAX - 1] = 3.25};
+static const double east[RING_MAX] = {[0 ... RING_MAX - 1] = -0.75};
+static const struct field_boundary boundary = {.side = {north, south, west, east}};
 
 /* Exact in a double, distinct per point. */
 static double encode(int64_t gi, int64_t gj) { return (double)gi * 1000.0 + (double)gj + 0.5; }
@@ -80,13 +86,13 @@ static void write_interior(struct field *f) {
 /* The value the file must hold at grid point (i, j). */
 static double expected(const struct decomp_layout *l, int64_t i, int64_t j) {
   if (i == 0)
-    return boundary.side[DECOMP_NORTH];
+    return boundary.side[DECOMP_NORTH][0];
   if (i == l->ny + 1)
-    return boundary.side[DECOMP_SOUTH];
+    return boundary.side[DECOMP_SOUTH][0];
   if (j == 0)
-    return boundary.side[DECOMP_WEST];
+    return boundary.side[DECOMP_WEST][0];
   if (j == l->nx + 1)
-    return boundary.side[DECOMP_EAST];
+    return boundary.side[DECOMP_EAST][0];
   return encode(i - 1, j - 1);
 }
 
@@ -280,7 +286,8 @@ static void test_read_refuses_other_boundary(void) {
   struct io_state state = {.iterations = 42, .residual = 1e-5, .converged = true};
   CU_ASSERT_EQUAL(io_write(path, f, &boundary, cfg, team, &state), ERR_OK);
   struct field_boundary other = boundary;
-  other.side[DECOMP_EAST] = 7.0;
+  static const double seven[RING_MAX] = {[0 ... RING_MAX - 1] = 7.0};
+  other.side[DECOMP_EAST] = seven;
   int64_t iterations = 0;
   CU_ASSERT_EQUAL(io_read(path, f, &other, cfg, team, &iterations), ERR_CONFIG);
   if (team->rank == 0)

@@ -55,7 +55,21 @@ static double value_at(const struct run *run, int64_t gi, int64_t gj) {
   return field_interior(f, f->current, t)[li * field_stride(f, t) + lj];
 }
 
-static const struct field_boundary hot_top = {.side = {1.0, 0.0, 0.0, 0.0}};
+/* Rings of the grids here (under RING_MAX a side): the top at 1, the rest at 0; and edges that
+ * vary along their length (profiles), so a ring point read from the wrong place shows. */
+enum { RING_MAX = 512 };
+static const double ones[RING_MAX] = {[0 ... RING_MAX - 1] = 1.0}, zeros[RING_MAX] = {0};
+static const struct field_boundary hot_top = {.side = {ones, zeros, zeros, zeros}};
+static double profile[DECOMP_NSIDES][RING_MAX];
+static const struct field_boundary profiles = {
+    .side = {profile[0], profile[1], profile[2], profile[3]}};
+
+static void fill_profiles(void) {
+  static const double base[DECOMP_NSIDES] = {3.0, -1.5, 0.7, 2.25};
+  for (int s = 0; s < DECOMP_NSIDES; s++)
+    for (int r = 0; r < RING_MAX; r++)
+      profile[s][r] = base[s] + sin(0.1 * r + s);
+}
 
 /* One point, top edge 1: T1 = 0.25 (diff 0.25), T2 = 0.25 (diff 0). Only for one rank. */
 static void test_single_point_converges_at_second_iteration(void) {
@@ -97,12 +111,12 @@ static double *reference(int64_t nx, int64_t ny, const struct field_boundary *e,
   int64_t w = nx + 2;
   double *a = calloc((size_t)(w * (ny + 2)), sizeof *a), *b = calloc((size_t)(w * (ny + 2)), 8);
   for (int64_t j = 0; j < w; j++) {
-    a[j] = b[j] = e->side[DECOMP_NORTH];
-    a[(ny + 1) * w + j] = b[(ny + 1) * w + j] = e->side[DECOMP_SOUTH];
+    a[j] = b[j] = e->side[DECOMP_NORTH][j];
+    a[(ny + 1) * w + j] = b[(ny + 1) * w + j] = e->side[DECOMP_SOUTH][j];
   }
   for (int64_t i = 1; i <= ny; i++) {
-    a[i * w] = b[i * w] = e->side[DECOMP_WEST];
-    a[i * w + nx + 1] = b[i * w + nx + 1] = e->side[DECOMP_EAST];
+    a[i * w] = b[i * w] = e->side[DECOMP_WEST][i];
+    a[i * w + nx + 1] = b[i * w + nx + 1] = e->side[DECOMP_EAST][i];
   }
   for (int64_t k = 1; k <= max_it; k++) {
     double diff = 0.0;
@@ -125,7 +139,8 @@ static double *reference(int64_t nx, int64_t ny, const struct field_boundary *e,
 }
 
 static void compare_with_reference(int64_t nx, int64_t ny, enum decomp_kind kind, int64_t check) {
-  const struct field_boundary edges = {.side = {3.0, -1.5, 0.7, 2.25}};
+  fill_profiles();
+  const struct field_boundary edges = profiles;
   const double tol = 1e-6;
   int64_t ref_iterations = 0;
   double ref_residual = 0;

@@ -212,7 +212,7 @@ static void test_levels_equal_successive_sweeps(void) {
           struct sweep_rect rect[12];
           for (int64_t l = 0; l < levels; l++)
             rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1}; /* the ring is fixed */
-          double got = sweep_levels(bufs, current, stride, levels, rect, NULL);
+          double got = sweep_levels(bufs, current, stride, levels, rect, NULL, NULL);
           CU_ASSERT_EQUAL(got, want);
           size_t bytes = (size_t)((rows + 2) * stride) * sizeof(double);
           CU_ASSERT_EQUAL(memcmp(plain[0], wave[0], bytes), 0);
@@ -246,7 +246,7 @@ static int64_t wrong_in_window(double *const grid[], int64_t ny, int64_t nx, int
     int64_t right = c0 + nc + grow > nx ? nx : c0 + nc + grow;
     rect[t] = (struct sweep_rect){top - r0 + d, bottom - r0 + d, left - c0 + d, right - c0 + d};
   }
-  double got = sweep_levels(win, 0, stride, levels, rect, NULL);
+  double got = sweep_levels(win, 0, stride, levels, rect, NULL, NULL);
   double want = 0.0;
   int64_t wrong = 0;
   /* the last two levels stand in the buffers (level t overwrites level t - 2) */
@@ -431,7 +431,7 @@ static void test_weighted_levels_equal_successive_weighted_sweeps(void) {
     for (int64_t t = 0; t < levels; t++)
       rect[t] = (struct sweep_rect){1, R + 1, 1, C + 1}; /* a single tile: no growth */
     double *bufs[2] = {a[0], a[1]};
-    double got = sweep_levels(bufs, 0, STR, levels, rect, omega);
+    double got = sweep_levels(bufs, 0, STR, levels, rect, omega, NULL);
     double want = 0.0;
     for (int64_t t = 0; t < levels; t++) {
       double *from = b[t % 2], *to = b[1 - t % 2];
