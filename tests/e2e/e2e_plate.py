@@ -108,7 +108,8 @@ def solve(tmp, text, ranks=2, sets=(), out="plate.h5", want=(0,), name="case.tom
     file); return a Result."""
     with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
         f.write(text)
-    cmd = [e2e.ARGS.mpiexec, "-n", str(ranks), e2e.ARGS.jacobi] + (["--quiet"] if quiet else [])
+    jacobi = os.path.abspath(e2e.ARGS.jacobi)  # runs in tmp: a relative --jacobi still works
+    cmd = [e2e.ARGS.mpiexec, "-n", str(ranks), jacobi] + (["--quiet"] if quiet else [])
     for kv in tuple(sets) + (f"output.path={out}",):
         cmd += ["--set", kv]
     cmd.append(name)
