@@ -6,13 +6,21 @@
  *
  * Order of work in cfg_create: defaults, then the file's entries in source order, then the
  * --set overrides in order (a later one wins), then the checks that need every key at once
- * (required keys, the grid's size). The first error stops it, so the user reads one message.
+ * (required keys, the grid's size), the plate's size (width and height from each other), the
+ * expressions (compiled against that size), and each [[region]] (its shape's keys, within the
+ * plate). The first error stops it, so the user reads one message.
+ *
+ * [[region]] keys are schema rows too (per_region): their fields are in struct cfg_region,
+ * each [[region]] header (toml.h: a TOML_TABLE_ARRAY_ITEM entry) adds a region with their
+ * defaults, and the keys after it (array_index) go to it.
  */
 #include "cfg.h"
 
 #include "err.h"
+#include "expr.h"
 #include "toml.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -33,13 +41,15 @@ enum key_type {
   KEY_ENUM,     /* enum field, set from one of `choices` (its index is the enum's value) */
   KEY_BOOL,     /* bool field */
   KEY_INT_PAIR, /* int[2] field, from an array of two integers */
+  KEY_EXPR,     /* struct cfg_expr field: a number (lo <= x <= hi, as KEY_FLOAT) or a string
+                 * holding an expression of x and y, compiled once the plate's size is known */
 };
 
 /* A value of any key's type, as the schema's defaults and the setters hold it. */
 struct value {
   int64_t i; /* KEY_INT, and KEY_ENUM's index */
   double f;
-  const char *s;
+  const char *s; /* KEY_STRING; KEY_EXPR's text (NULL: the number f) */
   bool b;
   int64_t pair[2];
 };
@@ -55,6 +65,11 @@ struct key_def {
   bool may_be_empty;          /* KEY_STRING: "" is allowed, and means none */
   const char *const *choices; /* KEY_ENUM: the names in enum order, NULL-terminated */
   struct value def;
+  const char *def_text; /* the reference's default, when it is not `def` (derived, per shape) */
+  /* A [[region]] key: `offset` is into struct cfg_region, and the key applies to the shapes
+   * in the mask (bit CFG_REGION_...; every shape for shape and temperature). */
+  bool per_region;
+  unsigned shapes;
   const char *help; /* one line: the reference table's "meaning" */
 };
 
@@ -65,6 +80,7 @@ static const char *const stores_names[] = {"regular", "streaming", "auto", NULL}
 static const char *const method_names[] = {"jacobi", "chebyshev", "multigrid", NULL};
 static const char *const cycle_names[] = {"V", "W", "F", NULL};
 static const char *const smoother_names[] = {"redblack", "chebyshev", "jacobi", NULL};
+static const char *const region_shape_names[] = {"rectangle", "disk", "mask", NULL};
 
 /* The enum fields are written as int: that must be their size. */
 _Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
@@ -89,9 +105,20 @@ _Static_assert(CFG_CYCLE_V == 0 && CFG_CYCLE_W == 1 && CFG_CYCLE_F == 2,
 _Static_assert(CFG_SMOOTHER_REDBLACK == 0 && CFG_SMOOTHER_CHEBYSHEV == 1 &&
                    CFG_SMOOTHER_JACOBI == 2,
                "smoother_names is indexed by enum cfg_smoother");
+_Static_assert(sizeof(enum cfg_region_shape) == sizeof(int), "enum cfg_region_shape is an int");
+_Static_assert(CFG_REGION_RECTANGLE == 0 && CFG_REGION_DISK == 1 && CFG_REGION_MASK == 2,
+               "region_shape_names is indexed by enum cfg_region_shape");
 
 #define FIELD(f) .offset = offsetof(struct cfg, f)
 #define TEMPERATURE .type = KEY_FLOAT, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
+/* A number within the temperatures' range, or an expression of x and y. */
+#define EXPRESSION .type = KEY_EXPR, .lo = -CFG_MAX_TEMPERATURE, .hi = CFG_MAX_TEMPERATURE
+#define POSITIVE .type = KEY_FLOAT, .lo = 0, .lo_open = true, .hi = DBL_MAX
+#define COORDINATE .type = KEY_FLOAT, .lo = -DBL_MAX, .hi = DBL_MAX
+#define SHAPE(bit) (1u << (bit))
+#define ALL_SHAPES (SHAPE(CFG_REGION_RECTANGLE) | SHAPE(CFG_REGION_DISK) | SHAPE(CFG_REGION_MASK))
+#define REGION(f, bits)                                                                            \
+  .offset = offsetof(struct cfg_region, f), .per_region = true, .shapes = (bits)
 #define MACHINE(member, fallback)                                                                  \
   .type = KEY_FLOAT, FIELD(member), .lo = 0, .lo_open = true, .hi = DBL_MAX,                       \
   .def = {.f = (fallback)}
@@ -101,19 +128,63 @@ _Static_assert(CFG_SMOOTHER_REDBLACK == 0 && CFG_SMOOTHER_CHEBYSHEV == 1 &&
 static const struct key_def schema[] = {
     {"grid", "nx", COUNT_FROM(1), FIELD(nx), .required = true, .help = "interior points per row"},
     {"grid", "ny", COUNT_FROM(1), FIELD(ny), .required = true, .help = "interior rows"},
-    {"boundary", "top", TEMPERATURE, FIELD(top.value), .help = "temperature held on the top edge"},
-    {"boundary", "bottom", TEMPERATURE, FIELD(bottom.value),
-     .help = "temperature held on the bottom edge"},
-    {"boundary", "left", TEMPERATURE, FIELD(left.value),
-     .help = "temperature held on the left edge"},
-    {"boundary", "right", TEMPERATURE, FIELD(right.value),
-     .help = "temperature held on the right edge"},
-    {"initial", "interior", TEMPERATURE, FIELD(interior.value),
-     .help = "starting temperature of every interior point"},
+    {"plate", "width", POSITIVE, FIELD(width), .def_text = "1, or from height",
+     .help = "m, left edge to right edge; the spacing is uniform, h = width / (nx + 1) = height "
+             "/ (ny + 1), so one of width and height follows from the other"},
+    {"plate", "height", POSITIVE, FIELD(height), .def_text = "width (ny + 1) / (nx + 1)",
+     .help = "m, top edge to bottom edge; if both are given they must agree (to 1e-9)"},
+    {"plate", "conductivity", POSITIVE, FIELD(conductivity), .def = {.f = 1.0},
+     .help = "thermal conductivity k, W/(m K)"},
+    {"plate", "thickness", POSITIVE, FIELD(thickness), .def = {.f = 1.0},
+     .help = "m; with the conductivity and the source, k t lap(T) + q = 0"},
+    {"boundary", "top", EXPRESSION, FIELD(top),
+     .help = "temperature held on the top edge (y = 0): a number, or a \"string\" expression "
+             "of x"},
+    {"boundary", "bottom", EXPRESSION, FIELD(bottom),
+     .help = "temperature held on the bottom edge (y = height), a number or an expression of x"},
+    {"boundary", "left", EXPRESSION, FIELD(left),
+     .help = "temperature held on the left edge (x = 0), a number or an expression of y"},
+    {"boundary", "right", EXPRESSION, FIELD(right),
+     .help = "temperature held on the right edge (x = width), a number or an expression of y"},
+    {"initial", "interior", EXPRESSION, FIELD(interior),
+     .help = "starting temperature of the interior, a number or an expression of x and y"},
     {"initial", "from_file", .type = KEY_STRING, FIELD(from_file), .may_be_empty = true,
      .def = {.s = ""},
      .help = "continue from this HDF5 file written by jacobi: its field and iteration count "
              "(empty: start from interior)"},
+    {"source", "q", EXPRESSION, FIELD(source_q),
+     .help = "heat generated, W/m^2: a number or an expression of x and y (0 and no file: no "
+             "source, the Laplace equation)"},
+    {"source", "from_file", .type = KEY_STRING, FIELD(source_file), .may_be_empty = true,
+     .def = {.s = ""},
+     .help = "HDF5 file whose dataset (ny x nx, W/m^2) is added to q (empty: none)"},
+    {"source", "dataset", .type = KEY_STRING, FIELD(source_dataset), .def = {.s = "/source"},
+     .help = "the dataset of source.from_file"},
+    {"region", "shape", .type = KEY_ENUM, REGION(shape, ALL_SHAPES), .choices = region_shape_names,
+     .required = true,
+     .help = "[[region]], one table per fixed-temperature region: a rectangle, a disk, or the "
+             "non-zero points of a mask"},
+    {"region", "x0", COORDINATE, REGION(x0, SHAPE(CFG_REGION_RECTANGLE)), .required = true,
+     .def_text = "required (rectangle)", .help = "m from the left edge: the rectangle's left side"},
+    {"region", "x1", COORDINATE, REGION(x1, SHAPE(CFG_REGION_RECTANGLE)), .required = true,
+     .def_text = "required (rectangle)", .help = "m: its right side, x0 <= x1 <= width"},
+    {"region", "y0", COORDINATE, REGION(y0, SHAPE(CFG_REGION_RECTANGLE)), .required = true,
+     .def_text = "required (rectangle)", .help = "m from the top edge: its top side"},
+    {"region", "y1", COORDINATE, REGION(y1, SHAPE(CFG_REGION_RECTANGLE)), .required = true,
+     .def_text = "required (rectangle)", .help = "m: its bottom side, y0 <= y1 <= height"},
+    {"region", "cx", COORDINATE, REGION(cx, SHAPE(CFG_REGION_DISK)), .required = true,
+     .def_text = "required (disk)", .help = "m: the disk's centre, from the left edge"},
+    {"region", "cy", COORDINATE, REGION(cy, SHAPE(CFG_REGION_DISK)), .required = true,
+     .def_text = "required (disk)", .help = "m: the disk's centre, from the top edge"},
+    {"region", "radius", POSITIVE, REGION(radius, SHAPE(CFG_REGION_DISK)), .required = true,
+     .def_text = "required (disk)", .help = "m; the disk lies within the plate"},
+    {"region", "file", .type = KEY_STRING, REGION(file, SHAPE(CFG_REGION_MASK)), .required = true,
+     .def = {.s = ""}, .def_text = "required (mask)",
+     .help = "HDF5 file of the mask: a dataset of ny x nx numbers, non-zero where fixed"},
+    {"region", "dataset", .type = KEY_STRING, REGION(dataset, SHAPE(CFG_REGION_MASK)),
+     .def = {.s = "/fixed"}, .help = "the mask's dataset in that file"},
+    {"region", "temperature", EXPRESSION, REGION(temperature, ALL_SHAPES), .required = true,
+     .help = "temperature held on the region's points, a number or an expression of x and y"},
     {"solver", "method", .type = KEY_ENUM, FIELD(method), .choices = method_names,
      .def = {.i = CFG_METHOD_JACOBI},
      .help = "the iteration: plain Jacobi sweeps; Chebyshev semi-iteration over the same sweep "
@@ -260,10 +331,16 @@ static const char *expected(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "an integer from %lld to %lld", (long long)k->min, (long long)k->max);
     break;
   case KEY_FLOAT:
-    if (k->hi == DBL_MAX)
+    if (k->lo == -DBL_MAX && k->hi == DBL_MAX)
+      snprintf(buf, size, "a finite number");
+    else if (k->hi == DBL_MAX)
       snprintf(buf, size, "a number %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     else
       snprintf(buf, size, "a number from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+    break;
+  case KEY_EXPR:
+    snprintf(buf, size, "a number from %s to %s or an expression of x and y in a \"string\"",
+             bound(k->lo, lo), bound(k->hi, hi));
     break;
   case KEY_STRING:
     snprintf(buf, size, k->may_be_empty ? "a string" : "a non-empty string");
@@ -294,10 +371,16 @@ static const char *type_text(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "int from %lld to %lld", (long long)k->min, (long long)k->max);
     break;
   case KEY_FLOAT:
-    if (k->hi == DBL_MAX)
+    if (k->lo == -DBL_MAX && k->hi == DBL_MAX)
+      snprintf(buf, size, "float");
+    else if (k->hi == DBL_MAX)
       snprintf(buf, size, "float %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     else
       snprintf(buf, size, "float from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+    break;
+  case KEY_EXPR:
+    snprintf(buf, size, "float from %s to %s, or expression (string)", bound(k->lo, lo),
+             bound(k->hi, hi));
     break;
   case KEY_STRING:
     snprintf(buf, size, k->may_be_empty ? "string" : "string, non-empty");
@@ -351,12 +434,22 @@ __attribute__((format(printf, 2, 3))) static int fail(const struct where *w, con
   return err_set(ERR_CONFIG, "%s: %s", w->name, what);
 }
 
+/* A key as messages name it: "boundary.top", or "region[2].x0" for the second [[region]]'s
+ * (region 0: the key itself, as in the reference). */
+static const char *key_label(const struct key_def *k, int region, char buf[96]) {
+  if (k->per_region && region > 0)
+    snprintf(buf, 96, "%s[%d].%s", k->section, region, k->name);
+  else
+    snprintf(buf, 96, "%s.%s", k->section, k->name);
+  return buf;
+}
+
 /* "KEY must be WHAT IT ACCEPTS, got RAW" */
-static int bad_value(const struct where *w, const struct key_def *k, const char *raw,
+static int bad_value(const struct where *w, const struct key_def *k, int region, const char *raw,
                      size_t raw_len, const char *note) {
-  char want[160], got[TOML_EXCERPT_SIZE];
-  return fail(w, "%s.%s must be %s, got %s%s", k->section, k->name, expected(k, want, sizeof want),
-              toml_excerpt(raw, raw_len, got), note);
+  char want[160], got[TOML_EXCERPT_SIZE], label[96];
+  return fail(w, "%s must be %s, got %s%s", key_label(k, region, label),
+              expected(k, want, sizeof want), toml_excerpt(raw, raw_len, got), note);
 }
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
@@ -465,13 +558,22 @@ static int closest_key_anywhere(const char *s, size_t n) {
   return best;
 }
 
+/* "[name]", or "[[name]]" for the section of an array of tables. */
+static const char *brackets(size_t k, const char *name, char buf[96]) {
+  bool array = schema[k].per_region;
+  snprintf(buf, 96, "%s%s%s", array ? "[[" : "[", name, array ? "]]" : "]");
+  return buf;
+}
+
 static const char *list_sections(char *buf, size_t size) {
   size_t used = 0;
   buf[0] = '\0';
   for (size_t k = 0; k < NKEYS && used < size; k++) {
     if (!first_of_section(k))
       continue;
-    int n = snprintf(buf + used, size - used, "%s[%s]", used ? ", " : "", schema[k].section);
+    char shown[96];
+    int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+                     brackets(k, schema[k].section, shown));
     used += n > 0 ? (size_t)n : 0;
   }
   return buf;
@@ -488,18 +590,23 @@ static const char *list_keys(int section, char *buf, size_t size) {
   return buf;
 }
 
-static int unknown_section(const struct where *w, const char *s, size_t n) {
-  char shown[88], list[256];
+/* An unknown section, written as a [table] or (array) an [[array of tables]]. */
+static int unknown_section(const struct where *w, const char *s, size_t n, bool array) {
+  char shown[88], list[256], wrote[96], meant[96];
   const char *best = closest_section(s, n);
+  snprintf(wrote, sizeof wrote, "%s%s%s", array ? "[[" : "[", clip(s, n, shown),
+           array ? "]]" : "]");
   if (best != NULL)
-    return fail(w, "unknown section [%s]; did you mean [%s]?", clip(s, n, shown), best);
-  return fail(w, "unknown section [%s]; the sections are %s", clip(s, n, shown),
+    return fail(w, "unknown section %s; did you mean %s?", wrote,
+                brackets((size_t)find_section(best, strlen(best)), best, meant));
+  return fail(w, "unknown section %s; the sections are %s", wrote,
               list_sections(list, sizeof list));
 }
 
-static int unknown_key(const struct where *w, int section, const char *s, size_t n) {
+/* An unknown key of `section`, shown as "SEC.NAME" where SEC is `sec` ("region[2]"). */
+static int unknown_key(const struct where *w, int section, const char *sec, const char *s,
+                       size_t n) {
   char shown[88], list[256];
-  const char *sec = schema[section].section;
   int best = closest_key(section, s, n);
   if (best >= 0)
     return fail(w, "unknown key %s.%s; did you mean %s.%s?", sec, clip(s, n, shown), sec,
@@ -508,7 +615,9 @@ static int unknown_key(const struct where *w, int section, const char *s, size_t
   if (best >= 0)
     return fail(w, "unknown key %s.%s; did you mean %s.%s (under [%s])?", sec, clip(s, n, shown),
                 schema[best].section, schema[best].name, schema[best].section);
-  return fail(w, "unknown key %s.%s; the keys of [%s] are %s", sec, clip(s, n, shown), sec,
+  char table[96];
+  return fail(w, "unknown key %s.%s; the keys of %s are %s", sec, clip(s, n, shown),
+              brackets((size_t)section, schema[section].section, table),
               list_keys(section, list, sizeof list));
 }
 
@@ -527,15 +636,16 @@ static int key_without_section(const struct where *w, const char *s, size_t n) {
 
 /* ---- values ---------------------------------------------------------------------------------- */
 
-static void *field_of(struct cfg *cfg, const struct key_def *k) { return (char *)cfg + k->offset; }
+/* A key's field lives in `base`: the struct cfg, or for a [[region]] key its struct cfg_region. */
+static void *field_of(void *base, const struct key_def *k) { return (char *)base + k->offset; }
 
-static const void *const_field_of(const struct cfg *cfg, const struct key_def *k) {
-  return (const char *)cfg + k->offset;
+static const void *const_field_of(const void *base, const struct key_def *k) {
+  return (const char *)base + k->offset;
 }
 
 /* Store v in k's field. Errors: ERR_FAILURE when a string cannot be copied. */
-static int set_value(struct cfg *cfg, const struct key_def *k, const struct value *v) {
-  void *f = field_of(cfg, k);
+static int set_value(void *base, const struct key_def *k, const struct value *v) {
+  void *f = field_of(base, k);
   switch (k->type) {
   case KEY_INT:
     memcpy(f, &v->i, sizeof v->i);
@@ -565,12 +675,38 @@ static int set_value(struct cfg *cfg, const struct key_def *k, const struct valu
     memcpy(f, pair, sizeof pair);
     break;
   }
+  case KEY_EXPR: {
+    struct cfg_expr x = {.value = v->s != NULL ? NAN : v->f, .text = NULL}, old;
+    if (v->s != NULL && (x.text = strdup(v->s)) == NULL)
+      return err_set(ERR_FAILURE, "out of memory for %s.%s", k->section, k->name);
+    memcpy(&old, f, sizeof old);
+    free(old.text);
+    memcpy(f, &x, sizeof x);
+    break;
+  }
   }
   return ERR_OK;
 }
 
-static struct value get_value(const struct cfg *cfg, const struct key_def *k) {
-  const void *f = const_field_of(cfg, k);
+/* Free what k's field owns (a string, an expression's text) and leave it NULL. */
+static void free_value(void *base, const struct key_def *k) {
+  void *f = field_of(base, k);
+  char *owned = NULL, *none = NULL;
+  if (k->type == KEY_STRING) {
+    memcpy(&owned, f, sizeof owned);
+    memcpy(f, &none, sizeof none);
+  } else if (k->type == KEY_EXPR) {
+    struct cfg_expr x;
+    memcpy(&x, f, sizeof x);
+    owned = x.text;
+    x.text = NULL;
+    memcpy(f, &x, sizeof x);
+  }
+  free(owned);
+}
+
+static struct value get_value(const void *base, const struct key_def *k) {
+  const void *f = const_field_of(base, k);
   struct value v = {.s = ""};
   switch (k->type) {
   case KEY_INT:
@@ -599,6 +735,13 @@ static struct value get_value(const struct cfg *cfg, const struct key_def *k) {
     v.pair[1] = pair[1];
     break;
   }
+  case KEY_EXPR: {
+    struct cfg_expr x;
+    memcpy(&x, f, sizeof x);
+    v.f = x.value;
+    v.s = x.text;
+    break;
+  }
   }
   return v;
 }
@@ -613,29 +756,52 @@ static bool in_float_range(const struct key_def *k, double x) {
   return isfinite(x) && (k->lo_open ? x > k->lo : x >= k->lo) && x <= k->hi;
 }
 
-/* Judge the parsed value `t` (written `raw`) for key k and store it. */
-static int apply(struct cfg *cfg, const struct key_def *k, const struct toml_value *t,
+/* A number for KEY_FLOAT k (or KEY_EXPR k, judged as its KEY_FLOAT twin: a number that is out
+ * of range was meant as a number, and its message speaks of numbers). */
+static int float_of(const struct key_def *k, int region, const struct toml_value *t,
+                    const char *raw, size_t raw_len, const struct where *w, double *out) {
+  struct key_def number = *k;
+  number.type = KEY_FLOAT;
+  if (t->type == TOML_INTEGER && !exact_double(t->integer, out))
+    return bad_value(w, &number, region, raw, raw_len,
+                     ", which no double holds exactly (write a float)");
+  if (t->type == TOML_FLOAT)
+    *out = t->number;
+  if ((t->type != TOML_INTEGER && t->type != TOML_FLOAT) || !in_float_range(k, *out))
+    return bad_value(w, &number, region, raw, raw_len, "");
+  return ERR_OK;
+}
+
+/* Judge the parsed value `t` (written `raw`) for key k (of [[region]] number `region`, or 0)
+ * and store it in base. */
+static int apply(void *base, const struct key_def *k, int region, const struct toml_value *t,
                  const char *raw, size_t raw_len, const struct where *w) {
   struct value v = {0};
   switch (k->type) {
   case KEY_INT:
     if (t->type != TOML_INTEGER || t->integer < k->min || t->integer > k->max)
-      return bad_value(w, k, raw, raw_len, "");
+      return bad_value(w, k, region, raw, raw_len, "");
     v.i = t->integer;
     break;
+  case KEY_EXPR:
+    if (t->type == TOML_STRING) { /* the expression is compiled once the plate is known */
+      if (strlen(t->string) != t->string_len)
+        return bad_value(w, k, region, raw, raw_len, ", which holds a NUL character");
+      v.s = t->string;
+      break;
+    }
+    if (t->type != TOML_INTEGER && t->type != TOML_FLOAT)
+      return bad_value(w, k, region, raw, raw_len, "");
+    CHECK(float_of(k, region, t, raw, raw_len, w, &v.f));
+    break;
   case KEY_FLOAT:
-    if (t->type == TOML_INTEGER && !exact_double(t->integer, &v.f))
-      return bad_value(w, k, raw, raw_len, ", which no double holds exactly (write a float)");
-    if (t->type == TOML_FLOAT)
-      v.f = t->number;
-    if ((t->type != TOML_INTEGER && t->type != TOML_FLOAT) || !in_float_range(k, v.f))
-      return bad_value(w, k, raw, raw_len, "");
+    CHECK(float_of(k, region, t, raw, raw_len, w, &v.f));
     break;
   case KEY_STRING:
     if (t->type != TOML_STRING || (t->string_len == 0 && !k->may_be_empty))
-      return bad_value(w, k, raw, raw_len, "");
+      return bad_value(w, k, region, raw, raw_len, "");
     if (strlen(t->string) != t->string_len)
-      return bad_value(w, k, raw, raw_len, ", which holds a NUL character");
+      return bad_value(w, k, region, raw, raw_len, ", which holds a NUL character");
     v.s = t->string;
     break;
   case KEY_ENUM:
@@ -649,25 +815,25 @@ static int apply(struct cfg *cfg, const struct key_def *k, const struct toml_val
       int best = t->type == TOML_STRING ? closest_choice(k, t->string, t->string_len) : -1;
       if (best >= 0)
         snprintf(note, sizeof note, "; did you mean \"%s\"?", k->choices[best]);
-      return bad_value(w, k, raw, raw_len, note);
+      return bad_value(w, k, region, raw, raw_len, note);
     }
     break;
   case KEY_BOOL:
     if (t->type != TOML_BOOL)
-      return bad_value(w, k, raw, raw_len, "");
+      return bad_value(w, k, region, raw, raw_len, "");
     v.b = t->boolean;
     break;
   case KEY_INT_PAIR:
     if (t->type != TOML_INT_ARRAY || t->nitems != 2)
-      return bad_value(w, k, raw, raw_len, "");
+      return bad_value(w, k, region, raw, raw_len, "");
     for (int e = 0; e < 2; e++) {
       if (t->items[e] < k->min || t->items[e] > k->max)
-        return bad_value(w, k, raw, raw_len, "");
+        return bad_value(w, k, region, raw, raw_len, "");
       v.pair[e] = t->items[e];
     }
     break;
   }
-  return set_value(cfg, k, &v);
+  return set_value(base, k, &v);
 }
 
 /* ---- building a configuration ---------------------------------------------------------------- */
@@ -683,12 +849,24 @@ struct build {
   struct cfg *cfg;
   const char *const *sets;
   struct origin origin[NKEYS];
+  struct origin *region_origin; /* NKEYS a region: where region r's keys (r = 1, ...) were set */
+  int regions_cap;
   long applied;
 };
 
 static struct where where_of(const struct build *b, const struct origin *o) {
   return (struct where){
       .name = b->cfg->source_name, .line = o->line, .set = o->set >= 0 ? b->sets[o->set] : NULL};
+}
+
+/* Where key k got its value: of the configuration (region 0) or of [[region]] number `region`. */
+static struct origin *origin_of(struct build *b, size_t k, int region) {
+  return region > 0 ? &b->region_origin[(size_t)(region - 1) * NKEYS + k] : &b->origin[k];
+}
+
+/* The later-applied of two origins: the one a message about a pair blames. */
+static const struct origin *later_of(const struct origin *a, const struct origin *b) {
+  return a->order > b->order ? a : b;
 }
 
 static int create_defaults(const char *name, struct cfg **out) {
@@ -701,7 +879,42 @@ static int create_defaults(const char *name, struct cfg **out) {
   if (cfg->source_name == NULL || cfg->key_line == NULL)
     return err_set(ERR_FAILURE, "out of memory for the configuration");
   for (size_t k = 0; k < NKEYS; k++)
-    CHECK(set_value(cfg, &schema[k], &schema[k].def));
+    if (!schema[k].per_region)
+      CHECK(set_value(cfg, &schema[k], &schema[k].def));
+  return ERR_OK;
+}
+
+/* A [[region]] header: a new region, with its keys' defaults. */
+static int add_region(struct build *b, const struct toml_entry *e, const struct where *w) {
+  struct cfg *cfg = b->cfg;
+  if (cfg->nregions == CFG_MAX_REGIONS)
+    return fail(w,
+                "more than %d [[region]] tables: the output's /fixed mask numbers a point's "
+                "region in one byte",
+                CFG_MAX_REGIONS);
+  if (cfg->nregions == b->regions_cap) {
+    int cap = b->regions_cap ? 2 * b->regions_cap : 4;
+    cap = cap > CFG_MAX_REGIONS ? CFG_MAX_REGIONS : cap;
+    struct cfg_region *regions = realloc(cfg->regions, (size_t)cap * sizeof *regions);
+    if (regions != NULL)
+      cfg->regions = regions;
+    struct origin *origins =
+        regions ? realloc(b->region_origin, (size_t)cap * NKEYS * sizeof *origins) : NULL;
+    if (origins == NULL)
+      return err_set(ERR_FAILURE, "out of memory for [[region]] %d", cfg->nregions + 1);
+    b->region_origin = origins;
+    b->regions_cap = cap;
+  }
+  struct cfg_region *r = &cfg->regions[cfg->nregions];
+  memset(r, 0, sizeof *r);
+  r->line = e->line;
+  int number = ++cfg->nregions; /* counted first: cfg_destroy frees what it holds */
+  for (size_t k = 0; k < NKEYS; k++) {
+    if (!schema[k].per_region)
+      continue;
+    *origin_of(b, k, number) = (struct origin){.set = -1};
+    CHECK(set_value(r, &schema[k], &schema[k].def));
+  }
   return ERR_OK;
 }
 
@@ -723,22 +936,51 @@ static int apply_entry(struct build *b, const struct toml_entry *e) {
   const char *dot = strchr(e->key, '.');
   size_t head = dot != NULL ? (size_t)(dot - e->key) : key_len;
   int section = find_section(e->key, head);
+  bool array = section >= 0 && schema[section].per_region;
+  char shown[88];
+  if (e->value.type == TOML_TABLE_ARRAY_ITEM) {
+    if (section < 0)
+      return unknown_section(&w, e->key, key_len, true);
+    if (!array)
+      return fail(&w, "[[%s]]: an array of [%s] tables is not supported; write one [%s]",
+                  clip(e->key, key_len, shown), schema[section].section, schema[section].section);
+    return add_region(b, e, &w);
+  }
+  if (array && e->array_index == 0) { /* [region], or region.x = ... above every table */
+    if (e->value.type == TOML_TABLE)
+      return fail(&w, "[%s] is an array of tables: write [[%s]] above each region's keys",
+                  clip(e->key, key_len, shown), schema[section].section);
+    return fail(&w, "key %s belongs under a [[%s]] header, one for each region",
+                clip(e->key, key_len, shown), schema[section].section);
+  }
   if (e->value.type == TOML_TABLE) {
     bool known =
         section >= 0 &&
         (e->nparts == 1 || (e->nparts == 2 && has_subtable(section, dot + 1, key_len - head - 1)));
-    return known ? ERR_OK : unknown_section(&w, e->key, key_len);
+    return known ? ERR_OK : unknown_section(&w, e->key, key_len, false);
   }
   if (e->nparts == 1)
     return key_without_section(&w, e->key, key_len);
   if (section < 0)
-    return unknown_section(&w, e->key, head);
+    return unknown_section(&w, e->key, head, false);
+  /* Keys under a [[region]] header belong to the region it started (toml.h). */
+  int region = array ? e->array_index : 0;
+  if (region > b->cfg->nregions)
+    return err_set(ERR_FAILURE, "%s:%d: %s is in [[region]] %d of %d", b->cfg->source_name, e->line,
+                   e->key, region, b->cfg->nregions);
+  char sec[96];
+  if (region > 0)
+    snprintf(sec, sizeof sec, "%s[%d]", schema[section].section, region);
+  else
+    snprintf(sec, sizeof sec, "%s", schema[section].section);
   const char *name = e->key + head + 1;
   int k = find_key(section, name, key_len - head - 1);
   if (k < 0)
-    return unknown_key(&w, section, name, key_len - head - 1);
-  CHECK(apply(b->cfg, &schema[k], &e->value, e->raw, e->raw_len, &w));
-  b->origin[k] = (struct origin){.line = e->line, .set = -1, .order = ++b->applied};
+    return unknown_key(&w, section, sec, name, key_len - head - 1);
+  void *base = region > 0 ? (void *)&b->cfg->regions[region - 1] : (void *)b->cfg;
+  CHECK(apply(base, &schema[k], region, &e->value, e->raw, e->raw_len, &w));
+  *origin_of(b, (size_t)k, region) =
+      (struct origin){.line = e->line, .set = -1, .order = ++b->applied};
   return ERR_OK;
 }
 
@@ -791,18 +1033,27 @@ static int parse_bare_word(const char *s, size_t n, const char *name, struct tom
   return status;
 }
 
-/* The value of a --set for key k: a TOML value, or for a string key a bare word. */
+/* The value of a --set for key k: a TOML value, or for a string key a bare word. A bare
+ * value for an expression key is the number when TOML reads it as one, else the expression's
+ * text: --set boundary.top=50 is a number, --set 'boundary.top=50 * x' an expression. */
 static int parse_set_value(const struct key_def *k, const char *s, size_t n, const char *name,
                            const struct where *w, struct toml_doc **doc) {
   bool quoted = n > 0 && (s[0] == '"' || s[0] == '\'');
   if ((k->type == KEY_STRING || k->type == KEY_ENUM) && !quoted)
     return parse_bare_word(s, n, name, doc);
   int status = toml_parse_value(s, n, NULL, doc); /* a probe: no message yet */
+  if (k->type == KEY_EXPR && !quoted) {
+    enum toml_type t = status == ERR_OK ? (*doc)->entries[0].value.type : TOML_TABLE;
+    if (status == ERR_FAILURE || t == TOML_INTEGER || t == TOML_FLOAT)
+      return status;
+    toml_destroy(doc);
+    return parse_bare_word(s, n, name, doc);
+  }
   if (status != ERR_CONFIG)
     return status;
   if (quoted) /* meant as a TOML string: say what is wrong with it */
     return toml_parse_value(s, n, name, doc);
-  return bad_value(w, k, s, n, "");
+  return bad_value(w, k, 0, s, n, "");
 }
 
 static int apply_set(struct build *b, int index) {
@@ -824,16 +1075,21 @@ static int apply_set(struct build *b, int index) {
                 section_len == 0 ? "section" : "name");
   int section = find_section(key, section_len);
   if (section < 0)
-    return unknown_section(&w, key, section_len);
+    return unknown_section(&w, key, section_len, false);
+  if (schema[section].per_region)
+    return fail(&w,
+                "[[%s]] keys are set in the file, under each region's [[%s]] header: --set "
+                "cannot say which region",
+                schema[section].section, schema[section].section);
   int k = find_key(section, dot + 1, name_len);
   if (k < 0)
-    return unknown_key(&w, section, dot + 1, name_len);
+    return unknown_key(&w, section, schema[section].section, dot + 1, name_len);
 
   char name[100], shown[88];
   snprintf(name, sizeof name, "--set %s", clip(arg, strlen(arg), shown));
   struct toml_doc *doc = NULL;
   CHECK(parse_set_value(&schema[k], value, value_len, name, &w, &doc));
-  int status = apply(b->cfg, &schema[k], &doc->entries[0].value, value, value_len, &w);
+  int status = apply(b->cfg, &schema[k], 0, &doc->entries[0].value, value, value_len, &w);
   toml_destroy(&doc);
   CHECK(status);
   b->origin[k] = (struct origin){.set = index, .order = ++b->applied};
@@ -843,7 +1099,7 @@ static int apply_set(struct build *b, int index) {
 /* Checks of the whole: every required key set, and a grid whose size fits in int64. */
 static int check_complete(struct build *b) {
   for (size_t k = 0; k < NKEYS; k++) {
-    if (schema[k].required && b->origin[k].order == 0) {
+    if (schema[k].required && !schema[k].per_region && b->origin[k].order == 0) {
       char type[160];
       struct where w = {.name = b->cfg->source_name};
       return fail(&w, "%s.%s is required (%s, %s)", schema[k].section, schema[k].name,
@@ -900,6 +1156,240 @@ static int check_complete(struct build *b) {
               (long long)cols, (long long)rows);
 }
 
+/* x as briefly as it reads back exactly: 0.0078125, 1, 0.10000000000000001 only when needed. */
+static const char *shortest(double x, char buf[32]) {
+  snprintf(buf, 32, "%.15g", x);
+  if (strtod(buf, NULL) != x)
+    snprintf(buf, 32, "%.17g", x);
+  return buf;
+}
+
+/* "NAME:LINE" or "--set ARG", as the start of a message names a place. */
+static const char *place(const struct build *b, const struct origin *o, char buf[128]) {
+  char arg[88];
+  if (o->set >= 0)
+    snprintf(buf, 128, "--set %s", clip(b->sets[o->set], strlen(b->sets[o->set]), arg));
+  else
+    snprintf(buf, 128, "%s:%d", b->cfg->source_name, o->line);
+  return buf;
+}
+
+/* Both plate sizes given, and they disagree: say which size (or grid count) would fit. */
+static int plate_misfit(struct build *b, int kw, int kh) {
+  const struct cfg *c = b->cfg;
+  bool height_later = b->origin[kh].order > b->origin[kw].order;
+  /* The key given first stands; the later one is judged against it. */
+  const char *bad = height_later ? "height" : "width", *good = height_later ? "width" : "height";
+  const char *count = height_later ? "ny" : "nx", *by = height_later ? "nx" : "ny";
+  double bad_value = height_later ? c->height : c->width;
+  double good_value = height_later ? c->width : c->height;
+  int64_t good_points = height_later ? c->nx : c->ny, bad_points = height_later ? c->ny : c->nx;
+  double h = good_value / (double)(good_points + 1), fit = h * (double)(bad_points + 1);
+  char other[32], alt[64] = "", g[32], v[32], hs[32], f[32], at[128];
+  /* Another count of points would fit this size, if a whole number of spacings spans it. */
+  double spans = bad_value / h; /* rounded by hand below: jacobi_config does not link libm */
+  int64_t whole = spans >= 2 && spans < 9e15 ? (int64_t)(spans + 0.5) : 0;
+  double miss = (double)whole * h - bad_value;
+  if (whole >= 2 && (miss < 0 ? -miss : miss) <= 1e-9 * bad_value)
+    snprintf(alt, sizeof alt, " (or grid.%s = %lld)", count, (long long)whole - 1);
+  struct where w = where_of(b, &b->origin[height_later ? kh : kw]);
+  snprintf(other, sizeof other, "%s", shortest(good_value, g));
+  return fail(&w,
+              "plate.%s = %s does not fit plate.%s = %s (%s) on a %lld x %lld grid: the spacing "
+              "is uniform (h = %s / (%s + 1) = %s m), so %s must be %s m%s",
+              bad, shortest(bad_value, v), good, other,
+              place(b, &b->origin[height_later ? kw : kh], at), (long long)c->nx, (long long)c->ny,
+              good, by, shortest(h, hs), bad, shortest(fit, f), alt);
+}
+
+/* The plate's size: width and height both set, consistent with the uniform spacing. */
+static int resolve_plate(struct build *b) {
+  struct cfg *c = b->cfg;
+  int kw = find_dotted("plate.width"), kh = find_dotted("plate.height");
+  bool width_set = b->origin[kw].order > 0, height_set = b->origin[kh].order > 0;
+  double cols = (double)(c->nx + 1), rows = (double)(c->ny + 1);
+  if (!width_set && !height_set) {
+    c->width = 1.0;
+    c->height = rows / cols;
+  } else if (!height_set) {
+    c->height = c->width / cols * rows;
+  } else if (!width_set) {
+    c->width = c->height / rows * cols;
+  } else {
+    double fit = c->width / cols * rows;
+    double miss = c->height - fit;
+    if (!((miss < 0 ? -miss : miss) <= 1e-9 * fit))
+      return plate_misfit(b, kw, kh);
+  }
+  double h = cfg_spacing(c);
+  if (isfinite(c->width) && isfinite(c->height) && h > 0 && c->height / rows > 0)
+    return ERR_OK;
+  char wv[32], hv[32];
+  struct where w = where_of(b, later_of(&b->origin[kw], &b->origin[kh]));
+  return fail(&w,
+              "plate.width x plate.height = %s x %s m on a %lld x %lld grid: the size or its "
+              "spacing is beyond a double",
+              shortest(c->width, wv), shortest(c->height, hv), (long long)c->nx, (long long)c->ny);
+}
+
+/* s as a TOML basic string for a message, cut after about 80 bytes. */
+static const char *quoted_text(const char *s, char buf[104]) {
+  size_t n = 0;
+  buf[n++] = '"';
+  for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
+    if (n >= 84 && (*c & 0xC0) != 0x80) {
+      memcpy(buf + n, "...", 3);
+      n += 3;
+      break;
+    }
+    if (*c == '"' || *c == '\\') {
+      buf[n++] = '\\';
+      buf[n++] = (char)*c;
+    } else if (*c < 0x20 || *c == 0x7F) {
+      n += (size_t)snprintf(buf + n, 8, "\\u%04X", (unsigned)*c);
+    } else {
+      buf[n++] = (char)*c;
+    }
+  }
+  buf[n++] = '"';
+  buf[n] = '\0';
+  return buf;
+}
+
+/* Compile key k's expression (of [[region]] number `region`, or 0), if it is one, against the
+ * plate's size: it must parse, and if it is a constant, lie in k's range. */
+static int compile_expression(struct build *b, const struct key_def *k, int region,
+                              const struct cfg_expr *x, const struct origin *o) {
+  if (x->text == NULL)
+    return ERR_OK;
+  struct expr *e = NULL;
+  char label[96], text[104], at[128], prefix[400];
+  key_label(k, region, label);
+  int status = expr_create(x->text, b->cfg->width, b->cfg->height, &e);
+  if (status == ERR_CONFIG) { /* "position P: what": say where, which key and which text */
+    snprintf(prefix, sizeof prefix, "%s: %s = %s does not parse", place(b, o, at), label,
+             quoted_text(x->text, text));
+    err_prefix(prefix);
+  }
+  CHECK(status);
+  double v = expr_is_constant(e) ? expr_eval(e, 0.0, 0.0) : 0.0;
+  expr_destroy(&e);
+  if (in_float_range(k, v))
+    return ERR_OK;
+  char got[32], lo[32], hi[32];
+  struct where w = where_of(b, o);
+  return fail(&w, "%s = %s is %s, which is not a number from %s to %s", label,
+              quoted_text(x->text, text), shortest(v, got), bound(k->lo, lo), bound(k->hi, hi));
+}
+
+static int compile_expressions(struct build *b) {
+  for (size_t k = 0; k < NKEYS; k++) {
+    if (schema[k].type != KEY_EXPR || schema[k].per_region)
+      continue;
+    struct cfg_expr x;
+    memcpy(&x, const_field_of(b->cfg, &schema[k]), sizeof x);
+    CHECK(compile_expression(b, &schema[k], 0, &x, &b->origin[k]));
+  }
+  return ERR_OK;
+}
+
+/* "shape, x0, x1, y0, y1, temperature": the keys a region of this shape takes. */
+static const char *shape_keys(unsigned bit, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t k = 0; k < NKEYS && used < size; k++) {
+    if (!schema[k].per_region || !(schema[k].shapes & bit))
+      continue;
+    int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", schema[k].name);
+    used += n > 0 ? (size_t)n : 0;
+  }
+  return buf;
+}
+
+/* A region reaches `what` = `at` m, beyond the plate's side at 0 or at `side` (`side_name`). */
+static int outside(struct build *b, const struct origin *o, int region, const char *shape,
+                   const char *what, double at, const char *axis, const char *side_name,
+                   double side) {
+  char a[32], s[32], limit[64];
+  if (at < 0)
+    snprintf(limit, sizeof limit, "%s >= 0", axis);
+  else
+    snprintf(limit, sizeof limit, "%s = %s m", side_name, shortest(side, s));
+  struct where w = where_of(b, o);
+  return fail(&w, "region %d (%s) reaches %s = %s m, outside the plate (%s)", region, shape, what,
+              shortest(at, a), limit);
+}
+
+/* Every [[region]]: its shape and that shape's keys, nothing else; x0 <= x1, y0 <= y1; within
+ * the plate (to 1e-9 of the spacing, so a side on the plate's edge is in); its temperature. */
+static int check_region(struct build *b, int r) {
+  const struct cfg *c = b->cfg;
+  const struct cfg_region *g = &c->regions[r - 1];
+  struct origin header = {.line = g->line, .set = -1};
+  struct where at_header = where_of(b, &header);
+  size_t kshape = (size_t)find_dotted("region.shape");
+  if (origin_of(b, kshape, r)->order == 0)
+    return fail(&at_header, "region[%d].shape is required (\"rectangle\", \"disk\" or \"mask\")",
+                r);
+  const char *shape = region_shape_names[g->shape];
+  unsigned bit = SHAPE(g->shape);
+  char list[160], type[160];
+  for (size_t k = 0; k < NKEYS; k++) {
+    const struct origin *o = origin_of(b, k, r);
+    if (!schema[k].per_region || (schema[k].shapes & bit) || o->order == 0)
+      continue;
+    struct where w = where_of(b, o);
+    return fail(&w, "region[%d].%s does not apply to a %s: a %s's keys are %s", r, schema[k].name,
+                shape, shape, shape_keys(bit, list, sizeof list));
+  }
+  for (size_t k = 0; k < NKEYS; k++)
+    if (schema[k].per_region && schema[k].required && (schema[k].shapes & bit) &&
+        origin_of(b, k, r)->order == 0)
+      return fail(&at_header, "region[%d].%s is required for a %s (%s: %s)", r, schema[k].name,
+                  shape, type_text(&schema[k], type, sizeof type), schema[k].help);
+  double tol = 1e-9 * cfg_spacing(c);
+#define ORIGIN(name) origin_of(b, (size_t)find_dotted("region." name), r)
+  if (g->shape == CFG_REGION_RECTANGLE) {
+    const char *lows[] = {"x0", "y0"}, *highs[] = {"x1", "y1"};
+    double low[] = {g->x0, g->y0}, high[] = {g->x1, g->y1}, side[] = {c->width, c->height};
+    for (int d = 0; d < 2; d++) {
+      char l[32], h[32];
+      struct origin *lo = origin_of(b, (size_t)find_dotted(d ? "region.y0" : "region.x0"), r);
+      struct origin *hi = origin_of(b, (size_t)find_dotted(d ? "region.y1" : "region.x1"), r);
+      if (low[d] > high[d]) {
+        struct where w = where_of(b, later_of(lo, hi));
+        return fail(&w,
+                    "region[%d].%s = %s is greater than region[%d].%s = %s: a rectangle "
+                    "needs %s <= %s",
+                    r, lows[d], shortest(low[d], l), r, highs[d], shortest(high[d], h), lows[d],
+                    highs[d]);
+      }
+      if (low[d] < -tol)
+        return outside(b, lo, r, shape, lows[d], low[d], d ? "y" : "x", "", 0);
+      if (high[d] > side[d] + tol)
+        return outside(b, hi, r, shape, highs[d], high[d], d ? "y" : "x", d ? "height" : "width",
+                       side[d]);
+    }
+  } else if (g->shape == CFG_REGION_DISK) {
+    double centre[] = {g->cx, g->cy}, side[] = {c->width, c->height};
+    for (int d = 0; d < 2; d++) {
+      const struct origin *o = later_of(ORIGIN("radius"), d ? ORIGIN("cy") : ORIGIN("cx"));
+      const char *axis = d ? "y" : "x";
+      char what[32];
+      snprintf(what, sizeof what, "%s = c%s - radius", axis, axis);
+      if (centre[d] - g->radius < -tol)
+        return outside(b, o, r, shape, what, centre[d] - g->radius, axis, "", 0);
+      snprintf(what, sizeof what, "%s = c%s + radius", axis, axis);
+      if (centre[d] + g->radius > side[d] + tol)
+        return outside(b, o, r, shape, what, centre[d] + g->radius, axis, d ? "height" : "width",
+                       side[d]);
+    }
+  }
+  return compile_expression(b, &schema[find_dotted("region.temperature")], r, &g->temperature,
+                            ORIGIN("temperature"));
+#undef ORIGIN
+}
+
 int cfg_create(const char *text, size_t len, const char *name, const char *const *sets, int nsets,
                struct cfg **out) {
   *out = NULL;
@@ -913,19 +1403,28 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
     status = apply_set(&b, i);
   if (status == ERR_OK)
     status = check_complete(&b);
-  if (status == ERR_OK) { /* interim: [plate] keys come with the expression support */
-    b.cfg->width = 1.0;
-    b.cfg->height = (double)(b.cfg->ny + 1) / (double)(b.cfg->nx + 1);
-    b.cfg->conductivity = 1.0;
-    b.cfg->thickness = 1.0;
-    b.cfg->source_q.value = 0.0;
-  }
+  if (status == ERR_OK)
+    status = resolve_plate(&b);
+  if (status == ERR_OK)
+    status = compile_expressions(&b);
+  for (int r = 1; status == ERR_OK && r <= b.cfg->nregions; r++)
+    status = check_region(&b, r);
+  /* cfg_origin's lines: the configuration's keys, then NKEYS for each region. */
+  size_t nlines = NKEYS * (size_t)(1 + (b.cfg != NULL ? b.cfg->nregions : 0));
+  int *lines = status == ERR_OK ? realloc(b.cfg->key_line, nlines * sizeof *lines) : NULL;
+  if (status == ERR_OK && lines == NULL)
+    status = err_set(ERR_FAILURE, "out of memory for the configuration");
   if (status != ERR_OK) {
     cfg_destroy(&b.cfg);
+    free(b.region_origin);
     return status;
   }
+  b.cfg->key_line = lines;
   for (size_t k = 0; k < NKEYS; k++)
-    b.cfg->key_line[k] = b.origin[k].set >= 0 ? -1 : b.origin[k].line;
+    lines[k] = b.origin[k].set >= 0 ? -1 : b.origin[k].line;
+  for (size_t i = 0; i < (size_t)b.cfg->nregions * NKEYS; i++)
+    lines[NKEYS + i] = b.region_origin[i].line;
+  free(b.region_origin);
   *out = b.cfg;
   return ERR_OK;
 }
@@ -933,11 +1432,17 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
 void cfg_destroy(struct cfg **cfg) {
   if (cfg == NULL || *cfg == NULL)
     return;
-  free((*cfg)->output_path);
-  free((*cfg)->from_file);
-  free((*cfg)->source_name);
-  free((*cfg)->key_line);
-  free(*cfg);
+  struct cfg *c = *cfg;
+  for (size_t k = 0; k < NKEYS; k++) {
+    if (!schema[k].per_region)
+      free_value(c, &schema[k]);
+    for (int r = 0; schema[k].per_region && r < c->nregions; r++)
+      free_value(&c->regions[r], &schema[k]);
+  }
+  free(c->regions);
+  free(c->source_name);
+  free(c->key_line);
+  free(c);
   *cfg = NULL;
 }
 
@@ -948,16 +1453,36 @@ bool cfg_general(const struct cfg *cfg) {
 
 double cfg_spacing(const struct cfg *cfg) { return cfg->width / (double)(cfg->nx + 1); }
 
+/* The index into cfg->key_line of `key`: "section.name", or "region[N].name" for [[region]]
+ * number N's keys; -1 if there is no such key. */
+static long key_slot(const struct cfg *cfg, const char *key) {
+  if (cfg == NULL || cfg->key_line == NULL || key == NULL)
+    return -1;
+  const char *open = strchr(key, '[');
+  if (open == NULL) {
+    int k = find_dotted(key);
+    return k >= 0 && !schema[k].per_region ? k : -1;
+  }
+  int section = find_section(key, (size_t)(open - key));
+  char *end = NULL;
+  long region = section >= 0 && schema[section].per_region ? strtol(open + 1, &end, 10) : 0;
+  if (region < 1 || region > cfg->nregions || end == NULL || strncmp(end, "].", 2) != 0 ||
+      !isdigit((unsigned char)open[1]))
+    return -1;
+  int k = find_key(section, end + 2, strlen(end + 2));
+  return k < 0 ? -1 : (long)(region * (long)NKEYS + k);
+}
+
 const char *cfg_origin(const struct cfg *cfg, const char *key) {
   static char origin[1024];
-  int k = cfg != NULL && cfg->key_line != NULL && key != NULL ? find_dotted(key) : -1;
-  if (k < 0 || cfg->key_line[k] == 0)
+  long slot = key_slot(cfg, key);
+  if (slot < 0 || cfg->key_line[slot] == 0)
     return "default";
-  if (cfg->key_line[k] < 0) { /* the key too: "--set:" alone does not say which override */
+  if (cfg->key_line[slot] < 0) { /* the key too: "--set:" alone does not say which override */
     snprintf(origin, sizeof origin, "--set %s", key);
     return origin;
   }
-  snprintf(origin, sizeof origin, "%s:%d", cfg->source_name, cfg->key_line[k]);
+  snprintf(origin, sizeof origin, "%s:%d", cfg->source_name, cfg->key_line[slot]);
   return origin;
 }
 
@@ -1095,11 +1620,38 @@ static void print_value(FILE *out, const struct key_def *k, const struct value *
   case KEY_INT_PAIR:
     fprintf(out, "[%lld, %lld]", (long long)v->pair[0], (long long)v->pair[1]);
     break;
+  case KEY_EXPR:
+    if (v->s != NULL)
+      print_string(out, v->s);
+    else
+      fputs(format_float(v->f, buf), out);
+    break;
+  }
+}
+
+/* Every [[region]], each with the keys of its shape. */
+static void print_regions(const struct cfg *cfg, FILE *out) {
+  for (int r = 0; r < cfg->nregions; r++) {
+    const struct cfg_region *g = &cfg->regions[r];
+    fputs("\n[[region]]\n", out);
+    for (size_t k = 0; k < NKEYS; k++) {
+      if (!schema[k].per_region || !(schema[k].shapes & SHAPE(g->shape)))
+        continue;
+      struct value v = get_value(g, &schema[k]);
+      fprintf(out, "%s = ", schema[k].name);
+      print_value(out, &schema[k], &v);
+      fputc('\n', out);
+    }
   }
 }
 
 void cfg_print(const struct cfg *cfg, FILE *out) {
   for (size_t k = 0; k < NKEYS; k++) {
+    if (schema[k].per_region) {
+      if (first_of_section(k))
+        print_regions(cfg, out);
+      continue;
+    }
     if (first_of_section(k))
       fprintf(out, "%s[%s]\n", k == 0 ? "" : "\n", schema[k].section);
     struct value v = get_value(cfg, &schema[k]);
@@ -1126,7 +1678,9 @@ void cfg_print_reference(FILE *out) {
     fprintf(out, "| `%s.%s` | ", d->section, d->name);
     print_cell(out, type_text(d, type, sizeof type));
     fputs(" | ", out);
-    if (d->required) {
+    if (d->def_text != NULL) {
+      print_cell(out, d->def_text);
+    } else if (d->required) {
       fputs("required", out);
     } else {
       fputc('`', out);
@@ -1164,8 +1718,8 @@ const char *cfg_method_name(enum cfg_method m) {
 }
 
 bool cfg_is_set(const struct cfg *cfg, const char *key) {
-  int k = cfg != NULL && cfg->key_line != NULL && key != NULL ? find_dotted(key) : -1;
-  return k >= 0 && cfg->key_line[k] != 0;
+  long slot = key_slot(cfg, key);
+  return slot >= 0 && cfg->key_line[slot] != 0;
 }
 
 const char *cfg_stores_name(enum cfg_stores m) {

@@ -129,7 +129,10 @@ int cfg_read_file(const char *path, char **text, size_t *len);
 
 /* Parse and validate `text` (named `name` in messages, e.g. "configs/plate.toml"), then apply
  * the `nsets` overrides in `sets` ("section.key=value", as given to --set; a string value may be
- * written bare: --set decomposition.partitioner=cyclic). On success *out owns its memory (free
+ * written bare: --set decomposition.partitioner=cyclic; a bare value for a number-or-expression
+ * key is the number if TOML reads it as one, else the expression's text: --set
+ * 'boundary.top=50 * x'; [[region]] keys are the file's only). Resolves the plate's size and
+ * compiles every expression against it (expr.h). On success *out owns its memory (free
  * with cfg_destroy). On failure returns ERR_CONFIG with one message in err.h's record, of the
  * form "NAME:LINE: KEY must be …, got …" (or "--set KEY=VALUE: …"), and *out is NULL.
  * Deterministic: every rank given the same bytes reaches the same outcome. Not collective. */
@@ -139,11 +142,13 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
 /* Free a configuration; accepts NULL and *cfg == NULL, and sets *cfg to NULL. */
 void cfg_destroy(struct cfg **cfg);
 
-/* "NAME:LINE" where the file set `key` ("section.name"), "--set KEY" where an override did, or
- * "default". Static storage, valid until the next call. */
+/* "NAME:LINE" where the file set `key` ("section.name", or "region[N].name" for the N-th
+ * [[region]], N from 1), "--set KEY" where an override did, or "default". Static storage, valid
+ * until the next call. */
 const char *cfg_origin(const struct cfg *cfg, const char *key);
 
-/* Whether `key` ("section.name") was given, in the file or by --set, rather than defaulted. */
+/* Whether `key` ("section.name" or "region[N].name") was given, in the file or by --set, rather
+ * than defaulted. */
 bool cfg_is_set(const struct cfg *cfg, const char *key);
 
 /* Whether the plate has a source (q not 0 or a file) or regions: the sweep then runs the

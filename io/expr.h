@@ -19,10 +19,16 @@
 
 struct expr;
 
-/* Compile `text` with the constants width and height. On a syntax error (or an unknown name)
- * returns ERR_CONFIG and records "position P: WHAT" (P 1-based, in characters of `text`,
- * WHAT muParser's message, e.g. "Unexpected token \"*\" found at position 5."); the caller
- * prefixes the file, line and key. ERR_FAILURE when out of memory. *out is NULL on failure. */
+/* Longest expression text accepted: muParser's C interface copies tokens and messages into a
+ * static buffer of 2048 bytes. */
+#define EXPR_MAX_BYTES 1000
+
+/* Compile `text` with the constants width and height. On a syntax error, an unknown name, an
+ * assignment ("x = 1"; "==" compares), more than one value ("1, 2") or a text over
+ * EXPR_MAX_BYTES returns ERR_CONFIG and records "position P: WHAT" (P 1-based, in characters
+ * of `text`, always within it: an error at the end points at the last character; WHAT says
+ * what is wrong, e.g. "missing \")\"" or "unknown name \"z\" (...)"); the caller prefixes the
+ * file, line and key. ERR_FAILURE when out of memory. *out is NULL on failure. */
 int expr_create(const char *text, double width, double height, struct expr **out);
 
 /* The value at (x, y). Not finite results are the caller's to judge. */

@@ -5,7 +5,8 @@
  * the layout it knows for every rank, adds the boundary ring and writes the slab. Parallel mode
  * (parallel HDF5 only): every rank selects its tiles as a union of hyperslabs and writes them in
  * one collective MPI-IO call. Either way the file is a fresh temporary (PATH.tmp.XXXXXX) until
- * it is complete and synced.
+ * it is complete and synced. The datasets of the interior alone (/source, /fixed) go the same
+ * two ways, in slabs of their own shape, from the field's private arrays.
  */
 #include "output.h"
 
@@ -289,6 +290,56 @@ static char *config_text(const struct cfg *cfg) {
   return text;
 }
 
+/* A float64 attribute of n values, a 1-D array (n >= 1). */
+static int write_array_attr(hid_t loc, const char *path, const char *name, const double *values,
+                            int n) {
+  int status = ERR_OK;
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+  H5_STEP(status, space = H5Screate_simple(1, dims, NULL), path, name);
+  H5_STEP(status, attr = H5Acreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT),
+          path, name);
+  H5_STEP(status, H5Awrite(attr, H5T_NATIVE_DOUBLE, values), path, name);
+  if (attr >= 0 && H5Aclose(attr) < 0 && status == ERR_OK)
+    status = h5_fail(path, name);
+  if (space >= 0 && H5Sclose(space) < 0 && status == ERR_OK)
+    status = h5_fail(path, name);
+  return status;
+}
+
+/* The plate's size and material, so that a file is read in metres and watts without its
+ * config: width, height, spacing (m), conductivity (W/(m K)), thickness (m). */
+static int write_plate_attrs(hid_t file, const char *path, const struct cfg *cfg) {
+  const char *names[] = {"width", "height", "spacing", "conductivity", "thickness"};
+  const double values[] = {cfg->width, cfg->height, cfg_spacing(cfg), cfg->conductivity,
+                           cfg->thickness};
+  int status = ERR_OK;
+  for (size_t k = 0; k < sizeof names / sizeof names[0] && status == ERR_OK; k++)
+    status = write_attr(file, path, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &values[k]);
+  return status;
+}
+
+/* The heat flows (W) of the field written: output.h's heat_* attributes. heat_regions only
+ * when the plate has regions (an attribute of no values would be a null dataspace, which
+ * h5py reads as an Empty, not an array). */
+static int write_heat_attrs(hid_t file, const char *path, const struct io_heat *heat) {
+  const char *names[] = {"heat_top",    "heat_bottom",    "heat_left",           "heat_right",
+                         "heat_source", "heat_imbalance", "heat_imbalance_bound"};
+  const double values[] = {heat->edge[DECOMP_NORTH],
+                           heat->edge[DECOMP_SOUTH],
+                           heat->edge[DECOMP_WEST],
+                           heat->edge[DECOMP_EAST],
+                           heat->source,
+                           heat->imbalance,
+                           heat->imbalance_bound};
+  int status = ERR_OK;
+  for (size_t k = 0; k < sizeof names / sizeof names[0] && status == ERR_OK; k++)
+    status = write_attr(file, path, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &values[k]);
+  if (status == ERR_OK && heat->nregions > 0)
+    status = write_array_attr(file, path, "heat_regions", heat->region, heat->nregions);
+  return status;
+}
+
 static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int ranks,
                        const struct io_state *state) {
   int64_t iterations = state->iterations, nx = cfg->nx, ny = cfg->ny;
@@ -333,6 +384,10 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
   if (status == ERR_OK)
     status = write_attr(file, path, "target_error", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                         &cfg->target_error);
+  if (status == ERR_OK)
+    status = write_plate_attrs(file, path, cfg);
+  if (status == ERR_OK && state->heat != NULL)
+    status = write_heat_attrs(file, path, state->heat);
   free(text);
   return status;
 }
@@ -554,6 +609,172 @@ static int write_owner_map(hid_t file, const char *path, const struct decomp_lay
   return status;
 }
 
+/* ---- the datasets of the interior alone: /source and /fixed ----------------------------------
+ *
+ * Shape (ny, nx), row r is interior row r: no ring. Each comes from one of the field's private
+ * arrays, laid out as one of its buffers (field.h: tile t at values + tile_offset[t], rings
+ * field->depth deep, only the interior meaningful), and moves in slabs of interior rows that fit
+ * the buffers /temperature's slabs use, so rank 0's memory stays as it was. */
+struct interior_dataset {
+  const char *name;
+  const void *values; /* this rank's array (NULL on a rank without points) */
+  size_t size;        /* bytes a value */
+  hid_t file_type, mem_type;
+  MPI_Datatype mpi_type;
+};
+
+/* The interior datasets of one file: /source (q, float64) when the plate has sources, /fixed
+ * (the region of each point, uint8) when it has regions. */
+struct interior_set {
+  struct interior_dataset d[2];
+  int n;
+};
+
+/* Which interior datasets the file gets, agreed: a rank with no points may hold no arrays,
+ * and every rank must take part in the same collectives. A rank that has points but lacks an
+ * array the others hold is a bug, reported by that rank. Collective; NOT agreed (the caller
+ * agrees). */
+static int interior_datasets(const struct field *f, const struct team *team,
+                             struct interior_set *set) {
+  int64_t points = io_segments(f->layout, team->rank, 0, f->layout->ny, IO_CANONICAL, NULL, NULL);
+  int have[2] = {f->source != NULL, f->fixed != NULL}, any[2] = {0, 0};
+  MPI_CHECK(MPI_Allreduce(have, any, 2, MPI_INT, MPI_MAX, team->comm));
+  set->n = 0;
+  if (any[0])
+    set->d[set->n++] = (struct interior_dataset){.name = "/source",
+                                                 .values = f->source,
+                                                 .size = sizeof(double),
+                                                 .file_type = H5T_IEEE_F64LE,
+                                                 .mem_type = H5T_NATIVE_DOUBLE,
+                                                 .mpi_type = MPI_DOUBLE};
+  if (any[1])
+    set->d[set->n++] = (struct interior_dataset){.name = "/fixed",
+                                                 .values = f->fixed,
+                                                 .size = sizeof(unsigned char),
+                                                 .file_type = H5T_STD_U8LE,
+                                                 .mem_type = H5T_NATIVE_UCHAR,
+                                                 .mpi_type = MPI_UNSIGNED_CHAR};
+  for (int k = 0; k < 2; k++)
+    if (any[k] && !have[k] && points > 0)
+      return err_set(ERR_FAILURE, "writing the output: rank %d holds %lld points but no %s array",
+                     team->rank, (long long)points, k == 0 ? "source" : "fixed");
+  return ERR_OK;
+}
+
+/* The slabs of the interior datasets: as many interior rows as the field's slab buffers
+ * (s->slab_rows x s->cols doubles) hold at 8 bytes a value. The same on every rank. */
+static void interior_slabs(struct io_slabs *si, const struct io_slabs *s) {
+  io_slabs_init_interior(si, s->cols - 2, s->rows - 2,
+                         s->slab_rows * s->cols * (int64_t)sizeof(double));
+}
+
+struct pack_values_ctx {
+  const struct field *f;
+  const unsigned char *values; /* the array, as bytes */
+  size_t size;
+  unsigned char *out; /* next free place */
+};
+
+static void pack_values(const struct io_segment *seg, void *ctx) {
+  struct pack_values_ctx *p = ctx;
+  int64_t stride = field_stride(p->f, seg->tile);
+  int64_t at = p->f->tile_offset[seg->tile] + p->f->depth * stride + p->f->depth +
+               (seg->gi - seg->row0) * stride;
+  memcpy(p->out, p->values + (size_t)at * p->size, (size_t)seg->ncols * p->size);
+  p->out += (size_t)seg->ncols * p->size;
+}
+
+struct place_values_ctx {
+  unsigned char *slab;
+  const unsigned char *in; /* next value to place */
+  size_t size;
+  int64_t r0, cols;
+};
+
+static void place_values(const struct io_segment *seg, void *ctx) {
+  struct place_values_ctx *p = ctx;
+  memcpy(p->slab + (size_t)((seg->gi - p->r0) * p->cols + seg->col0) * p->size, p->in,
+         (size_t)seg->ncols * p->size);
+  p->in += (size_t)seg->ncols * p->size;
+}
+
+/* All ranks: gather interior dataset d slab by slab into rank 0's dset (-1 elsewhere), with
+ * the field's slab buffers (rank 0: slab, recv, counts, displs; everyone: send). `status` is
+ * rank 0's so far: after a failure it keeps receiving, so that no rank is left waiting. */
+static int gather_interior(const struct field *f, const struct team *team,
+                           const struct interior_dataset *d, const struct io_slabs *si, hid_t dset,
+                           const char *path, void *slab, void *recv, int *counts, int *displs,
+                           void *send, int status) {
+  const struct decomp_layout *l = f->layout;
+  for (int64_t r0 = 0; r0 < si->rows; r0 += si->slab_rows) {
+    int64_t r1 = r0 + si->slab_rows < si->rows ? r0 + si->slab_rows : si->rows;
+    struct pack_values_ctx pack = {.f = f, .values = d->values, .size = d->size, .out = send};
+    int64_t mine = io_segments(l, team->rank, r0, r1, IO_CANONICAL, pack_values, &pack);
+    if (team->rank == 0) {
+      int64_t total = 0;
+      for (int r = 0; r < team->size; r++) {
+        counts[r] = (int)io_segments(l, r, r0, r1, IO_CANONICAL, NULL, NULL);
+        displs[r] = (int)total;
+        total += counts[r];
+      }
+    }
+    MPI_CHECK(MPI_Gatherv(send, (int)mine, d->mpi_type, recv, counts, displs, d->mpi_type, 0,
+                          team->comm));
+    if (team->rank != 0 || status != ERR_OK)
+      continue;
+    for (int r = 0; r < team->size; r++) {
+      struct place_values_ctx place = {.slab = slab,
+                                       .in = (const unsigned char *)recv +
+                                             (size_t)displs[r] * d->size,
+                                       .size = d->size,
+                                       .r0 = r0,
+                                       .cols = si->cols};
+      io_segments(l, r, r0, r1, IO_CANONICAL, place_values, &place);
+    }
+    status = write_rows(dset, d->mem_type, path, si, r0, r1 - r0, slab);
+  }
+  return status;
+}
+
+/* Rank 0's side of the interior datasets in gather mode: create each, tell the others whether
+ * to go on, gather it, close it. */
+static int gather_interior_on_root(hid_t file, const char *path, const struct field *f,
+                                   const struct team *team, const struct interior_set *set,
+                                   const struct io_slabs *s, void *slab, void *recv, int *counts,
+                                   int *displs, void *send, int status) {
+  struct io_slabs si;
+  interior_slabs(&si, s);
+  for (int k = 0; k < set->n; k++) {
+    hid_t dset = H5I_INVALID_HID;
+    if (status == ERR_OK)
+      dset = create_dataset(file, path, set->d[k].name, set->d[k].file_type, &si, &status);
+    int go = status == ERR_OK;
+    MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
+    if (go)
+      status = gather_interior(f, team, &set->d[k], &si, dset, path, slab, recv, counts, displs,
+                               send, status);
+    if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
+      status = h5_fail(path, "closing an interior dataset (H5Dclose)");
+  }
+  return status;
+}
+
+static int gather_interior_elsewhere(const struct field *f, const struct team *team,
+                                     const struct interior_set *set, const struct io_slabs *s,
+                                     void *send) {
+  struct io_slabs si;
+  interior_slabs(&si, s);
+  int status = ERR_OK;
+  for (int k = 0; k < set->n && status == ERR_OK; k++) {
+    int go = 0;
+    MPI_CHECK(MPI_Bcast(&go, 1, MPI_INT, 0, team->comm));
+    if (go)
+      status = gather_interior(f, team, &set->d[k], &si, H5I_INVALID_HID, NULL, NULL, NULL, NULL,
+                               NULL, send, ERR_OK);
+  }
+  return status;
+}
+
 /* The datasets a file holds, each from one buffer of the field: /temperature from the current
  * iterate and, for a Chebyshev state (io_state.previous), /previous from the one before. */
 static int datasets(const struct field *f, const struct io_state *state, const char *names[2],
@@ -569,7 +790,7 @@ static int datasets(const struct field *f, const struct io_state *state, const c
 static int gather_on_root(const struct io_temp *t, const struct field *f,
                           const struct field_boundary *b, const struct cfg *cfg,
                           const struct team *team, const struct io_state *state,
-                          const struct io_slabs *s, double *send) {
+                          const struct interior_set *set, const struct io_slabs *s, double *send) {
   const char *tmp = t->name;
   int status = ERR_OK;
   double *slab = malloc((size_t)(s->slab_rows * s->cols) * sizeof *slab);
@@ -597,6 +818,8 @@ static int gather_on_root(const struct io_temp *t, const struct field *f,
         status = inject_fault(file, tmp);
     }
   }
+  status =
+      gather_interior_on_root(file, tmp, f, team, set, s, slab, recv, counts, displs, send, status);
   if (status == ERR_OK && cfg->owner_map)
     status = write_owner_map(file, tmp, f->layout, s);
   if (status == ERR_OK)
@@ -610,7 +833,8 @@ static int gather_on_root(const struct io_temp *t, const struct field *f,
 }
 
 static int gather_elsewhere(const struct field *f, const struct team *team,
-                            const struct io_state *state, const struct io_slabs *s, double *send) {
+                            const struct io_state *state, const struct interior_set *set,
+                            const struct io_slabs *s, double *send) {
   const char *names[2];
   int bufs[2], ndatasets = datasets(f, state, names, bufs);
   int status = ERR_OK;
@@ -623,19 +847,21 @@ static int gather_elsewhere(const struct field *f, const struct team *team,
                            NULL, ERR_OK);
     }
   }
+  if (status == ERR_OK)
+    status = gather_interior_elsewhere(f, team, set, s, send);
   return status;
 }
 
 static int write_gathered(const struct io_temp *tmp, const struct field *f,
                           const struct field_boundary *b, const struct cfg *cfg,
                           const struct team *team, const struct io_state *state,
-                          const struct io_slabs *s) {
+                          const struct interior_set *set, const struct io_slabs *s) {
   /* A rank's points in one slab are at most the slab's interior. */
   double *send = malloc((size_t)(s->slab_rows * s->cols) * sizeof *send);
   if (send == NULL)
     team_abort(team, err_set(ERR_FAILURE, "out of memory for an output slab"));
-  int status = team->rank == 0 ? gather_on_root(tmp, f, b, cfg, team, state, s, send)
-                               : gather_elsewhere(f, team, state, s, send);
+  int status = team->rank == 0 ? gather_on_root(tmp, f, b, cfg, team, state, set, s, send)
+                               : gather_elsewhere(f, team, state, set, s, send);
   free(send);
   return status;
 }
@@ -646,22 +872,26 @@ static int write_gathered(const struct io_temp *tmp, const struct field *f,
 #ifdef H5_HAVE_PARALLEL
 struct select_ctx {
   hid_t space;
+  int64_t at; /* where interior point (0, 0) is in the dataset: (1, 1) with the ring, else 0 */
   int status;
 };
 
 static void select_segment(const struct io_segment *seg, void *ctx) {
   struct select_ctx *p = ctx;
-  hsize_t start[2] = {(hsize_t)seg->gi + 1, (hsize_t)seg->col0 + 1},
+  hsize_t start[2] = {(hsize_t)(seg->gi + p->at), (hsize_t)(seg->col0 + p->at)},
           count[2] = {1, (hsize_t)seg->ncols};
   if (p->status == 0 && H5Sselect_hyperslab(p->space, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
     p->status = -1;
 }
 
 /* Write this rank's selection of `dset`: its tiles (in row-major order, as HDF5 walks a union
- * of hyperslabs) or, with ring set, the boundary ring (rank 0 only). Collective. */
+ * of hyperslabs) or, with ring set, the boundary ring (rank 0 only). `s` is the dataset's
+ * geometry: the grid with its ring (io_slabs_init), or the interior alone
+ * (io_slabs_init_interior; never with ring set). Collective. */
 static int write_selection(hid_t dset, hid_t mem_type, const char *path, const struct io_slabs *s,
                            const struct decomp_layout *l, int rank, bool ring, const void *buf,
                            int64_t count) {
+  int64_t at = s->rows == l->ny + 2 ? 1 : 0;
   int status = ERR_OK;
   hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID, dxpl = H5I_INVALID_HID;
   hsize_t mdims[1] = {(hsize_t)(count > 0 ? count : 1)};
@@ -679,8 +909,8 @@ static int write_selection(hid_t dset, hid_t mem_type, const char *path, const s
                 path, "selecting the ring");
     }
   } else if (!ring && status == ERR_OK) {
-    struct select_ctx sel = {.space = fspace};
-    io_segments(l, rank, 0, s->rows - 2, IO_ROW_MAJOR, select_segment, &sel);
+    struct select_ctx sel = {.space = fspace, .at = at};
+    io_segments(l, rank, 0, l->ny, IO_ROW_MAJOR, select_segment, &sel);
     if (sel.status != 0)
       status = h5_fail(path, "selecting the tiles");
   }
@@ -750,7 +980,7 @@ static bool all_succeeded(const struct team *team, int status) {
 static int write_parallel(const struct io_temp *t, const struct field *f,
                           const struct field_boundary *b, const struct cfg *cfg,
                           const struct team *team, const struct io_state *state,
-                          const struct io_slabs *s) {
+                          const struct interior_set *set, const struct io_slabs *s) {
   const char *tmp = t->name;
   const struct decomp_layout *l = f->layout;
   int64_t mine = io_segments(l, team->rank, 0, s->rows - 2, IO_ROW_MAJOR, NULL, NULL);
@@ -777,6 +1007,11 @@ static int write_parallel(const struct io_temp *t, const struct field *f,
     odset = create_dataset(file, tmp, "/owner", H5T_STD_I32LE, s, &status);
   if (status == ERR_OK && state->previous)
     pdset = create_dataset(file, tmp, "/previous", H5T_IEEE_F64LE, s, &status);
+  struct io_slabs si;
+  interior_slabs(&si, s);
+  hid_t idsets[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
+  for (int k = 0; k < set->n && status == ERR_OK; k++)
+    idsets[k] = create_dataset(file, tmp, set->d[k].name, set->d[k].file_type, &si, &status);
   /* The writes are collective: all ranks go on, or none. What follows is agreed by the caller. */
   if (all_succeeded(team, status)) {
     struct pack_rm_ctx pack = {
@@ -808,14 +1043,22 @@ static int write_parallel(const struct io_temp *t, const struct field *f,
                            ring_points);
       status = status != ERR_OK ? status : st;
     }
+    for (int k = 0; k < set->n; k++) { /* values is free again: mine points, 8 bytes each */
+      struct pack_values_ctx pv = {
+          .f = f, .values = set->d[k].values, .size = set->d[k].size, .out = (void *)values};
+      io_segments(l, team->rank, 0, l->ny, IO_ROW_MAJOR, pack_values, &pv);
+      st = write_selection(idsets[k], set->d[k].mem_type, tmp, &si, l, team->rank, false, values,
+                           mine);
+      status = status != ERR_OK ? status : st;
+    }
     /* Attribute writes are collective metadata operations: every rank writes the same. */
     st = write_attrs(file, tmp, cfg, team->size, state);
     status = status != ERR_OK ? status : st;
   }
   /* The closes are collective: every rank discards (rank 0 truncates) or none does. */
   bool failed = !all_succeeded(team, status);
-  hid_t dsets[3] = {pdset, odset, dset};
-  int st = close_file(file, dsets, 3, t, failed ? ERR_FAILURE : ERR_OK);
+  hid_t dsets[5] = {idsets[1], idsets[0], pdset, odset, dset};
+  int st = close_file(file, dsets, 5, t, failed ? ERR_FAILURE : ERR_OK);
   status = status != ERR_OK ? status : st;
   if (fapl >= 0 && H5Pclose(fapl) < 0 && status == ERR_OK)
     status = h5_fail(tmp, "H5Pclose");
@@ -886,17 +1129,22 @@ static void print_xml_escaped(FILE *out, const char *s) {
     }
 }
 
+/* The datasets a sidecar may refer to, by index. */
+enum xdmf_dataset { XDMF_TEMPERATURE, XDMF_OWNER, XDMF_SOURCE, XDMF_FIXED, XDMF_NDATASETS };
+static const char *const xdmf_dataset_name[XDMF_NDATASETS] = {"/temperature", "/owner", "/source",
+                                                              "/fixed"};
+
 /* Where the sidecar finds a dataset: in the HDF5 file by name ("plate.h5:/temperature"), or,
  * for a file name the readers cannot parse that way, as raw bytes at an offset (below). */
 struct xdmf_ref {
-  const char *h5_name; /* base name of the HDF5 file */
-  int64_t offset[2];   /* of /temperature and /owner when by offset; -1 when by name */
+  const char *h5_name;            /* base name of the HDF5 file */
+  bool present[XDMF_NDATASETS];   /* the datasets the file has */
+  int64_t offset[XDMF_NDATASETS]; /* where each starts when by offset; -1 when by name */
 };
 
 /* One DataItem: NumberType/Precision of the file's type, the grid's dimensions, its source. */
 static void write_xdmf_item(FILE *out, const struct xdmf_ref *ref, int k, const char *number_type,
                             int precision, long long rows, long long cols) {
-  static const char *dataset[2] = {"/temperature", "/owner"};
   if (ref->offset[k] >= 0) /* the datasets are stored little-endian (H5T_*LE) */
     fprintf(out,
             "        <DataItem Format=\"Binary\" Endian=\"Little\" Seek=\"%lld\" "
@@ -909,64 +1157,86 @@ static void write_xdmf_item(FILE *out, const struct xdmf_ref *ref, int k, const 
             number_type, precision, rows, cols);
   print_xml_escaped(out, ref->h5_name);
   fprintf(out, "%s%s</DataItem>\n", ref->offset[k] >= 0 ? "" : ":",
-          ref->offset[k] >= 0 ? "" : dataset[k]);
+          ref->offset[k] >= 0 ? "" : xdmf_dataset_name[k]);
+}
+
+/* A uniform grid of rows x cols points parallel to the x-y plane, its first point at (x0, y0,
+ * z0) metres and spacing h, rows going down (dy = -h); XDMF lists z, y, x. */
+static void write_xdmf_grid_head(FILE *out, const char *name, const struct io_state *state,
+                                 long long rows, long long cols, double x0, double y0, double z0,
+                                 double h) {
+  fprintf(out,
+          "    <Grid Name=\"%s\" GridType=\"Uniform\">\n"
+          "      <Time Value=\"%lld\"/>\n"
+          "      <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"1 %lld %lld\"/>\n"
+          "      <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
+          "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
+          "Dimensions=\"3\">%.17g %.17g %.17g</DataItem>\n"
+          "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
+          "Dimensions=\"3\">%.17g %.17g %.17g</DataItem>\n"
+          "      </Geometry>\n",
+          name, (long long)state->iterations, rows, cols, z0, y0, x0, h, -h, h);
+}
+
+static void write_xdmf_attribute(FILE *out, const struct xdmf_ref *ref, int k, const char *type,
+                                 int precision, long long rows, long long cols) {
+  fprintf(out, "      <Attribute Name=\"%s\" AttributeType=\"Scalar\" Center=\"Node\">\n",
+          xdmf_dataset_name[k] + 1);
+  write_xdmf_item(out, ref, k, type, precision, rows, cols);
+  fprintf(out, "      </Attribute>\n");
 }
 
 static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct cfg *cfg,
                             const struct io_state *state) {
   long long rows = cfg->ny + 2, cols = cfg->nx + 2;
+  double h = cfg_spacing(cfg);
   fprintf(out,
           "<?xml version=\"1.0\" ?>\n"
           "<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
-          "<!-- jacobi %s: the temperature of an (ny + 2) x (nx + 2) grid, boundary ring "
-          "included; unit spacing; row 0, the top edge, at y = ny + 1 and rows going down "
-          "(spacing -1 in y), so that viewers show the plate the right way up; z is a single "
-          "layer so that they show it in the x-y plane. -->\n"
+          "<!-- jacobi %s: grid \"plate\" is the temperature of the (ny + 2) x (nx + 2) points, "
+          "boundary ring included, in metres: the top-left ring point at x = 0, y = 0, spacing "
+          "h = %.17g m; rows go down (dy = -h, so y = -(metres from the top edge)) so that "
+          "viewers show the plate the right way up; z is a single layer so that they show it "
+          "in the x-y plane.%s\n"
           "<Xdmf Version=\"2.0\">\n"
-          "  <Domain>\n"
-          "    <Grid Name=\"plate\" GridType=\"Uniform\">\n"
-          "      <Time Value=\"%lld\"/>\n"
-          "      <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"1 %lld %lld\"/>\n"
-          "      <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n"
-          "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
-          "Dimensions=\"3\">0 %lld 0</DataItem>\n"
-          "        <DataItem Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
-          "Dimensions=\"3\">1 -1 1</DataItem>\n"
-          "      </Geometry>\n"
+          "  <Domain>\n",
+          JACOBI_VERSION, h,
+          ref->present[XDMF_SOURCE] || ref->present[XDMF_FIXED]
+              ? " /source and /fixed (ny x nx, the interior alone) are not shown here: ParaView's "
+                "default reader merges a second grid into one block with the plate and then "
+                "colours it by no array; read them with h5py (scripts/plot.py). -->"
+              : " -->");
+  write_xdmf_grid_head(out, "plate", state, rows, cols, 0.0, 0.0, 0.0, h);
+  fprintf(out,
           "      <Information Name=\"iterations\" Value=\"%lld\"/>\n"
           "      <Information Name=\"method\" Value=\"%s\"/>\n"
           "      <Information Name=\"error_estimate\" Value=\"%.17g\"/>\n"
-          "      <Information Name=\"error_bound\" Value=\"%.17g\"/>\n"
-          "      <Attribute Name=\"temperature\" AttributeType=\"Scalar\" Center=\"Node\">\n",
-          JACOBI_VERSION, (long long)state->iterations, rows, cols, rows - 1,
+          "      <Information Name=\"error_bound\" Value=\"%.17g\"/>\n",
           (long long)state->iterations, cfg_method_name(cfg->method), state->error_estimate,
           state->error_bound);
-  write_xdmf_item(out, ref, 0, "Float", 8, rows, cols);
-  fprintf(out, "      </Attribute>\n");
-  if (cfg->owner_map) {
-    fprintf(out, "      <Attribute Name=\"owner\" AttributeType=\"Scalar\" Center=\"Node\">\n");
-    write_xdmf_item(out, ref, 1, "Int", 4, rows, cols);
-    fprintf(out, "      </Attribute>\n");
-  }
-  fprintf(out, "    </Grid>\n  </Domain>\n</Xdmf>\n");
+  write_xdmf_attribute(out, ref, XDMF_TEMPERATURE, "Float", 8, rows, cols);
+  if (ref->present[XDMF_OWNER])
+    write_xdmf_attribute(out, ref, XDMF_OWNER, "Int", 4, rows, cols);
+  fprintf(out, "    </Grid>\n");
+  fprintf(out, "  </Domain>\n</Xdmf>\n");
 }
 
 /* Where the datasets of the written (closed) file h5_path start, for a sidecar that refers to
- * them by offset (names_need_offsets); -1 for one the file does not have. */
-static int dataset_offsets(const char *h5_path, bool owner_map, int64_t offset[2]) {
-  offset[0] = offset[1] = -1;
+ * them by offset (names_need_offsets). */
+static int dataset_offsets(const char *h5_path, struct xdmf_ref *ref) {
   hid_t file = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0)
     return h5_fail(h5_path, "reopening the file for the sidecar (H5Fopen)");
-  const char *names[2] = {"/temperature", "/owner"};
   int status = ERR_OK;
-  for (int k = 0; k < (owner_map ? 2 : 1) && status == ERR_OK; k++) {
-    hid_t dset = H5Dopen2(file, names[k], H5P_DEFAULT);
+  for (int k = 0; k < XDMF_NDATASETS && status == ERR_OK; k++) {
+    if (!ref->present[k])
+      continue;
+    hid_t dset = H5Dopen2(file, xdmf_dataset_name[k], H5P_DEFAULT);
     haddr_t at = dset >= 0 ? H5Dget_offset(dset) : HADDR_UNDEF;
     if (at == HADDR_UNDEF)
       status = h5_fail(h5_path, "finding a dataset's offset (H5Dget_offset)");
     else
-      offset[k] = (int64_t)at;
+      ref->offset[k] = (int64_t)at;
     if (dset >= 0)
       H5Dclose(dset); /* read-only: closing cannot lose anything */
   }
@@ -977,12 +1247,17 @@ static int dataset_offsets(const char *h5_path, bool owner_map, int64_t offset[2
 /* Write the sidecar of h5_path to a fresh temporary `x`, synced; the caller renames it. It
  * refers to the HDF5 file by its base name: relative, so that the pair can be moved together. */
 static int write_xdmf_temp(const char *h5_path, const char *h5_data, const struct cfg *cfg,
-                           const struct io_state *state, struct io_temp *x) {
+                           const struct io_state *state, const struct interior_set *set,
+                           struct io_temp *x) {
   char *xmf = io_xdmf_path(h5_path), *copy = strdup(h5_path);
   int status = xmf != NULL && copy != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory");
-  struct xdmf_ref ref = {.h5_name = copy != NULL ? basename(copy) : "", .offset = {-1, -1}};
+  struct xdmf_ref ref = {.h5_name = copy != NULL ? basename(copy) : "",
+                         .present = {true, cfg->owner_map},
+                         .offset = {-1, -1, -1, -1}};
+  for (int k = 0; k < set->n; k++)
+    ref.present[strcmp(set->d[k].name, "/source") == 0 ? XDMF_SOURCE : XDMF_FIXED] = true;
   if (status == ERR_OK && names_need_offsets(h5_path))
-    status = dataset_offsets(h5_data, cfg->owner_map, ref.offset);
+    status = dataset_offsets(h5_data, &ref);
   if (status == ERR_OK)
     status = temp_create(xmf, x);
   FILE *out = status == ERR_OK ? fdopen(dup(x->fd), "w") : NULL;
@@ -1006,14 +1281,14 @@ static int write_xdmf_temp(const char *h5_path, const char *h5_data, const struc
  * HDF5 file first, so that any failure before the renames leaves both old files in place; sync
  * the directory so that the renames are durable. */
 static int commit_pair(struct io_temp *h5, const char *path, const struct cfg *cfg,
-                       const struct io_state *state) {
+                       const struct io_state *state, const struct interior_set *set) {
   struct io_temp xmf = {.name = NULL, .fd = -1};
   char *xmf_path = io_xdmf_path(path), *dir = strdup(path);
   int status = xmf_path != NULL && dir != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory");
   if (status == ERR_OK)
     status = seal_temp(h5);
   if (status == ERR_OK)
-    status = write_xdmf_temp(path, h5->name, cfg, state, &xmf);
+    status = write_xdmf_temp(path, h5->name, cfg, state, set, &xmf);
   if (status == ERR_OK)
     status = rename_temp(h5, path);
   if (status == ERR_OK)
@@ -1057,23 +1332,27 @@ int io_write(const char *path, const struct field *field, const struct field_bou
   io_quiet_hdf5();
   struct io_slabs s;
   io_slabs_init(&s, field->layout->nx, field->layout->ny, io_slab_bytes());
+  struct interior_set set;
+  int status = team_agree(team, interior_datasets(field, team, &set));
+  if (status != ERR_OK)
+    return status;
   struct io_temp tmp;
-  int status = share_temp(path, cfg, team, &tmp);
+  status = share_temp(path, cfg, team, &tmp);
   if (status != ERR_OK) {
     temp_remove(&tmp);
     return status;
   }
 #ifdef H5_HAVE_PARALLEL
   if (cfg->output_mode == CFG_OUTPUT_PARALLEL)
-    status = write_parallel(&tmp, field, boundary, cfg, team, state, &s);
+    status = write_parallel(&tmp, field, boundary, cfg, team, state, &set, &s);
   else
 #endif
-    status = write_gathered(&tmp, field, boundary, cfg, team, state, &s);
+    status = write_gathered(&tmp, field, boundary, cfg, team, state, &set, &s);
   /* Each agreement prints the failure it finds, so a failed write is not agreed on twice. */
   status = team_agree(team, adopt_root(team, status));
   if (status == ERR_OK) {
     if (team->rank == 0)
-      status = commit_pair(&tmp, path, cfg, state);
+      status = commit_pair(&tmp, path, cfg, state, &set);
     status = team_agree(team, adopt_root(team, status));
   }
   if (team->rank == 0)

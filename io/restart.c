@@ -32,29 +32,6 @@ static int bad_file(const struct cfg *cfg, const char *path, const char *fmt, ..
                  cfg_origin(cfg, "initial.from_file"), path, why);
 }
 
-static const char *type_class_name(H5T_class_t c) {
-  switch (c) {
-  case H5T_INTEGER:
-    return "an integer";
-  case H5T_FLOAT:
-    return "a float";
-  case H5T_STRING:
-    return "a string";
-  case H5T_COMPOUND:
-    return "a compound";
-  case H5T_ARRAY:
-    return "an array type";
-  case H5T_VLEN:
-    return "a variable-length type";
-  case H5T_ENUM:
-    return "an enum";
-  case H5T_REFERENCE:
-    return "a reference";
-  default:
-    return "not a number";
-  }
-}
-
 /* Root attribute `name` of a file jacobi did not necessarily write, as a whole number: checked
  * for presence, shape (one value: a scalar or a one-element array), class (an integer, or a
  * float holding a whole number) before anything is read into `value`, so that no attribute can
@@ -90,7 +67,7 @@ static int read_whole_attr(hid_t file, const char *path, const struct cfg *cfg, 
       *value = (int64_t)v;
   } else
     status = bad_file(cfg, path, "the %s attribute is %s, expected an integer", name,
-                      type_class_name(cls));
+                      io_type_class_name(cls));
   if (type >= 0)
     H5Tclose(type); /* read-only handles: closing them cannot lose anything */
   if (space >= 0)

@@ -14,9 +14,9 @@ void io_set_slab_bytes(int64_t bytes) { slab_bytes_set = bytes > 0 ? bytes : 0; 
 
 int64_t io_slab_bytes(void) { return slab_bytes_set > 0 ? slab_bytes_set : IO_SLAB_BYTES; }
 
-void io_slabs_init(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_bytes) {
-  s->rows = ny + 2;
-  s->cols = nx + 2;
+static void slabs_init(struct io_slabs *s, int64_t rows, int64_t cols, int64_t slab_bytes) {
+  s->rows = rows;
+  s->cols = cols;
   /* A chunk is at most 2^20 columns wide: HDF5 limits a chunk to 4 GiB. */
   s->chunk_cols = s->cols < ((int64_t)1 << 20) ? s->cols : ((int64_t)1 << 20);
   int64_t fit = slab_bytes / (8 * s->cols); /* whole rows in one slab */
@@ -28,6 +28,14 @@ void io_slabs_init(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_byte
   s->slab_rows = fit / s->chunk_rows * s->chunk_rows;
   if (s->slab_rows > s->rows)
     s->slab_rows = s->rows;
+}
+
+void io_slabs_init(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_bytes) {
+  slabs_init(s, ny + 2, nx + 2, slab_bytes);
+}
+
+void io_slabs_init_interior(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_bytes) {
+  slabs_init(s, ny, nx, slab_bytes);
 }
 
 int64_t io_segments(const struct decomp_layout *l, int rank, int64_t g0, int64_t g1,
@@ -98,6 +106,33 @@ const char *io_h5_reason(void) {
 }
 
 void io_quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+const char *io_type_class_name(int type_class) {
+  switch ((H5T_class_t)type_class) {
+  case H5T_INTEGER:
+    return "an integer";
+  case H5T_FLOAT:
+    return "a float";
+  case H5T_STRING:
+    return "a string";
+  case H5T_COMPOUND:
+    return "a compound";
+  case H5T_ARRAY:
+    return "an array type";
+  case H5T_VLEN:
+    return "a variable-length type";
+  case H5T_ENUM:
+    return "an enum";
+  case H5T_REFERENCE:
+    return "a reference";
+  case H5T_BITFIELD:
+    return "a bitfield";
+  case H5T_OPAQUE:
+    return "an opaque type";
+  default:
+    return "not a number";
+  }
+}
 
 const char *io_file_kind(mode_t mode) {
   if (S_ISREG(mode))

@@ -24,8 +24,13 @@ struct io_slabs {
   int64_t chunk_rows, chunk_cols;
 };
 
-/* Slabs of at most slab_bytes for an nx x ny interior. Not collective. */
+/* Slabs of at most slab_bytes for an nx x ny interior: the grid with its ring, (ny + 2) x
+ * (nx + 2). Not collective. */
 void io_slabs_init(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_bytes);
+
+/* The same for a dataset of the interior alone, ny x nx (/source, /fixed, a dataset read by
+ * io_read_interior): rows and cols are ny and nx, and row r is interior row r. Not collective. */
+void io_slabs_init_interior(struct io_slabs *s, int64_t nx, int64_t ny, int64_t slab_bytes);
 
 /* The slab budget io_set_slab_bytes set (IO_SLAB_BYTES by default). */
 int64_t io_slab_bytes(void);
@@ -48,6 +53,9 @@ int64_t io_segments(const struct decomp_layout *l, int rank, int64_t g0, int64_t
  * storage. HDF5's own printing is turned off by io_quiet_hdf5(). Not collective. */
 const char *io_h5_reason(void);
 void io_quiet_hdf5(void);
+
+/* "an integer", "a float", "a string", ...: an HDF5 type class, for messages. Not collective. */
+const char *io_type_class_name(int type_class);
 
 /* What a file of this st_mode is, for messages: "a regular file", "a directory", "a FIFO", "a
  * character device", ... Not collective. */

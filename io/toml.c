@@ -47,6 +47,7 @@ enum node_kind {
   NODE_TABLE,    /* defined by a [header] (or the root) */
   NODE_IMPLICIT, /* a parent named in a [header], not itself defined yet */
   NODE_DOTTED,   /* a parent named in a dotted key: defined by it */
+  NODE_ARRAY,    /* an array of tables, [[name]]: its elements are children named "1", "2", ... */
 };
 
 struct node {
@@ -54,7 +55,8 @@ struct node {
   size_t name_off, name_len; /* the decoded part, in the string arena */
   uint64_t hash;
   enum node_kind kind;
-  int line; /* where it was defined (first named, for NODE_IMPLICIT) */
+  int line;     /* where it was defined (first named, for NODE_IMPLICIT; the first [[name]]) */
+  int elements; /* NODE_ARRAY: how many [[name]] headers so far */
 };
 
 /* An entry while parsing: pointers into the arenas are offsets until finish(). */
@@ -97,6 +99,7 @@ struct parser {
   size_t table_node;
   size_t table_key_off, table_key_len, table_head_len;
   int table_nparts;
+  int table_array_index; /* the current table is element N (1-based) of an array; 0: not */
 
   struct key key; /* the key being parsed */
 };
@@ -594,6 +597,13 @@ static int define_table(struct parser *p) {
       return fail_plain(p, p->line,
                         "[%s] needs %s to be a table, but it is a value (set on line %d)", full,
                         key_upto(p, i, upto), nd->line);
+    if (nd->kind == NODE_ARRAY)
+      return fail_plain(p, p->line,
+                        last ? "[%s] is already an array of tables ([[%s]] on line %d); write "
+                               "[[%s]] for another element"
+                             : "[%s]: tables under an element of an array of tables ([[%s]] on "
+                               "line %d) are not supported; write the keys under [[%s]]",
+                        full, key_upto(p, i, upto), nd->line, upto);
     if (!last)
       continue;
     switch (nd->kind) {
@@ -612,9 +622,62 @@ static int define_table(struct parser *p) {
       return fail_plain(p, p->line,
                         "[%s] is already a value (set on line %d); it cannot also be a table", full,
                         nd->line);
+    case NODE_ARRAY:
+      break; /* refused above */
     }
   }
   p->table_node = cur;
+  p->table_array_index = 0;
+  return ERR_OK;
+}
+
+/* Add an element to the array of tables p->key names (a [[header]], one part); it becomes the
+ * current table. The element is a node of its own, so its keys are checked against its own
+ * keys only. */
+static int define_array_element(struct parser *p) {
+  const char *full = p->key.display;
+  size_t array, element;
+  bool created;
+  CHECK(child(p, 0, 0, NODE_ARRAY, &array, &created));
+  struct node *nd = &p->nodes[array];
+  switch (nd->kind) {
+  case NODE_ARRAY:
+    break;
+  case NODE_TABLE:
+  case NODE_IMPLICIT:
+    return fail_plain(p, p->line,
+                      "[[%s]] cannot add to table [%s] (defined on line %d): a name is either "
+                      "one [table] or an array of [[tables]]",
+                      full, full, nd->line);
+  case NODE_DOTTED:
+    return fail_plain(p, p->line,
+                      "[[%s]] cannot add to table %s (defined by dotted keys on line %d): a name "
+                      "is either one table or an array of [[tables]]",
+                      full, full, nd->line);
+  case NODE_VALUE:
+    return fail_plain(p, p->line,
+                      "[[%s]] is already a value (set on line %d); it cannot also be an array of "
+                      "tables",
+                      full, nd->line);
+  }
+  if (nd->elements == INT32_MAX)
+    return fail_plain(p, p->line, "too many [[%s]] tables", full);
+  int index = ++nd->elements;
+  /* The element's node is the array's child named by its number: a name no key part can
+   * collide with, since the array's children are reached only this way. */
+  char name[16];
+  int n = snprintf(name, sizeof name, "%d", index);
+  size_t off;
+  CHECK(append_terminated(p, name, (size_t)n, &off));
+  size_t saved_off = p->key.part_off[0], saved_len = p->key.part_len[0];
+  p->key.part_off[0] = off;
+  p->key.part_len[0] = (size_t)n;
+  int status = child(p, array, 0, NODE_TABLE, &element, &created);
+  p->key.part_off[0] = saved_off;
+  p->key.part_len[0] = saved_len;
+  CHECK(status);
+  p->table_node = element;
+  p->table_array_index = index;
   return ERR_OK;
 }
 
@@ -631,6 +694,11 @@ static int define_value(struct parser *p) {
       continue;
     if (last && nd->kind == NODE_VALUE)
       return fail_plain(p, p->line, "duplicate key %s (first set on line %d)", full, nd->line);
+    if (nd->kind == NODE_ARRAY)
+      return fail_plain(p, p->line,
+                        "key %s: %s is an array of tables ([[%s]] on line %d); write the key "
+                        "under a [[%s]] header",
+                        full, key_upto(p, i, upto), upto, nd->line, upto);
     if (last)
       return fail_plain(p, p->line,
                         "key %s is already a table (defined on line %d); it cannot also be a "
@@ -651,6 +719,7 @@ static int define_value(struct parser *p) {
       nd->line = p->line;
       break;
     case NODE_DOTTED:
+    case NODE_ARRAY: /* refused above */
       break;
     }
   }
@@ -919,27 +988,32 @@ static int end_of_line(struct parser *p, const char *after, const char *what) {
   return fail_at(p, p->pos, "expected the end of the line after %s%s", after, what);
 }
 
-/* [table] */
+/* [table] or [[array element]] */
 static int parse_header(struct parser *p) {
   size_t open = p->pos;
-  if (looking_at(p, "[["))
-    return fail_at(p, open,
-                   "arrays of tables ([[...]]) are not supported; jacobi's config has one "
-                   "[section] of each name");
-  p->pos++;
+  bool array = looking_at(p, "[[");
+  const char *close = array ? "]]" : "]", *opening = array ? "[[" : "[";
+  p->pos += array ? 2 : 1;
   CHECK(parse_key(p, "", 0));
-  if (peek(p, 0) != ']') {
+  if (!looking_at(p, close)) {
     if (p->pos >= p->len || is_newline(p))
-      return fail_at(p, p->pos, "unterminated table header [%s: expected \"]\"", p->key.display);
-    return fail_at(p, p->pos, "expected \"]\" after [%s", p->key.display);
+      return fail_at(p, p->pos, "unterminated table header %s%s: expected \"%s\"", opening,
+                     p->key.display, close);
+    return fail_at(p, p->pos, "expected \"%s\" after %s%s", close, opening, p->key.display);
   }
-  p->pos++;
-  CHECK(define_table(p));
+  p->pos += array ? 2 : 1;
+  if (array && p->key.nparts > 1)
+    return fail_plain(p, p->line,
+                      "[[%s]]: arrays of tables under a table are not supported; an array of "
+                      "tables has a one-part name, like [[region]]",
+                      p->key.display);
+  CHECK(array ? define_array_element(p) : define_table(p));
   struct record r = {.entry = {.nparts = (int)p->key.nparts,
                                .head_len = p->key.end[0],
                                .line = p->line,
                                .raw_len = p->pos - open,
-                               .value = {.type = TOML_TABLE}}};
+                               .array_index = p->table_array_index,
+                               .value = {.type = array ? TOML_TABLE_ARRAY_ITEM : TOML_TABLE}}};
   CHECK(append_terminated(p, p->key.display, p->key.len, &r.key_off));
   CHECK(append_terminated(p, p->text + open, p->pos - open, &r.raw_off));
   p->table_key_off = r.key_off;
@@ -947,8 +1021,8 @@ static int parse_header(struct parser *p) {
   p->table_head_len = r.entry.head_len;
   p->table_nparts = r.entry.nparts;
   CHECK(add_record(p, &r));
-  char shown[TOML_MAX_KEY_BYTES + 3];
-  snprintf(shown, sizeof shown, "[%s]", p->key.display);
+  char shown[TOML_MAX_KEY_BYTES + 5];
+  snprintf(shown, sizeof shown, "%s%s%s", opening, p->key.display, close);
   return end_of_line(p, "the table header ", shown);
 }
 
@@ -968,7 +1042,8 @@ static int parse_keyval(struct parser *p) {
   CHECK(define_value(p)); /* on the key's line, before an array may take more lines */
   struct record r = {.entry = {.nparts = p->table_nparts + (int)p->key.nparts,
                                .head_len = p->table_nparts ? p->table_head_len : p->key.end[0],
-                               .line = p->line}};
+                               .line = p->line,
+                               .array_index = p->table_array_index}};
   CHECK(append_terminated(p, p->key.display, p->key.len, &r.key_off));
   CHECK(parse_value(p, &r));
   CHECK(add_record(p, &r));

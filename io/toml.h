@@ -6,10 +6,25 @@
  * TOML's rules (UTF-8, escapes, number syntax, no key defined twice, no key both a table and a
  * value) and says plainly what it does not support and what to write instead.
  *
- * Supported: [tables] and [dotted.tables]; bare, "quoted" and 'literal' keys, dotted keys;
- * one-line "basic" (with escapes) and 'literal' strings; decimal integers (int64); floats
- * (including inf and nan); true/false; arrays of integers; comments; CRLF; a UTF-8 BOM.
- * Not supported (a clear error): multi-line strings, inline tables, arrays of tables, arrays of
+ * Arrays of tables stay flat too. Each [[name]] header is an entry of type
+ * TOML_TABLE_ARRAY_ITEM (key "name") that starts element N of the array, N = 1, 2, ... in file
+ * order, given as its array_index; the keys after it, up to the next header, are entries
+ * "name.key" with the same array_index. Every other entry has array_index 0. So
+ *
+ *     [[region]]          "region"        TOML_TABLE_ARRAY_ITEM  array_index 1
+ *     shape = "disk"      "region.shape"  TOML_STRING            array_index 1
+ *     [[region]]          "region"        TOML_TABLE_ARRAY_ITEM  array_index 2
+ *     shape = "mask"      "region.shape"  TOML_STRING            array_index 2
+ *
+ * A key may appear once in each element. As TOML says, a name is either one [table] or an
+ * array of [[tables]], never both, and keys reach an element only under its header.
+ *
+ * Supported: [tables] and [dotted.tables]; [[arrays of tables]] with a one-part name; bare,
+ * "quoted" and 'literal' keys, dotted keys; one-line "basic" (with escapes) and 'literal'
+ * strings; decimal integers (int64); floats (including inf and nan); true/false; arrays of
+ * integers; comments; CRLF; a UTF-8 BOM.
+ * Not supported (a clear error): multi-line strings, inline tables, arrays of tables under a
+ * table ([[a.b]]) and tables under an element ([region.sub] after [[region]]), arrays of
  * anything but integers, hexadecimal/octal/binary integers, dates and times.
  * Not for: knowing what the keys mean (cfg.h does), writing TOML, MPI.
  *
@@ -27,12 +42,13 @@
 #define TOML_MAX_KEY_BYTES 128
 
 enum toml_type {
-  TOML_TABLE,     /* a [table] header: no value */
-  TOML_STRING,    /* value.string, value.string_len */
-  TOML_INTEGER,   /* value.integer */
-  TOML_FLOAT,     /* value.number (may be inf or nan: the reader's caller judges) */
-  TOML_BOOL,      /* value.boolean */
-  TOML_INT_ARRAY, /* value.items, value.nitems (possibly 0) */
+  TOML_TABLE,            /* a [table] header: no value */
+  TOML_TABLE_ARRAY_ITEM, /* a [[table]] header, starting element array_index: no value */
+  TOML_STRING,           /* value.string, value.string_len */
+  TOML_INTEGER,          /* value.integer */
+  TOML_FLOAT,            /* value.number (may be inf or nan: the reader's caller judges) */
+  TOML_BOOL,             /* value.boolean */
+  TOML_INT_ARRAY,        /* value.items, value.nitems (possibly 0) */
 };
 
 struct toml_value {
@@ -53,6 +69,8 @@ struct toml_entry {
   int nparts;      /* parts in key; 0 for the value of toml_parse_value() */
   size_t head_len; /* key[0, head_len) is the first part (the section, for cfg) */
   int line;        /* 1-based line of the key (of the header, for a table) */
+  int array_index; /* 1, 2, ...: the entry is (or starts) that element of an array of tables;
+                    * 0: it is not in one */
   const char *raw; /* the value's source text as written (for a table, the header) */
   size_t raw_len;
   struct toml_value value;

@@ -5,8 +5,11 @@ usage: plot.py FILE.h5 [-o OUT.png] [--owner]
 
 Draws /temperature (or, with --owner, /owner: which rank owns each point, -1 on
 the boundary ring) as an image with a colour bar and labelled axes; the title
-gives the iteration count and the last agreed residual. Needs h5py, numpy and
-matplotlib (Debian: python3-h5py python3-matplotlib); runs headless (Agg).
+gives the iteration count and the last agreed residual. A file with /fixed (the
+fixed-temperature regions) gets each region's outline drawn over it. Axes are in
+metres from the top-left corner (y down) when the file has `spacing`, grid
+indices otherwise (files of older versions). Needs h5py, numpy and matplotlib
+(Debian: python3-h5py python3-matplotlib); runs headless (Agg).
 """
 import argparse
 import os
@@ -35,6 +38,25 @@ def text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def draw_regions(ax, fixed, h):
+    """Outline each region of the mask /fixed (ny, nx; interior point (i, j) at x = (j + 1) h,
+    y = (i + 1) h): its 0.5 contour, one colour a region, and a legend."""
+    import numpy
+
+    ny, nx = fixed.shape
+    x, y = numpy.meshgrid((numpy.arange(nx) + 1) * h, (numpy.arange(ny) + 1) * h)
+    colours = matplotlib.colormaps["tab10"]
+    handles = []
+    for k, region in enumerate(int(r) for r in numpy.unique(fixed) if r > 0):
+        inside = (fixed == region).astype(float)
+        colour = colours(k % 10)
+        if inside.min() < 0.5 < inside.max():  # a region covering everything has no outline
+            ax.contour(x, y, inside, levels=[0.5], colors=[colour], linewidths=1.5)
+        handles.append(matplotlib.lines.Line2D([], [], color=colour, label=f"region {region}"))
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.7)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", help="an HDF5 file written by jacobi")
@@ -55,9 +77,12 @@ def main(argv=None):
         converged = bool(f.attrs.get("converged", 0))
         partitioner = text(f.attrs.get("partitioner", "?"))
         ranks = int(f.attrs.get("ranks", 0))
+        spacing = float(f.attrs["spacing"]) if "spacing" in f.attrs else None
+        fixed = f["fixed"][...] if "fixed" in f else None
     ny, nx = data.shape[0] - 2, data.shape[1] - 2
     fig, ax = plt.subplots(figsize=(7, 7 * data.shape[0] / max(data.shape[1], 1) + 0.8))
-    extent = (-0.5, nx + 1.5, ny + 1.5, -0.5)
+    h = spacing or 1.0  # ring point (i, j) at x = j h, y = i h: pixel centres on the points
+    extent = (-0.5 * h, (nx + 1.5) * h, (ny + 1.5) * h, -0.5 * h)
     if args.owner:
         # One colour per rank (and one for the boundary, -1), with integer ticks.
         values = int(data.max()) + 2
@@ -71,8 +96,14 @@ def main(argv=None):
         image = ax.imshow(data, cmap="inferno", origin="upper", interpolation="nearest",
                           extent=extent)
         fig.colorbar(image, ax=ax, label="temperature")
-    ax.set_xlabel("column j (0 and nx + 1: left and right edges)")
-    ax.set_ylabel("row i (0: top edge, ny + 1: bottom edge)")
+    if fixed is not None:
+        draw_regions(ax, fixed, h)
+    if spacing:
+        ax.set_xlabel("x (m)")
+        ax.set_ylabel("y (m, down from the top edge)")
+    else:
+        ax.set_xlabel("column j (0 and nx + 1: left and right edges)")
+        ax.set_ylabel("row i (0: top edge, ny + 1: bottom edge)")
     state = "converged" if converged else "not converged"
     ax.set_title(f"{os.path.basename(args.file)}: {nx} x {ny}, {ranks} ranks {partitioner}\n"
                  f"{iterations} iterations, residual {residual:.3e} ({state})")

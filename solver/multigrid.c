@@ -265,6 +265,8 @@ struct axis_tables {
   double *wr;
 };
 
+enum { SW_N = 5, SW_DIAG = 4 }; /* sw[]: north, south, west, east (decomp_side's order), diag */
+
 struct level {
   const struct levels_level *shape;
   int64_t ntiles;
@@ -272,6 +274,16 @@ struct level {
   int64_t *stride;         /* per tile */
   double **x[2], **f, **r; /* per tile: interior point (0, 0); f NULL on level 0 (no source) */
   double *storage;         /* f and r (level 0: r), laid out as the field's tiles */
+  /* A general plate's (field_general): keep is 1 at a free point and 0 at a fixed one (level
+   * 0: the field's coef; a coarser level: its mask, coarse_mask), b level 0's right-hand side
+   * (the field's rhs). NULL for a Laplace plate, whose operators are the plain ones. */
+  double **keep, **b;
+  /* A general plate's coarser level: its operator point by point, the Shortley-Weller one for
+   * the real distances to the edges and to the fixed points (coarse_masks): the weights of the
+   * north, south, west and east neighbours (0 where a fixed point lies nearer) and the
+   * diagonal. */
+  double **sw[SW_N];
+  double *keep_storage; /* a coarser level's keep and sw, laid out as f */
   /* The iterate: level 0's is the run's field; a coarse level's (not the coarsest) a field of
    * its own in shared windows, its rings filled by its own halo exchange (halo.h). */
   struct field *field;
@@ -301,7 +313,10 @@ struct multigrid {
   MPI_Comm comm;
   /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
   double alpha[64], beta[64];
-  double work; /* fine-sweep equivalents of the last cycle */
+  double work;      /* fine-sweep equivalents of the last cycle */
+  bool general;     /* the field has sources or fixed points: every level masks and level 0 has b */
+  double *mask_box; /* set-up scratch: five of the largest mask box (coarse_masks) */
+  int64_t mask_len;
   double *row; /* a scratch row as wide as the widest tile of any level */
 };
 
@@ -420,7 +435,7 @@ static int64_t gen_interp(const void *ctx, int rank, struct box *out) {
 
 /* Per-tile pointers to the interiors of the field's buffers and of f and r, laid out as its
  * tiles in `storage` (two buffers of buffer_len). */
-static int level_pointers(struct level *L, struct field *f, bool with_rhs) {
+static int level_pointers(struct level *L, struct field *f, bool with_rhs, bool general) {
   L->ntiles = f->ntiles;
   L->tiles = f->tiles;
   size_t n = (size_t)(f->ntiles > 0 ? f->ntiles : 1);
@@ -431,8 +446,20 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs) {
   L->r = malloc(n * sizeof *L->r);
   size_t len = (size_t)(f->buffer_len > 0 ? f->buffer_len : 1);
   L->storage = calloc((with_rhs ? 2 : 1) * len, sizeof *L->storage);
+  bool sw_ok = true;
+  if (general) {
+    L->keep = malloc(n * sizeof *L->keep);
+    if (with_rhs) {
+      L->keep_storage = calloc((1 + SW_N) * len, sizeof *L->keep_storage);
+      for (int k = 0; k < SW_N; k++)
+        sw_ok = sw_ok && (L->sw[k] = malloc(n * sizeof *L->sw[k])) != NULL;
+    } else {
+      L->b = malloc(n * sizeof *L->b);
+    }
+  }
   if (L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || (with_rhs && L->f == NULL) ||
-      L->r == NULL || L->storage == NULL)
+      L->r == NULL || L->storage == NULL || !sw_ok ||
+      (general && (L->keep == NULL || (with_rhs ? L->keep_storage == NULL : L->b == NULL))))
     return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
   for (int64_t t = 0; t < f->ntiles; t++) {
     L->stride[t] = field_stride(f, t);
@@ -442,6 +469,12 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs) {
     L->r[t] = L->storage + at;
     if (with_rhs)
       L->f[t] = L->storage + len + at;
+    if (general) /* level 0's are the field's, laid out as its buffers */
+      L->keep[t] = with_rhs ? L->keep_storage + at : f->coef + at;
+    if (general && !with_rhs)
+      L->b[t] = f->rhs + at;
+    for (int k = 0; general && with_rhs && k < SW_N; k++)
+      L->sw[k][t] = L->keep_storage + (size_t)(1 + k) * len + at;
   }
   return ERR_OK;
 }
@@ -449,12 +482,20 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs) {
 /* A coarse level that is not the coarsest: a field of zeros with zero edges, its halo plan. */
 static int level_alloc_coarse(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
-  const struct field_boundary zero = {{0}};
   /* its neighbours are the fine grid's: a mode that serves the fine level serves it */
   CHECK(halo_check_mode(&L->shape->layout, mg->team, mg->p.halo_mode, 1, "halo.mode"));
-  CHECK(field_create(&L->shape->layout, mg->team, &zero, 0.0, 1, &L->field));
+  /* the ring's temperatures, read once by field_create: 0 all round (the correction's edges) */
+  int64_t ring = max64(L->shape->rows.n, L->shape->cols.n) + 2;
+  double *zeros = calloc((size_t)ring, sizeof *zeros);
+  int status = team_agree(
+      mg->team, zeros != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for multigrid"));
+  const struct field_boundary zero = {{zeros, zeros, zeros, zeros}};
+  if (status == ERR_OK)
+    status = field_create(&L->shape->layout, mg->team, &zero, 0.0, 1, &L->field);
+  free(zeros);
+  CHECK(status);
   CHECK(halo_create(L->field, mg->team, mg->p.halo_mode, &L->halo));
-  return team_agree(mg->team, level_pointers(L, L->field, true));
+  return team_agree(mg->team, level_pointers(L, L->field, true, mg->general));
 }
 
 /* The coarsest level: the whole grid, in x (one buffer), f and r, on each rank that holds it. */
@@ -468,28 +509,39 @@ static int level_alloc_coarsest(struct multigrid *mg, int l) {
     L->x[b] = calloc(1, sizeof *L->x[b]);
   L->f = calloc(1, sizeof *L->f);
   L->r = calloc(1, sizeof *L->r);
+  bool sw_ok = true;
+  if (mg->general) {
+    L->keep = calloc(1, sizeof *L->keep);
+    for (int k = 0; k < SW_N; k++)
+      sw_ok = sw_ok && (L->sw[k] = calloc(1, sizeof *L->sw[k])) != NULL;
+  }
   if (L->tiles == NULL || L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || L->f == NULL ||
-      L->r == NULL)
+      L->r == NULL || !sw_ok || (mg->general && L->keep == NULL))
     return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
   if (L->ntiles == 0)
     return ERR_OK;
   L->tiles[0] = (struct decomp_tile){.nrows = shape->rows.n, .ncols = shape->cols.n};
   int64_t one = shape->rows.n * shape->cols.n;
   L->stride[0] = shape->cols.n;
-  L->storage = calloc((size_t)(3 * one), sizeof *L->storage);
+  L->storage = calloc((size_t)((mg->general ? 4 + SW_N : 3) * one), sizeof *L->storage);
   if (L->storage == NULL)
     return err_set(ERR_FAILURE, "out of memory for the coarsest level (%lld x %lld points)",
                    (long long)shape->cols.n, (long long)shape->rows.n);
   L->x[0][0] = L->x[1][0] = L->storage;
   L->f[0] = L->storage + one;
   L->r[0] = L->storage + 2 * one;
+  if (mg->general) {
+    L->keep[0] = L->storage + 3 * one;
+    for (int k = 0; k < SW_N; k++)
+      L->sw[k][0] = L->storage + (4 + k) * one;
+  }
   return ERR_OK;
 }
 
 static int level_alloc_fine(struct multigrid *mg) {
   mg->lv[0].field = mg->field;
   mg->lv[0].halo = mg->halo;
-  return level_pointers(&mg->lv[0], mg->field, false);
+  return level_pointers(&mg->lv[0], mg->field, false, mg->general);
 }
 
 /* The coarsest level's operator as a band matrix, factored (LU without pivoting: A is an
@@ -512,6 +564,28 @@ static int coarsest_factor(struct multigrid *mg, int l) {
     for (int64_t j = 0; j < nx; j++) {
       int64_t u = L->column_major ? j * ny + i : i * nx + j;
       int64_t up = L->column_major ? 1 : nx, across = L->column_major ? ny : 1;
+      /* A fixed point is an identity row (its f is 0) and a zero column of its free
+       * neighbours' rows (its value is 0): every free component of the grid then touches an
+       * edge or a fixed point, so A stays irreducibly diagonally dominant on each. */
+      if (L->keep != NULL) { /* point by point (coarse_masks) */
+        int64_t at = i * nx + j;
+#define FREE(ii, jj) (L->keep[0][(ii)*nx + (jj)] != 0.0)
+        if (!FREE(i, j)) {
+          BAND(u, u) = 1.0;
+          continue;
+        }
+        BAND(u, u) = L->sw[SW_DIAG][0][at];
+        if (i > 0 && FREE(i - 1, j))
+          BAND(u, u - up) = -L->sw[DECOMP_NORTH][0][at];
+        if (i < ny - 1 && FREE(i + 1, j))
+          BAND(u, u + up) = -L->sw[DECOMP_SOUTH][0][at];
+        if (j > 0 && FREE(i, j - 1))
+          BAND(u, u - across) = -L->sw[DECOMP_WEST][0][at];
+        if (j < nx - 1 && FREE(i, j + 1))
+          BAND(u, u + across) = -L->sw[DECOMP_EAST][0][at];
+#undef FREE
+        continue;
+      }
       BAND(u, u) = L->rows.diag[i] + L->cols.diag[j];
       if (i > 0)
         BAND(u, u - up) = -L->rows.w_lo[i];
@@ -575,6 +649,159 @@ void multigrid_smoother_weights(enum multigrid_smoother smoother, int steps, dou
   }
 }
 
+/* What a tile of level l reads of the finer level to set its masks: its restriction box and
+ * one point more all round (the neighbours of the points it restricts from). */
+static void mask_box(const struct multigrid *mg, int l, const struct decomp_tile *t,
+                     struct box *out) {
+  restrict_box(mg, l, t, out);
+  *out =
+      (struct box){out->r0 - 1, out->r1 + 1, out->c0 - 1, out->c1 + 1, 0, 0, out->c1 - out->c0 + 2};
+}
+
+static int64_t gen_mask(const void *ctx, int rank, struct box *out) {
+  const struct gen_ctx *g = ctx;
+  if (tiles_of(&g->mg->levels, g->level, rank) == 0)
+    return 0;
+  if (out != NULL) {
+    struct decomp_tile t;
+    tile_of(&g->mg->levels.level[g->level], rank, 0, &t);
+    mask_box(g->mg, g->level, &t, out);
+  }
+  return 1;
+}
+
+/* Values of level l - 1 (level 0's fixed points as 1.0 if `fixed`, else its arm toward `side`;
+ * a coarser level's from its keep and arms) over the boxes fx names (mask_box), into box. */
+static void fetch_finer(struct multigrid *mg, int l, const struct fetch *fx, int64_t len, int what,
+                        double *box) {
+  struct level *F = &mg->lv[l - 1];
+  for (int64_t t = 0; t < F->ntiles; t++)
+    for (int64_t i = 0; i < F->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < F->tiles[t].ncols; j++) {
+        int64_t at = i * F->stride[t] + j;
+        F->r[t][at] = what == SW_DIAG ? 1.0 - F->keep[t][at] : l == 1 ? 1.0 : F->sw[what][t][at];
+      }
+  for (int64_t k = 0; k < len; k++) /* beyond the grid: free, and no nearer fixed point */
+    box[k] = what == SW_DIAG ? 0.0 : 1.0;
+  fetch_run(fx, F->r, F->stride, &box, mg->comm, mg->team, mg->team->rank);
+}
+
+/* A coarse point's distance, in its own spacing and at most 1, to the nearest level-0 fixed
+ * point along one direction of its grid line: from the finer level's, at its counterpart c
+ * (arm a_c) and the finer point m half-way to the coarse neighbour (which may not exist: the
+ * edge). Exact: the distances are dyadic. */
+static double coarse_arm(double a_c, bool m_exists, bool m_fixed, double a_m) {
+  if (a_c < 1.0)
+    return a_c / 2;
+  if (!m_exists)
+    return 1.0;
+  if (m_fixed)
+    return 0.5;
+  return a_m < 1.0 ? (1.0 + a_m) / 2 : 1.0;
+}
+
+/* Every coarse level's keep and operator, from level 0's coef down. A coarse point is fixed
+ * where its finer counterpart is (injection: coarse points are finer points); its arms are the
+ * distances to the nearest fixed point of level 0 along its grid lines, so the coarse operator is
+ * the Shortley-Weller one for where the regions really are (as for the edges): a wall between
+ * two coarse points, or a region's side half-way, shortens the arms next to it rather than
+ * vanishing or growing by a coarse spacing. The finer level's flags and arms are fetched as its
+ * residual is for the restriction (so every coarse point sees its finer points' exact values on
+ * any decomposition) and combined pointwise in global indices. Collective (the fetches); every
+ * rank must have planned them. */
+static int coarse_masks(struct multigrid *mg) {
+  for (int l = 1; l < mg->levels.n; l++) {
+    struct level *L = &mg->lv[l];
+    struct fetch fx;
+    struct gen_ctx here = {mg, l};
+    int status = fetch_plan(&fx, &mg->lv[l - 1].shape->layout, false, gen_mask, &here,
+                            mg->team->rank, mg->team->size);
+    int64_t bw = L->restrict_cols + 2, len = (L->restrict_rows + 2) * bw;
+    double *fixed = mg->mask_box, *arm[4];
+    if (status == ERR_OK && len * 5 > mg->mask_len)
+      status = err_set(ERR_FAILURE, "multigrid: mask box too small (a bug)");
+    status = team_agree(mg->team, status);
+    if (status != ERR_OK) {
+      fetch_free(&fx);
+      return status;
+    }
+    for (int k = 0; k < 4; k++)
+      arm[k] = mg->mask_box + (1 + k) * len;
+    fetch_finer(mg, l, &fx, len, SW_DIAG, fixed);
+    for (int k = 0; k < 4; k++)
+      fetch_finer(mg, l, &fx, len, k, arm[k]);
+    fetch_free(&fx);
+    const struct levels_level *finer = &mg->levels.level[l - 1];
+    for (int64_t t = 0; t < L->ntiles; t++) {
+      const struct decomp_tile *tile = &L->tiles[t];
+      for (int64_t i = 0; i < tile->nrows; i++)
+        for (int64_t j = 0; j < tile->ncols; j++) {
+          int64_t gi = tile->row0 + i, gj = tile->col0 + j, at = i * L->stride[t] + j;
+          const int64_t *rows = &L->rows.ir[3 * gi], *cols = &L->cols.ir[3 * gj];
+          int nr = L->rows.nr[gi], nc = L->cols.nr[gj];
+          bool identity = L->shape->rows.parity < 0;
+          int64_t ci = identity ? gi : 2 * gi + L->shape->rows.parity;
+          int64_t cj = identity ? gj : 2 * gj + L->shape->cols.parity;
+#define BOX(a, r, c) (a)[((r)-L->restrict_r0 + 1) * bw + ((c)-L->restrict_c0 + 1)]
+          /* fixed: the counterpart is, or a diagonal finer neighbour is a fixed point alone
+           * (its 4 neighbours free), which no grid line of this level meets, so no arm sees */
+          bool is_fixed = BOX(fixed, ci, cj) != 0.0;
+          for (int a = 0; a < nr; a++)
+            for (int b = 0; b < nc; b++) {
+              int64_t ri = rows[a], rj = cols[b];
+              if (ri != ci && rj != cj)
+                is_fixed =
+                    is_fixed || (BOX(fixed, ri, rj) != 0.0 && BOX(fixed, ri - 1, rj) == 0.0 &&
+                                 BOX(fixed, ri + 1, rj) == 0.0 && BOX(fixed, ri, rj - 1) == 0.0 &&
+                                 BOX(fixed, ri, rj + 1) == 0.0);
+            }
+          L->keep[t][at] = is_fixed ? 0.0 : 1.0;
+          /* north, south, west, east: the finer neighbour toward each, and whether it exists */
+          const int64_t di[4] = {-1, 1, 0, 0}, dj[4] = {0, 0, -1, 1};
+          for (int k = 0; k < 4; k++) {
+            int64_t mi = ci + di[k], mj = cj + dj[k];
+            bool exists = mi >= 0 && mi < finer->rows.n && mj >= 0 && mj < finer->cols.n;
+            double a_c = BOX(arm[k], ci, cj);
+            L->sw[k][t][at] = identity
+                                  ? a_c
+                                  : coarse_arm(a_c, exists, exists && BOX(fixed, mi, mj) != 0.0,
+                                               exists ? BOX(arm[k], mi, mj) : 1.0);
+          }
+#undef BOX
+        }
+    }
+  }
+  /* the arms into weights, now that no coarser level needs them */
+  for (int l = 1; l < mg->levels.n; l++) {
+    struct level *L = &mg->lv[l];
+    const struct levels_axis *ra = &L->shape->rows, *ca = &L->shape->cols;
+    for (int64_t t = 0; t < L->ntiles; t++) {
+      const struct decomp_tile *tile = &L->tiles[t];
+      for (int64_t i = 0; i < tile->nrows; i++)
+        for (int64_t j = 0; j < tile->ncols; j++) {
+          int64_t gi = tile->row0 + i, gj = tile->col0 + j, at = i * L->stride[t] + j;
+          double edge[4] = {gi == 0 ? ra->gap_lo : 1.0, gi == ra->n - 1 ? ra->gap_hi : 1.0,
+                            gj == 0 ? ca->gap_lo : 1.0, gj == ca->n - 1 ? ca->gap_hi : 1.0};
+          double h[4], w[4], diag = 0.0;
+          for (int k = 0; k < 4; k++) {
+            double a = L->sw[k][t][at];
+            h[k] = a < edge[k] ? a : edge[k];
+          }
+          for (int k = 0; k < 4; k++) {
+            double other = h[k ^ 1]; /* north-south, west-east */
+            w[k] = 2.0 / (h[k] * (h[k] + other));
+          }
+          diag = (w[0] + w[1]) + (w[2] + w[3]);
+          bool is_fixed = L->keep[t][at] == 0.0;
+          for (int k = 0; k < 4; k++) /* no coupling past a nearer fixed point, or of one */
+            L->sw[k][t][at] = is_fixed || L->sw[k][t][at] < edge[k] ? 0.0 : w[k];
+          L->sw[SW_DIAG][t][at] = is_fixed ? 1.0 : diag;
+        }
+    }
+  }
+  return ERR_OK;
+}
+
 int multigrid_create(struct field *field, struct halo *halo, const struct team *team,
                      const struct multigrid_params *params, struct multigrid **out) {
   *out = NULL;
@@ -585,7 +812,8 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
     free(mg);
     return status;
   }
-  *mg = (struct multigrid){.field = field, .halo = halo, .team = team, .p = *params};
+  *mg = (struct multigrid){
+      .field = field, .halo = halo, .team = team, .p = *params, .general = field_general(field)};
   mg->comm = MPI_COMM_NULL;
   status = levels_init(&mg->levels, field->layout); /* pure: the same outcome on every rank */
   if (status == ERR_OK && field->depth != 1)
@@ -647,8 +875,6 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
       if (L->interp_scratch == NULL || L->interp_row == NULL)
         status = err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
     }
-    if (status == ERR_OK && L->shape->replicated && L->ntiles > 0)
-      status = coarsest_factor(mg, l);
   }
   int64_t widest = 1;
   for (int l = 0; status == ERR_OK && l < h->n; l++)
@@ -656,6 +882,19 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
       widest = max64(widest, mg->lv[l].tiles[t].ncols);
   if (status == ERR_OK && (mg->row = malloc((size_t)widest * sizeof *mg->row)) == NULL)
     status = err_set(ERR_FAILURE, "out of memory for multigrid");
+  int64_t box = 1;
+  for (int l = 1; status == ERR_OK && l < h->n; l++)
+    box = max64(box, (mg->lv[l].restrict_rows + 2) * (mg->lv[l].restrict_cols + 2));
+  mg->mask_len = 5 * box;
+  if (status == ERR_OK && mg->general &&
+      (mg->mask_box = malloc((size_t)(5 * box) * sizeof *mg->mask_box)) == NULL)
+    status = err_set(ERR_FAILURE, "out of memory for multigrid");
+  status = team_agree(team, status);
+  if (status == ERR_OK && mg->general) /* every rank is planned: the masks' fetches can run */
+    status = coarse_masks(mg);
+  struct level *last = &mg->lv[h->n - 1];
+  if (status == ERR_OK && last->ntiles > 0)
+    status = coarsest_factor(mg, h->n - 1);
   status = team_agree(team, status);
   if (status != ERR_OK) {
     multigrid_destroy(&mg);
@@ -692,10 +931,16 @@ void multigrid_destroy(struct multigrid **mgp) {
     free(L->f);
     free(L->r);
     free(L->storage);
+    free(L->keep);
+    free(L->b);
+    free(L->keep_storage);
+    for (int k = 0; k < SW_N; k++)
+      free(L->sw[k]);
   }
   if (mg->comm != MPI_COMM_NULL)
     MPI_Comm_free(&mg->comm);
   free(mg->row);
+  free(mg->mask_box);
   free(mg);
   *mgp = NULL;
 }
@@ -743,6 +988,16 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
   for (int64_t i = 0; i < tile->nrows; i++) {
     const double *xr = x + i * s;
     double *o = out + i * s;
+    const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+    if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
+      const double *br = L->b[t] + i * s;
+      for (int64_t j = 0; j < tile->ncols; j++) {
+        double u = kr[j] * (0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]))) + br[j];
+        double y = xr[j] + beta * (u - xr[j]);
+        o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
+      }
+      continue;
+    }
     if (l == 0) {
       for (int64_t j = 0; j < tile->ncols; j++) {
         double u = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
@@ -756,6 +1011,21 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
     const double *fr = L->f[t] + i * s;
     const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
                  *dx = L->cols.diag + tile->col0;
+    if (kr != NULL) { /* point by point (coarse_masks); a fixed point's correction stays 0 */
+      const double *cn = L->sw[DECOMP_NORTH][t] + i * s, *cs = L->sw[DECOMP_SOUTH][t] + i * s,
+                   *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
+                   *dg = L->sw[SW_DIAG][t] + i * s;
+      for (int64_t j = 0; j < tile->ncols; j++) {
+        double u =
+            kr[j] *
+            ((((cn[j] * xr[j - s] + cs[j] * xr[j + s]) + (cw[j] * xr[j - 1] + ce[j] * xr[j + 1])) +
+              fr[j]) /
+             dg[j]);
+        double y = xr[j] + beta * (u - xr[j]);
+        o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
+      }
+      continue;
+    }
     for (int64_t j = 0; j < tile->ncols; j++) {
       double u =
           (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) + fr[j]) /
@@ -780,7 +1050,12 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
     double *xr = L->x[buf][t] + i * s;
     int64_t gi = tile->row0 + i;
     int64_t j0 = ((colour - (gi + tile->col0)) % 2 + 2) % 2;
-    if (l == 0) {
+    const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+    if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
+      const double *br = L->b[t] + i * s;
+      for (int64_t j = 0; j < nc; j++)
+        u[j] = kr[j] * (0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]))) + br[j];
+    } else if (l == 0) {
       for (int64_t j = 0; j < nc; j++)
         u[j] = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
     } else {
@@ -788,10 +1063,21 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
       const double *fr = L->f[t] + i * s;
       const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
                    *dx = L->cols.diag + tile->col0;
-      for (int64_t j = 0; j < nc; j++)
-        u[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
-                fr[j]) /
-               (dy + dx[j]);
+      if (kr != NULL) { /* point by point (coarse_masks); a fixed point's correction stays 0 */
+        const double *cn = L->sw[DECOMP_NORTH][t] + i * s, *cs = L->sw[DECOMP_SOUTH][t] + i * s,
+                     *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
+                     *dg = L->sw[SW_DIAG][t] + i * s;
+        for (int64_t j = 0; j < nc; j++)
+          u[j] = kr[j] * ((((cn[j] * xr[j - s] + cs[j] * xr[j + s]) +
+                            (cw[j] * xr[j - 1] + ce[j] * xr[j + 1])) +
+                           fr[j]) /
+                          dg[j]);
+      } else {
+        for (int64_t j = 0; j < nc; j++)
+          u[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
+                  fr[j]) /
+                 (dy + dx[j]);
+      }
     }
     for (int64_t j = j0; j < nc; j += 2)
       xr[j] = u[j];
@@ -832,6 +1118,14 @@ static void residual(struct multigrid *mg, int l) {
     for (int64_t i = 0; i < tile->nrows; i++) {
       const double *xr = L->x[in][t] + i * s;
       double *rr = L->r[t] + i * s;
+      const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+      if (l == 0 && kr != NULL) { /* 4 (b + avg - x) at a free point, 0 at a fixed one */
+        const double *br = L->b[t] + i * s;
+        for (int64_t j = 0; j < tile->ncols; j++)
+          rr[j] = kr[j] * ((((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1])) + 4.0 * br[j]) -
+                           4.0 * xr[j]);
+        continue;
+      }
       if (l == 0) {
         for (int64_t j = 0; j < tile->ncols; j++)
           rr[j] = ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1])) - 4.0 * xr[j];
@@ -842,6 +1136,17 @@ static void residual(struct multigrid *mg, int l) {
       const double *fr = L->f[t] + i * s;
       const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
                    *dx = L->cols.diag + tile->col0;
+      if (kr != NULL) { /* point by point (coarse_masks); 0 at a fixed point */
+        const double *cn = L->sw[DECOMP_NORTH][t] + i * s, *cs = L->sw[DECOMP_SOUTH][t] + i * s,
+                     *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
+                     *dg = L->sw[SW_DIAG][t] + i * s;
+        for (int64_t j = 0; j < tile->ncols; j++)
+          rr[j] = kr[j] * ((((cn[j] * xr[j - s] + cs[j] * xr[j + s]) +
+                             (cw[j] * xr[j - 1] + ce[j] * xr[j + 1])) +
+                            fr[j]) -
+                           dg[j] * xr[j]);
+        continue;
+      }
       for (int64_t j = 0; j < tile->ncols; j++)
         rr[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
                  fr[j]) -
@@ -894,6 +1199,12 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
       for (int a = 0; a < L->rows.nr[gi]; a++)
         rows[a] = sums + (ii[a] - L->restrict_r0) * nc;
       combine_rows(L->f[t] + i * s, rows, &L->rows.wr[3 * gi], L->rows.nr[gi], nc);
+      if (L->keep != NULL) { /* 0 at a fixed point: the coarsest's identity rows, FMG's chain */
+        double *fr = L->f[t] + i * s;
+        const double *kr = L->keep[t] + i * s;
+        for (int64_t j = 0; j < nc; j++)
+          fr[j] = kr[j] * fr[j];
+      }
     }
   }
   mg->work += levels_fraction(&mg->levels, l - 1);
@@ -922,6 +1233,7 @@ static void interpolate_from(struct multigrid *mg, int l) {
       combine_rows(combined, rows, &F->rows.wi[2 * gi], F->rows.ni[gi], w);
       const double *c = combined - bx->c0;
       double *xr = F->x[fine][t] + i * s;
+      const double *kr = F->keep != NULL ? F->keep[t] + i * s : NULL;
       for (int64_t j = 0; j < tile->ncols; j++) {
         int64_t gj = tile->col0 + j;
         const int64_t *kj = &F->cols.ki[2 * gj];
@@ -929,6 +1241,8 @@ static void interpolate_from(struct multigrid *mg, int l) {
         double e = 0.0 + wj[0] * c[kj[0]];
         if (F->cols.ni[gj] == 2)
           e += wj[1] * c[kj[1]];
+        if (kr != NULL) /* a fixed point keeps its value (its held one, or a correction's 0) */
+          e = kr[j] * e;
         xr[j] += e;
       }
     }
@@ -994,6 +1308,23 @@ static void fmg(struct multigrid *mg) {
   cycle(mg, 0, mg->p.cycle);
 }
 
+/* max |u - x| over level 0's tile t of buffer buf, u the general update (field.h): the sweep
+ * change of a general plate's iterate (0 at a fixed point, which holds its value). */
+static double general_change(const struct level *L, int64_t t, int buf) {
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t s = L->stride[t];
+  double change = 0.0;
+  for (int64_t i = 0; i < tile->nrows; i++) {
+    const double *xr = L->x[buf][t] + i * s, *kr = L->keep[t] + i * s, *br = L->b[t] + i * s;
+    for (int64_t j = 0; j < tile->ncols; j++) {
+      double u = kr[j] * (0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]))) + br[j];
+      double d = fabs(u - xr[j]);
+      change = d > change ? d : change;
+    }
+  }
+  return change;
+}
+
 double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   mg->work = 0.0;
   if (fmg_start)
@@ -1005,8 +1336,9 @@ double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   exchange(mg, 0, f->current);
   double change = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
-    double d = sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows, f->tiles[t].ncols,
-                                 field_stride(f, t));
+    double d = mg->general ? general_change(&mg->lv[0], t, f->current)
+                           : sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows,
+                                               f->tiles[t].ncols, field_stride(f, t));
     change = d > change ? d : change;
   }
   mg->work += 1.0;

@@ -46,8 +46,11 @@ static void formula_close(struct formula *f) { expr_destroy(&f->expr); }
 
 /* A value the plate cannot use: one message naming the key and the point. */
 static int bad_value(const struct formula *f, double v, double x, double y, const char *what) {
-  return err_set(ERR_CONFIG, "%s: %s = \"%s\" gives %g at x = %.17g m, y = %.17g m: %s", f->origin,
-                 f->key, f->given->text != NULL ? f->given->text : "", v, x, y, what);
+  char value[32];
+  snprintf(value, sizeof value, isnan(v) ? "not a number" : "%g", v);
+  return err_set(ERR_CONFIG, "%s: %s = \"%s\" gives %s at x = %.17g m, y = %.17g m: %s",
+                 f->origin, f->key, f->given->text != NULL ? f->given->text : "", value, x, y,
+                 what);
 }
 
 static bool temperature_ok(double v) { return isfinite(v) && fabs(v) <= CFG_MAX_TEMPERATURE; }
@@ -486,12 +489,4 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
 void plate_heat_release(struct plate_heat *heat) {
   free(heat->region);
   heat->region = NULL;
-}
-
-/* INTERIM, removed when io's reader lands: until then a file is refused. */
-__attribute__((weak)) int io_read_interior(const char *path, const char *dataset, const char *key,
-                                           const char *origin, const struct field *field,
-                                           const struct team *team, double *dest) {
-  (void)dataset, (void)field, (void)team, (void)dest;
-  return err_set(ERR_CONFIG, "%s: %s = %s: reading datasets is not built yet", origin, key, path);
 }

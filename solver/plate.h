@@ -33,7 +33,8 @@
 struct plate {
   const struct cfg *cfg; /* borrowed */
   double h;              /* grid spacing, m */
-  /* The ring's temperatures (field.h's layout): top and bottom nx each, left and right ny. */
+  /* The ring's temperatures (field.h's layout): top and bottom nx + 2 each, left and right
+   * ny + 2, corners included. */
   double *edge[DECOMP_NSIDES];
   struct field_boundary boundary; /* points into edge[] */
   bool general;                   /* sources or regions: the general update */

@@ -51,6 +51,23 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
       printf(", temporal blocks of %lld sweeps", (long long)cfg->temporal_block);
     printf("\n");
   }
+  /* the plate, where it is more than four constant edges and a constant start */
+  bool profiles = cfg->top.text != NULL || cfg->bottom.text != NULL || cfg->left.text != NULL ||
+                  cfg->right.text != NULL || cfg->interior.text != NULL;
+  if (profiles || cfg_general(cfg) || cfg_is_set(cfg, "plate.width") ||
+      cfg_is_set(cfg, "plate.height")) {
+    printf("  plate %.6g x %.6g m, spacing h = %.6g m, conductivity %g W/(m K), thickness %g m",
+           cfg->width, cfg->height, cfg_spacing(cfg), cfg->conductivity, cfg->thickness);
+    bool source = cfg->source_q.text != NULL || cfg->source_q.value != 0.0 ||
+                  cfg->source_file[0] != '\0';
+    if (source)
+      printf(", heat sources");
+    if (cfg->nregions > 0)
+      printf(", %d fixed-temperature region%s", cfg->nregions, cfg->nregions == 1 ? "" : "s");
+    if (profiles)
+      printf(", edge or start profiles");
+    printf("\n");
+  }
   if (cfg->from_file[0] != '\0')
     printf("  continuing from iteration %lld of %s\n", (long long)first_iteration, cfg->from_file);
   fflush(stdout);

@@ -8,9 +8,10 @@ usage: pvbatch pvbatch_check.py FILE.xmf FILE.h5 [VIEW_SCRIPT]
 Reads FILE.xmf, by the path given (relative, from another directory, in the test), with each of
 ParaView's XDMF readers (the legacy XDMFReader and Xdmf3ReaderS, which OpenDataFile picks for
 .xmf), and compares the point array "temperature" (and "owner", if the file has it), value for
-value, with /temperature read by h5py; checks the grid's extent and that row 0 (the top edge)
-has the largest y. Then renders with VIEW_SCRIPT (scripts/paraview_view.py), in FILE's directory
-by its bare name (which Xdmf3ReaderS alone cannot open), with both readers, and checks the
+value, with /temperature read by h5py; checks the grid's extent and its geometry in metres: the
+top-left ring point at (0, 0), spacing h (the file's `spacing`), row 0 (the top edge) at the
+largest y. Then renders with VIEW_SCRIPT (scripts/paraview_view.py), in FILE's directory by
+its bare name (which Xdmf3ReaderS alone cannot open), with both readers, and checks the
 picture: the hot top edge at the top. With --owner, the map is categorical. Exit 0 if all hold.
 """
 import importlib.util
@@ -26,27 +27,53 @@ from vtk.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkIOImage import vtkPNGReader
 
 
-def check(reader_name, reader, fields, shape):
-    reader.UpdatePipeline()
-    data = servermanager.Fetch(reader)
-    dims = tuple(data.GetDimensions())
+def grids(data):
+    """The leaf grids of what a reader gives: one image, or (two grids) a composite."""
+    if not data.IsA("vtkCompositeDataSet"):
+        return [data]
+    leaves, it = [], data.NewIterator()
+    it.InitTraversal()
+    while not it.IsDoneWithTraversal():
+        leaves.append(it.GetCurrentDataObject())
+        it.GoToNextItem()
+    return leaves
+
+
+def check_grid(reader_name, grid_name, grid, fields, shape, first, h):
+    """The grid's extent, values, and geometry: point 0 at `first`, rows going down by h."""
+    dims = tuple(grid.GetDimensions())
     if dims != (shape[1], shape[0], 1):
-        return f"{reader_name}: grid dimensions {dims}, expected {(shape[1], shape[0], 1)}"
+        return (f"{reader_name}: grid {grid_name} has dimensions {dims}, expected "
+                f"{(shape[1], shape[0], 1)}")
     for name, want in fields.items():
-        array = data.GetPointData().GetArray(name)
+        array = grid.GetPointData().GetArray(name)
         if array is None:
-            return f"{reader_name}: no point array {name!r}"
+            return f"{reader_name}: no point array {name!r} on grid {grid_name}"
         got = vtk_to_numpy(array).reshape(shape)
         if not numpy.array_equal(got, want):
             bad = numpy.argwhere(got != want)[0]
             return (f"{reader_name}: {name}[{bad[0]}][{bad[1]}] is {got[tuple(bad)]!r}, "
                     f"the HDF5 file holds {want[tuple(bad)]!r}")
-    # Point k is row k // cols, column k % cols: row 0 (the top edge) must be at the top.
-    top, bottom = data.GetPoint(0), data.GetPoint((shape[0] - 1) * shape[1])
-    if not (top[1] == shape[0] - 1 and bottom[1] == 0 and top[0] == bottom[0] == 0):
-        return (f"{reader_name}: row 0 (the top edge) at {top}, row {shape[0] - 1} at {bottom}: "
-                f"expected y = {shape[0] - 1} and y = 0 (top edge at the top)")
+    # Point k is row k // cols, column k % cols: row 0 (the top edge) must be at the top, in
+    # metres (the readers hold coordinates in single or double precision: compare to 1e-6 h).
+    rows, cols = shape
+    got = [grid.GetPoint(0), grid.GetPoint((rows - 1) * cols), grid.GetPoint(cols - 1)]
+    want = [first, (first[0], first[1] - (rows - 1) * h), (first[0] + (cols - 1) * h, first[1])]
+    for g, w, what in zip(got, want, ("row 0, column 0", f"row {rows - 1}", f"column {cols - 1}")):
+        if abs(g[0] - w[0]) > 1e-6 * h or abs(g[1] - w[1]) > 1e-6 * h:
+            return (f"{reader_name}: grid {grid_name}: {what} at ({g[0]:.9g}, {g[1]:.9g}), "
+                    f"expected ({w[0]:.9g}, {w[1]:.9g}) m (top-left ring point at (0, 0), "
+                    f"spacing {h:.9g} m, rows going down)")
     return None
+
+
+def check(reader_name, reader, fields, h):
+    reader.UpdatePipeline()
+    leaves = grids(servermanager.Fetch(reader))
+    if len(leaves) != 1:
+        return f"{reader_name}: {len(leaves)} grids, expected 1 (the plate)"
+    return check_grid(reader_name, "plate", leaves[0], fields, fields["temperature"].shape,
+                      (0.0, 0.0), h)
 
 
 def picture_rows(png):
@@ -64,16 +91,21 @@ def picture_rows(png):
     return rows, rgb[:, width // 3].sum(axis=1)
 
 
+def render(view, xmf, reader, png, extra=()):
+    """paraview_view.py by the bare name in the file's directory; its exit status."""
+    here = os.getcwd()
+    os.chdir(os.path.dirname(xmf))
+    try:
+        return view.main([os.path.basename(xmf), "--reader", reader, "--png", png, *extra])
+    finally:
+        os.chdir(here)
+
+
 def check_picture(view, xmf, reader):
     """Render by the bare name in the file's directory; the top of the plate is the hot edge."""
-    here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="jacobi-pv-") as tmp:
         png = os.path.join(tmp, "view.png")
-        os.chdir(os.path.dirname(xmf))
-        try:
-            status = view.main([os.path.basename(xmf), "--reader", reader, "--png", png])
-        finally:
-            os.chdir(here)
+        status = render(view, xmf, reader, png)
         if status != 0 or not os.path.exists(png):
             return f"{reader}: paraview_view.py {os.path.basename(xmf)} exited {status}, no picture"
         rows, brightness = picture_rows(png)
@@ -117,17 +149,19 @@ def main():
         spec.loader.exec_module(view)
     with h5py.File(h5, "r") as f:
         fields = {name: f[name][...] for name in ("temperature", "owner") if name in f}
+        h = float(f.attrs["spacing"])
     shape = fields["temperature"].shape
     failures = []
     # by the path as given: relative, from another directory in the test
     for reader_name, make in (("XDMFReader", lambda: XDMFReader(FileNames=[given])),
                               ("Xdmf3ReaderS", lambda: Xdmf3ReaderS(FileName=[given]))):
-        problem = check(reader_name, make(), fields, shape)
+        problem = check(reader_name, make(), fields, h)
         if problem:
             failures.append(problem)
         else:
-            print(f"ok {reader_name} ({given} from {os.getcwd()}): {', '.join(fields)} equal "
-                  f"to the HDF5 file, {shape[0]} x {shape[1]} points, row 0 at the top")
+            print(f"ok {reader_name} ({given} from {os.getcwd()}): "
+                  f"{', '.join(fields)} equal to the HDF5 file, {shape[0]} x "
+                  f"{shape[1]} points, spacing {h:.6g} m, row 0 at the top")
     for reader in ("xdmf3", "legacy") if view else ():
         problem = check_picture(view, xmf, reader)
         if problem:

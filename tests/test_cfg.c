@@ -252,10 +252,11 @@ static void test_floats_are_refused_for_integers(void) {
 }
 
 static void test_temperatures_finite_and_at_most_1e300(void) {
-  const char *keys[] = {"boundary.top", "boundary.bottom", "boundary.left", "boundary.right",
-                        "initial.interior"};
+  /* Each also takes an expression, but a number is judged as a number. */
+  const char *keys[] = {"boundary.top",   "boundary.bottom",  "boundary.left",
+                        "boundary.right", "initial.interior", "source.q"};
   const char *want = "a number from -1e300 to 1e300";
-  for (int k = 0; k < 5; k++) {
+  for (int k = 0; k < 6; k++) {
     ACCEPTS(keys[k], "1e300");
     ACCEPTS(keys[k], "-1e300");
     ACCEPTS(keys[k], "-0.0");
@@ -266,8 +267,12 @@ static void test_temperatures_finite_and_at_most_1e300(void) {
     REFUSES(keys[k], "inf", want);
     REFUSES(keys[k], "-inf", want);
     REFUSES(keys[k], "nan", want);
-    REFUSES(keys[k], "\"hot\"", want);
-    REFUSES(keys[k], "true", want);
+    REFUSES(keys[k], "true",
+            "a number from -1e300 to 1e300 or an expression of x and y in a "
+            "\"string\"");
+    REFUSES(keys[k], "[1]",
+            "a number from -1e300 to 1e300 or an expression of x and y in a "
+            "\"string\"");
   }
 }
 
@@ -366,8 +371,9 @@ static void test_unknown_section_suggests_the_closest(void) {
   EXPECT_ERROR(GRID "[Boundary]\n",
                "t.toml:4: unknown section [Boundary]; did you mean [boundary]?");
   EXPECT_ERROR(GRID "[zzz]\n",
-               "t.toml:4: unknown section [zzz]; the sections are [grid], "
-               "[boundary], [initial], [solver], [decomposition], [halo], [output], [machine]");
+               "t.toml:4: unknown section [zzz]; the sections are [grid], [plate], [boundary], "
+               "[initial], [source], [[region]], [solver], [decomposition], [halo], [output], "
+               "[machine]");
   EXPECT_ERROR_HOLDS(GRID "[grid.sub]\n", "t.toml:4: unknown section [grid.sub]");
   EXPECT_ERROR("solvr.tolerance = 1\n" GRID,
                "t.toml:1: unknown section [solvr]; did you mean [solver]?");
@@ -408,7 +414,7 @@ static void test_unknown_key_suggests_the_closest(void) {
   EXPECT_ERROR("nx = 4\n",
                "t.toml:1: key nx needs its section; did you mean grid.nx (nx under [grid])?");
   EXPECT_ERROR_HOLDS("zzz = 4\n", "t.toml:1: unknown key zzz: keys belong in a section, one of "
-                                  "[grid], [boundary]");
+                                  "[grid], [plate], [boundary]");
   EXPECT_ERROR_HOLDS(GRID "[solver]\ntolerance.x = 1\n",
                      "t.toml:5: unknown key solver.tolerance.x");
 }
@@ -530,16 +536,41 @@ static char *printed(const struct cfg *c) {
   return text;
 }
 
+static bool same_text(const char *a, const char *b) {
+  return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The same number (bit for bit) or the same expression text. */
+static bool same_expr(struct cfg_expr a, struct cfg_expr b) {
+  return same_double(a.value, b.value) && same_text(a.text, b.text);
+}
+
+static bool same_region(const struct cfg_region *a, const struct cfg_region *b) {
+  return a->shape == b->shape && same_double(a->x0, b->x0) && same_double(a->x1, b->x1) &&
+         same_double(a->y0, b->y0) && same_double(a->y1, b->y1) && same_double(a->cx, b->cx) &&
+         same_double(a->cy, b->cy) && same_double(a->radius, b->radius) &&
+         same_text(a->file, b->file) && same_text(a->dataset, b->dataset) &&
+         same_expr(a->temperature, b->temperature);
+}
+
 /* cfg_print reads back as the same configuration, bit for bit. */
 static void round_trips_at(const struct cfg *c, int line) {
   char *text = printed(c);
   struct cfg *back = create_at(text, NULL, 0, line);
   if (back != NULL) {
-    const double *a[] = {&c->top.value,   &c->bottom.value,   &c->left.value,
-                         &c->right.value, &c->interior.value, &c->tolerance};
-    const double *b[] = {&back->top.value,   &back->bottom.value,   &back->left.value,
-                         &back->right.value, &back->interior.value, &back->tolerance};
+    const struct cfg_expr *ea[] = {&c->top,   &c->bottom,   &c->left,
+                                   &c->right, &c->interior, &c->source_q};
+    const struct cfg_expr *eb[] = {&back->top,   &back->bottom,   &back->left,
+                                   &back->right, &back->interior, &back->source_q};
     for (int i = 0; i < 6; i++)
+      expect_at(same_expr(*ea[i], *eb[i]), line,
+                "expected value %d to read back as %a \"%s\", got %a \"%s\"; printed:\n%s", i,
+                ea[i]->value, ea[i]->text ? ea[i]->text : "", eb[i]->value,
+                eb[i]->text ? eb[i]->text : "", text);
+    const double *a[] = {&c->tolerance, &c->width, &c->height, &c->conductivity, &c->thickness};
+    const double *b[] = {&back->tolerance, &back->width, &back->height, &back->conductivity,
+                         &back->thickness};
+    for (int i = 0; i < 5; i++)
       expect_at(memcmp(a[i], b[i], sizeof(double)) == 0, line,
                 "expected double %d to read back as %a, got %a; printed:\n%s", i, *a[i], *b[i],
                 text);
@@ -553,6 +584,14 @@ static void round_trips_at(const struct cfg *c, int line) {
         line, "expected every integer, enum and bool back; printed:\n%s", text);
     expect_at(strcmp(c->output_path, back->output_path) == 0, line,
               "expected path \"%s\" back, got \"%s\"", c->output_path, back->output_path);
+    expect_at(same_text(c->source_file, back->source_file) &&
+                  same_text(c->source_dataset, back->source_dataset),
+              line, "expected the source's file and dataset back; printed:\n%s", text);
+    expect_at(c->nregions == back->nregions, line, "expected %d regions back, got %d:\n%s",
+              c->nregions, back->nregions, text);
+    for (int r = 0; r < c->nregions && r < back->nregions; r++)
+      expect_at(same_region(&c->regions[r], &back->regions[r]), line,
+                "expected region %d back; printed:\n%s", r + 1, text);
   }
   cfg_destroy(&back);
   free(text);
@@ -605,8 +644,10 @@ static void test_print_lists_every_key_in_schema_order(void) {
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   char *text = printed(c);
   const char *want =
-      "[grid]\nnx = 4\nny = 3\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
-      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[solver]\nmethod = "
+      "[grid]\nnx = 4\nny = 3\n\n[plate]\nwidth = 1.0\nheight = 0.80000000000000004\n"
+      "conductivity = 1.0\nthickness = 1.0\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
+      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[source]\nq = 0.0\n"
+      "from_file = \"\"\ndataset = \"/source\"\n\n[solver]\nmethod = "
       "\"jacobi\"\n"
       "tolerance = 0.0001\ntarget_error = 0.0\n"
       "max_iterations = 100000\ncheck_interval = 1\ntemporal_block = 1\nstores = "
@@ -621,6 +662,374 @@ static void test_print_lists_every_key_in_schema_order(void) {
   EXPECT(strcmp(text, want) == 0, "expected:\n%s\ngot:\n%s", want, text);
   free(text);
   cfg_destroy(&c);
+}
+
+/* ---- the plate's size ------------------------------------------------------------------------ */
+
+/* Neither size: width 1 m, height from the spacing; one: the other follows. */
+static void test_plate_size_follows_from_the_spacing(void) {
+  struct cfg *c = CREATE("[grid]\nnx = 127\nny = 63\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->width == 1.0 && c->height == 0.5, "expected 1 x 0.5 m, got %.17g x %.17g", c->width,
+         c->height);
+  EXPECT(cfg_spacing(c) == 1.0 / 128, "expected h = 1/128, got %.17g", cfg_spacing(c));
+  EXPECT(c->conductivity == 1.0 && c->thickness == 1.0, "expected k = 1, t = 1");
+  EXPECT(!cfg_is_set(c, "plate.width") && !cfg_is_set(c, "plate.height"),
+         "expected both sizes defaulted");
+  cfg_destroy(&c);
+  c = CREATE("[grid]\nnx = 127\nny = 63\n[plate]\nwidth = 2\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->width == 2.0 && c->height == 1.0, "expected 2 x 1 m, got %.17g x %.17g", c->width,
+         c->height);
+  cfg_destroy(&c);
+  c = CREATE("[grid]\nnx = 127\nny = 63\n[plate]\nheight = 0.25\nconductivity = 237\n"
+             "thickness = 0.002\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->width == 0.5 && c->height == 0.25, "expected 0.5 x 0.25 m, got %.17g x %.17g", c->width,
+         c->height);
+  EXPECT(c->conductivity == 237 && c->thickness == 0.002, "expected k = 237, t = 0.002");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "plate.conductivity"), "t.toml:6");
+  cfg_destroy(&c);
+}
+
+static void test_plate_sizes_given_together_must_agree(void) {
+  struct cfg *c = CREATE("[grid]\nnx = 2\nny = 2\n[plate]\nwidth = 0.3\nheight = 0.3\n");
+  EXPECT(c != NULL && c->width == 0.3 && c->height == 0.3, "expected 0.3 x 0.3 accepted");
+  cfg_destroy(&c);
+  /* Within 1e-9 (relative) of the fit is a fit. */
+  c = CREATE("[grid]\nnx = 2\nny = 5\n[plate]\nwidth = 1\nheight = 2.0000000019\n");
+  EXPECT(c != NULL, "expected a height 1e-9 off the fit accepted");
+  cfg_destroy(&c);
+  EXPECT_ERROR("[grid]\nnx = 127\nny = 127\n[plate]\nwidth = 1\nheight = 2\n",
+               "t.toml:6: plate.height = 2 does not fit plate.width = 1 (t.toml:5) on a 127 x 127 "
+               "grid: the spacing is uniform (h = width / (nx + 1) = 0.0078125 m), so height must "
+               "be 1 m (or grid.ny = 255)");
+  EXPECT_ERROR(
+      "[grid]\nnx = 127\nny = 127\n[plate]\nheight = 1\nwidth = 0.3\n",
+      "t.toml:6: plate.width = 0.3 does not fit plate.height = 1 (t.toml:5) on a 127 x 127 "
+      "grid: the spacing is uniform (h = height / (ny + 1) = 0.0078125 m), so width must "
+      "be 1 m");
+  EXPECT_ERROR("[grid]\nnx = 3\nny = 3\n[plate]\nwidth = 1\nheight = 1.0000001\n",
+               "t.toml:6: plate.height = 1.0000001 does not fit plate.width = 1 (t.toml:5) on a 3 "
+               "x 3 grid: the spacing is uniform (h = width / (nx + 1) = 0.25 m), so height must "
+               "be 1 m");
+  const char *const sets[] = {"plate.height=3"};
+  expect_error_at("[grid]\nnx = 3\nny = 3\n[plate]\nwidth = 1\n", sets, 1,
+                  "--set plate.height=3: plate.height = 3 does not fit plate.width = 1 (t.toml:5) "
+                  "on a 3 x 3 grid: the spacing is uniform (h = width / (nx + 1) = 0.25 m), so "
+                  "height must be 1 m (or grid.ny = 11)",
+                  true, __LINE__);
+}
+
+static void test_plate_material_must_be_positive(void) {
+  const char *keys[] = {"plate.width", "plate.height", "plate.conductivity", "plate.thickness"};
+  for (int k = 0; k < 4; k++) {
+    ACCEPTS(keys[k], "5e-300");
+    REFUSES(keys[k], "0", "a number > 0");
+    REFUSES(keys[k], "-1", "a number > 0");
+    REFUSES(keys[k], "inf", "a number > 0");
+    REFUSES(keys[k], "\"1\"", "a number > 0");
+  }
+  EXPECT_ERROR("[grid]\nnx = 1\nny = 1\n[plate]\nwidth = 1e308\nheight = 1e308\nthickness = 1\n"
+               "[grid]\n",
+               "t.toml:8: duplicate table [grid] (first defined on line 1)");
+}
+
+/* ---- expressions ----------------------------------------------------------------------------- */
+
+static void test_expressions_are_kept_as_text(void) {
+  struct cfg *c = CREATE(GRID "[boundary]\ntop = \"100 * sin(pi * x / width)\"\nleft = 5\n"
+                              "[initial]\ninterior = 'x * y'\n[source]\nq = \"1e3 * (y < height "
+                              "/ 2)\"\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->top.text != NULL && strcmp(c->top.text, "100 * sin(pi * x / width)") == 0 &&
+             isnan(c->top.value),
+         "expected top's text and a NaN value");
+  EXPECT(c->left.text == NULL && c->left.value == 5, "expected left the number 5");
+  EXPECT(c->interior.text != NULL && strcmp(c->interior.text, "x * y") == 0,
+         "expected interior's text");
+  EXPECT(c->source_q.text != NULL && cfg_general(c), "expected a source: the general update");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "source.q"), "t.toml:10");
+  ROUND_TRIPS(c);
+  cfg_destroy(&c);
+  c = CREATE(GRID);
+  EXPECT(c != NULL && !cfg_general(c), "expected no source and no region: Laplace's update");
+  cfg_destroy(&c);
+  c = CREATE(GRID "[source]\nq = -2.5\n");
+  EXPECT(c != NULL && c->source_q.value == -2.5 && cfg_general(c), "expected q = -2.5, general");
+  cfg_destroy(&c);
+  c = CREATE(GRID "[source]\nfrom_file = \"q.h5\"\n");
+  EXPECT(c != NULL && strcmp(c->source_file, "q.h5") == 0 &&
+             strcmp(c->source_dataset, "/source") == 0 && cfg_general(c),
+         "expected the source file, its default dataset, general");
+  cfg_destroy(&c);
+}
+
+static void test_expression_that_does_not_parse_names_file_line_key_position(void) {
+  EXPECT_ERROR(GRID "[boundary]\ntop = \"100 * sin(pi * x / width\"\n",
+               "t.toml:5: boundary.top = \"100 * sin(pi * x / width\" does not parse: position "
+               "24: missing \")\"");
+  EXPECT_ERROR(GRID "[initial]\ninterior = \"x + z\"\n",
+               "t.toml:5: initial.interior = \"x + z\" does not parse: position 5: unknown name "
+               "\"z\" (the variables are x and y, the constants pi, e, width and height)");
+  EXPECT_ERROR(GRID "[source]\nq = \"\"\n",
+               "t.toml:5: source.q = \"\" does not parse: position 1: the expression is empty");
+  EXPECT_ERROR(GRID "[boundary]\nright = \"hot\"\n",
+               "t.toml:5: boundary.right = \"hot\" does not parse: position 1: unknown name "
+               "\"hot\" (the variables are x and y, the constants pi, e, width and height)");
+  EXPECT_ERROR(GRID "[boundary]\nbottom = \"a\\\"b\"\n",
+               "t.toml:5: boundary.bottom = \"a\\\"b\" does not parse: position 1: unknown name "
+               "\"a\" (the variables are x and y, the constants pi, e, width and height)");
+  EXPECT_ERROR(GRID "[boundary]\ntop = \"x\\u0000\"\n",
+               "t.toml:5: boundary.top must be a number from -1e300 to 1e300 or an expression of "
+               "x and y in a \"string\", got \"x\\u0000\", which holds a NUL character");
+}
+
+static void test_constant_expressions_are_range_checked(void) {
+  EXPECT_ERROR(GRID "[boundary]\ntop = \"1 / 0\"\n",
+               "t.toml:5: boundary.top = \"1 / 0\" is inf, which is not a number from -1e300 to "
+               "1e300");
+  EXPECT_ERROR(GRID "[boundary]\ntop = \"2e300\"\n",
+               "t.toml:5: boundary.top = \"2e300\" is 2e+300, which is not a number from -1e300 to "
+               "1e300");
+  struct cfg *c = CREATE(GRID "[boundary]\ntop = \"1e300 * width\"\n"); /* width 1: fine */
+  EXPECT(c != NULL, "expected 1e300 * width accepted");
+  cfg_destroy(&c);
+}
+
+/* The width and height an expression sees are the resolved ones. */
+static void test_expressions_compile_after_the_plate_is_resolved(void) {
+  EXPECT_ERROR("[grid]\nnx = 1\nny = 1\n[plate]\nheight = 1e300\n[boundary]\ntop = "
+               "\"width * 2\"\n",
+               "t.toml:7: boundary.top = \"width * 2\" is 2e+300, which is not a number from "
+               "-1e300 to 1e300");
+}
+
+static void test_set_takes_expressions_quoted_or_bare(void) {
+  struct cfg *c = CREATE_SET(GRID, "boundary.top=\"50*x\"", "boundary.left=50 * y + 1",
+                             "boundary.right=7", "boundary.bottom='x'", "initial.interior=-3e2");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->top.text && strcmp(c->top.text, "50*x") == 0, "expected top \"50*x\"");
+  EXPECT(c->left.text && strcmp(c->left.text, "50 * y + 1") == 0, "expected the bare expression");
+  EXPECT(c->right.text == NULL && c->right.value == 7, "expected right the number 7");
+  EXPECT(c->bottom.text && strcmp(c->bottom.text, "x") == 0, "expected bottom 'x'");
+  EXPECT(c->interior.text == NULL && c->interior.value == -300, "expected interior -300");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "boundary.left"), "--set boundary.left");
+  ROUND_TRIPS(c);
+  cfg_destroy(&c);
+  /* A number replaces an expression of the file, and the other way round. */
+  c = CREATE_SET(GRID "[boundary]\ntop = \"x\"\nleft = 3\n", "boundary.top=1", "boundary.left=y");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->top.text == NULL && c->top.value == 1, "expected the --set number");
+  EXPECT(c->left.text && strcmp(c->left.text, "y") == 0 && isnan(c->left.value),
+         "expected the --set expression");
+  cfg_destroy(&c);
+  EXPECT_SET_ERROR("boundary.top=50*(x", "--set boundary.top=50*(x: boundary.top = \"50*(x\" does "
+                                         "not parse: position 5: missing \")\"");
+  EXPECT_SET_ERROR("boundary.top=1e400", "--set boundary.top=1e400: boundary.top = \"1e400\" does "
+                                         "not parse: position 1: unknown name \"1e400\" (the "
+                                         "variables are x and y, the constants pi, e, width and "
+                                         "height)");
+  EXPECT_SET_ERROR("boundary.top=2e300", "--set boundary.top=2e300: boundary.top must be a number "
+                                         "from -1e300 to 1e300, got \"2e300\"");
+  EXPECT_SET_ERROR("boundary.top=\"x", "--set boundary.top=\"x: unterminated string: expected a "
+                                       "closing \" on the same line (a \" inside a string is "
+                                       "written \\\"), got \"x");
+}
+
+/* ---- regions --------------------------------------------------------------------------------- */
+
+/* A 1 m x 1 m plate (nx = ny = 9: h = 0.1 m) and its regions from line 4 on. */
+#define PLATE "[grid]\nnx = 9\nny = 9\n"
+
+static const char regions_file[] = PLATE   /* 1-3 */
+    "[[region]]\n"                         /* 4 */
+    "shape = \"rectangle\"\n"              /* 5 */
+    "x0 = 0\nx1 = 0.5\ny0 = 0.2\ny1 = 1\n" /* 6-9 */
+    "temperature = 100\n"                  /* 10 */
+    "[[region]]\n"                         /* 11 */
+    "shape = \"disk\"\n"                   /* 12 */
+    "cx = 0.5\ncy = 0.5\nradius = 0.5\n"   /* 13-15 */
+    "temperature = \"20 + 5 * x\"\n"       /* 16 */
+    "[boundary]\ntop = 1\n"                /* 17-18 */
+    "[[region]]\n"                         /* 19 */
+    "temperature = -4\n"                   /* 20 */
+    "file = \"pipes.h5\"\n"                /* 21 */
+    "shape = \"mask\"\n";                  /* 22 */
+
+static void test_regions_of_each_shape_are_read_in_order(void) {
+  struct cfg *c = CREATE(regions_file);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->nregions == 3, "expected 3 regions, got %d", c->nregions);
+  if (c->nregions == 3) {
+    const struct cfg_region *r = c->regions;
+    EXPECT(r[0].shape == CFG_REGION_RECTANGLE && r[0].x0 == 0 && r[0].x1 == 0.5 && r[0].y0 == 0.2 &&
+               r[0].y1 == 1 && r[0].temperature.value == 100 && r[0].temperature.text == NULL &&
+               r[0].line == 4,
+           "expected the rectangle of lines 4-10");
+    EXPECT(r[1].shape == CFG_REGION_DISK && r[1].cx == 0.5 && r[1].cy == 0.5 &&
+               r[1].radius == 0.5 && strcmp(r[1].temperature.text, "20 + 5 * x") == 0 &&
+               r[1].line == 11,
+           "expected the disk of lines 11-16");
+    EXPECT(r[2].shape == CFG_REGION_MASK && strcmp(r[2].file, "pipes.h5") == 0 &&
+               strcmp(r[2].dataset, "/fixed") == 0 && r[2].temperature.value == -4 &&
+               r[2].line == 19,
+           "expected the mask of lines 19-22, dataset /fixed");
+  }
+  EXPECT(c->top.value == 1 && cfg_general(c), "expected top = 1 and the general update");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[1].x1"), "t.toml:7");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[2].radius"), "t.toml:15");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[3].shape"), "t.toml:22");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[3].dataset"), "default");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[4].shape"), "default");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[0].shape"), "default");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region.shape"), "default");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[1]x1"), "default");
+  CU_ASSERT(cfg_is_set(c, "region[2].cx") && !cfg_is_set(c, "region[1].cx"));
+  ROUND_TRIPS(c);
+  char *text = printed(c);
+  const char *want = "\n[[region]]\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\nradius = 0.5\n"
+                     "temperature = \"20 + 5 * x\"\n\n[[region]]\nshape = \"mask\"\n"
+                     "file = \"pipes.h5\"\ndataset = \"/fixed\"\ntemperature = -4.0\n\n[solver]\n";
+  EXPECT(strstr(text, want) != NULL, "expected the regions printed by shape:\n%s", text);
+  free(text);
+  cfg_destroy(&c);
+}
+
+static void test_region_keys_must_belong_to_the_shape(void) {
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"rectangle\"\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\n"
+                     "radius = 0.1\ntemperature = 1\n",
+               "t.toml:10: region[1].radius does not apply to a rectangle: a rectangle's keys are "
+               "shape, x0, x1, y0, y1, temperature");
+  EXPECT_ERROR(PLATE "[[region]]\nfile = \"m.h5\"\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\n"
+                     "radius = 0.1\ntemperature = 1\n",
+               "t.toml:5: region[1].file does not apply to a disk: a disk's keys are shape, cx, "
+               "cy, radius, temperature");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\nx0 = 1\ntemperature = 1\n",
+               "t.toml:7: region[1].x0 does not apply to a mask: a mask's keys are shape, file, "
+               "dataset, temperature");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\ncx = 0.5\nradus = 0.1\n",
+               "t.toml:7: unknown key region[1].radus; did you mean region[1].radius?");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"circle\"\n",
+               "t.toml:5: region[1].shape must be one of \"rectangle\", \"disk\", \"mask\", got "
+               "\"circle\"");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\nradius = 0\n",
+               "t.toml:8: region[1].radius must be a number > 0, got \"0\"");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"mask\"\nfile = \"\"\n",
+               "t.toml:6: region[1].file must be a non-empty string, got \"\"");
+}
+
+static void test_region_required_keys_are_named(void) {
+  EXPECT_ERROR(PLATE "[[region]]\ntemperature = 1\n",
+               "t.toml:4: region[1].shape is required (\"rectangle\", \"disk\" or \"mask\")");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"rectangle\"\nx0 = 0\nx1 = 1\ny0 = 0\ntemperature = 1\n",
+               "t.toml:4: region[1].y1 is required for a rectangle (float: m: its bottom side, y0 "
+               "<= y1 <= height)");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"mask\"\ntemperature = 1\n",
+               "t.toml:4: region[1].file is required for a mask (string, non-empty: HDF5 file of "
+               "the mask: a dataset of ny x nx numbers, non-zero where fixed)");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\nradius = 0.1\n"
+                     "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\ntemperature = 0\n",
+               "t.toml:4: region[1].temperature is required for a disk (float from -1e300 to "
+               "1e300, or expression (string): temperature held on the region's points, a number "
+               "or an expression of x and y)");
+}
+
+static void test_region_outside_the_plate_is_refused(void) {
+  char text[512];
+  const char *sides[][3] = {
+      {"x1 = 1.5", "x1",
+       "t.toml:7: region 1 (rectangle) reaches x1 = 1.5 m, outside the plate "
+       "(width = 1 m)"},
+      {"x0 = -0.1", "x0",
+       "t.toml:6: region 1 (rectangle) reaches x0 = -0.1 m, outside the plate "
+       "(x >= 0)"},
+      {"y1 = 1.25", "y1",
+       "t.toml:9: region 1 (rectangle) reaches y1 = 1.25 m, outside the plate "
+       "(height = 1 m)"},
+      {"y0 = -1e-6", "y0",
+       "t.toml:8: region 1 (rectangle) reaches y0 = -1e-06 m, outside the "
+       "plate (y >= 0)"},
+  };
+  for (int s = 0; s < 4; s++) {
+    const char *keys[] = {"x0 = 0", "x1 = 1", "y0 = 0", "y1 = 1"};
+    int replaced = sides[s][1][0] == 'y' ? 2 : 0;
+    replaced += sides[s][1][1] == '1';
+    keys[replaced] = sides[s][0];
+    snprintf(text, sizeof text,
+             PLATE "[[region]]\nshape = \"rectangle\"\n%s\n%s\n%s\n%s\ntemperature = 1\n", keys[0],
+             keys[1], keys[2], keys[3]);
+    EXPECT_ERROR(text, sides[s][2]);
+  }
+  /* On the plate's edge, and within 1e-9 h of it, is in. */
+  struct cfg *c =
+      CREATE(PLATE "[[region]]\nshape = \"rectangle\"\nx0 = -1e-11\nx1 = 1.00000000001\n"
+                   "y0 = 0\ny1 = 1\ntemperature = 1\n");
+  EXPECT(c != NULL, "expected a rectangle on the edges accepted");
+  cfg_destroy(&c);
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"rectangle\"\nx0 = 0.6\nx1 = 0.4\ny0 = 0\ny1 = 1\n"
+                     "temperature = 1\n",
+               "t.toml:7: region[1].x0 = 0.6 is greater than region[1].x1 = 0.4: a rectangle "
+               "needs x0 <= x1");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\ncx = 0.8\ncy = 0.5\nradius = 0.3\n"
+                     "temperature = 1\n",
+               "t.toml:8: region 1 (disk) reaches x = cx + radius = 1.1 m, outside the plate "
+               "(width = 1 m)");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\nradius = 0.5\ncx = 0.5\ncy = 0.25\n"
+                     "temperature = 1\n",
+               "t.toml:8: region 1 (disk) reaches y = cy - radius = -0.25 m, outside the plate "
+               "(y >= 0)");
+  EXPECT_ERROR(PLATE "[plate]\nwidth = 2\n[[region]]\nshape = \"disk\"\ncx = 1\ncy = 1.5\n"
+                     "radius = 0.6\ntemperature = 1\n",
+               "t.toml:10: region 1 (disk) reaches y = cy + radius = 2.1 m, outside the plate "
+               "(height = 2 m)");
+}
+
+static void test_region_temperature_expression_is_checked(void) {
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\nradius = 0.1\n"
+                     "temperature = \"20 +\"\n",
+               "t.toml:9: region[1].temperature = \"20 +\" does not parse: position 4: the "
+               "expression ends where a value was expected");
+  EXPECT_ERROR(PLATE "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\ntemperature = 1e301\n",
+               "t.toml:7: region[1].temperature must be a number from -1e300 to 1e300, got "
+               "\"1e301\"");
+}
+
+static void test_regions_are_arrays_of_tables_and_at_most_255(void) {
+  EXPECT_ERROR(PLATE "[region]\nshape = \"disk\"\n",
+               "t.toml:4: [region] is an array of tables: write [[region]] above each region's "
+               "keys");
+  EXPECT_ERROR("region.shape = \"disk\"\n" PLATE,
+               "t.toml:1: key region.shape belongs under a [[region]] header, one for each region");
+  EXPECT_ERROR(PLATE "[[regoin]]\n", "t.toml:4: unknown section [[regoin]]; did you mean "
+                                     "[[region]]?");
+  EXPECT_ERROR(PLATE "[[sovler]]\n", "t.toml:4: unknown section [[sovler]]; did you mean "
+                                     "[solver]?");
+  EXPECT_ERROR("[[grid]]\n",
+               "t.toml:1: [[grid]]: an array of [grid] tables is not supported; write one [grid]");
+  EXPECT_ERROR(PLATE "[regoin]\n", "t.toml:4: unknown section [regoin]; did you mean [[region]]?");
+  EXPECT_SET_ERROR("region.shape=disk", "--set region.shape=disk: [[region]] keys are set in the "
+                                        "file, under each region's [[region]] header: --set "
+                                        "cannot say which region");
+  /* 255 regions are fine; the 256th is refused at its header. */
+  const char *one = "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\ntemperature = 1\n";
+  size_t n = strlen(one), head = strlen(PLATE);
+  char *text = malloc(head + 256 * n + 1);
+  memcpy(text, PLATE, head);
+  for (int r = 0; r < 256; r++)
+    memcpy(text + head + (size_t)r * n, one, n);
+  text[head + 255 * n] = '\0';
+  struct cfg *c = CREATE(text);
+  EXPECT(c != NULL && c->nregions == 255, "expected 255 regions");
+  if (c != NULL)
+    ROUND_TRIPS(c);
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[255].file"), "t.toml:1022");
+  cfg_destroy(&c);
+  text[head + 255 * n] = '[';
+  text[head + 256 * n] = '\0';
+  EXPECT_ERROR(text, "t.toml:1024: more than 255 [[region]] tables: the output's /fixed mask "
+                     "numbers a point's region in one byte");
+  free(text);
 }
 
 /* initial.from_file may be empty (its default: no restart); output.path may not. */
@@ -654,11 +1063,19 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 37, "expected 37 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 55, "expected 55 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",
-      "| `boundary.top` | float from -1e300 to 1e300 | `0.0` |",
+      "| `boundary.top` | float from -1e300 to 1e300, or expression (string) | `0.0` |",
+      "| `plate.width` | float > 0 | 1, or from height |",
+      "| `plate.conductivity` | float > 0 | `1.0` |",
+      "| `source.dataset` | string, non-empty | `\"/source\"` |",
+      "| `region.shape` | \"rectangle\", \"disk\" or \"mask\" | required |",
+      "| `region.x0` | float | required (rectangle) |",
+      "| `region.radius` | float > 0 | required (disk) |",
+      "| `region.dataset` | string, non-empty | `\"/fixed\"` |",
+      "| `region.temperature` | float from -1e300 to 1e300, or expression (string) | required |",
       "| `decomposition.partitioner` | \"block\", \"cyclic\" or \"block-cyclic\" | `\"block\"` |",
       "| `decomposition.process_grid` | [int, int], each from 0 to 2147483647 | `[0, 1]` |",
       "| `output.path` | string, non-empty | `\"plate.h5\"` |",
@@ -880,6 +1297,23 @@ int tests_register(void) {
       {"read_file refuses more than the limit", test_read_file_refuses_more_than_the_limit},
       {"empty file reads, then needs grid.nx", test_empty_file_reads_then_needs_grid_nx},
       {"example plate config is valid", test_example_plate_config_is_valid},
+      {"plate size follows from the spacing", test_plate_size_follows_from_the_spacing},
+      {"plate sizes given together must agree", test_plate_sizes_given_together_must_agree},
+      {"plate material must be positive", test_plate_material_must_be_positive},
+      {"expressions are kept as text", test_expressions_are_kept_as_text},
+      {"expression that does not parse names file, line, key, position",
+       test_expression_that_does_not_parse_names_file_line_key_position},
+      {"constant expressions are range-checked", test_constant_expressions_are_range_checked},
+      {"expressions compile after the plate is resolved",
+       test_expressions_compile_after_the_plate_is_resolved},
+      {"--set takes expressions quoted or bare", test_set_takes_expressions_quoted_or_bare},
+      {"regions of each shape are read in order", test_regions_of_each_shape_are_read_in_order},
+      {"region keys must belong to the shape", test_region_keys_must_belong_to_the_shape},
+      {"region required keys are named", test_region_required_keys_are_named},
+      {"region outside the plate is refused", test_region_outside_the_plate_is_refused},
+      {"region temperature expression is checked", test_region_temperature_expression_is_checked},
+      {"regions are arrays of tables and at most 255",
+       test_regions_are_arrays_of_tables_and_at_most_255},
   };
   return TESTS_ADD_SUITE("cfg", cases);
 }

@@ -22,16 +22,19 @@ static double encode(int64_t gi, int64_t gj, int k) {
   return ((double)k * 1000.0 + (double)gi) * 1000.0 + (double)gj;
 }
 
-/* The ring's values, distinct per side and per point (grids here are under RING_MAX a side). */
-enum { RING_MAX = 512 };
-static double ring_values[DECOMP_NSIDES][RING_MAX];
-static const struct field_boundary boundary = {
-    .side = {ring_values[0], ring_values[1], ring_values[2], ring_values[3]}};
+/* The ring's values, distinct per side and per point (negative: never an encode() value), so
+ * that a point taken from the wrong side or the wrong place along it is caught. Long enough for
+ * every size used (at most 53 + 2 points a side). */
+enum { RING_POINTS = 64 };
+static double ring_values[DECOMP_NSIDES][RING_POINTS];
+static struct field_boundary boundary;
 
-static void fill_ring_values(void) {
-  for (int s = 0; s < DECOMP_NSIDES; s++)
-    for (int r = 0; r < RING_MAX; r++)
-      ring_values[s][r] = -(double)(s + 1) - (double)r / 1024.0;
+static void make_boundary(void) {
+  for (int side = 0; side < DECOMP_NSIDES; side++) {
+    for (int c = 0; c < RING_POINTS; c++)
+      ring_values[side][c] = -(double)(side + 1) - (double)c / 128.0;
+    boundary.side[side] = ring_values[side];
+  }
 }
 
 static void write_interior(struct field *f, int buf, int k) {
@@ -119,7 +122,6 @@ static bool has_off_node_neighbour(const struct decomp_layout *l, const struct t
 static void run_case(struct team *team, int64_t nx, int64_t ny, const int grid[2],
                      enum decomp_kind kind, int64_t block, enum cfg_halo_mode mode, int64_t depth) {
   char what[160];
-  fill_ring_values();
   snprintf(what, sizeof what, "%lldx%lld grid [%d,%d] kind %d block %lld mode %d depth %lld",
            (long long)nx, (long long)ny, grid[0], grid[1], kind, (long long)block, mode,
            (long long)depth);
@@ -180,6 +182,7 @@ static void run_all(int ranks_per_node, enum cfg_halo_mode mode) {
   /* one-deep rings for the plain sweep, deeper ones for temporal blocks: 3 is deeper than
    * block-cyclic's blocks of 2, so a ring there crosses several tiles */
   static const int64_t depths[] = {1, 2, 3};
+  make_boundary();
   struct team *team = NULL;
   CU_ASSERT_EQUAL_FATAL(team_create(MPI_COMM_WORLD, &team), ERR_OK);
   CU_ASSERT_EQUAL_FATAL(team_split_nodes(team, ranks_per_node), ERR_OK);

@@ -444,6 +444,116 @@ static void test_weighted_levels_equal_successive_weighted_sweeps(void) {
   }
 }
 
+/* The general update (sources and fixed points) against its scalar expression, bit for bit:
+ * every shape up to 4 x 37 (the vector bodies and the scalar edges), two alignments, plain and
+ * weighted, regular and streaming stores, with and without the diff; coef 0 at about one point
+ * in five (a fixed point keeps its value and changes by 0), 1 elsewhere, rhs anything. */
+static void test_general_update_is_the_scalar_expression(void) {
+  enum { MAXR = 4, MAXC = 37, SIZE = (MAXR + 2) * (MAXC + 3) + 1 };
+  static double in[SIZE], old[SIZE], out[SIZE], coef[SIZE], rhs[SIZE];
+  unsigned seed = 99u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    in[k] = (double)(seed >> 8) / 16777216.0 * 10.0 - 3.0;
+    seed = seed * 1103515245u + 12345u;
+    coef[k] = seed % 5 == 0 ? 0.0 : 1.0;
+    rhs[k] = coef[k] == 0.0 ? in[k] : ldexp((double)(seed >> 8) / 16777216.0 - 0.5, -6);
+    old[k] = coef[k] == 0.0 ? in[k] : in[k] * 0.75 + 0.1;
+  }
+  const double omegas[2] = {1.0, 1.6181};
+  for (int phase = 0; phase < 2; phase++)
+    for (int64_t rows = 0; rows <= MAXR; rows++)
+      for (int64_t cols = 1; cols <= MAXC; cols++)
+        for (int variant = 0; variant < 8; variant++) {
+          int64_t stride = cols + 2 + phase;
+          double omega = omegas[(variant >> 2) & 1];
+          bool streaming = variant & 1, want_diff = variant & 2;
+          const double *from = in + phase;
+          double *to = out + phase;
+          memcpy(out, old, sizeof out);
+          double diff = sweep_tile_general(from, to, coef + phase, rhs + phase, rows, cols, stride,
+                                           omega, streaming, want_diff);
+          double want_diff_value = 0.0;
+          int wrong = 0;
+          for (int64_t i = 0; i < rows + 2; i++)
+            for (int64_t j = 0; j < stride; j++) {
+              int64_t at = i * stride + j;
+              bool interior = i >= 1 && i <= rows && j >= 1 && j <= cols;
+              double want = old[at + phase];
+              if (interior) {
+                double u = coef[at + phase] * (0.25 * ((from[at - stride] + from[at + stride]) +
+                                                       (from[at - 1] + from[at + 1]))) +
+                           rhs[at + phase];
+                want = omega != 1.0 ? omega * (u - old[at + phase]) + old[at + phase] : u;
+                want_diff_value = fmax(want_diff_value, fabs(u - from[at]));
+              }
+              wrong += memcmp(&to[at], &want, sizeof want) != 0;
+            }
+          EXPECT(wrong == 0, "%lld x %lld, phase %d, variant %d: %d points differ", (long long)rows,
+                 (long long)cols, phase, variant, wrong);
+          EXPECT(diff == (want_diff ? want_diff_value : 0.0),
+                 "%lld x %lld variant %d: diff %.17g, want %.17g", (long long)rows, (long long)cols,
+                 variant, diff, want_diff ? want_diff_value : 0.0);
+          double change =
+              sweep_tile_change_general(from, coef + phase, rhs + phase, rows, cols, stride);
+          EXPECT(change == want_diff_value, "%lld x %lld: change %.17g, want %.17g",
+                 (long long)rows, (long long)cols, change, want_diff_value);
+        }
+}
+
+/* With all coef 1 and rhs 0 the general update is Laplace's, bit for bit (x * 1 + 0 == x). */
+static void test_general_update_without_terms_is_the_plain_sweep(void) {
+  enum { R = 5, C = 41, STR = C + 2, SIZE = (R + 2) * STR };
+  static double in[SIZE], a[SIZE], b[SIZE], coef[SIZE], rhs[SIZE];
+  unsigned seed = 5u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    in[k] = (double)(seed >> 8) / 16777216.0 * 200.0 - 100.0;
+    coef[k] = 1.0;
+  }
+  double d1 = sweep_tile(in, a, R, C, STR);
+  double d2 = sweep_tile_general(in, b, coef, rhs, R, C, STR, 1.0, false, true);
+  CU_ASSERT_EQUAL(d1, d2);
+  int wrong = 0;
+  for (int64_t i = 1; i <= R; i++)
+    wrong += memcmp(a + i * STR + 1, b + i * STR + 1, C * sizeof(double)) != 0;
+  CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* A temporal block with the general update equals `levels` successive general sweeps (plain
+ * and weighted), on a tile wider than a chunk, fixed points included. */
+static void test_general_levels_equal_successive_general_sweeps(void) {
+  enum { R = 6, C = SWEEP_LEVELS_CHUNK + 19, STR = C + 2, SIZE = (R + 2) * STR };
+  static double a[2][SIZE], b[2][SIZE], coef[SIZE], rhs[SIZE];
+  unsigned seed = 77u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    a[0][k] = b[0][k] = (double)(seed >> 8) / 16777216.0 * 4.0;
+    coef[k] = seed % 7 == 0 ? 0.0 : 1.0;
+    rhs[k] = coef[k] == 0.0 ? a[0][k] : 1e-3 * (double)(seed % 13);
+    a[1][k] = b[1][k] = coef[k] == 0.0 ? a[0][k] : a[0][k] - 0.5;
+  }
+  const double *const terms[2] = {coef, rhs};
+  const double plain[4] = {1.0, 1.0, 1.0, 1.0}, weighted[4] = {1.0, 1.31, 1.52, 1.603};
+  for (int w = 0; w < 2; w++)
+    for (int64_t levels = 1; levels <= 4; levels++) {
+      const double *omega = w ? weighted : plain;
+      struct sweep_rect rect[4];
+      for (int64_t t = 0; t < levels; t++)
+        rect[t] = (struct sweep_rect){1, R + 1, 1, C + 1};
+      double *bufs[2] = {a[0], a[1]};
+      double got = sweep_levels(bufs, 0, STR, levels, rect, w ? omega : NULL, terms);
+      double want = 0.0;
+      for (int64_t t = 0; t < levels; t++)
+        want =
+            sweep_tile_general(b[t % 2], b[1 - t % 2], coef, rhs, R, C, STR, omega[t], false, true);
+      EXPECT(memcmp(a, b, sizeof a) == 0, "%lld levels, weighted %d: the buffers differ",
+             (long long)levels, w);
+      EXPECT(got == want, "%lld levels: diff %.17g, want %.17g", (long long)levels, got, want);
+      memcpy(a, b, sizeof a);
+    }
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
@@ -461,6 +571,11 @@ int tests_register(void) {
       {"variant_names", test_variant_names},
       {"weighted_sweep_is_the_scalar_expression", test_weighted_sweep_is_the_scalar_expression},
       {"change_is_the_sweep_diff", test_change_is_the_sweep_diff},
+      {"general_update_is_the_scalar_expression", test_general_update_is_the_scalar_expression},
+      {"general_update_without_terms_is_the_plain_sweep",
+       test_general_update_without_terms_is_the_plain_sweep},
+      {"general_levels_equal_successive_general_sweeps",
+       test_general_levels_equal_successive_general_sweeps},
       {"weighted_levels_equal_successive_weighted_sweeps",
        test_weighted_levels_equal_successive_weighted_sweeps},
   };

@@ -518,8 +518,11 @@ static void test_unsupported_forms_say_what_to_write_instead(void) {
                "one-line \"string\"");
   EXPECT_ERROR("a = '''x'''\n", "multi-line strings are not supported");
   EXPECT_ERROR("a = {x = 1}\n", "x.toml:1: inline tables are not supported", "[table]");
-  EXPECT_ERROR("[[grid]]\n", "x.toml:1: arrays of tables ([[...]]) are not supported",
-               "one [section]");
+  EXPECT_ERROR("[[a.b]]\n", "x.toml:1: [[a.b]]: arrays of tables under a table are not supported",
+               "one-part name, like [[region]]");
+  EXPECT_ERROR("[[region]]\n[region.sub]\n",
+               "x.toml:2: [region.sub]: tables under an element of an array of tables ([[region]] "
+               "on line 1) are not supported; write the keys under [[region]]");
   EXPECT_ERROR("a = [1, \"x\"]\n", "x.toml:1: arrays of anything but integers are not supported",
                "got \"x\"");
   EXPECT_ERROR("a = [1.5]\n", "arrays of anything but integers", "got \"1.5\"");
@@ -607,7 +610,7 @@ static void test_first_error_wins(void) {
 
 static void test_deep_nesting_is_an_error_not_a_crash(void) {
   char *text = repeat("", "[", 200000, "");
-  EXPECT_ERROR(text, "x.toml:1: arrays of tables");
+  EXPECT_ERROR(text, "x.toml:1: expected a key", "got \"[[[[");
   free(text);
   text = repeat("a = ", "[", 200000, "");
   EXPECT_ERROR(text, "x.toml:1: nested arrays are not supported");
@@ -621,6 +624,97 @@ static void test_deep_nesting_is_an_error_not_a_crash(void) {
   text = repeat("a = {", "{", 200000, "");
   EXPECT_ERROR(text, "inline tables are not supported");
   free(text);
+}
+
+/* ---- arrays of tables ----------------------------------------------------------------------- */
+
+static void test_arrays_of_tables_number_their_elements(void) {
+  struct toml_doc *doc = PARSE("[grid]\n"             /* 1 */
+                               "nx = 4\n"             /* 2 */
+                               "[[region]]\n"         /* 3 */
+                               "shape = \"disk\"\n"   /* 4 */
+                               "at.x = 1\n"           /* 5 */
+                               "[[ region ]] # two\n" /* 6 */
+                               "shape = \"mask\"\n"   /* 7 */
+                               "at.x = 2\n"           /* 8 */
+                               "[solver]\n"           /* 9 */
+                               "tol = 1\n"            /* 10 */
+                               "[[\"region\"]]\n"     /* 11 */
+                               "[[region]]\n"         /* 12 */
+                               "shape = \"rectangle\"\n");
+  const struct {
+    const char *key;
+    int nparts, line, array_index;
+    enum toml_type type;
+  } want[] = {{"grid", 1, 1, 0, TOML_TABLE},
+              {"grid.nx", 2, 2, 0, TOML_INTEGER},
+              {"region", 1, 3, 1, TOML_TABLE_ARRAY_ITEM},
+              {"region.shape", 2, 4, 1, TOML_STRING},
+              {"region.at.x", 3, 5, 1, TOML_INTEGER},
+              {"region", 1, 6, 2, TOML_TABLE_ARRAY_ITEM},
+              {"region.shape", 2, 7, 2, TOML_STRING},
+              {"region.at.x", 3, 8, 2, TOML_INTEGER},
+              {"solver", 1, 9, 0, TOML_TABLE},
+              {"solver.tol", 2, 10, 0, TOML_INTEGER},
+              {"region", 1, 11, 3, TOML_TABLE_ARRAY_ITEM},
+              {"region", 1, 12, 4, TOML_TABLE_ARRAY_ITEM},
+              {"region.shape", 2, 13, 4, TOML_STRING}};
+  size_t n = sizeof want / sizeof want[0];
+  EXPECT(doc && doc->nentries == n, "expected %zu entries, got %zu", n, doc ? doc->nentries : 0);
+  for (size_t i = 0; doc && i < n && i < doc->nentries; i++) {
+    const struct toml_entry *e = &doc->entries[i];
+    EXPECT(strcmp(e->key, want[i].key) == 0 && e->nparts == want[i].nparts &&
+               e->line == want[i].line && e->array_index == want[i].array_index &&
+               e->value.type == want[i].type && e->head_len == strcspn(e->key, "."),
+           "entry %zu: expected %s (%d parts, line %d, element %d, type %d), got %s (%d, %d, %d, "
+           "%d)",
+           i, want[i].key, want[i].nparts, want[i].line, want[i].array_index, want[i].type, e->key,
+           e->nparts, e->line, e->array_index, e->value.type);
+  }
+  if (doc && doc->nentries == n) {
+    EXPECT(strcmp(doc->entries[5].raw, "[[ region ]]") == 0,
+           "expected the header as written, got %s", doc->entries[5].raw);
+    EXPECT(strcmp(doc->entries[6].value.string, "mask") == 0, "expected element 2's shape");
+  }
+  toml_destroy(&doc);
+}
+
+static void test_array_elements_check_their_own_keys(void) {
+  EXPECT_ERROR("[[region]]\na = 1\na = 2\n",
+               "x.toml:3: duplicate key region.a (first set on line 2)");
+  EXPECT_ERROR("[[region]]\na.b = 1\n[[region]]\na.b = 1\na.b = 2\n",
+               "x.toml:5: duplicate key region.a.b (first set on line 4)");
+  struct toml_doc *doc = PARSE("[[r]]\n[[r]]\n[[r]]\n");
+  EXPECT(doc && doc->nentries == 3 && doc->entries[2].array_index == 3,
+         "expected three empty elements");
+  toml_destroy(&doc);
+}
+
+static void test_a_name_is_one_table_or_an_array_of_tables(void) {
+  EXPECT_ERROR("[region]\n[[region]]\n",
+               "x.toml:2: [[region]] cannot add to table [region] (defined on line 1): a name is "
+               "either one [table] or an array of [[tables]]");
+  EXPECT_ERROR("[region.sub]\n[[region]]\n", "x.toml:2: [[region]] cannot add to table [region]");
+  EXPECT_ERROR("[[region]]\n[region]\n",
+               "x.toml:2: [region] is already an array of tables ([[region]] on line 1); write "
+               "[[region]] for another element");
+  EXPECT_ERROR("region = 1\n[[region]]\n",
+               "x.toml:2: [[region]] is already a value (set on line 1); it cannot also be an "
+               "array of tables");
+  EXPECT_ERROR("region.x = 1\n[[region]]\n",
+               "x.toml:2: [[region]] cannot add to table region (defined by dotted keys on line "
+               "1)");
+}
+
+static void test_array_headers_must_close_with_two_brackets(void) {
+  EXPECT_ERROR("[[region]\n", "x.toml:1: expected \"]]\" after [[region, got \"]\"");
+  EXPECT_ERROR("[[region", "x.toml:1: unterminated table header [[region: expected \"]]\"");
+  EXPECT_ERROR("[[region] ]\n", "x.toml:1: expected \"]]\" after [[region", "got \"] ]\"");
+  EXPECT_ERROR("[[region]]]\n",
+               "x.toml:1: expected the end of the line after the table header [[region]]");
+  EXPECT_ERROR("[[]]\n", "x.toml:1: expected a key");
+  EXPECT_ERROR("[[region]] x = 1\n", "x.toml:1: expected the end of the line after the table "
+                                     "header [[region]]");
 }
 
 static void test_keys_up_to_128_bytes_are_accepted(void) {
@@ -688,6 +782,11 @@ int tests_register(void) {
       {"first error wins", test_first_error_wins},
       {"huge line gives a short message", test_huge_line_gives_a_short_message},
       {"deep nesting is an error, not a crash", test_deep_nesting_is_an_error_not_a_crash},
+      {"arrays of tables number their elements", test_arrays_of_tables_number_their_elements},
+      {"array elements check their own keys", test_array_elements_check_their_own_keys},
+      {"a name is one table or an array of tables", test_a_name_is_one_table_or_an_array_of_tables},
+      {"array headers must close with two brackets",
+       test_array_headers_must_close_with_two_brackets},
   };
   return TESTS_ADD_SUITE("toml", cases);
 }

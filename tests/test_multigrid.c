@@ -1,0 +1,239 @@
+/* test_multigrid.c - multigrid on a general plate (issue 16: a source and fixed regions): the
+ * cycles converge to the solution of the discrete equations, computed here independently by a
+ * banded Gaussian elimination on the whole grid; fixed points keep their held values bit for
+ * bit; and the field is bit for bit the same on every partitioner and process grid as on one
+ * rank (rank 0 alone, on MPI_COMM_SELF). Runs under mpiexec with any rank count. */
+#include "cunit_main.h"
+#include "decomp.h"
+#include "err.h"
+#include "field.h"
+#include "halo.h"
+#include "multigrid.h"
+#include "team.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* 90 x 60: three levels (45 x 30, then the coarsest 22 x 15). */
+enum { NX = 90, NY = 60 };
+
+/* The plate: top edge 100, others 0; a disk of radius 2 (held at 200), a wall one point wide
+ * (held at 0, on a column no coarse level keeps), a rectangle (50) and an isolated point (-20);
+ * a source term b = 0.01 (1 + sin(0.1 j)) at the free points. */
+static bool fixed_at(int64_t gi, int64_t gj, double *held) {
+  if ((gi - 33) * (gi - 33) + (gj - 36) * (gj - 36) <= 4)
+    return *held = 200.0, true;
+  if (gj == 60 && gi >= 15 && gi < 45)
+    return *held = 0.0, true;
+  if (gi >= 8 && gi < 20 && gj >= 10 && gj < 31)
+    return *held = 50.0, true;
+  if (gi == 47 && gj == 17)
+    return *held = -20.0, true;
+  return false;
+}
+
+static double source_at(int64_t gj) { return 0.01 * (1.0 + sin(0.1 * (double)gj)); }
+
+struct mgrun {
+  struct team *team;
+  struct decomp_layout layout;
+  struct field *field;
+  struct halo *halo;
+  struct multigrid *mg;
+  double *ring[2];
+};
+
+static int start(struct mgrun *run, MPI_Comm comm, enum decomp_kind kind, int block,
+                 const int dims_in[2], const struct multigrid_params *p) {
+  *run = (struct mgrun){0};
+  int dims[2] = {dims_in[0], dims_in[1]};
+  CHECK(team_create(comm, &run->team));
+  CHECK(team_split_nodes(run->team, 0));
+  CHECK(decomp_dims_fill(run->team->size, dims));
+  CHECK(decomp_layout_init(&run->layout, NX, NY, run->team->size, dims, kind, block));
+  run->ring[0] = malloc((NX + 2) * sizeof(double));
+  run->ring[1] = calloc(NX + 2, sizeof(double));
+  for (int j = 0; j < NX + 2; j++)
+    run->ring[0][j] = 100.0;
+  const struct field_boundary edges = {{run->ring[0], run->ring[1], run->ring[1], run->ring[1]}};
+  CHECK(field_create(&run->layout, run->team, &edges, 0.0, 1, &run->field));
+  struct field *f = run->field;
+  f->coef = malloc((size_t)f->buffer_len * sizeof(double));
+  f->rhs = malloc((size_t)f->buffer_len * sizeof(double));
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), at = f->tile_offset[t] + s + 1;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+        double held = 0.0;
+        int64_t gi = f->tiles[t].row0 + i, gj = f->tiles[t].col0 + j;
+        bool fx = fixed_at(gi, gj, &held);
+        f->coef[at + i * s + j] = fx ? 0.0 : 1.0;
+        f->rhs[at + i * s + j] = fx ? held : source_at(gj);
+        for (int b = 0; fx && b < 2; b++)
+          field_interior(f, b, t)[i * s + j] = held;
+      }
+  }
+  CHECK(halo_create(f, run->team, CFG_HALO_AUTO, &run->halo));
+  return multigrid_create(f, run->halo, run->team, p, &run->mg);
+}
+
+static void release(struct mgrun *run) {
+  multigrid_destroy(&run->mg);
+  halo_destroy(&run->halo);
+  field_destroy(&run->field);
+  team_destroy(&run->team);
+  free(run->ring[0]);
+  free(run->ring[1]);
+}
+
+/* Cycles until the agreed change is below 1e-11 (at most 80); returns the count. */
+static int converge(struct mgrun *run, bool fmg) {
+  for (int k = 1; k <= 80; k++) {
+    double d = multigrid_cycle(run->mg, fmg && k == 1), all;
+    MPI_Allreduce(&d, &all, 1, MPI_DOUBLE, MPI_MAX, run->team->comm);
+    if (all < 1e-11)
+      return k;
+  }
+  return 81;
+}
+
+/* The discrete equations on the whole grid, by banded elimination (row-major unknowns, band NX):
+ * 4 T - (N + S + W + E) = 4 b at a free point, T = held at a fixed one. */
+static double *direct_solution(void) {
+  int64_t n = (int64_t)NX * NY, bw = NX, width = 2 * bw + 1;
+  double *a = calloc((size_t)(n * width), sizeof *a), *x = calloc((size_t)n, sizeof *x);
+#define A(u, v) a[(u)*width + bw + (v) - (u)]
+  for (int64_t i = 0; i < NY; i++)
+    for (int64_t j = 0; j < NX; j++) {
+      int64_t u = i * NX + j;
+      double held;
+      if (fixed_at(i, j, &held)) {
+        A(u, u) = 1.0;
+        x[u] = held;
+        continue;
+      }
+      A(u, u) = 4.0;
+      x[u] = 4.0 * source_at(j) + (i == 0 ? 100.0 : 0.0);
+      if (i > 0)
+        A(u, u - NX) = -1.0;
+      if (i < NY - 1)
+        A(u, u + NX) = -1.0;
+      if (j > 0)
+        A(u, u - 1) = -1.0;
+      if (j < NX - 1)
+        A(u, u + 1) = -1.0;
+    }
+  for (int64_t k = 0; k < n; k++)
+    for (int64_t i = k + 1; i <= k + bw && i < n; i++) {
+      double m = A(i, k) / A(k, k);
+      if (m == 0.0)
+        continue;
+      for (int64_t j = k; j <= k + bw && j < n; j++)
+        A(i, j) -= m * A(k, j);
+      x[i] -= m * x[k];
+    }
+  for (int64_t u = n - 1; u >= 0; u--) {
+    double s = x[u];
+    for (int64_t v = u + 1; v <= u + bw && v < n; v++)
+      s -= A(u, v) * x[v];
+    x[u] = s / A(u, u);
+  }
+#undef A
+  free(a);
+  return x;
+}
+
+static const struct multigrid_params vcycle = {
+    .cycle = MULTIGRID_V, .smoother = MULTIGRID_REDBLACK, .pre = 2, .post = 2};
+
+static void test_general_plate_converges_to_the_discrete_solution(void) {
+  static const int any[2] = {0, 0};
+  const struct multigrid_params variants[] = {
+      vcycle,
+      {.cycle = MULTIGRID_F, .smoother = MULTIGRID_CHEBYSHEV, .pre = 2, .post = 2, .fmg = true},
+      {.cycle = MULTIGRID_W, .smoother = MULTIGRID_JACOBI, .pre = 2, .post = 2}};
+  double *exact = direct_solution();
+  for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+    struct mgrun run;
+    CU_ASSERT_EQUAL_FATAL(start(&run, MPI_COMM_WORLD, DECOMP_BLOCK, 1, any, &variants[v]), ERR_OK);
+    int cycles = converge(&run, variants[v].fmg);
+    EXPECT(cycles <= 40, "variant %zu: %d cycles to a change of 1e-11 (expected <= 40)", v, cycles);
+    const struct field *f = run.field;
+    double worst = 0.0;
+    int64_t moved = 0;
+    for (int64_t t = 0; t < f->ntiles; t++) {
+      const double *x = field_interior(f, f->current, t);
+      for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+        for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+          int64_t gi = f->tiles[t].row0 + i, gj = f->tiles[t].col0 + j;
+          double got = x[i * field_stride(f, t) + j], held;
+          worst = fmax(worst, fabs(got - exact[gi * NX + gj]));
+          moved += fixed_at(gi, gj, &held) && got != held;
+        }
+    }
+    EXPECT(worst < 1e-9, "variant %zu: max |T - T*| = %g (expected < 1e-9)", v, worst);
+    EXPECT(moved == 0, "variant %zu: %lld fixed points moved off their held value", v,
+           (long long)moved);
+    release(&run);
+  }
+  free(exact);
+}
+
+/* Five cycles on every layout give rank 0's own (MPI_COMM_SELF) field, bit for bit. */
+static void test_general_plate_identical_on_every_decomposition(void) {
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  static const int any[2] = {0, 0};
+  const struct multigrid_params variants[] = {
+      vcycle,
+      {.cycle = MULTIGRID_F, .smoother = MULTIGRID_CHEBYSHEV, .pre = 3, .post = 1, .fmg = true}};
+  for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+    uint64_t want = 0;
+    if (rank == 0) {
+      struct mgrun one;
+      CU_ASSERT_EQUAL_FATAL(start(&one, MPI_COMM_SELF, DECOMP_BLOCK, 1, any, &variants[v]), ERR_OK);
+      for (int k = 1; k <= 5; k++)
+        multigrid_cycle(one.mg, variants[v].fmg && k == 1);
+      want = field_checksum(one.field, one.team);
+      release(&one);
+    }
+    MPI_Bcast(&want, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    const struct {
+      enum decomp_kind kind;
+      int block, dims[2];
+    } layouts[] = {{DECOMP_BLOCK, 1, {0, 0}},
+                   {DECOMP_CYCLIC, 1, {1, 0}},
+                   {DECOMP_BLOCK_CYCLIC, 7, {0, 1}},
+                   {DECOMP_BLOCK, 1, {size, 1}}};
+    for (size_t k = 0; k < sizeof layouts / sizeof layouts[0]; k++) {
+      int dims[2] = {layouts[k].dims[0], layouts[k].dims[1]};
+      if (dims[0] == 1 && dims[1] == 0)
+        dims[1] = size;
+      if (dims[0] == 0 && dims[1] == 1)
+        dims[0] = size;
+      struct mgrun run;
+      CU_ASSERT_EQUAL_FATAL(
+          start(&run, MPI_COMM_WORLD, layouts[k].kind, layouts[k].block, dims, &variants[v]),
+          ERR_OK);
+      for (int c = 1; c <= 5; c++)
+        multigrid_cycle(run.mg, variants[v].fmg && c == 1);
+      uint64_t got = field_checksum(run.field, run.team);
+      EXPECT(got == want, "variant %zu layout %zu on %d ranks: checksum %016llx, 1 rank %016llx", v,
+             k, size, (unsigned long long)got, (unsigned long long)want);
+      release(&run);
+    }
+  }
+}
+
+int tests_register(void) {
+  static const struct tests_case cases[] = {
+      {"general_plate_converges_to_the_discrete_solution",
+       test_general_plate_converges_to_the_discrete_solution},
+      {"general_plate_identical_on_every_decomposition",
+       test_general_plate_identical_on_every_decomposition},
+  };
+  return TESTS_ADD_SUITE("multigrid", cases);
+}
