@@ -48,9 +48,8 @@ static void formula_close(struct formula *f) { expr_destroy(&f->expr); }
 static int bad_value(const struct formula *f, double v, double x, double y, const char *what) {
   char value[32];
   snprintf(value, sizeof value, isnan(v) ? "not a number" : "%g", v);
-  return err_set(ERR_CONFIG, "%s: %s = \"%s\" gives %s at x = %.17g m, y = %.17g m: %s",
-                 f->origin, f->key, f->given->text != NULL ? f->given->text : "", value, x, y,
-                 what);
+  return err_set(ERR_CONFIG, "%s: %s = \"%s\" gives %s at x = %.17g m, y = %.17g m: %s", f->origin,
+                 f->key, f->given->text != NULL ? f->given->text : "", value, x, y, what);
 }
 
 static bool temperature_ok(double v) { return isfinite(v) && fabs(v) <= CFG_MAX_TEMPERATURE; }
@@ -322,6 +321,16 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
   double widen = m.inverse_norm * 4.0 * p->max_source_term;
   p->answer_lo = fmin(p->answer_lo, all[2]) - widen;
   p->answer_hi = fmax(p->answer_hi, -all[3]) + widen;
+  /* Iterates stay within a few times |T*| of the start: room for the sums of four of them. */
+  double reach = fmax(fabs(p->answer_lo), fabs(p->answer_hi));
+  if (!(reach <= CFG_MAX_TEMPERATURE / 16))
+    return team_agree(
+        team,
+        err_set(
+            ERR_CONFIG,
+            "%s: the sources (source.q, source.from_file) could raise the temperature by up to %g "
+            "(||A^-1|| 4 h^2 max|q| / (4 k t)), beyond the +-%g jacobi computes in",
+            cfg_origin(cfg, "source.q"), widen, CFG_MAX_TEMPERATURE / 16));
   return team_agree(team, ERR_OK);
 }
 
