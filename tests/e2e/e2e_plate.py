@@ -201,10 +201,18 @@ class Plate:
         tv = temperature(self.x, self.y) if callable(temperature) else np.full_like(self.x, temperature)
         self.held[inside] = tv[inside]
 
-    def rectangle(self, x0, x1, y0, y1):
-        self.unambiguous(np.minimum.reduce([abs(self.x - x0), abs(self.x - x1),
-                                            abs(self.y - y0), abs(self.y - y1)]))
-        return (self.x >= x0) & (self.x <= x1) & (self.y >= y0) & (self.y <= y1)
+    def rectangle(self, x0, x1, y0, y1, on_lines=False):
+        """The points inside; on_lines: edges may lie on grid lines, where jacobi counts a
+        point within 1e-9 h as inside (cfg.h), and so does this."""
+        d = np.minimum.reduce([abs(self.x - x0), abs(self.x - x1), abs(self.y - y0),
+                               abs(self.y - y1)])
+        if not on_lines:
+            self.unambiguous(d)
+            return (self.x >= x0) & (self.x <= x1) & (self.y >= y0) & (self.y <= y1)
+        if np.any((d > 1e-12 * self.h) & (d < 1e-6 * self.h)):
+            raise Failure("test bug: a region's edge passes near, not on, a grid point")
+        e = 1e-9 * self.h
+        return (self.x >= x0 - e) & (self.x <= x1 + e) & (self.y >= y0 - e) & (self.y <= y1 + e)
 
     def disk(self, cx, cy, radius):
         d = np.hypot(self.x - cx, self.y - cy)
@@ -450,6 +458,99 @@ def case_plate_regions_against_scipy():
                                   f"{bound:.6g} is below the true error {true:.6g}")
 
 
+def case_plate_thin_regions_against_scipy():
+    """Regions that are hard for coarse grids and for the flows: a rectangle whose edges lie
+    on grid lines (they are in), a wire one point wide (x0 = x1), a disk holding a single
+    point, a block touching the top and left edges, a checkerboard mask (a float dataset of
+    0.5s) along the bottom edge; a source from a float32 dataset plus an expression; a 64 x 37
+    plate (even and odd counts). Every method, and multigrid's cycles and smoothers on 1 and
+    3 ranks, within its target of scipy's solve; the bound never below the true error; the
+    heat flows (edges skip held neighbours) from the file's field."""
+    nx, ny, width, k, t = 64, 37, 1.3, 150.0, 0.003
+    p = Plate(nx, ny, width, k, t)
+    W, H = p.width, p.height
+    p.set_edges(lambda x, y: 50.0 * np.cos(np.pi * x / W), 10.0,
+                lambda x, y: 30.0 * (1.0 - y / H), 0.0)
+    checker = np.zeros((ny, nx))
+    ii, jj = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+    checker[28:, 45:61] = np.where((ii + jj)[28:, 45:61] % 2 == 0, 0.5, 0.0)
+    q_file = (2000.0 * np.sin(7.0 * p.x) * np.cos(5.0 * p.y)).astype(np.float32)
+    p.q = 1e4 * p.x * (1.3 - p.x) + q_file.astype(np.float64)
+    p.add_region(p.rectangle(0.3, 0.36, 0.1, 0.5, on_lines=True), 60.0)
+    p.add_region(p.rectangle(0.8, 0.8, 0.2, 0.6, on_lines=True), lambda x, y: -10.0 + 50.0 * y)
+    p.add_region(p.disk(1.0, 0.4, 0.005), 120.0)
+    p.add_region(p.rectangle(0.0, 0.1, 0.0, 0.12, on_lines=True), 25.0)
+    p.add_region(checker != 0, lambda x, y: 30.0 + 20.0 * np.sin(10.0 * x))
+    sizes = [int((p.region == n).sum()) for n in range(1, 6)]
+    if sizes[:4] != [4 * 21, 21, 1, 5 * 6] or not (p.region[0, 0] == 4 and p.region[-1, 46] == 5):
+        raise Failure(f"test bug: region sizes {sizes}")
+    text = toml({
+        "grid": {"nx": nx, "ny": ny},
+        "plate": {"width": width, "conductivity": k, "thickness": t},
+        "boundary": {"top": "50*cos(pi*x/width)", "bottom": 10, "left": "30*(1 - y/height)",
+                     "right": 0.0},
+        "source": {"q": "1e4*x*(1.3-x)", "from_file": "q.h5", "dataset": "/q"},
+        "solver": {"target_error": 1e-8, "max_iterations": 1000000},
+    }, regions=[
+        {"shape": "rectangle", "x0": 0.3, "x1": 0.36, "y0": 0.1, "y1": 0.5, "temperature": 60.0},
+        {"shape": "rectangle", "x0": 0.8, "x1": 0.8, "y0": 0.2, "y1": 0.6,
+         "temperature": "-10 + 50*y"},
+        {"shape": "disk", "cx": 1.0, "cy": 0.4, "radius": 0.005, "temperature": 120},
+        {"shape": "rectangle", "x0": 0.0, "x1": 0.1, "y0": 0.0, "y1": 0.12, "temperature": 25},
+        {"shape": "mask", "file": "checker.h5", "temperature": "30 + 20*sin(10*x)"},
+    ])
+    exact = p.exact()
+    floor = 1e-10
+    mg = "solver.method=multigrid"
+    runs = [(2, ("solver.method=jacobi",)), (2, ("solver.method=chebyshev",)), (1, (mg,)),
+            (3, (mg, "decomposition.partitioner=cyclic")),
+            (2, (mg, "solver.multigrid.cycle=F", "solver.multigrid.fmg=true")),
+            (2, (mg, "solver.multigrid.smoother=jacobi", "solver.multigrid.cycle=W")),
+            (2, (mg, "solver.multigrid.smoother=chebyshev"))]
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-plate-") as tmp:
+        with h5py.File(os.path.join(tmp, "checker.h5"), "w") as f:
+            f["fixed"] = checker
+        with h5py.File(os.path.join(tmp, "q.h5"), "w") as f:
+            f["q"] = q_file
+        failures, fingerprints = [], {}
+        for ranks, sets in runs:
+            what = f"{' '.join(sets)} on {ranks} ranks"
+            try:
+                r = solve(tmp, text, ranks=ranks, sets=sets)
+                true, bound = max_error(r.t, exact), float(r.attrs["error_bound"])
+                print(f"{what}: {r.iterations} iterations, true error {true:.3g}, bound "
+                      f"{bound:.3g}")
+                if not np.array_equal(r.fixed, p.region):
+                    bad = np.argwhere(r.fixed != p.region)
+                    raise Failure(f"{what}: /fixed differs at {len(bad)} points, first (i, j) = "
+                                  f"{tuple(bad[0])}: {r.fixed[tuple(bad[0])]}, expected "
+                                  f"{p.region[tuple(bad[0])]}")
+                if not true <= 1e-8 + floor:
+                    at = np.unravel_index(np.abs(r.t - exact).argmax(), r.t.shape)
+                    raise Failure(f"{what}: converged {true:.3g} from scipy's solve (worst at "
+                                  f"{at})")
+                if not bound >= true - floor:
+                    raise Failure(f"{what}: the bound {bound:.3g} is below the true error "
+                                  f"{true:.3g}")
+                if sets == ("solver.method=chebyshev",):
+                    check_heat(what, r, p, True)
+                if sets[1:] in ((), ("decomposition.partitioner=cyclic",)):
+                    fingerprints[what] = r.fingerprint
+            except Failure as e:
+                failures.append(str(e))
+        mg_runs = [v for w, v in fingerprints.items() if "multigrid" in w]
+        if len(set(mg_runs)) > 1:
+            failures.append(f"multigrid on 1 and 3 ranks: not the same bits: {fingerprints}")
+        for most in (1, 3):
+            r = solve(tmp, text, ranks=2, sets=(mg, f"solver.max_iterations={most}"), want=(3,))
+            true, bound = max_error(r.t, exact), float(r.attrs["error_bound"])
+            if not bound >= true - floor:
+                failures.append(f"multigrid stopped after {most}: the bound {bound:.3g} is "
+                                f"below the true error {true:.3g}")
+        if failures:
+            raise Failure(f"{len(failures)} failures:\n\n" + "\n\n".join(failures))
+
+
 def case_plate_profiles_sources_and_masks_written():
     """What the file holds: the ring at the positions the spec names (top and bottom at
     x = c h, c = 0..nx+1, corners included; left and right at y = r h), /source = q (the
@@ -491,6 +592,14 @@ def case_plate_profiles_sources_and_masks_written():
             got = r.attrs.get(key)
             if got is None or not math.isclose(float(got), want, rel_tol=1e-14):
                 raise Failure(f"attribute {key}: expected {want!r}, got {got!r}")
+        # the same edge by --set, bare and quoted: the same bits
+        for value in ("20*y", '"20*y"'):
+            other = solve(tmp, text.replace('left = "20*y"', "left = 0.0"), ranks=2, want=(3,),
+                          out="set.h5", sets=("solver.max_iterations=1", "solver.method=jacobi",
+                                              f"boundary.left={value}"))
+            if other.fingerprint != r.fingerprint:
+                raise Failure(f"--set boundary.left={value}: {other.fingerprint}, in the file "
+                              f"{r.fingerprint}")
         # one Jacobi sweep from T0 = 20 + e x y: T1 = avg(T0) + h^2 q / (4 k t) where free
         t0 = plate.ring.copy()
         t0[1:-1, 1:-1] = np.where(plate.free, 20.0 + np.e * plate.x * plate.y, plate.held)
