@@ -972,6 +972,13 @@ def case_plate_config_errors():
                 expect_config_error(r, origins, words, what)
             except Failure as e:
                 failures.append(str(e))
+        good, _ = any_plate(tmp)
+        for kv in ("region.temperature=5", "region[1].temperature=5"):
+            try:
+                r = solve(tmp, good, ranks=1, sets=(kv,), want=(2,), quiet=True)
+                expect_config_error(r, [f"--set {kv}"], ["region"], f"--set {kv}")
+            except Failure as e:
+                failures.append(str(e))
         if failures:
             raise Failure(f"{len(failures)} error cases failed:\n\n" + "\n\n".join(failures))
 
