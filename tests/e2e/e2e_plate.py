@@ -551,6 +551,50 @@ def case_plate_thin_regions_against_scipy():
             raise Failure(f"{len(failures)} failures:\n\n" + "\n\n".join(failures))
 
 
+def case_plate_thin_plates_against_scipy():
+    """Plates of one or two rows or columns, and 1 x 1, with a source and (where there is room)
+    a held point from a mask: every method within its target of scipy's solve, its bound
+    never below the true error (multigrid's coarsest levels and the narrow bands)."""
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-plate-") as tmp:
+        for nx, ny in ((1, 1), (1, 17), (17, 1), (40, 2), (2, 200), (3, 64), (150, 3)):
+            p = Plate(nx, ny, 0.5, 3.0, 0.2)
+            W, H = p.width, p.height
+            p.set_edges(lambda x, y: 40.0 * np.sin(np.pi * x / W), 5.0, lambda x, y: 10.0 * y / H,
+                        -2.0)
+            p.q = 1e3 * np.cos(3.0 * p.x + 2.0 * p.y)
+            regions = []
+            if nx * ny > 2:
+                mask = np.zeros((ny, nx), dtype=np.uint8)
+                mask[ny // 2, nx // 2] = mask[-1, -1] = 1
+                p.add_region(mask != 0, lambda x, y: 15.0 + 0.0 * x)
+                with h5py.File(os.path.join(tmp, "m.h5"), "w") as f:
+                    f["fixed"] = mask
+                regions = [{"shape": "mask", "file": "m.h5", "temperature": 15.0}]
+            text = toml({
+                "grid": {"nx": nx, "ny": ny},
+                "plate": {"width": 0.5, "conductivity": 3.0, "thickness": 0.2},
+                "boundary": {"top": "40*sin(pi*x/width)", "bottom": 5, "left": "10*y/height",
+                             "right": -2},
+                "source": {"q": "1e3*cos(3*x + 2*y)"},
+                "solver": {"target_error": 1e-9, "max_iterations": 10000000},
+            }, regions=regions)
+            exact = p.exact()
+            for method in METHODS:
+                what = f"{method} on {nx} x {ny}"
+                try:
+                    r = solve(tmp, text, ranks=2 if nx * ny >= 2 else 1,
+                              sets=(f"solver.method={method}",))
+                    true, bound = max_error(r.t, exact), float(r.attrs["error_bound"])
+                    if not true <= 1e-9 + 1e-11 or not bound >= true - 1e-11:
+                        raise Failure(f"{what}: true error {true:.3g} (target 1e-9), bound "
+                                      f"{bound:.3g}")
+                except Failure as e:
+                    failures.append(str(e))
+    if failures:
+        raise Failure(f"{len(failures)} failures:\n\n" + "\n\n".join(failures))
+
+
 def case_plate_profiles_sources_and_masks_written():
     """What the file holds: the ring at the positions the spec names (top and bottom at
     x = c h, c = 0..nx+1, corners included; left and right at y = r h), /source = q (the
