@@ -21,6 +21,7 @@ usage: e2e_plate.py --jacobi PATH --mpiexec PATH --source DIR (--list | CASE)
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -642,6 +643,12 @@ def case_plate_profiles_sources_and_masks_written():
         if not m or not (math.isclose(float(m.group(1)), plate.h, rel_tol=1e-12) and
                          math.isclose(abs(float(m.group(2))), plate.h, rel_tol=1e-12)):
             raise Failure(f"plate.xmf: expected the spacing in metres, h = {plate.h}, got:\n{xmf}")
+        # the file's config attribute reproduces the run (expressions, regions and all)
+        again = solve(tmp, r.attrs["config"], ranks=2, out="again.h5", want=(3,),
+                      name="again.toml", sets=("solver.max_iterations=1",))
+        if again.fingerprint != r.fingerprint:
+            raise Failure(f"the file's config attribute, run again: {again.fingerprint}, the "
+                          f"run that wrote it {r.fingerprint}:\n{r.attrs['config']}")
         # the same edge by --set, bare and quoted: the same bits
         for value in ("20*y", '"20*y"'):
             other = solve(tmp, text.replace('left = "20*y"', "left = 0.0"), ranks=2, want=(3,),
@@ -884,6 +891,48 @@ def case_plate_restart_and_checkpoint():
         other = text.replace('left = "20*y"', 'left = "20*y + 1"')
         r = solve(tmp, other, ranks=2, out="o.h5", want=(2,), sets=("initial.from_file=a.h5",))
         expect_in(r.p.stderr, ["initial.from_file"], "a file whose left edge is another profile")
+
+
+def case_plate_signal_checkpoints_and_continues_exactly():
+    """SIGUSR1 to mpiexec mid-solve on a plate with profiles, sources and regions: the
+    checkpoint is written, exit 4, and the run continued from it on other ranks ends bit for
+    bit where an uninterrupted one does (Jacobi, and Chebyshev with its /previous)."""
+    for method in ("jacobi", "chebyshev"):
+        with tempfile.TemporaryDirectory(prefix="jacobi-e2e-plate-") as tmp:
+            text, _ = any_plate(tmp, nx=160, ny=120, width=16.1, solver={
+                "method": method, "tolerance": 1e-300, "max_iterations": 100000000,
+                "check_interval": 10}, output={"checkpoint_interval": 200})
+            with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+                f.write(text)
+            cmd = [e2e.ARGS.mpiexec, "-n", "3", os.path.abspath(e2e.ARGS.jacobi), "--quiet",
+                   "--set", "output.path=s.h5", "case.toml"]
+            proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, errors="replace", env=ENV)
+            ckpt, deadline = os.path.join(tmp, "s.ckpt.h5"), time.time() + 60
+            while not os.path.exists(ckpt) and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.05)
+            if proc.poll() is not None or not os.path.exists(ckpt):
+                proc.kill()
+                out, err = proc.communicate()
+                raise Failure(f"{method}: the long run ended or wrote no checkpoint in 60 s:\n"
+                              f"{out}\n{err}")
+            proc.send_signal(signal.SIGUSR1)
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise Failure(f"{method}: the signalled run did not stop within 60 s")
+            if proc.returncode != 4:
+                raise Failure(f"{method}: SIGUSR1: expected exit 4, got {proc.returncode}\n"
+                              f"{out}\n{err}")
+            with h5py.File(ckpt, "r") as f:
+                k = int(f.attrs["iterations"])
+            stop = (f"solver.max_iterations={k + 150}", "output.checkpoint_interval=0")
+            a = solve(tmp, text, ranks=2, out="a.h5", want=(3,), sets=stop)
+            c = solve(tmp, text, ranks=4, out="c.h5", want=(3,), sets=stop + (
+                "initial.from_file=s.ckpt.h5", "decomposition.partitioner=cyclic"))
+            expect_same_bits(a, c, f"{method}: uninterrupted to {k + 150} against continued "
+                                   f"from the signal's checkpoint at {k}")
 
 
 # ---- 6. config errors ------------------------------------------------------------------------
