@@ -199,7 +199,8 @@ class Plate:
             raise Failure("test bug: a region with no point")
         number = self.region.max() + 1
         self.region[inside] = number
-        tv = temperature(self.x, self.y) if callable(temperature) else np.full_like(self.x, temperature)
+        tv = (temperature(self.x, self.y) if callable(temperature)
+              else np.full_like(self.x, temperature))
         self.held[inside] = tv[inside]
 
     def rectangle(self, x0, x1, y0, y1, on_lines=False):
@@ -1021,8 +1022,8 @@ def error_cases(tmp):
             region_key=True)
     replace("a disk key in a rectangle", "y1 = 0.95", "y1 = 0.95\nradius = 0.2", "radius", [],
             region_key=True)
-    replace("a source that could heat beyond the sums' range", 'q = "300*exp(-((x-2)^2+(y-1.5)^2))"',
-            "q = 1e300", "source.q", [])
+    replace("a source that could heat beyond the sums' range",
+            'q = "300*exp(-((x-2)^2+(y-1.5)^2))"', "q = 1e300", "source.q", [])
     replace("an assignment for a comparison", 'left = "20*y"', 'left = "x = 1"', "boundary.left",
             [])
     replace("an expression over 1000 bytes", 'left = "20*y"', 'left = "' + "+".join(["y"] * 600)
