@@ -721,10 +721,11 @@ def identical_any_plate(combos, methods=METHODS, temporal=()):
                                       sets=(f"solver.method={method}", sets[0]))
                         expect_same_bits(plain, ref, f"{method} on 1 rank, {' '.join(sets)} "
                                                      f"against plain sweeps")
-                    for ranks, part, block, grid, mode, rpn in legs_combos:
+                    for ranks, part, block, grid, mode, rpn, *more in legs_combos:
+                        more = tuple(more[0]) if more else ()
                         what = (f"{method} on {ranks} ranks, {part} {block}, grid {list(grid)}, "
-                                f"halo {mode}, ranks_per_node {rpn} {' '.join(sets)}")
-                        r = solve(tmp, text, ranks=ranks, out="b.h5", sets=base + (
+                                f"halo {mode}, ranks_per_node {rpn} {' '.join(sets + more)}")
+                        r = solve(tmp, text, ranks=ranks, out="b.h5", sets=base + more + (
                             f"decomposition.partitioner={part}",
                             f"decomposition.block_size={block}",
                             f"decomposition.process_grid=[{grid[0]}, {grid[1]}]",
@@ -755,9 +756,11 @@ def expect_same_bits(ref, r, what):
 
 def case_plate_identical_on_2_ranks():
     """Within 2 ranks (the MPICH leg): the any plate on every partitioner, process grids,
-    shared windows and messages, nodes of one rank, temporal blocks; every method."""
+    shared windows and messages, nodes of one rank, without overlap, streaming stores,
+    temporal blocks; every method."""
     combos = [(2, "block", 1, (0, 1), "auto", 0), (2, "cyclic", 1, (1, 0), "p2p", 0),
-              (2, "block-cyclic", 3, (0, 0), "auto", 1), (2, "block-cyclic", 7, (1, 2), "shm", 0)]
+              (2, "block-cyclic", 3, (0, 0), "auto", 1), (2, "block-cyclic", 7, (1, 2), "shm", 0),
+              (2, "block", 1, (1, 2), "p2p", 0, ("halo.overlap=false", "solver.stores=streaming"))]
     identical_any_plate(combos, temporal=((3, 3),))
 
 
@@ -766,7 +769,8 @@ def case_plate_identical_on_3_and_4_ranks():
     nodes of 1 and 2 ranks, temporal blocks; every method."""
     combos = [(3, "block", 1, (0, 0), "auto", 0), (4, "block", 1, (2, 2), "p2p", 2),
               (4, "cyclic", 1, (2, 2), "auto", 0), (3, "block-cyclic", 2, (1, 3), "auto", 1),
-              (4, "block-cyclic", 5, (4, 1), "shm", 0)]
+              (4, "block-cyclic", 5, (4, 1), "shm", 0),
+              (3, "cyclic", 1, (0, 1), "p2p", 1, ("halo.overlap=false",))]
     identical_any_plate(combos, temporal=((4, 4),))
 
 
