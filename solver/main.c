@@ -378,9 +378,10 @@ static int plan(struct run *run) {
   if (general)
     extra += 3.0 + 1.0 / 8.0 + 1.0;
   /* and multigrid's coarse levels there: a mask, four weights and a diagonal each (about 2
-   * buffers over all levels); the coarsest's holders 6 doubles a point */
+   * buffers over all levels), and at start-up two scratch boxes of about a tile each (one
+   * more than the heat flows' copy at the end); the coarsest's holders 6 doubles a point */
   if (general && run->cfg->method == CFG_METHOD_MULTIGRID)
-    extra += 2.0;
+    extra += 3.0;
   /* and a holder of the coarsest level: the whole level above (gathered, and its column sums),
    * the coarsest itself in three buffers and its band LU, however thin the plate */
   struct levels h;
