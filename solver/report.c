@@ -58,8 +58,8 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
       cfg_is_set(cfg, "plate.height")) {
     printf("  plate %.6g x %.6g m, spacing h = %.6g m, conductivity %g W/(m K), thickness %g m",
            cfg->width, cfg->height, cfg_spacing(cfg), cfg->conductivity, cfg->thickness);
-    bool source = cfg->source_q.text != NULL || cfg->source_q.value != 0.0 ||
-                  cfg->source_file[0] != '\0';
+    bool source =
+        cfg->source_q.text != NULL || cfg->source_q.value != 0.0 || cfg->source_file[0] != '\0';
     if (source)
       printf(", heat sources");
     if (cfg->nregions > 0)
