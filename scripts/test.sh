@@ -30,8 +30,8 @@ run_suite() { # NAME CMAKE_ARGS... [-- CTEST_ARGS...]
 # One build type's jacobi and kernel suite against the Release build's jacobi: the kernel's
 # helpers, left out of line at -O0 or -Os, once crashed the AVX2 variant (issue 17). Runs on 2
 # ranks with the checks, streaming stores, temporal blocks, Chebyshev's weighted kernel and
-# multigrid (red-black, and Chebyshev smoothing in F-cycles from FMG), each compared by its
-# checksum.
+# multigrid (red-black, and Chebyshev smoothing in F-cycles from FMG), and the general update
+# of a plate with sources and regions for each method, each compared by its checksum.
 smoke_build_type() { # TYPE
   local build="build-test-$(echo "$1" | tr '[:upper:]' '[:lower:]')"
   echo "=== jacobi smoke test: $build (CMAKE_BUILD_TYPE=$1)"
@@ -42,28 +42,38 @@ smoke_build_type() { # TYPE
   dir=$(mktemp -d)
   local -a env=(OMPI_MCA_rmaps_base_oversubscribe=1)
   [ "$(id -u)" = 0 ] && env+=(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
-  local sets
-  for sets in "" "--set solver.stores=streaming" \
-      "--set solver.temporal_block=2 --set solver.check_interval=4" \
-      "--set solver.method=chebyshev" \
-      "--set solver.method=chebyshev --set solver.temporal_block=2 --set solver.check_interval=4" \
-      "--set solver.method=multigrid" \
-      "--set solver.method=multigrid --set solver.multigrid.smoother=chebyshev --set solver.multigrid.cycle=F --set solver.multigrid.fmg=true"; do
+  # each line: a config, then its --set arguments (the classic plate on a 203 x 61 grid; the
+  # any-plate example, sources, profiles and regions, cut short where it would take long)
+  local line config sets
+  while IFS= read -r line; do
+    config=${line%% *}
+    sets=${line#"$config"}
     local want got
     # shellcheck disable=SC2086 # $sets is a list of arguments
     want=$(env "${env[@]}" mpirun -n 2 build-test-release/solver/jacobi --quiet $sets \
-      --set output.path="$dir/r.h5" --set grid.nx=203 --set grid.ny=61 configs/plate.toml |
+      --set output.path="$dir/r.h5" "$config" </dev/null |
       grep 'field checksum' || true) # a crash is reported below, not by set -e
     # shellcheck disable=SC2086
     got=$(env "${env[@]}" mpirun -n 2 "$build/solver/jacobi" --quiet $sets \
-      --set output.path="$dir/d.h5" --set grid.nx=203 --set grid.ny=61 configs/plate.toml |
+      --set output.path="$dir/d.h5" "$config" </dev/null |
       grep 'field checksum' || true) # a crash is reported below, not by set -e
     if [ -z "$want" ] || [ "$want" != "$got" ]; then
-      echo "FAIL: $1 build ($sets): '$got', Release: '$want'" >&2
+      echo "FAIL: $1 build ($config$sets): '$got', Release: '$want'" >&2
       rm -rf "$dir"
       return 1
     fi
-  done
+  done <<'EOF_SMOKE'
+configs/plate.toml --set grid.nx=203 --set grid.ny=61
+configs/plate.toml --set grid.nx=203 --set grid.ny=61 --set solver.stores=streaming
+configs/plate.toml --set grid.nx=203 --set grid.ny=61 --set solver.temporal_block=2 --set solver.check_interval=4
+configs/plate.toml --set grid.nx=203 --set grid.ny=61 --set solver.method=chebyshev
+configs/plate.toml --set grid.nx=203 --set grid.ny=61 --set solver.method=chebyshev --set solver.temporal_block=2 --set solver.check_interval=4
+configs/plate.toml --set grid.nx=203 --set grid.ny=61 --set solver.method=multigrid
+configs/plate.toml --set grid.nx=203 --set grid.ny=61 --set solver.method=multigrid --set solver.multigrid.smoother=chebyshev --set solver.multigrid.cycle=F --set solver.multigrid.fmg=true
+configs/any-plate.toml
+configs/any-plate.toml --set solver.method=jacobi --set solver.target_error=0 --set solver.tolerance=1e-3
+configs/any-plate.toml --set solver.method=chebyshev --set solver.target_error=1e-4 --set solver.temporal_block=2 --set solver.check_interval=4
+EOF_SMOKE
   rm -rf "$dir"
   echo "ok: the $1 build gives the Release build's checksums"
 }
