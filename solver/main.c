@@ -431,6 +431,18 @@ static int allocate(struct run *run) {
     edge_max *= 2;
   /* Only Jacobi carries its starting bound (a contraction in the max norm). */
   estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, cfg->method != CFG_METHOD_JACOBI);
+  /* A target below what rounding alone leaves in the bound (its value for a change of 0) can
+   * never be met: refused, rather than iterating to max_iterations. */
+  double floor = estimate_bound(&run->estimate, 0.0, false, 0);
+  if (cfg->target_error > 0 && cfg->target_error < floor)
+    return team_agree(run->team,
+                      err_set(ERR_CONFIG,
+                              "%s: solver.target_error = %g is below what the bound can certify "
+                              "on this plate: rounding alone leaves %.3g (it grows with the "
+                              "grid's size and with |T|, up to %.3g here); ask for at least "
+                              "that",
+                              cfg_origin(cfg, "solver.target_error"), cfg->target_error, floor,
+                              fmax(fabs(plate->answer_lo), fabs(plate->answer_hi))));
   if (cfg->from_file[0] != '\0') {
     CHECK(io_read(cfg->from_file, run->field, boundary, cfg, run->team, &run->first_iteration));
     plate_impose(plate, run->field, run->field->current); /* the file may hold another plate */

@@ -79,14 +79,20 @@ int plate_create(const struct cfg *cfg, const struct team *team, struct plate *o
       double x = across ? at(out, c) : s == DECOMP_WEST ? 0.0 : at(out, cfg->nx + 1);
       double y = !across ? at(out, c) : s == DECOMP_NORTH ? 0.0 : at(out, cfg->ny + 1);
       double v = formula_at(&f, x, y);
-      if (!temperature_ok(v))
+      bool corner = c == 0 || c == n - 1; /* no part of the equations: only the file shows it */
+      if (!temperature_ok(v) && !corner)
         status = bad_value(&f, v, x, y, "a temperature must be finite, within +-1e300");
       out->edge[s][c] = v;
-      if (c > 0 && c < n - 1) { /* the corners are no part of the equations */
+      if (!corner) {
         lo = fmin(lo, v);
         hi = fmax(hi, v);
       }
     }
+    /* A corner where the expression is not finite (1 / x at x = 0) shows its neighbour's. */
+    if (status == ERR_OK && !temperature_ok(out->edge[s][0]))
+      out->edge[s][0] = out->edge[s][1];
+    if (status == ERR_OK && !temperature_ok(out->edge[s][n - 1]))
+      out->edge[s][n - 1] = out->edge[s][n - 2];
     formula_close(&f);
     out->boundary.side[s] = out->edge[s];
   }
@@ -137,103 +143,166 @@ static const char *region_name(const struct cfg *cfg, int k, char buf[256]) {
   return buf;
 }
 
-/* The starting interior, in both buffers. */
-static int fill_initial(struct plate *p, struct field *f, double *lo, double *hi) {
+/* ---- refusing a value at a point --------------------------------------------------------------
+ * A formula whose value is refused somewhere is reported at the first such point in row-major
+ * order over the whole grid, on rank 0, which evaluates it there again: the same message on
+ * every decomposition, with no rank's name in it. */
+
+struct refusal {
+  int64_t index; /* gi * nx + gj of the first refused point; INT64_MAX: none */
+};
+
+static void refuse_at(struct refusal *r, const struct field *f, int64_t t, int64_t li, int64_t lj) {
+  int64_t index = (f->tiles[t].row0 + li) * f->layout->nx + f->tiles[t].col0 + lj;
+  r->index = index < r->index ? index : r->index;
+}
+
+/* The agreed outcome of a pass that refused the points in r: ERR_CONFIG with rank 0's message
+ * "the formula gives V at (x, y): what", or ERR_OK. */
+static int agree_refusal(const struct plate *p, const struct team *team, struct refusal *r,
+                         struct formula *f, const char *what) {
+  int64_t first = INT64_MAX;
+  MPI_CHECK(MPI_Allreduce(&r->index, &first, 1, MPI_INT64_T, MPI_MIN, team->comm));
+  if (first == INT64_MAX)
+    return ERR_OK;
+  int status = ERR_CONFIG;
+  if (team->rank == 0) {
+    int64_t nx = p->cfg->nx;
+    double x = at(p, first % nx + 1), y = at(p, first / nx + 1);
+    status = bad_value(f, formula_at(f, x, y), x, y, what);
+  }
+  return team_agree(team, status);
+}
+
+static const char *const temperature_rule = "a temperature must be finite, within +-1e300";
+
+/* The starting interior, in both buffers; not at held points, whose start is their
+ * temperature. */
+static int fill_initial(struct plate *p, struct field *f, const struct team *team, double *lo,
+                        double *hi) {
   const struct cfg *cfg = p->cfg;
   struct formula init;
-  CHECK(formula_open(&init, cfg, &cfg->interior, "initial.interior",
-                     cfg_origin(cfg, "initial.interior")));
-  int status = ERR_OK;
+  CHECK(team_agree(team, formula_open(&init, cfg, &cfg->interior, "initial.interior",
+                                      cfg_origin(cfg, "initial.interior"))));
+  struct refusal refused = {INT64_MAX};
   FOR_EACH_POINT(f, t, li, lj, o) {
-    if (status != ERR_OK)
-      break;
+    if (f->fixed != NULL && f->fixed[o] > 0)
+      continue;
     double x = at(p, f->tiles[t].col0 + lj + 1), y = at(p, f->tiles[t].row0 + li + 1);
     double v = formula_at(&init, x, y);
-    if (!temperature_ok(v))
-      status = bad_value(&init, v, x, y, "a temperature must be finite, within +-1e300");
+    if (!temperature_ok(v)) {
+      refuse_at(&refused, f, t, li, lj);
+      v = 0.0;
+    }
     f->base[o] = f->base[f->buffer_len + o] = v;
     *lo = fmin(*lo, v);
     *hi = fmax(*hi, v);
   }
+  int status = agree_refusal(p, team, &refused, &init, temperature_rule);
   formula_close(&init);
   return status;
 }
 
-/* q at every point: source.q plus source.from_file's dataset. */
+/* Where the sources were given, for messages: "ORIGIN: the sources (...)", blaming source.q
+ * where it is set (naming the file too, if any), else source.from_file. */
+static const char *source_origin(const struct cfg *cfg, char buf[700]) {
+  bool file = cfg->source_file[0] != '\0';
+  bool q = cfg->source_q.text != NULL || cfg->source_q.value != 0.0;
+  if (file && q)
+    snprintf(buf, 700, "%s: the sources (source.q, with source.from_file at %s)",
+             cfg_origin(cfg, "source.q"), cfg_origin(cfg, "source.from_file"));
+  else
+    snprintf(buf, 700, "%s: the sources (%s)",
+             cfg_origin(cfg, file ? "source.from_file" : "source.q"),
+             file ? "source.from_file" : "source.q");
+  return buf;
+}
+
+/* q at every free point: source.q plus source.from_file's dataset (0 at held points, where no
+ * equation uses it). */
 static int fill_source(struct plate *p, struct field *f, const struct team *team) {
   const struct cfg *cfg = p->cfg;
   int status = (f->source = new_buffer(f)) != NULL
                    ? ERR_OK
                    : err_set(ERR_FAILURE, "out of memory for the heat source");
   status = team_agree(team, status);
-  if (status == ERR_OK && cfg->source_file != NULL && cfg->source_file[0] != '\0')
+  if (status == ERR_OK && cfg->source_file[0] != '\0')
     status = io_read_interior(cfg->source_file, cfg->source_dataset, "source.from_file",
                               cfg_origin(cfg, "source.from_file"), f, team, f->source);
   if (status != ERR_OK)
     return status;
   struct formula q;
-  status = formula_open(&q, cfg, &cfg->source_q, "source.q", cfg_origin(cfg, "source.q"));
+  CHECK(team_agree(team,
+                   formula_open(&q, cfg, &cfg->source_q, "source.q", cfg_origin(cfg, "source.q"))));
+  struct refusal refused = {INT64_MAX};
   FOR_EACH_POINT(f, t, li, lj, o) {
-    if (status != ERR_OK)
-      break;
+    if (f->fixed != NULL && f->fixed[o] > 0) {
+      f->source[o] = 0.0;
+      continue;
+    }
     double x = at(p, f->tiles[t].col0 + lj + 1), y = at(p, f->tiles[t].row0 + li + 1);
-    double v = formula_at(&q, x, y);
-    if (!isfinite(v))
-      status = bad_value(&q, v, x, y, "a heat source must be finite");
-    f->source[o] += v;
-    if (!isfinite(f->source[o]) && status == ERR_OK)
-      status = bad_value(&q, f->source[o], x, y, "with source.from_file's value, not finite");
+    f->source[o] += formula_at(&q, x, y);
+    if (!isfinite(f->source[o])) {
+      refuse_at(&refused, f, t, li, lj);
+      f->source[o] = 0.0;
+    }
   }
+  status = agree_refusal(p, team, &refused, &q,
+                         cfg->source_file[0] != '\0'
+                             ? "a heat source must be finite (with source.from_file's value there)"
+                             : "a heat source must be finite");
   formula_close(&q);
-  return team_agree(team, status);
+  return status;
 }
 
-/* The region holding each point (later regions win) and its temperature, in rhs. */
-static int fill_regions(struct plate *p, struct field *f, const struct team *team,
-                        int64_t *counts) {
+/* The region holding each point (later regions win) and its temperature, in rhs; counts[k]
+ * the points region k holds in the end, inside[k] those its shape covers. */
+static int fill_regions(struct plate *p, struct field *f, const struct team *team, int64_t *counts,
+                        int64_t *inside_counts) {
   const struct cfg *cfg = p->cfg;
   f->fixed = calloc(f->buffer_len > 0 ? (size_t)f->buffer_len : 1, 1);
   double *mask = NULL;
   int status = f->fixed != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for the regions");
-  for (int k = 0; k < cfg->nregions; k++) {
+  for (int k = 0; k < cfg->nregions && status == ERR_OK; k++) {
     const struct cfg_region *r = &cfg->regions[k];
-    char key[64], name[256];
-    snprintf(key, sizeof key, "region[%d].file", k + 1);
-    status = team_agree(team, status);
-    if (status != ERR_OK)
-      return status;
+    char key[64], origin[300];
+    snprintf(origin, sizeof origin, "%s:%d", cfg->source_name, r->line);
     if (r->shape == CFG_REGION_MASK) {
-      if (mask == NULL && (mask = new_buffer(f)) == NULL)
+      if (mask == NULL && f->fixed != NULL && (mask = new_buffer(f)) == NULL)
         status = err_set(ERR_FAILURE, "out of memory for a region's mask");
-      CHECK(team_agree(team, status));
-      char origin[300];
-      snprintf(origin, sizeof origin, "%s:%d", cfg->source_name, r->line);
-      status = io_read_interior(r->file, r->dataset, key, origin, f, team, mask);
-      if (status != ERR_OK) {
-        free(mask);
-        return status;
-      }
+      status = team_agree(team, status);
+      snprintf(key, sizeof key, "region[%d].file", k + 1);
+      if (status == ERR_OK)
+        status = io_read_interior(r->file, r->dataset, key, origin, f, team, mask);
+      if (status != ERR_OK)
+        break;
     }
     struct formula temp;
     snprintf(key, sizeof key, "region[%d].temperature", k + 1);
-    status = formula_open(&temp, cfg, &r->temperature, key, region_name(cfg, k, name));
+    status = team_agree(team, formula_open(&temp, cfg, &r->temperature, key, origin));
+    if (status != ERR_OK)
+      break;
+    struct refusal refused = {INT64_MAX};
     FOR_EACH_POINT(f, t, li, lj, o) {
-      if (status != ERR_OK)
-        break;
       double x = at(p, f->tiles[t].col0 + lj + 1), y = at(p, f->tiles[t].row0 + li + 1);
       if (r->shape == CFG_REGION_MASK ? mask[o] == 0.0 : !inside(r, x, y, p->h))
         continue;
       double v = formula_at(&temp, x, y);
       if (!temperature_ok(v))
-        status = bad_value(&temp, v, x, y, "a temperature must be finite, within +-1e300");
+        refuse_at(&refused, f, t, li, lj);
       f->fixed[o] = (unsigned char)(k + 1);
       f->rhs[o] = v;
+      inside_counts[k]++;
     }
+    status = agree_refusal(p, team, &refused, &temp, temperature_rule);
     formula_close(&temp);
   }
   free(mask);
-  CHECK(team_agree(team, status));
+  status = team_agree(team, status);
+  if (status != ERR_OK)
+    return status;
   FOR_EACH_POINT(f, t, li, lj, o) {
+    (void)t;
     (void)li;
     (void)lj;
     if (f->fixed[o] > 0)
@@ -242,13 +311,39 @@ static int fill_regions(struct plate *p, struct field *f, const struct team *tea
   return ERR_OK;
 }
 
+/* Every region holds a point in the end: the first that holds none is refused (the message on
+ * rank 0 only: every rank has the same agreed counts), saying whether its shape covers no grid
+ * point or later regions cover all it does. */
+static int check_regions_hold(const struct plate *p, const struct team *team, const int64_t *total,
+                              const int64_t *inside) {
+  const struct cfg *cfg = p->cfg;
+  int k = 0;
+  while (k < cfg->nregions && total[k] > 0)
+    k++;
+  if (k == cfg->nregions)
+    return ERR_OK;
+  if (team->rank != 0)
+    return team_agree(team, ERR_CONFIG);
+  char name[256];
+  if (inside[k] > 0)
+    return team_agree(team, err_set(ERR_CONFIG,
+                                    "%s holds no grid point: later regions hold all %lld it "
+                                    "covers (where regions overlap, the later one wins)",
+                                    region_name(cfg, k, name), (long long)inside[k]));
+  return team_agree(team, err_set(ERR_CONFIG,
+                                  "%s holds no grid point: the points lie every h = %.17g m, at "
+                                  "x = (j + 1) h and y = (i + 1) h; make it larger or the grid "
+                                  "finer",
+                                  region_name(cfg, k, name), p->h));
+}
+
 int plate_fill(struct plate *p, struct field *f, const struct team *team) {
   const struct cfg *cfg = p->cfg;
-  /* min of the start, -max of the start, min of the regions, -max, max |b| */
+  /* min of the start, -max of the start, min of the regions, -max, -max |b| */
   double mine[5] = {INFINITY, INFINITY, INFINITY, INFINITY, 0.0}, all[5];
   double start_hi = -INFINITY, held_hi = -INFINITY;
-  int status = team_agree(team, fill_initial(p, f, &mine[0], &start_hi));
-  if (status != ERR_OK || !p->general) {
+  if (!p->general) {
+    int status = fill_initial(p, f, team, &mine[0], &start_hi);
     if (status == ERR_OK) {
       mine[1] = -start_hi;
       MPI_CHECK(MPI_Allreduce(mine, all, 2, MPI_DOUBLE, MPI_MIN, team->comm));
@@ -259,19 +354,34 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
   }
   f->coef = new_buffer(f);
   f->rhs = new_buffer(f);
-  int64_t *counts = calloc((size_t)cfg->nregions + 1, sizeof *counts);
-  status = f->coef != NULL && f->rhs != NULL && counts != NULL
-               ? ERR_OK
-               : err_set(ERR_FAILURE, "out of memory for the plate's equations");
+  /* counts, then what each region's shape covers, then their sums */
+  int64_t *counts = calloc(4 * ((size_t)cfg->nregions + 1), sizeof *counts);
+  int64_t *inside = counts + cfg->nregions + 1, *total = inside + cfg->nregions + 1;
+  int64_t *total_inside = total + cfg->nregions + 1;
+  int status = f->coef != NULL && f->rhs != NULL && counts != NULL
+                   ? ERR_OK
+                   : err_set(ERR_FAILURE, "out of memory for the plate's equations");
   status = team_agree(team, status);
+  /* the regions first: the start and the sources are not evaluated where points are held */
+  if (status == ERR_OK && cfg->nregions > 0)
+    status = fill_regions(p, f, team, counts, inside);
+  if (status == ERR_OK) {
+    MPI_CHECK(
+        MPI_Allreduce(counts, total, 2 * (cfg->nregions + 1), MPI_INT64_T, MPI_SUM, team->comm));
+    status = check_regions_hold(p, team, total, total_inside);
+  }
+  if (status == ERR_OK)
+    status = fill_initial(p, f, team, &mine[0], &start_hi);
   if (status == ERR_OK)
     status = fill_source(p, f, team);
-  if (status == ERR_OK && cfg->nregions > 0)
-    status = fill_regions(p, f, team, counts);
   if (status != ERR_OK) {
     free(counts);
     return status;
   }
+  p->fixed_points = 0;
+  for (int k = 0; k < cfg->nregions; k++)
+    p->fixed_points += total[k];
+  free(counts);
   /* b = h^2 q / (4 k t): the same factor, computed once, on every rank */
   double scale = p->h * p->h / (4.0 * cfg->conductivity * cfg->thickness);
   FOR_EACH_POINT(f, t, li, lj, o) {
@@ -285,7 +395,7 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
       mine[2] = fmin(mine[2], f->rhs[o]);
       held_hi = fmax(held_hi, f->rhs[o]);
     } else {
-      f->rhs[o] = f->source != NULL ? f->source[o] * scale : 0.0;
+      f->rhs[o] = f->source[o] * scale;
       mine[4] = fmax(mine[4], fabs(f->rhs[o]));
     }
   }
@@ -293,27 +403,11 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
   mine[3] = -held_hi;
   mine[4] = -mine[4];
   MPI_CHECK(MPI_Allreduce(mine, all, 5, MPI_DOUBLE, MPI_MIN, team->comm));
-  int64_t *total = calloc((size_t)cfg->nregions + 1, sizeof *total);
-  if (total == NULL)
-    team_abort(team, err_set(ERR_FAILURE, "out of memory for the regions' counts"));
-  MPI_CHECK(MPI_Allreduce(counts, total, cfg->nregions + 1, MPI_INT64_T, MPI_SUM, team->comm));
   p->start_lo = all[0];
   p->start_hi = -all[1];
   p->max_source_term = -all[4];
-  p->fixed_points = 0;
-  for (int k = 0; k < cfg->nregions && status == ERR_OK; k++) {
-    char name[256];
-    p->fixed_points += total[k];
-    if (total[k] == 0)
-      status = err_set(ERR_CONFIG,
-                       "%s holds no grid point: the points lie every h = %.17g m, at x = (j + "
-                       "1) h and y = (i + 1) h; make it larger or the grid finer",
-                       region_name(cfg, k, name), p->h);
-  }
-  free(total);
-  free(counts);
-  if (status != ERR_OK)
-    return team_agree(team, status);
+  if (p->fixed_points == (int64_t)cfg->nx * cfg->ny) /* all held: the start is the answer */
+    p->start_lo = fmin(all[0], all[2]), p->start_hi = fmax(-all[1], -all[3]);
   /* T* between the extremes of what is held (the maximum principle), widened by what the
    * sources can add: |A^-1 4b| <= ||A^-1||inf 4 max |b|, and fixed points only lower
    * ||A^-1||inf (README, "Any plate"). */
@@ -324,15 +418,14 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
   p->answer_hi = fmax(p->answer_hi, -all[3]) + widen;
   /* Iterates stay within a few times |T*| of the start: room for the sums of four of them. */
   double reach = fmax(fabs(p->answer_lo), fabs(p->answer_hi));
-  if (!(reach <= CFG_MAX_TEMPERATURE / 16))
-    return team_agree(
-        team,
-        err_set(
-            ERR_CONFIG,
-            "%s: the sources (source.q, source.from_file) could raise the temperature by up to %g "
-            "(||A^-1|| 4 h^2 max|q| / (4 k t)), beyond the +-%g jacobi computes in",
-            cfg_origin(cfg, "source.q"), widen, CFG_MAX_TEMPERATURE / 16));
-  return team_agree(team, ERR_OK);
+  if (!(reach <= CFG_MAX_TEMPERATURE / 16)) {
+    char where[700];
+    status = err_set(ERR_CONFIG,
+                     "%s could raise the temperature by up to %g (||A^-1||inf x 4 max |b|, b = "
+                     "h^2 q / (4 k t)), beyond the +-%g jacobi computes in",
+                     source_origin(cfg, where), widen, CFG_MAX_TEMPERATURE / 16);
+  }
+  return team_agree(team, status);
 }
 
 /* Copy the ring points of `from` (a field buffer, its rings just filled) into `to`: every
@@ -524,7 +617,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
                            ldexp(totals[n - 1], -50) +
                            4.0 * (double)free_points * quantised * ldexp(1.0, -hp.shift);
   }
-  if (saved != NULL) {
+  if (status == ERR_OK && f->fixed != NULL) {
     /* Neighbours on the node may still be reading the numbers: one more exchange (of the
      * current buffer, whose ring it refills with the same values) orders their reads before
      * our writes, as halo.c's protocol does for every sweep (a barrier would order nothing). */

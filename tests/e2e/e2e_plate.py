@@ -600,7 +600,7 @@ def case_plate_thin_plates_against_scipy():
 def case_plate_profiles_sources_and_masks_written():
     """What the file holds: the ring at the positions the spec names (top and bottom at
     x = c h, c = 0..nx+1, corners included; left and right at y = r h), /source = q (the
-    expression plus the file), /fixed = the region numbers (later wins), the units; and the
+    expression plus the file; 0 at held points), /fixed = the region numbers (later wins), the units; and the
     starting field's expression, seen through one Jacobi sweep."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-plate-") as tmp:
         text, plate = any_plate(tmp)
@@ -620,9 +620,11 @@ def case_plate_profiles_sources_and_masks_written():
                           f"{None if r.source is None else r.source.shape}")
         if r.source.dtype != np.float64:
             raise Failure(f"/source: expected float64, got {r.source.dtype}")
-        if not np.allclose(r.source, plate.q, rtol=1e-12, atol=1e-12):
-            raise Failure(f"/source is {np.abs(r.source - plate.q).max():.3g} from q (the "
-                          f"expression plus the file's dataset)")
+        # q where it acts: 0 at held points, where no equation uses it (nor is it evaluated)
+        want_q = np.where(plate.region > 0, 0.0, plate.q)
+        if not np.allclose(r.source, want_q, rtol=1e-12, atol=1e-12):
+            raise Failure(f"/source is {np.abs(r.source - want_q).max():.3g} from q (the "
+                          f"expression plus the file's dataset, 0 at held points)")
         if r.fixed is None or r.fixed.dtype != np.uint8 or r.fixed.shape != (plate.ny, plate.nx):
             raise Failure(f"/fixed: expected uint8 ({plate.ny}, {plate.nx}), got "
                           f"{None if r.fixed is None else (r.fixed.dtype, r.fixed.shape)}")
@@ -1096,6 +1098,50 @@ def case_plate_config_errors():
 # README's figures (16150 iterations, 0.337 degrees left) and the checksums of that binary.
 TODAYS_PLATE = {"jacobi": (16150, "1511e5599c7a7290"), "chebyshev": (479, "98eaab7d655bef5a"),
                 "multigrid": (4, "95b69bf632fb9dad")}
+
+
+def case_plate_refusals_name_the_first_point_on_any_decomposition():
+    """A value refused at a point is reported at the first such point (row-major), once,
+    without a rank's name, on 1, 3 and 4 ranks and any partitioner; a region whose points a
+    later one takes says so; a target the bound cannot reach (rounding) is refused; an
+    expression that is infinite only at a corner (no part of the equations) is accepted, and
+    edges near the largest temperature give finite heat figures."""
+    base = ("[grid]\nnx = 19\nny = 13\n[boundary]\ntop = 10.0\n"
+            "[solver]\nmax_iterations = 30\n")
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-plate-") as tmp:
+        text = base + '[source]\nq = "sqrt(0.3 - y)"\n'
+        messages = set()
+        for ranks, part in ((1, "block"), (3, "cyclic"), (4, "block")):
+            r = solve(tmp, text, ranks=ranks, want=(2,), quiet=True,
+                      sets=(f"decomposition.partitioner={part}",))
+            expect_config_error(r, ["case.toml:9"], ["source.q", "not a number"], "q at a point")
+            if "rank" in r.p.stderr:
+                raise Failure(f"a point's refusal names a rank:\n{r.p.stderr}")
+            messages.update(line for line in r.p.stderr.splitlines() if "error:" in line)
+        if len(messages) != 1:
+            raise Failure(f"the refused point depends on the decomposition: {messages}")
+        hidden = (base + '[[region]]\nshape = "disk"\ncx = 0.5\ncy = 0.35\nradius = 0.05\n'
+                  'temperature = 1.0\n[[region]]\nshape = "rectangle"\nx0 = 0.3\nx1 = 0.7\n'
+                  'y0 = 0.2\ny1 = 0.5\ntemperature = 2.0\n')
+        r = solve(tmp, hidden, ranks=2, want=(2,), quiet=True)
+        expect_config_error(r, ["case.toml:8"], ["region 1", "later regions hold all"],
+                            "a hidden region")
+        r = solve(tmp, base, ranks=1, want=(2,), quiet=True,
+                  sets=("solver.target_error=1e-15",))
+        if (r.p.stderr.count("jacobi: error:") != 1 or "--set solver.target_error" not in
+                r.p.stderr or "rounding alone leaves" not in r.p.stderr):
+            raise Failure(f"an unreachable target: expected one message naming --set "
+                          f"solver.target_error, got:\n{r.p.stderr}")
+        r = solve(tmp, base.replace("top = 10.0", 'top = "1 / x"'), ranks=2, want=(3,),
+                  quiet=True)
+        if not np.isfinite(r.t).all():
+            raise Failure("a corner where the edge's expression is infinite is not finite in "
+                          "the file")
+        r = solve(tmp, base.replace("top = 10.0", "top = 1e290"), ranks=2, want=(3,),
+                  quiet=True)
+        for key in HEAT_KEYS:
+            if not np.isfinite(r.attrs[key]):
+                raise Failure(f"{key} is {r.attrs[key]} with edges at 1e290")
 
 
 def case_plate_without_sources_keeps_todays_bits():
