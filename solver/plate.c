@@ -428,6 +428,13 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
   return team_agree(team, status);
 }
 
+/* A whole buffer's doubles, from -> to (a rank may own no points: then nothing, and its
+ * pointers may be NULL). */
+static void copy_buffer(const struct field *f, double *to, const double *from) {
+  if (f->buffer_len > 0)
+    memcpy(to, from, (size_t)f->buffer_len * sizeof *to);
+}
+
 /* Copy the ring points of `from` (a field buffer, its rings just filled) into `to`: every
  * storage point of a tile that is not one of its interior points. */
 static void copy_rings(const struct field *f, const double *from, double *to) {
@@ -448,15 +455,15 @@ int plate_fill_rings(const struct plate *plate, struct field *f, struct halo *h,
   (void)plate;
   if (!field_general(f) || f->depth <= 1)
     return ERR_OK;
-  double *saved = malloc((size_t)f->buffer_len * sizeof *saved);
+  double *saved = malloc((size_t)(f->buffer_len > 0 ? f->buffer_len : 1) * sizeof *saved);
   CHECK(team_agree(team,
                    saved != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for the rings")));
   int scratch = 1 - f->current;
   double *buf = f->base + (int64_t)scratch * f->buffer_len;
-  memcpy(saved, buf, (size_t)f->buffer_len * sizeof *saved);
+  copy_buffer(f, saved, buf);
   double *const terms[2] = {f->coef, f->rhs};
   for (int k = 0; k < 2; k++) {
-    memcpy(buf, terms[k], (size_t)f->buffer_len * sizeof *buf);
+    copy_buffer(f, buf, terms[k]);
     if (halo_exchange(h, scratch) != ERR_OK)
       team_abort(team, ERR_FAILURE);
     copy_rings(f, buf, terms[k]);
@@ -465,7 +472,7 @@ int plate_fill_rings(const struct plate *plate, struct field *f, struct halo *h,
     if (halo_exchange(h, f->current) != ERR_OK)
       team_abort(team, ERR_FAILURE);
   }
-  memcpy(buf, saved, (size_t)f->buffer_len * sizeof *buf);
+  copy_buffer(f, buf, saved);
   free(saved);
   return ERR_OK;
 }
@@ -564,7 +571,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
   double *saved = NULL;
   out->region = calloc(cfg->nregions > 0 ? (size_t)cfg->nregions : 1, sizeof *out->region);
   if (f->fixed != NULL)
-    saved = malloc((size_t)f->buffer_len * sizeof *saved);
+    saved = malloc((size_t)(f->buffer_len > 0 ? f->buffer_len : 1) * sizeof *saved);
   int status = max != NULL && scale != NULL && totals != NULL && sum != NULL &&
                        out->region != NULL && (f->fixed == NULL || saved != NULL)
                    ? ERR_OK
@@ -574,7 +581,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
   double *other = f->base + (int64_t)(1 - f->current) * f->buffer_len;
   if (status == ERR_OK && f->fixed != NULL) {
     /* the regions' numbers in the other buffer, its rings filled by one exchange */
-    memcpy(saved, other, (size_t)f->buffer_len * sizeof *saved);
+    copy_buffer(f, saved, other);
     FOR_EACH_POINT(f, t, li, lj, o) {
       (void)t;
       (void)li;
@@ -623,7 +630,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
      * our writes, as halo.c's protocol does for every sweep (a barrier would order nothing). */
     if (halo_exchange(h, f->current) != ERR_OK)
       team_abort(team, ERR_FAILURE);
-    memcpy(other, saved, (size_t)f->buffer_len * sizeof *saved);
+    copy_buffer(f, other, saved);
   }
   free(saved);
   free(sum);
