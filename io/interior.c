@@ -130,52 +130,26 @@ static int read_rows(hid_t dset, const struct interior_read *in, int64_t r0, int
   return status;
 }
 
-struct take_ctx {
-  const double *slab;
-  double *out;
-  int64_t r0, cols;
-};
-
-static void take_segment(const struct io_segment *seg, void *ctx) {
-  struct take_ctx *p = ctx;
-  memcpy(p->out, p->slab + (seg->gi - p->r0) * p->cols + seg->col0,
-         (size_t)seg->ncols * sizeof *p->out);
-  p->out += seg->ncols;
-}
-
 struct put_ctx {
   const struct field *f;
   double *dest;
-  const double *in;
 };
 
-static void put_segment(const struct io_segment *seg, void *ctx) {
+static void put_segment(const struct io_segment *seg, const double *values, void *ctx) {
   struct put_ctx *p = ctx;
   int64_t stride = field_stride(p->f, seg->tile);
   double *row = p->dest + p->f->tile_offset[seg->tile] + p->f->depth * stride + p->f->depth +
                 (seg->gi - seg->row0) * stride;
-  memcpy(row, p->in, (size_t)seg->ncols * sizeof *p->in);
-  p->in += seg->ncols;
+  memcpy(row, values, (size_t)seg->ncols * sizeof *values);
 }
 
 /* All ranks: one slab's points from rank 0's `slab` (NULL elsewhere) into dest. */
 static int scatter_rows(const struct field *f, const struct team *team, int64_t r0, int64_t r1,
                         const double *slab, double *send, int *counts, int *displs, double *recv,
                         double *dest) {
-  const struct decomp_layout *l = f->layout;
-  if (team->rank == 0) {
-    int64_t total = 0;
-    for (int r = 0; r < team->size; r++) {
-      struct take_ctx take = {.slab = slab, .out = send + total, .r0 = r0, .cols = l->nx};
-      counts[r] = (int)io_segments(l, r, r0, r1, IO_CANONICAL, take_segment, &take);
-      displs[r] = (int)total;
-      total += counts[r];
-    }
-  }
-  int mine = (int)io_segments(l, team->rank, r0, r1, IO_CANONICAL, NULL, NULL);
-  MPI_CHECK(MPI_Scatterv(send, counts, displs, MPI_DOUBLE, recv, mine, MPI_DOUBLE, 0, team->comm));
-  struct put_ctx put = {.f = f, .dest = dest, .in = recv};
-  io_segments(l, team->rank, r0, r1, IO_CANONICAL, put_segment, &put);
+  struct put_ctx put = {.f = f, .dest = dest};
+  io_scatter_rows(f->layout, team, r0, r1, slab, r0, f->layout->nx, 0, send, counts, displs, recv,
+                  put_segment, &put);
   return ERR_OK;
 }
 

@@ -171,31 +171,16 @@ static int read_slab(hid_t dset, const struct io_slabs *s, int64_t r0, int64_t r
   return status;
 }
 
-struct take_ctx {
-  const double *slab;
-  double *out;
-  int64_t r0, cols;
-};
-
-static void take_segment(const struct io_segment *seg, void *ctx) {
-  struct take_ctx *p = ctx;
-  memcpy(p->out, p->slab + (seg->gi + 1 - p->r0) * p->cols + seg->col0 + 1,
-         (size_t)seg->ncols * sizeof *p->out);
-  p->out += seg->ncols;
-}
-
 struct put_ctx {
   struct field *f;
   int buf;
-  const double *in;
 };
 
-static void put_segment(const struct io_segment *seg, void *ctx) {
+static void put_segment(const struct io_segment *seg, const double *values, void *ctx) {
   struct put_ctx *p = ctx;
   double *row = field_interior(p->f, p->buf, seg->tile) +
                 (seg->gi - seg->row0) * field_stride(p->f, seg->tile);
-  memcpy(row, p->in, (size_t)seg->ncols * sizeof *p->in);
-  p->in += seg->ncols;
+  memcpy(row, values, (size_t)seg->ncols * sizeof *values);
 }
 
 /* All ranks: receive this slab's points and put them in place. Rank 0 packs from `slab`. */
@@ -206,19 +191,9 @@ static int scatter_slab(struct field *f, int buf, const struct team *team, const
   int64_t g0 = r0 > 1 ? r0 - 1 : 0, g1 = r1 - 1 < l->ny ? r1 - 1 : l->ny;
   if (g1 < g0)
     g1 = g0;
-  if (team->rank == 0) {
-    int64_t total = 0;
-    for (int r = 0; r < team->size; r++) {
-      struct take_ctx take = {.slab = slab, .out = send + total, .r0 = r0, .cols = s->cols};
-      counts[r] = (int)io_segments(l, r, g0, g1, IO_CANONICAL, take_segment, &take);
-      displs[r] = (int)total;
-      total += counts[r];
-    }
-  }
-  int mine = (int)io_segments(l, team->rank, g0, g1, IO_CANONICAL, NULL, NULL);
-  MPI_CHECK(MPI_Scatterv(send, counts, displs, MPI_DOUBLE, recv, mine, MPI_DOUBLE, 0, team->comm));
-  struct put_ctx put = {.f = f, .buf = buf, .in = recv};
-  io_segments(l, team->rank, g0, g1, IO_CANONICAL, put_segment, &put);
+  struct put_ctx put = {.f = f, .buf = buf};
+  io_scatter_rows(l, team, g0, g1, slab, r0, s->cols, 1, send, counts, displs, recv, put_segment,
+                  &put);
   return ERR_OK;
 }
 

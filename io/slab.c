@@ -2,6 +2,7 @@
 #include "slab.h"
 
 #include "output.h"
+#include "team.h"
 
 #include <hdf5.h>
 #include <stdio.h>
@@ -150,4 +151,53 @@ const char *io_file_kind(mode_t mode) {
   if (S_ISLNK(mode))
     return "a symbolic link";
   return "not a regular file";
+}
+
+/* ---- scattering a slab -------------------------------------------------------------------- */
+
+struct take_ctx {
+  const double *slab;
+  double *out;
+  int64_t r0, cols;
+  int ring;
+};
+
+static void take_segment(const struct io_segment *seg, void *ctx) {
+  struct take_ctx *p = ctx;
+  memcpy(p->out, p->slab + (seg->gi + p->ring - p->r0) * p->cols + seg->col0 + p->ring,
+         (size_t)seg->ncols * sizeof *p->out);
+  p->out += seg->ncols;
+}
+
+struct give_ctx {
+  const double *in;
+  io_put_fn *put;
+  void *ctx;
+};
+
+static void give_segment(const struct io_segment *seg, void *ctx) {
+  struct give_ctx *g = ctx;
+  g->put(seg, g->in, g->ctx);
+  g->in += seg->ncols;
+}
+
+void io_scatter_rows(const struct decomp_layout *l, const struct team *team, int64_t g0, int64_t g1,
+                     const double *slab, int64_t r0, int64_t cols, int ring, double *send,
+                     int *counts, int *displs, double *recv, io_put_fn *put, void *ctx) {
+  if (team->rank == 0) {
+    int64_t total = 0;
+    for (int r = 0; r < team->size; r++) {
+      struct take_ctx take = {
+          .slab = slab, .out = send + total, .r0 = r0, .cols = cols, .ring = ring};
+      counts[r] = (int)io_segments(l, r, g0, g1, IO_CANONICAL, take_segment, &take);
+      displs[r] = (int)total;
+      total += counts[r];
+    }
+  }
+  int mine = (int)io_segments(l, team->rank, g0, g1, IO_CANONICAL, NULL, NULL);
+  int rc = MPI_Scatterv(send, counts, displs, MPI_DOUBLE, recv, mine, MPI_DOUBLE, 0, team->comm);
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "MPI_Scatterv (a slab of a file)"));
+  struct give_ctx give = {.in = recv, .put = put, .ctx = ctx};
+  io_segments(l, team->rank, g0, g1, IO_CANONICAL, give_segment, &give);
 }

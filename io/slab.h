@@ -1,6 +1,6 @@
 /* slab.h - io's private helpers: the row slabs a file is moved in, the canonical order of a
- * rank's points within a slab, HDF5 error text and file kinds. Shared by output.c and
- * restart.c only.
+ * rank's points within a slab, HDF5 error text and file kinds, and the scatter of a
+ * slab read by rank 0. Shared by output.c, restart.c and interior.c only.
  *
  * Canonical order (what a rank packs and rank 0 unpacks, so no index travels with the values):
  * the rank's tiles in index order (t = kr * ncolruns + kc, decomp.h), then rows, then columns.
@@ -48,6 +48,19 @@ enum io_order { IO_CANONICAL, IO_ROW_MAJOR };
  * given order; return the number of points they hold. Pure: any rank, for any rank. */
 int64_t io_segments(const struct decomp_layout *l, int rank, int64_t g0, int64_t g1,
                     enum io_order order, io_segment_fn *fn, void *ctx);
+
+/* Rank 0's slab of a file to the ranks that own its points: every rank receives, in canonical
+ * order, its points of interior rows [g0, g1), which rank 0 takes from `slab` (interior point
+ * (gi, gj) at slab[(gi + ring - r0) * cols + gj + ring]: ring 1 for a slab of the grid with its
+ * ring whose first row is grid row r0, 0 for one of the interior alone), and calls put on each
+ * of its segments with the values in `recv` (advanced segment by segment). send, counts and
+ * displs are rank 0's scratch (size: the slab's points, the team's size). Collective on
+ * team->comm; an MPI failure ends every rank. */
+struct team;
+typedef void io_put_fn(const struct io_segment *seg, const double *values, void *ctx);
+void io_scatter_rows(const struct decomp_layout *l, const struct team *team, int64_t g0, int64_t g1,
+                     const double *slab, int64_t r0, int64_t cols, int ring, double *send,
+                     int *counts, int *displs, double *recv, io_put_fn *put, void *ctx);
 
 /* The innermost message on HDF5's error stack ("" if none), then clear the stack. Static
  * storage. HDF5's own printing is turned off by io_quiet_hdf5(). Not collective. */
