@@ -107,19 +107,10 @@ static int open_input(const struct interior_read *in, hid_t *file, hid_t *dset) 
 /* Rank 0: interior rows [r0, r1) as double, every value checked finite. */
 static int read_rows(hid_t dset, const struct interior_read *in, int64_t r0, int64_t r1,
                      double *slab) {
-  hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)in->nx};
   int status = ERR_OK;
-  hid_t fspace = H5Dget_space(dset);
-  hid_t mspace = H5Screate_simple(2, count, NULL);
-  if (fspace < 0 || mspace < 0 ||
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-      H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, slab) < 0)
+  if (!io_read_rows(dset, r0, r1, in->nx, slab))
     status = bad_input(in, "reading rows %lld to %lld of %s failed: %s", (long long)r0,
                        (long long)r1 - 1, in->dataset, io_h5_reason());
-  if (mspace >= 0)
-    H5Sclose(mspace);
-  if (fspace >= 0)
-    H5Sclose(fspace);
   for (int64_t r = r0; r < r1 && status == ERR_OK; r++)
     for (int64_t c = 0; c < in->nx && status == ERR_OK; c++) {
       double v = slab[(r - r0) * in->nx + c];

@@ -155,20 +155,10 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
 
 static int read_slab(hid_t dset, const struct io_slabs *s, int64_t r0, int64_t r1, double *slab,
                      const struct cfg *cfg, const char *name, const char *path) {
-  hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)s->cols};
-  int status = ERR_OK;
-  hid_t fspace = H5Dget_space(dset);
-  hid_t mspace = H5Screate_simple(2, count, NULL);
-  if (fspace < 0 || mspace < 0 ||
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-      H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, slab) < 0)
-    status = bad_file(cfg, path, "reading rows %lld to %lld of %s failed: %s", (long long)r0,
-                      (long long)r1 - 1, name, io_h5_reason());
-  if (mspace >= 0 && H5Sclose(mspace) < 0 && status == ERR_OK)
-    status = bad_file(cfg, path, "H5Sclose failed");
-  if (fspace >= 0 && H5Sclose(fspace) < 0 && status == ERR_OK)
-    status = bad_file(cfg, path, "H5Sclose failed");
-  return status;
+  if (!io_read_rows(dset, r0, r1, s->cols, slab))
+    return bad_file(cfg, path, "reading rows %lld to %lld of %s failed: %s", (long long)r0,
+                    (long long)r1 - 1, name, io_h5_reason());
+  return ERR_OK;
 }
 
 struct put_ctx {

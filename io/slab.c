@@ -201,3 +201,17 @@ void io_scatter_rows(const struct decomp_layout *l, const struct team *team, int
   struct give_ctx give = {.in = recv, .put = put, .ctx = ctx};
   io_segments(l, team->rank, g0, g1, IO_CANONICAL, give_segment, &give);
 }
+
+bool io_read_rows(hid_t dset, int64_t r0, int64_t r1, int64_t cols, double *slab) {
+  hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)cols};
+  hid_t fspace = H5Dget_space(dset);
+  hid_t mspace = H5Screate_simple(2, count, NULL);
+  bool ok = fspace >= 0 && mspace >= 0 &&
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+            H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, slab) >= 0;
+  if (mspace >= 0 && H5Sclose(mspace) < 0)
+    ok = false;
+  if (fspace >= 0 && H5Sclose(fspace) < 0)
+    ok = false;
+  return ok;
+}

@@ -12,6 +12,7 @@
 
 #include "decomp.h"
 
+#include <hdf5.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -61,6 +62,11 @@ typedef void io_put_fn(const struct io_segment *seg, const double *values, void 
 void io_scatter_rows(const struct decomp_layout *l, const struct team *team, int64_t g0, int64_t g1,
                      const double *slab, int64_t r0, int64_t cols, int ring, double *send,
                      int *counts, int *displs, double *recv, io_put_fn *put, void *ctx);
+
+/* Rank 0's read of rows [r0, r1) of a 2-D dataset `cols` wide into slab, as double (HDF5
+ * converts any numeric type). Returns false on failure, its reason then in io_h5_reason().
+ * Not collective. */
+bool io_read_rows(hid_t dset, int64_t r0, int64_t r1, int64_t cols, double *slab);
 
 /* The innermost message on HDF5's error stack ("" if none), then clear the stack. Static
  * storage. HDF5's own printing is turned off by io_quiet_hdf5(). Not collective. */
