@@ -81,7 +81,8 @@ EOF_SMOKE
 run_suite release -DCMAKE_BUILD_TYPE=Release
 smoke_build_type Debug
 if [ "$fast" -eq 0 ]; then
-  run_suite sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJACOBI_SANITIZE=ON
+  # ASan+UBSan: every suite but the heaviest repetitions and the bench (tests/CMakeLists.txt)
+  run_suite sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJACOBI_SANITIZE=ON -- -LE 'heavy|bench'
   # MPICH: the unit and MPI suites, the e2e cases that fit in 2 ranks, the tools and the bench
   # smoke test (CMake leaves out what needs more ranks than cores); the fuzz test does not
   # depend on the MPI and ran above.
