@@ -66,7 +66,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = args.output or os.path.splitext(args.file)[0] + (".owner" if args.owner else "") + ".png"
     name = "owner" if args.owner else "temperature"
-    with h5py.File(args.file, "r") as f:
+    try:
+        f = h5py.File(args.file, "r")
+    except OSError as e:
+        print(f"plot.py: cannot open {args.file} as an HDF5 file: {e}", file=sys.stderr)
+        return 2
+    with f:
         if name not in f:
             hint = " (run with output.owner_map = true)" if args.owner else ""
             print(f"plot.py: {args.file} has no /{name}{hint}", file=sys.stderr)
