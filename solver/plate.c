@@ -262,7 +262,8 @@ static int fill_regions(struct plate *p, struct field *f, const struct team *tea
   const struct cfg *cfg = p->cfg;
   f->fixed = calloc(f->buffer_len > 0 ? (size_t)f->buffer_len : 1, 1);
   double *mask = NULL;
-  int status = f->fixed != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for the regions");
+  int status = team_agree(
+      team, f->fixed != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for the regions"));
   for (int k = 0; k < cfg->nregions && status == ERR_OK; k++) {
     const struct cfg_region *r = &cfg->regions[k];
     char key[64], origin[300];
