@@ -65,8 +65,9 @@ double sweep_tile_change_general(const double *in, const double *coef, const dou
 /* ---- kernel variants, for choosing on the machine that runs them (tune.h) ----
  * The plain sweep (sweep_tile's update) is built for each instruction set the compiler can
  * target, with regular or streaming stores, with or without the max-diff: every variant gives
- * sweep_tile's bits and diff, so which one runs changes the speed only. */
-enum sweep_isa { SWEEP_ISA_SSE2, SWEEP_ISA_AVX2, SWEEP_ISA_COUNT };
+ * sweep_tile's bits and diff, so which one runs changes the speed only. SSE2 and AVX2 take 4
+ * doubles a vector (two SSE2 registers, one AVX2 register), AVX-512 takes 8 (one register). */
+enum sweep_isa { SWEEP_ISA_SSE2, SWEEP_ISA_AVX2, SWEEP_ISA_AVX512, SWEEP_ISA_COUNT };
 
 struct sweep_variant {
   enum sweep_isa isa;
@@ -79,8 +80,10 @@ struct sweep_variant {
 
 /* Whether this build has the instruction set's variant and the CPU runs it. Not collective. */
 bool sweep_isa_available(enum sweep_isa isa);
-/* "sse2", "avx2". */
+/* "sse2", "avx2", "avx512". */
 const char *sweep_isa_name(enum sweep_isa isa);
+/* Doubles a vector of the instruction set's variant: 4, or 8 for AVX-512. */
+int sweep_isa_vector_doubles(enum sweep_isa isa);
 
 /* sweep_tile (want_diff) or sweep_tile_update (not; returns 0) with the variant's
  * instruction set and stores, bit for bit theirs. The variant's instruction set must be

@@ -48,6 +48,23 @@ void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *ch
                                            .always_diff = best_between % 2 == 0};
 }
 
+unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]) {
+  struct tune_choice fastest;
+  tune_pick(in_cache, &fastest);
+  unsigned isas = 1u << fastest.between.isa;
+  if (sweep_isa_vector_doubles(fastest.between.isa) == 4)
+    return isas;
+  /* 8 doubles a vector: every unaligned load of a neighbour row splits a cache line, which in
+   * cache costs little and far out of it cost the 8-wide kernel half its speed (measured when
+   * it was first tried); so the fastest 4-wide instruction set meets it on the tile. */
+  int best = -1;
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    if (isfinite(in_cache[c]) && sweep_isa_vector_doubles((enum sweep_isa)(c / 4)) == 4 &&
+        (best < 0 || in_cache[c] < in_cache[best]))
+      best = c;
+  return best < 0 ? isas : isas | 1u << (best / 4);
+}
+
 /* Any values will do, as long as both buffers hold the same ring and there is work to do; no
  * subnormals (they would slow some candidates and not the run). */
 static void fill(double *tile, int64_t rows, int64_t stride) {
@@ -145,13 +162,12 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   MPI_CHECK(MPI_Barrier(team->comm)); /* time together: the ranks share the memory bandwidth */
   double t0 = MPI_Wtime();
   /* First the instruction set, on a problem in cache, where the core is the limit (out of it
-   * memory is, whatever the width): the one whose best candidate is fastest. */
+   * memory is): the one whose best candidate is fastest, and beside an 8-wide one the fastest
+   * 4-wide one (tune_tile_isas). */
   int64_t rows, cols;
   problem(nrows, ncols, MIN_POINTS, &rows, &cols);
   double small[TUNE_CANDIDATES];
   CHECK(time_together(team, stores, ~0u, rows, cols, false, small));
-  struct tune_choice fastest;
-  tune_pick(small, &fastest);
   for (int c = 0; c < TUNE_CANDIDATES; c++)
     choice->in_cache += isfinite(small[c]) ? 1 : 0;
   /* Then its stores and whether to drop the diff, on the tile itself, up to CAP_POINTS; from
@@ -167,7 +183,7 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   if (llc <= 0)
     llc = sysconf(_SC_LEVEL2_CACHE_SIZE);
   choice->cold = llc > 0 ? node_footprint > (double)llc : rows * cols < nrows * ncols;
-  CHECK(time_together(team, stores, 1u << fastest.between.isa, rows, cols, choice->cold,
+  CHECK(time_together(team, stores, tune_tile_isas(small), rows, cols, choice->cold,
                       choice->us_per_mlup));
   double seconds = MPI_Wtime() - t0;
   MPI_CHECK(MPI_Allreduce(&seconds, &choice->seconds, 1, MPI_DOUBLE, MPI_MAX, team->comm));

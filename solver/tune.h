@@ -46,6 +46,12 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
  * choice: `check` the fastest with the diff, `between` the fastest of all. Not collective. */
 void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice);
 
+/* The instruction sets (a bit per enum sweep_isa) to time on the tile, from the times in
+ * cache: the one whose best candidate was fastest there and, when its vectors are 8 doubles
+ * (AVX-512), also the fastest one of 4: the width that wins in cache may lose far out of it.
+ * Not collective. */
+unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]);
+
 /* Candidate index of an instruction set, stores and (without the diff) update only. */
 int tune_index(enum sweep_isa isa, bool streaming, bool update_only);
 

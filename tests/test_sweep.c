@@ -1,6 +1,7 @@
 /* test_sweep.c - the Jacobi kernel against numbers worked by hand. */
 #include "cunit_main.h"
 #include "sweep.h"
+#include "sweep_wide_check.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -135,14 +136,50 @@ static void test_streaming_stores_give_identical_bits(void) {
         }
 }
 
-/* Every kernel variant (each instruction set this CPU runs, both stores, the diff kept or
- * dropped, wanted or not) against sweep_tile, bit for bit, over shapes that take the 4-vector
- * main loop, its remainders and the scalar tail, strides ncols + 2 and + 3, both 8-byte phases of
- * the output: the same interior, the ring untouched, and the same diff (0 when not wanted). */
-static void test_every_variant_gives_sweep_tile_bits(void) {
-  enum { MAXR = 4, MAXC = 41, SIZE = (MAXR + 2) * (MAXC + 3) + 1 };
-  static double in[SIZE], want[SIZE], got[SIZE];
+/* A sweep under test: sweep_tile's update and, wanted, its diff (else 0), by some other path. */
+typedef double (*sweep_under_test)(const void *how, const double *in, double *out, int64_t rows,
+                                   int64_t cols, int64_t stride, bool want_diff);
+
+/* How many shapes `run` gets other bits or another diff than sweep_tile on: shapes that take
+ * the main loop of 4 vectors (of 4 or 8 doubles), its remainders, the streaming stores'
+ * alignment peel (up to 7 points) and the scalar tail; strides ncols + 2 and + 3; the output
+ * at each of the 8 double offsets in a 64-byte line. The ring must stay untouched. The first
+ * wrong shape is printed, headed `what`. */
+static int count_wrong(sweep_under_test run, const void *how, bool want_diff, const char *what) {
+  enum { MAXR = 4, MAXC = 75, PHASES = 8, SIZE = (MAXR + 2) * (MAXC + 3) + PHASES };
+  static _Alignas(64) double in[SIZE], want[SIZE], got[SIZE];
   spread_values(in, SIZE, 4242u);
+  int wrong = 0;
+  for (int64_t rows = 0; rows <= MAXR; rows++)
+    for (int64_t cols = 0; cols <= MAXC; cols++)
+      for (int64_t extra = 0; extra <= 1; extra++)
+        for (size_t phase = 0; phase < PHASES; phase++) {
+          int64_t stride = cols + 2 + extra;
+          for (size_t k = 0; k < SIZE; k++)
+            want[k] = got[k] = -3.0;
+          double d1 = sweep_tile(in, want + phase, rows, cols, stride);
+          double d2 = run(how, in, got + phase, rows, cols, stride, want_diff);
+          if (d2 != (want_diff ? d1 : 0.0) || memcmp(want, got, sizeof want) != 0) {
+            if (wrong++ == 0)
+              fprintf(stderr,
+                      "\n  %s, want_diff %d, %lld x %lld stride %lld phase %zu: diff %.17g "
+                      "against %.17g, or other bits",
+                      what, want_diff, (long long)rows, (long long)cols, (long long)stride, phase,
+                      d2, d1);
+          }
+        }
+  return wrong;
+}
+
+static double run_variant(const void *how, const double *in, double *out, int64_t rows,
+                          int64_t cols, int64_t stride, bool want_diff) {
+  return sweep_tile_variant(*(const struct sweep_variant *)how, in, out, rows, cols, stride,
+                            want_diff);
+}
+
+/* Every kernel variant (each instruction set this CPU runs, AVX-512's included, both stores,
+ * the diff kept or dropped, wanted or not) against sweep_tile, bit for bit (count_wrong). */
+static void test_every_variant_gives_sweep_tile_bits(void) {
   int variants = 0, wrong = 0;
   for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
     if (!sweep_isa_available((enum sweep_isa)isa)) {
@@ -153,37 +190,52 @@ static void test_every_variant_gives_sweep_tile_bits(void) {
     for (int flags = 0; flags < 8; flags++) {
       struct sweep_variant v = {
           .isa = (enum sweep_isa)isa, .streaming = flags & 1, .always_diff = (flags >> 1) & 1};
-      bool want_diff = (flags >> 2) & 1;
+      char what[96];
+      snprintf(what, sizeof what, "%s, %s stores, always_diff %d", sweep_isa_name(v.isa),
+               v.streaming ? "streaming" : "regular", v.always_diff);
       variants++;
-      for (int64_t rows = 0; rows <= MAXR; rows++)
-        for (int64_t cols = 0; cols <= MAXC; cols++)
-          for (int64_t extra = 0; extra <= 1; extra++)
-            for (size_t phase = 0; phase <= 1; phase++) {
-              int64_t stride = cols + 2 + extra;
-              for (size_t k = 0; k < SIZE; k++)
-                want[k] = got[k] = -3.0;
-              double d1 = sweep_tile(in, want + phase, rows, cols, stride);
-              double d2 = sweep_tile_variant(v, in, got + phase, rows, cols, stride, want_diff);
-              if (d2 != (want_diff ? d1 : 0.0) || memcmp(want, got, sizeof want) != 0) {
-                if (wrong++ == 0)
-                  fprintf(stderr,
-                          "\n  %s, %s stores, always_diff %d, want_diff %d, %lld x %lld "
-                          "stride %lld phase %zu: diff %.17g against %.17g, or other bits",
-                          sweep_isa_name(v.isa), v.streaming ? "streaming" : "regular",
-                          v.always_diff, want_diff, (long long)rows, (long long)cols,
-                          (long long)stride, phase, d2, d1);
-              }
-            }
+      wrong += count_wrong(run_variant, &v, (flags >> 2) & 1, what);
     }
   }
   CU_ASSERT_EQUAL(wrong, 0);
   CU_ASSERT(variants >= 8); /* the baseline is always there */
 }
 
+struct wide_case {
+  bool avx2, streaming;
+};
+
+static double run_wide(const void *how, const double *in, double *out, int64_t rows, int64_t cols,
+                       int64_t stride, bool want_diff) {
+  const struct wide_case *c = how;
+  return sweep_wide_check(c->avx2, in, out, rows, cols, stride, c->streaming, want_diff);
+}
+
+/* The AVX-512 variant's body, eight doubles a vector, built for the baseline and for AVX2 so
+ * that every machine checks it (sweep_wide_check.c): sweep_tile's bits and diff. */
+static void test_eight_wide_body_gives_sweep_tile_bits(void) {
+  int wrong = 0, cases = 0;
+  for (int flags = 0; flags < 8; flags++) {
+    struct wide_case c = {.avx2 = flags & 1, .streaming = (flags >> 1) & 1};
+    if (c.avx2 && !sweep_wide_check_has_avx2())
+      continue;
+    char what[96];
+    snprintf(what, sizeof what, "8-wide body, %s build, %s stores", c.avx2 ? "avx2" : "baseline",
+             c.streaming ? "streaming" : "regular");
+    cases++;
+    wrong += count_wrong(run_wide, &c, (flags >> 2) & 1, what);
+  }
+  CU_ASSERT_EQUAL(wrong, 0);
+  CU_ASSERT(cases >= 4);
+}
+
 /* The names the summary uses. */
 static void test_variant_names(void) {
   CU_ASSERT_TRUE(sweep_isa_available(SWEEP_ISA_SSE2));
   CU_ASSERT_STRING_EQUAL(sweep_isa_name(SWEEP_ISA_AVX2), "avx2");
+  CU_ASSERT_STRING_EQUAL(sweep_isa_name(SWEEP_ISA_AVX512), "avx512");
+  CU_ASSERT_EQUAL(sweep_isa_vector_doubles(SWEEP_ISA_AVX2), 4);
+  CU_ASSERT_EQUAL(sweep_isa_vector_doubles(SWEEP_ISA_AVX512), 8);
   CU_ASSERT_STRING_EQUAL(sweep_isa_name(SWEEP_ISA_COUNT), "unknown");
 }
 
@@ -568,6 +620,7 @@ int tests_register(void) {
       {"levels_across_chunks", test_levels_across_chunks},
       {"update_without_diff_is_identical", test_update_without_diff_is_identical},
       {"every_variant_gives_sweep_tile_bits", test_every_variant_gives_sweep_tile_bits},
+      {"eight_wide_body_gives_sweep_tile_bits", test_eight_wide_body_gives_sweep_tile_bits},
       {"variant_names", test_variant_names},
       {"weighted_sweep_is_the_scalar_expression", test_weighted_sweep_is_the_scalar_expression},
       {"change_is_the_sweep_diff", test_change_is_the_sweep_diff},

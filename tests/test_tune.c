@@ -82,11 +82,32 @@ static void test_pick_takes_the_fastest_and_never_a_slower_between(void) {
     CU_ASSERT_EQUAL(seen[c], 1);
 }
 
+/* Which instruction sets meet the tile: the fastest in cache alone when its vectors are 4
+ * doubles; beside an 8-wide (AVX-512) winner, also the fastest 4-wide one, whatever its
+ * stores or diff; untimed candidates never. */
+static void test_an_eight_wide_winner_meets_the_best_four_wide_on_the_tile(void) {
+  double us[TUNE_CANDIDATES];
+  for (int c = 0; c < TUNE_CANDIDATES; c++)
+    us[c] = INFINITY;
+  us[tune_index(SWEEP_ISA_SSE2, false, false)] = 9.0;
+  us[tune_index(SWEEP_ISA_AVX2, false, false)] = 5.0;
+  us[tune_index(SWEEP_ISA_AVX2, true, true)] = 4.0;
+  CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_AVX2);
+  us[tune_index(SWEEP_ISA_AVX512, false, true)] = 3.0;
+  CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_AVX512 | 1u << SWEEP_ISA_AVX2);
+  us[tune_index(SWEEP_ISA_SSE2, true, false)] = 3.5; /* now SSE2 is the fastest 4-wide */
+  CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_AVX512 | 1u << SWEEP_ISA_SSE2);
+  us[tune_index(SWEEP_ISA_AVX512, false, true)] = 3.6; /* SSE2 fastest of all: alone */
+  CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_SSE2);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"every_rank_takes_the_same_variant", test_every_rank_takes_the_same_variant},
       {"pick_takes_the_fastest_and_never_a_slower_between",
        test_pick_takes_the_fastest_and_never_a_slower_between},
+      {"an_eight_wide_winner_meets_the_best_four_wide_on_the_tile",
+       test_an_eight_wide_winner_meets_the_best_four_wide_on_the_tile},
   };
   return TESTS_ADD_SUITE("tune", cases);
 }

@@ -1,0 +1,303 @@
+/* sweep_kernel.h - the kernel's body, for sweep.c (4 doubles a vector) and sweep_wide.c (8);
+ * not a public header.
+ *
+ * Included once per translation unit with SWEEP_VLEN defined (4 when it is not): the vector
+ * type, the helpers and sweep_body at that width, all static and inlined into the including
+ * file's functions, which choose the instruction set with target(...) attributes. The same
+ * text at every width, so every width computes the same expressions per lane. */
+#ifndef JACOBI_SWEEP_KERNEL_H
+#define JACOBI_SWEEP_KERNEL_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h> /* _mm_stream_pd, _mm_sfence: part of the x86-64 baseline */
+#endif
+#if defined(__AVX512F__)
+#include <immintrin.h> /* _mm512_stream_pd: where the unit is built for AVX-512 (sweep_wide.c) */
+#endif
+#include <stdint.h>
+
+/* Bit-for-bit results across decompositions rest on two facts: every point is computed by the
+ * same expression with the same parenthesisation whatever tile it sits in, and max is exact
+ * and independent of order. The build forbids FMA contraction (-ffp-contract=off) and
+ * -ffast-math, so the vector body and the scalar edges below round identically, and so do the
+ * instruction-set variants (below): the same IEEE additions and multiplications, only wider.
+ *
+ * Why explicit vectors: without -ffast-math, GCC and Clang refuse to vectorise a
+ * floating-point max reduction (-fopt-info-vec-missed: "reduction used in loop"), and the
+ * scalar loop is compute-bound well below memory bandwidth. GCC/Clang vector extensions keep
+ * the code portable (a vector of 4 doubles is two SSE2 or NEON registers, one AVX register)
+ * and make every operation explicit. */
+/* The instruction-set variants (sweep.h) are GCC's target attributes on x86-64. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_X86_VARIANTS 1
+#else
+#define HAVE_X86_VARIANTS 0
+#endif
+
+/* sweep_tile_variant's AVX-512 variant (sweep_wide.c): plain_sweep, below, eight doubles a
+ * vector, built with target("avx512f"). The CPU must run AVX-512F. */
+double sweep_wide_avx512(const double *restrict in, double *restrict out, int64_t nrows,
+                         int64_t ncols, int64_t stride, bool streaming, bool want_diff);
+
+#ifndef SWEEP_VLEN
+#define SWEEP_VLEN 4
+#endif
+enum { VLEN = SWEEP_VLEN };
+typedef double vdouble __attribute__((vector_size(VLEN * sizeof(double))));
+typedef int64_t vbits __attribute__((vector_size(VLEN * sizeof(double))));
+
+/* Every helper below is inlined into its caller, at every optimisation level (-O0 and -Os
+ * included): one that stayed a call would take and return 32-byte vectors, and a
+ * target_clones("avx2") caller passes them in AVX registers while the helper, compiled once for
+ * the baseline, expects them in memory. The two disagree and the kernel reads garbage or
+ * faults (Debug, MinSizeRel and None builds crashed on every run). Inlined, each clone computes
+ * the same expressions at its own width, so every build type gives the same bits. */
+#define VECTOR_HELPER __attribute__((always_inline))
+
+static inline VECTOR_HELPER vdouble load(const double *p) {
+  vdouble v;
+  memcpy(&v, p, sizeof v); /* an unaligned vector load */
+  return v;
+}
+
+/* A non-temporal store writes the line to memory without first reading it into the cache
+ * (no write-allocate): 16 bytes of traffic per update instead of 24, at the price of the line
+ * not being in cache for the next sweep; worth it only when the tile does not fit in cache
+ * anyway. p must be STREAM_ALIGN-byte aligned: a whole vector in one store where the unit is
+ * built for AVX-512 (splitting a 64-byte vector into SSE2 halves costs three shuffles a
+ * store), else 16-byte halves. */
+#if defined(__AVX512F__) && SWEEP_VLEN == 8
+enum { STREAM_ALIGN = 64 };
+#else
+enum { STREAM_ALIGN = 16 };
+#endif
+
+static inline VECTOR_HELPER void store(double *p, vdouble v, bool streaming) {
+#if defined(__AVX512F__) && SWEEP_VLEN == 8
+  if (streaming) {
+    __m512d whole;
+    memcpy(&whole, &v, sizeof whole);
+    _mm512_stream_pd(p, whole);
+    return;
+  }
+#elif defined(__SSE2__)
+  if (streaming) {
+    for (int h = 0; h < VLEN; h += 2) {
+      __m128d half;
+      memcpy(&half, (const double *)&v + h, sizeof half);
+      _mm_stream_pd(p + h, half);
+    }
+    return;
+  }
+#else
+  (void)streaming;
+#endif
+  memcpy(p, &v, sizeof v);
+}
+
+/* Software prefetch of the row entering the stencil (`down`), 2 KiB ahead of the loads, one
+ * cache line at a time. Measured on the sweep far out of cache (bench_sweep, 4096² and 8192²,
+ * AMD EPYC): +30% with regular stores, +60% with streaming stores; without it the hardware
+ * prefetcher, following four streams at once, leaves the core waiting on the new row. 1 KiB
+ * ahead gained half as much, 4 KiB no more; prefetching the output row (for write) lost.
+ * A prefetch never faults, so running past the end of the tile is harmless; the address is
+ * formed as an integer so that no out-of-bounds pointer is computed. */
+enum { PREFETCH_BYTES = 2048, CACHE_LINE = 64 };
+
+static inline VECTOR_HELPER void prefetch_line(const double *p, int line) {
+  __builtin_prefetch((const void *)((uintptr_t)p + PREFETCH_BYTES + (uintptr_t)line * CACHE_LINE),
+                     0, 3);
+}
+
+/* Largest lane of v (all lanes non-negative, none NaN). */
+static inline VECTOR_HELPER double lane_max(vdouble v) {
+  double max = v[0];
+  for (int l = 1; l < VLEN; l++)
+    max = v[l] > max ? v[l] : max;
+  return max;
+}
+
+/* The canonical update of one point, and its max-diff; the vector body does the same per lane.
+ * Weighted (Chebyshev), the point becomes omega * (update - old) + old, old the value `out`
+ * held (the iterate before `in`), and the diff stays |update - in|: the sweep change of `in`. */
+static inline VECTOR_HELPER double point(const double *up, const double *mid, const double *down,
+                                         double *out, int64_t j, double max_diff, bool weighted,
+                                         double omega, const double *coef, const double *rhs) {
+  double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
+  if (coef != NULL) /* the general update (plate.h): coef * average + rhs */
+    value = coef[j] * value + rhs[j];
+  double diff = fabs(value - mid[j]);
+  out[j] = weighted ? omega * (value - out[j]) + out[j] : value;
+  return diff > max_diff ? diff : max_diff;
+}
+
+/* |new - old| per lane. */
+static inline VECTOR_HELPER vdouble abs_diff(vdouble value, vdouble old) {
+  const vbits abs_mask = (vbits){0} + INT64_MAX; /* clears the sign bit: fabs per lane */
+  return (vdouble)((vbits)(value - old) & abs_mask);
+}
+
+/* The canonical update of VLEN points from j on, given the vectors of their left and right
+ * neighbours; every lane computes exactly point()'s expression. */
+static inline VECTOR_HELPER vdouble update(const double *up, const double *down, int64_t j,
+                                           vdouble left, vdouble right) {
+  return 0.25 * ((load(up + j) + load(down + j)) + (left + right));
+}
+
+/* The general update of VLEN points from j on, from their average: coef * average + rhs per
+ * lane (point()'s expression), or the average itself for Laplace's plate (coef NULL). */
+static inline VECTOR_HELPER vdouble general(vdouble average, const double *coef, const double *rhs,
+                                            int64_t j) {
+  if (coef == NULL)
+    return average;
+  return load(coef + j) * average + load(rhs + j);
+}
+
+/* What is stored for the updates `value` of VLEN points from j on: the update itself, or
+ * weighted, omega * (update - old) + old (point()'s expression per lane). */
+static inline VECTOR_HELPER vdouble weigh(vdouble value, const double *out, int64_t j,
+                                          bool weighted, double omega) {
+  if (!weighted)
+    return value;
+  vdouble old = load(out + j);
+  return omega * (value - old) + old;
+}
+
+/* The canonical update of VLEN points from j on, stored; returns their |update - in|. */
+static inline VECTOR_HELPER vdouble vector_points(const double *up, const double *mid,
+                                                  const double *down, double *out, int64_t j,
+                                                  bool streaming, bool weighted, double omega,
+                                                  const double *coef, const double *rhs) {
+  vdouble value = general(update(up, down, j, load(mid + j - 1), load(mid + j + 1)), coef, rhs, j);
+  store(out + j, weigh(value, out, j, weighted, omega), streaming);
+  return abs_diff(value, load(mid + j));
+}
+
+/* For vectors a and b of consecutive points: the right neighbours of a's points (lanes 1 ..
+ * VLEN of a:b) and the left neighbours of b's (lanes VLEN - 1 .. 2 VLEN - 2). Moving lanes
+ * between registers costs a shuffle where an unaligned load costs a load slot, or two when it
+ * crosses a cache line (a 32-byte load does at 3 of the 8 offsets a double can have): the
+ * kernel in cache is bound by its loads. */
+#if SWEEP_VLEN == 4
+static inline VECTOR_HELPER vdouble right_of(vdouble a, vdouble b) {
+  return __builtin_shufflevector(a, b, 1, 2, 3, 4);
+}
+static inline VECTOR_HELPER vdouble left_of(vdouble a, vdouble b) {
+  return __builtin_shufflevector(a, b, 3, 4, 5, 6);
+}
+#elif SWEEP_VLEN == 8
+static inline VECTOR_HELPER vdouble right_of(vdouble a, vdouble b) {
+  return __builtin_shufflevector(a, b, 1, 2, 3, 4, 5, 6, 7, 8);
+}
+static inline VECTOR_HELPER vdouble left_of(vdouble a, vdouble b) {
+  return __builtin_shufflevector(a, b, 7, 8, 9, 10, 11, 12, 13, 14);
+}
+#else
+#error "sweep_kernel.h: SWEEP_VLEN must be 4 or 8"
+#endif
+
+/* Lane-wise max of two non-negative vectors (a lane of `diff` that is NaN is dropped). */
+static inline VECTOR_HELPER vdouble vector_max(vdouble vmax, vdouble diff) {
+  vbits greater = diff > vmax; /* all ones where diff is larger */
+  return (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
+}
+
+/* The sweep, instantiated by constant arguments: with or without streaming stores, with or
+ * without the max-diff (without it, the loads of the old centre values and the
+ * compare-and-selects vanish from the loop: iterations whose diff nobody reads are cheaper),
+ * plain or weighted (Chebyshev: each stored value is omega * (update - old) + old, reading the
+ * old value from `out` at its own point only, so one more load per point and the same
+ * memory traffic: a regular store reads the line anyway). */
+static inline __attribute__((always_inline)) double
+sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
+           int64_t stride, bool streaming, bool want_diff, bool weighted, double omega,
+           const double *restrict coef_in, const double *restrict rhs_in) {
+  /* Two running maxima: the compare-and-select that updates one is a chain of dependent
+   * instructions, and with one accumulator that chain, not memory, limits the loop. Max is
+   * exact and order-free, so how the points are split between them changes nothing. */
+  vdouble vmax0 = {0}, vmax1 = {0};
+  double max_diff = 0.0;
+  for (int64_t i = 1; i <= nrows; i++) {
+    const double *restrict up = in + (i - 1) * stride;
+    const double *restrict mid = in + i * stride;
+    const double *restrict down = in + (i + 1) * stride;
+    double *restrict row_out = out + i * stride;
+    const double *coef = coef_in != NULL ? coef_in + i * stride : NULL;
+    const double *rhs = rhs_in != NULL ? rhs_in + i * stride : NULL;
+    int64_t j = 1;
+    /* Streaming stores need STREAM_ALIGN-byte alignment: scalar points first up to there. */
+    while (streaming && ((uintptr_t)(row_out + j) & (STREAM_ALIGN - 1)) != 0 && j <= ncols)
+      max_diff = point(up, mid, down, row_out, j++, max_diff, weighted, omega, coef, rhs);
+    /* The main loop: 4 VLEN points from the row's centre vectors c0..c3, their inner
+     * neighbours shuffled out of them, loading only the two outermost: 14 loads where
+     * vector_points takes 20 (bench_sweep, 256²: 3.1 -> 3.8 GLUP/s). */
+    for (; j + 4 * VLEN - 1 <= ncols; j += 4 * VLEN) {
+      for (int line = 0; line < (int)(4 * VLEN * sizeof(double) / CACHE_LINE); line++)
+        prefetch_line(down + j, line);
+      vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN), c2 = load(mid + j + 2 * VLEN),
+              c3 = load(mid + j + 3 * VLEN);
+      vdouble v0 = general(update(up, down, j, load(mid + j - 1), right_of(c0, c1)), coef, rhs, j);
+      vdouble v1 = general(update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2)), coef, rhs,
+                           j + VLEN);
+      vdouble v2 = general(update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3)), coef,
+                           rhs, j + 2 * VLEN);
+      vdouble v3 =
+          general(update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1)),
+                  coef, rhs, j + 3 * VLEN);
+      store(row_out + j, weigh(v0, row_out, j, weighted, omega), streaming);
+      store(row_out + j + VLEN, weigh(v1, row_out, j + VLEN, weighted, omega), streaming);
+      store(row_out + j + 2 * VLEN, weigh(v2, row_out, j + 2 * VLEN, weighted, omega), streaming);
+      store(row_out + j + 3 * VLEN, weigh(v3, row_out, j + 3 * VLEN, weighted, omega), streaming);
+      if (want_diff) {
+        vmax0 = vector_max(vmax0, vector_max(abs_diff(v0, c0), abs_diff(v2, c2)));
+        vmax1 = vector_max(vmax1, vector_max(abs_diff(v1, c1), abs_diff(v3, c3)));
+      }
+    }
+    for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
+      vdouble d1 =
+          vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega, coef, rhs);
+      if (want_diff) {
+        vmax0 = vector_max(vmax0, d0);
+        vmax1 = vector_max(vmax1, d1);
+      }
+    }
+    if (j + VLEN - 1 <= ncols) {
+      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
+      if (want_diff)
+        vmax0 = vector_max(vmax0, d0);
+      j += VLEN;
+    }
+    for (; j <= ncols; j++)
+      max_diff = point(up, mid, down, row_out, j, max_diff, weighted, omega, coef, rhs);
+  }
+#if defined(__SSE2__)
+  if (streaming)
+    _mm_sfence(); /* streaming stores are weakly ordered: complete them before anyone reads */
+#endif
+  if (!want_diff)
+    return 0.0;
+  double vector_max_diff = lane_max(vector_max(vmax0, vmax1));
+  return vector_max_diff > max_diff ? vector_max_diff : max_diff;
+}
+
+/* The plain sweep (sweep_tile's update), with or without streaming stores and the max-diff:
+ * what the instruction-set variants (sweep.h) instantiate. */
+static inline __attribute__((always_inline)) double plain_sweep(const double *restrict in,
+                                                                double *restrict out, int64_t nrows,
+                                                                int64_t ncols, int64_t stride,
+                                                                bool streaming, bool want_diff) {
+  if (streaming)
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, NULL, NULL)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, NULL, NULL);
+  return want_diff
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, NULL, NULL)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL);
+}
+
+#endif

@@ -1,0 +1,45 @@
+/* sweep_wide_check.c - the kernel's body eight doubles a vector, for test_sweep on any CPU.
+ *
+ * sweep_wide.c builds this body for AVX-512 only, which not every machine that runs the tests
+ * has; here the same text (sweep_kernel.h) is built for the baseline and for AVX2, so that
+ * the 8-wide loop structure, its shuffles and remainders are checked bit for bit everywhere.
+ * What differs in the AVX-512 build is the instruction set and its streaming stores (whole
+ * 64-byte vectors at 64-byte alignment where these take 16-byte halves): test_sweep's
+ * every-variant test covers that one where the CPU runs it. */
+#define SWEEP_VLEN 8
+#include "sweep_kernel.h"
+
+#include "sweep_wide_check.h"
+
+static double wide_baseline(const double *restrict in, double *restrict out, int64_t nrows,
+                            int64_t ncols, int64_t stride, bool streaming, bool want_diff) {
+  return plain_sweep(in, out, nrows, ncols, stride, streaming, want_diff);
+}
+
+#if HAVE_X86_VARIANTS
+__attribute__((target("avx2"))) static double wide_avx2(const double *restrict in,
+                                                        double *restrict out, int64_t nrows,
+                                                        int64_t ncols, int64_t stride,
+                                                        bool streaming, bool want_diff) {
+  return plain_sweep(in, out, nrows, ncols, stride, streaming, want_diff);
+}
+#endif
+
+bool sweep_wide_check_has_avx2(void) {
+#if HAVE_X86_VARIANTS
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+double sweep_wide_check(bool avx2, const double *restrict in, double *restrict out, int64_t nrows,
+                        int64_t ncols, int64_t stride, bool streaming, bool want_diff) {
+#if HAVE_X86_VARIANTS
+  if (avx2)
+    return wide_avx2(in, out, nrows, ncols, stride, streaming, want_diff);
+#else
+  (void)avx2;
+#endif
+  return wide_baseline(in, out, nrows, ncols, stride, streaming, want_diff);
+}
