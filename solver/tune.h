@@ -43,7 +43,9 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
                 struct tune_choice *choice);
 
 /* The choice from times per candidate (index tune_index), the same times giving the same
- * choice: `check` the fastest with the diff, `between` the fastest of all. Not collective. */
+ * choice: `check` the fastest with the diff, `between` the fastest of all if it is at least 5%
+ * faster than `check`, else `check`'s loop itself (keeping the diff and dropping it). Not
+ * collective. */
 void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice);
 
 /* The instruction sets (a bit per enum sweep_isa) to time on the tile, from the times in

@@ -55,8 +55,8 @@ static void test_every_rank_takes_the_same_variant(void) {
 }
 
 /* From given times: the fastest with the diff for the checks, the fastest of all between
- * them (a with-diff one if it is faster: it keeps the diff and drops it), untimed candidates
- * never. */
+ * them (a with-diff one if it is faster: it keeps the diff and drops it) when it is at least
+ * 5% faster than the checks' loop (else that loop), untimed candidates never. */
 static void test_pick_takes_the_fastest_and_never_a_slower_between(void) {
   double us[TUNE_CANDIDATES];
   for (int c = 0; c < TUNE_CANDIDATES; c++)
@@ -72,6 +72,12 @@ static void test_pick_takes_the_fastest_and_never_a_slower_between(void) {
   us[tune_index(SWEEP_ISA_SSE2, true, true)] = 3.0;
   tune_pick(us, &choice);
   CU_ASSERT_TRUE(choice.between.streaming && !choice.between.always_diff);
+  /* faster by less than 5%: the checks' loop, keeping the diff */
+  us[tune_index(SWEEP_ISA_SSE2, true, true)] = 3.9;
+  us[tune_index(SWEEP_ISA_SSE2, false, true)] = 3.85;
+  tune_pick(us, &choice);
+  CU_ASSERT_TRUE(choice.between.streaming && choice.between.always_diff);
+  CU_ASSERT_EQUAL(choice.between.isa, choice.check.isa);
   /* every index names one candidate */
   int seen[TUNE_CANDIDATES] = {0};
   for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++)
