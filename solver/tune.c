@@ -56,21 +56,38 @@ void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *ch
                                            .always_diff = best_between % 2 == 0};
 }
 
+/* The candidate with the least time among those whose vectors are `doubles` wide (0: any),
+ * with the diff only if `with_diff`; -1 if none was timed. */
+static int fastest(const double us_per_mlup[TUNE_CANDIDATES], int doubles, bool with_diff) {
+  int best = -1;
+  for (int c = 0; c < TUNE_CANDIDATES; c++) {
+    bool update_only = c % 2 == 1;
+    if (!isfinite(us_per_mlup[c]) || (with_diff && update_only) ||
+        (doubles != 0 && sweep_isa_vector_doubles((enum sweep_isa)(c / 4)) != doubles))
+      continue;
+    if (best < 0 || us_per_mlup[c] < us_per_mlup[best])
+      best = c;
+  }
+  return best;
+}
+
 unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]) {
-  struct tune_choice fastest;
-  tune_pick(in_cache, &fastest);
-  unsigned isas = 1u << fastest.between.isa;
-  if (sweep_isa_vector_doubles(fastest.between.isa) == 4)
+  int winner = fastest(in_cache, 0, false);
+  if (winner < 0)
+    return 1u << SWEEP_ISA_SSE2;
+  unsigned isas = 1u << (winner / 4);
+  if (sweep_isa_vector_doubles((enum sweep_isa)(winner / 4)) == 4)
     return isas;
   /* 8 doubles a vector: every unaligned load of a neighbour row splits a cache line, which in
    * cache costs little and far out of it cost the 8-wide kernel half its speed (measured when
-   * it was first tried); so the fastest 4-wide instruction set meets it on the tile. */
-  int best = -1;
-  for (int c = 0; c < TUNE_CANDIDATES; c++)
-    if (isfinite(in_cache[c]) && sweep_isa_vector_doubles((enum sweep_isa)(c / 4)) == 4 &&
-        (best < 0 || in_cache[c] < in_cache[best]))
-      best = c;
-  return best < 0 ? isas : isas | 1u << (best / 4);
+   * it was first tried); so the fastest 4-wide instruction set meets it on the tile, for the
+   * checks (with the diff) and for the sweeps between them (either). */
+  int check = fastest(in_cache, 4, true), any = fastest(in_cache, 4, false);
+  if (check >= 0)
+    isas |= 1u << (check / 4);
+  if (any >= 0)
+    isas |= 1u << (any / 4);
+  return isas;
 }
 
 /* Any values will do, as long as both buffers hold the same ring and there is work to do; no

@@ -37,8 +37,9 @@ struct tune_choice {
  * points, capped at about two million points) and choose, the same on every rank. `stores`
  * limits the candidates to the stores set (CFG_STORES_REGULAR, CFG_STORES_STREAMING) or leaves
  * both (CFG_STORES_AUTO). A rank without points times a small problem of its own, so that
- * every rank takes part. Costs about 16 sweeps of that problem. Collective on team->comm;
- * returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
+ * every rank takes part. Costs about 16 sweeps of that problem (32 when an 8-wide winner in
+ * cache meets a 4-wide one, tune_tile_isas), after 2 of a small one per candidate. Collective on
+ * team->comm; returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
                 struct tune_choice *choice);
 
@@ -49,9 +50,9 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
 void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice);
 
 /* The instruction sets (a bit per enum sweep_isa) to time on the tile, from the times in
- * cache: the one whose best candidate was fastest there and, when its vectors are 8 doubles
- * (AVX-512), also the fastest one of 4: the width that wins in cache may lose far out of it.
- * Not collective. */
+ * cache: the one of the fastest candidate there and, when its vectors are 8 doubles
+ * (AVX-512), also those of the fastest 4-wide candidate with the diff and of the fastest
+ * 4-wide one of all: the width that wins in cache may lose far out of it. Not collective. */
 unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]);
 
 /* Candidate index of an instruction set, stores and (without the diff) update only. */
