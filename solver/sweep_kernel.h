@@ -1,12 +1,16 @@
-/* sweep_kernel.h - the kernel's body, for sweep.c (4 doubles a vector) and sweep_wide.c (8);
- * not a public header.
+/* sweep_kernel.h - the kernel's body, for one instruction set per unit; not a public header.
  *
  * Included once per translation unit with SWEEP_VLEN defined (4 when it is not): the vector
  * type, the helpers and sweep_body at that width, all static and inlined into the including
- * file's functions, which choose the instruction set with target(...) attributes. The same
- * text at every width, so every width computes the same expressions per lane. */
+ * unit's functions, and, with SWEEP_KERNEL_SET defined, sweep.h's kernels as a set (below).
+ * The unit chooses the instruction set for all of it (#pragma GCC target): sweep.c the
+ * baseline, sweep_avx2.c AVX2 (4 doubles a vector), sweep_wide.c AVX-512 (8; the plain sweep
+ * only). The same text for every unit and width, so every one computes the same expressions
+ * per lane. */
 #ifndef JACOBI_SWEEP_KERNEL_H
 #define JACOBI_SWEEP_KERNEL_H
+
+#include "sweep.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -51,11 +55,13 @@ typedef double vdouble __attribute__((vector_size(VLEN * sizeof(double))));
 typedef int64_t vbits __attribute__((vector_size(VLEN * sizeof(double))));
 
 /* Every helper below is inlined into its caller, at every optimisation level (-O0 and -Os
- * included): one that stayed a call would take and return 32-byte vectors, and a
- * target_clones("avx2") caller passes them in AVX registers while the helper, compiled once for
- * the baseline, expects them in memory. The two disagree and the kernel reads garbage or
- * faults (Debug, MinSizeRel and None builds crashed on every run). Inlined, each clone computes
- * the same expressions at its own width, so every build type gives the same bits. */
+ * included): one that stayed a call would take and return 32- or 64-byte vectors, whose
+ * calling convention differs between instruction sets (in AVX registers, or in memory). When
+ * the kernel was built by function multi-versioning, an AVX2 clone calling a helper built once
+ * for the baseline read garbage or faulted (Debug, MinSizeRel and None builds crashed on every
+ * run); each unit now builds its own, but a helper left out of line would still cost a call
+ * per vector. Inlined, each computes the same expressions at its own width, so every build
+ * type gives the same bits. */
 #define VECTOR_HELPER __attribute__((always_inline))
 
 static inline VECTOR_HELPER vdouble load(const double *p) {
@@ -70,11 +76,12 @@ static inline VECTOR_HELPER vdouble load(const double *p) {
  * anyway. p must be STREAM_ALIGN-byte aligned: a whole vector in one store where the unit is
  * built for AVX-512 (splitting a 64-byte vector into SSE2 halves costs three shuffles a
  * store), else 16-byte halves. */
-#if defined(__AVX512F__) && SWEEP_VLEN == 8
-enum { STREAM_ALIGN = 64 };
-#else
-enum { STREAM_ALIGN = 16 };
+#if !defined(SWEEP_STREAM_ALIGN) && defined(__AVX512F__) && SWEEP_VLEN == 8
+#define SWEEP_STREAM_ALIGN 64
+#elif !defined(SWEEP_STREAM_ALIGN)
+#define SWEEP_STREAM_ALIGN 16 /* a test may ask for 64 with halves, to run the longer peel */
 #endif
+enum { STREAM_ALIGN = SWEEP_STREAM_ALIGN };
 
 static inline VECTOR_HELPER void store(double *p, vdouble v, bool streaming) {
 #if defined(__AVX512F__) && SWEEP_VLEN == 8
@@ -200,9 +207,24 @@ static inline VECTOR_HELPER vdouble left_of(vdouble a, vdouble b) {
 #error "sweep_kernel.h: SWEEP_VLEN must be 4 or 8"
 #endif
 
-/* Lane-wise max of two non-negative vectors (a lane of `diff` that is NaN is dropped). */
+/* Lane-wise max of two non-negative vectors (a lane of `diff` that is NaN is dropped; `vmax`
+ * must hold no NaN: a running maximum, never a fresh diff, or a NaN there would drop the other
+ * lane's diff and the max would depend on which points were paired). */
 static inline VECTOR_HELPER vdouble vector_max(vdouble vmax, vdouble diff) {
+#if defined(__AVX__)
   vbits greater = diff > vmax; /* all ones where diff is larger */
+#else
+  /* Without AVX there is no compare of 4 doubles at once, and GCC lowers `diff > vmax` to
+   * four scalar compares and moves (bench_sweep: the SSE2 sweep with the diff at a third of
+   * the one without). The sign of vmax - diff says the same with SSE2's subtraction, shift
+   * and integer subtraction: for vmax >= 0 (no NaN) and diff >= 0 or a NaN of clear sign,
+   * vmax - diff < 0 exactly when diff > vmax (unequal doubles never differ by zero: gradual
+   * underflow, and the build never flushes to zero); a NaN diff gives a NaN of its own clear
+   * sign: vmax kept, as the compare keeps it; diff = +inf gives -inf: taken; both +inf give
+   * a NaN of either sign, and either choice is +inf. */
+  typedef uint64_t vubits __attribute__((vector_size(VLEN * sizeof(double))));
+  vbits greater = (vbits)((vubits){0} - ((vubits)(vmax - diff) >> 63));
+#endif
   return (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
 }
 
@@ -216,10 +238,12 @@ static inline __attribute__((always_inline)) double
 sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
            int64_t stride, bool streaming, bool want_diff, bool weighted, double omega,
            const double *restrict coef_in, const double *restrict rhs_in) {
-  /* Two running maxima: the compare-and-select that updates one is a chain of dependent
-   * instructions, and with one accumulator that chain, not memory, limits the loop. Max is
-   * exact and order-free, so how the points are split between them changes nothing. */
-  vdouble vmax0 = {0}, vmax1 = {0};
+  /* Four running maxima, one per vector of the main loop: the compare-and-select that updates
+   * one is a chain of dependent instructions, and with one accumulator that chain, not memory,
+   * limits the loop. Max is exact and order-free, and each fresh diff goes into a running
+   * maximum (vector_max drops its NaN lanes), so how the points are split between them
+   * changes nothing: the result is the max over the points whose diff is not NaN, as point()'s. */
+  vdouble vmax0 = {0}, vmax1 = {0}, vmax2 = {0}, vmax3 = {0};
   double max_diff = 0.0;
   for (int64_t i = 1; i <= nrows; i++) {
     const double *restrict up = in + (i - 1) * stride;
@@ -253,8 +277,10 @@ sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64
       store(row_out + j + 2 * VLEN, weigh(v2, row_out, j + 2 * VLEN, weighted, omega), streaming);
       store(row_out + j + 3 * VLEN, weigh(v3, row_out, j + 3 * VLEN, weighted, omega), streaming);
       if (want_diff) {
-        vmax0 = vector_max(vmax0, vector_max(abs_diff(v0, c0), abs_diff(v2, c2)));
-        vmax1 = vector_max(vmax1, vector_max(abs_diff(v1, c1), abs_diff(v3, c3)));
+        vmax0 = vector_max(vmax0, abs_diff(v0, c0));
+        vmax1 = vector_max(vmax1, abs_diff(v1, c1));
+        vmax2 = vector_max(vmax2, abs_diff(v2, c2));
+        vmax3 = vector_max(vmax3, abs_diff(v3, c3));
       }
     }
     for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
@@ -281,7 +307,7 @@ sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64
 #endif
   if (!want_diff)
     return 0.0;
-  double vector_max_diff = lane_max(vector_max(vmax0, vmax1));
+  double vector_max_diff = lane_max(vector_max(vector_max(vmax0, vmax1), vector_max(vmax2, vmax3)));
   return vector_max_diff > max_diff ? vector_max_diff : max_diff;
 }
 
@@ -299,5 +325,125 @@ static inline __attribute__((always_inline)) double plain_sweep(const double *re
              ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, NULL, NULL)
              : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL);
 }
+
+/* ---- one instruction set's kernels, for sweep.c's dispatch ----------------------------------
+ * sweep.h's kernels built for one instruction set: a unit that defines SWEEP_KERNEL_SET
+ * before including this header gets them, under that name, built for its unit's target
+ * (sweep.c: the baseline; sweep_avx2.c: AVX2, by pragma). sweep.c calls the set the CPU runs.
+ * One unit per instruction set, not function multi-versioning, because the unit's target
+ * decides how vector_max is written (above): the preprocessor sees a unit's target, not a
+ * clone's. */
+struct sweep_kernel_set {
+  double (*plain)(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
+                  int64_t stride, bool streaming, bool want_diff);
+  double (*weighted)(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
+                     int64_t stride, double omega, bool streaming, bool want_diff);
+  double (*general)(const double *restrict in, double *restrict out, const double *restrict coef,
+                    const double *restrict rhs, int64_t nrows, int64_t ncols, int64_t stride,
+                    double omega, bool streaming, bool want_diff);
+  double (*levels)(double *const buf[2], int current, int64_t stride, int64_t levels,
+                   const struct sweep_rect *rect, const double *omega,
+                   const double *const terms[2]);
+};
+extern const struct sweep_kernel_set sweep_kernels_baseline; /* sweep.c */
+extern const struct sweep_kernel_set sweep_kernels_avx2;     /* sweep_avx2.c, x86-64 GCC only */
+
+#if defined(SWEEP_KERNEL_SET)
+static double kernel_plain(const double *restrict in, double *restrict out, int64_t nrows,
+                           int64_t ncols, int64_t stride, bool streaming, bool want_diff) {
+  return plain_sweep(in, out, nrows, ncols, stride, streaming, want_diff);
+}
+
+static double kernel_weighted(const double *restrict in, double *restrict out, int64_t nrows,
+                              int64_t ncols, int64_t stride, double omega, bool streaming,
+                              bool want_diff) {
+  if (streaming)
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, NULL, NULL)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, NULL, NULL);
+  return want_diff
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, NULL, NULL)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, NULL, NULL);
+}
+
+static double kernel_general(const double *restrict in, double *restrict out,
+                             const double *restrict coef, const double *restrict rhs, int64_t nrows,
+                             int64_t ncols, int64_t stride, double omega, bool streaming,
+                             bool want_diff) {
+  bool weighted = omega != 1.0;
+  if (streaming) {
+    if (weighted)
+      return want_diff
+                 ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, coef, rhs)
+                 : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, coef, rhs);
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, coef, rhs)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, coef, rhs);
+  }
+  if (weighted)
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, coef, rhs)
+               : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, coef, rhs);
+  return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, coef, rhs)
+                   : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, coef, rhs);
+}
+
+static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static double kernel_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
+                            const struct sweep_rect *rect, const double *omega,
+                            const double *const terms[2]) {
+  double max_diff = 0.0;
+  /* Step s: level t (0-based) sweeps row i = s - t of its rectangle, reading buffer
+   * (current + t) % 2 and writing the other. Row i of level t needs rows i - 1 .. i + 1 of
+   * level t - 1: row i + 1 was swept earlier in this step, the others in earlier steps. Level
+   * t + 1 overwrites level t - 1's row i - 1 in the same step, after level t's row i, the last
+   * to read it.
+   *
+   * A step goes across the rows in chunks of SWEEP_LEVELS_CHUNK columns, all levels per chunk.
+   * Only the row below comes from this step, and a point needs it in its own column only, so
+   * level t's piece of a chunk needs level t - 1's piece of the same chunk and nothing to its
+   * right; level t + 1's piece overwrites row i - 1 in the chunk's columns only, which level t
+   * has read. So only the order changes, and the rows of a chunk, all levels, stay in the
+   * first-level cache, which one row of a wide tile (32 KiB at 4096 columns) would fill. */
+  for (int64_t s = rect[0].row0; s < rect[0].row1 + levels - 1; s++)
+    for (int64_t x = rect[0].col0; x < rect[0].col1; x += SWEEP_LEVELS_CHUNK)
+      for (int64_t t = 0; t < levels; t++) {
+        const struct sweep_rect *r = &rect[t];
+        int64_t i = s - t;
+        int64_t lo = max64(r->col0, x), hi = min64(r->col1, x + SWEEP_LEVELS_CHUNK);
+        if (i < r->row0 || i >= r->row1 || lo >= hi)
+          continue;
+        int in = (int)((current + t) % 2);
+        /* a one-row tile whose top-left ring point is (i - 1, lo - 1) */
+        int64_t at = (i - 1) * stride + lo - 1;
+        const double *from = buf[in] + at;
+        double *to = buf[1 - in] + at;
+        double diff = 0.0;
+        if (terms != NULL) { /* the general update: one body, weighted or not */
+          double w = omega != NULL ? omega[t] : 1.0;
+          diff = kernel_general(from, to, terms[0] + at, terms[1] + at, 1, hi - lo, stride, w,
+                                false, t == levels - 1);
+          max_diff = diff > max_diff ? diff : max_diff;
+          continue;
+        }
+        bool plain = omega == NULL || omega[t] == 1.0; /* as sweep_tile_weighted's callers */
+        if (plain && t == levels - 1)
+          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0, NULL, NULL);
+        else if (plain)
+          sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0, NULL, NULL);
+        else if (t == levels - 1)
+          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t], NULL, NULL);
+        else
+          sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t], NULL, NULL);
+        max_diff = diff > max_diff ? diff : max_diff;
+      }
+  return max_diff;
+}
+
+const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain, kernel_weighted, kernel_general,
+                                                  kernel_levels};
+#endif /* SWEEP_KERNEL_SET */
 
 #endif

@@ -7,7 +7,8 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 /* Everything below, the kernel's inlined helpers included, is built for AVX-512F (and the
  * pragma defines __AVX512F__ for them); only sweep_wide_avx512 is called, and only on a CPU
- * that runs it (sweep_isa_available). */
+ * that runs it (sweep_isa_available). Anything added to this file, or a function of
+ * sweep_kernel.h that is not inlined, is AVX-512 code too: keep such things out of here. */
 #pragma GCC target("avx512f")
 #endif
 #define SWEEP_VLEN 8

@@ -2,11 +2,13 @@
  *
  * sweep_wide.c builds this body for AVX-512 only, which not every machine that runs the tests
  * has; here the same text (sweep_kernel.h) is built for the baseline and for AVX2, so that
- * the 8-wide loop structure, its shuffles and remainders are checked bit for bit everywhere.
- * What differs in the AVX-512 build is the instruction set and its streaming stores (whole
- * 64-byte vectors at 64-byte alignment where these take 16-byte halves): test_sweep's
- * every-variant test covers that one where the CPU runs it. */
+ * the 8-wide loop structure, its shuffles, remainders and, with streaming stores, the peel to
+ * a 64-byte boundary (0 to 7 scalar points, as the AVX-512 build does) are checked bit for bit
+ * everywhere. What differs in the AVX-512 build is the instruction set and its streaming
+ * store (one 64-byte store where these take four 16-byte halves): test_sweep's every-variant
+ * test covers that one where the CPU runs it, and check_avx512_object.sh checks its code. */
 #define SWEEP_VLEN 8
+#define SWEEP_STREAM_ALIGN 64
 #include "sweep_kernel.h"
 
 #include "sweep_wide_check.h"

@@ -143,31 +143,39 @@ typedef double (*sweep_under_test)(const void *how, const double *in, double *ou
 /* How many shapes `run` gets other bits or another diff than sweep_tile on: shapes that take
  * the main loop of 4 vectors (of 4 or 8 doubles), its remainders, the streaming stores'
  * alignment peel (up to 7 points) and the scalar tail; strides ncols + 2 and + 3; the output
- * at each of the 8 double offsets in a 64-byte line. The ring must stay untouched. The first
+ * at each of the 8 double offsets in a 64-byte line; values of every magnitude, and then the
+ * same with NaNs among them (one NaN, so every NaN computed carries its bits; a NaN's diff
+ * is dropped from the max, as sweep_tile drops it). The ring must stay untouched. The first
  * wrong shape is printed, headed `what`. */
 static int count_wrong(sweep_under_test run, const void *how, bool want_diff, const char *what) {
   enum { MAXR = 4, MAXC = 75, PHASES = 8, SIZE = (MAXR + 2) * (MAXC + 3) + PHASES };
   static _Alignas(64) double in[SIZE], want[SIZE], got[SIZE];
-  spread_values(in, SIZE, 4242u);
   int wrong = 0;
-  for (int64_t rows = 0; rows <= MAXR; rows++)
-    for (int64_t cols = 0; cols <= MAXC; cols++)
-      for (int64_t extra = 0; extra <= 1; extra++)
-        for (size_t phase = 0; phase < PHASES; phase++) {
-          int64_t stride = cols + 2 + extra;
-          for (size_t k = 0; k < SIZE; k++)
-            want[k] = got[k] = -3.0;
-          double d1 = sweep_tile(in, want + phase, rows, cols, stride);
-          double d2 = run(how, in, got + phase, rows, cols, stride, want_diff);
-          if (d2 != (want_diff ? d1 : 0.0) || memcmp(want, got, sizeof want) != 0) {
-            if (wrong++ == 0)
-              fprintf(stderr,
-                      "\n  %s, want_diff %d, %lld x %lld stride %lld phase %zu: diff %.17g "
-                      "against %.17g, or other bits",
-                      what, want_diff, (long long)rows, (long long)cols, (long long)stride, phase,
-                      d2, d1);
+  for (int with_nans = 0; with_nans <= 1; with_nans++) {
+    spread_values(in, SIZE, 4242u);
+    for (size_t k = 7; with_nans && k < SIZE; k += 29)
+      in[k] = NAN;
+    for (int64_t rows = 0; rows <= MAXR; rows++)
+      for (int64_t cols = 0; cols <= MAXC; cols++)
+        for (int64_t extra = 0; extra <= 1; extra++)
+          for (size_t phase = 0; phase < PHASES; phase++) {
+            int64_t stride = cols + 2 + extra;
+            for (size_t k = 0; k < SIZE; k++)
+              want[k] = got[k] = -3.0;
+            double d1 = sweep_tile(in, want + phase, rows, cols, stride);
+            double d2 = run(how, in, got + phase, rows, cols, stride, want_diff);
+            /* and sweep_tile's diff is the scalar loop's (sweep_tile_change) */
+            double d0 = sweep_tile_change(in, rows, cols, stride);
+            if (d1 != d0 || d2 != (want_diff ? d1 : 0.0) || memcmp(want, got, sizeof want) != 0) {
+              if (wrong++ == 0)
+                fprintf(stderr,
+                        "\n  %s, want_diff %d, %lld x %lld stride %lld phase %zu%s: diff %.17g "
+                        "against %.17g (scalar %.17g), or other bits",
+                        what, want_diff, (long long)rows, (long long)cols, (long long)stride, phase,
+                        with_nans ? ", NaNs in" : "", d2, d1, d0);
+            }
           }
-        }
+  }
   return wrong;
 }
 
