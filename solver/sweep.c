@@ -18,6 +18,16 @@ static const struct sweep_kernel_set *kernels(void) {
 #endif
 }
 
+const struct sweep_kernel_set *sweep_kernel_set_of(enum sweep_isa isa) {
+  if (isa == SWEEP_ISA_SSE2)
+    return &sweep_kernels_baseline;
+#if HAVE_X86_VARIANTS
+  if (isa == SWEEP_ISA_AVX2 && sweep_isa_available(isa))
+    return &sweep_kernels_avx2;
+#endif
+  return NULL;
+}
+
 double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
                   int64_t stride) {
   return kernels()->plain(in, out, nrows, ncols, stride, false, true);

@@ -87,8 +87,8 @@ int sweep_isa_vector_doubles(enum sweep_isa isa);
 
 /* sweep_tile (want_diff) or sweep_tile_update (not; returns 0) with the variant's
  * instruction set and stores, bit for bit theirs. The variant's instruction set must be
- * available (sweep_isa_available; it is not checked here: another one faults). Not
- * collective. */
+ * available (sweep_isa_available; it is not checked here: on x86-64 GCC builds an
+ * unavailable one faults, elsewhere only the baseline exists and runs). Not collective. */
 double sweep_tile_variant(struct sweep_variant v, const double *restrict in, double *restrict out,
                           int64_t nrows, int64_t ncols, int64_t stride, bool want_diff);
 

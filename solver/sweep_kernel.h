@@ -11,6 +11,7 @@
 #define JACOBI_SWEEP_KERNEL_H
 
 #include "sweep.h"
+#include "sweep_sets.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -211,15 +212,16 @@ static inline VECTOR_HELPER vdouble left_of(vdouble a, vdouble b) {
  * must hold no NaN: a running maximum, never a fresh diff, or a NaN there would drop the other
  * lane's diff and the max would depend on which points were paired). */
 static inline VECTOR_HELPER vdouble vector_max(vdouble vmax, vdouble diff) {
-#if defined(__AVX__)
+#if defined(__AVX__) || !defined(__SSE2__)
   vbits greater = diff > vmax; /* all ones where diff is larger */
 #else
-  /* Without AVX there is no compare of 4 doubles at once, and GCC lowers `diff > vmax` to
+  /* With SSE2 alone there is no compare of 4 doubles at once, and GCC lowers `diff > vmax` to
    * four scalar compares and moves (bench_sweep: the SSE2 sweep with the diff at a third of
    * the one without). The sign of vmax - diff says the same with SSE2's subtraction, shift
    * and integer subtraction: for vmax >= 0 (no NaN) and diff >= 0 or a NaN of clear sign,
-   * vmax - diff < 0 exactly when diff > vmax (unequal doubles never differ by zero: gradual
-   * underflow, and the build never flushes to zero); a NaN diff gives a NaN of its own clear
+   * vmax - diff < 0 exactly when diff > vmax (unequal doubles never differ by zero, by gradual
+   * underflow; were flush-to-zero set, the zero keeps the difference's sign, and with
+   * denormals-are-zero the compare too sees zeros); a NaN diff gives a NaN of its own clear
    * sign: vmax kept, as the compare keeps it; diff = +inf gives -inf: taken; both +inf give
    * a NaN of either sign, and either choice is +inf. */
   typedef uint64_t vubits __attribute__((vector_size(VLEN * sizeof(double))));
@@ -333,21 +335,6 @@ static inline __attribute__((always_inline)) double plain_sweep(const double *re
  * One unit per instruction set, not function multi-versioning, because the unit's target
  * decides how vector_max is written (above): the preprocessor sees a unit's target, not a
  * clone's. */
-struct sweep_kernel_set {
-  double (*plain)(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
-                  int64_t stride, bool streaming, bool want_diff);
-  double (*weighted)(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
-                     int64_t stride, double omega, bool streaming, bool want_diff);
-  double (*general)(const double *restrict in, double *restrict out, const double *restrict coef,
-                    const double *restrict rhs, int64_t nrows, int64_t ncols, int64_t stride,
-                    double omega, bool streaming, bool want_diff);
-  double (*levels)(double *const buf[2], int current, int64_t stride, int64_t levels,
-                   const struct sweep_rect *rect, const double *omega,
-                   const double *const terms[2]);
-};
-extern const struct sweep_kernel_set sweep_kernels_baseline; /* sweep.c */
-extern const struct sweep_kernel_set sweep_kernels_avx2;     /* sweep_avx2.c, x86-64 GCC only */
-
 #if defined(SWEEP_KERNEL_SET)
 static double kernel_plain(const double *restrict in, double *restrict out, int64_t nrows,
                            int64_t ncols, int64_t stride, bool streaming, bool want_diff) {

@@ -75,7 +75,9 @@ unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]) {
   int winner = fastest(in_cache, 0, false);
   if (winner < 0)
     return 1u << SWEEP_ISA_SSE2;
-  unsigned isas = 1u << (winner / 4);
+  /* and the checks' fastest, if it is another's (the winner may be fast only without the diff) */
+  int check_any = fastest(in_cache, 0, true);
+  unsigned isas = 1u << (winner / 4) | (check_any >= 0 ? 1u << (check_any / 4) : 0u);
   if (sweep_isa_vector_doubles((enum sweep_isa)(winner / 4)) == 4)
     return isas;
   /* 8 doubles a vector: every unaligned load of a neighbour row splits a cache line, which in

@@ -50,9 +50,10 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
 void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice);
 
 /* The instruction sets (a bit per enum sweep_isa) to time on the tile, from the times in
- * cache: the one of the fastest candidate there and, when its vectors are 8 doubles
- * (AVX-512), also those of the fastest 4-wide candidate with the diff and of the fastest
- * 4-wide one of all: the width that wins in cache may lose far out of it. Not collective. */
+ * cache: those of the fastest candidate there and of the fastest with the diff (for the
+ * checks) and, when the first's vectors are 8 doubles (AVX-512), also those of the fastest
+ * 4-wide candidate with the diff and of the fastest 4-wide one of all: the width that wins in
+ * cache may lose far out of it. Not collective. */
 unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]);
 
 /* Candidate index of an instruction set, stores and (without the diff) update only. */

@@ -11,6 +11,10 @@
 set -eu
 lib=$1
 command -v objdump >/dev/null 2>&1 || { echo "objdump not found: not checked"; exit 77; }
+if objdump -h "$lib" 2>/dev/null | grep -q '\.gnu\.lto_'; then
+  echo "link-time-optimised objects (-flto) hold no final machine code: not checked"
+  exit 77
+fi
 code=$(objdump -d --no-show-raw-insn "$lib" | awk '
   /^[^ ]+\.o: +file format/ { member = $1; next }
   member == "sweep_wide.c.o:" { print }')

@@ -5,6 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The 8-wide body's plain sweep built for AVX2 (sweep_wide_check_avx2.c; x86-64 GCC only). */
+double sweep_wide_check_avx2(const double *restrict in, double *restrict out, int64_t nrows,
+                             int64_t ncols, int64_t stride, bool streaming, bool want_diff);
+
 /* Whether this CPU runs the AVX2 build of the 8-wide body. */
 bool sweep_wide_check_has_avx2(void);
 

@@ -1,6 +1,7 @@
 /* test_sweep.c - the Jacobi kernel against numbers worked by hand. */
 #include "cunit_main.h"
 #include "sweep.h"
+#include "sweep_sets.h"
 #include "sweep_wide_check.h"
 
 #include <math.h>
@@ -140,21 +141,30 @@ static void test_streaming_stores_give_identical_bits(void) {
 typedef double (*sweep_under_test)(const void *how, const double *in, double *out, int64_t rows,
                                    int64_t cols, int64_t stride, bool want_diff);
 
+/* The test values of pass `pass` (0 .. VALUE_PASSES - 1): values of every magnitude (0); the
+ * same with NaNs among them (1: one NaN, so every NaN computed carries its bits; a NaN's diff is
+ * dropped from the max, as sweep_tile drops it), with infinities of both signs (2: their sums
+ * make the machine's default NaN), and with subnormals (3). */
+enum { VALUE_PASSES = 4 };
+static void pass_values(double *values, size_t n, unsigned seed, int pass) {
+  spread_values(values, n, seed);
+  for (size_t k = 7; pass > 0 && k < n; k += 29)
+    values[k] = pass == 1   ? NAN
+                : pass == 2 ? (k % 2 ? INFINITY : -INFINITY)
+                            : ldexp(values[k], -1060); /* below DBL_MIN */
+}
+
 /* How many shapes `run` gets other bits or another diff than sweep_tile on: shapes that take
  * the main loop of 4 vectors (of 4 or 8 doubles), its remainders, the streaming stores'
  * alignment peel (up to 7 points) and the scalar tail; strides ncols + 2 and + 3; the output
- * at each of the 8 double offsets in a 64-byte line; values of every magnitude, and then the
- * same with NaNs among them (one NaN, so every NaN computed carries its bits; a NaN's diff
- * is dropped from the max, as sweep_tile drops it). The ring must stay untouched. The first
- * wrong shape is printed, headed `what`. */
+ * at each of the 8 double offsets in a 64-byte line; every pass of pass_values. The ring must
+ * stay untouched. The first wrong shape is printed, headed `what`. */
 static int count_wrong(sweep_under_test run, const void *how, bool want_diff, const char *what) {
   enum { MAXR = 4, MAXC = 75, PHASES = 8, SIZE = (MAXR + 2) * (MAXC + 3) + PHASES };
   static _Alignas(64) double in[SIZE], want[SIZE], got[SIZE];
   int wrong = 0;
-  for (int with_nans = 0; with_nans <= 1; with_nans++) {
-    spread_values(in, SIZE, 4242u);
-    for (size_t k = 7; with_nans && k < SIZE; k += 29)
-      in[k] = NAN;
+  for (int pass = 0; pass < VALUE_PASSES; pass++) {
+    pass_values(in, SIZE, 4242u, pass);
     for (int64_t rows = 0; rows <= MAXR; rows++)
       for (int64_t cols = 0; cols <= MAXC; cols++)
         for (int64_t extra = 0; extra <= 1; extra++)
@@ -172,7 +182,11 @@ static int count_wrong(sweep_under_test run, const void *how, bool want_diff, co
                         "\n  %s, want_diff %d, %lld x %lld stride %lld phase %zu%s: diff %.17g "
                         "against %.17g (scalar %.17g), or other bits",
                         what, want_diff, (long long)rows, (long long)cols, (long long)stride, phase,
-                        with_nans ? ", NaNs in" : "", d2, d1, d0);
+                        pass == 0   ? ""
+                        : pass == 1 ? ", NaNs in"
+                        : pass == 2 ? ", infinities in"
+                                    : ", subnormals in",
+                        d2, d1, d0);
             }
           }
   }
@@ -235,6 +249,92 @@ static void test_eight_wide_body_gives_sweep_tile_bits(void) {
   }
   CU_ASSERT_EQUAL(wrong, 0);
   CU_ASSERT(cases >= 4);
+}
+
+/* Each instruction set's whole kernel set (sweep_sets.h) against the baseline's, bit for bit
+ * and diff for diff: the weighted and general sweeps (several omegas, coefficients that hold
+ * and free points, both stores, the diff wanted or not) and the wavefront (plain, weighted,
+ * general), on every pass of pass_values. sweep.h's functions run the set the CPU has, which
+ * the other tests hold to the scalar expressions; this holds the others to it. */
+static void test_every_kernel_set_gives_the_baseline_bits(void) {
+  enum { MAXR = 4, MAXC = 41, SIZE = (MAXR + 2) * (MAXC + 3) + 1 };
+  static double in[SIZE], coef[SIZE], rhs[SIZE], want[SIZE], got[SIZE];
+  static double wave_want[2][SIZE], wave_got[2][SIZE];
+  const struct sweep_kernel_set *base = sweep_kernel_set_of(SWEEP_ISA_SSE2);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+  static const double omegas[] = {1.0, 1.3, 0.7};
+  int sets = 0, wrong = 0;
+  for (int isa = 1; isa < SWEEP_ISA_COUNT; isa++) {
+    const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
+    if (set == NULL)
+      continue;
+    sets++;
+    for (int pass = 0; pass < VALUE_PASSES; pass++) {
+      pass_values(in, SIZE, 99u + (unsigned)pass, pass);
+      spread_values(rhs, SIZE, 5u);
+      for (size_t k = 0; k < SIZE; k++)
+        coef[k] = k % 5 == 0 ? 0.0 : k % 5 == 1 ? 0.5 : 1.0; /* held, weak and free points */
+      for (int64_t rows = 0; rows <= MAXR; rows++)
+        for (int64_t cols = 0; cols <= MAXC; cols++)
+          for (int flags = 0; flags < 4 * 3; flags++) {
+            bool streaming = flags & 1, want_diff = (flags >> 1) & 1;
+            double omega = omegas[flags / 4];
+            int64_t stride = cols + 2 + (cols % 2);
+            for (int kind = 0; kind < 2; kind++) { /* weighted, general */
+              for (size_t k = 0; k < SIZE; k++)
+                want[k] = got[k] = in[(k * 7) % SIZE]; /* an old iterate: weighting reads it */
+              double d1 = kind == 0 ? base->weighted(in, want, rows, cols, stride, omega, streaming,
+                                                     want_diff)
+                                    : base->general(in, want, coef, rhs, rows, cols, stride, omega,
+                                                    streaming, want_diff);
+              double d2 = kind == 0 ? set->weighted(in, got, rows, cols, stride, omega, streaming,
+                                                    want_diff)
+                                    : set->general(in, got, coef, rhs, rows, cols, stride, omega,
+                                                   streaming, want_diff);
+              bool same_diff = d1 == d2 || (isnan(d1) && isnan(d2));
+              if (!same_diff || memcmp(want, got, sizeof want) != 0) {
+                if (wrong++ == 0)
+                  fprintf(stderr,
+                          "\n  %s %s, pass %d, %lld x %lld, omega %g, %s stores: %.17g "
+                          "against %.17g, or other bits",
+                          sweep_isa_name((enum sweep_isa)isa), kind == 0 ? "weighted" : "general",
+                          pass, (long long)rows, (long long)cols, omega,
+                          streaming ? "streaming" : "regular", d2, d1);
+              }
+            }
+            if (streaming || want_diff || cols > 19)
+              continue;                            /* the wavefront: once per shape and omega */
+            for (int kind = 0; kind < 3; kind++) { /* plain, weighted, general */
+              enum { LEVELS = 3 };
+              double w[LEVELS] = {omega, omega, omega};
+              const double *const terms[2] = {coef, rhs};
+              struct sweep_rect rect[LEVELS];
+              for (int l = 0; l < LEVELS; l++)
+                rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1};
+              for (size_t k = 0; k < SIZE; k++)
+                wave_want[0][k] = wave_want[1][k] = wave_got[0][k] = wave_got[1][k] = in[k];
+              double *const bw[2] = {wave_want[0], wave_want[1]};
+              double *const bg[2] = {wave_got[0], wave_got[1]};
+              double d1 = base->levels(bw, 0, cols + 2, LEVELS, rect, kind == 0 ? NULL : w,
+                                       kind == 2 ? terms : NULL);
+              double d2 = set->levels(bg, 0, cols + 2, LEVELS, rect, kind == 0 ? NULL : w,
+                                      kind == 2 ? terms : NULL);
+              bool same_diff = d1 == d2 || (isnan(d1) && isnan(d2));
+              if (!same_diff || memcmp(wave_want, wave_got, sizeof wave_want) != 0) {
+                if (wrong++ == 0)
+                  fprintf(stderr,
+                          "\n  %s wavefront (kind %d), pass %d, %lld x %lld, omega %g: "
+                          "%.17g against %.17g, or other bits",
+                          sweep_isa_name((enum sweep_isa)isa), kind, pass, (long long)rows,
+                          (long long)cols, omega, d2, d1);
+              }
+            }
+          }
+    }
+  }
+  if (sets == 0)
+    fprintf(stderr, "\n  (this CPU runs no kernel set but the baseline: nothing to compare)");
+  CU_ASSERT_EQUAL(wrong, 0);
 }
 
 /* The names the summary uses. */
@@ -629,6 +729,7 @@ int tests_register(void) {
       {"update_without_diff_is_identical", test_update_without_diff_is_identical},
       {"every_variant_gives_sweep_tile_bits", test_every_variant_gives_sweep_tile_bits},
       {"eight_wide_body_gives_sweep_tile_bits", test_eight_wide_body_gives_sweep_tile_bits},
+      {"every_kernel_set_gives_the_baseline_bits", test_every_kernel_set_gives_the_baseline_bits},
       {"variant_names", test_variant_names},
       {"weighted_sweep_is_the_scalar_expression", test_weighted_sweep_is_the_scalar_expression},
       {"change_is_the_sweep_diff", test_change_is_the_sweep_diff},

@@ -119,6 +119,9 @@ static void test_an_eight_wide_winner_meets_the_best_four_wide_on_the_tile(void)
   CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_AVX512 | 1u << SWEEP_ISA_SSE2);
   us[tune_index(SWEEP_ISA_AVX512, false, true)] = 3.6; /* SSE2 fastest of all: alone */
   CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_SSE2);
+  /* a 4-wide winner fast only without the diff: the fastest with it meets it */
+  us[tune_index(SWEEP_ISA_SSE2, true, false)] = 6.0;
+  CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_SSE2 | 1u << SWEEP_ISA_AVX2);
 }
 
 int tests_register(void) {
