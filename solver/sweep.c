@@ -7,17 +7,6 @@
 /* On x86-64 the kernels are built for the baseline (SSE2, here) and for AVX2 (sweep_avx2.c),
  * and each call runs the set the CPU has: the same binary on any node of a cluster, at full
  * width where the hardware has it. */
-static const struct sweep_kernel_set *kernels(void) {
-#if HAVE_X86_VARIANTS
-  static const struct sweep_kernel_set *chosen = NULL;
-  if (chosen == NULL)
-    chosen = __builtin_cpu_supports("avx2") ? &sweep_kernels_avx2 : &sweep_kernels_baseline;
-  return chosen;
-#else
-  return &sweep_kernels_baseline;
-#endif
-}
-
 const struct sweep_kernel_set *sweep_kernel_set_of(enum sweep_isa isa) {
   if (isa == SWEEP_ISA_SSE2)
     return &sweep_kernels_baseline;
@@ -26,6 +15,16 @@ const struct sweep_kernel_set *sweep_kernel_set_of(enum sweep_isa isa) {
     return &sweep_kernels_avx2;
 #endif
   return NULL;
+}
+
+static const struct sweep_kernel_set *kernels(void) {
+  static const struct sweep_kernel_set *chosen = NULL;
+  if (chosen == NULL) {
+    chosen = sweep_kernel_set_of(SWEEP_ISA_AVX2);
+    if (chosen == NULL)
+      chosen = sweep_kernel_set_of(SWEEP_ISA_SSE2);
+  }
+  return chosen;
 }
 
 double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,

@@ -26,36 +26,6 @@ int tune_index(enum sweep_isa isa, bool streaming, bool update_only) {
   return ((int)isa * 2 + (streaming ? 1 : 0)) * 2 + (update_only ? 1 : 0);
 }
 
-void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice) {
-  int best_check = -1, best_between = -1;
-  for (int c = 0; c < TUNE_CANDIDATES; c++) {
-    if (!isfinite(us_per_mlup[c]))
-      continue;
-    bool update_only = c % 2 == 1;
-    if (!update_only && (best_check < 0 || us_per_mlup[c] < us_per_mlup[best_check]))
-      best_check = c;
-    if (best_between < 0 || us_per_mlup[c] < us_per_mlup[best_between])
-      best_between = c;
-  }
-  /* Nothing timed (cannot happen: the baseline always runs): the baseline, regular stores. */
-  if (best_check < 0)
-    best_check = best_between = tune_index(SWEEP_ISA_SSE2, false, false);
-  if (best_between < 0)
-    best_between = best_check;
-  /* The sweeps between checks leave the checks' loop only for one clearly faster: within
-   * BETWEEN_MARGIN the two are the same speed as far as a calibration on a shared machine can
-   * tell, and the checks' loop is then the one that cannot make check_interval > 1 slower
-   * than 1. */
-  if (best_between != best_check &&
-      us_per_mlup[best_between] > (1.0 - BETWEEN_MARGIN) * us_per_mlup[best_check])
-    best_between = best_check;
-  choice->check = (struct sweep_variant){.isa = (enum sweep_isa)(best_check / 4),
-                                         .streaming = (best_check / 2) % 2 == 1};
-  choice->between = (struct sweep_variant){.isa = (enum sweep_isa)(best_between / 4),
-                                           .streaming = (best_between / 2) % 2 == 1,
-                                           .always_diff = best_between % 2 == 0};
-}
-
 /* The candidate with the least time among those whose vectors are `doubles` wide (0: any),
  * with the diff only if `with_diff`; -1 if none was timed. */
 static int fastest(const double us_per_mlup[TUNE_CANDIDATES], int doubles, bool with_diff) {
@@ -69,6 +39,25 @@ static int fastest(const double us_per_mlup[TUNE_CANDIDATES], int doubles, bool 
       best = c;
   }
   return best;
+}
+
+void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice) {
+  int best_check = fastest(us_per_mlup, 0, true), best_between = fastest(us_per_mlup, 0, false);
+  /* Nothing timed (cannot happen: the baseline always runs): the baseline, regular stores. */
+  if (best_check < 0)
+    best_check = best_between = tune_index(SWEEP_ISA_SSE2, false, false);
+  /* The sweeps between checks leave the checks' loop only for one clearly faster: within
+   * BETWEEN_MARGIN the two are the same speed as far as a calibration on a shared machine can
+   * tell, and the checks' loop is then the one that cannot make check_interval > 1 slower
+   * than 1. */
+  if (best_between != best_check &&
+      us_per_mlup[best_between] > (1.0 - BETWEEN_MARGIN) * us_per_mlup[best_check])
+    best_between = best_check;
+  choice->check = (struct sweep_variant){.isa = (enum sweep_isa)(best_check / 4),
+                                         .streaming = (best_check / 2) % 2 == 1};
+  choice->between = (struct sweep_variant){.isa = (enum sweep_isa)(best_between / 4),
+                                           .streaming = (best_between / 2) % 2 == 1,
+                                           .always_diff = best_between % 2 == 0};
 }
 
 unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]) {

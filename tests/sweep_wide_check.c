@@ -20,14 +20,6 @@ static double wide_baseline(const double *restrict in, double *restrict out, int
   return plain_sweep(in, out, nrows, ncols, stride, streaming, want_diff);
 }
 
-bool sweep_wide_check_has_avx2(void) {
-#if HAVE_X86_VARIANTS
-  return __builtin_cpu_supports("avx2");
-#else
-  return false;
-#endif
-}
-
 double sweep_wide_check(bool avx2, const double *restrict in, double *restrict out, int64_t nrows,
                         int64_t ncols, int64_t stride, bool streaming, bool want_diff) {
 #if HAVE_X86_VARIANTS

@@ -9,9 +9,6 @@
 double sweep_wide_check_avx2(const double *restrict in, double *restrict out, int64_t nrows,
                              int64_t ncols, int64_t stride, bool streaming, bool want_diff);
 
-/* Whether this CPU runs the AVX2 build of the 8-wide body. */
-bool sweep_wide_check_has_avx2(void);
-
 /* sweep_tile's update (want_diff: and its max-diff; else 0) by the 8-wide body, built for AVX2
  * (avx2) or the baseline, with streaming or regular stores. */
 double sweep_wide_check(bool avx2, const double *restrict in, double *restrict out, int64_t nrows,

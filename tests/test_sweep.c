@@ -239,7 +239,7 @@ static void test_eight_wide_body_gives_sweep_tile_bits(void) {
   int wrong = 0, cases = 0;
   for (int flags = 0; flags < 8; flags++) {
     struct wide_case c = {.avx2 = flags & 1, .streaming = (flags >> 1) & 1};
-    if (c.avx2 && !sweep_wide_check_has_avx2())
+    if (c.avx2 && !sweep_isa_available(SWEEP_ISA_AVX2))
       continue;
     char what[96];
     snprintf(what, sizeof what, "8-wide body, %s build, %s stores", c.avx2 ? "avx2" : "baseline",
@@ -251,18 +251,90 @@ static void test_eight_wide_body_gives_sweep_tile_bits(void) {
   CU_ASSERT(cases >= 4);
 }
 
+/* Whether two runs agree: the same diff (any NaN alike) and the same bytes. */
+static bool agree(double d1, double d2, const void *a, const void *b, size_t bytes) {
+  return (d1 == d2 || (isnan(d1) && isnan(d2))) && memcmp(a, b, bytes) == 0;
+}
+
+/* The planes the kernel-set comparison sweeps: input, the general update's terms. */
+enum { SET_MAXR = 4, SET_MAXC = 41, SET_SIZE = (SET_MAXR + 2) * (SET_MAXC + 3) + 1 };
+struct set_planes {
+  double in[SET_SIZE], coef[SET_SIZE], rhs[SET_SIZE];
+};
+
+/* `set`'s weighted and general sweeps against `base`'s on one shape, both stores, the diff
+ * wanted or not: 1 if they disagree (printed, headed `what`, when `wrong` is 0), else 0. */
+static int sweeps_wrong(const struct sweep_kernel_set *base, const struct sweep_kernel_set *set,
+                        const struct set_planes *p, int64_t rows, int64_t cols, double omega,
+                        int wrong, const char *what) {
+  static double want[SET_SIZE], got[SET_SIZE];
+  int64_t stride = cols + 2 + (cols % 2);
+  for (int flags = 0; flags < 2 * 2 * 2; flags++) {
+    bool streaming = flags & 1, want_diff = (flags >> 1) & 1, general = (flags >> 2) & 1;
+    for (size_t k = 0; k < SET_SIZE; k++)
+      want[k] = got[k] = p->in[(k * 7) % SET_SIZE]; /* an old iterate: weighting reads it */
+    double d1 = general
+                    ? base->general(p->in, want, p->coef, p->rhs, rows, cols, stride, omega,
+                                    streaming, want_diff)
+                    : base->weighted(p->in, want, rows, cols, stride, omega, streaming, want_diff);
+    double d2 = general
+                    ? set->general(p->in, got, p->coef, p->rhs, rows, cols, stride, omega,
+                                   streaming, want_diff)
+                    : set->weighted(p->in, got, rows, cols, stride, omega, streaming, want_diff);
+    if (!agree(d1, d2, want, got, sizeof want)) {
+      if (wrong == 0)
+        fprintf(stderr, "\n  %s, %s, %s stores, want_diff %d: %.17g against %.17g, or other bits",
+                what, general ? "general" : "weighted", streaming ? "streaming" : "regular",
+                want_diff, d2, d1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* `set`'s wavefront (3 levels: plain, weighted, general) against `base`'s on one shape: 1 if
+ * they disagree (printed as sweeps_wrong does), else 0. */
+static int wavefront_wrong(const struct sweep_kernel_set *base, const struct sweep_kernel_set *set,
+                           const struct set_planes *p, int64_t rows, int64_t cols, double omega,
+                           int wrong, const char *what) {
+  enum { LEVELS = 3 };
+  static double want[2][SET_SIZE], got[2][SET_SIZE];
+  double w[LEVELS] = {omega, omega, omega};
+  const double *const terms[2] = {p->coef, p->rhs};
+  struct sweep_rect rect[LEVELS];
+  for (int l = 0; l < LEVELS; l++)
+    rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1};
+  for (int kind = 0; kind < 3; kind++) {
+    for (size_t k = 0; k < SET_SIZE; k++)
+      want[0][k] = want[1][k] = got[0][k] = got[1][k] = p->in[k];
+    double *const bw[2] = {want[0], want[1]}, *const bg[2] = {got[0], got[1]};
+    const double *omegas = kind == 0 ? NULL : w;
+    const double *const *t = kind == 2 ? terms : NULL;
+    double d1 = base->levels(bw, 0, cols + 2, LEVELS, rect, omegas, t);
+    double d2 = set->levels(bg, 0, cols + 2, LEVELS, rect, omegas, t);
+    if (!agree(d1, d2, want, got, sizeof want)) {
+      if (wrong == 0)
+        fprintf(stderr, "\n  %s, wavefront kind %d: %.17g against %.17g, or other bits", what, kind,
+                d2, d1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* Each instruction set's whole kernel set (sweep_sets.h) against the baseline's, bit for bit
  * and diff for diff: the weighted and general sweeps (several omegas, coefficients that hold
  * and free points, both stores, the diff wanted or not) and the wavefront (plain, weighted,
  * general), on every pass of pass_values. sweep.h's functions run the set the CPU has, which
  * the other tests hold to the scalar expressions; this holds the others to it. */
 static void test_every_kernel_set_gives_the_baseline_bits(void) {
-  enum { MAXR = 4, MAXC = 41, SIZE = (MAXR + 2) * (MAXC + 3) + 1 };
-  static double in[SIZE], coef[SIZE], rhs[SIZE], want[SIZE], got[SIZE];
-  static double wave_want[2][SIZE], wave_got[2][SIZE];
+  static struct set_planes p;
+  static const double omegas[] = {1.0, 1.3, 0.7};
   const struct sweep_kernel_set *base = sweep_kernel_set_of(SWEEP_ISA_SSE2);
   CU_ASSERT_PTR_NOT_NULL_FATAL(base);
-  static const double omegas[] = {1.0, 1.3, 0.7};
+  for (size_t k = 0; k < SET_SIZE; k++)
+    p.coef[k] = k % 5 == 0 ? 0.0 : k % 5 == 1 ? 0.5 : 1.0; /* held, weak and free points */
+  spread_values(p.rhs, SET_SIZE, 5u);
   int sets = 0, wrong = 0;
   for (int isa = 1; isa < SWEEP_ISA_COUNT; isa++) {
     const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
@@ -270,65 +342,17 @@ static void test_every_kernel_set_gives_the_baseline_bits(void) {
       continue;
     sets++;
     for (int pass = 0; pass < VALUE_PASSES; pass++) {
-      pass_values(in, SIZE, 99u + (unsigned)pass, pass);
-      spread_values(rhs, SIZE, 5u);
-      for (size_t k = 0; k < SIZE; k++)
-        coef[k] = k % 5 == 0 ? 0.0 : k % 5 == 1 ? 0.5 : 1.0; /* held, weak and free points */
-      for (int64_t rows = 0; rows <= MAXR; rows++)
-        for (int64_t cols = 0; cols <= MAXC; cols++)
-          for (int flags = 0; flags < 4 * 3; flags++) {
-            bool streaming = flags & 1, want_diff = (flags >> 1) & 1;
-            double omega = omegas[flags / 4];
-            int64_t stride = cols + 2 + (cols % 2);
-            for (int kind = 0; kind < 2; kind++) { /* weighted, general */
-              for (size_t k = 0; k < SIZE; k++)
-                want[k] = got[k] = in[(k * 7) % SIZE]; /* an old iterate: weighting reads it */
-              double d1 = kind == 0 ? base->weighted(in, want, rows, cols, stride, omega, streaming,
-                                                     want_diff)
-                                    : base->general(in, want, coef, rhs, rows, cols, stride, omega,
-                                                    streaming, want_diff);
-              double d2 = kind == 0 ? set->weighted(in, got, rows, cols, stride, omega, streaming,
-                                                    want_diff)
-                                    : set->general(in, got, coef, rhs, rows, cols, stride, omega,
-                                                   streaming, want_diff);
-              bool same_diff = d1 == d2 || (isnan(d1) && isnan(d2));
-              if (!same_diff || memcmp(want, got, sizeof want) != 0) {
-                if (wrong++ == 0)
-                  fprintf(stderr,
-                          "\n  %s %s, pass %d, %lld x %lld, omega %g, %s stores: %.17g "
-                          "against %.17g, or other bits",
-                          sweep_isa_name((enum sweep_isa)isa), kind == 0 ? "weighted" : "general",
-                          pass, (long long)rows, (long long)cols, omega,
-                          streaming ? "streaming" : "regular", d2, d1);
-              }
-            }
-            if (streaming || want_diff || cols > 19)
-              continue;                            /* the wavefront: once per shape and omega */
-            for (int kind = 0; kind < 3; kind++) { /* plain, weighted, general */
-              enum { LEVELS = 3 };
-              double w[LEVELS] = {omega, omega, omega};
-              const double *const terms[2] = {coef, rhs};
-              struct sweep_rect rect[LEVELS];
-              for (int l = 0; l < LEVELS; l++)
-                rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1};
-              for (size_t k = 0; k < SIZE; k++)
-                wave_want[0][k] = wave_want[1][k] = wave_got[0][k] = wave_got[1][k] = in[k];
-              double *const bw[2] = {wave_want[0], wave_want[1]};
-              double *const bg[2] = {wave_got[0], wave_got[1]};
-              double d1 = base->levels(bw, 0, cols + 2, LEVELS, rect, kind == 0 ? NULL : w,
-                                       kind == 2 ? terms : NULL);
-              double d2 = set->levels(bg, 0, cols + 2, LEVELS, rect, kind == 0 ? NULL : w,
-                                      kind == 2 ? terms : NULL);
-              bool same_diff = d1 == d2 || (isnan(d1) && isnan(d2));
-              if (!same_diff || memcmp(wave_want, wave_got, sizeof wave_want) != 0) {
-                if (wrong++ == 0)
-                  fprintf(stderr,
-                          "\n  %s wavefront (kind %d), pass %d, %lld x %lld, omega %g: "
-                          "%.17g against %.17g, or other bits",
-                          sweep_isa_name((enum sweep_isa)isa), kind, pass, (long long)rows,
-                          (long long)cols, omega, d2, d1);
-              }
-            }
+      pass_values(p.in, SET_SIZE, 99u + (unsigned)pass, pass);
+      for (int64_t rows = 0; rows <= SET_MAXR; rows++)
+        for (int64_t cols = 0; cols <= SET_MAXC; cols++)
+          for (size_t o = 0; o < sizeof omegas / sizeof omegas[0]; o++) {
+            char what[96];
+            snprintf(what, sizeof what, "%s, pass %d, %lld x %lld, omega %g",
+                     sweep_isa_name((enum sweep_isa)isa), pass, (long long)rows, (long long)cols,
+                     omegas[o]);
+            wrong += sweeps_wrong(base, set, &p, rows, cols, omegas[o], wrong, what);
+            if (cols <= 19) /* the wavefront on the narrower shapes */
+              wrong += wavefront_wrong(base, set, &p, rows, cols, omegas[o], wrong, what);
           }
     }
   }
