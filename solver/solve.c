@@ -147,7 +147,7 @@ static double local_sweep(struct field *f, const struct halo *h, enum sweep_part
  * or (level 0) the ring the last exchange filled. rect has room for `levels` entries; omega is
  * NULL (Jacobi) or each level's weight. */
 static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_rect *rect,
-                                 const double *omega) {
+                                 const double *omega, double *scratch) {
   const struct decomp_layout *l = f->layout;
   double max_diff = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
@@ -166,7 +166,7 @@ static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_r
     double *const buffers[2] = {field_tile(f, 0, t), field_tile(f, 1, t)};
     const double *const terms[2] = {f->coef + f->tile_offset[t], f->rhs + f->tile_offset[t]};
     double diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect, omega,
-                               field_general(f) ? terms : NULL);
+                               field_general(f) ? terms : NULL, scratch);
     max_diff = diff > max_diff ? diff : max_diff;
   }
   f->current = (int)((f->current + levels) % 2);
@@ -191,6 +191,7 @@ struct loop {
   const struct team *team;
   const struct solve_params *p;
   struct sweep_rect *rect; /* temporal_block entries */
+  double *scratch;         /* Jacobi's temporal blocks: the wavefront's rows (sweep.h) */
   double *omega;           /* temporal_block entries: each level's weight */
   bool in_flight;          /* an exchange begun and not ended (overlap) */
   double halo_wait;        /* seconds of this step spent completing an exchange */
@@ -243,7 +244,7 @@ static double sweep_once(struct loop *loop, const struct sweep_kind *kind) {
 
 static double jacobi_step(struct loop *loop, int64_t k, int64_t last, bool want_diff) {
   if (last > k)
-    return local_sweep_levels(loop->f, last - k + 1, loop->rect, NULL);
+    return local_sweep_levels(loop->f, last - k + 1, loop->rect, NULL, loop->scratch);
   const struct solve_params *p = loop->p;
   struct sweep_kind kind = {.streaming = p->streaming_stores,
                             .want_diff = want_diff,
@@ -274,7 +275,7 @@ static double chebyshev_step(struct loop *loop, int64_t k, int64_t last, bool wa
     loop->halo_wait += MPI_Wtime() - t0;
     for (int64_t i = k; i <= last; i++)
       loop->omega[i - k] = chebyshev_omega(loop, i);
-    return local_sweep_levels(f, last - k + 1, loop->rect, loop->omega);
+    return local_sweep_levels(f, last - k + 1, loop->rect, loop->omega, NULL);
   }
   /* A weight of 1 (step 1 of the recurrence, where x^(k-1) may not exist yet) is a plain
    * sweep, here as in sweep_levels. */
@@ -356,7 +357,15 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   if (params->temporal_block > 1) {
     loop.rect = malloc((size_t)params->temporal_block * sizeof *loop.rect);
     loop.omega = malloc((size_t)params->temporal_block * sizeof *loop.omega);
-    if (loop.rect == NULL || loop.omega == NULL)
+    int64_t stride = 0; /* the widest tile's */
+    for (int64_t t = 0; t < f->ntiles; t++)
+      stride = max64(stride, field_stride(f, t));
+    int64_t scratch = sweep_levels_scratch(params->temporal_block, stride);
+    if (params->method == SOLVE_JACOBI && scratch > 0)
+      loop.scratch = malloc((size_t)scratch * sizeof *loop.scratch);
+    bool short_of_memory = loop.rect == NULL || loop.omega == NULL ||
+                           (params->method == SOLVE_JACOBI && scratch > 0 && loop.scratch == NULL);
+    if (short_of_memory)
       team_abort(team, err_set(ERR_FAILURE, "out of memory for a temporal block"));
   }
   /* Overlap (plain sweeps, and messages to wait for): each exchange is begun after a sweep and
@@ -502,6 +511,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   multigrid_destroy(&loop.mg);
   free(loop.omega);
   free(loop.rect);
+  free(loop.scratch);
   out->estimate_seconds = loop.measure_seconds;
   out->wall_seconds = MPI_Wtime() - start - out->estimate_seconds;
   return status;

@@ -57,8 +57,12 @@ double sweep_tile_general(const double *restrict in, double *restrict out,
 
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                     const struct sweep_rect *rect, const double *omega,
-                    const double *const terms[2]) {
-  return kernels()->levels(buf, current, stride, levels, rect, omega, terms);
+                    const double *const terms[2], double *scratch) {
+  return kernels()->levels(buf, current, stride, levels, rect, omega, terms, scratch);
+}
+
+int64_t sweep_levels_scratch(int64_t levels, int64_t stride) {
+  return levels > 1 ? 3 * (levels - 1) * stride : 0;
 }
 
 /* ---- the variants (sweep.h) -------------------------------------------------------------------

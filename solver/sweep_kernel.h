@@ -116,8 +116,8 @@ static inline VECTOR_HELPER void store(double *p, vdouble v, bool streaming) {
  * formed as an integer so that no out-of-bounds pointer is computed. */
 enum { PREFETCH_BYTES = 2048, CACHE_LINE = 64 };
 
-static inline VECTOR_HELPER void prefetch_line(const double *p, int line) {
-  __builtin_prefetch((const void *)((uintptr_t)p + PREFETCH_BYTES + (uintptr_t)line * CACHE_LINE),
+static inline VECTOR_HELPER void prefetch_line(const double *p, int64_t ahead, int line) {
+  __builtin_prefetch((const void *)((uintptr_t)p + (uintptr_t)ahead + (uintptr_t)line * CACHE_LINE),
                      0, 3);
 }
 
@@ -230,87 +230,106 @@ static inline VECTOR_HELPER vdouble vector_max(vdouble vmax, vdouble diff) {
   return (vdouble)((greater & (vbits)diff) | (~greater & (vbits)vmax));
 }
 
-/* The sweep, instantiated by constant arguments: with or without streaming stores, with or
+/* The running maxima of a sweep's diffs: four, one per vector of the main loop, because the
+ * compare-and-select that updates one is a chain of dependent instructions, and with one
+ * accumulator that chain, not memory, limits the loop. Max is exact and order-free, and each
+ * fresh diff goes into a running maximum (vector_max drops its NaN lanes), so how the points
+ * are split between them changes nothing: the result is the max over the points whose diff is
+ * not NaN, as point()'s. */
+struct running_max {
+  vdouble v[4];
+  double scalar; /* the scalar points' */
+};
+
+static inline VECTOR_HELPER double running_max_value(const struct running_max *m) {
+  double vector = lane_max(vector_max(vector_max(m->v[0], m->v[1]), vector_max(m->v[2], m->v[3])));
+  return vector > m->scalar ? vector : m->scalar;
+}
+
+/* One row of the sweep, instantiated by constant arguments: the ncols points from j = 1 on of
+ * the row `mid`, between the rows `up` and `down`, stored in `row_out` (coef and rhs: the
+ * row's terms of the general update, or NULL); with or without streaming stores, with or
  * without the max-diff (without it, the loads of the old centre values and the
  * compare-and-selects vanish from the loop: iterations whose diff nobody reads are cheaper),
  * plain or weighted (Chebyshev: each stored value is omega * (update - old) + old, reading the
  * old value from `out` at its own point only, so one more load per point and the same
- * memory traffic: a regular store reads the line anyway). */
+ * memory traffic: a regular store reads the line anyway). The rows are three pointers, not
+ * one with a stride, so that a wavefront (kernel_levels) can keep its rows anywhere. */
+static inline __attribute__((always_inline)) void
+sweep_row(const double *restrict up, const double *restrict mid, const double *restrict down,
+          double *restrict row_out, const double *coef, const double *rhs, int64_t ncols,
+          bool streaming, bool want_diff, bool weighted, double omega, int64_t prefetch,
+          struct running_max *m) {
+  int64_t j = 1;
+  /* Streaming stores need STREAM_ALIGN-byte alignment: scalar points first up to there. */
+  while (streaming && ((uintptr_t)(row_out + j) & (STREAM_ALIGN - 1)) != 0 && j <= ncols) {
+    double max = point(up, mid, down, row_out, j++, m->scalar, weighted, omega, coef, rhs);
+    m->scalar = want_diff ? max : m->scalar;
+  }
+  /* The main loop: 4 VLEN points from the row's centre vectors c0..c3, their inner
+   * neighbours shuffled out of them, loading only the two outermost: 14 loads where
+   * vector_points takes 20 (bench_sweep, 256²: 3.1 -> 3.8 GLUP/s). */
+  for (; j + 4 * VLEN - 1 <= ncols; j += 4 * VLEN) {
+    for (int line = 0; prefetch > 0 && line < (int)(4 * VLEN * sizeof(double) / CACHE_LINE); line++)
+      prefetch_line(down + j, prefetch, line);
+    vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN), c2 = load(mid + j + 2 * VLEN),
+            c3 = load(mid + j + 3 * VLEN);
+    vdouble v0 = general(update(up, down, j, load(mid + j - 1), right_of(c0, c1)), coef, rhs, j);
+    vdouble v1 =
+        general(update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2)), coef, rhs, j + VLEN);
+    vdouble v2 = general(update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3)), coef,
+                         rhs, j + 2 * VLEN);
+    vdouble v3 =
+        general(update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1)), coef,
+                rhs, j + 3 * VLEN);
+    store(row_out + j, weigh(v0, row_out, j, weighted, omega), streaming);
+    store(row_out + j + VLEN, weigh(v1, row_out, j + VLEN, weighted, omega), streaming);
+    store(row_out + j + 2 * VLEN, weigh(v2, row_out, j + 2 * VLEN, weighted, omega), streaming);
+    store(row_out + j + 3 * VLEN, weigh(v3, row_out, j + 3 * VLEN, weighted, omega), streaming);
+    if (want_diff) {
+      m->v[0] = vector_max(m->v[0], abs_diff(v0, c0));
+      m->v[1] = vector_max(m->v[1], abs_diff(v1, c1));
+      m->v[2] = vector_max(m->v[2], abs_diff(v2, c2));
+      m->v[3] = vector_max(m->v[3], abs_diff(v3, c3));
+    }
+  }
+  for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
+    vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
+    vdouble d1 =
+        vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega, coef, rhs);
+    if (want_diff) {
+      m->v[0] = vector_max(m->v[0], d0);
+      m->v[1] = vector_max(m->v[1], d1);
+    }
+  }
+  if (j + VLEN - 1 <= ncols) {
+    vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
+    if (want_diff)
+      m->v[0] = vector_max(m->v[0], d0);
+    j += VLEN;
+  }
+  for (; j <= ncols; j++) {
+    double max = point(up, mid, down, row_out, j, m->scalar, weighted, omega, coef, rhs);
+    m->scalar = want_diff ? max : m->scalar; /* m holds the diffs of the rows that want them */
+  }
+}
+
+/* The sweep of a tile, row by row (sweep_row). */
 static inline __attribute__((always_inline)) double
 sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
            int64_t stride, bool streaming, bool want_diff, bool weighted, double omega,
            const double *restrict coef_in, const double *restrict rhs_in) {
-  /* Four running maxima, one per vector of the main loop: the compare-and-select that updates
-   * one is a chain of dependent instructions, and with one accumulator that chain, not memory,
-   * limits the loop. Max is exact and order-free, and each fresh diff goes into a running
-   * maximum (vector_max drops its NaN lanes), so how the points are split between them
-   * changes nothing: the result is the max over the points whose diff is not NaN, as point()'s. */
-  vdouble vmax0 = {0}, vmax1 = {0}, vmax2 = {0}, vmax3 = {0};
-  double max_diff = 0.0;
-  for (int64_t i = 1; i <= nrows; i++) {
-    const double *restrict up = in + (i - 1) * stride;
-    const double *restrict mid = in + i * stride;
-    const double *restrict down = in + (i + 1) * stride;
-    double *restrict row_out = out + i * stride;
-    const double *coef = coef_in != NULL ? coef_in + i * stride : NULL;
-    const double *rhs = rhs_in != NULL ? rhs_in + i * stride : NULL;
-    int64_t j = 1;
-    /* Streaming stores need STREAM_ALIGN-byte alignment: scalar points first up to there. */
-    while (streaming && ((uintptr_t)(row_out + j) & (STREAM_ALIGN - 1)) != 0 && j <= ncols)
-      max_diff = point(up, mid, down, row_out, j++, max_diff, weighted, omega, coef, rhs);
-    /* The main loop: 4 VLEN points from the row's centre vectors c0..c3, their inner
-     * neighbours shuffled out of them, loading only the two outermost: 14 loads where
-     * vector_points takes 20 (bench_sweep, 256²: 3.1 -> 3.8 GLUP/s). */
-    for (; j + 4 * VLEN - 1 <= ncols; j += 4 * VLEN) {
-      for (int line = 0; line < (int)(4 * VLEN * sizeof(double) / CACHE_LINE); line++)
-        prefetch_line(down + j, line);
-      vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN), c2 = load(mid + j + 2 * VLEN),
-              c3 = load(mid + j + 3 * VLEN);
-      vdouble v0 = general(update(up, down, j, load(mid + j - 1), right_of(c0, c1)), coef, rhs, j);
-      vdouble v1 = general(update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2)), coef, rhs,
-                           j + VLEN);
-      vdouble v2 = general(update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3)), coef,
-                           rhs, j + 2 * VLEN);
-      vdouble v3 =
-          general(update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1)),
-                  coef, rhs, j + 3 * VLEN);
-      store(row_out + j, weigh(v0, row_out, j, weighted, omega), streaming);
-      store(row_out + j + VLEN, weigh(v1, row_out, j + VLEN, weighted, omega), streaming);
-      store(row_out + j + 2 * VLEN, weigh(v2, row_out, j + 2 * VLEN, weighted, omega), streaming);
-      store(row_out + j + 3 * VLEN, weigh(v3, row_out, j + 3 * VLEN, weighted, omega), streaming);
-      if (want_diff) {
-        vmax0 = vector_max(vmax0, abs_diff(v0, c0));
-        vmax1 = vector_max(vmax1, abs_diff(v1, c1));
-        vmax2 = vector_max(vmax2, abs_diff(v2, c2));
-        vmax3 = vector_max(vmax3, abs_diff(v3, c3));
-      }
-    }
-    for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
-      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
-      vdouble d1 =
-          vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega, coef, rhs);
-      if (want_diff) {
-        vmax0 = vector_max(vmax0, d0);
-        vmax1 = vector_max(vmax1, d1);
-      }
-    }
-    if (j + VLEN - 1 <= ncols) {
-      vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
-      if (want_diff)
-        vmax0 = vector_max(vmax0, d0);
-      j += VLEN;
-    }
-    for (; j <= ncols; j++)
-      max_diff = point(up, mid, down, row_out, j, max_diff, weighted, omega, coef, rhs);
-  }
+  struct running_max m = {{{0}}, 0.0};
+  for (int64_t i = 1; i <= nrows; i++)
+    sweep_row(in + (i - 1) * stride, in + i * stride, in + (i + 1) * stride, out + i * stride,
+              coef_in != NULL ? coef_in + i * stride : NULL,
+              rhs_in != NULL ? rhs_in + i * stride : NULL, ncols, streaming, want_diff, weighted,
+              omega, PREFETCH_BYTES, &m);
 #if defined(__SSE2__)
   if (streaming)
     _mm_sfence(); /* streaming stores are weakly ordered: complete them before anyone reads */
 #endif
-  if (!want_diff)
-    return 0.0;
-  double vector_max_diff = lane_max(vector_max(vector_max(vmax0, vmax1), vector_max(vmax2, vmax3)));
-  return vector_max_diff > max_diff ? vector_max_diff : max_diff;
+  return want_diff ? running_max_value(&m) : 0.0;
 }
 
 /* The plain sweep (sweep_tile's update), with or without streaming stores and the max-diff:
@@ -378,9 +397,11 @@ static double kernel_general(const double *restrict in, double *restrict out,
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-static double kernel_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
-                            const struct sweep_rect *rect, const double *omega,
-                            const double *const terms[2]) {
+/* The wavefront in the two buffers: every level writes one (Chebyshev's weighted levels read
+ * the iterate two levels back where they write, so every level's rows must stand there). */
+static double levels_in_buffers(double *const buf[2], int current, int64_t stride, int64_t levels,
+                                const struct sweep_rect *rect, const double *omega,
+                                const double *const terms[2]) {
   double max_diff = 0.0;
   /* Step s: level t (0-based) sweeps row i = s - t of its rectangle, reading buffer
    * (current + t) % 2 and writing the other. Row i of level t needs rows i - 1 .. i + 1 of
@@ -392,8 +413,8 @@ static double kernel_levels(double *const buf[2], int current, int64_t stride, i
    * Only the row below comes from this step, and a point needs it in its own column only, so
    * level t's piece of a chunk needs level t - 1's piece of the same chunk and nothing to its
    * right; level t + 1's piece overwrites row i - 1 in the chunk's columns only, which level t
-   * has read. So only the order changes, and the rows of a chunk, all levels, stay in the
-   * first-level cache, which one row of a wide tile (32 KiB at 4096 columns) would fill. */
+   * has read. So only the order changes, and the rows in flight stay in cache however wide
+   * the tile (SWEEP_LEVELS_CHUNK). */
   for (int64_t s = rect[0].row0; s < rect[0].row1 + levels - 1; s++)
     for (int64_t x = rect[0].col0; x < rect[0].col1; x += SWEEP_LEVELS_CHUNK)
       for (int64_t t = 0; t < levels; t++) {
@@ -427,6 +448,82 @@ static double kernel_levels(double *const buf[2], int current, int64_t stride, i
         max_diff = diff > max_diff ? diff : max_diff;
       }
   return max_diff;
+}
+
+/* Row r of what level t wrote, for the level after it (levels_through_scratch): the ring of
+ * three scratch rows level t keeps, or, for a row outside its rectangle (a fixed boundary
+ * row, the same in both buffers) and for level -1 (the block's input), buffer `in`. */
+static inline const double *level_row(const double *in, double *scratch, int64_t stride,
+                                      const struct sweep_rect *rect, int64_t t, int64_t r) {
+  if (t < 0 || r < rect[t].row0 || r >= rect[t].row1)
+    return in + r * stride;
+  return scratch + (3 * t + r % 3) * stride;
+}
+
+/* The plain wavefront through scratch rows (sweep.h: sweep_levels, scratch given): level t <
+ * levels - 1 writes row i into slot i % 3 of its own ring of three rows, which hold all the
+ * level after it reads of it (rows i - 2 .. i: level t + 1 sweeps row i - 1 in the same step,
+ * and the row it overwrites, i - 3, was last read a step before); only the last level writes
+ * a buffer. So the other buffer is never touched: each point costs 16 bytes of memory traffic
+ * a block where levels even (the input's line read, the result written over it) and 24 where
+ * odd, against 32 when every level writes a buffer (its lines read for ownership and written
+ * back). Where level t + 1's stencil reaches past level t's rectangle, the point is fixed
+ * boundary: its row from `in`, its column copied into the ring with each row. */
+static double levels_through_scratch(double *const buf[2], int current, int64_t stride,
+                                     int64_t levels, const struct sweep_rect *rect,
+                                     const double *const terms[2], double *scratch) {
+  const double *in = buf[current];
+  double *result = buf[(current + levels) % 2];
+  struct running_max m = {{{0}}, 0.0};
+  /* Steps and chunks as levels_in_buffers. When levels is even the result overwrites the
+   * input: the last level writes row s - levels + 1, at most row s - 1, which level 0 reads in
+   * this step (its `up`) in its own chunk's columns only, and earlier in the chunk. */
+  for (int64_t s = rect[0].row0; s < rect[0].row1 + levels - 1; s++)
+    for (int64_t x = rect[0].col0; x < rect[0].col1; x += SWEEP_LEVELS_CHUNK)
+      for (int64_t t = 0; t < levels; t++) {
+        const struct sweep_rect *r = &rect[t];
+        int64_t i = s - t;
+        int64_t lo = max64(r->col0, x), hi = min64(r->col1, x + SWEEP_LEVELS_CHUNK);
+        if (i < r->row0 || i >= r->row1 || lo >= hi)
+          continue;
+        bool last = t == levels - 1;
+        double *to = last ? result + i * stride : scratch + (3 * t + i % 3) * stride;
+        if (!last) { /* the ring's edge columns: fixed boundary, where they are read */
+          if (lo == r->col0)
+            to[lo - 1] = in[i * stride + lo - 1];
+          if (hi == r->col1)
+            to[hi] = in[i * stride + hi];
+        }
+        /* rows as one-row tiles whose first point is column lo */
+        int64_t first = lo - 1;
+        const double *up = level_row(in, scratch, stride, rect, t - 1, i - 1) + first;
+        const double *mid = level_row(in, scratch, stride, rect, t - 1, i) + first;
+        const double *down = level_row(in, scratch, stride, rect, t - 1, i + 1) + first;
+        to += first;
+        /* only level 0 reads memory: the prefetch elsewhere costs load slots and gains nothing
+         * (measured: 4096², 4 levels, 5-10% slower with it) */
+        int64_t ahead = t == 0 ? PREFETCH_BYTES : 0;
+        if (terms != NULL) {
+          const double *coef = terms[0] + i * stride + first, *rhs = terms[1] + i * stride + first;
+          if (last)
+            sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, true, false, 1.0, 0, &m);
+          else
+            sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, false, false, 1.0, ahead, &m);
+        } else if (last) {
+          sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, true, false, 1.0, 0, &m);
+        } else {
+          sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, false, false, 1.0, ahead, &m);
+        }
+      }
+  return running_max_value(&m);
+}
+
+static double kernel_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
+                            const struct sweep_rect *rect, const double *omega,
+                            const double *const terms[2], double *scratch) {
+  if (scratch != NULL && omega == NULL && levels > 1)
+    return levels_through_scratch(buf, current, stride, levels, rect, terms, scratch);
+  return levels_in_buffers(buf, current, stride, levels, rect, omega, terms);
 }
 
 const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain, kernel_weighted, kernel_general,

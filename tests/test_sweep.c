@@ -292,26 +292,31 @@ static int sweeps_wrong(const struct sweep_kernel_set *base, const struct sweep_
   return 0;
 }
 
-/* `set`'s wavefront (3 levels: plain, weighted, general) against `base`'s on one shape: 1 if
- * they disagree (printed as sweeps_wrong does), else 0. */
+/* `set`'s wavefront (3 levels: plain, weighted, general in the buffers; plain and general
+ * through scratch rows) against `base`'s on one shape: 1 if they disagree (printed as
+ * sweeps_wrong does), else 0. */
 static int wavefront_wrong(const struct sweep_kernel_set *base, const struct sweep_kernel_set *set,
                            const struct set_planes *p, int64_t rows, int64_t cols, double omega,
                            int wrong, const char *what) {
   enum { LEVELS = 3 };
   static double want[2][SET_SIZE], got[2][SET_SIZE];
+  static double scratch[2][3 * (LEVELS - 1) * (SET_MAXC + 3)];
   double w[LEVELS] = {omega, omega, omega};
   const double *const terms[2] = {p->coef, p->rhs};
   struct sweep_rect rect[LEVELS];
   for (int l = 0; l < LEVELS; l++)
     rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1};
-  for (int kind = 0; kind < 3; kind++) {
+  for (int kind = 0; kind < 5; kind++) {
     for (size_t k = 0; k < SET_SIZE; k++)
       want[0][k] = want[1][k] = got[0][k] = got[1][k] = p->in[k];
     double *const bw[2] = {want[0], want[1]}, *const bg[2] = {got[0], got[1]};
-    const double *omegas = kind == 0 ? NULL : w;
-    const double *const *t = kind == 2 ? terms : NULL;
-    double d1 = base->levels(bw, 0, cols + 2, LEVELS, rect, omegas, t);
-    double d2 = set->levels(bg, 0, cols + 2, LEVELS, rect, omegas, t);
+    const double *omegas = kind == 1 || kind == 2 ? w : NULL;
+    const double *const *t = kind == 2 || kind == 4 ? terms : NULL;
+    bool rows_in_scratch = kind >= 3;
+    double d1 =
+        base->levels(bw, 0, cols + 2, LEVELS, rect, omegas, t, rows_in_scratch ? scratch[0] : NULL);
+    double d2 =
+        set->levels(bg, 0, cols + 2, LEVELS, rect, omegas, t, rows_in_scratch ? scratch[1] : NULL);
     if (!agree(d1, d2, want, got, sizeof want)) {
       if (wrong == 0)
         fprintf(stderr, "\n  %s, wavefront kind %d: %.17g against %.17g, or other bits", what, kind,
@@ -371,46 +376,61 @@ static void test_variant_names(void) {
   CU_ASSERT_STRING_EQUAL(sweep_isa_name(SWEEP_ISA_COUNT), "unknown");
 }
 
-/* L sweeps as a wavefront against L calls of sweep_tile: both buffers and the diff, bit for bit,
- * for tiles from empty to wider than a vector block, and L from 1 to past the row count. */
+/* L sweeps as a wavefront against L calls of sweep_tile, bit for bit, for tiles from empty to
+ * wider than a vector block, and L from 1 to past the row count: in the two buffers, both
+ * buffers and the diff; through scratch rows, the result's buffer and the diff, and the other
+ * buffer exactly as it was. */
 static void test_levels_equal_successive_sweeps(void) {
-  enum { MAXR = 9, MAXC = 19, SIZE = (MAXR + 2) * (MAXC + 2) };
-  static double plain[2][SIZE], wave[2][SIZE];
+  enum { MAXR = 9, MAXC = 19, SIZE = (MAXR + 2) * (MAXC + 2), MAXL = 12 };
+  static double plain[2][SIZE], wave[2][SIZE], before[SIZE], scratch[3 * (MAXL - 1) * (MAXC + 2)];
   unsigned seed = 777u;
-  for (int64_t rows = 0; rows <= MAXR; rows++)
-    for (int64_t cols = 1; cols <= MAXC; cols += 3)
-      for (int64_t levels = 1; levels <= 12; levels++)
-        for (int current = 0; current <= 1; current++) {
-          int64_t stride = cols + 2;
-          for (int64_t k = 0; k < (rows + 2) * stride; k++) {
-            seed = seed * 1103515245u + 12345u;
-            double v = (double)(seed >> 8) / 16777216.0 * 100.0 - 50.0;
-            plain[0][k] = plain[1][k] = wave[0][k] = wave[1][k] = v; /* ring: both buffers */
+  for (int through_scratch = 0; through_scratch <= 1; through_scratch++)
+    for (int64_t rows = 0; rows <= MAXR; rows++)
+      for (int64_t cols = 1; cols <= MAXC; cols += 3)
+        for (int64_t levels = 1; levels <= MAXL; levels++)
+          for (int current = 0; current <= 1; current++) {
+            int64_t stride = cols + 2;
+            size_t n = (size_t)((rows + 2) * stride);
+            for (size_t k = 0; k < n; k++) {
+              seed = seed * 1103515245u + 12345u;
+              double v = (double)(seed >> 8) / 16777216.0 * 100.0 - 50.0;
+              plain[0][k] = plain[1][k] = wave[0][k] = wave[1][k] = v; /* ring: both buffers */
+              seed = seed * 1103515245u + 12345u;
+              if (k >= (size_t)stride && k < n - (size_t)stride && k % (size_t)stride != 0 &&
+                  k % (size_t)stride != (size_t)stride - 1) /* inside: an older iterate */
+                plain[1 - current][k] = wave[1 - current][k] = v + (double)(seed >> 24) - 128.0;
+            }
+            double want = 0.0;
+            for (int64_t l = 0; l < levels; l++) {
+              int in = (int)((current + l) % 2);
+              want = sweep_tile(plain[in], plain[1 - in], rows, cols, stride);
+            }
+            int result = (int)((current + levels) % 2);
+            memcpy(before, wave[1 - result], n * sizeof(double));
+            double *const bufs[2] = {wave[0], wave[1]};
+            struct sweep_rect rect[MAXL];
+            for (int64_t l = 0; l < levels; l++)
+              rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1}; /* the ring is fixed */
+            double got = sweep_levels(bufs, current, stride, levels, rect, NULL, NULL,
+                                      through_scratch ? scratch : NULL);
+            CU_ASSERT_EQUAL(got, want);
+            size_t bytes = n * sizeof(double);
+            CU_ASSERT_EQUAL(memcmp(plain[result], wave[result], bytes), 0);
+            const double *other = through_scratch && levels > 1 ? before : plain[1 - result];
+            CU_ASSERT_EQUAL(memcmp(other, wave[1 - result], bytes), 0);
           }
-          double want = 0.0;
-          for (int64_t l = 0; l < levels; l++) {
-            int in = (int)((current + l) % 2);
-            want = sweep_tile(plain[in], plain[1 - in], rows, cols, stride);
-          }
-          double *const bufs[2] = {wave[0], wave[1]};
-          struct sweep_rect rect[12];
-          for (int64_t l = 0; l < levels; l++)
-            rect[l] = (struct sweep_rect){1, rows + 1, 1, cols + 1}; /* the ring is fixed */
-          double got = sweep_levels(bufs, current, stride, levels, rect, NULL, NULL);
-          CU_ASSERT_EQUAL(got, want);
-          size_t bytes = (size_t)((rows + 2) * stride) * sizeof(double);
-          CU_ASSERT_EQUAL(memcmp(plain[0], wave[0], bytes), 0);
-          CU_ASSERT_EQUAL(memcmp(plain[1], wave[1], bytes), 0);
-        }
 }
 
 /* Overlapped tiles: a window of a larger grid, cut with a ring L deep, swept L levels over
  * rectangles that shrink by one point a level, holds in its middle (and in the last two levels'
- * rectangles) what L plain sweeps of the whole grid give there. grid[l] is the whole grid
- * (ny x nx interior points, one-point ring) after l plain sweeps; the window is interior rows
- * [r0, r0 + nr), columns [c0, c0 + nc). Returns the number of wrong points (and diffs). */
+ * rectangles, or with scratch rows in the last one's, the other buffer left as it was) what L
+ * plain sweeps of the whole grid give there. grid[l] is the whole grid (ny x nx interior
+ * points, one-point ring) after l plain sweeps; the window is interior rows [r0, r0 + nr),
+ * columns [c0, c0 + nc); scratch is NULL or sweep_levels'. Returns the number of wrong points
+ * (and diffs). */
 static int64_t wrong_in_window(double *const grid[], int64_t ny, int64_t nx, int64_t r0, int64_t c0,
-                               int64_t nr, int64_t nc, int64_t levels, double *const win[2]) {
+                               int64_t nr, int64_t nc, int64_t levels, double *const win[2],
+                               double *scratch) {
   const int64_t gstride = nx + 2;
   /* The window's ring is `levels` deep, filled from the initial grid where it exists (ring
    * points off the grid are never read). */
@@ -430,11 +450,23 @@ static int64_t wrong_in_window(double *const grid[], int64_t ny, int64_t nx, int
     int64_t right = c0 + nc + grow > nx ? nx : c0 + nc + grow;
     rect[t] = (struct sweep_rect){top - r0 + d, bottom - r0 + d, left - c0 + d, right - c0 + d};
   }
-  double got = sweep_levels(win, 0, stride, levels, rect, NULL, NULL);
+  double got = sweep_levels(win, 0, stride, levels, rect, NULL, NULL, scratch);
   double want = 0.0;
   int64_t wrong = 0;
-  /* the last two levels stand in the buffers (level t overwrites level t - 2) */
-  for (int64_t t = levels > 2 ? levels - 2 : 0; t < levels; t++) {
+  bool through_scratch = scratch != NULL && levels > 1;
+  if (through_scratch) { /* the other buffer as it was: the window cut from grid[0] */
+    const double *other = win[1 - levels % 2];
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t j = 0; j < stride; j++) {
+        int64_t gi = r0 + 1 + i - d, gj = c0 + 1 + j - d;
+        bool on = gi >= 0 && gi < ny + 2 && gj >= 0 && gj < nx + 2;
+        wrong +=
+            on && memcmp(&other[i * stride + j], &grid[0][gi * gstride + gj], sizeof(double)) != 0;
+      }
+  }
+  /* the last two levels stand in the buffers (level t overwrites level t - 2), or the last */
+  int64_t first = through_scratch ? levels - 1 : levels > 2 ? levels - 2 : 0;
+  for (int64_t t = first; t < levels; t++) {
     const struct sweep_rect *r = &rect[t];
     const double *w = win[(t + 1) % 2], *g = grid[t + 1];
     for (int64_t i = r->row0; i < r->row1; i++)
@@ -468,6 +500,7 @@ static void sweep_grid(double *const grid[], int64_t ny, int64_t nx, unsigned se
 static void test_levels_on_overlapped_tiles(void) {
   enum { N = 23, SIZE = (N + 2) * (N + 2), WINDOW = (N + 2 * MAX_LEVELS) * (N + 2 * MAX_LEVELS) };
   static double grid_mem[MAX_LEVELS + 1][SIZE], win_mem[2][WINDOW];
+  static double scratch[3 * (MAX_LEVELS - 1) * (N + 2 * MAX_LEVELS)];
   double *grid[MAX_LEVELS + 1], *const win[2] = {win_mem[0], win_mem[1]};
   for (int l = 0; l <= MAX_LEVELS; l++)
     grid[l] = grid_mem[l];
@@ -478,7 +511,9 @@ static void test_levels_on_overlapped_tiles(void) {
       for (int64_t c0 = 0; c0 < N; c0 += 5)
         for (int64_t nr = 1; r0 + nr <= N && nr <= 7; nr += 3)
           for (int64_t nc = 1; c0 + nc <= N && nc <= 9; nc += 4)
-            wrong += wrong_in_window(grid, N, N, r0, c0, nr, nc, levels, win);
+            for (int mode = 0; mode < 2; mode++)
+              wrong +=
+                  wrong_in_window(grid, N, N, r0, c0, nr, nc, levels, win, mode ? scratch : NULL);
   CU_ASSERT_EQUAL(wrong, 0);
 }
 
@@ -488,6 +523,7 @@ static void test_levels_across_chunks(void) {
   enum { C = SWEEP_LEVELS_CHUNK, NY = 9, NX = 3 * C + 11, SIZE = (NY + 2) * (NX + 2) };
   enum { WINDOW = (NY + 2 * MAX_LEVELS) * (NX + 2 * MAX_LEVELS) };
   static double grid_mem[MAX_LEVELS + 1][SIZE], win_mem[2][WINDOW];
+  static double scratch[3 * (MAX_LEVELS - 1) * (NX + 2 * MAX_LEVELS)];
   double *grid[MAX_LEVELS + 1], *const win[2] = {win_mem[0], win_mem[1]};
   for (int l = 0; l <= MAX_LEVELS; l++)
     grid[l] = grid_mem[l];
@@ -500,9 +536,12 @@ static void test_levels_across_chunks(void) {
       for (size_t b = 0; b < sizeof widths / sizeof *widths; b++) {
         int64_t c0 = starts[a], nc = widths[b];
         nc = c0 + nc <= NX ? nc : NX - c0;
-        wrong += wrong_in_window(grid, NY, NX, 0, c0, NY, nc, levels, win);     /* whole height */
-        wrong += wrong_in_window(grid, NY, NX, 2, c0, 4, nc, levels, win);      /* inside */
-        wrong += wrong_in_window(grid, NY, NX, 0, NX - nc, 5, nc, levels, win); /* right edge */
+        for (int mode = 0; mode < 2; mode++) {
+          double *rows = mode ? scratch : NULL; /* the rows in the buffers, or in scratch */
+          wrong += wrong_in_window(grid, NY, NX, 0, c0, NY, nc, levels, win, rows); /* all rows */
+          wrong += wrong_in_window(grid, NY, NX, 2, c0, 4, nc, levels, win, rows);  /* inside */
+          wrong += wrong_in_window(grid, NY, NX, 0, NX - nc, 5, nc, levels, win, rows); /* edge */
+        }
       }
   CU_ASSERT_EQUAL(wrong, 0);
 }
@@ -601,7 +640,7 @@ static void test_change_is_the_sweep_diff(void) {
  * on a tile wider than a chunk; the last level's diff too. */
 static void test_weighted_levels_equal_successive_weighted_sweeps(void) {
   enum { R = 7, C = SWEEP_LEVELS_CHUNK + 45, STR = C + 2, SIZE = (R + 2) * STR };
-  static double a[2][SIZE], b[2][SIZE];
+  static double a[2][SIZE], b[2][SIZE], scratch[3 * 3 * STR];
   unsigned seed = 31u;
   for (int64_t k = 0; k < SIZE; k++) {
     seed = seed * 1103515245u + 12345u;
@@ -615,7 +654,7 @@ static void test_weighted_levels_equal_successive_weighted_sweeps(void) {
     for (int64_t t = 0; t < levels; t++)
       rect[t] = (struct sweep_rect){1, R + 1, 1, C + 1}; /* a single tile: no growth */
     double *bufs[2] = {a[0], a[1]};
-    double got = sweep_levels(bufs, 0, STR, levels, rect, omega, NULL);
+    double got = sweep_levels(bufs, 0, STR, levels, rect, omega, NULL, scratch); /* unused */
     double want = 0.0;
     for (int64_t t = 0; t < levels; t++) {
       double *from = b[t % 2], *to = b[1 - t % 2];
@@ -705,34 +744,46 @@ static void test_general_update_without_terms_is_the_plain_sweep(void) {
 }
 
 /* A temporal block with the general update equals `levels` successive general sweeps (plain
- * and weighted), on a tile wider than a chunk, fixed points included. */
+ * and weighted; plain also through scratch rows, the other buffer left as it was), on a tile
+ * wider than a chunk, fixed points included. */
 static void test_general_levels_equal_successive_general_sweeps(void) {
   enum { R = 6, C = SWEEP_LEVELS_CHUNK + 19, STR = C + 2, SIZE = (R + 2) * STR };
-  static double a[2][SIZE], b[2][SIZE], coef[SIZE], rhs[SIZE];
+  static double a[2][SIZE], b[2][SIZE], coef[SIZE], rhs[SIZE], before[SIZE], scratch[3 * 3 * STR];
   unsigned seed = 77u;
   for (int64_t k = 0; k < SIZE; k++) {
     seed = seed * 1103515245u + 12345u;
     a[0][k] = b[0][k] = (double)(seed >> 8) / 16777216.0 * 4.0;
     coef[k] = seed % 7 == 0 ? 0.0 : 1.0;
     rhs[k] = coef[k] == 0.0 ? a[0][k] : 1e-3 * (double)(seed % 13);
-    a[1][k] = b[1][k] = coef[k] == 0.0 ? a[0][k] : a[0][k] - 0.5;
+    int64_t i = k / STR, j = k % STR;
+    bool ring = i == 0 || i == R + 1 || j == 0 || j == C + 1; /* fixed: the same in both */
+    a[1][k] = b[1][k] = coef[k] == 0.0 || ring ? a[0][k] : a[0][k] - 0.5;
   }
   const double *const terms[2] = {coef, rhs};
   const double plain[4] = {1.0, 1.0, 1.0, 1.0}, weighted[4] = {1.0, 1.31, 1.52, 1.603};
-  for (int w = 0; w < 2; w++)
+  for (int w = 0; w < 3; w++) /* plain, weighted, plain through scratch */
     for (int64_t levels = 1; levels <= 4; levels++) {
-      const double *omega = w ? weighted : plain;
+      const double *omega = w == 1 ? weighted : plain;
       struct sweep_rect rect[4];
       for (int64_t t = 0; t < levels; t++)
         rect[t] = (struct sweep_rect){1, R + 1, 1, C + 1};
       double *bufs[2] = {a[0], a[1]};
-      double got = sweep_levels(bufs, 0, STR, levels, rect, w ? omega : NULL, terms);
+      int result = (int)(levels % 2);
+      memcpy(before, a[1 - result], sizeof before);
+      double got = sweep_levels(bufs, 0, STR, levels, rect, w == 1 ? omega : NULL, terms,
+                                w == 2 ? scratch : NULL);
       double want = 0.0;
       for (int64_t t = 0; t < levels; t++)
         want =
             sweep_tile_general(b[t % 2], b[1 - t % 2], coef, rhs, R, C, STR, omega[t], false, true);
-      EXPECT(memcmp(a, b, sizeof a) == 0, "%lld levels, weighted %d: the buffers differ",
-             (long long)levels, w);
+      if (w == 2 && levels > 1)
+        EXPECT(memcmp(a[result], b[result], sizeof a[0]) == 0 &&
+                   memcmp(a[1 - result], before, sizeof before) == 0,
+               "%lld levels through scratch: the result differs, or the other buffer changed",
+               (long long)levels);
+      else
+        EXPECT(memcmp(a, b, sizeof a) == 0, "%lld levels, weighted %d: the buffers differ",
+               (long long)levels, w);
       EXPECT(got == want, "%lld levels: diff %.17g, want %.17g", (long long)levels, got, want);
       memcpy(a, b, sizeof a);
     }
