@@ -397,6 +397,44 @@ static double kernel_general(const double *restrict in, double *restrict out,
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* One piece of a wavefront: level t's row i, columns [lo, hi). */
+struct wave_piece {
+  int64_t t, i, lo, hi;
+};
+
+/* The pieces of a wavefront of `levels` levels over rect[0 .. levels - 1], in its order (see
+ * levels_in_buffers): step s, then chunk x of SWEEP_LEVELS_CHUNK columns, then level t, level t
+ * sweeping row s - t; the empty ones skipped. */
+struct wavefront {
+  const struct sweep_rect *rect;
+  int64_t levels, s, x, t;
+};
+
+static inline struct wavefront wavefront_of(const struct sweep_rect *rect, int64_t levels) {
+  return (struct wavefront){rect, levels, rect[0].row0, rect[0].col0, -1};
+}
+
+/* The next piece into *p, or false after the last. */
+static inline bool wavefront_next(struct wavefront *w, struct wave_piece *p) {
+  for (;;) {
+    if (++w->t == w->levels) {
+      w->t = 0;
+      w->x += SWEEP_LEVELS_CHUNK;
+      if (w->x >= w->rect[0].col1) {
+        w->x = w->rect[0].col0;
+        w->s++;
+      }
+    }
+    if (w->s >= w->rect[0].row1 + w->levels - 1)
+      return false;
+    const struct sweep_rect *r = &w->rect[w->t];
+    *p = (struct wave_piece){w->t, w->s - w->t, max64(r->col0, w->x),
+                             min64(r->col1, w->x + SWEEP_LEVELS_CHUNK)};
+    if (p->i >= r->row0 && p->i < r->row1 && p->lo < p->hi)
+      return true;
+  }
+}
+
 /* The wavefront in the two buffers: every level writes one (Chebyshev's weighted levels read
  * the iterate two levels back where they write, so every level's rows must stand there). */
 static double levels_in_buffers(double *const buf[2], int current, int64_t stride, int64_t levels,
@@ -415,38 +453,33 @@ static double levels_in_buffers(double *const buf[2], int current, int64_t strid
    * right; level t + 1's piece overwrites row i - 1 in the chunk's columns only, which level t
    * has read. So only the order changes, and the rows in flight stay in cache however wide
    * the tile (SWEEP_LEVELS_CHUNK). */
-  for (int64_t s = rect[0].row0; s < rect[0].row1 + levels - 1; s++)
-    for (int64_t x = rect[0].col0; x < rect[0].col1; x += SWEEP_LEVELS_CHUNK)
-      for (int64_t t = 0; t < levels; t++) {
-        const struct sweep_rect *r = &rect[t];
-        int64_t i = s - t;
-        int64_t lo = max64(r->col0, x), hi = min64(r->col1, x + SWEEP_LEVELS_CHUNK);
-        if (i < r->row0 || i >= r->row1 || lo >= hi)
-          continue;
-        int in = (int)((current + t) % 2);
-        /* a one-row tile whose top-left ring point is (i - 1, lo - 1) */
-        int64_t at = (i - 1) * stride + lo - 1;
-        const double *from = buf[in] + at;
-        double *to = buf[1 - in] + at;
-        double diff = 0.0;
-        if (terms != NULL) { /* the general update: one body, weighted or not */
-          double w = omega != NULL ? omega[t] : 1.0;
-          diff = kernel_general(from, to, terms[0] + at, terms[1] + at, 1, hi - lo, stride, w,
-                                false, t == levels - 1);
-          max_diff = diff > max_diff ? diff : max_diff;
-          continue;
-        }
-        bool plain = omega == NULL || omega[t] == 1.0; /* as sweep_tile_weighted's callers */
-        if (plain && t == levels - 1)
-          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0, NULL, NULL);
-        else if (plain)
-          sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0, NULL, NULL);
-        else if (t == levels - 1)
-          diff = sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t], NULL, NULL);
-        else
-          sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t], NULL, NULL);
-        max_diff = diff > max_diff ? diff : max_diff;
-      }
+  struct wave_piece p;
+  for (struct wavefront w = wavefront_of(rect, levels); wavefront_next(&w, &p);) {
+    int64_t t = p.t, i = p.i, lo = p.lo, hi = p.hi;
+    int in = (int)((current + t) % 2);
+    /* a one-row tile whose top-left ring point is (i - 1, lo - 1) */
+    int64_t at = (i - 1) * stride + lo - 1;
+    const double *from = buf[in] + at;
+    double *to = buf[1 - in] + at;
+    double diff = 0.0;
+    if (terms != NULL) { /* the general update: one body, weighted or not */
+      double weight = omega != NULL ? omega[t] : 1.0;
+      diff = kernel_general(from, to, terms[0] + at, terms[1] + at, 1, hi - lo, stride, weight,
+                            false, t == levels - 1);
+      max_diff = diff > max_diff ? diff : max_diff;
+      continue;
+    }
+    bool plain = omega == NULL || omega[t] == 1.0; /* as sweep_tile_weighted's callers */
+    if (plain && t == levels - 1)
+      diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0, NULL, NULL);
+    else if (plain)
+      sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0, NULL, NULL);
+    else if (t == levels - 1)
+      diff = sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t], NULL, NULL);
+    else
+      sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t], NULL, NULL);
+    max_diff = diff > max_diff ? diff : max_diff;
+  }
   return max_diff;
 }
 
@@ -478,43 +511,39 @@ static double levels_through_scratch(double *const buf[2], int current, int64_t 
   /* Steps and chunks as levels_in_buffers. When levels is even the result overwrites the
    * input: the last level writes row s - levels + 1, at most row s - 1, which level 0 reads in
    * this step (its `up`) in its own chunk's columns only, and earlier in the chunk. */
-  for (int64_t s = rect[0].row0; s < rect[0].row1 + levels - 1; s++)
-    for (int64_t x = rect[0].col0; x < rect[0].col1; x += SWEEP_LEVELS_CHUNK)
-      for (int64_t t = 0; t < levels; t++) {
-        const struct sweep_rect *r = &rect[t];
-        int64_t i = s - t;
-        int64_t lo = max64(r->col0, x), hi = min64(r->col1, x + SWEEP_LEVELS_CHUNK);
-        if (i < r->row0 || i >= r->row1 || lo >= hi)
-          continue;
-        bool last = t == levels - 1;
-        double *to = last ? result + i * stride : scratch + (3 * t + i % 3) * stride;
-        if (!last) { /* the ring's edge columns: fixed boundary, where they are read */
-          if (lo == r->col0)
-            to[lo - 1] = in[i * stride + lo - 1];
-          if (hi == r->col1)
-            to[hi] = in[i * stride + hi];
-        }
-        /* rows as one-row tiles whose first point is column lo */
-        int64_t first = lo - 1;
-        const double *up = level_row(in, scratch, stride, rect, t - 1, i - 1) + first;
-        const double *mid = level_row(in, scratch, stride, rect, t - 1, i) + first;
-        const double *down = level_row(in, scratch, stride, rect, t - 1, i + 1) + first;
-        to += first;
-        /* only level 0 reads memory: the prefetch elsewhere costs load slots and gains nothing
-         * (measured: 4096², 4 levels, 5-10% slower with it) */
-        int64_t ahead = t == 0 ? PREFETCH_BYTES : 0;
-        if (terms != NULL) {
-          const double *coef = terms[0] + i * stride + first, *rhs = terms[1] + i * stride + first;
-          if (last)
-            sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, true, false, 1.0, 0, &m);
-          else
-            sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, false, false, 1.0, ahead, &m);
-        } else if (last) {
-          sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, true, false, 1.0, 0, &m);
-        } else {
-          sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, false, false, 1.0, ahead, &m);
-        }
-      }
+  struct wave_piece p;
+  for (struct wavefront w = wavefront_of(rect, levels); wavefront_next(&w, &p);) {
+    const struct sweep_rect *r = &rect[p.t];
+    int64_t t = p.t, i = p.i, lo = p.lo, hi = p.hi;
+    bool last = t == levels - 1;
+    double *to = last ? result + i * stride : scratch + (3 * t + i % 3) * stride;
+    if (!last) { /* the ring's edge columns: fixed boundary, where they are read */
+      if (lo == r->col0)
+        to[lo - 1] = in[i * stride + lo - 1];
+      if (hi == r->col1)
+        to[hi] = in[i * stride + hi];
+    }
+    /* rows as one-row tiles whose first point is column lo */
+    int64_t first = lo - 1;
+    const double *up = level_row(in, scratch, stride, rect, t - 1, i - 1) + first;
+    const double *mid = level_row(in, scratch, stride, rect, t - 1, i) + first;
+    const double *down = level_row(in, scratch, stride, rect, t - 1, i + 1) + first;
+    to += first;
+    /* only level 0 reads memory: the prefetch elsewhere costs load slots and gains nothing
+     * (measured: 4096², 4 levels, 5-10% slower with it) */
+    int64_t ahead = t == 0 ? PREFETCH_BYTES : 0;
+    if (terms != NULL) {
+      const double *coef = terms[0] + i * stride + first, *rhs = terms[1] + i * stride + first;
+      if (last)
+        sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, true, false, 1.0, 0, &m);
+      else
+        sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, false, false, 1.0, ahead, &m);
+    } else if (last) {
+      sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, true, false, 1.0, 0, &m);
+    } else {
+      sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, false, false, 1.0, ahead, &m);
+    }
+  }
   return running_max_value(&m);
 }
 
