@@ -348,8 +348,8 @@ def case_chebyshev_random_differential():
 def case_temporal_block_is_identical():
     """solver.temporal_block = K sweeps K iterations per pass through memory: the exit code, the
     iteration count and the field are the plain loop's, wherever the checks and max_iterations
-    fall, on square, tall and wide grids."""
-    for nx, ny in ((37, 53), (5, 200), (300, 3)):
+    fall, on square, tall and wide grids (one wider than two of the wavefront's chunks)."""
+    for nx, ny in ((37, 53), (5, 200), (300, 3), (4500, 4)):
         for k, check, most in ((2, 2, 100000), (4, 8, 100000), (3, 3, 101), (7, 14, 50),
                                (4, 4, 1)):
             text = plate(nx, ny, check=check, max_iterations=most)
@@ -382,12 +382,14 @@ def case_temporal_block_across_ranks_is_identical():
     identical_to_one_rank([(4, "block", 1, (4, 1), "auto", 0),
                            (4, "block-cyclic", 2, (1, 4), "p2p", 0)], nx=3, ny=8, check=4,
                           sets=("solver.temporal_block=4",))
-    # tiles wider than the wavefront's 256-column chunks (sweep.h), cut into pieces whose
-    # edges fall on different columns of every tile
-    identical_to_one_rank([(2, "block", 1, (0, 1), "auto", 0),
-                           (3, "block", 1, (1, 0), "p2p", 0),
-                           (4, "block-cyclic", 100, (2, 2), "auto", 2)], nx=700, ny=9, check=3,
-                          sets=("solver.temporal_block=3",))
+    # tiles wider than the wavefront's 2048-column chunks (sweep.h), cut into pieces whose
+    # edges fall on different columns of every tile; K odd and even (the result written over
+    # the block's input)
+    for k in (3, 4):
+        identical_to_one_rank([(2, "block", 1, (0, 1), "auto", 0),
+                               (3, "block", 1, (1, 0), "p2p", 0),
+                               (4, "block-cyclic", 2100, (2, 2), "auto", 2)], nx=6500, ny=9,
+                              check=12, sets=(f"solver.temporal_block={k}",))
 
 
 def case_temporal_block_continues_from_any_iteration():
