@@ -25,8 +25,9 @@
  * iteration k (its loads of our B_k points) and a Win_sync. So no neighbour is still reading
  * what we overwrite. One notification per neighbour per iteration serves both directions, and
  * nobody waits for ranks that are not its neighbours. MPI_Barrier would order nothing here.
- * A temporal block of K sweeps writes both buffers before the next exchange, B_k among them,
- * so with rings deeper than one the exchange ends with a second round: after step 4 each rank
+ * A temporal block of K sweeps may write B_k before the next exchange (Chebyshev's levels
+ * write both buffers; Jacobi's last level writes over B_k when K is even), so with rings
+ * deeper than one the exchange ends with a second round: after step 4 each rank
  * sends "done" to its node neighbours and waits for theirs, and nobody writes a buffer a
  * neighbour may still be reading. The ring itself is written only by its owner and read by
  * nobody else.
@@ -541,8 +542,8 @@ int halo_exchange_end(struct halo *h, int buf) {
     }
   }
   if (h->depth > 1 && h->nshm > 0) {
-    /* A temporal block writes both buffers before the next exchange: wait until every node
-     * neighbour has loaded what it needs of ours (see the top of this file). */
+    /* A temporal block may write the buffer just exchanged before the next exchange: wait
+     * until every node neighbour has loaded what it needs of ours (see the top of this file). */
     MPI_CHECK(MPI_Win_sync(h->win));
     CHECK(notify_node_neighbours(h, TAG_DONE));
   }

@@ -145,7 +145,8 @@ static double local_sweep(struct field *f, const struct halo *h, enum sweep_part
  * computes the tile grown by levels - 1 - l points, clipped to the grid, so the last level is
  * the tile itself and every level reads only what the level before wrote, the fixed boundary
  * or (level 0) the ring the last exchange filled. rect has room for `levels` entries; omega is
- * NULL (Jacobi) or each level's weight. */
+ * NULL (Jacobi) or each level's weight; scratch is NULL or room for the rows of Jacobi's
+ * levels (sweep_levels_scratch of the widest tile's stride). */
 static double local_sweep_levels(struct field *f, int64_t levels, struct sweep_rect *rect,
                                  const double *omega, double *scratch) {
   const struct decomp_layout *l = f->layout;

@@ -101,19 +101,20 @@ struct sweep_rect {
 /* Columns per chunk of a wavefront step (sweep_levels): the order of the work, never its
  * result. Tests cut tiles across it. Measured (4096² and 8192², 4 and 8 levels, AMD EPYC):
  * 64-512 columns lose 10-35% to the calls and loop ends per chunk; 2048 is as fast as whole
- * rows, and keeps the rows in flight of a wide tile within a few hundred KiB. */
+ * rows, and bounds what one chunk's levels touch between them on a wide tile. */
 enum { SWEEP_LEVELS_CHUNK = 2048 };
 
 /* `levels` successive sweeps in one pass through memory (temporal blocking): level t
- * (0-based) updates rect[t], reading buffer (current + t) % 2 and writing the other, with
+ * (0-based) updates rect[t], reading buffer (current + t) % 2 and writing the other (without
+ * scratch, below), with
  * sweep_tile's update, or with omega non-NULL sweep_tile_weighted's with weight omega[t] (the
  * buffer written holds level t - 2's iterate, the one the weighting needs; a weight of exactly
  * 1 is the plain update). A wavefront over the rows, level t sweeping row i - t while level 0
  * sweeps row i, keeps the few rows in flight in cache, so each row is read from and written to
  * memory about once per pass instead of once per sweep; each step goes across in chunks of
- * SWEEP_LEVELS_CHUNK columns, all levels per chunk, so that the rows in flight stay in the
- * second-level cache even for wide tiles. Two buffers suffice: level t overwrites level t - 2's
- * row only after level t - 1 has read it (or see scratch, below).
+ * SWEEP_LEVELS_CHUNK columns, all levels per chunk, so that what a chunk's levels touch
+ * between them stays in cache however wide the tile. Two buffers suffice: level t overwrites level
+ * t - 2's row only after level t - 1 has read it (or see scratch, below).
  *
  * What the caller guarantees: every point level t reads (rect[t] and its four neighbours'
  * points) lies in rect[t - 1], written by level t - 1, or holds the same value in both buffers
@@ -127,12 +128,13 @@ enum { SWEEP_LEVELS_CHUNK = 2048 };
  * With terms non-NULL ({coef, rhs}, laid out as buf's), every level runs the general update
  * (sweep_tile_general's).
  *
- * scratch: NULL, or room for sweep_levels_scratch(levels, stride) doubles. Given it, the
- * levels without omega keep their rows in it instead of in the buffers, and only the last
- * level writes a buffer: the other buffer (1 - the result's) is left exactly as it was, and
- * a point costs half the memory traffic a block (levels even) or three quarters (odd). The
- * result and the diff are the same bits either way; the weighted levels always use the two
- * buffers, since each reads the iterate two levels back where it writes.
+ * scratch: NULL, or room for sweep_levels_scratch(levels, stride) doubles. Given it with omega
+ * NULL, every level but the last keeps its rows in it instead of in the buffers, and only the
+ * last level writes a buffer: the other buffer (1 - the result's) is left exactly as it was,
+ * and a point costs 16 bytes of memory traffic a block (levels even) or 24 (odd), against 32
+ * when every level writes a buffer. The result and the diff are the same bits either way.
+ * With omega non-NULL scratch is ignored: each weighted level reads the iterate two levels
+ * back where it writes, so they all use the two buffers (a weight of 1 among them too).
  * Not collective. */
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                     const struct sweep_rect *rect, const double *omega,
