@@ -225,6 +225,8 @@ static void test_every_variant_gives_sweep_tile_bits(void) {
       variants++;
       wrong += count_wrong(run_variant, &v, (flags >> 2) & 1, what);
     }
+    /* said, so that a run on another CPU (scripts/avx512_under_bochs.sh) can tell */
+    fprintf(stderr, "\n  (the %s variant: tested)", sweep_isa_name((enum sweep_isa)isa));
   }
   CU_ASSERT_EQUAL(wrong, 0);
   CU_ASSERT(variants >= 8); /* the baseline is always there */
