@@ -484,26 +484,30 @@ static double levels_in_buffers(double *const buf[2], int current, int64_t strid
   return max_diff;
 }
 
-/* Row r of what level t wrote, for the level after it (levels_through_scratch): the ring of
- * three scratch rows level t keeps, or, for a row outside its rectangle (a fixed boundary
- * row, the same in both buffers) and for level -1 (the block's input), buffer `in`. */
+/* Row r's slot in level t's ring of three scratch rows (levels_through_scratch). */
+static inline double *ring_row(double *scratch, int64_t stride, int64_t t, int64_t r) {
+  return scratch + (3 * t + r % 3) * stride;
+}
+
+/* Row r of what level t wrote, for the level after it (levels_through_scratch): its ring's
+ * slot, or, for a row outside its rectangle (a fixed boundary row, the same in both buffers)
+ * and for level -1 (the block's input), buffer `in`. */
 static inline const double *level_row(const double *in, double *scratch, int64_t stride,
                                       const struct sweep_rect *rect, int64_t t, int64_t r) {
   if (t < 0 || r < rect[t].row0 || r >= rect[t].row1)
     return in + r * stride;
-  return scratch + (3 * t + r % 3) * stride;
+  return ring_row(scratch, stride, t, r);
 }
 
 /* Jacobi's wavefront (plain or general update) through scratch rows (sweep.h: sweep_levels,
- * scratch given, omega NULL): level t <
- * levels - 1 writes row i into slot i % 3 of its own ring of three rows, which hold all the
- * level after it reads of it (rows i - 2 .. i: level t + 1 sweeps row i - 1 in the same step,
- * and the row it overwrites, i - 3, was last read a step before); only the last level writes
- * a buffer. So the other buffer is never written: each point costs 16 bytes of memory traffic
- * a block where levels even (the input's line read, the result written over it) and 24 where
- * odd, against 32 when every level writes a buffer (its lines read for ownership and written
- * back). Where level t + 1's stencil reaches past level t's rectangle, the point is fixed
- * boundary: its row from `in`, its column copied into the ring with each row. */
+ * scratch given, omega NULL): level t < levels - 1 writes row i into slot i % 3 of its own
+ * ring of three rows, which hold all the level after it reads of it (rows i - 2 .. i: level t + 1
+ * sweeps row i - 1 in the same step, and the row it overwrites, i - 3, was last read a step
+ * before); only the last level writes a buffer. So the other buffer is never written: each point
+ * costs 16 bytes of memory traffic a block where levels even (the input's line read, the result
+ * written over it) and 24 where odd, against 32 when every level writes a buffer (its lines read
+ * for ownership and written back). Where level t + 1's stencil reaches past level t's rectangle,
+ * the point is fixed boundary: its row from `in`, its column copied into the ring with each row. */
 static double levels_through_scratch(double *const buf[2], int current, int64_t stride,
                                      int64_t levels, const struct sweep_rect *rect,
                                      const double *const terms[2], double *scratch) {
@@ -518,7 +522,7 @@ static double levels_through_scratch(double *const buf[2], int current, int64_t 
     const struct sweep_rect *r = &rect[p.t];
     int64_t t = p.t, i = p.i, lo = p.lo, hi = p.hi;
     bool last = t == levels - 1;
-    double *to = last ? result + i * stride : scratch + (3 * t + i % 3) * stride;
+    double *to = last ? result + i * stride : ring_row(scratch, stride, t, i);
     if (!last) { /* the ring's edge columns: fixed boundary, where they are read */
       if (lo == r->col0)
         to[lo - 1] = in[i * stride + lo - 1];
