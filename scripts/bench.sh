@@ -25,7 +25,7 @@
 #
 #   --ranks P          most ranks to run (default: nproc)
 #   --sizes "..."      grid sizes n (n x n) of the kernel benchmark (default: from the caches: two
-#                      buffers in half the L2, in half the L3, and 8x the L3, "far out of cache";
+#                      buffers in half the L2, in half one L3, and 8x all L3s, "far out of cache";
 #                      the last is also the grid of sections 2b, 2c, 3 strong and 3b)
 #   --iterations N     base iteration count: sweeps of a 1024^2 grid; other grids get N * 1024^2
 #                      / n^2 so that every run does about N million updates (at least 20 sweeps
@@ -37,9 +37,9 @@
 #   --oversubscribe    allow more ranks than cores; such rows are marked "oversubscribed" and
 #                      are not timings of the machine (without it they are skipped)
 #   --build DIR        the CMake build directory (default build/)
-#   --stream-mib M     MiB per array per rank of the bandwidth probe (default: 4x the last-level
-#                      cache, at least 256; less if 3 arrays on every rank would take more than
-#                      half the available memory)
+#   --stream-mib M     MiB per array per rank of the bandwidth probe (default: 4x the node's
+#                      last-level caches, every instance, at least 256; less if 3 arrays would
+#                      take more than half the available memory, on 1 rank or on all of them)
 #   --sections "..."   run only these sections (e.g. "1 2 2b 2c 3b 8"; default all; 6 needs 1 2 3 5)
 #   --prk DIR          a checkout of github.com/ParRes/Kernels: section 3b builds its MPISHM
 #                      stencil (radius 1, star) in a scratch copy and runs it beside jacobi
@@ -97,7 +97,8 @@ done
 want() { [[ " $sections " == *" $1 "* ]]; } # want SECTION: whether to run it
 
 # ---- the machine's caches: the sizes follow them ----------------------------------------------
-# Per-instance sizes in bytes of the data caches of cpu0, from sysfs (else lscpu, else getconf).
+# Per-instance sizes in bytes of the data caches of cpu0, from sysfs (else lscpu, else getconf,
+# which in a VM may give the host's: 256 MiB for the EPYC VM's 32 MiB L3).
 cache_bytes() { # LEVEL
   local d size
   for d in /sys/devices/system/cpu/cpu0/cache/index*; do
@@ -108,15 +109,40 @@ cache_bytes() { # LEVEL
     case $size in *K) echo $((${size%K} * 1024)) ;; *M) echo $((${size%M} * 1048576)) ;; *) echo "$size" ;; esac
     return
   done
-  size=$(lscpu -C=LEVEL,TYPE,ONE-SIZE -B --noheadings 2>/dev/null | awk -v l="$1" '$1 == l && $2 != "Instruction" { print $3; exit }')
+  # (the header line, "LEVEL TYPE ONE-SIZE", matches no level; lscpu before 2.34 has no -C)
+  size=$(LC_ALL=C lscpu -C=LEVEL,TYPE,ONE-SIZE -B 2>/dev/null | awk -v l="$1" '$1 == "L" l || $1 == l { if ($2 != "Instruction") { print $3; exit } }')
   [ -n "$size" ] && echo "$size" && return
   case $1 in 2) getconf LEVEL2_CACHE_SIZE ;; 3) getconf LEVEL3_CACHE_SIZE ;; esac 2>/dev/null || true
+}
+# Instances of a level's data cache on the machine: distinct shared_cpu_lists over every CPU
+# (two sockets, or AMD's core complexes: several L3s), 1 where sysfs does not say.
+cache_instances() { # LEVEL
+  local n
+  n=$(for d in /sys/devices/system/cpu/cpu[0-9]*/cache/index*; do
+    [ -r "$d/level" ] && [ "$(cat "$d/level")" = "$1" ] && [ "$(cat "$d/type")" != Instruction ] &&
+      cat "$d/shared_cpu_list" 2>/dev/null
+  done | sort -u | wc -l)
+  echo $((n > 0 ? n : 1))
 }
 l2_bytes=$(cache_bytes 2)
 llc_bytes=$(cache_bytes 3)
 [[ $l2_bytes =~ ^[1-9][0-9]*$ ]] || l2_bytes=$((1024 * 1024))        # unknown: assume 1 MiB
-[[ $llc_bytes =~ ^[1-9][0-9]*$ ]] || llc_bytes=$l2_bytes             # no L3: the L2 is the last
+llc_level=3
+[[ $llc_bytes =~ ^[1-9][0-9]*$ ]] || llc_bytes=$l2_bytes llc_level=2 # no L3: the L2 is the last
+llc_total=$((llc_bytes * $(cache_instances $llc_level)))             # every instance on the node
+# MiB of memory available: MemAvailable, or a cgroup's limit less its use if that is lower
 mem_available=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo 2>/dev/null || echo 4096)
+for limit in /sys/fs/cgroup/memory.max:memory.current \
+  /sys/fs/cgroup/memory/memory.limit_in_bytes:memory.usage_in_bytes; do # cgroup v2, v1
+  max_file=${limit%:*} used_file=${max_file%/*}/${limit#*:}
+  [ -r "$max_file" ] || continue
+  max=$(cat "$max_file") used=$(cat "$used_file" 2>/dev/null || echo 0)
+  if [[ $max =~ ^[0-9]+$ ]] && [[ $used =~ ^[0-9]+$ ]] && [ "$max" -gt "$used" ] &&
+    [ $(((max - used) / 1048576)) -lt "$mem_available" ]; then
+    mem_available=$(((max - used) / 1048576))
+  fi
+  break
+done
 # n x n such that two buffers of (n + 2)^2 doubles take BYTES, rounded down
 # (at least 64; a multiple of 32), or up to a multiple of 1024 with `up`
 grid_for() { # BYTES [up]
@@ -125,7 +151,7 @@ grid_for() { # BYTES [up]
 }
 n_l2=$(grid_for $((l2_bytes / 2)))
 n_l3=$(grid_for $((llc_bytes / 2)))
-n_far=$(grid_for $((8 * llc_bytes)) up)
+n_far=$(grid_for $((8 * llc_total)) up) # far out of every last-level cache of the node
 # far out of cache, but two buffers in at most a quarter of the memory available
 while [ "$n_far" -gt 1024 ] && [ $((16 * n_far * n_far / 1048576)) -gt $((mem_available / 4)) ]; do
   n_far=$((n_far - 1024))
@@ -229,6 +255,7 @@ run_jacobi() { # RANKS NX NY ITERATIONS --set...
     --set "solver.max_iterations=$k" --set "solver.tolerance=1e-300" "$@" "$scratch/bench.toml")
   echo "${mpiexec[*]} -n $n ${cmd[*]}" >>"$out/commands.txt"
   : >"$scratch/runs"
+  : >"$scratch/kernels"
   for ((r = 0; r < repeat; r++)); do
     local text rc=0
     # jacobi exits 3 (stopped at max_iterations, as asked), and Open MPI's mpirun then spends
@@ -242,7 +269,7 @@ run_jacobi() { # RANKS NX NY ITERATIONS --set...
       printf '%s\n' "$text" >&2
       exit 1
     fi
-    sed -n 's/^  kernel //p' <<<"$text" >"$scratch/kernel"
+    sed -n 's/^  kernel //p' <<<"$text" >>"$scratch/kernels"
     parse_summary "$text" >>"$scratch/runs" || {
       echo "bench.sh: cannot read jacobi's summary (has its format changed?):" >&2
       printf '%s\n' "$text" >&2
@@ -250,6 +277,9 @@ run_jacobi() { # RANKS NX NY ITERATIONS --set...
     }
   done
   sort -g -k1,1 "$scratch/runs" | sed -n "$(((repeat + 1) / 2))p" # even R: the lower middle
+  # the kernel line, or each of them where the calibration chose differently between runs
+  sed 's/ (solver.stores.*//' "$scratch/kernels" | sort -u | paste -sd'|' - |
+    sed 's/|/ | /g; /|/s/^/differed between repetitions: /' >"$scratch/kernel"
 }
 
 # The summary lines (solver/report.c):
@@ -273,11 +303,15 @@ load_average() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?"; }
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
 load_start=$(load_average)
 say "jacobi benchmark suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(hostname)"
-cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-cpu_model="${cpu_model:-unknown CPU} (family $(lscpu 2>/dev/null | sed -n 's/^CPU family: *//p' | head -1), model $(lscpu 2>/dev/null | sed -n 's/^Model: *//p' | head -1))"
+cpu_info=$(LC_ALL=C lscpu 2>/dev/null || true)
+cpu_model=$(sed -n 's/^Model name: *//p' <<<"$cpu_info" | paste -sd/ -) # big.LITTLE: each
+cpu_family=$(sed -n 's/^CPU family: *//p' <<<"$cpu_info" | head -1)
+cpu_number=$(sed -n 's/^Model: *//p' <<<"$cpu_info" | head -1)
+cpu_model="${cpu_model:-unknown CPU}${cpu_family:+ (family $cpu_family, model $cpu_number)}"
 say "  cpu: $cpu_model, $cores cores available;" \
   "source $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'), build type ${build_type:-?}"
-say "  caches (cpu0, one instance): L2 $((l2_bytes / 1024)) KiB, last level $((llc_bytes / 1048576)) MiB;" \
+say "  caches (cpu0, one instance): L2 $((l2_bytes / 1024)) KiB, last level (L$llc_level) $(calc "\"%.1f\", $llc_bytes / 1048576") MiB," \
+  "$((llc_total / llc_bytes)) of them ($(calc "\"%.1f\", $llc_total / 1048576") MiB);" \
   "grids: in L2 ${n_l2}^2, in L3 ${n_l3}^2, far out of cache ${n_far}^2 (two buffers $((16 * n_far * n_far / 1048576)) MiB)"
 say "  load average at start: $load_start (1 min) on $cores cores$(awk -v l="$load_start" -v c="$cores" \
   'BEGIN { if (l + 0 >= 0.5) printf " -- WARNING: the machine is busy, timings are noisy" }')"
@@ -306,19 +340,29 @@ check_copy_loop() {
   fi
 }
 
-# 256 MiB per array unless told, or less if 3 arrays on each of the ranks would take more than
-# half the memory available. STREAM asks each array, summed over ranks, to be 4x the caches.
+# 4x every last-level cache of the node per array, at least 256 MiB, unless told; less if 3
+# arrays would take more than half the memory available: on 1 rank and, for the run on every
+# rank, per rank (so many ranks do not shrink the 1-rank probe). STREAM asks each array,
+# summed over ranks, to be 4x the caches.
+stream_mib_1=$stream_mib stream_mib_p=$stream_mib
 if [ -z "$stream_mib" ]; then
-  stream_mib=$((4 * llc_bytes / 1048576 > 256 ? 4 * llc_bytes / 1048576 : 256))
-  if [ $((3 * ranks * stream_mib)) -gt $((mem_available / 2)) ]; then
-    stream_mib=$((mem_available / 2 / (3 * ranks) > 1 ? mem_available / 2 / (3 * ranks) : 1))
+  stream_mib_1=$((4 * llc_total / 1048576 > 256 ? 4 * llc_total / 1048576 : 256))
+  [ $((3 * stream_mib_1)) -le $((mem_available / 2)) ] || stream_mib_1=$((mem_available / 6 > 1 ? mem_available / 6 : 1))
+  stream_mib_p=$stream_mib_1
+  if [ $((3 * ranks * stream_mib_p)) -gt $((mem_available / 2)) ]; then
+    stream_mib_p=$((mem_available / 2 / (3 * ranks) > 1 ? mem_available / 2 / (3 * ranks) : 1))
   fi
 fi
-llc=$llc_bytes
-sizing="each array is $(calc "\"%.1f\", $stream_mib * 1048576 / $llc")x (1 rank) and $(calc "\"%.1f\", $ranks * $stream_mib * 1048576 / $llc")x ($ranks ranks) the last-level cache ($((llc / 1048576)) MiB; a VM may report its host's); STREAM asks for 4x"
+llc=$llc_total
+sizing="each array is $(calc "\"%.1f\", $stream_mib_1 * 1048576 / $llc")x (1 rank) and $(calc "\"%.1f\", $ranks * $stream_mib_p * 1048576 / $llc")x ($ranks ranks, summed) the last-level caches ($(calc "\"%.1f\", $llc / 1048576") MiB); STREAM asks for 4x"
+for pair in "1 $stream_mib_1" "$ranks $((ranks * stream_mib_p))"; do
+  read -r probe_ranks probe_mib <<<"$pair"
+  [ -n "$stream_mib" ] || [ $((probe_mib * 1048576)) -ge $((4 * llc)) ] ||
+    sizing="$sizing -- WARNING: on $probe_ranks rank(s) under 4x, for want of memory: the copy figure may come partly from cache"
+done
 
 say ""
-say "== 1. Memory bandwidth: STREAM-like copy and triad (bench_stream), 3 arrays x $stream_mib MiB per rank, every rank at once =="
+say "== 1. Memory bandwidth: STREAM-like copy and triad (bench_stream), 3 arrays x $stream_mib_1 MiB on 1 rank, x $stream_mib_p MiB per rank on $ranks, every rank at once =="
 say "   $sizing"
 say "   bytes counted as STREAM does: copy 16 B per element (read a, write c), triad 24 B (read b, c, write a);"
 say "   the write-allocate read of each store is not counted, as in the kernel's 16 B model"
@@ -328,8 +372,9 @@ stream_ranks="1"
 [ "$ranks" -gt 1 ] && stream_ranks="1 $ranks"
 stream_repeat=$((repeat < 5 && quick == 0 ? 5 : repeat)) # cheap, and best-of needs a few
 for n in $stream_ranks; do
-  echo "${mpiexec[*]} -n $n $build/bench/bench_stream --array-mib $stream_mib --repeat $stream_repeat" >>"$out/commands.txt"
-  launch "$n" "$build/bench/bench_stream" --array-mib "$stream_mib" --repeat "$stream_repeat" |
+  mib=$([ "$n" -eq 1 ] && echo "$stream_mib_1" || echo "$stream_mib_p")
+  echo "${mpiexec[*]} -n $n $build/bench/bench_stream --array-mib $mib --repeat $stream_repeat" >>"$out/commands.txt"
+  launch "$n" "$build/bench/bench_stream" --array-mib "$mib" --repeat "$stream_repeat" |
     awk -F, -v o="$(oversubscribed "$n")" '/^(copy|triad),/ { print $1","$2","$3","$5","$6","o }' \
       >>"$out/stream.csv"
 done
@@ -435,7 +480,7 @@ for n in $tb_ranks; do
       result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_dc" --set "solver.check_interval=$check" \
         --set "solver.stores=$stores")
       read -r wall _ <<<"$result"
-      kernel=$(sed 's/ (solver.stores.*//' "$scratch/kernel")
+      kernel=$(cat "$scratch/kernel")
       mlups=$(mlups_of "$strong_n" "$k_dc" "$wall")
       fraction=$(fraction_of "$n" "$mlups")
       echo "$n,$stores,$check,$strong_n,$k_dc,$wall,$mlups,$fraction,\"$kernel\",$(oversubscribed "$n")" >>"$out/default.csv"

@@ -36,6 +36,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct run {
   struct team *team;
@@ -51,7 +52,7 @@ struct run {
   struct solve_result result;
   double write_seconds; /* the final write (or the signal's checkpoint) on this rank */
   bool finished;        /* --help, --version or --dry-run: nothing to solve */
-  char kernel[320];     /* the kernel variants chosen (tune_describe), for the summary */
+  char kernel[512];     /* the kernel variants chosen (tune_describe), for the summary */
 };
 
 static int ignore_sigpipe(void);
@@ -514,24 +515,34 @@ static int solve(struct run *run) {
       nodes += team->node_of_rank[r] == r;
     report_header(cfg, &run->layout, nodes, run->first_iteration);
   }
-  /* The kernel variants, chosen by timing on this machine (tune.h), on this rank's largest
-   * tile. Chebyshev's weighted sweep keeps the stores set ("auto": regular): it reads the line
-   * it writes anyway, so a streaming store saves it no read. Multigrid's cycles run loops of
-   * their own: nothing to choose. */
-  bool sweeps = cfg->method != CFG_METHOD_MULTIGRID && !run->plate.general;
+  /* The kernel variants, chosen by timing on this machine (tune.h), for Jacobi's plain sweeps
+   * on this rank's largest tile. Chebyshev's weighted sweep and the general update keep the
+   * stores set ("auto": regular; the weighted sweep reads the line it writes anyway, so a
+   * streaming store saves it no read) and the CPU's own instruction set, as a temporal block's
+   * wavefront does: nothing to time. Multigrid's cycles run loops of their own. */
+  bool sweeps = cfg->method == CFG_METHOD_JACOBI && !run->plate.general;
   struct tune_choice kernel = {0};
-  if (run->plate.general && cfg->method != CFG_METHOD_MULTIGRID)
-    snprintf(run->kernel, sizeof run->kernel,
-             "general update (sources or regions: coef * average + rhs), %s stores",
-             cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
   if (sweeps) {
     int64_t rows = 0, cols = 0;
     for (int64_t t = 0; t < run->field->ntiles; t++)
       if (run->field->tiles[t].nrows * run->field->tiles[t].ncols > rows * cols)
         rows = run->field->tiles[t].nrows, cols = run->field->tiles[t].ncols;
-    CHECK(tune_choose(team, cfg->stores, rows, cols, &kernel));
+    double footprint = 2.0 * (double)run->field->buffer_len * sizeof(double); /* every tile */
+    CHECK(tune_choose(team, cfg->stores, rows, cols, footprint, &kernel));
     tune_describe(&kernel, run->kernel, sizeof run->kernel);
+  } else if (cfg->method != CFG_METHOD_MULTIGRID) {
+    snprintf(run->kernel, sizeof run->kernel, "%s, %s, %s stores",
+             run->plate.general ? "general update (sources or regions: coef * average + rhs)"
+                                : "Chebyshev's weighted sweep",
+             sweep_isa_name(sweep_isa_default()),
+             cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
   }
+  size_t used = strlen(run->kernel);
+  if (cfg->method != CFG_METHOD_MULTIGRID && cfg->temporal_block > 1 && used < sizeof run->kernel)
+    snprintf(run->kernel + used, sizeof run->kernel - used,
+             "; temporal blocks of %lld sweeps: the wavefront, %s, regular stores, %s",
+             (long long)cfg->temporal_block, sweep_isa_name(sweep_isa_default()),
+             cfg->method == CFG_METHOD_JACOBI ? "rows in scratch" : "rows in both buffers");
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
   static const enum solve_method methods[] = {[CFG_METHOD_JACOBI] = SOLVE_JACOBI,

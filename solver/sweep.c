@@ -17,13 +17,14 @@ const struct sweep_kernel_set *sweep_kernel_set_of(enum sweep_isa isa) {
   return NULL;
 }
 
+enum sweep_isa sweep_isa_default(void) {
+  return sweep_kernel_set_of(SWEEP_ISA_AVX2) != NULL ? SWEEP_ISA_AVX2 : SWEEP_ISA_SSE2;
+}
+
 static const struct sweep_kernel_set *kernels(void) {
   static const struct sweep_kernel_set *chosen = NULL;
-  if (chosen == NULL) {
-    chosen = sweep_kernel_set_of(SWEEP_ISA_AVX2);
-    if (chosen == NULL)
-      chosen = sweep_kernel_set_of(SWEEP_ISA_SSE2);
-  }
+  if (chosen == NULL)
+    chosen = sweep_kernel_set_of(sweep_isa_default());
   return chosen;
 }
 

@@ -82,6 +82,9 @@ struct sweep_variant {
 bool sweep_isa_available(enum sweep_isa isa);
 /* "sse2", "avx2", "avx512". */
 const char *sweep_isa_name(enum sweep_isa isa);
+/* The instruction set sweep_tile, the weighted, general and wavefront kernels run: AVX2 where
+ * the build has it and the CPU runs it, else the baseline. Not collective. */
+enum sweep_isa sweep_isa_default(void);
 /* Doubles a vector of the instruction set's variant: 4, or 8 for AVX-512. */
 int sweep_isa_vector_doubles(enum sweep_isa isa);
 

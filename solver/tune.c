@@ -1,6 +1,7 @@
 /* tune.c - the kernel's start-up calibration; see tune.h. */
 #include "tune.h"
 
+#include "caches.h"
 #include "err.h"
 
 #include <math.h>
@@ -172,8 +173,48 @@ static int time_together(const struct team *team, enum cfg_stores stores, unsign
   return ERR_OK;
 }
 
+/* Whether the candidates are timed from cold caches (choice->cold, the same on every rank):
+ * whether the tiles of a node's ranks (footprint: this rank's bytes, both buffers) are more than
+ * the caches those ranks run on hold (caches.h: the L2s and L3s of their CPUs, counted once
+ * each and no more of a level than there are ranks, over the ranks sharing this node's memory:
+ * all of them, whatever halo.ranks_per_node says). Where sysfs names no cache, sysconf's L3 and
+ * each rank's L2 (which in a VM may be the host's); where neither does, whether the timed problem
+ * is a cut of the tile (`cut`, on any rank). Collective on team->comm. */
+static int node_is_cold(const struct team *team, double footprint, bool cut,
+                        struct tune_choice *choice) {
+  struct caches mine;
+  char allowed[4096];
+  bool found = caches_read("/sys/devices/system/cpu",
+                           caches_allowed_cpus(allowed, sizeof allowed) ? allowed : NULL, &mine);
+  struct caches node;
+  MPI_Comm shared = MPI_COMM_NULL;
+  MPI_CHECK(MPI_Comm_split_type(team->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &shared));
+  int ranks = 1, any_found = 0, code = MPI_Comm_size(shared, &ranks);
+  int flag = found ? 1 : 0;
+  if (code == MPI_SUCCESS)
+    code = MPI_Allreduce(mine.used, node.used, (int)sizeof node.used, MPI_BYTE, MPI_BOR, shared);
+  if (code == MPI_SUCCESS)
+    code = MPI_Allreduce(mine.bytes, node.bytes, CACHES_LEVELS, MPI_INT64_T, MPI_MAX, shared);
+  if (code == MPI_SUCCESS)
+    code = MPI_Allreduce(&flag, &any_found, 1, MPI_INT, MPI_MAX, shared);
+  if (code == MPI_SUCCESS)
+    code = MPI_Allreduce(&footprint, &choice->node_bytes, 1, MPI_DOUBLE, MPI_SUM, shared);
+  MPI_Comm_free(&shared);
+  if (code != MPI_SUCCESS)
+    return team_mpi_error(code, "the calibration's reductions over the node");
+  choice->cache_bytes = caches_bytes(&node, ranks);
+  if (!any_found) {
+    long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    choice->cache_bytes = (l3 > 0 ? (double)l3 : 0.0) + (l2 > 0 ? (double)ranks * (double)l2 : 0.0);
+  }
+  int cold = choice->cache_bytes > 0.0 ? choice->node_bytes > choice->cache_bytes : cut, agreed = 0;
+  MPI_CHECK(MPI_Allreduce(&cold, &agreed, 1, MPI_INT, MPI_MAX, team->comm));
+  choice->cold = agreed != 0;
+  return ERR_OK;
+}
+
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
-                struct tune_choice *choice) {
+                double footprint, struct tune_choice *choice) {
   *choice = (struct tune_choice){.stores = stores};
   MPI_CHECK(MPI_Barrier(team->comm)); /* time together: the ranks share the memory bandwidth */
   double t0 = MPI_Wtime();
@@ -187,18 +228,10 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   for (int c = 0; c < TUNE_CANDIDATES; c++)
     choice->in_cache += isfinite(small[c]) ? 1 : 0;
   /* Then its stores and whether to drop the diff, on the tile itself, up to CAP_POINTS; from
-   * cold caches if the tiles of this node's ranks (each rank's like its own) do not fit in the
-   * last-level cache, which the cut problem might: there regular and streaming stores rank
-   * differently. Every rank decides alike (the largest tile's footprint, agreed). */
+   * cold caches if the tiles of this node's ranks do not fit in the caches they run on, which
+   * the cut problem might: there regular and streaming stores rank differently. */
   problem(nrows, ncols, CAP_POINTS, &rows, &cols);
-  double footprint = 2.0 * (double)((nrows + 2) * (ncols + 2)) * sizeof(double) *
-                     (team->node_size > 0 ? team->node_size : 1);
-  double node_footprint = 0.0;
-  MPI_CHECK(MPI_Allreduce(&footprint, &node_footprint, 1, MPI_DOUBLE, MPI_MAX, team->comm));
-  long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  if (llc <= 0)
-    llc = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  choice->cold = llc > 0 ? node_footprint > (double)llc : rows * cols < nrows * ncols;
+  CHECK(node_is_cold(team, footprint, rows * cols < nrows * ncols, choice));
   CHECK(time_together(team, stores, tune_tile_isas(small), rows, cols, choice->cold,
                       choice->us_per_mlup));
   double seconds = MPI_Wtime() - t0;
@@ -222,13 +255,20 @@ void tune_describe(const struct tune_choice *choice, char *text, size_t size) {
   int timed = 0;
   for (int c = 0; c < TUNE_CANDIDATES; c++)
     timed += isfinite(choice->us_per_mlup[c]) ? 1 : 0;
-  char check[64], between[96];
+  char check[64], between[96], caches[128];
+  /* the node's tiles against its caches, in MiB: why from cold caches, or not */
+  double mib = 1024.0 * 1024.0;
+  if (choice->cache_bytes > 0.0)
+    snprintf(caches, sizeof caches, " %s caches (the node's tiles %.1f MiB, its caches %.1f MiB)",
+             choice->cold ? "from cold" : "in", choice->node_bytes / mib,
+             choice->cache_bytes / mib);
+  else
+    snprintf(caches, sizeof caches, "%s", choice->cold ? " from cold caches" : "");
   describe_variant(check, sizeof check, choice->check, false);
   describe_variant(between, sizeof between, choice->between, true);
   snprintf(text, size,
            "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "
            "%lld x %lld points%s, in %.3f s)",
            check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
-           (long long)choice->rows, (long long)choice->cols,
-           choice->cold ? " from cold caches" : "", choice->seconds);
+           (long long)choice->rows, (long long)choice->cols, caches, choice->seconds);
 }

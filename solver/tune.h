@@ -27,21 +27,24 @@ struct tune_choice {
   enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
   int in_cache;                 /* candidates timed in cache, for the instruction set */
   int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
-  bool cold;      /* from cold caches: the node's tiles are larger than the last-level cache */
-  double seconds; /* the calibration's wall time, max over ranks */
+  bool cold; /* from cold caches: the node's tiles are more than its ranks' caches hold */
+  double node_bytes, cache_bytes; /* those tiles' and caches' bytes (caches 0: none known) */
+  double seconds;                 /* the calibration's wall time, max over ranks */
   /* Each candidate's best time per million updates, max over ranks (INFINITY: not run). */
   double us_per_mlup[TUNE_CANDIDATES];
 };
 
 /* Time the candidates on a problem shaped like this rank's tile (nrows x ncols interior
- * points, capped at about two million points) and choose, the same on every rank. `stores`
+ * points, its largest, capped at about a million points) and choose, the same on every rank,
+ * from cold caches if the node's ranks' tiles (footprint: this rank's bytes, both buffers and
+ * every tile, rings included) are more than the caches of the CPUs they run on hold. `stores`
  * limits the candidates to the stores set (CFG_STORES_REGULAR, CFG_STORES_STREAMING) or leaves
  * both (CFG_STORES_AUTO). A rank without points times a small problem of its own, so that
- * every rank takes part. Costs about 16 sweeps of that problem (32 when an 8-wide winner in
- * cache meets a 4-wide one, tune_tile_isas), after 2 of a small one per candidate. Collective on
+ * every rank takes part. Costs 16 sweeps of that problem per instruction set timed on it (one,
+ * or up to three: tune_tile_isas), after 2 of a small one per candidate. Collective on
  * team->comm; returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
-                struct tune_choice *choice);
+                double footprint, struct tune_choice *choice);
 
 /* The choice from times per candidate (index tune_index), the same times giving the same
  * choice: `check` the fastest with the diff, `between` the fastest of all if it is at least 5%

@@ -26,7 +26,8 @@ static void test_every_rank_takes_the_same_variant(void) {
   for (size_t s = 0; s < sizeof stores / sizeof stores[0]; s++) {
     int64_t rows = team->rank == 1 ? 0 : 17 + 40 * team->rank, cols = 33 + 7 * team->rank;
     struct tune_choice choice;
-    CU_ASSERT_EQUAL_FATAL(tune_choose(team, stores[s], rows, cols, &choice), ERR_OK);
+    double footprint = 2.0 * (double)((rows + 2) * (cols + 2)) * sizeof(double);
+    CU_ASSERT_EQUAL_FATAL(tune_choose(team, stores[s], rows, cols, footprint, &choice), ERR_OK);
     int mine[6], lo[6], hi[6];
     encode(&choice.check, mine);
     encode(&choice.between, mine + 3);
@@ -44,7 +45,19 @@ static void test_every_rank_takes_the_same_variant(void) {
              choice.check.streaming, choice.between.streaming);
     }
     EXPECT(!choice.check.always_diff, "the check variant drops the diff");
-    char text[320];
+    /* the node's tiles, summed (every rank here shares one node), and one cold for all */
+    double total = 0.0;
+    int cold = choice.cold, cold_lo = 0, cold_hi = 0;
+    MPI_Allreduce(&footprint, &total, 1, MPI_DOUBLE, MPI_SUM, team->comm);
+    MPI_Allreduce(&cold, &cold_lo, 1, MPI_INT, MPI_MIN, team->comm);
+    MPI_Allreduce(&cold, &cold_hi, 1, MPI_INT, MPI_MAX, team->comm);
+    EXPECT(choice.node_bytes == total, "the node's tiles: %.0f bytes, not the ranks' %.0f",
+           choice.node_bytes, total);
+    EXPECT(cold_lo == cold_hi, "the ranks disagree on cold caches");
+    EXPECT(choice.cache_bytes <= 0.0 || choice.cold == (choice.node_bytes > choice.cache_bytes),
+           "cold is %d for %.0f bytes of tiles in %.0f of caches", choice.cold, choice.node_bytes,
+           choice.cache_bytes);
+    char text[512];
     tune_describe(&choice, text, sizeof text);
     EXPECT(strstr(text, cfg_stores_name(stores[s])) != NULL,
            "the description '%s' does not "

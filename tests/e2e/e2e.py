@@ -255,6 +255,27 @@ def case_kernel_chosen_and_named():
         runs[stores] = fingerprint(p)
     if len(set(runs.values())) != 1:
         raise Failure(f"expected the same (iterations, checksum) for every store, got {runs}")
+    # What runs no variant times none, and the line names what it runs: Chebyshev's weighted
+    # sweep; a temporal block's wavefront after the variants (Jacobi) or the weighted sweep.
+    for sets, words, absent in (
+            (["solver.method=chebyshev"], ["Chebyshev's weighted sweep, ", "regular stores"],
+             ["variants timed", "temporal"]),
+            (["solver.method=chebyshev", "solver.temporal_block=4"],
+             ["Chebyshev's weighted sweep, ", "temporal blocks of 4 sweeps: the wavefront",
+              "rows in both buffers"], ["variants timed"]),
+            (["solver.temporal_block=4"],
+             ["variants timed", "temporal blocks of 4 sweeps: the wavefront", "rows in scratch"],
+             ["Chebyshev"])):
+        args = [a for kv in sets for a in ("--set", kv)]
+        p = run(plate(check=4), ranks=2, args=args)
+        expect_exit(p, 0, f"{sets} on 2 ranks")
+        line = re.search(r"^  kernel (.*)$", p.stdout, re.M)
+        if not line:
+            raise Failure(f"{sets}: expected a 'kernel' line in the summary:\n{p.stdout}")
+        expect_in(line.group(1), words, f"{sets}: the kernel line")
+        for word in absent:
+            if word in line.group(1):
+                raise Failure(f"{sets}: the kernel line says '{word}': {line.group(1)}")
 
 
 # ---- Chebyshev: the same proofs for the second method --------------------------------------

@@ -1,0 +1,50 @@
+/* caches.h - the L2 and L3 caches a rank's CPUs use, read from Linux's sysfs.
+ *
+ * The kernel's calibration (tune.h) asks whether the tiles of a node's ranks fit in the caches
+ * those ranks run on: if not, it times its candidates from cold caches. What fits is neither
+ * one cache (a node has an L2 per core and often several L3s: one per socket, or per AMD core
+ * complex) nor every cache of the node (a rank bound to one socket never uses the other's). So
+ * the caches are counted as instances, each named by the lowest CPU that shares it, for the
+ * CPUs this rank may run on; the ranks of a node OR their sets together and count.
+ *
+ * Read from sysfs (cpuN/cache/indexK/{level,type,size,shared_cpu_list}), not from
+ * sysconf(_SC_LEVEL3_CACHE_SIZE): glibc computes that from CPUID, which in a VM may describe the
+ * host (on the AMD EPYC VM this project is measured on it says 256 MiB for a 32 MiB L3).
+ *
+ * Not for: MPI (tune.c reduces over the node), the bench suite (scripts/bench.sh reads the
+ * same files in shell). No MPI, no allocation.
+ */
+#ifndef JACOBI_CACHES_H
+#define JACOBI_CACHES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* CPUs counted: numbers 0 .. CACHES_MAX_CPUS - 1 (a CPU above is ignored). */
+enum { CACHES_MAX_CPUS = 8192, CACHES_LEVELS = 2 /* L2, L3 */ };
+
+struct caches {
+  int64_t bytes[CACHES_LEVELS]; /* one instance of the L2, the L3 (the largest seen; 0: none) */
+  /* the instances used, a bit at each one's lowest CPU */
+  unsigned char used[CACHES_LEVELS][CACHES_MAX_CPUS / 8];
+};
+
+/* Read the data and unified L2 and L3 caches of the CPUs in `allowed`, a Linux CPU list
+ * ("0-3,8,10-11", as /proc/self/status's Cpus_allowed_list; NULL: every CPU up to the limit),
+ * from cpu_dir ("/sys/devices/system/cpu", or a test's copy of its layout). A CPU without the
+ * files adds nothing. Returns whether any cache was found. Not collective. */
+bool caches_read(const char *cpu_dir, const char *allowed, struct caches *c);
+
+/* This process's CPU list (Cpus_allowed_list) into text, or false if it cannot be read. */
+bool caches_allowed_cpus(char *text, int size);
+
+/* Instances of level (0: L2, 1: L3) marked used. */
+int64_t caches_instances(const struct caches *c, int level);
+
+/* Bytes the used instances hold for `threads` threads (ranks) at a time: of each level, the
+ * instances marked, but no more of them than threads (a thread uses one L2 and one L3 at a
+ * time), summed over the levels (an L3 that keeps a copy of what the L2s hold is counted
+ * twice; Intel's since Skylake-SP and AMD's do not). */
+double caches_bytes(const struct caches *c, int64_t threads);
+
+#endif /* JACOBI_CACHES_H */
