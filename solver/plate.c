@@ -396,8 +396,10 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
       mine[2] = fmin(mine[2], f->rhs[o]);
       held_hi = fmax(held_hi, f->rhs[o]);
     } else {
-      f->rhs[o] = f->source[o] * scale;
-      mine[4] = fmax(mine[4], fabs(f->rhs[o]));
+      /* no source, no term, whatever the plate's k and t: h^2 / (4 k t) may overflow, and
+       * 0 x inf would be a NaN that no max sees (fmax drops it) */
+      f->rhs[o] = f->source[o] == 0.0 ? 0.0 : f->source[o] * scale;
+      mine[4] = fmax(mine[4], fabs(f->rhs[o])); /* finite, or +inf: refused below */
     }
   }
   mine[1] = -start_hi;
@@ -417,14 +419,17 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
   double widen = m.inverse_norm * 4.0 * p->max_source_term;
   p->answer_lo = fmin(p->answer_lo, all[2]) - widen;
   p->answer_hi = fmax(p->answer_hi, -all[3]) + widen;
-  /* Iterates stay within a few times |T*| of the start: room for the sums of four of them. */
+  /* Iterates stay within a few times |T*| of the start: room for the sums of four of them.
+   * Without sources T* lies between what is held, all within +-CFG_MAX_TEMPERATURE, as on a
+   * plain plate; sources may take it beyond, and their reach keeps a sixteenth of it. */
   double reach = fmax(fabs(p->answer_lo), fabs(p->answer_hi));
-  if (!(reach <= CFG_MAX_TEMPERATURE / 16)) {
+  if (widen != 0.0 && !(reach <= CFG_MAX_TEMPERATURE / 16)) {
     char where[700];
     status = err_set(ERR_CONFIG,
                      "%s could raise the temperature by up to %g (||A^-1||inf x 4 max |b|, b = "
-                     "h^2 q / (4 k t)), beyond the +-%g jacobi computes in",
-                     source_origin(cfg, where), widen, CFG_MAX_TEMPERATURE / 16);
+                     "h^2 q / (4 k t), with plate.conductivity and plate.thickness), to %g with "
+                     "what is held, beyond the +-%g jacobi computes in with sources",
+                     source_origin(cfg, where), widen, reach, CFG_MAX_TEMPERATURE / 16);
   }
   return team_agree(team, status);
 }

@@ -2,9 +2,11 @@
  * same field bit for bit as a plain full-grid Jacobi written independently here, and the
  * discretisation error against the analytic solution of the plate, falling 4x per halving of h.
  * Runs under mpiexec with any rank count. */
+#include "certify.h"
 #include "cunit_main.h"
 #include "decomp.h"
 #include "err.h"
+#include "estimate.h"
 #include "field.h"
 #include "halo.h"
 #include "solve.h"
@@ -226,6 +228,38 @@ static void test_second_order_against_analytic_plate(void) {
   CU_ASSERT_TRUE(fabs(fine - 4.0) < fabs(coarse - 4.0));
 }
 
+/* A field with a NaN or an infinity at one point certifies nothing: every rank gets the same
+ * failure, though a max of the changes would drop the NaN; the same field, finite, certifies. */
+static void test_a_field_not_finite_is_not_certified(void) {
+  struct run run;
+  CU_ASSERT_EQUAL_FATAL(solve(&run, 21, 13, DECOMP_BLOCK, &hot_top, 1e-6, 100000, 1), ERR_OK);
+  struct estimate_coarse coarse;
+  estimate_coarse_init(&coarse, 21, 13);
+  const double bad[] = {NAN, INFINITY, -INFINITY};
+  for (size_t b = 0; b <= sizeof bad / sizeof bad[0]; b++) {
+    int64_t t, li, lj;
+    double *point = NULL, kept = 0.0;
+    if (b < sizeof bad / sizeof bad[0] &&
+        decomp_owner(&run.layout, 7, 15, &t, &li, &lj) == run.team->rank) {
+      point =
+          field_interior(run.field, run.field->current, t) + li * field_stride(run.field, t) + lj;
+      kept = *point;
+      *point = bad[b];
+    }
+    CU_ASSERT_EQUAL_FATAL(halo_exchange(run.halo, run.field->current), ERR_OK);
+    struct certify_result c;
+    int status = certify_field(run.field, run.team, &coarse, &c);
+    bool finite = b == sizeof bad / sizeof bad[0];
+    EXPECT(status == (finite ? ERR_OK : ERR_FAILURE), "value %g at (7, 15): status %d",
+           finite ? 0.0 : bad[b], status);
+    if (finite)
+      EXPECT(c.change < 1e-5, "the converged field's change %g", c.change);
+    if (point != NULL)
+      *point = kept;
+  }
+  release(&run);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"single_point_converges_at_second_iteration",
@@ -233,6 +267,7 @@ int tests_register(void) {
       {"check_interval_delays_the_stop", test_check_interval_delays_the_stop},
       {"same_iterations_and_field_as_plain_jacobi", test_same_iterations_and_field_as_plain_jacobi},
       {"second_order_against_analytic_plate", test_second_order_against_analytic_plate},
+      {"a_field_not_finite_is_not_certified", test_a_field_not_finite_is_not_certified},
   };
   return TESTS_ADD_SUITE("solve", cases);
 }

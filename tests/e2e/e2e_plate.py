@@ -1188,6 +1188,37 @@ def case_plate_without_sources_keeps_todays_bits():
                               f"({ref.iterations})")
 
 
+def case_plate_extremes_stay_finite():
+    """A source of 0 on a plate whose h^2 / (4 k t) overflows is no source (it was a NaN at
+    every point, which no max saw: "converged", a NaN field); regions without sources hold
+    temperatures up to the 1e300 every plate allows (they were refused above 6.25e298, in the
+    sources' name); with a source that far, the refusal names the source and what is held."""
+    base = e2e.plate(21, 13, tol=1e-6)
+    zero = base.replace("[boundary]", '[source]\nq = "0*x"\n[boundary]')
+    tiny = zero.replace("[source]", "[plate]\nconductivity = 1e-300\nthickness = 1e-20\n"
+                        "[source]")
+    hot = base.replace("top = 100.0", "top = 1e299")
+    disk = {"shape": "disk", "cx": 0.5, "cy": 0.3, "radius": 0.1, "temperature": 0.0}
+    hot_region = hot + toml({}, regions=[disk])
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-plate-") as tmp:
+        for method in METHODS:
+            m = (f"solver.method={method}",)
+            ref = solve(tmp, zero, ranks=2, sets=m)
+            r = solve(tmp, tiny, ranks=2, sets=m)
+            if not np.isfinite(r.t).all() or max_error(r.t, ref.t) > 1e-12:
+                raise Failure(f"{method}, k t = 1e-320, q = \"0*x\": {np.isnan(r.t).sum()} NaN "
+                              f"points, {max_error(r.t, ref.t):.3g} from k = t = 1")
+            r = solve(tmp, hot_region, ranks=2, sets=m + ("solver.tolerance=1e290",))
+            if not np.isfinite(r.t).all() or r.t.max() > 1e299 or r.t.min() < -3.0:
+                raise Failure(f"{method}, top 1e299 and a disk at 0: the field reaches "
+                              f"[{r.t.min():.3g}, {r.t.max():.3g}]")
+            if not (r.fixed[...] > 0).any() or not (r.t[1:-1, 1:-1][r.fixed > 0] == 0).all():
+                raise Failure(f"{method}, top 1e299 and a disk at 0: the disk does not hold 0")
+        r = solve(tmp, hot.replace("[boundary]", "[source]\nq = 1.0\n[boundary]"), want=(2,))
+        expect_in(r.p.stderr, ["case.toml:", "the sources (source.q)", "to 1e+299 with what is "
+                               "held"], "top 1e299 and a source of 1")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
