@@ -74,8 +74,12 @@ int64_t io_segments(const struct decomp_layout *l, int rank, int64_t g0, int64_t
 
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
   (void)n;
-  snprintf((char *)data, 512, "%s", e->desc != NULL ? e->desc : "");
-  return 0; /* walking downward: the last entry visited is the innermost */
+  /* walking downward: the last entry visited with a text is the innermost that says anything;
+   * not the plugin loader's, below "required filter 'lzf' is not registered" ("can't open
+   * directory: .../plugins": where it looked for the filter, not what is wrong) */
+  if (e->desc != NULL && e->desc[0] != '\0' && e->maj_num != H5E_PLUGIN)
+    snprintf((char *)data, 512, "%s", e->desc);
+  return 0;
 }
 
 /* HDF5's text for a failed system call spans lines and lists the call's arguments ("file write
@@ -97,12 +101,26 @@ static void condense(char *reason, size_t size) {
       *c = ' ';
 }
 
-const char *io_h5_reason(void) {
-  static char reason[512];
+/* The last reason taken off the stack, and whether io_h5_reason is still to give it. */
+static char reason[512];
+static bool held = false;
+
+/* Take the reason off the stack now: the calls that clean up after a failure (H5Sclose, ...)
+ * clear the stack as they begin, and io_h5_reason would find it empty. */
+static void hold_reason(void) {
   reason[0] = '\0';
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, reason);
   H5Eclear2(H5E_DEFAULT);
   condense(reason, sizeof reason);
+  if (reason[0] == '\0')
+    snprintf(reason, sizeof reason, "HDF5 gives no reason");
+  held = true;
+}
+
+const char *io_h5_reason(void) {
+  if (!held)
+    hold_reason();
+  held = false;
   return reason;
 }
 
@@ -209,6 +227,8 @@ bool io_read_rows(hid_t dset, int64_t r0, int64_t r1, int64_t cols, double *slab
   bool ok = fspace >= 0 && mspace >= 0 &&
             H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
             H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, slab) >= 0;
+  if (!ok)
+    hold_reason(); /* e.g. "required filter 'lzf' is not registered" */
   if (mspace >= 0 && H5Sclose(mspace) < 0)
     ok = false;
   if (fspace >= 0 && H5Sclose(fspace) < 0)

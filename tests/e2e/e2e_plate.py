@@ -964,6 +964,10 @@ def error_cases(tmp):
         s = np.ones((30, 40))
         s[3, 7] = np.nan
         f["source"] = s
+    with h5py.File(os.path.join(tmp, "lzf.h5"), "w") as f:  # h5py's own filter, not HDF5's
+        f.create_dataset("fixed", data=np.ones((30, 40), dtype=np.uint8), chunks=(8, 8),
+                         compression="lzf")
+        f.create_dataset("source", data=np.ones((30, 40)), chunks=(8, 8), compression="lzf")
     cases = []
 
     def replace(what, old, new, key_start, words, ranks=1, region_key=False):
@@ -1067,6 +1071,11 @@ def error_cases(tmp):
             'from_file = "source.h5"\ndataset = "/nope"', "source", ["/nope"], ranks=2)
     replace("a source with a NaN", 'from_file = "source.h5"', 'from_file = "nan.h5"',
             "source.from_file", [], ranks=2)
+    # a filter HDF5 lacks: its reason, not an empty one (the stack was cleared by the cleanup)
+    replace("a mask compressed with LZF", 'file = "mask.h5"', 'file = "lzf.h5"', "region",
+            ["required filter 'lzf' is not registered"], ranks=2, region_key=True)
+    replace("a source compressed with LZF", 'from_file = "source.h5"', 'from_file = "lzf.h5"',
+            "source.from_file", ["required filter 'lzf' is not registered"], ranks=2)
     return cases
 
 
