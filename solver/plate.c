@@ -280,7 +280,9 @@ static int fill_regions(struct plate *p, struct field *f, const struct team *tea
     }
     struct formula temp;
     snprintf(key, sizeof key, "region[%d].temperature", k + 1);
-    status = team_agree(team, formula_open(&temp, cfg, &r->temperature, key, origin));
+    char temp_origin[1100]; /* its own line, not the header's */
+    snprintf(temp_origin, sizeof temp_origin, "%s", cfg_origin(cfg, key));
+    status = team_agree(team, formula_open(&temp, cfg, &r->temperature, key, temp_origin));
     if (status != ERR_OK)
       break;
     struct refusal refused = {INT64_MAX};

@@ -999,7 +999,7 @@ def error_cases(tmp):
     replace("a source sqrt(-1 - x)", 'q = "300*exp(-((x-2)^2+(y-1.5)^2))"',
             'q = "sqrt(-1-x)"', "source.q", [])
     replace("a region temperature 1/(x - x)", 'temperature = "-20 + 10*x"',
-            'temperature = "1/(x-x)"', "temperature", [], region_key=True)
+            'temperature = "1/(x-x)"', "temperature", [])  # its own line, not the header's
     replace("an edge of 1e200 * 1e200", 'right = "10 + 5*y/height"', 'right = "1e200*1e200"',
             "boundary.right", [])
     replace("an edge beyond 1e300", 'top = "100*sin(pi*x/width)"', 'top = "2e300*(1+0*x)"',
