@@ -72,6 +72,34 @@ static int check_dataset(hid_t dset, const struct interior_read *in) {
   return status;
 }
 
+/* The dataset in.dataset of the open file, through `access` (io_input_access), stored in
+ * that file; *dset the caller's to close. */
+static int find_dataset(const struct interior_read *in, hid_t file, hid_t access, hid_t *dset) {
+  /* H5Lexists fails on a path through a missing group, and H5Oexists_by_name is false for a
+   * dangling soft link: both mean no dataset. The object may still be a group or a type. An
+   * external link to a FIFO fails here too (io_input_access). */
+  if (H5Lexists(file, in->dataset, access) <= 0 ||
+      H5Oexists_by_name(file, in->dataset, access) <= 0) {
+    (void)io_h5_reason();
+    if (io_input_refused_link() != NULL)
+      return bad_input(in, "%s is %s", in->dataset, io_input_refused_link());
+    return bad_input(in, "no dataset %s in the file", in->dataset);
+  }
+  hid_t object = H5Oopen(file, in->dataset, access);
+  H5I_type_t kind = object >= 0 ? H5Iget_type(object) : H5I_BADID;
+  if (object >= 0)
+    H5Oclose(object);
+  if (kind != H5I_DATASET)
+    return bad_input(in, "%s is %s, not a dataset", in->dataset,
+                     kind == H5I_GROUP ? "a group" : "not readable");
+  if ((*dset = H5Dopen2(file, in->dataset, access)) < 0)
+    return bad_input(in, "cannot open dataset %s: %s", in->dataset, io_h5_reason());
+  char why[200];
+  if (!io_input_storage_ok(*dset, why, sizeof why))
+    return bad_input(in, "dataset %s: %s", in->dataset, why);
+  return ERR_OK;
+}
+
 /* Rank 0: open the file and the dataset, checking everything but the values. *file and *dset
  * are the caller's to close (-1 when not open). */
 static int open_input(const struct interior_read *in, hid_t *file, hid_t *dset) {
@@ -85,23 +113,12 @@ static int open_input(const struct interior_read *in, hid_t *file, hid_t *dset) 
     return bad_input(in, "not an HDF5 file");
   if ((*file = H5Fopen(in->path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
     return bad_input(in, "cannot be opened (truncated?): %s", io_h5_reason());
-  /* H5Lexists fails on a path through a missing group, and H5Oexists_by_name is false for a
-   * dangling soft link: both mean no dataset. The object may still be a group or a type. */
-  if (H5Lexists(*file, in->dataset, H5P_DEFAULT) <= 0 ||
-      H5Oexists_by_name(*file, in->dataset, H5P_DEFAULT) <= 0) {
-    (void)io_h5_reason();
-    return bad_input(in, "no dataset %s in the file", in->dataset);
-  }
-  hid_t object = H5Oopen(*file, in->dataset, H5P_DEFAULT);
-  H5I_type_t kind = object >= 0 ? H5Iget_type(object) : H5I_BADID;
-  if (object >= 0)
-    H5Oclose(object);
-  if (kind != H5I_DATASET)
-    return bad_input(in, "%s is %s, not a dataset", in->dataset,
-                     kind == H5I_GROUP ? "a group" : "not readable");
-  if ((*dset = H5Dopen2(*file, in->dataset, H5P_DEFAULT)) < 0)
-    return bad_input(in, "cannot open dataset %s: %s", in->dataset, io_h5_reason());
-  return check_dataset(*dset, in);
+  hid_t access = io_input_access(); /* external links to regular files only */
+  if (access < 0)
+    return bad_input(in, "cannot be read: %s", io_h5_reason());
+  int status = find_dataset(in, *file, access, dset);
+  H5Pclose(access);
+  return status != ERR_OK ? status : check_dataset(*dset, in);
 }
 
 /* Rank 0: interior rows [r0, r1) as double, every value checked finite. */

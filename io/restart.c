@@ -187,6 +187,25 @@ static int scatter_slab(struct field *f, int buf, const struct team *team, const
   return ERR_OK;
 }
 
+/* Rank 0: dataset `name` of the open file, stored in it; a link to it is followed only to a
+ * regular file (io_input_access). *dset the caller's to close. */
+static int open_dataset(hid_t file, const char *path, const char *name, const struct cfg *cfg,
+                        hid_t *dset) {
+  hid_t access = io_input_access();
+  if (access < 0)
+    return bad_file(cfg, path, "cannot be read: %s", io_h5_reason());
+  *dset = H5Dopen2(file, name, access);
+  H5Pclose(access);
+  char why[200];
+  if (*dset < 0 && io_input_refused_link() != NULL)
+    return bad_file(cfg, path, "%s is %s", name, io_input_refused_link());
+  if (*dset < 0)
+    return bad_file(cfg, path, "no %s dataset: not a file written by jacobi", name);
+  if (!io_input_storage_ok(*dset, why, sizeof why))
+    return bad_file(cfg, path, "dataset %s: %s", name, why);
+  return ERR_OK;
+}
+
 /* Rank 0: owns the HDF5 file. Header outcome and iteration count are broadcast first. */
 static int read_on_root(const char *path, const char *name, int buf, struct field *f,
                         const struct field_boundary *b, const struct cfg *cfg,
@@ -203,9 +222,9 @@ static int read_on_root(const char *path, const char *name, int buf, struct fiel
     status = bad_file(cfg, path, "not an HDF5 file");
   else if ((file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
     status = bad_file(cfg, path, "cannot be opened (truncated?): %s", io_h5_reason());
-  else if ((dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0)
-    status = bad_file(cfg, path, "no %s dataset: not a file written by jacobi", name);
   else
+    status = open_dataset(file, path, name, cfg, &dset);
+  if (status == ERR_OK)
     status = check_header(file, dset, name, path, cfg, iterations);
 
   double *slab = malloc((size_t)(s->slab_rows * s->cols) * sizeof *slab);
@@ -326,7 +345,7 @@ int io_read_previous(const char *path, struct field *field, const struct field_b
     int64_t start = -1;
     if (file < 0)
       header[0] = bad_file(cfg, path, "cannot be opened again: %s", io_h5_reason());
-    else if (H5Lexists(file, "previous", H5P_DEFAULT) > 0) {
+    else if (H5Lexists(file, "previous", H5P_DEFAULT) > 0) { /* a link: not followed here */
       header[0] = read_whole_attr(file, path, cfg, "chebyshev_start", &start);
       if (header[0] == ERR_OK && (start < 0 || start >= iterations))
         header[0] =

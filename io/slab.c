@@ -6,6 +6,7 @@
 
 #include <hdf5.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -125,6 +126,87 @@ const char *io_h5_reason(void) {
 }
 
 void io_quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+/* The last external link check_external_link refused: where it led, and what is there. */
+static char refused_link[600];
+
+/* Whether `path` names something that is not a regular file (a missing one is HDF5's to
+ * report); if so, it is noted for io_input_refused_link. */
+static bool not_regular(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+    return false;
+  snprintf(refused_link, sizeof refused_link,
+           "an external link to %.400s, which is %s, not a "
+           "regular file",
+           path, io_file_kind(st.st_mode));
+  return true;
+}
+
+const char *io_input_refused_link(void) { return refused_link[0] != '\0' ? refused_link : NULL; }
+
+/* Before HDF5 follows an external link: refuse it if any place HDF5 may open the target at
+ * holds something other than a regular file. */
+static herr_t check_external_link(const char *parent_file, const char *parent_group,
+                                  const char *child_file, const char *child_object, unsigned *flags,
+                                  hid_t fapl, void *data) {
+  (void)parent_group;
+  (void)child_object;
+  (void)flags;
+  (void)fapl;
+  (void)data;
+  char path[8192];
+  if (child_file[0] == '/')
+    return not_regular(child_file) ? -1 : 0;
+  if (not_regular(child_file)) /* as given: from the working directory */
+    return -1;
+  const char *slash = strrchr(parent_file, '/'); /* beside the file holding the link */
+  if (slash != NULL) {
+    snprintf(path, sizeof path, "%.*s/%s", (int)(slash - parent_file), parent_file, child_file);
+    if (not_regular(path))
+      return -1;
+  }
+  const char *prefixes = getenv("HDF5_EXT_PREFIX"); /* ':'-separated, as HDF5 reads it */
+  for (const char *p = prefixes; p != NULL && *p != '\0';) {
+    size_t n = strcspn(p, ":");
+    snprintf(path, sizeof path, "%.*s/%s", (int)n, p, child_file);
+    if (n > 0 && not_regular(path))
+      return -1;
+    p += n + (p[n] == ':');
+  }
+  return 0;
+}
+
+hid_t io_input_access(void) {
+  refused_link[0] = '\0';
+  hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+  if (dapl >= 0 && H5Pset_elink_cb(dapl, check_external_link, NULL) < 0) {
+    H5Pclose(dapl);
+    return H5I_INVALID_HID;
+  }
+  return dapl;
+}
+
+bool io_input_storage_ok(hid_t dset, char *why, size_t size) {
+  hid_t dcpl = H5Dget_create_plist(dset);
+  if (dcpl < 0) {
+    snprintf(why, size, "its storage cannot be read: %s", io_h5_reason());
+    return false;
+  }
+  int external = H5Pget_external_count(dcpl);
+  H5D_layout_t layout = H5Pget_layout(dcpl);
+  H5Pclose(dcpl);
+  if (external != 0)
+    snprintf(why, size,
+             "its values are kept in %s (external storage): jacobi reads only a "
+             "dataset stored in its own file",
+             external > 0 ? "other files" : "?");
+  else if (layout == H5D_VIRTUAL)
+    snprintf(why, size,
+             "it is a virtual dataset (its values come from other files): jacobi "
+             "reads only a dataset stored in its own file");
+  return external == 0 && layout != H5D_VIRTUAL;
+}
 
 const char *io_type_class_name(int type_class) {
   switch ((H5T_class_t)type_class) {

@@ -68,6 +68,21 @@ void io_scatter_rows(const struct decomp_layout *l, const struct team *team, int
  * Not collective. */
 bool io_read_rows(hid_t dset, int64_t r0, int64_t r1, int64_t cols, double *slab);
 
+/* A dataset access property list for reading a file jacobi did not write (the caller closes
+ * it; H5I_INVALID_HID if HDF5 cannot make one): an external link is followed only to a
+ * regular file, wherever HDF5 would look for it (the link's name as given, beside the file
+ * holding the link, and under $HDF5_EXT_PREFIX), because a FIFO there would block the open for
+ * ever and a device worse. Usable wherever HDF5 takes a link access list. Not collective. */
+hid_t io_input_access(void);
+/* What the last io_input_access list refused to follow ("an external link to fifo, which is a
+ * FIFO, not a regular file"), or NULL. Static storage. Not collective. */
+const char *io_input_refused_link(void);
+
+/* Whether the open dataset's values are in its own file: false, with the reason in why, for
+ * external raw storage (H5Pset_external) and a virtual dataset, whose files jacobi does not
+ * open (each could be a FIFO, or anything). Not collective. */
+bool io_input_storage_ok(hid_t dset, char *why, size_t size);
+
 /* The innermost message on HDF5's error stack ("" if none), then clear the stack. Static
  * storage. HDF5's own printing is turned off by io_quiet_hdf5(). Not collective. */
 const char *io_h5_reason(void);

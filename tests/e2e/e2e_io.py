@@ -593,6 +593,18 @@ def expect_unchanged(tmp, before, what):
 # Each mutation of a good file: the h5py statements (f is the file open r+), then the words the
 # one message must hold. Attributes of the wrong shape, type and range, values out of range.
 HOSTILE_MUTATIONS = [
+    # /temperature's values elsewhere: through an external link to a FIFO (fifo.h5, made
+    # below), in external raw storage, in a virtual dataset (both refused whatever the files)
+    ("extlink_fifo", "del f['temperature']; "
+     "f['temperature'] = h5py.ExternalLink('fifo.h5', '/temperature')",
+     ["/temperature is an external link to fifo.h5, which is a FIFO, not a regular file"]),
+    ("external_storage", "s = f['temperature'].shape; del f['temperature']; "
+     "f.create_dataset('temperature', s, 'f8', external=[('fifo.h5', 0, 8 * s[0] * s[1])])",
+     ["its values are kept in other files (external storage)"]),
+    ("virtual", "s = f['temperature'].shape; del f['temperature']; "
+     "l = h5py.VirtualLayout(shape=s, dtype='f8'); "
+     "l[:] = h5py.VirtualSource('fifo.h5', 'temperature', shape=s); "
+     "f.create_virtual_dataset('temperature', l)", ["it is a virtual dataset"]),
     ("iterations_array", "del f.attrs['iterations']; f.attrs['iterations'] = np.arange(5000)",
      ["iterations attribute holds 5000 values, expected one"]),
     ("nx_array", "del f.attrs['nx']; f.attrs['nx'] = np.arange(5000)",

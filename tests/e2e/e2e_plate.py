@@ -964,6 +964,10 @@ def error_cases(tmp):
         s = np.ones((30, 40))
         s[3, 7] = np.nan
         f["source"] = s
+    os.mkfifo(os.path.join(tmp, "fifo"))
+    with h5py.File(os.path.join(tmp, "elink.h5"), "w") as f:  # links to a FIFO: never opened
+        f["fixed"] = h5py.ExternalLink("fifo", "/fixed")
+        f["source"] = h5py.ExternalLink(os.path.join(tmp, "fifo"), "/source")
     with h5py.File(os.path.join(tmp, "lzf.h5"), "w") as f:  # h5py's own filter, not HDF5's
         f.create_dataset("fixed", data=np.ones((30, 40), dtype=np.uint8), chunks=(8, 8),
                          compression="lzf")
@@ -1071,6 +1075,12 @@ def error_cases(tmp):
             'from_file = "source.h5"\ndataset = "/nope"', "source", ["/nope"], ranks=2)
     replace("a source with a NaN", 'from_file = "source.h5"', 'from_file = "nan.h5"',
             "source.from_file", [], ranks=2)
+    replace("a mask through an external link to a FIFO", 'file = "mask.h5"', 'file = "elink.h5"',
+            "region", ["/fixed is an external link to fifo, which is a FIFO"], ranks=2,
+            region_key=True)
+    replace("a source through an external link to a FIFO", 'from_file = "source.h5"',
+            'from_file = "elink.h5"', "source.from_file",
+            ["/source is an external link to", "which is a FIFO, not a regular file"], ranks=2)
     # a filter HDF5 lacks: its reason, not an empty one (the stack was cleared by the cleanup)
     replace("a mask compressed with LZF", 'file = "mask.h5"', 'file = "lzf.h5"', "region",
             ["required filter 'lzf' is not registered"], ranks=2, region_key=True)
