@@ -135,7 +135,7 @@ static void temp_forget(struct io_temp *t) {
 static const char *unreplaceable_reason(const char *path, char *reason, size_t size) {
   struct stat st;
   if (stat(path, &st) != 0)
-    return NULL; /* absent (or a dangling link, which the rename replaces) */
+    return NULL; /* absent (or a dangling link: not_ours_reason) */
   if (!S_ISREG(st.st_mode)) {
     snprintf(reason, size, "it is %s, not a regular file", io_file_kind(st.st_mode));
     return reason;
@@ -153,6 +153,58 @@ static const char *unreplaceable_reason(const char *path, char *reason, size_t s
     }
   }
 #endif
+  return NULL;
+}
+
+/* Whether the regular file at `path` is one jacobi wrote: a sidecar (`sidecar`) whose head
+ * carries jacobi's comment, or an HDF5 file with jacobi's attributes (version, config,
+ * iterations: every result and checkpoint has them). */
+static bool written_by_jacobi(const char *path, bool sidecar) {
+  if (sidecar) {
+    char head[1024] = {0};
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      return false;
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[n] = '\0';
+    return strncmp(head, "<?xml", 5) == 0 && strstr(head, "<!-- jacobi ") != NULL;
+  }
+  io_quiet_hdf5();
+  if (H5Fis_hdf5(path) <= 0) {
+    (void)io_h5_reason();
+    return false;
+  }
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  bool ours = file >= 0 && H5Aexists(file, "version") > 0 && H5Aexists(file, "config") > 0 &&
+              H5Aexists(file, "iterations") > 0;
+  if (file >= 0)
+    H5Fclose(file);
+  (void)io_h5_reason();
+  return ours;
+}
+
+/* Why the existing name `path` is not jacobi's to replace, in `reason`, or NULL if it is (or is
+ * absent): a symbolic link (its rename would replace the link, someone's, not write through
+ * it: /dev/stdout is one), or a regular file jacobi did not write (a user's notes, the config,
+ * a source file named as the output). */
+static const char *not_ours_reason(const char *path, bool sidecar, char *reason, size_t size) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return NULL;
+  if (S_ISLNK(st.st_mode)) {
+    snprintf(reason, size,
+             "it is a symbolic link: jacobi replaces only a file of its own at "
+             "its output names (remove the link, or name its target)");
+    return reason;
+  }
+  if (!written_by_jacobi(path, sidecar)) {
+    snprintf(reason, size,
+             "it exists and is not %s jacobi wrote: jacobi replaces only its own "
+             "(move it away, or name another output.path)",
+             sidecar ? "a sidecar" : "a result or checkpoint");
+    return reason;
+  }
   return NULL;
 }
 
@@ -174,6 +226,22 @@ static const char *directory_reason(const char *path, char *reason, size_t size)
     snprintf(reason, size, "directory \"%s\" is not writable: %s", dir, strerror(errno));
     why = reason;
   }
+#if defined(FS_IOC_GETFLAGS)
+  /* An append-only directory lets a temporary be made but never renamed or removed: the
+   * result would be computed and then stranded (and the probe below left behind). */
+  int fd = why == NULL ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    int flags = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL) != 0) {
+      snprintf(reason, size,
+               "directory \"%s\" is append-only (lsattr -d; chattr -a): a file "
+               "made in it can be neither renamed into place nor removed",
+               dir);
+      why = reason;
+    }
+    close(fd);
+  }
+#endif
   free(copy);
   if (why != NULL)
     return why;
@@ -214,6 +282,8 @@ static int check_on_root(const struct cfg *cfg) {
   static char reason[16384]; /* room for paths of PATH_MAX and their reason */
   for (int i = 0; i < 4 && status == ERR_OK; i++) {
     const char *why = unreplaceable_reason(paths[i], reason, sizeof reason);
+    if (why == NULL)
+      why = not_ours_reason(paths[i], i % 2 == 1, reason, sizeof reason);
     if (why == NULL && i == 0)
       why = directory_reason(paths[i], reason, sizeof reason); /* one directory for all */
     if (why != NULL)

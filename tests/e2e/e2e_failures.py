@@ -381,6 +381,22 @@ def case_immutable_files_at_output_names_are_refused():
         done += 1
     if done == 0:
         raise Failure("no immutable case ran")
+    # An append-only directory: a temporary could be made there, never renamed or removed.
+    def append_only(tmp):
+        os.mkdir(os.path.join(tmp, "ad"))
+        subprocess.run(["chattr", "+a", os.path.join(tmp, "ad")], check=True)
+        return ["ad"]
+    orig = tempfile.TemporaryDirectory.cleanup
+
+    def cleanup(self, orig=orig):
+        subprocess.run(["chattr", "-a", os.path.join(self.name, "ad")], check=False)
+        orig(self)
+    tempfile.TemporaryDirectory.cleanup = cleanup
+    try:
+        refused_at_start_up(append_only, ["output.path=ad/out.h5"],
+                            ['directory "ad" is append-only'], ranks=(1, 2))
+    finally:
+        tempfile.TemporaryDirectory.cleanup = orig
 
 
 # ---- standard output and signals outside the solve loop (issue 17) --------------------------

@@ -767,9 +767,9 @@ def expect_one_error(p, code, words, what):
 
 def case_links_at_temporary_names_clobber_nothing():
     """Symbolic and hard links at every name a temporary once had (PATH.tmp, the sidecar's, the
-    checkpoint's) and at the final names: the run writes its own fresh temporaries, renames
-    them over the final names (replacing a link, never writing through it), and every
-    victim the links point to keeps its bytes."""
+    checkpoint's): the run writes its own fresh temporaries, renames them over the final
+    names, and every victim the links point to keeps its bytes. A link at a final name is not
+    jacobi's to replace: refused at start-up, the link and its target as they were."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         write(tmp, "case.toml", plate(nx=20, ny=14, check=5, max_iterations=60,
                                       output='path = "out.h5"\ncheckpoint_interval = 20'))
@@ -779,9 +779,6 @@ def case_links_at_temporary_names_clobber_nothing():
         os.link(os.path.join(tmp, "victim1"), os.path.join(tmp, "out.xmf.tmp"))
         os.symlink("victim2", os.path.join(tmp, "out.ckpt.h5.tmp"))
         os.symlink("victim3", os.path.join(tmp, "out.ckpt.xmf.tmp"))
-        os.symlink("victim4", os.path.join(tmp, "out.h5"))  # a link at the final name
-        os.link(os.path.join(tmp, "victim5"), os.path.join(tmp, "out.xmf"))
-        os.symlink("/nonexistent/dangling", os.path.join(tmp, "out.ckpt.h5"))
         victims = [f"victim{n}" for n in range(6)]
         before = checksums(tmp, victims)
         for ranks, sets in ((1, []), (3, []), (2, ["output.mode=parallel"])):
@@ -805,6 +802,64 @@ def case_links_at_temporary_names_clobber_nothing():
             left = [f for f in os.listdir(tmp) if ".tmp." in f]
             if left:
                 raise Failure(f"temporaries left behind: {left}")
+        # links at the final names: a symbolic link, a hard link to a file that is not
+        # jacobi's, a dangling link
+        for name, make, words in (
+                ("out.h5", lambda q: os.symlink("victim4", q), ["out.h5", "symbolic link"]),
+                ("out.xmf", lambda q: os.link(os.path.join(tmp, "victim5"), q),
+                 ["its sidecar out.xmf", "not a sidecar jacobi wrote"]),
+                ("out.ckpt.h5", lambda q: os.symlink("/nonexistent/dangling", q),
+                 ["its checkpoint out.ckpt.h5", "symbolic link"])):
+            for old in ("out.h5", "out.xmf", "out.ckpt.h5", "out.ckpt.xmf"):
+                os.unlink(os.path.join(tmp, old)) if os.path.lexists(
+                    os.path.join(tmp, old)) else None
+            make(os.path.join(tmp, name))
+            link = os.readlink(os.path.join(tmp, name)) if os.path.islink(
+                os.path.join(tmp, name)) else None
+            for ranks in (1, 2):
+                p = jacobi(tmp, ranks, [])
+                expect_config_error(p, words, f"a link at {name}, {ranks} ranks")
+            expect_unchanged(tmp, before, f"the links' targets after a link at {name}")
+            if link is not None and os.readlink(os.path.join(tmp, name)) != link:
+                raise Failure(f"the link at {name} was replaced")
+
+
+def case_files_not_jacobis_at_output_names_are_refused():
+    """A file jacobi did not write is never replaced by a result, a checkpoint or a sidecar:
+    a user's notes, the config itself, the source file, a foreign XDMF file, an HDF5 file
+    without jacobi's attributes: exit 2 at start-up, the file's bytes unchanged. Its own
+    result and sidecar, from an earlier run, are replaced."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(nx=12, ny=10, max_iterations=30, output='path = "out.h5"'))
+        write(tmp, "notes.txt", "my notes\n")
+        write(tmp, "mine.xmf", '<?xml version="1.0" ?>\n<Xdmf Version="2.0"></Xdmf>\n')
+        write(tmp, "empty.ckpt.h5", "")
+        py = h5py_python()
+        if py:
+            subprocess.run([py, "-c", "import h5py, numpy as np\n"
+                            "with h5py.File('foreign.h5', 'w') as f:\n"
+                            "    f['temperature'] = np.zeros((12, 14))\n"
+                            "    f.attrs['iterations'] = 3"], cwd=tmp, check=True)
+        names = ["notes.txt", "case.toml", "mine.xmf", "empty.ckpt.h5"] + (
+            ["foreign.h5"] if py else [])
+        before = checksums(tmp, names)
+        cases = [("output.path=notes.txt", ["output.path \"notes.txt\"", "not a result"]),
+                 ("output.path=case.toml", ["output.path \"case.toml\"", "not a result"]),
+                 ("output.path=mine.h5", ["its sidecar mine.xmf", "not a sidecar jacobi wrote"]),
+                 ("output.path=empty.h5", ["its checkpoint empty.ckpt.h5",
+                                           "not a result or checkpoint"])]
+        if py:
+            cases.append(("output.path=foreign.h5", ["foreign.h5", "not a result or checkpoint"]))
+        for n, (kv, words) in enumerate(cases):
+            for ranks in ((1, 2) if n % 2 == 0 else (2,)):
+                p = jacobi(tmp, ranks, [kv])
+                expect_config_error(p, words, f"{kv} on {ranks} ranks")
+        expect_unchanged(tmp, before, "the files that are not jacobi's")
+        for k in range(2):  # jacobi's own, from the run before: replaced
+            p = jacobi(tmp, 2, [f"solver.max_iterations={30 + k}"])
+            expect_exit(p, 3, f"run {k + 1} over its own out.h5")
+            if attribute(tmp, "out.h5", "iterations") != str(30 + k):
+                raise Failure(f"run {k + 1}: out.h5 is not its result")
 
 
 def can_mount_a_small_tmpfs():
