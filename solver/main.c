@@ -660,6 +660,8 @@ static int write_result(struct run *run) {
                              .interrupted = r->interrupted,
                              .method = cfg_method_name(cfg->method),
                              .target_error = cfg->target_error,
+                             .stalled_at = r->stalled_at,
+                             .stalled_bound = r->stalled_bound,
                              .classic_rule =
                                  cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance"),
                              .error_estimate = r->error_estimate,

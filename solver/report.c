@@ -147,6 +147,14 @@ static double two_digits(double x) {
   return round(x / unit) * unit;
 }
 
+/* x rounded up to two significant digits: a target that is met where x is. */
+static double two_digits_up(double x) {
+  if (!(x > 0) || !isfinite(x))
+    return x;
+  double unit = pow(10.0, floor(log10(x)) - 1);
+  return ceil(x / unit) * unit;
+}
+
 void report_summary(const struct report_summary *s) {
   double updates = (double)s->points * (double)s->iterations_run;
   if (s->multigrid) /* a cycle updates the fine grid's points work_per_cycle times, in effect */
@@ -162,6 +170,12 @@ void report_summary(const struct report_summary *s) {
   if (s->target_error > 0)
     printf(" (target %g)", s->target_error);
   printf("\n");
+  if (s->stalled_at > 0)
+    printf("  stopped: the bound has not fallen below %.3g since iteration %lld: rounding in %s's "
+           "iterates (their change stays near %.2g) keeps it above the target; solver.target_error "
+           "= %.2g can be met\n",
+           s->stalled_bound, (long long)s->stalled_at, s->method, s->residual,
+           two_digits_up(1.1 * s->stalled_bound));
   if (s->warn) {
     printf("  warning: the classic rule (diff < tolerance) says converged, but the error left is "
            "about %.3g degrees, %.3g x the tolerance\n",

@@ -31,7 +31,10 @@ struct report_summary {
   const char *method;      /* "jacobi", "chebyshev" */
   const char *kernel;      /* the kernel variants run (tune_describe); NULL: not said */
   double target_error;     /* 0: off */
-  bool classic_rule;       /* the tolerance took part in the stopping rule */
+  /* Stopped as out of reach (solve.h): the bound's best since this iteration (0: not). */
+  int64_t stalled_at;
+  double stalled_bound;
+  bool classic_rule; /* the tolerance took part in the stopping rule */
   /* The distance of the result to T*, the exact solution of the discrete equations. */
   double error_estimate, error_bound;
   /* The warning when the classic rule stopped far from T*: warn if set; the way out to an

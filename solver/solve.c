@@ -303,6 +303,36 @@ static const struct method methods[] = {
     [SOLVE_MULTIGRID] = {"multigrid", multigrid_step, false, true},
 };
 
+/* ---- a target out of reach -------------------------------------------------------------------
+ * Jacobi's change reaches 0 at its fixed point, where the bound is its floor (main.c refuses a
+ * target below it). Chebyshev's weighted iterates and multigrid's cycles do not settle: their
+ * change stays at some units in the last place of |T| (more on larger grids), so their bound
+ * stops falling above the floor, and a target between the two would run to max_iterations.
+ * So the loop stops once the bound has not set a new best (by STALL_GAIN) for as many
+ * iterations as it took to set the last one, and at least STALL_MIN checks' worth: in exact
+ * arithmetic the bound falls geometrically, by the same factor again over that span, so only
+ * rounding stalls it that long. Jacobi is left alone (its carried bound may rest on a
+ * reference while the change still falls). Every rank has the same bounds: the same stop. */
+struct stall {
+  double best; /* the least bound seen */
+  int64_t at;  /* the iteration it was seen at */
+};
+enum { STALL_MIN_SWEEPS = 200, STALL_MIN_CYCLES = 10 };
+static const double STALL_GAIN = 1e-3;
+
+static bool stalled(struct stall *s, const struct solve_params *p, int64_t k, double bound) {
+  if (p->method == SOLVE_JACOBI)
+    return false;
+  if (bound < s->best * (1 - STALL_GAIN)) {
+    s->best = bound;
+    s->at = k;
+    return false;
+  }
+  int64_t least = p->method == SOLVE_MULTIGRID ? STALL_MIN_CYCLES : STALL_MIN_SWEEPS;
+  int64_t spent = s->at - p->first_iteration;
+  return isfinite(s->best) && k - s->at >= (spent > least ? spent : least);
+}
+
 /* ---- the loop ---------------------------------------------------------------------------------
  */
 
@@ -376,6 +406,8 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   /* multigrid: the first and last agreed change, and the checks between, for its factor */
   double first_change = NAN, work = 0.0;
   int64_t changes = 0;
+  /* A target the method's rounding keeps out of reach (below): the best bound and where. */
+  struct stall stall = {.best = INFINITY, .at = params->first_iteration};
   /* The last check: the agreed change and what it certifies, for the progress line. */
   int64_t checked_at = params->first_iteration;
   double checked_change = NAN;
@@ -430,8 +462,13 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
           loop.model.cycle_factor = out->convergence_factor;
       }
       bool classic = params->tolerance <= 0 || diff < params->tolerance;
-      bool target = params->target_error <= 0 || estimate_bound(&params->estimate, diff, after_step,
-                                                                checked_at) <= params->target_error;
+      double bound = estimate_bound(&params->estimate, diff, after_step, checked_at);
+      bool target = params->target_error <= 0 || bound <= params->target_error;
+      if (!(classic && target) && params->target_error > 0 && stalled(&stall, params, k, bound)) {
+        out->stalled_at = stall.at;
+        out->stalled_bound = stall.best;
+        break;
+      }
       if (classic && target) {
         out->converged = true;
         if (method->certifies_input) { /* keep the iterate the step read */

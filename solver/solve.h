@@ -95,6 +95,10 @@ struct solve_result {
   int64_t chebyshev_start; /* Chebyshev: where the recurrence began; -1 for Jacobi */
   bool previous_valid;     /* the other buffer holds the iterate before (Chebyshev) */
   bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
+  /* Stopped because the bound stopped falling above solver.target_error (Chebyshev,
+   * multigrid: rounding): the iteration of its best, and that best; 0 and 0 otherwise. */
+  int64_t stalled_at;
+  double stalled_bound;
   /* Seconds in each phase on this rank, and the run's wall time on this rank (without the
    * error measurements, estimate_seconds, which are not the solve). */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;

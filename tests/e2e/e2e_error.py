@@ -124,6 +124,42 @@ def case_target_error_is_met():
                                       f"{target}")
 
 
+def case_target_out_of_reach_stops_early():
+    """A target above the bound's floor that Chebyshev's or multigrid's rounding keeps out of
+    reach (their change never reaches 0): the run stops once the bound stops falling (exit 3,
+    not at max_iterations), names the target it can meet, and that target is then met, the true
+    error below it; the stop is the same on every decomposition."""
+    for method, n, target, most in (("chebyshev", 64, 1e-10, 10000), ("multigrid", 256, 9e-10, 100)):
+        text = config(n, n)
+        base = (f"solver.method={method}", f"solver.target_error={target}",
+                "solver.max_iterations=1000000")
+        runs = []
+        for ranks, extra in ((1, ()), (3, ("decomposition.partitioner=cyclic",))):
+            p, attrs, true = solve(text, base + extra, ranks=ranks, want_exit=(3,))
+            what = f"{method} {n}^2, target {target}, {ranks} ranks"
+            m = re.search(r"stopped: the bound has not fallen below (\S+) since iteration (\d+).*"
+                          r"solver.target_error = (\S+) can be met", p.stdout)
+            if not m:
+                raise Failure(f"{what}: expected the stop out of reach in:\n{p.stdout}")
+            if attrs["iterations"] > most:
+                raise Failure(f"{what}: stopped only after {attrs['iterations']} iterations")
+            if not true <= attrs["error_bound"]:
+                raise Failure(f"{what}: true error {true:.3g} above the bound "
+                              f"{attrs['error_bound']:.3g}")
+            runs.append((attrs["iterations"], re.search(r"checksum ([0-9a-f]+)", p.stdout).group(1),
+                         m.groups()))
+        if runs[0] != runs[1]:
+            raise Failure(f"{method}: 1 rank {runs[0]}, 3 ranks cyclic {runs[1]}")
+        best, at, meetable = float(runs[0][2][0]), int(runs[0][2][1]), float(runs[0][2][2])
+        if not best < meetable < 2 * best:
+            raise Failure(f"{method}: suggested {meetable} for a best bound of {best}")
+        p, attrs, true = solve(text, (f"solver.method={method}", f"solver.target_error={meetable}",
+                                      "solver.max_iterations=1000000"), want_exit=(0,))
+        if attrs["iterations"] > at or not true <= meetable:
+            raise Failure(f"{method}, the target named {meetable}: {attrs['iterations']} "
+                          f"iterations (best at {at}), true error {true:.3g}")
+
+
 def case_target_error_count_is_the_same_on_every_decomposition():
     """The error rule's iteration count and field, like the classic rule's, on 1-4 ranks, every
     partitioner, both methods, with check intervals and temporal blocks."""
