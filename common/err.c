@@ -27,6 +27,26 @@ static void store_message(const char *text) {
   memcpy(recorded_message + head + sizeof cut - 1, text + len - tail, tail + 1);
 }
 
+/* text with its control characters written as C escapes ("\\n", "\\x1b"), so that the message
+ * is one line whatever a path or a key held (a newline in a TOML string); a new string, or NULL
+ * out of memory. */
+static char *one_line(const char *text) {
+  size_t len = strlen(text);
+  char *out = malloc(4 * len + 1), *o = out;
+  if (out == NULL)
+    return NULL;
+  for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
+    if (*c >= 0x20 && *c != 0x7f)
+      *o++ = (char)*c;
+    else if (*c == '\n' || *c == '\r' || *c == '\t')
+      o += sprintf(o, "\\%c", *c == '\n' ? 'n' : *c == '\r' ? 'r' : 't');
+    else
+      o += sprintf(o, "\\x%02x", *c);
+  }
+  *o = '\0';
+  return out;
+}
+
 static int record(int status, const char *src_file, int src_line, const char *fmt, va_list ap,
                   int errnum) {
   if (recorded_status != ERR_OK)
@@ -45,7 +65,9 @@ static int record(int status, const char *src_file, int src_line, const char *fm
     vsnprintf(text, size, fmt, again);
     if (errnum != 0)
       strcat(strcat(text, ": "), reason);
-    store_message(text);
+    char *line = one_line(text);
+    store_message(line != NULL ? line : text);
+    free(line);
     free(text);
   }
   va_end(again);

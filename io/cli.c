@@ -100,6 +100,12 @@ static int parse(int argc, char **argv, struct cli *cli) {
     return ERR_OK;
   if (cli->ranks > 0 && !cli->dry_run)
     return err_set(ERR_CONFIG, "--ranks plans for another rank count and needs --dry-run");
+  for (int k = 0; cli->config_path == NULL && k < cli->nsets; k++)
+    if (strchr(cli->sets[k], '=') == NULL) /* `jacobi --set plate.toml`: the value forgotten */
+      return err_set(ERR_CONFIG,
+                     "no config file given: --set took \"%s\" as its KEY=VALUE (e.g. --set "
+                     "solver.tolerance=1e-8), and it has no '='",
+                     cli->sets[k]);
   if (cli->config_path == NULL)
     return err_set(ERR_CONFIG, "no config file given");
   return ERR_OK;

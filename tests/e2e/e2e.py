@@ -516,7 +516,8 @@ def case_usage_errors_exit_2():
              (("--ranks", "8", "x.toml"), "needs --dry-run"),
              (("--dry-run", "--ranks", "zero", "x.toml"), "--ranks must be a whole number"),
              (("a.toml", "b.toml"), "one config file expected"),
-             (("x.toml", "--set"), "needs a value")]
+             (("x.toml", "--set"), "needs a value"),
+             (("--set", "x.toml"), '--set took "x.toml" as its KEY=VALUE')]
     for args, words in cases:
         for ranks in (1, 3):
             p = run(None, ranks=ranks, args=args)

@@ -510,7 +510,9 @@ def case_bad_output_paths_exit_2():
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         os.mkdir(os.path.join(tmp, "adir"))
         cases = [("no/such/dir/out.h5", ["No such file or directory", "no/such/dir"]),
-                 ("adir", ["it is a directory"])]
+                 ("adir", ["it is a directory"]),
+                 # a TOML escape: a newline in the path, written as one in the one-line message
+                 ("no\\nsuch/out.h5", ['"no\\nsuch"', "No such file or directory"])]
         ro = os.path.join(tmp, "ro")
         os.mkdir(ro)
         mounted = False
@@ -531,6 +533,10 @@ def case_bad_output_paths_exit_2():
                     p = jacobi(tmp, ranks)
                     expect_config_error(p, ["case.toml:23:", "output.path", *words],
                                         f"output.path = {path!r} on {ranks} ranks")
+                    line = next(x for x in p.stderr.splitlines() if "error:" in x)
+                    if not all(w in line for w in words):
+                        raise Failure(f"output.path = {path!r}: the message spans lines:\n"
+                                      f"{p.stderr}")
         finally:
             if mounted:
                 subprocess.run(["umount", ro], check=False)
