@@ -448,6 +448,11 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
   if (status == ERR_OK)
     status = write_attr(file, path, "error_estimate", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                         &state->error_estimate);
+  if (status == ERR_OK && state->stall_at >= 0)
+    status =
+        write_attr(file, path, "stall_best", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &state->stall_best);
+  if (status == ERR_OK && state->stall_at >= 0)
+    status = write_attr(file, path, "stall_at", H5T_STD_I64LE, H5T_NATIVE_INT64, &state->stall_at);
   if (status == ERR_OK)
     status = write_attr(file, path, "error_bound", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                         &state->error_bound);

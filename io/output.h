@@ -46,6 +46,10 @@ struct io_state {
   double error_estimate, error_bound; /* degrees from the exact discrete solution */
   int64_t chebyshev_start; /* Chebyshev: where its recurrence began (attribute); -1: Jacobi */
   bool previous; /* also write /previous, the iterate before, from the field's other buffer */
+  /* A target out of reach, as far as seen (solver's estimate_stalled): the best bound and its
+   * iteration, attributes stall_best and stall_at, written when stall_at >= 0. */
+  double stall_best;
+  int64_t stall_at;
   /* The heat flows of the field written (plate.h), W, as root attributes heat_top,
    * heat_bottom, heat_left, heat_right, heat_regions (array, one per [[region]]),
    * heat_source, heat_imbalance, heat_imbalance_bound; NULL: none written. */
@@ -117,6 +121,13 @@ int io_read_previous(const char *path, struct field *field, const struct field_b
  * succeeded. Its error_bound is not read: a run's guarantee rests only on what it measures.
  * Collective on team->comm; agreed status. Errors: ERR_FAILURE (MPI). */
 int io_read_estimate(const char *path, const struct team *team, double *estimate);
+
+/* The stall state a file carries (stall_best, stall_at: io_state), for a run continued from
+ * it: *best and *at as read, or left as they are where the file has none. A file whose
+ * stall_at is not from 0 to `iterations`, or whose stall_best is negative or NaN, is refused
+ * (ERR_CONFIG, naming the file). Collective on team->comm; returns an agreed status. */
+int io_read_stall(const char *path, const struct cfg *cfg, const struct team *team,
+                  int64_t iterations, double *best, int64_t *at);
 
 /* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
  * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees

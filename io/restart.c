@@ -335,6 +335,41 @@ int io_read_estimate(const char *path, const struct team *team, double *estimate
   return ERR_OK;
 }
 
+int io_read_stall(const char *path, const struct cfg *cfg, const struct team *team,
+                  int64_t iterations, double *best, int64_t *at) {
+  long long header[2] = {ERR_OK, 0}; /* status, present */
+  double b = *best;
+  int64_t a = *at;
+  if (team->rank == 0) {
+    io_quiet_hdf5();
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0)
+      header[0] = bad_file(cfg, path, "cannot be opened again: %s", io_h5_reason());
+    else if (H5Aexists(file, "stall_at") > 0) {
+      header[1] = 1;
+      header[0] = read_whole_attr(file, path, cfg, "stall_at", &a);
+      b = optional_double_attr(file, "stall_best");
+      if (header[0] == ERR_OK && (a < 0 || a > iterations || !(b >= 0)))
+        header[0] = bad_file(cfg, path,
+                             "stall_at = %lld with stall_best = %g: expected an iteration from 0 "
+                             "to iterations = %lld and a bound >= 0",
+                             (long long)a, b, (long long)iterations);
+    }
+    if (file >= 0)
+      H5Fclose(file); /* read-only: closing it cannot lose anything */
+  }
+  MPI_CHECK(MPI_Bcast(header, 2, MPI_LONG_LONG, 0, team->comm));
+  MPI_CHECK(MPI_Bcast(&b, 1, MPI_DOUBLE, 0, team->comm));
+  long long wide = a;
+  MPI_CHECK(MPI_Bcast(&wide, 1, MPI_LONG_LONG, 0, team->comm));
+  int status = team_agree(team, (int)header[0]);
+  if (status == ERR_OK && header[1]) {
+    *best = b;
+    *at = wide;
+  }
+  return status;
+}
+
 int io_read_previous(const char *path, struct field *field, const struct field_boundary *boundary,
                      const struct cfg *cfg, const struct team *team, int64_t iterations,
                      int64_t *chebyshev_start) {

@@ -227,3 +227,14 @@ double estimate_coarse_error(const struct estimate_coarse *c, const double *rc) 
   free(sy);
   return max;
 }
+
+bool estimate_stalled(struct estimate_stall *s, const struct estimate_model *m, int64_t k,
+                      double change, double bound, int64_t window) {
+  if (bound < s->best * (1 - 1e-3)) {
+    s->best = bound;
+    s->at = k;
+    return false;
+  }
+  bool rounding = change <= ESTIMATE_STALL_ULPS * DBL_EPSILON * m->edge_max;
+  return rounding && isfinite(s->best) && k - s->at >= window;
+}

@@ -79,6 +79,27 @@ void estimate_measured(struct estimate_model *m, int64_t iteration, double estim
 double estimate_bound(const struct estimate_model *m, double change, bool after_step,
                       int64_t iteration);
 
+/* A target out of reach. Jacobi's change reaches 0 at its fixed point, where the bound is its
+ * floor (a target below it is refused at start-up). Chebyshev's weighted iterates and
+ * multigrid's cycles never settle: their change stays some units in the last place of |T| (more
+ * on larger grids), so their bound stops falling above the floor, and a target between the two
+ * would run to max_iterations. estimate_stalled says when to give up: the change is at the
+ * rounding level (at most ESTIMATE_STALL_ULPS units of edge_max: far below where any smooth
+ * error still falls slowly, which on a large grid it does for thousands of iterations) and the
+ * bound has set no new best (by 0.1%) for `window` iterations. The state is checkpointed with
+ * the field, so a continued run stops where an uninterrupted one would. */
+struct estimate_stall {
+  double best; /* the least bound seen (INFINITY: none yet) */
+  int64_t at;  /* the iteration it was seen at */
+};
+enum { ESTIMATE_STALL_ULPS = 100000 };
+
+/* Record the check at iteration k (its agreed change and bound) and say whether the run should
+ * stop: no new best for at least `window` iterations since s->at, the change at the rounding
+ * level of m's edge_max. Not collective (every rank passes the same values). */
+bool estimate_stalled(struct estimate_stall *s, const struct estimate_model *m, int64_t k,
+                      double change, double bound, int64_t window);
+
 /* The model's estimate of max |x - T*| for the same iterate, between measurements (see the
  * header comment). */
 double estimate_error(const struct estimate_model *m, double change, bool after_step,

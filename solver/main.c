@@ -50,9 +50,10 @@ struct run {
   struct estimate_model estimate; /* how far an iterate is from T* (estimate.h) */
   char *checkpoint_path;
   struct solve_result result;
-  double write_seconds; /* the final write (or the signal's checkpoint) on this rank */
-  bool finished;        /* --help, --version or --dry-run: nothing to solve */
-  char kernel[512];     /* the kernel variants chosen (tune_describe), for the summary */
+  double write_seconds;        /* the final write (or the signal's checkpoint) on this rank */
+  bool finished;               /* --help, --version or --dry-run: nothing to solve */
+  char kernel[512];            /* the kernel variants chosen (tune_describe), for the summary */
+  struct estimate_stall stall; /* a target out of reach, as the file continued had seen it */
 };
 
 static int ignore_sigpipe(void);
@@ -463,12 +464,22 @@ static int allocate(struct run *run) {
     }
     if (!(m->ref_estimate >= 0))
       m->ref_estimate = INFINITY;
+    run->stall = (struct estimate_stall){INFINITY, run->first_iteration};
+    CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, &run->stall.best,
+                        &run->stall.at));
   } else {
+    run->stall = (struct estimate_stall){INFINITY, 0};
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
                              plate->answer_hi);
   }
   CHECK(halo_create(run->field, run->team, cfg->halo_mode, &run->halo));
   return plate_fill_rings(plate, run->field, run->halo, run->team);
+}
+
+/* Whether the run watches for a target out of reach (estimate_stalled), and so writes what it
+ * has seen into its files. */
+static bool tracks_stall(const struct cfg *cfg) {
+  return cfg->target_error > 0 && cfg->method != CFG_METHOD_JACOBI;
 }
 
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */
@@ -480,7 +491,9 @@ static int write_checkpoint(void *ctx, const struct solve_state *s) {
                            .error_estimate = s->error_estimate,
                            .error_bound = s->error_bound,
                            .chebyshev_start = s->chebyshev_start,
-                           .previous = s->previous_valid};
+                           .previous = s->previous_valid,
+                           .stall_best = s->stall.best,
+                           .stall_at = tracks_stall(run->cfg) ? s->stall.at : -1};
   return io_write(run->checkpoint_path, run->field, &run->plate.boundary, run->cfg, run->team,
                   &state);
 }
@@ -564,6 +577,7 @@ static int solve(struct run *run) {
                                 .tolerance = classic ? cfg->tolerance : 0.0,
                                 .target_error = cfg->target_error,
                                 .estimate = run->estimate,
+                                .stall = run->stall,
                                 .max_iterations = cfg->max_iterations,
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
@@ -628,7 +642,9 @@ static int write_result(struct run *run) {
                            .error_estimate = r->error_estimate,
                            .error_bound = r->error_bound,
                            .chebyshev_start = r->chebyshev_start,
-                           .previous = r->previous_valid};
+                           .previous = r->previous_valid,
+                           .stall_best = r->stall.best,
+                           .stall_at = tracks_stall(cfg) ? r->stall.at : -1};
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
   struct plate_heat heat;
   CHECK(plate_heat_flow(&run->plate, run->field, run->halo, team, &heat));

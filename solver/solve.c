@@ -200,6 +200,7 @@ struct loop {
    * last_step (0: none yet). */
   int64_t chebyshev_start, last_step;
   double omega_last;
+  struct estimate_stall stall; /* a target out of reach: the best bound and where */
   /* The error model, its estimate's reference moved to each measurement (certify.h), and the
    * iteration from which the next check is followed by one: measurements at the first checks
    * 64, 128, 256, ... iterations into the run (their cost, a pass or two of the stencil, then
@@ -303,34 +304,23 @@ static const struct method methods[] = {
     [SOLVE_MULTIGRID] = {"multigrid", multigrid_step, false, true},
 };
 
-/* ---- a target out of reach -------------------------------------------------------------------
- * Jacobi's change reaches 0 at its fixed point, where the bound is its floor (main.c refuses a
- * target below it). Chebyshev's weighted iterates and multigrid's cycles do not settle: their
- * change stays at some units in the last place of |T| (more on larger grids), so their bound
- * stops falling above the floor, and a target between the two would run to max_iterations.
- * So the loop stops once the bound has not set a new best (by STALL_GAIN) for as many
- * iterations as it took to set the last one, and at least STALL_MIN checks' worth: in exact
- * arithmetic the bound falls geometrically, by the same factor again over that span, so only
- * rounding stalls it that long. Jacobi is left alone (its carried bound may rest on a
- * reference while the change still falls). Every rank has the same bounds: the same stop. */
-struct stall {
-  double best; /* the least bound seen */
-  int64_t at;  /* the iteration it was seen at */
-};
+/* ---- a target out of reach (estimate.h: estimate_stalled) ------------------------------------
+ * The window: as many iterations as the method took to set its best, counted from where
+ * Chebyshev's recurrence began (restored on a restart, so the stop is the same), at least 200;
+ * a multigrid cycle cuts the error some tenfold, so 10 cycles without a new best are a stall.
+ * Jacobi is left alone: its change reaches 0. */
 enum { STALL_MIN_SWEEPS = 200, STALL_MIN_CYCLES = 10 };
-static const double STALL_GAIN = 1e-3;
 
-static bool stalled(struct stall *s, const struct solve_params *p, int64_t k, double bound) {
-  if (p->method == SOLVE_JACOBI)
+static bool stalled(struct loop *loop, int64_t k, double change, double bound) {
+  const struct solve_params *p = loop->p;
+  if (p->method == SOLVE_JACOBI || p->target_error <= 0)
     return false;
-  if (bound < s->best * (1 - STALL_GAIN)) {
-    s->best = bound;
-    s->at = k;
-    return false;
+  int64_t window = STALL_MIN_CYCLES;
+  if (p->method == SOLVE_CHEBYSHEV) {
+    int64_t spent = loop->stall.at - loop->chebyshev_start;
+    window = spent > STALL_MIN_SWEEPS ? spent : STALL_MIN_SWEEPS;
   }
-  int64_t least = p->method == SOLVE_MULTIGRID ? STALL_MIN_CYCLES : STALL_MIN_SWEEPS;
-  int64_t spent = s->at - p->first_iteration;
-  return isfinite(s->best) && k - s->at >= (spent > least ? spent : least);
+  return estimate_stalled(&loop->stall, &p->estimate, k, change, bound, window);
 }
 
 /* ---- the loop ---------------------------------------------------------------------------------
@@ -354,7 +344,8 @@ static int measure(struct loop *loop, int64_t iteration, double residual,
                                 .error_estimate = estimate_from_coarse(c.change, c.estimate, bound),
                                 .error_bound = bound,
                                 .chebyshev_start = chebyshev ? loop->chebyshev_start : -1,
-                                .previous_valid = chebyshev && iteration > loop->chebyshev_start};
+                                .previous_valid = chebyshev && iteration > loop->chebyshev_start,
+                                .stall = loop->stall};
   estimate_measured(&loop->model, iteration, state->error_estimate);
   loop->measure_seconds += MPI_Wtime() - t0;
   return ERR_OK;
@@ -371,6 +362,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
                       .team = team,
                       .p = params,
                       .chebyshev_start = params->estimate.chebyshev_start,
+                      .stall = params->stall,
                       .model = params->estimate,
                       /* a multigrid cycle is worth many sweeps: measured from the first on */
                       .next_measure = params->method == SOLVE_MULTIGRID ? 1 : 64};
@@ -406,8 +398,6 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   /* multigrid: the first and last agreed change, and the checks between, for its factor */
   double first_change = NAN, work = 0.0;
   int64_t changes = 0;
-  /* A target the method's rounding keeps out of reach (below): the best bound and where. */
-  struct stall stall = {.best = INFINITY, .at = params->first_iteration};
   /* The last check: the agreed change and what it certifies, for the progress line. */
   int64_t checked_at = params->first_iteration;
   double checked_change = NAN;
@@ -464,9 +454,9 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       bool classic = params->tolerance <= 0 || diff < params->tolerance;
       double bound = estimate_bound(&params->estimate, diff, after_step, checked_at);
       bool target = params->target_error <= 0 || bound <= params->target_error;
-      if (!(classic && target) && params->target_error > 0 && stalled(&stall, params, k, bound)) {
-        out->stalled_at = stall.at;
-        out->stalled_bound = stall.best;
+      if (!target && stalled(&loop, k, diff, bound)) {
+        out->stalled_at = loop.stall.at;
+        out->stalled_bound = loop.stall.best;
         break;
       }
       if (classic && target) {
@@ -552,5 +542,6 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   free(loop.scratch);
   out->estimate_seconds = loop.measure_seconds;
   out->wall_seconds = MPI_Wtime() - start - out->estimate_seconds;
+  out->stall = loop.stall;
   return status;
 }

@@ -42,8 +42,9 @@ struct solve_state {
   int64_t iteration;
   double residual; /* the last agreed diff */
   double error_estimate, error_bound;
-  int64_t chebyshev_start; /* -1: Jacobi */
-  bool previous_valid;     /* the other buffer holds x^(iteration - 1) */
+  int64_t chebyshev_start;     /* -1: Jacobi */
+  bool previous_valid;         /* the other buffer holds x^(iteration - 1) */
+  struct estimate_stall stall; /* a target out of reach, so far (estimate.h) */
 };
 
 struct solve_params {
@@ -55,6 +56,9 @@ struct solve_params {
    * chebyshev_start < first_iteration the other buffer must hold x^(first_iteration - 1) (a
    * checkpoint of a Chebyshev run), so that the recurrence goes on exactly. */
   struct estimate_model estimate;
+  /* A target out of reach (estimate_stalled), as far as the run continued had seen: {INFINITY,
+   * first_iteration} for a fresh start. */
+  struct estimate_stall stall;
   /* Multigrid (method SOLVE_MULTIGRID): an iteration is a cycle, checked after every one
    * (check_interval, streaming_stores, overlap and temporal_block are the sweeps' and do not
    * apply); its change is that of the cycle's result. */
@@ -99,6 +103,7 @@ struct solve_result {
    * multigrid: rounding): the iteration of its best, and that best; 0 and 0 otherwise. */
   int64_t stalled_at;
   double stalled_bound;
+  struct estimate_stall stall; /* the state at the end, for the file */
   /* Seconds in each phase on this rank, and the run's wall time on this rank (without the
    * error measurements, estimate_seconds, which are not the solve). */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;

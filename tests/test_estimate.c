@@ -197,6 +197,40 @@ static void test_coarse_grid_of_thin_plates(void) {
   EXPECT(c.mx == 63 && c.my == ESTIMATE_COARSE_POINTS / 63, "63 x 5000: %d x %d", c.mx, c.my);
 }
 
+/* The stall rule: a bound that falls as slowly as Chebyshev's smooth error on a 32768^2 plate
+ * (sech(k alpha), alpha = acosh(1 / rho): under 0.1% in 200 iterations) never stalls while
+ * its change is far above rounding; one that is flat with its change at 30 units in the last
+ * place stalls exactly `window` iterations after its best; and a new best restarts the wait. */
+static void test_stall_only_at_rounding(void) {
+  struct estimate_model m;
+  estimate_init(&m, 32768, 32768, 100.0, true);
+  double alpha = acosh(1.0 / m.rho);
+  struct estimate_stall s = {INFINITY, 0};
+  for (int64_t k = 1; k <= 20000; k++) {
+    double change = 1.0 / cosh((double)k * alpha); /* a smooth mode of 1 degree's change */
+    double bound = estimate_bound(&m, change, false, k);
+    EXPECT(!estimate_stalled(&s, &m, k, change, bound, 200),
+           "stalled at %lld with change %g (alpha %g)", (long long)k, change, alpha);
+  }
+  struct estimate_stall flat = {INFINITY, 0};
+  double change = 30 * DBL_EPSILON * 100.0, bound = estimate_bound(&m, change, false, 0);
+  for (int64_t k = 1; k <= 1000; k++) {
+    bool stop = estimate_stalled(&flat, &m, k, change, bound * (1 + 1e-4 * (double)(k % 3)), 200);
+    EXPECT(stop == (k >= 201), "flat at rounding: stop %d at iteration %lld", stop, (long long)k);
+    if (stop)
+      break;
+  }
+  EXPECT(flat.at == 1, "the best of a flat bound is its first, not %lld", (long long)flat.at);
+  struct estimate_stall better = {INFINITY, 0};
+  for (int64_t k = 1; k <= 400; k++) {
+    double b = k == 150 ? bound / 2 : bound;
+    bool stop = estimate_stalled(&better, &m, k, change, b, 200);
+    EXPECT(stop == (k >= 350), "a new best at 150: stop %d at %lld", stop, (long long)k);
+    if (stop)
+      break;
+  }
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"model_by_hand", test_model_by_hand},
@@ -206,6 +240,7 @@ int tests_register(void) {
       {"coarse_hats", test_coarse_hats},
       {"coarse_error_is_the_error", test_coarse_error_is_the_error},
       {"coarse_grid_of_thin_plates", test_coarse_grid_of_thin_plates},
+      {"stall_only_at_rounding", test_stall_only_at_rounding},
   };
   return TESTS_ADD_SUITE("estimate", cases);
 }

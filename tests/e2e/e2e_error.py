@@ -158,6 +158,26 @@ def case_target_out_of_reach_stops_early():
         if attrs["iterations"] > at or not true <= meetable:
             raise Failure(f"{method}, the target named {meetable}: {attrs['iterations']} "
                           f"iterations (best at {at}), true error {true:.3g}")
+        # stopped part-way past its best and continued (on other ranks): the same stop, the same
+        # bits, because the file carries what the stall rule had seen
+        with tempfile.TemporaryDirectory(prefix="jacobi-error-") as tmp:
+            with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+                f.write(text)
+            part = at + (runs[0][0] - at) // 2
+            for ranks, sets in ((1, (f"solver.max_iterations={part}", "output.path=part.h5")),
+                                (2, ("initial.from_file=part.h5", "output.path=cont.h5"))):
+                cmd = [e2e.ARGS.mpiexec, "-n", str(ranks), e2e.ARGS.jacobi, "--quiet"]
+                for kv in base + sets:
+                    cmd += ["--set", kv]
+                cmd.append("case.toml")
+                q = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=TIMEOUT)
+                if q.returncode != 3:
+                    raise Failure(f"{' '.join(cmd)}: exit {q.returncode}\n{q.stdout}{q.stderr}")
+            got = (int(re.search(r"after (\d+) iterations", q.stdout).group(1)),
+                   re.search(r"checksum ([0-9a-f]+)", q.stdout).group(1))
+            if got != runs[0][:2]:
+                raise Failure(f"{method}: stopped at {part} and continued: {got}, "
+                              f"uninterrupted {runs[0][:2]}")
 
 
 def case_target_error_count_is_the_same_on_every_decomposition():
