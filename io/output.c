@@ -159,7 +159,8 @@ static const char *unreplaceable_reason(const char *path, char *reason, size_t s
 /* Whether the regular file at `path` is one jacobi wrote: a sidecar (`sidecar`) whose head
  * carries jacobi's comment, or an HDF5 file with jacobi's attributes (version, config,
  * iterations: every result and checkpoint has them). */
-static bool written_by_jacobi(const char *path, bool sidecar) {
+static bool written_by_jacobi(const char *path, bool sidecar, char *unreadable, size_t size) {
+  unreadable[0] = '\0';
   if (sidecar) {
     char head[1024] = {0};
     FILE *f = fopen(path, "r");
@@ -176,10 +177,13 @@ static bool written_by_jacobi(const char *path, bool sidecar) {
     return false;
   }
   hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  bool ours = file >= 0 && H5Aexists(file, "version") > 0 && H5Aexists(file, "config") > 0 &&
+  if (file < 0) { /* jacobi's own, perhaps, but unreadable (locked, say): say why */
+    snprintf(unreadable, size, "%s", io_h5_reason());
+    return false;
+  }
+  bool ours = H5Aexists(file, "version") > 0 && H5Aexists(file, "config") > 0 &&
               H5Aexists(file, "iterations") > 0;
-  if (file >= 0)
-    H5Fclose(file);
+  H5Fclose(file);
   (void)io_h5_reason();
   return ours;
 }
@@ -198,11 +202,16 @@ static const char *not_ours_reason(const char *path, bool sidecar, char *reason,
              "its output names (remove the link, or name its target)");
     return reason;
   }
-  if (!written_by_jacobi(path, sidecar)) {
-    snprintf(reason, size,
-             "it exists and is not %s jacobi wrote: jacobi replaces only its own "
-             "(move it away, or name another output.path)",
-             sidecar ? "a sidecar" : "a result or checkpoint");
+  char unreadable[512];
+  if (!written_by_jacobi(path, sidecar, unreadable, sizeof unreadable)) {
+    if (unreadable[0] != '\0')
+      snprintf(reason, size, "it exists and cannot be opened to see whether jacobi wrote it: %s",
+               unreadable);
+    else
+      snprintf(reason, size,
+               "it exists and is not %s jacobi wrote: jacobi replaces only its own "
+               "(move it away, or name another output.path)",
+               sidecar ? "a sidecar" : "a result or checkpoint");
     return reason;
   }
   return NULL;
@@ -1364,6 +1373,18 @@ static int commit_pair(struct io_temp *h5, const char *path, const struct cfg *c
     status = seal_temp(h5);
   if (status == ERR_OK)
     status = write_xdmf_temp(path, h5->name, cfg, state, set, &xmf);
+  /* The start-up check, again: something not jacobi's may have been put at a name since (the
+   * window left is between this check and the rename). */
+  const char *names[2] = {path, xmf_path};
+  for (int k = 0; k < 2 && status == ERR_OK; k++) {
+    static char reason[16384];
+    const char *why = unreplaceable_reason(names[k], reason, sizeof reason);
+    if (why == NULL)
+      why = not_ours_reason(names[k], k == 1, reason, sizeof reason);
+    if (why != NULL)
+      status = err_set(ERR_FAILURE, "\"%s\" was not replaced, and nothing was written: %s",
+                       names[k], why);
+  }
   if (status == ERR_OK)
     status = rename_temp(h5, path);
   if (status == ERR_OK)

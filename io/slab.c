@@ -147,6 +147,34 @@ const char *io_input_refused_link(void) { return refused_link[0] != '\0' ? refus
 
 /* Before HDF5 follows an external link: refuse it if any place HDF5 may open the target at
  * holds something other than a regular file. */
+/* Whether `name` (relative) names something other than a regular file in the working
+ * directory, beside the file holding the link, or under a $HDF5_EXT_PREFIX directory. */
+static bool not_regular_anywhere(const char *parent_file, const char *name) {
+  char path[8192];
+  if (not_regular(name))
+    return true;
+  const char *slash = strrchr(parent_file, '/');
+  if (slash != NULL) {
+    snprintf(path, sizeof path, "%.*s/%s", (int)(slash - parent_file), parent_file, name);
+    if (not_regular(path))
+      return true;
+  }
+  const char *prefixes = getenv("HDF5_EXT_PREFIX"); /* ':'-separated, as HDF5 reads it */
+  for (const char *p = prefixes; p != NULL && *p != '\0';) {
+    size_t n = strcspn(p, ":");
+    snprintf(path, sizeof path, "%.*s/%s", (int)n, p, name);
+    if (n > 0 && not_regular(path))
+      return true;
+    p += n + (p[n] == ':');
+  }
+  return false;
+}
+
+/* Before HDF5 follows an external link: refuse it if any place HDF5 may open the target at
+ * holds something other than a regular file: the name as given (from the working directory),
+ * beside the file holding the link, under $HDF5_EXT_PREFIX, and, where the name has a
+ * directory part (an absolute path HDF5 cannot open, say), its last component in each of those
+ * places, where HDF5 looks next. */
 static herr_t check_external_link(const char *parent_file, const char *parent_group,
                                   const char *child_file, const char *child_object, unsigned *flags,
                                   hid_t fapl, void *data) {
@@ -155,25 +183,12 @@ static herr_t check_external_link(const char *parent_file, const char *parent_gr
   (void)flags;
   (void)fapl;
   (void)data;
-  char path[8192];
-  if (child_file[0] == '/')
-    return not_regular(child_file) ? -1 : 0;
-  if (not_regular(child_file)) /* as given: from the working directory */
+  if (child_file[0] == '/' ? not_regular(child_file)
+                           : not_regular_anywhere(parent_file, child_file))
     return -1;
-  const char *slash = strrchr(parent_file, '/'); /* beside the file holding the link */
-  if (slash != NULL) {
-    snprintf(path, sizeof path, "%.*s/%s", (int)(slash - parent_file), parent_file, child_file);
-    if (not_regular(path))
-      return -1;
-  }
-  const char *prefixes = getenv("HDF5_EXT_PREFIX"); /* ':'-separated, as HDF5 reads it */
-  for (const char *p = prefixes; p != NULL && *p != '\0';) {
-    size_t n = strcspn(p, ":");
-    snprintf(path, sizeof path, "%.*s/%s", (int)n, p, child_file);
-    if (n > 0 && not_regular(path))
-      return -1;
-    p += n + (p[n] == ':');
-  }
+  const char *base = strrchr(child_file, '/');
+  if (base != NULL && base[1] != '\0' && not_regular_anywhere(parent_file, base + 1))
+    return -1;
   return 0;
 }
 

@@ -200,8 +200,8 @@ static int node_is_cold(const struct team *team, double footprint, bool cut,
   if (code == MPI_SUCCESS)
     code = MPI_Allreduce(&footprint, &choice->node_bytes, 1, MPI_DOUBLE, MPI_SUM, shared);
   MPI_Comm_free(&shared);
-  if (code != MPI_SUCCESS)
-    return team_mpi_error(code, "the calibration's reductions over the node");
+  if (code != MPI_SUCCESS) /* a rank may have failed where the others did not: end them all */
+    team_abort(team, team_mpi_error(code, "the calibration's reductions over the node"));
   choice->cache_bytes = caches_bytes(&node, ranks);
   if (!any_found) {
     long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);

@@ -604,6 +604,9 @@ HOSTILE_MUTATIONS = [
     ("extlink_fifo", "del f['temperature']; "
      "f['temperature'] = h5py.ExternalLink('fifo.h5', '/temperature')",
      ["/temperature is an external link to fifo.h5, which is a FIFO, not a regular file"]),
+    ("extlink_abs_fifo", "del f['temperature']; "  # HDF5 then tries the base name nearby
+     "f['temperature'] = h5py.ExternalLink('/nonexistent/fifo.h5', '/temperature')",
+     ["/temperature is an external link to fifo.h5, which is a FIFO, not a regular file"]),
     ("external_storage", "s = f['temperature'].shape; del f['temperature']; "
      "f.create_dataset('temperature', s, 'f8', external=[('fifo.h5', 0, 8 * s[0] * s[1])])",
      ["its values are kept in other files (external storage)"]),
