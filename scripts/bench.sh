@@ -114,13 +114,28 @@ cache_bytes() { # LEVEL
   [ -n "$size" ] && echo "$size" && return
   case $1 in 2) getconf LEVEL2_CACHE_SIZE ;; 3) getconf LEVEL3_CACHE_SIZE ;; esac 2>/dev/null || true
 }
-# Instances of a level's data cache on the machine: distinct shared_cpu_lists over every CPU
-# (two sockets, or AMD's core complexes: several L3s), 1 where sysfs does not say.
+# The CPUs this script may run on (Cpus_allowed_list: a cpuset, a container, a batch job's
+# binding), one number a line; every CPU sysfs lists where that cannot be read.
+allowed_cpus() {
+  local list range
+  list=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status 2>/dev/null)
+  if [ -z "$list" ]; then
+    for d in /sys/devices/system/cpu/cpu[0-9]*; do echo "${d##*cpu}"; done
+    return
+  fi
+  for range in ${list//,/ }; do
+    seq "${range%-*}" "${range#*-}"
+  done
+}
+# Instances of a level's data cache among those CPUs: distinct shared_cpu_lists (two sockets,
+# or AMD's core complexes: several L3s), 1 where sysfs does not say.
 cache_instances() { # LEVEL
-  local n
-  n=$(for d in /sys/devices/system/cpu/cpu[0-9]*/cache/index*; do
-    [ -r "$d/level" ] && [ "$(cat "$d/level")" = "$1" ] && [ "$(cat "$d/type")" != Instruction ] &&
-      cat "$d/shared_cpu_list" 2>/dev/null
+  local n cpu d
+  n=$(for cpu in $(allowed_cpus); do
+    for d in /sys/devices/system/cpu/cpu"$cpu"/cache/index*; do
+      [ -r "$d/level" ] && [ "$(cat "$d/level")" = "$1" ] && [ "$(cat "$d/type")" != Instruction ] &&
+        cat "$d/shared_cpu_list" 2>/dev/null
+    done
   done | sort -u | wc -l)
   echo $((n > 0 ? n : 1))
 }
