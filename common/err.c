@@ -27,8 +27,7 @@ static void store_message(const char *text) {
   memcpy(recorded_message + head + sizeof cut - 1, text + len - tail, tail + 1);
 }
 
-/* text with its control characters written as C escapes ("\\n", "\\x1b", and a backslash as
- * two), so that the message
+/* text with its control characters written as C escapes ("\\n", "\\x1b"), so that the message
  * is one line whatever a path or a key held (a newline in a TOML string); a new string, or NULL
  * out of memory. */
 static char *one_line(const char *text) {
@@ -37,9 +36,7 @@ static char *one_line(const char *text) {
   if (out == NULL)
     return NULL;
   for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
-    if (*c == '\\') /* so that an escape cannot be mistaken for the characters it spells */
-      o += sprintf(o, "\\\\");
-    else if (*c >= 0x20 && *c != 0x7f)
+    if (*c >= 0x20 && *c != 0x7f)
       *o++ = (char)*c;
     else if (*c == '\n' || *c == '\r' || *c == '\t')
       o += sprintf(o, "\\%c", *c == '\n' ? 'n' : *c == '\r' ? 'r' : 't');
