@@ -32,7 +32,8 @@ void cli_help(FILE *out) {
           "  --help           print this help\n"
           "  --version        print the version\n"
           "\n"
-          "exit codes: 0 converged, 3 not converged after solver.max_iterations,\n"
+          "exit codes: 0 converged, 3 not converged after solver.max_iterations (or\n"
+          "            sooner, a solver.target_error out of the method's reach),\n"
           "            4 stopped by SIGTERM, SIGINT or SIGUSR1 after writing the checkpoint,\n"
           "            2 usage or configuration error, 1 any other failure\n");
 }
