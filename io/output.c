@@ -217,6 +217,13 @@ static const char *not_ours_reason(const char *path, bool sidecar, char *reason,
   return NULL;
 }
 
+/* Why the name `path` (a sidecar's or not) may not be replaced: unreplaceable_reason, then
+ * not_ours_reason; NULL if it may. */
+static const char *name_reason(const char *path, bool sidecar, char *reason, size_t size) {
+  const char *why = unreplaceable_reason(path, reason, size);
+  return why != NULL ? why : not_ours_reason(path, sidecar, reason, size);
+}
+
 /* Why files cannot be created in `path`'s directory, in `reason`, or NULL if they can. */
 static const char *directory_reason(const char *path, char *reason, size_t size) {
   char *copy = strdup(path);
@@ -290,9 +297,7 @@ static int check_on_root(const struct cfg *cfg) {
       status = err_set(ERR_FAILURE, "out of memory");
   static char reason[16384]; /* room for paths of PATH_MAX and their reason */
   for (int i = 0; i < 4 && status == ERR_OK; i++) {
-    const char *why = unreplaceable_reason(paths[i], reason, sizeof reason);
-    if (why == NULL)
-      why = not_ours_reason(paths[i], i % 2 == 1, reason, sizeof reason);
+    const char *why = name_reason(paths[i], i % 2 == 1, reason, sizeof reason);
     if (why == NULL && i == 0)
       why = directory_reason(paths[i], reason, sizeof reason); /* one directory for all */
     if (why != NULL)
@@ -1395,9 +1400,7 @@ static int commit_pair(struct io_temp *h5, const char *path, const struct cfg *c
   const char *names[2] = {path, xmf_path};
   for (int k = 0; k < 2 && status == ERR_OK; k++) {
     static char reason[16384];
-    const char *why = unreplaceable_reason(names[k], reason, sizeof reason);
-    if (why == NULL)
-      why = not_ours_reason(names[k], k == 1, reason, sizeof reason);
+    const char *why = name_reason(names[k], k == 1, reason, sizeof reason);
     if (why != NULL)
       status = err_set(ERR_FAILURE, "\"%s\" was not replaced, and nothing was written: %s",
                        names[k], why);

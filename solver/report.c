@@ -139,21 +139,16 @@ void report_progress(int64_t iteration, double residual, double error_estimate, 
   fflush(stdout);
 }
 
-/* x to two significant digits: a prediction, not a count. */
-static double two_digits(double x) {
+/* x to two significant digits (`rounding` round, or ceil: a target that is met where x is). */
+static double two_digits_by(double x, double (*rounding)(double)) {
   if (!(x > 0) || !isfinite(x))
     return x;
   double unit = pow(10.0, floor(log10(x)) - 1);
-  return round(x / unit) * unit;
+  return rounding(x / unit) * unit;
 }
 
-/* x rounded up to two significant digits: a target that is met where x is. */
-static double two_digits_up(double x) {
-  if (!(x > 0) || !isfinite(x))
-    return x;
-  double unit = pow(10.0, floor(log10(x)) - 1);
-  return ceil(x / unit) * unit;
-}
+/* x to two significant digits: a prediction, not a count. */
+static double two_digits(double x) { return two_digits_by(x, round); }
 
 void report_summary(const struct report_summary *s) {
   double updates = (double)s->points * (double)s->iterations_run;
@@ -175,7 +170,7 @@ void report_summary(const struct report_summary *s) {
            "iterates (their change stays near %.2g) keeps it above the target; solver.target_error "
            "= %.2g can be met\n",
            s->stalled_bound, (long long)s->stalled_at, s->method, s->residual,
-           two_digits_up(1.1 * s->stalled_bound));
+           two_digits_by(1.1 * s->stalled_bound, ceil));
   if (s->warn) {
     printf("  warning: the classic rule (diff < tolerance) says converged, but the error left is "
            "about %.3g degrees, %.3g x the tolerance\n",
