@@ -140,3 +140,40 @@ double caches_bytes(const struct caches *c, int64_t threads) {
   }
   return bytes;
 }
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+static bool has_clflushopt(void) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_CLFLUSHOPT) != 0;
+}
+
+__attribute__((target("clflushopt"))) static void evict_opt(const double *p, size_t n) {
+  for (size_t k = 0; k < n; k += 64 / sizeof(double))
+    _mm_clflushopt((void *)(p + k));
+  _mm_mfence(); /* CLFLUSHOPT is ordered only by fences */
+}
+
+bool caches_evict(const double *p, size_t n) {
+  static int opt = -1; /* the CPU's answer, asked once */
+  if (opt < 0)
+    opt = has_clflushopt() ? 1 : 0;
+  if (opt == 1) {
+    evict_opt(p, n);
+    return true;
+  }
+  for (size_t k = 0; k < n; k += 64 / sizeof(double))
+    _mm_clflush(p + k);
+  _mm_mfence();
+  return true;
+}
+
+#else
+bool caches_evict(const double *p, size_t n) {
+  (void)p;
+  (void)n;
+  return false;
+}
+#endif

@@ -11,6 +11,10 @@
  * sysconf(_SC_LEVEL3_CACHE_SIZE): glibc computes that from CPUID, which in a VM may describe the
  * host (on the AMD EPYC VM this project is measured on it says 256 MiB for a 32 MiB L3).
  *
+ * What a rank really gets of a cache is less than its size where others share it (the other
+ * tenants of a VM's host, the other jobs of a node): the sizes say what could fit, not what
+ * stays (tune.h leaves that to the run's first sweeps).
+ *
  * Not for: MPI (tune.c reduces over the node), the bench suite (scripts/bench.sh reads the
  * same files in shell). No MPI, no allocation.
  */
@@ -18,6 +22,7 @@
 #define JACOBI_CACHES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* CPUs counted: numbers 0 .. CACHES_MAX_CPUS - 1 (a CPU above is ignored). */
@@ -46,5 +51,12 @@ int64_t caches_instances(const struct caches *c, int level);
  * time), summed over the levels (an L3 that keeps a copy of what the L2s hold is counted
  * twice; Intel's since Skylake-SP and AMD's do not). */
 double caches_bytes(const struct caches *c, int64_t threads);
+
+/* Write back and evict every line of p[0 .. n) from every cache level, so that the next access
+ * meets them in memory: with CLFLUSHOPT where the CPU has it, else CLFLUSH. On the Intel Xeon
+ * VM this project was measured on, CLFLUSH took 16-20 ms for 8 MiB, 130 ns a line and ten
+ * times the sweep it was to time cold; CLFLUSHOPT 0.4 ms. Returns false, having done nothing,
+ * where the CPU has neither (not x86-64). */
+bool caches_evict(const double *p, size_t n);
 
 #endif /* JACOBI_CACHES_H */

@@ -52,7 +52,7 @@ struct run {
   struct solve_result result;
   double write_seconds;        /* the final write (or the signal's checkpoint) on this rank */
   bool finished;               /* --help, --version or --dry-run: nothing to solve */
-  char kernel[512];            /* the kernel variants chosen (tune_describe), for the summary */
+  char kernel[768];            /* the kernel variants chosen (tune_describe), for the summary */
   struct estimate_stall stall; /* a target out of reach, as the file continued had seen it */
 };
 
@@ -519,6 +519,26 @@ static int check_against_plan(const struct run *run) {
   return ERR_OK;
 }
 
+/* The summary's kernel line: the variants run (kernel: as the calibration and the run's first
+ * sweeps chose them; NULL: not chosen), and a temporal block's wavefront. */
+static void describe_kernel(struct run *run, const struct tune_choice *kernel) {
+  const struct cfg *cfg = run->cfg;
+  if (kernel != NULL)
+    tune_describe(kernel, &run->result.variants, run->kernel, sizeof run->kernel);
+  else if (cfg->method != CFG_METHOD_MULTIGRID)
+    snprintf(run->kernel, sizeof run->kernel, "%s, %s, %s stores",
+             run->plate.general ? "general update (sources or regions: coef * average + rhs)"
+                                : "Chebyshev's weighted sweep",
+             sweep_isa_name(sweep_isa_default()),
+             cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
+  size_t used = strlen(run->kernel);
+  if (cfg->method != CFG_METHOD_MULTIGRID && cfg->temporal_block > 1 && used < sizeof run->kernel)
+    snprintf(run->kernel + used, sizeof run->kernel - used,
+             "; temporal blocks of %lld sweeps: the wavefront, %s, regular stores, %s",
+             (long long)cfg->temporal_block, sweep_isa_name(sweep_isa_default()),
+             cfg->method == CFG_METHOD_JACOBI ? "rows in scratch" : "rows in both buffers");
+}
+
 static int solve(struct run *run) {
   const struct cfg *cfg = run->cfg;
   struct team *team = run->team;
@@ -542,20 +562,10 @@ static int solve(struct run *run) {
         rows = run->field->tiles[t].nrows, cols = run->field->tiles[t].ncols;
     double footprint = 2.0 * (double)run->field->buffer_len * sizeof(double); /* every tile */
     CHECK(tune_choose(team, cfg->stores, rows, cols, footprint, &kernel));
-    tune_describe(&kernel, run->kernel, sizeof run->kernel);
-  } else if (cfg->method != CFG_METHOD_MULTIGRID) {
-    snprintf(run->kernel, sizeof run->kernel, "%s, %s, %s stores",
-             run->plate.general ? "general update (sources or regions: coef * average + rhs)"
-                                : "Chebyshev's weighted sweep",
-             sweep_isa_name(sweep_isa_default()),
-             cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
+    /* a temporal block's wavefront takes no variant: nothing for its sweeps to try */
+    if (cfg->temporal_block > 1)
+      kernel.trial.choices = 1;
   }
-  size_t used = strlen(run->kernel);
-  if (cfg->method != CFG_METHOD_MULTIGRID && cfg->temporal_block > 1 && used < sizeof run->kernel)
-    snprintf(run->kernel + used, sizeof run->kernel - used,
-             "; temporal blocks of %lld sweeps: the wavefront, %s, regular stores, %s",
-             (long long)cfg->temporal_block, sweep_isa_name(sweep_isa_default()),
-             cfg->method == CFG_METHOD_JACOBI ? "rows in scratch" : "rows in both buffers");
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
   static const enum solve_method methods[] = {[CFG_METHOD_JACOBI] = SOLVE_JACOBI,
@@ -582,8 +592,7 @@ static int solve(struct run *run) {
                                 .check_interval = cfg->check_interval,
                                 .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
                                 .variants_chosen = sweeps,
-                                .check_variant = kernel.check,
-                                .between_variant = kernel.between,
+                                .variants = kernel.trial,
                                 .overlap = cfg->halo_overlap,
                                 .temporal_block = cfg->temporal_block,
                                 .progress = !run->cli.quiet,
@@ -596,6 +605,7 @@ static int solve(struct run *run) {
    * --dry-run or set-up at once (nothing has been written yet). */
   CHECK(team_agree(team, solve_catch_signals()));
   CHECK(team_agree(team, solve_run(run->field, run->halo, team, &params, &run->result)));
+  describe_kernel(run, sweeps ? &kernel : NULL);
   return team_agree(team, check_against_plan(run));
 }
 

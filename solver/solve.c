@@ -191,11 +191,12 @@ struct loop {
   struct halo *h;
   const struct team *team;
   const struct solve_params *p;
-  struct sweep_rect *rect; /* temporal_block entries */
-  double *scratch;         /* Jacobi's temporal blocks: the wavefront's rows (sweep.h) */
-  double *omega;           /* temporal_block entries: each level's weight */
-  bool in_flight;          /* an exchange begun and not ended (overlap) */
-  double halo_wait;        /* seconds of this step spent completing an exchange */
+  struct sweep_rect *rect;    /* temporal_block entries */
+  double *scratch;            /* Jacobi's temporal blocks: the wavefront's rows (sweep.h) */
+  double *omega;              /* temporal_block entries: each level's weight */
+  bool in_flight;             /* an exchange begun and not ended (overlap) */
+  struct tune_trial variants; /* the plain sweeps' variants, their trial counted (tune.h) */
+  double halo_wait;           /* seconds of this step spent completing an exchange */
   /* Chebyshev: the recurrence began at chebyshev_start; omega_last is omega of step
    * last_step (0: none yet). */
   int64_t chebyshev_start, last_step;
@@ -248,12 +249,19 @@ static double jacobi_step(struct loop *loop, int64_t k, int64_t last, bool want_
   if (last > k)
     return local_sweep_levels(loop->f, last - k + 1, loop->rect, NULL, loop->scratch);
   const struct solve_params *p = loop->p;
-  struct sweep_kind kind = {.streaming = p->streaming_stores,
-                            .want_diff = want_diff,
-                            .variant = !p->variants_chosen ? NULL
-                                       : want_diff         ? &p->check_variant
-                                                           : &p->between_variant};
-  return sweep_once(loop, &kind);
+  int64_t sweep = k - p->first_iteration - 1; /* the run's first: 0 */
+  struct sweep_kind kind = {
+      .streaming = p->streaming_stores,
+      .want_diff = want_diff,
+      .variant = p->variants_chosen ? tune_trial_variant(&loop->variants, sweep, want_diff) : NULL};
+  double t0 = MPI_Wtime(), waited = loop->halo_wait;
+  double diff = sweep_once(loop, &kind);
+  if (p->variants_chosen) {
+    double seconds = MPI_Wtime() - t0 - (loop->halo_wait - waited);
+    if (tune_trial_time(&loop->variants, loop->team, sweep, seconds) != ERR_OK)
+      team_abort(loop->team, ERR_FAILURE); /* a collective failed on some rank: end them all */
+  }
+  return diff;
 }
 
 /* omega of iteration k: step k - chebyshev_start of the recurrence, each step's from the one
@@ -363,6 +371,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
                       .p = params,
                       .chebyshev_start = params->estimate.chebyshev_start,
                       .stall = params->stall,
+                      .variants = params->variants,
                       .model = params->estimate,
                       /* a multigrid cycle is worth many sweeps: measured from the first on */
                       .next_measure = params->method == SOLVE_MULTIGRID ? 1 : 64};
@@ -543,5 +552,6 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   out->estimate_seconds = loop.measure_seconds;
   out->wall_seconds = MPI_Wtime() - start - out->estimate_seconds;
   out->stall = loop.stall;
+  out->variants = loop.variants;
   return status;
 }

@@ -31,6 +31,7 @@
 #include "multigrid.h"
 #include "sweep.h"
 #include "team.h"
+#include "tune.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,9 +68,10 @@ struct solve_params {
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
   /* With variants_chosen (tune.h), the plain sweeps run sweep_tile_variant instead: those
-   * whose diff is wanted with check_variant, the others with between_variant (same bits). */
+   * whose diff is wanted with a pair's check variant, the others with its between variant,
+   * the run's first sweeps trying both pairs if there are two (same bits). */
   bool variants_chosen;
-  struct sweep_variant check_variant, between_variant;
+  struct tune_trial variants;
   /* Begin each exchange after a sweep and end it inside the next one, after the points that
    * need no halo: the messages between nodes fly while they are swept (same bits). Only with
    * temporal_block = 1, and only where the rank has messages. */
@@ -104,6 +106,7 @@ struct solve_result {
   int64_t stalled_at;
   double stalled_bound;
   struct estimate_stall stall; /* the state at the end, for the file */
+  struct tune_trial variants;  /* params->variants after the run: what its first sweeps chose */
   /* Seconds in each phase on this rank, and the run's wall time on this rank (without the
    * error measurements, estimate_seconds, which are not the solve). */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;

@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h> /* _mm_clflush, _mm_mfence: part of the x86-64 baseline */
-#endif
-
 /* The problem timed: the tile's width and as many of its rows as keep it under CAP_POINTS
  * (two buffers of 16 MiB), so that the calibration costs tens of milliseconds whatever the
  * tile; a timing covers at least MIN_POINTS updates (repeated sweeps of a small tile), so that
@@ -90,20 +86,6 @@ static void fill(double *tile, int64_t rows, int64_t stride) {
       tile[i * stride + j] = i == 0 ? 100.0 : 1.0 + (double)((i * 31 + j * 17) % 97) / 97.0;
 }
 
-/* Write back and evict every line of n doubles from every cache level, so that the next sweep
- * meets them where a tile far larger than the cache would be: in memory. Where the CPU has no
- * such instruction, nothing (the timings are then of the problem as it fits). */
-static void evict(const double *p, size_t n) {
-#if defined(__SSE2__)
-  for (size_t k = 0; k < n; k += 64 / sizeof(double))
-    _mm_clflush(p + k);
-  _mm_mfence();
-#else
-  (void)p;
-  (void)n;
-#endif
-}
-
 /* This rank's microseconds per million updates of each candidate with an instruction set in
  * `isas` (a bit per enum sweep_isa) and stores `stores` allows (INFINITY: not run), on rows x
  * cols points. With `cold`, both buffers are evicted from the caches before each timed sweep,
@@ -139,14 +121,15 @@ static int time_candidates(enum cfg_stores stores, unsigned isas, int64_t rows, 
       sweep_tile_variant(v, buf[current], buf[1 - current], rows, cols, stride, !update_only);
       current = 1 - current;
       if (cold) {
-        evict(buf[0], count);
-        evict(buf[1], count);
+        caches_evict(buf[0], count);
+        caches_evict(buf[1], count);
       }
       double t0 = MPI_Wtime();
       for (int64_t s = 0; s < sweeps; s++, current = 1 - current)
         sweep_tile_variant(v, buf[current], buf[1 - current], rows, cols, stride, !update_only);
       if (cold)
-        evict(buf[current], count); /* the buffer just written: its dirty lines go to memory */
+        caches_evict(buf[current],
+                     count); /* the buffer just written: its dirty lines go to memory */
       double us = (MPI_Wtime() - t0) / ((double)points * (double)sweeps) * 1e12;
       us_per_mlup[c] = us < us_per_mlup[c] ? us : us_per_mlup[c];
     }
@@ -213,6 +196,10 @@ static int node_is_cold(const struct team *team, double footprint, bool cut,
   return ERR_OK;
 }
 
+static bool same_variant(struct sweep_variant a, struct sweep_variant b) {
+  return a.isa == b.isa && a.streaming == b.streaming && a.always_diff == b.always_diff;
+}
+
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
                 double footprint, struct tune_choice *choice) {
   *choice = (struct tune_choice){.stores = stores};
@@ -232,13 +219,54 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
    * the cut problem might: there regular and streaming stores rank differently. */
   problem(nrows, ncols, CAP_POINTS, &rows, &cols);
   CHECK(node_is_cold(team, footprint, rows * cols < nrows * ncols, choice));
-  CHECK(time_together(team, stores, tune_tile_isas(small), rows, cols, choice->cold,
-                      choice->us_per_mlup));
+  unsigned isas = tune_tile_isas(small);
+  CHECK(time_together(team, stores, isas, rows, cols, choice->cold, choice->us_per_mlup));
+  tune_pick(choice->us_per_mlup, choice);
+  choice->trial =
+      (struct tune_trial){.choices = 1, .pair = {{choice->check, choice->between}}, .winner = -1};
+  /* Tiles that fit by their sizes may not stay (tune.h): from cold caches too, and where that
+   * chooses otherwise, the run's first sweeps decide. */
+  if (!choice->cold) {
+    struct tune_choice cold = {0};
+    CHECK(time_together(team, stores, isas, rows, cols, true, cold.us_per_mlup));
+    tune_pick(cold.us_per_mlup, &cold);
+    if (!same_variant(cold.check, choice->check) || !same_variant(cold.between, choice->between)) {
+      choice->trial.choices = 2;
+      choice->trial.pair[1] = (struct tune_pair){cold.check, cold.between};
+    }
+  }
   double seconds = MPI_Wtime() - t0;
   MPI_CHECK(MPI_Allreduce(&seconds, &choice->seconds, 1, MPI_DOUBLE, MPI_MAX, team->comm));
   choice->rows = rows;
   choice->cols = cols;
-  tune_pick(choice->us_per_mlup, choice);
+  return ERR_OK;
+}
+
+const struct sweep_variant *tune_trial_variant(const struct tune_trial *trial, int64_t sweep,
+                                               bool want_diff) {
+  int pair = trial->winner >= 0 ? trial->winner
+             : trial->choices == 2 && sweep < 2 * (int64_t)TUNE_TRIAL_SWEEPS
+                 ? (int)(sweep / TUNE_TRIAL_SWEEPS)
+                 : 0;
+  return want_diff ? &trial->pair[pair].check : &trial->pair[pair].between;
+}
+
+int tune_trial_time(struct tune_trial *trial, const struct team *team, int64_t sweep,
+                    double seconds) {
+  if (trial->choices != 2 || trial->winner >= 0 || sweep < 0 ||
+      sweep >= 2 * (int64_t)TUNE_TRIAL_SWEEPS)
+    return ERR_OK;
+  if (sweep % TUNE_TRIAL_SWEEPS == 0)
+    trial->best[sweep / TUNE_TRIAL_SWEEPS] = seconds;
+  else if (seconds < trial->best[sweep / TUNE_TRIAL_SWEEPS])
+    trial->best[sweep / TUNE_TRIAL_SWEEPS] = seconds;
+  if (sweep < 2 * TUNE_TRIAL_SWEEPS - 1)
+    return ERR_OK;
+  double slowest[2];
+  MPI_CHECK(MPI_Allreduce(trial->best, slowest, 2, MPI_DOUBLE, MPI_MAX, team->comm));
+  trial->best[0] = slowest[0];
+  trial->best[1] = slowest[1];
+  trial->winner = slowest[1] < slowest[0] ? 1 : 0;
   return ERR_OK;
 }
 
@@ -251,7 +279,40 @@ static void describe_variant(char *text, size_t size, struct sweep_variant v, bo
                            : ", no max-diff");
 }
 
-void tune_describe(const struct tune_choice *choice, char *text, size_t size) {
+/* What the trial did, for tune_describe: "" where there was none. */
+static void describe_trial(const struct tune_trial *trial, char *text, size_t size) {
+  *text = '\0';
+  if (trial->choices != 2)
+    return;
+  char other[128];
+  int loser = trial->winner == 1 ? 0 : 1;
+  const struct tune_pair *lost = &trial->pair[loser], *won = &trial->pair[1 - loser];
+  if (same_variant(lost->check, won->check)) { /* they differ between checks */
+    char between[96];
+    describe_variant(between, sizeof between, lost->between, true);
+    snprintf(other, sizeof other, "between checks %s", between);
+  } else {
+    describe_variant(other, sizeof other, lost->check, false);
+  }
+  static const char *const how[2] = {"in cache", "from cold caches"};
+  if (trial->winner < 0)
+    snprintf(text, size,
+             "; the run ended before its first %d sweeps could choose between this, timed %s, "
+             "and %s, timed %s",
+             2 * TUNE_TRIAL_SWEEPS, how[0], other, how[1]);
+  else
+    snprintf(text, size,
+             "; the run's first %d sweeps chose this, timed %s, over %s, timed %s: %.3g "
+             "against %.3g ms a sweep",
+             2 * TUNE_TRIAL_SWEEPS, how[trial->winner], other, how[loser],
+             trial->best[trial->winner] * 1e3, trial->best[loser] * 1e3);
+}
+
+void tune_describe(const struct tune_choice *choice, const struct tune_trial *trial, char *text,
+                   size_t size) {
+  if (trial == NULL)
+    trial = &choice->trial;
+  int ran = trial->winner >= 0 ? trial->winner : 0;
   int timed = 0;
   for (int c = 0; c < TUNE_CANDIDATES; c++)
     timed += isfinite(choice->us_per_mlup[c]) ? 1 : 0;
@@ -264,11 +325,14 @@ void tune_describe(const struct tune_choice *choice, char *text, size_t size) {
              choice->cache_bytes / mib);
   else
     snprintf(caches, sizeof caches, "%s", choice->cold ? " from cold caches" : "");
-  describe_variant(check, sizeof check, choice->check, false);
-  describe_variant(between, sizeof between, choice->between, true);
+  describe_variant(check, sizeof check, trial->pair[ran].check, false);
+  describe_variant(between, sizeof between, trial->pair[ran].between, true);
+  char tried[320];
+  describe_trial(trial, tried, sizeof tried);
   snprintf(text, size,
            "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "
-           "%lld x %lld points%s, in %.3f s)",
+           "%lld x %lld points%s%s, in %.3f s%s)",
            check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
-           (long long)choice->rows, (long long)choice->cols, caches, choice->seconds);
+           (long long)choice->rows, (long long)choice->cols, caches,
+           trial->choices == 2 ? " and from cold caches" : "", choice->seconds, tried);
 }

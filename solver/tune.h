@@ -5,6 +5,14 @@
  * shape, all ranks at once, and every rank takes the same choice: the fastest by the slowest
  * rank's times. Every variant gives sweep_tile's bits, so the choice changes speed only.
  *
+ * Where the tiles fit in the caches by their sizes, the calibration cannot tell whether they
+ * stay there: a cache shared with others (a VM's host, a node's other jobs) keeps less. On the
+ * Intel Xeon VM this project was measured on, sysfs says 260 MiB of L3, and 64 MiB already
+ * came back no faster than from memory. So there it times the candidates both in cache and from
+ * cold caches, and if the two choose differently, the run's first sweeps decide: sweeps 1-3
+ * with the one, 4-6 with the other, then the faster by its slowest rank's best sweep (the
+ * trial, below). The bits are the same whichever runs.
+ *
  * Not for: the kernel (sweep.h), Chebyshev's weighted sweep or the temporal wavefront (they
  * take only the stores, or nothing, from the choice).
  */
@@ -21,9 +29,27 @@
 /* Candidates: instruction set x stores x (with the diff, without it). */
 enum { TUNE_CANDIDATES = SWEEP_ISA_COUNT * 2 * 2 };
 
+/* The run's first TUNE_TRIAL_SWEEPS sweeps with one choice and the next as many with the other;
+ * from then on the faster. */
+enum { TUNE_TRIAL_SWEEPS = 3 };
+
+struct tune_pair {
+  struct sweep_variant check;   /* the sweeps whose max-diff is wanted (convergence checks) */
+  struct sweep_variant between; /* the sweeps between checks: the fastest with or without it */
+};
+
+struct tune_trial {
+  int choices;              /* 2: the first sweeps decide between pair[0] and pair[1]; 1: pair[0] */
+  struct tune_pair pair[2]; /* [0] timed in cache (or the only one), [1] from cold caches */
+  /* each pair's least seconds a sweep on this rank, then (decided) on the slowest rank */
+  double best[2];
+  int winner; /* the pair run from then on; -1: not decided (yet) */
+};
+
 struct tune_choice {
   struct sweep_variant check;   /* the sweeps whose max-diff is wanted (convergence checks) */
   struct sweep_variant between; /* the sweeps between checks: the fastest with or without it */
+  struct tune_trial trial;      /* check and between as pair[0], and the other if any */
   enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
   int in_cache;                 /* candidates timed in cache, for the instruction set */
   int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
@@ -37,11 +63,13 @@ struct tune_choice {
 /* Time the candidates on a problem shaped like this rank's tile (nrows x ncols interior
  * points, its largest, capped at about a million points) and choose, the same on every rank,
  * from cold caches if the node's ranks' tiles (footprint: this rank's bytes, both buffers and
- * every tile, rings included) are more than the caches of the CPUs they run on hold. `stores`
+ * every tile, rings included) are more than the caches of the CPUs they run on hold; else in
+ * cache, and from cold caches too for the trial (choice->trial). `stores`
  * limits the candidates to the stores set (CFG_STORES_REGULAR, CFG_STORES_STREAMING) or leaves
  * both (CFG_STORES_AUTO). A rank without points times a small problem of its own, so that
  * every rank takes part. Costs 16 sweeps of that problem per instruction set timed on it (one,
- * or up to three: tune_tile_isas), after 2 of a small one per candidate. Collective on
+ * or up to three: tune_tile_isas; twice where the tiles fit), after 2 of a small one per
+ * candidate. Collective on
  * team->comm; returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
                 double footprint, struct tune_choice *choice);
@@ -62,10 +90,24 @@ unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]);
 /* Candidate index of an instruction set, stores and (without the diff) update only. */
 int tune_index(enum sweep_isa isa, bool streaming, bool update_only);
 
-/* One line naming the variants chosen and how, e.g. "avx2, regular stores; between checks
- * avx2, regular stores, no max-diff (solver.stores = "auto": 8 variants timed in cache, 4 on
- * 256 x 4096 points, in 0.033 s)".
- * Not collective. */
-void tune_describe(const struct tune_choice *choice, char *text, size_t size);
+/* The variant of sweep `sweep` (0: the run's first) of a run with this trial, with the max-diff
+ * wanted or not: during the trial, its pairs in turn; then the winner's (pair[0] where there
+ * was no trial, or it was not decided). Not collective. */
+const struct sweep_variant *tune_trial_variant(const struct tune_trial *trial, int64_t sweep,
+                                               bool want_diff);
+
+/* Count `seconds`, this rank's time of sweep `sweep` (its sweeping, not its waits for halos),
+ * in the trial; after its last sweep, decide: the pair whose best sweep on the slowest rank
+ * was faster. Call after every sweep of the run, on every rank (the last sweep of the trial is
+ * collective on team->comm). Errors: ERR_FAILURE (MPI). */
+int tune_trial_time(struct tune_trial *trial, const struct team *team, int64_t sweep,
+                    double seconds);
+
+/* One line naming the variants run and how they were chosen, e.g. "avx2, regular stores;
+ * between checks avx2, regular stores, no max-diff (solver.stores = "auto": 8 variants timed in
+ * cache, 4 on 256 x 4096 points, in 0.033 s)", with the trial's outcome (`trial`: the run's
+ * copy of choice->trial, after it; NULL: choice->trial, before the run). Not collective. */
+void tune_describe(const struct tune_choice *choice, const struct tune_trial *trial, char *text,
+                   size_t size);
 
 #endif /* JACOBI_TUNE_H */

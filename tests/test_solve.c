@@ -25,6 +25,9 @@ struct run {
   struct solve_result result;
 };
 
+/* The variants the plain sweeps run, and their trial (tune.h); NULL: sweep_tile's own. */
+static const struct tune_trial *variants_under_test;
+
 /* Solve an nx x ny plate on all ranks with the given edges; returns the run to inspect. */
 static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
                  const struct field_boundary *edges, double tolerance, int64_t max_iterations,
@@ -39,6 +42,10 @@ static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
   CHECK(halo_create(run->field, run->team, CFG_HALO_AUTO, &run->halo));
   struct solve_params p = {
       .tolerance = tolerance, .max_iterations = max_iterations, .check_interval = check_interval};
+  if (variants_under_test != NULL) {
+    p.variants_chosen = true;
+    p.variants = *variants_under_test;
+  }
   return solve_run(run->field, run->halo, run->team, &p, &run->result);
 }
 
@@ -176,6 +183,29 @@ static void test_same_iterations_and_field_as_plain_jacobi(void) {
   }
 }
 
+/* A trial switching variants in the run's first sweeps (regular stores with the diff always,
+ * then streaming ones without it between checks, in the CPU's own instruction set), and the
+ * variant it keeps after, changes no bit: the same count and field as the reference. */
+static void test_a_trial_between_variants_changes_no_bit(void) {
+  enum sweep_isa own = sweep_isa_default();
+  struct tune_trial trial = {
+      .choices = 2,
+      .pair = {{{.isa = SWEEP_ISA_SSE2}, {.isa = SWEEP_ISA_SSE2, .always_diff = true}},
+               {{.isa = own, .streaming = true}, {.isa = own, .streaming = true}}},
+      .winner = -1};
+  variants_under_test = &trial;
+  for (int64_t check = 1; check <= 4; check += 3) {
+    compare_with_reference(7, 5, DECOMP_BLOCK, check);
+    compare_with_reference(13, 11, DECOMP_CYCLIC, check);
+  }
+  struct run run;
+  CU_ASSERT_EQUAL_FATAL(solve(&run, 9, 17, DECOMP_BLOCK_CYCLIC, &hot_top, 1e-6, 5000, 2), ERR_OK);
+  CU_ASSERT_TRUE(run.result.variants.winner == 0 || run.result.variants.winner == 1);
+  CU_ASSERT_EQUAL(run.result.variants.choices, 2);
+  release(&run);
+  variants_under_test = NULL;
+}
+
 /* The plate with top edge 1, others 0, on the unit square: T(x, y) = sum over odd n of
  * 4 / (n pi) sin(n pi x) sinh(n pi y) / sinh(n pi), y = 1 on the top edge. */
 static const double PI = 3.14159265358979323846;
@@ -268,6 +298,7 @@ int tests_register(void) {
       {"same_iterations_and_field_as_plain_jacobi", test_same_iterations_and_field_as_plain_jacobi},
       {"second_order_against_analytic_plate", test_second_order_against_analytic_plate},
       {"a_field_not_finite_is_not_certified", test_a_field_not_finite_is_not_certified},
+      {"a_trial_between_variants_changes_no_bit", test_a_trial_between_variants_changes_no_bit},
   };
   return TESTS_ADD_SUITE("solve", cases);
 }

@@ -28,12 +28,25 @@ static void test_every_rank_takes_the_same_variant(void) {
     struct tune_choice choice;
     double footprint = 2.0 * (double)((rows + 2) * (cols + 2)) * sizeof(double);
     CU_ASSERT_EQUAL_FATAL(tune_choose(team, stores[s], rows, cols, footprint, &choice), ERR_OK);
-    int mine[6], lo[6], hi[6];
+    /* the choice, and the trial's pairs (the first the choice itself) */
+    int mine[16], lo[16], hi[16];
     encode(&choice.check, mine);
     encode(&choice.between, mine + 3);
-    MPI_Allreduce(mine, lo, 6, MPI_INT, MPI_MIN, team->comm);
-    MPI_Allreduce(mine, hi, 6, MPI_INT, MPI_MAX, team->comm);
-    for (int k = 0; k < 6; k++)
+    encode(&choice.trial.pair[1].check, mine + 6);
+    encode(&choice.trial.pair[1].between, mine + 9);
+    mine[12] = choice.trial.choices;
+    mine[13] = choice.trial.winner;
+    int first[6];
+    encode(&choice.trial.pair[0].check, first);
+    encode(&choice.trial.pair[0].between, first + 3);
+    mine[14] = !memcmp(first, mine, 3 * sizeof *first);
+    mine[15] = !memcmp(first + 3, mine + 3, 3 * sizeof *first);
+    EXPECT(mine[14] && mine[15] && mine[13] == -1, "the trial does not start from the choice");
+    EXPECT(mine[12] == 1 || mine[12] == 2, "a trial of %d choices", mine[12]);
+    EXPECT(mine[12] == 1 || !choice.cold, "a trial where the tiles are known not to fit");
+    MPI_Allreduce(mine, lo, 16, MPI_INT, MPI_MIN, team->comm);
+    MPI_Allreduce(mine, hi, 16, MPI_INT, MPI_MAX, team->comm);
+    for (int k = 0; k < (mine[12] == 2 ? 16 : 6); k++)
       EXPECT(lo[k] == hi[k], "stores %s: field %d of the choice differs between ranks (%d..%d)",
              cfg_stores_name(stores[s]), k, lo[k], hi[k]);
     EXPECT(sweep_isa_available(choice.check.isa) && sweep_isa_available(choice.between.isa),
@@ -58,7 +71,7 @@ static void test_every_rank_takes_the_same_variant(void) {
            "cold is %d for %.0f bytes of tiles in %.0f of caches", choice.cold, choice.node_bytes,
            choice.cache_bytes);
     char text[512];
-    tune_describe(&choice, text, sizeof text);
+    tune_describe(&choice, NULL, text, sizeof text);
     EXPECT(strstr(text, cfg_stores_name(stores[s])) != NULL,
            "the description '%s' does not "
            "name solver.stores = %s",
@@ -137,6 +150,51 @@ static void test_an_eight_wide_winner_meets_the_best_four_wide_on_the_tile(void)
   CU_ASSERT_EQUAL(tune_tile_isas(us), 1u << SWEEP_ISA_SSE2 | 1u << SWEEP_ISA_AVX2);
 }
 
+/* The trial: sweeps 0-2 run pair 0, 3-5 pair 1, then the pair whose best sweep on its slowest
+ * rank was faster, on every rank: pair 0 where pair 1 is the slower on the last rank only
+ * (the other ranks found it faster), else pair 1. With one pair, that pair throughout. Times
+ * are given, none measured. */
+static void test_the_trial_takes_the_faster_pair_by_its_slowest_rank(void) {
+  struct team *team = NULL;
+  CU_ASSERT_EQUAL_FATAL(team_create(MPI_COMM_WORLD, &team), ERR_OK);
+  const struct tune_pair pairs[2] = {
+      {{.isa = SWEEP_ISA_SSE2}, {.isa = SWEEP_ISA_SSE2}},
+      {{.isa = SWEEP_ISA_SSE2, .streaming = true},
+       {.isa = SWEEP_ISA_SSE2, .streaming = true, .always_diff = true}}};
+  int last = team->size - 1;
+  for (int slow_last = 1; slow_last >= 0; slow_last--) {
+    struct tune_trial trial = {.choices = 2, .pair = {pairs[0], pairs[1]}, .winner = -1};
+    /* pair 0: 2 + rank at best (its middle sweep); pair 1: 1, or on the last rank 2 + size */
+    double times[2 * TUNE_TRIAL_SWEEPS] = {5.0 + team->rank, 2.0 + team->rank, 3.0 + team->rank};
+    for (int s = TUNE_TRIAL_SWEEPS; s < 2 * TUNE_TRIAL_SWEEPS; s++)
+      times[s] = slow_last && team->rank == last ? 2.0 + team->size : 1.0;
+    int winner = slow_last ? 0 : 1;
+    for (int64_t sweep = 0; sweep < 2 * TUNE_TRIAL_SWEEPS + 3; sweep++) {
+      bool want_diff = sweep % 2 == 0;
+      const struct sweep_variant *v = tune_trial_variant(&trial, sweep, want_diff);
+      int pair = sweep < TUNE_TRIAL_SWEEPS ? 0 : sweep < 2 * TUNE_TRIAL_SWEEPS ? 1 : winner;
+      EXPECT(v == (want_diff ? &trial.pair[pair].check : &trial.pair[pair].between),
+             "sweep %lld (diff %d) ran another variant than pair %d's", (long long)sweep, want_diff,
+             pair);
+      double seconds = sweep < 2 * TUNE_TRIAL_SWEEPS ? times[sweep] : 1e-3;
+      CU_ASSERT_EQUAL_FATAL(tune_trial_time(&trial, team, sweep, seconds), ERR_OK);
+      EXPECT(trial.winner == (sweep < 2 * TUNE_TRIAL_SWEEPS - 1 ? -1 : winner),
+             "after sweep %lld the winner is %d", (long long)sweep, trial.winner);
+    }
+    double slowest = slow_last ? 2.0 + team->size : 1.0;
+    EXPECT(trial.best[0] == 2.0 + last && trial.best[1] == slowest,
+           "best sweeps %g and %g, not the slowest rank's %g and %g", trial.best[0], trial.best[1],
+           2.0 + last, slowest);
+  }
+  struct tune_trial one = {.choices = 1, .pair = {pairs[1]}, .winner = -1};
+  for (int64_t sweep = 0; sweep < 2 * TUNE_TRIAL_SWEEPS; sweep++) {
+    CU_ASSERT_EQUAL(tune_trial_variant(&one, sweep, false), &one.pair[0].between);
+    CU_ASSERT_EQUAL_FATAL(tune_trial_time(&one, team, sweep, 1.0), ERR_OK);
+  }
+  CU_ASSERT_EQUAL(one.winner, -1);
+  team_destroy(&team);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"every_rank_takes_the_same_variant", test_every_rank_takes_the_same_variant},
@@ -144,6 +202,8 @@ int tests_register(void) {
        test_pick_takes_the_fastest_and_never_a_slower_between},
       {"an_eight_wide_winner_meets_the_best_four_wide_on_the_tile",
        test_an_eight_wide_winner_meets_the_best_four_wide_on_the_tile},
+      {"the_trial_takes_the_faster_pair_by_its_slowest_rank",
+       test_the_trial_takes_the_faster_pair_by_its_slowest_rank},
   };
   return TESTS_ADD_SUITE("tune", cases);
 }
