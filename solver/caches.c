@@ -141,7 +141,7 @@ double caches_bytes(const struct caches *c, int64_t threads) {
   return bytes;
 }
 
-#if defined(__x86_64__)
+#if defined(__SSE2__) /* x86: CLFLUSH comes with SSE2, CLFLUSHOPT where CPUID says so */
 #include <cpuid.h>
 #include <immintrin.h>
 
@@ -150,27 +150,34 @@ static bool has_clflushopt(void) {
   return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_CLFLUSHOPT) != 0;
 }
 
-__attribute__((target("clflushopt"))) static void evict_opt(const double *p, size_t n) {
-  for (size_t k = 0; k < n; k += 64 / sizeof(double))
-    _mm_clflushopt((void *)(p + k));
+/* From the line holding p[0] to the one holding p[n - 1], whatever p's alignment. */
+__attribute__((target("clflushopt"))) static void evict_opt(const char *from, const char *end) {
+  for (const char *line = from; line < end; line += 64)
+    _mm_clflushopt((void *)line);
   _mm_mfence(); /* CLFLUSHOPT is ordered only by fences */
 }
+
+bool caches_can_evict(void) { return true; }
 
 bool caches_evict(const double *p, size_t n) {
   static int opt = -1; /* the CPU's answer, asked once */
   if (opt < 0)
     opt = has_clflushopt() ? 1 : 0;
+  if (n == 0)
+    return true;
+  const char *from = (const char *)p - (uintptr_t)p % 64, *end = (const char *)(p + n);
   if (opt == 1) {
-    evict_opt(p, n);
+    evict_opt(from, end);
     return true;
   }
-  for (size_t k = 0; k < n; k += 64 / sizeof(double))
-    _mm_clflush(p + k);
+  for (const char *line = from; line < end; line += 64)
+    _mm_clflush(line);
   _mm_mfence();
   return true;
 }
-
 #else
+bool caches_can_evict(void) { return false; }
+
 bool caches_evict(const double *p, size_t n) {
   (void)p;
   (void)n;

@@ -56,7 +56,10 @@ double caches_bytes(const struct caches *c, int64_t threads);
  * meets them in memory: with CLFLUSHOPT where the CPU has it, else CLFLUSH. On the Intel Xeon
  * VM this project was measured on, CLFLUSH took 16-20 ms for 8 MiB, 130 ns a line and ten
  * times the sweep it was to time cold; CLFLUSHOPT 0.4 ms. Returns false, having done nothing,
- * where the CPU has neither (not x86-64). */
+ * where the build has neither (not x86). */
 bool caches_evict(const double *p, size_t n);
+
+/* Whether caches_evict does anything in this build. */
+bool caches_can_evict(void);
 
 #endif /* JACOBI_CACHES_H */

@@ -561,10 +561,9 @@ static int solve(struct run *run) {
       if (run->field->tiles[t].nrows * run->field->tiles[t].ncols > rows * cols)
         rows = run->field->tiles[t].nrows, cols = run->field->tiles[t].ncols;
     double footprint = 2.0 * (double)run->field->buffer_len * sizeof(double); /* every tile */
-    CHECK(tune_choose(team, cfg->stores, rows, cols, footprint, &kernel));
     /* a temporal block's wavefront takes no variant: nothing for its sweeps to try */
-    if (cfg->temporal_block > 1)
-      kernel.trial.choices = 1;
+    int64_t trial_interval = cfg->temporal_block > 1 ? 0 : cfg->check_interval;
+    CHECK(tune_choose(team, cfg->stores, rows, cols, footprint, trial_interval, &kernel));
   }
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");

@@ -258,7 +258,7 @@ static double jacobi_step(struct loop *loop, int64_t k, int64_t last, bool want_
   double diff = sweep_once(loop, &kind);
   if (p->variants_chosen) {
     double seconds = MPI_Wtime() - t0 - (loop->halo_wait - waited);
-    if (tune_trial_time(&loop->variants, loop->team, sweep, seconds) != ERR_OK)
+    if (tune_trial_time(&loop->variants, loop->team, sweep, want_diff, seconds) != ERR_OK)
       team_abort(loop->team, ERR_FAILURE); /* a collective failed on some rank: end them all */
   }
   return diff;

@@ -127,9 +127,8 @@ static int time_candidates(enum cfg_stores stores, unsigned isas, int64_t rows, 
       double t0 = MPI_Wtime();
       for (int64_t s = 0; s < sweeps; s++, current = 1 - current)
         sweep_tile_variant(v, buf[current], buf[1 - current], rows, cols, stride, !update_only);
-      if (cold)
-        caches_evict(buf[current],
-                     count); /* the buffer just written: its dirty lines go to memory */
+      if (cold) /* the buffer just written: its dirty lines go to memory */
+        caches_evict(buf[current], count);
       double us = (MPI_Wtime() - t0) / ((double)points * (double)sweeps) * 1e12;
       us_per_mlup[c] = us < us_per_mlup[c] ? us : us_per_mlup[c];
     }
@@ -201,7 +200,7 @@ static bool same_variant(struct sweep_variant a, struct sweep_variant b) {
 }
 
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
-                double footprint, struct tune_choice *choice) {
+                double footprint, int64_t check_interval, struct tune_choice *choice) {
   *choice = (struct tune_choice){.stores = stores};
   MPI_CHECK(MPI_Barrier(team->comm)); /* time together: the ranks share the memory bandwidth */
   double t0 = MPI_Wtime();
@@ -222,15 +221,21 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   unsigned isas = tune_tile_isas(small);
   CHECK(time_together(team, stores, isas, rows, cols, choice->cold, choice->us_per_mlup));
   tune_pick(choice->us_per_mlup, choice);
-  choice->trial =
-      (struct tune_trial){.choices = 1, .pair = {{choice->check, choice->between}}, .winner = -1};
-  /* Tiles that fit by their sizes may not stay (tune.h): from cold caches too, and where that
-   * chooses otherwise, the run's first sweeps decide. */
-  if (!choice->cold) {
+  choice->trial = (struct tune_trial){.choices = 1,
+                                      .pair = {{choice->check, choice->between}},
+                                      .between = check_interval > 1,
+                                      .best = {INFINITY, INFINITY},
+                                      .winner = -1};
+  /* Tiles that fit by their sizes may not stay (tune.h): from cold caches too (where they can
+   * be evicted), and where that chooses another variant for the sweeps that make up the run
+   * (the checks with check_interval 1, else those between them), its first sweeps decide. */
+  if (!choice->cold && check_interval > 0 && caches_can_evict()) {
     struct tune_choice cold = {0};
     CHECK(time_together(team, stores, isas, rows, cols, true, cold.us_per_mlup));
     tune_pick(cold.us_per_mlup, &cold);
-    if (!same_variant(cold.check, choice->check) || !same_variant(cold.between, choice->between)) {
+    bool differ = choice->trial.between ? !same_variant(cold.between, choice->between)
+                                        : !same_variant(cold.check, choice->check);
+    if (differ) {
       choice->trial.choices = 2;
       choice->trial.pair[1] = (struct tune_pair){cold.check, cold.between};
     }
@@ -252,14 +257,15 @@ const struct sweep_variant *tune_trial_variant(const struct tune_trial *trial, i
 }
 
 int tune_trial_time(struct tune_trial *trial, const struct team *team, int64_t sweep,
-                    double seconds) {
+                    bool want_diff, double seconds) {
   if (trial->choices != 2 || trial->winner >= 0 || sweep < 0 ||
       sweep >= 2 * (int64_t)TUNE_TRIAL_SWEEPS)
     return ERR_OK;
-  if (sweep % TUNE_TRIAL_SWEEPS == 0)
-    trial->best[sweep / TUNE_TRIAL_SWEEPS] = seconds;
-  else if (seconds < trial->best[sweep / TUNE_TRIAL_SWEEPS])
-    trial->best[sweep / TUNE_TRIAL_SWEEPS] = seconds;
+  /* only the kind of sweep the trial is about: with check_interval >= 2 each three sweeps hold
+   * one between checks at least */
+  double *best = &trial->best[sweep / TUNE_TRIAL_SWEEPS];
+  if (want_diff != trial->between && seconds < *best)
+    *best = seconds;
   if (sweep < 2 * TUNE_TRIAL_SWEEPS - 1)
     return ERR_OK;
   double slowest[2];
@@ -284,28 +290,31 @@ static void describe_trial(const struct tune_trial *trial, char *text, size_t si
   *text = '\0';
   if (trial->choices != 2)
     return;
-  char other[128];
-  int loser = trial->winner == 1 ? 0 : 1;
-  const struct tune_pair *lost = &trial->pair[loser], *won = &trial->pair[1 - loser];
-  if (same_variant(lost->check, won->check)) { /* they differ between checks */
-    char between[96];
-    describe_variant(between, sizeof between, lost->between, true);
-    snprintf(other, sizeof other, "between checks %s", between);
-  } else {
-    describe_variant(other, sizeof other, lost->check, false);
-  }
+  /* the other pair: its check variant, its variant between checks, or both where both differ */
+  int other = trial->winner == 1 ? 0 : 1;
+  const struct tune_pair *lost = &trial->pair[other], *ran = &trial->pair[1 - other];
+  char names[192] = "", check[64], between[96];
+  describe_variant(check, sizeof check, lost->check, false);
+  describe_variant(between, sizeof between, lost->between, true);
+  if (same_variant(lost->check, ran->check))
+    snprintf(names, sizeof names, "between checks %s", between);
+  else if (same_variant(lost->between, ran->between))
+    snprintf(names, sizeof names, "%s", check);
+  else
+    snprintf(names, sizeof names, "%s; between checks %s", check, between);
   static const char *const how[2] = {"in cache", "from cold caches"};
+  const char *kind = trial->between ? "between checks" : "with the max-diff";
   if (trial->winner < 0)
     snprintf(text, size,
-             "; the run ended before its first %d sweeps could choose between this, timed %s, "
-             "and %s, timed %s",
-             2 * TUNE_TRIAL_SWEEPS, how[0], other, how[1]);
+             "; the run ended within the %d sweeps that were to choose between this, timed %s, "
+             "and %s, timed %s (it ran both)",
+             2 * TUNE_TRIAL_SWEEPS, how[0], names, how[1]);
   else
     snprintf(text, size,
-             "; the run's first %d sweeps chose this, timed %s, over %s, timed %s: %.3g "
-             "against %.3g ms a sweep",
-             2 * TUNE_TRIAL_SWEEPS, how[trial->winner], other, how[loser],
-             trial->best[trial->winner] * 1e3, trial->best[loser] * 1e3);
+             "; the run's first %d sweeps chose this, timed %s, over %s, timed %s: %.3g against "
+             "%.3g ms the best sweep %s",
+             2 * TUNE_TRIAL_SWEEPS, how[trial->winner], names, how[other],
+             trial->best[trial->winner] * 1e3, trial->best[other] * 1e3, kind);
 }
 
 void tune_describe(const struct tune_choice *choice, const struct tune_trial *trial, char *text,
@@ -327,7 +336,7 @@ void tune_describe(const struct tune_choice *choice, const struct tune_trial *tr
     snprintf(caches, sizeof caches, "%s", choice->cold ? " from cold caches" : "");
   describe_variant(check, sizeof check, trial->pair[ran].check, false);
   describe_variant(between, sizeof between, trial->pair[ran].between, true);
-  char tried[320];
+  char tried[448];
   describe_trial(trial, tried, sizeof tried);
   snprintf(text, size,
            "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "

@@ -11,7 +11,8 @@
  * came back no faster than from memory. So there it times the candidates both in cache and from
  * cold caches, and if the two choose differently, the run's first sweeps decide: sweeps 1-3
  * with the one, 4-6 with the other, then the faster by its slowest rank's best sweep (the
- * trial, below). The bits are the same whichever runs.
+ * trial, below). The same where no cache is known and the tile is timed whole. The bits are
+ * the same whichever runs.
  *
  * Not for: the kernel (sweep.h), Chebyshev's weighted sweep or the temporal wavefront (they
  * take only the stores, or nothing, from the choice).
@@ -39,8 +40,11 @@ struct tune_pair {
 };
 
 struct tune_trial {
-  int choices;              /* 2: the first sweeps decide between pair[0] and pair[1]; 1: pair[0] */
-  struct tune_pair pair[2]; /* [0] timed in cache (or the only one), [1] from cold caches */
+  int choices; /* 2: the first sweeps decide between pair[0] and pair[1]; 1: pair[0] */
+  /* [0] the calibration's choice (with a trial: timed in cache), [1] from cold caches */
+  struct tune_pair pair[2];
+  /* the sweeps timed: those between checks (check_interval > 1), else the checks */
+  bool between;
   /* each pair's least seconds a sweep on this rank, then (decided) on the slowest rank */
   double best[2];
   int winner; /* the pair run from then on; -1: not decided (yet) */
@@ -49,7 +53,7 @@ struct tune_trial {
 struct tune_choice {
   struct sweep_variant check;   /* the sweeps whose max-diff is wanted (convergence checks) */
   struct sweep_variant between; /* the sweeps between checks: the fastest with or without it */
-  struct tune_trial trial;      /* check and between as pair[0], and the other if any */
+  struct tune_trial trial;      /* check and between, copied as pair[0]; the other if any */
   enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
   int in_cache;                 /* candidates timed in cache, for the instruction set */
   int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
@@ -64,7 +68,10 @@ struct tune_choice {
  * points, its largest, capped at about a million points) and choose, the same on every rank,
  * from cold caches if the node's ranks' tiles (footprint: this rank's bytes, both buffers and
  * every tile, rings included) are more than the caches of the CPUs they run on hold; else in
- * cache, and from cold caches too for the trial (choice->trial). `stores`
+ * cache, and from cold caches too for the trial (choice->trial) where the run's sweeps can
+ * hold one (check_interval: the run's; 0: none can, as in temporal blocks) and the build can
+ * evict (caches_can_evict): a trial if the two choose other variants for the sweeps most of
+ * the run is made of (the checks with check_interval 1, else the sweeps between them). `stores`
  * limits the candidates to the stores set (CFG_STORES_REGULAR, CFG_STORES_STREAMING) or leaves
  * both (CFG_STORES_AUTO). A rank without points times a small problem of its own, so that
  * every rank takes part. Costs 16 sweeps of that problem per instruction set timed on it (one,
@@ -72,7 +79,7 @@ struct tune_choice {
  * candidate. Collective on
  * team->comm; returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
-                double footprint, struct tune_choice *choice);
+                double footprint, int64_t check_interval, struct tune_choice *choice);
 
 /* The choice from times per candidate (index tune_index), the same times giving the same
  * choice: `check` the fastest with the diff, `between` the fastest of all if it is at least 5%
@@ -97,11 +104,13 @@ const struct sweep_variant *tune_trial_variant(const struct tune_trial *trial, i
                                                bool want_diff);
 
 /* Count `seconds`, this rank's time of sweep `sweep` (its sweeping, not its waits for halos),
- * in the trial; after its last sweep, decide: the pair whose best sweep on the slowest rank
- * was faster. Call after every sweep of the run, on every rank (the last sweep of the trial is
- * collective on team->comm). Errors: ERR_FAILURE (MPI). */
+ * in the trial if it is of the kind the trial times (trial->between: without the max-diff
+ * wanted, else with it); after the trial's last sweep, decide: the pair whose best sweep on
+ * the slowest rank was faster (pair[0] if neither was timed). Call after every sweep of the
+ * run, on every rank (the last sweep of the trial is collective on team->comm). Errors:
+ * ERR_FAILURE (MPI). */
 int tune_trial_time(struct tune_trial *trial, const struct team *team, int64_t sweep,
-                    double seconds);
+                    bool want_diff, double seconds);
 
 /* One line naming the variants run and how they were chosen, e.g. "avx2, regular stores;
  * between checks avx2, regular stores, no max-diff (solver.stores = "auto": 8 variants timed in

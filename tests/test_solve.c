@@ -50,6 +50,7 @@ static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
 }
 
 static void release(struct run *run) {
+  variants_under_test = NULL; /* one run's, even where a failed assertion ended its test */
   halo_destroy(&run->halo);
   field_destroy(&run->field);
   team_destroy(&run->team);
@@ -192,18 +193,21 @@ static void test_a_trial_between_variants_changes_no_bit(void) {
       .choices = 2,
       .pair = {{{.isa = SWEEP_ISA_SSE2}, {.isa = SWEEP_ISA_SSE2, .always_diff = true}},
                {{.isa = own, .streaming = true}, {.isa = own, .streaming = true}}},
+      .best = {INFINITY, INFINITY},
       .winner = -1};
-  variants_under_test = &trial;
   for (int64_t check = 1; check <= 4; check += 3) {
+    trial.between = check > 1;
+    variants_under_test = &trial;
     compare_with_reference(7, 5, DECOMP_BLOCK, check);
+    variants_under_test = &trial;
     compare_with_reference(13, 11, DECOMP_CYCLIC, check);
   }
   struct run run;
+  variants_under_test = &trial;
   CU_ASSERT_EQUAL_FATAL(solve(&run, 9, 17, DECOMP_BLOCK_CYCLIC, &hot_top, 1e-6, 5000, 2), ERR_OK);
   CU_ASSERT_TRUE(run.result.variants.winner == 0 || run.result.variants.winner == 1);
   CU_ASSERT_EQUAL(run.result.variants.choices, 2);
   release(&run);
-  variants_under_test = NULL;
 }
 
 /* The plate with top edge 1, others 0, on the unit square: T(x, y) = sum over odd n of

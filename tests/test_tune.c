@@ -27,7 +27,7 @@ static void test_every_rank_takes_the_same_variant(void) {
     int64_t rows = team->rank == 1 ? 0 : 17 + 40 * team->rank, cols = 33 + 7 * team->rank;
     struct tune_choice choice;
     double footprint = 2.0 * (double)((rows + 2) * (cols + 2)) * sizeof(double);
-    CU_ASSERT_EQUAL_FATAL(tune_choose(team, stores[s], rows, cols, footprint, &choice), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(tune_choose(team, stores[s], rows, cols, footprint, 1, &choice), ERR_OK);
     /* the choice, and the trial's pairs (the first the choice itself) */
     int mine[16], lo[16], hi[16];
     encode(&choice.check, mine);
@@ -152,8 +152,9 @@ static void test_an_eight_wide_winner_meets_the_best_four_wide_on_the_tile(void)
 
 /* The trial: sweeps 0-2 run pair 0, 3-5 pair 1, then the pair whose best sweep on its slowest
  * rank was faster, on every rank: pair 0 where pair 1 is the slower on the last rank only
- * (the other ranks found it faster), else pair 1. With one pair, that pair throughout. Times
- * are given, none measured. */
+ * (the other ranks found it faster), else pair 1. Only the sweeps of the kind it times count
+ * (the checks, or those between them: the others here are so fast they would win). With one
+ * pair, that pair throughout. Times are given, none measured. */
 static void test_the_trial_takes_the_faster_pair_by_its_slowest_rank(void) {
   struct team *team = NULL;
   CU_ASSERT_EQUAL_FATAL(team_create(MPI_COMM_WORLD, &team), ERR_OK);
@@ -162,36 +163,47 @@ static void test_the_trial_takes_the_faster_pair_by_its_slowest_rank(void) {
       {{.isa = SWEEP_ISA_SSE2, .streaming = true},
        {.isa = SWEEP_ISA_SSE2, .streaming = true, .always_diff = true}}};
   int last = team->size - 1;
-  for (int slow_last = 1; slow_last >= 0; slow_last--) {
-    struct tune_trial trial = {.choices = 2, .pair = {pairs[0], pairs[1]}, .winner = -1};
-    /* pair 0: 2 + rank at best (its middle sweep); pair 1: 1, or on the last rank 2 + size */
-    double times[2 * TUNE_TRIAL_SWEEPS] = {5.0 + team->rank, 2.0 + team->rank, 3.0 + team->rank};
-    for (int s = TUNE_TRIAL_SWEEPS; s < 2 * TUNE_TRIAL_SWEEPS; s++)
-      times[s] = slow_last && team->rank == last ? 2.0 + team->size : 1.0;
-    int winner = slow_last ? 0 : 1;
-    for (int64_t sweep = 0; sweep < 2 * TUNE_TRIAL_SWEEPS + 3; sweep++) {
-      bool want_diff = sweep % 2 == 0;
-      const struct sweep_variant *v = tune_trial_variant(&trial, sweep, want_diff);
-      int pair = sweep < TUNE_TRIAL_SWEEPS ? 0 : sweep < 2 * TUNE_TRIAL_SWEEPS ? 1 : winner;
-      EXPECT(v == (want_diff ? &trial.pair[pair].check : &trial.pair[pair].between),
-             "sweep %lld (diff %d) ran another variant than pair %d's", (long long)sweep, want_diff,
-             pair);
-      double seconds = sweep < 2 * TUNE_TRIAL_SWEEPS ? times[sweep] : 1e-3;
-      CU_ASSERT_EQUAL_FATAL(tune_trial_time(&trial, team, sweep, seconds), ERR_OK);
-      EXPECT(trial.winner == (sweep < 2 * TUNE_TRIAL_SWEEPS - 1 ? -1 : winner),
-             "after sweep %lld the winner is %d", (long long)sweep, trial.winner);
+  for (int between = 0; between < 2; between++)
+    for (int slow_last = 1; slow_last >= 0; slow_last--) {
+      struct tune_trial trial = {.choices = 2,
+                                 .pair = {pairs[0], pairs[1]},
+                                 .between = between,
+                                 .best = {INFINITY, INFINITY},
+                                 .winner = -1};
+      int winner = slow_last ? 0 : 1;
+      for (int64_t sweep = 0; sweep < 2 * TUNE_TRIAL_SWEEPS + 3; sweep++) {
+        bool want_diff = sweep % 2 == 0, timed = want_diff != (bool)between;
+        const struct sweep_variant *v = tune_trial_variant(&trial, sweep, want_diff);
+        int pair = sweep < TUNE_TRIAL_SWEEPS ? 0 : sweep < 2 * TUNE_TRIAL_SWEEPS ? 1 : winner;
+        EXPECT(v == (want_diff ? &trial.pair[pair].check : &trial.pair[pair].between),
+               "sweep %lld (diff %d) ran another variant than pair %d's", (long long)sweep,
+               want_diff, pair);
+        /* pair 0: 2 + rank; pair 1: 1, or on the last rank 2 + size; untimed kinds: 1e-3 */
+        double seconds = !timed || sweep >= 2 * TUNE_TRIAL_SWEEPS ? 1e-3
+                         : pair == 0                              ? 2.0 + team->rank
+                         : slow_last && team->rank == last        ? 2.0 + team->size
+                                                                  : 1.0;
+        CU_ASSERT_EQUAL_FATAL(tune_trial_time(&trial, team, sweep, want_diff, seconds), ERR_OK);
+        EXPECT(trial.winner == (sweep < 2 * TUNE_TRIAL_SWEEPS - 1 ? -1 : winner),
+               "between %d: after sweep %lld the winner is %d", between, (long long)sweep,
+               trial.winner);
+      }
+      double slowest = slow_last ? 2.0 + team->size : 1.0;
+      EXPECT(trial.best[0] == 2.0 + last && trial.best[1] == slowest,
+             "between %d: best sweeps %g and %g, not the slowest rank's %g and %g", between,
+             trial.best[0], trial.best[1], 2.0 + last, slowest);
     }
-    double slowest = slow_last ? 2.0 + team->size : 1.0;
-    EXPECT(trial.best[0] == 2.0 + last && trial.best[1] == slowest,
-           "best sweeps %g and %g, not the slowest rank's %g and %g", trial.best[0], trial.best[1],
-           2.0 + last, slowest);
-  }
   struct tune_trial one = {.choices = 1, .pair = {pairs[1]}, .winner = -1};
   for (int64_t sweep = 0; sweep < 2 * TUNE_TRIAL_SWEEPS; sweep++) {
     CU_ASSERT_EQUAL(tune_trial_variant(&one, sweep, false), &one.pair[0].between);
-    CU_ASSERT_EQUAL_FATAL(tune_trial_time(&one, team, sweep, 1.0), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(tune_trial_time(&one, team, sweep, false, 1.0), ERR_OK);
   }
   CU_ASSERT_EQUAL(one.winner, -1);
+  /* no trial where the run's sweeps cannot hold one (check_interval 0: temporal blocks) */
+  struct tune_choice choice;
+  CU_ASSERT_EQUAL_FATAL(tune_choose(team, CFG_STORES_AUTO, 40, 40, 2.0 * 42 * 42 * 8, 0, &choice),
+                        ERR_OK);
+  CU_ASSERT_EQUAL(choice.trial.choices, 1);
   team_destroy(&team);
 }
 
