@@ -254,13 +254,14 @@ static double jacobi_step(struct loop *loop, int64_t k, int64_t last, bool want_
       .streaming = p->streaming_stores,
       .want_diff = want_diff,
       .variant = p->variants_chosen ? tune_trial_variant(&loop->variants, sweep, want_diff) : NULL};
+  if (!p->variants_chosen || !tune_trial_open(&loop->variants))
+    return sweep_once(loop, &kind);
+  /* the trial's sweeps, timed (the first sweeps of the run only) */
   double t0 = MPI_Wtime(), waited = loop->halo_wait;
   double diff = sweep_once(loop, &kind);
-  if (p->variants_chosen) {
-    double seconds = MPI_Wtime() - t0 - (loop->halo_wait - waited);
-    if (tune_trial_time(&loop->variants, loop->team, sweep, want_diff, seconds) != ERR_OK)
-      team_abort(loop->team, ERR_FAILURE); /* a collective failed on some rank: end them all */
-  }
+  double seconds = MPI_Wtime() - t0 - (loop->halo_wait - waited);
+  if (tune_trial_time(&loop->variants, loop->team, sweep, want_diff, seconds) != ERR_OK)
+    team_abort(loop->team, ERR_FAILURE); /* a collective failed on some rank: end them all */
   return diff;
 }
 

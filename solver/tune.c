@@ -256,10 +256,13 @@ const struct sweep_variant *tune_trial_variant(const struct tune_trial *trial, i
   return want_diff ? &trial->pair[pair].check : &trial->pair[pair].between;
 }
 
+bool tune_trial_open(const struct tune_trial *trial) {
+  return trial->choices == 2 && trial->winner < 0;
+}
+
 int tune_trial_time(struct tune_trial *trial, const struct team *team, int64_t sweep,
                     bool want_diff, double seconds) {
-  if (trial->choices != 2 || trial->winner >= 0 || sweep < 0 ||
-      sweep >= 2 * (int64_t)TUNE_TRIAL_SWEEPS)
+  if (!tune_trial_open(trial) || sweep < 0 || sweep >= 2 * (int64_t)TUNE_TRIAL_SWEEPS)
     return ERR_OK;
   /* only the kind of sweep the trial is about: with check_interval >= 2 each three sweeps hold
    * one between checks at least */

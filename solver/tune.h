@@ -103,6 +103,9 @@ int tune_index(enum sweep_isa isa, bool streaming, bool update_only);
 const struct sweep_variant *tune_trial_variant(const struct tune_trial *trial, int64_t sweep,
                                                bool want_diff);
 
+/* Whether the trial still times sweeps: two pairs, not decided yet. Not collective. */
+bool tune_trial_open(const struct tune_trial *trial);
+
 /* Count `seconds`, this rank's time of sweep `sweep` (its sweeping, not its waits for halos),
  * in the trial if it is of the kind the trial times (trial->between: without the max-diff
  * wanted, else with it); after the trial's last sweep, decide: the pair whose best sweep on
