@@ -22,6 +22,7 @@
 # Usage: scripts/bench.sh [--ranks P] [--sizes "..."] [--iterations N]
 #                         [--repeat R] [--out DIR] [--quick] [--oversubscribe]
 #                         [--build DIR] [--stream-mib M] [--sections "..."] [--prk DIR]
+#                         [--pairs Q]
 #
 #   --ranks P          most ranks to run (default: nproc)
 #   --sizes "..."      grid sizes n (n x n) of the kernel benchmark (default: from the caches: two
@@ -31,6 +32,8 @@
 #                      / n^2 so that every run does about N million updates (at least 20 sweeps
 #                      in jacobi runs; the halo runs do 4x that to resolve the halo time)
 #   --repeat R         repetitions of each measurement; the median is reported (default 3)
+#   --pairs Q          section 2c's interleaved pairs of check_interval = 1 and 10 runs, each
+#                      pair's ratio and their median reported (default 5)
 #   --out DIR          where the CSVs, bench.txt (the printed table) and bench.png go
 #                      (default bench-results)
 #   --quick            small sizes, 1 repetition: a smoke test of the suite, not a measurement
@@ -54,6 +57,7 @@ ranks=$cores
 sizes=""
 iterations=100
 repeat=3
+pairs=5
 out=bench-results
 quick=0
 oversubscribe=0
@@ -73,13 +77,14 @@ positive() { # NAME VALUE: VALUE must be an integer >= 1
 
 while [ $# -gt 0 ]; do
   case $1 in
-  --ranks | --sizes | --iterations | --repeat | --out | --build | --stream-mib | --sections | --prk)
+  --ranks | --sizes | --iterations | --repeat | --pairs | --out | --build | --stream-mib | --sections | --prk)
     [ $# -ge 2 ] || die "$1 needs a value"
     case $1 in
     --ranks) ranks=$2 && positive "$1" "$2" ;;
     --sizes) sizes=$2 && sizes_given=1 ;;
     --iterations) iterations=$2 && positive "$1" "$2" ;;
     --repeat) repeat=$2 && positive "$1" "$2" ;;
+    --pairs) pairs=$2 && positive "$1" "$2" ;;
     --out) out=$2 ;;
     --build) build=$2 ;;
     --stream-mib) stream_mib=$2 && positive "$1" "$2" ;;
@@ -183,7 +188,7 @@ partitioners="block block-cyclic:4 block-cyclic:16 block-cyclic:64 cyclic"
 if [ "$quick" -eq 1 ]; then
   [ "$sizes_given" -eq 1 ] || sizes="64 256"
   n_far=256
-  iterations=2 repeat=1 stream_mib=${stream_mib:-16}
+  iterations=2 repeat=1 pairs=1 stream_mib=${stream_mib:-16}
   strong_n=256 weak_n=128 part_n=256 halo_sizes="128 256"
   partitioners="block block-cyclic:16 cyclic"
   tts_sizes="32 64" tts_jacobi_max=1500
@@ -502,6 +507,33 @@ for n in $tb_ranks; do
       say "$(printf '   %5s %-9s %5s %8s %9s %10s  %s' "$n" "$stores" "$check" "$wall" "$mlups" "$(calc "\"%.0f\", 100 * $fraction")" "$kernel")"
     done
   done
+done
+# The table's runs of one setting follow each other, so a change of the machine's load between
+# them is read as a difference of the settings. Here each pair runs check_interval = 1 and 10
+# back to back, in alternating order (a drift favours neither), one repetition each, and the
+# ratio of the pair is 10's MLUP/s over 1's; the median of the pairs is the figure.
+say ""
+say "   check_interval = 10 against 1, default settings, $pairs interleaved pair(s) (ratio: MLUP/s of 10 / of 1; pairs alternate which runs first):"
+echo "ranks,pair,first,mlups_check1,mlups_check10,ratio" >"$out/check_pairs.csv"
+for n in $tb_ranks; do
+  ratios="" repeat_table=$repeat repeat=1
+  declare -A pair_mlups=()
+  for ((q = 1; q <= pairs; q++)); do
+    order="1 10"
+    [ $((q % 2)) -eq 0 ] && order="10 1"
+    for check in $order; do
+      result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_dc" --set "solver.check_interval=$check")
+      read -r wall _ <<<"$result"
+      pair_mlups[$check]=$(mlups_of "$strong_n" "$k_dc" "$wall")
+    done
+    ratio=$(calc "\"%.3f\", ${pair_mlups[10]} / ${pair_mlups[1]}")
+    ratios="$ratios $ratio"
+    echo "$n,$q,${order%% *},${pair_mlups[1]},${pair_mlups[10]},$ratio" >>"$out/check_pairs.csv"
+  done
+  repeat=$repeat_table
+  median=$(tr ' ' '\n' <<<"$ratios" | sed '/^$/d' | sort -g | sed -n "$(((pairs + 1) / 2))p")
+  say "$(printf '   %5s rank(s): pairs%s; median %s%s' "$n" "$ratios" "$median" \
+    "$([ "$(oversubscribed "$n")" = yes ] && echo '  (oversubscribed)')")"
 done
 fi
 
@@ -832,4 +864,4 @@ elif "$python" "$root/scripts/bench_plot.py" "$out" "$out/bench.png"; then
 else
   say "plot: FAILED ($python $root/scripts/bench_plot.py)"
 fi
-say "csv: $out/{stream,kernel,temporal,default,scaling,prk,halo,partitioners,model,tts,mg_tts,mg_factor,mg_cost}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"
+say "csv: $out/{stream,kernel,temporal,default,check_pairs,scaling,prk,halo,partitioners,model,tts,mg_tts,mg_factor,mg_cost}.csv; machine: $out/machine.toml; commands: $out/commands.txt; this table: $report"
