@@ -233,6 +233,7 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
     struct tune_choice cold = {0};
     CHECK(time_together(team, stores, isas, rows, cols, true, cold.us_per_mlup));
     tune_pick(cold.us_per_mlup, &cold);
+    choice->also_cold = true;
     bool differ = choice->trial.between ? !same_variant(cold.between, choice->between)
                                         : !same_variant(cold.check, choice->check);
     if (differ) {
@@ -346,5 +347,8 @@ void tune_describe(const struct tune_choice *choice, const struct tune_trial *tr
            "%lld x %lld points%s%s, in %.3f s%s)",
            check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
            (long long)choice->rows, (long long)choice->cols, caches,
-           trial->choices == 2 ? " and from cold caches" : "", choice->seconds, tried);
+           !choice->also_cold    ? ""
+           : trial->choices == 2 ? " and from cold caches"
+                                 : " and from cold caches, which chose the same",
+           choice->seconds, tried);
 }

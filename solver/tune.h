@@ -57,7 +57,8 @@ struct tune_choice {
   enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
   int in_cache;                 /* candidates timed in cache, for the instruction set */
   int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
-  bool cold; /* from cold caches: the node's tiles are more than its ranks' caches hold */
+  bool cold;      /* from cold caches: the node's tiles are more than its ranks' caches hold */
+  bool also_cold; /* timed in cache and from cold caches too, for the trial (which may not be) */
   double node_bytes, cache_bytes; /* those tiles' and caches' bytes (caches 0: none known) */
   double seconds;                 /* the calibration's wall time, max over ranks */
   /* Each candidate's best time per million updates, max over ranks (INFINITY: not run). */
