@@ -211,8 +211,9 @@ static const struct key_def schema[] = {
      .def = {.i = CFG_STORES_AUTO},
      .help = "how the sweep writes: regular stores, streaming (non-temporal) stores that "
              "bypass the cache, or auto: whichever a start-up calibration finds faster here, "
-             "and where the tiles fit in the caches by their sizes, the run's first 6 sweeps "
-             "(same results; the summary names the kernel used and how it was chosen)"},
+             "and where the tiles fit in the caches by their sizes but a timing from cold "
+             "caches chooses otherwise, the run's first 6 sweeps (same results; the summary "
+             "names the kernel used and how it was chosen)"},
     {"solver", "multigrid.cycle", .type = KEY_ENUM, FIELD(mg_cycle), .choices = cycle_names,
      .def = {.i = CFG_CYCLE_V},
      .help = "multigrid: the cycle, V (one coarse visit a level), W (two) or F (an F then a V)"},

@@ -349,6 +349,7 @@ void tune_describe(const struct tune_choice *choice, const struct tune_trial *tr
            (long long)choice->rows, (long long)choice->cols, caches,
            !choice->also_cold    ? ""
            : trial->choices == 2 ? " and from cold caches"
-                                 : " and from cold caches, which chose the same",
+           : trial->between      ? " and from cold caches, which chose the same between checks"
+                                 : " and from cold caches, which chose the same for the checks",
            choice->seconds, tried);
 }

@@ -204,6 +204,11 @@ static void test_the_trial_takes_the_faster_pair_by_its_slowest_rank(void) {
   CU_ASSERT_EQUAL_FATAL(tune_choose(team, CFG_STORES_AUTO, 40, 40, 2.0 * 42 * 42 * 8, 0, &choice),
                         ERR_OK);
   CU_ASSERT_EQUAL(choice.trial.choices, 1);
+  /* nor a timing from cold caches for one, and the kernel line says none ran */
+  CU_ASSERT_FALSE(choice.also_cold);
+  char text[1024];
+  tune_describe(&choice, NULL, text, sizeof text);
+  CU_ASSERT_PTR_NULL(strstr(text, "cold caches"));
   team_destroy(&team);
 }
 
