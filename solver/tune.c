@@ -38,7 +38,7 @@ static int fastest(const double us_per_mlup[TUNE_CANDIDATES], int doubles, bool 
   return best;
 }
 
-void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice) {
+void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_pair *pair) {
   int best_check = fastest(us_per_mlup, 0, true), best_between = fastest(us_per_mlup, 0, false);
   /* Nothing timed (cannot happen: the baseline always runs): the baseline, regular stores. */
   if (best_check < 0)
@@ -50,11 +50,11 @@ void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *ch
   if (best_between != best_check &&
       us_per_mlup[best_between] > (1.0 - BETWEEN_MARGIN) * us_per_mlup[best_check])
     best_between = best_check;
-  choice->check = (struct sweep_variant){.isa = (enum sweep_isa)(best_check / 4),
-                                         .streaming = (best_check / 2) % 2 == 1};
-  choice->between = (struct sweep_variant){.isa = (enum sweep_isa)(best_between / 4),
-                                           .streaming = (best_between / 2) % 2 == 1,
-                                           .always_diff = best_between % 2 == 0};
+  pair->check = (struct sweep_variant){.isa = (enum sweep_isa)(best_check / 4),
+                                       .streaming = (best_check / 2) % 2 == 1};
+  pair->between = (struct sweep_variant){.isa = (enum sweep_isa)(best_between / 4),
+                                         .streaming = (best_between / 2) % 2 == 1,
+                                         .always_diff = best_between % 2 == 0};
 }
 
 unsigned tune_tile_isas(const double in_cache[TUNE_CANDIDATES]) {
@@ -220,26 +220,22 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   CHECK(node_is_cold(team, footprint, rows * cols < nrows * ncols, choice));
   unsigned isas = tune_tile_isas(small);
   CHECK(time_together(team, stores, isas, rows, cols, choice->cold, choice->us_per_mlup));
-  tune_pick(choice->us_per_mlup, choice);
-  choice->trial = (struct tune_trial){.choices = 1,
-                                      .pair = {{choice->check, choice->between}},
-                                      .between = check_interval > 1,
-                                      .best = {INFINITY, INFINITY},
-                                      .winner = -1};
+  struct tune_trial *trial = &choice->trial;
+  *trial = (struct tune_trial){
+      .choices = 1, .between = check_interval > 1, .best = {INFINITY, INFINITY}, .winner = -1};
+  tune_pick(choice->us_per_mlup, &trial->pair[0]);
   /* Tiles that fit by their sizes may not stay (tune.h): from cold caches too (where they can
    * be evicted), and where that chooses another variant for the sweeps that make up the run
    * (the checks with check_interval 1, else those between them), its first sweeps decide. */
   if (!choice->cold && check_interval > 0 && caches_can_evict()) {
-    struct tune_choice cold = {0};
-    CHECK(time_together(team, stores, isas, rows, cols, true, cold.us_per_mlup));
-    tune_pick(cold.us_per_mlup, &cold);
+    double cold_us[TUNE_CANDIDATES];
+    CHECK(time_together(team, stores, isas, rows, cols, true, cold_us));
+    tune_pick(cold_us, &trial->pair[1]);
     choice->also_cold = true;
-    bool differ = choice->trial.between ? !same_variant(cold.between, choice->between)
-                                        : !same_variant(cold.check, choice->check);
-    if (differ) {
-      choice->trial.choices = 2;
-      choice->trial.pair[1] = (struct tune_pair){cold.check, cold.between};
-    }
+    const struct tune_pair *warm = &trial->pair[0], *cold = &trial->pair[1];
+    bool differ = trial->between ? !same_variant(cold->between, warm->between)
+                                 : !same_variant(cold->check, warm->check);
+    trial->choices = differ ? 2 : 1;
   }
   double seconds = MPI_Wtime() - t0;
   MPI_CHECK(MPI_Allreduce(&seconds, &choice->seconds, 1, MPI_DOUBLE, MPI_MAX, team->comm));
@@ -285,7 +281,7 @@ static void describe_variant(char *text, size_t size, struct sweep_variant v, bo
   snprintf(text, size, "%s, %s stores%s", sweep_isa_name(v.isa),
            v.streaming ? "streaming" : "regular",
            !between        ? ""
-           : v.always_diff ? ", with the max-diff (faster here)"
+           : v.always_diff ? ", with the max-diff (dropping it not 5% faster here)"
                            : ", no max-diff");
 }
 
@@ -321,6 +317,17 @@ static void describe_trial(const struct tune_trial *trial, char *text, size_t si
              trial->best[trial->winner] * 1e3, trial->best[other] * 1e3, kind);
 }
 
+/* Whether the candidates were also timed from cold caches, for tune_describe, and where the
+ * two timings chose the same, for which sweeps: "" where they were not. */
+static const char *cold_timing(const struct tune_choice *choice, const struct tune_trial *trial) {
+  if (!choice->also_cold)
+    return "";
+  if (trial->choices == 2) /* the trial's words say what the cold timing chose */
+    return " and from cold caches";
+  return trial->between ? " and from cold caches, which chose the same between checks"
+                        : " and from cold caches, which chose the same for the checks";
+}
+
 void tune_describe(const struct tune_choice *choice, const struct tune_trial *trial, char *text,
                    size_t size) {
   if (trial == NULL)
@@ -346,10 +353,6 @@ void tune_describe(const struct tune_choice *choice, const struct tune_trial *tr
            "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "
            "%lld x %lld points%s%s, in %.3f s%s)",
            check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
-           (long long)choice->rows, (long long)choice->cols, caches,
-           !choice->also_cold    ? ""
-           : trial->choices == 2 ? " and from cold caches"
-           : trial->between      ? " and from cold caches, which chose the same between checks"
-                                 : " and from cold caches, which chose the same for the checks",
+           (long long)choice->rows, (long long)choice->cols, caches, cold_timing(choice, trial),
            choice->seconds, tried);
 }

@@ -51,12 +51,10 @@ struct tune_trial {
 };
 
 struct tune_choice {
-  struct sweep_variant check;   /* the sweeps whose max-diff is wanted (convergence checks) */
-  struct sweep_variant between; /* the sweeps between checks: the fastest with or without it */
-  struct tune_trial trial;      /* check and between, copied as pair[0]; the other if any */
-  enum cfg_stores stores;       /* what was asked: "auto", or the stores that were set */
-  int in_cache;                 /* candidates timed in cache, for the instruction set */
-  int64_t rows, cols;           /* the problem the chosen instruction set's were timed on */
+  struct tune_trial trial; /* pair[0] the calibration's choice; pair[1] the cold one, if any */
+  enum cfg_stores stores;  /* what was asked: "auto", or the stores that were set */
+  int in_cache;            /* candidates timed in cache, for the instruction set */
+  int64_t rows, cols;      /* the problem the chosen instruction set's were timed on */
   bool cold;      /* from cold caches: the node's tiles are more than its ranks' caches hold */
   bool also_cold; /* timed in cache and from cold caches too, for the trial (which may not be) */
   double node_bytes, cache_bytes; /* those tiles' and caches' bytes (caches 0: none known) */
@@ -82,11 +80,11 @@ struct tune_choice {
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
                 double footprint, int64_t check_interval, struct tune_choice *choice);
 
-/* The choice from times per candidate (index tune_index), the same times giving the same
- * choice: `check` the fastest with the diff, `between` the fastest of all if it is at least 5%
+/* The pair from times per candidate (index tune_index), the same times giving the same
+ * pair: `check` the fastest with the diff, `between` the fastest of all if it is at least 5%
  * faster than `check`, else `check`'s loop itself (keeping the diff and dropping it). Not
  * collective. */
-void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_choice *choice);
+void tune_pick(const double us_per_mlup[TUNE_CANDIDATES], struct tune_pair *pair);
 
 /* The instruction sets (a bit per enum sweep_isa) to time on the tile, from the times in
  * cache: those of the fastest candidate there and of the fastest with the diff (for the
