@@ -425,9 +425,9 @@ echo "${mpiexec[*]} -n 1 $build/bench/bench_sweep --iterations $iterations --rep
     NR > 1 && /^[0-9]/ { print $1, $2, $3, $5, $4, $6, $5 * $6 / 1e3, roof, $5 / roof, $7 }
     /^n,/ { print "n,stores,sweeps,mlups,best_mlups,bytes_per_update,modelled_gbs,roofline_mlups,roofline_fraction,working_set_mib" }' \
     >"$out/kernel.csv"
-say "$(printf '   %6s %-9s %12s %7s %9s %9s %10s %9s' n stores 'working set' sweeps MLUP/s best GB/s '% roofline')"
+say "$(printf '   %6s %-23s %12s %7s %9s %9s %10s %9s' n stores 'working set' sweeps MLUP/s best GB/s '% roofline')"
 while IFS=, read -r n stores sweeps mlups best _ gbs _ fraction mib; do
-  say "$(printf '   %6s %-9s %8.1f MiB %7s %9.1f %9.1f %10.1f %9.0f' "$n" "$stores" "$mib" "$sweeps" "$mlups" "$best" "$gbs" \
+  say "$(printf '   %6s %-23s %8.1f MiB %7s %9.1f %9.1f %10.1f %9.0f' "$n" "$stores" "$mib" "$sweeps" "$mlups" "$best" "$gbs" \
     "$(calc "\"%.1f\", 100 * $fraction")")"
 done < <(tail -n +2 "$out/kernel.csv")
 # The same, side by side: each kernel's fraction of the roofline (median), a column per size.
@@ -438,13 +438,13 @@ awk -F, -v l2="$n_l2" -v l3="$n_l3" -v far="$n_far" 'NR > 1 {
     if (!($2 in known)) { known[$2] = 1; kernels[++nk] = $2 }
     f[$2, $1] = $9 }
   END {
-    printf "   %-22s", "kernel"
+    printf "   %-23s", "kernel"
     for (i = 1; i <= ns; i++) {
       tag = sizes[i] == l2 ? " (L2)" : sizes[i] == l3 ? " (L3)" : sizes[i] == far ? " (far)" : ""
       printf " %12s", sizes[i] tag }
     printf "\n"
     for (k = 1; k <= nk; k++) {
-      printf "   %-22s", kernels[k]
+      printf "   %-23s", kernels[k]
       for (i = 1; i <= ns; i++) printf " %12s", ((kernels[k], sizes[i]) in f) ? sprintf("%.2f", f[kernels[k], sizes[i]]) : "-"
       printf "\n" } }' "$out/kernel.csv" | tee -a "$report"
 fi
