@@ -40,7 +40,7 @@ struct tune_pair {
 };
 
 struct tune_trial {
-  int choices; /* 2: the first sweeps decide between pair[0] and pair[1]; 1: pair[0] */
+  int choices; /* 2: the first sweeps decide between pair[0] and pair[1]; 1: pair[0] runs */
   /* [0] the calibration's choice (with a trial: timed in cache), [1] from cold caches */
   struct tune_pair pair[2];
   /* the sweeps timed: those between checks (check_interval > 1), else the checks */
@@ -51,10 +51,12 @@ struct tune_trial {
 };
 
 struct tune_choice {
-  struct tune_trial trial; /* pair[0] the calibration's choice; pair[1] the cold one, if any */
-  enum cfg_stores stores;  /* what was asked: "auto", or the stores that were set */
-  int in_cache;            /* candidates timed in cache, for the instruction set */
-  int64_t rows, cols;      /* the problem the chosen instruction set's were timed on */
+  /* pair[0] the calibration's choice; pair[1] the cold timing's where also_cold (else zeros),
+   * run only where trial.choices is 2 */
+  struct tune_trial trial;
+  enum cfg_stores stores; /* what was asked: "auto", or the stores that were set */
+  int in_cache;           /* candidates timed in cache, for the instruction set */
+  int64_t rows, cols;     /* the problem the chosen instruction set's were timed on */
   bool cold;      /* from cold caches: the node's tiles are more than its ranks' caches hold */
   bool also_cold; /* timed in cache and from cold caches too, for the trial (which may not be) */
   double node_bytes, cache_bytes; /* those tiles' and caches' bytes (caches 0: none known) */

@@ -42,11 +42,17 @@ static void test_every_rank_takes_the_same_variant(void) {
     EXPECT(mine[12] == 1 || !choice.cold, "a trial where the tiles are known not to fit");
     MPI_Allreduce(mine, lo, 14, MPI_INT, MPI_MIN, team->comm);
     MPI_Allreduce(mine, hi, 14, MPI_INT, MPI_MAX, team->comm);
-    for (int k = 0; k < 14; k++)
-      if (k < 6 || k >= 12 || mine[12] == 2)
-        EXPECT(lo[k] == hi[k], "stores %s: field %d of the choice differs between ranks (%d..%d)",
-               cfg_stores_name(stores[s]), k, lo[k], hi[k]);
-    for (int p = 0; p < choice.trial.choices; p++) {
+    for (int k = 0; k < 14; k++) /* pair[1] too: zeros, or the cold timing's agreed pick */
+      EXPECT(lo[k] == hi[k], "stores %s: field %d of the choice differs between ranks (%d..%d)",
+             cfg_stores_name(stores[s]), k, lo[k], hi[k]);
+    /* a trial exactly where the cold timing chose other checks (check_interval 1) */
+    EXPECT(choice.also_cold || choice.trial.choices == 1, "a trial without a cold timing");
+    if (choice.also_cold)
+      EXPECT((choice.trial.choices == 2) == (memcmp(mine, mine + 6, 3 * sizeof *mine) != 0),
+             "%d choices, but the cold timing's checks are %s the calibration's",
+             choice.trial.choices,
+             memcmp(mine, mine + 6, 3 * sizeof *mine) ? "other than" : "the same as");
+    for (int p = 0; p < (choice.also_cold ? 2 : 1); p++) {
       const struct tune_pair *pair = &choice.trial.pair[p];
       EXPECT(sweep_isa_available(pair->check.isa) && sweep_isa_available(pair->between.isa),
              "a variant this CPU cannot run was chosen (pair %d)", p);
