@@ -517,12 +517,14 @@ say ""
 say "   check_interval = 10 against 1, default settings, $pairs interleaved pair(s) (ratio: MLUP/s of 10 / of 1; pairs alternate which runs first):"
 echo "ranks,pair,first,mlups_check1,mlups_check10,ratio" >"$out/check_pairs.csv"
 for n in $tb_ranks; do
-  ratios="" repeat_table=$repeat repeat=1 mlups_1="" mlups_10=""
+  ratios="" mlups_1="" mlups_10=""
   for ((q = 1; q <= pairs; q++)); do
     order="1 10"
     [ $((q % 2)) -eq 0 ] && order="10 1"
     for check in $order; do
-      result=$(run_jacobi "$n" "$strong_n" "$strong_n" "$k_dc" --set "solver.check_interval=$check")
+      # one repetition: the assignment holds for this call alone
+      result=$(repeat=1 run_jacobi "$n" "$strong_n" "$strong_n" "$k_dc" \
+        --set "solver.check_interval=$check")
       read -r wall _ <<<"$result"
       case $check in
       1) mlups_1=$(mlups_of "$strong_n" "$k_dc" "$wall") ;;
@@ -533,7 +535,6 @@ for n in $tb_ranks; do
     ratios="$ratios $ratio"
     echo "$n,$q,${order%% *},$mlups_1,$mlups_10,$ratio" >>"$out/check_pairs.csv"
   done
-  repeat=$repeat_table
   median=$(tr ' ' '\n' <<<"$ratios" | sed '/^$/d' | sort -g | sed -n "$(((pairs + 1) / 2))p")
   say "$(printf '   %5s rank(s): pairs%s; median %s%s' "$n" "$ratios" "$median" \
     "$([ "$(oversubscribed "$n")" = yes ] && echo '  (oversubscribed)')")"
