@@ -201,7 +201,7 @@ static bool same_variant(struct sweep_variant a, struct sweep_variant b) {
 
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
                 double footprint, int64_t check_interval, struct tune_choice *choice) {
-  *choice = (struct tune_choice){.stores = stores};
+  *choice = (struct tune_choice){.stores = stores, .check_interval = check_interval};
   MPI_CHECK(MPI_Barrier(team->comm)); /* time together: the ranks share the memory bandwidth */
   double t0 = MPI_Wtime();
   /* First the instruction set, on a problem in cache, where the core is the limit (out of it
@@ -285,23 +285,24 @@ static void describe_variant(char *text, size_t size, struct sweep_variant v, bo
                            : ", no max-diff");
 }
 
-/* What the trial did, for tune_describe: "" where there was none. */
-static void describe_trial(const struct tune_trial *trial, char *text, size_t size) {
+/* What the trial did, for tune_describe: "" where there was none. `between`: whether the run
+ * has sweeps between checks, and so whether the pairs' variants for them are worth naming. */
+static void describe_trial(const struct tune_trial *trial, bool between, char *text, size_t size) {
   *text = '\0';
   if (trial->choices != 2)
     return;
   /* the other pair: its check variant, its variant between checks, or both where both differ */
   int other = trial->winner == 1 ? 0 : 1;
   const struct tune_pair *lost = &trial->pair[other], *ran = &trial->pair[1 - other];
-  char names[192] = "", check[64], between[96];
+  char names[192] = "", check[64], between_text[96];
   describe_variant(check, sizeof check, lost->check, false);
-  describe_variant(between, sizeof between, lost->between, true);
+  describe_variant(between_text, sizeof between_text, lost->between, true);
   if (same_variant(lost->check, ran->check))
-    snprintf(names, sizeof names, "between checks %s", between);
-  else if (same_variant(lost->between, ran->between))
+    snprintf(names, sizeof names, "between checks %s", between_text);
+  else if (!between || same_variant(lost->between, ran->between))
     snprintf(names, sizeof names, "%s", check);
   else
-    snprintf(names, sizeof names, "%s; between checks %s", check, between);
+    snprintf(names, sizeof names, "%s; between checks %s", check, between_text);
   static const char *const how[2] = {"in cache", "from cold caches"};
   const char *kind = trial->between ? "between checks" : "with the max-diff";
   if (trial->winner < 0)
@@ -336,7 +337,7 @@ void tune_describe(const struct tune_choice *choice, const struct tune_trial *tr
   int timed = 0;
   for (int c = 0; c < TUNE_CANDIDATES; c++)
     timed += isfinite(choice->us_per_mlup[c]) ? 1 : 0;
-  char check[64], between[96], caches[128];
+  char check[64], between[128], caches[128];
   /* the node's tiles against its caches, in MiB: why from cold caches, or not */
   double mib = 1024.0 * 1024.0;
   if (choice->cache_bytes > 0.0)
@@ -345,12 +346,19 @@ void tune_describe(const struct tune_choice *choice, const struct tune_trial *tr
              choice->cache_bytes / mib);
   else
     snprintf(caches, sizeof caches, "%s", choice->cold ? " from cold caches" : "");
+  /* with check_interval 1 every sweep is a check: no variant runs between them */
+  bool sweeps_between = choice->check_interval != 1;
   describe_variant(check, sizeof check, trial->pair[ran].check, false);
-  describe_variant(between, sizeof between, trial->pair[ran].between, true);
+  if (sweeps_between) {
+    char variant[96];
+    describe_variant(variant, sizeof variant, trial->pair[ran].between, true);
+    snprintf(between, sizeof between, "; between checks %s", variant);
+  } else
+    snprintf(between, sizeof between, ", every sweep a check");
   char tried[448];
-  describe_trial(trial, tried, sizeof tried);
+  describe_trial(trial, sweeps_between, tried, sizeof tried);
   snprintf(text, size,
-           "%s; between checks %s (solver.stores = \"%s\": %d variants timed in cache, %d on "
+           "%s%s (solver.stores = \"%s\": %d variants timed in cache, %d on "
            "%lld x %lld points%s%s, in %.3f s%s)",
            check, between, cfg_stores_name(choice->stores), choice->in_cache, timed,
            (long long)choice->rows, (long long)choice->cols, caches, cold_timing(choice, trial),

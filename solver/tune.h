@@ -55,6 +55,7 @@ struct tune_choice {
    * run only where trial.choices is 2 */
   struct tune_trial trial;
   enum cfg_stores stores; /* what was asked: "auto", or the stores that were set */
+  int64_t check_interval; /* the run's, as given to tune_choose (1: no sweep between checks) */
   int in_cache;           /* candidates timed in cache, for the instruction set */
   int64_t rows, cols;     /* the problem the chosen instruction set's were timed on */
   bool cold;      /* from cold caches: the node's tiles are more than its ranks' caches hold */
@@ -119,7 +120,8 @@ int tune_trial_time(struct tune_trial *trial, const struct team *team, int64_t s
 /* One line naming the variants run and how they were chosen, e.g. "avx2, regular stores;
  * between checks avx2, regular stores, no max-diff (solver.stores = "auto": 8 variants timed in
  * cache, 4 on 256 x 4096 points, in 0.033 s)", with the trial's outcome (`trial`: the run's
- * copy of choice->trial, after it; NULL: choice->trial, before the run). Not collective. */
+ * copy of choice->trial, after it; NULL: choice->trial, before the run). With check_interval 1
+ * every sweep is a check, and the line names no variant between checks. Not collective. */
 void tune_describe(const struct tune_choice *choice, const struct tune_trial *trial, char *text,
                    size_t size);
 

@@ -82,6 +82,10 @@ static void test_every_rank_takes_the_same_variant(void) {
            "the description '%s' does not "
            "name solver.stores = %s",
            text, cfg_stores_name(stores[s]));
+    /* check_interval 1: every sweep a check, and no variant named for sweeps between them */
+    EXPECT(strstr(text, ", every sweep a check (") != NULL &&
+               strstr(text, "between checks") == NULL,
+           "with check_interval 1 the description names sweeps between checks: '%s'", text);
   }
   team_destroy(&team);
 }
@@ -215,6 +219,9 @@ static void test_the_trial_takes_the_faster_pair_by_its_slowest_rank(void) {
   char text[1024];
   tune_describe(&choice, NULL, text, sizeof text);
   CU_ASSERT_PTR_NULL(strstr(text, "cold caches"));
+  /* a temporal block's single sweeps may fall between checks: their variant is named */
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "; between checks "));
+  CU_ASSERT_PTR_NULL(strstr(text, "every sweep a check"));
   team_destroy(&team);
 }
 
