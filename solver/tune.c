@@ -87,12 +87,13 @@ static void fill(double *tile, int64_t rows, int64_t stride) {
 }
 
 /* This rank's microseconds per million updates of each candidate with an instruction set in
- * `isas` (a bit per enum sweep_isa) and stores `stores` allows (INFINITY: not run), on rows x
- * cols points. With `cold`, both buffers are evicted from the caches before each timed sweep,
- * and the time includes writing back what it left dirty, as a tile far out of cache costs (the
- * problem itself is cut to fit the time). Returns ERR_FAILURE if the buffers cannot be had. */
-static int time_candidates(enum cfg_stores stores, unsigned isas, int64_t rows, int64_t cols,
-                           bool cold, double us_per_mlup[TUNE_CANDIDATES]) {
+ * `isas` (a bit per enum sweep_isa) and stores `stores` allows, with the diff only if
+ * `checks_only` (INFINITY: not run), on rows x cols points. With `cold`, both buffers are evicted
+ * from the caches before each timed sweep, and the time includes writing back what it left dirty,
+ * as a tile far out of cache costs (the problem itself is cut to fit the time). Returns ERR_FAILURE
+ * if the buffers cannot be had. */
+static int time_candidates(enum cfg_stores stores, bool checks_only, unsigned isas, int64_t rows,
+                           int64_t cols, bool cold, double us_per_mlup[TUNE_CANDIDATES]) {
   int64_t stride = cols + 2;
   size_t count = (size_t)((rows + 2) * stride);
   double *buf[2] = {malloc(count * sizeof(double)), malloc(count * sizeof(double))};
@@ -113,7 +114,7 @@ static int time_candidates(enum cfg_stores stores, unsigned isas, int64_t rows, 
     for (int c = 0; c < TUNE_CANDIDATES; c++) {
       enum sweep_isa isa = (enum sweep_isa)(c / 4);
       bool streaming = (c / 2) % 2 == 1, update_only = c % 2 == 1;
-      if (!((isas >> isa) & 1u) || !sweep_isa_available(isa) ||
+      if (!((isas >> isa) & 1u) || !sweep_isa_available(isa) || (checks_only && update_only) ||
           (stores == CFG_STORES_REGULAR && streaming) ||
           (stores == CFG_STORES_STREAMING && !streaming))
         continue;
@@ -146,11 +147,11 @@ static void problem(int64_t nrows, int64_t ncols, int64_t cap, int64_t *rows, in
 
 /* Time on every rank, and take each candidate's slowest rank: a candidate a rank cannot run
  * is infinitely slow. */
-static int time_together(const struct team *team, enum cfg_stores stores, unsigned isas,
-                         int64_t rows, int64_t cols, bool cold,
+static int time_together(const struct team *team, enum cfg_stores stores, bool checks_only,
+                         unsigned isas, int64_t rows, int64_t cols, bool cold,
                          double us_per_mlup[TUNE_CANDIDATES]) {
   double mine[TUNE_CANDIDATES];
-  CHECK(team_agree(team, time_candidates(stores, isas, rows, cols, cold, mine)));
+  CHECK(team_agree(team, time_candidates(stores, checks_only, isas, rows, cols, cold, mine)));
   MPI_CHECK(MPI_Allreduce(mine, us_per_mlup, TUNE_CANDIDATES, MPI_DOUBLE, MPI_MAX, team->comm));
   return ERR_OK;
 }
@@ -209,8 +210,10 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
    * 4-wide one (tune_tile_isas). */
   int64_t rows, cols;
   problem(nrows, ncols, MIN_POINTS, &rows, &cols);
+  /* with check_interval 1 every sweep is a check: the loops without the diff would never run */
+  bool checks_only = check_interval == 1;
   double small[TUNE_CANDIDATES];
-  CHECK(time_together(team, stores, ~0u, rows, cols, false, small));
+  CHECK(time_together(team, stores, checks_only, ~0u, rows, cols, false, small));
   for (int c = 0; c < TUNE_CANDIDATES; c++)
     choice->in_cache += isfinite(small[c]) ? 1 : 0;
   /* Then its stores and whether to drop the diff, on the tile itself, up to CAP_POINTS; from
@@ -219,7 +222,8 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
   problem(nrows, ncols, CAP_POINTS, &rows, &cols);
   CHECK(node_is_cold(team, footprint, rows * cols < nrows * ncols, choice));
   unsigned isas = tune_tile_isas(small);
-  CHECK(time_together(team, stores, isas, rows, cols, choice->cold, choice->us_per_mlup));
+  CHECK(time_together(team, stores, checks_only, isas, rows, cols, choice->cold,
+                      choice->us_per_mlup));
   struct tune_trial *trial = &choice->trial;
   *trial = (struct tune_trial){
       .choices = 1, .between = check_interval > 1, .best = {INFINITY, INFINITY}, .winner = -1};
@@ -229,7 +233,7 @@ int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, 
    * (the checks with check_interval 1, else those between them), its first sweeps decide. */
   if (!choice->cold && check_interval > 0 && caches_can_evict()) {
     double cold_us[TUNE_CANDIDATES];
-    CHECK(time_together(team, stores, isas, rows, cols, true, cold_us));
+    CHECK(time_together(team, stores, checks_only, isas, rows, cols, true, cold_us));
     tune_pick(cold_us, &trial->pair[1]);
     choice->also_cold = true;
     const struct tune_pair *warm = &trial->pair[0], *cold = &trial->pair[1];

@@ -75,11 +75,12 @@ struct tune_choice {
  * evict (caches_can_evict): a trial if the two choose other variants for the sweeps most of
  * the run is made of (the checks with check_interval 1, else the sweeps between them). `stores`
  * limits the candidates to the stores set (CFG_STORES_REGULAR, CFG_STORES_STREAMING) or leaves
- * both (CFG_STORES_AUTO). A rank without points times a small problem of its own, so that
- * every rank takes part. Costs 16 sweeps of that problem per instruction set timed on it (one,
- * or up to three: tune_tile_isas; twice where the tiles fit), after 2 of a small one per
- * candidate. Collective on
- * team->comm; returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
+ * both (CFG_STORES_AUTO); with check_interval 1, where every sweep is a check, only the
+ * candidates with the diff are timed. A rank without points times a small problem of its own,
+ * so that every rank takes part. Costs 16 sweeps of that problem per instruction set timed on
+ * it (8 with check_interval 1; one set, or up to three: tune_tile_isas; twice where the tiles
+ * fit), after 2 of a small one per candidate. Collective on team->comm; returns an agreed
+ * status; errors: ERR_FAILURE (allocation, MPI). */
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
                 double footprint, int64_t check_interval, struct tune_choice *choice);
 

@@ -82,7 +82,17 @@ static void test_every_rank_takes_the_same_variant(void) {
            "the description '%s' does not "
            "name solver.stores = %s",
            text, cfg_stores_name(stores[s]));
-    /* check_interval 1: every sweep a check, and no variant named for sweeps between them */
+    /* check_interval 1: no loop without the diff is timed (none would run), so the sweeps
+     * "between checks" are the checks' own loop */
+    int nodiff_timed = 0;
+    for (int c = 1; c < TUNE_CANDIDATES; c += 2)
+      nodiff_timed += isfinite(choice.us_per_mlup[c]) ? 1 : 0;
+    EXPECT(nodiff_timed == 0, "with check_interval 1, %d loops without the diff timed",
+           nodiff_timed);
+    EXPECT(chosen->between.always_diff && chosen->between.isa == chosen->check.isa &&
+               chosen->between.streaming == chosen->check.streaming,
+           "with check_interval 1, the loop between checks is not the checks' own");
+    /* and the line says every sweep is a check, naming no variant for sweeps between them */
     EXPECT(strstr(text, ", every sweep a check (") != NULL &&
                strstr(text, "between checks") == NULL,
            "with check_interval 1 the description names sweeps between checks: '%s'", text);
@@ -219,7 +229,12 @@ static void test_the_trial_takes_the_faster_pair_by_its_slowest_rank(void) {
   char text[1024];
   tune_describe(&choice, NULL, text, sizeof text);
   CU_ASSERT_PTR_NULL(strstr(text, "cold caches"));
-  /* a temporal block's single sweeps may fall between checks: their variant is named */
+  /* a temporal block's single sweeps may fall between checks: the loops without the diff are
+   * timed for them, and their variant is named */
+  int nodiff_timed = 0;
+  for (int c = 1; c < TUNE_CANDIDATES; c += 2)
+    nodiff_timed += isfinite(choice.us_per_mlup[c]) ? 1 : 0;
+  CU_ASSERT_TRUE(nodiff_timed > 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "; between checks "));
   CU_ASSERT_PTR_NULL(strstr(text, "every sweep a check"));
   team_destroy(&team);
