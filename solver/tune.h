@@ -77,10 +77,11 @@ struct tune_choice {
  * limits the candidates to the stores set (CFG_STORES_REGULAR, CFG_STORES_STREAMING) or leaves
  * both (CFG_STORES_AUTO); with check_interval 1, where every sweep is a check, only the
  * candidates with the diff are timed. A rank without points times a small problem of its own,
- * so that every rank takes part. Costs 16 sweeps of that problem per instruction set timed on
- * it (8 with check_interval 1; one set, or up to three: tune_tile_isas; twice where the tiles
- * fit), after 2 of a small one per candidate. Collective on team->comm; returns an agreed
- * status; errors: ERR_FAILURE (allocation, MPI). */
+ * so that every rank takes part. Costs 4 sweeps of that problem per candidate timed on it:
+ * those of one instruction set, or two or three (tune_tile_isas; at most two with
+ * check_interval 1), 4 candidates a set (2 with check_interval 1, half as many with the stores
+ * set), twice where the tiles fit; after 2 sweeps of a small problem per candidate. Collective on
+ * team->comm; returns an agreed status; errors: ERR_FAILURE (allocation, MPI). */
 int tune_choose(const struct team *team, enum cfg_stores stores, int64_t nrows, int64_t ncols,
                 double footprint, int64_t check_interval, struct tune_choice *choice);
 

@@ -89,6 +89,15 @@ static void test_every_rank_takes_the_same_variant(void) {
       nodiff_timed += isfinite(choice.us_per_mlup[c]) ? 1 : 0;
     EXPECT(nodiff_timed == 0, "with check_interval 1, %d loops without the diff timed",
            nodiff_timed);
+    /* in cache too: every instruction set the CPU runs, with the stores allowed, with the diff */
+    int with_diff = 0;
+    for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++)
+      with_diff += sweep_isa_available((enum sweep_isa)isa) ? 1 : 0;
+    with_diff *= stores[s] == CFG_STORES_AUTO ? 2 : 1;
+    EXPECT(choice.in_cache == with_diff,
+           "with check_interval 1, %d candidates timed in cache, "
+           "not the %d with the diff",
+           choice.in_cache, with_diff);
     EXPECT(chosen->between.always_diff && chosen->between.isa == chosen->check.isa &&
                chosen->between.streaming == chosen->check.streaming,
            "with check_interval 1, the loop between checks is not the checks' own");
