@@ -289,9 +289,10 @@ static void describe_variant(char *text, size_t size, struct sweep_variant v, bo
                            : ", no max-diff");
 }
 
-/* What the trial did, for tune_describe: "" where there was none. `between`: whether the run
- * has sweeps between checks, and so whether the pairs' variants for them are worth naming. */
-static void describe_trial(const struct tune_trial *trial, bool between, char *text, size_t size) {
+/* What the trial did, for tune_describe: "" where there was none. `sweeps_between`: whether
+ * the run has sweeps between checks, and so whether the pairs' variants for them are named. */
+static void describe_trial(const struct tune_trial *trial, bool sweeps_between, char *text,
+                           size_t size) {
   *text = '\0';
   if (trial->choices != 2)
     return;
@@ -303,7 +304,7 @@ static void describe_trial(const struct tune_trial *trial, bool between, char *t
   describe_variant(between_text, sizeof between_text, lost->between, true);
   if (same_variant(lost->check, ran->check))
     snprintf(names, sizeof names, "between checks %s", between_text);
-  else if (!between || same_variant(lost->between, ran->between))
+  else if (!sweeps_between || same_variant(lost->between, ran->between))
     snprintf(names, sizeof names, "%s", check);
   else
     snprintf(names, sizeof names, "%s; between checks %s", check, between_text);

@@ -18,6 +18,14 @@ static void encode(const struct sweep_variant *v, int out[3]) {
   out[2] = v->always_diff;
 }
 
+/* How many loops without the diff (the odd candidate indices) were timed on the tile. */
+static int nodiff_timed(const struct tune_choice *choice) {
+  int timed = 0;
+  for (int c = 1; c < TUNE_CANDIDATES; c += 2)
+    timed += isfinite(choice->us_per_mlup[c]) ? 1 : 0;
+  return timed;
+}
+
 /* Ranks with tiles of different shapes (rank 1 none) choose, and all hold the same choice. */
 static void test_every_rank_takes_the_same_variant(void) {
   struct team *team = NULL;
@@ -47,11 +55,11 @@ static void test_every_rank_takes_the_same_variant(void) {
              cfg_stores_name(stores[s]), k, lo[k], hi[k]);
     /* a trial exactly where the cold timing chose other checks (check_interval 1) */
     EXPECT(choice.also_cold || choice.trial.choices == 1, "a trial without a cold timing");
+    bool other_checks = memcmp(mine, mine + 6, 3 * sizeof *mine) != 0;
     if (choice.also_cold)
-      EXPECT((choice.trial.choices == 2) == (memcmp(mine, mine + 6, 3 * sizeof *mine) != 0),
+      EXPECT((choice.trial.choices == 2) == other_checks,
              "%d choices, but the cold timing's checks are %s the calibration's",
-             choice.trial.choices,
-             memcmp(mine, mine + 6, 3 * sizeof *mine) ? "other than" : "the same as");
+             choice.trial.choices, other_checks ? "other than" : "the same as");
     for (int p = 0; p < (choice.also_cold ? 2 : 1); p++) {
       const struct tune_pair *pair = &choice.trial.pair[p];
       EXPECT(sweep_isa_available(pair->check.isa) && sweep_isa_available(pair->between.isa),
@@ -84,11 +92,8 @@ static void test_every_rank_takes_the_same_variant(void) {
            text, cfg_stores_name(stores[s]));
     /* check_interval 1: no loop without the diff is timed (none would run), so the sweeps
      * "between checks" are the checks' own loop */
-    int nodiff_timed = 0;
-    for (int c = 1; c < TUNE_CANDIDATES; c += 2)
-      nodiff_timed += isfinite(choice.us_per_mlup[c]) ? 1 : 0;
-    EXPECT(nodiff_timed == 0, "with check_interval 1, %d loops without the diff timed",
-           nodiff_timed);
+    EXPECT(nodiff_timed(&choice) == 0, "with check_interval 1, %d loops without the diff timed",
+           nodiff_timed(&choice));
     /* in cache too: every instruction set the CPU runs, with the stores allowed, with the diff */
     int with_diff = 0;
     for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++)
@@ -240,10 +245,7 @@ static void test_the_trial_takes_the_faster_pair_by_its_slowest_rank(void) {
   CU_ASSERT_PTR_NULL(strstr(text, "cold caches"));
   /* a temporal block's single sweeps may fall between checks: the loops without the diff are
    * timed for them, and their variant is named */
-  int nodiff_timed = 0;
-  for (int c = 1; c < TUNE_CANDIDATES; c += 2)
-    nodiff_timed += isfinite(choice.us_per_mlup[c]) ? 1 : 0;
-  CU_ASSERT_TRUE(nodiff_timed > 0);
+  CU_ASSERT_TRUE(nodiff_timed(&choice) > 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "; between checks "));
   CU_ASSERT_PTR_NULL(strstr(text, "every sweep a check"));
   team_destroy(&team);
