@@ -2,8 +2,8 @@
  *
  * Every key is described once, in a schema table in cfg.c: its section, name, type, default,
  * allowed range and one line of help. Parsing, --set, the error messages (with suggestions for
- * misspelt names), the printed resolved configuration and the README's config reference all
- * come from that table. Checks that need the rank count (process_grid against it) are the
+ * misspelt names), the printed resolved configuration and the config reference (docs/configuration.md,
+ * the man page) all come from that table. Checks that need the rank count (process_grid against it) are the
  * decomposition's; cfg_origin() gives them the file and line to blame.
  *
  * Not for: reading files on more than one rank (rank 0 reads, then broadcasts the text), MPI.
@@ -162,9 +162,12 @@ double cfg_spacing(const struct cfg *cfg);
  * exactly (floats with 17 significant digits). */
 void cfg_print(const struct cfg *cfg, FILE *out);
 
-/* Print the config reference (every key: type, default, meaning) as a Markdown table; the
- * README's table is this output. */
+/* Print the config reference (every key: type, default, meaning) as a Markdown table. The
+ * table of docs/configuration.md is this output, between a line holding CFG_REFERENCE_BEGIN and
+ * one holding CFG_REFERENCE_END (man/jacobi_cfgdoc.c writes it, test_cfg checks it). */
 void cfg_print_reference(FILE *out);
+#define CFG_REFERENCE_BEGIN "<!-- BEGIN cfg_print_reference"
+#define CFG_REFERENCE_END "<!-- END cfg_print_reference"
 
 /* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p";
  * "gather", "parallel"; "regular", "streaming", "auto"; "jacobi", "chebyshev", "multigrid"; "V",

@@ -1229,15 +1229,42 @@ static void test_example_plate_config_is_valid(void) {
   free(text);
 }
 
-/* The README's config reference is the schema's, word for word: the docs cannot drift. */
-static void test_readme_reference_matches_schema(void) {
+/* The text of `doc` between the line holding CFG_REFERENCE_BEGIN and CFG_REFERENCE_END, without
+ * the blank lines around it; NULL (and *len 0) when the markers are missing or out of order. */
+static const char *reference_block(const char *doc, size_t *len) {
+  const char *begin = strstr(doc, CFG_REFERENCE_BEGIN);
+  const char *start = begin != NULL ? strchr(begin, '\n') : NULL;
+  const char *end = start != NULL ? strstr(start, CFG_REFERENCE_END) : NULL;
+  *len = 0;
+  if (end == NULL)
+    return NULL;
+  while (start < end && *start == '\n')
+    start++;
+  while (end > start && end[-1] == '\n')
+    end--;
+  *len = (size_t)(end - start);
+  return start;
+}
+
+/* Whether the block found is the reference, whose last newline the block does not keep. */
+static bool block_is_reference(const char *block, size_t len, const char *reference) {
+  size_t want = strlen(reference);
+  while (want > 0 && reference[want - 1] == '\n')
+    want--;
+  return block != NULL && len == want && memcmp(block, reference, want) == 0;
+}
+
+/* docs/configuration.md's key table is the schema's, word for word and nothing else: the docs
+ * cannot drift (man/jacobi_cfgdoc.c rewrites it; the man page is made from the same output). */
+static void test_docs_reference_matches_schema(void) {
   char path[4096];
   const char *here = __FILE__, *slash = strrchr(here, '/');
-  snprintf(path, sizeof path, "%.*s../README.md", slash ? (int)(slash - here + 1) : 0, here);
-  char *readme = NULL, *reference = NULL;
-  size_t readme_len = 0, reference_len = 0;
+  snprintf(path, sizeof path, "%.*s../docs/configuration.md", slash ? (int)(slash - here + 1) : 0,
+           here);
+  char *doc = NULL, *reference = NULL;
+  size_t doc_len = 0, reference_len = 0;
   err_clear();
-  int status = cfg_read_file(path, &readme, &readme_len); /* any text file of <= 1 MiB */
+  int status = cfg_read_file(path, &doc, &doc_len); /* any text file of <= 1 MiB */
   EXPECT(status == ERR_OK, "expected to read %s: %s", path, err_message());
   if (status != ERR_OK)
     return;
@@ -1245,11 +1272,54 @@ static void test_readme_reference_matches_schema(void) {
   CU_ASSERT_PTR_NOT_NULL_FATAL(out);
   cfg_print_reference(out);
   fclose(out);
-  EXPECT(strstr(readme, reference) != NULL,
-         "expected README.md to hold the reference that cfg_print_reference prints:\n%s",
-         reference);
+  size_t block_len = 0;
+  const char *block = reference_block(doc, &block_len);
+  EXPECT(block != NULL, "expected %s to hold a line with \"%s\" and, after it, \"%s\"", path,
+         CFG_REFERENCE_BEGIN, CFG_REFERENCE_END);
+  EXPECT(block == NULL || block_is_reference(block, block_len, reference),
+         "expected the table of %s to be what cfg_print_reference prints (regenerate it: cmake "
+         "--build BUILD --target docs_config):\n%s\ngot:\n%.*s",
+         path, reference, (int)block_len, block != NULL ? block : "");
   free(reference);
-  free(readme);
+  free(doc);
+}
+
+/* The check above fails when the doc and the schema differ: a row changed or dropped, or the
+ * markers lost, is seen. */
+static void test_reference_block_sees_a_difference(void) {
+  char *reference = NULL;
+  size_t reference_len = 0;
+  FILE *out = open_memstream(&reference, &reference_len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  cfg_print_reference(out);
+  fclose(out);
+  size_t size = reference_len + 256, len = 0;
+  char *doc = malloc(size);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+  int n = snprintf(doc, size, "intro\n%s -->\n\n%s\n%s -->\ntail\n", CFG_REFERENCE_BEGIN,
+                   reference, CFG_REFERENCE_END);
+  CU_ASSERT_FATAL(n > 0 && (size_t)n < size);
+  const char *block = reference_block(doc, &len);
+  EXPECT(block_is_reference(block, len, reference),
+         "expected the block to be the reference exactly, got %zu bytes of %zu", len,
+         reference_len);
+  char *row = strstr(doc, "| `grid.ny` |"); /* one key's row changed */
+  CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+  row[3] = 'G';
+  block = reference_block(doc, &len);
+  EXPECT(block != NULL && !block_is_reference(block, len, reference),
+         "expected a changed row to differ");
+  row[3] = 'g';
+  char *next = strchr(row, '\n'); /* one row dropped */
+  CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+  memmove(row, next + 1, strlen(next + 1) + 1);
+  block = reference_block(doc, &len);
+  EXPECT(block != NULL && !block_is_reference(block, len, reference),
+         "expected a dropped row to differ");
+  EXPECT(reference_block("no markers here\n", &len) == NULL && len == 0,
+         "expected no block without the markers");
+  free(doc);
+  free(reference);
 }
 
 int tests_register(void) {
@@ -1287,7 +1357,8 @@ int tests_register(void) {
       {"reference has one row per key", test_reference_has_one_row_per_key},
       {"enum names are the config words", test_enum_names_are_the_config_words},
       {"destroy accepts NULL", test_destroy_accepts_null},
-      {"README reference matches the schema", test_readme_reference_matches_schema},
+      {"docs reference matches the schema", test_docs_reference_matches_schema},
+      {"reference block sees a difference", test_reference_block_sees_a_difference},
       {"temporal_block must divide the intervals", test_temporal_block_must_divide_the_intervals},
       {"TOML errors reach the caller", test_toml_errors_reach_the_caller},
       {"read_file returns the text NUL-terminated", test_read_file_returns_the_text_nul_terminated},
