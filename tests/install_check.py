@@ -52,7 +52,8 @@ def main():
         for path in ("bin/jacobi", "share/man/man1/jacobi.1", "share/jacobi/README.md",
                      "share/jacobi/plot.py", "share/jacobi/jacobi.sbatch",
                      "share/jacobi/paraview_view.py", "share/jacobi/headless.sh",
-                     "share/jacobi/configs/plate.toml"):
+                     "share/jacobi/configs/plate.toml", "share/jacobi/docs/guide.md",
+                     "share/jacobi/docs/configuration.md", "share/jacobi/docs/plate.png"):
             if not os.path.isfile(os.path.join(prefix, path)):
                 raise Failure(f"cmake --install did not install {path}")
 
