@@ -2,9 +2,10 @@
  *
  * Every key is described once, in a schema table in cfg.c: its section, name, type, default,
  * allowed range and one line of help. Parsing, --set, the error messages (with suggestions for
- * misspelt names), the printed resolved configuration and the config reference (docs/configuration.md,
- * the man page) all come from that table. Checks that need the rank count (process_grid against it) are the
- * decomposition's; cfg_origin() gives them the file and line to blame.
+ * misspelt names), the printed resolved configuration and the config reference
+ * (docs/configuration.md, the man page) all come from that table. Checks that need the rank count
+ * (process_grid against it) are the decomposition's; cfg_origin() gives them the file and line to
+ * blame.
  *
  * Not for: reading files on more than one rank (rank 0 reads, then broadcasts the text), MPI.
  * Not collective; no MPI inside.

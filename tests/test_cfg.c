@@ -1296,8 +1296,8 @@ static void test_reference_block_sees_a_difference(void) {
   size_t size = reference_len + 256, len = 0;
   char *doc = malloc(size);
   CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
-  int n = snprintf(doc, size, "intro\n%s -->\n\n%s\n%s -->\ntail\n", CFG_REFERENCE_BEGIN,
-                   reference, CFG_REFERENCE_END);
+  int n = snprintf(doc, size, "intro\n%s -->\n\n%s\n%s -->\ntail\n", CFG_REFERENCE_BEGIN, reference,
+                   CFG_REFERENCE_END);
   CU_ASSERT_FATAL(n > 0 && (size_t)n < size);
   const char *block = reference_block(doc, &len);
   EXPECT(block_is_reference(block, len, reference),
