@@ -14,7 +14,7 @@
 
 #include <stdarg.h>
 
-/* Status values double as process exit codes (README, "Exit codes"). A larger value is the
+/* Status values double as process exit codes (docs/guide.md, "Exit codes"). A larger value is the
  * more specific diagnosis, so ranks agreeing on a status take the maximum. */
 enum err_status {
   ERR_OK = 0,
@@ -22,7 +22,7 @@ enum err_status {
   ERR_CONFIG = 2,  /* usage or configuration error */
 };
 
-/* Exit codes of a run that did not fail (README, "Exit codes"). */
+/* Exit codes of a run that did not fail (docs/guide.md, "Exit codes"). */
 enum err_exit {
   EXIT_CONVERGED = 0,
   EXIT_NOT_CONVERGED = 3, /* stopped at solver.max_iterations; the result is still written */

@@ -4,10 +4,10 @@
  * Pure functions of sizes and ranks: no MPI, so every rank (and `--dry-run --ranks N`) computes
  * the whole hierarchy alone, and the transfers are the same arithmetic on every decomposition.
  *
- * Coarsening (README, "Multigrid"). Along one direction a level has n points, its first point a
- * distance gap_lo (in the level's own spacing H) from the edge and its last one gap_hi; level 0
- * has gap 1 at both ends. The next level takes every other point, I -> 2 I + parity: an odd n
- * keeps the points between the ends (parity 1); an even n cannot, and keeps the every-other
+ * Coarsening (docs/numerics.md, "Multigrid"). Along one direction a level has n points, its first
+ * point a distance gap_lo (in the level's own spacing H) from the edge and its last one gap_hi;
+ * level 0 has gap 1 at both ends. The next level takes every other point, I -> 2 I + parity: an odd
+ * n keeps the points between the ends (parity 1); an even n cannot, and keeps the every-other
  * points that grow the smaller gap. Both gaps stay in (0, 1] at every level, about 1/3 at the
  * least, and the operator is the Shortley-Weller second difference for the actual distances, so
  * any nx, ny >= 1 coarsens, not only 2^k - 1. Coarsening stops when a direction has 2 points

@@ -1,6 +1,6 @@
 /* expr.h - formulas in a config: a temperature or a heat source as an expression of the
  * position, compiled once and evaluated per point, through muParser (Debian's libmuparser,
- * its C interface muParserDLL.h; README, "Any plate", says why that library).
+ * its C interface muParserDLL.h; docs/guide.md, "Any plate", says why that library).
  *
  * An expression sees the variables x and y (metres from the plate's top-left corner, y
  * downwards) and the constants pi, e, width and height (metres). Everything muParser offers is

@@ -1,7 +1,7 @@
 /* output.h - the result file, checkpoints and restarts: the distributed field to and from one
  * HDF5 file, with an XDMF sidecar so that ParaView and VisIt open it directly.
  *
- * The file (README, "Output, checkpoints and restart") holds /temperature, float64, shape
+ * The file (docs/guide.md, "Output, checkpoints and restart") holds /temperature, float64, shape
  * (ny + 2, nx + 2) with the boundary ring, row 0 the top edge, and root attributes iterations,
  * residual, converged, tolerance, nx, ny, partitioner, ranks, version, config, method,
  * error_estimate, error_bound, target_error; with

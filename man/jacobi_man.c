@@ -1,7 +1,7 @@
 /* jacobi_man.c - write jacobi(1), the man page, from the texts jacobi itself prints.
  *
  * The synopsis, options and exit codes are cli_help()'s words and the CONFIGURATION section is
- * cfg_print_reference()'s table (the README's table too), so the man page cannot drift from
+ * cfg_print_reference()'s table (docs/configuration.md's too), so the man page cannot drift from
  * `jacobi --help` or from the schema. A build tool, not part of jacobi: no MPI, no HDF5.
  *
  * usage: jacobi_man SHARE_DIR OUT.1   (SHARE_DIR: where the configs and scripts are installed,

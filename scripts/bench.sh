@@ -844,9 +844,9 @@ else
   echo "${mg_cost[*]}" >>"$out/commands.txt"
   "${mg_cost[@]}" | tee -a "$report"
 fi
-# The README's modelled cluster: 16384^2, 64 ranks a node, 12 GB/s a core, 200 a node, 2 us and
-# 12 GB/s between nodes, 1.5 us a reduction stage.
-say "   8d. --dry-run --ranks 4096, the README's modelled cluster, 16384^2, V(2,2): predicted time a cycle by level"
+# The modelled cluster of docs/performance.md: 16384^2, 64 ranks a node, 12 GB/s a core, 200 a
+# node, 2 us and 12 GB/s between nodes, 1.5 us a reduction stage.
+say "   8d. --dry-run --ranks 4096, the docs' modelled cluster, 16384^2, V(2,2): predicted time a cycle by level"
 mg_model=("$jacobi" --dry-run --ranks 4096 --set grid.nx=16384 --set grid.ny=16384
   --set solver.method=multigrid --set halo.ranks_per_node=64 --set 'decomposition.process_grid=[0, 0]'
   --set machine.core_bandwidth_gbs=12 --set machine.node_bandwidth_gbs=200

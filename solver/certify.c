@@ -92,7 +92,8 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   double mine = 0.0;
   /* A point that is not finite certifies nothing, and the change would not show it: a max
    * (the sweep's, and this one's) drops a NaN. The configuration keeps every value finite
-   * (README, "The field stays finite"); this says so if something it did not foresee does. */
+   * (docs/numerics.md, "The field stays finite"); this says so if something it did not foresee
+   * does. */
   int not_finite = 0, anywhere = 0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t stride = field_stride(f, t);

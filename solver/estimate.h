@@ -13,7 +13,7 @@
  * The bound adds what rounding can hide: the computed d differs from the exact one by at most
  * about 2u (B + |x - T*|) (u = 2^-53, B the largest edge temperature, which bounds |T*|), and
  * solving for |x - T*| gives estimate_bound's formula. It is a guarantee, never below the true
- * error, whatever the iterate (README, "How far from the answer").
+ * error, whatever the iterate (docs/numerics.md, "How far from the answer").
  *
  * The estimate is measured: the residual's error on a coarse grid (below, and certify.h), kept
  * between the rigorous lower bound R / 8 (||A||inf = 8) and the bound. Between measurements
@@ -120,8 +120,8 @@ double estimate_iterations_to(const struct estimate_model *m, double from, doubl
  * ESTIMATE_COARSE_POINTS / (the other's), at most ESTIMATE_COARSE_MAX, so that thin plates'
  * boundary layers are resolved. Where the coarse grid is the grid itself the estimate is the
  * exact error (to rounding); beyond, the tests find it within 0.75-1.01 of the truth for both
- * methods (README). The caller sums the weighted residual exactly (integers), so the estimate
- * is the same on every decomposition. */
+ * methods (docs/numerics.md). The caller sums the weighted residual exactly (integers), so the
+ * estimate is the same on every decomposition. */
 enum { ESTIMATE_COARSE = 64, ESTIMATE_COARSE_POINTS = 4096, ESTIMATE_COARSE_MAX = 512 };
 
 struct estimate_coarse {

@@ -10,8 +10,8 @@
  *
  * The program reads as its data path: configure -> plan -> allocate -> solve -> write -> finish.
  * A run may continue from a file (initial.from_file), write checkpoints, and stop on SIGTERM or
- * SIGUSR1 with a checkpoint and exit code 4 (README, "Output, checkpoints and restart"). Every
- * step ends with the ranks agreeing on its status (team_agree), so a failure anywhere stops
+ * SIGUSR1 with a checkpoint and exit code 4 (docs/guide.md, "Output, checkpoints and restart").
+ * Every step ends with the ranks agreeing on its status (team_agree), so a failure anywhere stops
  * every rank with one message and the documented exit code.
  */
 #include "cfg.h"
@@ -632,7 +632,8 @@ static void far_from_answer(const struct run *run, struct report_summary *s) {
     s->chebyshev_total = estimate_iterations_to(&chebyshev, from, s->goal);
   }
   if (cfg->method != CFG_METHOD_MULTIGRID) {
-    /* V(2,2) red-black reduces the error about 20x a cycle at any size (README, Multigrid) */
+    /* V(2,2) red-black reduces the error about 20x a cycle at any size (docs/numerics.md,
+     * Multigrid) */
     double from =
         isfinite(run->estimate.ref_estimate) ? run->estimate.ref_estimate : s->error_bound;
     s->multigrid_total = from > s->goal ? ceil(log(from / s->goal) / log(20.0)) : 1;

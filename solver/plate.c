@@ -415,7 +415,7 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
     p->start_lo = fmin(all[0], all[2]), p->start_hi = fmax(-all[1], -all[3]);
   /* T* between the extremes of what is held (the maximum principle), widened by what the
    * sources can add: |A^-1 4b| <= ||A^-1||inf 4 max |b|, and fixed points only lower
-   * ||A^-1||inf (README, "Any plate"). */
+   * ||A^-1||inf (docs/numerics.md, "Any plate"). */
   struct estimate_model m;
   estimate_init(&m, cfg->nx, cfg->ny, 0.0, false);
   double widen = m.inverse_norm * 4.0 * p->max_source_term;

@@ -3,7 +3,7 @@
  * check iterations, exchange halos, swap buffers; checkpoints, signals and progress, written
  * once for every method.
  *
- * The stopping rule (README, "What it solves"): iteration k computes x^k from x^(k-1) and
+ * The stopping rule (docs/numerics.md, "What it solves"): iteration k computes x^k from x^(k-1) and
  * measures diff_k = max |J x^(k-1) - x^(k-1)| over the interior, the sweep change of the iterate
  * it read (for Jacobi, J x^(k-1) = x^k, so diff_k = max |x^k - x^(k-1)|). At every k that is a
  * multiple of check_interval, and at k = max_iterations, the ranks agree on diff_k; the run

@@ -305,7 +305,7 @@ def case_sigusr1_to_the_ranks_on_2_ranks_checkpoints_and_exits_4():
     """SIGUSR1 to each rank, found under the launcher (Hydra puts a proxy between), on rank
     counts a 2-core machine runs without oversubscribing, so MPICH's suite runs it too. (To
     MPICH's mpiexec itself, SIGUSR1 is forwarded, but mpiexec then exits 0 instead of 4 about
-    one time in five; README, "Slurm".)"""
+    one time in five; docs/guide.md, "Slurm".)"""
     def send(pid):
         pids = e2e.rank_pids(pid)
         if len(pids) != 2:

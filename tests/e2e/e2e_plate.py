@@ -10,8 +10,9 @@ the fixed points identity rows); the heat flows are recomputed from the file's f
 bit over decompositions, restarts and checkpoints with all of it; every new config error;
 and a plate without sources or regions keeps today's bits.
 
-The discrete equations (README, "Any plate"): h = width / (nx + 1) = height / (ny + 1); point
-(i, j) of the interior at x = (j + 1) h, y = (i + 1) h from the top-left corner, y downwards;
+The discrete equations (docs/numerics.md, "Any plate"): h = width / (nx + 1) = height / (ny + 1);
+point (i, j) of the interior at x = (j + 1) h, y = (i + 1) h from the top-left corner, y
+downwards;
 the ring on x = 0, width and y = 0, height; at every free interior point
     k t (T_N + T_S + T_W + T_E - 4 T) / h^2 + q = 0,
 and a point inside a region is held at the region's temperature (later regions win).
@@ -1114,7 +1115,7 @@ def case_plate_config_errors():
 # ---- 7. today's bits ----------------------------------------------------------------------
 
 # configs/plate.toml solved by the build before issue 16 (commit 0dcd5c0), on any ranks: the
-# README's figures (16150 iterations, 0.337 degrees left) and the checksums of that binary.
+# docs' figures (16150 iterations, 0.337 degrees left) and the checksums of that binary.
 TODAYS_PLATE = {"jacobi": (16150, "1511e5599c7a7290"), "chebyshev": (479, "98eaab7d655bef5a"),
                 "multigrid": (4, "95b69bf632fb9dad")}
 
