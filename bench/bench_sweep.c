@@ -25,7 +25,7 @@
  * Streaming stores skip that read: out of cache they move 16 real bytes per update where the
  * copy moved 24 for every 16 it counted, so they can pass the roofline so defined.
  */
-#include "sweep.h"
+#include "solver/kernel/sweep.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -13,9 +13,9 @@
  * (ceil_div never forms n + b - 1), nor a rank's points or bytes in the plan, so int64_t holds
  * every figure of any grid whose bytes are countable at all.
  */
-#include "decomp.h"
+#include "decomp/decomp.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <inttypes.h>
 #include <stdio.h>

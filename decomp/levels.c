@@ -1,7 +1,7 @@
 /* levels.c - the multigrid hierarchy; see levels.h. */
-#include "levels.h"
+#include "decomp/levels.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <inttypes.h>
 #include <string.h>

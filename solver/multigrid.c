@@ -14,11 +14,11 @@
  * each run is one message per pair of ranks that share something, plus a copy of what a rank
  * owns itself.
  */
-#include "multigrid.h"
+#include "solver/multigrid.h"
 
-#include "err.h"
-#include "estimate.h"
-#include "sweep.h"
+#include "common/err.h"
+#include "solver/bound/estimate.h"
+#include "solver/kernel/sweep.h"
 
 #include <math.h>
 #include <stdlib.h>

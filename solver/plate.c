@@ -1,11 +1,11 @@
 /* plate.c - the plate, point by point; see plate.h. */
-#include "plate.h"
+#include "solver/plate.h"
 
-#include "certify.h"
-#include "err.h"
-#include "estimate.h"
-#include "expr.h"
-#include "output.h"
+#include "common/err.h"
+#include "io/expr.h"
+#include "io/output.h"
+#include "solver/bound/certify.h"
+#include "solver/bound/estimate.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
 /* solve.c - the iteration loop; see solve.h. */
-#include "solve.h"
+#include "solver/solve.h"
 
-#include "certify.h"
-#include "err.h"
-#include "report.h"
-#include "sweep.h"
+#include "common/err.h"
+#include "solver/bound/certify.h"
+#include "solver/kernel/sweep.h"
+#include "solver/report.h"
 
 #include <math.h>
 #include <signal.h>

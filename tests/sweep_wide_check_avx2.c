@@ -8,9 +8,9 @@
 #pragma GCC target("avx2")
 #define SWEEP_VLEN 8
 #define SWEEP_STREAM_ALIGN 64
-#include "sweep_kernel.h"
+#include "solver/kernel/sweep_kernel.h"
 
-#include "sweep_wide_check.h"
+#include "tests/sweep_wide_check.h"
 
 double sweep_wide_check_avx2(const double *restrict in, double *restrict out, int64_t nrows,
                              int64_t ncols, int64_t stride, bool streaming, bool want_diff) {

@@ -8,9 +8,9 @@
  * {1, 2, 3, 5, 17}; every tile, neighbour and plan figure is compared with a map of every point.
  * A failure names the case: "n=10 p=4 block-cyclic b=3", "64x64 on 4 ranks [2, 2] cyclic".
  */
-#include "cunit_main.h"
-#include "decomp.h"
-#include "err.h"
+#include "common/err.h"
+#include "decomp/decomp.h"
+#include "tests/cunit_main.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

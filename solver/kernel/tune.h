@@ -20,9 +20,9 @@
 #ifndef JACOBI_TUNE_H
 #define JACOBI_TUNE_H
 
-#include "cfg.h"
-#include "sweep.h"
-#include "team.h"
+#include "io/cfg.h"
+#include "runtime/team.h"
+#include "solver/kernel/sweep.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,8 +10,8 @@
 #ifndef JACOBI_SWEEP_KERNEL_H
 #define JACOBI_SWEEP_KERNEL_H
 
-#include "sweep.h"
-#include "sweep_sets.h"
+#include "solver/kernel/sweep.h"
+#include "solver/kernel/sweep_sets.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -1,8 +1,8 @@
 /* sweep.c - the Jacobi kernel; see sweep.h. */
-#include "sweep.h"
+#include "solver/kernel/sweep.h"
 
 #define SWEEP_KERNEL_SET sweep_kernels_baseline
-#include "sweep_kernel.h"
+#include "solver/kernel/sweep_kernel.h"
 
 /* On x86-64 the kernels are built for the baseline (SSE2, here) and for AVX2 (sweep_avx2.c),
  * and each call runs the set the CPU has: the same binary on any node of a cluster, at full

@@ -1,8 +1,8 @@
 /* certify.c - the measured distance of an iterate to T*; see certify.h. */
-#include "certify.h"
+#include "solver/bound/certify.h"
 
-#include "err.h"
-#include "sweep.h"
+#include "common/err.h"
+#include "solver/kernel/sweep.h"
 
 #include <math.h>
 #include <stdlib.h>
