@@ -44,6 +44,7 @@
 #include "runtime/halo.h"
 
 #include "common/err.h"
+#include "common/minmax.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -103,9 +104,6 @@ struct halo {
 
 /* ---- geometry ---------------------------------------------------------------------------------
  */
-
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static struct rect tile_rect(const struct decomp_tile *t) {
   return (struct rect){t->row0, t->row0 + t->nrows, t->col0, t->col0 + t->ncols};
