@@ -179,14 +179,9 @@ static enum decomp_kind decomp_kind_of(enum cfg_partitioner p) {
 /* The runtime's halo mode for the configured one: the runtime sits below the configuration
  * (docs/design.md) and has its own enum. */
 static enum halo_mode halo_mode_of(enum cfg_halo_mode m) {
-  switch (m) {
-  case CFG_HALO_SHM:
-    return HALO_SHM;
-  case CFG_HALO_P2P:
-    return HALO_P2P;
-  default:
-    return HALO_AUTO;
-  }
+  static const enum halo_mode modes[] = {
+      [CFG_HALO_AUTO] = HALO_AUTO, [CFG_HALO_SHM] = HALO_SHM, [CFG_HALO_P2P] = HALO_P2P};
+  return modes[m];
 }
 
 /* The node of each of nranks ranks when ranks_per_node consecutive ranks share a node (0: one
