@@ -1,7 +1,7 @@
 /* sweep_wide_check_avx2.c - the kernel's 8-wide body built for AVX2, for test_sweep.
  *
- * A unit of its own under the pragma, as solver/sweep_wide.c is for AVX-512, so that the body
- * is built as an AVX unit builds it: the running max by the compare (sweep_kernel.h), which
+ * A unit of its own under the pragma, as solver/kernel/sweep_wide.c is for AVX-512, so that the
+ * body is built as an AVX unit builds it: the running max by the compare (sweep_kernel.h), which
  * AVX-512 does in one instruction and GCC, with AVX2's 4-double registers, lane by lane; the
  * same choice either way. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

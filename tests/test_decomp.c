@@ -649,7 +649,7 @@ static void test_force_p2p_sends_all_off_rank_halo_as_messages(void) {
   for_each_layout(check_plan_force_p2p);
 }
 
-/* The plan is what the halo code will find walking the tiles side by side (solver/halo.c
+/* The plan is what the halo code will find walking the tiles side by side (runtime/halo.c
  * checks its traffic against the plan at the end of every run). */
 static void check_plan_tiles(const struct decomp_layout *l, const char *what) {
   int node_of_rank[MAX_RANKS];
