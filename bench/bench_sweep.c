@@ -2,7 +2,7 @@
  *
  * NAME     bench_sweep
  * PURPOSE  Million lattice updates per second (MLUP/s) of the kernels jacobi runs
- *          (solver/sweep.h): sweep_tile (regular stores), sweep_tile_streaming
+ *          (solver/kernel/sweep.h): sweep_tile (regular stores), sweep_tile_streaming
  *          (non-temporal stores), sweep_tile_weighted (Chebyshev's step, "chebyshev") and
  *          sweep_tile_update (regular stores, no max-diff: the
  *          iterations between convergence checks), called directly on one n x n tile with
@@ -25,7 +25,7 @@
  * Streaming stores skip that read: out of cache they move 16 real bytes per update where the
  * copy moved 24 for every 16 it counted, so they can pass the roofline so defined.
  */
-#include "sweep.h"
+#include "solver/kernel/sweep.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* err.c - the recorded failure behind err.h. */
-#include "err.h"
+#include "common/err.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * Functions that can fail return an int status: 0 is success, otherwise one of enum err_status.
  * The first failure records a message with err_set(); callers propagate the status with CHECK()
  * and leave the message alone, so what the user reads is the root cause. Not for MPI: making
- * ranks agree on a status is solver/team.h's job.
+ * ranks agree on a status is runtime/team.h's job.
  *
  * Not thread-safe: jacobi runs one thread per rank.
  */

@@ -13,9 +13,10 @@
  * (ceil_div never forms n + b - 1), nor a rank's points or bytes in the plan, so int64_t holds
  * every figure of any grid whose bytes are countable at all.
  */
-#include "decomp.h"
+#include "decomp/decomp.h"
 
-#include "err.h"
+#include "common/err.h"
+#include "common/minmax.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,8 +26,6 @@
 
 /* ceil(a / b) for a >= 0, b >= 1, without forming a + b - 1 (which could overflow). */
 static int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
-
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static int64_t dist_nblocks(const struct decomp_dist *d) { return ceil_div(d->n, d->b); }
 
@@ -314,8 +313,6 @@ static struct plan_figures figures_of(const struct decomp_rank_plan *p) {
       p->tiles,           p->points,          p->bytes,          p->halo_points_local,
       p->halo_points_shm, p->halo_points_p2p, p->shm_neighbours, p->messages};
 }
-
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static void figures_accumulate(struct plan_figures *sum, struct plan_figures *max,
                                const struct plan_figures *f) {

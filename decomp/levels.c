@@ -1,13 +1,11 @@
 /* levels.c - the multigrid hierarchy; see levels.h. */
-#include "levels.h"
+#include "decomp/levels.h"
 
-#include "err.h"
+#include "common/err.h"
+#include "common/minmax.h"
 
 #include <inttypes.h>
 #include <string.h>
-
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* floor(a / 2) for any sign. */
 static int64_t floor_half(int64_t a) { return a >= 0 ? a / 2 : -((1 - a) / 2); }

@@ -28,7 +28,7 @@
 #ifndef JACOBI_LEVELS_H
 #define JACOBI_LEVELS_H
 
-#include "decomp.h"
+#include "decomp/decomp.h"
 
 #include <stdbool.h>
 #include <stdint.h>

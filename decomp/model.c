@@ -1,7 +1,7 @@
 /* model.c - the performance model; see model.h. */
-#include "model.h"
+#include "decomp/model.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <stdlib.h>
 

@@ -18,7 +18,7 @@
 #ifndef JACOBI_MODEL_H
 #define JACOBI_MODEL_H
 
-#include "decomp.h"
+#include "decomp/decomp.h"
 
 #include <stdint.h>
 

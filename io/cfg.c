@@ -14,11 +14,11 @@
  * each [[region]] header (toml.h: a TOML_TABLE_ARRAY_ITEM entry) adds a region with their
  * defaults, and the keys after it (array_index) go to it.
  */
-#include "cfg.h"
+#include "io/cfg.h"
 
-#include "err.h"
-#include "expr.h"
-#include "toml.h"
+#include "common/err.h"
+#include "io/expr.h"
+#include "io/toml.h"
 
 #include <ctype.h>
 #include <errno.h>

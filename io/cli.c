@@ -1,7 +1,7 @@
 /* cli.c - the command line; see cli.h. */
-#include "cli.h"
+#include "io/cli.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <errno.h>
 #include <limits.h>

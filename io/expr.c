@@ -8,9 +8,9 @@
  *   on the way through the C interface), so the message is ours, from the error code.
  * - mupError clears the error flag it reports: it is asked once after each call.
  */
-#include "expr.h"
+#include "io/expr.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <math.h>
 #include <muParserDLL.h>

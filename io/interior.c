@@ -9,10 +9,10 @@
  * (whatever the slab holds) to the end, so that no rank is left waiting; the status is agreed
  * at the end.
  */
-#include "output.h"
+#include "io/output.h"
 
-#include "err.h"
-#include "slab.h"
+#include "common/err.h"
+#include "io/slab.h"
 
 #include <errno.h>
 #include <hdf5.h>

@@ -8,10 +8,10 @@
  * it is complete and synced. The datasets of the interior alone (/source, /fixed) go the same
  * two ways, in slabs of their own shape, from the field's private arrays.
  */
-#include "output.h"
+#include "io/output.h"
 
-#include "err.h"
-#include "slab.h"
+#include "common/err.h"
+#include "io/slab.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -24,9 +24,9 @@
 #ifndef JACOBI_OUTPUT_H
 #define JACOBI_OUTPUT_H
 
-#include "cfg.h"
-#include "field.h"
-#include "team.h"
+#include "io/cfg.h"
+#include "runtime/field.h"
+#include "runtime/team.h"
 
 #include <stdbool.h>
 #include <stdint.h>

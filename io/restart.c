@@ -5,10 +5,10 @@
  * order (slab.h) and scatters them with one MPI_Scatterv; each rank unpacks into its tiles. The
  * reader's layout need not be the writer's: placement is by global index only.
  */
-#include "output.h"
+#include "io/output.h"
 
-#include "err.h"
-#include "slab.h"
+#include "common/err.h"
+#include "io/slab.h"
 
 #include <errno.h>
 #include <hdf5.h>

@@ -1,8 +1,8 @@
 /* slab.c - row slabs, segment order and HDF5 error text; see slab.h. */
-#include "slab.h"
+#include "io/slab.h"
 
-#include "output.h"
-#include "team.h"
+#include "io/output.h"
+#include "runtime/team.h"
 
 #include <hdf5.h>
 #include <stdio.h>

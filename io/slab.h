@@ -10,7 +10,7 @@
 #ifndef JACOBI_SLAB_H
 #define JACOBI_SLAB_H
 
-#include "decomp.h"
+#include "decomp/decomp.h"
 
 #include <hdf5.h>
 #include <stdbool.h>

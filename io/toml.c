@@ -11,9 +11,9 @@
  * a hash map on (parent node, part name), so every statement costs time linear in its length
  * whatever the nesting: a 1 MiB file of keys is parsed in linear time and memory.
  */
-#include "toml.h"
+#include "io/toml.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <errno.h>
 #include <math.h>

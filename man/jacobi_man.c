@@ -7,8 +7,8 @@
  * usage: jacobi_man SHARE_DIR OUT.1   (SHARE_DIR: where the configs and scripts are installed,
  * e.g. /usr/local/share/jacobi; cmake --install runs it, so that it names the real prefix)
  */
-#include "cfg.h"
-#include "cli.h"
+#include "io/cfg.h"
+#include "io/cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 #
 # Usage: scripts/avx512_under_bochs.sh [--out DIR] [--install] [--minutes M]
 #
-# The AVX-512 variant (solver/sweep_wide.c) runs only where the CPU has AVX-512F, and the
+# The AVX-512 variant (solver/kernel/sweep_wide.c) runs only where the CPU has AVX-512F, and the
 # machines this project is built on have not always had it. This boots Debian's own Linux
 # kernel in Bochs (Debian's package, an x86 emulator that implements AVX-512: its
 # corei7_skylake_x model) with an initramfs that holds a static test_sweep built from this
@@ -149,10 +149,10 @@ EOF
 gcc -static -O2 "$out/init.c" -o "$out/root/init"
 rm -f "$out/init.c"
 src=$here
-gcc -static -O3 -std=c11 -D_GNU_SOURCE -ffp-contract=off -Wno-psabi -I"$src/solver" \
-  -I"$src/tests" -I"$src/common" "$src/tests/test_sweep.c" "$src/tests/cunit_main.c" \
-  "$src/tests/sweep_wide_check.c" "$src/tests/sweep_wide_check_avx2.c" "$src/solver/sweep.c" \
-  "$src/solver/sweep_avx2.c" "$src/solver/sweep_wide.c" -lcunit -lm -o "$out/root/test_sweep"
+gcc -static -O3 -std=c11 -D_GNU_SOURCE -ffp-contract=off -Wno-psabi -I"$src" \
+  "$src/tests/test_sweep.c" "$src/tests/cunit_main.c" \
+  "$src/tests/sweep_wide_check.c" "$src/tests/sweep_wide_check_avx2.c" "$src/solver/kernel/sweep.c" \
+  "$src/solver/kernel/sweep_avx2.c" "$src/solver/kernel/sweep_wide.c" -lcunit -lm -o "$out/root/test_sweep"
 mknod "$out/root/dev/console" c 5 1
 (cd "$out/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$out/iso/initrd.gz"
 cp "$vmlinuz" "$out/iso/vmlinuz"

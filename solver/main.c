@@ -14,21 +14,21 @@
  * Every step ends with the ranks agreeing on its status (team_agree), so a failure anywhere stops
  * every rank with one message and the documented exit code.
  */
-#include "cfg.h"
-#include "cli.h"
-#include "decomp.h"
-#include "err.h"
-#include "estimate.h"
-#include "field.h"
-#include "halo.h"
-#include "levels.h"
-#include "model.h"
-#include "output.h"
-#include "plate.h"
-#include "report.h"
-#include "solve.h"
-#include "team.h"
-#include "tune.h"
+#include "common/err.h"
+#include "decomp/decomp.h"
+#include "decomp/levels.h"
+#include "decomp/model.h"
+#include "io/cfg.h"
+#include "io/cli.h"
+#include "io/output.h"
+#include "runtime/field.h"
+#include "runtime/halo.h"
+#include "runtime/team.h"
+#include "solver/bound/estimate.h"
+#include "solver/kernel/tune.h"
+#include "solver/plate.h"
+#include "solver/report.h"
+#include "solver/solve.h"
 
 #include <errno.h>
 #include <math.h>
@@ -174,6 +174,14 @@ static enum decomp_kind decomp_kind_of(enum cfg_partitioner p) {
   default:
     return DECOMP_BLOCK;
   }
+}
+
+/* The runtime's halo mode for the configured one: the runtime sits below the configuration
+ * (docs/design.md) and has its own enum. */
+static enum halo_mode halo_mode_of(enum cfg_halo_mode m) {
+  static const enum halo_mode modes[] = {
+      [CFG_HALO_AUTO] = HALO_AUTO, [CFG_HALO_SHM] = HALO_SHM, [CFG_HALO_P2P] = HALO_P2P};
+  return modes[m];
 }
 
 /* The node of each of nranks ranks when ranks_per_node consecutive ranks share a node (0: one
@@ -408,8 +416,8 @@ static int plan(struct run *run) {
   }
   CHECK(team_agree(run->team, err_status()));
   CHECK(io_check_output(run->cfg, run->team));
-  return halo_check_mode(&run->layout, run->team, run->cfg->halo_mode, run->cfg->temporal_block,
-                         cfg_origin(run->cfg, "halo.mode"));
+  return halo_check_mode(&run->layout, run->team, halo_mode_of(run->cfg->halo_mode),
+                         run->cfg->temporal_block, cfg_origin(run->cfg, "halo.mode"));
 }
 
 /* Allocate the field and fill it with the plate (plate.h), from initial.interior or continued
@@ -472,7 +480,7 @@ static int allocate(struct run *run) {
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
                              plate->answer_hi);
   }
-  CHECK(halo_create(run->field, run->team, cfg->halo_mode, &run->halo));
+  CHECK(halo_create(run->field, run->team, halo_mode_of(cfg->halo_mode), &run->halo));
   return plate_fill_rings(plate, run->field, run->halo, run->team);
 }
 
@@ -582,7 +590,7 @@ static int solve(struct run *run) {
                                               .pre = (int)cfg->mg_pre,
                                               .post = (int)cfg->mg_post,
                                               .fmg = cfg->mg_fmg,
-                                              .halo_mode = cfg->halo_mode},
+                                              .halo_mode = halo_mode_of(cfg->halo_mode)},
                                 .tolerance = classic ? cfg->tolerance : 0.0,
                                 .target_error = cfg->target_error,
                                 .estimate = run->estimate,

@@ -14,18 +14,17 @@
  * each run is one message per pair of ranks that share something, plus a copy of what a rank
  * owns itself.
  */
-#include "multigrid.h"
+#include "solver/multigrid.h"
 
-#include "err.h"
-#include "estimate.h"
-#include "sweep.h"
+#include "common/err.h"
+#include "common/minmax.h"
+#include "solver/bound/estimate.h"
+#include "solver/kernel/operator.h"
+#include "solver/kernel/sweep.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* ---- fetches ----------------------------------------------------------------------------------
  */
@@ -1053,13 +1052,13 @@ const struct levels *multigrid_levels(const struct multigrid *mg) { return &mg->
 double multigrid_work(const struct multigrid *mg) { return mg->work; }
 
 /* ---- the pointwise operators ------------------------------------------------------------------
- * Level 0 has the canonical update of sweep.h, u = 0.25 ((N + S) + (W + E)); a coarse level the
- * Shortley-Weller one, u = (((wN N + wS S) + (wW W + wE E)) + f) / (dN + dW), with its rows'
- * and columns' weights. Red-black Gauss-Seidel sets the points of one colour to u in place,
- * then the other's. A Jacobi-type step s writes out = y + alpha_s (x - out), y = x + beta_s
- * (u - x), into the buffer that holds the iterate before x (alpha_1 = 0: out = y): damped
- * Jacobi (alpha 0, beta 4/5) or fourth-kind Chebyshev. The residual is f + neighbours - diag x.
- * One order of operations everywhere. */
+ * The points' arithmetic is operator.h's: level 0 has the Laplace or the general update; a
+ * coarse level the Shortley-Weller one, operator.h's faces operator, with its rows' and
+ * columns' weights (or, on a plate with held points, each point's). Red-black Gauss-Seidel sets the
+ * points of one colour to u in place, then the other's. A Jacobi-type step s writes out = y +
+ * alpha_s (x - out), y = x + beta_s (u - x), into the buffer that holds the iterate before x
+ * (alpha_1 = 0: out = y): damped Jacobi (alpha 0, beta 4/5) or fourth-kind Chebyshev. The residual
+ * is f + neighbours - diag x (operator.h's residuals). */
 
 static int current_of(const struct multigrid *mg, int l) {
   const struct level *L = &mg->lv[l];
@@ -1095,7 +1094,7 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
     if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
       const double *br = L->b[t] + i * s;
       for (int64_t j = 0; j < tile->ncols; j++) {
-        double u = kr[j] * (0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]))) + br[j];
+        double u = OP_GENERAL(kr[j], OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]), br[j]);
         double y = xr[j] + beta * (u - xr[j]);
         o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
       }
@@ -1103,7 +1102,7 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
     }
     if (l == 0) {
       for (int64_t j = 0; j < tile->ncols; j++) {
-        double u = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
+        double u = OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]);
         double y = xr[j] + beta * (u - xr[j]);
         o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
       }
@@ -1119,20 +1118,18 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
                    *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
                    *dg = L->sw[SW_DIAG][t] + i * s;
       for (int64_t j = 0; j < tile->ncols; j++) {
-        double u =
-            kr[j] *
-            ((((cn[j] * xr[j - s] + cs[j] * xr[j + s]) + (cw[j] * xr[j - 1] + ce[j] * xr[j + 1])) +
-              fr[j]) /
-             dg[j]);
+        double u = kr[j] * OP_FACES_UPDATE(OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j],
+                                                    xr[j - 1], ce[j], xr[j + 1]),
+                                           fr[j], dg[j]);
         double y = xr[j] + beta * (u - xr[j]);
         o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
       }
       continue;
     }
     for (int64_t j = 0; j < tile->ncols; j++) {
-      double u =
-          (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) + fr[j]) /
-          (dy + dx[j]);
+      double u = OP_FACES_UPDATE(
+          OP_FACES(wn, xr[j - s], ws, xr[j + s], ww[j], xr[j - 1], we[j], xr[j + 1]), fr[j],
+          dy + dx[j]);
       double y = xr[j] + beta * (u - xr[j]);
       o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
     }
@@ -1157,10 +1154,10 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
     if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
       const double *br = L->b[t] + i * s;
       for (int64_t j = 0; j < nc; j++)
-        u[j] = kr[j] * (0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]))) + br[j];
+        u[j] = OP_GENERAL(kr[j], OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]), br[j]);
     } else if (l == 0) {
       for (int64_t j = 0; j < nc; j++)
-        u[j] = 0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]));
+        u[j] = OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]);
     } else {
       double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
       const double *fr = L->f[t] + i * s;
@@ -1171,15 +1168,14 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
                      *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
                      *dg = L->sw[SW_DIAG][t] + i * s;
         for (int64_t j = 0; j < nc; j++)
-          u[j] = kr[j] * ((((cn[j] * xr[j - s] + cs[j] * xr[j + s]) +
-                            (cw[j] * xr[j - 1] + ce[j] * xr[j + 1])) +
-                           fr[j]) /
-                          dg[j]);
+          u[j] = kr[j] * OP_FACES_UPDATE(OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j],
+                                                  xr[j - 1], ce[j], xr[j + 1]),
+                                         fr[j], dg[j]);
       } else {
         for (int64_t j = 0; j < nc; j++)
-          u[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
-                  fr[j]) /
-                 (dy + dx[j]);
+          u[j] = OP_FACES_UPDATE(
+              OP_FACES(wn, xr[j - s], ws, xr[j + s], ww[j], xr[j - 1], we[j], xr[j + 1]), fr[j],
+              dy + dx[j]);
       }
     }
     for (int64_t j = j0; j < nc; j += 2)
@@ -1225,13 +1221,13 @@ static void residual(struct multigrid *mg, int l) {
       if (l == 0 && kr != NULL) { /* 4 (b + avg - x) at a free point, 0 at a fixed one */
         const double *br = L->b[t] + i * s;
         for (int64_t j = 0; j < tile->ncols; j++)
-          rr[j] = kr[j] * ((((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1])) + 4.0 * br[j]) -
-                           4.0 * xr[j]);
+          rr[j] =
+              OP_GENERAL_RESIDUAL(kr[j], xr[j - s], xr[j + s], xr[j - 1], xr[j + 1], br[j], xr[j]);
         continue;
       }
       if (l == 0) {
         for (int64_t j = 0; j < tile->ncols; j++)
-          rr[j] = ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1])) - 4.0 * xr[j];
+          rr[j] = OP_LAPLACE_RESIDUAL(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1], xr[j]);
         continue;
       }
       int64_t gi = tile->row0 + i;
@@ -1244,16 +1240,15 @@ static void residual(struct multigrid *mg, int l) {
                      *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
                      *dg = L->sw[SW_DIAG][t] + i * s;
         for (int64_t j = 0; j < tile->ncols; j++)
-          rr[j] = kr[j] * ((((cn[j] * xr[j - s] + cs[j] * xr[j + s]) +
-                             (cw[j] * xr[j - 1] + ce[j] * xr[j + 1])) +
-                            fr[j]) -
-                           dg[j] * xr[j]);
+          rr[j] = kr[j] * OP_FACES_RESIDUAL(OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j],
+                                                     xr[j - 1], ce[j], xr[j + 1]),
+                                            fr[j], dg[j], xr[j]);
         continue;
       }
       for (int64_t j = 0; j < tile->ncols; j++)
-        rr[j] = (((wn * xr[j - s] + ws * xr[j + s]) + (ww[j] * xr[j - 1] + we[j] * xr[j + 1])) +
-                 fr[j]) -
-                (dy + dx[j]) * xr[j];
+        rr[j] = OP_FACES_RESIDUAL(
+            OP_FACES(wn, xr[j - s], ws, xr[j + s], ww[j], xr[j - 1], we[j], xr[j + 1]), fr[j],
+            dy + dx[j], xr[j]);
     }
   }
   mg->work += levels_fraction(&mg->levels, l);
@@ -1420,7 +1415,7 @@ static double general_change(const struct level *L, int64_t t, int buf) {
   for (int64_t i = 0; i < tile->nrows; i++) {
     const double *xr = L->x[buf][t] + i * s, *kr = L->keep[t] + i * s, *br = L->b[t] + i * s;
     for (int64_t j = 0; j < tile->ncols; j++) {
-      double u = kr[j] * (0.25 * ((xr[j - s] + xr[j + s]) + (xr[j - 1] + xr[j + 1]))) + br[j];
+      double u = OP_GENERAL(kr[j], OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]), br[j]);
       double d = fabs(u - xr[j]);
       change = d > change ? d : change;
     }

@@ -18,10 +18,10 @@
 #ifndef JACOBI_MULTIGRID_H
 #define JACOBI_MULTIGRID_H
 
-#include "field.h"
-#include "halo.h"
-#include "levels.h"
-#include "team.h"
+#include "decomp/levels.h"
+#include "runtime/field.h"
+#include "runtime/halo.h"
+#include "runtime/team.h"
 
 #include <stdbool.h>
 
@@ -33,7 +33,7 @@ struct multigrid_params {
   enum multigrid_smoother smoother;
   int pre, post; /* smoothing steps before and after the coarse-grid correction, each level */
   bool fmg; /* cycle 1 (from the initial field, not a continued run's) is a full-multigrid start */
-  enum cfg_halo_mode halo_mode; /* the coarse levels' halos, as the fine level's */
+  enum halo_mode halo_mode; /* the coarse levels' halos, as the fine level's */
 };
 
 struct multigrid;

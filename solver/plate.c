@@ -1,11 +1,12 @@
 /* plate.c - the plate, point by point; see plate.h. */
-#include "plate.h"
+#include "solver/plate.h"
 
-#include "certify.h"
-#include "err.h"
-#include "estimate.h"
-#include "expr.h"
-#include "output.h"
+#include "common/err.h"
+#include "io/expr.h"
+#include "io/output.h"
+#include "solver/bound/certify.h"
+#include "solver/bound/estimate.h"
+#include "solver/kernel/operator.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -551,7 +552,7 @@ static void heat_visit(struct heat_pass *hp) {
                                       [DECOMP_EAST] = gj == l->nx - 1};
     double T = cur[o];
     for (int s = 0; s < DECOMP_NSIDES; s++) {
-      double term = kt * (cur[o + step[s]] - T);
+      double term = OP_FACE_FLOW(kt, cur[o + step[s]], T);
       if (ring[s])
         add_term(hp, s, term);
       else if (hp->ids != NULL && hp->ids[o + step[s]] > 0)
@@ -560,8 +561,8 @@ static void heat_visit(struct heat_pass *hp) {
     if (f->source != NULL)
       add_term(hp, hp->n - 2, f->source[o] * area);
     if (hp->sum == NULL) {
-      double avg = 0.25 * ((cur[o - stride] + cur[o + stride]) + (cur[o - 1] + cur[o + 1]));
-      double u = f->coef != NULL ? f->coef[o] * avg + f->rhs[o] : avg;
+      double avg = OP_LAPLACE(cur[o - stride], cur[o + stride], cur[o - 1], cur[o + 1]);
+      double u = f->coef != NULL ? OP_GENERAL(f->coef[o], avg, f->rhs[o]) : avg;
       hp->change = fmax(hp->change, fabs(u - T));
       hp->free_points++;
     }

@@ -22,10 +22,10 @@
 #ifndef JACOBI_PLATE_H
 #define JACOBI_PLATE_H
 
-#include "cfg.h"
-#include "field.h"
-#include "halo.h"
-#include "team.h"
+#include "io/cfg.h"
+#include "runtime/field.h"
+#include "runtime/halo.h"
+#include "runtime/team.h"
 
 #include <stdbool.h>
 #include <stdint.h>

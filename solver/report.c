@@ -1,5 +1,5 @@
 /* report.c - terminal output; see report.h. */
-#include "report.h"
+#include "solver/report.h"
 
 #include <math.h>
 #include <stdio.h>

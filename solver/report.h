@@ -4,10 +4,10 @@
 #ifndef JACOBI_REPORT_H
 #define JACOBI_REPORT_H
 
-#include "cfg.h"
-#include "decomp.h"
-#include "halo.h"
-#include "plate.h"
+#include "decomp/decomp.h"
+#include "io/cfg.h"
+#include "runtime/halo.h"
+#include "solver/plate.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,10 +1,11 @@
 /* solve.c - the iteration loop; see solve.h. */
-#include "solve.h"
+#include "solver/solve.h"
 
-#include "certify.h"
-#include "err.h"
-#include "report.h"
-#include "sweep.h"
+#include "common/err.h"
+#include "common/minmax.h"
+#include "solver/bound/certify.h"
+#include "solver/kernel/sweep.h"
+#include "solver/report.h"
 
 #include <math.h>
 #include <signal.h>
@@ -65,9 +66,6 @@ static void stop_vote_finish(struct stop_vote *v, const struct team *team) {
 /* Which points of each tile a sweep covers: all; those that need none of the ring that
  * messages fill (the tile less its outermost row or column on each such side); or the rest. */
 enum sweep_part { SWEEP_ALL, SWEEP_INNER, SWEEP_EDGES };
-
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* How one step sweeps: plain (Jacobi) or weighted by omega (Chebyshev), regular or streaming
  * stores, the diff wanted or not. */

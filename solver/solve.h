@@ -25,13 +25,13 @@
 #ifndef JACOBI_SOLVE_H
 #define JACOBI_SOLVE_H
 
-#include "estimate.h"
-#include "field.h"
-#include "halo.h"
-#include "multigrid.h"
-#include "sweep.h"
-#include "team.h"
-#include "tune.h"
+#include "runtime/field.h"
+#include "runtime/halo.h"
+#include "runtime/team.h"
+#include "solver/bound/estimate.h"
+#include "solver/kernel/sweep.h"
+#include "solver/kernel/tune.h"
+#include "solver/multigrid.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
 #!/bin/sh
 # check_avx512_object.sh LIB - the AVX-512 variant's object code, read where no CPU runs it.
 #
-# The kernel's AVX-512 variant (solver/sweep_wide.c) runs only on a CPU that has AVX-512F, and
-# test_sweep tests it only there. What can be checked on any machine is its code, in the
-# solver's static library LIB: that sweep_wide.c.o holds sweep_wide_avx512 built with 512-bit
+# The kernel's AVX-512 variant (solver/kernel/sweep_wide.c) runs only on a CPU that has
+# AVX-512F, and test_sweep tests it only there. What can be checked on any machine is its code,
+# in the kernel's static library LIB (jacobi_kernel): that sweep_wide.c.o holds sweep_wide_avx512 built with 512-bit
 # vectors (zmm registers; a pragma that stopped working would leave a 4-wide or scalar body),
 # that its streaming stores are whole 512-bit non-temporal stores, and that no multiply-add
 # is fused (FMA rounds once where the scalar update rounds twice: other bits). Exit 0 when it

@@ -1,5 +1,5 @@
 /* cunit_main.c - main() for jacobi's CUnit suites; see cunit_main.h. */
-#include "cunit_main.h"
+#include "tests/cunit_main.h"
 
 #include <CUnit/Basic.h>
 #include <stdarg.h>

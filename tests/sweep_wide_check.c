@@ -11,9 +11,9 @@
  * runs it, and check_avx512_object.sh checks its code. */
 #define SWEEP_VLEN 8
 #define SWEEP_STREAM_ALIGN 64
-#include "sweep_kernel.h"
+#include "solver/kernel/sweep_kernel.h"
 
-#include "sweep_wide_check.h"
+#include "tests/sweep_wide_check.h"
 
 static double wide_baseline(const double *restrict in, double *restrict out, int64_t nrows,
                             int64_t ncols, int64_t stride, bool streaming, bool want_diff) {

@@ -2,8 +2,8 @@
  * named by their lowest CPU, only for the CPUs allowed, instruction caches and L1 left out, no
  * more of a level than threads. On a fake sysfs tree written here (two sockets of two cores,
  * an L2 a core, an L3 a socket), and on the machine's own. */
-#include "caches.h"
-#include "cunit_main.h"
+#include "runtime/caches.h"
+#include "tests/cunit_main.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* test_cfg.c - the configuration: defaults, every key's checks on both sides of each bound,
  * messages with file, line and suggestions, --set, cfg_origin, cfg_print's exact round trip,
  * and cfg_read_file's refusals. */
-#include "cunit_main.h"
+#include "tests/cunit_main.h"
 
-#include "cfg.h"
-#include "err.h"
+#include "common/err.h"
+#include "io/cfg.h"
 
 #include <math.h>
 #include <stdarg.h>

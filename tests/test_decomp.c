@@ -8,9 +8,9 @@
  * {1, 2, 3, 5, 17}; every tile, neighbour and plan figure is compared with a map of every point.
  * A failure names the case: "n=10 p=4 block-cyclic b=3", "64x64 on 4 ranks [2, 2] cyclic".
  */
-#include "cunit_main.h"
-#include "decomp.h"
-#include "err.h"
+#include "common/err.h"
+#include "decomp/decomp.h"
+#include "tests/cunit_main.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -649,7 +649,7 @@ static void test_force_p2p_sends_all_off_rank_halo_as_messages(void) {
   for_each_layout(check_plan_force_p2p);
 }
 
-/* The plan is what the halo code will find walking the tiles side by side (solver/halo.c
+/* The plan is what the halo code will find walking the tiles side by side (runtime/halo.c
  * checks its traffic against the plan at the end of every run). */
 static void check_plan_tiles(const struct decomp_layout *l, const char *what) {
   int node_of_rank[MAX_RANKS];

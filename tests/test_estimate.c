@@ -1,7 +1,7 @@
 /* test_estimate.c - the distance to the steady state: the error model against values worked
  * by hand and against exact solutions of small plates solved here independently. */
-#include "cunit_main.h"
-#include "estimate.h"
+#include "solver/bound/estimate.h"
+#include "tests/cunit_main.h"
 
 #include <float.h>
 #include <math.h>

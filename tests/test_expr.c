@@ -1,9 +1,9 @@
 /* test_expr.c - formulas through muParser: values at points, the constants, what counts as
  * constant, and every kind of error as "position P: what" with P in characters of the text. */
-#include "cunit_main.h"
+#include "tests/cunit_main.h"
 
-#include "err.h"
-#include "expr.h"
+#include "common/err.h"
+#include "io/expr.h"
 
 #include <math.h>
 #include <string.h>

@@ -4,12 +4,12 @@
  * over many successive exchanges of alternating buffers, as the solver makes them. Run under
  * mpiexec with 1 to 4 ranks; oversubscribed ranks interleave unpredictably, so a missing
  * synchronisation shows up as a stale or future value. */
-#include "cunit_main.h"
-#include "decomp.h"
-#include "err.h"
-#include "field.h"
-#include "halo.h"
-#include "team.h"
+#include "common/err.h"
+#include "decomp/decomp.h"
+#include "runtime/field.h"
+#include "runtime/halo.h"
+#include "runtime/team.h"
+#include "tests/cunit_main.h"
 
 #include <math.h>
 #include <mpi.h>
@@ -120,7 +120,7 @@ static bool has_off_node_neighbour(const struct decomp_layout *l, const struct t
 }
 
 static void run_case(struct team *team, int64_t nx, int64_t ny, const int grid[2],
-                     enum decomp_kind kind, int64_t block, enum cfg_halo_mode mode, int64_t depth) {
+                     enum decomp_kind kind, int64_t block, enum halo_mode mode, int64_t depth) {
   char what[160];
   snprintf(what, sizeof what, "%lldx%lld grid [%d,%d] kind %d block %lld mode %d depth %lld",
            (long long)nx, (long long)ny, grid[0], grid[1], kind, (long long)block, mode,
@@ -133,7 +133,7 @@ static void run_case(struct team *team, int64_t nx, int64_t ny, const int grid[2
     return; /* not a layout for this rank count */
   }
   int status = halo_check_mode(&l, team, mode, depth, "test");
-  bool refuse = mode == CFG_HALO_SHM && has_off_node_neighbour(&l, team, depth);
+  bool refuse = mode == HALO_SHM && has_off_node_neighbour(&l, team, depth);
   CU_ASSERT_EQUAL(status, refuse ? ERR_CONFIG : ERR_OK);
   err_clear();
   if (status != ERR_OK)
@@ -147,7 +147,7 @@ static void run_case(struct team *team, int64_t nx, int64_t ny, const int grid[2
   struct halo_counts c = halo_counts(h);
   if (depth == 1) { /* the plan counts one-deep rings */
     struct decomp_rank_plan plan;
-    decomp_plan_rank(&l, team->rank, team->node_of_rank, mode == CFG_HALO_P2P, &plan);
+    decomp_plan_rank(&l, team->rank, team->node_of_rank, mode == HALO_P2P, &plan);
     CU_ASSERT_EQUAL(c.local_points, plan.halo_points_local);
     CU_ASSERT_EQUAL(c.shm_points, plan.halo_points_shm);
     CU_ASSERT_EQUAL(c.p2p_points, plan.halo_points_p2p);
@@ -163,7 +163,7 @@ static void run_case(struct team *team, int64_t nx, int64_t ny, const int grid[2
         ring_points += filled(&l, tile, depth, gi, gj);
   }
   CU_ASSERT_EQUAL(c.local_points + c.shm_points + c.p2p_points, ring_points);
-  if (mode == CFG_HALO_P2P)
+  if (mode == HALO_P2P)
     CU_ASSERT_EQUAL(c.shm_points, 0);
 
   int64_t wrong = 0;
@@ -178,7 +178,7 @@ static void run_case(struct team *team, int64_t nx, int64_t ny, const int grid[2
   field_destroy(&f);
 }
 
-static void run_all(int ranks_per_node, enum cfg_halo_mode mode) {
+static void run_all(int ranks_per_node, enum halo_mode mode) {
   /* one-deep rings for the plain sweep, deeper ones for temporal blocks: 3 is deeper than
    * block-cyclic's blocks of 2, so a ring there crosses several tiles */
   static const int64_t depths[] = {1, 2, 3};
@@ -202,13 +202,13 @@ static void run_all(int ranks_per_node, enum cfg_halo_mode mode) {
   team_destroy(&team);
 }
 
-static void test_auto_on_one_node(void) { run_all(0, CFG_HALO_AUTO); }
-static void test_shm_on_one_node(void) { run_all(0, CFG_HALO_SHM); }
-static void test_p2p_everywhere(void) { run_all(0, CFG_HALO_P2P); }
-static void test_auto_with_one_rank_nodes(void) { run_all(1, CFG_HALO_AUTO); }
-static void test_auto_with_two_rank_nodes(void) { run_all(2, CFG_HALO_AUTO); }
-static void test_shm_refused_across_nodes(void) { run_all(2, CFG_HALO_SHM); }
-static void test_p2p_with_two_rank_nodes(void) { run_all(2, CFG_HALO_P2P); }
+static void test_auto_on_one_node(void) { run_all(0, HALO_AUTO); }
+static void test_shm_on_one_node(void) { run_all(0, HALO_SHM); }
+static void test_p2p_everywhere(void) { run_all(0, HALO_P2P); }
+static void test_auto_with_one_rank_nodes(void) { run_all(1, HALO_AUTO); }
+static void test_auto_with_two_rank_nodes(void) { run_all(2, HALO_AUTO); }
+static void test_shm_refused_across_nodes(void) { run_all(2, HALO_SHM); }
+static void test_p2p_with_two_rank_nodes(void) { run_all(2, HALO_P2P); }
 
 int tests_register(void) {
   static const struct tests_case cases[] = {

@@ -1,8 +1,8 @@
 /* test_levels.c - the multigrid hierarchy (levels.h) against values worked by hand, and the
  * smoothers' weights (multigrid.h) against the bound they are built to meet. */
-#include "cunit_main.h"
-#include "levels.h"
-#include "multigrid.h"
+#include "decomp/levels.h"
+#include "solver/multigrid.h"
+#include "tests/cunit_main.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* test_model.c - the performance model against figures worked by hand. */
-#include "cunit_main.h"
-#include "err.h"
-#include "model.h"
+#include "common/err.h"
+#include "decomp/model.h"
+#include "tests/cunit_main.h"
 
 #include <math.h>
 

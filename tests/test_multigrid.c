@@ -3,13 +3,13 @@
  * banded Gaussian elimination on the whole grid; fixed points keep their held values bit for
  * bit; and the field is bit for bit the same on every partitioner and process grid as on one
  * rank (rank 0 alone, on MPI_COMM_SELF). Runs under mpiexec with any rank count. */
-#include "cunit_main.h"
-#include "decomp.h"
-#include "err.h"
-#include "field.h"
-#include "halo.h"
-#include "multigrid.h"
-#include "team.h"
+#include "common/err.h"
+#include "decomp/decomp.h"
+#include "runtime/field.h"
+#include "runtime/halo.h"
+#include "runtime/team.h"
+#include "solver/multigrid.h"
+#include "tests/cunit_main.h"
 
 #include <math.h>
 #include <mpi.h>
@@ -97,7 +97,7 @@ static int start(struct mgrun *run, MPI_Comm comm, enum decomp_kind kind, int bl
           field_interior(f, b, t)[i * s + j] = held;
       }
   }
-  CHECK(halo_create(f, run->team, CFG_HALO_AUTO, &run->halo));
+  CHECK(halo_create(f, run->team, HALO_AUTO, &run->halo));
   return multigrid_create(f, run->halo, run->team, p, &run->mg);
 }
 

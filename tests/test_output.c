@@ -5,13 +5,13 @@
  * different layout puts every value into the right tile. io_read_interior puts a user's
  * dataset of any numeric type in place and refuses, on every rank alike, every kind of bad
  * file with one message. Run under mpiexec with 1 to 4 ranks. */
-#include "cfg.h"
-#include "cunit_main.h"
-#include "decomp.h"
-#include "err.h"
-#include "field.h"
-#include "output.h"
-#include "team.h"
+#include "common/err.h"
+#include "decomp/decomp.h"
+#include "io/cfg.h"
+#include "io/output.h"
+#include "runtime/field.h"
+#include "runtime/team.h"
+#include "tests/cunit_main.h"
 
 #include <dirent.h>
 #include <hdf5.h>

@@ -2,15 +2,15 @@
  * same field bit for bit as a plain full-grid Jacobi written independently here, and the
  * discretisation error against the analytic solution of the plate, falling 4x per halving of h.
  * Runs under mpiexec with any rank count. */
-#include "certify.h"
-#include "cunit_main.h"
-#include "decomp.h"
-#include "err.h"
-#include "estimate.h"
-#include "field.h"
-#include "halo.h"
-#include "solve.h"
-#include "team.h"
+#include "common/err.h"
+#include "decomp/decomp.h"
+#include "runtime/field.h"
+#include "runtime/halo.h"
+#include "runtime/team.h"
+#include "solver/bound/certify.h"
+#include "solver/bound/estimate.h"
+#include "solver/solve.h"
+#include "tests/cunit_main.h"
 
 #include <math.h>
 #include <mpi.h>
@@ -39,7 +39,7 @@ static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
   CHECK(decomp_dims_fill(run->team->size, dims));
   CHECK(decomp_layout_init(&run->layout, nx, ny, run->team->size, dims, kind, 2));
   CHECK(field_create(&run->layout, run->team, edges, 0.0, 1, &run->field));
-  CHECK(halo_create(run->field, run->team, CFG_HALO_AUTO, &run->halo));
+  CHECK(halo_create(run->field, run->team, HALO_AUTO, &run->halo));
   struct solve_params p = {
       .tolerance = tolerance, .max_iterations = max_iterations, .check_interval = check_interval};
   if (variants_under_test != NULL) {

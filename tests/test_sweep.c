@@ -1,8 +1,8 @@
 /* test_sweep.c - the Jacobi kernel against numbers worked by hand. */
-#include "cunit_main.h"
-#include "sweep.h"
-#include "sweep_sets.h"
-#include "sweep_wide_check.h"
+#include "solver/kernel/sweep.h"
+#include "solver/kernel/sweep_sets.h"
+#include "tests/cunit_main.h"
+#include "tests/sweep_wide_check.h"
 
 #include <math.h>
 #include <stdbool.h>

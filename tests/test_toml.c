@@ -1,9 +1,9 @@
 /* test_toml.c - the focused TOML reader: every supported form reads as TOML says, and every
  * error names the file, the line and what was expected. */
-#include "cunit_main.h"
+#include "tests/cunit_main.h"
 
-#include "err.h"
-#include "toml.h"
+#include "common/err.h"
+#include "io/toml.h"
 
 #include <math.h>
 #include <stdarg.h>

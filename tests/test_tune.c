@@ -1,10 +1,10 @@
 /* test_tune.c - the kernel's calibration: every rank takes the same variant, whatever its tile
  * and its timings; the sweeps between checks never get a slower variant than the checks; a set
  * store is respected. Run under mpiexec with 1 and 3 ranks. Asserts no time. */
-#include "cunit_main.h"
-#include "err.h"
-#include "team.h"
-#include "tune.h"
+#include "common/err.h"
+#include "runtime/team.h"
+#include "solver/kernel/tune.h"
+#include "tests/cunit_main.h"
 
 #include <math.h>
 #include <mpi.h>

@@ -7,8 +7,8 @@
  * Run it longer than the test suite does:
  *   build/tests/fuzz_config -max_total_time=600 build/tests/fuzz-corpus tests/fuzz/seeds
  */
-#include "cfg.h"
-#include "err.h"
+#include "common/err.h"
+#include "io/cfg.h"
 
 #include <stdint.h>
 #include <stdlib.h>

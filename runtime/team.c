@@ -1,7 +1,7 @@
 /* team.c - the ranks of one run and their agreement on errors; see team.h. */
-#include "team.h"
+#include "runtime/team.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>

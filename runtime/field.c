@@ -1,7 +1,7 @@
 /* field.c - tiles in a shared-memory window; see field.h. */
-#include "field.h"
+#include "runtime/field.h"
 
-#include "err.h"
+#include "common/err.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -8,9 +8,9 @@
 #ifndef JACOBI_CERTIFY_H
 #define JACOBI_CERTIFY_H
 
-#include "estimate.h"
-#include "field.h"
-#include "team.h"
+#include "runtime/field.h"
+#include "runtime/team.h"
+#include "solver/bound/estimate.h"
 
 struct certify_result {
   double change;   /* max |J x - x| over the interior, agreed: a quarter of the residual's norm */

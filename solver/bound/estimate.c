@@ -1,5 +1,5 @@
 /* estimate.c - the distance to the steady state; see estimate.h. */
-#include "estimate.h"
+#include "solver/bound/estimate.h"
 
 #include <float.h>
 #include <math.h>

@@ -13,8 +13,8 @@
 #ifndef JACOBI_FIELD_H
 #define JACOBI_FIELD_H
 
-#include "decomp.h"
-#include "team.h"
+#include "decomp/decomp.h"
+#include "runtime/team.h"
 
 #include <mpi.h>
 #include <stdbool.h>

@@ -10,4 +10,4 @@
 #pragma GCC target("avx2")
 #define SWEEP_KERNEL_SET sweep_kernels_avx2
 #endif
-#include "sweep_kernel.h"
+#include "solver/kernel/sweep_kernel.h"

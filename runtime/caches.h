@@ -1,19 +1,6 @@
-/* caches.h - the L2 and L3 caches a rank's CPUs use, read from Linux's sysfs.
- *
- * The kernel's calibration (tune.h) asks whether the tiles of a node's ranks fit in the caches
- * those ranks run on: if not, it times its candidates from cold caches. What fits is neither
- * one cache (a node has an L2 per core and often several L3s: one per socket, or per AMD core
- * complex) nor every cache of the node (a rank bound to one socket never uses the other's). So
- * the caches are counted as instances, each named by the lowest CPU that shares it, for the
- * CPUs this rank may run on; the ranks of a node OR their sets together and count.
- *
- * Read from sysfs (cpuN/cache/indexK/{level,type,size,shared_cpu_list}), not from
- * sysconf(_SC_LEVEL3_CACHE_SIZE): glibc computes that from CPUID, which in a VM may describe the
- * host (on the AMD EPYC VM this project is measured on it says 256 MiB for a 32 MiB L3).
- *
- * What a rank really gets of a cache is less than its size where others share it (the other
- * tenants of a VM's host, the other jobs of a node): the sizes say what could fit, not what
- * stays (tune.h leaves that to the run's first sweeps).
+/* caches.h - the L2 and L3 caches a rank's CPUs use, read from Linux's sysfs, counted as
+ * instances for the CPUs this rank may run on (docs/design.md, "Choosing the kernel", says why
+ * so and not from CPUID).
  *
  * Not for: MPI (tune.c reduces over the node), the bench suite (scripts/bench.sh reads the
  * same files in shell). No MPI, no allocation.

@@ -1,8 +1,8 @@
 /* sweep.c - the Jacobi kernel; see sweep.h. */
-#include "sweep.h"
+#include "solver/kernel/sweep.h"
 
 #define SWEEP_KERNEL_SET sweep_kernels_baseline
-#include "sweep_kernel.h"
+#include "solver/kernel/sweep_kernel.h"
 
 /* On x86-64 the kernels are built for the baseline (SSE2, here) and for AVX2 (sweep_avx2.c),
  * and each call runs the set the CPU has: the same binary on any node of a cluster, at full
@@ -130,9 +130,9 @@ double sweep_tile_change_general(const double *in, const double *coef, const dou
   for (int64_t i = 1; i <= nrows; i++) {
     const double *up = in + (i - 1) * stride, *mid = in + i * stride, *down = in + (i + 1) * stride;
     for (int64_t j = 1; j <= ncols; j++) {
-      double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
+      double value = OP_LAPLACE(up[j], down[j], mid[j - 1], mid[j + 1]);
       if (coef != NULL)
-        value = coef[i * stride + j] * value + rhs[i * stride + j];
+        value = OP_GENERAL(coef[i * stride + j], value, rhs[i * stride + j]);
       double diff = fabs(value - mid[j]);
       max_diff = diff > max_diff ? diff : max_diff;
     }

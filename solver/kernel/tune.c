@@ -1,8 +1,8 @@
 /* tune.c - the kernel's start-up calibration; see tune.h. */
-#include "tune.h"
+#include "solver/kernel/tune.h"
 
-#include "caches.h"
-#include "err.h"
+#include "common/err.h"
+#include "runtime/caches.h"
 
 #include <math.h>
 #include <stdio.h>

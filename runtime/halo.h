@@ -9,14 +9,18 @@
 #ifndef JACOBI_HALO_H
 #define JACOBI_HALO_H
 
-#include "cfg.h"
-#include "decomp.h"
-#include "field.h"
-#include "team.h"
+#include "decomp/decomp.h"
+#include "runtime/field.h"
+#include "runtime/team.h"
 
 #include <stdint.h>
 
 struct halo;
+
+/* How ring points that live on another rank of the same node are fetched: "auto" loads them
+ * from the node neighbour's shared window and messages the rest, "shm" insists on the window
+ * (halo_check_mode refuses a layout it cannot serve), "p2p" messages every one. */
+enum halo_mode { HALO_AUTO, HALO_SHM, HALO_P2P };
 
 /* Points one exchange moves on this rank, by path, and how many peers it synchronises with. For
  * one-deep rings these are the plan's figures (decomp_plan_rank). */
@@ -34,13 +38,13 @@ struct halo_counts {
  * `origin` (cfg_origin of halo.mode). Collective on team->comm; agreed status.
  * Errors: ERR_CONFIG. */
 int halo_check_mode(const struct decomp_layout *layout, const struct team *team,
-                    enum cfg_halo_mode mode, int64_t depth, const char *origin);
+                    enum halo_mode mode, int64_t depth, const char *origin);
 
 /* Plan every copy and message of an exchange of `field`'s rings (field->depth deep; a one-deep
  * ring leaves out its corners, which one sweep never reads), and open the passive-target epoch on
  * its window (MPI_Win_lock_all, once for the whole run). Collective on team->comm; agreed
  * status. Errors: ERR_FAILURE (allocation, MPI). */
-int halo_create(struct field *field, const struct team *team, enum cfg_halo_mode mode,
+int halo_create(struct field *field, const struct team *team, enum halo_mode mode,
                 struct halo **out);
 
 /* Fill the halos of buffer `buf` of every tile of this rank. Every rank of the team must call

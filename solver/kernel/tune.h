@@ -1,18 +1,10 @@
 /* tune.h - choosing the kernel variant on the machine that runs it (solver.stores = "auto").
  *
- * A short calibration at start-up times sweep.h's variants (each instruction set the CPU runs,
- * regular and streaming stores, with and without the max-diff) on a problem of this rank's tile
+ * A short calibration at start-up times sweep.h's variants on a problem of this rank's tile
  * shape, all ranks at once, and every rank takes the same choice: the fastest by the slowest
- * rank's times. Every variant gives sweep_tile's bits, so the choice changes speed only.
- *
- * Where the tiles fit in the caches by their sizes, the calibration cannot tell whether they
- * stay there: a cache shared with others (a VM's host, a node's other jobs) keeps less. On the
- * Intel Xeon VM this project was measured on, sysfs says 260 MiB of L3, and 64 MiB already
- * came back no faster than from memory. So there it times the candidates both in cache and from
- * cold caches, and if the two choose differently, the run's first sweeps decide: sweeps 1-3
- * with the one, 4-6 with the other, then the faster by its slowest rank's best sweep (the
- * trial, below). The same where no cache is known and the tile is timed whole. The bits are
- * the same whichever runs.
+ * rank's times; where the caches cannot be trusted, the run's first sweeps decide (the trial).
+ * Every variant gives sweep_tile's bits, so the choice changes speed only. Why it is built
+ * so: docs/design.md, "Choosing the kernel".
  *
  * Not for: the kernel (sweep.h), Chebyshev's weighted sweep or the temporal wavefront (they
  * take only the stores, or nothing, from the choice).
@@ -20,9 +12,9 @@
 #ifndef JACOBI_TUNE_H
 #define JACOBI_TUNE_H
 
-#include "cfg.h"
-#include "sweep.h"
-#include "team.h"
+#include "io/cfg.h"
+#include "runtime/team.h"
+#include "solver/kernel/sweep.h"
 
 #include <stddef.h>
 #include <stdint.h>

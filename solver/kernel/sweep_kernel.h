@@ -10,8 +10,10 @@
 #ifndef JACOBI_SWEEP_KERNEL_H
 #define JACOBI_SWEEP_KERNEL_H
 
-#include "sweep.h"
-#include "sweep_sets.h"
+#include "common/minmax.h"
+#include "solver/kernel/operator.h"
+#include "solver/kernel/sweep.h"
+#include "solver/kernel/sweep_sets.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -25,17 +27,9 @@
 #endif
 #include <stdint.h>
 
-/* Bit-for-bit results across decompositions rest on two facts: every point is computed by the
- * same expression with the same parenthesisation whatever tile it sits in, and max is exact
- * and independent of order. The build forbids FMA contraction (-ffp-contract=off) and
- * -ffast-math, so the vector body and the scalar edges below round identically, and so do the
- * instruction-set variants (below): the same IEEE additions and multiplications, only wider.
- *
- * Why explicit vectors: without -ffast-math, GCC and Clang refuse to vectorise a
- * floating-point max reduction (-fopt-info-vec-missed: "reduction used in loop"), and the
- * scalar loop is compute-bound well below memory bandwidth. GCC/Clang vector extensions keep
- * the code portable (a vector of 4 doubles is two SSE2 or NEON registers, one AVX register)
- * and make every operation explicit. */
+/* Every point is operator.h's expression, the same in every unit, at every width, and in the
+ * scalar edges; why the body is written with explicit vectors, and why one unit per instruction
+ * set: docs/design.md ("The operator"). */
 /* The instruction-set variants (sweep.h) are GCC's target attributes on x86-64. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define HAVE_X86_VARIANTS 1
@@ -135,9 +129,9 @@ static inline VECTOR_HELPER double lane_max(vdouble v) {
 static inline VECTOR_HELPER double point(const double *up, const double *mid, const double *down,
                                          double *out, int64_t j, double max_diff, bool weighted,
                                          double omega, const double *coef, const double *rhs) {
-  double value = 0.25 * ((up[j] + down[j]) + (mid[j - 1] + mid[j + 1]));
+  double value = OP_LAPLACE(up[j], down[j], mid[j - 1], mid[j + 1]);
   if (coef != NULL) /* the general update (plate.h): coef * average + rhs */
-    value = coef[j] * value + rhs[j];
+    value = OP_GENERAL(coef[j], value, rhs[j]);
   double diff = fabs(value - mid[j]);
   out[j] = weighted ? omega * (value - out[j]) + out[j] : value;
   return diff > max_diff ? diff : max_diff;
@@ -153,7 +147,7 @@ static inline VECTOR_HELPER vdouble abs_diff(vdouble value, vdouble old) {
  * neighbours; every lane computes exactly point()'s expression. */
 static inline VECTOR_HELPER vdouble update(const double *up, const double *down, int64_t j,
                                            vdouble left, vdouble right) {
-  return 0.25 * ((load(up + j) + load(down + j)) + (left + right));
+  return OP_LAPLACE(load(up + j), load(down + j), left, right);
 }
 
 /* The general update of VLEN points from j on, from their average: coef * average + rhs per
@@ -162,7 +156,7 @@ static inline VECTOR_HELPER vdouble general(vdouble average, const double *coef,
                                             int64_t j) {
   if (coef == NULL)
     return average;
-  return load(coef + j) * average + load(rhs + j);
+  return OP_GENERAL(load(coef + j), average, load(rhs + j));
 }
 
 /* What is stored for the updates `value` of VLEN points from j on: the update itself, or
@@ -393,9 +387,6 @@ static double kernel_general(const double *restrict in, double *restrict out,
   return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, coef, rhs)
                    : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, coef, rhs);
 }
-
-static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* One piece of a wavefront: level t's row i, columns [lo, hi). */
 struct wave_piece {

@@ -1,8 +1,9 @@
 /* certify.c - the measured distance of an iterate to T*; see certify.h. */
-#include "certify.h"
+#include "solver/bound/certify.h"
 
-#include "err.h"
-#include "sweep.h"
+#include "common/err.h"
+#include "solver/kernel/operator.h"
+#include "solver/kernel/sweep.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -64,12 +65,11 @@ static int weighted_sums(const struct field *f, const struct estimate_coarse *c,
       const double *mid = field_interior(f, f->current, t) + li * stride;
       int64_t row = f->tile_offset[t] + (li + f->depth) * stride + f->depth;
       for (int64_t lj = 0; lj < tile->ncols; lj++) {
-        double r =
-            (mid[lj - stride] + mid[lj + stride]) + (mid[lj - 1] + mid[lj + 1]) - 4 * mid[lj];
+        double n = mid[lj - stride], s = mid[lj + stride], w = mid[lj - 1], e = mid[lj + 1];
+        double r = OP_LAPLACE_RESIDUAL(n, s, w, e, mid[lj]);
         if (field_general(f)) /* 4 (u - x), u the general update: 0 at a fixed point */
-          r = 4 * (f->coef[row + lj] * (0.25 * ((mid[lj - stride] + mid[lj + stride]) +
-                                                (mid[lj - 1] + mid[lj + 1]))) +
-                   f->rhs[row + lj] - mid[lj]);
+          r = 4 *
+              (OP_GENERAL(f->coef[row + lj], OP_LAPLACE(n, s, w, e), f->rhs[row + lj]) - mid[lj]);
         double scaled = r * scale; /* |r| <= rmax up to rounding: within 2^shift + 1 */
         wide q = (wide)llround(scaled);
         for (int a = 0; a < 2; a++)

@@ -12,7 +12,7 @@
 #pragma GCC target("avx512f")
 #endif
 #define SWEEP_VLEN 8
-#include "sweep_kernel.h"
+#include "solver/kernel/sweep_kernel.h"
 
 #if HAVE_X86_VARIANTS
 double sweep_wide_avx512(const double *restrict in, double *restrict out, int64_t nrows,

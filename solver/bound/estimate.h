@@ -1,29 +1,9 @@
 /* estimate.h - the distance to the steady state: how far an iterate is from T*, the exact
  * solution of the discrete equations, from the one figure the sweep measures, its change.
  *
- * The sweep change d of an iterate x is max |J x - x| over the interior, J the Jacobi update
- * (sweep.h); the residual r = (sum of the four neighbours) - 4 x has max norm R = 4 d. With
- * A the operator 4 x - (sum of the interior neighbours) on the nx x ny grid, x - T* = -A^-1 r,
- * so |x - T*| <= ||A^-1||inf R. A^-1 is non-negative, so ||A^-1||inf is the largest value of
- * w, the solution of A w = 1, and w <= phi(i) = i (N + 1 - i) / 2 (N = min(nx, ny), i counted
- * across the short direction from 1): A phi >= 1 at every interior point and phi >= 0 on the
- * edges, so phi - w is a supersolution of A u >= 0 with u >= 0 on the edges, hence >= 0
- * (the discrete maximum principle). So ||A^-1||inf <= max phi = floor((N+1)/2) ceil((N+1)/2) / 2.
- *
- * The bound adds what rounding can hide: the computed d differs from the exact one by at most
- * about 2u (B + |x - T*|) (u = 2^-53, B the largest edge temperature, which bounds |T*|), and
- * solving for |x - T*| gives estimate_bound's formula. It is a guarantee, never below the true
- * error, whatever the iterate (docs/numerics.md, "How far from the answer").
- *
- * The estimate is measured: the residual's error on a coarse grid (below, and certify.h), kept
- * between the rigorous lower bound R / 8 (||A||inf = 8) and the bound. Between measurements
- * (the progress line) the model gives the smaller of
- *   - R / lambda_min (lambda_min = 4 (1 - rho) the smallest eigenvalue of A, rho the Jacobi
- *     spectral radius): exact once the error is the slowest mode, as it becomes under Jacobi;
- *   - the last measured error times the method's damping since: rho^m for Jacobi,
- *     1 / T_m(1 / rho) for Chebyshev (T_m the Chebyshev polynomial), which damps every mode by
- *     at most that, the slowest by exactly that; for multigrid the measured residual reduction
- *     per cycle to the power of the cycles since.
+ * A guaranteed bound (a pure function of the change, the grid and the edges) and a measured
+ * estimate kept between a rigorous lower bound and it, with the model that carries both between
+ * measurements. The derivation: docs/design.md, "The error bound".
  *
  * Not for: MPI (the caller agrees on d first), the iteration itself. Pure functions; not
  * collective.
@@ -120,8 +100,8 @@ double estimate_iterations_to(const struct estimate_model *m, double from, doubl
  * ESTIMATE_COARSE_POINTS / (the other's), at most ESTIMATE_COARSE_MAX, so that thin plates'
  * boundary layers are resolved. Where the coarse grid is the grid itself the estimate is the
  * exact error (to rounding); beyond, the tests find it within 0.75-1.01 of the truth for both
- * methods (docs/numerics.md). The caller sums the weighted residual exactly (integers), so the
- * estimate is the same on every decomposition. */
+ * methods (README). The caller sums the weighted residual exactly (integers), so the estimate
+ * is the same on every decomposition. */
 enum { ESTIMATE_COARSE = 64, ESTIMATE_COARSE_POINTS = 4096, ESTIMATE_COARSE_MAX = 512 };
 
 struct estimate_coarse {

@@ -1,5 +1,5 @@
 /* caches.c - the caches a rank's CPUs use; see caches.h. */
-#include "caches.h"
+#include "runtime/caches.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #ifndef JACOBI_SWEEP_SETS_H
 #define JACOBI_SWEEP_SETS_H
 
-#include "sweep.h"
+#include "solver/kernel/sweep.h"
 
 #include <stdbool.h>
 #include <stdint.h>

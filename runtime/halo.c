@@ -41,9 +41,10 @@
  * meets them; the on-node part must complete first, since the sweep writes the buffer the
  * node neighbours were reading an iteration ago.
  */
-#include "halo.h"
+#include "runtime/halo.h"
 
-#include "err.h"
+#include "common/err.h"
+#include "common/minmax.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -104,9 +105,6 @@ struct halo {
 /* ---- geometry ---------------------------------------------------------------------------------
  */
 
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 static struct rect tile_rect(const struct decomp_tile *t) {
   return (struct rect){t->row0, t->row0 + t->nrows, t->col0, t->col0 + t->ncols};
 }
@@ -157,8 +155,8 @@ static bool same_node(const struct team *team, int a, int b) {
   return team->node_of_rank[a] == team->node_of_rank[b];
 }
 
-static bool uses_window(const struct team *team, enum cfg_halo_mode mode, int nbr) {
-  return nbr == team->rank || (mode != CFG_HALO_P2P && same_node(team, team->rank, nbr));
+static bool uses_window(const struct team *team, enum halo_mode mode, int nbr) {
+  return nbr == team->rank || (mode != HALO_P2P && same_node(team, team->rank, nbr));
 }
 
 struct mode_check {
@@ -182,11 +180,11 @@ static int check_source(void *ctx, int owner, int64_t index, const struct decomp
 }
 
 int halo_check_mode(const struct decomp_layout *layout, const struct team *team,
-                    enum cfg_halo_mode mode, int64_t depth, const char *origin) {
+                    enum halo_mode mode, int64_t depth, const char *origin) {
   int status = ERR_OK;
   struct mode_check c = {.team = team, .origin = origin, .layout = layout, .depth = depth};
   int64_t ntiles = decomp_ntiles(layout, team->rank);
-  for (int64_t t = 0; t < ntiles && mode == CFG_HALO_SHM && status == ERR_OK; t++) {
+  for (int64_t t = 0; t < ntiles && mode == HALO_SHM && status == ERR_OK; t++) {
     struct decomp_tile tile;
     decomp_tile(layout, team->rank, t, &tile);
     c.dst = tile_rect(&tile);
@@ -209,7 +207,7 @@ struct planner {
   struct halo *h;
   struct field *f;
   const struct team *team;
-  enum cfg_halo_mode mode;
+  enum halo_mode mode;
   struct remote *remotes;
   int nremotes, self; /* self: this rank's entry in remotes */
   int64_t remotes_room, shm_room, peers_room, copies_room;
@@ -403,7 +401,7 @@ static int plan_tiles(struct planner *p) {
   return ERR_OK;
 }
 
-static int plan(struct halo *h, struct field *f, const struct team *team, enum cfg_halo_mode mode) {
+static int plan(struct halo *h, struct field *f, const struct team *team, enum halo_mode mode) {
   struct planner p = {.h = h, .f = f, .team = team, .mode = mode};
   h->message_sides = calloc((size_t)(f->ntiles > 0 ? f->ntiles : 1), sizeof *h->message_sides);
   int status = h->message_sides != NULL ? plan_tiles(&p) : out_of_memory();
@@ -434,7 +432,7 @@ static int plan(struct halo *h, struct field *f, const struct team *team, enum c
   return ERR_OK;
 }
 
-int halo_create(struct field *field, const struct team *team, enum cfg_halo_mode mode,
+int halo_create(struct field *field, const struct team *team, enum halo_mode mode,
                 struct halo **out) {
   *out = NULL;
   struct halo *h = calloc(1, sizeof *h);

@@ -14,8 +14,8 @@
  * interior is at [(li + 1) * stride + lj + 1]. Writes the interior of `out` with the canonical
  * update
  *     out[i][j] = 0.25 * ((in[i-1][j] + in[i+1][j]) + (in[i][j-1] + in[i][j+1]))
- * in exactly that order of operations, and returns max |out - in| over the interior (0 for an
- * empty tile). The halo ring of `out` is not touched. Not collective. */
+ * in exactly that order of operations (operator.h: OP_LAPLACE), and returns max |out - in| over
+ * the interior (0 for an empty tile). The halo ring of `out` is not touched. Not collective. */
 double sweep_tile(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
                   int64_t stride);
 
