@@ -10,8 +10,8 @@
  * Exit 0 when DOC.md holds the schema's table (rewritten or already current), 1 on an error
  * (no markers, an unreadable or unwritable file), 2 on bad usage.
  */
-#include "cfg.h"
-#include "err.h"
+#include "common/err.h"
+#include "io/cfg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
