@@ -238,12 +238,12 @@ def case_checkpoint_interval_writes_checkpoint():
 # ---- signals ----------------------------------------------------------------------------------
 
 def finish(proc, what):
-    """Wait up to 60 s for a signalled process; its result, or a Failure if it hangs."""
+    """Wait for a signalled process; its result, or a Failure if it hangs (300 s)."""
     try:
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise Failure(f"{what} did not stop within 60 s")
+        raise Failure(f"{what} did not stop within 300 s")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -256,13 +256,13 @@ def interrupted_run(tmp, ranks, send, sets=()):
                             stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, errors="replace")
     ckpt = os.path.join(tmp, "s.ckpt.h5")
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # a hang guard only: the run ends only by the signal
     while not os.path.exists(ckpt) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     if proc.poll() is not None or not os.path.exists(ckpt):
         proc.kill()
         out, err = proc.communicate()
-        raise Failure(f"the long run ended or wrote no checkpoint in 60 s:\n{out}\n{err}")
+        raise Failure(f"the long run ended or wrote no checkpoint:\n{out}\n{err}")
     send(proc.pid)
     p = finish(proc, "the signalled run")
     return p, int(attribute(tmp, "s.ckpt.h5", "iterations"))
@@ -346,8 +346,9 @@ def case_progress_time_left_and_restart_header():
         if not re.search(r", \d+ s elapsed$", progress[0].rstrip()):
             raise Failure(f"the first progress line should end with the time elapsed:\n"
                           f"{progress[0]}")
+        # any positive time: how long depends on the machine and its load
         m = re.search(r"s elapsed, about ([0-9.e+]+) s to the tolerance$", progress[1].rstrip())
-        if not m or not 0 < float(m.group(1)) < 3600:
+        if not m or not 0 < float(m.group(1)):
             raise Failure(f"the second progress line should give the time left to the "
                           f"tolerance:\n{progress[1]}")
         k = int(attribute(tmp, "s.ckpt.h5", "iterations"))
@@ -417,10 +418,14 @@ def case_sbatch_trap_requeue_and_continue():
         proc = subprocess.Popen(["bash", script, "--quiet", "long.toml"], cwd=tmp, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 errors="replace")
-        deadline = time.time() + 60
+        deadline = time.time() + 300  # a hang guard only: the run ends only by the signal
         while (not os.path.exists(os.path.join(tmp, "s.ckpt.h5")) and proc.poll() is None
                and time.time() < deadline):
             time.sleep(0.05)
+        if proc.poll() is not None or not os.path.exists(os.path.join(tmp, "s.ckpt.h5")):
+            proc.kill()
+            out, err = proc.communicate()
+            raise Failure(f"jacobi.sbatch ended or wrote no checkpoint:\n{out}\n{err}")
         proc.send_signal(signal.SIGUSR1)
         p = finish(proc, "jacobi.sbatch after SIGUSR1")
         expect_exit(p, 4, "jacobi.sbatch signalled")
