@@ -696,7 +696,9 @@ static int write_result(struct run *run) {
                              .convergence_factor = r->convergence_factor,
                              .kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
                              .heat = &heat,
-                             .nregions = cfg->nregions};
+                             .nregions = cfg->nregions,
+                             .physical_units = cfg_is_set(cfg, "plate.conductivity"),
+                             .verbose = run->cli.verbose};
   if (s.multigrid) {
     struct levels h;
     s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;

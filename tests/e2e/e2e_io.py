@@ -126,7 +126,7 @@ def case_output_file_layout_and_sidecar():
         for row in t[1:-1]:
             if row[0] != -3.0 or row[-1] != 0.7:
                 raise Failure(f"left/right columns: got {row[0]}, {row[-1]}")
-        it = re.search(r"converged after (\d+) iterations", p.stdout).group(1)
+        it = re.search(r"converged after (\d+) (?:iterations?|cycles?)", p.stdout).group(1)
         expect_in(attribute(tmp, "plate.h5", "iterations"), [it], "iterations attribute")
         h = tool(["h5dump", "-A", "plate.h5"], tmp).stdout
         expect_in(h, ['ATTRIBUTE "residual"', 'ATTRIBUTE "converged"', 'ATTRIBUTE "tolerance"',
@@ -274,7 +274,12 @@ def signal_then_continue(send, what, sets=(), method_sets=(), ranks=(3, 2, 4)):
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         p, k = interrupted_run(tmp, ranks[0], send, tuple(sets) + tuple(method_sets))
         expect_exit(p, 4, what)
-        expect_in(p.stdout, [f"stopped by a signal at iteration {k}", "s.ckpt.h5"], what)
+        unit = "cycle" if "solver.method=multigrid" in method_sets else "iteration"
+        expect_in(p.stdout, [f"stopped by a signal at {unit} {k}: checkpoint written to "
+                             "s.ckpt.h5", "continue with: jacobi --set "
+                             "initial.from_file=s.ckpt.h5"], what)
+        if not p.stdout.startswith("stopped by a signal"):
+            raise Failure(f"{what}: the summary should lead with the checkpoint:\n{p.stdout}")
         if os.path.exists(os.path.join(tmp, "s.h5")):
             raise Failure(f"{what}: the interrupted run must not write the result file")
         stop = k + 150
