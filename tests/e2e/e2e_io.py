@@ -235,6 +235,70 @@ def case_checkpoint_interval_writes_checkpoint():
         identical(tmp, "a.h5", "c.h5", "straight against continued from the checkpoint")
 
 
+# ---- convergence history ----------------------------------------------------------------------
+
+def history(cwd, path):
+    """(/history as rows, the file's iterations and residual attributes), read with h5py."""
+    import h5py
+    with h5py.File(os.path.join(cwd, path), "r") as f:
+        h = f["history"]
+        if h.attrs["columns"] != b"iteration, change, error_estimate, error_bound, seconds" \
+                and h.attrs["columns"] != "iteration, change, error_estimate, error_bound, seconds":
+            raise Failure(f"{path}: /history's columns attribute is {h.attrs['columns']!r}")
+        return h[()].tolist(), int(f.attrs["iterations"]), float(f.attrs["residual"])
+
+
+def case_history_in_every_result():
+    """Every result holds /history, a row (iteration or cycle, sweep change, error estimate,
+    error bound, seconds) at every check: Jacobi, Chebyshev and multigrid, the same rows on
+    other ranks and partitioners but for the seconds; a long run's rows are thinned to at most
+    1025, evenly, keeping the first and last checks."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(tol=1e-6, check=5))
+        for method in ("jacobi", "chebyshev", "multigrid"):
+            runs = []
+            for ranks, extra in ((1, ()), (3, ("decomposition.partitioner=cyclic",))):
+                p = jacobi(tmp, ranks, [f"solver.method={method}", f"output.path={method}.h5",
+                                        *extra])
+                expect_exit(p, 0, f"{method} on {ranks} ranks")
+                rows, iterations, residual = history(tmp, f"{method}.h5")
+                what = f"{method} on {ranks} ranks: /history"
+                step = 1 if method == "multigrid" else 5
+                if [r[0] for r in rows] != [float(step * (i + 1)) for i in range(len(rows))]:
+                    raise Failure(f"{what}: expected a row every {step} iterations, got "
+                                  f"{[r[0] for r in rows]}")
+                if rows[-1][0] not in (iterations, iterations + 1) or rows[-1][1] != residual:
+                    raise Failure(f"{what}: the last row {rows[-1]} is not the last check "
+                                  f"(iterations {iterations}, residual {residual})")
+                if any(not 0 <= r[2] <= r[3] for r in rows) or \
+                        any(b[4] < a[4] for a, b in zip(rows, rows[1:])):
+                    raise Failure(f"{what}: every estimate within its bound, seconds rising:\n"
+                                  f"{rows}")
+                runs.append([r[:4] for r in rows])
+            if runs[0] != runs[1]:
+                raise Failure(f"{method}: /history differs between 1 rank and 3 (cyclic)")
+            # the summary's --verbose figures are in the file too (3 ranks: messages or windows)
+            import h5py
+            with h5py.File(os.path.join(tmp, f"{method}.h5"), "r") as f:
+                a = f.attrs
+                halo = int(a["halo_shared_points"]) + int(a["halo_message_points"])
+                if not (a["wall_seconds"] > 0 and a["compute_seconds"] > 0 and halo > 0
+                        and int(a["exchange_every"]) == 1 and ("kernel" in a) == (
+                            method != "multigrid")):
+                    raise Failure(f"{method}: the run's figures in the attributes: "
+                                  f"{dict(a)}")
+        long_run = jacobi(tmp, 2, ["output.path=long.h5", "solver.tolerance=1e-300",
+                                   "solver.max_iterations=5000", "solver.check_interval=1"])
+        expect_exit(long_run, 3, "5000 iterations, a check each")
+        rows, iterations, _ = history(tmp, "long.h5")
+        kept = [int(r[0]) for r in rows]
+        # 5000 checks: the rows filled at 1024, 2048 and 4096 checks, so every 8th is kept
+        if len(rows) > 1025 or kept[0] != 1 or kept[-1] != 5000 or \
+                kept[:-1] != list(range(1, 5000, 8)):
+            raise Failure(f"the long run's /history: expected checks 1, 9, 17, ... and 5000, "
+                          f"got {len(rows)} rows: {kept[:5]} ... {kept[-3:]}")
+
+
 # ---- signals ----------------------------------------------------------------------------------
 
 def finish(proc, what):
