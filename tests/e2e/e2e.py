@@ -519,7 +519,8 @@ def case_set_overrides_file():
 def case_help_and_version():
     p = run(None, args=("--help",))
     expect_exit(p, 0, "--help")
-    expect_in(p.stdout, ["usage: jacobi", "--set KEY=VALUE", "--dry-run", "exit codes"], "--help")
+    expect_in(p.stdout, ["usage: jacobi", "--set KEY=VALUE", "--dry-run", "exit codes", "--quiet",
+                         "--verbose", "Jacobi", "Chebyshev", "multigrid"], "--help")
     p = run(None, args=("--version",))
     expect_exit(p, 0, "--version")
     if not re.match(r"jacobi \d+\.\d+\.\d+", p.stdout):
