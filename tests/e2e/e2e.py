@@ -592,6 +592,25 @@ def case_dry_run_predicts_block_beats_cyclic_on_a_cluster():
         raise Failure(f"expected block < block-cyclic 64 < block-cyclic 4 < cyclic in us/iter:\n{p.stdout}")
 
 
+def case_dry_run_ranks_only_layouts_that_keep_every_rank_busy():
+    """64 ranks on a 128^2 plate: block-cyclic with blocks of 64 leaves 60 ranks without a point
+    (imbalance 16); the model predicts it fastest on one node, but the plan marks it not ranked
+    and names the fastest busy layout, and explains every column."""
+    p = run(plate(nx=128, ny=128, grid=(0, 0)), args=("--dry-run", "--ranks", "64"))
+    expect_exit(p, 0, "--dry-run --ranks 64")
+    rows = {(m.group(1), m.group(2)): m.group(0) for m in re.finditer(
+        r"^(block|block-cyclic|cyclic)\s+(\S+)\s+[0-9.]+\s.*$", p.stdout, re.M)}
+    idle = rows.get(("block-cyclic", "64"), "")
+    if not re.search(r"\s60\s+16\.00\b.*\(ranks idle: not ranked\)", idle) or "fastest" in idle:
+        raise Failure(f"block-cyclic 64 on 64 ranks: expected 60 idle, imbalance 16.00, not "
+                      f"ranked:\n{p.stdout}")
+    fastest = [row for row in rows.values() if "<- fastest" in row]
+    if len(fastest) != 1 or not re.search(r"\s0\s+1\.00\b", fastest[0]):
+        raise Failure(f"expected one fastest row, with no rank idle:\n{p.stdout}")
+    expect_in(p.stdout, ["# us/iter:", "# efficiency:", "# slowest:", "idle: ranks that own no "
+                         "point", "imbalance:"], "the plan's column explanations")
+
+
 # ---- configuration errors, collective and prompt ----------------------------------------------
 
 def case_config_errors_exit_2_on_every_rank_count():
