@@ -501,6 +501,15 @@ def case_progress_header_and_summary():
         raise Failure(f"--quiet should keep only the summary, got:\n{q.stdout}")
 
 
+def case_header_lists_every_edge_defaults_marked():
+    """An edge left out of the config is held at 0 degrees: the header says so for each."""
+    text = "[grid]\nnx = 20\nny = 10\n[boundary]\ntop = 100.0\nleft = \"50 * y\"\n"
+    p = run(text, ranks=1)
+    expect_exit(p, 0, "two edges given")
+    expect_in(p.stdout, ['  edges held at (degrees): top 100, bottom 0 (default), left "50 * y", '
+                         'right 0 (default)'], "the header")
+
+
 def case_not_converged_exits_3():
     p = run(plate(max_iterations=10), ranks=2)
     expect_exit(p, 3, "max_iterations 10")
