@@ -771,8 +771,16 @@ static int write_result(struct run *run) {
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],
                                 .messages = (int)sums[3]};
+  /* ParaView 5.11's default reader cannot open a bare name (README, "Visualising"): "./" */
+  char *xmf = io_xdmf_path(path);
+  char *sidecar = xmf != NULL ? malloc(strlen(xmf) + 3) : NULL;
+  if (sidecar != NULL)
+    snprintf(sidecar, strlen(xmf) + 3, "%s%s", strchr(xmf, '/') != NULL ? "" : "./", xmf);
+  s.sidecar = sidecar;
   if (team->rank == 0)
     report_summary(&s);
+  free(sidecar);
+  free(xmf);
   plate_heat_release(&heat);
   return ERR_OK;
 }

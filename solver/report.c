@@ -287,7 +287,9 @@ void report_summary(const struct report_summary *s) {
   printf(", field checksum %016llx\n", (unsigned long long)s->checksum);
   if (s->verbose)
     summary_details(s);
-  if (!s->interrupted)
+  if (!s->interrupted && s->sidecar != NULL)
+    printf("  output written to %s; in ParaView open %s\n", s->output_path, s->sidecar);
+  else if (!s->interrupted)
     printf("  output written to %s\n", s->output_path);
   fflush(stdout);
 }
