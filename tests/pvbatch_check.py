@@ -76,8 +76,9 @@ def check(reader_name, reader, fields, h):
                       (0.0, 0.0), h)
 
 
-def picture_rows(png):
-    """The mean brightness of each image row (top first) over the plate's columns."""
+def picture(png):
+    """(rgb as floats, rows top first; which pixels differ from the background, the top-left
+    pixel's colour) of a PNG."""
     reader = vtkPNGReader()
     reader.SetFileName(png)
     reader.Update()
@@ -85,8 +86,13 @@ def picture_rows(png):
     width, height, _ = image.GetDimensions()
     pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)[::-1]
     rgb = pixels[:, :, :3].astype(float)
-    background = rgb[0, 0]
-    plate = numpy.any(numpy.abs(rgb - background) > 8, axis=2)
+    return rgb, numpy.any(numpy.abs(rgb - rgb[0, 0]) > 8, axis=2)
+
+
+def picture_rows(png):
+    """The mean brightness of each image row (top first) over the plate's columns."""
+    rgb, plate = picture(png)
+    width = rgb.shape[1]
     rows = numpy.flatnonzero(plate[:, width // 3])  # a column left of the colour bar
     return rows, rgb[:, width // 3].sum(axis=1)
 
@@ -96,13 +102,8 @@ def bar_beside_plate(png):
     what is wrong. The plate is the box of the rows that column width / 4 crosses and the
     first run of columns that its second row crosses (the top edge is hot); a bar or its labels
     over it would leave background pixels (between the ticks' labels) inside that box."""
-    reader = vtkPNGReader()
-    reader.SetFileName(png)
-    reader.Update()
-    image = reader.GetOutput()
-    width, height, _ = image.GetDimensions()
-    rgb = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)[::-1]
-    used = numpy.any(numpy.abs(rgb[:, :, :3].astype(float) - rgb[0, 0, :3]) > 8, axis=2)
+    rgb, used = picture(png)
+    width = rgb.shape[1]
     rows = numpy.flatnonzero(used[:, width // 4])
     if len(rows) < 20:
         return f"no plate in column {width // 4}"

@@ -496,6 +496,11 @@ def case_progress_header_and_summary():
                       f"details under --verbose; got:\n{p.stdout}")
     v = run(plate(), ranks=2, args=("--verbose",))
     expect_in(v.stdout, ["MLUP/s", "halo exchange", "kernel ", "halo per iteration"], "--verbose")
+    # heat flows in W only where the plate has units: a conductivity (W/(m K))
+    if "heat into" in p.stdout:
+        raise Failure(f"heat flows in W on a plate without a conductivity:\n{p.stdout}")
+    k = run(plate(), ranks=2, args=("--set", "plate.conductivity=237"))
+    expect_in(k.stdout, ["heat into the plate (W): top "], "plate.conductivity = 237")
     q = run(plate(), ranks=2, args=("--quiet",))
     if "partitioner block" in q.stdout or "converged after" not in q.stdout:
         raise Failure(f"--quiet should keep only the summary, got:\n{q.stdout}")
@@ -514,6 +519,10 @@ def case_not_converged_exits_3():
     p = run(plate(max_iterations=10), ranks=2)
     expect_exit(p, 3, "max_iterations 10")
     expect_in(p.stdout, ["NOT converged after 10 iterations"], "summary")
+    p = run(plate(max_iterations=1), ranks=2)
+    expect_exit(p, 3, "max_iterations 1")
+    expect_in(p.stdout, ["NOT converged after 1 iteration (jacobi): stopped at "
+                         "solver.max_iterations"], "summary, one iteration")
 
 
 def case_set_overrides_file():
