@@ -83,17 +83,18 @@ def history(paths, out):
             rows = f["history"][...]
             method = text(f.attrs.get("method", "?"))
             ranks = int(f.attrs.get("ranks", 0))
-        runs.append((path, method, ranks, rows))
+            iterations = int(f.attrs.get("iterations", rows[-1, 0]))
+        runs.append((path, method, ranks, iterations, rows))
     fig, (by_count, by_time) = plt.subplots(1, 2, figsize=(12, 5))
     colours = matplotlib.colormaps["tab10"]
-    for k, (path, method, ranks, rows) in enumerate(runs):
+    for k, (path, method, ranks, iterations, rows) in enumerate(runs):
         colour = colours(k % 10)
         unit = "cycles" if method == "multigrid" else "iterations"
-        label = f"{os.path.basename(path)}: {method}, {int(rows[-1, 0])} {unit}, {ranks} ranks"
+        label = f"{os.path.basename(path)}: {method}, {iterations} {unit}, {ranks} ranks"
         for ax, x in ((by_count, rows[:, 0]), (by_time, rows[:, 4])):
             ax.semilogy(x, rows[:, 2], color=colour, label=f"{label}, estimate")
             ax.semilogy(x, rows[:, 3], color=colour, linestyle="--", label="bound")
-        print(f"{path}: {method}, {len(rows)} checks drawn, {int(rows[-1, 0])} {unit}, "
+        print(f"{path}: {method}, {len(rows)} checks drawn, {iterations} {unit}, "
               f"error about {rows[-1, 2]:.3g} degrees, at most {rows[-1, 3]:.3g}")
     by_count.set_xlabel("iterations (multigrid: cycles)")
     by_time.set_xlabel("seconds since the solve began")
