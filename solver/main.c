@@ -50,10 +50,11 @@ struct run {
   struct estimate_model estimate; /* how far an iterate is from T* (estimate.h) */
   char *checkpoint_path;
   struct solve_result result;
-  double write_seconds;        /* the final write (or the signal's checkpoint) on this rank */
-  bool finished;               /* --help, --version or --dry-run: nothing to solve */
-  char kernel[768];            /* the kernel variants chosen (tune_describe), for the summary */
-  struct estimate_stall stall; /* a target out of reach, as the file continued had seen it */
+  double write_seconds;         /* the final write (or the signal's checkpoint) on this rank */
+  bool finished;                /* --help, --version or --dry-run: nothing to solve */
+  char kernel[768];             /* the kernel variants chosen (tune_describe), for the summary */
+  struct estimate_stall stall;  /* a target out of reach, as the file continued had seen it */
+  struct solve_history history; /* initial.from_file's convergence history (rows 0: none) */
 };
 
 static int ignore_sigpipe(void);
@@ -440,6 +441,31 @@ static int plan(struct run *run) {
                          cfg_origin(run->cfg, "halo.mode"));
 }
 
+/* initial.from_file's convergence history, which this run's goes on from (solve.h); a file
+ * without one (an older version) starts it afresh. Collective. */
+static int read_history(struct run *run) {
+  struct solve_history *h = &run->history;
+  *h = (struct solve_history){.stride = 1};
+  CHECK(io_read_history(run->cfg->from_file, run->cfg, run->team, SOLVE_HISTORY_ROWS + 1, h->values,
+                        &h->rows, &h->stride, &h->checks));
+  /* the last row is the last check's, kept beyond the stride (solve.h): pending again */
+  if (h->rows > 0 && (h->checks - 1) % h->stride != 0) {
+    h->rows--;
+    memcpy(h->last, &h->values[h->rows * SOLVE_HISTORY_COLUMNS], sizeof h->last);
+    h->pending = true;
+  }
+  int64_t last = h->rows > 0 ? (int64_t)h->values[(h->rows - 1) * SOLVE_HISTORY_COLUMNS] : 0;
+  if (h->rows > SOLVE_HISTORY_ROWS || (h->rows > 0 && last > run->first_iteration))
+    return team_agree(run->team,
+                      err_set(ERR_CONFIG,
+                              "%s: initial.from_file \"%s\": /history holds %lld rows up to "
+                              "iteration %lld, expected at most %d up to iterations = %lld",
+                              cfg_origin(run->cfg, "initial.from_file"), run->cfg->from_file,
+                              (long long)h->rows, (long long)last, SOLVE_HISTORY_ROWS,
+                              (long long)run->first_iteration));
+  return ERR_OK;
+}
+
 /* Allocate the field and fill it with the plate (plate.h), from initial.interior or continued
  * from initial.from_file. */
 static int allocate(struct run *run) {
@@ -495,6 +521,7 @@ static int allocate(struct run *run) {
     run->stall = (struct estimate_stall){INFINITY, run->first_iteration};
     CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, &run->stall.best,
                         &run->stall.at));
+    CHECK(read_history(run));
   } else {
     run->stall = (struct estimate_stall){INFINITY, 0};
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
@@ -604,29 +631,31 @@ static int solve(struct run *run) {
                                                       [CFG_SMOOTHER_CHEBYSHEV] =
                                                           MULTIGRID_CHEBYSHEV,
                                                       [CFG_SMOOTHER_JACOBI] = MULTIGRID_JACOBI};
-  struct solve_params params = {.method = methods[cfg->method],
-                                .multigrid = {.cycle = cycles[cfg->mg_cycle],
-                                              .smoother = smoothers[cfg->mg_smoother],
-                                              .pre = (int)cfg->mg_pre,
-                                              .post = (int)cfg->mg_post,
-                                              .fmg = cfg->mg_fmg,
-                                              .halo_mode = cfg->halo_mode},
-                                .tolerance = classic ? cfg->tolerance : 0.0,
-                                .target_error = cfg->target_error,
-                                .estimate = run->estimate,
-                                .stall = run->stall,
-                                .max_iterations = cfg->max_iterations,
-                                .check_interval = cfg->check_interval,
-                                .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
-                                .variants_chosen = sweeps,
-                                .variants = kernel.trial,
-                                .overlap = cfg->halo_overlap,
-                                .temporal_block = cfg->temporal_block,
-                                .progress = !run->cli.quiet,
-                                .first_iteration = run->first_iteration,
-                                .checkpoint_interval = cfg->checkpoint_interval,
-                                .checkpoint = write_checkpoint,
-                                .checkpoint_ctx = run};
+  struct solve_params params = {
+      .method = methods[cfg->method],
+      .multigrid = {.cycle = cycles[cfg->mg_cycle],
+                    .smoother = smoothers[cfg->mg_smoother],
+                    .pre = (int)cfg->mg_pre,
+                    .post = (int)cfg->mg_post,
+                    .fmg = cfg->mg_fmg,
+                    .halo_mode = cfg->halo_mode},
+      .tolerance = classic ? cfg->tolerance : 0.0,
+      .target_error = cfg->target_error,
+      .estimate = run->estimate,
+      .stall = run->stall,
+      .max_iterations = cfg->max_iterations,
+      .check_interval = cfg->check_interval,
+      .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
+      .variants_chosen = sweeps,
+      .variants = kernel.trial,
+      .overlap = cfg->halo_overlap,
+      .temporal_block = cfg->temporal_block,
+      .progress = !run->cli.quiet,
+      .first_iteration = run->first_iteration,
+      .history = run->history.rows > 0 || run->history.pending ? &run->history : NULL,
+      .checkpoint_interval = cfg->checkpoint_interval,
+      .checkpoint = write_checkpoint,
+      .checkpoint_ctx = run};
   /* The handlers are installed here, not at start-up: until the solve loop, where a signal
    * means "checkpoint and stop", SIGINT and SIGTERM keep their default action and end a long
    * --dry-run or set-up at once (nothing has been written yet). */
@@ -695,6 +724,8 @@ static int write_result(struct run *run) {
   state.heat = &io_heat;
   state.history = r->history.values;
   state.history_rows = r->history.rows;
+  state.history_stride = r->history.stride;
+  state.history_checks = r->history.checks;
   /* the --verbose figures, also into the file: times are the maximum over ranks, halo points
    * the sum (the output's own time is known only after the write, and is the summary's) */
   double mine[6] = {r->compute_seconds, r->halo_seconds,       r->reduce_seconds,

@@ -401,6 +401,12 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
               const struct solve_params *params, struct solve_result *out) {
   *out =
       (struct solve_result){.residual = NAN, .convergence_factor = NAN, .history = {.stride = 1}};
+  double seconds_before = 0; /* a continued history's seconds go on from its last check's */
+  if (params->history != NULL) {
+    const struct solve_history *h = params->history;
+    out->history = *h;
+    seconds_before = h->pending ? h->last[4] : h->values[(h->rows - 1) * SOLVE_HISTORY_COLUMNS + 4];
+  }
   const struct method *method = &methods[params->method];
   double start = MPI_Wtime(), last_progress = start;
   double global_points = (double)f->layout->nx * (double)f->layout->ny;
@@ -503,7 +509,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       double bound = estimate_bound(&params->estimate, diff, after_step, checked_at);
       double row[SOLVE_HISTORY_COLUMNS] = {
           (double)k, diff, estimate_error(&loop.model, diff, after_step, checked_at), bound,
-          MPI_Wtime() - start};
+          seconds_before + MPI_Wtime() - start};
       history_add(&out->history, row);
       bool target = params->target_error <= 0 || bound <= params->target_error;
       if (!target && stalled(&loop, k, diff, bound)) {

@@ -256,7 +256,8 @@ def case_history_in_every_result():
     """Every result holds /history, a row (iteration or cycle, sweep change, error estimate,
     error bound, seconds) at every check: Jacobi, Chebyshev and multigrid, the same rows on
     other ranks and partitioners but for the seconds; a long run's rows are thinned to at most
-    1025, evenly, keeping the first and last checks."""
+    1025, evenly, keeping the first and last checks; a run continued from a file goes on with
+    the file's history."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         write(tmp, "case.toml", plate(tol=1e-6, check=5))
         for method in ("jacobi", "chebyshev", "multigrid"):
@@ -301,6 +302,24 @@ def case_history_in_every_result():
                 kept[:-1] != list(range(1, 5000, 8)):
             raise Failure(f"the long run's /history: expected checks 1, 9, 17, ... and 5000, "
                           f"got {len(rows)} rows: {kept[:5]} ... {kept[-3:]}")
+        # a run continued from a file goes on with its history: stopped at 2502 (a check that
+        # is not a multiple of the stride, so the file's last row is kept beyond it) and
+        # continued on 3 ranks to 5000, the same rows as the run straight to 5000 but for
+        # the seconds (and the error estimate, which each run measures afresh)
+        half = jacobi(tmp, 2, ["output.path=half.h5", "solver.tolerance=1e-300",
+                               "solver.max_iterations=2502", "solver.check_interval=1"])
+        expect_exit(half, 3, "2502 iterations, a check each")
+        rest = jacobi(tmp, 3, ["output.path=rest.h5", "solver.tolerance=1e-300",
+                               "solver.max_iterations=5000", "solver.check_interval=1",
+                               "initial.from_file=half.h5", "decomposition.partitioner=cyclic"])
+        expect_exit(rest, 3, "continued from 2502 to 5000")
+        continued, _, _ = history(tmp, "rest.h5", 3)
+        if [r[:2] for r in continued] != [r[:2] for r in rows] or \
+                any(b[4] < a[4] for a, b in zip(continued, continued[1:])):
+            raise Failure(f"the continued run's /history: expected the straight run's rows "
+                          f"(iteration, change) with seconds rising; got {len(continued)} rows, "
+                          f"{[int(r[0]) for r in continued[:3]]} ... "
+                          f"{[int(r[0]) for r in continued[-3:]]}")
 
 
 # ---- signals ----------------------------------------------------------------------------------
@@ -724,6 +743,12 @@ HOSTILE_MUTATIONS = [
      ["/temperature has 0 dimensions"]),
     ("temperature_group", "del f['temperature']; f.create_group('temperature')",
      ["no /temperature dataset"]),
+    ("history_3_columns", "h = f['history'][:, :3]; del f['history']; f['history'] = h",
+     ["/history is not a float array of 1 to 1025 rows of 5 columns"]),
+    ("history_stride_3", "f['history'].attrs['stride'] = 3",
+     ["/history has stride 3", "expected a power of two"]),
+    ("history_beyond", "f['history'][-1, 0] = 1e6",
+     ["/history holds", "up to iteration 1000000", "up to iterations = 40"]),
 ]
 
 
