@@ -549,6 +549,13 @@ static int write_checkpoint(void *ctx, const struct solve_state *s) {
                            .previous = s->previous_valid,
                            .stall_best = s->stall.best,
                            .stall_at = tracks_stall(run->cfg) ? s->stall.at : -1};
+  /* the history so far, so that a run continued from this checkpoint goes on with it */
+  struct solve_history history;
+  solve_history_snapshot(&run->result.history, run->team, &history);
+  state.history = history.values;
+  state.history_rows = history.rows;
+  state.history_stride = history.stride;
+  state.history_checks = history.checks;
   return io_write(run->checkpoint_path, run->field, &run->plate.boundary, run->cfg, run->team,
                   &state);
 }

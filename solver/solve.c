@@ -397,6 +397,12 @@ static void history_finish(struct solve_history *h, const struct team *team) {
     team_abort(team, team_mpi_error(rc, "MPI_Bcast (convergence history)"));
 }
 
+void solve_history_snapshot(const struct solve_history *h, const struct team *team,
+                            struct solve_history *out) {
+  *out = *h;
+  history_finish(out, team);
+}
+
 int solve_run(struct field *f, struct halo *h, const struct team *team,
               const struct solve_params *params, struct solve_result *out) {
   *out =

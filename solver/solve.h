@@ -138,6 +138,12 @@ struct solve_result {
   double work_per_cycle, convergence_factor;
 };
 
+/* The history as a file holds it, for a checkpoint written mid-run: `h` with its pending
+ * check appended and rank 0's seconds on every rank (the file's writers write the same bytes).
+ * Collective on team->comm. */
+void solve_history_snapshot(const struct solve_history *h, const struct team *team,
+                            struct solve_history *out);
+
 /* Install the SIGTERM, SIGINT and SIGUSR1 handlers that ask solve_run to stop. Not collective; call
  * once per process, after MPI_Init. Errors: ERR_FAILURE (sigaction). */
 int solve_catch_signals(void);

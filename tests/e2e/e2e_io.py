@@ -314,6 +314,24 @@ def case_history_in_every_result():
                                "initial.from_file=half.h5", "decomposition.partitioner=cyclic"])
         expect_exit(rest, 3, "continued from 2502 to 5000")
         continued, _, _ = history(tmp, "rest.h5", 3)
+        # and from a checkpoint written mid-run (at 2000: its rows are those checks)
+        ckpt = jacobi(tmp, 2, ["output.path=ck.h5", "solver.tolerance=1e-300",
+                               "solver.max_iterations=2100", "solver.check_interval=1",
+                               "output.checkpoint_interval=1000"])
+        expect_exit(ckpt, 3, "2100 iterations, checkpoints every 1000")
+        from_ckpt, at, _ = history(tmp, "ck.ckpt.h5", 2)
+        kept = [int(r[0]) for r in from_ckpt]  # full at 1024 checks: every other one since
+        if at != 2000 or kept != list(range(1, 2000, 2)) + [2000]:
+            raise Failure(f"the checkpoint at {at}: expected checks 1, 3, ..., 1999 and 2000 "
+                          f"in its /history, got {kept[:3]} ... {kept[-3:]}")
+        on = jacobi(tmp, 2, ["output.path=on.h5", "solver.tolerance=1e-300",
+                             "solver.max_iterations=2100", "solver.check_interval=1",
+                             "initial.from_file=ck.ckpt.h5"])
+        expect_exit(on, 3, "continued from the checkpoint at 2000 to 2100")
+        straight, _, _ = history(tmp, "ck.h5", 2)
+        if [r[:2] for r in history(tmp, "on.h5", 2)[0]] != [r[:2] for r in straight]:
+            raise Failure("the run continued from the checkpoint at 2000: its /history is not "
+                          "the straight run's to 2100")
         if [r[:2] for r in continued] != [r[:2] for r in rows] or \
                 any(b[4] < a[4] for a, b in zip(continued, continued[1:])):
             raise Failure(f"the continued run's /history: expected the straight run's rows "
