@@ -54,6 +54,24 @@ struct io_state {
    * heat_bottom, heat_left, heat_right, heat_regions (array, one per [[region]]),
    * heat_source, heat_imbalance, heat_imbalance_bound; NULL: none written. */
   const struct io_heat *heat;
+  /* The convergence history (solve.h): history_rows rows of (iteration or cycle, sweep
+   * change, error estimate, error bound, seconds), dataset /history; NULL: none written. */
+  const double *history;
+  int64_t history_rows;
+  int64_t history_stride, history_checks; /* its attributes stride and checks (solve.h) */
+  /* How the run went, the summary's --verbose figures, as root attributes; NULL: none. */
+  const struct io_run_info *run;
+};
+
+/* What io_state.run points to: attributes kernel (string; absent if NULL), wall_seconds,
+ * compute_seconds, halo_seconds, reduce_seconds, estimate_seconds (max over ranks),
+ * halo_shared_points, halo_message_points, halo_messages, halo_local_points (summed over
+ * ranks, per exchange), exchange_every (iterations per exchange). */
+struct io_run_info {
+  const char *kernel;
+  double wall_seconds, compute_seconds, halo_seconds, reduce_seconds, estimate_seconds;
+  int64_t halo_shared_points, halo_message_points, halo_messages, halo_local_points;
+  int64_t exchange_every;
 };
 
 /* What io_state.heat points to: the same figures as struct plate_heat (plate.h), which io
@@ -128,6 +146,16 @@ int io_read_estimate(const char *path, const struct team *team, double *estimate
  * (ERR_CONFIG, naming the file). Collective on team->comm; returns an agreed status. */
 int io_read_stall(const char *path, const struct cfg *cfg, const struct team *team,
                   int64_t iterations, double *best, int64_t *at);
+
+/* The convergence history of `path` (dataset /history, its attributes stride and checks), for
+ * a run that continues from it: at most max_rows rows of 5 values into `values` (every rank);
+ * *rows = 0 for a file without one (an older version). Rank 0 reads and checks it (a float
+ * array of 1 to max_rows rows of 5, a power-of-two stride, checks from rows to rows x stride +
+ * 1), then broadcasts. Collective on team->comm; agreed status. Errors: ERR_CONFIG, one message
+ * naming initial.from_file and the file. */
+int io_read_history(const char *path, const struct cfg *cfg, const struct team *team,
+                    int64_t max_rows, double *values, int64_t *rows, int64_t *stride,
+                    int64_t *checks);
 
 /* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
  * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees

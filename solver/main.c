@@ -50,10 +50,11 @@ struct run {
   struct estimate_model estimate; /* how far an iterate is from T* (estimate.h) */
   char *checkpoint_path;
   struct solve_result result;
-  double write_seconds;        /* the final write (or the signal's checkpoint) on this rank */
-  bool finished;               /* --help, --version or --dry-run: nothing to solve */
-  char kernel[768];            /* the kernel variants chosen (tune_describe), for the summary */
-  struct estimate_stall stall; /* a target out of reach, as the file continued had seen it */
+  double write_seconds;         /* the final write (or the signal's checkpoint) on this rank */
+  bool finished;                /* --help, --version or --dry-run: nothing to solve */
+  char kernel[768];             /* the kernel variants chosen (tune_describe), for the summary */
+  struct estimate_stall stall;  /* a target out of reach, as the file continued had seen it */
+  struct solve_history history; /* initial.from_file's convergence history (rows 0: none) */
 };
 
 static int ignore_sigpipe(void);
@@ -246,27 +247,55 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
            "# halos %lld deep every %lld iterations and computes the overlapped points too\n",
            (long long)cfg->temporal_block, (long long)cfg->temporal_block,
            (long long)cfg->temporal_block);
-  printf("%-14s %6s %12s %12s %12s %12s %10s %10s %8s\n", "partitioner", "block", "us/iter",
-         "compute us", "halo us", "reduce us", "MLUP/s", "efficiency", "slowest");
+  printf("%-14s %6s %12s %12s %12s %12s %10s %10s %8s %6s %9s\n", "partitioner", "block", "us/iter",
+         "compute us", "halo us", "reduce us", "MLUP/s", "efficiency", "slowest", "idle",
+         "imbalance");
+  /* The fastest layout that keeps every rank busy: one that leaves ranks idle may be predicted
+   * faster on one node (the busy ranks share its bandwidth), but its ranks are wasted. */
+  struct model_prediction predicted[6];
+  bool valid[6] = {false};
+  int fastest = -1;
   for (int v = 0; v < nvariants; v++) {
     struct decomp_layout l;
-    struct model_prediction p;
-    enum cfg_partitioner partitioner = variants[v].partitioner;
     if (decomp_layout_init(&l, cfg->nx, cfg->ny, configured->nranks, dims,
-                           decomp_kind_of(partitioner), variants[v].block_size) != ERR_OK)
+                           decomp_kind_of(variants[v].partitioner),
+                           variants[v].block_size) != ERR_OK)
       continue; /* e.g. a block larger than allowed: nothing to predict */
-    CHECK(model_predict(&l, nodes, p2p, cfg->check_interval, &machine, &p));
+    CHECK(model_predict(&l, nodes, p2p, cfg->check_interval, &machine, &predicted[v]));
+    valid[v] = true;
+    if (predicted[v].idle_ranks == 0 &&
+        (fastest < 0 || predicted[v].seconds < predicted[fastest].seconds))
+      fastest = v;
+  }
+  for (int v = 0; v < nvariants; v++) {
+    if (!valid[v])
+      continue;
+    const struct model_prediction p = predicted[v];
+    enum cfg_partitioner partitioner = variants[v].partitioner;
     bool block_cyclic = partitioner == CFG_BLOCK_CYCLIC;
     bool chosen = partitioner == cfg->partitioner &&
                   (!block_cyclic || variants[v].block_size == cfg->block_size);
     char block[24] = "-";
     if (block_cyclic)
       snprintf(block, sizeof block, "%lld", (long long)variants[v].block_size);
-    printf("%-14s %6s %12.2f %12.2f %12.2f %12.2f %10.1f %10.3f %8d%s\n",
+    printf("%-14s %6s %12.2f %12.2f %12.2f %12.2f %10.1f %10.3f %8d %6d %9.2f%s%s%s\n",
            cfg_partitioner_name(partitioner), block, p.seconds * 1e6, p.compute_seconds * 1e6,
            p.halo_seconds * 1e6, p.reduce_seconds * 1e6, p.mlups, p.efficiency, p.slowest_rank,
-           chosen ? "  <- configured" : "");
+           p.idle_ranks, p.imbalance, chosen ? "  <- configured" : "",
+           v == fastest ? "  <- fastest" : "",
+           p.idle_ranks > 0 ? "  (ranks idle: not ranked)" : "");
   }
+  if (fastest < 0)
+    printf("# every layout leaves ranks idle: fewer ranks, or a larger grid, would use them all\n");
+  printf(
+      "# us/iter: predicted time of one iteration, the slowest rank's compute and halo plus the\n"
+      "#   reduction (one every check, spread over the iterations between checks)\n"
+      "# compute us, halo us: the slowest rank's sweep and halo exchange; reduce us: the\n"
+      "#   convergence check's allreduce; MLUP/s: million point updates per second in all\n"
+      "# efficiency: the time on 1 rank / (ranks x this time): 1 is perfect scaling\n"
+      "# slowest: the rank that sets the pace; idle: ranks that own no point; imbalance:\n"
+      "#   the most points on a rank / the mean (1 is even)\n"
+      "# fastest: the quickest layout that keeps every rank busy\n");
   return ERR_OK;
 }
 
@@ -420,6 +449,31 @@ static int plan(struct run *run) {
                          run->cfg->temporal_block, cfg_origin(run->cfg, "halo.mode"));
 }
 
+/* initial.from_file's convergence history, which this run's goes on from (solve.h); a file
+ * without one (an older version) starts it afresh. Collective. */
+static int read_history(struct run *run) {
+  struct solve_history *h = &run->history;
+  *h = (struct solve_history){.stride = 1};
+  CHECK(io_read_history(run->cfg->from_file, run->cfg, run->team, SOLVE_HISTORY_ROWS + 1, h->values,
+                        &h->rows, &h->stride, &h->checks));
+  /* the last row is the last check's, kept beyond the stride (solve.h): pending again */
+  if (h->rows > 0 && (h->checks - 1) % h->stride != 0) {
+    h->rows--;
+    memcpy(h->last, &h->values[h->rows * SOLVE_HISTORY_COLUMNS], sizeof h->last);
+    h->pending = true;
+  }
+  int64_t last = h->rows > 0 ? (int64_t)h->values[(h->rows - 1) * SOLVE_HISTORY_COLUMNS] : 0;
+  if (h->rows > SOLVE_HISTORY_ROWS || (h->rows > 0 && last > run->first_iteration))
+    return team_agree(run->team,
+                      err_set(ERR_CONFIG,
+                              "%s: initial.from_file \"%s\": /history holds %lld rows up to "
+                              "iteration %lld, expected at most %d up to iterations = %lld",
+                              cfg_origin(run->cfg, "initial.from_file"), run->cfg->from_file,
+                              (long long)h->rows, (long long)last, SOLVE_HISTORY_ROWS,
+                              (long long)run->first_iteration));
+  return ERR_OK;
+}
+
 /* Allocate the field and fill it with the plate (plate.h), from initial.interior or continued
  * from initial.from_file. */
 static int allocate(struct run *run) {
@@ -475,6 +529,7 @@ static int allocate(struct run *run) {
     run->stall = (struct estimate_stall){INFINITY, run->first_iteration};
     CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, &run->stall.best,
                         &run->stall.at));
+    CHECK(read_history(run));
   } else {
     run->stall = (struct estimate_stall){INFINITY, 0};
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
@@ -502,6 +557,13 @@ static int write_checkpoint(void *ctx, const struct solve_state *s) {
                            .previous = s->previous_valid,
                            .stall_best = s->stall.best,
                            .stall_at = tracks_stall(run->cfg) ? s->stall.at : -1};
+  /* the history so far, so that a run continued from this checkpoint goes on with it */
+  struct solve_history history;
+  solve_history_snapshot(&run->result.history, run->team, &history);
+  state.history = history.values;
+  state.history_rows = history.rows;
+  state.history_stride = history.stride;
+  state.history_checks = history.checks;
   return io_write(run->checkpoint_path, run->field, &run->plate.boundary, run->cfg, run->team,
                   &state);
 }
@@ -584,29 +646,31 @@ static int solve(struct run *run) {
                                                       [CFG_SMOOTHER_CHEBYSHEV] =
                                                           MULTIGRID_CHEBYSHEV,
                                                       [CFG_SMOOTHER_JACOBI] = MULTIGRID_JACOBI};
-  struct solve_params params = {.method = methods[cfg->method],
-                                .multigrid = {.cycle = cycles[cfg->mg_cycle],
-                                              .smoother = smoothers[cfg->mg_smoother],
-                                              .pre = (int)cfg->mg_pre,
-                                              .post = (int)cfg->mg_post,
-                                              .fmg = cfg->mg_fmg,
-                                              .halo_mode = halo_mode_of(cfg->halo_mode)},
-                                .tolerance = classic ? cfg->tolerance : 0.0,
-                                .target_error = cfg->target_error,
-                                .estimate = run->estimate,
-                                .stall = run->stall,
-                                .max_iterations = cfg->max_iterations,
-                                .check_interval = cfg->check_interval,
-                                .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
-                                .variants_chosen = sweeps,
-                                .variants = kernel.trial,
-                                .overlap = cfg->halo_overlap,
-                                .temporal_block = cfg->temporal_block,
-                                .progress = !run->cli.quiet,
-                                .first_iteration = run->first_iteration,
-                                .checkpoint_interval = cfg->checkpoint_interval,
-                                .checkpoint = write_checkpoint,
-                                .checkpoint_ctx = run};
+  struct solve_params params = {
+      .method = methods[cfg->method],
+      .multigrid = {.cycle = cycles[cfg->mg_cycle],
+                    .smoother = smoothers[cfg->mg_smoother],
+                    .pre = (int)cfg->mg_pre,
+                    .post = (int)cfg->mg_post,
+                    .fmg = cfg->mg_fmg,
+                    .halo_mode = halo_mode_of(cfg->halo_mode)},
+      .tolerance = classic ? cfg->tolerance : 0.0,
+      .target_error = cfg->target_error,
+      .estimate = run->estimate,
+      .stall = run->stall,
+      .max_iterations = cfg->max_iterations,
+      .check_interval = cfg->check_interval,
+      .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
+      .variants_chosen = sweeps,
+      .variants = kernel.trial,
+      .overlap = cfg->halo_overlap,
+      .temporal_block = cfg->temporal_block,
+      .progress = !run->cli.quiet,
+      .first_iteration = run->first_iteration,
+      .history = run->history.rows > 0 || run->history.pending ? &run->history : NULL,
+      .checkpoint_interval = cfg->checkpoint_interval,
+      .checkpoint = write_checkpoint,
+      .checkpoint_ctx = run};
   /* The handlers are installed here, not at start-up: until the solve loop, where a signal
    * means "checkpoint and stop", SIGINT and SIGTERM keep their default action and end a long
    * --dry-run or set-up at once (nothing has been written yet). */
@@ -674,6 +738,32 @@ static int write_result(struct run *run) {
   for (int side = 0; side < DECOMP_NSIDES; side++)
     io_heat.edge[side] = heat.edge[side];
   state.heat = &io_heat;
+  state.history = r->history.values;
+  state.history_rows = r->history.rows;
+  state.history_stride = r->history.stride;
+  state.history_checks = r->history.checks;
+  /* the --verbose figures, also into the file: times are the maximum over ranks, halo points
+   * the sum (the output's own time is known only after the write, and is the summary's) */
+  double mine[6] = {r->compute_seconds, r->halo_seconds,       r->reduce_seconds,
+                    r->wall_seconds,    r->checkpoint_seconds, r->estimate_seconds};
+  double max[6];
+  MPI_CHECK(MPI_Allreduce(mine, max, 6, MPI_DOUBLE, MPI_MAX, team->comm));
+  struct halo_counts c = halo_counts(run->halo);
+  long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
+  MPI_CHECK(MPI_Allreduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, team->comm));
+  int64_t exchange_every = cfg->method == CFG_METHOD_MULTIGRID ? 1 : cfg->temporal_block;
+  struct io_run_info info = {.kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
+                             .wall_seconds = max[3],
+                             .compute_seconds = max[0],
+                             .halo_seconds = max[1],
+                             .reduce_seconds = max[2],
+                             .estimate_seconds = max[5],
+                             .halo_shared_points = sums[1],
+                             .halo_message_points = sums[2],
+                             .halo_messages = sums[3],
+                             .halo_local_points = sums[0],
+                             .exchange_every = exchange_every};
+  state.run = &info;
   double t0 = MPI_Wtime();
   int status = io_write(path, run->field, &run->plate.boundary, cfg, team, &state);
   run->write_seconds = MPI_Wtime() - t0;
@@ -705,24 +795,19 @@ static int write_result(struct run *run) {
                              .convergence_factor = r->convergence_factor,
                              .kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
                              .heat = &heat,
-                             .nregions = cfg->nregions};
+                             .nregions = cfg->nregions,
+                             .physical_units = cfg_is_set(cfg, "plate.conductivity"),
+                             .verbose = run->cli.verbose};
   if (s.multigrid) {
     struct levels h;
     s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;
     s.exchange_every = 1;
   }
   far_from_answer(run, &s);
-  double mine[6] = {r->compute_seconds,
-                    r->halo_seconds,
-                    r->reduce_seconds,
-                    r->wall_seconds,
-                    r->checkpoint_seconds + run->write_seconds,
-                    r->estimate_seconds};
-  double max[6];
-  MPI_CHECK(MPI_Reduce(mine, max, 6, MPI_DOUBLE, MPI_MAX, 0, team->comm));
-  struct halo_counts c = halo_counts(run->halo);
-  long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
-  MPI_CHECK(MPI_Reduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, 0, team->comm));
+  double output_seconds = r->checkpoint_seconds + run->write_seconds;
+  MPI_CHECK(MPI_Reduce(team->rank == 0 ? MPI_IN_PLACE : &output_seconds, &output_seconds, 1,
+                       MPI_DOUBLE, MPI_MAX, 0, team->comm));
+  max[4] = output_seconds;
   s.compute_seconds = max[0];
   s.halo_seconds = max[1];
   s.reduce_seconds = max[2];
@@ -733,8 +818,16 @@ static int write_result(struct run *run) {
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],
                                 .messages = (int)sums[3]};
+  /* ParaView 5.11's default reader cannot open a bare name (README, "Visualising"): "./" */
+  char *xmf = io_xdmf_path(path);
+  char *sidecar = xmf != NULL ? malloc(strlen(xmf) + 3) : NULL;
+  if (sidecar != NULL)
+    snprintf(sidecar, strlen(xmf) + 3, "%s%s", strchr(xmf, '/') != NULL ? "" : "./", xmf);
+  s.sidecar = sidecar;
   if (team->rank == 0)
     report_summary(&s);
+  free(sidecar);
+  free(xmf);
   plate_heat_release(&heat);
   return ERR_OK;
 }
