@@ -143,6 +143,50 @@ def case_file_size_limit_refused_at_start_both_modes():
                 os.remove(os.path.join(tmp, f))
 
 
+# ---- work whose length a file controls (class 3) ---------------------------------------------
+
+def h5py_or_skip():
+    py = e2e_io.h5py_python()
+    if py is None:
+        print("skipped: needs h5py to make a file hostile")
+    return py
+
+
+def set_attrs(py, tmp, path, **attrs):
+    """Set root attributes of an HDF5 file with h5py (int64 for ints, float64 for floats)."""
+    lines = ["import h5py, numpy", f"f = h5py.File({path!r}, 'r+')"]
+    for name, value in attrs.items():
+        kind = "numpy.int64" if isinstance(value, int) else "numpy.float64"
+        lines.append(f"f.attrs[{name!r}] = {kind}({value!r})")
+    lines.append("f.close()")
+    subprocess.run([py, "-c", "\n".join(lines)], cwd=tmp, check=True, timeout=e2e.TIMEOUT)
+
+
+def case_chebyshev_checkpoint_of_4e18_iterations_starts_at_once():
+    """A Chebyshev checkpoint whose iterations is 4e18 (which passes every check) with its
+    recurrence begun at 0: the weights of 4e18 steps were replayed one by one before the first
+    sweep (hours, deaf to SIGTERM). The replay stops where the weights repeat, so the run does
+    its 30 sweeps at once and stops at max_iterations (exit 3) with a finite field; and a
+    SIGTERM meanwhile would be heard at the first check."""
+    py = h5py_or_skip()
+    if py is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", plate(nx=60, ny=40, check=5, max_iterations=40,
+                                      output='path = "a.h5"\nmode = "gather"'))
+        p = jacobi(tmp, 2, ["solver.method=chebyshev"])
+        expect_exit(p, 3, "chebyshev to 40")
+        big = 4 * 10**18
+        set_attrs(py, tmp, "a.h5", iterations=big, chebyshev_start=0)
+        p = jacobi(tmp, 2, ["solver.method=chebyshev", "initial.from_file=a.h5",
+                            "output.path=b.h5", f"solver.max_iterations={big + 30}"],
+                   timeout=60)
+        expect_no_crash(p, "continued from 4e18")
+        expect_exit(p, 3, "continued from 4e18")
+        out = e2e_io.tool(["h5dump", "-a", "iterations", "b.h5"], tmp).stdout
+        expect_in(out, [str(big + 30)], "b.h5's iterations")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
