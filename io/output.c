@@ -422,13 +422,32 @@ static int check_on_root(const struct cfg *cfg) {
   static char reason[16384]; /* room for paths of PATH_MAX and their reason */
   for (int i = 0; i < 4 && status == ERR_OK; i++) {
     const char *why = name_reason(paths[i], i % 2 == 1, reason, sizeof reason);
-    if (why == NULL && i == 0)
-      why = directory_reason(paths[i], reason, sizeof reason); /* one directory for all */
+    /* One directory for all, but each name's own temporary, made for real: the checkpoint's
+     * sidecar's is the longest, and a name too long for the file system (NAME_MAX) was found
+     * only after the solve, and on a signal lost the checkpoint. */
+    if (why == NULL)
+      why = directory_reason(paths[i], reason, sizeof reason);
     if (why != NULL)
       status = err_set(ERR_CONFIG, "%s: output.path \"%s\" cannot be written: %s%s%s%s",
                        cfg_origin(cfg, "output.path"), cfg->output_path, what[i],
                        i > 0 ? paths[i] : "", i > 0 ? ": " : "", why);
   }
+  /* In parallel mode MPI_File_open gets the HDF5 files' temporaries by the names written here:
+   * Open MPI's ompio builds fixed-size names from them (sharedfp's "NAME.locktest.RANK" in 256
+   * bytes, which overflowed and aborted every rank beyond 244 bytes; its sm component's
+   * "DIR/BASE_cid-C-RANK.sm", which failed beyond a base name of 240), after the solve. */
+  enum { MPIIO_NAME_MAX = 220 };
+  size_t temp_suffix = strlen(".tmp.XXXXXX");
+  for (int i = 0; i < 4 && status == ERR_OK && cfg->output_mode == CFG_OUTPUT_PARALLEL; i += 2)
+    if (strlen(paths[i]) + temp_suffix > MPIIO_NAME_MAX)
+      status =
+          err_set(ERR_CONFIG,
+                  "%s: output.path \"%s\" cannot be written in output.mode \"parallel\": "
+                  "%s%s%sits temporary's name takes %zu bytes, and MPI-IO (Open MPI's "
+                  "ompio) fails or crashes on a name of more than %d; use a shorter path "
+                  "(a relative one) or output.mode = \"gather\"",
+                  cfg_origin(cfg, "output.path"), cfg->output_path, what[i], i > 0 ? paths[i] : "",
+                  i > 0 ? ": " : "", strlen(paths[i]) + temp_suffix, MPIIO_NAME_MAX);
   for (int i = 1; i < 4; i++)
     free(paths[i]);
   return status;

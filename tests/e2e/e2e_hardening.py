@@ -187,6 +187,48 @@ def case_chebyshev_checkpoint_of_4e18_iterations_starts_at_once():
         expect_in(out, [str(big + 30)], "b.h5's iterations")
 
 
+# ---- every name checked before the solve (class 4) --------------------------------------------
+
+def case_every_name_a_run_writes_is_checked_at_start():
+    """output.path of every length around NAME_MAX (255): the checkpoint's sidecar's temporary
+    is the longest name a run writes, and names of 240-244 bytes passed the start-up check and
+    failed after the solve (exit 1; on SIGTERM, no checkpoint). Now each length is refused at
+    start-up (exit 2, "File name too long", or in parallel mode a name MPI-IO cannot take,
+    which crashed Open MPI's ompio) or runs to the end and writes all four files."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", plate(nx=20, ny=14, max_iterations=10, check=5,
+                                      output="checkpoint_interval = 5"))
+        seen = set()
+        for mode in ("gather", "parallel"):
+            for n in range(200, 260, 3):
+                name = "n" * (n - 3) + ".h5"
+                what = f"{mode}, a name of {n} bytes"
+                p = jacobi(tmp, 1, [f"output.mode={mode}", f"output.path={name}"])
+                if p.returncode == 2 and "parallel HDF5" in p.stderr:
+                    print(f"note: this HDF5 is serial: {what} is not checked")
+                    break
+                expect_no_crash(p, what)
+                left = [f for f in files(tmp) if f != "case.toml"]
+                if p.returncode == 2:
+                    expect_one_error(p, 2, ["output.path"], what)
+                    if "File name too long" not in p.stderr and "MPI-IO" not in p.stderr:
+                        raise Failure(f"{what}: refused for another reason:\n{p.stderr}")
+                    if left:
+                        raise Failure(f"{what}: refused, but left {left}")
+                    seen.add(2)
+                else:
+                    expect_exit(p, 3, what)
+                    stem = name[:-3]
+                    want = sorted([name, stem + ".xmf", stem + ".ckpt.h5", stem + ".ckpt.xmf"])
+                    if sorted(left) != want:
+                        raise Failure(f"{what}: expected its four files, got {left}")
+                    seen.add(3)
+                for f in left:
+                    os.remove(os.path.join(tmp, f))
+        if seen != {2, 3}:
+            raise Failure(f"expected both refused and written lengths, saw exits {seen}")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
