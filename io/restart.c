@@ -136,7 +136,7 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
         return bad_file(cfg, path, "%s[%lld][%lld] is %g: not finite", name, (long long)r,
                         (long long)c, v);
       if (fabs(v) > CFG_MAX_TEMPERATURE) /* beyond it a sum of neighbours may overflow */
-        return bad_file(cfg, path, "/temperature[%lld][%lld] is %g, beyond |T| <= %g", (long long)r,
+        return bad_file(cfg, path, "%s[%lld][%lld] is %g, beyond |T| <= %g", name, (long long)r,
                         (long long)c, v, CFG_MAX_TEMPERATURE);
       int side = r == 0             ? DECOMP_NORTH
                  : r == s->rows - 1 ? DECOMP_SOUTH
@@ -336,7 +336,7 @@ int io_read_estimate(const char *path, const struct team *team, double *estimate
 }
 
 int io_read_stall(const char *path, const struct cfg *cfg, const struct team *team,
-                  int64_t iterations, double *best, int64_t *at) {
+                  int64_t iterations, double floor, double *best, int64_t *at) {
   long long header[2] = {ERR_OK, 0}; /* status, present */
   double b = *best;
   int64_t a = *at;
@@ -349,11 +349,12 @@ int io_read_stall(const char *path, const struct cfg *cfg, const struct team *te
       header[1] = 1;
       header[0] = read_whole_attr(file, path, cfg, "stall_at", &a);
       b = optional_double_attr(file, "stall_best");
-      if (header[0] == ERR_OK && (a < 0 || a > iterations || !(b >= 0)))
+      if (header[0] == ERR_OK && (a < 0 || a > iterations || !(b >= floor)))
         header[0] = bad_file(cfg, path,
                              "stall_at = %lld with stall_best = %g: expected an iteration from 0 "
-                             "to iterations = %lld and a bound >= 0",
-                             (long long)a, b, (long long)iterations);
+                             "to iterations = %lld and a bound of at least %.3g, the least "
+                             "rounding leaves on this plate",
+                             (long long)a, b, (long long)iterations, floor);
     }
     if (file >= 0)
       H5Fclose(file); /* read-only: closing it cannot lose anything */

@@ -471,8 +471,8 @@ static int allocate(struct run *run) {
     if (!(m->ref_estimate >= 0))
       m->ref_estimate = INFINITY;
     run->stall = (struct estimate_stall){INFINITY, run->first_iteration};
-    CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, &run->stall.best,
-                        &run->stall.at));
+    CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, floor,
+                        &run->stall.best, &run->stall.at));
   } else {
     run->stall = (struct estimate_stall){INFINITY, 0};
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,

@@ -229,6 +229,57 @@ def case_every_name_a_run_writes_is_checked_at_start():
             raise Failure(f"expected both refused and written lengths, saw exits {seen}")
 
 
+# ---- tampered checkpoint state (classes 5 and 6) ---------------------------------------------
+
+def chebyshev_checkpoint(tmp):
+    """A Chebyshev run toward a target error, stopped short: b.h5 holds its stall state and
+    /previous."""
+    write(tmp, "case.toml", plate(nx=40, ny=30, tol=1e-12, check=5, max_iterations=30,
+                                  output='path = "b.h5"'))
+    p = jacobi(tmp, 2, ["solver.method=chebyshev", "solver.target_error=0.001"])
+    expect_exit(p, 3, "chebyshev stopped at 30")
+
+
+def case_tampered_stall_state_is_refused():
+    """A checkpoint whose stall_best was set to 0 or 1e-300 (below the least bound rounding
+    leaves on the plate, which no run's bound reaches) made the continued run stop at once
+    with exit 3, claiming "target_error = 0 can be met", where the untampered file
+    converges. Refused at start-up (exit 2, naming stall_best); the untampered file
+    converges."""
+    py = h5py_or_skip()
+    if py is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        chebyshev_checkpoint(tmp)
+        cont = ["solver.method=chebyshev", "solver.target_error=0.001",
+                "initial.from_file=c.h5", "output.path=d.h5", "solver.max_iterations=100000"]
+        for best in (0.0, 1e-300, -1.0):
+            subprocess.run(["cp", "b.h5", "c.h5"], cwd=tmp, check=True)
+            set_attrs(py, tmp, "c.h5", stall_best=best)
+            p = jacobi(tmp, 2, cont)
+            expect_one_error(p, 2, ["stall_best", "c.h5"], f"stall_best = {best}")
+        subprocess.run(["cp", "b.h5", "c.h5"], cwd=tmp, check=True)
+        p = jacobi(tmp, 2, cont)
+        expect_exit(p, 0, "the untampered file converges")
+
+
+def case_bad_value_in_previous_is_named_previous():
+    """A value beyond |T| <= 1e300 in a checkpoint's /previous was reported as
+    /temperature[5][5]: the message names the dataset it is in."""
+    py = h5py_or_skip()
+    if py is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        chebyshev_checkpoint(tmp)
+        subprocess.run([py, "-c", "import h5py; f = h5py.File('b.h5', 'r+'); "
+                        "f['previous'][5, 5] = 1e301; f.close()"], cwd=tmp, check=True)
+        p = jacobi(tmp, 2, ["solver.method=chebyshev", "initial.from_file=b.h5",
+                            "output.path=d.h5", "solver.max_iterations=100"])
+        expect_one_error(p, 2, ["/previous[5][5] is 1e+301"], "1e301 in /previous")
+        if "/temperature" in p.stderr:
+            raise Failure(f"the message names /temperature:\n{p.stderr}")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
