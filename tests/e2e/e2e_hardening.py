@@ -280,6 +280,39 @@ def case_bad_value_in_previous_is_named_previous():
             raise Failure(f"the message names /temperature:\n{p.stderr}")
 
 
+# ---- one unit for a file's count (class 11) --------------------------------------------------
+
+def iterations_attr(tmp, path):
+    return int(e2e_io.attribute(tmp, path, "iterations"))
+
+
+def case_a_file_of_another_unit_starts_the_count_afresh():
+    """A file's iterations are sweeps (Jacobi, Chebyshev) or cycles (multigrid). A Jacobi
+    file's 600 sweeps seeded a multigrid run's cycle count ("converged after 636 iterations"
+    for 6 cycles; max_iterations = 20 refused as leaving nothing to do). Across units the
+    file's field is the start and the count begins at 0, both ways; within a unit it goes on."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", plate(nx=63, ny=63, tol=1e-8, check=1))
+        p = jacobi(tmp, 2, ["output.path=j.h5", "solver.max_iterations=600"])
+        expect_exit(p, 3, "jacobi to 600 sweeps")
+        p = jacobi(tmp, 2, ["output.path=m.h5", "initial.from_file=j.h5",
+                            "solver.method=multigrid", "solver.max_iterations=20"])
+        expect_exit(p, 0, "multigrid from 600 sweeps, at most 20 cycles")
+        cycles = iterations_attr(tmp, "m.h5")
+        if not 0 < cycles <= 20:
+            raise Failure(f"multigrid from a Jacobi file counted {cycles} cycles")
+        p = jacobi(tmp, 2, ["output.path=s.h5", "initial.from_file=m.h5", "solver.tolerance=1e-300",
+                            "solver.max_iterations=5"])
+        expect_exit(p, 3, "jacobi from a multigrid file, 5 sweeps")
+        if iterations_attr(tmp, "s.h5") != 5:
+            raise Failure(f"jacobi from a multigrid file: {iterations_attr(tmp, 's.h5')} sweeps")
+        p = jacobi(tmp, 2, ["output.path=c.h5", "initial.from_file=j.h5",
+                            "solver.method=chebyshev", "solver.max_iterations=610"])
+        expect_exit(p, 3, "chebyshev from a Jacobi file goes on counting sweeps")
+        if iterations_attr(tmp, "c.h5") != 610:
+            raise Failure(f"chebyshev from 600 Jacobi sweeps: {iterations_attr(tmp, 'c.h5')}")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
