@@ -339,6 +339,55 @@ def case_control_characters_in_output_name_are_refused():
             raise Failure(f"the sidecar is not well-formed XML: {e}")
 
 
+# ---- a temperature checked only where it is held (class 9) ------------------------------------
+
+REGIONS = """[grid]
+nx = 9
+ny = 9
+[boundary]
+top = 1.0
+[solver]
+tolerance = 1e-6
+[output]
+path = "r.h5"
+[[region]]
+shape = "rectangle"
+x0 = 0.0
+x1 = 1.0
+y0 = 0.0
+y1 = 0.5
+temperature = "1 / (x - 0.5)"
+"""
+
+LATER = """[[region]]
+shape = "rectangle"
+x0 = 0.45
+x1 = 0.55
+y0 = 0.0
+y1 = 1.0
+temperature = "0"
+"""
+
+
+def case_region_temperature_is_checked_only_where_held():
+    """A region's temperature infinite only at points a later region holds (x = 0.5, under the
+    second region) was refused, while the start and the source are not evaluated at held
+    points. Now it runs, on 1 and 2 ranks alike; without the later region the same points are
+    the first region's and it is refused, naming region[1].temperature."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", REGIONS + LATER)
+        sums = set()
+        for ranks in (1, 2):
+            p = jacobi(tmp, ranks)
+            expect_exit(p, 0, f"the infinite points held by the later region, {ranks} ranks")
+            sums.add(e2e_io.attribute(tmp, "r.h5", "residual"))
+        if len(sums) != 1:
+            raise Failure(f"1 and 2 ranks differ: {sums}")
+        write(tmp, "case.toml", REGIONS)
+        p = jacobi(tmp, 2, ["output.path=s.h5"])
+        expect_one_error(p, 2, ["region[1].temperature", "finite"], "infinite where it holds")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
