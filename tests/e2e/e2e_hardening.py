@@ -388,6 +388,27 @@ def case_region_temperature_is_checked_only_where_held():
         expect_one_error(p, 2, ["region[1].temperature", "finite"], "infinite where it holds")
 
 
+# ---- also seen: an address-space limit --------------------------------------------------------
+
+def case_address_space_limit_refused_at_start():
+    """`ulimit -v` below what the ranks map (every rank of a node maps the node's whole shared
+    window): refused at start-up (exit 2, naming ulimit -v), where the window's allocation had
+    failed inside MPI and ended the run in MPI_Abort. The launcher is not limited (it would
+    not start)."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", plate(nx=6000, ny=6000, max_iterations=1, output='path = "o.h5"'))
+        cmd = command(2, [])
+        cmd = cmd[:3] + ["sh", "-c", "ulimit -v 400000 && exec " + q(cmd[3:])]
+        p = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, errors="replace",
+                           timeout=e2e.TIMEOUT)
+        expect_no_crash(p, "ulimit -v 400000")
+        expect_one_error(p, 2, ["address space", "ulimit -v", "grid.nx"], "ulimit -v 400000")
+        if "MPI_ABORT" in p.stderr:
+            raise Failure(f"ended in MPI_Abort:\n{p.stderr}")
+        if files(tmp) != ["case.toml"]:
+            raise Failure(f"files left: {files(tmp)}")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
