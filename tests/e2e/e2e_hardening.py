@@ -409,6 +409,58 @@ def case_address_space_limit_refused_at_start():
             raise Failure(f"files left: {files(tmp)}")
 
 
+def case_file_size_limit_lowered_mid_run_fails_the_write_cleanly():
+    """The file-size limit lowered while the run solves (prlimit, as a batch system or quota
+    may): the next checkpoint meets it. SIGXFSZ had killed the writing rank (exit 153, its
+    temporary left, the job killed); now the write fails with "File too large", every rank
+    exits 1 with one message, no temporary is left and the previous checkpoint is whole. Both
+    output modes; the run is waited on by its state (the first checkpoint), never by time."""
+    import time
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", plate(nx=200, ny=200, tol=1e-300, check=10,
+                                      max_iterations=10**9,
+                                      output="checkpoint_interval = 200\npath = \"o.h5\""))
+        for mode in ("gather", "parallel"):
+            what = f"ulimit -f lowered mid-run, {mode} mode"
+            proc = subprocess.Popen(command(2, [f"output.mode={mode}"]), cwd=tmp,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    errors="replace")
+            try:
+                deadline = time.monotonic() + e2e.TIMEOUT
+                ckpt = os.path.join(tmp, "o.ckpt.h5")
+                while not os.path.exists(ckpt) and proc.poll() is None:
+                    if time.monotonic() > deadline:
+                        raise Failure(f"{what}: no checkpoint within {e2e.TIMEOUT} s")
+                    time.sleep(0.05)
+                if proc.poll() is not None:
+                    out, err = proc.communicate()
+                    if proc.returncode == 2 and "parallel HDF5" in err:
+                        print(f"note: this HDF5 is serial: {what} is not checked")
+                        continue
+                    raise Failure(f"{what}: ended early ({proc.returncode}):\n{err}")
+                for pid in e2e.rank_pids(proc.pid):
+                    subprocess.run(["prlimit", f"--pid={pid}", "--fsize=100000"], check=True)
+                out, err = proc.communicate(timeout=e2e.TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise Failure(f"{what}: timed out after {e2e.TIMEOUT} s (a hang)")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+            p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+            expect_no_crash(p, what)
+            expect_one_error(p, 1, ["File too large", "o.ckpt.h5"], what)
+            expect_no_temporaries(tmp, what)
+            check = e2e_io.tool(["h5dump", "-a", "iterations", "o.ckpt.h5"], tmp)
+            if check.returncode != 0:
+                raise Failure(f"{what}: the previous checkpoint is not whole:\n{check.stderr}")
+            for f in files(tmp):
+                if f != "case.toml":
+                    os.remove(os.path.join(tmp, f))
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
