@@ -419,7 +419,7 @@ def case_file_size_limit_lowered_mid_run_fails_the_write_cleanly():
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
         write(tmp, "case.toml", plate(nx=200, ny=200, tol=1e-300, check=10,
                                       max_iterations=10**9,
-                                      output="checkpoint_interval = 200\npath = \"o.h5\""))
+                                      output="checkpoint_interval = 2000\npath = \"o.h5\""))
         for mode in ("gather", "parallel"):
             what = f"ulimit -f lowered mid-run, {mode} mode"
             proc = subprocess.Popen(command(2, [f"output.mode={mode}"]), cwd=tmp,
