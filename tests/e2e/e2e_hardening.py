@@ -52,13 +52,14 @@ def case_disk_full_at_every_size_both_modes_exits_1():
     exit 1 and one message, or exit 3 and both files; never a crash, a hang or a temporary
     left. The file's blocks are reserved when it is created, so a disk without room for it is
     found there."""
-    if not e2e_io.can_mount_a_small_tmpfs():
-        return
+    config = plate(nx=400, ny=400, tol=1e-12, max_iterations=20, check=5,
+                   output='path = "small/out.h5"')
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        if not e2e_io.can_mount_a_small_tmpfs():
+            return
+        write(tmp, "case.toml", config)
         small = os.path.join(tmp, "small")
         os.mkdir(small)
-        write(tmp, "case.toml", plate(nx=400, ny=400, tol=1e-12, max_iterations=20, check=5,
-                                      output='path = "small/out.h5"'))
         variants = [(2, ["output.mode=parallel"]), (2, ["output.mode=gather"]),
                     (3, ["output.mode=parallel", "output.owner_map=true",
                          "solver.method=chebyshev"]),
