@@ -57,7 +57,7 @@ struct run {
   struct solve_history history; /* initial.from_file's convergence history (rows 0: none) */
 };
 
-static int ignore_sigpipe(void);
+static int ignore_write_signals(void);
 static int check_stdout(const struct team *team);
 static int configure(struct run *run, int argc, char **argv);
 static int plan(struct run *run);
@@ -67,11 +67,15 @@ static int write_result(struct run *run);
 static int finish(struct run *run, int status);
 
 int main(int argc, char **argv) {
+  /* Before MPI_Init: Open MPI's start-up writes files of its own (PMIx's shared store), and
+   * under a small `ulimit -f` SIGXFSZ killed the rank there (exit 153); ignored, MPI_Init
+   * reports the failure itself. */
+  int ignored = ignore_write_signals();
   MPI_Init(&argc, &argv);
   struct run run = {0};
   int status = team_create(MPI_COMM_WORLD, &run.team);
   if (status == ERR_OK)
-    status = team_agree(run.team, ignore_sigpipe());
+    status = team_agree(run.team, ignored);
   if (status == ERR_OK)
     status = configure(&run, argc, argv);
   if (status == ERR_OK && !run.finished)
@@ -91,13 +95,19 @@ int main(int argc, char **argv) {
 
 /* A summary written to a closed pipe (`jacobi ... | head -1`) would kill the process with
  * SIGPIPE, before the result is written if it came first; ignored, the write fails with EPIPE
- * and check_stdout reports it, after the result file is safe. */
-static int ignore_sigpipe(void) {
+ * and check_stdout reports it, after the result file is safe. Likewise SIGXFSZ: a write beyond
+ * the file-size limit (`ulimit -f`, RLIMIT_FSIZE) would kill the writing rank, and the job with
+ * it, leaving its temporary behind; ignored, the write fails with EFBIG ("File too large") and
+ * takes the path of any failed write (exit 1, the temporary removed). The start-up check
+ * (io_check_output) refuses a limit below the files' size before the solve. */
+static int ignore_write_signals(void) {
   struct sigaction sa = {0};
   sa.sa_handler = SIG_IGN;
   sigemptyset(&sa.sa_mask);
   if (sigaction(SIGPIPE, &sa, NULL) != 0)
     return err_errno(ERR_FAILURE, "ignoring SIGPIPE");
+  if (sigaction(SIGXFSZ, &sa, NULL) != 0)
+    return err_errno(ERR_FAILURE, "ignoring SIGXFSZ");
   return ERR_OK;
 }
 
@@ -454,6 +464,10 @@ static int plan(struct run *run) {
 static int read_history(struct run *run) {
   struct solve_history *h = &run->history;
   *h = (struct solve_history){.stride = 1};
+  /* A file whose count this run starts afresh (another method's unit, io_read) holds a history
+   * in that unit: this run's starts afresh too. */
+  if (run->first_iteration == 0)
+    return ERR_OK;
   CHECK(io_read_history(run->cfg->from_file, run->cfg, run->team, SOLVE_HISTORY_ROWS + 1, h->values,
                         &h->rows, &h->stride, &h->checks));
   /* the last row is the last check's, kept beyond the stride (solve.h): pending again */
@@ -527,8 +541,8 @@ static int allocate(struct run *run) {
     if (!(m->ref_estimate >= 0))
       m->ref_estimate = INFINITY;
     run->stall = (struct estimate_stall){INFINITY, run->first_iteration};
-    CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, &run->stall.best,
-                        &run->stall.at));
+    CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, floor,
+                        &run->stall.best, &run->stall.at));
     CHECK(read_history(run));
   } else {
     run->stall = (struct estimate_stall){INFINITY, 0};

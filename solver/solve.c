@@ -265,13 +265,29 @@ static double jacobi_step(struct loop *loop, int64_t k, int64_t last, bool want_
 }
 
 /* omega of iteration k: step k - chebyshev_start of the recurrence, each step's from the one
- * before by the same arithmetic on every rank. */
+ * before by the same arithmetic on every rank. A run continued from a checkpoint replays the
+ * steps it skipped; their number is the file's (4e18 passes every check), so the replay stops
+ * as soon as the weights repeat: a weight equal to the one before (a fixed point) or to the
+ * one two steps before (a cycle of two, which rounding can make) repeats for ever, since each
+ * step is a function of the one before alone. Exact, so the weights stay bit for bit those of
+ * an uninterrupted run; and short, since the recurrence converges at a rate of omega* - 1 a
+ * step (a million steps at most on any grid that fits in memory, milliseconds). */
 static double chebyshev_omega(struct loop *loop, int64_t k) {
   int64_t step = k - loop->chebyshev_start;
+  double before = NAN; /* the weight two steps before omega_last */
   while (loop->last_step < step) {
+    double next =
+        estimate_chebyshev_omega(loop->p->estimate.rho, loop->last_step + 1, loop->omega_last);
     loop->last_step++;
-    loop->omega_last =
-        estimate_chebyshev_omega(loop->p->estimate.rho, loop->last_step, loop->omega_last);
+    if (loop->last_step > 3 && (next == loop->omega_last || next == before)) {
+      /* period 1 or 2 from here: step s holds next if s - last_step is even */
+      bool odd = (step - loop->last_step) % 2 != 0;
+      loop->omega_last = odd ? loop->omega_last : next;
+      loop->last_step = step;
+      return loop->omega_last;
+    }
+    before = loop->omega_last;
+    loop->omega_last = next;
   }
   return loop->omega_last;
 }
