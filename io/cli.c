@@ -9,13 +9,15 @@
 #include <string.h>
 
 void cli_usage(FILE *out) {
-  fprintf(out, "usage: jacobi [--set KEY=VALUE]... [--dry-run [--ranks N]] [--quiet] CONFIG\n"
+  fprintf(out, "usage: jacobi [--set KEY=VALUE]... [--dry-run [--ranks N]] [--quiet] [--verbose] "
+               "CONFIG\n"
                "       jacobi --help | --version\n");
 }
 
 void cli_help(FILE *out) {
   fprintf(out,
-          "jacobi - steady-state temperature of a heated plate (2-D Laplace, Jacobi iteration)\n"
+          "jacobi - steady-state temperature of a heated plate (2-D Laplace or Poisson; Jacobi,\n"
+          "         Chebyshev or geometric multigrid on MPI ranks, with a guaranteed error bound)\n"
           "\n");
   cli_usage(out);
   fprintf(out,
@@ -28,7 +30,9 @@ void cli_help(FILE *out) {
           "  --dry-run        print the resolved configuration, the decomposition plan and\n"
           "                   the performance model's prediction ([machine] keys); solve nothing\n"
           "  --ranks N        with --dry-run: plan for N ranks instead of the run's own\n"
-          "  --quiet          print only the summary\n"
+          "  --quiet          print only the summary (no header, no progress lines)\n"
+          "  --verbose        the summary adds the rate, the kernel, the time breakdown and\n"
+          "                   the halo volume (the result file holds them either way)\n"
           "  --help           print this help\n"
           "  --version        print the version\n"
           "\n"
@@ -86,6 +90,8 @@ static int parse(int argc, char **argv, struct cli *cli) {
       cli->version = true;
     } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
       cli->quiet = true;
+    } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
+      cli->verbose = true;
     } else if (strcmp(arg, "--dry-run") == 0) {
       cli->dry_run = true;
     } else if ((value = option_value(argc, argv, &k, "--set", &status)) != NULL) {

@@ -17,7 +17,7 @@ struct cli {
   const char *config_path; /* borrowed from argv */
   const char **sets;       /* --set arguments, borrowed from argv; owned array */
   int nsets;
-  bool dry_run, quiet, help, version;
+  bool dry_run, quiet, verbose, help, version;
   int ranks; /* --ranks N (dry runs only); 0: the run's own rank count */
 };
 

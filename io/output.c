@@ -405,6 +405,56 @@ static int write_array_attr(hid_t loc, const char *path, const char *name, const
   return status;
 }
 
+/* /history, rows x 5 float64, compact (it lives in the object header, at most 41 kB: HDF5
+ * writes it with the metadata, which every rank writes alike in parallel mode), with its
+ * columns named in an attribute. No rows: no dataset. */
+static int write_history(hid_t file, const char *path, const double *values, int64_t rows) {
+  if (values == NULL || rows <= 0)
+    return ERR_OK;
+  int status = ERR_OK;
+  hsize_t dims[2] = {(hsize_t)rows, 5};
+  hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+  H5_STEP(status, space = H5Screate_simple(2, dims, NULL), path, "history");
+  H5_STEP(status, dcpl = H5Pcreate(H5P_DATASET_CREATE), path, "history");
+  H5_STEP(status, H5Pset_layout(dcpl, H5D_COMPACT), path, "history");
+  H5_STEP(status,
+          dset = H5Dcreate2(file, "history", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+          path, "history");
+  H5_STEP(status, H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), path,
+          "history");
+  if (status == ERR_OK)
+    status = write_string_attr(dset, path, "columns",
+                               "iteration, change, error_estimate, error_bound, seconds");
+  if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
+    status = h5_fail(path, "history");
+  if (dcpl >= 0 && H5Pclose(dcpl) < 0 && status == ERR_OK)
+    status = h5_fail(path, "history");
+  if (space >= 0 && H5Sclose(space) < 0 && status == ERR_OK)
+    status = h5_fail(path, "history");
+  return status;
+}
+
+/* The --verbose figures (struct io_run_info) as root attributes. */
+static int write_run_attrs(hid_t file, const char *path, const struct io_run_info *run) {
+  const char *seconds[] = {"wall_seconds", "compute_seconds", "halo_seconds", "reduce_seconds",
+                           "estimate_seconds"};
+  double seconds_values[] = {run->wall_seconds, run->compute_seconds, run->halo_seconds,
+                             run->reduce_seconds, run->estimate_seconds};
+  const char *counts[] = {"halo_shared_points", "halo_message_points", "halo_messages",
+                          "halo_local_points", "exchange_every"};
+  int64_t count_values[] = {run->halo_shared_points, run->halo_message_points, run->halo_messages,
+                            run->halo_local_points, run->exchange_every};
+  int status = ERR_OK;
+  for (int k = 0; status == ERR_OK && k < 5; k++)
+    status =
+        write_attr(file, path, seconds[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &seconds_values[k]);
+  for (int k = 0; status == ERR_OK && k < 5; k++)
+    status = write_attr(file, path, counts[k], H5T_STD_I64LE, H5T_NATIVE_INT64, &count_values[k]);
+  if (status == ERR_OK && run->kernel != NULL)
+    status = write_string_attr(file, path, "kernel", run->kernel);
+  return status;
+}
+
 /* The plate's size and material, so that a file is read in metres and watts without its
  * config: width, height, spacing (m), conductivity (W/(m K)), thickness (m). */
 static int write_plate_attrs(hid_t file, const char *path, const struct cfg *cfg) {
@@ -491,6 +541,10 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
     status = write_plate_attrs(file, path, cfg);
   if (status == ERR_OK && state->heat != NULL)
     status = write_heat_attrs(file, path, state->heat);
+  if (status == ERR_OK)
+    status = write_history(file, path, state->history, state->history_rows);
+  if (status == ERR_OK && state->run != NULL)
+    status = write_run_attrs(file, path, state->run);
   free(text);
   return status;
 }

@@ -54,6 +54,23 @@ struct io_state {
    * heat_bottom, heat_left, heat_right, heat_regions (array, one per [[region]]),
    * heat_source, heat_imbalance, heat_imbalance_bound; NULL: none written. */
   const struct io_heat *heat;
+  /* The convergence history (solve.h): history_rows rows of (iteration or cycle, sweep
+   * change, error estimate, error bound, seconds), dataset /history; NULL: none written. */
+  const double *history;
+  int64_t history_rows;
+  /* How the run went, the summary's --verbose figures, as root attributes; NULL: none. */
+  const struct io_run_info *run;
+};
+
+/* What io_state.run points to: attributes kernel (string; absent if NULL), wall_seconds,
+ * compute_seconds, halo_seconds, reduce_seconds, estimate_seconds (max over ranks),
+ * halo_shared_points, halo_message_points, halo_messages, halo_local_points (summed over
+ * ranks, per exchange), exchange_every (iterations per exchange). */
+struct io_run_info {
+  const char *kernel;
+  double wall_seconds, compute_seconds, halo_seconds, reduce_seconds, estimate_seconds;
+  int64_t halo_shared_points, halo_message_points, halo_messages, halo_local_points;
+  int64_t exchange_every;
 };
 
 /* What io_state.heat points to: the same figures as struct plate_heat (plate.h), which io

@@ -272,7 +272,7 @@ iterations_for() { # N_X N_Y MIN [FACTOR]
 run_jacobi() { # RANKS NX NY ITERATIONS --set...
   local n=$1 nx=$2 ny=$3 k=$4
   shift 4
-  local cmd=("$jacobi" --quiet --set "grid.nx=$nx" --set "grid.ny=$ny"
+  local cmd=("$jacobi" --quiet --verbose --set "grid.nx=$nx" --set "grid.ny=$ny"
     --set "solver.max_iterations=$k" --set "solver.tolerance=1e-300" "$@" "$scratch/bench.toml")
   echo "${mpiexec[*]} -n $n ${cmd[*]}" >>"$out/commands.txt"
   : >"$scratch/runs"
@@ -304,7 +304,7 @@ run_jacobi() { # RANKS NX NY ITERATIONS --set...
 }
 
 # The summary lines (solver/report.c):
-#   wall time X s, Y MLUP/s
+#   wall time X s, field checksum C (and, under --verbose, rate Y MLUP/s)
 #   time (max over ranks): compute A s, halo exchange B s, convergence reduction C s[, ...]
 #   halo per iteration (or: per exchange (one every K iterations)): S points (.. KiB) in shared
 #     windows, M points (.. KiB) in K messages,

@@ -98,7 +98,7 @@ class Jacobi:
         path = os.path.join(self.tmp, "mg.toml")
         with open(path, "w", encoding="utf-8") as f:
             f.write(CONFIG.format(nx=nx, ny=ny, top=TOP, method=method, out=self.h5))
-        cmd = launch(ranks) + [self.binary, "--quiet"]
+        cmd = launch(ranks) + [self.binary, "--quiet", "--verbose"]
         for kv in sets:
             cmd += ["--set", kv]
         cmd.append(path)
@@ -123,7 +123,7 @@ class Jacobi:
 
 def parse_summary(text):
     num = r"([0-9.eE+-]+)"
-    it = re.search(r"after (\d+) iterations", text)
+    it = re.search(r"after (\d+) (?:iterations?|cycles?)", text)
     wall = re.search(rf"wall time {num} s", text)
     output = re.search(rf"output {num} s", text)
     if not (it and wall and output):

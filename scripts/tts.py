@@ -49,7 +49,7 @@ def run(args, n, method, sets, tmp):
     cmd.append(path)
     env = dict(os.environ, OMPI_MCA_orte_abort_on_non_zero_status="0")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    m = re.search(r"after (\d+) iterations.*\n.*\n?(?:.*\n)*?\s*wall time ([0-9.]+) s", p.stdout)
+    m = re.search(r"after (\d+) (?:iterations?|cycles?).*\n.*\n?(?:.*\n)*?\s*wall time ([0-9.]+) s", p.stdout)
     if p.returncode not in (0, 3) or not m:
         raise SystemExit(f"tts.py: {' '.join(cmd)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
     return int(m.group(1)), float(m.group(2)), os.path.join(tmp, "tts.h5")

@@ -673,6 +673,30 @@ static int write_result(struct run *run) {
   for (int side = 0; side < DECOMP_NSIDES; side++)
     io_heat.edge[side] = heat.edge[side];
   state.heat = &io_heat;
+  state.history = r->history.values;
+  state.history_rows = r->history.rows;
+  /* the --verbose figures, also into the file: times are the maximum over ranks, halo points
+   * the sum (the output's own time is known only after the write, and is the summary's) */
+  double mine[6] = {r->compute_seconds, r->halo_seconds,       r->reduce_seconds,
+                    r->wall_seconds,    r->checkpoint_seconds, r->estimate_seconds};
+  double max[6];
+  MPI_CHECK(MPI_Allreduce(mine, max, 6, MPI_DOUBLE, MPI_MAX, team->comm));
+  struct halo_counts c = halo_counts(run->halo);
+  long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
+  MPI_CHECK(MPI_Allreduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, team->comm));
+  int64_t exchange_every = cfg->method == CFG_METHOD_MULTIGRID ? 1 : cfg->temporal_block;
+  struct io_run_info info = {.kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
+                             .wall_seconds = max[3],
+                             .compute_seconds = max[0],
+                             .halo_seconds = max[1],
+                             .reduce_seconds = max[2],
+                             .estimate_seconds = max[5],
+                             .halo_shared_points = sums[1],
+                             .halo_message_points = sums[2],
+                             .halo_messages = sums[3],
+                             .halo_local_points = sums[0],
+                             .exchange_every = exchange_every};
+  state.run = &info;
   double t0 = MPI_Wtime();
   int status = io_write(path, run->field, &run->plate.boundary, cfg, team, &state);
   run->write_seconds = MPI_Wtime() - t0;
@@ -704,24 +728,19 @@ static int write_result(struct run *run) {
                              .convergence_factor = r->convergence_factor,
                              .kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
                              .heat = &heat,
-                             .nregions = cfg->nregions};
+                             .nregions = cfg->nregions,
+                             .physical_units = cfg_is_set(cfg, "plate.conductivity"),
+                             .verbose = run->cli.verbose};
   if (s.multigrid) {
     struct levels h;
     s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;
     s.exchange_every = 1;
   }
   far_from_answer(run, &s);
-  double mine[6] = {r->compute_seconds,
-                    r->halo_seconds,
-                    r->reduce_seconds,
-                    r->wall_seconds,
-                    r->checkpoint_seconds + run->write_seconds,
-                    r->estimate_seconds};
-  double max[6];
-  MPI_CHECK(MPI_Reduce(mine, max, 6, MPI_DOUBLE, MPI_MAX, 0, team->comm));
-  struct halo_counts c = halo_counts(run->halo);
-  long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
-  MPI_CHECK(MPI_Reduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, 0, team->comm));
+  double output_seconds = r->checkpoint_seconds + run->write_seconds;
+  MPI_CHECK(MPI_Reduce(team->rank == 0 ? MPI_IN_PLACE : &output_seconds, &output_seconds, 1,
+                       MPI_DOUBLE, MPI_MAX, 0, team->comm));
+  max[4] = output_seconds;
   s.compute_seconds = max[0];
   s.halo_seconds = max[1];
   s.reduce_seconds = max[2];

@@ -121,7 +121,7 @@ void report_progress(int64_t iteration, double residual, double error_estimate, 
   if (!isnan(residual))
     printf(" diff %.3e,", residual);
   if (!isnan(error_estimate))
-    printf(" error about %.3g,", error_estimate);
+    printf(" error about %.3g degrees,", error_estimate);
   printf(" %.1f MLUP/s, %.0f s elapsed", mlups, elapsed);
   double per_iteration = 0;
   double left = iterations_left(iteration, residual, error_estimate, elapsed, &per_iteration);
@@ -150,68 +150,88 @@ static double two_digits_by(double x, double (*rounding)(double)) {
 /* x to two significant digits: a prediction, not a count. */
 static double two_digits(double x) { return two_digits_by(x, round); }
 
-void report_summary(const struct report_summary *s) {
+/* "iteration" or "iterations" after n; "cycle(s)" for multigrid. */
+static const char *count_word(int64_t n, bool cycles) {
+  if (cycles)
+    return n == 1 ? "cycle" : "cycles";
+  return n == 1 ? "iteration" : "iterations";
+}
+
+/* The first line: the answer, and why the run stopped. */
+static void summary_status(const struct report_summary *s) {
+  const char *unit = count_word(s->iterations, s->multigrid);
+  if (s->interrupted) {
+    printf("stopped by a signal at %s %lld: checkpoint written to %s\n",
+           s->multigrid ? "cycle" : "iteration", (long long)s->iterations, s->output_path);
+    printf("  continue with: jacobi --set initial.from_file=%s CONFIG\n", s->output_path);
+    return;
+  }
+  printf("%s after %lld %s (%s): ", s->converged ? "converged" : "NOT converged",
+         (long long)s->iterations, unit, s->method);
+  if (s->converged && s->classic_rule)
+    printf("diff %.3e below the tolerance %g\n", s->residual, s->tolerance);
+  else if (s->converged)
+    printf("error bound %.3g below the target %g\n", s->error_bound, s->target_error);
+  else if (s->stalled_at > 0)
+    printf("the target error %g is out of reach\n", s->target_error);
+  else
+    printf("stopped at solver.max_iterations, diff %.3e\n", s->residual);
+}
+
+/* The warning of a run the classic rule stopped far from T*, and the way out. */
+static void summary_warning(const struct report_summary *s) {
+  printf("  warning: the diff is below the tolerance, but the error left is %.3g x the tolerance\n",
+         s->error_estimate / s->tolerance);
+  printf("    for an error below %g: solver.target_error = %g (about %.0f more %s)\n", s->goal,
+         s->goal, two_digits(s->more), s->multigrid ? "cycles" : "iterations");
+  if (s->chebyshev_total > 0 || s->multigrid_total > 0) {
+    printf("    or solver.method =");
+    if (s->chebyshev_total > 0)
+      printf(" \"chebyshev\" (about %.0f iterations)%s", two_digits(s->chebyshev_total),
+             s->multigrid_total > 0 ? " or" : "");
+    if (s->multigrid_total > 0)
+      printf(" \"multigrid\" (about %.0f cycles)", s->multigrid_total);
+    printf("\n");
+  }
+  if (s->verbose)
+    printf("    (or solver.tolerance = %.2g)\n", s->goal_tolerance);
+}
+
+/* The heat flows: one line by default, every flow and the balance under --verbose. */
+static void summary_heat(const struct report_summary *s) {
+  const struct plate_heat *h = s->heat;
+  if (!s->verbose) {
+    printf("  heat into the plate (W): top %.3g, bottom %.3g, left %.3g, right %.3g, sum %.3g\n",
+           h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST], h->edge[DECOMP_EAST],
+           h->imbalance);
+    return;
+  }
+  printf("  heat into the plate (W): top %.6g, bottom %.6g, left %.6g, right %.6g",
+         h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST], h->edge[DECOMP_EAST]);
+  for (int k = 0; k < s->nregions; k++)
+    printf(", region %d %.6g", k + 1, h->region[k]);
+  printf(", sources %.6g\n", h->source);
+  printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "
+         "error left)\n",
+         h->imbalance, h->imbalance_bound);
+}
+
+/* Under --verbose: how the run went, for those who tune it (also in the file's attributes). */
+static void summary_details(const struct report_summary *s) {
   double updates = (double)s->points * (double)s->iterations_run;
   if (s->multigrid) /* a cycle updates the fine grid's points work_per_cycle times, in effect */
     updates *= s->work_per_cycle;
   double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
-  printf("%s after %lld iterations (%s): diff %.6e", s->converged ? "converged" : "NOT converged",
-         (long long)s->iterations, s->method, s->residual);
-  if (s->classic_rule)
-    printf(" (tolerance %g)", s->tolerance);
-  printf("\n  error left (against the exact solution of the discrete equations): about %.3g "
-         "degrees, at most %.3g",
-         s->error_estimate, s->error_bound);
-  if (s->target_error > 0)
-    printf(" (target %g)", s->target_error);
-  printf("\n");
-  if (s->stalled_at > 0)
-    printf("  stopped: the bound has not fallen below %.3g since iteration %lld: rounding in %s's "
-           "iterates (their change stays near %.2g) keeps it above the target; solver.target_error "
-           "= %.2g can be met\n",
-           s->stalled_bound, (long long)s->stalled_at, s->method, s->residual,
-           two_digits_by(1.1 * s->stalled_bound, ceil));
-  if (s->warn) {
-    printf("  warning: the classic rule (diff < tolerance) says converged, but the error left is "
-           "about %.3g degrees, %.3g x the tolerance\n",
-           s->error_estimate, s->error_estimate / s->tolerance);
-    printf("    for an error below %g: solver.target_error = %g (about %.0f more iterations; or "
-           "solver.tolerance = %.2g)",
-           s->goal, s->goal, two_digits(s->more), s->goal_tolerance);
-    if (s->chebyshev_total > 0)
-      printf(", or solver.method = \"chebyshev\" (about %.0f iterations in all)",
-             two_digits(s->chebyshev_total));
-    if (s->multigrid_total > 0)
-      printf(", or solver.method = \"multigrid\" (about %.0f cycles in all)", s->multigrid_total);
-    printf("\n");
-  }
   if (s->multigrid) {
-    printf("  multigrid: %lld cycles (an iteration is a cycle) on %d levels, %.2f fine-sweep "
-           "equivalents a cycle (%.1f in all)",
+    printf("  multigrid: %lld cycles on %d levels, %.2f fine-sweep equivalents a cycle (%.1f in "
+           "all)",
            (long long)s->iterations_run, s->levels, s->work_per_cycle,
            s->work_per_cycle * (double)s->iterations_run);
     if (!isnan(s->convergence_factor))
       printf(", residual reduced %.3g x a cycle", s->convergence_factor);
     printf("\n");
   }
-  if (s->heat != NULL) {
-    const struct plate_heat *h = s->heat;
-    printf("  heat into the plate (W): top %.6g, bottom %.6g, left %.6g, right %.6g",
-           h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST],
-           h->edge[DECOMP_EAST]);
-    for (int k = 0; k < s->nregions; k++)
-      printf(", region %d %.6g", k + 1, h->region[k]);
-    printf(", sources %.6g\n", h->source);
-    printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "
-           "error left)\n",
-           h->imbalance, h->imbalance_bound);
-  }
-  printf("  wall time %.6f s, %.1f MLUP/s%s", s->wall_seconds, mlups,
-         s->multigrid ? " (in fine-sweep equivalents)" : "");
-  if (s->iterations_run != s->iterations) /* continued from a file: this run's part alone */
-    printf(" (this run: iterations %lld to %lld)", (long long)(s->iterations - s->iterations_run),
-           (long long)s->iterations);
-  printf("\n");
+  printf("  rate %.1f MLUP/s%s\n", mlups, s->multigrid ? " (in fine-sweep equivalents)" : "");
   if (s->kernel != NULL)
     printf("  kernel %s\n", s->kernel);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
@@ -227,12 +247,31 @@ void report_summary(const struct report_summary *s) {
          (long long)s->halo.shm_points, (double)s->halo.shm_points * 8 / 1024,
          (long long)s->halo.p2p_points, (double)s->halo.p2p_points * 8 / 1024, s->halo.messages,
          (long long)s->halo.local_points);
-  printf("  field checksum %016llx\n", (unsigned long long)s->checksum);
-  if (s->interrupted)
-    printf("  stopped by a signal at iteration %lld: checkpoint written to %s; continue with "
-           "--set initial.from_file=%s\n",
-           (long long)s->iterations, s->output_path, s->output_path);
-  else
+}
+
+void report_summary(const struct report_summary *s) {
+  summary_status(s);
+  printf("  error left: about %.3g degrees, at most %.3g (against the exact discrete solution)\n",
+         s->error_estimate, s->error_bound);
+  if (s->stalled_at > 0) {
+    printf("  stopped: the bound has not fallen below %.3g since iteration %lld, held up by\n",
+           s->stalled_bound, (long long)s->stalled_at);
+    printf("    rounding (the iterates' change stays near %.2g); solver.target_error = %.2g can "
+           "be met\n",
+           s->residual, two_digits_by(1.1 * s->stalled_bound, ceil));
+  }
+  if (s->warn)
+    summary_warning(s);
+  if (s->heat != NULL && (s->physical_units || s->verbose))
+    summary_heat(s);
+  printf("  wall time %.6g s", s->wall_seconds);
+  if (s->iterations_run != s->iterations) /* continued from a file: this run's part alone */
+    printf(" (this run: %s %lld to %lld)", s->multigrid ? "cycles" : "iterations",
+           (long long)(s->iterations - s->iterations_run), (long long)s->iterations);
+  printf(", field checksum %016llx\n", (unsigned long long)s->checksum);
+  if (s->verbose)
+    summary_details(s);
+  if (!s->interrupted)
     printf("  output written to %s\n", s->output_path);
   fflush(stdout);
 }

@@ -51,6 +51,8 @@ struct report_summary {
   /* The heat flows of the result (plate.h) and the regions they name; NULL: not reported. */
   const struct plate_heat *heat;
   int nregions;
+  bool physical_units; /* the plate has them (plate.conductivity or .thickness set): heat in W */
+  bool verbose;        /* --verbose: the details for tuning (rate, kernel, times, halo) too */
 };
 
 /* The header; a run continued from initial.from_file says from which iteration. */
@@ -61,6 +63,10 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
  * rules the header announced, at the rates of convergence measured between lines. */
 void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
                      double elapsed);
+/* The summary, leading with the answer: converged or not and why (a signal stop: the
+ * checkpoint and how to continue), the error left, any warning, the heat flows where the plate
+ * has physical units, the wall time and checksum, the output; at most 8 lines, none over 100
+ * characters but for long paths. --verbose adds the rate, kernel, time breakdown and halo. */
 void report_summary(const struct report_summary *s);
 
 #endif /* JACOBI_REPORT_H */

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Set by the handler, read by the loop: the only thing a handler may safely do. */
 static volatile sig_atomic_t stop_requested = 0;
@@ -358,9 +359,46 @@ static int measure(struct loop *loop, int64_t iteration, double residual,
   return ERR_OK;
 }
 
+/* A check's row into the history (solve.h): kept if its index is a multiple of the stride;
+ * when the rows are full, every other one goes and the stride doubles. No allocation. */
+static void history_add(struct solve_history *h, const double row[SOLVE_HISTORY_COLUMNS]) {
+  int64_t index = h->checks++;
+  if (index % h->stride != 0) {
+    memcpy(h->last, row, sizeof h->last);
+    h->pending = true;
+    return;
+  }
+  if (h->rows == SOLVE_HISTORY_ROWS) {
+    for (int64_t r = 0; 2 * r < h->rows; r++)
+      memmove(&h->values[r * SOLVE_HISTORY_COLUMNS], &h->values[2 * r * SOLVE_HISTORY_COLUMNS],
+              sizeof h->last);
+    h->rows = (h->rows + 1) / 2;
+    h->stride *= 2;
+    if (index % h->stride != 0) {
+      memcpy(h->last, row, sizeof h->last);
+      h->pending = true;
+      return;
+    }
+  }
+  memcpy(&h->values[h->rows++ * SOLVE_HISTORY_COLUMNS], row, sizeof h->last);
+  h->pending = false;
+}
+
+/* The last check into the rows, and rank 0's seconds to every rank (the file's writers write
+ * the same bytes). Collective on team->comm. */
+static void history_finish(struct solve_history *h, const struct team *team) {
+  if (h->pending)
+    memcpy(&h->values[h->rows++ * SOLVE_HISTORY_COLUMNS], h->last, sizeof h->last);
+  h->pending = false;
+  int rc = MPI_Bcast(h->values, (int)(h->rows * SOLVE_HISTORY_COLUMNS), MPI_DOUBLE, 0, team->comm);
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "MPI_Bcast (convergence history)"));
+}
+
 int solve_run(struct field *f, struct halo *h, const struct team *team,
               const struct solve_params *params, struct solve_result *out) {
-  *out = (struct solve_result){.residual = NAN, .convergence_factor = NAN};
+  *out =
+      (struct solve_result){.residual = NAN, .convergence_factor = NAN, .history = {.stride = 1}};
   const struct method *method = &methods[params->method];
   double start = MPI_Wtime(), last_progress = start;
   double global_points = (double)f->layout->nx * (double)f->layout->ny;
@@ -461,6 +499,10 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       }
       bool classic = params->tolerance <= 0 || diff < params->tolerance;
       double bound = estimate_bound(&params->estimate, diff, after_step, checked_at);
+      double row[SOLVE_HISTORY_COLUMNS] = {
+          (double)k, diff, estimate_error(&loop.model, diff, after_step, checked_at), bound,
+          MPI_Wtime() - start};
+      history_add(&out->history, row);
       bool target = params->target_error <= 0 || bound <= params->target_error;
       if (!target && stalled(&loop, k, diff, bound)) {
         out->stalled_at = loop.stall.at;
@@ -524,6 +566,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   if (loop.in_flight) /* every rank began the same exchange: end it, so no message is left over */
     exchange_or_abort(halo_exchange_end, h, team, f->current);
   stop_vote_finish(&vote, team);
+  history_finish(&out->history, team);
 
   /* The field left current, measured: its ring first, for the stencil. A Jacobi field the
    * last check certified (one sweep after the iterate it measured) keeps the smaller bound. */

@@ -92,7 +92,24 @@ struct solve_params {
   void *checkpoint_ctx;
 };
 
+/* The convergence history: a row (iteration or cycle, sweep change, error estimate, error
+ * bound, seconds since the solve began) at every check. Bounded: when SOLVE_HISTORY_ROWS rows
+ * are full, every other one is dropped and from then on every other check is kept (checks 0,
+ * s, 2s, ... for a stride s); the first check is always kept, and the last is added at the
+ * end. Which checks are kept depends on the check count alone, so the rows are the same on
+ * every decomposition; the seconds are rank 0's. */
+enum { SOLVE_HISTORY_ROWS = 1024, SOLVE_HISTORY_COLUMNS = 5 };
+struct solve_history {
+  int64_t rows;   /* rows held in values */
+  int64_t stride; /* keep every stride-th check */
+  int64_t checks; /* checks seen */
+  bool pending;   /* the last check seen is not kept yet: it is in last */
+  double last[SOLVE_HISTORY_COLUMNS];
+  double values[(SOLVE_HISTORY_ROWS + 1) * SOLVE_HISTORY_COLUMNS]; /* + 1: the last check */
+};
+
 struct solve_result {
+  struct solve_history history;
   int64_t iterations;
   double residual; /* the last agreed diff */
   bool converged;

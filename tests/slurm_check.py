@@ -2,6 +2,16 @@
 slurmctld and slurmd on localhost; the job is signalled as Slurm signals it before the time
 limit, checkpoints, requeues itself, continues, and ends bit for bit as an uninterrupted run.
 
+Nothing here races a clock, so the test passes on a machine of any speed: the job's first run
+has an iteration limit no machine reaches (it works until it is signalled), and it is signalled
+only once it has written a checkpoint. Before the signal the partition is set DOWN, so the
+requeued job stays pending while the test reads the iteration it stopped at and gives the
+continued run its end (solver.max_iterations = that iteration + CONTINUED; jacobi.sbatch reads
+the config again on every start). Then the partition goes UP and Slurm starts the job itself,
+when it can: a requeued job waits for its old credential to expire (AuthInfo cred_expire, set
+short here); told to start "now" within the second of its requeue, slurmd refuses it ("Job
+credential revoked"). The deadlines below only catch hangs.
+
 usage: slurm_check.py JACOBI MPIEXEC SBATCH_SCRIPT
 Exit 0 if it holds, 1 on a failure, 77 (CTest: skipped) with the reason when Slurm cannot run
 here (not installed, not root, a daemon that does not start).
@@ -29,6 +39,14 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+CONTINUED = 600  # iterations the requeued job does after the checkpoint it continues from
+UNREACHABLE = 1000000000  # the first run's iteration limit: it ends only by the signal
+# How long a job credential lives, and so how long a requeued job waits before Slurm starts
+# it (slurm.conf(5), AuthInfo). Short to keep the test short, long enough for a loaded machine
+# to launch the job it was issued for (slurmd refuses an expired one).
+CRED_EXPIRE = 10
 
 
 def wait_for(what, test, timeout, daemons=()):
@@ -109,7 +127,7 @@ SlurmUser=root
 SlurmctldPort={free_port()}
 SlurmdPort={free_port()}
 AuthType=auth/munge
-AuthInfo=socket={sock}
+AuthInfo=socket={sock},cred_expire={CRED_EXPIRE}
 CredType=cred/munge
 StateSaveLocation={tmp}/state
 SlurmdSpoolDir={tmp}/spool
@@ -142,10 +160,7 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
     wait_for("the node to be idle (sinfo)", node_idle, 60, daemons)
 
     work = os.path.join(tmp, "work")
-    with open(os.path.join(work, "long.toml"), "w") as f:
-        f.write("[grid]\nnx = 200\nny = 200\n[boundary]\ntop = 100.0\n[solver]\n"
-                "tolerance = 1e-300\nmax_iterations = 8000\ncheck_interval = 10\n"
-                "[output]\npath = \"s.h5\"\ncheckpoint_interval = 200\n")
+    write_config(work, UNREACHABLE)
     job_env = dict(env, JACOBI=jacobi, MPIEXEC=f"{mpiexec} -n 2")
     submit = subprocess.run(["sbatch", "--parsable", "--ntasks=2", script, "--quiet",
                              "long.toml"], cwd=work, env=job_env, capture_output=True,
@@ -154,31 +169,43 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
         raise Failure(f"sbatch: exit {submit.returncode}\n{submit.stderr}")
     job = submit.stdout.strip().split(";")[0]
 
-    def state():
+    def show():
         p = subprocess.run(["scontrol", "show", "job", job], env=env, capture_output=True,
                            text=True)
-        fields = dict(w.split("=", 1) for w in p.stdout.split() if "=" in w)
+        return dict(w.split("=", 1) for w in p.stdout.split() if "=" in w)
+
+    def state():
+        fields = show()
         return fields.get("JobState", "?"), int(fields.get("Restarts", "0") or 0)
     ckpt = os.path.join(work, "s.ckpt.h5")
     logfile = os.path.join(work, f"jacobi-{job}.out")
 
-    def checkpointed():
-        if os.path.exists(ckpt):
-            return True
-        if state()[0] not in ("PENDING", "CONFIGURING", "RUNNING"):
-            raise Failure(f"the job ended ({state()[0]}) before its first checkpoint:\n"
-                          f"{tail(logfile, 20)}")
+    def alive(what):
+        """False while the job may still get there; a Failure once it has ended instead."""
+        if state()[0] not in ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED"):
+            raise Failure(f"the job ended ({state()[0]}) before {what}:\n{tail(logfile, 20)}")
         return False
-    wait_for("the job's first checkpoint", checkpointed, 120, daemons)
+
+    def partition(up):
+        subprocess.run(["scontrol", "update", "PartitionName=test",
+                        f"State={'UP' if up else 'DOWN'}"], env=env, check=True,
+                       capture_output=True)
+    wait_for("the job's first checkpoint", lambda: os.path.exists(ckpt) or alive(
+        "its first checkpoint"), 300, daemons)
+    partition(up=False)  # the requeued job waits until the test has set its end
     # what --signal=B:USR1@120 sends before the limit: SIGUSR1 to the batch shell
     subprocess.run(["scancel", "--batch", "--signal=USR1", job], env=env, check=True)
-    # Slurm holds a requeued batch job back (BeginTime about two minutes on): start it now
-    wait_for("the job to be requeued", lambda: state() == ("PENDING", 1), 120, daemons)
-    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env,
-                   check=True, capture_output=True)
+    wait_for("the job to be requeued", lambda: state() == ("PENDING", 1) or alive(
+        "it was requeued"), 300, daemons)
+    stopped_at = int(h5attr(ckpt, "iterations"))
+    final_iterations = stopped_at + CONTINUED
+    write_config(work, final_iterations)
+    partition(up=True)
     wait_for("the requeued job to finish",
-             lambda: state()[0] == "COMPLETED" or state()[0] == "FAILED", 300, daemons)
-    final, restarts = state()
+             lambda: state()[0] in ("COMPLETED", "FAILED") or alive("it finished"), 600,
+             daemons)
+    fields = show()
+    final, restarts = fields.get("JobState"), int(fields.get("Restarts", "0") or 0)
     with open(logfile, errors="replace") as f:
         log = f.read()
     stops = [line for line in log.splitlines() if "expected checkpoint stop" in line]
@@ -186,22 +213,36 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
         raise Failure(f"expected one checkpoint stop, one requeue and a continued run; got "
                       f"state {final}, {restarts} restarts, log:\n{log}")
     # jacobi.sbatch returns jacobi's code: 3, stopped at max_iterations as configured
-    if final != "FAILED" or "NOT converged after 8000 iterations" not in log:
+    if final != "FAILED" or fields.get("ExitCode") != "3:0":
         raise Failure(f"expected the continued run to stop at max_iterations (exit 3), got "
-                      f"{final}:\n{log}")
+                      f"{final}, exit {fields.get('ExitCode')}:\n{log}")
     straight = subprocess.run([mpiexec, "-n", "2", jacobi, "--quiet", "--set",
                                "output.path=a.h5", "--set", "output.checkpoint_interval=0",
                                "long.toml"], cwd=work, capture_output=True, text=True,
-                              timeout=300)
+                              timeout=600)
     if straight.returncode != 3:
         raise Failure(f"the uninterrupted run: exit {straight.returncode}\n{straight.stderr}")
+    result = os.path.join(work, "s.h5")
+    got = h5attr(result, "iterations")
+    if got != str(final_iterations):
+        raise Failure(f"the requeued job's result holds iteration {got}, expected "
+                      f"{final_iterations} ({stopped_at} before the signal, {CONTINUED} after)")
     diff = subprocess.run(["h5diff", "a.h5", "s.h5", "/temperature"], cwd=work,
                           capture_output=True, text=True)
-    if diff.returncode != 0 or h5attr(os.path.join(work, "s.h5"), "iterations") != "8000":
+    if diff.returncode != 0:
         raise Failure(f"the requeued result differs from the uninterrupted one:\n{diff.stdout}")
-    print(f"ok Slurm job {job}: signalled, checkpointed, requeued ({restarts} restart), "
-          f"continued to 8000 iterations, equal to an uninterrupted run under h5diff")
+    print(f"ok Slurm job {job}: signalled, checkpointed at iteration {stopped_at}, requeued "
+          f"({restarts} restart), continued to {final_iterations} iterations, equal to an "
+          f"uninterrupted run under h5diff")
     return 0
+
+
+def write_config(work, max_iterations):
+    """The job's config; only solver.max_iterations differs between its two runs."""
+    with open(os.path.join(work, "long.toml"), "w") as f:
+        f.write("[grid]\nnx = 200\nny = 200\n[boundary]\ntop = 100.0\n[solver]\n"
+                f"tolerance = 1e-300\nmax_iterations = {max_iterations}\n"
+                "check_interval = 10\n[output]\npath = \"s.h5\"\ncheckpoint_interval = 200\n")
 
 
 if __name__ == "__main__":

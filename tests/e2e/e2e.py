@@ -137,7 +137,7 @@ ranks_per_node = {rpn}
 
 def fingerprint(p):
     """(iterations, checksum) from a run's summary."""
-    it = re.search(r"converged after (\d+) iterations", p.stdout)
+    it = re.search(r"converged after (\d+) (?:iterations?|cycles?)", p.stdout)
     cs = re.search(r"field checksum ([0-9a-f]{16})", p.stdout)
     if not it or not cs:
         raise Failure(f"no summary in output:\n{p.stdout}\n{p.stderr}")
@@ -243,7 +243,7 @@ def case_kernel_chosen_and_named():
     the one chosen; whatever it chose, and with either store set, the bits are the same."""
     runs = {}
     for stores in ("auto", "regular", "streaming"):
-        p = run(plate(check=4, stores=stores), ranks=2)
+        p = run(plate(check=4, stores=stores), ranks=2, args=("--verbose",))
         expect_exit(p, 0, f"stores {stores} on 2 ranks")
         line = re.search(r"^  kernel (.*)$", p.stdout, re.M)
         if not line:
@@ -276,7 +276,7 @@ def case_kernel_chosen_and_named():
             (["solver.temporal_block=4"],
              ["variants timed", "temporal blocks of 4 sweeps: the wavefront", "rows in scratch"],
              ["Chebyshev"])):
-        args = [a for kv in sets for a in ("--set", kv)]
+        args = ["--verbose"] + [a for kv in sets for a in ("--set", kv)]
         p = run(plate(check=4), ranks=2, args=args)
         expect_exit(p, 0, f"{sets} on 2 ranks")
         line = re.search(r"^  kernel (.*)$", p.stdout, re.M)
@@ -488,8 +488,14 @@ def case_progress_header_and_summary():
     p = run(plate(), ranks=2)
     expect_exit(p, 0, "plate on 2 ranks")
     expect_in(p.stdout, ["37 x 53 interior points, 2 ranks", "partitioner block",
-                         "converged after", "MLUP/s", "halo exchange", "field checksum"],
+                         "converged after", "error left: about", "field checksum"],
               "terminal output")
+    summary = p.stdout[p.stdout.index("converged after"):].splitlines()
+    if len(summary) > 8 or max(len(line) for line in summary) > 100 or "MLUP/s" in p.stdout:
+        raise Failure(f"the default summary: at most 8 lines of at most 100 characters, the "
+                      f"details under --verbose; got:\n{p.stdout}")
+    v = run(plate(), ranks=2, args=("--verbose",))
+    expect_in(v.stdout, ["MLUP/s", "halo exchange", "kernel ", "halo per iteration"], "--verbose")
     q = run(plate(), ranks=2, args=("--quiet",))
     if "partitioner block" in q.stdout or "converged after" not in q.stdout:
         raise Failure(f"--quiet should keep only the summary, got:\n{q.stdout}")

@@ -126,7 +126,7 @@ def case_output_file_layout_and_sidecar():
         for row in t[1:-1]:
             if row[0] != -3.0 or row[-1] != 0.7:
                 raise Failure(f"left/right columns: got {row[0]}, {row[-1]}")
-        it = re.search(r"converged after (\d+) iterations", p.stdout).group(1)
+        it = re.search(r"converged after (\d+) (?:iterations?|cycles?)", p.stdout).group(1)
         expect_in(attribute(tmp, "plate.h5", "iterations"), [it], "iterations attribute")
         h = tool(["h5dump", "-A", "plate.h5"], tmp).stdout
         expect_in(h, ['ATTRIBUTE "residual"', 'ATTRIBUTE "converged"', 'ATTRIBUTE "tolerance"',
@@ -235,15 +235,79 @@ def case_checkpoint_interval_writes_checkpoint():
         identical(tmp, "a.h5", "c.h5", "straight against continued from the checkpoint")
 
 
+# ---- convergence history ----------------------------------------------------------------------
+
+def history(cwd, path):
+    """(/history as rows, the file's iterations and residual attributes), read with h5py."""
+    import h5py
+    with h5py.File(os.path.join(cwd, path), "r") as f:
+        h = f["history"]
+        if h.attrs["columns"] != b"iteration, change, error_estimate, error_bound, seconds" \
+                and h.attrs["columns"] != "iteration, change, error_estimate, error_bound, seconds":
+            raise Failure(f"{path}: /history's columns attribute is {h.attrs['columns']!r}")
+        return h[()].tolist(), int(f.attrs["iterations"]), float(f.attrs["residual"])
+
+
+def case_history_in_every_result():
+    """Every result holds /history, a row (iteration or cycle, sweep change, error estimate,
+    error bound, seconds) at every check: Jacobi, Chebyshev and multigrid, the same rows on
+    other ranks and partitioners but for the seconds; a long run's rows are thinned to at most
+    1025, evenly, keeping the first and last checks."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
+        write(tmp, "case.toml", plate(tol=1e-6, check=5))
+        for method in ("jacobi", "chebyshev", "multigrid"):
+            runs = []
+            for ranks, extra in ((1, ()), (3, ("decomposition.partitioner=cyclic",))):
+                p = jacobi(tmp, ranks, [f"solver.method={method}", f"output.path={method}.h5",
+                                        *extra])
+                expect_exit(p, 0, f"{method} on {ranks} ranks")
+                rows, iterations, residual = history(tmp, f"{method}.h5")
+                what = f"{method} on {ranks} ranks: /history"
+                step = 1 if method == "multigrid" else 5
+                if [r[0] for r in rows] != [float(step * (i + 1)) for i in range(len(rows))]:
+                    raise Failure(f"{what}: expected a row every {step} iterations, got "
+                                  f"{[r[0] for r in rows]}")
+                if rows[-1][0] not in (iterations, iterations + 1) or rows[-1][1] != residual:
+                    raise Failure(f"{what}: the last row {rows[-1]} is not the last check "
+                                  f"(iterations {iterations}, residual {residual})")
+                if any(not 0 <= r[2] <= r[3] for r in rows) or \
+                        any(b[4] < a[4] for a, b in zip(rows, rows[1:])):
+                    raise Failure(f"{what}: every estimate within its bound, seconds rising:\n"
+                                  f"{rows}")
+                runs.append([r[:4] for r in rows])
+            if runs[0] != runs[1]:
+                raise Failure(f"{method}: /history differs between 1 rank and 3 (cyclic)")
+            # the summary's --verbose figures are in the file too (3 ranks: messages or windows)
+            import h5py
+            with h5py.File(os.path.join(tmp, f"{method}.h5"), "r") as f:
+                a = f.attrs
+                halo = int(a["halo_shared_points"]) + int(a["halo_message_points"])
+                if not (a["wall_seconds"] > 0 and a["compute_seconds"] > 0 and halo > 0
+                        and int(a["exchange_every"]) == 1 and ("kernel" in a) == (
+                            method != "multigrid")):
+                    raise Failure(f"{method}: the run's figures in the attributes: "
+                                  f"{dict(a)}")
+        long_run = jacobi(tmp, 2, ["output.path=long.h5", "solver.tolerance=1e-300",
+                                   "solver.max_iterations=5000", "solver.check_interval=1"])
+        expect_exit(long_run, 3, "5000 iterations, a check each")
+        rows, iterations, _ = history(tmp, "long.h5")
+        kept = [int(r[0]) for r in rows]
+        # 5000 checks: the rows filled at 1024, 2048 and 4096 checks, so every 8th is kept
+        if len(rows) > 1025 or kept[0] != 1 or kept[-1] != 5000 or \
+                kept[:-1] != list(range(1, 5000, 8)):
+            raise Failure(f"the long run's /history: expected checks 1, 9, 17, ... and 5000, "
+                          f"got {len(rows)} rows: {kept[:5]} ... {kept[-3:]}")
+
+
 # ---- signals ----------------------------------------------------------------------------------
 
 def finish(proc, what):
-    """Wait up to 60 s for a signalled process; its result, or a Failure if it hangs."""
+    """Wait for a signalled process; its result, or a Failure if it hangs (300 s)."""
     try:
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise Failure(f"{what} did not stop within 60 s")
+        raise Failure(f"{what} did not stop within 300 s")
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -256,13 +320,13 @@ def interrupted_run(tmp, ranks, send, sets=()):
                             stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, errors="replace")
     ckpt = os.path.join(tmp, "s.ckpt.h5")
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # a hang guard only: the run ends only by the signal
     while not os.path.exists(ckpt) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     if proc.poll() is not None or not os.path.exists(ckpt):
         proc.kill()
         out, err = proc.communicate()
-        raise Failure(f"the long run ended or wrote no checkpoint in 60 s:\n{out}\n{err}")
+        raise Failure(f"the long run ended or wrote no checkpoint:\n{out}\n{err}")
     send(proc.pid)
     p = finish(proc, "the signalled run")
     return p, int(attribute(tmp, "s.ckpt.h5", "iterations"))
@@ -274,7 +338,12 @@ def signal_then_continue(send, what, sets=(), method_sets=(), ranks=(3, 2, 4)):
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         p, k = interrupted_run(tmp, ranks[0], send, tuple(sets) + tuple(method_sets))
         expect_exit(p, 4, what)
-        expect_in(p.stdout, [f"stopped by a signal at iteration {k}", "s.ckpt.h5"], what)
+        unit = "cycle" if "solver.method=multigrid" in method_sets else "iteration"
+        expect_in(p.stdout, [f"stopped by a signal at {unit} {k}: checkpoint written to "
+                             "s.ckpt.h5", "continue with: jacobi --set "
+                             "initial.from_file=s.ckpt.h5"], what)
+        if not p.stdout.startswith("stopped by a signal"):
+            raise Failure(f"{what}: the summary should lead with the checkpoint:\n{p.stdout}")
         if os.path.exists(os.path.join(tmp, "s.h5")):
             raise Failure(f"{what}: the interrupted run must not write the result file")
         stop = k + 150
@@ -346,8 +415,9 @@ def case_progress_time_left_and_restart_header():
         if not re.search(r", \d+ s elapsed$", progress[0].rstrip()):
             raise Failure(f"the first progress line should end with the time elapsed:\n"
                           f"{progress[0]}")
+        # any positive time: how long depends on the machine and its load
         m = re.search(r"s elapsed, about ([0-9.e+]+) s to the tolerance$", progress[1].rstrip())
-        if not m or not 0 < float(m.group(1)) < 3600:
+        if not m or not 0 < float(m.group(1)):
             raise Failure(f"the second progress line should give the time left to the "
                           f"tolerance:\n{progress[1]}")
         k = int(attribute(tmp, "s.ckpt.h5", "iterations"))
@@ -417,10 +487,14 @@ def case_sbatch_trap_requeue_and_continue():
         proc = subprocess.Popen(["bash", script, "--quiet", "long.toml"], cwd=tmp, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 errors="replace")
-        deadline = time.time() + 60
+        deadline = time.time() + 300  # a hang guard only: the run ends only by the signal
         while (not os.path.exists(os.path.join(tmp, "s.ckpt.h5")) and proc.poll() is None
                and time.time() < deadline):
             time.sleep(0.05)
+        if proc.poll() is not None or not os.path.exists(os.path.join(tmp, "s.ckpt.h5")):
+            proc.kill()
+            out, err = proc.communicate()
+            raise Failure(f"jacobi.sbatch ended or wrote no checkpoint:\n{out}\n{err}")
         proc.send_signal(signal.SIGUSR1)
         p = finish(proc, "jacobi.sbatch after SIGUSR1")
         expect_exit(p, 4, "jacobi.sbatch signalled")

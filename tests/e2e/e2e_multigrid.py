@@ -174,7 +174,7 @@ def case_multigrid_convergence_factor_is_below_a_tenth():
     # two-grid (the hierarchy has two levels): 40^2, 63^2, 100 x 37, 2000 x 5; multigrid: the rest
     for nx, ny in ((40, 40), (63, 63), (100, 37), (2000, 5), (255, 255), (256, 256),
                    (1023, 1023), (1000, 16), (64, 4096), (300, 77)):
-        p = e2e.run(e2e.plate(nx, ny, tol=1e-9), args=("--set", MG))
+        p = e2e.run(e2e.plate(nx, ny, tol=1e-9), args=("--verbose", "--set", MG))
         expect_exit(p, 0, f"{nx} x {ny}")
         f = factor(p)
         seen.append((nx, ny, f))

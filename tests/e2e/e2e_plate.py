@@ -924,20 +924,20 @@ def case_plate_signal_checkpoints_and_continues_exactly():
                    "--set", "output.path=s.h5", "case.toml"]
             proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True, errors="replace", env=ENV)
-            ckpt, deadline = os.path.join(tmp, "s.ckpt.h5"), time.time() + 60
+            ckpt, deadline = os.path.join(tmp, "s.ckpt.h5"), time.time() + 300  # hangs only
             while not os.path.exists(ckpt) and proc.poll() is None and time.time() < deadline:
                 time.sleep(0.05)
             if proc.poll() is not None or not os.path.exists(ckpt):
                 proc.kill()
                 out, err = proc.communicate()
-                raise Failure(f"{method}: the long run ended or wrote no checkpoint in 60 s:\n"
+                raise Failure(f"{method}: the long run ended or wrote no checkpoint:\n"
                               f"{out}\n{err}")
             proc.send_signal(signal.SIGUSR1)
             try:
-                out, err = proc.communicate(timeout=60)
+                out, err = proc.communicate(timeout=300)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                raise Failure(f"{method}: the signalled run did not stop within 60 s")
+                raise Failure(f"{method}: the signalled run did not stop within 300 s")
             if proc.returncode != 4:
                 raise Failure(f"{method}: SIGUSR1: expected exit 4, got {proc.returncode}\n"
                               f"{out}\n{err}")
