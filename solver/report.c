@@ -14,8 +14,8 @@ static struct {
   double residual, error_estimate, elapsed;
 } progress = {.iteration = -1};
 
-void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes,
-                   int64_t first_iteration) {
+void report_header(const struct cfg *cfg, const struct method_ops *method,
+                   const struct decomp_layout *layout, int nodes, int64_t first_iteration) {
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
   progress.tolerance = classic ? cfg->tolerance : 0.0;
   progress.target_error = cfg->target_error;
@@ -29,11 +29,10 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   if (cfg->partitioner == CFG_BLOCK_CYCLIC)
     printf(" (block %lld)", (long long)cfg->block_size);
   printf(", halo %s, method %s", cfg_halo_mode_name(cfg->halo_mode), cfg_method_name(cfg->method));
-  bool multigrid = cfg->method == CFG_METHOD_MULTIGRID;
-  if (multigrid)
-    printf(" (%s(%lld,%lld) cycles, %s smoothing%s)", cfg_cycle_name(cfg->mg_cycle),
-           (long long)cfg->mg_pre, (long long)cfg->mg_post, cfg_smoother_name(cfg->mg_smoother),
-           cfg->mg_fmg ? ", full-multigrid start" : "");
+  char words[256] = "";
+  if (method->describe != NULL)
+    method->describe(cfg, words, sizeof words);
+  printf("%s", words);
   printf(", ");
   if (cfg->target_error > 0 && cfg_is_set(cfg, "solver.tolerance"))
     printf("target error %g degrees and tolerance %g", cfg->target_error, cfg->tolerance);
@@ -41,8 +40,9 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
     printf("target error %g degrees", cfg->target_error);
   else
     printf("tolerance %g", cfg->tolerance);
-  if (multigrid) { /* the sweeps' settings do not apply to its cycles */
-    printf(", check every cycle, at most %lld cycles\n", (long long)cfg->max_iterations);
+  if (!method->sweeps) { /* the sweeps' settings do not apply to its steps */
+    printf(", check every %s, at most %lld %ss\n", method->step_name,
+           (long long)cfg->max_iterations, method->step_name);
   } else {
     printf(", check every %lld, at most %lld iterations%s", (long long)cfg->check_interval,
            (long long)cfg->max_iterations,
@@ -150,19 +150,19 @@ static double two_digits_by(double x, double (*rounding)(double)) {
 /* x to two significant digits: a prediction, not a count. */
 static double two_digits(double x) { return two_digits_by(x, round); }
 
-/* "iteration" or "iterations" after n; "cycle(s)" for multigrid. */
-static const char *count_word(int64_t n, bool cycles) {
-  if (cycles)
-    return n == 1 ? "cycle" : "cycles";
-  return n == 1 ? "iteration" : "iterations";
+/* The step's name after n, "iteration" or "iterations" (or "cycle(s)"). */
+static const char *count_word(int64_t n, const char *step, char *word, size_t len) {
+  snprintf(word, len, "%s%s", step, n == 1 ? "" : "s");
+  return word;
 }
 
 /* The first line: the answer, and why the run stopped. */
 static void summary_status(const struct report_summary *s) {
-  const char *unit = count_word(s->iterations, s->multigrid);
+  char word[32];
+  const char *unit = count_word(s->iterations, s->step, word, sizeof word);
   if (s->interrupted) {
-    printf("stopped by a signal at %s %lld: checkpoint written to %s\n",
-           s->multigrid ? "cycle" : "iteration", (long long)s->iterations, s->output_path);
+    printf("stopped by a signal at %s %lld: checkpoint written to %s\n", s->step,
+           (long long)s->iterations, s->output_path);
     printf("  continue with: jacobi --set initial.from_file=%s CONFIG\n", s->output_path);
     return;
   }
@@ -182,16 +182,18 @@ static void summary_status(const struct report_summary *s) {
 static void summary_warning(const struct report_summary *s) {
   printf("  warning: the diff is below the tolerance, but the error left is %.3g x the tolerance\n",
          s->error_estimate / s->tolerance);
-  printf("    for an error below %g: solver.target_error = %g (about %.0f more %s)\n", s->goal,
-         s->goal, two_digits(s->more), s->multigrid ? "cycles" : "iterations");
-  if (s->chebyshev_total > 0 || s->multigrid_total > 0) {
-    printf("    or solver.method =");
-    if (s->chebyshev_total > 0)
-      printf(" \"chebyshev\" (about %.0f iterations)%s", two_digits(s->chebyshev_total),
-             s->multigrid_total > 0 ? " or" : "");
-    if (s->multigrid_total > 0)
-      printf(" \"multigrid\" (about %.0f cycles)", s->multigrid_total);
-    printf("\n");
+  printf("    for an error below %g: solver.target_error = %g (about %.0f more %ss)\n", s->goal,
+         s->goal, two_digits(s->more), s->step);
+  int shown = 0, to_show = 0;
+  for (int k = 0; k < s->nfaster; k++)
+    to_show += s->faster[k].total > 0;
+  for (int k = 0; k < s->nfaster; k++) {
+    if (!(s->faster[k].total > 0))
+      continue;
+    shown++;
+    printf("%s \"%s\" (about %.0f %ss)%s", shown == 1 ? "    or solver.method =" : "",
+           s->faster[k].method, two_digits(s->faster[k].total), s->faster[k].step,
+           shown < to_show ? " or" : "\n");
   }
   if (s->verbose)
     printf("    (or solver.tolerance = %.2g)\n", s->goal_tolerance);
@@ -218,20 +220,13 @@ static void summary_heat(const struct report_summary *s) {
 
 /* Under --verbose: how the run went, for those who tune it (also in the file's attributes). */
 static void summary_details(const struct report_summary *s) {
-  double updates = (double)s->points * (double)s->iterations_run;
-  if (s->multigrid) /* a cycle updates the fine grid's points work_per_cycle times, in effect */
-    updates *= s->work_per_cycle;
+  /* a step updates the fine grid's points work_per_step times, in effect */
+  double updates = (double)s->points * (double)s->iterations_run * s->work_per_step;
   double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
-  if (s->multigrid) {
-    printf("  multigrid: %lld cycles on %d levels, %.2f fine-sweep equivalents a cycle (%.1f in "
-           "all)",
-           (long long)s->iterations_run, s->levels, s->work_per_cycle,
-           s->work_per_cycle * (double)s->iterations_run);
-    if (!isnan(s->convergence_factor))
-      printf(", residual reduced %.3g x a cycle", s->convergence_factor);
-    printf("\n");
-  }
-  printf("  rate %.1f MLUP/s%s\n", mlups, s->multigrid ? " (in fine-sweep equivalents)" : "");
+  if (s->method_line[0] != '\0')
+    printf("  %s\n", s->method_line);
+  printf("  rate %.1f MLUP/s%s\n", mlups,
+         s->in_sweep_equivalents ? " (in fine-sweep equivalents)" : "");
   if (s->kernel != NULL)
     printf("  kernel %s\n", s->kernel);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
@@ -266,8 +261,8 @@ void report_summary(const struct report_summary *s) {
     summary_heat(s);
   printf("  wall time %.6g s", s->wall_seconds);
   if (s->iterations_run != s->iterations) /* continued from a file: this run's part alone */
-    printf(" (this run: %s %lld to %lld)", s->multigrid ? "cycles" : "iterations",
-           (long long)(s->iterations - s->iterations_run), (long long)s->iterations);
+    printf(" (this run: %ss %lld to %lld)", s->step, (long long)(s->iterations - s->iterations_run),
+           (long long)s->iterations);
   printf(", field checksum %016llx\n", (unsigned long long)s->checksum);
   if (s->verbose)
     summary_details(s);

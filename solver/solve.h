@@ -31,12 +31,10 @@
 #include "solver/bound/estimate.h"
 #include "solver/kernel/sweep.h"
 #include "solver/kernel/tune.h"
-#include "solver/multigrid.h"
+#include "solver/method/method.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-enum solve_method { SOLVE_JACOBI, SOLVE_CHEBYSHEV, SOLVE_MULTIGRID };
 
 /* What a file written mid-run or at the end records of the iteration. */
 struct solve_state {
@@ -49,9 +47,12 @@ struct solve_state {
 };
 
 struct solve_params {
-  enum solve_method method;
-  double tolerance;    /* the classic rule: diff < tolerance (0: off) */
-  double target_error; /* the error rule: bound <= target_error (0: off) */
+  /* The method (method.h): what a step is and what its check certifies. */
+  const struct method_ops *method;
+  const struct cfg *method_cfg; /* its own keys ([multigrid]); NULL: its defaults */
+  enum halo_mode halo_mode; /* a method's own halos (multigrid's coarse levels), as the field's */
+  double tolerance;         /* the classic rule: diff < tolerance (0: off) */
+  double target_error;      /* the error rule: bound <= target_error (0: off) */
   /* The plate's error model (estimate.h), with its reference; for Chebyshev also where the
    * recurrence began (chebyshev_start): step s = k - chebyshev_start uses omega_s, and if
    * chebyshev_start < first_iteration the other buffer must hold x^(first_iteration - 1) (a
@@ -60,10 +61,9 @@ struct solve_params {
   /* A target out of reach (estimate_stalled), as far as the run continued had seen: {INFINITY,
    * first_iteration} for a fresh start. */
   struct estimate_stall stall;
-  /* Multigrid (method SOLVE_MULTIGRID): an iteration is a cycle, checked after every one
-   * (check_interval, streaming_stores, overlap and temporal_block are the sweeps' and do not
-   * apply); its change is that of the cycle's result. */
-  struct multigrid_params multigrid;
+  /* A method that does not sweep the fine field (method->sweeps false: multigrid's cycles) is
+   * checked after every step; check_interval, streaming_stores, overlap and temporal_block are
+   * the sweeps' and do not apply to it. */
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
@@ -123,16 +123,15 @@ struct solve_result {
   int64_t stalled_at;
   double stalled_bound;
   struct estimate_stall stall; /* the state at the end, for the file */
-  struct tune_trial variants;  /* params->variants after the run: what its first sweeps chose */
   /* Seconds in each phase on this rank, and the run's wall time on this rank (without the
    * error measurements, estimate_seconds, which are not the solve). */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;
   double checkpoint_seconds; /* inside checkpoint(), included in wall_seconds */
   double estimate_seconds;   /* measuring the error (certify.h), left out of wall_seconds */
   int64_t exchanges;         /* halo exchanges this rank made */
-  /* Multigrid: the work of a cycle in fine-sweep equivalents, and the residual's reduction per
-   * cycle (geometric mean over the cycles after the first; NaN with fewer than two). */
-  double work_per_cycle, convergence_factor;
+  /* The method's figures (method.h): the variants its first sweeps chose (params->variants
+   * if it has none), the work of a step, the residual's reduction a step, its levels. */
+  struct method_figures figures;
 };
 
 /* Install the SIGTERM, SIGINT and SIGUSR1 handlers that ask solve_run to stop. Not collective; call

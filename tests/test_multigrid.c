@@ -8,7 +8,7 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
-#include "solver/multigrid.h"
+#include "solver/method/multigrid/multigrid.h"
 #include "tests/cunit_main.h"
 
 #include <math.h>

@@ -40,8 +40,10 @@ static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
   CHECK(decomp_layout_init(&run->layout, nx, ny, run->team->size, dims, kind, 2));
   CHECK(field_create(&run->layout, run->team, edges, 0.0, 1, &run->field));
   CHECK(halo_create(run->field, run->team, HALO_AUTO, &run->halo));
-  struct solve_params p = {
-      .tolerance = tolerance, .max_iterations = max_iterations, .check_interval = check_interval};
+  struct solve_params p = {.method = &method_jacobi,
+                           .tolerance = tolerance,
+                           .max_iterations = max_iterations,
+                           .check_interval = check_interval};
   if (variants_under_test != NULL) {
     p.variants_chosen = true;
     p.variants = *variants_under_test;
@@ -205,8 +207,9 @@ static void test_a_trial_between_variants_changes_no_bit(void) {
   struct run run;
   variants_under_test = &trial;
   CU_ASSERT_EQUAL_FATAL(solve(&run, 9, 17, DECOMP_BLOCK_CYCLIC, &hot_top, 1e-6, 5000, 2), ERR_OK);
-  CU_ASSERT_TRUE(run.result.variants.winner == 0 || run.result.variants.winner == 1);
-  CU_ASSERT_EQUAL(run.result.variants.choices, 2);
+  CU_ASSERT_TRUE(run.result.figures.variants.winner == 0 ||
+                 run.result.figures.variants.winner == 1);
+  CU_ASSERT_EQUAL(run.result.figures.variants.choices, 2);
   release(&run);
 }
 

@@ -14,7 +14,7 @@
  * each run is one message per pair of ranks that share something, plus a copy of what a rank
  * owns itself.
  */
-#include "solver/multigrid.h"
+#include "solver/method/multigrid/multigrid.h"
 
 #include "common/err.h"
 #include "common/minmax.h"
