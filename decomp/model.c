@@ -23,11 +23,16 @@ int model_predict(const struct decomp_layout *l, const int *node_of_rank, bool f
     free(plans);
     return err_set(ERR_FAILURE, "out of memory for the model of %d ranks", p);
   }
+  int64_t most = 0;
   for (int r = 0; r < p; r++) {
     decomp_plan_rank(l, r, node_of_rank, force_p2p, &plans[r]);
     if (plans[r].points > 0)
       active[node_of_rank != NULL ? node_of_rank[r] : 0]++;
+    else
+      out->idle_ranks++;
+    most = plans[r].points > most ? plans[r].points : most;
   }
+  out->imbalance = (double)most * p / ((double)l->nx * (double)l->ny);
 
   double slowest = -1.0;
   for (int r = 0; r < p; r++) {

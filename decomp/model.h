@@ -42,6 +42,8 @@ struct model_prediction {
   double mlups;      /* interior points / seconds / 1e6 */
   double efficiency; /* time on 1 rank / (P x time on P ranks) */
   int slowest_rank;
+  int idle_ranks;   /* ranks that own no point */
+  double imbalance; /* the most points on a rank / the mean */
 };
 
 /* Predict one iteration of layout `l` with ranks placed on nodes by node_of_rank (NULL: one

@@ -1176,6 +1176,31 @@ static const char *place(const struct build *b, const struct origin *o, char buf
   return buf;
 }
 
+/* Whether a whole number of spacings h = good / m spans `bad` (to 1e-9 of it); its count. */
+static int64_t whole_spans(double bad, double good, int64_t m) {
+  double spans = bad * (double)m / good; /* rounded by hand: jacobi_config does not link libm */
+  int64_t whole = spans >= 2 && spans < 9e15 ? (int64_t)(spans + 0.5) : 0;
+  double miss = (double)whole * good / (double)m - bad;
+  return whole >= 2 && (miss < 0 ? -miss : miss) <= 1e-9 * bad ? whole : 0;
+}
+
+/* A grid that keeps both sizes: the count of the given side's points nearest to `points`
+ * (within a million) at which a whole number of spacings spans the other side too; false if
+ * none is that near. */
+static bool both_sizes_fit(double bad, double good, int64_t points, int64_t *good_points,
+                           int64_t *bad_points) {
+  for (int64_t d = 1; d <= 1000000; d++)
+    for (int sign = 1; sign >= -1; sign -= 2) {
+      int64_t m = points + 1 + sign * d, whole = m >= 2 ? whole_spans(bad, good, m) : 0;
+      if (whole > 0) {
+        *good_points = m - 1;
+        *bad_points = whole - 1;
+        return true;
+      }
+    }
+  return false;
+}
+
 /* Both plate sizes given, and they disagree: say which size (or grid count) would fit. */
 static int plate_misfit(struct build *b, int kw, int kh) {
   const struct cfg *c = b->cfg;
@@ -1187,13 +1212,15 @@ static int plate_misfit(struct build *b, int kw, int kh) {
   double good_value = height_later ? c->width : c->height;
   int64_t good_points = height_later ? c->nx : c->ny, bad_points = height_later ? c->ny : c->nx;
   double h = good_value / (double)(good_points + 1), fit = h * (double)(bad_points + 1);
-  char other[32], alt[64] = "", g[32], v[32], hs[32], f[32], at[128];
-  /* Another count of points would fit this size, if a whole number of spacings spans it. */
-  double spans = bad_value / h; /* rounded by hand below: jacobi_config does not link libm */
-  int64_t whole = spans >= 2 && spans < 9e15 ? (int64_t)(spans + 0.5) : 0;
-  double miss = (double)whole * h - bad_value;
-  if (whole >= 2 && (miss < 0 ? -miss : miss) <= 1e-9 * bad_value)
+  char other[32], alt[112] = "", g[32], v[32], hs[32], f[32], at[128];
+  /* Another count of points would fit this size, if a whole number of spacings spans it;
+   * else another pair of counts may keep both sizes. */
+  int64_t whole = whole_spans(bad_value, good_value, good_points + 1), both_good, both_bad;
+  if (whole > 0)
     snprintf(alt, sizeof alt, " (or grid.%s = %lld)", count, (long long)whole - 1);
+  else if (both_sizes_fit(bad_value, good_value, good_points, &both_good, &both_bad))
+    snprintf(alt, sizeof alt, " (or, to keep both sizes, grid.%s = %lld and grid.%s = %lld)", count,
+             (long long)both_bad, by, (long long)both_good);
   struct where w = where_of(b, &b->origin[height_later ? kh : kw]);
   snprintf(other, sizeof other, "%s", shortest(good_value, g));
   return fail(&w,

@@ -36,9 +36,9 @@ cleanup() { kill "$xvfb" 2>/dev/null; wait "$xvfb" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 display=""
-read -r -t 30 display <"$fifo"
+read -r -t 120 display <"$fifo" # a hang guard: Xvfb says its display when ready
 if [ -z "$display" ]; then
-  echo "headless.sh: Xvfb did not start within 30 s:" >&2
+  echo "headless.sh: Xvfb did not start within 120 s:" >&2
   cat "$dir/xvfb.log" >&2
   exit 1
 fi

@@ -45,6 +45,31 @@ def categorical_owner_map(source):
     return lut
 
 
+def place_beside(view, source, bar, aspect):
+    """The plate in the left part of the view, the colour bar in the strip to its right, so
+    that the bar never covers the plate: a 2-D camera whose visible width leaves BAR_STRIP of
+    the view to the bar, whatever the plate's shape and the picture's size (aspect = w / h)."""
+    xmin, xmax, ymin, ymax, _, _ = source.GetDataInformation().GetBounds()
+    width, height = xmax - xmin, ymax - ymin
+    margin = 0.04
+    # half the visible height: the plate fits in height, and in the width left of the strip
+    scale = max(height / 2, width / (2 * aspect * (1 - BAR_STRIP))) * (1 + 2 * margin)
+    left = xmin - margin * 2 * scale * aspect
+    centre = [left + scale * aspect, (ymin + ymax) / 2, 0.0]
+    view.CameraFocalPoint = centre
+    view.CameraPosition = [centre[0], centre[1], 1.0]
+    view.CameraViewUp = [0.0, 1.0, 0.0]  # y up: the sidecar puts the top edge at the top
+    view.CameraParallelProjection = 1
+    view.CameraParallelScale = scale
+    bar.WindowLocation = "Any Location"
+    bar.Orientation = "Vertical"
+    bar.Position = [1 - BAR_STRIP + 0.03, 0.1]
+    bar.ScalarBarLength = 0.8
+
+
+BAR_STRIP = 0.2  # the right part of the view that holds the colour bar and its labels
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("xmf", help="the .xmf sidecar jacobi wrote")
@@ -73,16 +98,16 @@ def main(argv):
         lut.ApplyPreset("Inferno (matplotlib)", True)
         lut.RescaleTransferFunction(*source.PointData.GetArray(name).GetRange())
     display.SetScalarBarVisibility(view, True)
-    GetScalarBar(lut, view).Title = name
+    bar = GetScalarBar(lut, view)
+    bar.Title = "temperature (degrees)" if name == "temperature" else name
     view.InteractionMode = "2D"
     view.OrientationAxesVisibility = 0
-    view.CameraPosition = [0.0, 0.0, 1.0]
-    view.CameraFocalPoint = [0.0, 0.0, 0.0]
-    view.CameraViewUp = [0.0, 1.0, 0.0]  # y up: the sidecar puts the top edge at the top
+    width, height = (int(x) for x in args.size.split("x"))
+    view.ViewSize = [width, height]
     ResetCamera(view)
+    place_beside(view, source, bar, width / height)
     Render(view)
     if args.png:
-        width, height = (int(x) for x in args.size.split("x"))
         SaveScreenshot(args.png, view, ImageResolution=[width, height])
         print(f"paraview_view.py: wrote {args.png}")
     Delete(view)  # before the interpreter's teardown, which would release its GL context late

@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
-"""plot.py - a heat map of a file written by jacobi.
+"""plot.py - a heat map of a file written by jacobi, or the convergence of several runs.
 
 usage: plot.py FILE.h5 [-o OUT.png] [--owner]
+       plot.py --history FILE.h5 [FILE.h5...] [-o OUT.png]
 
 Draws /temperature (or, with --owner, /owner: which rank owns each point, -1 on
-the boundary ring) as an image with a colour bar and labelled axes; the title
-gives the iteration count and the last agreed residual. A file with /fixed (the
+the boundary ring) as an image with a colour bar as tall as the plate and
+labelled axes; the title gives the iteration count, the last agreed change and
+the error left (estimate and bound, in degrees). A file with /fixed (the
 fixed-temperature regions) gets each region's outline drawn over it. Axes are in
 metres from the top-left corner (y down) when the file has `spacing`, grid
-indices otherwise (files of older versions). Needs h5py, numpy and matplotlib
-(Debian: python3-h5py python3-matplotlib); runs headless (Agg).
+indices otherwise (files of older versions).
+
+With --history, draws each file's /history (one row per check): the error
+estimate (solid) and the guaranteed bound (dashed) against iterations (cycles
+for multigrid) on the left and against seconds on the right, every run on the
+same two plots: e.g. Jacobi, Chebyshev and multigrid on one plate.
+
+Needs h5py, numpy and matplotlib (Debian: python3-h5py python3-matplotlib);
+runs headless (Agg).
 """
 import argparse
 import os
@@ -57,13 +66,70 @@ def draw_regions(ax, fixed, h):
         ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.7)
 
 
+def history(paths, out):
+    """The --history plot of `paths` into `out`; 0, or 2 with one message."""
+    runs = []
+    for path in paths:
+        try:
+            f = h5py.File(path, "r")
+        except OSError as e:
+            print(f"plot.py: cannot open {path} as an HDF5 file: {e}", file=sys.stderr)
+            return 2
+        with f:
+            if "history" not in f:
+                print(f"plot.py: {path} has no /history (written by jacobi from version 0.1.0 "
+                      "with the convergence history on)", file=sys.stderr)
+                return 2
+            rows = f["history"][...]
+            method = text(f.attrs.get("method", "?"))
+            ranks = int(f.attrs.get("ranks", 0))
+            iterations = int(f.attrs.get("iterations", rows[-1, 0]))
+        runs.append((path, method, ranks, iterations, rows))
+    fig, (by_count, by_time) = plt.subplots(1, 2, figsize=(12, 5))
+    colours = matplotlib.colormaps["tab10"]
+    for k, (path, method, ranks, iterations, rows) in enumerate(runs):
+        colour = colours(k % 10)
+        unit = "cycles" if method == "multigrid" else "iterations"
+        label = f"{os.path.basename(path)}: {method}, {iterations} {unit}, {ranks} ranks"
+        for ax, x in ((by_count, rows[:, 0]), (by_time, rows[:, 4])):
+            ax.semilogy(x, rows[:, 2], color=colour, label=f"{label}, estimate")
+            ax.semilogy(x, rows[:, 3], color=colour, linestyle="--", label="bound")
+        print(f"{path}: {method}, {len(rows)} checks drawn, {iterations} {unit}, "
+              f"error about {rows[-1, 2]:.3g} degrees, at most {rows[-1, 3]:.3g}")
+    by_count.set_xlabel("iterations (multigrid: cycles)")
+    by_time.set_xlabel("seconds since the solve began")
+    for ax in (by_count, by_time):
+        ax.set_ylabel("error left (degrees, against the exact discrete solution)")
+        ax.grid(True, which="both", alpha=0.3)
+    by_count.legend(fontsize="small")
+    fig.suptitle("error estimate (solid) and guaranteed bound (dashed) at every check")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    print(f"wrote {out}")
+    return 0
+
+
+def beside(ax):
+    """An axes for the colour bar, right of `ax` and exactly as tall."""
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    return make_axes_locatable(ax).append_axes("right", size="4%", pad=0.1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file", help="an HDF5 file written by jacobi")
+    parser.add_argument("file", nargs="?", help="an HDF5 file written by jacobi")
     parser.add_argument("-o", "--output", help="PNG to write (default: FILE with .png)")
     parser.add_argument("--owner", action="store_true",
                         help="draw /owner (needs output.owner_map = true) instead of /temperature")
+    parser.add_argument("--history", nargs="+", metavar="FILE.h5",
+                        help="draw these files' convergence histories on one plot instead")
     args = parser.parse_args(argv)
+    if args.history:
+        files = args.history + ([args.file] if args.file else [])
+        return history(files, args.output or os.path.splitext(files[0])[0] + ".history.png")
+    if not args.file:
+        parser.error("a file is needed (or --history FILE.h5...)")
     out = args.output or os.path.splitext(args.file)[0] + (".owner" if args.owner else "") + ".png"
     name = "owner" if args.owner else "temperature"
     try:
@@ -81,11 +147,14 @@ def main(argv=None):
         residual = float(f.attrs.get("residual", float("nan")))
         converged = bool(f.attrs.get("converged", 0))
         partitioner = text(f.attrs.get("partitioner", "?"))
+        unit = "cycles" if text(f.attrs.get("method", "")) == "multigrid" else "iterations"
         ranks = int(f.attrs.get("ranks", 0))
         spacing = float(f.attrs["spacing"]) if "spacing" in f.attrs else None
+        estimate = float(f.attrs.get("error_estimate", float("nan")))
+        bound = float(f.attrs.get("error_bound", float("nan")))
         fixed = f["fixed"][...] if "fixed" in f else None
     ny, nx = data.shape[0] - 2, data.shape[1] - 2
-    fig, ax = plt.subplots(figsize=(7, 7 * data.shape[0] / max(data.shape[1], 1) + 0.8))
+    fig, ax = plt.subplots(figsize=(7, 7 * data.shape[0] / max(data.shape[1], 1) + 1.0))
     h = spacing or 1.0  # ring point (i, j) at x = j h, y = i h: pixel centres on the points
     extent = (-0.5 * h, (nx + 1.5) * h, (ny + 1.5) * h, -0.5 * h)
     if args.owner:
@@ -96,11 +165,11 @@ def main(argv=None):
         image = ax.imshow(data, cmap=cmap, norm=norm, origin="upper", interpolation="nearest",
                           extent=extent)
         ticks = range(-1, values - 1, max(1, values // 20))
-        fig.colorbar(image, ax=ax, label="owning rank (-1: boundary)", ticks=list(ticks))
+        fig.colorbar(image, cax=beside(ax), label="owning rank (-1: boundary)", ticks=list(ticks))
     else:
         image = ax.imshow(data, cmap="inferno", origin="upper", interpolation="nearest",
                           extent=extent)
-        fig.colorbar(image, ax=ax, label="temperature")
+        fig.colorbar(image, cax=beside(ax), label="temperature (degrees)")
     if fixed is not None:
         draw_regions(ax, fixed, h)
     if spacing:
@@ -111,7 +180,8 @@ def main(argv=None):
         ax.set_ylabel("row i (0: top edge, ny + 1: bottom edge)")
     state = "converged" if converged else "not converged"
     ax.set_title(f"{os.path.basename(args.file)}: {nx} x {ny}, {ranks} ranks {partitioner}\n"
-                 f"{iterations} iterations, residual {residual:.3e} ({state})")
+                 f"{iterations} {unit} ({state}), last change {residual:.3e}\n"
+                 f"error left about {estimate:.3g} degrees, at most {bound:.3g}")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     print(f"wrote {out}")

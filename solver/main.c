@@ -250,27 +250,55 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
            "# halos %lld deep every %lld iterations and computes the overlapped points too\n",
            (long long)cfg->temporal_block, (long long)cfg->temporal_block,
            (long long)cfg->temporal_block);
-  printf("%-14s %6s %12s %12s %12s %12s %10s %10s %8s\n", "partitioner", "block", "us/iter",
-         "compute us", "halo us", "reduce us", "MLUP/s", "efficiency", "slowest");
+  printf("%-14s %6s %12s %12s %12s %12s %10s %10s %8s %6s %9s\n", "partitioner", "block", "us/iter",
+         "compute us", "halo us", "reduce us", "MLUP/s", "efficiency", "slowest", "idle",
+         "imbalance");
+  /* The fastest layout that keeps every rank busy: one that leaves ranks idle may be predicted
+   * faster on one node (the busy ranks share its bandwidth), but its ranks are wasted. */
+  struct model_prediction predicted[6];
+  bool valid[6] = {false};
+  int fastest = -1;
   for (int v = 0; v < nvariants; v++) {
     struct decomp_layout l;
-    struct model_prediction p;
-    enum cfg_partitioner partitioner = variants[v].partitioner;
     if (decomp_layout_init(&l, cfg->nx, cfg->ny, configured->nranks, dims,
-                           decomp_kind_of(partitioner), variants[v].block_size) != ERR_OK)
+                           decomp_kind_of(variants[v].partitioner),
+                           variants[v].block_size) != ERR_OK)
       continue; /* e.g. a block larger than allowed: nothing to predict */
-    CHECK(model_predict(&l, nodes, p2p, cfg->check_interval, &machine, &p));
+    CHECK(model_predict(&l, nodes, p2p, cfg->check_interval, &machine, &predicted[v]));
+    valid[v] = true;
+    if (predicted[v].idle_ranks == 0 &&
+        (fastest < 0 || predicted[v].seconds < predicted[fastest].seconds))
+      fastest = v;
+  }
+  for (int v = 0; v < nvariants; v++) {
+    if (!valid[v])
+      continue;
+    const struct model_prediction p = predicted[v];
+    enum cfg_partitioner partitioner = variants[v].partitioner;
     bool block_cyclic = partitioner == CFG_BLOCK_CYCLIC;
     bool chosen = partitioner == cfg->partitioner &&
                   (!block_cyclic || variants[v].block_size == cfg->block_size);
     char block[24] = "-";
     if (block_cyclic)
       snprintf(block, sizeof block, "%lld", (long long)variants[v].block_size);
-    printf("%-14s %6s %12.2f %12.2f %12.2f %12.2f %10.1f %10.3f %8d%s\n",
+    printf("%-14s %6s %12.2f %12.2f %12.2f %12.2f %10.1f %10.3f %8d %6d %9.2f%s%s%s\n",
            cfg_partitioner_name(partitioner), block, p.seconds * 1e6, p.compute_seconds * 1e6,
            p.halo_seconds * 1e6, p.reduce_seconds * 1e6, p.mlups, p.efficiency, p.slowest_rank,
-           chosen ? "  <- configured" : "");
+           p.idle_ranks, p.imbalance, chosen ? "  <- configured" : "",
+           v == fastest ? "  <- fastest" : "",
+           p.idle_ranks > 0 ? "  (ranks idle: not ranked)" : "");
   }
+  if (fastest < 0)
+    printf("# every layout leaves ranks idle: fewer ranks, or a larger grid, would use them all\n");
+  printf(
+      "# us/iter: predicted time of one iteration, the slowest rank's compute and halo plus the\n"
+      "#   reduction (one every check, spread over the iterations between checks)\n"
+      "# compute us, halo us: the slowest rank's sweep and halo exchange; reduce us: the\n"
+      "#   convergence check's allreduce; MLUP/s: million point updates per second in all\n"
+      "# efficiency: the time on 1 rank / (ranks x this time): 1 is perfect scaling\n"
+      "# slowest: the rank that sets the pace; idle: ranks that own no point; imbalance:\n"
+      "#   the most points on a rank / the mean (1 is even)\n"
+      "# fastest: the quickest layout that keeps every rank busy\n");
   return ERR_OK;
 }
 
@@ -629,8 +657,16 @@ static int write_result(struct run *run) {
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],
                                 .messages = (int)sums[3]};
+  /* ParaView 5.11's default reader cannot open a bare name (README, "Visualising"): "./" */
+  char *xmf = io_xdmf_path(path);
+  char *sidecar = xmf != NULL ? malloc(strlen(xmf) + 3) : NULL;
+  if (sidecar != NULL)
+    snprintf(sidecar, strlen(xmf) + 3, "%s%s", strchr(xmf, '/') != NULL ? "" : "./", xmf);
+  s.sidecar = sidecar;
   if (team->rank == 0)
     report_summary(&s);
+  free(sidecar);
+  free(xmf);
   plate_heat_release(&heat);
   return ERR_OK;
 }

@@ -51,6 +51,22 @@ void report_header(const struct cfg *cfg, const struct method_ops *method,
       printf(", temporal blocks of %lld sweeps", (long long)cfg->temporal_block);
     printf("\n");
   }
+  /* every edge's condition, so that an omitted edge (held at 0) is seen, not guessed */
+  const struct {
+    const char *name, *key;
+    const struct cfg_expr *edge;
+  } edges[] = {{"top", "boundary.top", &cfg->top},
+               {"bottom", "boundary.bottom", &cfg->bottom},
+               {"left", "boundary.left", &cfg->left},
+               {"right", "boundary.right", &cfg->right}};
+  printf("  edges held at (degrees):");
+  for (int k = 0; k < 4; k++) {
+    if (edges[k].edge->text != NULL)
+      printf(" %s \"%s\"", edges[k].name, edges[k].edge->text);
+    else
+      printf(" %s %g", edges[k].name, edges[k].edge->value);
+    printf("%s%s", cfg_is_set(cfg, edges[k].key) ? "" : " (default)", k < 3 ? "," : "\n");
+  }
   /* the plate, where it is more than four constant edges and a constant start */
   bool profiles = cfg->top.text != NULL || cfg->bottom.text != NULL || cfg->left.text != NULL ||
                   cfg->right.text != NULL || cfg->interior.text != NULL;
@@ -266,7 +282,9 @@ void report_summary(const struct report_summary *s) {
   printf(", field checksum %016llx\n", (unsigned long long)s->checksum);
   if (s->verbose)
     summary_details(s);
-  if (!s->interrupted)
+  if (!s->interrupted && s->sidecar != NULL)
+    printf("  output written to %s; in ParaView open %s\n", s->output_path, s->sidecar);
+  else if (!s->interrupted)
     printf("  output written to %s\n", s->output_path);
   fflush(stdout);
 }

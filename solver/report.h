@@ -61,6 +61,9 @@ struct report_summary {
   int nregions;
   bool physical_units; /* the plate has them (plate.conductivity or .thickness set): heat in W */
   bool verbose;        /* --verbose: the details for tuning (rate, kernel, times, halo) too */
+  /* The sidecar as ParaView's default reader opens it ("./plate.xmf" for a bare name, which
+   * ParaView 5.11's Xdmf3ReaderS cannot open); NULL: not said. */
+  const char *sidecar;
 };
 
 /* The header; a run continued from initial.from_file says from which iteration. */

@@ -76,7 +76,17 @@ def main():
         missing = [w for w in want if w not in text]
         if missing:
             raise Failure(f"the man page lacks {missing}:\n{text}")
-        print(f"ok man page: renders without warnings, {len(keys)} keys, --help's options")
+        # NAME names every method; FILES every shipped config
+        name = text[text.index("NAME"):text.index("SYNOPSIS")]
+        files = text[text.index("FILES"):text.index("SEE ALSO")]
+        configs = sorted(os.listdir(os.path.join(share, "configs")))
+        unnamed = [m for m in ("Jacobi", "Chebyshev", "multigrid") if m not in name] + \
+            [c for c in configs if c not in files]
+        if unnamed or len(configs) < 7:
+            raise Failure(f"the man page's NAME or FILES leaves out {unnamed} "
+                          f"(configs: {configs}):\n{name}\n{files}")
+        print(f"ok man page: renders without warnings, {len(keys)} keys, --help's options, "
+              f"every method and all {len(configs)} configs")
 
         # the configs name their installed paths
         for name in sorted(os.listdir(os.path.join(share, "configs"))):

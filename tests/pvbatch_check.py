@@ -22,7 +22,7 @@ import tempfile
 import h5py
 import numpy
 from paraview import servermanager
-from paraview.simple import Xdmf3ReaderS, XDMFReader
+from paraview.simple import OpenDataFile, Xdmf3ReaderS, XDMFReader
 from vtk.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkIOImage import vtkPNGReader
 
@@ -76,8 +76,9 @@ def check(reader_name, reader, fields, h):
                       (0.0, 0.0), h)
 
 
-def picture_rows(png):
-    """The mean brightness of each image row (top first) over the plate's columns."""
+def picture(png):
+    """(rgb as floats, rows top first; which pixels differ from the background, the top-left
+    pixel's colour) of a PNG."""
     reader = vtkPNGReader()
     reader.SetFileName(png)
     reader.Update()
@@ -85,10 +86,38 @@ def picture_rows(png):
     width, height, _ = image.GetDimensions()
     pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)[::-1]
     rgb = pixels[:, :, :3].astype(float)
-    background = rgb[0, 0]
-    plate = numpy.any(numpy.abs(rgb - background) > 8, axis=2)
+    return rgb, numpy.any(numpy.abs(rgb - rgb[0, 0]) > 8, axis=2)
+
+
+def picture_rows(png):
+    """The mean brightness of each image row (top first) over the plate's columns."""
+    rgb, plate = picture(png)
+    width = rgb.shape[1]
     rows = numpy.flatnonzero(plate[:, width // 3])  # a column left of the colour bar
     return rows, rgb[:, width // 3].sum(axis=1)
+
+
+def bar_beside_plate(png):
+    """None if the colour bar is drawn right of the plate and nothing covers the plate, else
+    what is wrong. The plate is the box of the rows that column width / 4 crosses and the
+    first run of columns that its second row crosses (the top edge is hot); a bar or its labels
+    over it would leave background pixels (between the ticks' labels) inside that box."""
+    rgb, used = picture(png)
+    width = rgb.shape[1]
+    rows = numpy.flatnonzero(used[:, width // 4])
+    if len(rows) < 20:
+        return f"no plate in column {width // 4}"
+    cols = numpy.flatnonzero(used[rows[0] + 1, :])
+    gaps = numpy.flatnonzero(numpy.diff(cols) > 1)  # the first run of columns: the plate's
+    r0, r1, c0, c1 = rows[0], rows[-1], cols[0], cols[gaps[0]] if len(gaps) else cols[-1]
+    if not used[r0 + 2:r1 - 1, c0 + 1:c1].all():
+        holes = numpy.argwhere(~used[r0 + 2:r1 - 1, c0 + 1:c1])
+        return (f"something covers the plate (rows {r0}-{r1}, columns {c0}-{c1}): background at "
+                f"{len(holes)} points inside it, e.g. row {holes[0][0] + r0 + 2} column "
+                f"{holes[0][1] + c0 + 1}")
+    if not used[:, c1 + 2:].any():
+        return f"no colour bar right of the plate (columns {c0}-{c1} of {width})"
+    return None
 
 
 def render(view, xmf, reader, png, extra=()):
@@ -118,6 +147,15 @@ def check_picture(view, xmf, reader):
                     f"bottom ({bottom:.0f}): the hot top edge is not at the top")
         print(f"ok {reader}: picture {len(rows)} rows high, top {top:.0f} against bottom "
               f"{bottom:.0f} (the hot edge at the top)")
+        # the colour bar beside the plate, not over it; in a square picture too, where a plate
+        # wider than high would fill the width
+        for size in ("800x600", "500x500"):
+            if size != "800x600" and render(view, xmf, reader, png, ("--size", size)) != 0:
+                return f"{reader}: paraview_view.py --size {size} failed"
+            problem = bar_beside_plate(png)
+            if problem:
+                return f"{reader}, {size}: the colour bar is not beside the plate: {problem}"
+            print(f"ok {reader}, {size}: the colour bar beside the plate, nothing over it")
     return None
 
 
@@ -162,6 +200,20 @@ def main():
             print(f"ok {reader_name} ({given} from {os.getcwd()}): "
                   f"{', '.join(fields)} equal to the HDF5 file, {shape[0]} x "
                   f"{shape[1]} points, spacing {h:.6g} m, row 0 at the top")
+    # the form jacobi's summary prints for a bare name ("in ParaView open ./plate.xmf"), with
+    # the reader ParaView picks itself (OpenDataFile), from the file's own directory: ParaView
+    # 5.11's default reader aborts on the bare name, so jacobi names this form (README)
+    here = os.getcwd()
+    os.chdir(os.path.dirname(xmf))
+    try:
+        printed = "./" + os.path.basename(xmf)
+        problem = check(f"OpenDataFile({printed!r})", OpenDataFile(printed), fields, h)
+    finally:
+        os.chdir(here)
+    if problem:
+        failures.append(problem)
+    else:
+        print(f"ok OpenDataFile({printed!r}) from {os.path.dirname(xmf)}: the form jacobi prints")
     for reader in ("xdmf3", "legacy") if view else ():
         problem = check_picture(view, xmf, reader)
         if problem:

@@ -708,7 +708,7 @@ static void test_plate_sizes_given_together_must_agree(void) {
       "[grid]\nnx = 127\nny = 127\n[plate]\nheight = 1\nwidth = 0.3\n",
       "t.toml:6: plate.width = 0.3 does not fit plate.height = 1 (t.toml:5) on a 127 x 127 "
       "grid: the spacing is uniform (h = height / (ny + 1) = 0.0078125 m), so width must "
-      "be 1 m");
+      "be 1 m (or, to keep both sizes, grid.nx = 38 and grid.ny = 129)");
   EXPECT_ERROR("[grid]\nnx = 3\nny = 3\n[plate]\nwidth = 1\nheight = 1.0000001\n",
                "t.toml:6: plate.height = 1.0000001 does not fit plate.width = 1 (t.toml:5) on a 3 "
                "x 3 grid: the spacing is uniform (h = width / (nx + 1) = 0.25 m), so height must "

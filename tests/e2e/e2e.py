@@ -496,15 +496,33 @@ def case_progress_header_and_summary():
                       f"details under --verbose; got:\n{p.stdout}")
     v = run(plate(), ranks=2, args=("--verbose",))
     expect_in(v.stdout, ["MLUP/s", "halo exchange", "kernel ", "halo per iteration"], "--verbose")
+    # heat flows in W only where the plate has units: a conductivity (W/(m K))
+    if "heat into" in p.stdout:
+        raise Failure(f"heat flows in W on a plate without a conductivity:\n{p.stdout}")
+    k = run(plate(), ranks=2, args=("--set", "plate.conductivity=237"))
+    expect_in(k.stdout, ["heat into the plate (W): top "], "plate.conductivity = 237")
     q = run(plate(), ranks=2, args=("--quiet",))
     if "partitioner block" in q.stdout or "converged after" not in q.stdout:
         raise Failure(f"--quiet should keep only the summary, got:\n{q.stdout}")
+
+
+def case_header_lists_every_edge_defaults_marked():
+    """An edge left out of the config is held at 0 degrees: the header says so for each."""
+    text = "[grid]\nnx = 20\nny = 10\n[boundary]\ntop = 100.0\nleft = \"50 * y\"\n"
+    p = run(text, ranks=1)
+    expect_exit(p, 0, "two edges given")
+    expect_in(p.stdout, ['  edges held at (degrees): top 100, bottom 0 (default), left "50 * y", '
+                         'right 0 (default)'], "the header")
 
 
 def case_not_converged_exits_3():
     p = run(plate(max_iterations=10), ranks=2)
     expect_exit(p, 3, "max_iterations 10")
     expect_in(p.stdout, ["NOT converged after 10 iterations"], "summary")
+    p = run(plate(max_iterations=1), ranks=2)
+    expect_exit(p, 3, "max_iterations 1")
+    expect_in(p.stdout, ["NOT converged after 1 iteration (jacobi): stopped at "
+                         "solver.max_iterations"], "summary, one iteration")
 
 
 def case_set_overrides_file():
@@ -519,7 +537,8 @@ def case_set_overrides_file():
 def case_help_and_version():
     p = run(None, args=("--help",))
     expect_exit(p, 0, "--help")
-    expect_in(p.stdout, ["usage: jacobi", "--set KEY=VALUE", "--dry-run", "exit codes"], "--help")
+    expect_in(p.stdout, ["usage: jacobi", "--set KEY=VALUE", "--dry-run", "exit codes", "--quiet",
+                         "--verbose", "Jacobi", "Chebyshev", "multigrid"], "--help")
     p = run(None, args=("--version",))
     expect_exit(p, 0, "--version")
     if not re.match(r"jacobi \d+\.\d+\.\d+", p.stdout):
@@ -589,6 +608,25 @@ def case_dry_run_predicts_block_beats_cyclic_on_a_cluster():
     t = {k: v[0] for k, v in rows.items()}
     if not t[("block", "-")] < t[("block-cyclic", "64")] < t[("block-cyclic", "4")] < t[("cyclic", "-")]:
         raise Failure(f"expected block < block-cyclic 64 < block-cyclic 4 < cyclic in us/iter:\n{p.stdout}")
+
+
+def case_dry_run_ranks_only_layouts_that_keep_every_rank_busy():
+    """64 ranks on a 128^2 plate: block-cyclic with blocks of 64 leaves 60 ranks without a point
+    (imbalance 16); the model predicts it fastest on one node, but the plan marks it not ranked
+    and names the fastest busy layout, and explains every column."""
+    p = run(plate(nx=128, ny=128, grid=(0, 0)), args=("--dry-run", "--ranks", "64"))
+    expect_exit(p, 0, "--dry-run --ranks 64")
+    rows = {(m.group(1), m.group(2)): m.group(0) for m in re.finditer(
+        r"^(block|block-cyclic|cyclic)\s+(\S+)\s+[0-9.]+\s.*$", p.stdout, re.M)}
+    idle = rows.get(("block-cyclic", "64"), "")
+    if not re.search(r"\s60\s+16\.00\b.*\(ranks idle: not ranked\)", idle) or "fastest" in idle:
+        raise Failure(f"block-cyclic 64 on 64 ranks: expected 60 idle, imbalance 16.00, not "
+                      f"ranked:\n{p.stdout}")
+    fastest = [row for row in rows.values() if "<- fastest" in row]
+    if len(fastest) != 1 or not re.search(r"\s0\s+1\.00\b", fastest[0]):
+        raise Failure(f"expected one fastest row, with no rank idle:\n{p.stdout}")
+    expect_in(p.stdout, ["# us/iter:", "# efficiency:", "# slowest:", "idle: ranks that own no "
+                         "point", "imbalance:"], "the plan's column explanations")
 
 
 # ---- configuration errors, collective and prompt ----------------------------------------------

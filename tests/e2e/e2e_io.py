@@ -115,7 +115,8 @@ def case_output_file_layout_and_sidecar():
                                       output='path = "plate.h5"\nowner_map = true'))
         p = jacobi(tmp, 3)
         expect_exit(p, 0, "cyclic on 3 ranks")
-        expect_in(p.stdout, ["output written to plate.h5", "output "], "summary")
+        expect_in(p.stdout, ["output written to plate.h5; in ParaView open ./plate.xmf"],
+                  "summary")
         t = temperature(tmp, "plate.h5")
         if len(t) != 8 or len(t[0]) != 11:
             raise Failure(f"/temperature: expected (ny + 2) x (nx + 2) = 8 x 11, got "
