@@ -8,6 +8,7 @@
  * it is complete and synced. The datasets of the interior alone (/source, /fixed) go the same
  * two ways, in slabs of their own shape, from the field's private arrays.
  */
+#define _GNU_SOURCE /* fallocate and FALLOC_FL_KEEP_SIZE: reserving a file's space (Linux) */
 #include "io/output.h"
 
 #include "common/err.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -125,6 +127,128 @@ static void temp_forget(struct io_temp *t) {
     close(t->fd);
   free(t->name);
   *t = (struct io_temp){.name = NULL, .fd = -1};
+}
+
+/* ---- the space a file takes ----------------------------------------------------------------
+ *
+ * A disk that fills, or a file-size limit met, inside HDF5's final flush and close cannot be
+ * recovered from in parallel mode: HDF5 1.10 leaves the file half torn down (closing it again
+ * segfaulted in H5F__close on every rank), and a flush that fails on one rank leaves the others
+ * in its collectives (a hang). So the space is made sure of before anything is written: the
+ * file-size limit is checked at start-up, and the file's blocks are reserved on creation
+ * (fallocate, without changing its size), so that no later write of the file can fail for want
+ * of space. A file system that cannot reserve (EOPNOTSUPP: NFS, some parallel file systems) is
+ * written as before, where a full disk is still caught, in gather mode, by the write that meets
+ * it. */
+
+static void interior_slabs(struct io_slabs *si, const struct io_slabs *s) {
+  io_slabs_init_interior(si, s->cols - 2, s->rows - 2,
+                         s->slab_rows * s->cols * (int64_t)sizeof(double));
+}
+
+/* Bytes of a dataset of s's shape, allocated as HDF5 does it here: whole chunks, at creation. */
+static int64_t dataset_bytes(const struct io_slabs *s, int element_bytes) {
+  int64_t rows = (s->rows + s->chunk_rows - 1) / s->chunk_rows * s->chunk_rows;
+  int64_t cols = (s->cols + s->chunk_cols - 1) / s->chunk_cols * s->chunk_cols;
+  return rows * cols * element_bytes;
+}
+
+/* An upper bound of the bytes one file takes. ring_bytes: of one point of the datasets of the
+ * grid with its ring together (/temperature 8, /owner 4, /previous 8); interior_bytes: of the
+ * interior's (/source 8, /fixed 1); text: the config text's length; nregions: heat_regions'.
+ * The metadata (superblock, object headers, chunk indexes, some 40 attributes) take a few KiB
+ * and a few bytes a chunk: 64 KiB, 64 bytes a chunk and dataset, and the text four times over
+ * (an attribute's dense storage) bound them. */
+static int64_t file_bytes(const struct io_slabs *s, int ring_bytes, int interior_bytes, size_t text,
+                          int nregions) {
+  struct io_slabs si;
+  interior_slabs(&si, s);
+  int64_t chunks = dataset_bytes(s, 1) / (s->chunk_rows * s->chunk_cols) +
+                   dataset_bytes(&si, 1) / (si.chunk_rows * si.chunk_cols);
+  return dataset_bytes(s, ring_bytes) + dataset_bytes(&si, interior_bytes) + (int64_t)65536 +
+         5 * 64 * chunks + 4 * (int64_t)text + 16 * (int64_t)nregions;
+}
+
+static char *config_text(const struct cfg *cfg);
+
+/* The largest file the run may write: the result, or a checkpoint (on a signal, at any time),
+ * which for Chebyshev holds /previous too. -1 if out of memory. */
+static int64_t largest_file_bytes(const struct cfg *cfg) {
+  struct io_slabs s;
+  io_slabs_init(&s, cfg->nx, cfg->ny, io_slab_bytes());
+  bool source = cfg->source_q.text != NULL || cfg->source_q.value != 0.0 ||
+                (cfg->source_file != NULL && cfg->source_file[0] != '\0');
+  int ring = 8 + (cfg->owner_map ? 4 : 0) + (cfg->method == CFG_METHOD_CHEBYSHEV ? 8 : 0);
+  char *text = config_text(cfg);
+  if (text == NULL)
+    return -1;
+  int64_t bytes = file_bytes(&s, ring, (source ? 8 : 0) + (cfg->nregions > 0 ? 1 : 0), strlen(text),
+                             cfg->nregions);
+  free(text);
+  return bytes;
+}
+
+/* The file-size limit of this process (RLIMIT_FSIZE: `ulimit -f`, a batch system's) against
+ * the largest file the run writes, so that it is not met after the solve. Not collective:
+ * each rank checks its own limit (in parallel mode every rank writes). ERR_CONFIG. */
+static int check_size_limit(const struct cfg *cfg) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_FSIZE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return ERR_OK;
+  int64_t need = largest_file_bytes(cfg);
+  if (need < 0)
+    return err_set(ERR_FAILURE, "out of memory");
+  if ((unsigned long long)need <= (unsigned long long)limit.rlim_cur)
+    return ERR_OK;
+  return err_set(ERR_CONFIG,
+                 "%s: output.path \"%s\" cannot be written: File too large: its files take up "
+                 "to %lld bytes (%.1f MiB), beyond the file-size limit of %llu bytes (ulimit "
+                 "-f); raise the limit or write a smaller grid",
+                 cfg_origin(cfg, "output.path"), cfg->output_path, (long long)need,
+                 (double)need / 1048576.0, (unsigned long long)limit.rlim_cur);
+}
+
+/* Reserve the blocks of a file of `bytes` for the temporary (rank 0's descriptor), its size
+ * unchanged: a full disk is then met here, before anything is written, and never in HDF5's
+ * close. The file-size limit, which a reservation does not meet, is checked again (it may have
+ * been lowered since start-up: prlimit, a batch system) by every rank that writes. Not
+ * collective. ERR_FAILURE ("No space left on device", "File too large"). */
+static int reserve_space(const struct io_temp *t, const char *name, int64_t bytes) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      (unsigned long long)bytes > (unsigned long long)limit.rlim_cur) {
+    errno = EFBIG;
+    return err_errno(ERR_FAILURE,
+                     "writing \"%s\": it takes up to %lld bytes, beyond the file-size limit of "
+                     "%llu bytes (ulimit -f)",
+                     name, (long long)bytes, (unsigned long long)limit.rlim_cur);
+  }
+#if defined(FALLOC_FL_KEEP_SIZE)
+  if (t->fd < 0 || fallocate(t->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) == 0)
+    return ERR_OK;
+  if (errno == EOPNOTSUPP || errno == ENOSYS)
+    return ERR_OK; /* written as it comes; see the section's comment */
+  return err_errno(ERR_FAILURE, "writing \"%s\": reserving its %lld bytes", t->name,
+                   (long long)bytes);
+#else
+  (void)t;
+  (void)bytes;
+  return ERR_OK;
+#endif
+}
+
+/* Give back what the reservation held beyond the file's end (a committed file takes only its
+ * own blocks). Not collective; failing, it costs only space. */
+static void release_reserve(const struct io_temp *t, int64_t bytes) {
+#if defined(FALLOC_FL_PUNCH_HOLE)
+  struct stat st;
+  if (t->fd >= 0 && fstat(t->fd, &st) == 0 && st.st_size < bytes)
+    (void)fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size,
+                    (off_t)(bytes - st.st_size));
+#else
+  (void)t;
+  (void)bytes;
+#endif
 }
 
 /* ---- the start-up check --------------------------------------------------------------------- */
@@ -298,13 +422,32 @@ static int check_on_root(const struct cfg *cfg) {
   static char reason[16384]; /* room for paths of PATH_MAX and their reason */
   for (int i = 0; i < 4 && status == ERR_OK; i++) {
     const char *why = name_reason(paths[i], i % 2 == 1, reason, sizeof reason);
-    if (why == NULL && i == 0)
-      why = directory_reason(paths[i], reason, sizeof reason); /* one directory for all */
+    /* One directory for all, but each name's own temporary, made for real: the checkpoint's
+     * sidecar's is the longest, and a name too long for the file system (NAME_MAX) was found
+     * only after the solve, and on a signal lost the checkpoint. */
+    if (why == NULL)
+      why = directory_reason(paths[i], reason, sizeof reason);
     if (why != NULL)
       status = err_set(ERR_CONFIG, "%s: output.path \"%s\" cannot be written: %s%s%s%s",
                        cfg_origin(cfg, "output.path"), cfg->output_path, what[i],
                        i > 0 ? paths[i] : "", i > 0 ? ": " : "", why);
   }
+  /* In parallel mode MPI_File_open gets the HDF5 files' temporaries by the names written here:
+   * Open MPI's ompio builds fixed-size names from them (sharedfp's "NAME.locktest.RANK" in 256
+   * bytes, which overflowed and aborted every rank beyond 244 bytes; its sm component's
+   * "DIR/BASE_cid-C-RANK.sm", which failed beyond a base name of 240), after the solve. */
+  enum { MPIIO_NAME_MAX = 220 };
+  size_t temp_suffix = strlen(".tmp.XXXXXX");
+  for (int i = 0; i < 4 && status == ERR_OK && cfg->output_mode == CFG_OUTPUT_PARALLEL; i += 2)
+    if (strlen(paths[i]) + temp_suffix > MPIIO_NAME_MAX)
+      status =
+          err_set(ERR_CONFIG,
+                  "%s: output.path \"%s\" cannot be written in output.mode \"parallel\": "
+                  "%s%s%sits temporary's name takes %zu bytes, and MPI-IO (Open MPI's "
+                  "ompio) fails or crashes on a name of more than %d; use a shorter path "
+                  "(a relative one) or output.mode = \"gather\"",
+                  cfg_origin(cfg, "output.path"), cfg->output_path, what[i], i > 0 ? paths[i] : "",
+                  i > 0 ? ": " : "", strlen(paths[i]) + temp_suffix, MPIIO_NAME_MAX);
   for (int i = 1; i < 4; i++)
     free(paths[i]);
   return status;
@@ -313,7 +456,10 @@ static int check_on_root(const struct cfg *cfg) {
 int io_check_output(const struct cfg *cfg, const struct team *team) {
   int status = team->rank == 0 ? check_on_root(cfg) : ERR_OK;
   MPI_CHECK(MPI_Bcast(&status, 1, MPI_INT, 0, team->comm)); /* everyone's verdict, untagged */
-  return team_agree(team, status);
+  status = team_agree(team, status);
+  if (status == ERR_OK)
+    status = team_agree(team, check_size_limit(cfg));
+  return status;
 }
 
 /* A file access list for the files jacobi writes: the object format of HDF5 1.8 on (any
@@ -820,11 +966,6 @@ static int interior_datasets(const struct field *f, const struct team *team,
 
 /* The slabs of the interior datasets: as many interior rows as the field's slab buffers
  * (s->slab_rows x s->cols doubles) hold at 8 bytes a value. The same on every rank. */
-static void interior_slabs(struct io_slabs *si, const struct io_slabs *s) {
-  io_slabs_init_interior(si, s->cols - 2, s->rows - 2,
-                         s->slab_rows * s->cols * (int64_t)sizeof(double));
-}
-
 struct pack_values_ctx {
   const struct field *f;
   const unsigned char *values; /* the array, as bytes */
@@ -944,6 +1085,21 @@ static int datasets(const struct field *f, const struct io_state *state, const c
 }
 
 /* Rank 0's side of the gathered write: owns the HDF5 file. */
+/* The bytes file_bytes bounds for this file, or -1 if out of memory. */
+static int64_t this_file_bytes(const struct cfg *cfg, const struct io_state *state,
+                               const struct interior_set *set, const struct io_slabs *s) {
+  int interior = 0;
+  for (int k = 0; k < set->n; k++)
+    interior += (int)set->d[k].size;
+  char *text = config_text(cfg);
+  if (text == NULL)
+    return -1;
+  int64_t bytes = file_bytes(s, 8 + (cfg->owner_map ? 4 : 0) + (state->previous ? 8 : 0), interior,
+                             strlen(text), cfg->nregions);
+  free(text);
+  return bytes;
+}
+
 static int gather_on_root(const struct io_temp *t, const struct field *f,
                           const struct field_boundary *b, const struct cfg *cfg,
                           const struct team *team, const struct io_state *state,
@@ -962,6 +1118,11 @@ static int gather_on_root(const struct io_temp *t, const struct field *f,
           "creating the file (H5Fcreate)");
   if (fapl >= 0)
     H5Pclose(fapl);
+  int64_t reserved = this_file_bytes(cfg, state, set, s);
+  if (status == ERR_OK && reserved < 0)
+    status = err_set(ERR_FAILURE, "writing \"%s\": out of memory", tmp);
+  if (status == ERR_OK)
+    status = reserve_space(t, tmp, reserved);
   const char *names[2];
   int bufs[2], ndatasets = datasets(f, state, names, bufs);
   hid_t dsets[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
@@ -985,6 +1146,8 @@ static int gather_on_root(const struct io_temp *t, const struct field *f,
   if (status == ERR_OK)
     status = write_attrs(file, tmp, cfg, team->size, state);
   status = close_file(file, dsets, ndatasets, t, status);
+  if (status == ERR_OK)
+    release_reserve(t, reserved);
   free(displs);
   free(counts);
   free(recv);
@@ -1161,16 +1324,24 @@ static int write_parallel(const struct io_temp *t, const struct field *f,
   if (all_succeeded(team, status))
     H5_STEP(status, file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl), tmp,
             "creating the file (H5Fcreate, MPI-IO)");
+  /* Rank 0 reserves the file's blocks, every rank checks its file-size limit; all agree before
+   * the collective creates. */
+  int64_t reserved = this_file_bytes(cfg, state, set, s);
+  if (status == ERR_OK && reserved < 0)
+    status = err_set(ERR_FAILURE, "writing \"%s\": out of memory", tmp);
   if (status == ERR_OK)
+    status = reserve_space(t, tmp, reserved);
+  bool go = all_succeeded(team, status);
+  if (go)
     dset = create_dataset(file, tmp, "/temperature", H5T_IEEE_F64LE, s, &status);
-  if (status == ERR_OK && cfg->owner_map)
+  if (go && status == ERR_OK && cfg->owner_map)
     odset = create_dataset(file, tmp, "/owner", H5T_STD_I32LE, s, &status);
-  if (status == ERR_OK && state->previous)
+  if (go && status == ERR_OK && state->previous)
     pdset = create_dataset(file, tmp, "/previous", H5T_IEEE_F64LE, s, &status);
   struct io_slabs si;
   interior_slabs(&si, s);
   hid_t idsets[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
-  for (int k = 0; k < set->n && status == ERR_OK; k++)
+  for (int k = 0; k < set->n && go && status == ERR_OK; k++)
     idsets[k] = create_dataset(file, tmp, set->d[k].name, set->d[k].file_type, &si, &status);
   /* The writes are collective: all ranks go on, or none. What follows is agreed by the caller. */
   if (all_succeeded(team, status)) {
@@ -1220,6 +1391,8 @@ static int write_parallel(const struct io_temp *t, const struct field *f,
   hid_t dsets[5] = {idsets[1], idsets[0], pdset, odset, dset};
   int st = close_file(file, dsets, 5, t, failed ? ERR_FAILURE : ERR_OK);
   status = status != ERR_OK ? status : st;
+  if (status == ERR_OK && team->rank == 0)
+    release_reserve(t, reserved);
   if (fapl >= 0 && H5Pclose(fapl) < 0 && status == ERR_OK)
     status = h5_fail(tmp, "H5Pclose");
   free(owner);

@@ -141,10 +141,12 @@ int io_read_estimate(const char *path, const struct team *team, double *estimate
 
 /* The stall state a file carries (stall_best, stall_at: io_state), for a run continued from
  * it: *best and *at as read, or left as they are where the file has none. A file whose
- * stall_at is not from 0 to `iterations`, or whose stall_best is negative or NaN, is refused
- * (ERR_CONFIG, naming the file). Collective on team->comm; returns an agreed status. */
+ * stall_at is not from 0 to `iterations`, or whose stall_best is NaN or below `floor` (the
+ * least bound rounding leaves on this plate, which no run's bound goes under: a lower best
+ * would stop the continued run at once, claiming a stall), is refused (ERR_CONFIG, naming the
+ * file). Collective on team->comm; returns an agreed status. */
 int io_read_stall(const char *path, const struct cfg *cfg, const struct team *team,
-                  int64_t iterations, double *best, int64_t *at);
+                  int64_t iterations, double floor, double *best, int64_t *at);
 
 /* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
  * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees

@@ -77,6 +77,43 @@ static int read_whole_attr(hid_t file, const char *path, const struct cfg *cfg, 
   return status;
 }
 
+/* Whether a file's iterations count multigrid cycles (its method attribute is "multigrid") or
+ * sweeps (Jacobi's, Chebyshev's). A file without a readable method (one short string) is taken
+ * to count as this run does. */
+static bool counts_cycles(hid_t file, const struct cfg *cfg) {
+  bool cycles = cfg->method == CFG_METHOD_MULTIGRID;
+  if (H5Aexists(file, "method") <= 0)
+    return cycles;
+  char text[32] = "";
+  hid_t attr = H5Aopen(file, "method", H5P_DEFAULT);
+  hid_t type = attr >= 0 ? H5Aget_type(attr) : H5I_INVALID_HID;
+  hid_t space = attr >= 0 ? H5Aget_space(attr) : H5I_INVALID_HID;
+  if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING &&
+      H5Tis_variable_str(type) == 0 && H5Tget_size(type) < sizeof text &&
+      H5Sget_simple_extent_type(space) != H5S_NULL && H5Sget_simple_extent_npoints(space) == 1 &&
+      H5Aread(attr, type, text) >= 0) {
+    text[sizeof text - 1] = '\0';
+    if (strcmp(text, "multigrid") == 0 || strcmp(text, "jacobi") == 0 ||
+        strcmp(text, "chebyshev") == 0)
+      cycles = strcmp(text, "multigrid") == 0;
+  }
+  if (space >= 0)
+    H5Sclose(space); /* read-only handles: closing them cannot lose anything */
+  if (type >= 0)
+    H5Tclose(type);
+  if (attr >= 0)
+    H5Aclose(attr);
+  return cycles;
+}
+
+/* Whether the file's iterations are in this run's unit: sweeps for Jacobi and Chebyshev,
+ * cycles for multigrid. Where they are not, its field is only the start: the count begins at
+ * 0 (636 Jacobi sweeps had seeded a multigrid run's cycle count, and a max_iterations of 20
+ * cycles was refused as leaving nothing to do). */
+static bool same_unit(hid_t file, const struct cfg *cfg) {
+  return counts_cycles(file, cfg) == (cfg->method == CFG_METHOD_MULTIGRID);
+}
+
 /* Check what can be checked before reading values: dataset, type, shape, attributes. */
 static int check_header(hid_t file, hid_t dset, const char *name, const char *path,
                         const struct cfg *cfg, int64_t *iterations) {
@@ -111,6 +148,8 @@ static int check_header(hid_t file, hid_t dset, const char *name, const char *pa
   if (status == ERR_OK && *iterations < 0)
     status = bad_file(cfg, path, "holds iteration %lld: a count of iterations is never negative",
                       (long long)*iterations);
+  else if (status == ERR_OK && !same_unit(file, cfg))
+    *iterations = 0; /* another method's unit: the field starts this run's count afresh */
   else if (status == ERR_OK && *iterations >= cfg->max_iterations)
     status = bad_file(cfg, path,
                       "holds iteration %lld, and solver.max_iterations = %lld leaves nothing "
@@ -136,7 +175,7 @@ static int check_slab(const double *slab, const struct io_slabs *s, int64_t r0, 
         return bad_file(cfg, path, "%s[%lld][%lld] is %g: not finite", name, (long long)r,
                         (long long)c, v);
       if (fabs(v) > CFG_MAX_TEMPERATURE) /* beyond it a sum of neighbours may overflow */
-        return bad_file(cfg, path, "/temperature[%lld][%lld] is %g, beyond |T| <= %g", (long long)r,
+        return bad_file(cfg, path, "%s[%lld][%lld] is %g, beyond |T| <= %g", name, (long long)r,
                         (long long)c, v, CFG_MAX_TEMPERATURE);
       int side = r == 0             ? DECOMP_NORTH
                  : r == s->rows - 1 ? DECOMP_SOUTH
@@ -336,7 +375,7 @@ int io_read_estimate(const char *path, const struct team *team, double *estimate
 }
 
 int io_read_stall(const char *path, const struct cfg *cfg, const struct team *team,
-                  int64_t iterations, double *best, int64_t *at) {
+                  int64_t iterations, double floor, double *best, int64_t *at) {
   long long header[2] = {ERR_OK, 0}; /* status, present */
   double b = *best;
   int64_t a = *at;
@@ -345,15 +384,16 @@ int io_read_stall(const char *path, const struct cfg *cfg, const struct team *te
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
       header[0] = bad_file(cfg, path, "cannot be opened again: %s", io_h5_reason());
-    else if (H5Aexists(file, "stall_at") > 0) {
+    else if (H5Aexists(file, "stall_at") > 0 && same_unit(file, cfg)) {
       header[1] = 1;
       header[0] = read_whole_attr(file, path, cfg, "stall_at", &a);
       b = optional_double_attr(file, "stall_best");
-      if (header[0] == ERR_OK && (a < 0 || a > iterations || !(b >= 0)))
+      if (header[0] == ERR_OK && (a < 0 || a > iterations || !(b >= floor)))
         header[0] = bad_file(cfg, path,
                              "stall_at = %lld with stall_best = %g: expected an iteration from 0 "
-                             "to iterations = %lld and a bound >= 0",
-                             (long long)a, b, (long long)iterations);
+                             "to iterations = %lld and a bound of at least %.3g, the least "
+                             "rounding leaves on this plate",
+                             (long long)a, b, (long long)iterations, floor);
     }
     if (file >= 0)
       H5Fclose(file); /* read-only: closing it cannot lose anything */

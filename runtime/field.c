@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -143,6 +144,19 @@ static int check_shared_memory(double need, int node_size) {
   double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
   /* f_files = 0: the file system does not count inodes (btrfs, tmpfs with nr_inodes=0). */
   bool no_inodes = fs.f_files != 0 && fs.f_favail == 0;
+  /* The window's file is subject to the file-size limit too (`ulimit -f`): beyond it,
+   * MPI_Win_allocate_shared's ftruncate fails (EFBIG) and the run ends in MPI_Abort. */
+  struct rlimit fsize;
+  if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+      bytes > (double)fsize.rlim_cur) {
+    char need_text[32], limit_text[32];
+    return err_set(ERR_CONFIG,
+                   "the grid needs %s of shared memory on a node of %d ranks (its windows are "
+                   "files in %s), beyond this process's file-size limit (ulimit -f) of %s: "
+                   "raise the limit, or use more nodes",
+                   human_bytes(bytes, need_text), node_size, dir,
+                   human_bytes((double)fsize.rlim_cur, limit_text));
+  }
   if (bytes <= free_bytes && !no_inodes)
     return ERR_OK;
   char need_text[32], free_text[32];

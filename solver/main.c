@@ -58,7 +58,7 @@ struct run {
   struct estimate_stall stall; /* a target out of reach, as the file continued had seen it */
 };
 
-static int ignore_sigpipe(void);
+static int ignore_write_signals(void);
 static int check_stdout(const struct team *team);
 static int configure(struct run *run, int argc, char **argv);
 static int plan(struct run *run);
@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
   struct run run = {0};
   int status = team_create(MPI_COMM_WORLD, &run.team);
   if (status == ERR_OK)
-    status = team_agree(run.team, ignore_sigpipe());
+    status = team_agree(run.team, ignore_write_signals());
   if (status == ERR_OK)
     status = configure(&run, argc, argv);
   if (status == ERR_OK && !run.finished)
@@ -92,13 +92,19 @@ int main(int argc, char **argv) {
 
 /* A summary written to a closed pipe (`jacobi ... | head -1`) would kill the process with
  * SIGPIPE, before the result is written if it came first; ignored, the write fails with EPIPE
- * and check_stdout reports it, after the result file is safe. */
-static int ignore_sigpipe(void) {
+ * and check_stdout reports it, after the result file is safe. Likewise SIGXFSZ: a write beyond
+ * the file-size limit (`ulimit -f`, RLIMIT_FSIZE) would kill the writing rank, and the job with
+ * it, leaving its temporary behind; ignored, the write fails with EFBIG ("File too large") and
+ * takes the path of any failed write (exit 1, the temporary removed). The start-up check
+ * (io_check_output) refuses a limit below the files' size before the solve. */
+static int ignore_write_signals(void) {
   struct sigaction sa = {0};
   sa.sa_handler = SIG_IGN;
   sigemptyset(&sa.sa_mask);
   if (sigaction(SIGPIPE, &sa, NULL) != 0)
     return err_errno(ERR_FAILURE, "ignoring SIGPIPE");
+  if (sigaction(SIGXFSZ, &sa, NULL) != 0)
+    return err_errno(ERR_FAILURE, "ignoring SIGXFSZ");
   return ERR_OK;
 }
 
@@ -414,8 +420,8 @@ static int allocate(struct run *run) {
     if (!(m->ref_estimate >= 0))
       m->ref_estimate = INFINITY;
     run->stall = (struct estimate_stall){INFINITY, run->first_iteration};
-    CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, &run->stall.best,
-                        &run->stall.at));
+    CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, floor,
+                        &run->stall.best, &run->stall.at));
   } else {
     run->stall = (struct estimate_stall){INFINITY, 0};
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
