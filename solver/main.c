@@ -437,18 +437,25 @@ static bool tracks_stall(const struct run *run) {
   return run->cfg->target_error > 0 && run->method->stall_window != NULL;
 }
 
+/* The run's record for a file (output.h) of the iterate in state s: assembled here alone, for
+ * a checkpoint and for the result. */
+static struct io_state record_of(const struct run *run, const struct solve_state *s,
+                                 bool converged) {
+  return (struct io_state){.iterations = s->iteration,
+                           .change = s->change,
+                           .converged = converged,
+                           .error_estimate = s->error_estimate,
+                           .error_bound = s->error_bound,
+                           .chebyshev_start = s->method.chebyshev_start,
+                           .previous = s->method.previous_valid,
+                           .stall_best = s->stall.best,
+                           .stall_at = tracks_stall(run) ? s->stall.at : -1};
+}
+
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */
 static int write_checkpoint(void *ctx, const struct solve_state *s) {
   const struct run *run = ctx;
-  struct io_state state = {.iterations = s->iteration,
-                           .residual = s->residual,
-                           .converged = false,
-                           .error_estimate = s->error_estimate,
-                           .error_bound = s->error_bound,
-                           .chebyshev_start = s->chebyshev_start,
-                           .previous = s->previous_valid,
-                           .stall_best = s->stall.best,
-                           .stall_at = tracks_stall(run) ? s->stall.at : -1};
+  struct io_state state = record_of(run, s, false);
   return io_write(run->checkpoint_path, run->field, &run->plate.boundary, run->cfg, run->team,
                   &state);
 }
@@ -568,15 +575,7 @@ static int write_result(struct run *run) {
   const struct cfg *cfg = run->cfg;
   struct team *team = run->team;
   const struct solve_result *r = &run->result;
-  struct io_state state = {.iterations = r->iterations,
-                           .residual = r->residual,
-                           .converged = r->converged,
-                           .error_estimate = r->error_estimate,
-                           .error_bound = r->error_bound,
-                           .chebyshev_start = r->chebyshev_start,
-                           .previous = r->previous_valid,
-                           .stall_best = r->stall.best,
-                           .stall_at = tracks_stall(run) ? r->stall.at : -1};
+  struct io_state state = record_of(run, &r->state, r->converged);
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
   struct plate_heat heat;
   CHECK(plate_heat_flow(&run->plate, run->field, run->halo, team, &heat));
@@ -620,13 +619,13 @@ static int write_result(struct run *run) {
     return status;
   }
 
-  struct report_summary s = {.iterations = r->iterations,
-                             .residual = r->residual,
+  struct report_summary s = {.iterations = r->state.iteration,
+                             .residual = r->state.change,
                              .tolerance = cfg->tolerance,
                              .converged = r->converged,
                              .points = cfg->nx * cfg->ny,
                              .checksum = field_checksum(run->field, team),
-                             .iterations_run = r->iterations - run->first_iteration,
+                             .iterations_run = r->state.iteration - run->first_iteration,
                              .output_path = path,
                              .interrupted = r->interrupted,
                              .method = cfg_method_name(cfg->method),
@@ -635,8 +634,8 @@ static int write_result(struct run *run) {
                              .stalled_bound = r->stalled_bound,
                              .classic_rule =
                                  cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance"),
-                             .error_estimate = r->error_estimate,
-                             .error_bound = r->error_bound,
+                             .error_estimate = r->state.error_estimate,
+                             .error_bound = r->state.error_bound,
                              .step = run->method->step_name,
                              .work_per_step = run->method->sweeps ? 1.0 : r->figures.work_per_step,
                              .in_sweep_equivalents = !run->method->sweeps,

@@ -111,17 +111,15 @@ static int measure(struct loop *loop, int64_t iteration, double change, struct s
   }
   struct certify_result c;
   CHECK(certify_field(loop->it.field, loop->it.team, &loop->coarse, &c));
-  struct method_state ms = {.chebyshev_start = -1};
-  if (loop->ops->save != NULL)
-    loop->ops->save(loop->method, iteration, &ms);
   double bound = estimate_bound(&loop->model, c.change, false, iteration);
   *state = (struct solve_state){.iteration = iteration,
-                                .residual = change,
+                                .change = change,
                                 .error_estimate = estimate_from_coarse(c.change, c.estimate, bound),
                                 .error_bound = bound,
-                                .chebyshev_start = ms.chebyshev_start,
-                                .previous_valid = ms.previous_valid,
+                                .method = {.chebyshev_start = -1},
                                 .stall = loop->stall};
+  if (loop->ops->save != NULL)
+    loop->ops->save(loop->method, iteration, &state->method);
   estimate_measured(&loop->model, iteration, state->error_estimate);
   loop->measure_seconds += MPI_Wtime() - t0;
   return ERR_OK;
@@ -184,7 +182,7 @@ static bool check(struct loop *loop, int64_t last, double local_change, struct s
   if (rc != MPI_SUCCESS)
     team_abort(team, team_mpi_error(rc, "MPI_Allreduce (convergence)"));
   out->reduce_seconds += MPI_Wtime() - t1;
-  out->residual = change;
+  out->state.change = change;
   if (!isfinite(change)) {
     *status = err_set(ERR_FAILURE, "the field is no longer finite at iteration %lld (max diff %g)",
                       (long long)last, change);
@@ -211,7 +209,7 @@ static bool check(struct loop *loop, int64_t last, double local_change, struct s
     out->converged = true;
     if (loop->ops->check == METHOD_CHECK_INPUT) { /* keep the iterate the step read */
       loop->it.field->current = 1 - loop->it.field->current;
-      out->iterations = last - 1;
+      out->state.iteration = last - 1;
     }
     loop->certified = true;
     return true;
@@ -246,7 +244,7 @@ static bool between_steps(struct loop *loop, int64_t k, struct stop_vote *vote,
   bool checkpoint = p->checkpoint_interval > 0 && k % p->checkpoint_interval == 0;
   if (checkpoint || loop->measure_now) {
     struct solve_state state;
-    *status = measure(loop, k, out->residual, &state);
+    *status = measure(loop, k, out->state.change, &state);
     if (*status == ERR_OK && checkpoint)
       *status = p->checkpoint(p->checkpoint_ctx, &state);
     if (checkpoint)
@@ -262,7 +260,7 @@ static bool between_steps(struct loop *loop, int64_t k, struct stop_vote *vote,
     double global_points = (double)it->field->layout->nx * (double)it->field->layout->ny;
     double estimate = estimate_error(&loop->model, loop->checked_change,
                                      method_after_step(loop->ops), loop->checked_at);
-    report_progress(k, out->residual, estimate,
+    report_progress(k, out->state.change, estimate,
                     global_points * (double)(k - p->first_iteration) / (t3 - loop->start) / 1e6,
                     t3 - loop->start);
     loop->last_progress = t3;
@@ -275,24 +273,22 @@ static bool between_steps(struct loop *loop, int64_t k, struct stop_vote *vote,
 static int finish(struct loop *loop, struct solve_result *out) {
   struct method_iterate *it = &loop->it;
   method_exchange(halo_exchange, it->halo, it->team, it->field->current);
-  struct solve_state state;
-  CHECK(measure(loop, out->iterations, out->residual, &state));
-  double bound = state.error_bound;
+  struct solve_state *state = &out->state;
+  CHECK(measure(loop, state->iteration, state->change, state));
   if (loop->certified && method_after_step(loop->ops)) {
-    double carried = estimate_bound(&loop->model, loop->checked_change, true, out->iterations);
-    bound = carried < bound ? carried : bound;
+    double carried = estimate_bound(&loop->model, loop->checked_change, true, state->iteration);
+    state->error_bound = carried < state->error_bound ? carried : state->error_bound;
   }
-  out->error_estimate = state.error_estimate < bound ? state.error_estimate : bound;
-  out->error_bound = bound;
-  out->chebyshev_start = state.chebyshev_start;
-  out->previous_valid = state.previous_valid && !out->converged;
+  state->error_estimate =
+      state->error_estimate < state->error_bound ? state->error_estimate : state->error_bound;
+  state->method.previous_valid = state->method.previous_valid && !out->converged;
   return ERR_OK;
 }
 
 int solve_run(struct field *f, struct halo *h, const struct team *team,
               const struct solve_params *params, struct solve_result *out) {
   *out =
-      (struct solve_result){.residual = NAN,
+      (struct solve_result){.state = {.change = NAN, .method = {.chebyshev_start = -1}},
                             .history = {.stride = 1},
                             .figures = {.variants = params->variants, .convergence_factor = NAN}};
   const struct method_ops *ops = params->method;
@@ -333,7 +329,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   loop.overlap =
       params->overlap && params->temporal_block == 1 && halo_counts(h).messages > 0 && ops->sweeps;
   struct stop_vote vote = {.pending = MPI_REQUEST_NULL};
-  out->iterations = params->first_iteration;
+  out->state.iteration = params->first_iteration;
   for (int64_t done = params->first_iteration; done < params->max_iterations;) {
     int64_t k = done + 1, last = step_last(params, k);
     bool checked =
@@ -343,7 +339,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
     double local_change = ops->step(loop.method, &loop.it, k, last, checked);
     out->compute_seconds += MPI_Wtime() - t0 - loop.it.halo_wait;
     out->halo_seconds += loop.it.halo_wait;
-    out->iterations = done = last;
+    out->state.iteration = done = last;
     loop.certified = false;
     if (checked && check(&loop, last, local_change, out, &status))
       break;
@@ -363,6 +359,6 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   ops->destroy(&loop.method);
   out->estimate_seconds = loop.measure_seconds;
   out->wall_seconds = MPI_Wtime() - loop.start - out->estimate_seconds;
-  out->stall = loop.stall;
+  out->state.stall = loop.stall;
   return status;
 }

@@ -36,13 +36,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* What a file written mid-run or at the end records of the iteration. */
+/* The state of an iterate: what a checkpoint, and the result, record of the iteration. */
 struct solve_state {
   int64_t iteration;
-  double residual; /* the last agreed diff */
+  double change; /* the last agreed sweep change max |J x - x| (NaN: no check yet) */
+  /* The distance of the iterate to T*: estimate and guaranteed bound (degrees). */
   double error_estimate, error_bound;
-  int64_t chebyshev_start;     /* -1: Jacobi */
-  bool previous_valid;         /* the other buffer holds x^(iteration - 1) */
+  struct method_state method;  /* the method's own (Chebyshev's start, the iterate before) */
   struct estimate_stall stall; /* a target out of reach, so far (estimate.h) */
 };
 
@@ -110,19 +110,14 @@ struct solve_history {
 
 struct solve_result {
   struct solve_history history;
-  int64_t iterations;
-  double residual; /* the last agreed diff */
+  /* The iterate left current; method.previous_valid only if the run may go on from it. */
+  struct solve_state state;
   bool converged;
-  /* The distance of the field left current to T*: estimate and guaranteed bound (degrees). */
-  double error_estimate, error_bound;
-  int64_t chebyshev_start; /* Chebyshev: where the recurrence began; -1 for Jacobi */
-  bool previous_valid;     /* the other buffer holds the iterate before (Chebyshev) */
-  bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
+  bool interrupted; /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
   /* Stopped because the bound stopped falling above solver.target_error (Chebyshev,
    * multigrid: rounding): the iteration of its best, and that best; 0 and 0 otherwise. */
   int64_t stalled_at;
   double stalled_bound;
-  struct estimate_stall stall; /* the state at the end, for the file */
   /* Seconds in each phase on this rank, and the run's wall time on this rank (without the
    * error measurements, estimate_seconds, which are not the solve). */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;

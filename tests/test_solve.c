@@ -91,9 +91,9 @@ static void test_single_point_converges_at_second_iteration(void) {
   if (size > 1)
     return; /* a 1 x 1 grid has one point: more ranks than points is refused */
   CU_ASSERT_EQUAL_FATAL(solve(&run, 1, 1, DECOMP_BLOCK, &hot_top, 0.1, 100, 1), ERR_OK);
-  CU_ASSERT_EQUAL(run.result.iterations, 2);
+  CU_ASSERT_EQUAL(run.result.state.iteration, 2);
   CU_ASSERT_TRUE(run.result.converged);
-  CU_ASSERT_EQUAL(run.result.residual, 0.0);
+  CU_ASSERT_EQUAL(run.result.state.change, 0.0);
   CU_ASSERT_EQUAL(value_at(&run, 0, 0), 0.25);
   release(&run);
 }
@@ -106,14 +106,14 @@ static void test_check_interval_delays_the_stop(void) {
   if (size > 1)
     return;
   CU_ASSERT_EQUAL_FATAL(solve(&run, 1, 1, DECOMP_BLOCK, &hot_top, 0.1, 100, 3), ERR_OK);
-  CU_ASSERT_EQUAL(run.result.iterations, 3);
+  CU_ASSERT_EQUAL(run.result.state.iteration, 3);
   CU_ASSERT_TRUE(run.result.converged);
   release(&run);
   /* max_iterations 1: diff 0.25 is not below 0.1, so not converged after 1. */
   CU_ASSERT_EQUAL_FATAL(solve(&run, 1, 1, DECOMP_BLOCK, &hot_top, 0.1, 1, 1), ERR_OK);
-  CU_ASSERT_EQUAL(run.result.iterations, 1);
+  CU_ASSERT_EQUAL(run.result.state.iteration, 1);
   CU_ASSERT_FALSE(run.result.converged);
-  CU_ASSERT_EQUAL(run.result.residual, 0.25);
+  CU_ASSERT_EQUAL(run.result.state.change, 0.25);
   release(&run);
 }
 
@@ -159,12 +159,12 @@ static void compare_with_reference(int64_t nx, int64_t ny, enum decomp_kind kind
   double *ref = reference(nx, ny, &edges, tol, 5000, check, &ref_iterations, &ref_residual);
   struct run run;
   CU_ASSERT_EQUAL_FATAL(solve(&run, nx, ny, kind, &edges, tol, 5000, check), ERR_OK);
-  if (run.result.iterations != ref_iterations)
+  if (run.result.state.iteration != ref_iterations)
     fprintf(stderr, "\n  %lldx%lld check %lld: want %lld iterations, got %lld", (long long)nx,
             (long long)ny, (long long)check, (long long)ref_iterations,
-            (long long)run.result.iterations);
-  CU_ASSERT_EQUAL(run.result.iterations, ref_iterations);
-  CU_ASSERT_EQUAL(run.result.residual, ref_residual);
+            (long long)run.result.state.iteration);
+  CU_ASSERT_EQUAL(run.result.state.iteration, ref_iterations);
+  CU_ASSERT_EQUAL(run.result.state.change, ref_residual);
   CU_ASSERT_TRUE(run.result.converged);
   int64_t differ = 0;
   for (int64_t gi = 0; gi < ny; gi++)
