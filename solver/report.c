@@ -275,7 +275,7 @@ void report_summary(const struct report_summary *s) {
     summary_warning(s);
   if (s->heat != NULL && (s->physical_units || s->verbose))
     summary_heat(s);
-  printf("  wall time %.6g s", s->wall_seconds);
+  printf("  wall time %.6f s", s->wall_seconds);
   if (s->iterations_run != s->iterations) /* continued from a file: this run's part alone */
     printf(" (this run: %ss %lld to %lld)", s->step, (long long)(s->iterations - s->iterations_run),
            (long long)s->iterations);

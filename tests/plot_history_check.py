@@ -33,6 +33,10 @@ def main():
                            timeout=300)
         if p.returncode != 0:
             return fail(f"jacobi, {method}: exit {p.returncode}\n{p.stdout}\n{p.stderr}")
+        with h5py.File(path, "r") as f:
+            if int(f.attrs["ranks"]) != 2:
+                return fail(f"jacobi, {method}: started on 2 ranks, the file says "
+                            f"{int(f.attrs['ranks'])}: is {mpiexec} the launcher of its MPI?")
         files.append(path)
     pictures = {}
     for name, runs in (("three", files), ("two", files[:2])):

@@ -90,6 +90,10 @@ def main():
     daemons = []
     try:
         return run_cluster(tmp, jacobi, mpiexec, script, daemons)
+    except Failure as e:  # what the daemons said, for the reader of the failure
+        logs = "\n".join(f"{name}.log: {tail(os.path.join(tmp, name + '.log'), 15)}"
+                         for name in ("slurmctld", "slurmd"))
+        raise Failure(f"{e}\n{logs}") from None
     finally:
         for name, proc, _ in reversed(daemons):
             if proc.poll() is None:
@@ -117,7 +121,7 @@ def run_cluster(tmp, jacobi, mpiexec, script, daemons):
                                f"--log-file={munge_log}", f"--seed-file={tmp}/munge.seed"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     daemons.append(("munged", munged, munge_log))
-    wait_for("munged's socket", lambda: os.path.exists(sock), 20, daemons)
+    wait_for("munged's socket", lambda: os.path.exists(sock), 300, daemons)
     cpus = os.cpu_count() or 1
     conf = os.path.join(tmp, "slurm.conf")
     with open(conf, "w") as f:
@@ -157,14 +161,14 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP
     def node_idle():
         p = subprocess.run(["sinfo", "-h", "-o", "%t"], env=env, capture_output=True, text=True)
         return p.stdout.strip() == "idle"
-    wait_for("the node to be idle (sinfo)", node_idle, 60, daemons)
+    wait_for("the node to be idle (sinfo)", node_idle, 300, daemons)
 
     work = os.path.join(tmp, "work")
     write_config(work, UNREACHABLE)
     job_env = dict(env, JACOBI=jacobi, MPIEXEC=f"{mpiexec} -n 2")
     submit = subprocess.run(["sbatch", "--parsable", "--ntasks=2", script, "--quiet",
                              "long.toml"], cwd=work, env=job_env, capture_output=True,
-                            text=True, timeout=60)
+                            text=True, timeout=300)
     if submit.returncode != 0:
         raise Failure(f"sbatch: exit {submit.returncode}\n{submit.stderr}")
     job = submit.stdout.strip().split(";")[0]

@@ -238,10 +238,13 @@ def case_checkpoint_interval_writes_checkpoint():
 
 # ---- convergence history ----------------------------------------------------------------------
 
-def history(cwd, path):
-    """(/history as rows, the file's iterations and residual attributes), read with h5py."""
+def history(cwd, path, ranks):
+    """(/history as rows, the file's iterations and residual attributes), read with h5py; a
+    Failure unless the run had `ranks` ranks."""
     import h5py
     with h5py.File(os.path.join(cwd, path), "r") as f:
+        if int(f.attrs["ranks"]) != ranks:
+            raise Failure(f"{path}: written by {int(f.attrs['ranks'])} ranks, started on {ranks}")
         h = f["history"]
         if h.attrs["columns"] != b"iteration, change, error_estimate, error_bound, seconds" \
                 and h.attrs["columns"] != "iteration, change, error_estimate, error_bound, seconds":
@@ -262,7 +265,7 @@ def case_history_in_every_result():
                 p = jacobi(tmp, ranks, [f"solver.method={method}", f"output.path={method}.h5",
                                         *extra])
                 expect_exit(p, 0, f"{method} on {ranks} ranks")
-                rows, iterations, residual = history(tmp, f"{method}.h5")
+                rows, iterations, residual = history(tmp, f"{method}.h5", ranks)
                 what = f"{method} on {ranks} ranks: /history"
                 step = 1 if method == "multigrid" else 5
                 if [r[0] for r in rows] != [float(step * (i + 1)) for i in range(len(rows))]:
@@ -291,7 +294,7 @@ def case_history_in_every_result():
         long_run = jacobi(tmp, 2, ["output.path=long.h5", "solver.tolerance=1e-300",
                                    "solver.max_iterations=5000", "solver.check_interval=1"])
         expect_exit(long_run, 3, "5000 iterations, a check each")
-        rows, iterations, _ = history(tmp, "long.h5")
+        rows, iterations, _ = history(tmp, "long.h5", 2)
         kept = [int(r[0]) for r in rows]
         # 5000 checks: the rows filled at 1024, 2048 and 4096 checks, so every 8th is kept
         if len(rows) > 1025 or kept[0] != 1 or kept[-1] != 5000 or \
