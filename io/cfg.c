@@ -1098,6 +1098,30 @@ static int apply_set(struct build *b, int index) {
   return ERR_OK;
 }
 
+/* Why key k does not apply to this configuration ("applies to ...; ..."), in why, or NULL if it
+ * does. The keys of a method or a feature not chosen: multigrid's with another method, the
+ * source file's dataset without the file (temporal blocks with multigrid, and a region key of
+ * another shape, are refused where they are checked, in the same words). Taken and ignored
+ * without a word, they let a misread config run; refused, and left out of cfg_print. */
+static const char *not_applicable(const struct cfg *cfg, size_t k, char *why, size_t size) {
+  if (strcmp(schema[k].section, "solver") == 0 && strncmp(schema[k].name, "multigrid.", 10) == 0 &&
+      cfg->method != CFG_METHOD_MULTIGRID) {
+    snprintf(why, size,
+             "applies to the multigrid method; solver.method is \"%s\" (remove the key, or set "
+             "solver.method = \"multigrid\")",
+             method_names[cfg->method]);
+    return why;
+  }
+  if (strcmp(schema[k].section, "source") == 0 && strcmp(schema[k].name, "dataset") == 0 &&
+      (cfg->source_file == NULL || cfg->source_file[0] == '\0')) {
+    snprintf(why, size,
+             "applies to the file of source.from_file, which is not set (remove the "
+             "key, or set source.from_file)");
+    return why;
+  }
+  return NULL;
+}
+
 /* Checks of the whole: every required key set, and a grid whose size fits in int64. */
 static int check_complete(struct build *b) {
   for (size_t k = 0; k < NKEYS; k++) {
@@ -1107,6 +1131,17 @@ static int check_complete(struct build *b) {
       return fail(&w, "%s.%s is required (%s, %s)", schema[k].section, schema[k].name,
                   type_text(&schema[k], type, sizeof type), schema[k].help);
     }
+  }
+  /* A key that does not apply is an error, said one way: "KEY applies to WHAT; why not here"
+   * (not_applicable). Keys every method reads (solver.check_interval, solver.stores,
+   * halo.overlap) stay accepted: a method that has no use for them says so in the README. */
+  for (size_t k = 0; k < NKEYS; k++) {
+    char why[200];
+    if (schema[k].per_region || b->origin[k].order == 0 ||
+        not_applicable(b->cfg, k, why, sizeof why) == NULL)
+      continue;
+    struct where w = where_of(b, &b->origin[k]);
+    return fail(&w, "%s.%s %s", schema[k].section, schema[k].name, why);
   }
   /* Multigrid smooths on every level, and its sweeps are its own: no temporal blocks. */
   if (b->cfg->method == CFG_METHOD_MULTIGRID) {
@@ -1683,6 +1718,9 @@ void cfg_print(const struct cfg *cfg, FILE *out) {
     }
     if (first_of_section(k))
       fprintf(out, "%s[%s]\n", k == 0 ? "" : "\n", schema[k].section);
+    char why[200];
+    if (not_applicable(cfg, k, why, sizeof why) != NULL)
+      continue; /* printed, it would be refused when read back */
     struct value v = get_value(cfg, &schema[k]);
     fprintf(out, "%s = ", schema[k].name);
     print_value(out, &schema[k], &v);

@@ -49,6 +49,8 @@ enum {
 /* The constants every expression sees (M_PI and M_E are not ISO C). */
 static const double expr_pi = 3.14159265358979323846, expr_e = 2.71828182845904523536;
 
+static muFloat_t c_rint(muFloat_t v) { return rint(v); }
+
 struct expr {
   muParserHandle_t parser;
   double x, y; /* the variables muParser reads at each evaluation */
@@ -153,7 +155,7 @@ static int parse_error(muParserHandle_t parser, const char *text) {
     what = "a name longer than 100 characters";
     break;
   case MU_INVALID_CHARACTERS_FOUND:
-    what = "control characters have no place in an expression";
+    what = "a character that has no place in an expression";
     break;
   default:
     return err_set(ERR_CONFIG, "position %d: muParser error %d (at \"%s\")", pos, code, token);
@@ -170,6 +172,14 @@ static long refused_construct(const char *text, const char **what) {
   int depth = 0;
   for (size_t i = 0; text[i] != '\0'; i++) {
     char c = text[i], next = text[i + 1], before = i > 0 ? text[i - 1] : ' ';
+    /* One rule for control characters: TAB, LF and CR are white space (a TOML multi-line
+     * string holds them), every other is refused. muParser took BEL and SOH as blanks and
+     * refused ESC. */
+    if (((unsigned char)c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      *what = "a control character has no place in an expression (only TAB, LF and CR are "
+              "taken as white space)";
+      return (long)i;
+    }
     depth += c == '(' ? 1 : c == ')' ? -1 : 0;
     if (c == '=' && next != '=' && before != '=' && before != '<' && before != '>' &&
         before != '!') {
@@ -203,6 +213,11 @@ int expr_create(const char *text, double width, double height, struct expr **out
    * set: none is, so nothing is thrown across the C boundary. */
   mupDefineVar(e->parser, "x", &e->x);
   mupDefineVar(e->parser, "y", &e->y);
+  /* muParser's own constants, _pi and _e, go: the names an expression knows are the ones its
+   * messages and the README list. Its rint rounds halves up (rint(2.5) = 3); C's, to even,
+   * as a C or Python user expects. */
+  mupClearConst(e->parser);
+  mupDefineFun1(e->parser, "rint", c_rint, 1);
   mupDefineConst(e->parser, "pi", expr_pi);
   mupDefineConst(e->parser, "e", expr_e);
   mupDefineConst(e->parser, "width", width);

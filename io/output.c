@@ -408,6 +408,22 @@ static int check_on_root(const struct cfg *cfg) {
   if (cfg->output_path[0] == '\0')
     return err_set(ERR_CONFIG, "%s: output.path \"\" cannot be written: it is empty",
                    cfg_origin(cfg, "output.path"));
+  /* The sidecar names the file (its base name) in XML, which cannot hold a control character
+   * (U+0001-U+001F, U+007F; XML 1.0 refuses them even as references, but for TAB, LF and CR, which
+   * in a file name are mistakes all the same) or U+FFFE and U+FFFF (TOML allows all of them in a
+   * string). Refused, rather than writing a sidecar no reader takes. */
+  const unsigned char *p = (const unsigned char *)cfg->output_path;
+  const char *slash = strrchr(cfg->output_path, '/');
+  for (size_t i = slash != NULL ? (size_t)(slash - cfg->output_path) + 1 : 0; p[i] != '\0'; i++) {
+    bool control = p[i] < 0x20 || p[i] == 0x7f;
+    bool nonchar = p[i] == 0xef && p[i + 1] == 0xbf && (p[i + 2] == 0xbe || p[i + 2] == 0xbf);
+    if (control || nonchar)
+      return err_set(ERR_CONFIG,
+                     "%s: output.path \"%s\" cannot be written: it holds %s at byte %zu, "
+                     "which its XDMF sidecar (XML) cannot name; use a name without it",
+                     cfg_origin(cfg, "output.path"), cfg->output_path,
+                     control ? "a control character" : "U+FFFE or U+FFFF", i + 1);
+  }
   /* Every name the run may write: the result, the checkpoint (every K iterations, or on a
    * signal) and their sidecars; temporaries are fresh names in the same directory. All are
    * checked now, so that nothing is found wrong after the compute. */

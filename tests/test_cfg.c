@@ -647,12 +647,11 @@ static void test_print_lists_every_key_in_schema_order(void) {
       "[grid]\nnx = 4\nny = 3\n\n[plate]\nwidth = 1.0\nheight = 0.80000000000000004\n"
       "conductivity = 1.0\nthickness = 1.0\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
       "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[source]\nq = 0.0\n"
-      "from_file = \"\"\ndataset = \"/source\"\n\n[solver]\nmethod = "
+      "from_file = \"\"\n\n[solver]\nmethod = "
       "\"jacobi\"\n"
       "tolerance = 0.0001\ntarget_error = 0.0\n"
       "max_iterations = 100000\ncheck_interval = 1\ntemporal_block = 1\nstores = "
-      "\"auto\"\nmultigrid.cycle = \"V\"\nmultigrid.smoother = \"redblack\"\n"
-      "multigrid.pre = 2\nmultigrid.post = 2\nmultigrid.fmg = false\n\n[decomposition]\n"
+      "\"auto\"\n\n[decomposition]\n"
       "partitioner = \"block\"\nblock_size = 1\nprocess_grid = [0, 1]\n\n[halo]\n"
       "mode = \"auto\"\nranks_per_node = 0\noverlap = true\n\n[output]\npath = \"plate.h5\"\n"
       "mode = \"gather\"\ncheckpoint_interval = 0\nowner_map = false\n\n[machine]\n"
@@ -892,6 +891,40 @@ static void test_regions_of_each_shape_are_read_in_order(void) {
                      "temperature = \"20 + 5 * x\"\n\n[[region]]\nshape = \"mask\"\n"
                      "file = \"pipes.h5\"\ndataset = \"/fixed\"\ntemperature = -4.0\n\n[solver]\n";
   EXPECT(strstr(text, want) != NULL, "expected the regions printed by shape:\n%s", text);
+  free(text);
+  cfg_destroy(&c);
+}
+
+/* One rule for a key that does not apply (issue 34): the keys of a method or a feature not
+ * chosen are refused in one shape of words, wherever they were set, and left out of the printed
+ * config (which must read back). */
+static void test_keys_that_do_not_apply_are_refused(void) {
+  EXPECT_ERROR(GRID "[solver]\nmultigrid.pre = 3\n",
+               "t.toml:5: solver.multigrid.pre applies to the multigrid method; solver.method is "
+               "\"jacobi\" (remove the key, or set solver.method = \"multigrid\")");
+  EXPECT_ERROR(GRID "[solver]\nmethod = \"chebyshev\"\nmultigrid.fmg = false\n",
+               "t.toml:6: solver.multigrid.fmg applies to the multigrid method; solver.method is "
+               "\"chebyshev\" (remove the key, or set solver.method = \"multigrid\")");
+  EXPECT_SET_ERROR("solver.multigrid.cycle=W",
+                   "--set solver.multigrid.cycle=W: solver.multigrid.cycle applies to the "
+                   "multigrid method; solver.method is \"jacobi\" (remove the key, or set "
+                   "solver.method = \"multigrid\")");
+  EXPECT_ERROR(GRID "[source]\ndataset = \"/q\"\n",
+               "t.toml:5: source.dataset applies to the file of source.from_file, which is not "
+               "set (remove the key, or set source.from_file)");
+  struct cfg *c = CREATE(GRID "[solver]\nmethod = \"multigrid\"\nmultigrid.pre = 3\n"
+                              "[source]\nfrom_file = \"q.h5\"\ndataset = \"/q\"\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  char *text = printed(c);
+  EXPECT(strstr(text, "multigrid.pre = 3\n") != NULL && strstr(text, "dataset = \"/q\"\n"),
+         "expected the keys that apply printed:\n%s", text);
+  free(text);
+  cfg_destroy(&c);
+  c = CREATE(GRID);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  text = printed(c);
+  EXPECT(strstr(text, "multigrid.") == NULL && strstr(text, "dataset") == NULL,
+         "expected no key that does not apply printed:\n%s", text);
   free(text);
   cfg_destroy(&c);
 }
@@ -1309,6 +1342,7 @@ int tests_register(void) {
       {"--set takes expressions quoted or bare", test_set_takes_expressions_quoted_or_bare},
       {"regions of each shape are read in order", test_regions_of_each_shape_are_read_in_order},
       {"region keys must belong to the shape", test_region_keys_must_belong_to_the_shape},
+      {"keys that do not apply are refused", test_keys_that_do_not_apply_are_refused},
       {"region required keys are named", test_region_required_keys_are_named},
       {"region outside the plate is refused", test_region_outside_the_plate_is_refused},
       {"region temperature expression is checked", test_region_temperature_expression_is_checked},

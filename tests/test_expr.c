@@ -56,6 +56,46 @@ static void test_values_at_points_with_the_constants(void) {
   expr_destroy(&e);
 }
 
+/* One rule for control characters: TAB, LF and CR are white space, every other one is refused
+ * where it stands (muParser took BEL and SOH as blanks and refused ESC). */
+static void test_control_characters_follow_one_rule(void) {
+  const char *blanks[] = {"1 +\t2", "1\n+ 2", "1 +\r\n2"};
+  for (int i = 0; i < 3; i++) {
+    struct expr *e = COMPILE(blanks[i]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    EXPECT(expr_eval(e, 0, 0) == 3.0, "expected 3 from \"%s\"", blanks[i]);
+    expr_destroy(&e);
+  }
+  const char *want = "a control character has no place in an expression (only TAB, LF and CR are "
+                     "taken as white space)";
+  char message[200];
+  const char *refused[] = {"1 +\a2", "1\x01", "1\x1b+2", "1 + x\x7f", "\v1"};
+  const int at[] = {4, 2, 2, 6, 1};
+  for (int i = 0; i < 5; i++) {
+    snprintf(message, sizeof message, "position %d: %s", at[i], want);
+    REFUSES(refused[i], message);
+  }
+}
+
+/* The names an expression knows are the ones its messages list: muParser's _pi and _e are not;
+ * rint rounds halves to even, as C's and Python's do (muParser's own rounds them up). */
+static void test_names_and_rint_are_cs(void) {
+  REFUSES("_pi", "position 1: unknown name \"_pi\" (the variables are x and y, the constants pi, "
+                 "e, width and height)");
+  REFUSES("2 * _e", "position 5: unknown name \"_e\" (the variables are x and y, the constants "
+                    "pi, e, width and height)");
+  const double args[] = {2.5, 3.5, -2.5, 0.5, 1.4999999999999998, 1e300};
+  for (int i = 0; i < 6; i++) {
+    char text[64];
+    snprintf(text, sizeof text, "rint(%.17g)", args[i]);
+    struct expr *e = COMPILE(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    EXPECT(expr_eval(e, 0, 0) == rint(args[i]), "expected %s = %.17g, got %.17g", text,
+           rint(args[i]), expr_eval(e, 0, 0));
+    expr_destroy(&e);
+  }
+}
+
 static void test_same_point_gives_the_same_bits_whatever_came_before(void) {
   struct expr *e = COMPILE("exp(-((x - 0.3)^2 + (y - 0.7)^2) / 0.01) * 1e4 + sqrt(x)");
   CU_ASSERT_PTR_NOT_NULL_FATAL(e);
@@ -177,6 +217,8 @@ int tests_register(void) {
        test_assignments_and_several_values_are_refused},
       {"long texts are refused before muParser", test_long_texts_are_refused_before_muparser},
       {"destroy accepts NULL", test_destroy_accepts_null},
+      {"control characters follow one rule", test_control_characters_follow_one_rule},
+      {"names and rint are C's", test_names_and_rint_are_cs},
   };
   return TESTS_ADD_SUITE("expr", cases);
 }

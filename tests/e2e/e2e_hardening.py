@@ -313,6 +313,32 @@ def case_a_file_of_another_unit_starts_the_count_afresh():
             raise Failure(f"chebyshev from 600 Jacobi sweeps: {iterations_attr(tmp, 'c.h5')}")
 
 
+# ---- names the sidecar cannot hold (class 8) --------------------------------------------------
+
+def case_control_characters_in_output_name_are_refused():
+    """TOML lets output.path hold \\u0001 (or a TAB, \\u007f, \\uFFFF), which went raw into the
+    XDMF sidecar, and XML parsers then refused it. Refused at start-up (exit 2, one message,
+    the character escaped), nothing written; in a directory's name (the sidecar names only the
+    file) such a character is allowed, and the sidecar is well-formed XML."""
+    import xml.etree.ElementTree as ET
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        for bad in ("a\\u0001b.h5", "t\\tab.h5", "d\\u007fel.h5", "e\\u001b[31m.h5",
+                    "n\\uFFFFc.h5", "l\\nf.h5"):
+            write(tmp, "case.toml", plate(nx=9, ny=7, output=f'path = "{bad}"'))
+            p = jacobi(tmp, 2)
+            expect_one_error(p, 2, ["output.path", "XDMF sidecar"], f"output.path {bad}")
+            if files(tmp) != ["case.toml"]:
+                raise Failure(f"output.path {bad}: files left: {files(tmp)}")
+        os.mkdir(os.path.join(tmp, "d\x01ir"))
+        write(tmp, "case.toml", plate(nx=9, ny=7, output='path = "d\\u0001ir/ok.h5"'))
+        p = jacobi(tmp, 2)
+        expect_exit(p, 0, "a control character in the directory's name")
+        try:
+            ET.parse(os.path.join(tmp, "d\x01ir", "ok.xmf"))
+        except ET.ParseError as e:
+            raise Failure(f"the sidecar is not well-formed XML: {e}")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
