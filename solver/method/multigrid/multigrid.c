@@ -7,17 +7,14 @@
  * The coarsest level is held whole by each rank of the level above: its right-hand side, its
  * solution and its banded LU factors.
  *
- * Fetches. The transfers between levels cross ranks as fetches: each rank names boxes
- * (rectangles of a source level, in global indices) and receives the source's values there, from
- * every rank that owns some, packed row by row in the source's runs; the sender walks the
- * consumer's boxes, which it computes itself from the layouts, in the same order. Planned once;
- * each run is one message per pair of ranks that share something, plus a copy of what a rank
- * owns itself.
+ * Fetches. The transfers between levels cross ranks as fetches (runtime/fetch.h): each level
+ * names the boxes of the level it reads, planned once from the layouts.
  */
 #include "solver/method/multigrid/multigrid.h"
 
 #include "common/err.h"
 #include "common/minmax.h"
+#include "runtime/fetch.h"
 #include "solver/bound/estimate.h"
 #include "solver/kernel/operator.h"
 #include "solver/kernel/sweep.h"
@@ -25,228 +22,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- fetches ----------------------------------------------------------------------------------
- */
-
-/* A box of the source level, rows [r0, r1) x columns [c0, c1) (clipped to the grid when
- * walked); its value at (gi, gj) goes to dst_base[tile] + offset + (gi - r0) stride + gj - c0. */
-struct box {
-  int64_t r0, r1, c0, c1;
-  int64_t tile, offset, stride;
-};
-
-struct peer {
-  int rank;
-  int64_t count;   /* doubles in the message */
-  int64_t nboxes;  /* the boxes it covers, in the consumer's order */
-  struct box *box; /* send side: copies of the consumer's boxes; receive side: mine */
-  double *buf;
-};
-
-struct fetch {
-  const struct decomp_layout *src; /* the source level's layout */
-  bool src_replicated;             /* every rank holds the source: copies only */
-  int64_t nboxes;
-  struct box *boxes; /* mine */
-  int nsend, nrecv;
-  struct peer *send, *recv;
-  MPI_Request *req;
-};
-
-enum walk { WALK_COUNT, WALK_PACK, WALK_UNPACK, WALK_COPY };
-
-/* The first index >= at and < hi that process p of d owns, or hi; *end is the end of its run
- * (clipped to hi) and *run the run's number on p. */
-static int64_t next_owned(const struct decomp_dist *d, int p, int64_t at, int64_t hi, int64_t *end,
-                          int64_t *run) {
-  if (at >= hi)
-    return hi;
-  int64_t block = at / d->b, r = block % d->p;
-  if (r != p)
-    block += (p - r + d->p) % d->p;
-  int64_t start = max64(at, block * d->b);
-  if (block * d->b >= d->n || start >= hi)
-    return hi;
-  *end = min64(min64(hi, (block + 1) * d->b), d->n);
-  *run = block / d->p;
-  return start;
-}
-
-/* Walk the part of box `bx` that layout rank `owner` of `l` owns, row by row and run by run:
- * count it, pack it from src_base (tile interiors of the owner, strides src_stride) into buf,
- * unpack it from buf into the box's destination, or copy it from source to destination.
- * Returns the doubles walked. */
-static int64_t walk(const struct decomp_layout *l, int owner, const struct box *bx, enum walk how,
-                    double *const *src_base, const int64_t *src_stride, double *const *dst_base,
-                    double *buf) {
-  int pr = owner / l->pcols, pc = owner % l->pcols;
-  int64_t rlo = max64(bx->r0, 0), rhi = min64(bx->r1, l->ny);
-  int64_t clo = max64(bx->c0, 0), chi = min64(bx->c1, l->nx);
-  int64_t ncolruns = decomp_dist_nruns(&l->cols, pc), count = 0;
-  int64_t re = 0, kr = 0;
-  for (int64_t rs = next_owned(&l->rows, pr, rlo, rhi, &re, &kr); rs < rhi;
-       rs = next_owned(&l->rows, pr, re, rhi, &re, &kr)) {
-    int64_t row_start = decomp_dist_run(&l->rows, pr, kr).start;
-    for (int64_t gi = rs; gi < re; gi++) {
-      int64_t ce = 0, kc = 0;
-      for (int64_t cs = next_owned(&l->cols, pc, clo, chi, &ce, &kc); cs < chi;
-           cs = next_owned(&l->cols, pc, ce, chi, &ce, &kc)) {
-        int64_t len = ce - cs;
-        if (how != WALK_COUNT) {
-          int64_t t = kr * ncolruns + kc;
-          int64_t col_start = decomp_dist_run(&l->cols, pc, kc).start;
-          const double *src = how == WALK_UNPACK ? NULL
-                                                 : src_base[t] + (gi - row_start) * src_stride[t] +
-                                                       (cs - col_start);
-          double *dst = how == WALK_PACK ? NULL
-                                         : dst_base[bx->tile] + bx->offset +
-                                               (gi - bx->r0) * bx->stride + (cs - bx->c0);
-          if (how == WALK_PACK)
-            memcpy(buf + count, src, (size_t)len * sizeof *buf);
-          else if (how == WALK_UNPACK)
-            memcpy(dst, buf + count, (size_t)len * sizeof *buf);
-          else
-            memcpy(dst, src, (size_t)len * sizeof *dst);
-        }
-        count += len;
-      }
-    }
-  }
-  return count;
-}
-
-/* The boxes a rank names for one fetch: filled into out (if not NULL); returns their number. */
-typedef int64_t (*box_gen)(const void *ctx, int rank, struct box *out);
-
-static int add_peer(struct peer **list, int *n, int rank, int64_t count, int64_t nboxes) {
-  struct peer *grown = realloc(*list, (size_t)(*n + 1) * sizeof *grown);
-  if (grown == NULL)
-    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
-  *list = grown;
-  grown[*n] = (struct peer){.rank = rank, .count = count, .nboxes = nboxes};
-  grown[*n].box = malloc((size_t)(nboxes > 0 ? nboxes : 1) * sizeof(struct box));
-  grown[*n].buf = malloc((size_t)(count > 0 ? count : 1) * sizeof(double));
-  (*n)++;
-  if (grown[*n - 1].box == NULL || grown[*n - 1].buf == NULL)
-    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
-  return ERR_OK;
-}
-
-/* Plan a fetch from the level laid out as `src` (over src->nranks ranks, or replicated) for the
- * boxes `gen` names, on every rank. Not collective: every rank plans its side from the layouts. */
-static int fetch_plan(struct fetch *fx, const struct decomp_layout *src, bool src_replicated,
-                      box_gen gen, const void *ctx, int me, int nranks) {
-  *fx = (struct fetch){.src = src, .src_replicated = src_replicated};
-  fx->nboxes = gen(ctx, me, NULL);
-  fx->boxes = malloc((size_t)(fx->nboxes > 0 ? fx->nboxes : 1) * sizeof *fx->boxes);
-  if (fx->boxes == NULL)
-    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
-  gen(ctx, me, fx->boxes);
-  if (src_replicated)
-    return ERR_OK; /* every box is copied from this rank's own copy */
-  /* what I receive: from each other owner, the parts of my boxes it owns */
-  for (int s = 0; s < src->nranks; s++) {
-    if (s == me)
-      continue;
-    int64_t count = 0, nb = 0;
-    for (int64_t b = 0; b < fx->nboxes; b++) {
-      int64_t c = walk(src, s, &fx->boxes[b], WALK_COUNT, NULL, NULL, NULL, NULL);
-      count += c;
-      nb += c > 0;
-    }
-    if (count == 0)
-      continue;
-    CHECK(add_peer(&fx->recv, &fx->nrecv, s, count, nb));
-    struct peer *p = &fx->recv[fx->nrecv - 1];
-    for (int64_t b = 0, k = 0; b < fx->nboxes; b++)
-      if (walk(src, s, &fx->boxes[b], WALK_COUNT, NULL, NULL, NULL, NULL) > 0)
-        p->box[k++] = fx->boxes[b];
-  }
-  /* what I send: to each other consumer, the parts of its boxes I own */
-  if (me < src->nranks) {
-    for (int d = 0; d < nranks; d++) {
-      if (d == me)
-        continue;
-      int64_t nb = gen(ctx, d, NULL);
-      if (nb == 0)
-        continue;
-      struct box *theirs = malloc((size_t)nb * sizeof *theirs);
-      if (theirs == NULL)
-        return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
-      gen(ctx, d, theirs);
-      int64_t count = 0, mine = 0;
-      for (int64_t b = 0; b < nb; b++) {
-        int64_t c = walk(src, me, &theirs[b], WALK_COUNT, NULL, NULL, NULL, NULL);
-        count += c;
-        mine += c > 0;
-      }
-      int status = ERR_OK;
-      if (count > 0) {
-        status = add_peer(&fx->send, &fx->nsend, d, count, mine);
-        for (int64_t b = 0, k = 0; status == ERR_OK && b < nb; b++)
-          if (walk(src, me, &theirs[b], WALK_COUNT, NULL, NULL, NULL, NULL) > 0)
-            fx->send[fx->nsend - 1].box[k++] = theirs[b];
-      }
-      free(theirs);
-      CHECK(status);
-    }
-  }
-  fx->req = malloc((size_t)(fx->nsend + fx->nrecv + 1) * sizeof *fx->req);
-  if (fx->req == NULL)
-    return err_set(ERR_FAILURE, "out of memory for a multigrid transfer");
-  return ERR_OK;
-}
-
-static void fetch_free(struct fetch *fx) {
-  for (int p = 0; p < fx->nsend; p++) {
-    free(fx->send[p].box);
-    free(fx->send[p].buf);
-  }
-  for (int p = 0; p < fx->nrecv; p++) {
-    free(fx->recv[p].box);
-    free(fx->recv[p].buf);
-  }
-  free(fx->send);
-  free(fx->recv);
-  free(fx->boxes);
-  free(fx->req);
-  *fx = (struct fetch){0};
-}
-
-/* Run a planned fetch: src_base/src_stride are this rank's source tiles (interior point (0, 0)
- * of each), dst_base the destinations its boxes name. Collective in effect (on the peers). */
-static void fetch_run(const struct fetch *fx, double *const *src_base, const int64_t *src_stride,
-                      double *const *dst_base, MPI_Comm comm, const struct team *team, int me) {
-  if (fx->src_replicated) {
-    for (int64_t b = 0; b < fx->nboxes; b++)
-      walk(fx->src, 0, &fx->boxes[b], WALK_COPY, src_base, src_stride, dst_base, NULL);
-    return;
-  }
-  int nreq = 0, rc = MPI_SUCCESS;
-  for (int p = 0; p < fx->nrecv && rc == MPI_SUCCESS; p++)
-    rc = MPI_Irecv(fx->recv[p].buf, (int)fx->recv[p].count, MPI_DOUBLE, fx->recv[p].rank, 0, comm,
-                   &fx->req[nreq++]);
-  for (int p = 0; p < fx->nsend && rc == MPI_SUCCESS; p++) {
-    const struct peer *s = &fx->send[p];
-    for (int64_t b = 0, at = 0; b < s->nboxes; b++)
-      at += walk(fx->src, me, &s->box[b], WALK_PACK, src_base, src_stride, NULL, s->buf + at);
-    rc = MPI_Isend(s->buf, (int)s->count, MPI_DOUBLE, s->rank, 0, comm, &fx->req[nreq++]);
-  }
-  if (rc != MPI_SUCCESS)
-    team_abort(team, team_mpi_error(rc, "posting a multigrid transfer"));
-  if (me < fx->src->nranks) /* what I own myself */
-    for (int64_t b = 0; b < fx->nboxes; b++)
-      walk(fx->src, me, &fx->boxes[b], WALK_COPY, src_base, src_stride, dst_base, NULL);
-  rc = team_wait_all(nreq, fx->req);
-  if (rc != MPI_SUCCESS)
-    team_abort(team, team_mpi_error(rc, "MPI_Waitall (multigrid transfer)"));
-  for (int p = 0; p < fx->nrecv; p++) {
-    const struct peer *r = &fx->recv[p];
-    for (int64_t b = 0, at = 0; b < r->nboxes; b++)
-      at += walk(fx->src, r->rank, &r->box[b], WALK_UNPACK, NULL, NULL, dst_base, r->buf + at);
-  }
-}
 
 /* ---- levels -----------------------------------------------------------------------------------
  */
@@ -389,15 +164,15 @@ static void tile_of(const struct levels_level *lv, int rank, int64_t t, struct d
 
 /* What a tile of level l restricts: the finer level's points its coarse points gather from. */
 static void restrict_box(const struct multigrid *mg, int l, const struct decomp_tile *t,
-                         struct box *out) {
+                         struct fetch_box *out) {
   const struct levels_level *f = &mg->levels.level[l - 1], *c = &mg->levels.level[l];
   int64_t r0, r1, c0, c1;
   levels_restrict_span(&f->rows, &c->rows, t->row0, t->row0 + t->nrows, &r0, &r1);
   levels_restrict_span(&f->cols, &c->cols, t->col0, t->col0 + t->ncols, &c0, &c1);
-  *out = (struct box){r0, r1, c0, c1, 0, 0, c1 - c0};
+  *out = (struct fetch_box){r0, r1, c0, c1, 0, 0, c1 - c0};
 }
 
-static int64_t gen_restrict(const void *ctx, int rank, struct box *out) {
+static int64_t gen_restrict(const void *ctx, int rank, struct fetch_box *out) {
   const struct gen_ctx *g = ctx;
   const struct levels_level *lv = &g->mg->levels.level[g->level];
   if (tiles_of(&g->mg->levels, g->level, rank) == 0)
@@ -412,7 +187,7 @@ static int64_t gen_restrict(const void *ctx, int rank, struct box *out) {
 
 /* What the tiles of level l interpolate from level l + 1: one box each, one after another in
  * the scratch buffer. */
-static int64_t gen_interp(const void *ctx, int rank, struct box *out) {
+static int64_t gen_interp(const void *ctx, int rank, struct fetch_box *out) {
   const struct gen_ctx *g = ctx;
   const struct levels_level *f = &g->mg->levels.level[g->level],
                             *c = &g->mg->levels.level[g->level + 1];
@@ -423,7 +198,7 @@ static int64_t gen_interp(const void *ctx, int rank, struct box *out) {
     int64_t r0, r1, c0, c1;
     levels_interp_span(&f->rows, &c->rows, t.row0, t.row0 + t.nrows, &r0, &r1);
     levels_interp_span(&f->cols, &c->cols, t.col0, t.col0 + t.ncols, &c0, &c1);
-    out[k] = (struct box){r0, r1, c0, c1, 0, at, c1 - c0};
+    out[k] = (struct fetch_box){r0, r1, c0, c1, 0, at, c1 - c0};
     at += (r1 - r0) * (c1 - c0);
   }
   return n;
@@ -651,13 +426,13 @@ void multigrid_smoother_weights(enum multigrid_smoother smoother, int steps, dou
 /* What a tile of level l reads of the finer level to set its masks: its restriction box and
  * one point more all round (the neighbours of the points it restricts from). */
 static void mask_box(const struct multigrid *mg, int l, const struct decomp_tile *t,
-                     struct box *out) {
+                     struct fetch_box *out) {
   restrict_box(mg, l, t, out);
-  *out =
-      (struct box){out->r0 - 1, out->r1 + 1, out->c0 - 1, out->c1 + 1, 0, 0, out->c1 - out->c0 + 2};
+  *out = (struct fetch_box){out->r0 - 1, out->r1 + 1, out->c0 - 1,          out->c1 + 1,
+                            0,           0,           out->c1 - out->c0 + 2};
 }
 
-static int64_t gen_mask(const void *ctx, int rank, struct box *out) {
+static int64_t gen_mask(const void *ctx, int rank, struct fetch_box *out) {
   const struct gen_ctx *g = ctx;
   if (tiles_of(&g->mg->levels, g->level, rank) == 0)
     return 0;
@@ -950,7 +725,7 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
       status = fetch_plan(&L->interp, &L->shape->layout, L->shape->replicated, gen_interp, &above,
                           me, nranks);
     if (status == ERR_OK && L->ntiles > 0) {
-      struct box b;
+      struct fetch_box b;
       restrict_box(mg, l, &L->tiles[0], &b);
       L->restrict_r0 = b.r0;
       L->restrict_c0 = b.c0;
@@ -966,7 +741,7 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
     if (status == ERR_OK) {
       int64_t total = 0, widest = 1;
       for (int64_t b = 0; b < L->interp.nboxes; b++) {
-        const struct box *bx = &L->interp.boxes[b];
+        const struct fetch_box *bx = &L->interp.boxes[b];
         total += (bx->r1 - bx->r0) * (bx->c1 - bx->c0);
         widest = max64(widest, bx->c1 - bx->c0);
       }
@@ -1319,7 +1094,7 @@ static void interpolate_from(struct multigrid *mg, int l) {
   double *combined = L->interp_row;
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct decomp_tile *tile = &F->tiles[t];
-    const struct box *bx = &L->interp.boxes[t];
+    const struct fetch_box *bx = &L->interp.boxes[t];
     int64_t s = F->stride[t], w = bx->c1 - bx->c0;
     const double *box = scratch + bx->offset;
     for (int64_t i = 0; i < tile->nrows; i++) {
