@@ -1,4 +1,4 @@
-/* multigrid.h - geometric multigrid over the distributed field: the cycles of method
+/* multigrid.h - geometric multigrid over the distributed field (storage.c, coarse.c, cycle.c): the cycles of method
  * "multigrid" (README, "Multigrid").
  *
  * A cycle solves for the correction of the current iterate x on the hierarchy of levels.h:
