@@ -157,7 +157,8 @@ int main(int argc, char **argv) {
          "(a plate in metres and watts: profiles, sources, regions)\n"
          ".TP\n%s/jacobi.sbatch\nthe Slurm batch script: checkpoint before the time limit, "
          "requeue, continue\n.TP\n%s/plot.py\na heat map of a result file, or with \\-\\-history "
-         "the convergence of several runs on one plot (needs h5py, NumPy and matplotlib)\n.TP\n%s/paraview_view.py, %s/headless.sh\nthe result in ParaView, "
+         "the convergence of several runs on one plot (needs h5py, NumPy and "
+         "matplotlib)\n.TP\n%s/paraview_view.py, %s/headless.sh\nthe result in ParaView, "
          "the right way up; pvbatch without an X server\n.TP\n%s/README.md\nthe full manual\n",
          share, share, share, share, share, share);
   printf(".SH SEE ALSO\n\\fBmpirun\\fR(1), \\fBmpiexec\\fR(1), \\fBsbatch\\fR(1), "
