@@ -32,6 +32,17 @@ static int bad_file(const struct cfg *cfg, const char *path, const char *fmt, ..
                  cfg_origin(cfg, "initial.from_file"), path, why);
 }
 
+/* Close an attribute opened for reading, its space and type (any of them may be invalid):
+ * read-only handles, so closing them cannot lose anything. */
+static void close_attr(hid_t attr, hid_t space, hid_t type) {
+  if (type >= 0)
+    H5Tclose(type);
+  if (space >= 0)
+    H5Sclose(space);
+  if (attr >= 0)
+    H5Aclose(attr);
+}
+
 /* Root attribute `name` of a file jacobi did not necessarily write, as a whole number: checked
  * for presence, shape (one value: a scalar or a one-element array), class (an integer, or a
  * float holding a whole number) before anything is read into `value`, so that no attribute can
@@ -68,12 +79,7 @@ static int read_whole_attr(hid_t file, const char *path, const struct cfg *cfg, 
   } else
     status = bad_file(cfg, path, "the %s attribute is %s, expected an integer", name,
                       io_type_class_name(cls));
-  if (type >= 0)
-    H5Tclose(type); /* read-only handles: closing them cannot lose anything */
-  if (space >= 0)
-    H5Sclose(space);
-  if (attr >= 0)
-    H5Aclose(attr);
+  close_attr(attr, space, type);
   return status;
 }
 
@@ -97,12 +103,7 @@ static bool counts_cycles(hid_t file, const struct cfg *cfg) {
         strcmp(text, "chebyshev") == 0)
       cycles = strcmp(text, "multigrid") == 0;
   }
-  if (space >= 0)
-    H5Sclose(space); /* read-only handles: closing them cannot lose anything */
-  if (type >= 0)
-    H5Tclose(type);
-  if (attr >= 0)
-    H5Aclose(attr);
+  close_attr(attr, space, type);
   return cycles;
 }
 
@@ -350,12 +351,7 @@ static double optional_double_attr(hid_t file, const char *name) {
   if (space >= 0 && type >= 0 && H5Sget_simple_extent_npoints(space) == 1 &&
       H5Tget_class(type) == H5T_FLOAT && H5Aread(attr, H5T_NATIVE_DOUBLE, &value) < 0)
     value = NAN;
-  if (type >= 0)
-    H5Tclose(type);
-  if (space >= 0)
-    H5Sclose(space);
-  if (attr >= 0)
-    H5Aclose(attr);
+  close_attr(attr, space, type);
   return value;
 }
 

@@ -169,6 +169,38 @@ static int check_shared_memory(double need, int node_size) {
                  human_bytes(free_bytes, free_text), no_inodes ? " and no inodes" : "", dir);
 }
 
+/* The address space a rank will map against its limit (RLIMIT_AS: `ulimit -v`, some batch
+ * systems'): on a node of several ranks every rank maps the node's whole shared window, and
+ * its private arrays besides; on top of what it maps already (MPI's own, read from
+ * /proc/self/statm). Beyond it the window's allocation failed inside MPI, and the run ended in
+ * MPI_Abort. Not collective. */
+static int check_address_space(double window, double private_bytes) {
+  struct rlimit as;
+  if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY)
+    return ERR_OK;
+  double mapped = 0;
+  long page_size = sysconf(_SC_PAGESIZE);
+  FILE *statm = fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (statm != NULL) {
+    if (fscanf(statm, "%lu", &pages) == 1 && page_size > 0)
+      mapped = (double)pages * (double)page_size;
+    fclose(statm);
+  }
+  double need = window + private_bytes, left = (double)as.rlim_cur - mapped;
+  if (need <= left)
+    return ERR_OK;
+  char need_text[32], left_text[32], limit_text[32];
+  return err_set(ERR_CONFIG,
+                 "the grid needs %s of address space in each rank (its tiles%s), but this "
+                 "process's address-space limit (ulimit -v) of %s leaves %s: raise the limit, "
+                 "or use more nodes or a smaller grid",
+                 human_bytes(need, need_text),
+                 window > 0 ? ", and the node's shared window, which every rank maps whole" : "",
+                 human_bytes((double)as.rlim_cur, limit_text),
+                 human_bytes(left > 0 ? left : 0, left_text));
+}
+
 int field_check_memory(const struct decomp_layout *layout, const struct team *team, int64_t depth,
                        double extra, double extra_bytes) {
   /* From the plan, in O(1) whatever the tile count, plus each tile's alignment padding in each
@@ -192,6 +224,9 @@ int field_check_memory(const struct decomp_layout *layout, const struct team *te
   double node_bytes[2] = {0, 0};
   MPI_CHECK(MPI_Allreduce(bytes, node_bytes, 2, MPI_DOUBLE, MPI_SUM, team->node));
   CHECK(check_memory_limit(node_bytes[1], team->node_size, depth, extra));
+  /* One rank alone keeps its tiles in private memory; on a node of more, in the window. */
+  double window = team->node_size > 1 ? node_bytes[0] : 0.0;
+  CHECK(check_address_space(window, team->node_size > 1 ? bytes[1] - bytes[0] : bytes[1]));
   return check_shared_memory(node_bytes[0], team->node_size);
 }
 

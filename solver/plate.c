@@ -257,7 +257,10 @@ static int fill_source(struct plate *p, struct field *f, const struct team *team
 }
 
 /* The region holding each point (later regions win) and its temperature, in rhs; counts[k]
- * the points region k holds in the end, inside[k] those its shape covers. */
+ * the points region k holds in the end, inside[k] those its shape covers. The regions are
+ * taken last first, and a point a later one holds is not evaluated for an earlier one: a
+ * temperature is checked only where it is held, as the start and the source are only where
+ * no region is (a region's expression infinite only under a later region was refused). */
 static int fill_regions(struct plate *p, struct field *f, const struct team *team, int64_t *counts,
                         int64_t *inside_counts) {
   const struct cfg *cfg = p->cfg;
@@ -265,7 +268,7 @@ static int fill_regions(struct plate *p, struct field *f, const struct team *tea
   double *mask = NULL;
   int status = team_agree(
       team, f->fixed != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for the regions"));
-  for (int k = 0; k < cfg->nregions && status == ERR_OK; k++) {
+  for (int k = cfg->nregions - 1; k >= 0 && status == ERR_OK; k--) {
     const struct cfg_region *r = &cfg->regions[k];
     char key[64], origin[300];
     snprintf(origin, sizeof origin, "%s:%d", cfg->source_name, r->line);
@@ -291,12 +294,14 @@ static int fill_regions(struct plate *p, struct field *f, const struct team *tea
       double x = at(p, f->tiles[t].col0 + lj + 1), y = at(p, f->tiles[t].row0 + li + 1);
       if (r->shape == CFG_REGION_MASK ? mask[o] == 0.0 : !inside(r, x, y, p->h))
         continue;
+      inside_counts[k]++;
+      if (f->fixed[o] > 0)
+        continue; /* a later region holds it */
       double v = formula_at(&temp, x, y);
       if (!temperature_ok(v))
         refuse_at(&refused, f, t, li, lj);
       f->fixed[o] = (unsigned char)(k + 1);
       f->rhs[o] = v;
-      inside_counts[k]++;
     }
     status = agree_refusal(p, team, &refused, &temp, temperature_rule);
     formula_close(&temp);

@@ -52,13 +52,14 @@ def case_disk_full_at_every_size_both_modes_exits_1():
     exit 1 and one message, or exit 3 and both files; never a crash, a hang or a temporary
     left. The file's blocks are reserved when it is created, so a disk without room for it is
     found there."""
-    if not e2e_io.can_mount_a_small_tmpfs():
-        return
+    config = plate(nx=400, ny=400, tol=1e-12, max_iterations=20, check=5,
+                   output='path = "small/out.h5"')
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        if not e2e_io.can_mount_a_small_tmpfs():
+            return
+        write(tmp, "case.toml", config)
         small = os.path.join(tmp, "small")
         os.mkdir(small)
-        write(tmp, "case.toml", plate(nx=400, ny=400, tol=1e-12, max_iterations=20, check=5,
-                                      output='path = "small/out.h5"'))
         variants = [(2, ["output.mode=parallel"]), (2, ["output.mode=gather"]),
                     (3, ["output.mode=parallel", "output.owner_map=true",
                          "solver.method=chebyshev"]),
@@ -337,6 +338,128 @@ def case_control_characters_in_output_name_are_refused():
             ET.parse(os.path.join(tmp, "d\x01ir", "ok.xmf"))
         except ET.ParseError as e:
             raise Failure(f"the sidecar is not well-formed XML: {e}")
+
+
+# ---- a temperature checked only where it is held (class 9) ------------------------------------
+
+REGIONS = """[grid]
+nx = 9
+ny = 9
+[boundary]
+top = 1.0
+[solver]
+tolerance = 1e-6
+[output]
+path = "r.h5"
+[[region]]
+shape = "rectangle"
+x0 = 0.0
+x1 = 1.0
+y0 = 0.0
+y1 = 0.5
+temperature = "1 / (x - 0.5)"
+"""
+
+LATER = """[[region]]
+shape = "rectangle"
+x0 = 0.45
+x1 = 0.55
+y0 = 0.0
+y1 = 1.0
+temperature = "0"
+"""
+
+
+def case_region_temperature_is_checked_only_where_held():
+    """A region's temperature infinite only at points a later region holds (x = 0.5, under the
+    second region) was refused, while the start and the source are not evaluated at held
+    points. Now it runs, on 1 and 2 ranks alike; without the later region the same points are
+    the first region's and it is refused, naming region[1].temperature."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", REGIONS + LATER)
+        sums = set()
+        for ranks in (1, 2):
+            p = jacobi(tmp, ranks)
+            expect_exit(p, 0, f"the infinite points held by the later region, {ranks} ranks")
+            sums.add(e2e_io.attribute(tmp, "r.h5", "residual"))
+        if len(sums) != 1:
+            raise Failure(f"1 and 2 ranks differ: {sums}")
+        write(tmp, "case.toml", REGIONS)
+        p = jacobi(tmp, 2, ["output.path=s.h5"])
+        expect_one_error(p, 2, ["region[1].temperature", "finite"], "infinite where it holds")
+
+
+# ---- also seen: an address-space limit --------------------------------------------------------
+
+def case_address_space_limit_refused_at_start():
+    """`ulimit -v` below what the ranks map (every rank of a node maps the node's whole shared
+    window): refused at start-up (exit 2, naming ulimit -v), where the window's allocation had
+    failed inside MPI and ended the run in MPI_Abort. The launcher is not limited (it would
+    not start)."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", plate(nx=6000, ny=6000, max_iterations=1, output='path = "o.h5"'))
+        cmd = command(2, [])
+        cmd = cmd[:3] + ["sh", "-c", "ulimit -v 400000 && exec " + q(cmd[3:])]
+        p = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, errors="replace",
+                           timeout=e2e.TIMEOUT)
+        expect_no_crash(p, "ulimit -v 400000")
+        expect_one_error(p, 2, ["address space", "ulimit -v", "grid.nx"], "ulimit -v 400000")
+        if "MPI_ABORT" in p.stderr:
+            raise Failure(f"ended in MPI_Abort:\n{p.stderr}")
+        if files(tmp) != ["case.toml"]:
+            raise Failure(f"files left: {files(tmp)}")
+
+
+def case_file_size_limit_lowered_mid_run_fails_the_write_cleanly():
+    """The file-size limit lowered while the run solves (prlimit, as a batch system or quota
+    may): the next checkpoint meets it. SIGXFSZ had killed the writing rank (exit 153, its
+    temporary left, the job killed); now the write fails with "File too large", every rank
+    exits 1 with one message, no temporary is left and the previous checkpoint is whole. Both
+    output modes; the run is waited on by its state (the first checkpoint), never by time."""
+    import time
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
+        write(tmp, "case.toml", plate(nx=200, ny=200, tol=1e-300, check=10,
+                                      max_iterations=10**9,
+                                      output="checkpoint_interval = 2000\npath = \"o.h5\""))
+        for mode in ("gather", "parallel"):
+            what = f"ulimit -f lowered mid-run, {mode} mode"
+            proc = subprocess.Popen(command(2, [f"output.mode={mode}"]), cwd=tmp,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    errors="replace")
+            try:
+                deadline = time.monotonic() + e2e.TIMEOUT
+                ckpt = os.path.join(tmp, "o.ckpt.h5")
+                while not os.path.exists(ckpt) and proc.poll() is None:
+                    if time.monotonic() > deadline:
+                        raise Failure(f"{what}: no checkpoint within {e2e.TIMEOUT} s")
+                    time.sleep(0.05)
+                if proc.poll() is not None:
+                    out, err = proc.communicate()
+                    if proc.returncode == 2 and "parallel HDF5" in err:
+                        print(f"note: this HDF5 is serial: {what} is not checked")
+                        continue
+                    raise Failure(f"{what}: ended early ({proc.returncode}):\n{err}")
+                for pid in e2e.rank_pids(proc.pid):
+                    subprocess.run(["prlimit", f"--pid={pid}", "--fsize=100000"], check=True)
+                out, err = proc.communicate(timeout=e2e.TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise Failure(f"{what}: timed out after {e2e.TIMEOUT} s (a hang)")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+            p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+            expect_no_crash(p, what)
+            expect_one_error(p, 1, ["File too large", "o.ckpt.h5"], what)
+            expect_no_temporaries(tmp, what)
+            check = e2e_io.tool(["h5dump", "-a", "iterations", "o.ckpt.h5"], tmp)
+            if check.returncode != 0:
+                raise Failure(f"{what}: the previous checkpoint is not whole:\n{check.stderr}")
+            for f in files(tmp):
+                if f != "case.toml":
+                    os.remove(os.path.join(tmp, f))
 
 
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
