@@ -4,8 +4,8 @@
 #include "common/err.h"
 #include "io/expr.h"
 #include "io/output.h"
-#include "solver/bound/certify.h"
 #include "solver/bound/estimate.h"
+#include "solver/bound/exact.h"
 #include "solver/kernel/operator.h"
 
 #include <math.h>
@@ -522,7 +522,7 @@ struct heat_pass {
   const double *ids; /* the regions' numbers, rings filled; NULL without regions */
   int n;             /* quantities: HEAT_EDGES + nregions + 2 */
   double *max;       /* pass 1: largest |term| of each */
-  certify_wide *sum; /* pass 2: quantised sums */
+  exact_wide *sum;   /* pass 2: quantised sums */
   const double *scale;
   int shift;
   double change;
@@ -534,8 +534,8 @@ static void add_term(struct heat_pass *hp, int k, double term) {
     hp->max[k] = fmax(hp->max[k], fabs(term));
     hp->max[hp->n - 1] = fmax(hp->max[hp->n - 1], fabs(term));
   } else {
-    hp->sum[k] += certify_quantise(term, hp->scale[k], hp->shift);
-    hp->sum[hp->n - 1] += certify_quantise(fabs(term), hp->scale[hp->n - 1], hp->shift);
+    hp->sum[k] += exact_quantise(term, hp->scale[k], hp->shift);
+    hp->sum[hp->n - 1] += exact_quantise(fabs(term), hp->scale[hp->n - 1], hp->shift);
   }
 }
 
@@ -581,7 +581,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
   int n = HEAT_EDGES + cfg->nregions + 2;
   double *max = calloc((size_t)n, sizeof *max), *scale = calloc((size_t)n, sizeof *scale);
   double *totals = calloc((size_t)n, sizeof *totals);
-  certify_wide *sum = calloc((size_t)n, sizeof *sum);
+  exact_wide *sum = calloc((size_t)n, sizeof *sum);
   double *saved = NULL;
   out->region = calloc(cfg->nregions > 0 ? (size_t)cfg->nregions : 1, sizeof *out->region);
   if (f->fixed != NULL)
@@ -613,11 +613,11 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, max, n, MPI_DOUBLE, MPI_MAX, team->comm));
     int64_t free_points = 0;
     MPI_CHECK(MPI_Allreduce(&hp.free_points, &free_points, 1, MPI_INT64_T, MPI_SUM, team->comm));
-    hp.shift = certify_shift(4 * free_points + 1);
+    hp.shift = exact_shift(4 * free_points + 1);
     hp.scale = max;
     hp.sum = sum;
     heat_visit(&hp);
-    certify_sum(team, sum, n, max, hp.shift, totals);
+    exact_sum(team, sum, n, max, hp.shift, totals);
     for (int s = 0; s < DECOMP_NSIDES; s++)
       out->edge[s] = totals[s];
     double imbalance = 0.0;

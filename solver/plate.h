@@ -75,7 +75,7 @@ void plate_impose(const struct plate *plate, struct field *field, int buf);
  * entries), the sources' total over the free points, and the imbalance (their sum: 0 in the
  * steady state of the discrete equations, up to rounding) with its bound from this field's own
  * sweep change d: |imbalance| <= 4 k t N d (N free points), plus the sums' rounding. Each
- * total is summed exactly (certify_sum), so every decomposition reports the same bits. Uses
+ * total is summed exactly (exact_sum), so every decomposition reports the same bits. Uses
  * the field's other buffer as scratch for one halo exchange of the regions' numbers, and
  * restores it. Collective on team->comm; agreed. */
 struct plate_heat {
