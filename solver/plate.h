@@ -32,7 +32,7 @@
 
 struct plate {
   const struct cfg *cfg; /* borrowed */
-  double h;              /* grid spacing, m */
+  double spacing;        /* grid spacing h, m */
   /* The ring's temperatures (field.h's layout): top and bottom nx + 2 each, left and right
    * ny + 2, corners included. */
   double *edge[DECOMP_NSIDES];

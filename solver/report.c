@@ -217,21 +217,22 @@ static void summary_warning(const struct report_summary *s) {
 
 /* The heat flows: one line by default, every flow and the balance under --verbose. */
 static void summary_heat(const struct report_summary *s) {
-  const struct plate_heat *h = s->heat;
+  const struct plate_heat *heat = s->heat;
   if (!s->verbose) {
     printf("  heat into the plate (W): top %.3g, bottom %.3g, left %.3g, right %.3g, sum %.3g\n",
-           h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST], h->edge[DECOMP_EAST],
-           h->imbalance);
+           heat->edge[DECOMP_NORTH], heat->edge[DECOMP_SOUTH], heat->edge[DECOMP_WEST],
+           heat->edge[DECOMP_EAST], heat->imbalance);
     return;
   }
   printf("  heat into the plate (W): top %.6g, bottom %.6g, left %.6g, right %.6g",
-         h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST], h->edge[DECOMP_EAST]);
+         heat->edge[DECOMP_NORTH], heat->edge[DECOMP_SOUTH], heat->edge[DECOMP_WEST],
+         heat->edge[DECOMP_EAST]);
   for (int k = 0; k < s->nregions; k++)
-    printf(", region %d %.6g", k + 1, h->region[k]);
-  printf(", sources %.6g\n", h->source);
+    printf(", region %d %.6g", k + 1, heat->region[k]);
+  printf(", sources %.6g\n", heat->source);
   printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "
          "error left)\n",
-         h->imbalance, h->imbalance_bound);
+         heat->imbalance, heat->imbalance_bound);
 }
 
 /* Under --verbose: how the run went, for those who tune it (also in the file's attributes). */

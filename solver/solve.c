@@ -127,36 +127,38 @@ static int measure(struct loop *loop, int64_t iteration, double change, struct s
 
 /* A check's row into the history (solve.h): kept if its index is a multiple of the stride;
  * when the rows are full, every other one goes and the stride doubles. No allocation. */
-static void history_add(struct solve_history *h, const double row[SOLVE_HISTORY_COLUMNS]) {
-  int64_t index = h->checks++;
-  if (index % h->stride != 0) {
-    memcpy(h->last, row, sizeof h->last);
-    h->pending = true;
+static void history_add(struct solve_history *history, const double row[SOLVE_HISTORY_COLUMNS]) {
+  int64_t index = history->checks++;
+  if (index % history->stride != 0) {
+    memcpy(history->last, row, sizeof history->last);
+    history->pending = true;
     return;
   }
-  if (h->rows == SOLVE_HISTORY_ROWS) {
-    for (int64_t r = 0; 2 * r < h->rows; r++)
-      memmove(&h->values[r * SOLVE_HISTORY_COLUMNS], &h->values[2 * r * SOLVE_HISTORY_COLUMNS],
-              sizeof h->last);
-    h->rows = (h->rows + 1) / 2;
-    h->stride *= 2;
-    if (index % h->stride != 0) {
-      memcpy(h->last, row, sizeof h->last);
-      h->pending = true;
+  if (history->rows == SOLVE_HISTORY_ROWS) {
+    for (int64_t r = 0; 2 * r < history->rows; r++)
+      memmove(&history->values[r * SOLVE_HISTORY_COLUMNS],
+              &history->values[2 * r * SOLVE_HISTORY_COLUMNS], sizeof history->last);
+    history->rows = (history->rows + 1) / 2;
+    history->stride *= 2;
+    if (index % history->stride != 0) {
+      memcpy(history->last, row, sizeof history->last);
+      history->pending = true;
       return;
     }
   }
-  memcpy(&h->values[h->rows++ * SOLVE_HISTORY_COLUMNS], row, sizeof h->last);
-  h->pending = false;
+  memcpy(&history->values[history->rows++ * SOLVE_HISTORY_COLUMNS], row, sizeof history->last);
+  history->pending = false;
 }
 
 /* The last check into the rows, and rank 0's seconds to every rank (the file's writers write
  * the same bytes). Collective on team->comm. */
-static void history_finish(struct solve_history *h, const struct team *team) {
-  if (h->pending)
-    memcpy(&h->values[h->rows++ * SOLVE_HISTORY_COLUMNS], h->last, sizeof h->last);
-  h->pending = false;
-  int rc = MPI_Bcast(h->values, (int)(h->rows * SOLVE_HISTORY_COLUMNS), MPI_DOUBLE, 0, team->comm);
+static void history_finish(struct solve_history *history, const struct team *team) {
+  if (history->pending)
+    memcpy(&history->values[history->rows++ * SOLVE_HISTORY_COLUMNS], history->last,
+           sizeof history->last);
+  history->pending = false;
+  int rc = MPI_Bcast(history->values, (int)(history->rows * SOLVE_HISTORY_COLUMNS), MPI_DOUBLE, 0,
+                     team->comm);
   if (rc != MPI_SUCCESS)
     team_abort(team, team_mpi_error(rc, "MPI_Bcast (convergence history)"));
 }
@@ -285,7 +287,7 @@ static int finish(struct loop *loop, struct solve_result *out) {
   return ERR_OK;
 }
 
-int solve_run(struct field *f, struct halo *h, const struct team *team,
+int solve_run(struct field *f, struct halo *halo, const struct team *team,
               const struct solve_params *params, struct solve_result *out) {
   *out =
       (struct solve_result){.state = {.change = NAN, .method = {.chebyshev_start = -1}},
@@ -294,7 +296,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   const struct method_ops *ops = params->method;
   struct loop loop = {.p = params,
                       .ops = ops,
-                      .it = {.field = f, .halo = h, .team = team},
+                      .it = {.field = f, .halo = halo, .team = team},
                       .stall = params->stall,
                       .model = params->estimate,
                       .next_measure = ops->first_measure,
@@ -304,7 +306,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   loop.last_progress = loop.start;
   estimate_coarse_init(&loop.coarse, f->layout->nx, f->layout->ny);
   struct method_setup setup = {.field = f,
-                               .halo = h,
+                               .halo = halo,
                                .team = team,
                                .cfg = params->method_cfg,
                                .halo_mode = params->halo_mode,
@@ -320,14 +322,14 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
   }
 
   /* The initial field's halos: the exchange that the first sweep reads. */
-  method_exchange(halo_exchange, h, team, f->current);
+  method_exchange(halo_exchange, halo, team, f->current);
   out->exchanges++;
   out->halo_seconds += MPI_Wtime() - loop.start;
 
   /* Overlap (sweeps, and messages to wait for): each exchange is begun after a step and ended
    * inside the next one, after its inner points, before its edges. */
-  loop.overlap =
-      params->overlap && params->temporal_block == 1 && halo_counts(h).messages > 0 && ops->sweeps;
+  loop.overlap = params->overlap && params->temporal_block == 1 && halo_counts(halo).messages > 0 &&
+                 ops->sweeps;
   struct stop_vote vote = {.pending = MPI_REQUEST_NULL};
   out->state.iteration = params->first_iteration;
   for (int64_t done = params->first_iteration; done < params->max_iterations;) {
@@ -348,7 +350,7 @@ int solve_run(struct field *f, struct halo *h, const struct team *team,
       break;
   }
   if (loop.it.in_flight) /* every rank began the same exchange: end it, no message left over */
-    method_exchange(halo_exchange_end, h, team, f->current);
+    method_exchange(halo_exchange_end, halo, team, f->current);
   stop_vote_finish(&vote, team);
   history_finish(&out->history, team);
 

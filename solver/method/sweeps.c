@@ -43,15 +43,15 @@ static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int
   return 0.0;
 }
 
-/* Part of one iteration over every tile, from buffer f->current into the other; `h` says
+/* Part of one iteration over every tile, from buffer f->current into the other; `halo` says
  * which sides wait for messages (SWEEP_INNER and SWEEP_EDGES only). The edges are whole rows
  * where they can be: the top and bottom strips span the tile, the side strips what is left. */
-static double local_sweep(struct field *f, const struct halo *h, enum sweep_part part,
+static double local_sweep(struct field *f, const struct halo *halo, enum sweep_part part,
                           const struct sweeps_kind *kind) {
   double max_diff = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t n = f->tiles[t].nrows, m = f->tiles[t].ncols;
-    unsigned sides = part == SWEEP_ALL ? 0u : halo_message_sides(h, t);
+    unsigned sides = part == SWEEP_ALL ? 0u : halo_message_sides(halo, t);
     int64_t top = (sides >> DECOMP_NORTH) & 1, bottom = (sides >> DECOMP_SOUTH) & 1;
     int64_t left = (sides >> DECOMP_WEST) & 1, right = (sides >> DECOMP_EAST) & 1;
     int64_t inner_rows = n - top - bottom, inner_cols = m - left - right;

@@ -178,14 +178,14 @@ static void finish_level(struct multigrid *mg, int l) {
         int64_t gi = tile->row0 + i, gj = tile->col0 + j, at = i * L->stride[t] + j;
         double edge[4] = {gi == 0 ? ra->gap_lo : 1.0, gi == ra->n - 1 ? ra->gap_hi : 1.0,
                           gj == 0 ? ca->gap_lo : 1.0, gj == ca->n - 1 ? ca->gap_hi : 1.0};
-        double h[4], w[4], diag = 0.0;
+        double arm[4], w[4], diag = 0.0;
         for (int k = 0; k < 4; k++) {
           double a = L->sw[k][t][at];
-          h[k] = a < edge[k] ? a : edge[k];
+          arm[k] = a < edge[k] ? a : edge[k];
         }
         for (int k = 0; k < 4; k++) {
-          double other = h[k ^ 1]; /* north-south, west-east */
-          w[k] = 2.0 / (h[k] * (h[k] + other));
+          double other = arm[k ^ 1]; /* north-south, west-east */
+          w[k] = 2.0 / (arm[k] * (arm[k] + other));
         }
         diag = (w[0] + w[1]) + (w[2] + w[3]);
         bool is_fixed = L->keep[t][at] == 0.0;
