@@ -556,7 +556,7 @@ static void far_from_answer(const struct run *run, struct report_summary *s) {
   s->warn = true;
   s->goal = cfg->tolerance;
   s->more = run->method->steps_to(&run->estimate, &run->result.figures, s->error_estimate, s->goal);
-  s->goal_tolerance = s->residual * s->goal / s->error_estimate;
+  s->goal_tolerance = s->change * s->goal / s->error_estimate;
   /* the faster methods, from the start: from the reference estimate where there is one */
   double from = isfinite(run->estimate.ref_estimate) ? run->estimate.ref_estimate : s->error_bound;
   const struct method_ops *faster[REPORT_FASTER_MAX];
@@ -620,7 +620,7 @@ static int write_result(struct run *run) {
   }
 
   struct report_summary s = {.iterations = r->state.iteration,
-                             .residual = r->state.change,
+                             .change = r->state.change,
                              .tolerance = cfg->tolerance,
                              .converged = r->converged,
                              .points = cfg->nx * cfg->ny,

@@ -11,7 +11,7 @@ static struct {
   double tolerance, target_error; /* 0: that rule is off */
   int64_t max_iterations;
   int64_t iteration; /* of the previous line; -1: none yet */
-  double residual, error_estimate, elapsed;
+  double change, error_estimate, elapsed;
 } progress = {.iteration = -1};
 
 void report_header(const struct cfg *cfg, const struct method_ops *method,
@@ -108,7 +108,7 @@ static double rate_of(double before, double now, int64_t k) {
  * for the classic rule, the error estimate's for the target error (the bound, which decides,
  * shrinks at the same rate once the slowest mode dominates); the later of the two when both
  * are on. -1 if there is no estimate yet; *per_iteration: the seconds one takes. */
-static double iterations_left(int64_t iteration, double residual, double error_estimate,
+static double iterations_left(int64_t iteration, double change, double error_estimate,
                               double elapsed, double *per_iteration) {
   if (progress.iteration < 0 || iteration <= progress.iteration || elapsed <= progress.elapsed)
     return -1;
@@ -116,7 +116,7 @@ static double iterations_left(int64_t iteration, double residual, double error_e
   double left = 0;
   *per_iteration = (elapsed - progress.elapsed) / (double)k;
   if (progress.tolerance > 0) {
-    double n = iterations_to(residual, progress.tolerance, rate_of(progress.residual, residual, k));
+    double n = iterations_to(change, progress.tolerance, rate_of(progress.change, change, k));
     if (n < 0)
       return -1;
     left = n;
@@ -131,16 +131,16 @@ static double iterations_left(int64_t iteration, double residual, double error_e
   return left;
 }
 
-void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
+void report_progress(int64_t iteration, double change, double error_estimate, double mlups,
                      double elapsed) {
   printf("  iteration %lld:", (long long)iteration);
-  if (!isnan(residual))
-    printf(" diff %.3e,", residual);
+  if (!isnan(change))
+    printf(" diff %.3e,", change);
   if (!isnan(error_estimate))
     printf(" error about %.3g degrees,", error_estimate);
   printf(" %.1f MLUP/s, %.0f s elapsed", mlups, elapsed);
   double per_iteration = 0;
-  double left = iterations_left(iteration, residual, error_estimate, elapsed, &per_iteration);
+  double left = iterations_left(iteration, change, error_estimate, elapsed, &per_iteration);
   const char *rule = progress.target_error > 0 ? "target error" : "tolerance";
   if (left >= 0 && (double)iteration + left <= (double)progress.max_iterations)
     printf(", about %.2g s to the %s", left * per_iteration, rule);
@@ -149,7 +149,7 @@ void report_progress(int64_t iteration, double residual, double error_estimate, 
            (double)iteration + left);
   printf("\n");
   progress.iteration = iteration;
-  progress.residual = residual;
+  progress.change = change;
   progress.error_estimate = error_estimate;
   progress.elapsed = elapsed;
   fflush(stdout);
@@ -185,13 +185,13 @@ static void summary_status(const struct report_summary *s) {
   printf("%s after %lld %s (%s): ", s->converged ? "converged" : "NOT converged",
          (long long)s->iterations, unit, s->method);
   if (s->converged && s->classic_rule)
-    printf("diff %.3e below the tolerance %g\n", s->residual, s->tolerance);
+    printf("diff %.3e below the tolerance %g\n", s->change, s->tolerance);
   else if (s->converged)
     printf("error bound %.3g below the target %g\n", s->error_bound, s->target_error);
   else if (s->stalled_at > 0)
     printf("the target error %g is out of reach\n", s->target_error);
   else
-    printf("stopped at solver.max_iterations, diff %.3e\n", s->residual);
+    printf("stopped at solver.max_iterations, diff %.3e\n", s->change);
 }
 
 /* The warning of a run the classic rule stopped far from T*, and the way out. */
@@ -270,7 +270,7 @@ void report_summary(const struct report_summary *s) {
            s->stalled_bound, (long long)s->stalled_at);
     printf("    rounding (the iterates' change stays near %.2g); solver.target_error = %.2g can "
            "be met\n",
-           s->residual, two_digits_by(1.1 * s->stalled_bound, ceil));
+           s->change, two_digits_by(1.1 * s->stalled_bound, ceil));
   }
   if (s->warn)
     summary_warning(s);

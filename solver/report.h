@@ -18,7 +18,7 @@ enum { REPORT_FASTER_MAX = 4 };
 /* Run-wide figures gathered for the summary. */
 struct report_summary {
   int64_t iterations;
-  double residual, tolerance;
+  double change, tolerance; /* the last agreed sweep change ("diff") and the tolerance */
   bool converged;
   double wall_seconds;
   double compute_seconds, halo_seconds, reduce_seconds; /* max over ranks */
@@ -72,7 +72,7 @@ void report_header(const struct cfg *cfg, const struct method_ops *method,
 /* A progress line: the iteration, the last agreed diff and error estimate (NaN: none yet), the
  * rate and the seconds since the start; from the second line on, the time left to the stopping
  * rules the header announced, at the rates of convergence measured between lines. */
-void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
+void report_progress(int64_t iteration, double change, double error_estimate, double mlups,
                      double elapsed);
 /* The summary, leading with the answer: converged or not and why (a signal stop: the
  * checkpoint and how to continue), the error left, any warning, the heat flows where the plate
