@@ -297,6 +297,70 @@ static void test_a_field_not_finite_is_not_certified(void) {
   release(&run);
 }
 
+/* Every method behind method.h runs through the one loop: on the same plate, to the error
+ * target, each converges, and its field lies within its guaranteed bound of Jacobi's (both are
+ * within their bounds of T*). Chebyshev takes under a quarter of Jacobi's iterations (about the
+ * square root of their count), and multigrid's
+ * steps are cycles, a handful; each reports its own figures. */
+static void test_every_method_runs_through_the_one_loop(void) {
+  const struct method_ops *methods[] = {&method_jacobi, &method_chebyshev, &method_multigrid};
+  enum { NX = 31, NY = 23, NMETHODS = 3 };
+  const double target = 1e-6;
+  double *field[NMETHODS];
+  double bound[NMETHODS];
+  int64_t steps[NMETHODS];
+  for (int m = 0; m < NMETHODS; m++) {
+    struct run run = {0};
+    int dims[2] = {0, 0};
+    CU_ASSERT_EQUAL_FATAL(team_create(MPI_COMM_WORLD, &run.team), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(team_split_nodes(run.team, 0), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(decomp_dims_fill(run.team->size, dims), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        decomp_layout_init(&run.layout, NX, NY, run.team->size, dims, DECOMP_BLOCK, 1), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(field_create(&run.layout, run.team, &hot_top, 0.0, 1, &run.field),
+                          ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(halo_create(run.field, run.team, HALO_AUTO, &run.halo), ERR_OK);
+    struct solve_params p = {.method = methods[m],
+                             .target_error = target,
+                             .stall = {INFINITY, 0},
+                             .max_iterations = 100000,
+                             .check_interval = 1};
+    estimate_init(&p.estimate, NX, NY, 1.0, !methods[m]->contraction);
+    estimate_reference_uniform(&p.estimate, 0, 0.0, 0.0, 1.0);
+    CU_ASSERT_EQUAL_FATAL(solve_run(run.field, run.halo, run.team, &p, &run.result), ERR_OK);
+    EXPECT(run.result.converged && run.result.state.error_bound <= target,
+           "%s: converged %d, bound %g", methods[m]->name, run.result.converged,
+           run.result.state.error_bound);
+    steps[m] = run.result.state.iteration;
+    bound[m] = run.result.state.error_bound;
+    field[m] = calloc(NX * NY, sizeof *field[m]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(field[m]);
+    for (int64_t gi = 0; gi < NY; gi++)
+      for (int64_t gj = 0; gj < NX; gj++) {
+        double v = value_at(&run, gi, gj);
+        field[m][gi * NX + gj] = isnan(v) ? 0.0 : v; /* summed over the ranks below */
+      }
+    MPI_Allreduce(MPI_IN_PLACE, field[m], NX * NY, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    if (methods[m] == &method_multigrid)
+      EXPECT(run.result.figures.levels > 1 && run.result.figures.work_per_step > 1.0,
+             "multigrid: %d levels, %g sweeps a cycle", run.result.figures.levels,
+             run.result.figures.work_per_step);
+    release(&run);
+  }
+  for (int m = 1; m < NMETHODS; m++) {
+    double worst = 0.0;
+    for (int64_t k = 0; k < NX * NY; k++)
+      worst = fmax(worst, fabs(field[m][k] - field[0][k]));
+    EXPECT(worst <= bound[m] + bound[0], "%s against jacobi: %g apart, bounds %g + %g",
+           methods[m]->name, worst, bound[m], bound[0]);
+  }
+  EXPECT(4 * steps[1] < steps[0], "chebyshev %lld iterations, jacobi %lld", (long long)steps[1],
+         (long long)steps[0]);
+  EXPECT(steps[2] > 0 && steps[2] < 30, "multigrid %lld cycles", (long long)steps[2]);
+  for (int m = 0; m < NMETHODS; m++)
+    free(field[m]);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"single_point_converges_at_second_iteration",
@@ -306,6 +370,7 @@ int tests_register(void) {
       {"second_order_against_analytic_plate", test_second_order_against_analytic_plate},
       {"a_field_not_finite_is_not_certified", test_a_field_not_finite_is_not_certified},
       {"a_trial_between_variants_changes_no_bit", test_a_trial_between_variants_changes_no_bit},
+      {"every_method_runs_through_the_one_loop", test_every_method_runs_through_the_one_loop},
   };
   return TESTS_ADD_SUITE("solve", cases);
 }
