@@ -16,7 +16,6 @@
  */
 #include "common/err.h"
 #include "decomp/decomp.h"
-#include "decomp/levels.h"
 #include "decomp/model.h"
 #include "io/cfg.h"
 #include "io/cli.h"
