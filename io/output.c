@@ -570,7 +570,9 @@ static int write_array_attr(hid_t loc, const char *path, const char *name, const
 /* /history, rows x 5 float64, compact (it lives in the object header, at most 41 kB: HDF5
  * writes it with the metadata, which every rank writes alike in parallel mode), with its
  * columns named in an attribute. No rows: no dataset. */
-static int write_history(hid_t file, const char *path, const double *values, int64_t rows) {
+static int write_history(hid_t file, const char *path, const struct io_state *state) {
+  const double *values = state->history;
+  int64_t rows = state->history_rows;
   if (values == NULL || rows <= 0)
     return ERR_OK;
   int status = ERR_OK;
@@ -587,6 +589,12 @@ static int write_history(hid_t file, const char *path, const double *values, int
   if (status == ERR_OK)
     status = write_string_attr(dset, path, "columns",
                                "iteration, change, error_estimate, error_bound, seconds");
+  if (status == ERR_OK) /* the thinning's state, for a run that continues from this file */
+    status =
+        write_attr(dset, path, "stride", H5T_STD_I64LE, H5T_NATIVE_INT64, &state->history_stride);
+  if (status == ERR_OK)
+    status =
+        write_attr(dset, path, "checks", H5T_STD_I64LE, H5T_NATIVE_INT64, &state->history_checks);
   if (dset >= 0 && H5Dclose(dset) < 0 && status == ERR_OK)
     status = h5_fail(path, "history");
   if (dcpl >= 0 && H5Pclose(dcpl) < 0 && status == ERR_OK)
@@ -703,7 +711,7 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
   if (status == ERR_OK && state->heat != NULL)
     status = write_heat_attrs(file, path, state->heat);
   if (status == ERR_OK)
-    status = write_history(file, path, state->history, state->history_rows);
+    status = write_history(file, path, state);
   if (status == ERR_OK && state->run != NULL)
     status = write_run_attrs(file, path, state->run);
   free(text);

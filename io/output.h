@@ -58,6 +58,7 @@ struct io_state {
    * change, error estimate, error bound, seconds), dataset /history; NULL: none written. */
   const double *history;
   int64_t history_rows;
+  int64_t history_stride, history_checks; /* its attributes stride and checks (solve.h) */
   /* How the run went, the summary's --verbose figures, as root attributes; NULL: none. */
   const struct io_run_info *run;
 };
@@ -147,6 +148,16 @@ int io_read_estimate(const char *path, const struct team *team, double *estimate
  * file). Collective on team->comm; returns an agreed status. */
 int io_read_stall(const char *path, const struct cfg *cfg, const struct team *team,
                   int64_t iterations, double floor, double *best, int64_t *at);
+
+/* The convergence history of `path` (dataset /history, its attributes stride and checks), for
+ * a run that continues from it: at most max_rows rows of 5 values into `values` (every rank);
+ * *rows = 0 for a file without one (an older version). Rank 0 reads and checks it (a float
+ * array of 1 to max_rows rows of 5, a power-of-two stride, checks from rows to rows x stride +
+ * 1), then broadcasts. Collective on team->comm; agreed status. Errors: ERR_CONFIG, one message
+ * naming initial.from_file and the file. */
+int io_read_history(const char *path, const struct cfg *cfg, const struct team *team,
+                    int64_t max_rows, double *values, int64_t *rows, int64_t *stride,
+                    int64_t *checks);
 
 /* File names beside the output: "plate.h5" gives "plate.ckpt.h5" (checkpoint) and "plate.xmf"
  * (sidecar); a name not ending in ".h5" gets ".ckpt.h5" / ".xmf" appended. The caller frees

@@ -51,10 +51,11 @@ struct run {
   struct estimate_model estimate; /* how far an iterate is from T* (estimate.h) */
   char *checkpoint_path;
   struct solve_result result;
-  double write_seconds;        /* the final write (or the signal's checkpoint) on this rank */
-  bool finished;               /* --help, --version or --dry-run: nothing to solve */
-  char kernel[768];            /* the kernel variants chosen (tune_describe), for the summary */
-  struct estimate_stall stall; /* a target out of reach, as the file continued had seen it */
+  double write_seconds;         /* the final write (or the signal's checkpoint) on this rank */
+  bool finished;                /* --help, --version or --dry-run: nothing to solve */
+  char kernel[768];             /* the kernel variants chosen (tune_describe), for the summary */
+  struct estimate_stall stall;  /* a target out of reach, as the file continued had seen it */
+  struct solve_history history; /* initial.from_file's convergence history (rows 0: none) */
 };
 
 static int ignore_write_signals(void);
@@ -366,6 +367,37 @@ static int plan(struct run *run) {
                          run->cfg->temporal_block, cfg_origin(run->cfg, "halo.mode"));
 }
 
+/* initial.from_file's convergence history, which this run's goes on from (solve.h); a file
+ * without one (an older version) starts it afresh. Collective. */
+static int read_history(struct run *run) {
+  struct solve_history *history = &run->history;
+  *history = (struct solve_history){.stride = 1};
+  /* A file whose count this run starts afresh (another method's unit, io_read) holds a history
+   * in that unit: this run's starts afresh too. */
+  if (run->first_iteration == 0)
+    return ERR_OK;
+  CHECK(io_read_history(run->cfg->from_file, run->cfg, run->team, SOLVE_HISTORY_ROWS + 1,
+                        history->values, &history->rows, &history->stride, &history->checks));
+  /* the last row is the last check's, kept beyond the stride (solve.h): pending again */
+  if (history->rows > 0 && (history->checks - 1) % history->stride != 0) {
+    history->rows--;
+    memcpy(history->last, &history->values[history->rows * SOLVE_HISTORY_COLUMNS],
+           sizeof history->last);
+    history->pending = true;
+  }
+  int64_t last =
+      history->rows > 0 ? (int64_t)history->values[(history->rows - 1) * SOLVE_HISTORY_COLUMNS] : 0;
+  if (history->rows > SOLVE_HISTORY_ROWS || (history->rows > 0 && last > run->first_iteration))
+    return team_agree(run->team,
+                      err_set(ERR_CONFIG,
+                              "%s: initial.from_file \"%s\": /history holds %lld rows up to "
+                              "iteration %lld, expected at most %d up to iterations = %lld",
+                              cfg_origin(run->cfg, "initial.from_file"), run->cfg->from_file,
+                              (long long)history->rows, (long long)last, SOLVE_HISTORY_ROWS,
+                              (long long)run->first_iteration));
+  return ERR_OK;
+}
+
 /* Allocate the field and fill it with the plate (plate.h), from initial.interior or continued
  * from initial.from_file. */
 static int allocate(struct run *run) {
@@ -421,6 +453,7 @@ static int allocate(struct run *run) {
     run->stall = (struct estimate_stall){INFINITY, run->first_iteration};
     CHECK(io_read_stall(cfg->from_file, cfg, run->team, run->first_iteration, floor,
                         &run->stall.best, &run->stall.at));
+    CHECK(read_history(run));
   } else {
     run->stall = (struct estimate_stall){INFINITY, 0};
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
@@ -455,6 +488,13 @@ static struct io_state record_of(const struct run *run, const struct solve_state
 static int write_checkpoint(void *ctx, const struct solve_state *s) {
   const struct run *run = ctx;
   struct io_state state = record_of(run, s, false);
+  /* the history so far, so that a run continued from this checkpoint goes on with it */
+  struct solve_history history;
+  solve_history_snapshot(&run->result.history, run->team, &history);
+  state.history = history.values;
+  state.history_rows = history.rows;
+  state.history_stride = history.stride;
+  state.history_checks = history.checks;
   return io_write(run->checkpoint_path, run->field, &run->plate.boundary, run->cfg, run->team,
                   &state);
 }
@@ -515,25 +555,27 @@ static int solve(struct run *run) {
   }
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
-  struct solve_params params = {.method = run->method,
-                                .method_cfg = cfg,
-                                .halo_mode = halo_mode_of(cfg->halo_mode),
-                                .tolerance = classic ? cfg->tolerance : 0.0,
-                                .target_error = cfg->target_error,
-                                .estimate = run->estimate,
-                                .stall = run->stall,
-                                .max_iterations = cfg->max_iterations,
-                                .check_interval = cfg->check_interval,
-                                .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
-                                .variants_chosen = sweeps,
-                                .variants = kernel.trial,
-                                .overlap = cfg->halo_overlap,
-                                .temporal_block = cfg->temporal_block,
-                                .progress = !run->cli.quiet,
-                                .first_iteration = run->first_iteration,
-                                .checkpoint_interval = cfg->checkpoint_interval,
-                                .checkpoint = write_checkpoint,
-                                .checkpoint_ctx = run};
+  struct solve_params params = {
+      .method = run->method,
+      .method_cfg = cfg,
+      .halo_mode = halo_mode_of(cfg->halo_mode),
+      .tolerance = classic ? cfg->tolerance : 0.0,
+      .target_error = cfg->target_error,
+      .estimate = run->estimate,
+      .stall = run->stall,
+      .max_iterations = cfg->max_iterations,
+      .check_interval = cfg->check_interval,
+      .streaming_stores = cfg->stores == CFG_STORES_STREAMING,
+      .variants_chosen = sweeps,
+      .variants = kernel.trial,
+      .overlap = cfg->halo_overlap,
+      .temporal_block = cfg->temporal_block,
+      .progress = !run->cli.quiet,
+      .first_iteration = run->first_iteration,
+      .history = run->history.rows > 0 || run->history.pending ? &run->history : NULL,
+      .checkpoint_interval = cfg->checkpoint_interval,
+      .checkpoint = write_checkpoint,
+      .checkpoint_ctx = run};
   /* The handlers are installed here, not at start-up: until the solve loop, where a signal
    * means "checkpoint and stop", SIGINT and SIGTERM keep their default action and end a long
    * --dry-run or set-up at once (nothing has been written yet). */
@@ -588,6 +630,8 @@ static int write_result(struct run *run) {
   state.heat = &io_heat;
   state.history = r->history.values;
   state.history_rows = r->history.rows;
+  state.history_stride = r->history.stride;
+  state.history_checks = r->history.checks;
   /* the --verbose figures, also into the file: times are the maximum over ranks, halo points
    * the sum (the output's own time is known only after the write, and is the summary's) */
   double mine[6] = {r->compute_seconds, r->halo_seconds,       r->reduce_seconds,

@@ -90,6 +90,7 @@ struct loop {
   double checked_change;
   bool certified;
   double start, last_progress; /* MPI_Wtime() */
+  double seconds_before;       /* a continued history's seconds go on from its last check's */
 };
 
 /* A target out of reach (estimate.h: estimate_stalled), in the method's window. */
@@ -163,6 +164,12 @@ static void history_finish(struct solve_history *history, const struct team *tea
     team_abort(team, team_mpi_error(rc, "MPI_Bcast (convergence history)"));
 }
 
+void solve_history_snapshot(const struct solve_history *history, const struct team *team,
+                            struct solve_history *out) {
+  *out = *history;
+  history_finish(out, team);
+}
+
 /* The last iteration of the step that begins at k: a temporal block runs on to the next
  * multiple of K (or max_iterations) in one pass, and checks, checkpoints and stops fall at its
  * end. */
@@ -199,7 +206,7 @@ static bool check(struct loop *loop, int64_t last, double local_change, struct s
   double bound = estimate_bound(&p->estimate, change, after_step, loop->checked_at);
   double row[SOLVE_HISTORY_COLUMNS] = {
       (double)last, change, estimate_error(&loop->model, change, after_step, loop->checked_at),
-      bound, MPI_Wtime() - loop->start};
+      bound, loop->seconds_before + MPI_Wtime() - loop->start};
   history_add(&out->history, row);
   bool target = p->target_error <= 0 || bound <= p->target_error;
   if (!target && stalled(loop, last, change, bound)) {
@@ -304,6 +311,13 @@ int solve_run(struct field *f, struct halo *halo, const struct team *team,
                       .checked_change = NAN,
                       .start = MPI_Wtime()};
   loop.last_progress = loop.start;
+  if (params->history != NULL) { /* the history of the file continued goes on */
+    const struct solve_history *history = params->history;
+    out->history = *history;
+    loop.seconds_before = history->pending
+                              ? history->last[4]
+                              : history->values[(history->rows - 1) * SOLVE_HISTORY_COLUMNS + 4];
+  }
   estimate_coarse_init(&loop.coarse, f->layout->nx, f->layout->ny);
   struct method_setup setup = {.field = f,
                                .halo = halo,

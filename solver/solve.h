@@ -46,6 +46,22 @@ struct solve_state {
   struct estimate_stall stall; /* a target out of reach, so far (estimate.h) */
 };
 
+/* The convergence history: a row (iteration or cycle, sweep change, error estimate, error
+ * bound, seconds since the solve began) at every check. Bounded: when SOLVE_HISTORY_ROWS rows
+ * are full, every other one is dropped and from then on every other check is kept (checks 0,
+ * s, 2s, ... for a stride s); the first check is always kept, and the last is added at the
+ * end. Which checks are kept depends on the check count alone, so the rows are the same on
+ * every decomposition; the seconds are rank 0's. */
+enum { SOLVE_HISTORY_ROWS = 1024, SOLVE_HISTORY_COLUMNS = 5 };
+struct solve_history {
+  int64_t rows;   /* rows held in values */
+  int64_t stride; /* keep every stride-th check */
+  int64_t checks; /* checks seen */
+  bool pending;   /* the last check seen is not kept yet: it is in last */
+  double last[SOLVE_HISTORY_COLUMNS];
+  double values[(SOLVE_HISTORY_ROWS + 1) * SOLVE_HISTORY_COLUMNS]; /* + 1: the last check */
+};
+
 struct solve_params {
   /* The method (method.h): what a step is and what its check certifies. */
   const struct method_ops *method;
@@ -90,22 +106,9 @@ struct solve_params {
   int64_t checkpoint_interval;
   int (*checkpoint)(void *ctx, const struct solve_state *state);
   void *checkpoint_ctx;
-};
-
-/* The convergence history: a row (iteration or cycle, sweep change, error estimate, error
- * bound, seconds since the solve began) at every check. Bounded: when SOLVE_HISTORY_ROWS rows
- * are full, every other one is dropped and from then on every other check is kept (checks 0,
- * s, 2s, ... for a stride s); the first check is always kept, and the last is added at the
- * end. Which checks are kept depends on the check count alone, so the rows are the same on
- * every decomposition; the seconds are rank 0's. */
-enum { SOLVE_HISTORY_ROWS = 1024, SOLVE_HISTORY_COLUMNS = 5 };
-struct solve_history {
-  int64_t rows;   /* rows held in values */
-  int64_t stride; /* keep every stride-th check */
-  int64_t checks; /* checks seen */
-  bool pending;   /* the last check seen is not kept yet: it is in last */
-  double last[SOLVE_HISTORY_COLUMNS];
-  double values[(SOLVE_HISTORY_ROWS + 1) * SOLVE_HISTORY_COLUMNS]; /* + 1: the last check */
+  /* The history of the file this run continues from, which its own goes on from (seconds
+   * counted on from its last check's); NULL: a history of its own. */
+  const struct solve_history *history;
 };
 
 struct solve_result {
@@ -128,6 +131,12 @@ struct solve_result {
    * if it has none), the work of a step, the residual's reduction a step, its levels. */
   struct method_figures figures;
 };
+
+/* The history as a file holds it, for a checkpoint written mid-run: `history` with its pending
+ * check appended and rank 0's seconds on every rank (the file's writers write the same bytes).
+ * Collective on team->comm. */
+void solve_history_snapshot(const struct solve_history *history, const struct team *team,
+                            struct solve_history *out);
 
 /* Install the SIGTERM, SIGINT and SIGUSR1 handlers that ask solve_run to stop. Not collective; call
  * once per process, after MPI_Init. Errors: ERR_FAILURE (sigaction). */

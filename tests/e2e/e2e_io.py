@@ -256,7 +256,8 @@ def case_history_in_every_result():
     """Every result holds /history, a row (iteration or cycle, sweep change, error estimate,
     error bound, seconds) at every check: Jacobi, Chebyshev and multigrid, the same rows on
     other ranks and partitioners but for the seconds; a long run's rows are thinned to at most
-    1025, evenly, keeping the first and last checks."""
+    1025, evenly, keeping the first and last checks; a run continued from a file goes on with
+    the file's history."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-io-") as tmp:
         write(tmp, "case.toml", plate(tol=1e-6, check=5))
         for method in ("jacobi", "chebyshev", "multigrid"):
@@ -301,6 +302,42 @@ def case_history_in_every_result():
                 kept[:-1] != list(range(1, 5000, 8)):
             raise Failure(f"the long run's /history: expected checks 1, 9, 17, ... and 5000, "
                           f"got {len(rows)} rows: {kept[:5]} ... {kept[-3:]}")
+        # a run continued from a file goes on with its history: stopped at 2502 (a check that
+        # is not a multiple of the stride, so the file's last row is kept beyond it) and
+        # continued on 3 ranks to 5000, the same rows as the run straight to 5000 but for
+        # the seconds (and the error estimate, which each run measures afresh)
+        half = jacobi(tmp, 2, ["output.path=half.h5", "solver.tolerance=1e-300",
+                               "solver.max_iterations=2502", "solver.check_interval=1"])
+        expect_exit(half, 3, "2502 iterations, a check each")
+        rest = jacobi(tmp, 3, ["output.path=rest.h5", "solver.tolerance=1e-300",
+                               "solver.max_iterations=5000", "solver.check_interval=1",
+                               "initial.from_file=half.h5", "decomposition.partitioner=cyclic"])
+        expect_exit(rest, 3, "continued from 2502 to 5000")
+        continued, _, _ = history(tmp, "rest.h5", 3)
+        # and from a checkpoint written mid-run (at 2000: its rows are those checks)
+        ckpt = jacobi(tmp, 2, ["output.path=ck.h5", "solver.tolerance=1e-300",
+                               "solver.max_iterations=2100", "solver.check_interval=1",
+                               "output.checkpoint_interval=1000"])
+        expect_exit(ckpt, 3, "2100 iterations, checkpoints every 1000")
+        from_ckpt, at, _ = history(tmp, "ck.ckpt.h5", 2)
+        kept = [int(r[0]) for r in from_ckpt]  # full at 1024 checks: every other one since
+        if at != 2000 or kept != list(range(1, 2000, 2)) + [2000]:
+            raise Failure(f"the checkpoint at {at}: expected checks 1, 3, ..., 1999 and 2000 "
+                          f"in its /history, got {kept[:3]} ... {kept[-3:]}")
+        on = jacobi(tmp, 2, ["output.path=on.h5", "solver.tolerance=1e-300",
+                             "solver.max_iterations=2100", "solver.check_interval=1",
+                             "initial.from_file=ck.ckpt.h5"])
+        expect_exit(on, 3, "continued from the checkpoint at 2000 to 2100")
+        straight, _, _ = history(tmp, "ck.h5", 2)
+        if [r[:2] for r in history(tmp, "on.h5", 2)[0]] != [r[:2] for r in straight]:
+            raise Failure("the run continued from the checkpoint at 2000: its /history is not "
+                          "the straight run's to 2100")
+        if [r[:2] for r in continued] != [r[:2] for r in rows] or \
+                any(b[4] < a[4] for a, b in zip(continued, continued[1:])):
+            raise Failure(f"the continued run's /history: expected the straight run's rows "
+                          f"(iteration, change) with seconds rising; got {len(continued)} rows, "
+                          f"{[int(r[0]) for r in continued[:3]]} ... "
+                          f"{[int(r[0]) for r in continued[-3:]]}")
 
 
 # ---- signals ----------------------------------------------------------------------------------
@@ -724,6 +761,12 @@ HOSTILE_MUTATIONS = [
      ["/temperature has 0 dimensions"]),
     ("temperature_group", "del f['temperature']; f.create_group('temperature')",
      ["no /temperature dataset"]),
+    ("history_3_columns", "h = f['history'][:, :3]; del f['history']; f['history'] = h",
+     ["/history is not a float array of 1 to 1025 rows of 5 columns"]),
+    ("history_stride_3", "f['history'].attrs['stride'] = 3",
+     ["/history has stride 3", "expected a power of two"]),
+    ("history_beyond", "f['history'][-1, 0] = 1e6",
+     ["/history holds", "up to iteration 1000000", "up to iterations = 40"]),
 ]
 
 
