@@ -68,11 +68,15 @@ static int write_result(struct run *run);
 static int finish(struct run *run, int status);
 
 int main(int argc, char **argv) {
+  /* Before MPI_Init: Open MPI's start-up writes files of its own (PMIx's shared store), and
+   * under a small `ulimit -f` SIGXFSZ killed the rank there (exit 153); ignored, MPI_Init
+   * reports the failure itself. */
+  int ignored = ignore_write_signals();
   MPI_Init(&argc, &argv);
   struct run run = {0};
   int status = team_create(MPI_COMM_WORLD, &run.team);
   if (status == ERR_OK)
-    status = team_agree(run.team, ignore_write_signals());
+    status = team_agree(run.team, ignored);
   if (status == ERR_OK)
     status = configure(&run, argc, argv);
   if (status == ERR_OK && !run.finished)

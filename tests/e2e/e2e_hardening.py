@@ -12,6 +12,7 @@ usage: e2e_hardening.py --jacobi PATH --mpiexec PATH --source DIR (--list | CASE
 """
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -410,17 +411,30 @@ def case_address_space_limit_refused_at_start():
             raise Failure(f"files left: {files(tmp)}")
 
 
+def catches(pid, signum):
+    """Whether process pid has a handler for signal signum (/proc's SigCgt mask)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return int(line.split()[1], 16) >> (signum - 1) & 1 == 1
+    except OSError:
+        pass
+    return False
+
+
 def case_file_size_limit_lowered_mid_run_fails_the_write_cleanly():
     """The file-size limit lowered while the run solves (prlimit, as a batch system or quota
-    may): the next checkpoint meets it. SIGXFSZ had killed the writing rank (exit 153, its
-    temporary left, the job killed); now the write fails with "File too large", every rank
-    exits 1 with one message, no temporary is left and the previous checkpoint is whole. Both
-    output modes; the run is waited on by its state (the first checkpoint), never by time."""
+    may), then SIGUSR1 asks for a checkpoint, which meets it. SIGXFSZ had killed the writing
+    rank (exit 153, its temporary left, the job killed); now the checkpoint fails with "File
+    too large", every rank exits 1 with one message and no temporary is left. Both output
+    modes. The run is waited on by its state (every rank in the solve loop: its SIGUSR1
+    handler installed), never by time, and the limit is lowered while no file is written
+    (a limit lowered inside HDF5's close is beyond what HDF5 1.10 recovers from: README)."""
     import time
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-h34-") as tmp:
         write(tmp, "case.toml", plate(nx=200, ny=200, tol=1e-300, check=10,
-                                      max_iterations=10**9,
-                                      output="checkpoint_interval = 2000\npath = \"o.h5\""))
+                                      max_iterations=10**9, output='path = "o.h5"'))
         for mode in ("gather", "parallel"):
             what = f"ulimit -f lowered mid-run, {mode} mode"
             proc = subprocess.Popen(command(2, [f"output.mode={mode}"]), cwd=tmp,
@@ -428,19 +442,23 @@ def case_file_size_limit_lowered_mid_run_fails_the_write_cleanly():
                                     errors="replace")
             try:
                 deadline = time.monotonic() + e2e.TIMEOUT
-                ckpt = os.path.join(tmp, "o.ckpt.h5")
-                while not os.path.exists(ckpt) and proc.poll() is None:
+                pids = []
+                while proc.poll() is None and not (
+                        len(pids) == 2 and all(catches(pid, signal.SIGUSR1) for pid in pids)):
                     if time.monotonic() > deadline:
-                        raise Failure(f"{what}: no checkpoint within {e2e.TIMEOUT} s")
+                        raise Failure(f"{what}: not solving within {e2e.TIMEOUT} s")
                     time.sleep(0.05)
+                    pids = e2e.rank_pids(proc.pid)
                 if proc.poll() is not None:
                     out, err = proc.communicate()
                     if proc.returncode == 2 and "parallel HDF5" in err:
                         print(f"note: this HDF5 is serial: {what} is not checked")
                         continue
                     raise Failure(f"{what}: ended early ({proc.returncode}):\n{err}")
-                for pid in e2e.rank_pids(proc.pid):
+                for pid in pids:
                     subprocess.run(["prlimit", f"--pid={pid}", "--fsize=100000"], check=True)
+                for pid in pids:
+                    os.kill(pid, signal.SIGUSR1)
                 out, err = proc.communicate(timeout=e2e.TIMEOUT)
             except subprocess.TimeoutExpired:
                 proc.kill()
@@ -454,9 +472,6 @@ def case_file_size_limit_lowered_mid_run_fails_the_write_cleanly():
             expect_no_crash(p, what)
             expect_one_error(p, 1, ["File too large", "o.ckpt.h5"], what)
             expect_no_temporaries(tmp, what)
-            check = e2e_io.tool(["h5dump", "-a", "iterations", "o.ckpt.h5"], tmp)
-            if check.returncode != 0:
-                raise Failure(f"{what}: the previous checkpoint is not whole:\n{check.stderr}")
             for f in files(tmp):
                 if f != "case.toml":
                     os.remove(os.path.join(tmp, f))
