@@ -1,7 +1,7 @@
-/* solve.h - the iteration over the distributed field: step every tile (a method: Jacobi sweeps,
- * or Chebyshev semi-iteration over the same sweep), decide convergence with one MPI_Allreduce at
- * check iterations, exchange halos, swap buffers; checkpoints, signals and progress, written
- * once for every method.
+/* solve.h - the iteration over the distributed field: a step of the method (method.h: Jacobi's
+ * sweep, Chebyshev's weighted sweep, multigrid's cycle), convergence decided with one
+ * MPI_Allreduce at check iterations, halos exchanged between steps; checkpoints, signals and
+ * progress, written once for every method and never asking which one runs.
  *
  * The stopping rule (README, "What it solves"): iteration k computes x^k from x^(k-1) and
  * measures diff_k = max |J x^(k-1) - x^(k-1)| over the interior, the sweep change of the iterate
