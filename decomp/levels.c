@@ -28,32 +28,32 @@ static bool coarsest(const struct levels_level *l) {
   return l->rows.n <= 2 || l->cols.n <= 2 || points(l) <= LEVELS_COARSEST_POINTS;
 }
 
-int levels_init(struct levels *h, const struct decomp_layout *fine) {
-  memset(h, 0, sizeof *h);
-  struct levels_level *top = &h->level[0];
+int levels_init(struct levels *hierarchy, const struct decomp_layout *fine) {
+  memset(hierarchy, 0, sizeof *hierarchy);
+  struct levels_level *top = &hierarchy->level[0];
   top->rows = (struct levels_axis){.n = fine->ny, .gap_lo = 1, .gap_hi = 1};
   top->cols = (struct levels_axis){.n = fine->nx, .gap_lo = 1, .gap_hi = 1};
   top->layout = *fine;
   int last = 0;
-  while (!coarsest(&h->level[last]) && last + 1 < LEVELS_MAX) {
-    struct levels_level *f = &h->level[last], *c = &h->level[last + 1];
+  while (!coarsest(&hierarchy->level[last]) && last + 1 < LEVELS_MAX) {
+    struct levels_level *f = &hierarchy->level[last], *c = &hierarchy->level[last + 1];
     c->rows = coarsen(&f->rows);
     c->cols = coarsen(&f->cols);
     last++;
   }
   if (last == 0) { /* the plate is its own coarsest level: solved exactly, on every rank */
-    h->level[1] = h->level[0];
-    h->level[1].rows.parity = h->level[1].cols.parity = -1;
+    hierarchy->level[1] = hierarchy->level[0];
+    hierarchy->level[1].rows.parity = hierarchy->level[1].cols.parity = -1;
     last = 1;
   }
-  h->n = last + 1;
+  hierarchy->n = last + 1;
   /* Agglomerated: no tile thinner than LEVELS_MIN_TILE, or than a rank's share of the fine
    * grid in that direction where that is thinner (strips of 4 rows stay strips of 4 rows, rather
    * than being gathered into fewer, larger tiles than the fine level's). */
   int64_t min_rows = min64(LEVELS_MIN_TILE, fine->ny / fine->prows + (fine->ny % fine->prows != 0));
   int64_t min_cols = min64(LEVELS_MIN_TILE, fine->nx / fine->pcols + (fine->nx % fine->pcols != 0));
   for (int l = 1; l < last; l++) {
-    struct levels_level *c = &h->level[l];
+    struct levels_level *c = &hierarchy->level[l];
     int64_t prows = min64(fine->prows, max64(1, c->rows.n / min_rows));
     int64_t pcols = min64(fine->pcols, max64(1, c->cols.n / min_cols));
     /* Over the fine process grid, one block a process: blocks of ceil(n / p) leave processes
@@ -70,22 +70,22 @@ int levels_init(struct levels *h, const struct decomp_layout *fine) {
     CHECK(decomp_dist_init(&c->layout.cols, c->cols.n, fine->pcols, DECOMP_BLOCK_CYCLIC,
                            c->cols.n / pcols + (c->cols.n % pcols != 0)));
   }
-  struct levels_level *c = &h->level[last];
+  struct levels_level *c = &hierarchy->level[last];
   int one[2] = {1, 1};
   c->replicated = true;
   CHECK(decomp_layout_init(&c->layout, c->cols.n, c->rows.n, 1, one, DECOMP_BLOCK, 1));
   return ERR_OK;
 }
 
-bool levels_holds_coarsest(const struct levels *h, int rank) {
-  const struct decomp_layout *above = &h->level[h->n - 2].layout;
+bool levels_holds_coarsest(const struct levels *hierarchy, int rank) {
+  const struct decomp_layout *above = &hierarchy->level[hierarchy->n - 2].layout;
   return rank < above->nranks && decomp_ntiles(above, rank) > 0;
 }
 
-int levels_holders(const struct levels *h) {
+int levels_holders(const struct levels *hierarchy) {
   int n = 0;
-  for (int r = 0; r < h->level[0].layout.nranks; r++)
-    n += levels_holds_coarsest(h, r);
+  for (int r = 0; r < hierarchy->level[0].layout.nranks; r++)
+    n += levels_holds_coarsest(hierarchy, r);
   return n;
 }
 
@@ -184,15 +184,15 @@ void levels_interp_span(const struct levels_axis *fine, const struct levels_axis
   *hi = min64(coarse->n, -floor_half(-(i1 - 1 - coarse->parity)) + 1);
 }
 
-double levels_fraction(const struct levels *h, int l) {
-  return (double)points(&h->level[l]) / (double)points(&h->level[0]);
+double levels_fraction(const struct levels *hierarchy, int l) {
+  return (double)points(&hierarchy->level[l]) / (double)points(&hierarchy->level[0]);
 }
 
-void levels_plan_print(const struct levels *h, FILE *out) {
+void levels_plan_print(const struct levels *hierarchy, FILE *out) {
   fprintf(out, "%-6s %12s %8s %8s %10s %14s %16s\n", "level", "points", "ranks", "tiles",
           "max points", "halo bytes", "restrict bytes");
-  for (int l = 0; l < h->n; l++) {
-    const struct levels_level *lv = &h->level[l];
+  for (int l = 0; l < hierarchy->n; l++) {
+    const struct levels_level *lv = &hierarchy->level[l];
     const struct decomp_layout *lay = &lv->layout;
     int64_t tiles = 0, biggest = 0, halo = 0, moved = 0;
     int active = 0;
@@ -208,16 +208,16 @@ void levels_plan_print(const struct levels *h, FILE *out) {
         struct decomp_tile tile;
         decomp_tile(lay, r, t, &tile);
         int64_t r0, r1, c0, c1;
-        levels_restrict_span(&h->level[l - 1].rows, &lv->rows, tile.row0, tile.row0 + tile.nrows,
-                             &r0, &r1);
-        levels_restrict_span(&h->level[l - 1].cols, &lv->cols, tile.col0, tile.col0 + tile.ncols,
-                             &c0, &c1);
+        levels_restrict_span(&hierarchy->level[l - 1].rows, &lv->rows, tile.row0,
+                             tile.row0 + tile.nrows, &r0, &r1);
+        levels_restrict_span(&hierarchy->level[l - 1].cols, &lv->cols, tile.col0,
+                             tile.col0 + tile.ncols, &c0, &c1);
         moved += (r1 - r0) * (c1 - c0);
       }
     }
     if (lv->replicated) { /* each holder gathers the whole level above and solves this one */
-      moved = points(&h->level[l - 1]);
-      tiles = levels_holders(h);
+      moved = points(&hierarchy->level[l - 1]);
+      tiles = levels_holders(hierarchy);
       biggest = points(lv);
       active = (int)tiles;
     }

@@ -57,7 +57,7 @@ struct levels {
 /* The hierarchy over `fine` (the run's layout). A plate already small enough is its own
  * coarsest level: level 1 is then level 0's shape, replicated (parity -1: the identity
  * transfer). Errors: none for a valid layout (returns ERR_OK). Not collective. */
-int levels_init(struct levels *h, const struct decomp_layout *fine);
+int levels_init(struct levels *hierarchy, const struct decomp_layout *fine);
 
 /* The operator of a level along one direction at point i: the Shortley-Weller second
  * difference, scaled by H^2: 2 x_i - x_(i-1) - x_(i+1) in the interior, and for the real
@@ -85,14 +85,14 @@ void levels_interp_span(const struct levels_axis *fine, const struct levels_axis
                         int64_t i0, int64_t i1, int64_t *lo, int64_t *hi);
 
 /* Whether `rank` holds the coarsest level: it owns part of the level above. */
-bool levels_holds_coarsest(const struct levels *h, int rank);
-int levels_holders(const struct levels *h);
+bool levels_holds_coarsest(const struct levels *hierarchy, int rank);
+int levels_holders(const struct levels *hierarchy);
 
 /* Points of level l relative to level 0 (its share of a cycle's work). */
-double levels_fraction(const struct levels *h, int l);
+double levels_fraction(const struct levels *hierarchy, int l);
 
 /* Print the plan of every level: size, ranks active, tiles, the largest rank's points, the
  * bytes of one halo exchange (all ranks) and of the finer residual its restriction reads. */
-void levels_plan_print(const struct levels *h, FILE *out);
+void levels_plan_print(const struct levels *hierarchy, FILE *out);
 
 #endif /* JACOBI_LEVELS_H */

@@ -669,8 +669,7 @@ static int write_attrs(hid_t file, const char *path, const struct cfg *cfg, int 
   if (status == ERR_OK)
     status = write_attr(file, path, "iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, &iterations);
   if (status == ERR_OK)
-    status =
-        write_attr(file, path, "residual", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &state->residual);
+    status = write_attr(file, path, "residual", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &state->change);
   if (status == ERR_OK)
     status = write_attr(file, path, "converged", H5T_STD_I32LE, H5T_NATIVE_INT, &converged);
   if (status == ERR_OK)

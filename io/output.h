@@ -41,7 +41,7 @@ void io_set_slab_bytes(int64_t bytes);
 /* What a file records besides the field. */
 struct io_state {
   int64_t iterations; /* iterations the field has had */
-  double residual;    /* the last agreed diff (NaN if none yet) */
+  double change;      /* the last agreed sweep change (NaN if none yet): attribute "residual" */
   bool converged;
   double error_estimate, error_bound; /* degrees from the exact discrete solution */
   int64_t chebyshev_start; /* Chebyshev: where its recurrence began (attribute); -1: Jacobi */

@@ -159,8 +159,10 @@ int main(int argc, char **argv) {
          "requeue, continue\n.TP\n%s/plot.py\na heat map of a result file, or with \\-\\-history "
          "the convergence of several runs on one plot (needs h5py, NumPy and "
          "matplotlib)\n.TP\n%s/paraview_view.py, %s/headless.sh\nthe result in ParaView, "
-         "the right way up; pvbatch without an X server\n.TP\n%s/README.md\nthe full manual\n",
-         share, share, share, share, share, share);
+         "the right way up; pvbatch without an X server\n.TP\n%s/README.md\nthe quick start and "
+         "examples\n.TP\n%s/docs/guide.md\nthe user guide; docs/ beside it holds the "
+         "configuration reference, numerics, robustness, testing, performance and design\n",
+         share, share, share, share, share, share, share);
   printf(".SH SEE ALSO\n\\fBmpirun\\fR(1), \\fBmpiexec\\fR(1), \\fBsbatch\\fR(1), "
          "\\fBh5dump\\fR(1)\n");
   free(help);

@@ -16,7 +16,6 @@
  */
 #include "common/err.h"
 #include "decomp/decomp.h"
-#include "decomp/levels.h"
 #include "decomp/model.h"
 #include "io/cfg.h"
 #include "io/cli.h"
@@ -26,6 +25,7 @@
 #include "runtime/team.h"
 #include "solver/bound/estimate.h"
 #include "solver/kernel/tune.h"
+#include "solver/method/method.h"
 #include "solver/plate.h"
 #include "solver/report.h"
 #include "solver/solve.h"
@@ -42,6 +42,7 @@ struct run {
   struct team *team;
   struct cli cli;
   struct cfg *cfg;
+  const struct method_ops *method; /* solver.method's (method.h) */
   struct decomp_layout layout;
   struct plate plate; /* the boundary ring, sources and regions, point by point */
   struct field *field;
@@ -173,6 +174,8 @@ static int configure(struct run *run, int argc, char **argv) {
   if (status == ERR_OK)
     status = cfg_create(text, len, run->cli.config_path, run->cli.sets, run->cli.nsets, &run->cfg);
   free(text);
+  if (status == ERR_OK && (run->method = method_find(cfg_method_name(run->cfg->method))) == NULL)
+    status = err_set(ERR_FAILURE, "no method named %s", cfg_method_name(run->cfg->method));
   return team_agree(team, status);
 }
 
@@ -309,80 +312,6 @@ static int print_predictions(const struct cfg *cfg, const struct decomp_layout *
   return ERR_OK;
 }
 
-/* Visits a cycle makes to the level `depth` below the fine one: V once, W 2^depth times, F
- * depth + 1 times (an F-cycle is an F then a V below each level). */
-static double visits(enum cfg_cycle cycle, int depth) {
-  return cycle == CFG_CYCLE_W ? ldexp(1.0, depth) : cycle == CFG_CYCLE_F ? depth + 1.0 : 1.0;
-}
-
-/* Multigrid's plan: every level (levels.h), then the model's time a cycle, level by level: a
- * visit is the smoothing steps, the residual and the two transfers, each a sweep of the
- * level's layout with one halo exchange (red-black: two a step); the coarsest is a transfer
- * from every owner of the level above to every rank, and the banded solve (taken at 1 Gflop/s).
- * Rank 0 only. */
-static int print_multigrid_plan(const struct cfg *cfg, const struct decomp_layout *l,
-                                const int *nodes, const struct model_machine *machine) {
-  struct levels h;
-  CHECK(levels_init(&h, l));
-  printf("\n# multigrid plan: %d levels, %s(%lld,%lld) cycles, %s smoothing\n", h.n,
-         cfg_cycle_name(cfg->mg_cycle), (long long)cfg->mg_pre, (long long)cfg->mg_post,
-         cfg_smoother_name(cfg->mg_smoother));
-  levels_plan_print(&h, stdout);
-  double steps = (double)(cfg->mg_pre + cfg->mg_post);
-  double exchanges = cfg->mg_smoother == CFG_SMOOTHER_REDBLACK ? 2.0 : 1.0;
-  printf("\n# predicted time per cycle: performance model ([machine] keys)\n");
-  printf("%-6s %10s %14s %14s %12s\n", "level", "visits", "us a visit", "us a cycle", "share");
-  double per_level[LEVELS_MAX], total = 0, spread_total = 0;
-  for (int k = 0; k < h.n; k++) {
-    const struct levels_level *lv = &h.level[k];
-    double t;
-    if (lv->replicated) {
-      /* every owner above sends its part to every holder (the same ranks); each solves */
-      int holders = levels_holders(&h);
-      double bytes = 8.0 * (double)(lv->rows.n * lv->cols.n) * 4;
-      int64_t band = lv->rows.n < lv->cols.n ? lv->rows.n : lv->cols.n;
-      t = (holders > 1 ? 2.0 * holders * machine->net_latency + bytes / machine->net_bandwidth
-                       : 0.0) +
-          4.0 * (double)(lv->rows.n * lv->cols.n) * (double)band / 1e9;
-    } else {
-      struct model_prediction p;
-      CHECK(model_predict(&lv->layout, nodes, k > 0 || cfg->halo_mode == CFG_HALO_P2P, INT64_MAX,
-                          machine, &p));
-      double sweep = p.compute_seconds, halo = p.halo_seconds;
-      t = steps * (sweep + exchanges * halo) + (sweep + halo) + 2 * (sweep / 2 + halo);
-      /* the same level kept on the fine process grid (no agglomeration), for comparison */
-      struct decomp_layout spread;
-      int dims[2] = {(int)(l->prows < lv->rows.n ? l->prows : lv->rows.n),
-                     (int)(l->pcols < lv->cols.n ? l->pcols : lv->cols.n)};
-      double t_spread = t;
-      if (k > 0 &&
-          decomp_layout_init(&spread, lv->cols.n, lv->rows.n, dims[0] * dims[1], dims, DECOMP_BLOCK,
-                             1) == ERR_OK &&
-          model_predict(&spread, nodes, true, INT64_MAX, machine, &p) == ERR_OK)
-        t_spread = steps * (p.compute_seconds + exchanges * p.halo_seconds) +
-                   (p.compute_seconds + p.halo_seconds) +
-                   2 * (p.compute_seconds / 2 + p.halo_seconds);
-      spread_total += t_spread * visits(cfg->mg_cycle, k);
-    }
-    /* the coarsest is solved once a visit to the level above it */
-    per_level[k] = t * visits(cfg->mg_cycle, lv->replicated ? k - 1 : k);
-    total += per_level[k];
-    if (lv->replicated) /* unagglomerated, every rank of the fine grid holds the coarsest */
-      spread_total +=
-          per_level[k] +
-          (l->nranks > 1 ? 2.0 * (l->nranks - levels_holders(&h)) * machine->net_latency : 0.0);
-  }
-  for (int k = 0; k < h.n; k++) {
-    double v = visits(cfg->mg_cycle, h.level[k].replicated ? k - 1 : k);
-    printf("%-6d %10.0f %14.2f %14.2f %11.1f%%\n", k, v, per_level[k] / v * 1e6, per_level[k] * 1e6,
-           100 * per_level[k] / total);
-  }
-  printf("total: %.2f us a cycle; the fine level is %.1f%% of it; without agglomeration (every "
-         "level on the fine process grid) %.2f us\n",
-         total * 1e6, 100 * per_level[0] / total, spread_total * 1e6);
-  return ERR_OK;
-}
-
 static int dry_run(struct run *run) {
   const struct cfg *cfg = run->cfg;
   int nranks = run->cli.ranks > 0 ? run->cli.ranks : run->team->size;
@@ -402,10 +331,11 @@ static int dry_run(struct run *run) {
   if (status == ERR_OK)
     status =
         team_agree(run->team, run->team->rank == 0 ? print_predictions(cfg, &l, nodes) : ERR_OK);
-  if (status == ERR_OK && cfg->method == CFG_METHOD_MULTIGRID) {
+  if (status == ERR_OK && run->method->print_plan != NULL) {
     const struct model_machine machine = machine_of(cfg);
-    status = team_agree(
-        run->team, run->team->rank == 0 ? print_multigrid_plan(cfg, &l, nodes, &machine) : ERR_OK);
+    status = team_agree(run->team, run->team->rank == 0
+                                       ? run->method->print_plan(cfg, &l, nodes, &machine)
+                                       : ERR_OK);
   }
   free(nodes);
   run->finished = true;
@@ -417,31 +347,13 @@ static int plan(struct run *run) {
     return dry_run(run);
   CHECK(team_split_nodes(run->team, (int)run->cfg->ranks_per_node));
   CHECK(team_agree(run->team, layout(run->cfg, run->team->size, &run->layout)));
-  /* Multigrid also holds the fine residual (1 buffer of the field's size), the restriction's
-   * copy of it (about 1) and its column sums (1/2), the interpolation's coarse values (1/4) and
-   * four buffers of each coarse level (4/3 in all): 4.5 buffers with room for the rings. */
-  double extra = run->cfg->method == CFG_METHOD_MULTIGRID ? 4.5 : 0.0, extra_bytes = 0.0;
   /* A plate with sources or regions: coef and rhs (2 buffers), q (1), the regions' numbers
-   * (1/8), and the heat flows' copy of a buffer at the end (1). */
+   * (1/8), and the heat flows' copy of a buffer at the end (1); and the method's own. */
   bool general = cfg_general(run->cfg);
-  if (general)
-    extra += 3.0 + 1.0 / 8.0 + 1.0;
-  /* and multigrid's coarse levels there: a mask, four weights and a diagonal each (about 2
-   * buffers over all levels), and at start-up two scratch boxes of about a tile each (one
-   * more than the heat flows' copy at the end); the coarsest's holders 6 doubles a point */
-  if (general && run->cfg->method == CFG_METHOD_MULTIGRID)
-    extra += 3.0;
-  /* and a holder of the coarsest level: the whole level above (gathered, and its column sums),
-   * the coarsest itself in three buffers and its band LU, however thin the plate */
-  struct levels h;
-  if (extra > 0 && levels_init(&h, &run->layout) == ERR_OK &&
-      levels_holds_coarsest(&h, run->team->rank)) {
-    const struct levels_level *c = &h.level[h.n - 1], *above = &h.level[h.n - 2];
-    double coarse = (double)c->rows.n * (double)c->cols.n;
-    double band = (double)(c->rows.n < c->cols.n ? c->rows.n : c->cols.n);
-    extra_bytes = 8.0 * (1.5 * (double)above->rows.n * (double)above->cols.n + 3.0 * coarse +
-                         coarse * (2.0 * band + 1.0) + (general ? 6.0 * coarse : 0.0));
-  }
+  struct method_memory m = {0};
+  if (run->method->memory != NULL)
+    run->method->memory(run->cfg, &run->layout, run->team->rank, general, &m);
+  double extra = m.buffers + (general ? 3.0 + 1.0 / 8.0 + 1.0 : 0.0), extra_bytes = m.bytes;
   if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra, extra_bytes) !=
       ERR_OK) {
     char blame[640];
@@ -462,28 +374,30 @@ static int plan(struct run *run) {
 /* initial.from_file's convergence history, which this run's goes on from (solve.h); a file
  * without one (an older version) starts it afresh. Collective. */
 static int read_history(struct run *run) {
-  struct solve_history *h = &run->history;
-  *h = (struct solve_history){.stride = 1};
+  struct solve_history *history = &run->history;
+  *history = (struct solve_history){.stride = 1};
   /* A file whose count this run starts afresh (another method's unit, io_read) holds a history
    * in that unit: this run's starts afresh too. */
   if (run->first_iteration == 0)
     return ERR_OK;
-  CHECK(io_read_history(run->cfg->from_file, run->cfg, run->team, SOLVE_HISTORY_ROWS + 1, h->values,
-                        &h->rows, &h->stride, &h->checks));
+  CHECK(io_read_history(run->cfg->from_file, run->cfg, run->team, SOLVE_HISTORY_ROWS + 1,
+                        history->values, &history->rows, &history->stride, &history->checks));
   /* the last row is the last check's, kept beyond the stride (solve.h): pending again */
-  if (h->rows > 0 && (h->checks - 1) % h->stride != 0) {
-    h->rows--;
-    memcpy(h->last, &h->values[h->rows * SOLVE_HISTORY_COLUMNS], sizeof h->last);
-    h->pending = true;
+  if (history->rows > 0 && (history->checks - 1) % history->stride != 0) {
+    history->rows--;
+    memcpy(history->last, &history->values[history->rows * SOLVE_HISTORY_COLUMNS],
+           sizeof history->last);
+    history->pending = true;
   }
-  int64_t last = h->rows > 0 ? (int64_t)h->values[(h->rows - 1) * SOLVE_HISTORY_COLUMNS] : 0;
-  if (h->rows > SOLVE_HISTORY_ROWS || (h->rows > 0 && last > run->first_iteration))
+  int64_t last =
+      history->rows > 0 ? (int64_t)history->values[(history->rows - 1) * SOLVE_HISTORY_COLUMNS] : 0;
+  if (history->rows > SOLVE_HISTORY_ROWS || (history->rows > 0 && last > run->first_iteration))
     return team_agree(run->team,
                       err_set(ERR_CONFIG,
                               "%s: initial.from_file \"%s\": /history holds %lld rows up to "
                               "iteration %lld, expected at most %d up to iterations = %lld",
                               cfg_origin(run->cfg, "initial.from_file"), run->cfg->from_file,
-                              (long long)h->rows, (long long)last, SOLVE_HISTORY_ROWS,
+                              (long long)history->rows, (long long)last, SOLVE_HISTORY_ROWS,
                               (long long)run->first_iteration));
   return ERR_OK;
 }
@@ -507,8 +421,8 @@ static int allocate(struct run *run) {
   double edge_max = fmax(fabs(plate->answer_lo), fabs(plate->answer_hi));
   if (plate->general)
     edge_max *= 2;
-  /* Only Jacobi carries its starting bound (a contraction in the max norm). */
-  estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, cfg->method != CFG_METHOD_JACOBI);
+  /* Only a contraction in the max norm carries its starting bound. */
+  estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, !run->method->contraction);
   /* A target below what rounding alone leaves in the bound (its value for a change of 0) can
    * never be met: refused, rather than iterating to max_iterations. */
   double floor = estimate_bound(&run->estimate, 0.0, false, 0);
@@ -530,7 +444,7 @@ static int allocate(struct run *run) {
      * a guarantee rests only on what this run measures. */
     CHECK(io_read_estimate(cfg->from_file, run->team, &m->ref_estimate));
     m->ref_iteration = m->estimate_iteration = m->chebyshev_start = run->first_iteration;
-    if (cfg->method == CFG_METHOD_CHEBYSHEV) { /* its own checkpoint goes on exactly */
+    if (run->method->keeps_previous) { /* its own checkpoint goes on exactly */
       int64_t start = -1;
       CHECK(io_read_previous(cfg->from_file, run->field, boundary, cfg, run->team,
                              run->first_iteration, &start));
@@ -555,22 +469,29 @@ static int allocate(struct run *run) {
 
 /* Whether the run watches for a target out of reach (estimate_stalled), and so writes what it
  * has seen into its files. */
-static bool tracks_stall(const struct cfg *cfg) {
-  return cfg->target_error > 0 && cfg->method != CFG_METHOD_JACOBI;
+static bool tracks_stall(const struct run *run) {
+  return run->cfg->target_error > 0 && run->method->stall_window != NULL;
+}
+
+/* The run's record for a file (output.h) of the iterate in state s: assembled here alone, for
+ * a checkpoint and for the result. */
+static struct io_state record_of(const struct run *run, const struct solve_state *s,
+                                 bool converged) {
+  return (struct io_state){.iterations = s->iteration,
+                           .change = s->change,
+                           .converged = converged,
+                           .error_estimate = s->error_estimate,
+                           .error_bound = s->error_bound,
+                           .chebyshev_start = s->method.chebyshev_start,
+                           .previous = s->method.previous_valid,
+                           .stall_best = s->stall.best,
+                           .stall_at = tracks_stall(run) ? s->stall.at : -1};
 }
 
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */
 static int write_checkpoint(void *ctx, const struct solve_state *s) {
   const struct run *run = ctx;
-  struct io_state state = {.iterations = s->iteration,
-                           .residual = s->residual,
-                           .converged = false,
-                           .error_estimate = s->error_estimate,
-                           .error_bound = s->error_bound,
-                           .chebyshev_start = s->chebyshev_start,
-                           .previous = s->previous_valid,
-                           .stall_best = s->stall.best,
-                           .stall_at = tracks_stall(run->cfg) ? s->stall.at : -1};
+  struct io_state state = record_of(run, s, false);
   /* the history so far, so that a run continued from this checkpoint goes on with it */
   struct solve_history history;
   solve_history_snapshot(&run->result.history, run->team, &history);
@@ -604,23 +525,12 @@ static int check_against_plan(const struct run *run) {
 }
 
 /* The summary's kernel line: the variants run (kernel: as the calibration and the run's first
- * sweeps chose them; NULL: not chosen), and a temporal block's wavefront. */
+ * sweeps chose them; NULL: not chosen), then the method's words (a temporal block's wavefront). */
 static void describe_kernel(struct run *run, const struct tune_choice *kernel) {
-  const struct cfg *cfg = run->cfg;
   if (kernel != NULL)
-    tune_describe(kernel, &run->result.variants, run->kernel, sizeof run->kernel);
-  else if (cfg->method != CFG_METHOD_MULTIGRID)
-    snprintf(run->kernel, sizeof run->kernel, "%s, %s, %s stores",
-             run->plate.general ? "general update (sources or regions: coef * average + rhs)"
-                                : "Chebyshev's weighted sweep",
-             sweep_isa_name(sweep_isa_default()),
-             cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
-  size_t used = strlen(run->kernel);
-  if (cfg->method != CFG_METHOD_MULTIGRID && cfg->temporal_block > 1 && used < sizeof run->kernel)
-    snprintf(run->kernel + used, sizeof run->kernel - used,
-             "; temporal blocks of %lld sweeps: the wavefront, %s, regular stores, %s",
-             (long long)cfg->temporal_block, sweep_isa_name(sweep_isa_default()),
-             cfg->method == CFG_METHOD_JACOBI ? "rows in scratch" : "rows in both buffers");
+    tune_describe(kernel, &run->result.figures.variants, run->kernel, sizeof run->kernel);
+  if (run->method->describe_kernel != NULL)
+    run->method->describe_kernel(run->cfg, run->plate.general, run->kernel, sizeof run->kernel);
 }
 
 static int solve(struct run *run) {
@@ -630,14 +540,12 @@ static int solve(struct run *run) {
     int nodes = 0;
     for (int r = 0; r < team->size; r++)
       nodes += team->node_of_rank[r] == r;
-    report_header(cfg, &run->layout, nodes, run->first_iteration);
+    report_header(cfg, run->method, &run->layout, nodes, run->first_iteration);
   }
-  /* The kernel variants, chosen by timing on this machine (tune.h), for Jacobi's plain sweeps
-   * on this rank's largest tile. Chebyshev's weighted sweep and the general update keep the
-   * stores set ("auto": regular; the weighted sweep reads the line it writes anyway, so a
-   * streaming store saves it no read) and the CPU's own instruction set, as a temporal block's
-   * wavefront does: nothing to time. Multigrid's cycles run loops of their own. */
-  bool sweeps = cfg->method == CFG_METHOD_JACOBI && !run->plate.general;
+  /* The kernel variants, chosen by timing on this machine (tune.h), for a method's plain sweeps
+   * on this rank's largest tile. The general update keeps the stores set and the CPU's own
+   * instruction set, as a temporal block's wavefront does: nothing to time. */
+  bool sweeps = run->method->tuned && !run->plate.general;
   struct tune_choice kernel = {0};
   if (sweeps) {
     int64_t rows = 0, cols = 0;
@@ -651,23 +559,10 @@ static int solve(struct run *run) {
   }
   /* With target_error the classic rule takes part only if the tolerance was given too. */
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
-  static const enum solve_method methods[] = {[CFG_METHOD_JACOBI] = SOLVE_JACOBI,
-                                              [CFG_METHOD_CHEBYSHEV] = SOLVE_CHEBYSHEV,
-                                              [CFG_METHOD_MULTIGRID] = SOLVE_MULTIGRID};
-  static const enum multigrid_cycle cycles[] = {
-      [CFG_CYCLE_V] = MULTIGRID_V, [CFG_CYCLE_W] = MULTIGRID_W, [CFG_CYCLE_F] = MULTIGRID_F};
-  static const enum multigrid_smoother smoothers[] = {[CFG_SMOOTHER_REDBLACK] = MULTIGRID_REDBLACK,
-                                                      [CFG_SMOOTHER_CHEBYSHEV] =
-                                                          MULTIGRID_CHEBYSHEV,
-                                                      [CFG_SMOOTHER_JACOBI] = MULTIGRID_JACOBI};
   struct solve_params params = {
-      .method = methods[cfg->method],
-      .multigrid = {.cycle = cycles[cfg->mg_cycle],
-                    .smoother = smoothers[cfg->mg_smoother],
-                    .pre = (int)cfg->mg_pre,
-                    .post = (int)cfg->mg_post,
-                    .fmg = cfg->mg_fmg,
-                    .halo_mode = halo_mode_of(cfg->halo_mode)},
+      .method = run->method,
+      .method_cfg = cfg,
+      .halo_mode = halo_mode_of(cfg->halo_mode),
       .tolerance = classic ? cfg->tolerance : 0.0,
       .target_error = cfg->target_error,
       .estimate = run->estimate,
@@ -705,25 +600,18 @@ static void far_from_answer(const struct run *run, struct report_summary *s) {
     return;
   s->warn = true;
   s->goal = cfg->tolerance;
-  double factor = run->result.convergence_factor;
-  if (cfg->method == CFG_METHOD_MULTIGRID) /* cycles at the measured factor */
-    s->more = factor > 0 && factor < 1 ? log(s->error_estimate / s->goal) / -log(factor) : NAN;
-  else
-    s->more = estimate_iterations_to(&run->estimate, s->error_estimate, s->goal);
-  s->goal_tolerance = s->residual * s->goal / s->error_estimate;
-  if (cfg->method == CFG_METHOD_JACOBI) {
-    struct estimate_model chebyshev = run->estimate;
-    chebyshev.chebyshev = true;
-    double from = isfinite(chebyshev.ref_estimate) ? chebyshev.ref_estimate : s->error_bound;
-    s->chebyshev_total = estimate_iterations_to(&chebyshev, from, s->goal);
-  }
-  if (cfg->method != CFG_METHOD_MULTIGRID) {
-    /* V(2,2) red-black reduces the error about 20x a cycle at any size (docs/numerics.md,
-     * Multigrid) */
-    double from =
-        isfinite(run->estimate.ref_estimate) ? run->estimate.ref_estimate : s->error_bound;
-    s->multigrid_total = from > s->goal ? ceil(log(from / s->goal) / log(20.0)) : 1;
-  }
+  s->more = run->method->steps_to(&run->estimate, &run->result.figures, s->error_estimate, s->goal);
+  s->goal_tolerance = s->change * s->goal / s->error_estimate;
+  /* the faster methods, from the start: from the reference estimate where there is one */
+  double from = isfinite(run->estimate.ref_estimate) ? run->estimate.ref_estimate : s->error_bound;
+  const struct method_ops *faster[REPORT_FASTER_MAX];
+  int n = method_faster(run->method, faster, REPORT_FASTER_MAX);
+  for (int k = 0; k < n; k++)
+    s->faster[k] =
+        (struct report_faster){.method = faster[k]->name,
+                               .step = faster[k]->step_name,
+                               .total = faster[k]->steps_to(&run->estimate, NULL, from, s->goal)};
+  s->nfaster = n;
 }
 
 /* The result to output.path; a run stopped by a signal writes its checkpoint instead, so that
@@ -732,15 +620,7 @@ static int write_result(struct run *run) {
   const struct cfg *cfg = run->cfg;
   struct team *team = run->team;
   const struct solve_result *r = &run->result;
-  struct io_state state = {.iterations = r->iterations,
-                           .residual = r->residual,
-                           .converged = r->converged,
-                           .error_estimate = r->error_estimate,
-                           .error_bound = r->error_bound,
-                           .chebyshev_start = r->chebyshev_start,
-                           .previous = r->previous_valid,
-                           .stall_best = r->stall.best,
-                           .stall_at = tracks_stall(cfg) ? r->stall.at : -1};
+  struct io_state state = record_of(run, &r->state, r->converged);
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
   struct plate_heat heat;
   CHECK(plate_heat_flow(&run->plate, run->field, run->halo, team, &heat));
@@ -765,7 +645,7 @@ static int write_result(struct run *run) {
   struct halo_counts c = halo_counts(run->halo);
   long long counts[4] = {c.local_points, c.shm_points, c.p2p_points, c.messages}, sums[4];
   MPI_CHECK(MPI_Allreduce(counts, sums, 4, MPI_LONG_LONG, MPI_SUM, team->comm));
-  int64_t exchange_every = cfg->method == CFG_METHOD_MULTIGRID ? 1 : cfg->temporal_block;
+  int64_t exchange_every = run->method->sweeps ? cfg->temporal_block : 1;
   struct io_run_info info = {.kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
                              .wall_seconds = max[3],
                              .compute_seconds = max[0],
@@ -786,14 +666,13 @@ static int write_result(struct run *run) {
     return status;
   }
 
-  struct report_summary s = {.iterations = r->iterations,
-                             .residual = r->residual,
+  struct report_summary s = {.iterations = r->state.iteration,
+                             .change = r->state.change,
                              .tolerance = cfg->tolerance,
                              .converged = r->converged,
                              .points = cfg->nx * cfg->ny,
                              .checksum = field_checksum(run->field, team),
-                             .iterations_run = r->iterations - run->first_iteration,
-                             .exchange_every = cfg->temporal_block,
+                             .iterations_run = r->state.iteration - run->first_iteration,
                              .output_path = path,
                              .interrupted = r->interrupted,
                              .method = cfg_method_name(cfg->method),
@@ -802,21 +681,19 @@ static int write_result(struct run *run) {
                              .stalled_bound = r->stalled_bound,
                              .classic_rule =
                                  cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance"),
-                             .error_estimate = r->error_estimate,
-                             .error_bound = r->error_bound,
-                             .multigrid = cfg->method == CFG_METHOD_MULTIGRID,
-                             .work_per_cycle = r->work_per_cycle,
-                             .convergence_factor = r->convergence_factor,
+                             .error_estimate = r->state.error_estimate,
+                             .error_bound = r->state.error_bound,
+                             .step = run->method->step_name,
+                             .work_per_step = run->method->sweeps ? 1.0 : r->figures.work_per_step,
+                             .in_sweep_equivalents = !run->method->sweeps,
                              .kernel = run->kernel[0] != '\0' ? run->kernel : NULL,
                              .heat = &heat,
                              .nregions = cfg->nregions,
                              .physical_units = cfg_is_set(cfg, "plate.conductivity"),
                              .verbose = run->cli.verbose};
-  if (s.multigrid) {
-    struct levels h;
-    s.levels = levels_init(&h, &run->layout) == ERR_OK ? h.n : 0;
-    s.exchange_every = 1;
-  }
+  if (run->method->describe_run != NULL)
+    run->method->describe_run(&r->figures, s.iterations_run, s.method_line, sizeof s.method_line);
+  s.exchange_every = run->method->sweeps ? cfg->temporal_block : 1;
   far_from_answer(run, &s);
   double output_seconds = r->checkpoint_seconds + run->write_seconds;
   MPI_CHECK(MPI_Reduce(team->rank == 0 ? MPI_IN_PLACE : &output_seconds, &output_seconds, 1,
@@ -832,7 +709,7 @@ static int write_result(struct run *run) {
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],
                                 .messages = (int)sums[3]};
-  /* ParaView 5.11's default reader cannot open a bare name (README, "Visualising"): "./" */
+  /* ParaView 5.11's default reader cannot open a bare name (docs/guide.md, "Visualising"): "./" */
   char *xmf = io_xdmf_path(path);
   char *sidecar = xmf != NULL ? malloc(strlen(xmf) + 3) : NULL;
   if (sidecar != NULL)

@@ -4,8 +4,8 @@
 #include "common/err.h"
 #include "io/expr.h"
 #include "io/output.h"
-#include "solver/bound/certify.h"
 #include "solver/bound/estimate.h"
+#include "solver/bound/exact.h"
 #include "solver/kernel/operator.h"
 
 #include <math.h>
@@ -56,10 +56,10 @@ static int bad_value(const struct formula *f, double v, double x, double y, cons
 static bool temperature_ok(double v) { return isfinite(v) && fabs(v) <= CFG_MAX_TEMPERATURE; }
 
 /* Position of ring or grid index `index` (ring counting: 0 is the edge), metres. */
-static double at(const struct plate *p, int64_t index) { return (double)index * p->h; }
+static double at(const struct plate *p, int64_t index) { return (double)index * p->spacing; }
 
 int plate_create(const struct cfg *cfg, const struct team *team, struct plate *out) {
-  *out = (struct plate){.cfg = cfg, .h = cfg_spacing(cfg), .general = cfg_general(cfg)};
+  *out = (struct plate){.cfg = cfg, .spacing = cfg_spacing(cfg), .general = cfg_general(cfg)};
   const struct cfg_expr *given[DECOMP_NSIDES] = {[DECOMP_NORTH] = &cfg->top,
                                                  [DECOMP_SOUTH] = &cfg->bottom,
                                                  [DECOMP_WEST] = &cfg->left,
@@ -128,8 +128,8 @@ static double *new_buffer(const struct field *f) {
 }
 
 /* Whether point (x, y) lies in a rectangle or disk region, up to 1e-9 of the spacing. */
-static bool inside(const struct cfg_region *r, double x, double y, double h) {
-  double slack = 1e-9 * h;
+static bool inside(const struct cfg_region *r, double x, double y, double spacing) {
+  double slack = 1e-9 * spacing;
   if (r->shape == CFG_REGION_RECTANGLE)
     return x >= r->x0 - slack && x <= r->x1 + slack && y >= r->y0 - slack && y <= r->y1 + slack;
   double dx = x - r->cx, dy = y - r->cy, reach = r->radius + slack;
@@ -292,7 +292,7 @@ static int fill_regions(struct plate *p, struct field *f, const struct team *tea
     struct refusal refused = {INT64_MAX};
     FOR_EACH_POINT(f, t, li, lj, o) {
       double x = at(p, f->tiles[t].col0 + lj + 1), y = at(p, f->tiles[t].row0 + li + 1);
-      if (r->shape == CFG_REGION_MASK ? mask[o] == 0.0 : !inside(r, x, y, p->h))
+      if (r->shape == CFG_REGION_MASK ? mask[o] == 0.0 : !inside(r, x, y, p->spacing))
         continue;
       inside_counts[k]++;
       if (f->fixed[o] > 0)
@@ -343,7 +343,7 @@ static int check_regions_hold(const struct plate *p, const struct team *team, co
                                   "%s holds no grid point: the points lie every h = %.17g m, at "
                                   "x = (j + 1) h and y = (i + 1) h; make it larger or the grid "
                                   "finer",
-                                  region_name(cfg, k, name), p->h));
+                                  region_name(cfg, k, name), p->spacing));
 }
 
 int plate_fill(struct plate *p, struct field *f, const struct team *team) {
@@ -392,7 +392,7 @@ int plate_fill(struct plate *p, struct field *f, const struct team *team) {
     p->fixed_points += total[k];
   free(counts);
   /* b = h^2 q / (4 k t): the same factor, computed once, on every rank */
-  double scale = p->h * p->h / (4.0 * cfg->conductivity * cfg->thickness);
+  double scale = p->spacing * p->spacing / (4.0 * cfg->conductivity * cfg->thickness);
   FOR_EACH_POINT(f, t, li, lj, o) {
     (void)t;
     (void)li;
@@ -464,7 +464,7 @@ static void copy_rings(const struct field *f, const double *from, double *to) {
   }
 }
 
-int plate_fill_rings(const struct plate *plate, struct field *f, struct halo *h,
+int plate_fill_rings(const struct plate *plate, struct field *f, struct halo *halo,
                      const struct team *team) {
   (void)plate;
   if (!field_general(f) || f->depth <= 1)
@@ -478,12 +478,12 @@ int plate_fill_rings(const struct plate *plate, struct field *f, struct halo *h,
   double *const terms[2] = {f->coef, f->rhs};
   for (int k = 0; k < 2; k++) {
     copy_buffer(f, buf, terms[k]);
-    if (halo_exchange(h, scratch) != ERR_OK)
+    if (halo_exchange(halo, scratch) != ERR_OK)
       team_abort(team, ERR_FAILURE);
     copy_rings(f, buf, terms[k]);
     /* the neighbours' reads of this round are ordered before our next writes of the buffer
      * by an exchange of the other one (halo.c) */
-    if (halo_exchange(h, f->current) != ERR_OK)
+    if (halo_exchange(halo, f->current) != ERR_OK)
       team_abort(team, ERR_FAILURE);
   }
   copy_buffer(f, buf, saved);
@@ -522,7 +522,7 @@ struct heat_pass {
   const double *ids; /* the regions' numbers, rings filled; NULL without regions */
   int n;             /* quantities: HEAT_EDGES + nregions + 2 */
   double *max;       /* pass 1: largest |term| of each */
-  certify_wide *sum; /* pass 2: quantised sums */
+  exact_wide *sum;   /* pass 2: quantised sums */
   const double *scale;
   int shift;
   double change;
@@ -534,8 +534,8 @@ static void add_term(struct heat_pass *hp, int k, double term) {
     hp->max[k] = fmax(hp->max[k], fabs(term));
     hp->max[hp->n - 1] = fmax(hp->max[hp->n - 1], fabs(term));
   } else {
-    hp->sum[k] += certify_quantise(term, hp->scale[k], hp->shift);
-    hp->sum[hp->n - 1] += certify_quantise(fabs(term), hp->scale[hp->n - 1], hp->shift);
+    hp->sum[k] += exact_quantise(term, hp->scale[k], hp->shift);
+    hp->sum[hp->n - 1] += exact_quantise(fabs(term), hp->scale[hp->n - 1], hp->shift);
   }
 }
 
@@ -543,7 +543,7 @@ static void heat_visit(struct heat_pass *hp) {
   const struct field *f = hp->f;
   const struct cfg *cfg = hp->p->cfg;
   const struct decomp_layout *l = f->layout;
-  double kt = cfg->conductivity * cfg->thickness, area = hp->p->h * hp->p->h;
+  double kt = cfg->conductivity * cfg->thickness, area = hp->p->spacing * hp->p->spacing;
   const double *cur = f->base + (int64_t)f->current * f->buffer_len;
   FOR_EACH_POINT(f, t, li, lj, o) {
     if (f->fixed != NULL && f->fixed[o] > 0)
@@ -574,14 +574,14 @@ static void heat_visit(struct heat_pass *hp) {
   }
 }
 
-int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, const struct team *team,
-                    struct plate_heat *out) {
+int plate_heat_flow(const struct plate *p, struct field *f, struct halo *halo,
+                    const struct team *team, struct plate_heat *out) {
   const struct cfg *cfg = p->cfg;
   *out = (struct plate_heat){0};
   int n = HEAT_EDGES + cfg->nregions + 2;
   double *max = calloc((size_t)n, sizeof *max), *scale = calloc((size_t)n, sizeof *scale);
   double *totals = calloc((size_t)n, sizeof *totals);
-  certify_wide *sum = calloc((size_t)n, sizeof *sum);
+  exact_wide *sum = calloc((size_t)n, sizeof *sum);
   double *saved = NULL;
   out->region = calloc(cfg->nregions > 0 ? (size_t)cfg->nregions : 1, sizeof *out->region);
   if (f->fixed != NULL)
@@ -602,7 +602,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
       (void)lj;
       other[o] = f->fixed[o];
     }
-    if (halo_exchange(h, 1 - f->current) != ERR_OK)
+    if (halo_exchange(halo, 1 - f->current) != ERR_OK)
       team_abort(team, ERR_FAILURE);
     hp.ids = other;
   }
@@ -613,11 +613,11 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, max, n, MPI_DOUBLE, MPI_MAX, team->comm));
     int64_t free_points = 0;
     MPI_CHECK(MPI_Allreduce(&hp.free_points, &free_points, 1, MPI_INT64_T, MPI_SUM, team->comm));
-    hp.shift = certify_shift(4 * free_points + 1);
+    hp.shift = exact_shift(4 * free_points + 1);
     hp.scale = max;
     hp.sum = sum;
     heat_visit(&hp);
-    certify_sum(team, sum, n, max, hp.shift, totals);
+    exact_sum(team, sum, n, max, hp.shift, totals);
     for (int s = 0; s < DECOMP_NSIDES; s++)
       out->edge[s] = totals[s];
     double imbalance = 0.0;
@@ -642,7 +642,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *h, cons
     /* Neighbours on the node may still be reading the numbers: one more exchange (of the
      * current buffer, whose ring it refills with the same values) orders their reads before
      * our writes, as halo.c's protocol does for every sweep (a barrier would order nothing). */
-    if (halo_exchange(h, f->current) != ERR_OK)
+    if (halo_exchange(halo, f->current) != ERR_OK)
       team_abort(team, ERR_FAILURE);
     copy_buffer(f, other, saved);
   }

@@ -32,7 +32,7 @@
 
 struct plate {
   const struct cfg *cfg; /* borrowed */
-  double h;              /* grid spacing, m */
+  double spacing;        /* grid spacing h, m */
   /* The ring's temperatures (field.h's layout): top and bottom nx + 2 each, left and right
    * ny + 2, corners included. */
   double *edge[DECOMP_NSIDES];
@@ -75,7 +75,7 @@ void plate_impose(const struct plate *plate, struct field *field, int buf);
  * entries), the sources' total over the free points, and the imbalance (their sum: 0 in the
  * steady state of the discrete equations, up to rounding) with its bound from this field's own
  * sweep change d: |imbalance| <= 4 k t N d (N free points), plus the sums' rounding. Each
- * total is summed exactly (certify_sum), so every decomposition reports the same bits. Uses
+ * total is summed exactly (exact_sum), so every decomposition reports the same bits. Uses
  * the field's other buffer as scratch for one halo exchange of the regions' numbers, and
  * restores it. Collective on team->comm; agreed. */
 struct plate_heat {

@@ -11,11 +11,11 @@ static struct {
   double tolerance, target_error; /* 0: that rule is off */
   int64_t max_iterations;
   int64_t iteration; /* of the previous line; -1: none yet */
-  double residual, error_estimate, elapsed;
+  double change, error_estimate, elapsed;
 } progress = {.iteration = -1};
 
-void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes,
-                   int64_t first_iteration) {
+void report_header(const struct cfg *cfg, const struct method_ops *method,
+                   const struct decomp_layout *layout, int nodes, int64_t first_iteration) {
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
   progress.tolerance = classic ? cfg->tolerance : 0.0;
   progress.target_error = cfg->target_error;
@@ -29,11 +29,10 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
   if (cfg->partitioner == CFG_BLOCK_CYCLIC)
     printf(" (block %lld)", (long long)cfg->block_size);
   printf(", halo %s, method %s", cfg_halo_mode_name(cfg->halo_mode), cfg_method_name(cfg->method));
-  bool multigrid = cfg->method == CFG_METHOD_MULTIGRID;
-  if (multigrid)
-    printf(" (%s(%lld,%lld) cycles, %s smoothing%s)", cfg_cycle_name(cfg->mg_cycle),
-           (long long)cfg->mg_pre, (long long)cfg->mg_post, cfg_smoother_name(cfg->mg_smoother),
-           cfg->mg_fmg ? ", full-multigrid start" : "");
+  char words[256] = "";
+  if (method->describe != NULL)
+    method->describe(cfg, words, sizeof words);
+  printf("%s", words);
   printf(", ");
   if (cfg->target_error > 0 && cfg_is_set(cfg, "solver.tolerance"))
     printf("target error %g degrees and tolerance %g", cfg->target_error, cfg->tolerance);
@@ -41,8 +40,9 @@ void report_header(const struct cfg *cfg, const struct decomp_layout *layout, in
     printf("target error %g degrees", cfg->target_error);
   else
     printf("tolerance %g", cfg->tolerance);
-  if (multigrid) { /* the sweeps' settings do not apply to its cycles */
-    printf(", check every cycle, at most %lld cycles\n", (long long)cfg->max_iterations);
+  if (!method->sweeps) { /* the sweeps' settings do not apply to its steps */
+    printf(", check every %s, at most %lld %ss\n", method->step_name,
+           (long long)cfg->max_iterations, method->step_name);
   } else {
     printf(", check every %lld, at most %lld iterations%s", (long long)cfg->check_interval,
            (long long)cfg->max_iterations,
@@ -108,7 +108,7 @@ static double rate_of(double before, double now, int64_t k) {
  * for the classic rule, the error estimate's for the target error (the bound, which decides,
  * shrinks at the same rate once the slowest mode dominates); the later of the two when both
  * are on. -1 if there is no estimate yet; *per_iteration: the seconds one takes. */
-static double iterations_left(int64_t iteration, double residual, double error_estimate,
+static double iterations_left(int64_t iteration, double change, double error_estimate,
                               double elapsed, double *per_iteration) {
   if (progress.iteration < 0 || iteration <= progress.iteration || elapsed <= progress.elapsed)
     return -1;
@@ -116,7 +116,7 @@ static double iterations_left(int64_t iteration, double residual, double error_e
   double left = 0;
   *per_iteration = (elapsed - progress.elapsed) / (double)k;
   if (progress.tolerance > 0) {
-    double n = iterations_to(residual, progress.tolerance, rate_of(progress.residual, residual, k));
+    double n = iterations_to(change, progress.tolerance, rate_of(progress.change, change, k));
     if (n < 0)
       return -1;
     left = n;
@@ -131,16 +131,16 @@ static double iterations_left(int64_t iteration, double residual, double error_e
   return left;
 }
 
-void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
+void report_progress(int64_t iteration, double change, double error_estimate, double mlups,
                      double elapsed) {
   printf("  iteration %lld:", (long long)iteration);
-  if (!isnan(residual))
-    printf(" diff %.3e,", residual);
+  if (!isnan(change))
+    printf(" diff %.3e,", change);
   if (!isnan(error_estimate))
     printf(" error about %.3g degrees,", error_estimate);
   printf(" %.1f MLUP/s, %.0f s elapsed", mlups, elapsed);
   double per_iteration = 0;
-  double left = iterations_left(iteration, residual, error_estimate, elapsed, &per_iteration);
+  double left = iterations_left(iteration, change, error_estimate, elapsed, &per_iteration);
   const char *rule = progress.target_error > 0 ? "target error" : "tolerance";
   if (left >= 0 && (double)iteration + left <= (double)progress.max_iterations)
     printf(", about %.2g s to the %s", left * per_iteration, rule);
@@ -149,7 +149,7 @@ void report_progress(int64_t iteration, double residual, double error_estimate, 
            (double)iteration + left);
   printf("\n");
   progress.iteration = iteration;
-  progress.residual = residual;
+  progress.change = change;
   progress.error_estimate = error_estimate;
   progress.elapsed = elapsed;
   fflush(stdout);
@@ -166,48 +166,50 @@ static double two_digits_by(double x, double (*rounding)(double)) {
 /* x to two significant digits: a prediction, not a count. */
 static double two_digits(double x) { return two_digits_by(x, round); }
 
-/* "iteration" or "iterations" after n; "cycle(s)" for multigrid. */
-static const char *count_word(int64_t n, bool cycles) {
-  if (cycles)
-    return n == 1 ? "cycle" : "cycles";
-  return n == 1 ? "iteration" : "iterations";
+/* The step's name after n, "iteration" or "iterations" (or "cycle(s)"). */
+static const char *count_word(int64_t n, const char *step, char *word, size_t len) {
+  snprintf(word, len, "%s%s", step, n == 1 ? "" : "s");
+  return word;
 }
 
 /* The first line: the answer, and why the run stopped. */
 static void summary_status(const struct report_summary *s) {
-  const char *unit = count_word(s->iterations, s->multigrid);
+  char word[32];
+  const char *unit = count_word(s->iterations, s->step, word, sizeof word);
   if (s->interrupted) {
-    printf("stopped by a signal at %s %lld: checkpoint written to %s\n",
-           s->multigrid ? "cycle" : "iteration", (long long)s->iterations, s->output_path);
+    printf("stopped by a signal at %s %lld: checkpoint written to %s\n", s->step,
+           (long long)s->iterations, s->output_path);
     printf("  continue with: jacobi --set initial.from_file=%s CONFIG\n", s->output_path);
     return;
   }
   printf("%s after %lld %s (%s): ", s->converged ? "converged" : "NOT converged",
          (long long)s->iterations, unit, s->method);
   if (s->converged && s->classic_rule)
-    printf("diff %.3e below the tolerance %g\n", s->residual, s->tolerance);
+    printf("diff %.3e below the tolerance %g\n", s->change, s->tolerance);
   else if (s->converged)
     printf("error bound %.3g below the target %g\n", s->error_bound, s->target_error);
   else if (s->stalled_at > 0)
     printf("the target error %g is out of reach\n", s->target_error);
   else
-    printf("stopped at solver.max_iterations, diff %.3e\n", s->residual);
+    printf("stopped at solver.max_iterations, diff %.3e\n", s->change);
 }
 
 /* The warning of a run the classic rule stopped far from T*, and the way out. */
 static void summary_warning(const struct report_summary *s) {
   printf("  warning: the diff is below the tolerance, but the error left is %.3g x the tolerance\n",
          s->error_estimate / s->tolerance);
-  printf("    for an error below %g: solver.target_error = %g (about %.0f more %s)\n", s->goal,
-         s->goal, two_digits(s->more), s->multigrid ? "cycles" : "iterations");
-  if (s->chebyshev_total > 0 || s->multigrid_total > 0) {
-    printf("    or solver.method =");
-    if (s->chebyshev_total > 0)
-      printf(" \"chebyshev\" (about %.0f iterations)%s", two_digits(s->chebyshev_total),
-             s->multigrid_total > 0 ? " or" : "");
-    if (s->multigrid_total > 0)
-      printf(" \"multigrid\" (about %.0f cycles)", s->multigrid_total);
-    printf("\n");
+  printf("    for an error below %g: solver.target_error = %g (about %.0f more %ss)\n", s->goal,
+         s->goal, two_digits(s->more), s->step);
+  int shown = 0, to_show = 0;
+  for (int k = 0; k < s->nfaster; k++)
+    to_show += s->faster[k].total > 0;
+  for (int k = 0; k < s->nfaster; k++) {
+    if (!(s->faster[k].total > 0))
+      continue;
+    shown++;
+    printf("%s \"%s\" (about %.0f %ss)%s", shown == 1 ? "    or solver.method =" : "",
+           s->faster[k].method, two_digits(s->faster[k].total), s->faster[k].step,
+           shown < to_show ? " or" : "\n");
   }
   if (s->verbose)
     printf("    (or solver.tolerance = %.2g)\n", s->goal_tolerance);
@@ -215,39 +217,33 @@ static void summary_warning(const struct report_summary *s) {
 
 /* The heat flows: one line by default, every flow and the balance under --verbose. */
 static void summary_heat(const struct report_summary *s) {
-  const struct plate_heat *h = s->heat;
+  const struct plate_heat *heat = s->heat;
   if (!s->verbose) {
     printf("  heat into the plate (W): top %.3g, bottom %.3g, left %.3g, right %.3g, sum %.3g\n",
-           h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST], h->edge[DECOMP_EAST],
-           h->imbalance);
+           heat->edge[DECOMP_NORTH], heat->edge[DECOMP_SOUTH], heat->edge[DECOMP_WEST],
+           heat->edge[DECOMP_EAST], heat->imbalance);
     return;
   }
   printf("  heat into the plate (W): top %.6g, bottom %.6g, left %.6g, right %.6g",
-         h->edge[DECOMP_NORTH], h->edge[DECOMP_SOUTH], h->edge[DECOMP_WEST], h->edge[DECOMP_EAST]);
+         heat->edge[DECOMP_NORTH], heat->edge[DECOMP_SOUTH], heat->edge[DECOMP_WEST],
+         heat->edge[DECOMP_EAST]);
   for (int k = 0; k < s->nregions; k++)
-    printf(", region %d %.6g", k + 1, h->region[k]);
-  printf(", sources %.6g\n", h->source);
+    printf(", region %d %.6g", k + 1, heat->region[k]);
+  printf(", sources %.6g\n", heat->source);
   printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "
          "error left)\n",
-         h->imbalance, h->imbalance_bound);
+         heat->imbalance, heat->imbalance_bound);
 }
 
 /* Under --verbose: how the run went, for those who tune it (also in the file's attributes). */
 static void summary_details(const struct report_summary *s) {
-  double updates = (double)s->points * (double)s->iterations_run;
-  if (s->multigrid) /* a cycle updates the fine grid's points work_per_cycle times, in effect */
-    updates *= s->work_per_cycle;
+  /* a step updates the fine grid's points work_per_step times, in effect */
+  double updates = (double)s->points * (double)s->iterations_run * s->work_per_step;
   double mlups = s->wall_seconds > 0 ? updates / s->wall_seconds / 1e6 : 0.0;
-  if (s->multigrid) {
-    printf("  multigrid: %lld cycles on %d levels, %.2f fine-sweep equivalents a cycle (%.1f in "
-           "all)",
-           (long long)s->iterations_run, s->levels, s->work_per_cycle,
-           s->work_per_cycle * (double)s->iterations_run);
-    if (!isnan(s->convergence_factor))
-      printf(", residual reduced %.3g x a cycle", s->convergence_factor);
-    printf("\n");
-  }
-  printf("  rate %.1f MLUP/s%s\n", mlups, s->multigrid ? " (in fine-sweep equivalents)" : "");
+  if (s->method_line[0] != '\0')
+    printf("  %s\n", s->method_line);
+  printf("  rate %.1f MLUP/s%s\n", mlups,
+         s->in_sweep_equivalents ? " (in fine-sweep equivalents)" : "");
   if (s->kernel != NULL)
     printf("  kernel %s\n", s->kernel);
   printf("  time (max over ranks): compute %.6f s, halo exchange %.6f s, convergence "
@@ -274,7 +270,7 @@ void report_summary(const struct report_summary *s) {
            s->stalled_bound, (long long)s->stalled_at);
     printf("    rounding (the iterates' change stays near %.2g); solver.target_error = %.2g can "
            "be met\n",
-           s->residual, two_digits_by(1.1 * s->stalled_bound, ceil));
+           s->change, two_digits_by(1.1 * s->stalled_bound, ceil));
   }
   if (s->warn)
     summary_warning(s);
@@ -282,8 +278,8 @@ void report_summary(const struct report_summary *s) {
     summary_heat(s);
   printf("  wall time %.6f s", s->wall_seconds);
   if (s->iterations_run != s->iterations) /* continued from a file: this run's part alone */
-    printf(" (this run: %s %lld to %lld)", s->multigrid ? "cycles" : "iterations",
-           (long long)(s->iterations - s->iterations_run), (long long)s->iterations);
+    printf(" (this run: %ss %lld to %lld)", s->step, (long long)(s->iterations - s->iterations_run),
+           (long long)s->iterations);
   printf(", field checksum %016llx\n", (unsigned long long)s->checksum);
   if (s->verbose)
     summary_details(s);

@@ -7,15 +7,18 @@
 #include "decomp/decomp.h"
 #include "io/cfg.h"
 #include "runtime/halo.h"
+#include "solver/method/method.h"
 #include "solver/plate.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
+enum { REPORT_FASTER_MAX = 4 };
+
 /* Run-wide figures gathered for the summary. */
 struct report_summary {
   int64_t iterations;
-  double residual, tolerance;
+  double change, tolerance; /* the last agreed sweep change ("diff") and the tolerance */
   bool converged;
   double wall_seconds;
   double compute_seconds, halo_seconds, reduce_seconds; /* max over ranks */
@@ -28,7 +31,8 @@ struct report_summary {
   double estimate_seconds; /* measuring the error left, max over ranks (not in wall_seconds) */
   const char *output_path; /* the file written */
   bool interrupted;        /* stopped by a signal: output_path is the checkpoint */
-  const char *method;      /* "jacobi", "chebyshev" */
+  const char *method;      /* "jacobi", "chebyshev", "multigrid" */
+  const char *step;        /* what one of its iterations is: "iteration", "cycle" */
   const char *kernel;      /* the kernel variants run (tune_describe); NULL: not said */
   double target_error;     /* 0: off */
   /* Stopped as out of reach (solve.h): the bound's best since this iteration (0: not). */
@@ -38,16 +42,20 @@ struct report_summary {
   /* The distance of the result to T*, the exact solution of the discrete equations. */
   double error_estimate, error_bound;
   /* The warning when the classic rule stopped far from T*: warn if set; the way out to an
-   * error below `goal`: `more` iterations of this method (or a tolerance of goal_tolerance),
-   * or about `chebyshev_total` iterations of Chebyshev in all (0 where this is Chebyshev), or
-   * about `multigrid_total` cycles of multigrid (0 where this is multigrid). */
+   * error below `goal`: `more` steps of this method (or a tolerance of goal_tolerance), or
+   * about `total` steps in all of each faster method (those with a total > 0). */
   bool warn;
-  double goal, more, goal_tolerance, chebyshev_total, multigrid_total;
-  /* Multigrid: the levels, the work of a cycle in fine sweeps, the residual's reduction a
-   * cycle (NaN: fewer than two cycles). */
-  bool multigrid;
-  int levels;
-  double work_per_cycle, convergence_factor;
+  double goal, more, goal_tolerance;
+  struct report_faster {
+    const char *method, *step;
+    double total;
+  } faster[REPORT_FASTER_MAX];
+  int nfaster;
+  /* The work of a step in fine sweeps (1: a step is a sweep), the rate counted in them
+   * (in_sweep_equivalents), and the method's own line of details (method.h; empty: none). */
+  double work_per_step;
+  bool in_sweep_equivalents;
+  char method_line[256];
   /* The heat flows of the result (plate.h) and the regions they name; NULL: not reported. */
   const struct plate_heat *heat;
   int nregions;
@@ -59,12 +67,12 @@ struct report_summary {
 };
 
 /* The header; a run continued from initial.from_file says from which iteration. */
-void report_header(const struct cfg *cfg, const struct decomp_layout *layout, int nodes,
-                   int64_t first_iteration);
+void report_header(const struct cfg *cfg, const struct method_ops *method,
+                   const struct decomp_layout *layout, int nodes, int64_t first_iteration);
 /* A progress line: the iteration, the last agreed diff and error estimate (NaN: none yet), the
  * rate and the seconds since the start; from the second line on, the time left to the stopping
  * rules the header announced, at the rates of convergence measured between lines. */
-void report_progress(int64_t iteration, double residual, double error_estimate, double mlups,
+void report_progress(int64_t iteration, double change, double error_estimate, double mlups,
                      double elapsed);
 /* The summary, leading with the answer: converged or not and why (a signal stop: the
  * checkpoint and how to continue), the error left, any warning, the heat flows where the plate

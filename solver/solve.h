@@ -1,7 +1,7 @@
-/* solve.h - the iteration over the distributed field: step every tile (a method: Jacobi sweeps,
- * or Chebyshev semi-iteration over the same sweep), decide convergence with one MPI_Allreduce at
- * check iterations, exchange halos, swap buffers; checkpoints, signals and progress, written
- * once for every method.
+/* solve.h - the iteration over the distributed field: a step of the method (method.h: Jacobi's
+ * sweep, Chebyshev's weighted sweep, multigrid's cycle), convergence decided with one
+ * MPI_Allreduce at check iterations, halos exchanged between steps; checkpoints, signals and
+ * progress, written once for every method and never asking which one runs.
  *
  * The stopping rule (docs/numerics.md, "What it solves"): iteration k computes x^k from x^(k-1) and
  * measures diff_k = max |J x^(k-1) - x^(k-1)| over the interior, the sweep change of the iterate
@@ -31,20 +31,18 @@
 #include "solver/bound/estimate.h"
 #include "solver/kernel/sweep.h"
 #include "solver/kernel/tune.h"
-#include "solver/multigrid.h"
+#include "solver/method/method.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
-enum solve_method { SOLVE_JACOBI, SOLVE_CHEBYSHEV, SOLVE_MULTIGRID };
-
-/* What a file written mid-run or at the end records of the iteration. */
+/* The state of an iterate: what a checkpoint, and the result, record of the iteration. */
 struct solve_state {
   int64_t iteration;
-  double residual; /* the last agreed diff */
+  double change; /* the last agreed sweep change max |J x - x| (NaN: no check yet) */
+  /* The distance of the iterate to T*: estimate and guaranteed bound (degrees). */
   double error_estimate, error_bound;
-  int64_t chebyshev_start;     /* -1: Jacobi */
-  bool previous_valid;         /* the other buffer holds x^(iteration - 1) */
+  struct method_state method;  /* the method's own (Chebyshev's start, the iterate before) */
   struct estimate_stall stall; /* a target out of reach, so far (estimate.h) */
 };
 
@@ -65,9 +63,12 @@ struct solve_history {
 };
 
 struct solve_params {
-  enum solve_method method;
-  double tolerance;    /* the classic rule: diff < tolerance (0: off) */
-  double target_error; /* the error rule: bound <= target_error (0: off) */
+  /* The method (method.h): what a step is and what its check certifies. */
+  const struct method_ops *method;
+  const struct cfg *method_cfg; /* its own keys ([multigrid]); NULL: its defaults */
+  enum halo_mode halo_mode; /* a method's own halos (multigrid's coarse levels), as the field's */
+  double tolerance;         /* the classic rule: diff < tolerance (0: off) */
+  double target_error;      /* the error rule: bound <= target_error (0: off) */
   /* The plate's error model (estimate.h), with its reference; for Chebyshev also where the
    * recurrence began (chebyshev_start): step s = k - chebyshev_start uses omega_s, and if
    * chebyshev_start < first_iteration the other buffer must hold x^(first_iteration - 1) (a
@@ -76,10 +77,9 @@ struct solve_params {
   /* A target out of reach (estimate_stalled), as far as the run continued had seen: {INFINITY,
    * first_iteration} for a fresh start. */
   struct estimate_stall stall;
-  /* Multigrid (method SOLVE_MULTIGRID): an iteration is a cycle, checked after every one
-   * (check_interval, streaming_stores, overlap and temporal_block are the sweeps' and do not
-   * apply); its change is that of the cycle's result. */
-  struct multigrid_params multigrid;
+  /* A method that does not sweep the fine field (method->sweeps false: multigrid's cycles) is
+   * checked after every step; check_interval, streaming_stores, overlap and temporal_block are
+   * the sweeps' and do not apply to it. */
   int64_t max_iterations;
   int64_t check_interval;
   bool streaming_stores; /* sweep with sweep_tile_streaming (same bits, other stores) */
@@ -113,35 +113,29 @@ struct solve_params {
 
 struct solve_result {
   struct solve_history history;
-  int64_t iterations;
-  double residual; /* the last agreed diff */
+  /* The iterate left current; method.previous_valid only if the run may go on from it. */
+  struct solve_state state;
   bool converged;
-  /* The distance of the field left current to T*: estimate and guaranteed bound (degrees). */
-  double error_estimate, error_bound;
-  int64_t chebyshev_start; /* Chebyshev: where the recurrence began; -1 for Jacobi */
-  bool previous_valid;     /* the other buffer holds the iterate before (Chebyshev) */
-  bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
+  bool interrupted; /* stopped by SIGTERM, SIGINT or SIGUSR1, agreed by every rank */
   /* Stopped because the bound stopped falling above solver.target_error (Chebyshev,
    * multigrid: rounding): the iteration of its best, and that best; 0 and 0 otherwise. */
   int64_t stalled_at;
   double stalled_bound;
-  struct estimate_stall stall; /* the state at the end, for the file */
-  struct tune_trial variants;  /* params->variants after the run: what its first sweeps chose */
   /* Seconds in each phase on this rank, and the run's wall time on this rank (without the
    * error measurements, estimate_seconds, which are not the solve). */
   double compute_seconds, halo_seconds, reduce_seconds, wall_seconds;
   double checkpoint_seconds; /* inside checkpoint(), included in wall_seconds */
   double estimate_seconds;   /* measuring the error (certify.h), left out of wall_seconds */
   int64_t exchanges;         /* halo exchanges this rank made */
-  /* Multigrid: the work of a cycle in fine-sweep equivalents, and the residual's reduction per
-   * cycle (geometric mean over the cycles after the first; NaN with fewer than two). */
-  double work_per_cycle, convergence_factor;
+  /* The method's figures (method.h): the variants its first sweeps chose (params->variants
+   * if it has none), the work of a step, the residual's reduction a step, its levels. */
+  struct method_figures figures;
 };
 
-/* The history as a file holds it, for a checkpoint written mid-run: `h` with its pending
+/* The history as a file holds it, for a checkpoint written mid-run: `history` with its pending
  * check appended and rank 0's seconds on every rank (the file's writers write the same bytes).
  * Collective on team->comm. */
-void solve_history_snapshot(const struct solve_history *h, const struct team *team,
+void solve_history_snapshot(const struct solve_history *history, const struct team *team,
                             struct solve_history *out);
 
 /* Install the SIGTERM, SIGINT and SIGUSR1 handlers that ask solve_run to stop. Not collective; call

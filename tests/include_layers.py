@@ -27,10 +27,11 @@ LAYERS = [
     ("io/", 3, "io"),
     ("solver/kernel/", 4, "kernel"),
     ("solver/bound/", 5, "bound"),
-    ("solver/", 6, "methods and application"),
-    ("man/", 7, "tools"),
-    ("bench/", 7, "tools"),
-    ("tests/", 7, "tests"),
+    ("solver/method/", 6, "methods"),
+    ("solver/", 7, "loop and application"),
+    ("man/", 8, "tools"),
+    ("bench/", 8, "tools"),
+    ("tests/", 8, "tests"),
 ]
 NO_MPI = ("common/", "decomp/")
 HDF5_ONLY = ("io/", "tests/")
@@ -95,6 +96,7 @@ def self_check():
         "runtime/halo.h": '#include "decomp/decomp.h"\n#include "io/cfg.h"\n',
         "io/cfg.h": '#include "err.h"\n#include <hdf5.h>\n',
         "solver/solve.c": '#include "runtime/halo.h"\n#include "solver/gone.h"\n#include <hdf5.h>\n',
+        "solver/method/jacobi.c": '#include "solver/solve.c"\n',
         "elsewhere/x.c": "",
     }
     expected = [
@@ -102,6 +104,7 @@ def self_check():
         "elsewhere/x.c: in no layer",
         'io/cfg.h:1: #include "err.h": a bare name',
         'runtime/halo.h:2: #include "io/cfg.h": runs up, from runtime to io',
+        'solver/method/jacobi.c:1: #include "solver/solve.c": runs up, from methods to loop and',
         'solver/solve.c:2: #include "solver/gone.h": no such file',
         "solver/solve.c:3: #include <hdf5.h>: HDF5 outside io/",
     ]

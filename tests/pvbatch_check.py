@@ -178,7 +178,7 @@ def main():
         return 2
     given, h5 = sys.argv[1], os.path.abspath(sys.argv[2])
     xmf = os.path.abspath(given)
-    if not os.path.dirname(given):  # a bare name: Xdmf3ReaderS cannot (README), ./NAME can
+    if not os.path.dirname(given):  # a bare name: Xdmf3ReaderS cannot (docs/guide.md), ./NAME can
         given = os.path.join(".", given)
     view = None
     if len(sys.argv) == 4:
@@ -202,7 +202,7 @@ def main():
                   f"{shape[1]} points, spacing {h:.6g} m, row 0 at the top")
     # the form jacobi's summary prints for a bare name ("in ParaView open ./plate.xmf"), with
     # the reader ParaView picks itself (OpenDataFile), from the file's own directory: ParaView
-    # 5.11's default reader aborts on the bare name, so jacobi names this form (README)
+    # 5.11's default reader aborts on the bare name, so jacobi names this form (docs/guide.md)
     here = os.getcwd()
     os.chdir(os.path.dirname(xmf))
     try:

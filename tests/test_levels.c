@@ -1,7 +1,7 @@
 /* test_levels.c - the multigrid hierarchy (levels.h) against values worked by hand, and the
  * smoothers' weights (multigrid.h) against the bound they are built to meet. */
 #include "decomp/levels.h"
-#include "solver/multigrid.h"
+#include "solver/method/multigrid/multigrid.h"
 #include "tests/cunit_main.h"
 
 #include <math.h>

@@ -8,7 +8,7 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
-#include "solver/multigrid.h"
+#include "solver/method/multigrid/multigrid.h"
 #include "tests/cunit_main.h"
 
 #include <math.h>
@@ -22,7 +22,7 @@ static int64_t plate_nx = 90, plate_ny = 60;
 static bool small_features = false;
 
 /* The small-features plate: disks of radius 1 to 3 and lone points, which the grid lines of
- * the coarse levels mostly miss. Before the absorption rule (README-any-plate-mg.md) a cycle
+ * the coarse levels mostly miss. Before the absorption rule (docs/numerics.md, "Sources and fixed regions") a cycle
  * reduced the change by 0.69 at worst here, and 40 cycles left 1e-7 (such plates diverged at
  * 1023^2); now 0.14. */
 static bool small_fixed_at(int64_t gi, int64_t gj, double *held) {

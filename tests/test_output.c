@@ -407,7 +407,7 @@ static void run_all(const char *mode, int64_t slab_bytes, bool interior) {
       if (interior)
         attach_interior(f);
       struct io_state state = {
-          .iterations = 42, .residual = 1e-5, .converged = true, .heat = interior ? &heat : NULL};
+          .iterations = 42, .change = 1e-5, .converged = true, .heat = interior ? &heat : NULL};
       int status = io_write(path, f, &boundary, cfg, team, &state);
       CU_ASSERT_EQUAL(status, ERR_OK);
       if (status != ERR_OK)
@@ -469,7 +469,7 @@ static void test_read_refuses_other_boundary(void) {
   CU_ASSERT_TRUE_FATAL(make_layout(&l, 7, 5, team->size, &layouts[0]));
   struct field *f = NULL;
   CU_ASSERT_EQUAL_FATAL(field_create(&l, team, &boundary, 0.0, 1, &f), ERR_OK);
-  struct io_state state = {.iterations = 42, .residual = 1e-5, .converged = true};
+  struct io_state state = {.iterations = 42, .change = 1e-5, .converged = true};
   CU_ASSERT_EQUAL(io_write(path, f, &boundary, cfg, team, &state), ERR_OK);
   /* One point of the right edge differs: the message names it and the value wanted. */
   static double east[RING_POINTS];

@@ -40,8 +40,10 @@ static int solve(struct run *run, int64_t nx, int64_t ny, enum decomp_kind kind,
   CHECK(decomp_layout_init(&run->layout, nx, ny, run->team->size, dims, kind, 2));
   CHECK(field_create(&run->layout, run->team, edges, 0.0, 1, &run->field));
   CHECK(halo_create(run->field, run->team, HALO_AUTO, &run->halo));
-  struct solve_params p = {
-      .tolerance = tolerance, .max_iterations = max_iterations, .check_interval = check_interval};
+  struct solve_params p = {.method = &method_jacobi,
+                           .tolerance = tolerance,
+                           .max_iterations = max_iterations,
+                           .check_interval = check_interval};
   if (variants_under_test != NULL) {
     p.variants_chosen = true;
     p.variants = *variants_under_test;
@@ -89,9 +91,9 @@ static void test_single_point_converges_at_second_iteration(void) {
   if (size > 1)
     return; /* a 1 x 1 grid has one point: more ranks than points is refused */
   CU_ASSERT_EQUAL_FATAL(solve(&run, 1, 1, DECOMP_BLOCK, &hot_top, 0.1, 100, 1), ERR_OK);
-  CU_ASSERT_EQUAL(run.result.iterations, 2);
+  CU_ASSERT_EQUAL(run.result.state.iteration, 2);
   CU_ASSERT_TRUE(run.result.converged);
-  CU_ASSERT_EQUAL(run.result.residual, 0.0);
+  CU_ASSERT_EQUAL(run.result.state.change, 0.0);
   CU_ASSERT_EQUAL(value_at(&run, 0, 0), 0.25);
   release(&run);
 }
@@ -104,14 +106,14 @@ static void test_check_interval_delays_the_stop(void) {
   if (size > 1)
     return;
   CU_ASSERT_EQUAL_FATAL(solve(&run, 1, 1, DECOMP_BLOCK, &hot_top, 0.1, 100, 3), ERR_OK);
-  CU_ASSERT_EQUAL(run.result.iterations, 3);
+  CU_ASSERT_EQUAL(run.result.state.iteration, 3);
   CU_ASSERT_TRUE(run.result.converged);
   release(&run);
   /* max_iterations 1: diff 0.25 is not below 0.1, so not converged after 1. */
   CU_ASSERT_EQUAL_FATAL(solve(&run, 1, 1, DECOMP_BLOCK, &hot_top, 0.1, 1, 1), ERR_OK);
-  CU_ASSERT_EQUAL(run.result.iterations, 1);
+  CU_ASSERT_EQUAL(run.result.state.iteration, 1);
   CU_ASSERT_FALSE(run.result.converged);
-  CU_ASSERT_EQUAL(run.result.residual, 0.25);
+  CU_ASSERT_EQUAL(run.result.state.change, 0.25);
   release(&run);
 }
 
@@ -157,12 +159,12 @@ static void compare_with_reference(int64_t nx, int64_t ny, enum decomp_kind kind
   double *ref = reference(nx, ny, &edges, tol, 5000, check, &ref_iterations, &ref_residual);
   struct run run;
   CU_ASSERT_EQUAL_FATAL(solve(&run, nx, ny, kind, &edges, tol, 5000, check), ERR_OK);
-  if (run.result.iterations != ref_iterations)
+  if (run.result.state.iteration != ref_iterations)
     fprintf(stderr, "\n  %lldx%lld check %lld: want %lld iterations, got %lld", (long long)nx,
             (long long)ny, (long long)check, (long long)ref_iterations,
-            (long long)run.result.iterations);
-  CU_ASSERT_EQUAL(run.result.iterations, ref_iterations);
-  CU_ASSERT_EQUAL(run.result.residual, ref_residual);
+            (long long)run.result.state.iteration);
+  CU_ASSERT_EQUAL(run.result.state.iteration, ref_iterations);
+  CU_ASSERT_EQUAL(run.result.state.change, ref_residual);
   CU_ASSERT_TRUE(run.result.converged);
   int64_t differ = 0;
   for (int64_t gi = 0; gi < ny; gi++)
@@ -205,8 +207,9 @@ static void test_a_trial_between_variants_changes_no_bit(void) {
   struct run run;
   variants_under_test = &trial;
   CU_ASSERT_EQUAL_FATAL(solve(&run, 9, 17, DECOMP_BLOCK_CYCLIC, &hot_top, 1e-6, 5000, 2), ERR_OK);
-  CU_ASSERT_TRUE(run.result.variants.winner == 0 || run.result.variants.winner == 1);
-  CU_ASSERT_EQUAL(run.result.variants.choices, 2);
+  CU_ASSERT_TRUE(run.result.figures.variants.winner == 0 ||
+                 run.result.figures.variants.winner == 1);
+  CU_ASSERT_EQUAL(run.result.figures.variants.choices, 2);
   release(&run);
 }
 
@@ -294,6 +297,70 @@ static void test_a_field_not_finite_is_not_certified(void) {
   release(&run);
 }
 
+/* Every method behind method.h runs through the one loop: on the same plate, to the error
+ * target, each converges, and its field lies within its guaranteed bound of Jacobi's (both are
+ * within their bounds of T*). Chebyshev takes under a quarter of Jacobi's iterations (about the
+ * square root of their count), and multigrid's
+ * steps are cycles, a handful; each reports its own figures. */
+static void test_every_method_runs_through_the_one_loop(void) {
+  const struct method_ops *methods[] = {&method_jacobi, &method_chebyshev, &method_multigrid};
+  enum { NX = 31, NY = 23, NMETHODS = 3 };
+  const double target = 1e-6;
+  double *field[NMETHODS];
+  double bound[NMETHODS];
+  int64_t steps[NMETHODS];
+  for (int m = 0; m < NMETHODS; m++) {
+    struct run run = {0};
+    int dims[2] = {0, 0};
+    CU_ASSERT_EQUAL_FATAL(team_create(MPI_COMM_WORLD, &run.team), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(team_split_nodes(run.team, 0), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(decomp_dims_fill(run.team->size, dims), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        decomp_layout_init(&run.layout, NX, NY, run.team->size, dims, DECOMP_BLOCK, 1), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(field_create(&run.layout, run.team, &hot_top, 0.0, 1, &run.field),
+                          ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(halo_create(run.field, run.team, HALO_AUTO, &run.halo), ERR_OK);
+    struct solve_params p = {.method = methods[m],
+                             .target_error = target,
+                             .stall = {INFINITY, 0},
+                             .max_iterations = 100000,
+                             .check_interval = 1};
+    estimate_init(&p.estimate, NX, NY, 1.0, !methods[m]->contraction);
+    estimate_reference_uniform(&p.estimate, 0, 0.0, 0.0, 1.0);
+    CU_ASSERT_EQUAL_FATAL(solve_run(run.field, run.halo, run.team, &p, &run.result), ERR_OK);
+    EXPECT(run.result.converged && run.result.state.error_bound <= target,
+           "%s: converged %d, bound %g", methods[m]->name, run.result.converged,
+           run.result.state.error_bound);
+    steps[m] = run.result.state.iteration;
+    bound[m] = run.result.state.error_bound;
+    field[m] = calloc(NX * NY, sizeof *field[m]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(field[m]);
+    for (int64_t gi = 0; gi < NY; gi++)
+      for (int64_t gj = 0; gj < NX; gj++) {
+        double v = value_at(&run, gi, gj);
+        field[m][gi * NX + gj] = isnan(v) ? 0.0 : v; /* summed over the ranks below */
+      }
+    MPI_Allreduce(MPI_IN_PLACE, field[m], NX * NY, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    if (methods[m] == &method_multigrid)
+      EXPECT(run.result.figures.levels > 1 && run.result.figures.work_per_step > 1.0,
+             "multigrid: %d levels, %g sweeps a cycle", run.result.figures.levels,
+             run.result.figures.work_per_step);
+    release(&run);
+  }
+  for (int m = 1; m < NMETHODS; m++) {
+    double worst = 0.0;
+    for (int64_t k = 0; k < NX * NY; k++)
+      worst = fmax(worst, fabs(field[m][k] - field[0][k]));
+    EXPECT(worst <= bound[m] + bound[0], "%s against jacobi: %g apart, bounds %g + %g",
+           methods[m]->name, worst, bound[m], bound[0]);
+  }
+  EXPECT(4 * steps[1] < steps[0], "chebyshev %lld iterations, jacobi %lld", (long long)steps[1],
+         (long long)steps[0]);
+  EXPECT(steps[2] > 0 && steps[2] < 30, "multigrid %lld cycles", (long long)steps[2]);
+  for (int m = 0; m < NMETHODS; m++)
+    free(field[m]);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"single_point_converges_at_second_iteration",
@@ -303,6 +370,7 @@ int tests_register(void) {
       {"second_order_against_analytic_plate", test_second_order_against_analytic_plate},
       {"a_field_not_finite_is_not_certified", test_a_field_not_finite_is_not_certified},
       {"a_trial_between_variants_changes_no_bit", test_a_trial_between_variants_changes_no_bit},
+      {"every_method_runs_through_the_one_loop", test_every_method_runs_through_the_one_loop},
   };
   return TESTS_ADD_SUITE("solve", cases);
 }

@@ -2,45 +2,17 @@
 #include "solver/bound/certify.h"
 
 #include "common/err.h"
+#include "solver/bound/exact.h"
 #include "solver/kernel/operator.h"
 #include "solver/kernel/sweep.h"
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
-
-/* 128-bit integers: the sums of a residual quantised to 60 bits, weighted by hats of up to
- * (n + 1) units, over a whole grid, fit in 126 bits. A GCC and Clang extension on 64-bit
- * targets. */
-__extension__ typedef __int128 wide;
-__extension__ typedef unsigned __int128 uwide;
-
-/* MPI_SUM for `wide`, as two's complement addition (mod 2^128): exact, so every order of the
- * reduction gives the same bits. */
-static void add_wide(void *in, void *inout, int *len, MPI_Datatype *type) {
-  (void)type;
-  for (int k = 0; k < *len; k++) {
-    uwide a, b;
-    memcpy(&a, (char *)in + (size_t)k * sizeof a, sizeof a);
-    memcpy(&b, (char *)inout + (size_t)k * sizeof b, sizeof b);
-    b += a;
-    memcpy((char *)inout + (size_t)k * sizeof b, &b, sizeof b);
-  }
-}
-
-static int bits(int64_t v) {
-  int b = 0;
-  while (v > 0) {
-    b++;
-    v >>= 1;
-  }
-  return b;
-}
 
 /* This rank's hat-weighted sums of the residual, each point's residual quantised to
  * round(r / rmax 2^shift). */
 static int weighted_sums(const struct field *f, const struct estimate_coarse *c, double rmax,
-                         int shift, wide *acc) {
+                         int shift, exact_wide *acc) {
   const int64_t ny = f->layout->ny, nx = f->layout->nx;
   int64_t widest = 0;
   for (int64_t t = 0; t < f->ntiles; t++)
@@ -71,12 +43,12 @@ static int weighted_sums(const struct field *f, const struct estimate_coarse *c,
           r = 4 *
               (OP_GENERAL(f->coef[row + lj], OP_LAPLACE(n, s, w, e), f->rhs[row + lj]) - mid[lj]);
         double scaled = r * scale; /* |r| <= rmax up to rounding: within 2^shift + 1 */
-        wide q = (wide)llround(scaled);
+        exact_wide q = (exact_wide)llround(scaled);
         for (int a = 0; a < 2; a++)
           for (int b = 0; b < 2; b++) {
             int64_t w = wy[a] * wx[2 * lj + b];
             if (w != 0)
-              acc[(ky[a] - 1) * c->mx + (kx[2 * lj + b] - 1)] += (wide)w * q;
+              acc[(ky[a] - 1) * c->mx + (kx[2 * lj + b] - 1)] += (exact_wide)w * q;
           }
       }
     }
@@ -125,29 +97,20 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   if (!(rmax > 0) || !isfinite(rmax))
     return team_agree(team, ERR_OK); /* x is T* (or not finite: the loop says so) */
   size_t cells = (size_t)c->my * (size_t)c->mx;
-  wide *local = calloc(cells, sizeof *local), *sum = calloc(cells, sizeof *sum);
+  exact_wide *local = calloc(cells, sizeof *local), *sum = calloc(cells, sizeof *sum);
   double *rc_sums = calloc(cells, sizeof *rc_sums);
   int status = local != NULL && sum != NULL && rc_sums != NULL
                    ? ERR_OK
                    : err_set(ERR_FAILURE, "out of memory for the error estimate");
   /* every term |w q| <= (ny + 1)(nx + 1) 2^shift, and each direction's hats sum to at most
    * (n + 1)^2 over the grid: 2^(shift + 2 bits(ny + 1) + 2 bits(nx + 1)) < 2^127 */
-  int shift = 125 - 2 * bits(f->layout->ny + 1) - 2 * bits(f->layout->nx + 1);
+  int shift = 125 - 2 * exact_bits(f->layout->ny + 1) - 2 * exact_bits(f->layout->nx + 1);
   shift = shift > 60 ? 60 : shift;
   if (status == ERR_OK)
     status = weighted_sums(f, c, rmax, shift, local);
   status = team_agree(team, status);
   if (status == ERR_OK) {
-    MPI_Datatype type;
-    MPI_Op op;
-    if (MPI_Type_contiguous((int)sizeof(wide), MPI_BYTE, &type) != MPI_SUCCESS ||
-        MPI_Type_commit(&type) != MPI_SUCCESS || MPI_Op_create(add_wide, 1, &op) != MPI_SUCCESS)
-      team_abort(team, team_mpi_error(MPI_ERR_OTHER, "creating the 128-bit sum"));
-    rc = MPI_Allreduce(local, sum, (int)cells, type, op, team->comm);
-    if (rc != MPI_SUCCESS)
-      team_abort(team, team_mpi_error(rc, "MPI_Allreduce (error estimate)"));
-    MPI_Op_free(&op);
-    MPI_Type_free(&type);
+    exact_allreduce(team, local, sum, (int)cells, "MPI_Allreduce (error estimate)");
     /* back to the residual's units: / 2^shift * rmax, and the hats' integer weights / (n + 1) */
     double unit =
         rmax / ldexp(1.0, shift) / ((double)(f->layout->ny + 1) * (double)(f->layout->nx + 1));
@@ -162,33 +125,4 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   free(sum);
   free(local);
   return status;
-}
-
-/* ---- exact sums of other figures ------------------------------------------------------------ */
-
-int certify_shift(int64_t terms) {
-  int shift = 125 - bits(terms);
-  return shift > 60 ? 60 : shift;
-}
-
-certify_wide certify_quantise(double value, double scale, int shift) {
-  return scale > 0 ? (certify_wide)llround(value / scale * ldexp(1.0, shift)) : 0;
-}
-
-void certify_sum(const struct team *team, const certify_wide *local, int n, const double *scale,
-                 int shift, double *totals) {
-  certify_wide *sum = calloc(n > 0 ? (size_t)n : 1, sizeof *sum);
-  MPI_Datatype type;
-  MPI_Op op;
-  if (sum == NULL || MPI_Type_contiguous((int)sizeof(wide), MPI_BYTE, &type) != MPI_SUCCESS ||
-      MPI_Type_commit(&type) != MPI_SUCCESS || MPI_Op_create(add_wide, 1, &op) != MPI_SUCCESS)
-    team_abort(team, team_mpi_error(MPI_ERR_OTHER, "creating the 128-bit sum"));
-  int rc = MPI_Allreduce(local, sum, n, type, op, team->comm);
-  if (rc != MPI_SUCCESS)
-    team_abort(team, team_mpi_error(rc, "MPI_Allreduce (exact sum)"));
-  MPI_Op_free(&op);
-  MPI_Type_free(&type);
-  for (int k = 0; k < n; k++)
-    totals[k] = ldexp((double)sum[k], -shift) * scale[k]; /* |sum| <= 2^shift terms: no overflow */
-  free(sum);
 }

@@ -25,15 +25,4 @@ struct certify_result {
 int certify_field(const struct field *field, const struct team *team,
                   const struct estimate_coarse *coarse, struct certify_result *out);
 
-/* Exact sums over the ranks of n numbers each: term k of this rank's local[k] is a sum of
- * `terms` values each of magnitude at most scale[k] (agreed), which the caller quantised with
- * certify_quantise; the totals, in scale[k]'s units, are the same bits whatever the ranks'
- * number and order. A helper for figures that must not depend on the decomposition (the heat
- * flows, plate.h). Collective on team->comm; an MPI failure ends every rank. */
-__extension__ typedef __int128 certify_wide;
-int certify_shift(int64_t terms);
-certify_wide certify_quantise(double value, double scale, int shift);
-void certify_sum(const struct team *team, const certify_wide *local, int n, const double *scale,
-                 int shift, double *totals);
-
 #endif /* JACOBI_CERTIFY_H */

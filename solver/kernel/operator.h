@@ -1,7 +1,7 @@
 /* operator.h - the 5-point operator, defined once: the update of one point and the residual of
  * one point, for every operator the product has.
  *
- * Every sweep (each instruction set's, sweep_kernel.h), smoother and residual (multigrid.c),
+ * Every sweep (each instruction set's, sweep_kernel.h), smoother and residual (multigrid/),
  * the certificate (certify.c) and the heat flows (plate.c) compute a point with these; none
  * spells the arithmetic itself. Results are the same bits on every decomposition because every
  * point is computed by the same expression in the same order whatever tile, rank or vector

@@ -1,5 +1,5 @@
 /* multigrid.h - geometric multigrid over the distributed field: the cycles of method
- * "multigrid" (docs/numerics.md, "Multigrid").
+ * "multigrid" (docs/numerics.md, "Multigrid"); storage.c, coarse.c and cycle.c behind it.
  *
  * A cycle solves for the correction of the current iterate x on the hierarchy of levels.h:
  * smooth on the fine level (Chebyshev smoothing of the Jacobi update, or damped Jacobi), take
