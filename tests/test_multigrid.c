@@ -22,9 +22,9 @@ static int64_t plate_nx = 90, plate_ny = 60;
 static bool small_features = false;
 
 /* The small-features plate: disks of radius 1 to 3 and lone points, which the grid lines of
- * the coarse levels mostly miss. Before the absorption rule (docs/numerics.md, "Sources and fixed regions") a cycle
- * reduced the change by 0.69 at worst here, and 40 cycles left 1e-7 (such plates diverged at
- * 1023^2); now 0.14. */
+ * the coarse levels mostly miss. Before the absorption rule (docs/numerics.md, "Sources and fixed
+ * regions") a cycle reduced the change by 0.69 at worst here, and 40 cycles left 1e-7 (such plates
+ * diverged at 1023^2); now 0.14. */
 static bool small_fixed_at(int64_t gi, int64_t gj, double *held) {
   static const double disks[][3] = {{37.3, 201.6, 2.9}, {120.2, 59.8, 1.0}, {181.7, 133.1, 2.2},
                                     {66.5, 90.4, 1.6},  {214.4, 22.6, 2.6}, {150.9, 230.3, 1.3},

@@ -100,8 +100,8 @@ double estimate_iterations_to(const struct estimate_model *m, double from, doubl
  * ESTIMATE_COARSE_POINTS / (the other's), at most ESTIMATE_COARSE_MAX, so that thin plates'
  * boundary layers are resolved. Where the coarse grid is the grid itself the estimate is the
  * exact error (to rounding); beyond, the tests find it within 0.75-1.01 of the truth for both
- * methods (docs/numerics.md). The caller sums the weighted residual exactly (integers), so the estimate
- * is the same on every decomposition. */
+ * methods (docs/numerics.md). The caller sums the weighted residual exactly (integers), so the
+ * estimate is the same on every decomposition. */
 enum { ESTIMATE_COARSE = 64, ESTIMATE_COARSE_POINTS = 4096, ESTIMATE_COARSE_MAX = 512 };
 
 struct estimate_coarse {

@@ -242,7 +242,8 @@ static void finish_level(struct multigrid *mg, int l) {
     }
 }
 
-/* Every coarse level's keep and operator, from level 0's coef down (docs/numerics.md, "Sources and fixed regions").
+/* Every coarse level's keep and operator, from level 0's coef down (docs/numerics.md, "Sources and
+ * fixed regions").
  *
  * Injection and arms. A coarse point is fixed where its finer counterpart is (coarse points are
  * finer points); its arms are the distances to the nearest fixed point of level 0 along its grid

@@ -1,5 +1,5 @@
-/* method.c - method "multigrid" (docs/numerics.md, "Multigrid"): a step is a cycle of multigrid.h on the
- * fine field, checked after every one, its change measured on the cycle's result. Beside the
+/* method.c - method "multigrid" (docs/numerics.md, "Multigrid"): a step is a cycle of multigrid.h
+ * on the fine field, checked after every one, its change measured on the cycle's result. Beside the
  * method, what the application asks of multigrid before the field exists: its memory (the levels'
  * buffers and the coarsest level's holders) and, for --dry-run, its plan and cost model. */
 #include "solver/method/method.h"
