@@ -19,8 +19,8 @@ LINK = re.compile(r'!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(([^()\s]+)(?:\s+"[^"]*")?\)')
 HEADING = re.compile(r'^(#{1,6})\s+(.*?)\s*#*\s*$')
 
 
-def prose_lines(text):
-    """(line number, line) outside fenced code blocks, with code spans blanked."""
+def unfenced(text):
+    """(line number, line) outside fenced code blocks (``` or ~~~)."""
     fence = None
     for number, line in enumerate(text.split('\n'), 1):
         stripped = line.lstrip()
@@ -31,6 +31,13 @@ def prose_lines(text):
             if stripped.startswith(fence):
                 fence = None
             continue
+        yield number, line
+
+
+def prose_lines(text):
+    """(line number, line) outside code blocks, with code spans blanked."""
+    for number, line in unfenced(text):
+        stripped = line.lstrip()
         if line.startswith('    ') and not stripped.startswith(('-', '*', '|')) and stripped:
             continue  # an indented code block (this project's docs quote output so)
         yield number, re.sub(r'`[^`]*`', lambda m: ' ' * len(m.group(0)), line)
@@ -39,16 +46,7 @@ def prose_lines(text):
 def anchors(text):
     """The anchors GitHub gives the headings of a Markdown text."""
     seen, result = {}, set()
-    fence = None
-    for line in text.split('\n'):
-        stripped = line.lstrip()
-        if fence is None and (stripped.startswith('```') or stripped.startswith('~~~')):
-            fence = stripped[:3]
-            continue
-        if fence is not None:
-            if stripped.startswith(fence):
-                fence = None
-            continue
+    for _, line in unfenced(text):
         m = HEADING.match(line)
         if not m:
             continue
