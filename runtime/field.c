@@ -331,6 +331,10 @@ void field_destroy(struct field **field) {
   free(f->tile_offset);
   free(f->coef);
   free(f->rhs);
+  for (int d = 0; d < DECOMP_NSIDES; d++)
+    free(f->cond[d]);
+  free(f->diag);
+  free(f->load);
   free(f->source);
   free(f->fixed);
   free(f);

@@ -47,6 +47,21 @@ struct field {
    * source term h^2 q / (4 k t) at a free point and the held temperature at a fixed one. The
    * general update is  coef * (the 5-point average) + rhs  (sweep.h). */
   double *coef, *rhs;
+  /* The faces operator (operator.h's OP_FACES*), for a plate whose equations are not the
+   * 5-point average's: an edge that is not held, a conductivity that varies, exchange through
+   * the faces (plate.h says how each is discretised). At every interior point p, in watts:
+   *     diag[p] x[p] - sum over sides d of cond[d][p] x[neighbour d of p] = load[p],
+   * the update x[p] = OP_FACES_UPDATE(OP_FACES(cond[N][p], x[n], cond[S][p], x[s], cond[W][p],
+   * x[w], cond[E][p], x[e]), load[p], diag[p]), indexed by enum decomp_side. Conductances and
+   * diag are W/K, load W. A neighbour in the grid's ring is read like any other: a held edge's
+   * ring holds its temperature; the ring beyond an edge that is not held holds 0 and its
+   * conductance is 0. A held point (a region's): conductances 0, diag 1, load its temperature.
+   * Between two free points the matrix is symmetric, bit for bit (cond[E] of (i, j) equals
+   * cond[W] of (i, j + 1)), and it is an M-matrix (conductances >= 0, diag >= their sum).
+   * Private memory laid out as one buffer (tile_offset), rings filled with the owners' values as
+   * deep as the field's (as coef and rhs). All NULL for any other plate; never set together
+   * with coef and rhs. */
+  double *cond[DECOMP_NSIDES], *diag, *load;
   double *source;       /* q, W/m^2, at each point (NULL: no source) */
   unsigned char *fixed; /* the region (1-based, cfg order) holding each point, 0: free (NULL:
                          * no regions) */
@@ -54,6 +69,8 @@ struct field {
 
 /* Whether the field sweeps with the general update (coef and rhs set). */
 static inline bool field_general(const struct field *f) { return f->coef != NULL; }
+/* Whether the field sweeps with the faces operator (cond, diag and load set). */
+static inline bool field_faces(const struct field *f) { return f->diag != NULL; }
 
 /* Offsets of rank's tiles, with rings `depth` deep, in one of its buffers (ntiles entries, each
  * 64-byte aligned), and the buffer length in doubles. Pure: any rank computes it for any rank. */
