@@ -1515,6 +1515,21 @@ bool cfg_general(const struct cfg *cfg) {
          (cfg->source_file != NULL && cfg->source_file[0] != '\0');
 }
 
+bool cfg_faces(const struct cfg *cfg) {
+  for (int e = 0; e < 4; e++)
+    if (cfg->edge[e].kind != CFG_EDGE_HELD)
+      return true;
+  if (cfg->surface_h.text != NULL || cfg->surface_h.value != 0.0)
+    return true;
+  if (cfg->conductivity_k.text != NULL ||
+      (cfg->conductivity_file != NULL && cfg->conductivity_file[0] != '\0'))
+    return true;
+  for (int r = 0; r < cfg->nregions; r++)
+    if (cfg->regions[r].has_conductivity || cfg->regions[r].has_power)
+      return true;
+  return false;
+}
+
 double cfg_spacing(const struct cfg *cfg) { return cfg->width / (double)(cfg->nx + 1); }
 
 /* The index into cfg->key_line of `key`: "section.name", or "region[N].name" for [[region]]

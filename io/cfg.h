@@ -59,8 +59,27 @@ struct cfg_region {
   double x0, x1, y0, y1; /* rectangle */
   double cx, cy, radius; /* disk */
   char *file, *dataset;  /* mask: HDF5 file and dataset ("/fixed" by default) */
+  /* What the region is: held at a temperature (the points are fixed); and/or a material of its
+   * own conductivity; and/or a heater of a total power spread over its points in proportion to
+   * the plate area each stands for. A region has at least one of the three; which pairs are
+   * refused is cfg.c's (docs/configuration.md). */
+  bool held, has_conductivity, has_power;
   struct cfg_expr temperature;
+  struct cfg_expr conductivity; /* W/(m K), > 0 */
+  double power;                 /* W */
   int line; /* of the [[region]] header, for messages */
+};
+
+/* How an edge meets the outside (docs/configuration.md, [boundary]): held at a temperature
+ * (a number or an expression of the position along the edge, cfg's top..right, as always);
+ * insulated (no heat crosses it); a heat flux into the plate, W/m^2 of the edge's cross-section;
+ * or convective, -k dT/dn = h (T - ambient). */
+enum cfg_edge_kind { CFG_EDGE_HELD, CFG_EDGE_INSULATED, CFG_EDGE_FLUX, CFG_EDGE_CONVECTIVE };
+struct cfg_edge {
+  enum cfg_edge_kind kind;
+  struct cfg_expr flux;    /* W/m^2 into the plate (CFG_EDGE_FLUX), of the position along it */
+  struct cfg_expr h;       /* W/(m^2 K), >= 0 (CFG_EDGE_CONVECTIVE) */
+  struct cfg_expr ambient; /* degrees (CFG_EDGE_CONVECTIVE) */
 };
 
 /* Largest accepted config file. */
@@ -73,10 +92,22 @@ struct cfg {
    * height / (ny + 1) (the boundary points lie on the plate's edges); cfg_create fills in the
    * one not given from the other (neither: width = 1 m) and refuses an inconsistent pair. */
   double width, height; /* m, resolved: both always set */
-  double conductivity;  /* W/(m K), > 0 */
+  double conductivity;  /* W/(m K), > 0 (the number; NaN where conductivity_k is an expression) */
+  /* The plate's conductivity as an expression of x and y (text NULL: the number above), and
+   * from an HDF5 dataset (ny x nx) when conductivity_file is not "": the dataset wins over
+   * both, regions' conductivities over all. */
+  struct cfg_expr conductivity_k;
+  char *conductivity_file, *conductivity_dataset;
   double thickness;     /* m, > 0 */
-  /* [boundary]: numbers, or expressions of the position along the edge */
+  /* [boundary]: held edges' temperatures, numbers or expressions of the position along the
+   * edge; and every edge's kind (indexed top, bottom, left, right: decomp_side's north, south,
+   * west, east) */
   struct cfg_expr top, bottom, left, right;
+  struct cfg_edge edge[4];
+  /* [surface]: exchange through the plate's faces, each face losing h (T - ambient) W/m^2;
+   * surface_faces (1 or 2) faces exchange. h 0 (the default): none. */
+  struct cfg_expr surface_h, surface_ambient;
+  int64_t surface_faces;
   /* [initial] */
   struct cfg_expr interior;
   /* [source]: heat generated in the plate, W/m^2: q (a number or an expression of x and y;
@@ -155,6 +186,10 @@ bool cfg_is_set(const struct cfg *cfg, const char *key);
 /* Whether the plate has a source (q not 0 or a file) or regions: the sweep then runs the
  * general update (sweep.h) instead of Laplace's. */
 bool cfg_general(const struct cfg *cfg);
+
+/* Whether the plate needs the faces operator (field.h): an edge that is not held, a surface
+ * exchange, a conductivity that is not one number, a region with a conductivity or a power. */
+bool cfg_faces(const struct cfg *cfg);
 
 /* The grid spacing, metres: cfg->width / (cfg->nx + 1). */
 double cfg_spacing(const struct cfg *cfg);
