@@ -655,6 +655,9 @@ static int write_heat_attrs(hid_t file, const char *path, const struct io_heat *
     status = write_attr(file, path, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &values[k]);
   if (status == ERR_OK && heat->nregions > 0)
     status = write_array_attr(file, path, "heat_regions", heat->region, heat->nregions);
+  if (status == ERR_OK && heat->faces) /* a faces plate's: through the plate's faces */
+    status =
+        write_attr(file, path, "heat_surface", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &heat->surface);
   return status;
 }
 

@@ -51,8 +51,10 @@ struct io_state {
   double stall_best;
   int64_t stall_at;
   /* The heat flows of the field written (plate.h), W, as root attributes heat_top,
-   * heat_bottom, heat_left, heat_right, heat_regions (array, one per [[region]]),
-   * heat_source, heat_imbalance, heat_imbalance_bound; NULL: none written. */
+   * heat_bottom, heat_left, heat_right, heat_regions (array, one per [[region]]: from a held
+   * region through its neighbours' conductances, or a heater's power), heat_source,
+   * heat_imbalance, heat_imbalance_bound, and on a plate of the faces operator heat_surface
+   * (through the faces); NULL: none written. */
   const struct io_heat *heat;
   /* The convergence history (solve.h): history_rows rows of (iteration or cycle, sweep
    * change, error estimate, error bound, seconds), dataset /history; NULL: none written. */
@@ -81,6 +83,8 @@ struct io_heat {
   const double *region;
   int nregions;
   double source, imbalance, imbalance_bound;
+  bool faces;     /* a plate of the faces operator: heat_surface written too */
+  double surface; /* W in through the plate's faces (surface exchange) */
 };
 
 /* Refuse, before any solving, an output that cannot be written: a missing or unwritable

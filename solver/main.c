@@ -628,7 +628,9 @@ static int write_result(struct run *run) {
                             .nregions = cfg->nregions,
                             .source = heat.source,
                             .imbalance = heat.imbalance,
-                            .imbalance_bound = heat.imbalance_bound};
+                            .imbalance_bound = heat.imbalance_bound,
+                            .faces = run->plate.faces,
+                            .surface = heat.surface};
   for (int side = 0; side < DECOMP_NSIDES; side++)
     io_heat.edge[side] = heat.edge[side];
   state.heat = &io_heat;

@@ -38,6 +38,17 @@ struct plate {
   double *edge[DECOMP_NSIDES];
   struct field_boundary boundary; /* points into edge[] */
   bool general;                   /* sources or regions: the general update */
+  /* The faces operator (field.h's cond, diag, load; docs/numerics.md, "Real plates"): an edge
+   * not held, surface exchange, a conductivity that varies, heaters. free_edge[s] is 1 where
+   * edge s is not held: its outermost nodes lie on it, with half control volumes. */
+  bool faces;
+  int free_edge[DECOMP_NSIDES];
+  double *conductivity;     /* k at each point, W/(m K), laid out as a field buffer, rings one
+                             * deep filled (plate_fill_rings); NULL unless faces; owned */
+  bool conductivity_varies; /* k is not one number over the whole plate */
+  int64_t *heater_quarters; /* per region: the quarter cells of its free points, over the
+                             * whole grid (0 for a region without power); owned */
+  double *heater_power;     /* per region: the W its shares total, summed exactly; owned */
   /* Bounds on the answer T* and on the starting field, agreed by every rank: T* lies in
    * [answer_lo, answer_hi] (the maximum principle: the ring's and the regions' extremes, each
    * widened by ||A^-1||inf 4 max |b| where there are sources), and the initial interior in
@@ -82,13 +93,14 @@ struct plate_heat {
   double edge[DECOMP_NSIDES];
   double *region; /* cfg->nregions entries, owned (plate_heat_release) */
   double source, imbalance, imbalance_bound;
-  double change; /* the sweep change d the bound rests on */
+  double surface; /* through the faces (surface exchange), into the plate; 0 without */
+  double change;  /* the sweep change d the bound rests on */
 };
 int plate_heat_flow(const struct plate *plate, struct field *field, struct halo *halo,
                     const struct team *team, struct plate_heat *out);
 void plate_heat_release(struct plate_heat *heat);
 
-/* Free the edges; accepts a zeroed plate. */
+/* Free the edges and the faces plate's arrays; accepts a zeroed plate. */
 void plate_destroy(struct plate *plate);
 
 #endif /* JACOBI_PLATE_H */

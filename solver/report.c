@@ -219,9 +219,12 @@ static void summary_warning(const struct report_summary *s) {
 static void summary_heat(const struct report_summary *s) {
   const struct plate_heat *heat = s->heat;
   if (!s->verbose) {
-    printf("  heat into the plate (W): top %.3g, bottom %.3g, left %.3g, right %.3g, sum %.3g\n",
+    printf("  heat into the plate (W): top %.3g, bottom %.3g, left %.3g, right %.3g",
            heat->edge[DECOMP_NORTH], heat->edge[DECOMP_SOUTH], heat->edge[DECOMP_WEST],
-           heat->edge[DECOMP_EAST], heat->imbalance);
+           heat->edge[DECOMP_EAST]);
+    if (heat->surface != 0.0)
+      printf(", faces %.3g", heat->surface);
+    printf(", sum %.3g\n", heat->imbalance);
     return;
   }
   printf("  heat into the plate (W): top %.6g, bottom %.6g, left %.6g, right %.6g",
@@ -229,7 +232,10 @@ static void summary_heat(const struct report_summary *s) {
          heat->edge[DECOMP_EAST]);
   for (int k = 0; k < s->nregions; k++)
     printf(", region %d %.6g", k + 1, heat->region[k]);
-  printf(", sources %.6g\n", heat->source);
+  printf(", sources %.6g", heat->source);
+  if (heat->surface != 0.0)
+    printf(", faces %.6g", heat->surface);
+  printf("\n");
   printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "
          "error left)\n",
          heat->imbalance, heat->imbalance_bound);
