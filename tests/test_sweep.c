@@ -931,9 +931,10 @@ static void test_faces_update_is_the_scalar_expression(void) {
   CU_ASSERT_EQUAL(out[13 + 1], faces_reference(in, &f, 13 + 1, 13));
 }
 
-/* With unit conductances, diag 4 and load 0 the faces update is the Laplace average up to
- * rounding (the sum over 4 against 0.25 times the sum: the same bits, both exact scalings by a
- * power of two), so a faces sweep of an all-held plate is sweep_tile's. */
+/* With unit conductances, diag 4 and load 0 the faces update gives the Laplace average's bits
+ * wherever the neighbours' sum is not zero: 1 x n is exact, (sum + 0) / 4 and 0.25 sum are the
+ * same exact scaling (operator.h: they differ only in the sign of a zero sum, which random
+ * values never make). */
 static void test_faces_update_with_unit_conductances_is_laplace(void) {
   enum { R = 5, C = 41, STR = C + 2, SIZE = (R + 2) * STR };
   static double in[SIZE], a[SIZE], b[SIZE], one[SIZE], four[SIZE], zero[SIZE];
@@ -953,10 +954,99 @@ static void test_faces_update_with_unit_conductances_is_laplace(void) {
   CU_ASSERT_EQUAL(wrong, 0);
 }
 
+/* A temporal block with the faces update equals `levels` successive faces sweeps, bit for bit
+ * and diff alike, for every kernel set this machine runs: plain and weighted levels in the two
+ * buffers, plain through scratch rows (the other buffer left exactly as it was); on a tile wider
+ * than a chunk, with held points, and with rectangles shrinking as overlapped tiles' do, so
+ * that the deep ring's coefficients are read. */
+static void test_faces_levels_equal_successive_faces_sweeps(void) {
+  enum { R = 9, C = SWEEP_LEVELS_CHUNK + 19, STR = C + 2, SIZE = (R + 2) * STR };
+  static double a[2][SIZE], b[2][SIZE], before[SIZE], scratch[3 * 3 * STR];
+  static double cn[SIZE], cs[SIZE], cw[SIZE], ce[SIZE], diag[SIZE], load[SIZE];
+  unsigned seed = 91u;
+  for (int64_t k = 0; k < SIZE; k++)
+    a[0][k] = unit_random(&seed) * 40.0 - 10.0;
+  double *cond[DECOMP_NSIDES] = {cn, cs, cw, ce};
+  faces_fill(cond, diag, load, a[0], SIZE, 23u);
+  for (int64_t k = 0; k < SIZE; k++) {
+    int64_t i = k / STR, j = k % STR;
+    bool ring = i == 0 || i == R + 1 || j == 0 || j == C + 1; /* fixed: the same in both */
+    bool held = cn[k] == 0.0 && cs[k] == 0.0 && cw[k] == 0.0 && ce[k] == 0.0 && diag[k] == 1.0;
+    a[1][k] = held || ring ? a[0][k] : a[0][k] - 0.5;
+  }
+  const struct sweep_faces faces = {{cn, cs, cw, ce}, diag, load};
+  const double plain[4] = {1.0, 1.0, 1.0, 1.0}, weighted[4] = {1.0, 1.31, 1.52, 1.603};
+  static double init[2][SIZE];
+  memcpy(init, a, sizeof init);
+  int sets = 0;
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
+    const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
+    if (set == NULL)
+      continue;
+    sets++;
+    for (int shrink = 0; shrink < 2; shrink++)
+      for (int w = 0; w < 3; w++) /* plain, weighted, plain through scratch */
+        for (int64_t levels = 1; levels <= 4; levels++) {
+          memcpy(a, init, sizeof a);
+          memcpy(b, init, sizeof b);
+          const double *omega = w == 1 ? weighted : plain;
+          struct sweep_rect rect[4];
+          for (int64_t t = 0; t < levels; t++) { /* shrink: each level one point inside */
+            int64_t in = shrink ? levels - 1 - (levels - 1 - t) : 0;
+            rect[t] = (struct sweep_rect){1 + in, R + 1 - in, 1 + in, C + 1 - in};
+          }
+          double *bufs[2] = {a[0], a[1]};
+          int result = (int)(levels % 2);
+          memcpy(before, a[1 - result], sizeof before);
+          poison(scratch, sizeof scratch / sizeof *scratch);
+          double got = set->levels(bufs, 0, STR, levels, rect, w == 1 ? omega : NULL, NULL, &faces,
+                                   w == 2 ? scratch : NULL);
+          double want = 0.0;
+          for (int64_t t = 0; t < levels; t++) {
+            const struct sweep_rect *r = &rect[t];
+            int64_t at = (r->row0 - 1) * STR + r->col0 - 1;
+            struct sweep_faces part = {{cn + at, cs + at, cw + at, ce + at}, diag + at, load + at};
+            want = set->faces(b[t % 2] + at, b[1 - t % 2] + at, &part, r->row1 - r->row0,
+                              r->col1 - r->col0, STR, omega[t], false, true);
+          }
+          /* through scratch, only the last level writes a buffer: its rectangle is the result
+           * (the levels before wrote rings of the buffers that the scratch rows stand for) */
+          const struct sweep_rect *last = &rect[levels - 1];
+          int64_t wrong_last = 0;
+          for (int64_t i = last->row0; i < last->row1; i++)
+            wrong_last += memcmp(a[result] + i * STR + last->col0, b[result] + i * STR + last->col0,
+                                 (size_t)(last->col1 - last->col0) * sizeof(double)) != 0;
+          if (w == 2 && levels > 1)
+            EXPECT(wrong_last == 0 && (shrink || memcmp(a[result], b[result], sizeof a[0]) == 0) &&
+                       memcmp(a[1 - result], before, sizeof before) == 0,
+                   "%s: %lld levels through scratch, shrink %d: the result differs, or the other "
+                   "buffer changed",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)levels, shrink);
+          else
+            EXPECT(memcmp(a, b, sizeof a) == 0, "%s: %lld levels, weighted %d, shrink %d: differ",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)levels, w, shrink);
+          EXPECT(got == want, "%s: %lld levels: diff %.17g, want %.17g",
+                 sweep_isa_name((enum sweep_isa)isa), (long long)levels, got, want);
+        }
+  }
+  CU_ASSERT(sets >= 1);
+  /* and the public entry, the CPU's own set */
+  memcpy(a, init, sizeof a);
+  memcpy(b, init, sizeof b);
+  struct sweep_rect rect[2] = {{1, R + 1, 1, C + 1}, {1, R + 1, 1, C + 1}};
+  double *bufs[2] = {a[0], a[1]};
+  double got = sweep_levels_faces(bufs, 0, STR, 2, rect, NULL, &faces, NULL);
+  sweep_tile_faces(b[0], b[1], &faces, R, C, STR, 1.0, false, false);
+  double want = sweep_tile_faces(b[1], b[0], &faces, R, C, STR, 1.0, false, true);
+  CU_ASSERT(got == want && memcmp(a, b, sizeof a) == 0);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
       {"faces_update_is_the_scalar_expression", test_faces_update_is_the_scalar_expression},
+      {"faces_levels_equal_successive_faces_sweeps",
+       test_faces_levels_equal_successive_faces_sweeps},
       {"faces_update_with_unit_conductances_is_laplace",
        test_faces_update_with_unit_conductances_is_laplace},
       {"second_sweep_spreads_heat", test_second_sweep_spreads_heat},
