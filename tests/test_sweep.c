@@ -1,4 +1,5 @@
 /* test_sweep.c - the Jacobi kernel against numbers worked by hand. */
+#include "solver/kernel/operator.h"
 #include "solver/kernel/sweep.h"
 #include "solver/kernel/sweep_sets.h"
 #include "tests/cunit_main.h"
@@ -323,10 +324,10 @@ static int wavefront_wrong(const struct sweep_kernel_set *base, const struct swe
     const double *const *t = kind == 2 || kind == 4 ? terms : NULL;
     bool rows_in_scratch = kind >= 3;
     poison(&scratch[0][0], sizeof scratch / sizeof scratch[0][0]);
-    double d1 =
-        base->levels(bw, 0, cols + 2, LEVELS, rect, omegas, t, rows_in_scratch ? scratch[0] : NULL);
-    double d2 =
-        set->levels(bg, 0, cols + 2, LEVELS, rect, omegas, t, rows_in_scratch ? scratch[1] : NULL);
+    double d1 = base->levels(bw, 0, cols + 2, LEVELS, rect, omegas, t, NULL,
+                             rows_in_scratch ? scratch[0] : NULL);
+    double d2 = set->levels(bg, 0, cols + 2, LEVELS, rect, omegas, t, NULL,
+                            rows_in_scratch ? scratch[1] : NULL);
     if (!agree(d1, d2, want, got, sizeof want)) {
       if (wrong == 0)
         fprintf(stderr, "\n  %s, wavefront kind %d: %.17g against %.17g, or other bits", what, kind,
@@ -801,9 +802,253 @@ static void test_general_levels_equal_successive_general_sweeps(void) {
     }
 }
 
+/* ---- the faces update --------------------------------------------------------------------- */
+
+/* A faces operator on a tile's storage: conductances >= 0 (some exactly 0: an insulated side),
+ * diag >= their sum (some exactly equal: no exchange through the faces), loads of both signs,
+ * about one point in five held (conductances 0, diag 1, load its temperature). */
+enum { FACES_MAXR = 5, FACES_MAXC = 37, FACES_SIZE = (FACES_MAXR + 2) * (FACES_MAXC + 3) + 1 };
+struct faces_planes {
+  double cond[DECOMP_NSIDES][FACES_SIZE], diag[FACES_SIZE], load[FACES_SIZE];
+};
+
+static double unit_random(unsigned *seed) {
+  *seed = *seed * 1103515245u + 12345u;
+  return (double)(*seed >> 8) / 16777216.0;
+}
+
+static void faces_fill(double *cond[DECOMP_NSIDES], double *diag, double *load, const double *in,
+                       int64_t size, unsigned seed) {
+  for (int64_t k = 0; k < size; k++) {
+    bool held = unit_random(&seed) < 0.2;
+    double sum = 0.0;
+    for (int d = 0; d < DECOMP_NSIDES; d++) {
+      double r = unit_random(&seed);
+      cond[d][k] = held || r < 0.1 ? 0.0 : ldexp(r, (int)(seed % 7) - 3);
+    }
+    sum = (cond[DECOMP_NORTH][k] + cond[DECOMP_SOUTH][k]) +
+          (cond[DECOMP_WEST][k] + cond[DECOMP_EAST][k]);
+    double extra = unit_random(&seed) < 0.4 ? 0.0 : unit_random(&seed) * 0.3;
+    diag[k] = held ? 1.0 : (sum == 0.0 && extra == 0.0 ? 1.0 : sum + extra);
+    load[k] = held ? in[k] : (unit_random(&seed) - 0.5) * 7.0;
+  }
+}
+
+static struct sweep_faces faces_view(const struct faces_planes *p, int64_t at) {
+  struct sweep_faces f = {{NULL}, p->diag + at, p->load + at};
+  for (int d = 0; d < DECOMP_NSIDES; d++)
+    f.cond[d] = p->cond[d] + at;
+  return f;
+}
+
+/* The faces update of point `at` of `in`, written from operator.h point by point. */
+static double faces_reference(const double *in, const struct sweep_faces *f, int64_t at,
+                              int64_t stride) {
+  return OP_FACES_UPDATE(OP_FACES(f->cond[DECOMP_NORTH][at], in[at - stride],
+                                  f->cond[DECOMP_SOUTH][at], in[at + stride],
+                                  f->cond[DECOMP_WEST][at], in[at - 1], f->cond[DECOMP_EAST][at],
+                                  in[at + 1]),
+                         f->load[at], f->diag[at]);
+}
+
+/* Every kernel set this machine runs, its faces update against faces_reference bit for bit:
+ * every shape of 1 x 1 to 5 x 37 (the vector bodies, the peel and the scalar edges), two
+ * alignments, plain and weighted, regular and streaming stores, the diff wanted or not; the
+ * diff and sweep_tile_change_faces against the reference's max |u - x|; the ring of `out`
+ * untouched; a held point keeps its value. */
+static void test_faces_update_is_the_scalar_expression(void) {
+  static double in[FACES_SIZE], old[FACES_SIZE], out[FACES_SIZE];
+  static struct faces_planes p;
+  unsigned seed = 4242u;
+  for (int64_t k = 0; k < FACES_SIZE; k++) {
+    in[k] = unit_random(&seed) * 150.0 - 30.0;
+    old[k] = in[k] * 0.75 + 0.1;
+  }
+  double *cond[DECOMP_NSIDES] = {p.cond[0], p.cond[1], p.cond[2], p.cond[3]};
+  faces_fill(cond, p.diag, p.load, in, FACES_SIZE, 17u);
+  for (int64_t k = 0; k < FACES_SIZE; k++)
+    old[k] = p.cond[0][k] == 0.0 && p.diag[k] == 1.0 && p.load[k] == in[k] ? in[k] : old[k];
+  const double omegas[2] = {1.0, 1.6181};
+  int sets = 0, held_seen = 0;
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
+    const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
+    if (set == NULL)
+      continue;
+    sets++;
+    for (int phase = 0; phase < 2; phase++)
+      for (int64_t rows = 1; rows <= FACES_MAXR; rows++)
+        for (int64_t cols = 1; cols <= FACES_MAXC; cols++)
+          for (int variant = 0; variant < 8; variant++) {
+            int64_t stride = cols + 2 + phase;
+            double omega = omegas[(variant >> 2) & 1];
+            bool streaming = variant & 1, want_diff = variant & 2;
+            const double *from = in + phase;
+            double *to = out + phase;
+            struct sweep_faces f = faces_view(&p, phase);
+            memcpy(out, old, sizeof out);
+            double diff = set->faces(from, to, &f, rows, cols, stride, omega, streaming, want_diff);
+            double want_change = 0.0;
+            int wrong = 0;
+            for (int64_t i = 0; i < rows + 2; i++)
+              for (int64_t j = 0; j < stride; j++) {
+                int64_t at = i * stride + j;
+                bool interior = i >= 1 && i <= rows && j >= 1 && j <= cols;
+                double want = old[at + phase];
+                if (interior) {
+                  double u = faces_reference(from, &f, at, stride);
+                  want = omega != 1.0 ? omega * (u - old[at + phase]) + old[at + phase] : u;
+                  want_change = fmax(want_change, fabs(u - from[at]));
+                  if (f.diag[at] == 1.0 && f.cond[DECOMP_EAST][at] == 0.0 &&
+                      f.cond[DECOMP_WEST][at] == 0.0 && f.cond[DECOMP_NORTH][at] == 0.0 &&
+                      f.cond[DECOMP_SOUTH][at] == 0.0 && f.load[at] == from[at]) {
+                    held_seen++;
+                    wrong += to[at] != from[at]; /* a held point keeps its value */
+                  }
+                }
+                wrong += memcmp(&to[at], &want, sizeof want) != 0;
+              }
+            EXPECT(wrong == 0, "%s: %lld x %lld, phase %d, variant %d: %d points differ",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)rows, (long long)cols, phase,
+                   variant, wrong);
+            EXPECT(diff == (want_diff ? want_change : 0.0),
+                   "%s: %lld x %lld variant %d: diff %.17g, want %.17g",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)rows, (long long)cols, variant,
+                   diff, want_diff ? want_change : 0.0);
+            if (isa == 0 && variant == 0) {
+              double change = sweep_tile_change_faces(from, &f, rows, cols, stride);
+              EXPECT(change == want_change, "%lld x %lld: change %.17g, want %.17g",
+                     (long long)rows, (long long)cols, change, want_change);
+            }
+          }
+  }
+  CU_ASSERT(sets >= 1);
+  CU_ASSERT(held_seen > 0);
+  /* the public entry is the CPU's own set */
+  struct sweep_faces f = faces_view(&p, 0);
+  memcpy(out, old, sizeof out);
+  double d = sweep_tile_faces(in, out, &f, 3, 11, 13, 1.0, false, true);
+  CU_ASSERT(d > 0.0);
+  CU_ASSERT_EQUAL(out[13 + 1], faces_reference(in, &f, 13 + 1, 13));
+}
+
+/* With unit conductances, diag 4 and load 0 the faces update gives the Laplace average's bits
+ * wherever the neighbours' sum is not zero: 1 x n is exact, (sum + 0) / 4 and 0.25 sum are the
+ * same exact scaling (operator.h: they differ only in the sign of a zero sum, which random
+ * values never make). */
+static void test_faces_update_with_unit_conductances_is_laplace(void) {
+  enum { R = 5, C = 41, STR = C + 2, SIZE = (R + 2) * STR };
+  static double in[SIZE], a[SIZE], b[SIZE], one[SIZE], four[SIZE], zero[SIZE];
+  unsigned seed = 5u;
+  for (int64_t k = 0; k < SIZE; k++) {
+    in[k] = unit_random(&seed) * 200.0 - 100.0;
+    one[k] = 1.0;
+    four[k] = 4.0;
+  }
+  struct sweep_faces f = {{one, one, one, one}, four, zero};
+  double d1 = sweep_tile(in, a, R, C, STR);
+  double d2 = sweep_tile_faces(in, b, &f, R, C, STR, 1.0, false, true);
+  CU_ASSERT_EQUAL(d1, d2);
+  int wrong = 0;
+  for (int64_t i = 1; i <= R; i++)
+    wrong += memcmp(a + i * STR + 1, b + i * STR + 1, C * sizeof(double)) != 0;
+  CU_ASSERT_EQUAL(wrong, 0);
+}
+
+/* A temporal block with the faces update equals `levels` successive faces sweeps, bit for bit
+ * and diff alike, for every kernel set this machine runs: plain and weighted levels in the two
+ * buffers, plain through scratch rows (the other buffer left exactly as it was); on a tile wider
+ * than a chunk, with held points, and with rectangles shrinking as overlapped tiles' do, so
+ * that the deep ring's coefficients are read. */
+static void test_faces_levels_equal_successive_faces_sweeps(void) {
+  enum { R = 9, C = SWEEP_LEVELS_CHUNK + 19, STR = C + 2, SIZE = (R + 2) * STR };
+  static double a[2][SIZE], b[2][SIZE], before[SIZE], scratch[3 * 3 * STR];
+  static double cn[SIZE], cs[SIZE], cw[SIZE], ce[SIZE], diag[SIZE], load[SIZE];
+  unsigned seed = 91u;
+  for (int64_t k = 0; k < SIZE; k++)
+    a[0][k] = unit_random(&seed) * 40.0 - 10.0;
+  double *cond[DECOMP_NSIDES] = {cn, cs, cw, ce};
+  faces_fill(cond, diag, load, a[0], SIZE, 23u);
+  for (int64_t k = 0; k < SIZE; k++) {
+    int64_t i = k / STR, j = k % STR;
+    bool ring = i == 0 || i == R + 1 || j == 0 || j == C + 1; /* fixed: the same in both */
+    bool held = cn[k] == 0.0 && cs[k] == 0.0 && cw[k] == 0.0 && ce[k] == 0.0 && diag[k] == 1.0;
+    a[1][k] = held || ring ? a[0][k] : a[0][k] - 0.5;
+  }
+  const struct sweep_faces faces = {{cn, cs, cw, ce}, diag, load};
+  const double plain[4] = {1.0, 1.0, 1.0, 1.0}, weighted[4] = {1.0, 1.31, 1.52, 1.603};
+  static double init[2][SIZE];
+  memcpy(init, a, sizeof init);
+  int sets = 0;
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
+    const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
+    if (set == NULL)
+      continue;
+    sets++;
+    for (int shrink = 0; shrink < 2; shrink++)
+      for (int w = 0; w < 3; w++) /* plain, weighted, plain through scratch */
+        for (int64_t levels = 1; levels <= 4; levels++) {
+          memcpy(a, init, sizeof a);
+          memcpy(b, init, sizeof b);
+          const double *omega = w == 1 ? weighted : plain;
+          struct sweep_rect rect[4];
+          for (int64_t t = 0; t < levels; t++) { /* shrink: each level one point inside */
+            int64_t in = shrink ? levels - 1 - (levels - 1 - t) : 0;
+            rect[t] = (struct sweep_rect){1 + in, R + 1 - in, 1 + in, C + 1 - in};
+          }
+          double *bufs[2] = {a[0], a[1]};
+          int result = (int)(levels % 2);
+          memcpy(before, a[1 - result], sizeof before);
+          poison(scratch, sizeof scratch / sizeof *scratch);
+          double got = set->levels(bufs, 0, STR, levels, rect, w == 1 ? omega : NULL, NULL, &faces,
+                                   w == 2 ? scratch : NULL);
+          double want = 0.0;
+          for (int64_t t = 0; t < levels; t++) {
+            const struct sweep_rect *r = &rect[t];
+            int64_t at = (r->row0 - 1) * STR + r->col0 - 1;
+            struct sweep_faces part = {{cn + at, cs + at, cw + at, ce + at}, diag + at, load + at};
+            want = set->faces(b[t % 2] + at, b[1 - t % 2] + at, &part, r->row1 - r->row0,
+                              r->col1 - r->col0, STR, omega[t], false, true);
+          }
+          /* through scratch, only the last level writes a buffer: its rectangle is the result
+           * (the levels before wrote rings of the buffers that the scratch rows stand for) */
+          const struct sweep_rect *last = &rect[levels - 1];
+          int64_t wrong_last = 0;
+          for (int64_t i = last->row0; i < last->row1; i++)
+            wrong_last += memcmp(a[result] + i * STR + last->col0, b[result] + i * STR + last->col0,
+                                 (size_t)(last->col1 - last->col0) * sizeof(double)) != 0;
+          if (w == 2 && levels > 1)
+            EXPECT(wrong_last == 0 && (shrink || memcmp(a[result], b[result], sizeof a[0]) == 0) &&
+                       memcmp(a[1 - result], before, sizeof before) == 0,
+                   "%s: %lld levels through scratch, shrink %d: the result differs, or the other "
+                   "buffer changed",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)levels, shrink);
+          else
+            EXPECT(memcmp(a, b, sizeof a) == 0, "%s: %lld levels, weighted %d, shrink %d: differ",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)levels, w, shrink);
+          EXPECT(got == want, "%s: %lld levels: diff %.17g, want %.17g",
+                 sweep_isa_name((enum sweep_isa)isa), (long long)levels, got, want);
+        }
+  }
+  CU_ASSERT(sets >= 1);
+  /* and the public entry, the CPU's own set */
+  memcpy(a, init, sizeof a);
+  memcpy(b, init, sizeof b);
+  struct sweep_rect rect[2] = {{1, R + 1, 1, C + 1}, {1, R + 1, 1, C + 1}};
+  double *bufs[2] = {a[0], a[1]};
+  double got = sweep_levels_faces(bufs, 0, STR, 2, rect, NULL, &faces, NULL);
+  sweep_tile_faces(b[0], b[1], &faces, R, C, STR, 1.0, false, false);
+  double want = sweep_tile_faces(b[1], b[0], &faces, R, C, STR, 1.0, false, true);
+  CU_ASSERT(got == want && memcmp(a, b, sizeof a) == 0);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
+      {"faces_update_is_the_scalar_expression", test_faces_update_is_the_scalar_expression},
+      {"faces_levels_equal_successive_faces_sweeps",
+       test_faces_levels_equal_successive_faces_sweeps},
+      {"faces_update_with_unit_conductances_is_laplace",
+       test_faces_update_with_unit_conductances_is_laplace},
       {"second_sweep_spreads_heat", test_second_sweep_spreads_heat},
       {"two_hot_edges", test_two_hot_edges},
       {"canonical_order_of_operations", test_canonical_order_of_operations},

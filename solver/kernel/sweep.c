@@ -56,10 +56,22 @@ double sweep_tile_general(const double *restrict in, double *restrict out,
   return kernels()->general(in, out, coef, rhs, nrows, ncols, stride, omega, streaming, want_diff);
 }
 
+double sweep_tile_faces(const double *restrict in, double *restrict out,
+                        const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                        int64_t stride, double omega, bool streaming, bool want_diff) {
+  return kernels()->faces(in, out, faces, nrows, ncols, stride, omega, streaming, want_diff);
+}
+
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                     const struct sweep_rect *rect, const double *omega,
                     const double *const terms[2], double *scratch) {
-  return kernels()->levels(buf, current, stride, levels, rect, omega, terms, scratch);
+  return kernels()->levels(buf, current, stride, levels, rect, omega, terms, NULL, scratch);
+}
+
+double sweep_levels_faces(double *const buf[2], int current, int64_t stride, int64_t levels,
+                          const struct sweep_rect *rect, const double *omega,
+                          const struct sweep_faces *faces, double *scratch) {
+  return kernels()->levels(buf, current, stride, levels, rect, omega, NULL, faces, scratch);
 }
 
 int64_t sweep_levels_scratch(int64_t levels, int64_t stride) {
@@ -133,6 +145,27 @@ double sweep_tile_change_general(const double *in, const double *coef, const dou
       double value = OP_LAPLACE(up[j], down[j], mid[j - 1], mid[j + 1]);
       if (coef != NULL)
         value = OP_GENERAL(coef[i * stride + j], value, rhs[i * stride + j]);
+      double diff = fabs(value - mid[j]);
+      max_diff = diff > max_diff ? diff : max_diff;
+    }
+  }
+  return max_diff;
+}
+
+double sweep_tile_change_faces(const double *in, const struct sweep_faces *faces, int64_t nrows,
+                               int64_t ncols, int64_t stride) {
+  double max_diff = 0.0;
+  for (int64_t i = 1; i <= nrows; i++) {
+    const double *up = in + (i - 1) * stride, *mid = in + i * stride, *down = in + (i + 1) * stride;
+    const double *cn = faces->cond[DECOMP_NORTH] + i * stride,
+                 *cs = faces->cond[DECOMP_SOUTH] + i * stride,
+                 *cw = faces->cond[DECOMP_WEST] + i * stride,
+                 *ce = faces->cond[DECOMP_EAST] + i * stride;
+    const double *diag = faces->diag + i * stride, *load = faces->load + i * stride;
+    for (int64_t j = 1; j <= ncols; j++) {
+      double value = OP_FACES_UPDATE(
+          OP_FACES(cn[j], up[j], cs[j], down[j], cw[j], mid[j - 1], ce[j], mid[j + 1]), load[j],
+          diag[j]);
       double diff = fabs(value - mid[j]);
       max_diff = diff > max_diff ? diff : max_diff;
     }

@@ -6,6 +6,8 @@
 #ifndef JACOBI_SWEEP_H
 #define JACOBI_SWEEP_H
 
+#include "decomp/decomp.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -54,6 +56,26 @@ double sweep_tile_general(const double *restrict in, double *restrict out,
                           int64_t ncols, int64_t stride, double omega, bool streaming,
                           bool want_diff);
 
+/* The faces operator's arrays of a tile (runtime/field.h: cond, diag, load), each laid out as
+ * `in` (same stride, same corner): the conductances to the neighbour across each side (indexed
+ * by enum decomp_side), the diagonal and the load. Borrowed. */
+struct sweep_faces {
+  const double *cond[DECOMP_NSIDES];
+  const double *diag, *load;
+};
+
+/* The faces update (operator.h): every interior point of `out` becomes
+ *     u = OP_FACES_UPDATE(OP_FACES(cn, in[i-1][j], cs, in[i+1][j], cw, in[i][j-1], ce,
+ *                                  in[i][j+1]), load, diag)
+ *       = (((cn n + cs s) + (cw w + ce e)) + load) / diag
+ * in exactly that order of operations, or with omega != 1 (Chebyshev) omega * (u - out) + out,
+ * as sweep_tile_weighted. A held point (conductances 0, diag 1, load its temperature) keeps
+ * its value and changes by 0. Returns max |u - in| if want_diff, else 0; streaming stores as
+ * sweep_tile_streaming. Not collective. */
+double sweep_tile_faces(const double *restrict in, double *restrict out,
+                        const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                        int64_t stride, double omega, bool streaming, bool want_diff);
+
 /* The sweep change of `in` alone, max |u - in| with u the canonical update, writing nothing:
  * what certifies an iterate that no sweep has read yet (a checkpoint, the final result). Not
  * collective. */
@@ -61,6 +83,10 @@ double sweep_tile_change(const double *in, int64_t nrows, int64_t ncols, int64_t
 /* The same with the general update (coef and rhs as sweep_tile_general's; NULL: Laplace's). */
 double sweep_tile_change_general(const double *in, const double *coef, const double *rhs,
                                  int64_t nrows, int64_t ncols, int64_t stride);
+
+/* The same with the faces update (sweep_tile_faces's). */
+double sweep_tile_change_faces(const double *in, const struct sweep_faces *faces, int64_t nrows,
+                               int64_t ncols, int64_t stride);
 
 /* ---- kernel variants, for choosing on the machine that runs them (tune.h) ----
  * The plain sweep (sweep_tile's update) is built for each instruction set the compiler can
@@ -142,6 +168,14 @@ enum { SWEEP_LEVELS_CHUNK = 2048 };
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                     const struct sweep_rect *rect, const double *omega,
                     const double *const terms[2], double *scratch);
+
+/* sweep_levels with the faces update at every level (sweep_tile_faces's), its arrays laid out
+ * as buf's: the same wavefront, the same conditions on rect, weights and scratch, and the bits
+ * of `levels` successive sweep_tile_faces. The arrays must be filled wherever a level computes
+ * a point (rect[0] reaches into the ring: as deep as the field's). Not collective. */
+double sweep_levels_faces(double *const buf[2], int current, int64_t stride, int64_t levels,
+                          const struct sweep_rect *rect, const double *omega,
+                          const struct sweep_faces *faces, double *scratch);
 
 /* The doubles of scratch sweep_levels uses for `levels` levels of rows `stride` long: three
  * rows a level but the last. */

@@ -123,15 +123,41 @@ static inline VECTOR_HELPER double lane_max(vdouble v) {
   return max;
 }
 
+/* The faces update's arrays for one row (sweep_row): the conductances to the neighbour above
+ * (cn), below (cs), left (cw) and right (ce), the diagonal and the load, each indexed as the
+ * row's points. */
+struct faces_row {
+  const double *cn, *cs, *cw, *ce, *diag, *load;
+};
+
+/* Row i (storage, ring included) of a tile's faces arrays, from column `first` on. */
+static inline struct faces_row faces_row_of(const struct sweep_faces *faces, int64_t at) {
+  return (struct faces_row){faces->cond[DECOMP_NORTH] + at,
+                            faces->cond[DECOMP_SOUTH] + at,
+                            faces->cond[DECOMP_WEST] + at,
+                            faces->cond[DECOMP_EAST] + at,
+                            faces->diag + at,
+                            faces->load + at};
+}
+
 /* The canonical update of one point, and its max-diff; the vector body does the same per lane.
  * Weighted (Chebyshev), the point becomes omega * (update - old) + old, old the value `out`
- * held (the iterate before `in`), and the diff stays |update - in|: the sweep change of `in`. */
+ * held (the iterate before `in`), and the diff stays |update - in|: the sweep change of `in`.
+ * With fr (the faces update) coef and rhs are not read. */
 static inline VECTOR_HELPER double point(const double *up, const double *mid, const double *down,
                                          double *out, int64_t j, double max_diff, bool weighted,
-                                         double omega, const double *coef, const double *rhs) {
-  double value = OP_LAPLACE(up[j], down[j], mid[j - 1], mid[j + 1]);
-  if (coef != NULL) /* the general update (plate.h): coef * average + rhs */
-    value = OP_GENERAL(coef[j], value, rhs[j]);
+                                         double omega, const double *coef, const double *rhs,
+                                         const struct faces_row *fr) {
+  double value;
+  if (fr != NULL) { /* the faces update (field.h): conductance-weighted, over the diagonal */
+    value = OP_FACES_UPDATE(OP_FACES(fr->cn[j], up[j], fr->cs[j], down[j], fr->cw[j], mid[j - 1],
+                                     fr->ce[j], mid[j + 1]),
+                            fr->load[j], fr->diag[j]);
+  } else {
+    value = OP_LAPLACE(up[j], down[j], mid[j - 1], mid[j + 1]);
+    if (coef != NULL) /* the general update (plate.h): coef * average + rhs */
+      value = OP_GENERAL(coef[j], value, rhs[j]);
+  }
   double diff = fabs(value - mid[j]);
   out[j] = weighted ? omega * (value - out[j]) + out[j] : value;
   return diff > max_diff ? diff : max_diff;
@@ -159,6 +185,20 @@ static inline VECTOR_HELPER vdouble general(vdouble average, const double *coef,
   return OP_GENERAL(load(coef + j), average, load(rhs + j));
 }
 
+/* The update of VLEN points from j on, given the vectors of their left and right neighbours:
+ * the faces update (fr non-NULL), else the general or Laplace update; every lane computes
+ * exactly point()'s expression. */
+static inline VECTOR_HELPER vdouble stencil(const double *up, const double *down, int64_t j,
+                                            vdouble left, vdouble right, const double *coef,
+                                            const double *rhs, const struct faces_row *fr) {
+  if (fr != NULL)
+    return OP_FACES_UPDATE(OP_FACES(load(fr->cn + j), load(up + j), load(fr->cs + j),
+                                    load(down + j), load(fr->cw + j), left, load(fr->ce + j),
+                                    right),
+                           load(fr->load + j), load(fr->diag + j));
+  return general(update(up, down, j, left, right), coef, rhs, j);
+}
+
 /* What is stored for the updates `value` of VLEN points from j on: the update itself, or
  * weighted, omega * (update - old) + old (point()'s expression per lane). */
 static inline VECTOR_HELPER vdouble weigh(vdouble value, const double *out, int64_t j,
@@ -173,8 +213,9 @@ static inline VECTOR_HELPER vdouble weigh(vdouble value, const double *out, int6
 static inline VECTOR_HELPER vdouble vector_points(const double *up, const double *mid,
                                                   const double *down, double *out, int64_t j,
                                                   bool streaming, bool weighted, double omega,
-                                                  const double *coef, const double *rhs) {
-  vdouble value = general(update(up, down, j, load(mid + j - 1), load(mid + j + 1)), coef, rhs, j);
+                                                  const double *coef, const double *rhs,
+                                                  const struct faces_row *fr) {
+  vdouble value = stencil(up, down, j, load(mid + j - 1), load(mid + j + 1), coef, rhs, fr);
   store(out + j, weigh(value, out, j, weighted, omega), streaming);
   return abs_diff(value, load(mid + j));
 }
@@ -251,13 +292,13 @@ static inline VECTOR_HELPER double running_max_value(const struct running_max *m
  * one with a stride, so that a wavefront (levels_through_scratch) can keep its rows anywhere. */
 static inline __attribute__((always_inline)) void
 sweep_row(const double *restrict up, const double *restrict mid, const double *restrict down,
-          double *restrict row_out, const double *coef, const double *rhs, int64_t ncols,
-          bool streaming, bool want_diff, bool weighted, double omega, int64_t prefetch,
-          struct running_max *m) {
+          double *restrict row_out, const double *coef, const double *rhs,
+          const struct faces_row *fr, int64_t ncols, bool streaming, bool want_diff, bool weighted,
+          double omega, int64_t prefetch, struct running_max *m) {
   int64_t j = 1;
   /* Streaming stores need STREAM_ALIGN-byte alignment: scalar points first up to there. */
   while (streaming && ((uintptr_t)(row_out + j) & (STREAM_ALIGN - 1)) != 0 && j <= ncols) {
-    double max = point(up, mid, down, row_out, j++, m->scalar, weighted, omega, coef, rhs);
+    double max = point(up, mid, down, row_out, j++, m->scalar, weighted, omega, coef, rhs, fr);
     m->scalar = want_diff ? max : m->scalar;
   }
   /* The main loop: 4 VLEN points from the row's centre vectors c0..c3, their inner
@@ -268,14 +309,11 @@ sweep_row(const double *restrict up, const double *restrict mid, const double *r
       prefetch_line(down + j, prefetch, line);
     vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN), c2 = load(mid + j + 2 * VLEN),
             c3 = load(mid + j + 3 * VLEN);
-    vdouble v0 = general(update(up, down, j, load(mid + j - 1), right_of(c0, c1)), coef, rhs, j);
-    vdouble v1 =
-        general(update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2)), coef, rhs, j + VLEN);
-    vdouble v2 = general(update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3)), coef,
-                         rhs, j + 2 * VLEN);
-    vdouble v3 =
-        general(update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1)), coef,
-                rhs, j + 3 * VLEN);
+    vdouble v0 = stencil(up, down, j, load(mid + j - 1), right_of(c0, c1), coef, rhs, fr);
+    vdouble v1 = stencil(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2), coef, rhs, fr);
+    vdouble v2 = stencil(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3), coef, rhs, fr);
+    vdouble v3 = stencil(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1),
+                         coef, rhs, fr);
     store(row_out + j, weigh(v0, row_out, j, weighted, omega), streaming);
     store(row_out + j + VLEN, weigh(v1, row_out, j + VLEN, weighted, omega), streaming);
     store(row_out + j + 2 * VLEN, weigh(v2, row_out, j + 2 * VLEN, weighted, omega), streaming);
@@ -288,37 +326,44 @@ sweep_row(const double *restrict up, const double *restrict mid, const double *r
     }
   }
   for (; j + 2 * VLEN - 1 <= ncols; j += 2 * VLEN) {
-    vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
+    vdouble d0 =
+        vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs, fr);
     vdouble d1 =
-        vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega, coef, rhs);
+        vector_points(up, mid, down, row_out, j + VLEN, streaming, weighted, omega, coef, rhs, fr);
     if (want_diff) {
       m->v[0] = vector_max(m->v[0], d0);
       m->v[1] = vector_max(m->v[1], d1);
     }
   }
   if (j + VLEN - 1 <= ncols) {
-    vdouble d0 = vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs);
+    vdouble d0 =
+        vector_points(up, mid, down, row_out, j, streaming, weighted, omega, coef, rhs, fr);
     if (want_diff)
       m->v[0] = vector_max(m->v[0], d0);
     j += VLEN;
   }
   for (; j <= ncols; j++) {
-    double max = point(up, mid, down, row_out, j, m->scalar, weighted, omega, coef, rhs);
+    double max = point(up, mid, down, row_out, j, m->scalar, weighted, omega, coef, rhs, fr);
     m->scalar = want_diff ? max : m->scalar; /* m holds the diffs of the rows that want them */
   }
 }
 
-/* The sweep of a tile, row by row (sweep_row). */
+/* The sweep of a tile, row by row (sweep_row); faces NULL or the faces update's arrays. */
 static inline __attribute__((always_inline)) double
 sweep_body(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
            int64_t stride, bool streaming, bool want_diff, bool weighted, double omega,
-           const double *restrict coef_in, const double *restrict rhs_in) {
+           const double *restrict coef_in, const double *restrict rhs_in,
+           const struct sweep_faces *faces) {
   struct running_max m = {{{0}}, 0.0};
-  for (int64_t i = 1; i <= nrows; i++)
+  for (int64_t i = 1; i <= nrows; i++) {
+    struct faces_row row;
+    if (faces != NULL)
+      row = faces_row_of(faces, i * stride);
     sweep_row(in + (i - 1) * stride, in + i * stride, in + (i + 1) * stride, out + i * stride,
               coef_in != NULL ? coef_in + i * stride : NULL,
-              rhs_in != NULL ? rhs_in + i * stride : NULL, ncols, streaming, want_diff, weighted,
-              omega, PREFETCH_BYTES, &m);
+              rhs_in != NULL ? rhs_in + i * stride : NULL, faces != NULL ? &row : NULL, ncols,
+              streaming, want_diff, weighted, omega, PREFETCH_BYTES, &m);
+  }
 #if defined(__SSE2__)
   if (streaming)
     _mm_sfence(); /* streaming stores are weakly ordered: complete them before anyone reads */
@@ -334,11 +379,13 @@ static inline __attribute__((always_inline)) double plain_sweep(const double *re
                                                                 bool streaming, bool want_diff) {
   if (streaming)
     return want_diff
-               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, NULL, NULL)
-               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, NULL, NULL);
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, NULL, NULL, NULL)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, NULL, NULL,
+                            NULL);
   return want_diff
-             ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, NULL, NULL)
-             : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL);
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, NULL, NULL, NULL)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL,
+                          NULL);
 }
 
 /* ---- one instruction set's kernels, for sweep.c's dispatch ----------------------------------
@@ -358,12 +405,14 @@ static double kernel_weighted(const double *restrict in, double *restrict out, i
                               int64_t ncols, int64_t stride, double omega, bool streaming,
                               bool want_diff) {
   if (streaming)
-    return want_diff
-               ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, NULL, NULL)
-               : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, NULL, NULL);
+    return want_diff ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, NULL,
+                                  NULL, NULL)
+                     : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, NULL,
+                                  NULL, NULL);
   return want_diff
-             ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, NULL, NULL)
-             : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, NULL, NULL);
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, NULL, NULL, NULL)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, NULL, NULL,
+                          NULL);
 }
 
 static double kernel_general(const double *restrict in, double *restrict out,
@@ -373,19 +422,60 @@ static double kernel_general(const double *restrict in, double *restrict out,
   bool weighted = omega != 1.0;
   if (streaming) {
     if (weighted)
-      return want_diff
-                 ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, coef, rhs)
-                 : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, coef, rhs);
+      return want_diff ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, coef,
+                                    rhs, NULL)
+                       : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, coef,
+                                    rhs, NULL);
     return want_diff
-               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, coef, rhs)
-               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, coef, rhs);
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, coef, rhs, NULL)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, coef, rhs,
+                            NULL);
+  }
+  if (weighted)
+    return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, coef,
+                                  rhs, NULL)
+                     : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, coef,
+                                  rhs, NULL);
+  return want_diff
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, coef, rhs, NULL)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, coef, rhs, NULL);
+}
+
+/* The faces update (sweep_tile_faces), each case a body of its own as kernel_general's. The
+ * arrays are copied to a local, whose address the inlined body knows is not NULL: the faces
+ * branch of every helper is taken at compile time. */
+static double kernel_faces(const double *restrict in, double *restrict out,
+                           const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                           int64_t stride, double omega, bool streaming, bool want_diff) {
+  const struct sweep_faces f = *faces;
+  bool weighted = omega != 1.0;
+  if (streaming) {
+    if (weighted)
+      return want_diff ? sweep_body(in, out, nrows, ncols, stride, true, true, true, omega, NULL,
+                                    NULL, &f)
+                       : sweep_body(in, out, nrows, ncols, stride, true, false, true, omega, NULL,
+                                    NULL, &f);
+    return want_diff
+               ? sweep_body(in, out, nrows, ncols, stride, true, true, false, 1.0, NULL, NULL, &f)
+               : sweep_body(in, out, nrows, ncols, stride, true, false, false, 1.0, NULL, NULL, &f);
   }
   if (weighted)
     return want_diff
-               ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, coef, rhs)
-               : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, coef, rhs);
-  return want_diff ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, coef, rhs)
-                   : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, coef, rhs);
+               ? sweep_body(in, out, nrows, ncols, stride, false, true, true, omega, NULL, NULL, &f)
+               : sweep_body(in, out, nrows, ncols, stride, false, false, true, omega, NULL, NULL,
+                            &f);
+  return want_diff
+             ? sweep_body(in, out, nrows, ncols, stride, false, true, false, 1.0, NULL, NULL, &f)
+             : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL, &f);
+}
+
+/* A tile's faces arrays moved by `at` doubles: those of the part of it whose storage begins
+ * there. */
+static inline struct sweep_faces faces_shifted(const struct sweep_faces *faces, int64_t at) {
+  struct sweep_faces out = {{NULL}, faces->diag + at, faces->load + at};
+  for (int d = 0; d < DECOMP_NSIDES; d++)
+    out.cond[d] = faces->cond[d] + at;
+  return out;
 }
 
 /* One piece of a wavefront: level t's row i, columns [lo, hi). */
@@ -430,7 +520,7 @@ static inline bool wavefront_next(struct wavefront *w, struct wave_piece *p) {
  * the iterate two levels back where they write, so every level's rows must stand there). */
 static double levels_in_buffers(double *const buf[2], int current, int64_t stride, int64_t levels,
                                 const struct sweep_rect *rect, const double *omega,
-                                const double *const terms[2]) {
+                                const double *const terms[2], const struct sweep_faces *faces) {
   double max_diff = 0.0;
   /* Step s: level t (0-based) sweeps row i = s - t of its rectangle, reading buffer
    * (current + t) % 2 and writing the other. Row i of level t needs rows i - 1 .. i + 1 of
@@ -454,6 +544,13 @@ static double levels_in_buffers(double *const buf[2], int current, int64_t strid
     const double *from = buf[in] + at;
     double *to = buf[1 - in] + at;
     double diff = 0.0;
+    if (faces != NULL) { /* the faces update: one body, weighted or not */
+      double weight = omega != NULL ? omega[t] : 1.0;
+      struct sweep_faces part = faces_shifted(faces, at);
+      diff = kernel_faces(from, to, &part, 1, hi - lo, stride, weight, false, t == levels - 1);
+      max_diff = diff > max_diff ? diff : max_diff;
+      continue;
+    }
     if (terms != NULL) { /* the general update: one body, weighted or not */
       double weight = omega != NULL ? omega[t] : 1.0;
       diff = kernel_general(from, to, terms[0] + at, terms[1] + at, 1, hi - lo, stride, weight,
@@ -463,13 +560,14 @@ static double levels_in_buffers(double *const buf[2], int current, int64_t strid
     }
     bool plain = omega == NULL || omega[t] == 1.0; /* as sweep_tile_weighted's callers */
     if (plain && t == levels - 1)
-      diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0, NULL, NULL);
+      diff = sweep_body(from, to, 1, hi - lo, stride, false, true, false, 1.0, NULL, NULL, NULL);
     else if (plain)
-      sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0, NULL, NULL);
+      sweep_body(from, to, 1, hi - lo, stride, false, false, false, 1.0, NULL, NULL, NULL);
     else if (t == levels - 1)
-      diff = sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t], NULL, NULL);
+      diff =
+          sweep_body(from, to, 1, hi - lo, stride, false, true, true, omega[t], NULL, NULL, NULL);
     else
-      sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t], NULL, NULL);
+      sweep_body(from, to, 1, hi - lo, stride, false, false, true, omega[t], NULL, NULL, NULL);
     max_diff = diff > max_diff ? diff : max_diff;
   }
   return max_diff;
@@ -501,7 +599,8 @@ static inline const double *level_row(const double *in, double *scratch, int64_t
  * the point is fixed boundary: its row from `in`, its column copied into the ring with each row. */
 static double levels_through_scratch(double *const buf[2], int current, int64_t stride,
                                      int64_t levels, const struct sweep_rect *rect,
-                                     const double *const terms[2], double *scratch) {
+                                     const double *const terms[2], const struct sweep_faces *faces,
+                                     double *scratch) {
   const double *in = buf[current];
   double *result = buf[(current + levels) % 2];
   struct running_max m = {{{0}}, 0.0};
@@ -529,16 +628,23 @@ static double levels_through_scratch(double *const buf[2], int current, int64_t 
     /* only level 0 reads memory: the prefetch elsewhere costs load slots and gains nothing
      * (measured: 4096², 4 levels, 256-column chunks, 7-23% slower with it) */
     int64_t ahead = t == 0 ? PREFETCH_BYTES : 0;
-    if (terms != NULL) {
+    if (faces != NULL) {
+      const struct faces_row row = faces_row_of(faces, i * stride + first);
+      if (last)
+        sweep_row(up, mid, down, to, NULL, NULL, &row, hi - lo, false, true, false, 1.0, 0, &m);
+      else
+        sweep_row(up, mid, down, to, NULL, NULL, &row, hi - lo, false, false, false, 1.0, ahead,
+                  &m);
+    } else if (terms != NULL) {
       const double *coef = terms[0] + i * stride + first, *rhs = terms[1] + i * stride + first;
       if (last)
-        sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, true, false, 1.0, 0, &m);
+        sweep_row(up, mid, down, to, coef, rhs, NULL, hi - lo, false, true, false, 1.0, 0, &m);
       else
-        sweep_row(up, mid, down, to, coef, rhs, hi - lo, false, false, false, 1.0, ahead, &m);
+        sweep_row(up, mid, down, to, coef, rhs, NULL, hi - lo, false, false, false, 1.0, ahead, &m);
     } else if (last) {
-      sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, true, false, 1.0, 0, &m);
+      sweep_row(up, mid, down, to, NULL, NULL, NULL, hi - lo, false, true, false, 1.0, 0, &m);
     } else {
-      sweep_row(up, mid, down, to, NULL, NULL, hi - lo, false, false, false, 1.0, ahead, &m);
+      sweep_row(up, mid, down, to, NULL, NULL, NULL, hi - lo, false, false, false, 1.0, ahead, &m);
     }
   }
   return running_max_value(&m);
@@ -546,14 +652,15 @@ static double levels_through_scratch(double *const buf[2], int current, int64_t 
 
 static double kernel_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                             const struct sweep_rect *rect, const double *omega,
-                            const double *const terms[2], double *scratch) {
+                            const double *const terms[2], const struct sweep_faces *faces,
+                            double *scratch) {
   if (scratch != NULL && omega == NULL && levels > 1)
-    return levels_through_scratch(buf, current, stride, levels, rect, terms, scratch);
-  return levels_in_buffers(buf, current, stride, levels, rect, omega, terms);
+    return levels_through_scratch(buf, current, stride, levels, rect, terms, faces, scratch);
+  return levels_in_buffers(buf, current, stride, levels, rect, omega, terms, faces);
 }
 
 const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain, kernel_weighted, kernel_general,
-                                                  kernel_levels};
+                                                  kernel_faces, kernel_levels};
 #endif /* SWEEP_KERNEL_SET */
 
 #endif

@@ -19,9 +19,13 @@ struct sweep_kernel_set {
   double (*general)(const double *restrict in, double *restrict out, const double *restrict coef,
                     const double *restrict rhs, int64_t nrows, int64_t ncols, int64_t stride,
                     double omega, bool streaming, bool want_diff);
+  double (*faces)(const double *restrict in, double *restrict out, const struct sweep_faces *faces,
+                  int64_t nrows, int64_t ncols, int64_t stride, double omega, bool streaming,
+                  bool want_diff);
+  /* terms ({coef, rhs}: the general update) and faces (the faces update): at most one given */
   double (*levels)(double *const buf[2], int current, int64_t stride, int64_t levels,
                    const struct sweep_rect *rect, const double *omega, const double *const terms[2],
-                   double *scratch);
+                   const struct sweep_faces *faces, double *scratch);
 };
 extern const struct sweep_kernel_set sweep_kernels_baseline; /* sweep.c */
 extern const struct sweep_kernel_set sweep_kernels_avx2;     /* sweep_avx2.c, x86-64 GCC only */

@@ -13,6 +13,13 @@
  * messages fill (the tile less its outermost row or column on each such side); or the rest. */
 enum sweep_part { SWEEP_ALL, SWEEP_INNER, SWEEP_EDGES };
 
+struct sweep_faces sweeps_faces_at(const struct field *f, int64_t at) {
+  struct sweep_faces faces = {{NULL}, f->diag + at, f->load + at};
+  for (int d = 0; d < DECOMP_NSIDES; d++)
+    faces.cond[d] = f->cond[d] + at;
+  return faces;
+}
+
 /* Rows [r0, r0 + nrows) x columns [c0, c0 + ncols) of tile t, buffer `in` into the other,
  * local coordinates. */
 static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int64_t nrows,
@@ -24,6 +31,12 @@ static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int
   int64_t at = (r0 - 1) * stride + c0 - 1;
   const double *from = field_interior(f, f->current, t) + at;
   double *to = field_interior(f, 1 - f->current, t) + at;
+  if (field_faces(f)) { /* the faces arrays sit where the point sits in a buffer */
+    struct sweep_faces faces =
+        sweeps_faces_at(f, from - (f->base + (int64_t)f->current * f->buffer_len));
+    return sweep_tile_faces(from, to, &faces, nrows, ncols, stride,
+                            kind->weighted ? kind->omega : 1.0, kind->streaming, kind->want_change);
+  }
   if (field_general(f)) { /* coef and rhs sit where the point sits in a buffer */
     int64_t in_buffer = from - (f->base + (int64_t)f->current * f->buffer_len);
     return sweep_tile_general(from, to, f->coef + in_buffer, f->rhs + in_buffer, nrows, ncols,
@@ -94,8 +107,15 @@ double sweeps_levels(struct field *f, int64_t levels, struct sweep_rect *rect, c
     }
     double *const buffers[2] = {field_tile(f, 0, t), field_tile(f, 1, t)};
     const double *const terms[2] = {f->coef + f->tile_offset[t], f->rhs + f->tile_offset[t]};
-    double diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect, omega,
-                               field_general(f) ? terms : NULL, scratch);
+    double diff;
+    if (field_faces(f)) {
+      struct sweep_faces faces = sweeps_faces_at(f, f->tile_offset[t]);
+      diff = sweep_levels_faces(buffers, f->current, field_stride(f, t), levels, rect, omega,
+                                &faces, scratch);
+    } else {
+      diff = sweep_levels(buffers, f->current, field_stride(f, t), levels, rect, omega,
+                          field_general(f) ? terms : NULL, scratch);
+    }
     max_diff = diff > max_diff ? diff : max_diff;
   }
   f->current = (int)((f->current + levels) % 2);

@@ -27,6 +27,10 @@ struct sweeps_kind {
   const struct sweep_variant *variant; /* plain sweeps: the one chosen (NULL: none) */
 };
 
+/* The faces operator's arrays of f (field_faces) from `at` doubles into a buffer: where the
+ * point `at` doubles into either buffer sits in them. Not collective. */
+struct sweep_faces sweeps_faces_at(const struct field *f, int64_t at);
+
 /* One plain or weighted sweep of every tile, ending an exchange in flight (it->in_flight) after
  * the points that need none of its ring; swaps the buffers. Returns this rank's change (if
  * kind->want_change). Collective where an exchange is in flight. */
