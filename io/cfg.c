@@ -1815,6 +1815,35 @@ static int check_region(struct build *b, int r) {
 #undef ORIGIN
 }
 
+/* A plate whose temperature nothing anchors (no held edge or region, no convective edge, no
+ * exchange through the faces) has no unique steady state: any constant may be added to one.
+ * Refused here where the keys show it; where an h is an expression that may be 0 everywhere,
+ * or a held mask may cover no point, the plate judges at start-up. The message blames the
+ * edge key given last. */
+static int check_heat_leaves(struct build *b) {
+  const struct cfg *c = b->cfg;
+  bool anchored = c->surface_h.text != NULL || c->surface_h.value != 0.0;
+  for (int e = 0; e < 4 && !anchored; e++)
+    anchored = c->edge[e].kind == CFG_EDGE_HELD ||
+               (c->edge[e].kind == CFG_EDGE_CONVECTIVE &&
+                (c->edge[e].h.text != NULL || c->edge[e].h.value != 0.0));
+  for (int r = 0; r < c->nregions && !anchored; r++)
+    anchored = c->regions[r].held;
+  if (anchored)
+    return ERR_OK;
+  size_t last = edge_row(0, EDGE_PLAIN);
+  for (size_t k = 0; k < NKEYS; k++)
+    if (schema[k].edge > 0 && b->origin[k].order > b->origin[last].order)
+      last = k;
+  struct where w = where_of(b, &b->origin[last]);
+  return fail(&w,
+              "boundary.%s: no edge or region is held and no heat can leave (no convective edge "
+              "with h > 0, surface.h 0), so the steady state is not unique (any constant may be "
+              "added to it): hold an edge or a region at a temperature, or give an edge or the "
+              "faces an h and an ambient",
+              schema[last].name);
+}
+
 int cfg_create(const char *text, size_t len, const char *name, const char *const *sets, int nsets,
                struct cfg **out) {
   *out = NULL;
@@ -1844,6 +1873,8 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
   }
   for (int r = 1; status == ERR_OK && r <= b.cfg->nregions; r++)
     status = check_region(&b, r);
+  if (status == ERR_OK)
+    status = check_heat_leaves(&b);
   /* cfg_origin's lines: the configuration's keys, then NKEYS for each region. */
   size_t nlines = NKEYS * (size_t)(1 + (b.cfg != NULL ? b.cfg->nregions : 0));
   int *lines = status == ERR_OK ? realloc(b.cfg->key_line, nlines * sizeof *lines) : NULL;

@@ -1790,6 +1790,47 @@ static void test_general_and_faces_are_never_both(void) {
   }
 }
 
+/* Nothing anchors the temperature: the steady state is not unique, refused where the keys
+ * show it. */
+static void test_plate_with_nothing_held_and_no_way_out_is_refused(void) {
+  const char *want = "no edge or region is held and no heat can leave (no convective edge with h "
+                     "> 0, surface.h 0), so the steady state is not unique (any constant may be "
+                     "added to it): hold an edge or a region at a temperature, or give an edge or "
+                     "the faces an h and an ambient";
+  char message[512];
+  snprintf(message, sizeof message, "t.toml:8: boundary.right.flux: %s", want);
+  EXPECT_ERROR(PLATE
+               "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nleft = \"insulated\"\n"
+               "right.flux = 10\n",
+               message);
+  snprintf(message, sizeof message, "t.toml:9: boundary.left.ambient: %s", want);
+  EXPECT_ERROR(PLATE
+               "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nright = \"insulated\"\n"
+               "left.h = 0\nleft.ambient = 3\n",
+               message);
+  const char *anchored[] = {
+      "[surface]\nh = 1\nambient = 0\n",
+      "[boundary.left]\nh = 0.5\nambient = 3\n",
+      "[boundary.left]\nh = \"x\"\nambient = 3\n", /* may be 0 everywhere: the plate judges */
+      "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\ntemperature = 1\n",
+  };
+  for (int a = 0; a < 4; a++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             PLATE "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nright = "
+                   "\"insulated\"\nleft = \"insulated\"\n%s",
+             anchored[a]);
+    if (a == 1 || a == 2) /* the left edge's table instead of its keyword */
+      snprintf(text, sizeof text,
+               PLATE "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nright = "
+                     "\"insulated\"\n%s",
+               anchored[a]);
+    struct cfg *c = CREATE(text);
+    EXPECT(c != NULL, "expected accepted:\n%s", text);
+    cfg_destroy(&c);
+  }
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"defaults applied", test_defaults_applied},
@@ -1865,6 +1906,8 @@ int tests_register(void) {
        test_conductivity_number_expression_or_dataset},
       {"regions as materials and heaters", test_regions_as_materials_and_heaters},
       {"general and faces are never both", test_general_and_faces_are_never_both},
+      {"plate with nothing held and no way out is refused",
+       test_plate_with_nothing_held_and_no_way_out_is_refused},
   };
   return TESTS_ADD_SUITE("cfg", cases);
 }

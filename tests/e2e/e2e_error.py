@@ -269,7 +269,7 @@ def case_real_plate_mistakes_exit_2_naming_file_line_and_key():
     line naming the file, the line and the key (and what was expected), no file written."""
     # the launcher gives the ranks asked for: a plate that runs says so in its header
     for ranks in (1, 3):
-        _, attrs, _ = solve(config(5, 5), ("solver.max_iterations=2",), ranks=ranks)
+        solve(config(5, 5), ("solver.max_iterations=2",), ranks=ranks)
     insulated_top = GRID5 + '[boundary]\ntop = "insulated"\n'
     cases = [
         (GRID5 + "[boundary.bottom]\nh = 25.0\n", (),
@@ -308,6 +308,9 @@ def case_real_plate_mistakes_exit_2_naming_file_line_and_key():
          "given"),
         ("[grid]\nnx = 1\nny = 5\n[boundary]\nleft = \"insulated\"\nright = \"insulated\"\n", (),
          "case.toml:2: grid.nx = 1, but neither the left nor the right edge is held"),
+        (GRID5 + '[boundary]\ntop = "insulated"\nbottom = "insulated"\nleft = "insulated"\n'
+         '[boundary.right]\nflux = 100.0\n', (),
+         "case.toml:9: boundary.right.flux: no edge or region is held and no heat can leave"),
         (insulated_top + "[plate]\nwidth = 1.5\nheight = 1.5\n", (),
          "case.toml:8: plate.height = 1.5 does not fit plate.width = 1.5 (case.toml:7) on a 5 x 5 "
          "grid: the spacing is uniform (h = width / (nx + 1) = 0.25 m; the points of an edge "
