@@ -960,6 +960,7 @@ struct build {
   struct origin *region_origin; /* NKEYS a region: where region r's keys (r = 1, ...) were set */
   int regions_cap;
   long applied;
+  int edge_table_line[4]; /* the line of each [boundary.NAME] header, 0 if none */
 };
 
 static struct where where_of(const struct build *b, const struct origin *o) {
@@ -1102,6 +1103,10 @@ static int apply_entry(struct build *b, const struct toml_entry *e) {
         (e->nparts == 1 || (e->nparts == 2 && has_subtable(section, dot + 1, key_len - head - 1)));
     if (!known && section >= 0 && e->nparts == 2)
       return unknown_subtable(&w, section, dot + 1, key_len - head - 1, e->key, key_len);
+    for (size_t k = 0; known && e->nparts == 2 && k < NKEYS; k++)
+      if (schema[k].edge > 0 && schema[k].edge_part == EDGE_PLAIN &&
+          strcmp(schema[k].name, dot + 1) == 0)
+        b->edge_table_line[schema[k].edge - 1] = e->line;
     return known ? ERR_OK : unknown_section(&w, e->key, key_len, false);
   }
   if (e->nparts == 1)
@@ -1437,6 +1442,13 @@ static int resolve_edges(struct build *b) {
       return clash(b, temperature, set[2] ? flux : set[3] ? h : ambient, one_kind);
     if (set[2] && (set[3] || set[4]))
       return clash(b, flux, set[3] ? h : ambient, one_kind);
+    if (b->edge_table_line[e] > 0 && !set[1] && !set[2] && !set[3] && !set[4]) {
+      struct where w = {.name = c->source_name, .line = b->edge_table_line[e]};
+      return fail(&w,
+                  "[boundary.%s] is empty: give it temperature (held), flux, or h and ambient "
+                  "(convective); an insulated edge is %s = \"%s\" under [boundary]",
+                  schema[plain].name, schema[plain].name, INSULATED);
+    }
     if (set[3] != set[4]) {
       size_t given = set[3] ? h : ambient, missing = set[3] ? ambient : h;
       struct where w = where_of(b, &b->origin[given]);

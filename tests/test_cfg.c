@@ -1582,6 +1582,9 @@ static void test_edge_mistakes_are_refused(void) {
                "t.toml:5: boundary.left must be a number from -1e300 to 1e300, an expression of x "
                "and y in a \"string\", or \"insulated\", got \"INSULATED\"; did you mean "
                "\"insulated\"?");
+  EXPECT_ERROR(GRID "[boundary.right]\n[surface]\n",
+               "t.toml:4: [boundary.right] is empty: give it temperature (held), flux, or h and "
+               "ambient (convective); an insulated edge is right = \"insulated\" under [boundary]");
   EXPECT_ERROR(GRID "[boundary.bottom]\nhh = 3\n",
                "t.toml:5: unknown key boundary.bottom.hh; did you mean boundary.bottom.h?");
   EXPECT_ERROR(GRID "[boundary.bottom]\nambiant = 3\n",
