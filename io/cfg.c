@@ -6,13 +6,20 @@
  *
  * Order of work in cfg_create: defaults, then the file's entries in source order, then the
  * --set overrides in order (a later one wins), then the checks that need every key at once
- * (required keys, the grid's size), the plate's size (width and height from each other), the
- * expressions (compiled against that size), and each [[region]] (its shape's keys, within the
- * plate). The first error stops it, so the user reads one message.
+ * (required keys, the grid's size), each edge's kind (from which of its keys were given: the
+ * spacing depends on it), the conductivity and the faces' exchange, the plate's size (width and
+ * height from each other), the expressions (compiled against that size), each [[region]] (its
+ * shape's keys, within the plate; held, material, heater), and last that something anchors the
+ * temperature. The first error stops it, so the user reads one message.
  *
  * [[region]] keys are schema rows too (per_region): their fields are in struct cfg_region,
  * each [[region]] header (toml.h: a TOML_TABLE_ARRAY_ITEM entry) adds a region with their
  * defaults, and the keys after it (array_index) go to it.
+ *
+ * An edge's keys are rows with `edge` set: NAME (a temperature or the keyword "insulated") and
+ * NAME.temperature share the field (the later given is the one compiled and blamed); flux, h
+ * and ambient are the [boundary.NAME] table's, which TOML gives as dotted keys
+ * boundary.NAME.h. cfg_print writes each edge in the keys of its kind.
  */
 #include "io/cfg.h"
 
