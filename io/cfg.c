@@ -145,51 +145,28 @@ _Static_assert(CFG_REGION_RECTANGLE == 0 && CFG_REGION_DISK == 1 && CFG_REGION_M
 #define INSULATED "insulated"
 /* The keys of edge number e (cfg's edge[e]: top, bottom, left, right), named NAME, NAME.temperature
  * (the table form of a held edge), NAME.flux, NAME.h and NAME.ambient; `along` is the coordinate
- * that runs along the edge. */
+ * that runs along the edge. (Laid out by hand: clang-format puts every designator on a line.) */
+#define EDGE_ROW(e, part, key) "boundary", key, .edge = (e) + 1, .edge_part = (part)
+// clang-format off
 #define EDGE_KEYS(e, NAME, member, where, along)                                                   \
-  {"boundary",                                                                                     \
-   NAME,                                                                                           \
-   EXPRESSION,                                                                                     \
-   FIELD(member),                                                                                  \
-   .keyword = INSULATED,                                                                           \
-   .edge = (e) + 1,                                                                                \
-   .edge_part = EDGE_PLAIN,                                                                        \
+  {EDGE_ROW(e, EDGE_PLAIN, NAME), EXPRESSION, FIELD(member), .keyword = INSULATED,                 \
    .help = "the " NAME " edge (" where "): a temperature held there, a number or a \"string\" "    \
            "expression of " along "; or \"" INSULATED "\" (no heat crosses it); or a "             \
            "[boundary." NAME "] table of the keys below"},                                         \
-      {"boundary",                                                                                 \
-       NAME ".temperature",                                                                        \
-       EXPRESSION,                                                                                 \
-       FIELD(member),                                                                              \
-       .edge = (e) + 1,                                                                            \
-       .edge_part = EDGE_TEMPERATURE,                                                              \
-       .def_text = "none",                                                                         \
-       .help = "[boundary." NAME "]: held at this temperature, the table form of " NAME " = ..."}, \
-      {"boundary",                                                                                 \
-       NAME ".flux",                                                                               \
-       EXPRESSION,                                                                                 \
-       FIELD(edge[e].flux),                                                                        \
-       .edge = (e) + 1,                                                                            \
-       .edge_part = EDGE_FLUX,                                                                     \
-       .def_text = "none",                                                                         \
-       .help = "[boundary." NAME "]: heat flux into the plate, W/m^2 of the edge's cross-section " \
-               "(its length times the thickness), a number or an expression of " along},           \
-      {"boundary",                                                                                 \
-       NAME ".h",                                                                                  \
-       NONNEGATIVE_EXPRESSION,                                                                     \
-       FIELD(edge[e].h),                                                                           \
-       .edge = (e) + 1,                                                                            \
-       .edge_part = EDGE_H,                                                                        \
-       .def_text = "none",                                                                         \
-       .help = "[boundary." NAME "]: convective, with ambient: the heat transfer coefficient, "    \
-               "W/(m^2 K); the edge gives h (T - ambient) W/m^2 to the fluid"},                    \
-  {                                                                                                \
-    "boundary", NAME ".ambient", EXPRESSION, FIELD(edge[e].ambient),                               \
-        .edge = (e) + 1, .edge_part = EDGE_AMBIENT, .def_text = "none",                            \
-        .help =                                                                                    \
-            "[boundary." NAME "]: convective, with h: the fluid's temperature, a number or an "    \
-            "expression of " along                                                                 \
-  }
+  {EDGE_ROW(e, EDGE_TEMPERATURE, NAME ".temperature"), EXPRESSION, FIELD(member),                  \
+   .def_text = "none",                                                                             \
+   .help = "[boundary." NAME "]: held at this temperature, the table form of " NAME " = ..."},     \
+  {EDGE_ROW(e, EDGE_FLUX, NAME ".flux"), EXPRESSION, FIELD(edge[e].flux), .def_text = "none",      \
+   .help = "[boundary." NAME "]: heat flux into the plate, W/m^2 of the edge's cross-section "     \
+           "(its length times the thickness), a number or an expression of " along},               \
+  {EDGE_ROW(e, EDGE_H, NAME ".h"), NONNEGATIVE_EXPRESSION, FIELD(edge[e].h), .def_text = "none",   \
+   .help = "[boundary." NAME "]: convective, with ambient: the heat transfer coefficient, "        \
+           "W/(m^2 K); the edge gives h (T - ambient) W/m^2 to the fluid"},                        \
+  {EDGE_ROW(e, EDGE_AMBIENT, NAME ".ambient"), EXPRESSION, FIELD(edge[e].ambient),                 \
+   .def_text = "none",                                                                             \
+   .help = "[boundary." NAME "]: convective, with h: the fluid's temperature, a number or an "     \
+           "expression of " along}
+// clang-format on
 
 /* Every key, grouped by section, in the order cfg_print and the reference show them. */
 static const struct key_def schema[] = {
