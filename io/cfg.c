@@ -147,7 +147,7 @@ _Static_assert(CFG_REGION_RECTANGLE == 0 && CFG_REGION_DISK == 1 && CFG_REGION_M
  * (the table form of a held edge), NAME.flux, NAME.h and NAME.ambient; `along` is the coordinate
  * that runs along the edge. (Laid out by hand: clang-format puts every designator on a line.) */
 #define EDGE_ROW(e, part, key) "boundary", key, .edge = (e) + 1, .edge_part = (part)
-// clang-format off
+/* clang-format off */
 #define EDGE_KEYS(e, NAME, member, where, along)                                                   \
   {EDGE_ROW(e, EDGE_PLAIN, NAME), EXPRESSION, FIELD(member), .keyword = INSULATED,                 \
    .help = "the " NAME " edge (" where "): a temperature held there, a number or a \"string\" "    \
@@ -166,7 +166,7 @@ _Static_assert(CFG_REGION_RECTANGLE == 0 && CFG_REGION_DISK == 1 && CFG_REGION_M
    .def_text = "none",                                                                             \
    .help = "[boundary." NAME "]: convective, with h: the fluid's temperature, a number or an "     \
            "expression of " along}
-// clang-format on
+/* clang-format on */
 
 /* Every key, grouped by section, in the order cfg_print and the reference show them. */
 static const struct key_def schema[] = {
