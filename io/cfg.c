@@ -6,13 +6,20 @@
  *
  * Order of work in cfg_create: defaults, then the file's entries in source order, then the
  * --set overrides in order (a later one wins), then the checks that need every key at once
- * (required keys, the grid's size), the plate's size (width and height from each other), the
- * expressions (compiled against that size), and each [[region]] (its shape's keys, within the
- * plate). The first error stops it, so the user reads one message.
+ * (required keys, the grid's size), each edge's kind (from which of its keys were given: the
+ * spacing depends on it), the conductivity and the faces' exchange, the plate's size (width and
+ * height from each other), the expressions (compiled against that size), each [[region]] (its
+ * shape's keys, within the plate; held, material, heater), and last that something anchors the
+ * temperature. The first error stops it, so the user reads one message.
  *
  * [[region]] keys are schema rows too (per_region): their fields are in struct cfg_region,
  * each [[region]] header (toml.h: a TOML_TABLE_ARRAY_ITEM entry) adds a region with their
  * defaults, and the keys after it (array_index) go to it.
+ *
+ * An edge's keys are rows with `edge` set: NAME (a temperature or the keyword "insulated") and
+ * NAME.temperature share the field (the later given is the one compiled and blamed); flux, h
+ * and ambient are the [boundary.NAME] table's, which TOML gives as dotted keys
+ * boundary.NAME.h. cfg_print writes each edge in the keys of its kind.
  */
 #include "io/cfg.h"
 
@@ -70,6 +77,13 @@ struct key_def {
    * in the mask (bit CFG_REGION_...; every shape for shape and temperature). */
   bool per_region;
   unsigned shapes;
+  /* KEY_EXPR: a word also accepted in place of a number or an expression ("insulated"); the
+   * field then holds it as its text until the key's section resolves it. */
+  const char *keyword;
+  /* A [boundary] key: the edge (1 + cfg's edge index, 0: not an edge key) and which of the
+   * edge's keys it is. */
+  int edge;
+  enum edge_part { EDGE_PLAIN, EDGE_TEMPERATURE, EDGE_FLUX, EDGE_H, EDGE_AMBIENT } edge_part;
   const char *help; /* one line: the reference table's "meaning" */
 };
 
@@ -123,29 +137,69 @@ _Static_assert(CFG_REGION_RECTANGLE == 0 && CFG_REGION_DISK == 1 && CFG_REGION_M
   .type = KEY_FLOAT, FIELD(member), .lo = 0, .lo_open = true, .hi = DBL_MAX,                       \
   .def = {.f = (fallback)}
 #define COUNT_FROM(lowest) .type = KEY_INT, .min = (lowest), .max = INT64_MAX
+/* A number > 0 (a conductivity), or an expression of x and y. */
+#define POSITIVE_EXPRESSION .type = KEY_EXPR, .lo = 0, .lo_open = true, .hi = DBL_MAX
+/* A number >= 0 (a heat transfer coefficient), or an expression of x and y. */
+#define NONNEGATIVE_EXPRESSION .type = KEY_EXPR, .lo = 0, .hi = DBL_MAX
+/* The keyword of an edge that no heat crosses. */
+#define INSULATED "insulated"
+/* The keys of edge number e (cfg's edge[e]: top, bottom, left, right), named NAME, NAME.temperature
+ * (the table form of a held edge), NAME.flux, NAME.h and NAME.ambient; `along` is the coordinate
+ * that runs along the edge. (Laid out by hand: clang-format puts every designator on a line.) */
+#define EDGE_ROW(e, part, key) "boundary", key, .edge = (e) + 1, .edge_part = (part)
+/* clang-format off */
+#define EDGE_KEYS(e, NAME, member, where, along)                                                   \
+  {EDGE_ROW(e, EDGE_PLAIN, NAME), EXPRESSION, FIELD(member), .keyword = INSULATED,                 \
+   .help = "the " NAME " edge (" where "): a temperature held there, a number or a \"string\" "    \
+           "expression of " along "; or \"" INSULATED "\" (no heat crosses it); or a "             \
+           "[boundary." NAME "] table of the keys below"},                                         \
+  {EDGE_ROW(e, EDGE_TEMPERATURE, NAME ".temperature"), EXPRESSION, FIELD(member),                  \
+   .def_text = "none",                                                                             \
+   .help = "[boundary." NAME "]: held at this temperature, the table form of " NAME " = ..."},     \
+  {EDGE_ROW(e, EDGE_FLUX, NAME ".flux"), EXPRESSION, FIELD(edge[e].flux), .def_text = "none",      \
+   .help = "[boundary." NAME "]: heat flux into the plate, W/m^2 of the edge's cross-section "     \
+           "(its length times the thickness), a number or an expression of " along},               \
+  {EDGE_ROW(e, EDGE_H, NAME ".h"), NONNEGATIVE_EXPRESSION, FIELD(edge[e].h), .def_text = "none",   \
+   .help = "[boundary." NAME "]: convective, with ambient: the heat transfer coefficient, "        \
+           "W/(m^2 K); the edge gives h (T - ambient) W/m^2 to the fluid"},                        \
+  {EDGE_ROW(e, EDGE_AMBIENT, NAME ".ambient"), EXPRESSION, FIELD(edge[e].ambient),                 \
+   .def_text = "none",                                                                             \
+   .help = "[boundary." NAME "]: convective, with h: the fluid's temperature, a number or an "     \
+           "expression of " along}
+/* clang-format on */
 
 /* Every key, grouped by section, in the order cfg_print and the reference show them. */
 static const struct key_def schema[] = {
     {"grid", "nx", COUNT_FROM(1), FIELD(nx), .required = true, .help = "interior points per row"},
     {"grid", "ny", COUNT_FROM(1), FIELD(ny), .required = true, .help = "interior rows"},
     {"plate", "width", POSITIVE, FIELD(width), .def_text = "1, or from height",
-     .help = "m, left edge to right edge; the spacing is uniform, h = width / (nx + 1) = height "
-             "/ (ny + 1), so one of width and height follows from the other"},
-    {"plate", "height", POSITIVE, FIELD(height), .def_text = "width (ny + 1) / (nx + 1)",
+     .help = "m, left edge to right edge; the spacing is uniform, h = width / (nx + 1 - ex) = "
+             "height / (ny + 1 - ey), ex and ey the edges across and down that are not held "
+             "(their points lie on them), so one of width and height follows from the other"},
+    {"plate", "height", POSITIVE, FIELD(height), .def_text = "from width and h",
      .help = "m, top edge to bottom edge; if both are given they must agree (to 1e-9)"},
-    {"plate", "conductivity", POSITIVE, FIELD(conductivity), .def = {.f = 1.0},
-     .help = "thermal conductivity k, W/(m K)"},
+    {"plate", "conductivity", POSITIVE_EXPRESSION, FIELD(conductivity_k), .def = {.f = 1.0},
+     .help = "thermal conductivity k, W/(m K): a number, or an expression of x and y; a "
+             "[[region]]'s conductivity replaces it there"},
+    {"plate", "conductivity_from_file", .type = KEY_STRING, FIELD(conductivity_file),
+     .may_be_empty = true, .def = {.s = ""},
+     .help = "HDF5 file whose dataset (ny x nx, W/(m K), each > 0) is the conductivity of every "
+             "point, instead of plate.conductivity (empty: none)"},
+    {"plate", "conductivity_dataset", .type = KEY_STRING, FIELD(conductivity_dataset),
+     .def = {.s = "/conductivity"}, .help = "the dataset of plate.conductivity_from_file"},
     {"plate", "thickness", POSITIVE, FIELD(thickness), .def = {.f = 1.0},
-     .help = "m; with the conductivity and the source, k t lap(T) + q = 0"},
-    {"boundary", "top", EXPRESSION, FIELD(top),
-     .help = "temperature held on the top edge (y = 0): a number, or a \"string\" expression "
-             "of x"},
-    {"boundary", "bottom", EXPRESSION, FIELD(bottom),
-     .help = "temperature held on the bottom edge (y = height), a number or an expression of x"},
-    {"boundary", "left", EXPRESSION, FIELD(left),
-     .help = "temperature held on the left edge (x = 0), a number or an expression of y"},
-    {"boundary", "right", EXPRESSION, FIELD(right),
-     .help = "temperature held on the right edge (x = width), a number or an expression of y"},
+     .help = "m; with the conductivity and the source, div(k t grad T) + q = 0"},
+    EDGE_KEYS(0, "top", top, "y = 0", "x"),
+    EDGE_KEYS(1, "bottom", bottom, "y = height", "x"),
+    EDGE_KEYS(2, "left", left, "x = 0", "y"),
+    EDGE_KEYS(3, "right", right, "x = width", "y"),
+    {"surface", "h", NONNEGATIVE_EXPRESSION, FIELD(surface_h),
+     .help = "heat transfer coefficient of each face, W/(m^2 K), a number or an expression of x "
+             "and y: a face gives h (T - ambient) W/m^2 (0: no exchange)"},
+    {"surface", "ambient", EXPRESSION, FIELD(surface_ambient), .def_text = "required with h",
+     .help = "temperature of what the faces exchange with, a number or an expression of x and y"},
+    {"surface", "faces", .type = KEY_INT, FIELD(surface_faces), .min = 1, .max = 2, .def = {.i = 2},
+     .help = "faces that exchange: 2 (both) or 1 (the other is insulated)"},
     {"initial", "interior", EXPRESSION, FIELD(interior),
      .help = "starting temperature of the interior, a number or an expression of x and y"},
     {"initial", "from_file", .type = KEY_STRING, FIELD(from_file), .may_be_empty = true,
@@ -162,8 +216,9 @@ static const struct key_def schema[] = {
      .help = "the dataset of source.from_file"},
     {"region", "shape", .type = KEY_ENUM, REGION(shape, ALL_SHAPES), .choices = region_shape_names,
      .required = true,
-     .help = "[[region]], one table per fixed-temperature region: a rectangle, a disk, or the "
-             "non-zero points of a mask"},
+     .help = "[[region]], one table per region: a rectangle, a disk, or the non-zero points of a "
+             "mask; a region is held (temperature), a material (conductivity), a heater (power), "
+             "or held and a material"},
     {"region", "x0", COORDINATE, REGION(x0, SHAPE(CFG_REGION_RECTANGLE)), .required = true,
      .def_text = "required (rectangle)", .help = "m from the left edge: the rectangle's left side"},
     {"region", "x1", COORDINATE, REGION(x1, SHAPE(CFG_REGION_RECTANGLE)), .required = true,
@@ -180,11 +235,20 @@ static const struct key_def schema[] = {
      .def_text = "required (disk)", .help = "m; the disk lies within the plate"},
     {"region", "file", .type = KEY_STRING, REGION(file, SHAPE(CFG_REGION_MASK)), .required = true,
      .def = {.s = ""}, .def_text = "required (mask)",
-     .help = "HDF5 file of the mask: a dataset of ny x nx numbers, non-zero where fixed"},
+     .help = "HDF5 file of the mask: a dataset of ny x nx numbers, non-zero in the region"},
     {"region", "dataset", .type = KEY_STRING, REGION(dataset, SHAPE(CFG_REGION_MASK)),
      .def = {.s = "/fixed"}, .help = "the mask's dataset in that file"},
-    {"region", "temperature", EXPRESSION, REGION(temperature, ALL_SHAPES), .required = true,
-     .help = "temperature held on the region's points, a number or an expression of x and y"},
+    {"region", "temperature", EXPRESSION, REGION(temperature, ALL_SHAPES), .def_text = "none",
+     .help = "held: the region's points are fixed at this temperature, a number or an "
+             "expression of x and y (not with power)"},
+    {"region", "conductivity", POSITIVE_EXPRESSION, REGION(conductivity, ALL_SHAPES),
+     .def_text = "none",
+     .help = "a material: its conductivity, W/(m K), a number or an expression of x and y, over "
+             "the plate's (with temperature: it governs the heat into the held points)"},
+    {"region", "power", .type = KEY_FLOAT, REGION(power, ALL_SHAPES), .lo = -DBL_MAX, .hi = DBL_MAX,
+     .def_text = "none",
+     .help = "a heater: W, spread over its points by the plate area each stands for, totalling "
+             "exactly this (negative: a sink)"},
     {"solver", "method", .type = KEY_ENUM, FIELD(method), .choices = method_names,
      .def = {.i = CFG_METHOD_JACOBI},
      .help = "the iteration: plain Jacobi sweeps; Chebyshev semi-iteration over the same sweep "
@@ -322,9 +386,21 @@ static void list_choices(const struct key_def *k, const char *last_sep, char *bu
   }
 }
 
+/* The numbers a KEY_FLOAT or KEY_EXPR key accepts: "a number > 0", "a finite number". */
+static const char *number_phrase(const struct key_def *k, char *buf, size_t size) {
+  char lo[32], hi[32];
+  if (k->lo == -DBL_MAX && k->hi == DBL_MAX)
+    snprintf(buf, size, "a finite number");
+  else if (k->hi == DBL_MAX)
+    snprintf(buf, size, "a number %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
+  else
+    snprintf(buf, size, "a number from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+  return buf;
+}
+
 /* What a key accepts, as messages say it: "a number > 0", "an integer >= 1". */
 static const char *expected(const struct key_def *k, char *buf, size_t size) {
-  char lo[32], hi[32], choices[128];
+  char choices[128];
   switch (k->type) {
   case KEY_INT:
     if (k->max == INT64_MAX)
@@ -333,17 +409,18 @@ static const char *expected(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "an integer from %lld to %lld", (long long)k->min, (long long)k->max);
     break;
   case KEY_FLOAT:
-    if (k->lo == -DBL_MAX && k->hi == DBL_MAX)
-      snprintf(buf, size, "a finite number");
-    else if (k->hi == DBL_MAX)
-      snprintf(buf, size, "a number %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
+  case KEY_EXPR: {
+    char number[96];
+    number_phrase(k, number, sizeof number);
+    if (k->type == KEY_FLOAT)
+      snprintf(buf, size, "%s", number);
+    else if (k->keyword != NULL)
+      snprintf(buf, size, "%s, an expression of x and y in a \"string\", or \"%s\"", number,
+               k->keyword);
     else
-      snprintf(buf, size, "a number from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+      snprintf(buf, size, "%s or an expression of x and y in a \"string\"", number);
     break;
-  case KEY_EXPR:
-    snprintf(buf, size, "a number from %s to %s or an expression of x and y in a \"string\"",
-             bound(k->lo, lo), bound(k->hi, hi));
-    break;
+  }
   case KEY_STRING:
     snprintf(buf, size, k->may_be_empty ? "a string" : "a non-empty string");
     break;
@@ -373,17 +450,22 @@ static const char *type_text(const struct key_def *k, char *buf, size_t size) {
       snprintf(buf, size, "int from %lld to %lld", (long long)k->min, (long long)k->max);
     break;
   case KEY_FLOAT:
+  case KEY_EXPR: {
+    char number[96];
     if (k->lo == -DBL_MAX && k->hi == DBL_MAX)
-      snprintf(buf, size, "float");
+      snprintf(number, sizeof number, "float");
     else if (k->hi == DBL_MAX)
-      snprintf(buf, size, "float %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
+      snprintf(number, sizeof number, "float %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     else
-      snprintf(buf, size, "float from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+      snprintf(number, sizeof number, "float from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
+    if (k->type == KEY_FLOAT)
+      snprintf(buf, size, "%s", number);
+    else if (k->keyword != NULL)
+      snprintf(buf, size, "%s, expression (string), or \"%s\"", number, k->keyword);
+    else
+      snprintf(buf, size, "%s, or expression (string)", number);
     break;
-  case KEY_EXPR:
-    snprintf(buf, size, "float from %s to %s, or expression (string)", bound(k->lo, lo),
-             bound(k->hi, hi));
-    break;
+  }
   case KEY_STRING:
     snprintf(buf, size, k->may_be_empty ? "string" : "string, non-empty");
     break;
@@ -789,6 +871,14 @@ static int apply(void *base, const struct key_def *k, int region, const struct t
     if (t->type == TOML_STRING) { /* the expression is compiled once the plate is known */
       if (strlen(t->string) != t->string_len)
         return bad_value(w, k, region, raw, raw_len, ", which holds a NUL character");
+      /* The keyword is reserved: a word close to it ("Insulated", "insulted") is a slip, not
+       * an expression (which would fail later, with a less helpful message). */
+      if (k->keyword != NULL && strcmp(t->string, k->keyword) != 0 &&
+          close_enough(distance(t->string, t->string_len, k->keyword), k->keyword)) {
+        char note[64];
+        snprintf(note, sizeof note, "; did you mean \"%s\"?", k->keyword);
+        return bad_value(w, k, region, raw, raw_len, note);
+      }
       v.s = t->string;
       break;
     }
@@ -854,6 +944,7 @@ struct build {
   struct origin *region_origin; /* NKEYS a region: where region r's keys (r = 1, ...) were set */
   int regions_cap;
   long applied;
+  int edge_table_line[4]; /* the line of each [boundary.NAME] header, 0 if none */
 };
 
 static struct where where_of(const struct build *b, const struct origin *o) {
@@ -930,6 +1021,41 @@ static bool has_subtable(int section, const char *prefix, size_t n) {
   return false;
 }
 
+/* A [section.name] table (`key`) that `section` does not have: suggest the closest of its
+ * tables ([boundary.bottom] for [boundary.bttom]), or list them; a section without tables
+ * says so as any unknown section does. */
+static int unknown_subtable(const struct where *w, int section, const char *s, size_t n,
+                            const char *key, size_t key_len) {
+  const char *sec = schema[section].section;
+  char shown[88], best[64] = "", list[256] = "", prefix[64], last[64] = "";
+  size_t best_d = SIZE_MAX, used = 0;
+  for (size_t k = (size_t)section; k < NKEYS && strcmp(schema[k].section, sec) == 0; k++) {
+    const char *dot = strchr(schema[k].name, '.');
+    size_t len = dot != NULL ? (size_t)(dot - schema[k].name) : 0;
+    if (len == 0 || len >= sizeof prefix)
+      continue;
+    memcpy(prefix, schema[k].name, len);
+    prefix[len] = '\0';
+    if (strcmp(prefix, last) == 0) /* a table's keys are neighbours in the schema */
+      continue;
+    memcpy(last, prefix, len + 1);
+    int m = snprintf(list + used, sizeof list - used, "%s[%s.%s]", used ? ", " : "", sec, prefix);
+    used += m > 0 && (size_t)m < sizeof list - used ? (size_t)m : 0;
+    size_t d = distance(s, n, prefix);
+    if (d < best_d && close_enough(d, prefix)) {
+      best_d = d;
+      snprintf(best, sizeof best, "%s", prefix);
+    }
+  }
+  if (best[0] != '\0')
+    return fail(w, "unknown table [%s.%s]; did you mean [%s.%s]?", sec, clip(s, n, shown), sec,
+                best);
+  if (list[0] != '\0')
+    return fail(w, "unknown table [%s.%s]; the tables of [%s] are %s", sec, clip(s, n, shown), sec,
+                list);
+  return unknown_section(w, key, key_len, false);
+}
+
 static int apply_entry(struct build *b, const struct toml_entry *e) {
   struct where w = {.name = b->cfg->source_name, .line = e->line};
   size_t key_len = strlen(e->key);
@@ -959,6 +1085,12 @@ static int apply_entry(struct build *b, const struct toml_entry *e) {
     bool known =
         section >= 0 &&
         (e->nparts == 1 || (e->nparts == 2 && has_subtable(section, dot + 1, key_len - head - 1)));
+    if (!known && section >= 0 && e->nparts == 2)
+      return unknown_subtable(&w, section, dot + 1, key_len - head - 1, e->key, key_len);
+    for (size_t k = 0; known && e->nparts == 2 && k < NKEYS; k++)
+      if (schema[k].edge > 0 && schema[k].edge_part == EDGE_PLAIN &&
+          strcmp(schema[k].name, dot + 1) == 0)
+        b->edge_table_line[schema[k].edge - 1] = e->line;
     return known ? ERR_OK : unknown_section(&w, e->key, key_len, false);
   }
   if (e->nparts == 1)
@@ -1119,6 +1251,28 @@ static const char *not_applicable(const struct cfg *cfg, size_t k, char *why, si
              "key, or set source.from_file)");
     return why;
   }
+  bool conductivity_file = cfg->conductivity_file != NULL && cfg->conductivity_file[0] != '\0';
+  if (strcmp(schema[k].section, "plate") == 0 &&
+      strcmp(schema[k].name, "conductivity_dataset") == 0 && !conductivity_file) {
+    snprintf(why, size,
+             "applies to the file of plate.conductivity_from_file, which is not set (remove the "
+             "key, or set plate.conductivity_from_file)");
+    return why;
+  }
+  if (strcmp(schema[k].section, "plate") == 0 && strcmp(schema[k].name, "conductivity") == 0 &&
+      conductivity_file) {
+    snprintf(why, size,
+             "does not apply with plate.conductivity_from_file, whose dataset gives every "
+             "point's conductivity (remove one of the two)");
+    return why;
+  }
+  if (strcmp(schema[k].section, "surface") == 0 && strcmp(schema[k].name, "h") != 0 &&
+      cfg->surface_h.text == NULL && cfg->surface_h.value == 0.0) {
+    snprintf(why, size,
+             "applies to an exchange through the faces, and surface.h is 0 (remove the key, or "
+             "set surface.h)");
+    return why;
+  }
   return NULL;
 }
 
@@ -1211,6 +1365,129 @@ static const char *place(const struct build *b, const struct origin *o, char buf
   return buf;
 }
 
+/* The edges not held across (left and right, e = 0) or down (top and bottom, e = 1): the
+ * points of such an edge lie on it, so the plate is one spacing shorter than nx + 1 for each. */
+static int64_t not_held(const struct cfg *c, int down) {
+  int first = down ? 0 : 2; /* edge[]: top, bottom, left, right */
+  return (c->edge[first].kind != CFG_EDGE_HELD) + (c->edge[first + 1].kind != CFG_EDGE_HELD);
+}
+
+/* Spacings across the plate (width / h) and down it (height / h). */
+static int64_t cells_across(const struct cfg *c) { return c->nx + 1 - not_held(c, 0); }
+static int64_t cells_down(const struct cfg *c) { return c->ny + 1 - not_held(c, 1); }
+
+/* The schema row of edge e's key `part` (every edge has all five). */
+static size_t edge_row(int e, enum edge_part part) {
+  size_t k = 0;
+  while (k < NKEYS && !(schema[k].edge == e + 1 && schema[k].edge_part == part))
+    k++;
+  return k;
+}
+
+/* Two keys that cannot go together, both given: the later is blamed, the earlier named. */
+static int clash(struct build *b, size_t ka, size_t kb, const char *why) {
+  bool b_later = b->origin[kb].order > b->origin[ka].order;
+  size_t later = b_later ? kb : ka, earlier = b_later ? ka : kb;
+  char at[128];
+  struct where w = where_of(b, &b->origin[later]);
+  return fail(&w, "%s.%s and %s.%s (%s) are both given: %s", schema[later].section,
+              schema[later].name, schema[earlier].section, schema[earlier].name,
+              place(b, &b->origin[earlier], at), why);
+}
+
+/* Each edge's kind, from which of its keys were given: NAME = a temperature or "insulated";
+ * [boundary.NAME] with temperature (held), flux, or h and ambient (convective); one of them.
+ * The field of an edge that is not held is left 0 (the ring beyond it holds 0: field.h). */
+static int resolve_edges(struct build *b) {
+  struct cfg *c = b->cfg;
+  static const char *const one_kind = "an edge is held (temperature), takes a flux (flux) or is "
+                                      "convective (h and ambient), one of the three";
+  for (int e = 0; e < 4; e++) {
+    size_t plain = edge_row(e, EDGE_PLAIN), temperature = edge_row(e, EDGE_TEMPERATURE);
+    size_t flux = edge_row(e, EDGE_FLUX), h = edge_row(e, EDGE_H);
+    size_t ambient = edge_row(e, EDGE_AMBIENT);
+    size_t table[] = {temperature, flux, h, ambient};
+    bool set[5];
+    const size_t rows[] = {plain, temperature, flux, h, ambient};
+    for (int i = 0; i < 5; i++)
+      set[i] = b->origin[rows[i]].order > 0;
+    /* In a file TOML itself refuses both forms (a key both a value and a table); --set can
+     * still give both. */
+    for (int i = 0; i < 4 && set[0]; i++)
+      if (set[1 + i]) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "an edge is given as %s = ... (a temperature held, or \"%s\") or as a "
+                 "[boundary.%s] table, not both",
+                 schema[plain].name, INSULATED, schema[plain].name);
+        return clash(b, plain, table[i], why);
+      }
+    if (set[1] && (set[2] || set[3] || set[4]))
+      return clash(b, temperature, set[2] ? flux : set[3] ? h : ambient, one_kind);
+    if (set[2] && (set[3] || set[4]))
+      return clash(b, flux, set[3] ? h : ambient, one_kind);
+    if (b->edge_table_line[e] > 0 && !set[1] && !set[2] && !set[3] && !set[4]) {
+      struct where w = {.name = c->source_name, .line = b->edge_table_line[e]};
+      return fail(&w,
+                  "[boundary.%s] is empty: give it temperature (held), flux, or h and ambient "
+                  "(convective); an insulated edge is %s = \"%s\" under [boundary]",
+                  schema[plain].name, schema[plain].name, INSULATED);
+    }
+    if (set[3] != set[4]) {
+      size_t given = set[3] ? h : ambient, missing = set[3] ? ambient : h;
+      struct where w = where_of(b, &b->origin[given]);
+      return fail(&w,
+                  "boundary.%s is given without boundary.%s: a convective edge needs both, h "
+                  "(W/(m^2 K)) and the fluid's temperature (ambient)",
+                  schema[given].name, schema[missing].name);
+    }
+    struct cfg_expr given;
+    memcpy(&given, const_field_of(c, &schema[plain]), sizeof given);
+    enum cfg_edge_kind kind = CFG_EDGE_HELD;
+    if (set[0] && given.text != NULL && strcmp(given.text, INSULATED) == 0)
+      kind = CFG_EDGE_INSULATED;
+    else if (set[2])
+      kind = CFG_EDGE_FLUX;
+    else if (set[3])
+      kind = CFG_EDGE_CONVECTIVE;
+    c->edge[e].kind = kind;
+    if (kind != CFG_EDGE_HELD)
+      CHECK(set_value(c, &schema[plain], &(struct value){.f = 0.0}));
+  }
+  /* An edge not held has its points on it: the outermost row or column. Both edges of a side
+   * so: the grid must reach from one to the other. */
+  const char *counts[] = {"grid.nx", "grid.ny"},
+             *pairs[] = {"left nor the right", "top nor the bottom"};
+  int64_t points[] = {c->nx, c->ny};
+  for (int down = 0; down < 2; down++) {
+    if (not_held(c, down) < 2 || points[down] >= 2)
+      continue;
+    struct where w = where_of(b, &b->origin[find_dotted(counts[down])]);
+    return fail(&w,
+                "%s = 1, but neither the %s edge is held: the points of an edge that is not held "
+                "lie on it, so %s must be at least 2 (one %s on each)",
+                counts[down], pairs[down], counts[down] + 5, down ? "row" : "column");
+  }
+  return ERR_OK;
+}
+
+/* The conductivity as one number (NaN where it is not one), and the faces' exchange: an h
+ * without an ambient is refused (0 degrees would be a guess). */
+static int resolve_materials(struct build *b) {
+  struct cfg *c = b->cfg;
+  bool from_file = c->conductivity_file != NULL && c->conductivity_file[0] != '\0';
+  c->conductivity = from_file || c->conductivity_k.text != NULL ? NAN : c->conductivity_k.value;
+  int kh = find_dotted("surface.h"), ka = find_dotted("surface.ambient");
+  bool exchange = c->surface_h.text != NULL || c->surface_h.value != 0.0;
+  if (exchange && b->origin[ka].order == 0) {
+    struct where w = where_of(b, &b->origin[kh]);
+    return fail(&w,
+                "surface.h is given without surface.ambient: the faces exchange h (T - ambient) "
+                "W/m^2 with what is around them, and its temperature has no default");
+  }
+  return ERR_OK;
+}
+
 /* Whether a whole number of spacings h = good / m spans `bad` (to 1e-9 of it); its count. */
 static int64_t whole_spans(double bad, double good, int64_t m) {
   double spans = bad * (double)m / good; /* rounded by hand: jacobi_config does not link libm */
@@ -1219,21 +1496,58 @@ static int64_t whole_spans(double bad, double good, int64_t m) {
   return whole >= 2 && (miss < 0 ? -miss : miss) <= 1e-9 * bad ? whole : 0;
 }
 
-/* A grid that keeps both sizes: the count of the given side's points nearest to `points`
+/* A grid that keeps both sizes: the count of spacings across the given side nearest to `cells`
  * (within a million) at which a whole number of spacings spans the other side too; false if
  * none is that near. */
-static bool both_sizes_fit(double bad, double good, int64_t points, int64_t *good_points,
-                           int64_t *bad_points) {
+static bool both_sizes_fit(double bad, double good, int64_t cells, int64_t *good_cells,
+                           int64_t *bad_cells) {
   for (int64_t d = 1; d <= 1000000; d++)
     for (int sign = 1; sign >= -1; sign -= 2) {
-      int64_t m = points + 1 + sign * d, whole = m >= 2 ? whole_spans(bad, good, m) : 0;
+      int64_t m = cells + sign * d, whole = m >= 2 ? whole_spans(bad, good, m) : 0;
       if (whole > 0) {
-        *good_points = m - 1;
-        *bad_points = whole - 1;
+        *good_cells = m;
+        *bad_cells = whole;
         return true;
       }
     }
   return false;
+}
+
+/* The spacing's rule for one side, as a message writes it: "width / (nx + 1)", "width / nx" or
+ * "width / (nx - 1)" when 0, 1 or 2 of its edges are not held. */
+static const char *spacing_rule(const char *side, const char *count, int64_t not_held_edges,
+                                char buf[48]) {
+  if (not_held_edges == 0)
+    snprintf(buf, 48, "%s / (%s + 1)", side, count);
+  else if (not_held_edges == 1)
+    snprintf(buf, 48, "%s / %s", side, count);
+  else
+    snprintf(buf, 48, "%s / (%s - 1)", side, count);
+  return buf;
+}
+
+/* "; the points of an edge that is not held lie on it, here the top and left edges", or ""
+ * when every edge is held. */
+static const char *edge_rule(const struct cfg *c, char buf[160]) {
+  static const char *const names[] = {"top", "bottom", "left", "right"};
+  const char *list[4];
+  int n = 0;
+  for (int e = 0; e < 4; e++)
+    if (c->edge[e].kind != CFG_EDGE_HELD)
+      list[n++] = names[e];
+  buf[0] = '\0';
+  if (n == 0)
+    return buf;
+  size_t used =
+      (size_t)snprintf(buf, 160, "; the points of an edge that is not held lie on it, here the ");
+  for (int i = 0; i < n; i++)
+    used += (size_t)snprintf(buf + used, 160 - used, "%s%s",
+                             i == 0       ? ""
+                             : i == n - 1 ? " and "
+                                          : ", ",
+                             list[i]);
+  snprintf(buf + used, 160 - used, " edge%s", n > 1 ? "s" : "");
+  return buf;
 }
 
 /* Both plate sizes given, and they disagree: say which size (or grid count) would fit. */
@@ -1245,25 +1559,29 @@ static int plate_misfit(struct build *b, int kw, int kh) {
   const char *count = height_later ? "ny" : "nx", *by = height_later ? "nx" : "ny";
   double bad_value = height_later ? c->height : c->width;
   double good_value = height_later ? c->width : c->height;
-  int64_t good_points = height_later ? c->nx : c->ny, bad_points = height_later ? c->ny : c->nx;
-  double h = good_value / (double)(good_points + 1), fit = h * (double)(bad_points + 1);
-  char other[32], alt[112] = "", g[32], v[32], hs[32], f[32], at[128];
+  int64_t good_cells = height_later ? cells_across(c) : cells_down(c);
+  int64_t bad_cells = height_later ? cells_down(c) : cells_across(c);
+  /* grid count = spacings - 1 + the side's edges that are not held */
+  int64_t good_extra = not_held(c, !height_later), bad_extra = not_held(c, height_later);
+  double h = good_value / (double)good_cells, fit = h * (double)bad_cells;
+  char other[32], alt[112] = "", g[32], v[32], hs[32], f[32], at[128], rule[48], edges[160];
   /* Another count of points would fit this size, if a whole number of spacings spans it;
    * else another pair of counts may keep both sizes. */
-  int64_t whole = whole_spans(bad_value, good_value, good_points + 1), both_good, both_bad;
+  int64_t whole = whole_spans(bad_value, good_value, good_cells), both_good, both_bad;
   if (whole > 0)
-    snprintf(alt, sizeof alt, " (or grid.%s = %lld)", count, (long long)whole - 1);
-  else if (both_sizes_fit(bad_value, good_value, good_points, &both_good, &both_bad))
+    snprintf(alt, sizeof alt, " (or grid.%s = %lld)", count, (long long)(whole - 1 + bad_extra));
+  else if (both_sizes_fit(bad_value, good_value, good_cells, &both_good, &both_bad))
     snprintf(alt, sizeof alt, " (or, to keep both sizes, grid.%s = %lld and grid.%s = %lld)", count,
-             (long long)both_bad, by, (long long)both_good);
+             (long long)(both_bad - 1 + bad_extra), by, (long long)(both_good - 1 + good_extra));
   struct where w = where_of(b, &b->origin[height_later ? kh : kw]);
   snprintf(other, sizeof other, "%s", shortest(good_value, g));
   return fail(&w,
               "plate.%s = %s does not fit plate.%s = %s (%s) on a %lld x %lld grid: the spacing "
-              "is uniform (h = %s / (%s + 1) = %s m), so %s must be %s m%s",
+              "is uniform (h = %s = %s m%s), so %s must be %s m%s",
               bad, shortest(bad_value, v), good, other,
               place(b, &b->origin[height_later ? kw : kh], at), (long long)c->nx, (long long)c->ny,
-              good, by, shortest(h, hs), bad, shortest(fit, f), alt);
+              spacing_rule(good, by, good_extra, rule), shortest(h, hs), edge_rule(c, edges), bad,
+              shortest(fit, f), alt);
 }
 
 /* The plate's size: width and height both set, consistent with the uniform spacing. */
@@ -1271,7 +1589,7 @@ static int resolve_plate(struct build *b) {
   struct cfg *c = b->cfg;
   int kw = find_dotted("plate.width"), kh = find_dotted("plate.height");
   bool width_set = b->origin[kw].order > 0, height_set = b->origin[kh].order > 0;
-  double cols = (double)(c->nx + 1), rows = (double)(c->ny + 1);
+  double cols = (double)cells_across(c), rows = (double)cells_down(c);
   if (!width_set && !height_set) {
     c->width = 1.0;
     c->height = rows / cols;
@@ -1336,19 +1654,33 @@ static int compile_expression(struct build *b, const struct key_def *k, int regi
     err_prefix(prefix);
   }
   CHECK(status);
-  double v = expr_is_constant(e) ? expr_eval(e, 0.0, 0.0) : 0.0;
+  bool constant = expr_is_constant(e); /* else the plate checks it, point by point */
+  double v = constant ? expr_eval(e, 0.0, 0.0) : 0.0;
   expr_destroy(&e);
-  if (in_float_range(k, v))
+  if (!constant || in_float_range(k, v))
     return ERR_OK;
-  char got[32], lo[32], hi[32];
+  char got[32], number[96];
   struct where w = where_of(b, o);
-  return fail(&w, "%s = %s is %s, which is not a number from %s to %s", label,
-              quoted_text(x->text, text), shortest(v, got), bound(k->lo, lo), bound(k->hi, hi));
+  return fail(&w, "%s = %s is %s, which is not %s", label, quoted_text(x->text, text),
+              shortest(v, got), number_phrase(k, number, sizeof number));
+}
+
+/* The other key whose value lives in k's field (boundary.top and boundary.top.temperature),
+ * or -1. */
+static int field_partner(size_t k) {
+  for (size_t j = 0; j < NKEYS; j++)
+    if (j != k && !schema[j].per_region && !schema[k].per_region &&
+        schema[j].offset == schema[k].offset)
+      return (int)j;
+  return -1;
 }
 
 static int compile_expressions(struct build *b) {
   for (size_t k = 0; k < NKEYS; k++) {
     if (schema[k].type != KEY_EXPR || schema[k].per_region)
+      continue;
+    int partner = field_partner(k); /* the field is the later-given key's: blame that one */
+    if (partner >= 0 && b->origin[partner].order > b->origin[k].order)
       continue;
     struct cfg_expr x;
     memcpy(&x, const_field_of(b->cfg, &schema[k]), sizeof x);
@@ -1388,7 +1720,7 @@ static int outside(struct build *b, const struct origin *o, int region, const ch
  * the plate (to 1e-9 of the spacing, so a side on the plate's edge is in); its temperature. */
 static int check_region(struct build *b, int r) {
   const struct cfg *c = b->cfg;
-  const struct cfg_region *g = &c->regions[r - 1];
+  struct cfg_region *g = &b->cfg->regions[r - 1];
   struct origin header = {.line = g->line, .set = -1};
   struct where at_header = where_of(b, &header);
   size_t kshape = (size_t)find_dotted("region.shape");
@@ -1449,9 +1781,63 @@ static int check_region(struct build *b, int r) {
                        side[d]);
     }
   }
+  /* What the region is: held, a material, a heater (held and a material together: the
+   * conductivity governs the faces into the held points). */
+  const struct origin *held = ORIGIN("temperature"), *material = ORIGIN("conductivity");
+  const struct origin *heater = ORIGIN("power");
+  g->held = held->order > 0;
+  g->has_conductivity = material->order > 0;
+  g->has_power = heater->order > 0;
+  if (!g->held && !g->has_conductivity && !g->has_power)
+    return fail(&at_header,
+                "region[%d] is neither held, a material nor a heater: give it a temperature, a "
+                "conductivity or a power",
+                r);
+  if (g->held && g->has_power) {
+    bool power_later = heater->order > held->order;
+    char at[128];
+    struct where w = where_of(b, power_later ? heater : held);
+    return fail(&w,
+                "region[%d].%s and region[%d].%s (%s) are both given: a held point stays at its "
+                "temperature whatever heat it gets, so the power would change nothing (give the "
+                "heater a region of its own)",
+                r, power_later ? "power" : "temperature", r, power_later ? "temperature" : "power",
+                place(b, power_later ? held : heater, at));
+  }
+  CHECK(compile_expression(b, &schema[find_dotted("region.conductivity")], r, &g->conductivity,
+                           material));
   return compile_expression(b, &schema[find_dotted("region.temperature")], r, &g->temperature,
-                            ORIGIN("temperature"));
+                            held);
 #undef ORIGIN
+}
+
+/* A plate whose temperature nothing anchors (no held edge or region, no convective edge, no
+ * exchange through the faces) has no unique steady state: any constant may be added to one.
+ * Refused here where the keys show it; where an h is an expression that may be 0 everywhere,
+ * or a held mask may cover no point, the plate judges at start-up. The message blames the
+ * edge key given last. */
+static int check_heat_leaves(struct build *b) {
+  const struct cfg *c = b->cfg;
+  bool anchored = c->surface_h.text != NULL || c->surface_h.value != 0.0;
+  for (int e = 0; e < 4 && !anchored; e++)
+    anchored = c->edge[e].kind == CFG_EDGE_HELD ||
+               (c->edge[e].kind == CFG_EDGE_CONVECTIVE &&
+                (c->edge[e].h.text != NULL || c->edge[e].h.value != 0.0));
+  for (int r = 0; r < c->nregions && !anchored; r++)
+    anchored = c->regions[r].held;
+  if (anchored)
+    return ERR_OK;
+  size_t last = edge_row(0, EDGE_PLAIN);
+  for (size_t k = 0; k < NKEYS; k++)
+    if (schema[k].edge > 0 && b->origin[k].order > b->origin[last].order)
+      last = k;
+  struct where w = where_of(b, &b->origin[last]);
+  return fail(&w,
+              "boundary.%s: no edge or region is held and no heat can leave (no convective edge "
+              "with h > 0, surface.h 0), so the steady state is not unique (any constant may be "
+              "added to it): hold an edge or a region at a temperature, or give an edge or the "
+              "faces an h and an ambient",
+              schema[last].name);
 }
 
 int cfg_create(const char *text, size_t len, const char *name, const char *const *sets, int nsets,
@@ -1468,11 +1854,23 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
   if (status == ERR_OK)
     status = check_complete(&b);
   if (status == ERR_OK)
+    status = resolve_edges(&b);
+  if (status == ERR_OK)
+    status = resolve_materials(&b);
+  if (status == ERR_OK)
     status = resolve_plate(&b);
   if (status == ERR_OK)
     status = compile_expressions(&b);
+  /* A held edge given in its table form is reported as the edge's key (cfg_origin, cfg_is_set). */
+  for (int e = 0; status == ERR_OK && e < 4; e++) {
+    size_t plain = edge_row(e, EDGE_PLAIN), temperature = edge_row(e, EDGE_TEMPERATURE);
+    if (b.origin[temperature].order > b.origin[plain].order)
+      b.origin[plain] = b.origin[temperature];
+  }
   for (int r = 1; status == ERR_OK && r <= b.cfg->nregions; r++)
     status = check_region(&b, r);
+  if (status == ERR_OK)
+    status = check_heat_leaves(&b);
   /* cfg_origin's lines: the configuration's keys, then NKEYS for each region. */
   size_t nlines = NKEYS * (size_t)(1 + (b.cfg != NULL ? b.cfg->nregions : 0));
   int *lines = status == ERR_OK ? realloc(b.cfg->key_line, nlines * sizeof *lines) : NULL;
@@ -1511,6 +1909,8 @@ void cfg_destroy(struct cfg **cfg) {
 }
 
 bool cfg_general(const struct cfg *cfg) {
+  if (cfg_faces(cfg)) /* the faces operator takes sources and held regions in: never both */
+    return false;
   return cfg->nregions > 0 || cfg->source_q.text != NULL || cfg->source_q.value != 0.0 ||
          (cfg->source_file != NULL && cfg->source_file[0] != '\0');
 }
@@ -1530,7 +1930,7 @@ bool cfg_faces(const struct cfg *cfg) {
   return false;
 }
 
-double cfg_spacing(const struct cfg *cfg) { return cfg->width / (double)(cfg->nx + 1); }
+double cfg_spacing(const struct cfg *cfg) { return cfg->width / (double)cells_across(cfg); }
 
 /* The index into cfg->key_line of `key`: "section.name", or "region[N].name" for [[region]]
  * number N's keys; -1 if there is no such key. */
@@ -1716,6 +2116,11 @@ static void print_regions(const struct cfg *cfg, FILE *out) {
     for (size_t k = 0; k < NKEYS; k++) {
       if (!schema[k].per_region || !(schema[k].shapes & SHAPE(g->shape)))
         continue;
+      const char *name = schema[k].name;
+      if ((strcmp(name, "temperature") == 0 && !g->held) ||
+          (strcmp(name, "conductivity") == 0 && !g->has_conductivity) ||
+          (strcmp(name, "power") == 0 && !g->has_power))
+        continue; /* printed, it would say the region is what it is not */
       struct value v = get_value(g, &schema[k]);
       fprintf(out, "%s = ", schema[k].name);
       print_value(out, &schema[k], &v);
@@ -1736,6 +2141,20 @@ void cfg_print(const struct cfg *cfg, FILE *out) {
     char why[200];
     if (not_applicable(cfg, k, why, sizeof why) != NULL)
       continue; /* printed, it would be refused when read back */
+    if (schema[k].edge > 0) {
+      enum cfg_edge_kind kind = cfg->edge[schema[k].edge - 1].kind;
+      enum edge_part part = schema[k].edge_part;
+      bool printed =
+          (part == EDGE_PLAIN && (kind == CFG_EDGE_HELD || kind == CFG_EDGE_INSULATED)) ||
+          (part == EDGE_FLUX && kind == CFG_EDGE_FLUX) ||
+          ((part == EDGE_H || part == EDGE_AMBIENT) && kind == CFG_EDGE_CONVECTIVE);
+      if (!printed) /* an edge's keys are those of its kind; a held one's its plain form */
+        continue;
+      if (kind == CFG_EDGE_INSULATED) {
+        fprintf(out, "%s = \"%s\"\n", schema[k].name, INSULATED);
+        continue;
+      }
+    }
     struct value v = get_value(cfg, &schema[k]);
     fprintf(out, "%s = ", schema[k].name);
     print_value(out, &schema[k], &v);

@@ -46,14 +46,17 @@ enum cfg_region_shape { CFG_REGION_RECTANGLE, CFG_REGION_DISK, CFG_REGION_MASK }
  * /fixed mask as one byte. */
 #define CFG_MAX_REGIONS 255
 
-/* One [[region]]: points of the plate held at `temperature` (the sweep never updates them).
+/* One [[region]]: a part of the plate, held, a material or a heater (below); held points are
+ * at `temperature` (the sweep never updates them).
  * Coordinates in metres from the top-left corner, y downwards. A grid point is inside a
  * rectangle when x0 <= x <= x1 and y0 <= y <= y1, inside a disk when its distance to (cx, cy)
  * is at most radius (both up to 1e-9 of the grid spacing, so edges on grid lines are in), and
- * inside a mask where the dataset (ny x nx, any numeric type) is non-zero. Later regions win
- * where regions overlap. cfg_create checks what it can without the file (the shape's keys,
- * x0 <= x1, within the plate, radius > 0); the plate checks that a region covers at least one
- * point and the mask's shape. */
+ * inside a mask where the dataset (ny x nx, any numeric type) is non-zero. Where regions
+ * overlap, later regions win, for each of temperature, conductivity and power separately (a
+ * heater drawn over an insert keeps the insert's conductivity); a held point takes no power (a
+ * heater's power is spread over its points that are not held). cfg_create checks what it can
+ * without the file (the shape's keys, x0 <= x1, within the plate, radius > 0); the plate checks
+ * that a region covers at least one point and the mask's shape. */
 struct cfg_region {
   enum cfg_region_shape shape;
   double x0, x1, y0, y1; /* rectangle */
@@ -61,13 +64,15 @@ struct cfg_region {
   char *file, *dataset;  /* mask: HDF5 file and dataset ("/fixed" by default) */
   /* What the region is: held at a temperature (the points are fixed); and/or a material of its
    * own conductivity; and/or a heater of a total power spread over its points in proportion to
-   * the plate area each stands for. A region has at least one of the three; which pairs are
-   * refused is cfg.c's (docs/configuration.md). */
+   * the plate area each stands for. A region has at least one of the three; held and a heater
+   * together are refused (a held point's temperature is fixed whatever its heat), held and a
+   * material allowed (the conductivity governs the faces into the held points). The flags say
+   * which keys were given; the fields of the others hold their zero defaults. */
   bool held, has_conductivity, has_power;
   struct cfg_expr temperature;
   struct cfg_expr conductivity; /* W/(m K), > 0 */
   double power;                 /* W */
-  int line; /* of the [[region]] header, for messages */
+  int line;                     /* of the [[region]] header, for messages */
 };
 
 /* How an edge meets the outside (docs/configuration.md, [boundary]): held at a temperature
@@ -88,20 +93,26 @@ struct cfg_edge {
 struct cfg {
   /* [grid] */
   int64_t nx, ny; /* interior points per row, interior rows */
-  /* [plate]: physical size and material. The grid spacing is uniform, h = width / (nx + 1) =
-   * height / (ny + 1) (the boundary points lie on the plate's edges); cfg_create fills in the
-   * one not given from the other (neither: width = 1 m) and refuses an inconsistent pair. */
+  /* [plate]: physical size and material. The grid spacing is uniform, h = width / (nx + 1 - ex)
+   * = height / (ny + 1 - ey), ex and ey the numbers of edges across (left, right) and down (top,
+   * bottom) that are not held: a held edge's points are the ring, on the edge; the outermost
+   * column or row of unknowns lies on an edge that is not held. All held: width / (nx + 1), as
+   * always. cfg_create fills in the one not given from the other (neither: width = 1 m) and
+   * refuses an inconsistent pair. */
   double width, height; /* m, resolved: both always set */
-  double conductivity;  /* W/(m K), > 0 (the number; NaN where conductivity_k is an expression) */
-  /* The plate's conductivity as an expression of x and y (text NULL: the number above), and
-   * from an HDF5 dataset (ny x nx) when conductivity_file is not "": the dataset wins over
-   * both, regions' conductivities over all. */
+  double conductivity;  /* W/(m K), > 0 (the number; NaN where conductivity_k is an expression
+                         * or the conductivity comes from conductivity_file) */
+  /* The plate's conductivity as a number or an expression of x and y (plate.conductivity), or
+   * from an HDF5 dataset (ny x nx) when conductivity_file is not "" (plate.conductivity_from_file
+   * and plate.conductivity_dataset; given with plate.conductivity it is refused, so the dataset
+   * is the whole plate's); regions' conductivities replace either where they lie. */
   struct cfg_expr conductivity_k;
   char *conductivity_file, *conductivity_dataset;
-  double thickness;     /* m, > 0 */
+  double thickness; /* m, > 0 */
   /* [boundary]: held edges' temperatures, numbers or expressions of the position along the
-   * edge; and every edge's kind (indexed top, bottom, left, right: decomp_side's north, south,
-   * west, east) */
+   * edge (0, the number, for an edge that is not held: the ring beyond it holds 0, field.h);
+   * and every edge's kind (indexed top, bottom, left, right: decomp_side's north, south, west,
+   * east). An edge's flux, h and ambient are set for its kind only (else 0). */
   struct cfg_expr top, bottom, left, right;
   struct cfg_edge edge[4];
   /* [surface]: exchange through the plate's faces, each face losing h (T - ambient) W/m^2;
@@ -183,15 +194,17 @@ const char *cfg_origin(const struct cfg *cfg, const char *key);
  * than defaulted. */
 bool cfg_is_set(const struct cfg *cfg, const char *key);
 
-/* Whether the plate has a source (q not 0 or a file) or regions: the sweep then runs the
- * general update (sweep.h) instead of Laplace's. */
+/* Whether the plate has a source (q not 0 or a file) or regions and is not a faces plate
+ * (cfg_faces): the sweep then runs the general update (sweep.h) instead of Laplace's. A faces
+ * plate takes its sources and held regions into its own operator: never both. */
 bool cfg_general(const struct cfg *cfg);
 
 /* Whether the plate needs the faces operator (field.h): an edge that is not held, a surface
  * exchange, a conductivity that is not one number, a region with a conductivity or a power. */
 bool cfg_faces(const struct cfg *cfg);
 
-/* The grid spacing, metres: cfg->width / (cfg->nx + 1). */
+/* The grid spacing, metres: cfg->width / (cfg->nx + 1 - ex), ex the number of the left and right
+ * edges that are not held (struct cfg's [plate]). */
 double cfg_spacing(const struct cfg *cfg);
 
 /* Print the resolved configuration as TOML that cfg_create accepts and that reproduces `cfg`

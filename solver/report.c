@@ -14,6 +14,14 @@ static struct {
   double change, error_estimate, elapsed;
 } progress = {.iteration = -1};
 
+/* A number or expression of the config as the header shows it: 80, or "20 + 5*y". */
+static void print_value(const struct cfg_expr *x) {
+  if (x->text != NULL)
+    printf("\"%s\"", x->text);
+  else
+    printf("%g", x->value);
+}
+
 void report_header(const struct cfg *cfg, const struct method_ops *method,
                    const struct decomp_layout *layout, int nodes, int64_t first_iteration) {
   bool classic = cfg->target_error <= 0 || cfg_is_set(cfg, "solver.tolerance");
@@ -59,27 +67,65 @@ void report_header(const struct cfg *cfg, const struct method_ops *method,
                {"bottom", "boundary.bottom", &cfg->bottom},
                {"left", "boundary.left", &cfg->left},
                {"right", "boundary.right", &cfg->right}};
-  printf("  edges held at (degrees):");
+  bool all_held = true;
+  for (int k = 0; k < 4; k++)
+    all_held = all_held && cfg->edge[k].kind == CFG_EDGE_HELD;
+  printf(all_held ? "  edges held at (degrees):" : "  edges:");
   for (int k = 0; k < 4; k++) {
-    if (edges[k].edge->text != NULL)
-      printf(" %s \"%s\"", edges[k].name, edges[k].edge->text);
-    else
-      printf(" %s %g", edges[k].name, edges[k].edge->value);
-    printf("%s%s", cfg_is_set(cfg, edges[k].key) ? "" : " (default)", k < 3 ? "," : "\n");
+    const struct cfg_edge *e = &cfg->edge[k];
+    printf(" %s", edges[k].name);
+    if (e->kind == CFG_EDGE_HELD) {
+      printf(all_held ? " " : " held at ");
+      print_value(edges[k].edge);
+      printf("%s", cfg_is_set(cfg, edges[k].key) ? "" : " (default)");
+    } else if (e->kind == CFG_EDGE_INSULATED) {
+      printf(" insulated");
+    } else if (e->kind == CFG_EDGE_FLUX) {
+      printf(" flux ");
+      print_value(&e->flux);
+      printf(" W/m^2 in");
+    } else {
+      printf(" convective, h ");
+      print_value(&e->h);
+      printf(" W/(m^2 K) to ");
+      print_value(&e->ambient);
+    }
+    printf("%s", k < 3 ? "," : "\n");
   }
   /* the plate, where it is more than four constant edges and a constant start */
   bool profiles = cfg->top.text != NULL || cfg->bottom.text != NULL || cfg->left.text != NULL ||
                   cfg->right.text != NULL || cfg->interior.text != NULL;
-  if (profiles || cfg_general(cfg) || cfg_is_set(cfg, "plate.width") ||
+  if (profiles || cfg_general(cfg) || cfg_faces(cfg) || cfg_is_set(cfg, "plate.width") ||
       cfg_is_set(cfg, "plate.height")) {
-    printf("  plate %.6g x %.6g m, spacing h = %.6g m, conductivity %g W/(m K), thickness %g m",
-           cfg->width, cfg->height, cfg_spacing(cfg), cfg->conductivity, cfg->thickness);
+    printf("  plate %.6g x %.6g m, spacing h = %.6g m, conductivity ", cfg->width, cfg->height,
+           cfg_spacing(cfg));
+    if (cfg->conductivity_file[0] != '\0')
+      printf("from %s:%s", cfg->conductivity_file, cfg->conductivity_dataset);
+    else
+      print_value(&cfg->conductivity_k);
+    printf(" W/(m K), thickness %g m", cfg->thickness);
+    if (cfg->surface_h.text != NULL || cfg->surface_h.value != 0.0) {
+      printf(", %s exchanging h ", cfg->surface_faces == 1 ? "one face" : "both faces");
+      print_value(&cfg->surface_h);
+      printf(" W/(m^2 K) with ");
+      print_value(&cfg->surface_ambient);
+    }
     bool source =
         cfg->source_q.text != NULL || cfg->source_q.value != 0.0 || cfg->source_file[0] != '\0';
     if (source)
       printf(", heat sources");
-    if (cfg->nregions > 0)
-      printf(", %d fixed-temperature region%s", cfg->nregions, cfg->nregions == 1 ? "" : "s");
+    int held = 0, materials = 0, heaters = 0;
+    for (int r = 0; r < cfg->nregions; r++) {
+      held += cfg->regions[r].held;
+      materials += cfg->regions[r].has_conductivity;
+      heaters += cfg->regions[r].has_power;
+    }
+    if (held > 0)
+      printf(", %d fixed-temperature region%s", held, held == 1 ? "" : "s");
+    if (materials > 0)
+      printf(", %d material%s", materials, materials == 1 ? "" : "s");
+    if (heaters > 0)
+      printf(", %d heater%s", heaters, heaters == 1 ? "" : "s");
     if (profiles)
       printf(", edge or start profiles");
     printf("\n");

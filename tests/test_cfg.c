@@ -267,12 +267,13 @@ static void test_temperatures_finite_and_at_most_1e300(void) {
     REFUSES(keys[k], "inf", want);
     REFUSES(keys[k], "-inf", want);
     REFUSES(keys[k], "nan", want);
-    REFUSES(keys[k], "true",
-            "a number from -1e300 to 1e300 or an expression of x and y in a "
-            "\"string\"");
-    REFUSES(keys[k], "[1]",
-            "a number from -1e300 to 1e300 or an expression of x and y in a "
-            "\"string\"");
+    /* an edge also takes the keyword of an insulated edge, and says so */
+    const char *either = k < 4 ? "a number from -1e300 to 1e300, an expression of x and y in a "
+                                 "\"string\", or \"insulated\""
+                               : "a number from -1e300 to 1e300 or an expression of x and y in a "
+                                 "\"string\"";
+    REFUSES(keys[k], "true", either);
+    REFUSES(keys[k], "[1]", either);
   }
 }
 
@@ -372,8 +373,8 @@ static void test_unknown_section_suggests_the_closest(void) {
                "t.toml:4: unknown section [Boundary]; did you mean [boundary]?");
   EXPECT_ERROR(GRID "[zzz]\n",
                "t.toml:4: unknown section [zzz]; the sections are [grid], [plate], [boundary], "
-               "[initial], [source], [[region]], [solver], [decomposition], [halo], [output], "
-               "[machine]");
+               "[surface], [initial], [source], [[region]], [solver], [decomposition], [halo], "
+               "[output], [machine]");
   EXPECT_ERROR_HOLDS(GRID "[grid.sub]\n", "t.toml:4: unknown section [grid.sub]");
   EXPECT_ERROR("solvr.tolerance = 1\n" GRID,
                "t.toml:1: unknown section [solvr]; did you mean [solver]?");
@@ -550,7 +551,23 @@ static bool same_region(const struct cfg_region *a, const struct cfg_region *b) 
          same_double(a->y0, b->y0) && same_double(a->y1, b->y1) && same_double(a->cx, b->cx) &&
          same_double(a->cy, b->cy) && same_double(a->radius, b->radius) &&
          same_text(a->file, b->file) && same_text(a->dataset, b->dataset) &&
-         same_expr(a->temperature, b->temperature);
+         same_expr(a->temperature, b->temperature) && a->held == b->held &&
+         a->has_conductivity == b->has_conductivity && a->has_power == b->has_power &&
+         same_expr(a->conductivity, b->conductivity) && same_double(a->power, b->power);
+}
+
+/* The real plates' keys: every edge's kind and values, the faces' exchange, the conductivity. */
+static bool same_real_plate(const struct cfg *a, const struct cfg *b) {
+  for (int e = 0; e < 4; e++)
+    if (a->edge[e].kind != b->edge[e].kind || !same_expr(a->edge[e].flux, b->edge[e].flux) ||
+        !same_expr(a->edge[e].h, b->edge[e].h) ||
+        !same_expr(a->edge[e].ambient, b->edge[e].ambient))
+      return false;
+  return same_expr(a->surface_h, b->surface_h) &&
+         same_expr(a->surface_ambient, b->surface_ambient) &&
+         a->surface_faces == b->surface_faces && same_expr(a->conductivity_k, b->conductivity_k) &&
+         same_text(a->conductivity_file, b->conductivity_file) &&
+         same_text(a->conductivity_dataset, b->conductivity_dataset);
 }
 
 /* cfg_print reads back as the same configuration, bit for bit. */
@@ -592,6 +609,8 @@ static void round_trips_at(const struct cfg *c, int line) {
     for (int r = 0; r < c->nregions && r < back->nregions; r++)
       expect_at(same_region(&c->regions[r], &back->regions[r]), line,
                 "expected region %d back; printed:\n%s", r + 1, text);
+    expect_at(same_real_plate(c, back), line,
+              "expected the edges, surface and conductivity back; printed:\n%s", text);
   }
   cfg_destroy(&back);
   free(text);
@@ -645,8 +664,9 @@ static void test_print_lists_every_key_in_schema_order(void) {
   char *text = printed(c);
   const char *want =
       "[grid]\nnx = 4\nny = 3\n\n[plate]\nwidth = 1.0\nheight = 0.80000000000000004\n"
-      "conductivity = 1.0\nthickness = 1.0\n\n[boundary]\ntop = 0.0\nbottom = 0.0\nleft = 0.0\n"
-      "right = 0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[source]\nq = 0.0\n"
+      "conductivity = 1.0\nconductivity_from_file = \"\"\nthickness = 1.0\n\n[boundary]\n"
+      "top = 0.0\nbottom = 0.0\nleft = 0.0\nright = 0.0\n\n[surface]\nh = "
+      "0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[source]\nq = 0.0\n"
       "from_file = \"\"\n\n[solver]\nmethod = "
       "\"jacobi\"\n"
       "tolerance = 0.0001\ntarget_error = 0.0\n"
@@ -727,7 +747,12 @@ static void test_plate_material_must_be_positive(void) {
     REFUSES(keys[k], "0", "a number > 0");
     REFUSES(keys[k], "-1", "a number > 0");
     REFUSES(keys[k], "inf", "a number > 0");
-    REFUSES(keys[k], "\"1\"", "a number > 0");
+    if (k == 2) { /* the conductivity may vary: an expression of x and y */
+      ACCEPTS(keys[k], "\"1 + x\"");
+      REFUSES(keys[k], "true", "a number > 0 or an expression of x and y in a \"string\"");
+    } else {
+      REFUSES(keys[k], "\"1\"", "a number > 0");
+    }
   }
   EXPECT_ERROR("[grid]\nnx = 1\nny = 1\n[plate]\nwidth = 1e308\nheight = 1e308\nthickness = 1\n"
                "[grid]\n",
@@ -780,8 +805,9 @@ static void test_expression_that_does_not_parse_names_file_line_key_position(voi
                "t.toml:5: boundary.bottom = \"a\\\"b\" does not parse: position 1: unknown name "
                "\"a\" (the variables are x and y, the constants pi, e, width and height)");
   EXPECT_ERROR(GRID "[boundary]\ntop = \"x\\u0000\"\n",
-               "t.toml:5: boundary.top must be a number from -1e300 to 1e300 or an expression of "
-               "x and y in a \"string\", got \"x\\u0000\", which holds a NUL character");
+               "t.toml:5: boundary.top must be a number from -1e300 to 1e300, an expression of "
+               "x and y in a \"string\", or \"insulated\", got \"x\\u0000\", which holds a NUL "
+               "character");
 }
 
 static void test_constant_expressions_are_range_checked(void) {
@@ -933,14 +959,14 @@ static void test_region_keys_must_belong_to_the_shape(void) {
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"rectangle\"\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\n"
                      "radius = 0.1\ntemperature = 1\n",
                "t.toml:10: region[1].radius does not apply to a rectangle: a rectangle's keys are "
-               "shape, x0, x1, y0, y1, temperature");
+               "shape, x0, x1, y0, y1, temperature, conductivity, power");
   EXPECT_ERROR(PLATE "[[region]]\nfile = \"m.h5\"\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\n"
                      "radius = 0.1\ntemperature = 1\n",
                "t.toml:5: region[1].file does not apply to a disk: a disk's keys are shape, cx, "
-               "cy, radius, temperature");
+               "cy, radius, temperature, conductivity, power");
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\nx0 = 1\ntemperature = 1\n",
                "t.toml:7: region[1].x0 does not apply to a mask: a mask's keys are shape, file, "
-               "dataset, temperature");
+               "dataset, temperature, conductivity, power");
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\ncx = 0.5\nradus = 0.1\n",
                "t.toml:7: unknown key region[1].radus; did you mean region[1].radius?");
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"circle\"\n",
@@ -960,12 +986,11 @@ static void test_region_required_keys_are_named(void) {
                "<= y1 <= height)");
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"mask\"\ntemperature = 1\n",
                "t.toml:4: region[1].file is required for a mask (string, non-empty: HDF5 file of "
-               "the mask: a dataset of ny x nx numbers, non-zero where fixed)");
+               "the mask: a dataset of ny x nx numbers, non-zero in the region)");
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\nradius = 0.1\n"
                      "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\ntemperature = 0\n",
-               "t.toml:4: region[1].temperature is required for a disk (float from -1e300 to "
-               "1e300, or expression (string): temperature held on the region's points, a number "
-               "or an expression of x and y)");
+               "t.toml:4: region[1] is neither held, a material nor a heater: give it a "
+               "temperature, a conductivity or a power");
 }
 
 static void test_region_outside_the_plate_is_refused(void) {
@@ -1096,19 +1121,24 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 55, "expected 55 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 78, "expected 78 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",
-      "| `boundary.top` | float from -1e300 to 1e300, or expression (string) | `0.0` |",
+      "| `boundary.top` | float from -1e300 to 1e300, expression (string), or \"insulated\" | "
+      "`0.0` |",
+      "| `boundary.bottom.h` | float >= 0, or expression (string) | none |",
+      "| `surface.faces` | int from 1 to 2 | `2` |",
       "| `plate.width` | float > 0 | 1, or from height |",
-      "| `plate.conductivity` | float > 0 | `1.0` |",
+      "| `plate.conductivity` | float > 0, or expression (string) | `1.0` |",
+      "| `plate.conductivity_dataset` | string, non-empty | `\"/conductivity\"` |",
       "| `source.dataset` | string, non-empty | `\"/source\"` |",
       "| `region.shape` | \"rectangle\", \"disk\" or \"mask\" | required |",
       "| `region.x0` | float | required (rectangle) |",
       "| `region.radius` | float > 0 | required (disk) |",
       "| `region.dataset` | string, non-empty | `\"/fixed\"` |",
-      "| `region.temperature` | float from -1e300 to 1e300, or expression (string) | required |",
+      "| `region.temperature` | float from -1e300 to 1e300, or expression (string) | none |",
+      "| `region.power` | float | none |",
       "| `decomposition.partitioner` | \"block\", \"cyclic\" or \"block-cyclic\" | `\"block\"` |",
       "| `decomposition.process_grid` | [int, int], each from 0 to 2147483647 | `[0, 1]` |",
       "| `output.path` | string, non-empty | `\"plate.h5\"` |",
@@ -1355,6 +1385,455 @@ static void test_reference_block_sees_a_difference(void) {
   free(reference);
 }
 
+/* ---- real plates: edges, faces, materials, heaters (issue 30) ------------------------------- */
+
+/* The student's plate of issue 30, 0.3 x 0.2 m at h = 1 cm: left and right held (31 - 2 + 1 =
+ * 30 spacings across), top and bottom not (their rows on the edges: 21 - 1 = 20 down). */
+static const char student_plate[] = "[grid]\n"                /* 1 */
+                                    "nx = 29\n"               /* 2 */
+                                    "ny = 21\n"               /* 3 */
+                                    "[plate]\n"               /* 4 */
+                                    "width = 0.3\n"           /* 5 */
+                                    "height = 0.2\n"          /* 6 */
+                                    "conductivity = 237.0\n"  /* 7 */
+                                    "thickness = 0.005\n"     /* 8 */
+                                    "[boundary]\n"            /* 9 */
+                                    "left = 80.0\n"           /* 10 */
+                                    "right = \"20 + 5*y\"\n"  /* 11 */
+                                    "top = \"insulated\"\n"   /* 12 */
+                                    "[boundary.bottom]\n"     /* 13 */
+                                    "h = 25.0\n"              /* 14 */
+                                    "ambient = 20.0\n"        /* 15 */
+                                    "[surface]\n"             /* 16 */
+                                    "h = 10.0\n"              /* 17 */
+                                    "ambient = 20.0\n"        /* 18 */
+                                    "faces = 2\n"             /* 19 */
+                                    "[[region]]\n"            /* 20 */
+                                    "shape = \"rectangle\"\n" /* 21 */
+                                    "x0 = 0.0\n"              /* 22 */
+                                    "x1 = 0.1\n"              /* 23 */
+                                    "y0 = 0.0\n"              /* 24 */
+                                    "y1 = 0.2\n"              /* 25 */
+                                    "conductivity = 16.0\n"   /* 26 */
+                                    "[[region]]\n"            /* 27 */
+                                    "shape = \"disk\"\n"      /* 28 */
+                                    "cx = 0.15\n"             /* 29 */
+                                    "cy = 0.1\n"              /* 30 */
+                                    "radius = 0.01\n"         /* 31 */
+                                    "power = 50.0\n";         /* 32 */
+
+static void test_student_plate_of_issue_30_is_read_whole(void) {
+  struct cfg *c = CREATE(student_plate);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->edge[0].kind == CFG_EDGE_INSULATED && c->edge[1].kind == CFG_EDGE_CONVECTIVE &&
+             c->edge[2].kind == CFG_EDGE_HELD && c->edge[3].kind == CFG_EDGE_HELD,
+         "expected top insulated, bottom convective, left and right held, got %d %d %d %d",
+         c->edge[0].kind, c->edge[1].kind, c->edge[2].kind, c->edge[3].kind);
+  EXPECT(c->edge[1].h.value == 25.0 && c->edge[1].ambient.value == 20.0,
+         "expected h 25, ambient 20 at the bottom");
+  EXPECT(same_double(c->top.value, 0.0) && c->top.text == NULL && same_double(c->bottom.value, 0.0),
+         "expected the edges that are not held at the number 0 (the ring's value)");
+  EXPECT(c->left.value == 80.0 && strcmp(c->right.text, "20 + 5*y") == 0,
+         "expected the held edges");
+  EXPECT(c->surface_h.value == 10.0 && c->surface_ambient.value == 20.0 && c->surface_faces == 2,
+         "expected the faces' exchange");
+  EXPECT(c->conductivity == 237.0 && c->conductivity_k.value == 237.0 &&
+             c->conductivity_k.text == NULL,
+         "expected k = 237");
+  EXPECT(fabs(cfg_spacing(c) - 0.01) < 1e-17 && c->width == 0.3 && c->height == 0.2,
+         "expected h = 0.01 m on 0.3 x 0.2 m, got %.17g", cfg_spacing(c));
+  EXPECT(c->nregions == 2, "expected 2 regions");
+  if (c->nregions == 2) {
+    const struct cfg_region *r = c->regions;
+    EXPECT(!r[0].held && r[0].has_conductivity && !r[0].has_power &&
+               r[0].conductivity.value == 16.0,
+           "expected region 1 a material of k = 16");
+    EXPECT(!r[1].held && !r[1].has_conductivity && r[1].has_power && r[1].power == 50.0,
+           "expected region 2 a heater of 50 W");
+  }
+  EXPECT(cfg_faces(c) && !cfg_general(c), "expected the faces operator, not the general one");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "boundary.bottom.ambient"), "t.toml:15");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "region[2].power"), "t.toml:32");
+  ROUND_TRIPS(c);
+  char *text = printed(c);
+  const char *want = "[boundary]\ntop = \"insulated\"\nbottom.h = 25.0\nbottom.ambient = 20.0\n"
+                     "left = 80.0\nright = \"20 + 5*y\"\n\n[surface]\nh = 10.0\nambient = 20.0\n"
+                     "faces = 2\n";
+  EXPECT(strstr(text, want) != NULL, "expected the edges by their kinds:\n%s", text);
+  EXPECT(strstr(text, "conductivity = 16.0\n\n[[region]]") != NULL &&
+             strstr(text, "radius = 0.01\npower = 50.0\n") != NULL &&
+             strstr(text, "temperature") == NULL,
+         "expected each region with only the keys it was given:\n%s", text);
+  free(text);
+  cfg_destroy(&c);
+}
+
+/* A held edge in any of its forms is today's edge, bit for bit: the same field, the same
+ * spacing, no faces operator. */
+static void test_held_edges_in_every_form_keep_their_bits(void) {
+  const char *forms[] = {
+      GRID "[boundary]\ntop = 100\nleft = \"5 * y\"\n",
+      GRID "[boundary.top]\ntemperature = 100\n[boundary.left]\ntemperature = \"5 * y\"\n",
+      GRID "[boundary]\ntop.temperature = 100\nleft.temperature = \"5 * y\"\n",
+  };
+  for (int f = 0; f < 3; f++) {
+    struct cfg *c = CREATE(forms[f]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    for (int e = 0; e < 4; e++)
+      EXPECT(c->edge[e].kind == CFG_EDGE_HELD, "form %d: expected edge %d held", f, e);
+    EXPECT(same_double(c->top.value, 100.0) && c->top.text == NULL &&
+               strcmp(c->left.text, "5 * y") == 0,
+           "form %d: expected top 100 and left \"5 * y\"", f);
+    EXPECT(same_double(cfg_spacing(c), 1.0 / 5) && same_double(c->height, 4.0 / 5),
+           "form %d: expected h = 1/5 and height 4/5 (all held), got %a, %a", f, cfg_spacing(c),
+           c->height);
+    EXPECT(!cfg_faces(c) && !cfg_general(c), "form %d: expected the Laplace plate of today", f);
+    EXPECT(cfg_is_set(c, "boundary.top") && strcmp(cfg_origin(c, "boundary.top"), "t.toml:5") == 0,
+           "form %d: expected boundary.top from line 5, got %s", f, cfg_origin(c, "boundary.top"));
+    ROUND_TRIPS(c);
+    cfg_destroy(&c);
+  }
+}
+
+static void test_edge_kinds_in_numbers_and_expressions(void) {
+  struct cfg *c =
+      CREATE(PLATE "[boundary]\nbottom = \"insulated\"\n[boundary.left]\nflux = 1500\n"
+                   "[boundary.right]\nflux = \"100 * y\"\n[boundary.top]\nh = \"5 + x\"\n"
+                   "ambient = \"20 - x\"\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->edge[0].kind == CFG_EDGE_CONVECTIVE && strcmp(c->edge[0].h.text, "5 + x") == 0 &&
+             strcmp(c->edge[0].ambient.text, "20 - x") == 0,
+         "expected a convective top of expressions");
+  EXPECT(c->edge[1].kind == CFG_EDGE_INSULATED, "expected an insulated bottom");
+  EXPECT(c->edge[2].kind == CFG_EDGE_FLUX && c->edge[2].flux.value == 1500.0 &&
+             c->edge[3].kind == CFG_EDGE_FLUX && strcmp(c->edge[3].flux.text, "100 * y") == 0,
+         "expected flux edges of a number and an expression");
+  /* no edge held: (9 + 1 - 2) spacings each way, the points on every edge */
+  EXPECT(same_double(cfg_spacing(c), 1.0 / 8) && same_double(c->height, 1.0),
+         "expected h = 1/8, height 1, got %a, %a", cfg_spacing(c), c->height);
+  EXPECT(cfg_faces(c), "expected the faces operator");
+  ROUND_TRIPS(c);
+  cfg_destroy(&c);
+  /* flux = 0 is a flux edge (no heat crosses: the same as insulated, said another way) */
+  c = CREATE(GRID "[boundary.top]\nflux = 0\n");
+  EXPECT(c != NULL && c->edge[0].kind == CFG_EDGE_FLUX, "expected flux = 0 accepted as a flux");
+  cfg_destroy(&c);
+  /* a convective edge with h = 0 is accepted: it is insulated, written as convection */
+  c = CREATE(GRID "[boundary.top]\nh = 0\nambient = 5\n");
+  EXPECT(c != NULL && c->edge[0].kind == CFG_EDGE_CONVECTIVE, "expected h = 0 accepted");
+  cfg_destroy(&c);
+}
+
+static void test_edge_set_takes_every_form(void) {
+  struct cfg *c = CREATE_SET(GRID, "boundary.top=insulated", "boundary.left.flux=-20",
+                             "boundary.bottom.h=3", "boundary.bottom.ambient=x * 2");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->edge[0].kind == CFG_EDGE_INSULATED && c->edge[2].kind == CFG_EDGE_FLUX &&
+             c->edge[2].flux.value == -20.0 && c->edge[1].kind == CFG_EDGE_CONVECTIVE &&
+             strcmp(c->edge[1].ambient.text, "x * 2") == 0,
+         "expected the kinds from --set");
+  CU_ASSERT_STRING_EQUAL(cfg_origin(c, "boundary.left.flux"), "--set boundary.left.flux");
+  cfg_destroy(&c);
+  c = CREATE_SET(GRID "[boundary]\ntop = \"insulated\"\n", "boundary.top=7");
+  EXPECT(c != NULL && c->edge[0].kind == CFG_EDGE_HELD && c->top.value == 7.0,
+         "expected --set boundary.top=7 to hold an insulated edge at 7");
+  cfg_destroy(&c);
+}
+
+static void test_edge_mistakes_are_refused(void) {
+  EXPECT_ERROR(GRID "[boundary.bottom]\nh = 25\n",
+               "t.toml:5: boundary.bottom.h is given without boundary.bottom.ambient: a convective "
+               "edge needs both, h (W/(m^2 K)) and the fluid's temperature (ambient)");
+  EXPECT_ERROR(GRID "[boundary.bottom]\nambient = 20\n",
+               "t.toml:5: boundary.bottom.ambient is given without boundary.bottom.h: a convective "
+               "edge needs both, h (W/(m^2 K)) and the fluid's temperature (ambient)");
+  EXPECT_ERROR(GRID "[boundary.bottom]\nh = -1\nambient = 20\n",
+               "t.toml:5: boundary.bottom.h must be a number >= 0, got \"-1\"");
+  EXPECT_ERROR(GRID "[boundary.bottom]\nh = \"-1\"\nambient = 20\n",
+               "t.toml:5: boundary.bottom.h = \"-1\" is -1, which is not a number >= 0");
+  EXPECT_ERROR(GRID "[boundary.bottom]\nflux = 1500\nh = 25\nambient = 20\n",
+               "t.toml:6: boundary.bottom.h and boundary.bottom.flux (t.toml:5) are both given: an "
+               "edge is held (temperature), takes a flux (flux) or is convective (h and ambient), "
+               "one of the three");
+  EXPECT_ERROR(GRID "[boundary.left]\ntemperature = 1\nflux = 2\n",
+               "t.toml:6: boundary.left.flux and boundary.left.temperature (t.toml:5) are both "
+               "given: an edge is held (temperature), takes a flux (flux) or is convective (h and "
+               "ambient), one of the three");
+  /* a keyword and a table for one edge: TOML's own rule, either way round */
+  EXPECT_ERROR(GRID "[boundary]\ntop = \"insulated\"\n[boundary.top]\nh = 3\n",
+               "t.toml:6: [boundary.top] is already a value (set on line 5); it cannot also be a "
+               "table");
+  EXPECT_ERROR(GRID "[boundary.top]\nh = 3\nambient = 1\n[boundary]\ntop = \"insulated\"\n",
+               "t.toml:8: key boundary.top is already a table (defined on line 4); it cannot also "
+               "be a value");
+  EXPECT_ERROR(GRID "[boundary]\ntop = \"insulated\"\ntop.flux = 3\n",
+               "t.toml:6: key boundary.top.flux needs boundary.top to be a table, but it is a "
+               "value (set on line 5)");
+  expect_error_at(GRID "[boundary]\ntop = 5\n", (const char *const[]){"boundary.top.flux=3"}, 1,
+                  "--set boundary.top.flux=3: boundary.top.flux and boundary.top (t.toml:5) are "
+                  "both given: an edge is given as top = ... (a temperature held, or "
+                  "\"insulated\") or as a [boundary.top] table, not both",
+                  true, __LINE__);
+  EXPECT_ERROR(GRID "[boundary]\nleft = \"insulted\"\n",
+               "t.toml:5: boundary.left must be a number from -1e300 to 1e300, an expression of x "
+               "and y in a \"string\", or \"insulated\", got \"insulted\"; did you mean "
+               "\"insulated\"?");
+  EXPECT_ERROR(GRID "[boundary]\nleft = \"INSULATED\"\n",
+               "t.toml:5: boundary.left must be a number from -1e300 to 1e300, an expression of x "
+               "and y in a \"string\", or \"insulated\", got \"INSULATED\"; did you mean "
+               "\"insulated\"?");
+  EXPECT_ERROR(GRID "[boundary.right]\n[surface]\n",
+               "t.toml:4: [boundary.right] is empty: give it temperature (held), flux, or h and "
+               "ambient (convective); an insulated edge is right = \"insulated\" under [boundary]");
+  EXPECT_ERROR(GRID "[boundary.bottom]\nhh = 3\n",
+               "t.toml:5: unknown key boundary.bottom.hh; did you mean boundary.bottom.h?");
+  EXPECT_ERROR(GRID "[boundary.bottom]\nambiant = 3\n",
+               "t.toml:5: unknown key boundary.bottom.ambiant; did you mean "
+               "boundary.bottom.ambient?");
+  EXPECT_ERROR(GRID "[boundary.bttom]\nh = 3\n",
+               "t.toml:4: unknown table [boundary.bttom]; did you mean [boundary.bottom]?");
+  EXPECT_ERROR(GRID "[boundary.side]\n",
+               "t.toml:4: unknown table [boundary.side]; the tables of [boundary] are "
+               "[boundary.top], [boundary.bottom], [boundary.left], [boundary.right]");
+  EXPECT_ERROR(GRID "[boundary.top]\nflux = \"1 +\"\n",
+               "t.toml:5: boundary.top.flux = \"1 +\" does not parse: position 3: the expression "
+               "ends where a value was expected");
+}
+
+/* h = width / (nx + 1 - ex) = height / (ny + 1 - ey): each edge that is not held takes a
+ * spacing off its side; an inconsistent pair names the rule and the edges. */
+static void test_spacing_follows_the_edge_rule(void) {
+  const struct {
+    const char *edges;
+    double h, height;
+  } cases[] = {
+      {"", 1.0 / 5, 4.0 / 5},                                              /* all held: today's */
+      {"left = \"insulated\"\n", 1.0 / 4, 4.0 / 4},                        /* ex = 1 */
+      {"left = \"insulated\"\nright = \"insulated\"\n", 1.0 / 3, 4.0 / 3}, /* ex = 2 */
+      {"top = \"insulated\"\n", 1.0 / 5, 3.0 / 5},                         /* ey = 1 */
+      {"top = \"insulated\"\nbottom = \"insulated\"\nright = \"insulated\"\n", 1.0 / 4, 2.0 / 4},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char text[256];
+    snprintf(text, sizeof text, GRID "[boundary]\n%s", cases[i].edges);
+    struct cfg *c = CREATE(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    EXPECT(same_double(cfg_spacing(c), cases[i].h) && same_double(c->width, 1.0) &&
+               same_double(c->height, cases[i].height),
+           "case %zu: expected h %a, 1 x %a, got h %a, %a x %a", i, cases[i].h, cases[i].height,
+           cfg_spacing(c), c->width, c->height);
+    ROUND_TRIPS(c);
+    cfg_destroy(&c);
+  }
+  struct cfg *c = CREATE("[grid]\nnx = 2\nny = 2\n[plate]\nheight = 0.5\n[boundary]\n"
+                         "left = \"insulated\"\nright = \"insulated\"\ntop = \"insulated\"\n");
+  EXPECT(c != NULL && same_double(cfg_spacing(c), 0.25) && same_double(c->width, 0.25),
+         "expected h = 0.5 / 2 and width 0.25 from the height");
+  cfg_destroy(&c);
+  EXPECT_ERROR("[grid]\nnx = 1\nny = 3\n[boundary]\nleft = \"insulated\"\n"
+               "[boundary.right]\nflux = 1\n",
+               "t.toml:2: grid.nx = 1, but neither the left nor the right edge is held: the points "
+               "of an edge that is not held lie on it, so nx must be at least 2 (one column on "
+               "each)");
+  EXPECT_ERROR("[grid]\nnx = 3\nny = 1\n[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\n",
+               "t.toml:3: grid.ny = 1, but neither the top nor the bottom edge is held: the points "
+               "of an edge that is not held lie on it, so ny must be at least 2 (one row on each)");
+  EXPECT_ERROR(GRID "[plate]\nwidth = 1\nheight = 0.6\n[boundary]\nleft = \"insulated\"\n",
+               "t.toml:6: plate.height = 0.6 does not fit plate.width = 1 (t.toml:5) on a 4 x 3 "
+               "grid: the spacing is uniform (h = width / nx = 0.25 m; the points of an edge that "
+               "is not held lie on it, here the left edge), so height must be 1 m (or, to keep "
+               "both sizes, grid.ny = 2 and grid.nx = 5)");
+  EXPECT_ERROR(GRID "[plate]\nheight = 1\nwidth = 3\n[boundary]\ntop = \"insulated\"\n"
+                    "bottom = \"insulated\"\nright = \"insulated\"\n",
+               "t.toml:6: plate.width = 3 does not fit plate.height = 1 (t.toml:5) on a 4 x 3 "
+               "grid: the spacing is uniform (h = height / (ny - 1) = 0.5 m; the points of an edge "
+               "that is not held lie on it, here the top, bottom and right edges), so width must "
+               "be 2 m (or grid.nx = 6)");
+}
+
+static void test_surface_exchange_keys(void) {
+  struct cfg *c = CREATE(GRID);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(same_double(c->surface_h.value, 0.0) && c->surface_faces == 2 && !cfg_faces(c),
+         "expected no exchange by default, 2 faces");
+  cfg_destroy(&c);
+  c = CREATE(GRID "[surface]\nh = \"10 + x\"\nambient = 20\nfaces = 1\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(strcmp(c->surface_h.text, "10 + x") == 0 && c->surface_ambient.value == 20.0 &&
+             c->surface_faces == 1 && cfg_faces(c),
+         "expected h \"10 + x\", ambient 20, one face");
+  ROUND_TRIPS(c);
+  cfg_destroy(&c);
+  c = CREATE_SET(GRID, "surface.h=10", "surface.ambient=-5");
+  EXPECT(c != NULL && c->surface_h.value == 10.0 && c->surface_ambient.value == -5.0,
+         "expected the exchange from --set");
+  cfg_destroy(&c);
+  EXPECT_ERROR(GRID "[surface]\nh = 10\n",
+               "t.toml:5: surface.h is given without surface.ambient: the faces exchange h (T - "
+               "ambient) W/m^2 with what is around them, and its temperature has no default");
+  EXPECT_ERROR(GRID "[surface]\nambient = 20\n",
+               "t.toml:5: surface.ambient applies to an exchange through the faces, and surface.h "
+               "is 0 (remove the key, or set surface.h)");
+  EXPECT_ERROR(GRID "[surface]\nfaces = 1\n",
+               "t.toml:5: surface.faces applies to an exchange through the faces, and surface.h "
+               "is 0 (remove the key, or set surface.h)");
+  REFUSES("surface.faces", "3", "an integer from 1 to 2");
+  REFUSES("surface.faces", "0", "an integer from 1 to 2");
+  REFUSES("surface.h", "-1", "a number >= 0"); /* a number is judged as a number */
+  REFUSES("surface.h", "true", "a number >= 0 or an expression of x and y in a \"string\"");
+  REFUSES("surface.h", "inf", "a number >= 0");
+  EXPECT_ERROR(GRID "[surface]\nhh = 1\n", "t.toml:5: unknown key surface.hh; did you mean "
+                                           "surface.h?");
+}
+
+static void test_conductivity_number_expression_or_dataset(void) {
+  struct cfg *c = CREATE(GRID "[plate]\nconductivity = \"237 - 100 * x\"\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(isnan(c->conductivity) && strcmp(c->conductivity_k.text, "237 - 100 * x") == 0 &&
+             cfg_faces(c),
+         "expected k an expression (conductivity NaN), the faces operator");
+  ROUND_TRIPS(c);
+  cfg_destroy(&c);
+  c = CREATE(GRID "[plate]\nconductivity_from_file = \"k.h5\"\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(isnan(c->conductivity) && strcmp(c->conductivity_file, "k.h5") == 0 &&
+             strcmp(c->conductivity_dataset, "/conductivity") == 0 && cfg_faces(c),
+         "expected k from k.h5:/conductivity");
+  ROUND_TRIPS(c);
+  char *text = printed(c);
+  EXPECT(strstr(text, "\nconductivity =") == NULL &&
+             strstr(text, "conductivity_from_file = \"k.h5\"\nconductivity_dataset = "
+                          "\"/conductivity\"\n") != NULL,
+         "expected the dataset printed instead of the number:\n%s", text);
+  free(text);
+  cfg_destroy(&c);
+  c = CREATE(GRID "[plate]\nconductivity = 237\n");
+  EXPECT(c != NULL && c->conductivity == 237.0 && !cfg_faces(c),
+         "expected one number: no faces operator (today's plate)");
+  cfg_destroy(&c);
+  EXPECT_ERROR(GRID "[plate]\nconductivity = 2\nconductivity_from_file = \"k.h5\"\n",
+               "t.toml:5: plate.conductivity does not apply with plate.conductivity_from_file, "
+               "whose dataset gives every point's conductivity (remove one of the two)");
+  EXPECT_ERROR(GRID "[plate]\nconductivity_dataset = \"/k\"\n",
+               "t.toml:5: plate.conductivity_dataset applies to the file of "
+               "plate.conductivity_from_file, which is not set (remove the key, or set "
+               "plate.conductivity_from_file)");
+  EXPECT_ERROR(GRID "[plate]\nconductivity = \"0 * 5\"\n",
+               "t.toml:5: plate.conductivity = \"0 * 5\" is 0, which is not a number > 0");
+  EXPECT_ERROR(GRID "[plate]\nconductivity = \"k\"\n",
+               "t.toml:5: plate.conductivity = \"k\" does not parse: position 1: unknown name "
+               "\"k\" (the variables are x and y, the constants pi, e, width and height)");
+}
+
+static void test_regions_as_materials_and_heaters(void) {
+#define DISK "[[region]]\nshape = \"disk\"\ncx = 0.5\ncy = 0.5\nradius = 0.1\n" /* lines +1..5 */
+  struct cfg *c = CREATE(PLATE DISK "temperature = 5\nconductivity = \"16 + x\"\n" DISK
+                                    "power = -2.5\n" DISK "conductivity = 1e-3\n");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  EXPECT(c->nregions == 3, "expected 3 regions");
+  if (c->nregions == 3) {
+    const struct cfg_region *r = c->regions;
+    EXPECT(r[0].held && r[0].has_conductivity && !r[0].has_power && r[0].temperature.value == 5 &&
+               strcmp(r[0].conductivity.text, "16 + x") == 0,
+           "expected region 1 held and a material");
+    EXPECT(!r[1].held && !r[1].has_conductivity && r[1].has_power && r[1].power == -2.5,
+           "expected region 2 a sink of 2.5 W");
+    EXPECT(!r[2].held && r[2].has_conductivity && r[2].conductivity.value == 1e-3,
+           "expected region 3 a material");
+  }
+  EXPECT(cfg_faces(c) && !cfg_general(c), "expected the faces operator");
+  ROUND_TRIPS(c);
+  cfg_destroy(&c);
+  /* held only: today's region, today's general plate */
+  c = CREATE(PLATE DISK "temperature = 5\n");
+  EXPECT(c != NULL && c->regions[0].held && !cfg_faces(c) && cfg_general(c),
+         "expected a held region on the general plate of today");
+  cfg_destroy(&c);
+  EXPECT_ERROR(PLATE DISK, "t.toml:4: region[1] is neither held, a material nor a heater: give it "
+                           "a temperature, a conductivity or a power");
+  EXPECT_ERROR(PLATE DISK "temperature = 5\npower = 50\n",
+               "t.toml:10: region[1].power and region[1].temperature (t.toml:9) are both given: a "
+               "held point stays at its temperature whatever heat it gets, so the power would "
+               "change nothing (give the heater a region of its own)");
+  EXPECT_ERROR(PLATE DISK "power = 50\ntemperature = 5\n",
+               "t.toml:10: region[1].temperature and region[1].power (t.toml:9) are both given: a "
+               "held point stays at its temperature whatever heat it gets, so the power would "
+               "change nothing (give the heater a region of its own)");
+  EXPECT_ERROR(PLATE DISK "conductivity = 0\n",
+               "t.toml:9: region[1].conductivity must be a number > 0, got \"0\"");
+  EXPECT_ERROR(PLATE DISK "conductivity = \"-3\"\n",
+               "t.toml:9: region[1].conductivity = \"-3\" is -3, which is not a number > 0");
+  EXPECT_ERROR(PLATE DISK "power = inf\n",
+               "t.toml:9: region[1].power must be a finite number, got \"inf\"");
+  EXPECT_ERROR(PLATE DISK "power = \"50\"\n",
+               "t.toml:9: region[1].power must be a finite number, got \"50\"");
+  EXPECT_ERROR(PLATE DISK "powr = 50\n",
+               "t.toml:9: unknown key region[1].powr; did you mean region[1].power?");
+#undef DISK
+}
+
+/* cfg_general is today's general plate only: a faces plate takes sources and held regions into
+ * its own operator. */
+static void test_general_and_faces_are_never_both(void) {
+  const char *general[] = {GRID "[source]\nq = 5\n", GRID "[source]\nfrom_file = \"q.h5\"\n"};
+  const char *faces[] = {"[boundary]\ntop = \"insulated\"\n", "[surface]\nh = 1\nambient = 0\n",
+                         "[plate]\nconductivity = \"1 + x\"\n",
+                         "[plate]\nconductivity_from_file = \"k.h5\"\n"};
+  for (int g = 0; g < 2; g++) {
+    struct cfg *c = CREATE(general[g]);
+    EXPECT(c != NULL && cfg_general(c) && !cfg_faces(c), "expected %s general", general[g]);
+    cfg_destroy(&c);
+    for (int f = 0; f < 4; f++) {
+      char text[256];
+      snprintf(text, sizeof text, "%s%s", general[g], faces[f]);
+      c = CREATE(text);
+      EXPECT(c != NULL && !cfg_general(c) && cfg_faces(c), "expected faces only:\n%s", text);
+      cfg_destroy(&c);
+    }
+  }
+}
+
+/* Nothing anchors the temperature: the steady state is not unique, refused where the keys
+ * show it. */
+static void test_plate_with_nothing_held_and_no_way_out_is_refused(void) {
+  const char *want = "no edge or region is held and no heat can leave (no convective edge with h "
+                     "> 0, surface.h 0), so the steady state is not unique (any constant may be "
+                     "added to it): hold an edge or a region at a temperature, or give an edge or "
+                     "the faces an h and an ambient";
+  char message[512];
+  snprintf(message, sizeof message, "t.toml:8: boundary.right.flux: %s", want);
+  EXPECT_ERROR(PLATE
+               "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nleft = \"insulated\"\n"
+               "right.flux = 10\n",
+               message);
+  snprintf(message, sizeof message, "t.toml:9: boundary.left.ambient: %s", want);
+  EXPECT_ERROR(PLATE
+               "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nright = \"insulated\"\n"
+               "left.h = 0\nleft.ambient = 3\n",
+               message);
+  const char *anchored[] = {
+      "[surface]\nh = 1\nambient = 0\n",
+      "[boundary.left]\nh = 0.5\nambient = 3\n",
+      "[boundary.left]\nh = \"x\"\nambient = 3\n", /* may be 0 everywhere: the plate judges */
+      "[[region]]\nshape = \"mask\"\nfile = \"m.h5\"\ntemperature = 1\n",
+  };
+  for (int a = 0; a < 4; a++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             PLATE "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nright = "
+                   "\"insulated\"\nleft = \"insulated\"\n%s",
+             anchored[a]);
+    if (a == 1 || a == 2) /* the left edge's table instead of its keyword */
+      snprintf(text, sizeof text,
+               PLATE "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nright = "
+                     "\"insulated\"\n%s",
+               anchored[a]);
+    struct cfg *c = CREATE(text);
+    EXPECT(c != NULL, "expected accepted:\n%s", text);
+    cfg_destroy(&c);
+  }
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"defaults applied", test_defaults_applied},
@@ -1419,6 +1898,19 @@ int tests_register(void) {
       {"region temperature expression is checked", test_region_temperature_expression_is_checked},
       {"regions are arrays of tables and at most 255",
        test_regions_are_arrays_of_tables_and_at_most_255},
+      {"student plate of issue 30 is read whole", test_student_plate_of_issue_30_is_read_whole},
+      {"held edges in every form keep their bits", test_held_edges_in_every_form_keep_their_bits},
+      {"edge kinds in numbers and expressions", test_edge_kinds_in_numbers_and_expressions},
+      {"--set takes every form of an edge", test_edge_set_takes_every_form},
+      {"edge mistakes are refused", test_edge_mistakes_are_refused},
+      {"spacing follows the edge rule", test_spacing_follows_the_edge_rule},
+      {"surface exchange keys", test_surface_exchange_keys},
+      {"conductivity: a number, an expression or a dataset",
+       test_conductivity_number_expression_or_dataset},
+      {"regions as materials and heaters", test_regions_as_materials_and_heaters},
+      {"general and faces are never both", test_general_and_faces_are_never_both},
+      {"plate with nothing held and no way out is refused",
+       test_plate_with_nothing_held_and_no_way_out_is_refused},
   };
   return TESTS_ADD_SUITE("cfg", cases);
 }

@@ -262,6 +262,75 @@ static void test_tables_and_dotted_keys_give_full_keys(void) {
   toml_destroy(&doc);
 }
 
+/* The real plates' edges: [boundary] has keys of its own and sub-tables [boundary.bottom], and
+ * a dotted key under [boundary] reaches the same flat key as the sub-table does. cfg looks
+ * entries up by the full key, with the section as head_len's first part. */
+static void test_subtables_beside_their_parents_keys(void) {
+  struct toml_doc *doc = PARSE("[boundary]\n"            /* 1 */
+                               "ambient = 20.0\n"        /* 2 */
+                               "[boundary.bottom]\n"     /* 3 */
+                               "kind = \"convective\"\n" /* 4 */
+                               "h = 10\n"                /* 5 */
+                               "[boundary.top]\n"        /* 6 */
+                               "kind = \"held\"\n"       /* 7 */
+                               "[boundary.left]\n"       /* 8 */
+                               "flux.value = 1.5\n"      /* 9 */
+                               "[solver]\n"              /* 10 */
+                               "tolerance = 1e-6\n");    /* 11 */
+  const struct {
+    const char *key;
+    int nparts, line;
+    enum toml_type type;
+  } want[] = {{"boundary", 1, 1, TOML_TABLE},
+              {"boundary.ambient", 2, 2, TOML_FLOAT},
+              {"boundary.bottom", 2, 3, TOML_TABLE},
+              {"boundary.bottom.kind", 3, 4, TOML_STRING},
+              {"boundary.bottom.h", 3, 5, TOML_INTEGER},
+              {"boundary.top", 2, 6, TOML_TABLE},
+              {"boundary.top.kind", 3, 7, TOML_STRING},
+              {"boundary.left", 2, 8, TOML_TABLE},
+              {"boundary.left.flux.value", 4, 9, TOML_FLOAT},
+              {"solver", 1, 10, TOML_TABLE},
+              {"solver.tolerance", 2, 11, TOML_FLOAT}};
+  size_t n = sizeof want / sizeof want[0];
+  EXPECT(doc && doc->nentries == n, "expected %zu entries, got %zu", n, doc ? doc->nentries : 0);
+  for (size_t i = 0; doc && i < n && i < doc->nentries; i++) {
+    const struct toml_entry *e = &doc->entries[i];
+    EXPECT(strcmp(e->key, want[i].key) == 0 && e->nparts == want[i].nparts &&
+               e->line == want[i].line && e->value.type == want[i].type &&
+               e->head_len == strcspn(e->key, ".") && e->array_index == 0,
+           "entry %zu: expected %s (%d parts, line %d, type %d), got %s (%d, %d, %d)", i,
+           want[i].key, want[i].nparts, want[i].line, want[i].type, e->key, e->nparts, e->line,
+           e->value.type);
+  }
+  EXPECT_STRING(doc, "boundary.bottom.kind", "convective");
+  toml_destroy(&doc);
+
+  /* The same keys by dotted keys under [boundary], and the sub-table before its parent. */
+  doc = PARSE("[boundary.bottom]\nkind = \"flux\"\n[boundary]\nambient = 1\n"
+              "top.kind = \"held\"\n\"left\".'kind' = \"insulated\"\n");
+  EXPECT_STRING(doc, "boundary.bottom.kind", "flux");
+  EXPECT_INTEGER(doc, "boundary.ambient", 1);
+  EXPECT_STRING(doc, "boundary.top.kind", "held");
+  EXPECT_STRING(doc, "boundary.left.kind", "insulated");
+  const struct toml_entry *e = entry(doc, "boundary.top.kind");
+  EXPECT(e && e->nparts == 3 && e->head_len == 8 && e->line == 5,
+         "expected boundary.top.kind: 3 parts, head 8, line 5");
+  toml_destroy(&doc);
+
+  /* TOML's rules: one edge is defined once, by a header or by dotted keys, not both. */
+  EXPECT_ERROR("[boundary.bottom]\nkind = 1\n[boundary.bottom]\n",
+               "x.toml:3: duplicate table [boundary.bottom] (first defined on line 1)");
+  EXPECT_ERROR("[boundary]\nbottom.kind = 1\n[boundary.bottom]\n",
+               "x.toml:3: duplicate table [boundary.bottom] (first defined by dotted keys on "
+               "line 2)");
+  EXPECT_ERROR("[boundary.bottom]\nkind = 1\n[boundary]\nbottom.h = 2\n",
+               "x.toml:4: key boundary.bottom.h adds to table [boundary.bottom], defined on line "
+               "1");
+  EXPECT_ERROR("[boundary]\nbottom = \"held\"\n[boundary.bottom]\n",
+               "x.toml:3: [boundary.bottom] is already a value (set on line 2)");
+}
+
 static void test_quoted_keys_are_shown_bare_when_they_can_be(void) {
   struct toml_doc *doc = PARSE("\"solver\".'tolerance' = 1.0\n\"a.b\" = 1\n\"\" = 2\n"
                                "'q\"t' = 3\n\"sp ace\".x = 4\n");
@@ -750,6 +819,7 @@ int tests_register(void) {
       {"CRLF and BOM are accepted", test_crlf_and_bom_are_accepted},
       {"comments anywhere a line may end", test_comments_anywhere_a_line_may_end},
       {"tables and dotted keys give full keys", test_tables_and_dotted_keys_give_full_keys},
+      {"subtables beside their parent's keys", test_subtables_beside_their_parents_keys},
       {"quoted keys are shown bare when they can be",
        test_quoted_keys_are_shown_bare_when_they_can_be},
       {"blanks around dots, equals and brackets", test_blanks_around_dots_equals_and_brackets},

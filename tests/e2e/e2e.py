@@ -515,6 +515,23 @@ def case_header_lists_every_edge_defaults_marked():
                          'right 0 (default)'], "the header")
 
 
+def case_header_names_each_edge_kind_and_the_materials():
+    """Issue 30's plate: the header says what each edge is (not "held at 0" for an insulated
+    one), the conductivity as written, the faces' exchange and the regions by what they are."""
+    text = ("[grid]\nnx = 9\nny = 6\n[plate]\nconductivity = \"237 - 10 * x\"\n"
+            "[boundary]\nleft = 80.0\ntop = \"insulated\"\n[boundary.bottom]\nh = 25.0\n"
+            "ambient = 20.0\n[boundary.right]\nflux = 150.0\n[surface]\nh = 10.0\n"
+            "ambient = 20.0\nfaces = 1\n[[region]]\nshape = \"disk\"\ncx = 0.5\ncy = 0.3\n"
+            "radius = 0.1\npower = 50.0\n")
+    p = run(text, ranks=1, args=("--set", "solver.max_iterations=1"))
+    if p.returncode not in (0, 3):
+        raise Failure(f"expected a run, got exit {p.returncode}\n{p.stdout}\n{p.stderr}")
+    expect_in(p.stdout, ["  edges: top insulated, bottom convective, h 25 W/(m^2 K) to 20, left "
+                         "held at 80, right flux 150 W/m^2 in\n",
+                         'conductivity "237 - 10 * x" W/(m K)',
+                         "one face exchanging h 10 W/(m^2 K) with 20, 1 heater"], "the header")
+
+
 def case_not_converged_exits_3():
     p = run(plate(max_iterations=10), ranks=2)
     expect_exit(p, 3, "max_iterations 10")

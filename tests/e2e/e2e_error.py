@@ -237,6 +237,91 @@ def case_new_keys_refused_with_their_line():
         raise Failure(f"method = gauss: got {p.stderr!r}")
 
 
+GRID5 = "[grid]\nnx = 5\nny = 5\n"  # lines 1-3
+
+
+def refused(text, sets, ranks, want):
+    """Run the real binary on `text`: exit 2, `want` once on stderr as the one error, and
+    nothing written beside the config."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-error-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+            f.write(text)
+        cmd = [e2e.ARGS.mpiexec, "-n", str(ranks), e2e.ARGS.jacobi]
+        for kv in sets:
+            cmd += ["--set", kv]
+        cmd.append("case.toml")
+        try:
+            p = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"timed out (a hang): {' '.join(cmd)}")
+        what = f"{want!r} on {ranks} ranks"
+        if p.returncode != 2:
+            raise Failure(f"{what}: exit {p.returncode}, expected 2\n{p.stdout}\n{p.stderr}")
+        if want not in p.stderr or p.stderr.count("error:") != 1:
+            raise Failure(f"{what}: expected exactly one error, that one, got:\n{p.stderr}")
+        left = sorted(set(os.listdir(tmp)) - {"case.toml"})
+        if left:
+            raise Failure(f"{what}: refused, but wrote {left}")
+
+
+def case_real_plate_mistakes_exit_2_naming_file_line_and_key():
+    """Issue 30's keys, each mistake run through the real binary on 1 and 3 ranks: exit 2, one
+    line naming the file, the line and the key (and what was expected), no file written."""
+    # the launcher gives the ranks asked for: a plate that runs says so in its header
+    for ranks in (1, 3):
+        solve(config(5, 5), ("solver.max_iterations=2",), ranks=ranks)
+    insulated_top = GRID5 + '[boundary]\ntop = "insulated"\n'
+    cases = [
+        (GRID5 + "[boundary.bottom]\nh = 25.0\n", (),
+         "case.toml:5: boundary.bottom.h is given without boundary.bottom.ambient: a convective "
+         "edge needs both"),
+        (GRID5 + "[boundary.bottom]\nambient = 20.0\n", (),
+         "case.toml:5: boundary.bottom.ambient is given without boundary.bottom.h"),
+        (GRID5 + "[boundary.left]\nh = -25.0\nambient = 20.0\n", (),
+         'case.toml:5: boundary.left.h must be a number >= 0, got "-25.0"'),
+        (GRID5 + "[plate]\nconductivity = 0\n", (),
+         'case.toml:5: plate.conductivity must be a number > 0, got "0"'),
+        (GRID5 + '[plate]\nconductivity = "-237"\n', (),
+         'case.toml:5: plate.conductivity = "-237" is -237, which is not a number > 0'),
+        (insulated_top + "[boundary.top]\nh = 3.0\nambient = 1.0\n", (),
+         "case.toml:6: [boundary.top] is already a value (set on line 5); it cannot also be a "
+         "table"),
+        (GRID5 + "[boundary.top]\nflux = 1500.0\nh = 25.0\nambient = 20.0\n", (),
+         "case.toml:6: boundary.top.h and boundary.top.flux (case.toml:5) are both given"),
+        (GRID5 + "[boundary.top]\nambiant = 20.0\n", (),
+         "case.toml:5: unknown key boundary.top.ambiant; did you mean boundary.top.ambient?"),
+        (GRID5 + '[boundary]\nright = "insulted"\n', (),
+         'case.toml:5: boundary.right must be a number from -1e300 to 1e300, an expression of x '
+         'and y in a "string", or "insulated", got "insulted"; did you mean "insulated"?'),
+        (GRID5 + "[surface]\nh = 10.0\nambient = 20.0\nfaces = 3\n", (),
+         'case.toml:7: surface.faces must be an integer from 1 to 2, got "3"'),
+        (GRID5 + "[surface]\nh = 10.0\n", (),
+         "case.toml:5: surface.h is given without surface.ambient"),
+        (GRID5 + '[[region]]\nshape = "disk"\ncx = 0.5\ncy = 0.5\nradius = 0.1\n'
+         "temperature = 5.0\npower = 50.0\n", (),
+         "case.toml:10: region[1].power and region[1].temperature (case.toml:9) are both given"),
+        (GRID5 + '[[region]]\nshape = "disk"\ncx = 0.5\ncy = 0.5\nradius = 0.1\n'
+         "conductivity = -16.0\n", (),
+         'case.toml:9: region[1].conductivity must be a number > 0, got "-16.0"'),
+        (GRID5 + "[boundary]\ntop = 100.0\n", ("boundary.top.flux=3",),
+         "--set boundary.top.flux=3: boundary.top.flux and boundary.top (case.toml:5) are both "
+         "given"),
+        ("[grid]\nnx = 1\nny = 5\n[boundary]\nleft = \"insulated\"\nright = \"insulated\"\n", (),
+         "case.toml:2: grid.nx = 1, but neither the left nor the right edge is held"),
+        (GRID5 + '[boundary]\ntop = "insulated"\nbottom = "insulated"\nleft = "insulated"\n'
+         '[boundary.right]\nflux = 100.0\n', (),
+         "case.toml:9: boundary.right.flux: no edge or region is held and no heat can leave"),
+        (insulated_top + "[plate]\nwidth = 1.5\nheight = 1.5\n", (),
+         "case.toml:8: plate.height = 1.5 does not fit plate.width = 1.5 (case.toml:7) on a 5 x 5 "
+         "grid: the spacing is uniform (h = width / (nx + 1) = 0.25 m; the points of an edge "
+         "that is not held lie on it, here the top edge), so height must be 1.25 m (or grid.ny "
+         "= 6)"),
+    ]
+    for text, sets, want in cases:
+        for ranks in (1, 3):
+            refused(text, sets, ranks, want)
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
