@@ -179,6 +179,8 @@ static void print_tagged(const char *type, const char *value) {
   putchar('}');
 }
 
+static void print_node(const struct node *n);
+
 static void print_value(const struct toml_value *v) {
   char buf[64];
   switch (v->type) {
@@ -204,13 +206,32 @@ static void print_value(const struct toml_value *v) {
     print_tagged("bool", v->boolean ? "true" : "false");
     break;
   case TOML_INT_ARRAY:
+  case TOML_ARRAY:
     putchar('[');
     for (size_t i = 0; i < v->nitems; i++) {
-      snprintf(buf, sizeof buf, "%lld", (long long)v->items[i]);
       printf(i ? ", " : "");
-      print_tagged("integer", buf);
+      print_value(&v->values[i]);
     }
     putchar(']');
+    break;
+  case TOML_TABLE: { /* an inline table inside an array: its own entries */
+    struct node *table = node_new(NULL, 0, NODE_TABLE);
+    add_entries(table, v->members, v->nmembers);
+    print_node(table);
+    node_free(table);
+    break;
+  }
+  case TOML_DATETIME:
+    print_tagged("datetime", v->string);
+    break;
+  case TOML_DATETIME_LOCAL:
+    print_tagged("datetime-local", v->string);
+    break;
+  case TOML_DATE_LOCAL:
+    print_tagged("date-local", v->string);
+    break;
+  case TOML_TIME_LOCAL:
+    print_tagged("time-local", v->string);
     break;
   default:
     printf("{\"type\": \"unknown\", \"value\": \"%d\"}", (int)v->type);
