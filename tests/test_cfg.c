@@ -1156,6 +1156,10 @@ static void test_new_toml_forms_are_judged_by_their_keys(void) {
   EXPECT_ERROR_HOLDS(GRID "[solver]\nx = { a = 1 }\n", "t.toml:5: unknown section [solver.x]");
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\n[[region.sub]]\n",
                "t.toml:6: [[region.sub]]: arrays of tables inside a [[region]] are not supported");
+  expect_error_at(GRID, (const char *const[]){"solver.tolerance={ a = 1 }"}, 1,
+                  "solver.tolerance must be a number > 0, got \"{ a = 1 }\"", false, __LINE__);
+  expect_error_at(GRID, (const char *const[]){"decomposition.process_grid=[1, 2.5]"}, 1,
+                  "decomposition.process_grid must be [rows, cols]", false, __LINE__);
   /* Multi-line strings and hexadecimal integers are values like any other. */
   struct cfg *cfg = NULL;
   const char *text =
