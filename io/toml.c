@@ -625,6 +625,9 @@ static int reserve_slots(struct parser *p) {
   p->slots = slots;
   p->nslots = nslots;
   for (size_t i = 1; i < p->nnodes; i++) { /* the root (node 0) is nobody's child */
+    if (p->nodes[i].parent == SIZE_MAX)
+      continue; /* nor is an inline table inside an array: all of them in one probe chain
+                 * would make every statement's look-up quadratic */
     size_t k = (size_t)p->nodes[i].hash & (nslots - 1);
     while (slots[k] != 0)
       k = (k + 1) & (nslots - 1);
