@@ -1072,6 +1072,9 @@ static int apply_entry(struct build *b, const struct toml_entry *e) {
     if (!array)
       return fail(&w, "[[%s]]: an array of [%s] tables is not supported; write one [%s]",
                   clip(e->key, key_len, shown), schema[section].section, schema[section].section);
+    if (e->nparts > 1) /* [[region.sub]]: TOML allows it, jacobi has no use for it */
+      return fail(&w, "[[%s]]: arrays of tables inside a [[%s]] are not supported",
+                  clip(e->key, key_len, shown), schema[section].section);
     return add_region(b, e, &w);
   }
   if (array && e->array_index == 0) { /* [region], or region.x = ... above every table */
@@ -1081,7 +1084,12 @@ static int apply_entry(struct build *b, const struct toml_entry *e) {
     return fail(&w, "key %s belongs under a [[%s]] header, one for each region",
                 clip(e->key, key_len, shown), schema[section].section);
   }
-  if (e->value.type == TOML_TABLE) {
+  /* key = { ... } (an inline table, toml.h) for a key that takes a value is judged as that
+   * key's value below, so the message says what the key takes. */
+  bool inline_value = e->value.type == TOML_TABLE && e->raw_len > 0 && e->raw[0] == '{' &&
+                      section >= 0 && e->nparts > 1 &&
+                      find_key(section, dot + 1, key_len - head - 1) >= 0;
+  if (e->value.type == TOML_TABLE && !inline_value) {
     bool known =
         section >= 0 &&
         (e->nparts == 1 || (e->nparts == 2 && has_subtable(section, dot + 1, key_len - head - 1)));

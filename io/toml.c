@@ -1,15 +1,18 @@
-/* toml.c - the focused TOML reader; see toml.h.
+/* toml.c - the TOML 1.0 reader; see toml.h.
  *
- * One pass over the text, a statement (table header or key = value) at a time, with no
- * recursion: the only nesting jacobi allows, an array of integers, is a loop. Before parsing, a
- * first pass checks that the whole text is UTF-8 without control characters (other than tab,
- * LF and CRLF), so the parser below may assume both.
+ * One pass over the text, a statement (table header or key = value) at a time. Values nest
+ * (arrays in arrays, inline tables in arrays and in inline tables), and only there does the
+ * parser recurse, at most TOML_MAX_DEPTH deep, so no input can exhaust the stack. Before
+ * parsing, a first pass checks that the whole text is UTF-8 without control characters (other
+ * than tab, LF and CRLF), so the parser below may assume both.
  *
- * Every string the entries point to (keys, source text, decoded strings) is appended to one
- * arena, and every array item to another; entries hold offsets until the end, when they become
- * pointers. Keys are checked against a tree of nodes (one per table or key part) found through
- * a hash map on (parent node, part name), so every statement costs time linear in its length
- * whatever the nesting: a 1 MiB file of keys is parsed in linear time and memory.
+ * Every string the entries point to (keys, source text, decoded strings) is appended to one arena,
+ * integers of integer arrays to another, array elements and the entries of inline tables inside
+ * arrays to two more (through stacks, so each array's elements end up contiguous however they
+ * nest); records hold offsets until the end, when they become pointers. Keys are checked against a
+ * tree of nodes (one per table or key part) found through a hash map on (parent node, part name),
+ * so every statement costs time linear in its length whatever the nesting: a 1 MiB file of keys is
+ * parsed in linear time and memory.
  */
 #include "io/toml.h"
 
@@ -48,6 +51,7 @@ enum node_kind {
   NODE_IMPLICIT, /* a parent named in a [header], not itself defined yet */
   NODE_DOTTED,   /* a parent named in a dotted key: defined by it */
   NODE_ARRAY,    /* an array of tables, [[name]]: its elements are children named "1", "2", ... */
+  NODE_INLINE,   /* an inline table, key = { ... }: complete, nothing may be added to it */
 };
 
 struct node {
@@ -57,12 +61,27 @@ struct node {
   enum node_kind kind;
   int line;     /* where it was defined (first named, for NODE_IMPLICIT; the first [[name]]) */
   int elements; /* NODE_ARRAY: how many [[name]] headers so far */
+  size_t last;  /* NODE_ARRAY: the node of its last element, where keys and headers go */
 };
 
 /* An entry while parsing: pointers into the arenas are offsets until finish(). */
 struct record {
   struct toml_entry entry;
   size_t key_off, raw_off, string_off, items_off;
+  size_t values_off;  /* an array: its elements, in the element arena */
+  size_t members_off; /* an inline table inside an array (or a --set value): its entries, in the
+                       * member arena */
+};
+
+/* Where the keys of a table go while they are parsed: the current [table] of the file, or an
+ * inline table, whose keys are shown after its own key (flattened, as if written as a [table])
+ * unless it sits inside an array, where they are its own list of entries. */
+struct scope {
+  size_t node;        /* the key-tree node the keys are defined under */
+  const char *prefix; /* the display key of that table ("" for a table inside an array) */
+  size_t prefix_len, head_len;
+  int nparts, array_index;
+  bool top; /* its entries go to the document (else to the member stack) */
 };
 
 /* A key as parsed: its parts (decoded, in the arena) and its display form, which starts with
@@ -89,6 +108,12 @@ struct parser {
   size_t ints_len, ints_cap;
   struct record *records;
   size_t nrecords, records_cap;
+  /* Arrays and inline tables nest, and each one's elements (or entries) must end up contiguous:
+   * they are collected on a stack and moved to their arena when the array (table) closes. */
+  struct record *stack, *elements; /* array elements */
+  size_t nstack, stack_cap, nelements, elements_cap;
+  struct record *mstack, *members; /* entries of inline tables inside arrays */
+  size_t nmstack, mstack_cap, nmembers, members_cap;
 
   struct node *nodes;
   size_t nnodes, nodes_cap;
@@ -416,6 +441,68 @@ static bool at_multiline_quote(const struct parser *p) {
   return looking_at(p, "\"\"\"") || looking_at(p, "'''");
 }
 
+/* A multi-line string at p->pos (its """ or '''), decoded onto the arena as *off, *n (plus a
+ * NUL). A line end right after the opening quotes is dropped; line ends inside become LF; in a
+ * basic string a backslash at the end of a line drops it and the blanks and line ends after it.
+ * One or two quotes may sit right before the closing three (""""" is two quotes, then the end). */
+static int scan_multiline(struct parser *p, size_t *off, size_t *n) {
+  int open_line = p->line;
+  char quote = p->text[p->pos];
+  bool basic = quote == '"';
+  p->pos += 3;
+  *off = p->strings_len;
+  if (is_newline(p))
+    eat_newline(p);
+  for (;;) {
+    size_t run = p->pos;
+    int c;
+    while ((c = peek(p, 0)) >= 0 && c != quote && c != '\n' && c != '\r' && !(c == '\\' && basic))
+      p->pos++;
+    CHECK(append(p, p->text + run, p->pos - run));
+    if (c < 0)
+      return fail_plain(p, open_line,
+                        "unterminated multi-line string: expected a closing %s, got end of %s",
+                        basic ? "\"\"\"" : "'''", p->one_value ? "the value" : "file");
+    if (c == '\n' || c == '\r') {
+      eat_newline(p);
+      CHECK(append(p, "\n", 1));
+    } else if (c == '\\') {
+      size_t after = p->pos + 1;
+      while (after < p->len && (p->text[after] == ' ' || p->text[after] == '\t'))
+        after++;
+      if (after < p->len && (p->text[after] == '\n' || p->text[after] == '\r')) {
+        p->pos = after; /* a line-ending backslash: skip to the next non-blank */
+        for (;;) {
+          skip_blanks(p);
+          if (!is_newline(p))
+            break;
+          eat_newline(p);
+        }
+      } else {
+        CHECK(decode_escape(p));
+      }
+    } else {
+      size_t quotes = 0;
+      while (peek(p, quotes) == quote)
+        quotes++;
+      if (quotes < 3) {
+        CHECK(append(p, p->text + p->pos, quotes));
+        p->pos += quotes;
+        continue;
+      }
+      if (quotes > 5)
+        return fail_at(p, p->pos,
+                       "too many quotes: at most two may sit right before the closing %s",
+                       basic ? "\"\"\"" : "'''");
+      CHECK(append(p, p->text + p->pos, quotes - 3));
+      p->pos += quotes;
+      break;
+    }
+  }
+  *n = p->strings_len - *off;
+  return append(p, "", 1);
+}
+
 /* ---- keys ------------------------------------------------------------------------------------ */
 
 static bool is_bare_key(const char *s, size_t n) {
@@ -538,6 +625,9 @@ static int reserve_slots(struct parser *p) {
   p->slots = slots;
   p->nslots = nslots;
   for (size_t i = 1; i < p->nnodes; i++) { /* the root (node 0) is nobody's child */
+    if (p->nodes[i].parent == SIZE_MAX)
+      continue; /* nor is an inline table inside an array: all of them in one probe chain
+                 * would make every statement's look-up quadratic */
     size_t k = (size_t)p->nodes[i].hash & (nslots - 1);
     while (slots[k] != 0)
       k = (k + 1) & (nslots - 1);
@@ -582,28 +672,59 @@ static const char *key_upto(const struct parser *p, size_t i, char buf[TOML_MAX_
   return buf;
 }
 
-/* Define the table p->key names (a [header]); it becomes the current table. */
-static int define_table(struct parser *p) {
+/* A node no key reaches: the table of an inline table inside an array. Its own keys are its
+ * children, found as any node's are. */
+static int anonymous_node(struct parser *p, size_t *out) {
+  CHECK(reserve_slots(p)); /* the slot map is rebuilt from every node: keep its load in step */
+  struct node *nodes = grow(p->nodes, &p->nodes_cap, p->nnodes + 1, sizeof *nodes);
+  if (nodes == NULL)
+    return out_of_memory(p);
+  p->nodes = nodes;
+  nodes[p->nnodes] = (struct node){.parent = SIZE_MAX, .kind = NODE_INLINE, .line = p->line};
+  *out = p->nnodes++;
+  return ERR_OK;
+}
+
+static int inline_table_is_closed(struct parser *p, const char *what, size_t i,
+                                  const struct node *nd) {
   char upto[TOML_MAX_KEY_BYTES + 1];
+  return fail_plain(p, p->line,
+                    "%s: %s is an inline table (set on line %d), which is complete as written; "
+                    "add the keys inside its { }",
+                    what, key_upto(p, i, upto), nd->line);
+}
+
+/* Define the table p->key names (a [header]); it becomes the current table. A part that names
+ * an array of tables goes into its last element, as TOML says ([fruit.physical] after
+ * [[fruit]]). */
+static int define_table(struct parser *p) {
+  char upto[TOML_MAX_KEY_BYTES + 1], what[TOML_MAX_KEY_BYTES + 3];
   const char *full = p->key.display;
+  snprintf(what, sizeof what, "[%s]", full);
   size_t cur = 0;
+  int array_index = 0;
   for (size_t i = 0; i < p->key.nparts; i++) {
     bool last = i + 1 == p->key.nparts, created;
     CHECK(child(p, cur, i, last ? NODE_TABLE : NODE_IMPLICIT, &cur, &created));
     struct node *nd = &p->nodes[cur];
     if (created)
       continue;
+    if (nd->kind == NODE_INLINE)
+      return inline_table_is_closed(p, what, i, nd);
     if (nd->kind == NODE_VALUE && !last)
       return fail_plain(p, p->line,
                         "[%s] needs %s to be a table, but it is a value (set on line %d)", full,
                         key_upto(p, i, upto), nd->line);
-    if (nd->kind == NODE_ARRAY)
+    if (nd->kind == NODE_ARRAY && last)
       return fail_plain(p, p->line,
-                        last ? "[%s] is already an array of tables ([[%s]] on line %d); write "
-                               "[[%s]] for another element"
-                             : "[%s]: tables under an element of an array of tables ([[%s]] on "
-                               "line %d) are not supported; write the keys under [[%s]]",
+                        "[%s] is already an array of tables ([[%s]] on line %d); write [[%s]] for "
+                        "another element",
                         full, key_upto(p, i, upto), nd->line, upto);
+    if (nd->kind == NODE_ARRAY) {
+      array_index = nd->elements;
+      cur = nd->last;
+      continue;
+    }
     if (!last)
       continue;
     switch (nd->kind) {
@@ -623,22 +744,41 @@ static int define_table(struct parser *p) {
                         "[%s] is already a value (set on line %d); it cannot also be a table", full,
                         nd->line);
     case NODE_ARRAY:
+    case NODE_INLINE:
       break; /* refused above */
     }
   }
   p->table_node = cur;
-  p->table_array_index = 0;
+  p->table_array_index = array_index;
   return ERR_OK;
 }
 
-/* Add an element to the array of tables p->key names (a [[header]], one part); it becomes the
- * current table. The element is a node of its own, so its keys are checked against its own
+/* Add an element to the array of tables p->key names (a [[header]]); it becomes the current
+ * table. Earlier parts that name arrays of tables go into their last elements ([[fruit.variety]]
+ * after [[fruit]]). The element is a node of its own, so its keys are checked against its own
  * keys only. */
 static int define_array_element(struct parser *p) {
+  char upto[TOML_MAX_KEY_BYTES + 1], what[TOML_MAX_KEY_BYTES + 5];
   const char *full = p->key.display;
-  size_t array, element;
+  snprintf(what, sizeof what, "[[%s]]", full);
+  size_t cur = 0;
   bool created;
-  CHECK(child(p, 0, 0, NODE_ARRAY, &array, &created));
+  for (size_t i = 0; i + 1 < p->key.nparts; i++) {
+    CHECK(child(p, cur, i, NODE_IMPLICIT, &cur, &created));
+    struct node *nd = &p->nodes[cur];
+    if (created)
+      continue;
+    if (nd->kind == NODE_INLINE)
+      return inline_table_is_closed(p, what, i, nd);
+    if (nd->kind == NODE_VALUE)
+      return fail_plain(p, p->line,
+                        "[[%s]] needs %s to be a table, but it is a value (set on line %d)", full,
+                        key_upto(p, i, upto), nd->line);
+    if (nd->kind == NODE_ARRAY)
+      cur = nd->last;
+  }
+  size_t array, element, lastpart = p->key.nparts - 1;
+  CHECK(child(p, cur, lastpart, NODE_ARRAY, &array, &created));
   struct node *nd = &p->nodes[array];
   switch (nd->kind) {
   case NODE_ARRAY:
@@ -659,6 +799,8 @@ static int define_array_element(struct parser *p) {
                       "[[%s]] is already a value (set on line %d); it cannot also be an array of "
                       "tables",
                       full, nd->line);
+  case NODE_INLINE:
+    return inline_table_is_closed(p, what, lastpart, nd);
   }
   if (nd->elements == INT32_MAX)
     return fail_plain(p, p->line, "too many [[%s]] tables", full);
@@ -669,31 +811,35 @@ static int define_array_element(struct parser *p) {
   int n = snprintf(name, sizeof name, "%d", index);
   size_t off;
   CHECK(append_terminated(p, name, (size_t)n, &off));
-  size_t saved_off = p->key.part_off[0], saved_len = p->key.part_len[0];
-  p->key.part_off[0] = off;
-  p->key.part_len[0] = (size_t)n;
-  int status = child(p, array, 0, NODE_TABLE, &element, &created);
-  p->key.part_off[0] = saved_off;
-  p->key.part_len[0] = saved_len;
+  size_t saved_off = p->key.part_off[lastpart], saved_len = p->key.part_len[lastpart];
+  p->key.part_off[lastpart] = off;
+  p->key.part_len[lastpart] = (size_t)n;
+  int status = child(p, array, lastpart, NODE_TABLE, &element, &created);
+  p->key.part_off[lastpart] = saved_off;
+  p->key.part_len[lastpart] = saved_len;
   CHECK(status);
+  p->nodes[array].last = element;
   p->table_node = element;
   p->table_array_index = index;
   return ERR_OK;
 }
 
-/* Define the key p->key names (key = value) in the current table. */
-static int define_value(struct parser *p) {
-  char upto[TOML_MAX_KEY_BYTES + 1];
+/* Define the key p->key names (key = value) under node `base`; *out is its node. */
+static int define_value(struct parser *p, size_t base, size_t *out) {
+  char upto[TOML_MAX_KEY_BYTES + 1], what[TOML_MAX_KEY_BYTES + 5];
   const char *full = p->key.display;
-  size_t cur = p->table_node;
+  snprintf(what, sizeof what, "key %s", full);
+  size_t cur = base;
   for (size_t i = 0; i < p->key.nparts; i++) {
     bool last = i + 1 == p->key.nparts, created;
     CHECK(child(p, cur, i, last ? NODE_VALUE : NODE_DOTTED, &cur, &created));
     struct node *nd = &p->nodes[cur];
     if (created)
       continue;
-    if (last && nd->kind == NODE_VALUE)
+    if (last && (nd->kind == NODE_VALUE || nd->kind == NODE_INLINE))
       return fail_plain(p, p->line, "duplicate key %s (first set on line %d)", full, nd->line);
+    if (nd->kind == NODE_INLINE)
+      return inline_table_is_closed(p, what, i, nd);
     if (nd->kind == NODE_ARRAY)
       return fail_plain(p, p->line,
                         "key %s: %s is an array of tables ([[%s]] on line %d); write the key "
@@ -720,9 +866,11 @@ static int define_value(struct parser *p) {
       break;
     case NODE_DOTTED:
     case NODE_ARRAY: /* refused above */
+    case NODE_INLINE:
       break;
     }
   }
+  *out = cur;
   return ERR_OK;
 }
 
@@ -751,20 +899,41 @@ static bool scan_digits(const char *s, size_t n, size_t *i, bool leading_zero_ok
   return true;
 }
 
-/* Judge a word by TOML's number grammar: NULL if it is a number (*is_float says which kind),
- * else why not. */
-static const char *number_syntax(const char *s, size_t n, bool *is_float) {
+/* Judge a word by TOML's number grammar: NULL if it is a number (*is_float says which kind,
+ * *radix the base of an integer), else why not. */
+static const char *number_syntax(const char *s, size_t n, bool *is_float, int *radix) {
   size_t i = 0;
   const char *why = NULL;
   *is_float = false;
+  *radix = 10;
   if (i < n && (s[i] == '+' || s[i] == '-'))
     i++;
   if (n - i == 3 && (memcmp(s + i, "inf", 3) == 0 || memcmp(s + i, "nan", 3) == 0)) {
     *is_float = true;
     return NULL;
   }
-  if (n - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'o' || s[i + 1] == 'b'))
-    return "hexadecimal, octal and binary numbers are not supported; write it in decimal";
+  if (n - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'o' || s[i + 1] == 'b')) {
+    if (i > 0)
+      return "a hexadecimal, octal or binary number takes no sign";
+    *radix = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 2;
+    bool digit_before = false;
+    for (i = 2; i < n; i++) {
+      int d = hex_value((unsigned char)s[i]);
+      if (d >= 0 && d < *radix) {
+        digit_before = true;
+      } else if (s[i] == '_' && digit_before && i + 1 < n &&
+                 hex_value((unsigned char)s[i + 1]) >= 0 &&
+                 hex_value((unsigned char)s[i + 1]) < *radix) {
+        digit_before = false;
+      } else {
+        return s[i] == '_'    ? "an underscore must sit between two digits"
+               : *radix == 16 ? "a hexadecimal digit (0-9, a-f) was expected"
+               : *radix == 8  ? "an octal digit (0-7) was expected"
+                              : "a binary digit (0 or 1) was expected";
+      }
+    }
+    return n > 2 ? NULL : "a digit was expected";
+  }
   if (i < n && s[i] == '.')
     return "a '.' needs digits on both sides";
   if (!scan_digits(s, n, &i, false, &why))
@@ -797,18 +966,103 @@ static bool looks_like_date(const char *s, size_t n) {
   return n >= 5 && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) && s[4] == '-';
 }
 
-static int integer_value(struct parser *p, size_t at, const char *s, size_t n, int64_t *out) {
+/* n digits at s[*i] as a number, or -1. */
+static int fixed_digits(const char *s, size_t len, size_t *i, size_t n) {
+  int v = 0;
+  for (size_t k = 0; k < n; k++, (*i)++) {
+    if (*i >= len || !is_digit(s[*i]))
+      return -1;
+    v = v * 10 + (s[*i] - '0');
+  }
+  return v;
+}
+
+/* HH:MM:SS with an optional fraction, at s[*i]. NULL or why not. */
+static const char *time_syntax(const char *s, size_t n, size_t *i) {
+  int h = fixed_digits(s, n, i, 2);
+  if (h < 0 || *i >= n || s[(*i)++] != ':')
+    return "a time is HH:MM:SS";
+  int m = fixed_digits(s, n, i, 2);
+  if (m < 0 || *i >= n || s[(*i)++] != ':')
+    return "a time is HH:MM:SS (TOML 1.0 needs the seconds)";
+  int sec = fixed_digits(s, n, i, 2);
+  if (sec < 0)
+    return "a time is HH:MM:SS (TOML 1.0 needs the seconds)";
+  if (h > 23 || m > 59 || sec > 60)
+    return "hour, minute or second out of range (00-23, 00-59, 00-60)";
+  if (*i < n && s[*i] == '.') {
+    size_t start = ++*i;
+    while (*i < n && is_digit(s[*i]))
+      (*i)++;
+    if (*i == start)
+      return "a fraction of a second needs digits after the '.'";
+  }
+  return NULL;
+}
+
+/* Judge a word as an RFC 3339 date-time as TOML has them: NULL, with *type, or why not. */
+static const char *datetime_syntax(const char *s, size_t n, enum toml_type *type) {
+  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  size_t i = 0;
+  bool date = n >= 5 && s[4] == '-', time = false;
+  const char *why;
+  if (date) {
+    int y = fixed_digits(s, n, &i, 4);
+    int m = i < n && s[i++] == '-' ? fixed_digits(s, n, &i, 2) : -1;
+    int d = m >= 0 && i < n && s[i++] == '-' ? fixed_digits(s, n, &i, 2) : -1;
+    if (y < 0 || m < 0 || d < 0)
+      return "a date is YYYY-MM-DD";
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m < 1 || m > 12 || d < 1 || d > days[m - 1] || (m == 2 && d == 29 && !leap))
+      return "no such day";
+    if (i < n) {
+      if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
+        return "a date-time is YYYY-MM-DDTHH:MM:SS";
+      i++;
+      time = true;
+    }
+  } else {
+    time = true;
+  }
+  if (time && (why = time_syntax(s, n, &i)) != NULL)
+    return why;
+  bool offset = false;
+  if (date && time && i < n) {
+    offset = true;
+    if (s[i] == 'Z' || s[i] == 'z') {
+      i++;
+    } else if (s[i] == '+' || s[i] == '-') {
+      i++;
+      int h = fixed_digits(s, n, &i, 2);
+      int m = h >= 0 && i < n && s[i++] == ':' ? fixed_digits(s, n, &i, 2) : -1;
+      if (h < 0 || m < 0 || h > 23 || m > 59)
+        return "an offset is Z or +HH:MM (hours 00-23, minutes 00-59)";
+    } else {
+      return "an offset is Z or +HH:MM";
+    }
+  }
+  if (i != n)
+    return "not a date or time";
+  *type = !date    ? TOML_TIME_LOCAL
+          : !time  ? TOML_DATE_LOCAL
+          : offset ? TOML_DATETIME
+                   : TOML_DATETIME_LOCAL;
+  return NULL;
+}
+
+static int integer_value(struct parser *p, size_t at, const char *s, size_t n, int radix,
+                         int64_t *out) {
   bool negative = s[0] == '-';
   uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, mag = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!is_digit(s[i]))
+  for (size_t i = radix == 10 ? 0 : 2; i < n; i++) {
+    int d = hex_value((unsigned char)s[i]);
+    if (d < 0 || s[i] == '+' || s[i] == '-' || s[i] == '_')
       continue; /* the sign, underscores */
-    uint64_t d = (uint64_t)(s[i] - '0');
-    if (mag > (limit - d) / 10)
+    if (mag > (limit - (uint64_t)d) / (uint64_t)radix)
       return fail_at(p, at,
                      "integer out of range: TOML integers are 64-bit, from "
                      "-9223372036854775808 to 9223372036854775807");
-    mag = mag * 10 + d;
+    mag = mag * (uint64_t)radix + (uint64_t)d;
   }
   *out = negative ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
   return ERR_OK;
@@ -842,11 +1096,18 @@ static int float_value(struct parser *p, size_t at, const char *s, size_t n, dou
   return ERR_OK;
 }
 
-/* A word: a number, true or false (or an error saying what it is instead). */
+/* A word: a number, a date or time, true or false (or an error saying what it is instead). */
 static int parse_word(struct parser *p, struct record *r) {
   size_t at = p->pos;
   while (is_word_char(peek(p, 0)))
     p->pos++;
+  /* A date and a time may be separated by one space: 1979-05-27 07:32:00. */
+  if (p->pos - at == 10 && looks_like_date(p->text + at, 10) && peek(p, 0) == ' ' &&
+      is_digit(peek(p, 1)) && is_digit(peek(p, 2)) && peek(p, 3) == ':') {
+    p->pos++;
+    while (is_word_char(peek(p, 0)))
+      p->pos++;
+  }
   const char *s = p->text + at;
   size_t n = p->pos - at;
   struct toml_value *v = &r->entry.value;
@@ -855,39 +1116,45 @@ static int parse_word(struct parser *p, struct record *r) {
     v->boolean = n == 4;
     return ERR_OK;
   }
-  if (looks_like_date(s, n))
-    return fail_at(p, at, "dates and times are not supported; write them as a \"string\"");
+  if (looks_like_date(s, n)) {
+    const char *why = datetime_syntax(s, n, &v->type);
+    if (why != NULL)
+      return fail_span(p, at, p->pos, "invalid date or time (%s)", why);
+    CHECK(append_terminated(p, s, n, &r->string_off));
+    v->string_len = n;
+    return ERR_OK;
+  }
   bool is_float;
-  const char *why = number_syntax(s, n, &is_float);
+  int radix;
+  const char *why = number_syntax(s, n, &is_float, &radix);
   if (why != NULL && (is_digit(s[0]) || s[0] == '+' || s[0] == '-' || s[0] == '.'))
     return fail_at(p, at, "invalid number (%s)", why);
   if (why != NULL)
     return fail_at(p, at,
-                   "expected a value: a number, true, false, a \"string\" or [integers] "
-                   "(text needs quotes)");
+                   "expected a value: a number, true, false, a \"string\", a date, an [array] or "
+                   "an {inline table} (text needs quotes)");
   v->type = is_float ? TOML_FLOAT : TOML_INTEGER;
-  return is_float ? float_value(p, at, s, n, &v->number) : integer_value(p, at, s, n, &v->integer);
+  return is_float ? float_value(p, at, s, n, &v->number)
+                  : integer_value(p, at, s, n, radix, &v->integer);
 }
 
-/* A value other than an array at p->pos, into r. */
+/* A value other than an array or an inline table at p->pos, into r. */
 static int parse_scalar(struct parser *p, struct record *r) {
   size_t at = p->pos;
   int c = peek(p, 0);
-  if (at_multiline_quote(p))
-    return fail_at(p, at,
-                   "multi-line strings are not supported; write a one-line \"string\" (with \\n "
-                   "for a line break)");
+  if (at_multiline_quote(p)) {
+    r->entry.value.type = TOML_STRING;
+    return scan_multiline(p, &r->string_off, &r->entry.value.string_len);
+  }
   if (c == '"' || c == '\'') {
     r->entry.value.type = TOML_STRING;
     return scan_string(p, &r->string_off, &r->entry.value.string_len);
   }
-  if (c == '{')
-    return fail_at(p, at,
-                   "inline tables are not supported; write a [table] with one key = value per "
-                   "line");
   if (c >= 0 && is_word_char(c))
     return parse_word(p, r);
-  return fail_at(p, at, "expected a value: a number, true, false, a \"string\" or [integers]");
+  return fail_at(p, at,
+                 "expected a value: a number, true, false, a \"string\", a date, an [array] or "
+                 "an {inline table}");
 }
 
 /* Blanks, line ends and comments: what may sit between the items of an array. */
@@ -908,12 +1175,50 @@ static int unterminated_array(struct parser *p, int open_line) {
                     p->one_value ? "the value" : "file");
 }
 
-/* An array of integers at p->pos (its '['). A loop, not recursion: nesting is an error. */
-static int parse_array(struct parser *p, struct record *r) {
+static int too_deep(struct parser *p) {
+  return fail_at(p, p->pos, "arrays and inline tables nested more than %d deep", TOML_MAX_DEPTH);
+}
+
+/* Append r to a record list (a stack or an arena); *index, when asked, is where it went. */
+static int push(struct parser *p, struct record **list, size_t *n, size_t *cap,
+                const struct record *r, size_t *index) {
+  struct record *moved = grow(*list, cap, *n + 1, sizeof *moved);
+  if (moved == NULL)
+    return out_of_memory(p);
+  *list = moved;
+  if (index != NULL)
+    *index = *n;
+  moved[(*n)++] = *r;
+  return ERR_OK;
+}
+
+/* Move the records above `mark` of a stack to the end of an arena, at *off. */
+static int settle(struct parser *p, struct record *stack, size_t *nstack, size_t mark,
+                  struct record **arena, size_t *n, size_t *cap, size_t *off) {
+  size_t k = *nstack - mark;
+  struct record *moved = grow(*arena, cap, *n + k, sizeof *moved);
+  if (moved == NULL)
+    return out_of_memory(p);
+  *arena = moved;
+  *off = *n;
+  if (k > 0)
+    memcpy(moved + *n, stack + mark, k * sizeof *moved);
+  *n += k;
+  *nstack = mark;
+  return ERR_OK;
+}
+
+static int parse_element(struct parser *p, struct record *r, int depth);
+static int parse_inline_table(struct parser *p, const struct scope *scope, int depth);
+
+/* An array at p->pos (its '['). An array of integers only (or an empty one) is a
+ * TOML_INT_ARRAY, as it always was; any other a TOML_ARRAY. */
+static int parse_array(struct parser *p, struct record *r, int depth) {
+  if (depth >= TOML_MAX_DEPTH)
+    return too_deep(p);
   int open_line = p->line;
   p->pos++;
-  r->items_off = p->ints_len;
-  r->entry.value.type = TOML_INT_ARRAY;
+  size_t mark = p->nstack;
   for (;;) {
     skip_array_space(p);
     size_t at = p->pos;
@@ -922,23 +1227,11 @@ static int parse_array(struct parser *p, struct record *r) {
       break;
     if (c < 0)
       return unterminated_array(p, open_line);
-    if (c == '[')
-      return fail_at(p, at,
-                     "nested arrays are not supported; write a flat array of integers, like "
-                     "[2, 2]");
     if (c == ',')
-      return fail_at(p, at, "expected an integer or \"]\" in the array");
-    struct record item = {0};
-    CHECK(parse_scalar(p, &item));
-    if (item.entry.value.type != TOML_INTEGER)
-      return fail_span(p, at, p->pos,
-                       "arrays of anything but integers are not supported; write integers, like "
-                       "[2, 2]");
-    int64_t *ints = grow(p->ints, &p->ints_cap, p->ints_len + 1, sizeof *ints);
-    if (ints == NULL)
-      return out_of_memory(p);
-    p->ints = ints;
-    ints[p->ints_len++] = item.entry.value.integer;
+      return fail_at(p, at, "expected a value or \"]\" in the array");
+    struct record item = {.entry = {.line = p->line}};
+    CHECK(parse_element(p, &item, depth + 1));
+    CHECK(push(p, &p->stack, &p->nstack, &p->stack_cap, &item, NULL));
     skip_array_space(p);
     c = peek(p, 0);
     if (c < 0)
@@ -949,17 +1242,48 @@ static int parse_array(struct parser *p, struct record *r) {
       return fail_at(p, p->pos, "expected \",\" or \"]\" after an item of the array");
   }
   p->pos++;
-  r->entry.value.nitems = p->ints_len - r->items_off;
-  return ERR_OK;
+  size_t n = p->nstack - mark;
+  bool integers = true;
+  for (size_t i = mark; i < p->nstack; i++)
+    integers &= p->stack[i].entry.value.type == TOML_INTEGER;
+  struct toml_value *v = &r->entry.value;
+  v->type = integers ? TOML_INT_ARRAY : TOML_ARRAY;
+  v->nitems = n;
+  if (integers) {
+    int64_t *ints = grow(p->ints, &p->ints_cap, p->ints_len + n, sizeof *ints);
+    if (ints == NULL)
+      return out_of_memory(p);
+    p->ints = ints;
+    r->items_off = p->ints_len;
+    for (size_t i = mark; i < p->nstack; i++)
+      ints[p->ints_len++] = p->stack[i].entry.value.integer;
+  }
+  return settle(p, p->stack, &p->nstack, mark, &p->elements, &p->nelements, &p->elements_cap,
+                &r->values_off);
+}
+
+/* A value at p->pos into r: an array, an inline table with its own entries (inside an array,
+ * or a --set value), or a scalar. */
+static int parse_element(struct parser *p, struct record *r, int depth) {
+  int c = peek(p, 0);
+  if (c == '[')
+    return parse_array(p, r, depth);
+  if (c != '{')
+    return parse_scalar(p, r);
+  size_t node = 0, mark = p->nmstack;
+  CHECK(anonymous_node(p, &node));
+  struct scope scope = {.node = node, .prefix = ""};
+  CHECK(parse_inline_table(p, &scope, depth));
+  r->entry.value.type = TOML_TABLE;
+  r->entry.value.nmembers = p->nmstack - mark;
+  return settle(p, p->mstack, &p->nmstack, mark, &p->members, &p->nmembers, &p->members_cap,
+                &r->members_off);
 }
 
 /* The value at p->pos, with its source text, into r. */
-static int parse_value(struct parser *p, struct record *r) {
+static int parse_value(struct parser *p, struct record *r, int depth) {
   size_t at = p->pos;
-  if (peek(p, 0) == '[')
-    CHECK(parse_array(p, r));
-  else
-    CHECK(parse_scalar(p, r));
+  CHECK(parse_element(p, r, depth));
   r->entry.raw_len = p->pos - at;
   return append_terminated(p, p->text + at, p->pos - at, &r->raw_off);
 }
@@ -967,12 +1291,96 @@ static int parse_value(struct parser *p, struct record *r) {
 /* ---- statements ------------------------------------------------------------------------------ */
 
 static int add_record(struct parser *p, const struct record *r) {
-  struct record *records = grow(p->records, &p->records_cap, p->nrecords + 1, sizeof *records);
-  if (records == NULL)
-    return out_of_memory(p);
-  p->records = records;
-  records[p->nrecords++] = *r;
+  return push(p, &p->records, &p->nrecords, &p->records_cap, r, NULL);
+}
+
+/* key = value in `scope`; *key_off (when asked) is where its display key went. An inline table
+ * { ... } as the value is its entry (TOML_TABLE, raw the braces) followed by its keys' own, as
+ * if it were written as a [table]. */
+static int parse_member(struct parser *p, const struct scope *scope, int depth, size_t *key_off) {
+  CHECK(parse_key(p, scope->prefix, scope->prefix_len));
+  const char *own = p->key.display + (scope->prefix_len ? scope->prefix_len + 1 : 0);
+  if (peek(p, 0) != '=')
+    return fail_at(p, p->pos, "expected \"=\" after the key %s", own);
+  p->pos++;
+  skip_blanks(p);
+  if (p->pos >= p->len || is_newline(p) || peek(p, 0) == '#')
+    return fail_at(p, p->pos, "expected a value after \"%s =\"", own);
+  size_t node = 0;
+  CHECK(define_value(p, scope->node, &node)); /* on the key's line, before the value's lines */
+  struct record r = {.entry = {.nparts = scope->nparts + (int)p->key.nparts,
+                               .head_len = scope->nparts ? scope->head_len : p->key.end[0],
+                               .line = p->line,
+                               .array_index = scope->array_index}};
+  char key[TOML_MAX_KEY_BYTES + 1]; /* nested keys reuse p->key */
+  size_t key_len = p->key.len;
+  memcpy(key, p->key.display, key_len + 1);
+  CHECK(append_terminated(p, key, key_len, &r.key_off));
+  if (key_off != NULL)
+    *key_off = r.key_off;
+  struct record **list = scope->top ? &p->records : &p->mstack;
+  size_t *n = scope->top ? &p->nrecords : &p->nmstack;
+  size_t *cap = scope->top ? &p->records_cap : &p->mstack_cap;
+  if (peek(p, 0) != '{') {
+    CHECK(parse_value(p, &r, depth));
+    return push(p, list, n, cap, &r, NULL);
+  }
+  size_t at = p->pos, index = 0;
+  p->nodes[node].kind = NODE_INLINE;
+  r.entry.value.type = TOML_TABLE;
+  CHECK(push(p, list, n, cap, &r, &index));
+  struct scope inner = {.node = node,
+                        .prefix = key,
+                        .prefix_len = key_len,
+                        .head_len = r.entry.head_len,
+                        .nparts = r.entry.nparts,
+                        .array_index = scope->array_index,
+                        .top = scope->top};
+  CHECK(parse_inline_table(p, &inner, depth));
+  size_t raw_off;
+  CHECK(append_terminated(p, p->text + at, p->pos - at, &raw_off));
+  (*list)[index].raw_off = raw_off;
+  (*list)[index].entry.raw_len = p->pos - at;
   return ERR_OK;
+}
+
+/* { key = value, ... } at p->pos: on one line, as TOML 1.0 has it, without a trailing comma. */
+static int parse_inline_table(struct parser *p, const struct scope *scope, int depth) {
+  if (depth >= TOML_MAX_DEPTH)
+    return too_deep(p);
+  size_t open = p->pos;
+  p->pos++;
+  skip_blanks(p);
+  if (peek(p, 0) == '}') {
+    p->pos++;
+    return ERR_OK;
+  }
+  for (;;) {
+    skip_blanks(p);
+    if (p->pos >= p->len || is_newline(p) || peek(p, 0) == '#')
+      return fail_at(p, p->pos,
+                     "unterminated inline table: an inline table is written on one line, "
+                     "{ key = value, ... }, and %s",
+                     p->pos > open + 1 && p->text[p->pos - 1] == ',' ? "takes no trailing comma"
+                                                                     : "ends with \"}\"");
+    CHECK(parse_member(p, scope, depth + 1, NULL));
+    skip_blanks(p);
+    int c = peek(p, 0);
+    if (c == '}') {
+      p->pos++;
+      return ERR_OK;
+    }
+    if (c < 0 || is_newline(p) || c == '#')
+      return fail_at(p, p->pos,
+                     "unterminated inline table: an inline table is written on one line, "
+                     "{ key = value, ... }, and ends with \"}\"");
+    if (c != ',')
+      return fail_at(p, p->pos, "expected \",\" or \"}\" after a value of the inline table");
+    p->pos++;
+    skip_blanks(p);
+    if (peek(p, 0) == '}')
+      return fail_at(p, p->pos, "a trailing comma is not allowed in an inline table");
+  }
 }
 
 /* After a statement: blanks, maybe a comment, then the end of the line or file. */
@@ -1002,11 +1410,6 @@ static int parse_header(struct parser *p) {
     return fail_at(p, p->pos, "expected \"%s\" after %s%s", close, opening, p->key.display);
   }
   p->pos += array ? 2 : 1;
-  if (array && p->key.nparts > 1)
-    return fail_plain(p, p->line,
-                      "[[%s]]: arrays of tables under a table are not supported; an array of "
-                      "tables has a one-part name, like [[region]]",
-                      p->key.display);
   CHECK(array ? define_array_element(p) : define_table(p));
   struct record r = {.entry = {.nparts = (int)p->key.nparts,
                                .head_len = p->key.end[0],
@@ -1031,23 +1434,17 @@ static int parse_keyval(struct parser *p) {
   /* The key is displayed after the table's: copy the table's, as the arena may move. */
   char table[TOML_MAX_KEY_BYTES + 1];
   memcpy(table, p->strings ? p->strings + p->table_key_off : "", p->table_key_len);
-  CHECK(parse_key(p, table, p->table_key_len));
-  const char *own = p->key.display + (p->table_key_len ? p->table_key_len + 1 : 0);
-  if (peek(p, 0) != '=')
-    return fail_at(p, p->pos, "expected \"=\" after the key %s", own);
-  p->pos++;
-  skip_blanks(p);
-  if (p->pos >= p->len || is_newline(p) || peek(p, 0) == '#')
-    return fail_at(p, p->pos, "expected a value after \"%s =\"", own);
-  CHECK(define_value(p)); /* on the key's line, before an array may take more lines */
-  struct record r = {.entry = {.nparts = p->table_nparts + (int)p->key.nparts,
-                               .head_len = p->table_nparts ? p->table_head_len : p->key.end[0],
-                               .line = p->line,
-                               .array_index = p->table_array_index}};
-  CHECK(append_terminated(p, p->key.display, p->key.len, &r.key_off));
-  CHECK(parse_value(p, &r));
-  CHECK(add_record(p, &r));
-  return end_of_line(p, "the value of ", p->strings + r.key_off);
+  table[p->table_key_len] = '\0';
+  struct scope scope = {.node = p->table_node,
+                        .prefix = table,
+                        .prefix_len = p->table_key_len,
+                        .head_len = p->table_head_len,
+                        .nparts = p->table_nparts,
+                        .array_index = p->table_array_index,
+                        .top = true};
+  size_t key_off;
+  CHECK(parse_member(p, &scope, 0, &key_off));
+  return end_of_line(p, "the value of ", p->strings + key_off);
 }
 
 /* ---- documents ------------------------------------------------------------------------------- */
@@ -1056,30 +1453,71 @@ static void parser_release(struct parser *p) {
   free(p->strings);
   free(p->ints);
   free(p->records);
+  free(p->stack);
+  free(p->elements);
+  free(p->mstack);
+  free(p->members);
   free(p->nodes);
   free(p->slots);
+}
+
+/* A record's value with its offsets made pointers into the document. */
+static struct toml_value resolve_value(const struct parser *p, const struct record *r,
+                                       const struct toml_doc *doc) {
+  struct toml_value v = r->entry.value;
+  switch (v.type) {
+  case TOML_STRING:
+  case TOML_DATETIME:
+  case TOML_DATETIME_LOCAL:
+  case TOML_DATE_LOCAL:
+  case TOML_TIME_LOCAL:
+    v.string = p->strings + r->string_off;
+    break;
+  case TOML_INT_ARRAY:
+    v.items = v.nitems > 0 ? p->ints + r->items_off : NULL;
+    v.values = v.nitems > 0 ? doc->values + r->values_off : NULL;
+    break;
+  case TOML_ARRAY:
+    v.values = doc->values + r->values_off;
+    break;
+  case TOML_TABLE:
+    v.members = v.nmembers > 0 ? doc->members + r->members_off : NULL;
+    break;
+  default:
+    break;
+  }
+  return v;
+}
+
+static void resolve_entry(const struct parser *p, const struct record *r,
+                          const struct toml_doc *doc, struct toml_entry *e) {
+  *e = r->entry;
+  e->key = p->strings + r->key_off;
+  e->raw = p->strings + r->raw_off;
+  e->value = resolve_value(p, r, doc);
 }
 
 /* Turn the records into a document: offsets become pointers, the arenas change hands. */
 static int finish(struct parser *p, struct toml_doc **out) {
   struct toml_doc *doc = calloc(1, sizeof *doc);
   struct toml_entry *entries = calloc(p->nrecords ? p->nrecords : 1, sizeof *entries);
-  if (doc == NULL || entries == NULL) {
+  struct toml_value *values = calloc(p->nelements ? p->nelements : 1, sizeof *values);
+  struct toml_entry *members = calloc(p->nmembers ? p->nmembers : 1, sizeof *members);
+  if (doc == NULL || entries == NULL || values == NULL || members == NULL) {
     free(doc);
     free(entries);
+    free(values);
+    free(members);
     return out_of_memory(p);
   }
-  for (size_t i = 0; i < p->nrecords; i++) {
-    const struct record *r = &p->records[i];
-    struct toml_entry *e = &entries[i];
-    *e = r->entry;
-    e->key = p->strings + r->key_off;
-    e->raw = p->strings + r->raw_off;
-    if (e->value.type == TOML_STRING)
-      e->value.string = p->strings + r->string_off;
-    if (e->value.type == TOML_INT_ARRAY && e->value.nitems > 0)
-      e->value.items = p->ints + r->items_off;
-  }
+  doc->values = values;
+  doc->members = members;
+  for (size_t i = 0; i < p->nrecords; i++)
+    resolve_entry(p, &p->records[i], doc, &entries[i]);
+  for (size_t i = 0; i < p->nelements; i++)
+    values[i] = resolve_value(p, &p->elements[i], doc);
+  for (size_t i = 0; i < p->nmembers; i++)
+    resolve_entry(p, &p->members[i], doc, &members[i]);
   doc->entries = entries;
   doc->nentries = p->nrecords;
   doc->strings = p->strings;
@@ -1134,7 +1572,7 @@ static int parse_one_value(struct parser *p, struct record *r) {
   size_t start = p->pos;
   if (p->pos >= p->len)
     return fail_at(p, p->pos, "expected a value");
-  CHECK(parse_value(p, r));
+  CHECK(parse_value(p, r, 0));
   skip_blanks(p);
   if (p->pos < p->len)
     return fail_at(p, p->pos, "expected the end of the value after %.*s",
@@ -1161,6 +1599,8 @@ void toml_destroy(struct toml_doc **doc) {
   free((*doc)->entries);
   free((*doc)->strings);
   free((*doc)->integers);
+  free((*doc)->values);
+  free((*doc)->members);
   free(*doc);
   *doc = NULL;
 }

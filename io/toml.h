@@ -1,10 +1,10 @@
-/* toml.h - a focused TOML reader: the subset of TOML 1.0 that jacobi's config files need.
+/* toml.h - the TOML 1.0 reader of jacobi's config files, our own (docs/configuration.md).
  *
  * toml_parse() turns a whole file into a flat list of entries in source order: every [table]
  * header and every `key = value`, each with its full dotted key ("solver.tolerance"), a typed
  * value, its line and the value's source text (for the "got ..." of messages). It enforces
  * TOML's rules (UTF-8, escapes, number syntax, no key defined twice, no key both a table and a
- * value) and says plainly what it does not support and what to write instead.
+ * value) and says plainly what was expected where it refuses a document.
  *
  * Arrays of tables stay flat too. Each [[name]] header is an entry of type
  * TOML_TABLE_ARRAY_ITEM (key "name") that starts element N of the array, N = 1, 2, ... in file
@@ -17,19 +17,29 @@
  *     shape = "mask"      "region.shape"  TOML_STRING            array_index 2
  *
  * A key may appear once in each element. As TOML says, a name is either one [table] or an
- * array of [[tables]], never both, and keys reach an element only under its header.
+ * array of [[tables]], never both, and keys reach an element only under its header. Arrays of
+ * tables nest: [[fruit.variety]] and [fruit.physical] go into the last [[fruit]] so far, and
+ * array_index is then the element number in the innermost array of tables.
  *
- * Supported: [tables] and [dotted.tables]; [[arrays of tables]] with a one-part name; bare,
- * "quoted" and 'literal' keys, dotted keys; one-line "basic" (with escapes) and 'literal'
- * strings; decimal integers (int64); floats (including inf and nan); true/false; arrays of
- * integers; comments; CRLF; a UTF-8 BOM.
- * Not supported (a clear error): multi-line strings, inline tables, arrays of tables under a
- * table ([[a.b]]) and tables under an element ([region.sub] after [[region]]), arrays of
- * anything but integers, hexadecimal/octal/binary integers, dates and times.
+ * An inline table, key = { a = 1, b.c = 2 }, is flattened like a [table]: an entry of type
+ * TOML_TABLE for "key" (raw = the braces as written), then "key.a" and "key.b.c". It is complete
+ * as written: no later header or dotted key may add to it. Inside an array, where no key names
+ * it, an inline table is a value of type TOML_TABLE whose members are its own entries, keys
+ * relative to it, flattened the same way (and so is an inline table given to toml_parse_value).
+ *
+ * Supported: all of TOML 1.0 (measured against the toml-test suite: docs/configuration.md).
+ * Tables, dotted tables, arrays of tables at any depth; bare, "quoted" and 'literal' keys,
+ * dotted keys; basic and literal strings, one-line and multi-line (line ends read as LF);
+ * integers (decimal, 0x, 0o, 0b; int64); floats (including inf and nan); booleans; offset and
+ * local date-times, local dates and local times (checked, and kept as written: value.string);
+ * arrays of any values, nested; inline tables; comments; CRLF; a UTF-8 BOM.
+ * Limits (a clear error): keys of TOML_MAX_KEY_BYTES, arrays and inline tables nested
+ * TOML_MAX_DEPTH deep.
  * Not for: knowing what the keys mean (cfg.h does), writing TOML, MPI.
  *
- * Robust to any input: no recursion, no read past `len`, linear time and memory. Keys are
- * limited to TOML_MAX_KEY_BYTES, which keeps every entry small. Not collective; no MPI inside.
+ * Robust to any input: recursion only into arrays and inline tables, at most TOML_MAX_DEPTH
+ * deep; no read past `len`; linear time and memory. Keys are limited to TOML_MAX_KEY_BYTES,
+ * which keeps every entry small. Not collective; no MPI inside.
  */
 #ifndef JACOBI_TOML_H
 #define JACOBI_TOML_H
@@ -48,8 +58,18 @@ enum toml_type {
   TOML_INTEGER,          /* value.integer */
   TOML_FLOAT,            /* value.number (may be inf or nan: the reader's caller judges) */
   TOML_BOOL,             /* value.boolean */
-  TOML_INT_ARRAY,        /* value.items, value.nitems (possibly 0) */
+  TOML_INT_ARRAY,        /* an array of integers only: value.items, value.nitems (possibly 0);
+                          * value.values too */
+  /* Added for TOML 1.0 as a whole (cfg takes none of them as a value yet): */
+  TOML_ARRAY,          /* any other array: value.values, value.nitems */
+  TOML_DATETIME,       /* 1979-05-27T07:32:00Z: value.string, as written */
+  TOML_DATETIME_LOCAL, /* 1979-05-27T07:32:00: value.string */
+  TOML_DATE_LOCAL,     /* 1979-05-27: value.string */
+  TOML_TIME_LOCAL,     /* 07:32:00: value.string */
 };
+
+/* Deepest nesting of arrays and inline tables in one value. */
+#define TOML_MAX_DEPTH 64
 
 struct toml_value {
   enum toml_type type;
@@ -60,6 +80,13 @@ struct toml_value {
   size_t string_len;
   const int64_t *items;
   size_t nitems;
+  /* Arrays (TOML_ARRAY and TOML_INT_ARRAY): the nitems elements, each a value (an array inside
+   * an array is a TOML_ARRAY or TOML_INT_ARRAY; an inline table is a TOML_TABLE). */
+  const struct toml_value *values;
+  /* A TOML_TABLE as a value (an inline table inside an array, or the value of
+   * toml_parse_value): its entries, keys relative to it, flattened as a document's are. */
+  const struct toml_entry *members;
+  size_t nmembers;
 };
 
 struct toml_entry {
@@ -83,6 +110,8 @@ struct toml_doc {
   /* Private: the storage the entries point into. */
   char *strings;
   int64_t *integers;
+  struct toml_value *values;  /* array elements */
+  struct toml_entry *members; /* entries of inline tables inside arrays */
 };
 
 /* ---- reading --------------------------------------------------------------------------------- */

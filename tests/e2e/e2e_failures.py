@@ -109,9 +109,11 @@ def case_toml_syntax_errors():
     check(with_line(GOOD, "[solver]", "[" + ".".join(["a"] * 60) + "]"),
           ["case.toml:5:", "longer than 128 bytes"])
     check(with_line(GOOD, "ny = 9", "ny = 9 " + "x" * 500000), ["case.toml:3:", "..."])
-    check(with_line(GOOD, "[solver]", "x = { a = 1 }\n[solver]"), ["not supported"])
+    check(with_line(GOOD, "[solver]", "x = { a = 1 }\n[solver]"),
+          ["case.toml:4:", "unknown section [grid.x]"])
     check(with_line(GOOD, "[solver]", "[[solver]]"), ["not supported"])
-    check(with_line(GOOD, 'path = "out.h5"', 'path = """out.h5"""'), ["not supported"])
+    check(with_line(GOOD, 'path = "out.h5"', 'path = """out.h5'),
+          ["unterminated multi-line string"])
 
 
 # ---- names and types ---------------------------------------------------------------------------
