@@ -641,7 +641,7 @@ static int fill_conductivity(struct plate *p, struct field *f, const struct team
   double *k = p->conductivity;
   bool file = cfg->conductivity_file != NULL && cfg->conductivity_file[0] != '\0';
   if (file) {
-    const char *key = "plate.conductivity_file";
+    const char *key = "plate.conductivity_from_file";
     CHECK(io_read_interior(cfg->conductivity_file,
                            cfg->conductivity_dataset != NULL ? cfg->conductivity_dataset
                                                              : "/conductivity",
@@ -688,7 +688,7 @@ static int fill_conductivity(struct plate *p, struct field *f, const struct team
   int64_t first = INT64_MAX;
   MPI_CHECK(MPI_Allreduce(&refused.index, &first, 1, MPI_INT64_T, MPI_MIN, team->comm));
   if (first != INT64_MAX) {
-    const char *key = "plate.conductivity_file";
+    const char *key = "plate.conductivity_from_file";
     return team_agree(team, team->rank != 0
                                 ? ERR_CONFIG
                                 : err_set(ERR_CONFIG,
@@ -796,8 +796,9 @@ static int fill_faces(struct plate *p, struct field *f, const struct team *team)
   double start_hi = -INFINITY;
   if (status == ERR_OK)
     status = fill_initial(p, f, team, &mine[0], &start_hi);
-  if (status == ERR_OK && cfg_general(cfg) &&
-      (cfg->source_q.text != NULL || cfg->source_q.value != 0.0 || cfg->source_file[0] != '\0'))
+  /* sources (q V at each free node); cfg_general is false on a faces plate, which takes them */
+  if (status == ERR_OK && (cfg->source_q.text != NULL || cfg->source_q.value != 0.0 ||
+                           (cfg->source_file != NULL && cfg->source_file[0] != '\0')))
     status = fill_source(p, f, team);
   if (status == ERR_OK)
     status = fill_conductivity(p, f, team, &ff, mask);
