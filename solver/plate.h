@@ -12,6 +12,13 @@
  * stay bit for bit on every decomposition; a plate with neither sources nor regions keeps the
  * Laplace kernel (and its bits).
  *
+ * A plate with an edge that is not held, exchange through its faces, a conductivity that varies
+ * or heaters (cfg_faces) gets the faces operator instead (field.h's cond, diag, load), by
+ * vertex-centred finite volumes: half and quarter control volumes on edges that are not held,
+ * harmonic-mean conductances, each edge kind, the faces, sources and heaters in watts
+ * (docs/numerics.md, "Real plates: the faces operator"); its grid puts the outermost nodes on an
+ * edge that is not held: x = (j + 1 - [left not held]) h, y = (i + 1 - [top not held]) h.
+ *
  * Coordinates: grid point (i, j) (row i of ny, column j of nx, 0-based) lies at x = (j + 1) h,
  * y = (i + 1) h metres from the top-left corner, y downwards; the ring lies on the plate's
  * edges x = 0, x = width, y = 0, y = height. Each coordinate is computed as (index + 1) * h
