@@ -485,7 +485,9 @@ static struct io_state record_of(const struct run *run, const struct solve_state
                            .chebyshev_start = s->method.chebyshev_start,
                            .previous = s->method.previous_valid,
                            .stall_best = s->stall.best,
-                           .stall_at = tracks_stall(run) ? s->stall.at : -1};
+                           .stall_at = tracks_stall(run) ? s->stall.at : -1,
+                           .conductivity =
+                               run->plate.conductivity_varies ? run->plate.conductivity : NULL};
 }
 
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */

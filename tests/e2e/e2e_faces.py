@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 
+import h5py
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
@@ -287,6 +288,11 @@ def case_faces_composite_wall_piecewise_linear():
             flux = (80.0 - 20.0) / resistance.sum()
             exact = 80.0 - flux * np.cumsum(resistance)[:-1]
             r = solve(tmp, config(p), ranks=ranks)
+            with h5py.File(os.path.join(tmp, "plate.h5"), "r") as f:
+                written = f["conductivity"][...] if "conductivity" in f else None
+            if written is None or written.tobytes() != np.tile(k, (ny, 1)).tobytes():
+                raise Failure(f"composite wall {nx} x {ny}: /conductivity is {written}, the "
+                              f"materials give {k}")
             err = float(np.abs(interior(r) - exact[None, :]).max())
             if err > 1e-9:
                 raise Failure(f"composite wall {nx} x {ny}: {err:.3g} from the series solution")
@@ -555,6 +561,9 @@ def case_faces_cooled_plate_example():
             raise Failure(f"cooled plate: {err:.3g} from the sparse solve")
         if abs(r.attrs["heat_regions"][0] - 50.0) > 1e-12 * 50:
             raise Failure(f"cooled plate: the heater delivers {r.attrs['heat_regions'][0]!r}")
+        with h5py.File(os.path.join(tmp, "plate.h5"), "r") as f:
+            if "conductivity" in f:
+                raise Failure("cooled plate: /conductivity written for a plate of one k")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
