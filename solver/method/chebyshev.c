@@ -6,6 +6,7 @@
 #include "solver/method/method.h"
 
 #include "common/err.h"
+#include "solver/method/spectrum.h"
 #include "solver/method/sweeps.h"
 
 #include <math.h>
@@ -13,7 +14,8 @@
 #include <stdlib.h>
 
 struct chebyshev {
-  double rho; /* the Jacobi spectral radius */
+  double rho;             /* the Jacobi spectral radius */
+  int64_t spectrum_steps; /* Lanczos steps that found it (faces fields; 0: closed form) */
   bool streaming;
   /* The recurrence began at `start`; omega_last is omega of step last_step (0: none yet). */
   int64_t start, last_step;
@@ -38,6 +40,13 @@ static int create(const struct method_setup *s, void **data) {
     team_abort(s->team, err_set(ERR_FAILURE, "out of memory for the method"));
   *c = (struct chebyshev){
       .rho = s->model->rho, .streaming = s->streaming_stores, .start = s->model->chebyshev_start};
+  /* The faces operator's J has no closed-form spectrum: Lanczos finds its radius, the same bits
+   * on every decomposition and in a continued run (spectrum.h). */
+  if (field_faces(s->field) &&
+      spectrum_faces_radius(s->field, s->halo, s->team, &c->rho, &c->spectrum_steps) != ERR_OK) {
+    free(c);
+    return ERR_FAILURE;
+  }
   if (s->temporal_block > 1) {
     double *none = NULL;
     if (sweeps_block_alloc(s->field, s->temporal_block, false, &c->rect, &none) != ERR_OK)

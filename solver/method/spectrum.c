@@ -1,0 +1,258 @@
+/* spectrum.c - the Jacobi spectral radius of a faces field by Lanczos; see spectrum.h. */
+#include "solver/method/spectrum.h"
+
+#include "common/err.h"
+#include "solver/bound/exact.h"
+#include "solver/kernel/operator.h"
+#include "solver/method/method.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the iteration carries: three vectors laid out as a field buffer (interior points only
+ * are meaningful; v is copied into the exchange buffer for each product). */
+struct lanczos {
+  struct field *f;
+  struct halo *halo;
+  const struct team *team;
+  int buf;              /* the field buffer that carries v's rings */
+  double *v, *w, *prev; /* private, buffer_len each */
+  int shift;            /* of the exact sums: every interior point a term */
+};
+
+/* sum over the grid of diag * a * b, exactly (the same bits on any decomposition). */
+static double dot_d(const struct lanczos *l, const double *a, const double *b) {
+  const struct field *f = l->f;
+  double local_max = 0.0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+        int64_t p = first + i * s + j;
+        local_max = fmax(local_max, fabs(f->diag[p] * a[p] * b[p]));
+      }
+  }
+  double scale = 0.0;
+  int rc = MPI_Allreduce(&local_max, &scale, 1, MPI_DOUBLE, MPI_MAX, l->team->comm);
+  if (rc != MPI_SUCCESS)
+    team_abort(l->team, team_mpi_error(rc, "MPI_Allreduce (spectrum)"));
+  exact_wide sum = 0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+        int64_t p = first + i * s + j;
+        sum += exact_quantise(f->diag[p] * a[p] * b[p], scale, l->shift);
+      }
+  }
+  double total = 0.0;
+  exact_sum(l->team, &sum, 1, &scale, l->shift, &total);
+  return total;
+}
+
+/* Every rank past this point has finished its loads from the node neighbours' buffers and sees
+ * their stores: MPI_Win_sync orders this process's loads and stores with the window's (halo.c),
+ * the barrier orders the processes. The exchange buffer is written once every step, where the
+ * loop's sweeps alternate two (halo.c's write-after-read argument needs the alternation), so
+ * each write waits for this. */
+static void node_quiet(const struct lanczos *l) {
+  int rc = MPI_Win_sync(l->f->win);
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Barrier(l->team->comm);
+  if (rc == MPI_SUCCESS)
+    rc = MPI_Win_sync(l->f->win);
+  if (rc != MPI_SUCCESS)
+    team_abort(l->team, team_mpi_error(rc, "MPI_Barrier (spectrum)"));
+}
+
+/* w = J v = D^-1 N v: operator.h's update with no load, the ring beyond the grid's edges 0
+ * (the homogeneous operator), the rings between tiles exchanged. */
+static void apply_jacobi(struct lanczos *l) {
+  struct field *f = l->f;
+  double *carrier = f->base + (int64_t)l->buf * f->buffer_len;
+  node_quiet(l);
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      memcpy(carrier + first + i * s, l->v + first + i * s,
+             (size_t)f->tiles[t].ncols * sizeof(double));
+  }
+  method_exchange(halo_exchange, l->halo, l->team, l->buf);
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+        int64_t p = first + i * s + j;
+        l->w[p] = OP_FACES_UPDATE(OP_FACES(f->cond[DECOMP_NORTH][p], carrier[p - s],
+                                           f->cond[DECOMP_SOUTH][p], carrier[p + s],
+                                           f->cond[DECOMP_WEST][p], carrier[p - 1],
+                                           f->cond[DECOMP_EAST][p], carrier[p + 1]),
+                                  0.0, f->diag[p]);
+      }
+  }
+}
+
+/* Eigenvalues of T_k (alpha[0..k-1] on the diagonal, beta[0..k-2] beside it) below x: the
+ * Sturm count of the LDL^T pivots. */
+static int64_t count_below(const double *alpha, const double *beta, int64_t k, double x) {
+  int64_t count = 0;
+  double d = 1.0;
+  for (int64_t i = 0; i < k; i++) {
+    double b2 = i > 0 ? beta[i - 1] * beta[i - 1] : 0.0;
+    d = (alpha[i] - x) - (i > 0 ? b2 / d : 0.0);
+    if (d == 0.0)
+      d = -1e-300; /* a pivot exactly 0: nudged, as LAPACK's dstebz does */
+    count += d < 0.0;
+  }
+  return count;
+}
+
+/* The largest eigenvalue of T_k, by bisection in [-1, 1] (J's spectrum lies there). */
+static double top_ritz(const double *alpha, const double *beta, int64_t k) {
+  double lo = -1.0, hi = 1.0;
+  for (int it = 0; it < 100 && hi - lo > 0.0; it++) {
+    double mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi)
+      break;
+    if (count_below(alpha, beta, k, mid) < k)
+      lo = mid; /* the top eigenvalue lies above mid */
+    else
+      hi = mid;
+  }
+  return hi;
+}
+
+/* |last component| of the normalised eigenvector of T_k for theta: inverse iteration, twice,
+ * from the ones vector (tridiagonal solves, no pivoting: theta is the top eigenvalue nudged up,
+ * so T - theta I is negative definite and the elimination is stable). */
+static double last_component(const double *alpha, const double *beta, int64_t k, double theta,
+                             double *work) {
+  double shift = theta + 1e-12 * (1.0 + fabs(theta));
+  double *y = work, *c = work + k;
+  for (int64_t i = 0; i < k; i++)
+    y[i] = 1.0;
+  for (int round = 0; round < 2; round++) {
+    /* (T - shift) x = y: Thomas algorithm, in place */
+    double denom = alpha[0] - shift;
+    c[0] = k > 1 ? beta[0] / denom : 0.0;
+    y[0] = y[0] / denom;
+    for (int64_t i = 1; i < k; i++) {
+      denom = (alpha[i] - shift) - beta[i - 1] * c[i - 1];
+      c[i] = i < k - 1 ? beta[i] / denom : 0.0;
+      y[i] = (y[i] - beta[i - 1] * y[i - 1]) / denom;
+    }
+    for (int64_t i = k - 2; i >= 0; i--)
+      y[i] -= c[i] * y[i + 1];
+    double norm = 0.0;
+    for (int64_t i = 0; i < k; i++)
+      norm = fmax(norm, fabs(y[i]));
+    for (int64_t i = 0; i < k; i++)
+      y[i] /= norm;
+  }
+  double norm2 = 0.0;
+  for (int64_t i = 0; i < k; i++)
+    norm2 += y[i] * y[i];
+  return fabs(y[k - 1]) / sqrt(norm2);
+}
+
+/* Check the top Ritz pair every few steps: each check costs O(k) beside the step's O(grid). */
+enum { CHECK_EVERY = 4, MIN_STEPS = 8 };
+/* The Ritz pair has converged when its residual is under this fraction of the gap 1 - theta. */
+static const double GAP_FRACTION = 0.02;
+
+static double lanczos_run(struct lanczos *l, double *alpha, double *beta, double *work,
+                          int64_t *steps) {
+  struct field *f = l->f;
+  /* v1: 1 at every point with a conductance, 0 at a held or isolated one (J's row there is 0,
+   * so the Krylov space stays among the free points, where J is D-self-adjoint) */
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+        int64_t p = first + i * s + j;
+        double c = (f->cond[DECOMP_NORTH][p] + f->cond[DECOMP_SOUTH][p]) +
+                   (f->cond[DECOMP_WEST][p] + f->cond[DECOMP_EAST][p]);
+        l->v[p] = c > 0.0 ? 1.0 : 0.0;
+        l->prev[p] = 0.0;
+      }
+  }
+  double norm = sqrt(dot_d(l, l->v, l->v));
+  if (!(norm > 0.0)) { /* nothing free: J = 0 */
+    *steps = 0;
+    return 0.0;
+  }
+  double estimate = 0.0;
+  int64_t k = 0;
+  for (;;) {
+    /* v has D-norm `norm` here: normalise it */
+    for (int64_t p = 0; p < f->buffer_len; p++)
+      l->v[p] /= norm;
+    apply_jacobi(l);
+    double a = dot_d(l, l->w, l->v);
+    double b_prev = k > 0 ? beta[k - 1] : 0.0;
+    for (int64_t p = 0; p < f->buffer_len; p++)
+      l->w[p] = (l->w[p] - a * l->v[p]) - b_prev * l->prev[p];
+    alpha[k] = a;
+    double b = sqrt(fmax(dot_d(l, l->w, l->w), 0.0));
+    beta[k] = b;
+    k++;
+    bool last = k == SPECTRUM_MAX_STEPS || !(b > 0.0); /* an invariant subspace: T_k exact */
+    if (last || (k >= MIN_STEPS && k % CHECK_EVERY == 0)) {
+      double theta = top_ritz(alpha, beta, k);
+      double residual = b > 0.0 ? b * last_component(alpha, beta, k, theta, work) : 0.0;
+      estimate = fmin(theta + residual, 1.0);
+      if (last || residual <= GAP_FRACTION * (1.0 - theta))
+        break;
+    }
+    double *swap = l->prev; /* prev <- v, v <- w (normalised above), w free */
+    l->prev = l->v;
+    l->v = l->w;
+    l->w = swap;
+    norm = b;
+  }
+  *steps = k;
+  return estimate;
+}
+
+int spectrum_faces_radius(struct field *f, struct halo *halo, const struct team *team, double *rho,
+                          int64_t *steps) {
+  int buf = 1 - f->current;
+  size_t bytes = (size_t)f->buffer_len * sizeof(double);
+  double *saved = malloc(bytes), *v = calloc((size_t)f->buffer_len, sizeof(double)),
+         *w = calloc((size_t)f->buffer_len, sizeof(double)),
+         *prev = calloc((size_t)f->buffer_len, sizeof(double));
+  double *alpha = malloc(SPECTRUM_MAX_STEPS * sizeof(double)),
+         *beta = malloc(SPECTRUM_MAX_STEPS * sizeof(double)),
+         *work = malloc(2 * SPECTRUM_MAX_STEPS * sizeof(double));
+  int status = saved && v && w && prev && alpha && beta && work
+                   ? ERR_OK
+                   : err_set(ERR_FAILURE, "out of memory for the Jacobi spectrum");
+  status = team_agree(team, status);
+  if (status == ERR_OK) {
+    double *carrier = f->base + (int64_t)buf * f->buffer_len;
+    int64_t n = f->layout->nx * f->layout->ny;
+    struct lanczos l = {f, halo, team, buf, v, w, prev, exact_shift(n)};
+    /* Neighbours on the node read this rank's buffers in place (halo.h): none is reading it
+     * once every rank is here (node_quiet), and none reads it again before an exchange. */
+    node_quiet(&l);
+    memcpy(saved, carrier, bytes);
+    memset(carrier, 0, bytes); /* the ring beyond the grid's edges: 0, the homogeneous operator */
+    *rho = lanczos_run(&l, alpha, beta, work, steps);
+    node_quiet(&l); /* every rank's last loads of the carriers are done */
+    memcpy(carrier, saved, bytes);
+    /* v, w and prev were swapped among the three: free what the struct holds */
+    v = l.v;
+    w = l.w;
+    prev = l.prev;
+  }
+  free(saved);
+  free(v);
+  free(w);
+  free(prev);
+  free(alpha);
+  free(beta);
+  free(work);
+  return status;
+}
