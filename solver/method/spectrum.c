@@ -22,8 +22,24 @@ struct lanczos {
   int shift;            /* of the exact sums: every interior point a term */
 };
 
-/* sum over the grid of diag * a * b, exactly (the same bits on any decomposition). */
-static double dot_d(const struct lanczos *l, const double *a, const double *b) {
+/* The exact total over the ranks of this rank's quantised terms, in units of `scale`. */
+static double exact_total(const struct lanczos *l, exact_wide local, double scale) {
+  double total = 0.0;
+  exact_sum(l->team, &local, 1, &scale, l->shift, &total);
+  return total;
+}
+
+/* A term of magnitude at most `scale`, in units of scale 2^-shift, truncated to an integer
+ * (factor = 2^shift / scale): exact_quantise's fixed point without its library calls per term
+ * (llround, ldexp: they made a Lanczos step cost a dozen sweeps). The same function of the term
+ * on every rank, so the integers' sum is the same whichever rank holds which point. */
+static inline exact_wide quantised(double term, double factor) {
+  return (exact_wide)(int64_t)(term * factor);
+}
+
+/* sum over the grid of diag v^2, exactly, for a vector of any size (the start): its largest
+ * term agreed first, the scale of the fixed point. */
+static double norm2_d(const struct lanczos *l, const double *v) {
   const struct field *f = l->f;
   double local_max = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
@@ -31,25 +47,24 @@ static double dot_d(const struct lanczos *l, const double *a, const double *b) {
     for (int64_t i = 0; i < f->tiles[t].nrows; i++)
       for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
         int64_t p = first + i * s + j;
-        local_max = fmax(local_max, fabs(f->diag[p] * a[p] * b[p]));
+        local_max = fmax(local_max, f->diag[p] * v[p] * v[p]);
       }
   }
   double scale = 0.0;
   int rc = MPI_Allreduce(&local_max, &scale, 1, MPI_DOUBLE, MPI_MAX, l->team->comm);
   if (rc != MPI_SUCCESS)
     team_abort(l->team, team_mpi_error(rc, "MPI_Allreduce (spectrum)"));
+  double factor = scale > 0.0 ? ldexp(1.0, l->shift) / scale : 0.0;
   exact_wide sum = 0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
     for (int64_t i = 0; i < f->tiles[t].nrows; i++)
       for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
         int64_t p = first + i * s + j;
-        sum += exact_quantise(f->diag[p] * a[p] * b[p], scale, l->shift);
+        sum += quantised(f->diag[p] * v[p] * v[p], factor);
       }
   }
-  double total = 0.0;
-  exact_sum(l->team, &sum, 1, &scale, l->shift, &total);
-  return total;
+  return exact_total(l, sum, scale);
 }
 
 /* Every rank past this point has finished its loads from the node neighbours' buffers and sees
@@ -67,31 +82,57 @@ static void node_quiet(const struct lanczos *l) {
     team_abort(l->team, team_mpi_error(rc, "MPI_Barrier (spectrum)"));
 }
 
-/* w = J v = D^-1 N v: operator.h's update with no load, the ring beyond the grid's edges 0
- * (the homogeneous operator), the rings between tiles exchanged. */
-static void apply_jacobi(struct lanczos *l) {
+/* One Lanczos step, three passes over the points: v = w / norm (into v and the exchange
+ * buffer), w = J v (operator.h's update with no load: the ring beyond the grid's edges is 0, the
+ * homogeneous operator; the rings between tiles exchanged) with alpha = <w, v>_D, then
+ * w -= alpha v + beta_prev prev with beta^2 = <w, w>_D. With ||v||_D = 1 every term of either
+ * sum is at most 1 in magnitude (diag_p a_p b_p <= ||a||_D ||b||_D, and ||J v||_D <= rho ||v||_D
+ * <= 1 in the D norm, in which J is self-adjoint): the fixed point's scale is 1, known before
+ * the pass, so no maximum is agreed first. */
+static void lanczos_step(struct lanczos *l, double norm, double beta_prev, double *alpha,
+                         double *beta) {
   struct field *f = l->f;
   double *carrier = f->base + (int64_t)l->buf * f->buffer_len;
+  double factor = ldexp(1.0, l->shift);
   node_quiet(l);
-  for (int64_t t = 0; t < f->ntiles; t++) {
-    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
-    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
-      memcpy(carrier + first + i * s, l->v + first + i * s,
-             (size_t)f->tiles[t].ncols * sizeof(double));
-  }
-  method_exchange(halo_exchange, l->halo, l->team, l->buf);
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
     for (int64_t i = 0; i < f->tiles[t].nrows; i++)
       for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
         int64_t p = first + i * s + j;
-        l->w[p] = OP_FACES_UPDATE(OP_FACES(f->cond[DECOMP_NORTH][p], carrier[p - s],
-                                           f->cond[DECOMP_SOUTH][p], carrier[p + s],
-                                           f->cond[DECOMP_WEST][p], carrier[p - 1],
-                                           f->cond[DECOMP_EAST][p], carrier[p + 1]),
-                                  0.0, f->diag[p]);
+        carrier[p] = l->v[p] = l->w[p] / norm;
       }
   }
+  method_exchange(halo_exchange, l->halo, l->team, l->buf);
+  exact_wide sum = 0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+        int64_t p = first + i * s + j;
+        double jv = OP_FACES_UPDATE(OP_FACES(f->cond[DECOMP_NORTH][p], carrier[p - s],
+                                             f->cond[DECOMP_SOUTH][p], carrier[p + s],
+                                             f->cond[DECOMP_WEST][p], carrier[p - 1],
+                                             f->cond[DECOMP_EAST][p], carrier[p + 1]),
+                                    0.0, f->diag[p]);
+        l->w[p] = jv;
+        sum += quantised(f->diag[p] * jv * l->v[p], factor);
+      }
+  }
+  double a = exact_total(l, sum, 1.0);
+  sum = 0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
+    for (int64_t i = 0; i < f->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < f->tiles[t].ncols; j++) {
+        int64_t p = first + i * s + j;
+        double w = (l->w[p] - a * l->v[p]) - beta_prev * l->prev[p];
+        l->w[p] = w;
+        sum += quantised(f->diag[p] * w * w, factor);
+      }
+  }
+  *alpha = a;
+  *beta = sqrt(fmax(exact_total(l, sum, 1.0), 0.0));
 }
 
 /* Eigenvalues of T_k (alpha[0..k-1] on the diagonal, beta[0..k-2] beside it) below x: the
@@ -165,8 +206,9 @@ static const double GAP_FRACTION = 0.02;
 static double lanczos_run(struct lanczos *l, double *alpha, double *beta, double *work,
                           int64_t *steps) {
   struct field *f = l->f;
-  /* v1: 1 at every point with a conductance, 0 at a held or isolated one (J's row there is 0,
-   * so the Krylov space stays among the free points, where J is D-self-adjoint) */
+  /* The start, in w (the step divides it by its norm into v): 1 at every point with a
+   * conductance, 0 at a held or isolated one (J's row there is 0, so the Krylov space stays
+   * among the free points, where J is D-self-adjoint); prev 0. */
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t s = field_stride(f, t), first = f->tile_offset[t] + f->depth * s + f->depth;
     for (int64_t i = 0; i < f->tiles[t].nrows; i++)
@@ -174,29 +216,19 @@ static double lanczos_run(struct lanczos *l, double *alpha, double *beta, double
         int64_t p = first + i * s + j;
         double c = (f->cond[DECOMP_NORTH][p] + f->cond[DECOMP_SOUTH][p]) +
                    (f->cond[DECOMP_WEST][p] + f->cond[DECOMP_EAST][p]);
-        l->v[p] = c > 0.0 ? 1.0 : 0.0;
+        l->w[p] = c > 0.0 ? 1.0 : 0.0;
         l->prev[p] = 0.0;
       }
   }
-  double norm = sqrt(dot_d(l, l->v, l->v));
-  if (!(norm > 0.0)) { /* nothing free: J = 0 */
-    *steps = 0;
+  double norm = sqrt(norm2_d(l, l->w));
+  *steps = 0;
+  if (!(norm > 0.0)) /* nothing free: J = 0 */
     return 0.0;
-  }
   double estimate = 0.0;
   int64_t k = 0;
   for (;;) {
-    /* v has D-norm `norm` here: normalise it */
-    for (int64_t p = 0; p < f->buffer_len; p++)
-      l->v[p] /= norm;
-    apply_jacobi(l);
-    double a = dot_d(l, l->w, l->v);
-    double b_prev = k > 0 ? beta[k - 1] : 0.0;
-    for (int64_t p = 0; p < f->buffer_len; p++)
-      l->w[p] = (l->w[p] - a * l->v[p]) - b_prev * l->prev[p];
-    alpha[k] = a;
-    double b = sqrt(fmax(dot_d(l, l->w, l->w), 0.0));
-    beta[k] = b;
+    lanczos_step(l, norm, k > 0 ? beta[k - 1] : 0.0, &alpha[k], &beta[k]);
+    double b = beta[k];
     k++;
     bool last = k == SPECTRUM_MAX_STEPS || !(b > 0.0); /* an invariant subspace: T_k exact */
     if (last || (k >= MIN_STEPS && k % CHECK_EVERY == 0)) {
@@ -206,10 +238,9 @@ static double lanczos_run(struct lanczos *l, double *alpha, double *beta, double
       if (last || residual <= GAP_FRACTION * (1.0 - theta))
         break;
     }
-    double *swap = l->prev; /* prev <- v, v <- w (normalised above), w free */
+    double *swap = l->prev; /* prev <- v; the next step makes v from w */
     l->prev = l->v;
-    l->v = l->w;
-    l->w = swap;
+    l->v = swap;
     norm = b;
   }
   *steps = k;
