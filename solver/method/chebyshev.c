@@ -130,6 +130,16 @@ static void describe_kernel(const struct cfg *cfg, bool general, char *text, siz
   sweeps_describe(cfg, general, "Chebyshev's weighted sweep", "rows in both buffers", text, len);
 }
 
+/* A faces plate's start-up finds rho by Lanczos (spectrum.h): two private buffers and a saved
+ * copy of one while it runs. */
+static void memory(const struct cfg *cfg, const struct decomp_layout *layout, int rank,
+                   bool general, struct method_memory *out) {
+  (void)layout;
+  (void)rank;
+  (void)general;
+  *out = (struct method_memory){.buffers = cfg_faces(cfg) ? 3.0 : 0.0};
+}
+
 static double steps_to(const struct estimate_model *model, const struct method_figures *f,
                        double from, double goal) {
   (void)f;
@@ -152,5 +162,6 @@ const struct method_ops method_chebyshev = {.name = "chebyshev",
                                             .stall_window = stall_window,
                                             .save = save,
                                             .destroy = destroy,
+                                            .memory = memory,
                                             .describe_kernel = describe_kernel,
                                             .steps_to = steps_to};
