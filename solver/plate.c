@@ -641,7 +641,7 @@ static int fill_conductivity(struct plate *p, struct field *f, const struct team
   double *k = p->conductivity;
   bool file = cfg->conductivity_file != NULL && cfg->conductivity_file[0] != '\0';
   if (file) {
-    const char *key = "plate.conductivity_from_file";
+    const char *key = "plate.conductivity_file";
     CHECK(io_read_interior(cfg->conductivity_file,
                            cfg->conductivity_dataset != NULL ? cfg->conductivity_dataset
                                                              : "/conductivity",
@@ -688,7 +688,7 @@ static int fill_conductivity(struct plate *p, struct field *f, const struct team
   int64_t first = INT64_MAX;
   MPI_CHECK(MPI_Allreduce(&refused.index, &first, 1, MPI_INT64_T, MPI_MIN, team->comm));
   if (first != INT64_MAX) {
-    const char *key = "plate.conductivity_from_file";
+    const char *key = "plate.conductivity_file";
     return team_agree(team, team->rank != 0
                                 ? ERR_CONFIG
                                 : err_set(ERR_CONFIG,

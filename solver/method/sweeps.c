@@ -164,7 +164,9 @@ void sweeps_describe(const struct cfg *cfg, bool general, const char *untuned, c
                      char *text, size_t len) {
   if (text[0] == '\0')
     snprintf(text, len, "%s, %s, %s stores",
-             general ? "general update (sources or regions: coef * average + rhs)" : untuned,
+             cfg_faces(cfg) ? "faces update (conductances: (sum of c x neighbour + load) / diag)"
+             : general      ? "general update (sources or regions: coef * average + rhs)"
+                            : untuned,
              sweep_isa_name(sweep_isa_default()),
              cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
   size_t used = strlen(text);

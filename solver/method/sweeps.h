@@ -51,8 +51,9 @@ int sweeps_block_alloc(const struct field *f, int64_t block, bool with_scratch,
                        struct sweep_rect **rect, double **scratch);
 
 /* The summary's kernel line of a method that sweeps: `untuned` (its sweep where the calibration
- * chose nothing: text is empty) or the general update, with the CPU's instruction set and the
- * stores set; then a temporal block's wavefront, its rows kept as `rows` says. Appends to text. */
+ * chose nothing: text is empty), the faces update (cfg_faces) or the general update, with the CPU's
+ * instruction set and the stores set; then a temporal block's wavefront, its rows kept as `rows`
+ * says. Appends to text. */
 void sweeps_describe(const struct cfg *cfg, bool general, const char *untuned, const char *rows,
                      char *text, size_t len);
 
