@@ -110,7 +110,11 @@ def assemble(p):
     n = nx * ny
     X = np.array([[p.x(j) for j in range(nx)] for _ in range(ny)])
     Y = np.array([[p.y(i)] * nx for i in range(ny)])
-    k = np.array([[value_at(fn(p.k), X[i, j], Y[i, j]) for j in range(nx)] for i in range(ny)])
+    if getattr(p, "k_array", None) is not None:  # plate.conductivity_file's dataset
+        k = np.array(p.k_array, dtype=float)
+    else:
+        k = np.array([[value_at(fn(p.k), X[i, j], Y[i, j]) for j in range(nx)]
+                      for i in range(ny)])
     held = np.zeros((ny, nx), bool)
     held_t = np.zeros((ny, nx))
     for r in p.regions:
@@ -198,9 +202,10 @@ def config(p, method="chebyshev", tol=1e-13, extra=None):
             tables[f"boundary.{SIDES[s]}"] = {"flux": text(e[1])}
         else:
             tables[f"boundary.{SIDES[s]}"] = {"h": text(e[1]), "ambient": text(e[2])}
-    sections = {"grid": {"nx": p.nx, "ny": p.ny},
-                "plate": {"width": p.width, "conductivity": text(p.k), "thickness": p.t},
-                "boundary": boundary}
+    plate = {"width": p.width, "thickness": p.t}
+    if getattr(p, "k_array", None) is None:  # else plate.conductivity_file gives it
+        plate["conductivity"] = text(p.k)
+    sections = {"grid": {"nx": p.nx, "ny": p.ny}, "plate": plate, "boundary": boundary}
     sections.update(tables)
     if p.surface is not None:
         sections["surface"] = {"h": text(p.surface[0]), "ambient": text(p.surface[1]),
@@ -463,6 +468,49 @@ def case_faces_heaters_and_held_regions_against_scipy():
         surface = float((2 * 10.0 * V * (20.0 - interior(r)))[free].sum())
         if abs(surface - r.attrs["heat_surface"]) > 1e-9 * abs(surface):
             raise Failure(f"heat_surface {r.attrs['heat_surface']}, from the field {surface}")
+
+
+def case_faces_conductivity_from_a_dataset():
+    """plate.conductivity_file: a random k (0.5 to 500) per point from an HDF5 dataset, a steel
+    region over it, convective and insulated edges: against the sparse solve with the same k,
+    on 1 and 3 ranks; /conductivity written back is the dataset with the region over it; a
+    dataset with a zero is refused, naming the key and the point."""
+    rng = np.random.default_rng(30)
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-faces-") as tmp:
+        nx, ny = 19, 12
+        p = Spec(nx, ny, width=0.2, k=1.0, t=0.01)
+        p.edges = [("held", 60.0), ("convective", 40.0, 10.0), ("insulated",), ("held", 0.0)]
+        k = np.exp(rng.uniform(math.log(0.5), math.log(500.0), (ny, nx)))
+        with h5py.File(os.path.join(tmp, "k.h5"), "w") as f:
+            f["k"] = k
+        p.regions = [{"shape": "rectangle", "x0": 0.05, "x1": 0.1, "y0": 0.02, "y1": 0.08,
+                      "conductivity": 16.0}]
+        X, Y = np.meshgrid([p.x(j) for j in range(nx)], [p.y(i) for i in range(ny)])
+        expected = np.where((X >= 0.05 - 1e-12) & (X <= 0.1 + 1e-12) & (Y >= 0.02 - 1e-12)
+                            & (Y <= 0.08 + 1e-12), 16.0, k)
+        p.k_array = expected
+        T = truth(p)
+        extra = {"plate": {"conductivity_file": "k.h5", "conductivity_dataset": "k"}}
+        for ranks in (1, 3):
+            text_ = config(p, tol=1e-12 * float(np.abs(T).max()), extra=extra)
+            r = solve(tmp, text_, ranks=ranks)
+            err = float(np.abs(interior(r) - T).max())
+            if err > 1e-7 * 60:
+                raise Failure(f"k from a dataset on {ranks} ranks: {err:.3g} from the sparse solve")
+            with h5py.File(os.path.join(tmp, "plate.h5"), "r") as f:
+                if f["conductivity"][...].tobytes() != expected.tobytes():
+                    raise Failure("/conductivity is not the dataset with the region over it")
+        k[3, 5] = 0.0
+        with h5py.File(os.path.join(tmp, "k.h5"), "w") as f:
+            f["k"] = k
+        p.regions = []
+        p.k_array = k
+        r = solve(tmp, config(p, extra=extra), ranks=2, want=(2,), out="bad.h5")
+        err = r.p.stderr
+        if (err.count("error:") != 1 or "plate.conductivity_file" not in err
+                or f"x = {p.x(5)!r}"[:12] not in err):
+            raise Failure(f"a zero conductivity in the dataset: expected one message naming "
+                          f"plate.conductivity_file and the point x = {p.x(5)}, got:\n{err}")
 
 
 # ---- bit for bit -----------------------------------------------------------------------------
