@@ -1295,6 +1295,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *halo,
     }
     out->source = totals[hp.source_k];
     out->surface = faces ? totals[hp.source_k + 1] : 0.0;
+    out->faces = faces;
     out->imbalance = imbalance;
     out->change = -agreed[0];
     /* the residuals' sum, plus each term's rounding (2^-52 |term|) and quantisation; a faces

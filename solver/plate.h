@@ -101,6 +101,7 @@ struct plate_heat {
   double *region; /* cfg->nregions entries, owned (plate_heat_release) */
   double source, imbalance, imbalance_bound;
   double surface; /* through the faces (surface exchange), into the plate; 0 without */
+  bool faces;     /* a plate of the faces operator (surface, heaters in region[]) */
   double change;  /* the sweep change d the bound rests on */
 };
 int plate_heat_flow(const struct plate *plate, struct field *field, struct halo *halo,
