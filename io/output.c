@@ -1563,8 +1563,10 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
           "<?xml version=\"1.0\" ?>\n"
           "<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
           "<!-- jacobi %s: grid \"plate\" is the temperature of the (ny + 2) x (nx + 2) points, "
-          "boundary ring included, in metres: the top-left ring point at x = 0, y = 0, spacing "
-          "h = %.17g m; rows go down (dy = -h, so y = -(metres from the top edge)) so that "
+          "boundary ring included, in metres: the top-left ring point at x = 0, y = 0 (x = -h "
+          "where the left edge is not held, y = h where the top is not: the ring lies beyond "
+          "such an edge, whose nodes lie on it), spacing h = %.17g m; rows go down (dy = -h, so y "
+          "= -(metres from the top edge)) so that "
           "viewers show the plate the right way up; z is a single layer so that they show it "
           "in the x-y plane.%s\n"
           "<Xdmf Version=\"2.0\">\n"
@@ -1575,7 +1577,10 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
                 "default reader merges a second grid into one block with the plate and then "
                 "colours it by no array; read them with h5py (scripts/plot.py). -->"
               : " -->");
-  write_xdmf_grid_head(out, "plate", state, rows, cols, 0.0, 0.0, 0.0, h);
+  /* edge[] is top, bottom, left, right */
+  double x0 = cfg->edge[2].kind != CFG_EDGE_HELD ? -h : 0.0;
+  double y0 = cfg->edge[0].kind != CFG_EDGE_HELD ? h : 0.0;
+  write_xdmf_grid_head(out, "plate", state, rows, cols, x0, y0, 0.0, h);
   fprintf(out,
           "      <Information Name=\"iterations\" Value=\"%lld\"/>\n"
           "      <Information Name=\"method\" Value=\"%s\"/>\n"

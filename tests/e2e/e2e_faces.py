@@ -615,6 +615,14 @@ def case_faces_cooled_plate_example():
         with h5py.File(os.path.join(tmp, "plate.h5"), "r") as f:
             if "conductivity" in f:
                 raise Failure("cooled plate: /conductivity written for a plate of one k")
+        # the sidecar puts the top ring point where it lies: h above the insulated top edge's
+        # nodes (y = -(metres from the top) in the sidecar, so +h), x = 0 on the held left edge
+        with open(os.path.join(tmp, "plate.xmf"), encoding="utf-8") as f:
+            xmf = f.read()
+        origin = xmf.split('GeometryType="ORIGIN_DXDYDZ"')[1].split(">")[2].split("<")[0]
+        z0, y0, x0 = (float(v) for v in origin.split())
+        if (z0, x0) != (0.0, 0.0) or abs(y0 - p.h) > 1e-15:
+            raise Failure(f"cooled plate: the sidecar's origin is {origin}, expected 0 {p.h} 0")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
