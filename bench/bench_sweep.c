@@ -35,7 +35,9 @@
  *   Laplace (regular, streaming, update, chebyshev, the variants): 16 = x read, u written;
  *     chebyshev also reads u's old value, but a regular store reads that line anyway: 16;
  *   general: 32 = x, coef, rhs read, u written;
- *   faces: 64 = x, the four conductances, diag and load read, u written; faces-chebyshev: 64.
+ *   faces: 64 = x, the four conductances, diag and load read, u written; faces-chebyshev: 64;
+ *   faces-uniform (a plate of one conductivity: the interior's values as scalars, the arrays
+ *     read at the two side columns only): 16, as Laplace's.
  * So the faces kernel's roofline is a quarter of Laplace's in updates per second: a plate that
  * needs the faces operator (an insulated edge, face exchange) costs up to 4x a held one per
  * sweep when both are bound by memory.
@@ -126,6 +128,7 @@ typedef double kernel_fn(const double *restrict, double *restrict, int64_t, int6
  * timing (no branch depends on them); they keep the sweeps finite and working. */
 static struct sweep_faces bench_faces;
 static const double *bench_coef, *bench_rhs;
+static int64_t (*bench_runs)[2]; /* faces-uniform's runs: each row but its first and last point */
 
 static double *plane(int64_t n, double value) {
   size_t count = (size_t)((n + 2) * (n + 2));
@@ -143,7 +146,12 @@ static bool terms_create(int64_t n) {
   bench_faces.load = plane(n, 0.01);
   bench_coef = plane(n, 1.0);
   bench_rhs = plane(n, 1e-4);
-  bool ok = bench_faces.diag && bench_faces.load && bench_coef && bench_rhs;
+  bench_runs = malloc((size_t)n * sizeof *bench_runs);
+  for (int64_t i = 0; bench_runs != NULL && i < n; i++) {
+    bench_runs[i][0] = n > 2 ? 1 : 0;
+    bench_runs[i][1] = n > 2 ? n - 1 : 0;
+  }
+  bool ok = bench_faces.diag && bench_faces.load && bench_coef && bench_rhs && bench_runs;
   for (int d = 0; d < DECOMP_NSIDES; d++)
     ok = ok && cond[d] != NULL;
   return ok;
@@ -156,6 +164,8 @@ static void terms_destroy(void) {
   free((void *)bench_faces.load);
   free((void *)bench_coef);
   free((void *)bench_rhs);
+  free(bench_runs);
+  bench_runs = NULL;
   bench_faces = (struct sweep_faces){{NULL}, NULL, NULL};
   bench_coef = bench_rhs = NULL;
 }
@@ -170,6 +180,15 @@ static double general(const double *restrict in, double *restrict out, int64_t n
 static double faces(const double *restrict in, double *restrict out, int64_t nrows, int64_t ncols,
                     int64_t stride) {
   return sweep_tile_faces(in, out, &bench_faces, nrows, ncols, stride, 1.0, false, true);
+}
+
+/* sweep_tile_faces_uniform on a plate of one conductivity: every row one run of the uniform
+ * values but its first and last points (a plate's insulated sides), as jacobi's sweeps take it. */
+static double faces_uniform(const double *restrict in, double *restrict out, int64_t nrows,
+                            int64_t ncols, int64_t stride) {
+  const struct sweep_faces_uniform u = {1.0, 4.001, 0.01, (const int64_t(*)[2])bench_runs, 0};
+  return sweep_tile_faces_uniform(in, out, &bench_faces, &u, nrows, ncols, stride, 1.0, false,
+                                  true);
 }
 
 /* ... and weighted, Chebyshev's step on it. */
@@ -209,7 +228,8 @@ static const struct kernel entry_points[] = {
     {"chebyshev", chebyshev, {0}, true, BYTES_PER_UPDATE},
     {"general", general, {0}, true, BYTES_GENERAL},
     {"faces", faces, {0}, true, BYTES_FACES},
-    {"faces-chebyshev", faces_chebyshev, {0}, true, BYTES_FACES}};
+    {"faces-chebyshev", faces_chebyshev, {0}, true, BYTES_FACES},
+    {"faces-uniform", faces_uniform, {0}, true, BYTES_PER_UPDATE}};
 enum { NENTRY = sizeof entry_points / sizeof entry_points[0] };
 
 /* jacobi's entry points, then every variant this CPU runs: kernels[] gets them, returns how

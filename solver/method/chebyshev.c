@@ -20,8 +20,9 @@ struct chebyshev {
   /* The recurrence began at `start`; omega_last is omega of step last_step (0: none yet). */
   int64_t start, last_step;
   double omega_last;
-  struct sweep_rect *rect; /* temporal blocks: each level's rectangle */
-  double *omega;           /* temporal blocks: each level's weight */
+  struct sweep_rect *rect;        /* temporal blocks: each level's rectangle */
+  double *omega;                  /* temporal blocks: each level's weight */
+  struct sweeps_uniform *uniform; /* a faces field's uniform runs (NULL: none) */
 };
 
 static void destroy(void **data) {
@@ -29,6 +30,7 @@ static void destroy(void **data) {
   if (c != NULL) {
     free(c->rect);
     free(c->omega);
+    sweeps_uniform_destroy(&c->uniform);
     free(c);
   }
   *data = NULL;
@@ -44,9 +46,12 @@ static int create(const struct method_setup *s, void **data) {
    * on every decomposition and in a continued run (spectrum.h). */
   if (field_faces(s->field) &&
       spectrum_faces_radius(s->field, s->halo, s->team, &c->rho, &c->spectrum_steps) != ERR_OK) {
-    free(c);
+    void *data = c;
+    destroy(&data);
     return ERR_FAILURE;
   }
+  if (sweeps_uniform_create(s->field, &c->uniform) != ERR_OK)
+    team_abort(s->team, ERR_FAILURE);
   if (s->temporal_block > 1) {
     double *none = NULL;
     if (sweeps_block_alloc(s->field, s->temporal_block, false, &c->rect, &none) != ERR_OK)
@@ -105,7 +110,8 @@ static double step(void *data, struct method_iterate *it, int64_t k, int64_t las
   struct sweeps_kind kind = {.weighted = omega != 1.0,
                              .omega = omega,
                              .streaming = c->streaming,
-                             .want_change = want_change};
+                             .want_change = want_change,
+                             .uniform = c->uniform};
   return sweeps_once(it, &kind);
 }
 

@@ -234,7 +234,9 @@ static double lanczos_run(struct lanczos *l, double *alpha, double *beta, double
     if (last || (k >= MIN_STEPS && k % CHECK_EVERY == 0)) {
       double theta = top_ritz(alpha, beta, k);
       double residual = b > 0.0 ? b * last_component(alpha, beta, k, theta, work) : 0.0;
-      estimate = fmin(theta + residual, 1.0);
+      /* at most half-way from theta to 1: where the steps ran out unresolved, a rho of 1 would
+       * leave Chebyshev no rate at all, and half the gap keeps most of it */
+      estimate = fmin(theta + residual, theta + 0.5 * (1.0 - theta));
       if (last || residual <= GAP_FRACTION * (1.0 - theta))
         break;
     }

@@ -26,7 +26,8 @@
 #include <stdint.h>
 
 /* The Lanczos steps spectrum_faces_radius takes at most; where they do not resolve rho it
- * returns the last estimate pushed towards 1 (safe: Chebyshev converges, more slowly). */
+ * returns the last Ritz value plus its residual, at most half-way to 1 (Chebyshev converges,
+ * more slowly). */
 enum { SPECTRUM_MAX_STEPS = 4000 };
 
 /* rho of f's faces operator (field_faces(f) must hold), and the Lanczos steps taken. Uses the
