@@ -471,6 +471,14 @@ def case_faces_heaters_and_held_regions_against_scipy():
         surface = float((2 * 10.0 * V * (20.0 - interior(r)))[free].sum())
         if abs(surface - r.attrs["heat_surface"]) > 1e-9 * abs(surface):
             raise Failure(f"heat_surface {r.attrs['heat_surface']}, from the field {surface}")
+        # the convective bottom edge: h t L (T_amb - T), L = wx h; the held left edge:
+        # t k wy (80 - T) through each row's conductance to the ring
+        T = interior(r)
+        bottom = float((15.0 * p.t * wx[-1, :] * h * (20.0 - T[-1, :])).sum())
+        left = float((p.t * 237.0 * wy[:, 0] * (80.0 - T[:, 0])).sum())
+        for key, mine in (("heat_bottom", bottom), ("heat_left", left)):
+            if abs(mine - r.attrs[key]) > 1e-9 * abs(mine):
+                raise Failure(f"{key} {r.attrs[key]}, from the field {mine}")
 
 
 def case_faces_conductivity_from_a_dataset():
