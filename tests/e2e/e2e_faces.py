@@ -407,6 +407,9 @@ def kinds_plate(nx, ny, variant):
                       "y1": H, "conductivity": 0.05},
                      {"shape": "disk", "cx": 0.55 * p.width, "cy": H / 2, "radius": radius,
                       "conductivity": 500.0}]
+        # a material that covers no node is refused: on the smallest grids, leave it out
+        p.regions = [r for r in p.regions
+                     if any(inside(r, p.x(j), p.y(i), p.h) for i in range(ny) for j in range(nx))]
     return p
 
 
@@ -573,7 +576,8 @@ def case_faces_identical_over_decompositions():
 def case_faces_refusals():
     """Exit 2, one message naming the file and what is wrong, nothing written, on 1 and 3
     ranks: a plate with nothing to anchor its temperature (every edge insulated or a flux, no
-    exchange); a heater whose shape holds no point; multigrid on a faces plate (not yet)."""
+    exchange); a heater or a material whose shape holds no point; multigrid on a faces plate
+    (not yet)."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-faces-") as tmp:
         floating = Spec(9, 7)
         floating.edges = [("insulated",), ("flux", 10.0), ("insulated",), ("insulated",)]
@@ -583,9 +587,14 @@ def case_faces_refusals():
                            "power": 5.0}]
         mg = Spec(9, 7)
         mg.edges[WEST] = ("insulated",)
+        material = Spec(9, 7)
+        material.edges[NORTH] = ("insulated",)
+        material.regions = [{"shape": "disk", "cx": 0.55, "cy": 0.35, "radius": 0.01,
+                             "conductivity": 5.0}]
         for what, plate, method, words in (
                 ("no anchor", floating, "chebyshev", ("not unique",)),
                 ("an empty heater", heater, "chebyshev", ("region[1].power", "no point")),
+                ("an empty material", material, "chebyshev", ("region 1", "no grid point")),
                 ("multigrid", mg, "multigrid", ("solver.method", "multigrid"))):
             for ranks in (1, 3):
                 r = solve(tmp, config(plate, method), ranks=ranks, out=f"refused{ranks}.h5", want=(2,))
