@@ -485,7 +485,9 @@ static struct io_state record_of(const struct run *run, const struct solve_state
                            .chebyshev_start = s->method.chebyshev_start,
                            .previous = s->method.previous_valid,
                            .stall_best = s->stall.best,
-                           .stall_at = tracks_stall(run) ? s->stall.at : -1};
+                           .stall_at = tracks_stall(run) ? s->stall.at : -1,
+                           .conductivity =
+                               run->plate.conductivity_varies ? run->plate.conductivity : NULL};
 }
 
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */
@@ -543,9 +545,9 @@ static int solve(struct run *run) {
     report_header(cfg, run->method, &run->layout, nodes, run->first_iteration);
   }
   /* The kernel variants, chosen by timing on this machine (tune.h), for a method's plain sweeps
-   * on this rank's largest tile. The general update keeps the stores set and the CPU's own
-   * instruction set, as a temporal block's wavefront does: nothing to time. */
-  bool sweeps = run->method->tuned && !run->plate.general;
+   * on this rank's largest tile. The general and faces updates keep the stores set and the
+   * CPU's own instruction set, as a temporal block's wavefront does: nothing to time. */
+  bool sweeps = run->method->tuned && !run->plate.general && !field_faces(run->field);
   struct tune_choice kernel = {0};
   if (sweeps) {
     int64_t rows = 0, cols = 0;

@@ -268,8 +268,14 @@ static void summary_heat(const struct report_summary *s) {
     printf("  heat into the plate (W): top %.3g, bottom %.3g, left %.3g, right %.3g",
            heat->edge[DECOMP_NORTH], heat->edge[DECOMP_SOUTH], heat->edge[DECOMP_WEST],
            heat->edge[DECOMP_EAST]);
-    if (heat->surface != 0.0)
+    if (heat->faces) { /* a real plate: its regions (heaters, held) and faces, summed */
+      double regions = 0.0;
+      for (int k = 0; k < s->nregions; k++)
+        regions += heat->region[k];
+      if (s->nregions > 0)
+        printf(", regions %.3g", regions);
       printf(", faces %.3g", heat->surface);
+    }
     printf(", sum %.3g\n", heat->imbalance);
     return;
   }
@@ -279,7 +285,7 @@ static void summary_heat(const struct report_summary *s) {
   for (int k = 0; k < s->nregions; k++)
     printf(", region %d %.6g", k + 1, heat->region[k]);
   printf(", sources %.6g", heat->source);
-  if (heat->surface != 0.0)
+  if (heat->faces)
     printf(", faces %.6g", heat->surface);
   printf("\n");
   printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "

@@ -1041,10 +1041,99 @@ static void test_faces_levels_equal_successive_faces_sweeps(void) {
   CU_ASSERT(got == want && memcmp(a, b, sizeof a) == 0);
 }
 
+/* The faces update with uniform runs gives sweep_tile_faces's bits and diff on every kernel set:
+ * random arrays whose rows hold the uniform values on a run of random position and length (none,
+ * all, a part, reaching past either end of the call's columns, with the call starting at a
+ * column col0 of the tile), every shape of 1 x 1 to 5 x 37, two alignments, plain and weighted,
+ * both stores, the diff wanted or not. */
+static void test_faces_uniform_runs_give_the_arrays_bits(void) {
+  static double in[FACES_SIZE], old[FACES_SIZE], want[FACES_SIZE], got[FACES_SIZE];
+  static struct faces_planes p;
+  int64_t run[FACES_MAXR][2];
+  unsigned seed = 777u;
+  for (int64_t k = 0; k < FACES_SIZE; k++) {
+    in[k] = unit_random(&seed) * 90.0 - 20.0;
+    old[k] = in[k] * 0.5 - 1.0;
+  }
+  double *cond[DECOMP_NSIDES] = {p.cond[0], p.cond[1], p.cond[2], p.cond[3]};
+  faces_fill(cond, p.diag, p.load, in, FACES_SIZE, 31u);
+  const double c = 1.25, diag = 5.0625, load = 0.375; /* diag >= 4 c */
+  int sets = 0, uniform_points = 0;
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
+    const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
+    if (set == NULL)
+      continue;
+    sets++;
+    for (int phase = 0; phase < 2; phase++)
+      for (int64_t rows = 1; rows <= FACES_MAXR; rows++)
+        for (int64_t cols = 1; cols <= FACES_MAXC; cols++) {
+          int64_t stride = cols + 2 + phase, col0 = (int64_t)(seed % 3);
+          /* the runs, in the tile's columns (the call's column j is the tile's col0 + j) */
+          for (int64_t i = 0; i < rows; i++) {
+            int64_t a = (int64_t)(unit_random(&seed) * (double)(cols + 6)) - 3 + col0;
+            int64_t b = a + (int64_t)(unit_random(&seed) * (double)(cols + 4));
+            run[i][0] = a;
+            run[i][1] = b;
+          }
+          static struct faces_planes q;
+          q = p;
+          for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) {
+              int64_t at = (i + 1) * stride + j + 1 + phase;
+              if (j + col0 >= run[i][0] && j + col0 < run[i][1]) {
+                for (int d = 0; d < DECOMP_NSIDES; d++)
+                  q.cond[d][at] = c;
+                q.diag[at] = diag;
+                q.load[at] = load;
+                uniform_points++;
+              }
+            }
+          struct sweep_faces f = faces_view(&q, phase);
+          const struct sweep_faces_uniform u = {c, diag, load, (const int64_t(*)[2])run, col0};
+          for (int variant = 0; variant < 8; variant++) {
+            double omega = variant & 4 ? 1.7 : 1.0;
+            bool streaming = variant & 1, want_diff = variant & 2;
+            memcpy(want, old, sizeof want);
+            memcpy(got, old, sizeof got);
+            double d1 = set->faces(in + phase, want + phase, &f, rows, cols, stride, omega,
+                                   streaming, want_diff);
+            double d2 = set->faces_uniform(in + phase, got + phase, &f, &u, rows, cols, stride,
+                                           omega, streaming, want_diff);
+            EXPECT(agree(d1, d2, want, got, sizeof want),
+                   "%s: %lld x %lld, phase %d, variant %d: diff %.17g against %.17g, or other bits",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)rows, (long long)cols, phase,
+                   variant, d2, d1);
+          }
+        }
+  }
+  CU_ASSERT(sets >= 1);
+  CU_ASSERT(uniform_points > 1000);
+  /* the public entry */
+  for (int64_t i = 0; i < 3; i++)
+    run[i][0] = 0, run[i][1] = 11;
+  struct faces_planes *q = malloc(sizeof *q);
+  *q = p;
+  for (int64_t k = 0; k < FACES_SIZE; k++) {
+    for (int d = 0; d < DECOMP_NSIDES; d++)
+      q->cond[d][k] = c;
+    q->diag[k] = diag;
+    q->load[k] = load;
+  }
+  struct sweep_faces f = faces_view(q, 0);
+  const struct sweep_faces_uniform u = {c, diag, load, (const int64_t(*)[2])run, 0};
+  memcpy(want, old, sizeof want);
+  memcpy(got, old, sizeof got);
+  double d1 = sweep_tile_faces(in, want, &f, 3, 11, 13, 1.0, false, true);
+  double d2 = sweep_tile_faces_uniform(in, got, &f, &u, 3, 11, 13, 1.0, false, true);
+  CU_ASSERT(agree(d1, d2, want, got, sizeof want));
+  free(q);
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
       {"faces_update_is_the_scalar_expression", test_faces_update_is_the_scalar_expression},
+      {"faces_uniform_runs_give_the_arrays_bits", test_faces_uniform_runs_give_the_arrays_bits},
       {"faces_levels_equal_successive_faces_sweeps",
        test_faces_levels_equal_successive_faces_sweeps},
       {"faces_update_with_unit_conductances_is_laplace",

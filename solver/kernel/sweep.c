@@ -62,6 +62,14 @@ double sweep_tile_faces(const double *restrict in, double *restrict out,
   return kernels()->faces(in, out, faces, nrows, ncols, stride, omega, streaming, want_diff);
 }
 
+double sweep_tile_faces_uniform(const double *restrict in, double *restrict out,
+                                const struct sweep_faces *faces,
+                                const struct sweep_faces_uniform *u, int64_t nrows, int64_t ncols,
+                                int64_t stride, double omega, bool streaming, bool want_diff) {
+  return kernels()->faces_uniform(in, out, faces, u, nrows, ncols, stride, omega, streaming,
+                                  want_diff);
+}
+
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                     const struct sweep_rect *rect, const double *omega,
                     const double *const terms[2], double *scratch) {

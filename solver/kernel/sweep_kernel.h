@@ -115,6 +115,11 @@ static inline VECTOR_HELPER void prefetch_line(const double *p, int64_t ahead, i
                      0, 3);
 }
 
+/* x in every lane, its bits as they are: x - 0 is x for every x, -0 included (0 + x would turn
+ * -0 into +0), so this is one broadcast. (A loop storing the lanes one by one compiled to a
+ * vmovq form that Valgrind cannot decode.) */
+static inline VECTOR_HELPER vdouble splat(double x) { return x - (vdouble){0}; }
+
 /* Largest lane of v (all lanes non-negative, none NaN). */
 static inline VECTOR_HELPER double lane_max(vdouble v) {
   double max = v[0];
@@ -128,16 +133,26 @@ static inline VECTOR_HELPER double lane_max(vdouble v) {
  * row's points. */
 struct faces_row {
   const double *cn, *cs, *cw, *ce, *diag, *load;
+  /* Or, where `uniform` (a constant of each inlined call, so each body is specialised): every
+   * point of the row's piece has the four conductances c, the diagonal dg and the load ld, the
+   * arrays' own values, bit for bit, so the same expression gives the same bits from 16 bytes
+   * of traffic a point instead of 64. */
+  bool uniform;
+  double c, dg, ld;
 };
 
-/* Row i (storage, ring included) of a tile's faces arrays, from column `first` on. */
+/* The faces arrays of the row whose storage (ring included) begins `at` doubles in. */
 static inline struct faces_row faces_row_of(const struct sweep_faces *faces, int64_t at) {
   return (struct faces_row){faces->cond[DECOMP_NORTH] + at,
                             faces->cond[DECOMP_SOUTH] + at,
                             faces->cond[DECOMP_WEST] + at,
                             faces->cond[DECOMP_EAST] + at,
                             faces->diag + at,
-                            faces->load + at};
+                            faces->load + at,
+                            false,
+                            0.0,
+                            0.0,
+                            0.0};
 }
 
 /* The canonical update of one point, and its max-diff; the vector body does the same per lane.
@@ -149,7 +164,11 @@ static inline VECTOR_HELPER double point(const double *up, const double *mid, co
                                          double omega, const double *coef, const double *rhs,
                                          const struct faces_row *fr) {
   double value;
-  if (fr != NULL) { /* the faces update (field.h): conductance-weighted, over the diagonal */
+  if (fr != NULL && fr->uniform) { /* the same, from the piece's uniform values */
+    value = OP_FACES_UPDATE(
+        OP_FACES(fr->c, up[j], fr->c, down[j], fr->c, mid[j - 1], fr->c, mid[j + 1]), fr->ld,
+        fr->dg);
+  } else if (fr != NULL) { /* the faces update (field.h): conductance-weighted, over the diagonal */
     value = OP_FACES_UPDATE(OP_FACES(fr->cn[j], up[j], fr->cs[j], down[j], fr->cw[j], mid[j - 1],
                                      fr->ce[j], mid[j + 1]),
                             fr->load[j], fr->diag[j]);
@@ -191,6 +210,11 @@ static inline VECTOR_HELPER vdouble general(vdouble average, const double *coef,
 static inline VECTOR_HELPER vdouble stencil(const double *up, const double *down, int64_t j,
                                             vdouble left, vdouble right, const double *coef,
                                             const double *rhs, const struct faces_row *fr) {
+  if (fr != NULL && fr->uniform) {
+    const vdouble c = splat(fr->c);
+    return OP_FACES_UPDATE(OP_FACES(c, load(up + j), c, load(down + j), c, left, c, right),
+                           splat(fr->ld), splat(fr->dg));
+  }
   if (fr != NULL)
     return OP_FACES_UPDATE(OP_FACES(load(fr->cn + j), load(up + j), load(fr->cs + j),
                                     load(down + j), load(fr->cw + j), left, load(fr->ce + j),
@@ -469,6 +493,63 @@ static double kernel_faces(const double *restrict in, double *restrict out,
              : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL, &f);
 }
 
+/* The faces update with the uniform runs of u (sweep.h: sweep_tile_faces_uniform): each row in
+ * at most three pieces, the arrays' body left and right of the run and the uniform body on it,
+ * one running maximum for all (max is exact and order-free). */
+static inline __attribute__((always_inline)) double
+faces_runs_body(const double *restrict in, double *restrict out, const struct sweep_faces *faces,
+                const struct sweep_faces_uniform *u, int64_t nrows, int64_t ncols, int64_t stride,
+                bool streaming, bool want_diff, bool weighted, double omega) {
+  struct running_max m = {{{0}}, 0.0};
+  const struct faces_row uniform = {NULL, NULL, NULL,    NULL,    NULL,
+                                    NULL, true, u->cond, u->diag, u->load};
+  for (int64_t i = 1; i <= nrows; i++) {
+    int64_t lo = min64(max64(u->run[i - 1][0] - u->col0, 0), ncols);
+    int64_t hi = min64(max64(u->run[i - 1][1] - u->col0, lo), ncols);
+    const double *up = in + (i - 1) * stride, *mid = in + i * stride, *down = in + (i + 1) * stride;
+    double *row_out = out + i * stride;
+    struct faces_row row = faces_row_of(faces, i * stride);
+    /* a piece from interior column `first` on is a row whose ring column is `first` */
+    sweep_row(up, mid, down, row_out, NULL, NULL, &row, lo, streaming, want_diff, weighted, omega,
+              PREFETCH_BYTES, &m);
+    sweep_row(up + lo, mid + lo, down + lo, row_out + lo, NULL, NULL, &uniform, hi - lo, streaming,
+              want_diff, weighted, omega, PREFETCH_BYTES, &m);
+    struct faces_row right = faces_row_of(faces, i * stride + hi);
+    sweep_row(up + hi, mid + hi, down + hi, row_out + hi, NULL, NULL, &right, ncols - hi, streaming,
+              want_diff, weighted, omega, PREFETCH_BYTES, &m);
+  }
+#if defined(__SSE2__)
+  if (streaming)
+    _mm_sfence();
+#endif
+  return want_diff ? running_max_value(&m) : 0.0;
+}
+
+static double kernel_faces_uniform(const double *restrict in, double *restrict out,
+                                   const struct sweep_faces *faces,
+                                   const struct sweep_faces_uniform *u, int64_t nrows,
+                                   int64_t ncols, int64_t stride, double omega, bool streaming,
+                                   bool want_diff) {
+  const struct sweep_faces f = *faces;
+  bool weighted = omega != 1.0;
+  if (streaming) {
+    if (weighted)
+      return want_diff
+                 ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, true, true, omega)
+                 : faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, false, true, omega);
+    return want_diff
+               ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, true, false, 1.0)
+               : faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, false, false, 1.0);
+  }
+  if (weighted)
+    return want_diff
+               ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, true, true, omega)
+               : faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, false, true, omega);
+  return want_diff
+             ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, true, false, 1.0)
+             : faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, false, false, 1.0);
+}
+
 /* A tile's faces arrays moved by `at` doubles: those of the part of it whose storage begins
  * there. */
 static inline struct sweep_faces faces_shifted(const struct sweep_faces *faces, int64_t at) {
@@ -659,8 +740,9 @@ static double kernel_levels(double *const buf[2], int current, int64_t stride, i
   return levels_in_buffers(buf, current, stride, levels, rect, omega, terms, faces);
 }
 
-const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain, kernel_weighted, kernel_general,
-                                                  kernel_faces, kernel_levels};
+const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain,         kernel_weighted,
+                                                  kernel_general,       kernel_faces,
+                                                  kernel_faces_uniform, kernel_levels};
 #endif /* SWEEP_KERNEL_SET */
 
 #endif

@@ -22,6 +22,10 @@ struct sweep_kernel_set {
   double (*faces)(const double *restrict in, double *restrict out, const struct sweep_faces *faces,
                   int64_t nrows, int64_t ncols, int64_t stride, double omega, bool streaming,
                   bool want_diff);
+  double (*faces_uniform)(const double *restrict in, double *restrict out,
+                          const struct sweep_faces *faces, const struct sweep_faces_uniform *u,
+                          int64_t nrows, int64_t ncols, int64_t stride, double omega,
+                          bool streaming, bool want_diff);
   /* terms ({coef, rhs}: the general update) and faces (the faces update): at most one given */
   double (*levels)(double *const buf[2], int current, int64_t stride, int64_t levels,
                    const struct sweep_rect *rect, const double *omega, const double *const terms[2],
