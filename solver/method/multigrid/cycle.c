@@ -63,6 +63,15 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
     const double *xr = x + i * s;
     double *o = out + i * s;
     const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+    if (l == 0 && mg->faces) { /* the faces update (faces.c), weighted as below */
+      double *u = mg->row;
+      mg_faces_update_row(mg->field, t, i, xr, u);
+      for (int64_t j = 0; j < tile->ncols; j++) {
+        double y = xr[j] + beta * (u[j] - xr[j]);
+        o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
+      }
+      continue;
+    }
     if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
       const double *br = L->b[t] + i * s;
       for (int64_t j = 0; j < tile->ncols; j++) {
@@ -123,7 +132,9 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
     int64_t gi = tile->row0 + i;
     int64_t j0 = ((colour - (gi + tile->col0)) % 2 + 2) % 2;
     const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
-    if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
+    if (l == 0 && mg->faces) {
+      mg_faces_update_row(mg->field, t, i, xr, u);
+    } else if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
       const double *br = L->b[t] + i * s;
       for (int64_t j = 0; j < nc; j++)
         u[j] = OP_GENERAL(kr[j], OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]), br[j]);
@@ -190,6 +201,10 @@ static void residual(struct multigrid *mg, int l) {
       const double *xr = L->x[in][t] + i * s;
       double *rr = L->r[t] + i * s;
       const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+      if (l == 0 && mg->faces) { /* load - A x, in watts (0 at a held point that holds) */
+        mg_faces_residual_row(mg->field, t, i, xr, rr);
+        continue;
+      }
       if (l == 0 && kr != NULL) { /* 4 (b + avg - x) at a free point, 0 at a fixed one */
         const double *br = L->b[t] + i * s;
         for (int64_t j = 0; j < tile->ncols; j++)
@@ -244,6 +259,8 @@ static void combine_rows(double *restrict out, const double *const rows[3], cons
 static void restrict_to(struct multigrid *mg, int l, double **src) {
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->restrict_scratch;
+  if (mg->faces) /* P's edge weights first: P^T = P_tables^T diag(rho) (faces.c) */
+    src = mg_faces_weigh(mg, l - 1, src);
   fetch_run(&L->restriction, src, F->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   for (int64_t t = 0; t < L->ntiles; t++) {
     const struct decomp_tile *tile = &L->tiles[t];
@@ -311,6 +328,8 @@ static void interpolate_from(struct multigrid *mg, int l) {
         double e = 0.0 + wj[0] * c[kj[0]];
         if (F->cols.ni[gj] == 2)
           e += wj[1] * c[kj[1]];
+        if (F->rho != NULL) /* a faces plate's edge weights (faces.c) */
+          e = F->rho[t][i * s + j] * e;
         if (kr != NULL) /* a fixed point keeps its value (its held one, or a correction's 0) */
           e = kr[j] * e;
         xr[j] += e;
@@ -395,6 +414,23 @@ static double general_change(const struct level *L, int64_t t, int buf) {
   return change;
 }
 
+/* The same for a faces plate: u its update (faces.c; a held point's is its held value). */
+static double faces_change(const struct multigrid *mg, int64_t t, int buf) {
+  const struct level *L = &mg->lv[0];
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t s = L->stride[t];
+  double change = 0.0, *u = mg->row;
+  for (int64_t i = 0; i < tile->nrows; i++) {
+    const double *xr = L->x[buf][t] + i * s;
+    mg_faces_update_row(mg->field, t, i, xr, u);
+    for (int64_t j = 0; j < tile->ncols; j++) {
+      double d = fabs(u[j] - xr[j]);
+      change = d > change ? d : change;
+    }
+  }
+  return change;
+}
+
 double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   mg->work = 0.0;
   if (fmg_start)
@@ -406,9 +442,10 @@ double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   mg_exchange(mg, 0, f->current);
   double change = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
-    double d = mg->general ? general_change(&mg->lv[0], t, f->current)
-                           : sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows,
-                                               f->tiles[t].ncols, field_stride(f, t));
+    double d = mg->faces     ? faces_change(mg, t, f->current)
+               : mg->general ? general_change(&mg->lv[0], t, f->current)
+                             : sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows,
+                                                 f->tiles[t].ncols, field_stride(f, t));
     change = d > change ? d : change;
   }
   mg->work += 1.0;

@@ -46,6 +46,10 @@ struct level {
    * diagonal. */
   double **sw[SW_N];
   double *keep_storage; /* a coarser level's keep and sw, laid out as f */
+  /* A faces plate's level above the coarsest: the interpolation's weight of each point beyond
+   * the outermost coarse point at an edge that is not held (faces.c), 1 elsewhere; laid out as r.
+   * P = diag(rho) P_tables, so the restriction weighs the residual by it first. */
+  double **rho, *rho_storage;
   /* The iterate: level 0's is the run's field; a coarse level's (not the coarsest) a field of
    * its own in shared windows, its rings filled by its own halo exchange (halo.h). */
   struct field *field;
@@ -75,8 +79,12 @@ struct multigrid {
   MPI_Comm comm;
   /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
   double alpha[64], beta[64];
-  double work;      /* fine-sweep equivalents of the last cycle */
-  bool general;     /* the field has sources or fixed points: every level masks and level 0 has b */
+  double work;  /* fine-sweep equivalents of the last cycle */
+  bool general; /* the field has sources or fixed points: every level masks and level 0 has b */
+  /* The field has the faces operator (field_faces): level 0 updates from its arrays, every coarse
+   * level has per-point operators (keep and sw, faces.c), held[] says which edges are held. */
+  bool faces;
+  bool held[DECOMP_NSIDES];
   double *mask_box; /* set-up scratch: two of the largest mask box (coarse_masks), then NULL */
   int64_t mask_len;
   double *row; /* a scratch row as wide as the widest tile of any level */
@@ -100,6 +108,19 @@ void mg_restrict_box(const struct multigrid *mg, int l, const struct decomp_tile
 int mg_coarse_masks(struct multigrid *mg);
 int mg_coarsest_factor(struct multigrid *mg, int l);
 void mg_coarsest_solve(struct level *L);
+
+/* faces.c: a faces plate's level-0 update (u) and residual (rr) of row i of tile t from the
+ * iterate's row xr (rings filled); which edges are held (collective); the transfers' weights at
+ * the edges that are not held; level 0's keep and every coarse level's operator (collective). */
+void mg_faces_update_row(const struct field *f, int64_t t, int64_t i, const double *xr, double *u);
+void mg_faces_residual_row(const struct field *f, int64_t t, int64_t i, const double *xr,
+                           double *rr);
+int mg_faces_edges(struct multigrid *mg);
+void mg_faces_tables(struct multigrid *mg);
+void mg_faces_keep0(struct multigrid *mg);
+int mg_faces_coarse(struct multigrid *mg);
+/* rho x src (level l's, src its r or its f) into level l's r, which it returns. */
+double **mg_faces_weigh(struct multigrid *mg, int l, double **src);
 
 /* cycle.c: fill level l's rings of buffer `buf` (every level but the coarsest is a field with
  * its halo). Collective; a failure ends the job. */
