@@ -257,10 +257,13 @@ static void combine_rows(double *restrict out, const double *const rows[3], cons
  * coarse point is the sum, in row order, of its fine rows' weights times their column sums
  * (the column weights times the values, in column order). */
 static void restrict_to(struct multigrid *mg, int l, double **src) {
+  if (mg->faces) { /* operator-dependent (faces.c) */
+    mg_faces_restrict(mg, l, src);
+    mg->work += levels_fraction(&mg->levels, l - 1);
+    return;
+  }
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->restrict_scratch;
-  if (mg->faces) /* P's edge weights first: P^T = P_tables^T diag(rho) (faces.c) */
-    src = mg_faces_weigh(mg, l - 1, src);
   fetch_run(&L->restriction, src, F->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   for (int64_t t = 0; t < L->ntiles; t++) {
     const struct decomp_tile *tile = &L->tiles[t];
@@ -301,6 +304,11 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
 static void interpolate_from(struct multigrid *mg, int l) {
+  if (mg->faces) { /* operator-dependent (faces.c) */
+    mg_faces_interpolate(mg, l);
+    mg->work += levels_fraction(&mg->levels, l - 1);
+    return;
+  }
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->interp_scratch;
   int cur = current_of(mg, l), fine = current_of(mg, l - 1);
@@ -328,8 +336,6 @@ static void interpolate_from(struct multigrid *mg, int l) {
         double e = 0.0 + wj[0] * c[kj[0]];
         if (F->cols.ni[gj] == 2)
           e += wj[1] * c[kj[1]];
-        if (F->rho != NULL) /* a faces plate's edge weights (faces.c) */
-          e = F->rho[t][i * s + j] * e;
         if (kr != NULL) /* a fixed point keeps its value (its held one, or a correction's 0) */
           e = kr[j] * e;
         xr[j] += e;

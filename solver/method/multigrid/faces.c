@@ -11,6 +11,7 @@
 #include "common/minmax.h"
 #include "solver/kernel/operator.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,7 +169,7 @@ void mg_faces_tables(struct multigrid *mg) {
  * finer quantities are fetched over the restriction box and one point more (the neighbours'
  * faces) as the residual is, and combined in one order. */
 
-enum { Q_KEEP, Q_EAST, Q_SOUTH, Q_ABS, Q_N };
+enum { Q_KEEP, Q_EAST, Q_SOUTH, Q_ABS, Q_RAW, Q_N };
 
 static void box_of(const struct multigrid *mg, int l, const struct decomp_tile *t,
                    struct fetch_box *out) {
@@ -249,45 +250,6 @@ static double inward(const struct multigrid *mg, int l, int64_t t, int64_t i, in
 /* Two faces in series. */
 static double series(double a, double b) { return a + b > 0.0 ? a * b / (a + b) : 0.0; }
 
-/* Level l's rho (private.h): a point beyond the outermost coarse point at an edge that is not
- * held takes rho x the value tables interpolate, rho = c / (c + a), c its conductance inward and
- * a its absorption: the value its own equation gives it from the point inside (1 at an insulated
- * edge: the constant; 1/2 for an exchange as strong as the face inside). Its share of the coarse
- * absorption is then series(a, c), the Galerkin energy (the exchange through the film and the
- * half cell in series). */
-static int faces_rho(struct multigrid *mg, int l) {
-  struct level *L = &mg->lv[l];
-  const struct field *lf = L->field;
-  size_t n = (size_t)(L->ntiles > 0 ? L->ntiles : 1),
-         len = (size_t)(lf->buffer_len > 0 ? lf->buffer_len : 1);
-  L->rho = malloc(n * sizeof *L->rho);
-  L->rho_storage = malloc(len * sizeof *L->rho_storage);
-  if (L->rho == NULL || L->rho_storage == NULL)
-    return err_set(ERR_FAILURE, "out of memory for the multigrid transfers");
-  for (int64_t t = 0; t < L->ntiles; t++) {
-    L->rho[t] = L->rho_storage + (L->r[t] - L->storage);
-    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
-      for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
-        double c[DECOMP_NSIDES], a;
-        point_faces(mg, l, t, i, j, c, &a);
-        double in = inward(mg, l, t, i, j, c);
-        L->rho[t][i * L->stride[t] + j] = in > 0.0 ? in / (in + a) : 1.0;
-      }
-  }
-  return ERR_OK;
-}
-
-double **mg_faces_weigh(struct multigrid *mg, int l, double **src) {
-  struct level *L = &mg->lv[l];
-  for (int64_t t = 0; t < L->ntiles; t++)
-    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
-      for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
-        int64_t at = i * L->stride[t] + j;
-        L->r[t][at] = L->rho[t][at] * src[t][at];
-      }
-  return L->r;
-}
-
 /* Quantity q of level l at every point of its tiles, into its residual buffer r (free at set-up):
  * at a point beyond the outermost coarse point its absorption is series(a, c inward). */
 static void quantity(struct multigrid *mg, int l, int q) {
@@ -300,26 +262,144 @@ static void quantity(struct multigrid *mg, int l, int q) {
         L->r[t][i * L->stride[t] + j] = q == Q_KEEP    ? (is_free ? 1.0 : 0.0)
                                         : q == Q_EAST  ? c[DECOMP_EAST]
                                         : q == Q_SOUTH ? c[DECOMP_SOUTH]
+                                        : q == Q_RAW   ? a
                                         : (in = inward(mg, l, t, i, j, c)) > 0.0 ? series(a, in)
                                                                                  : a;
       }
 }
 
-/* Along a line, the coarse face from its two fine faces (docs/numerics.md: measured, the mean
- * that the linear interpolation's Galerkin operator has, not the series). */
-static double along(double a, double b) {
-  return getenv("TMP_SERIES") ? series(a, b) : 0.25 * (a + b);
+/* Quantities of a finer level over a box of it (global indices, 0 off the grid). */
+struct qbox {
+  const double *q[Q_N];
+  int64_t r0, c0, bw;
+};
+
+static double qv(const struct qbox *b, int q, int64_t r, int64_t c) {
+  return b->q[q][(r - b->r0) * b->bw + (c - b->c0)];
 }
+
+/* ---- operator-dependent interpolation ---------------------------------------------------------
+ * A fine point of level l on a coarse line takes the coarse value; one between two coarse points
+ * of its line takes their values weighted by its conductances toward them over its collapsed
+ * diagonal (the two plus its absorption: a held neighbour or an exchange pulls it toward 0); one
+ * beyond the outermost coarse point, the same with the one coarse point (c / (c + a): 1 at an
+ * insulated edge); one off every coarse line, its four neighbours' interpolated values weighted
+ * by its conductances over its diagonal. Across a jump the correction then bends where the
+ * conductance is small, as the error does (Alcouffe, Brandt, Dendy and Painter 1981). Weights
+ * are a pure function of the finer level's quantities in global indices: the fine owner (for
+ * P) and the coarse owner (for P^T) compute the same bits. */
+
+static int line_weights(const struct multigrid *mg, int l, const struct qbox *b, bool rows,
+                        int64_t gi, int64_t gj, double w[2]) {
+  const struct axis_tables *t = rows ? &mg->lv[l].rows : &mg->lv[l].cols;
+  const struct levels_axis *c =
+      rows ? &mg->levels.level[l + 1].rows : &mg->levels.level[l + 1].cols;
+  int64_t i = rows ? gi : gj, k = t->ki[2 * i];
+  int n = t->ni[i];
+  if (c->parity < 0 || (n == 1 && i == 2 * k + c->parity)) {
+    w[0] = 1.0;
+    return 1;
+  }
+  double lo = rows ? qv(b, Q_SOUTH, gi - 1, gj) : qv(b, Q_EAST, gi, gj - 1);
+  double hi = rows ? qv(b, Q_SOUTH, gi, gj) : qv(b, Q_EAST, gi, gj);
+  double den = (lo + hi) + qv(b, Q_RAW, gi, gj);
+  if (n == 2) {
+    w[0] = den > 0.0 ? lo / den : 0.5;
+    w[1] = den > 0.0 ? hi / den : 0.5;
+  } else {
+    bool toward_lo = 2 * k + c->parity < i;
+    w[0] = den > 0.0 ? (toward_lo ? lo : hi) / den : 1.0;
+  }
+  return n;
+}
+
+/* Point (gi, gj) of level l: its weights w[2 a + b] of coarse points (rows.ki[a], cols.ki[b]). */
+static void point_weights(const struct multigrid *mg, int l, const struct qbox *b, int64_t gi,
+                          int64_t gj, double w[4]) {
+  const struct level *F = &mg->lv[l];
+  const struct levels_level *c = &mg->levels.level[l + 1];
+  bool identity = c->rows.parity < 0;
+  int nr = F->rows.ni[gi], nc = F->cols.ni[gj];
+  bool on_r = identity || (nr == 1 && gi == 2 * F->rows.ki[2 * gi] + c->rows.parity);
+  bool on_c = identity || (nc == 1 && gj == 2 * F->cols.ki[2 * gj] + c->cols.parity);
+  w[0] = w[1] = w[2] = w[3] = 0.0;
+  double line[2];
+  if (on_r && on_c) {
+    w[0] = 1.0;
+    return;
+  }
+  if (on_r) {
+    int n = line_weights(mg, l, b, false, gi, gj, line);
+    for (int k = 0; k < n; k++)
+      w[k] = line[k];
+    return;
+  }
+  if (on_c) {
+    int n = line_weights(mg, l, b, true, gi, gj, line);
+    for (int k = 0; k < n; k++)
+      w[2 * k] = line[k];
+    return;
+  }
+  double den = qv(b, Q_RAW, gi, gj);
+  for (int a = 0; a < nr; a++) { /* the neighbours on coarse rows, interpolated along them */
+    int64_t fr = 2 * F->rows.ki[2 * gi + a] + c->rows.parity;
+    double cond = fr < gi ? qv(b, Q_SOUTH, gi - 1, gj) : qv(b, Q_SOUTH, gi, gj);
+    int n = line_weights(mg, l, b, false, fr, gj, line);
+    for (int k = 0; k < n; k++)
+      w[2 * a + k] += cond * line[k];
+    den += cond;
+  }
+  for (int k = 0; k < nc; k++) { /* the neighbours on coarse columns, along them */
+    int64_t fc = 2 * F->cols.ki[2 * gj + k] + c->cols.parity;
+    double cond = fc < gj ? qv(b, Q_EAST, gi, gj - 1) : qv(b, Q_EAST, gi, gj);
+    int n = line_weights(mg, l, b, true, gi, fc, line);
+    for (int a = 0; a < n; a++)
+      w[2 * a + k] += cond * line[a];
+    den += cond;
+  }
+  for (int k = 0; k < 4; k++)
+    w[k] = den > 0.0 ? w[k] / den : 1.0 / (double)(nr * nc);
+}
+
+/* Per-tile arrays laid out as level L's points (count of them, 13 at most), in one block. */
+static int tile_arrays(struct level *L, int count, double **arrays[], double **storage) {
+  int64_t total = 0;
+  for (int64_t t = 0; t < L->ntiles; t++)
+    total += L->tiles[t].nrows * L->stride[t];
+  size_t n = (size_t)(L->ntiles > 0 ? L->ntiles : 1);
+  *storage = malloc((size_t)(count * (total > 0 ? total : 1)) * sizeof **storage);
+  bool ok = *storage != NULL;
+  for (int k = 0; k < count; k++)
+    ok = ok && (arrays[k] = malloc(n * sizeof *arrays[k])) != NULL;
+  if (!ok)
+    return err_set(ERR_FAILURE, "out of memory for the multigrid transfers");
+  int64_t at = 0;
+  for (int64_t t = 0; t < L->ntiles; t++) {
+    for (int k = 0; k < count; k++)
+      arrays[k][t] = *storage + k * total + at;
+    at += L->tiles[t].nrows * L->stride[t];
+  }
+  return ERR_OK;
+}
+
+/* ---- the coarse operators, continued ----------------------------------------------------------
+ */
 
 struct coarse_ctx {
   const struct multigrid *mg;
   const struct level *L;
-  const double *box[Q_N];
-  int64_t bw, r0, c0; /* the boxes' width and global origin (one point outside the restriction's) */
+  struct qbox b;
   bool identity;
 };
 
-#define BOX(cx, q, r, c) (cx)->box[q][((r) - (cx)->r0) * (cx)->bw + ((c) - (cx)->c0)]
+#define BOX(cx, q, r, c) qv(&(cx)->b, q, r, c)
+
+/* Along a line, the coarse face from its two fine faces (docs/numerics.md: measured). */
+static double along(double a, double b) {
+  return getenv("TMP_ARITH") ? 0.25 * (a + b)
+         : getenv("TMP_GEO") ? 0.5 * sqrt(a * b)
+                             : series(a, b);
+}
 
 /* The coarse east face of coarse point (gi, gj) (gj + 1 < its columns), in global indices. */
 static double east_face(const struct coarse_ctx *cx, int64_t gi, int64_t gj) {
@@ -354,23 +434,43 @@ static double coarse_keep(const struct coarse_ctx *cx, int64_t gi, int64_t gj) {
   return BOX(cx, Q_KEEP, 2 * gi + cx->L->shape->rows.parity, 2 * gj + cx->L->shape->cols.parity);
 }
 
+/* Coarse point (gi, gj)'s restriction weights rw[3 a + b] of the finer points (rows.ir[a],
+ * cols.ir[b]): each one's interpolation weight of it. */
+static void restriction_weights(const struct coarse_ctx *cx, int64_t gi, int64_t gj, double rw[9]) {
+  const struct level *L = cx->L, *F = &cx->mg->lv[cx->L->shape - cx->mg->levels.level - 1];
+  int l = (int)(L->shape - cx->mg->levels.level);
+  for (int k = 0; k < 9; k++)
+    rw[k] = 0.0;
+  for (int a = 0; a < L->rows.nr[gi]; a++)
+    for (int b = 0; b < L->cols.nr[gj]; b++) {
+      int64_t fi = L->rows.ir[3 * gi + a], fj = L->cols.ir[3 * gj + b];
+      double w[4];
+      point_weights(cx->mg, l - 1, &cx->b, fi, fj, w);
+      int aa = 0, bb = 0;
+      while (aa + 1 < F->rows.ni[fi] && F->rows.ki[2 * fi + aa] != gi)
+        aa++;
+      while (bb + 1 < F->cols.ni[fj] && F->cols.ki[2 * fj + bb] != gj)
+        bb++;
+      rw[3 * a + b] = w[2 * aa + bb];
+    }
+}
+
 /* P^T of the finer absorption at coarse point (gi, gj), in the restriction's order. */
-static double coarse_absorption(const struct coarse_ctx *cx, int64_t gi, int64_t gj) {
+static double coarse_absorption(const struct coarse_ctx *cx, int64_t gi, int64_t gj,
+                                const double rw[9]) {
   const struct level *L = cx->L;
-  if (cx->identity)
-    return BOX(cx, Q_ABS, gi, gj);
   double sum = 0.0;
   for (int a = 0; a < L->rows.nr[gi]; a++) {
     double row = 0.0;
     for (int b = 0; b < L->cols.nr[gj]; b++)
-      row +=
-          L->cols.wr[3 * gj + b] * BOX(cx, Q_ABS, L->rows.ir[3 * gi + a], L->cols.ir[3 * gj + b]);
-    sum += L->rows.wr[3 * gi + a] * row;
+      row += rw[3 * a + b] * BOX(cx, Q_ABS, L->rows.ir[3 * gi + a], L->cols.ir[3 * gj + b]);
+    sum += row;
   }
   return sum;
 }
 
-/* Level l's operator (keep, sw) and its absorption (in f) from the boxes of level l - 1. */
+/* Level l's operator (keep, sw), its absorption (in f) and its restriction weights from the
+ * boxes of level l - 1. */
 static void build_level(const struct coarse_ctx *cx) {
   const struct level *L = cx->L;
   int64_t ny = L->shape->rows.n, nx = L->shape->cols.n;
@@ -378,6 +478,10 @@ static void build_level(const struct coarse_ctx *cx) {
     for (int64_t i = 0; i < L->tiles[t].nrows; i++)
       for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
         int64_t gi = L->tiles[t].row0 + i, gj = L->tiles[t].col0 + j, at = i * L->stride[t] + j;
+        double rw[9];
+        restriction_weights(cx, gi, gj, rw);
+        for (int k = 0; k < 9; k++)
+          L->rw[k][t][at] = rw[k];
         double keep = coarse_keep(cx, gi, gj);
         L->keep[t][at] = keep;
         if (keep == 0.0) {
@@ -397,7 +501,7 @@ static void build_level(const struct coarse_ctx *cx) {
         double coupled[DECOMP_NSIDES];
         for (int d = 0; d < DECOMP_NSIDES; d++)
           coupled[d] = L->sw[d][t][at] = free_nb[d] ? face[d] : 0.0;
-        double absorbed = coarse_absorption(cx, gi, gj) +
+        double absorbed = coarse_absorption(cx, gi, gj, rw) +
                           ((face[DECOMP_NORTH] - coupled[DECOMP_NORTH]) +
                            (face[DECOMP_SOUTH] - coupled[DECOMP_SOUTH])) +
                           ((face[DECOMP_WEST] - coupled[DECOMP_WEST]) +
@@ -408,6 +512,68 @@ static void build_level(const struct coarse_ctx *cx) {
         L->f[t][at] = absorbed;
       }
 }
+#undef BOX
+
+/* What level l's own tiles read to set their interpolation weights: each tile and two points
+ * more all round, one after another. */
+static int64_t gen_own(const void *ctx, int rank, struct fetch_box *out) {
+  const struct gen_ctx *g = ctx;
+  int64_t n = mg_tiles_of(&g->mg->levels, g->level, rank), at = 0;
+  for (int64_t k = 0; out != NULL && k < n; k++) {
+    struct decomp_tile t;
+    mg_tile_of(&g->mg->levels.level[g->level], rank, k, &t);
+    int64_t w = t.ncols + 4;
+    out[k] = (struct fetch_box){
+        t.row0 - 2, t.row0 + t.nrows + 2, t.col0 - 2, t.col0 + t.ncols + 2, 0, at, w};
+    at += (t.nrows + 4) * w;
+  }
+  return n;
+}
+
+/* Level l's interpolation weights (pw) from its quantities around its tiles (fetched). */
+static int fine_weights(struct multigrid *mg, int l) {
+  struct level *F = &mg->lv[l];
+  struct fetch fy;
+  struct gen_ctx own = {mg, l};
+  int status =
+      fetch_plan(&fy, &F->shape->layout, false, gen_own, &own, mg->team->rank, mg->team->size);
+  int64_t len = 0;
+  for (int64_t t = 0; status == ERR_OK && t < fy.nboxes; t++)
+    len += (fy.boxes[t].r1 - fy.boxes[t].r0) * fy.boxes[t].stride;
+  double *boxes = NULL;
+  if (status == ERR_OK)
+    status = tile_arrays(F, 4, F->pw, &F->pw_storage);
+  if (status == ERR_OK &&
+      (boxes = calloc((size_t)(Q_N * (len > 0 ? len : 1)), sizeof *boxes)) == NULL)
+    status = err_set(ERR_FAILURE, "out of memory for the multigrid transfers");
+  status = team_agree(mg->team, status);
+  if (status != ERR_OK) {
+    free(boxes);
+    fetch_free(&fy);
+    return status;
+  }
+  for (int q = 0; q < Q_N; q++) {
+    double *dst = boxes + q * len;
+    quantity(mg, l, q);
+    fetch_run(&fy, F->r, F->stride, &dst, mg->comm, mg->team, mg->team->rank);
+  }
+  for (int64_t t = 0; t < F->ntiles; t++) {
+    const struct fetch_box *bx = &fy.boxes[t];
+    struct qbox b = {.r0 = bx->r0, .c0 = bx->c0, .bw = bx->stride};
+    for (int q = 0; q < Q_N; q++)
+      b.q[q] = boxes + q * len + bx->offset;
+    for (int64_t i = 0; i < F->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < F->tiles[t].ncols; j++) {
+        double w[4];
+        point_weights(mg, l, &b, F->tiles[t].row0 + i, F->tiles[t].col0 + j, w);
+        for (int k = 0; k < 4; k++)
+          F->pw[k][t][i * F->stride[t] + j] = w[k];
+      }
+  }
+  free(boxes);
+  fetch_free(&fy);
+  return ERR_OK;
+}
 
 /* Every coarse level's operator, from level 0's arrays down. Collective (the fetches); every
  * rank must have planned the levels. */
@@ -415,6 +581,7 @@ int mg_faces_coarse(struct multigrid *mg) {
   mg_faces_keep0(mg);
   for (int l = 1; l < mg->levels.n; l++) {
     struct level *L = &mg->lv[l];
+    CHECK(fine_weights(mg, l - 1));
     struct fetch fx;
     struct gen_ctx here = {mg, l};
     int status = fetch_plan(&fx, &mg->lv[l - 1].shape->layout, false, gen_box, &here,
@@ -422,12 +589,14 @@ int mg_faces_coarse(struct multigrid *mg) {
     struct coarse_ctx cx = {.mg = mg, .L = L, .identity = L->shape->rows.parity < 0};
     double *boxes = NULL;
     int64_t len = 0;
+    if (status == ERR_OK)
+      status = tile_arrays(L, 9, L->rw, &L->rw_storage);
     if (status == ERR_OK && L->ntiles > 0) {
       struct fetch_box b;
       box_of(mg, l, &L->tiles[0], &b);
-      cx.bw = b.stride;
-      cx.r0 = b.r0;
-      cx.c0 = b.c0;
+      cx.b.bw = b.stride;
+      cx.b.r0 = b.r0;
+      cx.b.c0 = b.c0;
       len = (b.r1 - b.r0) * b.stride;
       boxes = calloc((size_t)(Q_N * len), sizeof *boxes);
       if (boxes == NULL)
@@ -439,17 +608,9 @@ int mg_faces_coarse(struct multigrid *mg) {
       fetch_free(&fx);
       return status;
     }
-    if (status == ERR_OK)
-      status = faces_rho(mg, l - 1);
-    status = team_agree(mg->team, status);
-    if (status != ERR_OK) {
-      free(boxes);
-      fetch_free(&fx);
-      return status;
-    }
     for (int q = 0; q < Q_N; q++) {
       double *dst = boxes + q * len; /* beyond the grid: 0 (no point, no face) */
-      cx.box[q] = dst;
+      cx.b.q[q] = dst;
       quantity(mg, l - 1, q);
       fetch_run(&fx, mg->lv[l - 1].r, mg->lv[l - 1].stride, &dst, mg->comm, mg->team,
                 mg->team->rank);
@@ -468,4 +629,57 @@ int mg_faces_coarse(struct multigrid *mg) {
   }
   return ERR_OK;
 }
-#undef BOX
+
+/* ---- the transfers ----------------------------------------------------------------------------
+ */
+
+void mg_faces_restrict(struct multigrid *mg, int l, double **src) {
+  struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
+  double *scratch = L->restrict_scratch;
+  fetch_run(&L->restriction, src, F->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  int64_t w = L->restrict_cols;
+  for (int64_t t = 0; t < L->ntiles; t++)
+    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
+        int64_t gi = L->tiles[t].row0 + i, gj = L->tiles[t].col0 + j, at = i * L->stride[t] + j;
+        double sum = 0.0;
+        for (int a = 0; a < L->rows.nr[gi]; a++) {
+          const double *row =
+              scratch + (L->rows.ir[3 * gi + a] - L->restrict_r0) * w - L->restrict_c0;
+          double part = 0.0;
+          for (int b = 0; b < L->cols.nr[gj]; b++)
+            part += L->rw[3 * a + b][t][at] * row[L->cols.ir[3 * gj + b]];
+          sum += part;
+        }
+        L->f[t][at] = L->keep[t][at] * sum; /* 0 at a held point */
+      }
+}
+
+void mg_faces_interpolate(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
+  double *scratch = L->interp_scratch;
+  int cur = L->field != NULL ? L->field->current : L->current;
+  int fine = F->field->current;
+  fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  for (int64_t t = 0; t < F->ntiles; t++) {
+    const struct fetch_box *bx = &L->interp.boxes[t];
+    int64_t s = F->stride[t], w = bx->c1 - bx->c0;
+    const double *box = scratch + bx->offset;
+    for (int64_t i = 0; i < F->tiles[t].nrows; i++) {
+      int64_t gi = F->tiles[t].row0 + i;
+      double *xr = F->x[fine][t] + i * s;
+      for (int64_t j = 0; j < F->tiles[t].ncols; j++) {
+        int64_t gj = F->tiles[t].col0 + j, at = i * s + j;
+        double e = 0.0;
+        for (int a = 0; a < F->rows.ni[gi]; a++) {
+          const double *row = box + (F->rows.ki[2 * gi + a] - bx->r0) * w - bx->c0;
+          double part = 0.0;
+          for (int b = 0; b < F->cols.ni[gj]; b++)
+            part += F->pw[2 * a + b][t][at] * row[F->cols.ki[2 * gj + b]];
+          e += part;
+        }
+        xr[j] += F->keep[t][at] * e; /* a held point keeps its value */
+      }
+    }
+  }
+}

@@ -46,10 +46,11 @@ struct level {
    * diagonal. */
   double **sw[SW_N];
   double *keep_storage; /* a coarser level's keep and sw, laid out as f */
-  /* A faces plate's level above the coarsest: the interpolation's weight of each point beyond
-   * the outermost coarse point at an edge that is not held (faces.c), 1 elsewhere; laid out as r.
-   * P = diag(rho) P_tables, so the restriction weighs the residual by it first. */
-  double **rho, *rho_storage;
+  /* A faces plate's operator-dependent transfers (faces.c), laid out as r: on a level above the
+   * coarsest, each point's interpolation weights pw[2 a + b] of the coarse points
+   * (rows.ki[a], cols.ki[b]); on a coarse level, each point's restriction weights rw[3 a + b] of
+   * the finer points (rows.ir[a], cols.ir[b]): the same numbers, P^T exactly. */
+  double **pw[4], **rw[9], *pw_storage, *rw_storage;
   /* The iterate: level 0's is the run's field; a coarse level's (not the coarsest) a field of
    * its own in shared windows, its rings filled by its own halo exchange (halo.h). */
   struct field *field;
@@ -119,8 +120,10 @@ int mg_faces_edges(struct multigrid *mg);
 void mg_faces_tables(struct multigrid *mg);
 void mg_faces_keep0(struct multigrid *mg);
 int mg_faces_coarse(struct multigrid *mg);
-/* rho x src (level l's, src its r or its f) into level l's r, which it returns. */
-double **mg_faces_weigh(struct multigrid *mg, int l, double **src);
+/* The transfers of a faces plate (operator-dependent): f of level l = P^T src (level l - 1's),
+ * and level l - 1's current iterate += P (level l's current iterate). Collective. */
+void mg_faces_restrict(struct multigrid *mg, int l, double **src);
+void mg_faces_interpolate(struct multigrid *mg, int l);
 
 /* cycle.c: fill level l's rings of buffer `buf` (every level but the coarsest is a field with
  * its halo). Collective; a failure ends the job. */

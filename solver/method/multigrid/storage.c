@@ -378,8 +378,12 @@ void multigrid_destroy(struct multigrid **mgp) {
     free(L->keep);
     free(L->b);
     free(L->keep_storage);
-    free(L->rho);
-    free(L->rho_storage);
+    for (int k = 0; k < 4; k++)
+      free(L->pw[k]);
+    for (int k = 0; k < 9; k++)
+      free(L->rw[k]);
+    free(L->pw_storage);
+    free(L->rw_storage);
     for (int k = 0; k < SW_N; k++)
       free(L->sw[k]);
   }
