@@ -63,9 +63,12 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
     const double *xr = x + i * s;
     double *o = out + i * s;
     const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
-    if (l == 0 && mg->faces) { /* the faces update (faces.c), weighted as below */
+    if (mg->faces) { /* the faces update (faces.c), weighted as below */
       double *u = mg->row;
-      mg_faces_update_row(mg->field, t, i, xr, u);
+      if (l == 0)
+        mg_faces_update_row(mg->field, t, i, xr, u);
+      else
+        mg_faces_coarse_update_row(mg, l, t, i, xr, u);
       for (int64_t j = 0; j < tile->ncols; j++) {
         double y = xr[j] + beta * (u[j] - xr[j]);
         o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
@@ -168,6 +171,11 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
 
 static void smooth(struct multigrid *mg, int l, int steps) {
   struct level *L = &mg->lv[l];
+  if (l > 0 && mg->faces) { /* nine points: four colours (faces.c) */
+    mg_faces_smooth(mg, l, steps);
+    mg->work += steps * levels_fraction(&mg->levels, l);
+    return;
+  }
   if (mg->p.smoother == MULTIGRID_REDBLACK) {
     for (int s = 1; s <= steps; s++)
       for (int colour = 0; colour < 2; colour++) {
@@ -201,8 +209,11 @@ static void residual(struct multigrid *mg, int l) {
       const double *xr = L->x[in][t] + i * s;
       double *rr = L->r[t] + i * s;
       const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
-      if (l == 0 && mg->faces) { /* load - A x, in watts (0 at a held point that holds) */
-        mg_faces_residual_row(mg->field, t, i, xr, rr);
+      if (mg->faces) { /* load - A x, in watts (0 at a held point that holds) */
+        if (l == 0)
+          mg_faces_residual_row(mg->field, t, i, xr, rr);
+        else
+          mg_faces_coarse_residual_row(mg, l, t, i, xr, rr);
         continue;
       }
       if (l == 0 && kr != NULL) { /* 4 (b + avg - x) at a free point, 0 at a fixed one */

@@ -11,7 +11,6 @@
 #include "common/minmax.h"
 #include "solver/kernel/operator.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,111 +70,25 @@ void mg_faces_keep0(struct multigrid *mg) {
       }
 }
 
-/* Which edges are held (field.h: the ring beyond an edge that is not held has conductance 0, so
- * an edge is held where some point of it conducts into the ring). Collective on team->comm. */
-int mg_faces_edges(struct multigrid *mg) {
-  const struct field *f = mg->field;
-  const struct decomp_layout *g = f->layout;
-  int held[DECOMP_NSIDES] = {0, 0, 0, 0}, all[DECOMP_NSIDES];
-  for (int64_t t = 0; t < f->ntiles; t++) {
-    const struct decomp_tile *tile = &f->tiles[t];
-    int64_t s = field_stride(f, t);
-    for (int64_t i = 0; i < tile->nrows; i++)
-      for (int64_t j = 0; j < tile->ncols; j++) {
-        int64_t gi = tile->row0 + i, gj = tile->col0 + j, at = i * s + j;
-        const bool edge[DECOMP_NSIDES] = {gi == 0, gi == g->ny - 1, gj == 0, gj == g->nx - 1};
-        for (int d = 0; d < DECOMP_NSIDES; d++)
-          held[d] |= edge[d] && faces_at(f, f->cond[d], t)[at] != 0.0;
-      }
-  }
-  if (MPI_Allreduce(held, all, DECOMP_NSIDES, MPI_INT, MPI_MAX, mg->team->comm) != MPI_SUCCESS)
-    team_abort(mg->team, err_set(ERR_FAILURE, "MPI_Allreduce of the held edges failed"));
-  for (int d = 0; d < DECOMP_NSIDES; d++)
-    mg->held[d] = all[d] != 0;
-  return ERR_OK;
-}
-
-/* ---- the transfers at the edges ---------------------------------------------------------------
- * levels.h interpolates a fine point between an edge and the first coarse point toward 0 at the
- * edge: the correction of a held edge. At an edge that is not held the correction is free, and
- * the fine points beyond the outermost coarse point take its value (weight 1): P then keeps
- * constants, which a Neumann or Robin plate's slowest error is nearly, and the coarse operator's
- * row sums are the fine ones restricted (P^T A P 1 = P^T A 1). The restriction is P^T exactly
- * (the residual is in watts, an extensive quantity: a coarse point collects its fine points'
- * heat, not their average). */
-
-static void faces_interp(struct axis_tables *t, const struct levels_axis *a,
-                         const struct levels_axis *coarse, bool held_lo, bool held_hi) {
-  if (coarse->parity < 0)
-    return;
-  for (int64_t i = 0; i < a->n; i++) {
-    int64_t k = t->ki[2 * i];
-    if (t->ni[i] != 1 || i == 2 * k + coarse->parity)
-      continue; /* between two coarse points, or one itself */
-    bool low = i < 2 * k + coarse->parity;
-    if (!(low ? held_lo : held_hi))
-      t->wi[2 * i] = 1.0;
-  }
-}
-
-static void faces_restrict(struct axis_tables *t, const struct levels_axis *a,
-                           const struct levels_axis *finer, const struct axis_tables *ft) {
-  if (a->parity < 0)
-    return;
-  for (int64_t k = 0; k < a->n; k++) {
-    int64_t centre = 2 * k + a->parity;
-    int n = 0;
-    for (int64_t at = centre - 1; at <= centre + 1; at++) {
-      if (at < 0 || at >= finer->n)
-        continue;
-      for (int m = 0; m < ft->ni[at]; m++)
-        if (ft->ki[2 * at + m] == k) {
-          t->ir[3 * k + n] = at;
-          t->wr[3 * k + n++] = ft->wi[2 * at + m];
-        }
-    }
-    t->nr[k] = n;
-  }
-}
-
-void mg_faces_tables(struct multigrid *mg) {
-  for (int l = 0; l + 1 < mg->levels.n; l++) {
-    struct level *L = &mg->lv[l];
-    const struct levels_level *c = &mg->levels.level[l + 1];
-    faces_interp(&L->rows, &L->shape->rows, &c->rows, mg->held[DECOMP_NORTH],
-                 mg->held[DECOMP_SOUTH]);
-    faces_interp(&L->cols, &L->shape->cols, &c->cols, mg->held[DECOMP_WEST], mg->held[DECOMP_EAST]);
-  }
-  for (int l = 1; l < mg->levels.n; l++) {
-    struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
-    faces_restrict(&L->rows, &L->shape->rows, &F->shape->rows, &F->rows);
-    faces_restrict(&L->cols, &L->shape->cols, &F->shape->cols, &F->cols);
-  }
-}
-
 /* ---- the coarse operators ---------------------------------------------------------------------
- * Each level hands the next four quantities per point: keep (1 free, 0 held), the conductance to
- * its east and to its south neighbour where both are free (0 at the grid's last column or row:
- * no neighbour there), and its absorption, its row sum over the free points: diag less the
- * conductances to free neighbours (what it loses to held edges and points, convective edges and
- * the faces). The coarse operator (docs/numerics.md):
- *   a coarse face between coarse neighbours (fine points 2 apart) has the conductance of the
- *   two fine faces between them in series, summed across the fine lines its control face spans
- *   with the interpolation's weights (1/2, 1, 1/2; 1 for a line on an edge that is not held);
- *   the coarse absorption is P^T of the fine one (the Galerkin row sum where P keeps constants);
- *   a coarse point is held where its fine one is; a face to a held point is absorption.
- * Five points, an M-matrix, symmetric bit for bit (a face is computed once from the same
- * values, in global indices, on either side), and the same bits on every decomposition: the
- * finer quantities are fetched over the restriction box and one point more (the neighbours'
- * faces) as the residual is, and combined in one order. */
+ * Galerkin: A_H = P^T A P, P the operator-dependent interpolation below and P^T the restriction,
+ * so a coarse level has nine points (docs/numerics.md, "Multigrid on the faces operator": the
+ * 5-point averages of the face conductances were measured first and diverge on a checkerboard of
+ * 1e3). Each level hands the next, per point: whether it is free, its couplings to its eight
+ * neighbours where both are free (0 off the grid and to a held point) and its diagonal. A coarse
+ * point is held where its fine one is (its row the identity, its column dropped). The quantities
+ * are fetched over the restriction box and two points more, as the residual is, and combined in
+ * global indices in one order: the same bits on every decomposition. */
 
-enum { Q_KEEP, Q_EAST, Q_SOUTH, Q_ABS, Q_RAW, Q_N };
+/* The eight neighbours, in sw's order and then corner's: N, S, W, E, NW, NE, SW, SE. */
+static const int64_t DI[8] = {-1, 1, 0, 0, -1, -1, 1, 1}, DJ[8] = {0, 0, -1, 1, -1, 1, -1, 1};
+enum { Q_KEEP, Q_C, Q_DIAG = Q_C + 8, Q_N };
 
 static void box_of(const struct multigrid *mg, int l, const struct decomp_tile *t,
                    struct fetch_box *out) {
   mg_restrict_box(mg, l, t, out);
-  *out = (struct fetch_box){out->r0 - 1, out->r1 + 1, out->c0 - 1,          out->c1 + 1,
-                            0,           0,           out->c1 - out->c0 + 2};
+  *out = (struct fetch_box){out->r0 - 2, out->r1 + 2, out->c0 - 2,          out->c1 + 2,
+                            0,           0,           out->c1 - out->c0 + 4};
 }
 
 static int64_t gen_box(const void *ctx, int rank, struct fetch_box *out) {
@@ -190,81 +103,36 @@ static int64_t gen_box(const void *ctx, int rank, struct fetch_box *out) {
   return 1;
 }
 
-/* Point (i, j) of tile t of level l: its conductances to free neighbours (north, south, west,
- * east; 0 to a held point and off the grid) and its absorption; whether it is free. Level 0's
- * from the field's arrays (the neighbours' in its rings), a coarser level's from its operator
- * and its absorption (left in f until mg_faces_coarse ends). */
-static bool point_faces(const struct multigrid *mg, int l, int64_t t, int64_t i, int64_t j,
-                        double c[DECOMP_NSIDES], double *absorbed) {
-  const struct level *L = &mg->lv[l];
-  const struct field *f = mg->field;
-  int64_t gi = L->tiles[t].row0 + i, gj = L->tiles[t].col0 + j, s = L->stride[t], at = i * s + j;
-  if (l > 0) {
-    for (int d = 0; d < DECOMP_NSIDES; d++)
-      c[d] = L->sw[d][t][at];
-    *absorbed = L->f[t][at];
-    return L->keep[t][at] != 0.0;
-  }
-  for (int d = 0; d < DECOMP_NSIDES; d++)
-    c[d] = 0.0;
-  *absorbed = 0.0;
-  if (held_at(f, t, at))
-    return false;
-  const bool inside[DECOMP_NSIDES] = {gi > 0, gi<L->shape->rows.n - 1, gj> 0,
-                                      gj < L->shape->cols.n - 1};
-  const int64_t step[DECOMP_NSIDES] = {-s, s, -1, 1};
-  for (int d = 0; d < DECOMP_NSIDES; d++)
-    c[d] = inside[d] && !held_at(f, t, at + step[d]) ? faces_at(f, f->cond[d], t)[at] : 0.0;
-  *absorbed = faces_at(f, f->diag, t)[at] -
-              ((c[DECOMP_NORTH] + c[DECOMP_SOUTH]) + (c[DECOMP_WEST] + c[DECOMP_EAST]));
-  return true;
-}
-
-/* Whether point i of one direction of level l lies beyond its outermost coarse point at an edge
- * that is not held (its interpolation extrapolates): -1 no, else the side toward the plate's
- * inside (decomp_side: the low end's inside is south or east, the high end's north or west). */
-static int beyond(const struct multigrid *mg, int l, bool rows, int64_t i) {
-  const struct axis_tables *t = rows ? &mg->lv[l].rows : &mg->lv[l].cols;
-  const struct levels_axis *c =
-      rows ? &mg->levels.level[l + 1].rows : &mg->levels.level[l + 1].cols;
-  if (c->parity < 0 || t->ni[i] != 1 || i == 2 * t->ki[2 * i] + c->parity)
-    return -1;
-  bool low = i < 2 * t->ki[2 * i] + c->parity;
-  bool held = rows ? mg->held[low ? DECOMP_NORTH : DECOMP_SOUTH]
-                   : mg->held[low ? DECOMP_WEST : DECOMP_EAST];
-  if (held)
-    return -1;
-  return rows ? (low ? DECOMP_SOUTH : DECOMP_NORTH) : (low ? DECOMP_EAST : DECOMP_WEST);
-}
-
-/* The conductance of point (i, j) of level l toward the plate's inside where it lies beyond
- * the outermost coarse point at an edge that is not held (0 elsewhere). */
-static double inward(const struct multigrid *mg, int l, int64_t t, int64_t i, int64_t j,
-                     const double c[DECOMP_NSIDES]) {
-  const struct level *L = &mg->lv[l];
-  int dr = beyond(mg, l, true, L->tiles[t].row0 + i),
-      dc = beyond(mg, l, false, L->tiles[t].col0 + j);
-  return (dr >= 0 ? c[dr] : 0.0) + (dc >= 0 ? c[dc] : 0.0);
-}
-
-/* Two faces in series. */
-static double series(double a, double b) { return a + b > 0.0 ? a * b / (a + b) : 0.0; }
-
 /* Quantity q of level l at every point of its tiles, into its residual buffer r (free at set-up):
- * at a point beyond the outermost coarse point its absorption is series(a, c inward). */
+ * level 0's from the field's arrays (the neighbours' held flags from its rings), a coarser
+ * level's from its operator. */
 static void quantity(struct multigrid *mg, int l, int q) {
   struct level *L = &mg->lv[l];
+  const struct field *f = mg->field;
   for (int64_t t = 0; t < L->ntiles; t++)
     for (int64_t i = 0; i < L->tiles[t].nrows; i++)
       for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
-        double c[DECOMP_NSIDES], a, in;
-        bool is_free = point_faces(mg, l, t, i, j, c, &a);
-        L->r[t][i * L->stride[t] + j] = q == Q_KEEP    ? (is_free ? 1.0 : 0.0)
-                                        : q == Q_EAST  ? c[DECOMP_EAST]
-                                        : q == Q_SOUTH ? c[DECOMP_SOUTH]
-                                        : q == Q_RAW   ? a
-                                        : (in = inward(mg, l, t, i, j, c)) > 0.0 ? series(a, in)
-                                                                                 : a;
+        int64_t gi = L->tiles[t].row0 + i, gj = L->tiles[t].col0 + j, s = L->stride[t];
+        int64_t at = i * s + j;
+        double v = 0.0;
+        if (l > 0) {
+          bool is_free = L->keep[t][at] != 0.0;
+          v = !is_free      ? 0.0
+              : q == Q_KEEP ? 1.0
+              : q == Q_DIAG ? L->sw[SW_DIAG][t][at]
+              : q < Q_C + 4 ? L->sw[q - Q_C][t][at]
+                            : L->corner[q - Q_C - 4][t][at];
+        } else if (!held_at(f, t, at)) {
+          int d = q - Q_C;
+          bool inside = d >= 0 && d < 4 && gi + DI[d] >= 0 && gi + DI[d] < L->shape->rows.n &&
+                        gj + DJ[d] >= 0 && gj + DJ[d] < L->shape->cols.n;
+          v = q == Q_KEEP   ? 1.0
+              : q == Q_DIAG ? faces_at(f, f->diag, t)[at]
+              : inside && !held_at(f, t, at + DI[d] * s + DJ[d])
+                  ? faces_at(f, f->cond[d], t)[at]
+                  : 0.0; /* level 0 has no diagonal neighbours */
+        }
+        L->r[t][at] = v;
       }
 }
 
@@ -279,15 +147,17 @@ static double qv(const struct qbox *b, int q, int64_t r, int64_t c) {
 }
 
 /* ---- operator-dependent interpolation ---------------------------------------------------------
- * A fine point of level l on a coarse line takes the coarse value; one between two coarse points
- * of its line takes their values weighted by its conductances toward them over its collapsed
- * diagonal (the two plus its absorption: a held neighbour or an exchange pulls it toward 0); one
- * beyond the outermost coarse point, the same with the one coarse point (c / (c + a): 1 at an
- * insulated edge); one off every coarse line, its four neighbours' interpolated values weighted
- * by its conductances over its diagonal. Across a jump the correction then bends where the
- * conductance is small, as the error does (Alcouffe, Brandt, Dendy and Painter 1981). Weights
- * are a pure function of the finer level's quantities in global indices: the fine owner (for
- * P) and the coarse owner (for P^T) compute the same bits. */
+ * A fine point of level l on a coarse line takes the coarse value. One on a coarse row between
+ * two coarse points (or beyond the outermost, at an edge) takes them weighted by its couplings
+ * toward each side, the stencil collapsed across the row (west: W + NW + SW), over its
+ * diagonal less its couplings along the other direction (N + S): a held neighbour, an edge's
+ * exchange or the faces' pull it toward 0, and at an insulated edge the outermost point takes
+ * the coarse value whole. One off every coarse line takes its eight neighbours, those on
+ * coarse lines interpolated so, weighted by its couplings over its diagonal. Across a jump the
+ * correction then bends where the conductance is small, as the error does (the black-box
+ * multigrid of Alcouffe, Brandt, Dendy and Painter, 1981). The weights are a pure function of
+ * the finer level's quantities in global indices: the fine owner (P) and the coarse owner (P^T,
+ * the Galerkin product) compute the same bits. */
 
 static int line_weights(const struct multigrid *mg, int l, const struct qbox *b, bool rows,
                         int64_t gi, int64_t gj, double w[2]) {
@@ -300,9 +170,12 @@ static int line_weights(const struct multigrid *mg, int l, const struct qbox *b,
     w[0] = 1.0;
     return 1;
   }
-  double lo = rows ? qv(b, Q_SOUTH, gi - 1, gj) : qv(b, Q_EAST, gi, gj - 1);
-  double hi = rows ? qv(b, Q_SOUTH, gi, gj) : qv(b, Q_EAST, gi, gj);
-  double den = (lo + hi) + qv(b, Q_RAW, gi, gj);
+  /* along the columns (rows false): lo is west, hi east, across north and south */
+  int lo_d = rows ? 0 : 2, hi_d = rows ? 1 : 3, x0 = rows ? 2 : 0, x1 = rows ? 3 : 1;
+  int lo_c0 = rows ? 4 : 4, lo_c1 = rows ? 5 : 6, hi_c0 = rows ? 6 : 5, hi_c1 = 7;
+  double lo = qv(b, Q_C + lo_d, gi, gj) + (qv(b, Q_C + lo_c0, gi, gj) + qv(b, Q_C + lo_c1, gi, gj));
+  double hi = qv(b, Q_C + hi_d, gi, gj) + (qv(b, Q_C + hi_c0, gi, gj) + qv(b, Q_C + hi_c1, gi, gj));
+  double den = qv(b, Q_DIAG, gi, gj) - (qv(b, Q_C + x0, gi, gj) + qv(b, Q_C + x1, gi, gj));
   if (n == 2) {
     w[0] = den > 0.0 ? lo / den : 0.5;
     w[1] = den > 0.0 ? hi / den : 0.5;
@@ -313,7 +186,8 @@ static int line_weights(const struct multigrid *mg, int l, const struct qbox *b,
   return n;
 }
 
-/* Point (gi, gj) of level l: its weights w[2 a + b] of coarse points (rows.ki[a], cols.ki[b]). */
+/* Point (gi, gj) of level l (on the grid): its weights w[2 a + b] of coarse points (rows.ki[a],
+ * cols.ki[b]); 0 at a held point. */
 static void point_weights(const struct multigrid *mg, int l, const struct qbox *b, int64_t gi,
                           int64_t gj, double w[4]) {
   const struct level *F = &mg->lv[l];
@@ -323,51 +197,54 @@ static void point_weights(const struct multigrid *mg, int l, const struct qbox *
   bool on_r = identity || (nr == 1 && gi == 2 * F->rows.ki[2 * gi] + c->rows.parity);
   bool on_c = identity || (nc == 1 && gj == 2 * F->cols.ki[2 * gj] + c->cols.parity);
   w[0] = w[1] = w[2] = w[3] = 0.0;
+  if (qv(b, Q_KEEP, gi, gj) == 0.0)
+    return;
   double line[2];
   if (on_r && on_c) {
     w[0] = 1.0;
     return;
   }
-  if (on_r) {
-    int n = line_weights(mg, l, b, false, gi, gj, line);
+  if (on_r || on_c) {
+    int n = line_weights(mg, l, b, on_c, gi, gj, line);
     for (int k = 0; k < n; k++)
-      w[k] = line[k];
+      w[on_c ? 2 * k : k] = line[k];
     return;
   }
-  if (on_c) {
-    int n = line_weights(mg, l, b, true, gi, gj, line);
-    for (int k = 0; k < n; k++)
-      w[2 * k] = line[k];
-    return;
+  for (int d = 0; d < 8; d++) {
+    int64_t ni = gi + DI[d], nj = gj + DJ[d];
+    double cond = qv(b, Q_C + d, gi, gj);
+    if (cond == 0.0)
+      continue; /* off the grid, held, or no coupling */
+    /* which of this point's coarse rows and columns the neighbour lies on (-1: between) */
+    int a = -1, k = -1;
+    for (int m = 0; m < nr; m++)
+      a = 2 * F->rows.ki[2 * gi + m] + c->rows.parity == ni ? m : a;
+    for (int m = 0; m < nc; m++)
+      k = 2 * F->cols.ki[2 * gj + m] + c->cols.parity == nj ? m : k;
+    if (a >= 0 && k >= 0) {
+      w[2 * a + k] += cond;
+    } else if (a >= 0) {
+      int n = line_weights(mg, l, b, false, ni, nj, line);
+      for (int m = 0; m < n; m++)
+        w[2 * a + m] += cond * line[m];
+    } else if (k >= 0) {
+      int n = line_weights(mg, l, b, true, ni, nj, line);
+      for (int m = 0; m < n; m++)
+        w[2 * m + k] += cond * line[m];
+    }
   }
-  double den = qv(b, Q_RAW, gi, gj);
-  for (int a = 0; a < nr; a++) { /* the neighbours on coarse rows, interpolated along them */
-    int64_t fr = 2 * F->rows.ki[2 * gi + a] + c->rows.parity;
-    double cond = fr < gi ? qv(b, Q_SOUTH, gi - 1, gj) : qv(b, Q_SOUTH, gi, gj);
-    int n = line_weights(mg, l, b, false, fr, gj, line);
-    for (int k = 0; k < n; k++)
-      w[2 * a + k] += cond * line[k];
-    den += cond;
-  }
-  for (int k = 0; k < nc; k++) { /* the neighbours on coarse columns, along them */
-    int64_t fc = 2 * F->cols.ki[2 * gj + k] + c->cols.parity;
-    double cond = fc < gj ? qv(b, Q_EAST, gi, gj - 1) : qv(b, Q_EAST, gi, gj);
-    int n = line_weights(mg, l, b, true, gi, fc, line);
-    for (int a = 0; a < n; a++)
-      w[2 * a + k] += cond * line[a];
-    den += cond;
-  }
+  double den = qv(b, Q_DIAG, gi, gj);
   for (int k = 0; k < 4; k++)
-    w[k] = den > 0.0 ? w[k] / den : 1.0 / (double)(nr * nc);
+    w[k] = den > 0.0 ? w[k] / den : 0.0;
 }
 
-/* Per-tile arrays laid out as level L's points (count of them, 13 at most), in one block. */
+/* Per-tile arrays laid out as level L's points (count of them), in one block. */
 static int tile_arrays(struct level *L, int count, double **arrays[], double **storage) {
   int64_t total = 0;
   for (int64_t t = 0; t < L->ntiles; t++)
     total += L->tiles[t].nrows * L->stride[t];
   size_t n = (size_t)(L->ntiles > 0 ? L->ntiles : 1);
-  *storage = malloc((size_t)(count * (total > 0 ? total : 1)) * sizeof **storage);
+  *storage = calloc((size_t)(count * (total > 0 ? total : 1)), sizeof **storage);
   bool ok = *storage != NULL;
   for (int k = 0; k < count; k++)
     ok = ok && (arrays[k] = malloc(n * sizeof *arrays[k])) != NULL;
@@ -381,138 +258,6 @@ static int tile_arrays(struct level *L, int count, double **arrays[], double **s
   }
   return ERR_OK;
 }
-
-/* ---- the coarse operators, continued ----------------------------------------------------------
- */
-
-struct coarse_ctx {
-  const struct multigrid *mg;
-  const struct level *L;
-  struct qbox b;
-  bool identity;
-};
-
-#define BOX(cx, q, r, c) qv(&(cx)->b, q, r, c)
-
-/* Along a line, the coarse face from its two fine faces (docs/numerics.md: measured). */
-static double along(double a, double b) {
-  return getenv("TMP_ARITH") ? 0.25 * (a + b)
-         : getenv("TMP_GEO") ? 0.5 * sqrt(a * b)
-                             : series(a, b);
-}
-
-/* The coarse east face of coarse point (gi, gj) (gj + 1 < its columns), in global indices. */
-static double east_face(const struct coarse_ctx *cx, int64_t gi, int64_t gj) {
-  const struct level *L = cx->L;
-  if (cx->identity)
-    return BOX(cx, Q_EAST, gi, gj);
-  int64_t cj = 2 * gj + L->shape->cols.parity;
-  double sum = 0.0;
-  for (int a = 0; a < L->rows.nr[gi]; a++) {
-    int64_t r = L->rows.ir[3 * gi + a];
-    sum += L->rows.wr[3 * gi + a] * along(BOX(cx, Q_EAST, r, cj), BOX(cx, Q_EAST, r, cj + 1));
-  }
-  return sum;
-}
-
-static double south_face(const struct coarse_ctx *cx, int64_t gi, int64_t gj) {
-  const struct level *L = cx->L;
-  if (cx->identity)
-    return BOX(cx, Q_SOUTH, gi, gj);
-  int64_t ci = 2 * gi + L->shape->rows.parity;
-  double sum = 0.0;
-  for (int b = 0; b < L->cols.nr[gj]; b++) {
-    int64_t c = L->cols.ir[3 * gj + b];
-    sum += L->cols.wr[3 * gj + b] * along(BOX(cx, Q_SOUTH, ci, c), BOX(cx, Q_SOUTH, ci + 1, c));
-  }
-  return sum;
-}
-
-static double coarse_keep(const struct coarse_ctx *cx, int64_t gi, int64_t gj) {
-  if (cx->identity)
-    return BOX(cx, Q_KEEP, gi, gj);
-  return BOX(cx, Q_KEEP, 2 * gi + cx->L->shape->rows.parity, 2 * gj + cx->L->shape->cols.parity);
-}
-
-/* Coarse point (gi, gj)'s restriction weights rw[3 a + b] of the finer points (rows.ir[a],
- * cols.ir[b]): each one's interpolation weight of it. */
-static void restriction_weights(const struct coarse_ctx *cx, int64_t gi, int64_t gj, double rw[9]) {
-  const struct level *L = cx->L, *F = &cx->mg->lv[cx->L->shape - cx->mg->levels.level - 1];
-  int l = (int)(L->shape - cx->mg->levels.level);
-  for (int k = 0; k < 9; k++)
-    rw[k] = 0.0;
-  for (int a = 0; a < L->rows.nr[gi]; a++)
-    for (int b = 0; b < L->cols.nr[gj]; b++) {
-      int64_t fi = L->rows.ir[3 * gi + a], fj = L->cols.ir[3 * gj + b];
-      double w[4];
-      point_weights(cx->mg, l - 1, &cx->b, fi, fj, w);
-      int aa = 0, bb = 0;
-      while (aa + 1 < F->rows.ni[fi] && F->rows.ki[2 * fi + aa] != gi)
-        aa++;
-      while (bb + 1 < F->cols.ni[fj] && F->cols.ki[2 * fj + bb] != gj)
-        bb++;
-      rw[3 * a + b] = w[2 * aa + bb];
-    }
-}
-
-/* P^T of the finer absorption at coarse point (gi, gj), in the restriction's order. */
-static double coarse_absorption(const struct coarse_ctx *cx, int64_t gi, int64_t gj,
-                                const double rw[9]) {
-  const struct level *L = cx->L;
-  double sum = 0.0;
-  for (int a = 0; a < L->rows.nr[gi]; a++) {
-    double row = 0.0;
-    for (int b = 0; b < L->cols.nr[gj]; b++)
-      row += rw[3 * a + b] * BOX(cx, Q_ABS, L->rows.ir[3 * gi + a], L->cols.ir[3 * gj + b]);
-    sum += row;
-  }
-  return sum;
-}
-
-/* Level l's operator (keep, sw), its absorption (in f) and its restriction weights from the
- * boxes of level l - 1. */
-static void build_level(const struct coarse_ctx *cx) {
-  const struct level *L = cx->L;
-  int64_t ny = L->shape->rows.n, nx = L->shape->cols.n;
-  for (int64_t t = 0; t < L->ntiles; t++)
-    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
-      for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
-        int64_t gi = L->tiles[t].row0 + i, gj = L->tiles[t].col0 + j, at = i * L->stride[t] + j;
-        double rw[9];
-        restriction_weights(cx, gi, gj, rw);
-        for (int k = 0; k < 9; k++)
-          L->rw[k][t][at] = rw[k];
-        double keep = coarse_keep(cx, gi, gj);
-        L->keep[t][at] = keep;
-        if (keep == 0.0) {
-          for (int d = 0; d < DECOMP_NSIDES; d++)
-            L->sw[d][t][at] = 0.0;
-          L->sw[SW_DIAG][t][at] = 1.0;
-          L->f[t][at] = 0.0;
-          continue;
-        }
-        double face[DECOMP_NSIDES] = {
-            gi > 0 ? south_face(cx, gi - 1, gj) : 0.0, gi < ny - 1 ? south_face(cx, gi, gj) : 0.0,
-            gj > 0 ? east_face(cx, gi, gj - 1) : 0.0, gj < nx - 1 ? east_face(cx, gi, gj) : 0.0};
-        const bool free_nb[DECOMP_NSIDES] = {gi > 0 && coarse_keep(cx, gi - 1, gj) != 0.0,
-                                             gi < ny - 1 && coarse_keep(cx, gi + 1, gj) != 0.0,
-                                             gj > 0 && coarse_keep(cx, gi, gj - 1) != 0.0,
-                                             gj < nx - 1 && coarse_keep(cx, gi, gj + 1) != 0.0};
-        double coupled[DECOMP_NSIDES];
-        for (int d = 0; d < DECOMP_NSIDES; d++)
-          coupled[d] = L->sw[d][t][at] = free_nb[d] ? face[d] : 0.0;
-        double absorbed = coarse_absorption(cx, gi, gj, rw) +
-                          ((face[DECOMP_NORTH] - coupled[DECOMP_NORTH]) +
-                           (face[DECOMP_SOUTH] - coupled[DECOMP_SOUTH])) +
-                          ((face[DECOMP_WEST] - coupled[DECOMP_WEST]) +
-                           (face[DECOMP_EAST] - coupled[DECOMP_EAST]));
-        L->sw[SW_DIAG][t][at] = ((coupled[DECOMP_NORTH] + coupled[DECOMP_SOUTH]) +
-                                 (coupled[DECOMP_WEST] + coupled[DECOMP_EAST])) +
-                                absorbed;
-        L->f[t][at] = absorbed;
-      }
-}
-#undef BOX
 
 /* What level l's own tiles read to set their interpolation weights: each tile and two points
  * more all round, one after another. */
@@ -530,6 +275,16 @@ static int64_t gen_own(const void *ctx, int rank, struct fetch_box *out) {
   return n;
 }
 
+/* Fetch level l's quantities over the boxes fx names into boxes (Q_N blocks of len). */
+static void fetch_quantities(struct multigrid *mg, int l, const struct fetch *fx, double *boxes,
+                             int64_t len) {
+  for (int q = 0; q < Q_N; q++) {
+    double *dst = boxes + q * len; /* beyond the grid: 0 (no point, no coupling) */
+    quantity(mg, l, q);
+    fetch_run(fx, mg->lv[l].r, mg->lv[l].stride, &dst, mg->comm, mg->team, mg->team->rank);
+  }
+}
+
 /* Level l's interpolation weights (pw) from its quantities around its tiles (fetched). */
 static int fine_weights(struct multigrid *mg, int l) {
   struct level *F = &mg->lv[l];
@@ -537,14 +292,13 @@ static int fine_weights(struct multigrid *mg, int l) {
   struct gen_ctx own = {mg, l};
   int status =
       fetch_plan(&fy, &F->shape->layout, false, gen_own, &own, mg->team->rank, mg->team->size);
-  int64_t len = 0;
+  int64_t len = 1;
   for (int64_t t = 0; status == ERR_OK && t < fy.nboxes; t++)
     len += (fy.boxes[t].r1 - fy.boxes[t].r0) * fy.boxes[t].stride;
   double *boxes = NULL;
   if (status == ERR_OK)
     status = tile_arrays(F, 4, F->pw, &F->pw_storage);
-  if (status == ERR_OK &&
-      (boxes = calloc((size_t)(Q_N * (len > 0 ? len : 1)), sizeof *boxes)) == NULL)
+  if (status == ERR_OK && (boxes = calloc((size_t)(Q_N * len), sizeof *boxes)) == NULL)
     status = err_set(ERR_FAILURE, "out of memory for the multigrid transfers");
   status = team_agree(mg->team, status);
   if (status != ERR_OK) {
@@ -552,11 +306,7 @@ static int fine_weights(struct multigrid *mg, int l) {
     fetch_free(&fy);
     return status;
   }
-  for (int q = 0; q < Q_N; q++) {
-    double *dst = boxes + q * len;
-    quantity(mg, l, q);
-    fetch_run(&fy, F->r, F->stride, &dst, mg->comm, mg->team, mg->team->rank);
-  }
+  fetch_quantities(mg, l, &fy, boxes, len);
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct fetch_box *bx = &fy.boxes[t];
     struct qbox b = {.r0 = bx->r0, .c0 = bx->c0, .bw = bx->stride};
@@ -575,58 +325,260 @@ static int fine_weights(struct multigrid *mg, int l) {
   return ERR_OK;
 }
 
+struct coarse_ctx {
+  const struct multigrid *mg;
+  int l; /* the coarse level */
+  struct qbox b;
+  double *w; /* the finer points' weights over the box (4 each; 0 off the grid) */
+};
+
+static const double *weights_at(const struct coarse_ctx *cx, int64_t r, int64_t c) {
+  return cx->w + 4 * ((r - cx->b.r0) * cx->b.bw + (c - cx->b.c0));
+}
+
+/* Coarse point (gi, gj): its restriction weights rw[3 a + b] of the finer points (rows.ir[a],
+ * cols.ir[b]), each one's interpolation weight of it, and its Galerkin row a9[3 (di + 1) + dj +
+ * 1] (coarse neighbour (gi + di, gj + dj)): sum over those finer points f of P(f, C) (A P)(f). */
+static void galerkin_row(const struct coarse_ctx *cx, int64_t gi, int64_t gj, double rw[9],
+                         double a9[9]) {
+  const struct level *L = &cx->mg->lv[cx->l], *F = &cx->mg->lv[cx->l - 1];
+  for (int k = 0; k < 9; k++)
+    rw[k] = a9[k] = 0.0;
+  for (int a = 0; a < L->rows.nr[gi]; a++)
+    for (int b = 0; b < L->cols.nr[gj]; b++) {
+      int64_t fi = L->rows.ir[3 * gi + a], fj = L->cols.ir[3 * gj + b];
+      const double *wf = weights_at(cx, fi, fj);
+      for (int aa = 0; aa < F->rows.ni[fi]; aa++)
+        for (int bb = 0; bb < F->cols.ni[fj]; bb++)
+          if (F->rows.ki[2 * fi + aa] == gi && F->cols.ki[2 * fj + bb] == gj)
+            rw[3 * a + b] = wf[2 * aa + bb];
+      double p = rw[3 * a + b];
+      if (p == 0.0)
+        continue;
+      for (int d = -1; d < 8; d++) { /* f itself, then its neighbours */
+        int64_t ri = d < 0 ? fi : fi + DI[d], rj = d < 0 ? fj : fj + DJ[d];
+        double coef = d < 0 ? qv(&cx->b, Q_DIAG, fi, fj) : -qv(&cx->b, Q_C + d, fi, fj);
+        if (coef == 0.0)
+          continue; /* off the grid or held: no coupling */
+        const double *wg = weights_at(cx, ri, rj);
+        for (int aa = 0; aa < F->rows.ni[ri]; aa++)
+          for (int bb = 0; bb < F->cols.ni[rj]; bb++) {
+            int64_t di = F->rows.ki[2 * ri + aa] - gi, dj = F->cols.ki[2 * rj + bb] - gj;
+            if (di >= -1 && di <= 1 && dj >= -1 && dj <= 1)
+              a9[3 * (di + 1) + (dj + 1)] += (p * coef) * wg[2 * aa + bb];
+          }
+      }
+    }
+}
+
+/* Level l's operator (keep, sw, corner) and restriction weights from level l - 1's boxes. */
+static void build_level(const struct coarse_ctx *cx) {
+  const struct level *L = &cx->mg->lv[cx->l];
+  int64_t ny = L->shape->rows.n, nx = L->shape->cols.n;
+  /* the a9 index of each neighbour, in sw's and corner's order */
+  static const int nb[8] = {1, 7, 3, 5, 0, 2, 6, 8};
+  for (int64_t t = 0; t < L->ntiles; t++)
+    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
+      for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
+        int64_t gi = L->tiles[t].row0 + i, gj = L->tiles[t].col0 + j, at = i * L->stride[t] + j;
+        double rw[9], a9[9];
+        galerkin_row(cx, gi, gj, rw, a9);
+        for (int k = 0; k < 9; k++)
+          L->rw[k][t][at] = rw[k];
+        int64_t ci = 2 * gi + L->shape->rows.parity, cj = 2 * gj + L->shape->cols.parity;
+        if (L->shape->rows.parity < 0)
+          ci = gi, cj = gj;
+        bool is_free = qv(&cx->b, Q_KEEP, ci, cj) != 0.0;
+        L->keep[t][at] = is_free ? 1.0 : 0.0;
+        for (int d = 0; d < 8; d++) {
+          int64_t ni = gi + DI[d], nj = gj + DJ[d];
+          int64_t nci = L->shape->rows.parity < 0 ? ni : 2 * ni + L->shape->rows.parity;
+          int64_t ncj = L->shape->rows.parity < 0 ? nj : 2 * nj + L->shape->cols.parity;
+          bool coupled = is_free && ni >= 0 && ni < ny && nj >= 0 && nj < nx &&
+                         qv(&cx->b, Q_KEEP, nci, ncj) != 0.0;
+          double c = coupled ? -a9[nb[d]] : 0.0; /* a held neighbour's correction is 0 */
+          if (d < 4)
+            L->sw[d][t][at] = c;
+          else
+            L->corner[d - 4][t][at] = c;
+        }
+        L->sw[SW_DIAG][t][at] = is_free ? a9[4] : 1.0;
+      }
+}
+
+/* The ring points of level l's field that lie off the grid: 0 in both buffers (field.h leaves
+ * them NaN; the nine points read the corners, with coupling 0). */
+static void zero_off_grid(struct level *L) {
+  struct field *f = L->field;
+  int64_t d = f->depth, ny = L->shape->rows.n, nx = L->shape->cols.n;
+  for (int buf = 0; buf < 2; buf++)
+    for (int64_t t = 0; t < f->ntiles; t++) {
+      double *x = field_interior(f, buf, t);
+      int64_t s = field_stride(f, t);
+      for (int64_t i = -d; i < f->tiles[t].nrows + d; i++)
+        for (int64_t j = -d; j < f->tiles[t].ncols + d; j++) {
+          int64_t gi = f->tiles[t].row0 + i, gj = f->tiles[t].col0 + j;
+          if (gi < 0 || gi >= ny || gj < 0 || gj >= nx)
+            x[i * s + j] = 0.0;
+        }
+    }
+}
+
+/* Level l's coarse operator: the finer level's weights and quantities over its box. */
+static int coarse_level(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l];
+  struct fetch fx;
+  struct gen_ctx here = {mg, l};
+  int status = fetch_plan(&fx, &mg->lv[l - 1].shape->layout, false, gen_box, &here, mg->team->rank,
+                          mg->team->size);
+  struct coarse_ctx cx = {.mg = mg, .l = l};
+  double *boxes = NULL;
+  int64_t len = 1;
+  if (status == ERR_OK)
+    status = tile_arrays(L, 9, L->rw, &L->rw_storage);
+  if (status == ERR_OK)
+    status = tile_arrays(L, 4, L->corner, &L->corner_storage);
+  if (status == ERR_OK && L->ntiles > 0) {
+    struct fetch_box b;
+    box_of(mg, l, &L->tiles[0], &b);
+    cx.b = (struct qbox){.r0 = b.r0, .c0 = b.c0, .bw = b.stride};
+    len = (b.r1 - b.r0) * b.stride;
+  }
+  if (status == ERR_OK && (boxes = calloc((size_t)((Q_N + 4) * len), sizeof *boxes)) == NULL)
+    status = err_set(ERR_FAILURE, "out of memory for the multigrid coarse operators");
+  status = team_agree(mg->team, status);
+  if (status != ERR_OK) {
+    free(boxes);
+    fetch_free(&fx);
+    return status;
+  }
+  fetch_quantities(mg, l - 1, &fx, boxes, len);
+  for (int q = 0; q < Q_N; q++)
+    cx.b.q[q] = boxes + q * len;
+  cx.w = boxes + Q_N * len;
+  if (L->ntiles > 0) {
+    const struct levels_level *F = &mg->levels.level[l - 1];
+    int64_t rows = len / cx.b.bw;
+    for (int64_t r = 1; r + 1 < rows; r++) /* the weights over the box less its outer ring */
+      for (int64_t c = 1; c + 1 < cx.b.bw; c++) {
+        int64_t gi = cx.b.r0 + r, gj = cx.b.c0 + c;
+        if (gi >= 0 && gi < F->rows.n && gj >= 0 && gj < F->cols.n)
+          point_weights(mg, l - 1, &cx.b, gi, gj, cx.w + 4 * (r * cx.b.bw + c));
+      }
+    build_level(&cx);
+  }
+  if (L->field != NULL)
+    zero_off_grid(L);
+  free(boxes);
+  fetch_free(&fx);
+  return ERR_OK;
+}
+
 /* Every coarse level's operator, from level 0's arrays down. Collective (the fetches); every
  * rank must have planned the levels. */
 int mg_faces_coarse(struct multigrid *mg) {
   mg_faces_keep0(mg);
   for (int l = 1; l < mg->levels.n; l++) {
-    struct level *L = &mg->lv[l];
     CHECK(fine_weights(mg, l - 1));
-    struct fetch fx;
-    struct gen_ctx here = {mg, l};
-    int status = fetch_plan(&fx, &mg->lv[l - 1].shape->layout, false, gen_box, &here,
-                            mg->team->rank, mg->team->size);
-    struct coarse_ctx cx = {.mg = mg, .L = L, .identity = L->shape->rows.parity < 0};
-    double *boxes = NULL;
-    int64_t len = 0;
-    if (status == ERR_OK)
-      status = tile_arrays(L, 9, L->rw, &L->rw_storage);
-    if (status == ERR_OK && L->ntiles > 0) {
-      struct fetch_box b;
-      box_of(mg, l, &L->tiles[0], &b);
-      cx.b.bw = b.stride;
-      cx.b.r0 = b.r0;
-      cx.b.c0 = b.c0;
-      len = (b.r1 - b.r0) * b.stride;
-      boxes = calloc((size_t)(Q_N * len), sizeof *boxes);
-      if (boxes == NULL)
-        status = err_set(ERR_FAILURE, "out of memory for the multigrid coarse operators");
-    }
-    status = team_agree(mg->team, status);
-    if (status != ERR_OK) {
-      free(boxes);
-      fetch_free(&fx);
-      return status;
-    }
-    for (int q = 0; q < Q_N; q++) {
-      double *dst = boxes + q * len; /* beyond the grid: 0 (no point, no face) */
-      cx.b.q[q] = dst;
-      quantity(mg, l - 1, q);
-      fetch_run(&fx, mg->lv[l - 1].r, mg->lv[l - 1].stride, &dst, mg->comm, mg->team,
-                mg->team->rank);
-    }
-    if (L->ntiles > 0)
-      build_level(&cx);
-    fetch_free(&fx);
-    free(boxes);
+    CHECK(coarse_level(mg, l));
   }
-  /* the absorptions are spent: f starts each cycle as the restricted residual */
-  for (int l = 1; l < mg->levels.n; l++) {
-    struct level *L = &mg->lv[l];
-    for (int64_t t = 0; t < L->ntiles; t++)
-      for (int64_t i = 0; i < L->tiles[t].nrows; i++)
-        memset(L->f[t] + i * L->stride[t], 0, (size_t)L->tiles[t].ncols * sizeof(double));
+  return ERR_OK;
+}
+
+/* ---- the coarse levels' arithmetic ------------------------------------------------------------
+ */
+
+#define NINE(L, t, at, xr, j, s)                                                                   \
+  OP_FACES9(L->sw[0][t][at], xr[j - s], L->sw[1][t][at], xr[j + s], L->sw[2][t][at], xr[j - 1],    \
+            L->sw[3][t][at], xr[j + 1], L->corner[0][t][at], xr[j - s - 1], L->corner[1][t][at],   \
+            xr[j - s + 1], L->corner[2][t][at], xr[j + s - 1], L->corner[3][t][at], xr[j + s + 1])
+
+void mg_faces_coarse_update_row(const struct multigrid *mg, int l, int64_t t, int64_t i,
+                                const double *xr, double *u) {
+  const struct level *L = &mg->lv[l];
+  int64_t s = L->stride[t];
+  for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
+    int64_t at = i * s + j;
+    u[j] = L->keep[t][at] *
+           OP_FACES_UPDATE(NINE(L, t, at, xr, j, s), L->f[t][at], L->sw[SW_DIAG][t][at]);
   }
+}
+
+void mg_faces_coarse_residual_row(const struct multigrid *mg, int l, int64_t t, int64_t i,
+                                  const double *xr, double *rr) {
+  const struct level *L = &mg->lv[l];
+  int64_t s = L->stride[t];
+  for (int64_t j = 0; j < L->tiles[t].ncols; j++) {
+    int64_t at = i * s + j;
+    rr[j] = L->keep[t][at] *
+            OP_FACES_RESIDUAL(NINE(L, t, at, xr, j, s), L->f[t][at], L->sw[SW_DIAG][t][at], xr[j]);
+  }
+}
+
+/* Gauss-Seidel in four colours, (row, column) mod 2 in global indices: no two points of a colour
+ * are neighbours among the nine, so a colour's updates are independent of the order and of the
+ * decomposition, and each sees its neighbours' newest values. Red-black would couple the
+ * diagonal neighbours of one colour; done as Jacobi within the colour it diverged on the
+ * Galerkin operators of a checkerboard of 1e3 (whose corners are large), as did Chebyshev
+ * (D^-1 A's eigenvalues pass 2 where the rows are not diagonally dominant). */
+void mg_faces_smooth(struct multigrid *mg, int l, int steps) {
+  struct level *L = &mg->lv[l];
+  int buf = L->field->current;
+  for (int st = 0; st < steps; st++)
+    for (int colour = 0; colour < 4; colour++) {
+      mg_exchange(mg, l, buf);
+      for (int64_t t = 0; t < L->ntiles; t++) {
+        int64_t s = L->stride[t], nc = L->tiles[t].ncols;
+        int64_t i0 = ((colour / 2 - L->tiles[t].row0) % 2 + 2) % 2;
+        int64_t j0 = ((colour % 2 - L->tiles[t].col0) % 2 + 2) % 2;
+        for (int64_t i = i0; i < L->tiles[t].nrows; i += 2) {
+          double *x = L->x[buf][t] + i * s;
+          mg_faces_coarse_update_row(mg, l, t, i, x, mg->row);
+          for (int64_t j = j0; j < nc; j += 2)
+            x[j] = mg->row[j];
+        }
+      }
+    }
+}
+
+/* The coarsest level's nine-point operator as a band matrix, factored (LU without pivoting:
+ * P^T A P of an M-matrix with P >= 0 is symmetric positive definite up to rounding). Unknowns
+ * numbered with the short side fastest; the corners widen the band by one. */
+int mg_faces_factor(struct multigrid *mg, int l) {
+  struct level *L = &mg->lv[l];
+  int64_t ny = L->shape->rows.n, nx = L->shape->cols.n;
+  L->column_major = ny <= nx;
+  L->bandwidth = (L->column_major ? ny : nx) + 1;
+  L->unknowns = nx * ny;
+  int64_t bw = L->bandwidth, width = 2 * bw + 1, n = L->unknowns;
+  L->band = calloc((size_t)(n * width), sizeof *L->band);
+  if (L->band == NULL)
+    return err_set(ERR_FAILURE, "out of memory for the coarsest level (%lld x %lld)", (long long)nx,
+                   (long long)ny);
+#define BAND(u, v) L->band[(u)*width + bw + (v) - (u)]
+  for (int64_t i = 0; i < ny; i++)
+    for (int64_t j = 0; j < nx; j++) {
+      int64_t u = L->column_major ? j * ny + i : i * nx + j, at = i * nx + j;
+      BAND(u, u) = L->sw[SW_DIAG][0][at];
+      for (int d = 0; d < 8; d++) {
+        int64_t ni = i + DI[d], nj = j + DJ[d];
+        if (ni < 0 || ni >= ny || nj < 0 || nj >= nx)
+          continue;
+        int64_t v = L->column_major ? nj * ny + ni : ni * nx + nj;
+        BAND(u, v) = -(d < 4 ? L->sw[d][0][at] : L->corner[d - 4][0][at]);
+      }
+    }
+  for (int64_t k = 0; k < n; k++) {
+    int64_t last = min64(n - 1, k + bw);
+    for (int64_t i = k + 1; i <= last; i++) {
+      double m = BAND(i, k) / BAND(k, k);
+      BAND(i, k) = m;
+      if (m != 0.0)
+        for (int64_t j = k + 1; j <= last; j++)
+          BAND(i, j) -= m * BAND(k, j);
+    }
+  }
+#undef BAND
   return ERR_OK;
 }
 
@@ -678,7 +630,7 @@ void mg_faces_interpolate(struct multigrid *mg, int l) {
             part += F->pw[2 * a + b][t][at] * row[F->cols.ki[2 * gj + b]];
           e += part;
         }
-        xr[j] += F->keep[t][at] * e; /* a held point keeps its value */
+        xr[j] += e; /* 0 at a held point: its weights are 0 */
       }
     }
   }

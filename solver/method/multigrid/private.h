@@ -51,6 +51,9 @@ struct level {
    * (rows.ki[a], cols.ki[b]); on a coarse level, each point's restriction weights rw[3 a + b] of
    * the finer points (rows.ir[a], cols.ir[b]): the same numbers, P^T exactly. */
   double **pw[4], **rw[9], *pw_storage, *rw_storage;
+  /* A faces plate's coarse level: its Galerkin operator's diagonal neighbours (north-west,
+   * north-east, south-west, south-east), beside sw's four and its diagonal. */
+  double **corner[4], *corner_storage;
   /* The iterate: level 0's is the run's field; a coarse level's (not the coarsest) a field of
    * its own in shared windows, its rings filled by its own halo exchange (halo.h). */
   struct field *field;
@@ -85,7 +88,6 @@ struct multigrid {
   /* The field has the faces operator (field_faces): level 0 updates from its arrays, every coarse
    * level has per-point operators (keep and sw, faces.c), held[] says which edges are held. */
   bool faces;
-  bool held[DECOMP_NSIDES];
   double *mask_box; /* set-up scratch: two of the largest mask box (coarse_masks), then NULL */
   int64_t mask_len;
   double *row; /* a scratch row as wide as the widest tile of any level */
@@ -111,18 +113,25 @@ int mg_coarsest_factor(struct multigrid *mg, int l);
 void mg_coarsest_solve(struct level *L);
 
 /* faces.c: a faces plate's level-0 update (u) and residual (rr) of row i of tile t from the
- * iterate's row xr (rings filled); which edges are held (collective); the transfers' weights at
- * the edges that are not held; level 0's keep and every coarse level's operator (collective). */
+ * iterate's row xr (rings filled); level 0's keep and every coarse level's operator and the
+ * transfers' weights (collective). */
 void mg_faces_update_row(const struct field *f, int64_t t, int64_t i, const double *xr, double *u);
 void mg_faces_residual_row(const struct field *f, int64_t t, int64_t i, const double *xr,
                            double *rr);
-int mg_faces_edges(struct multigrid *mg);
-void mg_faces_tables(struct multigrid *mg);
 void mg_faces_keep0(struct multigrid *mg);
 int mg_faces_coarse(struct multigrid *mg);
 /* The transfers of a faces plate (operator-dependent): f of level l = P^T src (level l - 1's),
  * and level l - 1's current iterate += P (level l's current iterate). Collective. */
 void mg_faces_restrict(struct multigrid *mg, int l, double **src);
+/* A faces plate's coarse level l: the update (u) and residual (rr) of row i of tile t from the
+ * iterate's row xr (rings filled, two deep); `steps` sweeps of four-colour Gauss-Seidel, its
+ * smoother whatever the fine level's; the coarsest level's banded LU. */
+void mg_faces_coarse_update_row(const struct multigrid *mg, int l, int64_t t, int64_t i,
+                                const double *xr, double *u);
+void mg_faces_coarse_residual_row(const struct multigrid *mg, int l, int64_t t, int64_t i,
+                                  const double *xr, double *rr);
+void mg_faces_smooth(struct multigrid *mg, int l, int steps);
+int mg_faces_factor(struct multigrid *mg, int l);
 void mg_faces_interpolate(struct multigrid *mg, int l);
 
 /* cycle.c: fill level l's rings of buffer `buf` (every level but the coarsest is a field with

@@ -172,7 +172,9 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs, bool 
 static int level_alloc_coarse(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
   /* its neighbours are the fine grid's: a mode that serves the fine level serves it */
-  CHECK(halo_check_mode(&L->shape->layout, mg->team, mg->p.halo_mode, 1, "halo.mode"));
+  /* a faces plate's coarse operators have nine points (faces.c): rings two deep, corners too */
+  int64_t depth = mg->faces ? 2 : 1;
+  CHECK(halo_check_mode(&L->shape->layout, mg->team, mg->p.halo_mode, (int)depth, "halo.mode"));
   /* the ring's temperatures, read once by field_create: 0 all round (the correction's edges) */
   int64_t ring = max64(L->shape->rows.n, L->shape->cols.n) + 2;
   double *zeros = calloc((size_t)ring, sizeof *zeros);
@@ -180,7 +182,7 @@ static int level_alloc_coarse(struct multigrid *mg, int l) {
       mg->team, zeros != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for multigrid"));
   const struct field_boundary zero = {{zeros, zeros, zeros, zeros}};
   if (status == ERR_OK)
-    status = field_create(&L->shape->layout, mg->team, &zero, 0.0, 1, &L->field);
+    status = field_create(&L->shape->layout, mg->team, &zero, 0.0, depth, &L->field);
   free(zeros);
   CHECK(status);
   CHECK(halo_create(L->field, mg->team, mg->p.halo_mode, &L->halo));
@@ -260,8 +262,6 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
     multigrid_smoother_weights(params->smoother,
                                params->pre > params->post ? params->pre : params->post, mg->alpha,
                                mg->beta);
-  if (mg->faces) /* collective: every rank, whatever its status */
-    mg_faces_edges(mg);
   const struct levels *hierarchy = &mg->levels;
   for (int l = 0; status == ERR_OK && l < hierarchy->n; l++) {
     struct level *L = &mg->lv[l];
@@ -330,15 +330,14 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
   status = team_agree(team, status);
   if (status == ERR_OK && mg->general) /* every rank is planned: the masks' fetches can run */
     status = mg_coarse_masks(mg);
-  if (status == ERR_OK && mg->faces) {
-    mg_faces_tables(mg);
+  if (status == ERR_OK && mg->faces)
     status = mg_faces_coarse(mg);
-  }
   free(mg->mask_box); /* set-up scratch only */
   mg->mask_box = NULL;
   struct level *last = &mg->lv[hierarchy->n - 1];
   if (status == ERR_OK && last->ntiles > 0)
-    status = mg_coarsest_factor(mg, hierarchy->n - 1);
+    status = mg->faces ? mg_faces_factor(mg, hierarchy->n - 1)
+                       : mg_coarsest_factor(mg, hierarchy->n - 1);
   status = team_agree(team, status);
   if (status != ERR_OK) {
     multigrid_destroy(&mg);
@@ -378,8 +377,11 @@ void multigrid_destroy(struct multigrid **mgp) {
     free(L->keep);
     free(L->b);
     free(L->keep_storage);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
       free(L->pw[k]);
+      free(L->corner[k]);
+    }
+    free(L->corner_storage);
     for (int k = 0; k < 9; k++)
       free(L->rw[k]);
     free(L->pw_storage);
