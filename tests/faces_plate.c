@@ -16,6 +16,11 @@ double faces_k(const struct faces_plate *p, int64_t gi, int64_t gj) {
     return gi >= p->ny / 3 && gi < 2 * p->ny / 3 + 1 && gj >= p->nx / 4 + 1 && gj < p->nx / 2
                ? p->contrast
                : 1.0;
+  case K_INSERT_ALIGNED: /* its sides on multiples of 8 points */
+    return gi >= p->ny / 32 * 8 && gi < p->ny / 16 * 8 + 8 && gj >= p->nx / 32 * 8 &&
+                   gj < p->nx / 16 * 8 + 8
+               ? p->contrast
+               : 1.0;
   case K_LAYERED:
     return (gi / p->block) % 2 ? p->contrast : 1.0;
   default:

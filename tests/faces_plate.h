@@ -23,7 +23,7 @@ struct edge_spec {
   enum edge_kind kind;
   double value, ambient; /* held: temperature; flux: W/m^2 into the plate; convective: h, T_amb */
 };
-enum k_pattern { K_UNIFORM, K_SMOOTH, K_CHECKER, K_INSERT, K_LAYERED };
+enum k_pattern { K_UNIFORM, K_SMOOTH, K_CHECKER, K_INSERT, K_LAYERED, K_INSERT_ALIGNED };
 struct faces_plate {
   int64_t nx, ny;
   struct edge_spec edge[DECOMP_NSIDES]; /* north (top), south, west, east */
