@@ -95,20 +95,27 @@ int faces_fill(const struct faces_plate *p, struct field *f) {
     return -1;
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t s = field_stride(f, t), origin = f->tile_offset[t] + f->depth * s + f->depth;
-    /* the interior and the ring, as deep as the field's (its owners' values; 0 off the grid) */
+    /* the interior only: the plate fills the rings only where a sweep needs them (depth > 1),
+     * so what reads the arrays at depth 1 (multigrid) must read its own points. The rings'
+     * conductances 0, as the plate leaves them (a reader would take its neighbours for held
+     * points, and the decompositions would differ), the rest NaN */
     for (int64_t i = -f->depth; i < f->tiles[t].nrows + f->depth; i++)
       for (int64_t j = -f->depth; j < f->tiles[t].ncols + f->depth; j++) {
         int64_t gi = f->tiles[t].row0 + i, gj = f->tiles[t].col0 + j, at = origin + i * s + j;
-        if (gi < 0 || gi >= p->ny || gj < 0 || gj >= p->nx)
+        bool inside = i >= 0 && i < f->tiles[t].nrows && j >= 0 && j < f->tiles[t].ncols;
+        if (!inside) {
+          for (int k = 0; k < 4; k++)
+            f->cond[k][at] = 0.0;
+          f->diag[at] = f->load[at] = NAN;
           continue;
+        }
         double c[4], d, l, held;
         faces_row(p, gi, gj, c, &d, &l);
         for (int k = 0; k < 4; k++)
           f->cond[k][at] = c[k];
         f->diag[at] = d;
         f->load[at] = l;
-        bool inside = i >= 0 && i < f->tiles[t].nrows && j >= 0 && j < f->tiles[t].ncols;
-        for (int b = 0; inside && b < 2 && faces_held(p, gi, gj, &held); b++)
+        for (int b = 0; b < 2 && faces_held(p, gi, gj, &held); b++)
           field_interior(f, b, t)[i * s + j] = held;
       }
   }

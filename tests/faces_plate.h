@@ -46,8 +46,9 @@ void faces_row(const struct faces_plate *p, int64_t gi, int64_t gj, double cond[
                double *load);
 /* The ring temperatures of a field_boundary for p: 4 sides of `ring` doubles each (free()). */
 double *faces_sides(const struct faces_plate *p, int64_t *ring);
-/* Fill f's cond, diag and load (allocated here; field_destroy frees them), interior and rings,
- * and set the held points in both buffers. Returns 0, or -1 out of memory. */
+/* Fill f's cond, diag and load (allocated here; field_destroy frees them) at the interior points,
+ * NaN in the rings (multigrid must not read them), and set the held points in both buffers.
+ * Returns 0, or -1 out of memory. */
 int faces_fill(const struct faces_plate *p, struct field *f);
 /* The solution of p's equations on the whole grid (row-major, nx ny doubles; free()). */
 double *faces_direct(const struct faces_plate *p);

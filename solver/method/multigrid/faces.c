@@ -123,14 +123,15 @@ static void quantity(struct multigrid *mg, int l, int q) {
               : q < Q_C + 4 ? L->sw[q - Q_C][t][at]
                             : L->corner[q - Q_C - 4][t][at];
         } else if (!held_at(f, t, at)) {
+          /* to every neighbour on the grid, held or not: the consumers mask by its keep (the
+           * field's rings of cond need not be filled, at depth 1) */
           int d = q - Q_C;
           bool inside = d >= 0 && d < 4 && gi + DI[d] >= 0 && gi + DI[d] < L->shape->rows.n &&
                         gj + DJ[d] >= 0 && gj + DJ[d] < L->shape->cols.n;
           v = q == Q_KEEP   ? 1.0
               : q == Q_DIAG ? faces_at(f, f->diag, t)[at]
-              : inside && !held_at(f, t, at + DI[d] * s + DJ[d])
-                  ? faces_at(f, f->cond[d], t)[at]
-                  : 0.0; /* level 0 has no diagonal neighbours */
+              : inside      ? faces_at(f, f->cond[d], t)[at]
+                            : 0.0; /* level 0 has no diagonal neighbours */
         }
         L->r[t][at] = v;
       }
@@ -144,6 +145,12 @@ struct qbox {
 
 static double qv(const struct qbox *b, int q, int64_t r, int64_t c) {
   return b->q[q][(r - b->r0) * b->bw + (c - b->c0)];
+}
+
+/* The coupling of (r, c) to its neighbour d where both are free (0 to a held point: its
+ * correction is 0, and its pull is in the diagonal), from the box. */
+static double cq(const struct qbox *b, int d, int64_t r, int64_t c) {
+  return qv(b, Q_C + d, r, c) * qv(b, Q_KEEP, r + DI[d], c + DJ[d]);
 }
 
 /* ---- operator-dependent interpolation ---------------------------------------------------------
@@ -173,9 +180,9 @@ static int line_weights(const struct multigrid *mg, int l, const struct qbox *b,
   /* along the columns (rows false): lo is west, hi east, across north and south */
   int lo_d = rows ? 0 : 2, hi_d = rows ? 1 : 3, x0 = rows ? 2 : 0, x1 = rows ? 3 : 1;
   int lo_c0 = rows ? 4 : 4, lo_c1 = rows ? 5 : 6, hi_c0 = rows ? 6 : 5, hi_c1 = 7;
-  double lo = qv(b, Q_C + lo_d, gi, gj) + (qv(b, Q_C + lo_c0, gi, gj) + qv(b, Q_C + lo_c1, gi, gj));
-  double hi = qv(b, Q_C + hi_d, gi, gj) + (qv(b, Q_C + hi_c0, gi, gj) + qv(b, Q_C + hi_c1, gi, gj));
-  double den = qv(b, Q_DIAG, gi, gj) - (qv(b, Q_C + x0, gi, gj) + qv(b, Q_C + x1, gi, gj));
+  double lo = cq(b, lo_d, gi, gj) + (cq(b, lo_c0, gi, gj) + cq(b, lo_c1, gi, gj));
+  double hi = cq(b, hi_d, gi, gj) + (cq(b, hi_c0, gi, gj) + cq(b, hi_c1, gi, gj));
+  double den = qv(b, Q_DIAG, gi, gj) - (cq(b, x0, gi, gj) + cq(b, x1, gi, gj));
   if (n == 2) {
     w[0] = den > 0.0 ? lo / den : 0.5;
     w[1] = den > 0.0 ? hi / den : 0.5;
@@ -212,7 +219,7 @@ static void point_weights(const struct multigrid *mg, int l, const struct qbox *
   }
   for (int d = 0; d < 8; d++) {
     int64_t ni = gi + DI[d], nj = gj + DJ[d];
-    double cond = qv(b, Q_C + d, gi, gj);
+    double cond = cq(b, d, gi, gj);
     if (cond == 0.0)
       continue; /* off the grid, held, or no coupling */
     /* which of this point's coarse rows and columns the neighbour lies on (-1: between) */
@@ -357,7 +364,7 @@ static void galerkin_row(const struct coarse_ctx *cx, int64_t gi, int64_t gj, do
         continue;
       for (int d = -1; d < 8; d++) { /* f itself, then its neighbours */
         int64_t ri = d < 0 ? fi : fi + DI[d], rj = d < 0 ? fj : fj + DJ[d];
-        double coef = d < 0 ? qv(&cx->b, Q_DIAG, fi, fj) : -qv(&cx->b, Q_C + d, fi, fj);
+        double coef = d < 0 ? qv(&cx->b, Q_DIAG, fi, fj) : -cq(&cx->b, d, fi, fj);
         if (coef == 0.0)
           continue; /* off the grid or held: no coupling */
         const double *wg = weights_at(cx, ri, rj);
