@@ -491,6 +491,48 @@ static void test_faces_plates_converge_to_the_discrete_solution(void) {
   }
 }
 
+/* Small, thin and prime shapes (a plate that is its own coarsest level, one coarsening of a
+ * thin strip, an edge node on every side) with every edge kind: the discrete solution. */
+static void test_faces_thin_and_small_plates_reach_the_discrete_solution(void) {
+  const int64_t shapes[][2] = {{1, 1}, {2, 1}, {1, 7}, {3, 150}, {150, 3}, {37, 41}, {257, 5}};
+  const struct edge_spec kinds[][4] = {{CONVECTIVE, CONVECTIVE, CONVECTIVE, CONVECTIVE},
+                                       {HELD_100, INSULATED, FLUX, CONVECTIVE},
+                                       {INSULATED, INSULATED, HELD_0, FLUX}};
+  for (size_t z = 0; z < sizeof shapes / sizeof shapes[0]; z++)
+    for (size_t e = 0; e < sizeof kinds / sizeof kinds[0]; e++) {
+      fp = (struct faces_plate){.nx = shapes[z][0],
+                                .ny = shapes[z][1],
+                                .pattern = K_CHECKER,
+                                .contrast = 100.0,
+                                .block = 3,
+                                .surface_h = 10.0,
+                                .surface_t = 20.0,
+                                .source = 200.0};
+      for (int d = 0; d < 4; d++)
+        fp.edge[d] = kinds[e][d];
+      double *exact = faces_direct(&fp), range = 0.0;
+      for (int64_t u = 0; u < fp.nx * fp.ny; u++)
+        range = fmax(range, fabs(exact[u]));
+      /* a plate with fewer rows or columns than a process grid has ranks is refused by the
+       * layout: each rank solves it alone then */
+      int size;
+      MPI_Comm_size(MPI_COMM_WORLD, &size);
+      MPI_Comm comm = fp.nx >= size && fp.ny >= size ? MPI_COMM_WORLD : MPI_COMM_SELF;
+      int dims[2] = {comm == MPI_COMM_WORLD && fp.ny < fp.nx ? 1 : 0,
+                     comm == MPI_COMM_WORLD && fp.nx <= fp.ny ? 1 : 0};
+      struct mgrun run;
+      CU_ASSERT_EQUAL_FATAL(start_faces(&run, comm, DECOMP_BLOCK, 1, dims, &vcycle), ERR_OK);
+      double factor;
+      int cycles = faces_converge(&run, 60, 1e-12 * range, &factor);
+      double err = faces_error(&run, exact), tol = rounding_tolerance(range, fp.contrast);
+      EXPECT(err < tol && cycles <= 30,
+             "%lld x %lld, edges %zu: max |T - T*| = %g after %d cycles (expected < %g, <= 30)",
+             (long long)fp.nx, (long long)fp.ny, e, err, cycles, tol);
+      release(&run);
+      free(exact);
+    }
+}
+
 /* Five cycles on every layout give rank 0's own field, bit for bit: every edge kind, face
  * exchange, a held disk and a checkerboard of 1e3 whose squares the coarse grids cut. */
 static void test_faces_plate_identical_on_every_decomposition(void) {
@@ -567,6 +609,8 @@ int tests_register(void) {
        test_faces_insulated_sides_give_the_series_wall},
       {"faces_plates_converge_to_the_discrete_solution",
        test_faces_plates_converge_to_the_discrete_solution},
+      {"faces_thin_and_small_plates_reach_the_discrete_solution",
+       test_faces_thin_and_small_plates_reach_the_discrete_solution},
       {"faces_plate_identical_on_every_decomposition",
        test_faces_plate_identical_on_every_decomposition},
   };
