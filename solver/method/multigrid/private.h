@@ -85,8 +85,9 @@ struct multigrid {
   double alpha[64], beta[64];
   double work;  /* fine-sweep equivalents of the last cycle */
   bool general; /* the field has sources or fixed points: every level masks and level 0 has b */
-  /* The field has the faces operator (field_faces): level 0 updates from its arrays, every coarse
-   * level has per-point operators (keep and sw, faces.c), held[] says which edges are held. */
+  /* The field has the faces operator (field_faces): level 0 updates from its arrays; every
+   * coarse level has a Galerkin nine-point operator (keep, sw, corner) and the transfers are
+   * operator-dependent (pw, rw): faces.c. */
   bool faces;
   double *mask_box; /* set-up scratch: two of the largest mask box (coarse_masks), then NULL */
   int64_t mask_len;
