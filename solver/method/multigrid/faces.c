@@ -1,10 +1,11 @@
 /* faces.c - multigrid on a plate with the faces operator (field_faces: conductances, a diagonal
- * and a load per point, field.h): level 0's update and residual rows from the field's arrays,
- * the transfers' weights at an edge that is not held, and every coarse level's operator, made
- * once from the finer level's by averaging its face conductances (docs/numerics.md, "Multigrid
- * on the faces operator"). The coarse levels are then the general plate's per-point operators
- * (private.h's keep and sw), so cycle.c's coarse smoothers, residual and coarsest solve serve
- * them unchanged. */
+ * and a load per point, field.h): level 0's update and residual rows from the field's arrays;
+ * the operator-dependent interpolation and its transpose, the restriction; every coarse level's
+ * Galerkin operator P^T A P (nine points), made once at set-up; the coarse levels' four-colour
+ * Gauss-Seidel, update and residual, and the coarsest level's banded LU (docs/numerics.md,
+ * "Multigrid on the faces operator"). cycle.c calls these where mg->faces; the cycle itself,
+ * the fetches and the levels' storage are the ones every plate uses. Not for: the plate's
+ * assembly of the arrays (solver/plate.c). */
 #include "solver/method/multigrid/private.h"
 
 #include "common/err.h"
