@@ -116,10 +116,10 @@ static const double MG_ABOVE_DOUBLES = 1.5, MG_COARSEST_BUFFERS = 3.0,
                     MG_GENERAL_COARSEST_DOUBLES = 6.0;
 /* On a faces plate (faces.c): level 0's keep and interpolation weights (5 buffers); the coarse
  * levels' keep, nine-point operator, restriction and interpolation weights (about 23 doubles a
- * point on a third of the points: 8); at start-up, ten quantities of level 0 over each tile and
- * two points more (10): 23 buffers in all. The coarsest: 19 doubles a point more, and its band
- * two wider. */
-static const double MG_FACES_BUFFERS = 23.0, MG_FACES_COARSEST_DOUBLES = 21.0;
+ * point on a third of the points: 8); at start-up, fourteen quantities and weights of level 0
+ * over each level-1 tile's restriction box and two points more (14): 27 buffers in all. The
+ * coarsest: 19 doubles a point more, and its band two wider. */
+static const double MG_FACES_BUFFERS = 27.0, MG_FACES_COARSEST_DOUBLES = 21.0;
 
 static void memory(const struct cfg *cfg, const struct decomp_layout *layout, int rank,
                    bool general, struct method_memory *out) {
