@@ -147,4 +147,24 @@ double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t l
  * rows a level but the last. */
 int64_t sweep_levels_scratch(int64_t levels, int64_t stride);
 
+/* ---- red-black Gauss-Seidel (multigrid's smoother on the fine level) ------------------------
+ * One step in place, in one pass through memory: every interior point of colour red (0) takes
+ * its update, then every point of colour black (1) takes its own from the new red values. Point
+ * (i, j) of the storage (ring row and column 0, as sweep_tile's) is red where parity + i + j is
+ * even: parity is (global row + global column) of the tile's first interior point, mod 2. The
+ * update is sweep_tile's (OP_LAPLACE), or with coef non-NULL sweep_tile_general's (coef and rhs
+ * laid out as x), the same bits as a red pass over the whole tile followed by a black pass.
+ *
+ * The black points next to a side in `defer` (SWEEP_SIDE_* bits) are left for
+ * sweep_redblack_sides: where the ring across that side is another tile's, its red points are
+ * new only after an exchange. A ring across a side not deferred must be fixed for the step
+ * (a fixed edge). Not collective. */
+enum { SWEEP_SIDE_NORTH = 1, SWEEP_SIDE_SOUTH = 2, SWEEP_SIDE_WEST = 4, SWEEP_SIDE_EAST = 8 };
+void sweep_redblack(double *x, const double *coef, const double *rhs, int64_t nrows, int64_t ncols,
+                    int64_t stride, int parity, unsigned defer);
+/* The black points next to the sides `sides` that sweep_redblack deferred, once the ring holds
+ * the neighbours' new red points: then the step is complete, bit for bit the two passes. */
+void sweep_redblack_sides(double *x, const double *coef, const double *rhs, int64_t nrows,
+                          int64_t ncols, int64_t stride, int parity, unsigned sides);
+
 #endif /* JACOBI_SWEEP_H */

@@ -552,8 +552,115 @@ static double kernel_levels(double *const buf[2], int current, int64_t stride, i
   return levels_in_buffers(buf, current, stride, levels, rect, omega, terms);
 }
 
-const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain, kernel_weighted, kernel_general,
-                                                  kernel_levels};
+/* ---- red-black Gauss-Seidel (sweep.h: sweep_redblack) ------------------------------------------
+ * A colour's update of one row in place: every point of the row is computed (the vector body
+ * needs no gather) and the colour's points take theirs by a blend, the others keep their bits,
+ * so a row is one read and one write of whole vectors, no strided scalar stores. In place is
+ * safe: a point of the colour reads only points of the other colour, which this row's pass
+ * never changes; a vector's own loads come before its store, and the one load that reaches back
+ * into the vector stored before it (its left neighbour) reads either an unchanged point or the
+ * new value of a point whose neighbour (this lane) is not of the colour, and is dropped. */
+
+/* The update of one point (point()'s expression, without storing). */
+static inline VECTOR_HELPER double rb_value(const double *up, const double *mid, const double *down,
+                                            const double *coef, const double *rhs, int64_t j) {
+  double value = OP_LAPLACE(up[j], down[j], mid[j - 1], mid[j + 1]);
+  return coef != NULL ? OP_GENERAL(coef[j], value, rhs[j]) : value;
+}
+
+/* lanes whose value comes from `value`, the others from `old` */
+static inline VECTOR_HELPER vdouble rb_blend(vbits take, vdouble value, vdouble old) {
+  return (vdouble)((take & (vbits)value) | (~take & (vbits)old));
+}
+
+/* The points j in [lo, hi) of row `mid` with (j & 1) == odd take their update (rb_value). */
+static inline __attribute__((always_inline)) void
+redblack_row(const double *up, double *mid, const double *down, const double *coef,
+             const double *rhs, int64_t lo, int64_t hi, int64_t odd) {
+  int64_t j = lo;
+  vbits take = {0};
+  for (int k = 0; k < VLEN; k++) /* VLEN is even: every vector starts on lo's parity */
+    take[k] = ((lo + k) & 1) == odd ? -1 : 0;
+  for (; j + 4 * VLEN <= hi; j += 4 * VLEN) {
+    for (int line = 0; line < (int)(4 * VLEN * sizeof(double) / CACHE_LINE); line++)
+      prefetch_line(down + j, PREFETCH_BYTES, line);
+    vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN), c2 = load(mid + j + 2 * VLEN),
+            c3 = load(mid + j + 3 * VLEN);
+    vdouble v0 = general(update(up, down, j, load(mid + j - 1), right_of(c0, c1)), coef, rhs, j);
+    vdouble v1 =
+        general(update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2)), coef, rhs, j + VLEN);
+    vdouble v2 = general(update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3)), coef,
+                         rhs, j + 2 * VLEN);
+    vdouble v3 =
+        general(update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1)), coef,
+                rhs, j + 3 * VLEN);
+    store(mid + j, rb_blend(take, v0, c0), false);
+    store(mid + j + VLEN, rb_blend(take, v1, c1), false);
+    store(mid + j + 2 * VLEN, rb_blend(take, v2, c2), false);
+    store(mid + j + 3 * VLEN, rb_blend(take, v3, c3), false);
+  }
+  for (; j + VLEN <= hi; j += VLEN) {
+    vdouble c = load(mid + j);
+    vdouble v = general(update(up, down, j, load(mid + j - 1), load(mid + j + 1)), coef, rhs, j);
+    store(mid + j, rb_blend(take, v, c), false);
+  }
+  for (; j < hi; j++)
+    if ((j & 1) == odd)
+      mid[j] = rb_value(up, mid, down, coef, rhs, j);
+}
+
+/* Row i (storage rows and columns) of colour c, columns [lo, hi). */
+static inline __attribute__((always_inline)) void
+redblack_piece(double *x, const double *coef, const double *rhs, int64_t stride, int parity,
+               int colour, int64_t i, int64_t lo, int64_t hi) {
+  if (lo >= hi)
+    return;
+  /* point (i, j) is of colour c where (parity + i + j + c) is even */
+  int64_t odd = (parity + i + colour) & 1;
+  double *mid = x + i * stride;
+  redblack_row(mid - stride, mid, mid + stride, coef != NULL ? coef + i * stride : NULL,
+               rhs != NULL ? rhs + i * stride : NULL, lo, hi, odd);
+}
+
+static void kernel_redblack(double *x, const double *coef, const double *rhs, int64_t nrows,
+                            int64_t ncols, int64_t stride, int parity, unsigned defer) {
+  /* The wavefront: red row i, then black row i - 1, whose red neighbours (rows i - 2 .. i) are
+   * all updated by then and whose black ones are not read; red row i reads black rows i - 1
+   * and i + 1 before either is updated. So every point sees exactly the values of a whole red
+   * pass followed by a whole black pass, and the rows in flight stay in cache. */
+  int64_t wlo = 1 + ((defer & SWEEP_SIDE_WEST) != 0), ehi = ncols + 1 - ((defer & SWEEP_SIDE_EAST) != 0);
+  for (int64_t i = 1; i <= nrows + 1; i++) {
+    if (i <= nrows)
+      redblack_piece(x, coef, rhs, stride, parity, 0, i, 1, ncols + 1);
+    int64_t b = i - 1;
+    if (b < 1 || (b == 1 && (defer & SWEEP_SIDE_NORTH)) || (b == nrows && (defer & SWEEP_SIDE_SOUTH)))
+      continue;
+    redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi);
+  }
+}
+
+static void kernel_redblack_sides(double *x, const double *coef, const double *rhs, int64_t nrows,
+                                  int64_t ncols, int64_t stride, int parity, unsigned sides) {
+  if (nrows <= 0 || ncols <= 0)
+    return;
+  bool north = (sides & SWEEP_SIDE_NORTH) != 0 && nrows > 0,
+       south = (sides & SWEEP_SIDE_SOUTH) != 0 && nrows > 0;
+  if (north)
+    redblack_piece(x, coef, rhs, stride, parity, 1, 1, 1, ncols + 1);
+  if (south && !(north && nrows == 1))
+    redblack_piece(x, coef, rhs, stride, parity, 1, nrows, 1, ncols + 1);
+  /* the columns, in the rows the wavefront swept */
+  for (int64_t i = 1 + north; i <= nrows - south; i++) {
+    if (sides & SWEEP_SIDE_WEST)
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, 1, 2 < ncols + 1 ? 2 : ncols + 1);
+    if ((sides & SWEEP_SIDE_EAST) && !((sides & SWEEP_SIDE_WEST) && ncols == 1))
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, ncols, ncols + 1);
+  }
+}
+
+const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain,    kernel_weighted,
+                                                  kernel_general,  kernel_levels,
+                                                  kernel_redblack, kernel_redblack_sides};
 #endif /* SWEEP_KERNEL_SET */
 
 #endif

@@ -155,8 +155,55 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
   }
 }
 
+/* The sides of tile t whose ring is another tile's: their black points wait for the exchange. */
+static unsigned shared_sides(const struct decomp_tile *tile) {
+  static const unsigned bit[DECOMP_NSIDES] = {SWEEP_SIDE_NORTH, SWEEP_SIDE_SOUTH, SWEEP_SIDE_WEST,
+                                              SWEEP_SIDE_EAST};
+  unsigned sides = 0;
+  for (int d = 0; d < DECOMP_NSIDES; d++)
+    if (tile->nbr_rank[d] != DECOMP_BOUNDARY)
+      sides |= bit[d];
+  return sides;
+}
+
+/* Red-black steps on the fine level, one pass through memory a step (sweep_redblack's
+ * wavefront): the ring filled, every tile's red points and the black points away from its shared
+ * sides; then, where any tile has a shared side (more than one tile in all), the rings again,
+ * for the neighbours' new red points, and the black points along those sides. The same bits as
+ * a red pass and a black pass with an exchange before each, on every decomposition. */
+static void smooth_fine_redblack(struct multigrid *mg, int steps) {
+  struct level *L = &mg->lv[0];
+  int buf = current_of(mg, 0);
+  bool shared = mg->team->size > 1 || L->ntiles > 1; /* the same answer on every rank */
+  for (int s = 1; s <= steps; s++) {
+    mg_exchange(mg, 0, buf);
+    for (int64_t t = 0; t < L->ntiles; t++) {
+      const struct decomp_tile *tile = &L->tiles[t];
+      int64_t st = L->stride[t], corner = st + 1;
+      sweep_redblack(L->x[buf][t] - corner, L->keep != NULL ? L->keep[t] - corner : NULL,
+                     L->b != NULL ? L->b[t] - corner : NULL, tile->nrows, tile->ncols, st,
+                     (int)((tile->row0 + tile->col0) & 1), shared_sides(tile));
+    }
+    if (!shared)
+      continue;
+    mg_exchange(mg, 0, buf);
+    for (int64_t t = 0; t < L->ntiles; t++) {
+      const struct decomp_tile *tile = &L->tiles[t];
+      int64_t st = L->stride[t], corner = st + 1;
+      sweep_redblack_sides(L->x[buf][t] - corner, L->keep != NULL ? L->keep[t] - corner : NULL,
+                           L->b != NULL ? L->b[t] - corner : NULL, tile->nrows, tile->ncols, st,
+                           (int)((tile->row0 + tile->col0) & 1), shared_sides(tile));
+    }
+  }
+  mg->work += steps * levels_fraction(&mg->levels, 0);
+}
+
 static void smooth(struct multigrid *mg, int l, int steps) {
   struct level *L = &mg->lv[l];
+  if (mg->p.smoother == MULTIGRID_REDBLACK && l == 0) {
+    smooth_fine_redblack(mg, steps);
+    return;
+  }
   if (mg->p.smoother == MULTIGRID_REDBLACK) {
     for (int s = 1; s <= steps; s++)
       for (int colour = 0; colour < 2; colour++) {
