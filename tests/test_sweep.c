@@ -804,14 +804,21 @@ static void test_general_levels_equal_successive_general_sweeps(void) {
 /* The unfused red-black step: a red pass over the whole tile, each red point from the values
  * before it (reads black points only), then a black pass from the new red values, each point
  * operator.h's expression written out as the scalar reference (coef NULL: Laplace's). */
-static void redblack_reference(double *x, const double *coef, const double *rhs, int64_t rows,
-                               int64_t cols, int64_t stride, int parity) {
+static void redblack_reference(double *x, const double *coef, const double *rhs,
+                               const struct sweep_faces *o, int64_t rows, int64_t cols,
+                               int64_t stride, int parity) {
   for (int colour = 0; colour < 2; colour++)
     for (int64_t i = 1; i <= rows; i++)
       for (int64_t j = 1; j <= cols; j++) {
         if (((parity + i + j + colour) & 1) != 0)
           continue;
         int64_t at = i * stride + j;
+        if (o != NULL) { /* the faces operator: (sum + f) / diag */
+          double sum = (o->wn[i - 1] * x[at - stride] + o->ws[i - 1] * x[at + stride]) +
+                       (o->ww[j - 1] * x[at - 1] + o->we[j - 1] * x[at + 1]);
+          x[at] = (sum + o->f[at]) / (o->dy[i - 1] + o->dx[j - 1]);
+          continue;
+        }
         double avg = 0.25 * ((x[at - stride] + x[at + stride]) + (x[at - 1] + x[at + 1]));
         x[at] = coef != NULL ? coef[at] * avg + rhs[at] : avg;
       }
@@ -820,11 +827,24 @@ static void redblack_reference(double *x, const double *coef, const double *rhs,
 /* sweep_redblack's one-pass wavefront (with sweep_redblack_sides after it for the deferred
  * sides) against the two unfused passes, bit for bit, every point and the ring: every shape up
  * to 6 x 41 (the 16-wide body, the 4-wide one and the scalar ends), both parities, every set of
- * deferred sides, Laplace and the general update, every kernel set the CPU runs. */
+ * deferred sides, Laplace, the general update and the faces operator of multigrid's coarse
+ * levels, every kernel set the CPU runs. */
 static void test_redblack_one_pass_is_the_two_passes(void) {
   enum { MAXR = 6, MAXC = 41, STR = MAXC + 3, SIZE = (MAXR + 2) * STR };
   static double x0[SIZE], got[SIZE], want[SIZE], coef[SIZE], rhs[SIZE];
+  static double wn[MAXR], ws[MAXR], dy[MAXR], ww[MAXC], we[MAXC], dx[MAXC];
   unsigned seed = 7u;
+  for (int k = 0; k < MAXR; k++) { /* Shortley-Weller-like weights: unequal, not powers of 2 */
+    wn[k] = 1.0 + 0.1 * k;
+    ws[k] = 0.7 + 0.05 * k;
+    dy[k] = wn[k] + ws[k];
+  }
+  for (int k = 0; k < MAXC; k++) {
+    ww[k] = 1.0 + 0.03 * (k % 7);
+    we[k] = 0.9 + 0.01 * (k % 5);
+    dx[k] = ww[k] + we[k];
+  }
+  const struct sweep_faces faces = {wn, ws, dy, ww, we, dx, rhs};
   for (int64_t k = 0; k < SIZE; k++) {
     seed = seed * 1103515245u + 12345u;
     x0[k] = (double)(seed >> 8) / 16777216.0 * 10.0 - 3.0;
@@ -838,24 +858,29 @@ static void test_redblack_one_pass_is_the_two_passes(void) {
     if (set == NULL)
       continue;
     sets++;
-    for (int general = 0; general < 2; general++)
+    for (int general = 0; general < 3; general++) /* Laplace, general, faces */
       for (int64_t rows = 0; rows <= MAXR; rows++)
         for (int64_t cols = 0; cols <= MAXC; cols++)
           for (int parity = 0; parity < 2; parity++)
             for (unsigned defer = 0; defer < 16; defer++) {
               int64_t stride = cols + 2 + (cols & 1); /* odd and even strides */
-              const double *c = general ? coef : NULL, *r = general ? rhs : NULL;
+              const double *c = general == 1 ? coef : NULL, *r = general == 1 ? rhs : NULL;
+              const struct sweep_faces *o = general == 2 ? &faces : NULL;
               memcpy(got, x0, sizeof got);
               memcpy(want, x0, sizeof want);
-              redblack_reference(want, c, r, rows, cols, stride, parity);
-              set->redblack(got, c, r, rows, cols, stride, parity, defer);
+              redblack_reference(want, c, r, o, rows, cols, stride, parity);
+              set->redblack(got, c, r, o, rows, cols, stride, parity, defer);
               if (defer != 0)
-                set->redblack_sides(got, c, r, rows, cols, stride, parity, defer);
+                set->redblack_sides(got, c, r, o, rows, cols, stride, parity, defer);
               int wrong = 0;
               for (int64_t k = 0; k < SIZE; k++)
                 wrong += memcmp(&got[k], &want[k], sizeof got[k]) != 0;
-              EXPECT(wrong == 0, "%s, %s, %lld x %lld, parity %d, deferred sides %u: %d points differ",
-                     sweep_isa_name((enum sweep_isa)isa), general ? "general" : "Laplace",
+              EXPECT(wrong == 0,
+                     "%s, %s, %lld x %lld, parity %d, deferred sides %u: %d points differ",
+                     sweep_isa_name((enum sweep_isa)isa),
+                     general == 2 ? "faces"
+                     : general    ? "general"
+                                  : "Laplace",
                      (long long)rows, (long long)cols, parity, defer, wrong);
             }
   }
@@ -870,7 +895,7 @@ static void test_redblack_defers_the_shared_sides(void) {
   for (int64_t k = 0; k < SIZE; k++)
     x[k] = (double)(k % 13) - 4.0;
   memcpy(before, x, sizeof x);
-  sweep_redblack(x, NULL, NULL, R, C, STR, 0, SWEEP_SIDE_NORTH | SWEEP_SIDE_EAST);
+  sweep_redblack(x, NULL, NULL, NULL, R, C, STR, 0, SWEEP_SIDE_NORTH | SWEEP_SIDE_EAST);
   int changed = 0, black_inner_changed = 0;
   for (int64_t i = 1; i <= R; i++)
     for (int64_t j = 1; j <= C; j++) {

@@ -62,14 +62,16 @@ double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t l
   return kernels()->levels(buf, current, stride, levels, rect, omega, terms, scratch);
 }
 
-void sweep_redblack(double *x, const double *coef, const double *rhs, int64_t nrows, int64_t ncols,
-                    int64_t stride, int parity, unsigned defer) {
-  kernels()->redblack(x, coef, rhs, nrows, ncols, stride, parity, defer);
+void sweep_redblack(double *x, const double *coef, const double *rhs,
+                    const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                    int parity, unsigned defer) {
+  kernels()->redblack(x, coef, rhs, faces, nrows, ncols, stride, parity, defer);
 }
 
-void sweep_redblack_sides(double *x, const double *coef, const double *rhs, int64_t nrows,
-                          int64_t ncols, int64_t stride, int parity, unsigned sides) {
-  kernels()->redblack_sides(x, coef, rhs, nrows, ncols, stride, parity, sides);
+void sweep_redblack_sides(double *x, const double *coef, const double *rhs,
+                          const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                          int64_t stride, int parity, unsigned sides) {
+  kernels()->redblack_sides(x, coef, rhs, faces, nrows, ncols, stride, parity, sides);
 }
 
 int64_t sweep_levels_scratch(int64_t levels, int64_t stride) {

@@ -160,11 +160,23 @@ int64_t sweep_levels_scratch(int64_t levels, int64_t stride);
  * new only after an exchange. A ring across a side not deferred must be fixed for the step
  * (a fixed edge). Not collective. */
 enum { SWEEP_SIDE_NORTH = 1, SWEEP_SIDE_SOUTH = 2, SWEEP_SIDE_WEST = 4, SWEEP_SIDE_EAST = 8 };
-void sweep_redblack(double *x, const double *coef, const double *rhs, int64_t nrows, int64_t ncols,
-                    int64_t stride, int parity, unsigned defer);
+/* With faces non-NULL (coef and rhs then NULL), the faces operator of a multigrid coarse level
+ * instead: point (i, j) takes OP_FACES_UPDATE(OP_FACES(wn, north, ws, south, ww, west, we,
+ * east), f, dy + dx), the row's weights wn, ws, dy at interior row i - 1 and the column's ww,
+ * we, dx at interior column j - 1 (arrays from the tile's first interior row and column), f laid
+ * out as x. */
+struct sweep_faces {
+  const double *wn, *ws, *dy; /* per interior row */
+  const double *ww, *we, *dx; /* per interior column */
+  const double *f;            /* laid out as x (storage corner) */
+};
+void sweep_redblack(double *x, const double *coef, const double *rhs,
+                    const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                    int parity, unsigned defer);
 /* The black points next to the sides `sides` that sweep_redblack deferred, once the ring holds
  * the neighbours' new red points: then the step is complete, bit for bit the two passes. */
-void sweep_redblack_sides(double *x, const double *coef, const double *rhs, int64_t nrows,
-                          int64_t ncols, int64_t stride, int parity, unsigned sides);
+void sweep_redblack_sides(double *x, const double *coef, const double *rhs,
+                          const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                          int64_t stride, int parity, unsigned sides);
 
 #endif /* JACOBI_SWEEP_H */

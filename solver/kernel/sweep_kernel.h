@@ -568,6 +568,14 @@ static inline VECTOR_HELPER double rb_value(const double *up, const double *mid,
   return coef != NULL ? OP_GENERAL(coef[j], value, rhs[j]) : value;
 }
 
+/* All ones in the lanes of a vector starting at column lo whose column has parity odd. */
+static inline VECTOR_HELPER vbits rb_take(int64_t lo, int64_t odd) {
+  static const int64_t lane[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  vbits index;
+  memcpy(&index, lane, sizeof index);
+  return ((index + lo) & 1) == odd;
+}
+
 /* lanes whose value comes from `value`, the others from `old` */
 static inline VECTOR_HELPER vdouble rb_blend(vbits take, vdouble value, vdouble old) {
   return (vdouble)((take & (vbits)value) | (~take & (vbits)old));
@@ -578,9 +586,7 @@ static inline __attribute__((always_inline)) void
 redblack_row(const double *up, double *mid, const double *down, const double *coef,
              const double *rhs, int64_t lo, int64_t hi, int64_t odd) {
   int64_t j = lo;
-  vbits take = {0};
-  for (int k = 0; k < VLEN; k++) /* VLEN is even: every vector starts on lo's parity */
-    take[k] = ((lo + k) & 1) == odd ? -1 : 0;
+  vbits take = rb_take(lo, odd); /* VLEN is even: every vector starts on lo's parity */
   for (; j + 4 * VLEN <= hi; j += 4 * VLEN) {
     for (int line = 0; line < (int)(4 * VLEN * sizeof(double) / CACHE_LINE); line++)
       prefetch_line(down + j, PREFETCH_BYTES, line);
@@ -609,52 +615,111 @@ redblack_row(const double *up, double *mid, const double *down, const double *co
       mid[j] = rb_value(up, mid, down, coef, rhs, j);
 }
 
+/* The faces operator's update with a row's weights (wn, ws, dy: scalars) and the columns'
+ * (ww, we, dx: arrays from interior column 0, storage column 1), right-hand side f (its row):
+ * multigrid's coarse levels on a plate without held points (OP_FACES_UPDATE of OP_FACES, as the
+ * scalar rb_faces_value, lane by lane). */
+struct rb_faces {
+  double wn, ws, dy;
+  const double *ww, *we, *dx, *f;
+};
+
+static inline VECTOR_HELPER double rb_faces_value(const double *up, const double *mid,
+                                                  const double *down, const struct rb_faces *o,
+                                                  int64_t j) {
+  return OP_FACES_UPDATE(
+      OP_FACES(o->wn, up[j], o->ws, down[j], o->ww[j - 1], mid[j - 1], o->we[j - 1], mid[j + 1]),
+      o->f[j], o->dy + o->dx[j - 1]);
+}
+
+static inline VECTOR_HELPER vdouble rb_faces_vector(const double *up, const double *down,
+                                                    const struct rb_faces *o, int64_t j,
+                                                    vdouble left, vdouble right) {
+  vdouble wn = (vdouble){0} + o->wn, ws = (vdouble){0} + o->ws, dy = (vdouble){0} + o->dy;
+  return OP_FACES_UPDATE(OP_FACES(wn, load(up + j), ws, load(down + j), load(o->ww + j - 1), left,
+                                  load(o->we + j - 1), right),
+                         load(o->f + j), dy + load(o->dx + j - 1));
+}
+
+/* redblack_row with the faces operator. */
+static inline __attribute__((always_inline)) void
+redblack_faces_row(const double *up, double *mid, const double *down, const struct rb_faces *o,
+                   int64_t lo, int64_t hi, int64_t odd) {
+  int64_t j = lo;
+  vbits take = rb_take(lo, odd);
+  for (; j + 2 * VLEN <= hi; j += 2 * VLEN) {
+    vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN);
+    vdouble v0 = rb_faces_vector(up, down, o, j, load(mid + j - 1), right_of(c0, c1));
+    vdouble v1 = rb_faces_vector(up, down, o, j + VLEN, left_of(c0, c1), load(mid + j + VLEN + 1));
+    store(mid + j, rb_blend(take, v0, c0), false);
+    store(mid + j + VLEN, rb_blend(take, v1, c1), false);
+  }
+  for (; j + VLEN <= hi; j += VLEN) {
+    vdouble c = load(mid + j);
+    vdouble v = rb_faces_vector(up, down, o, j, load(mid + j - 1), load(mid + j + 1));
+    store(mid + j, rb_blend(take, v, c), false);
+  }
+  for (; j < hi; j++)
+    if ((j & 1) == odd)
+      mid[j] = rb_faces_value(up, mid, down, o, j);
+}
+
 /* Row i (storage rows and columns) of colour c, columns [lo, hi). */
 static inline __attribute__((always_inline)) void
 redblack_piece(double *x, const double *coef, const double *rhs, int64_t stride, int parity,
-               int colour, int64_t i, int64_t lo, int64_t hi) {
+               int colour, int64_t i, int64_t lo, int64_t hi, const struct sweep_faces *faces) {
   if (lo >= hi)
     return;
   /* point (i, j) is of colour c where (parity + i + j + c) is even */
   int64_t odd = (parity + i + colour) & 1;
   double *mid = x + i * stride;
+  if (faces != NULL) { /* the weights are indexed by interior row and column, from 0 */
+    struct rb_faces o = {faces->wn[i - 1], faces->ws[i - 1], faces->dy[i - 1],     faces->ww,
+                         faces->we,        faces->dx,        faces->f + i * stride};
+    redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, hi, odd);
+    return;
+  }
   redblack_row(mid - stride, mid, mid + stride, coef != NULL ? coef + i * stride : NULL,
                rhs != NULL ? rhs + i * stride : NULL, lo, hi, odd);
 }
 
-static void kernel_redblack(double *x, const double *coef, const double *rhs, int64_t nrows,
-                            int64_t ncols, int64_t stride, int parity, unsigned defer) {
+static void kernel_redblack(double *x, const double *coef, const double *rhs,
+                            const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                            int64_t stride, int parity, unsigned defer) {
   /* The wavefront: red row i, then black row i - 1, whose red neighbours (rows i - 2 .. i) are
    * all updated by then and whose black ones are not read; red row i reads black rows i - 1
    * and i + 1 before either is updated. So every point sees exactly the values of a whole red
    * pass followed by a whole black pass, and the rows in flight stay in cache. */
-  int64_t wlo = 1 + ((defer & SWEEP_SIDE_WEST) != 0), ehi = ncols + 1 - ((defer & SWEEP_SIDE_EAST) != 0);
+  int64_t wlo = 1 + ((defer & SWEEP_SIDE_WEST) != 0),
+          ehi = ncols + 1 - ((defer & SWEEP_SIDE_EAST) != 0);
   for (int64_t i = 1; i <= nrows + 1; i++) {
     if (i <= nrows)
-      redblack_piece(x, coef, rhs, stride, parity, 0, i, 1, ncols + 1);
+      redblack_piece(x, coef, rhs, stride, parity, 0, i, 1, ncols + 1, faces);
     int64_t b = i - 1;
-    if (b < 1 || (b == 1 && (defer & SWEEP_SIDE_NORTH)) || (b == nrows && (defer & SWEEP_SIDE_SOUTH)))
+    if (b < 1 || (b == 1 && (defer & SWEEP_SIDE_NORTH)) ||
+        (b == nrows && (defer & SWEEP_SIDE_SOUTH)))
       continue;
-    redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi);
+    redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi, faces);
   }
 }
 
-static void kernel_redblack_sides(double *x, const double *coef, const double *rhs, int64_t nrows,
-                                  int64_t ncols, int64_t stride, int parity, unsigned sides) {
+static void kernel_redblack_sides(double *x, const double *coef, const double *rhs,
+                                  const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                                  int64_t stride, int parity, unsigned sides) {
   if (nrows <= 0 || ncols <= 0)
     return;
   bool north = (sides & SWEEP_SIDE_NORTH) != 0 && nrows > 0,
        south = (sides & SWEEP_SIDE_SOUTH) != 0 && nrows > 0;
   if (north)
-    redblack_piece(x, coef, rhs, stride, parity, 1, 1, 1, ncols + 1);
+    redblack_piece(x, coef, rhs, stride, parity, 1, 1, 1, ncols + 1, faces);
   if (south && !(north && nrows == 1))
-    redblack_piece(x, coef, rhs, stride, parity, 1, nrows, 1, ncols + 1);
+    redblack_piece(x, coef, rhs, stride, parity, 1, nrows, 1, ncols + 1, faces);
   /* the columns, in the rows the wavefront swept */
   for (int64_t i = 1 + north; i <= nrows - south; i++) {
     if (sides & SWEEP_SIDE_WEST)
-      redblack_piece(x, coef, rhs, stride, parity, 1, i, 1, 2 < ncols + 1 ? 2 : ncols + 1);
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, 1, 2 < ncols + 1 ? 2 : ncols + 1, faces);
     if ((sides & SWEEP_SIDE_EAST) && !((sides & SWEEP_SIDE_WEST) && ncols == 1))
-      redblack_piece(x, coef, rhs, stride, parity, 1, i, ncols, ncols + 1);
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, ncols, ncols + 1, faces);
   }
 }
 

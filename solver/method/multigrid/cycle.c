@@ -108,9 +108,11 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
   }
 }
 
-/* One colour of a red-black Gauss-Seidel sweep of tile t, in place: the points whose global
- * (row + column) has parity `colour` take the update of their neighbours, all of the other
- * colour, so the order within the colour does not matter. */
+/* One colour of a red-black Gauss-Seidel sweep of tile t of a coarse level with held points (its
+ * operator point by point, coarse_masks), in place: the points whose global (row + column) has
+ * parity `colour` take the update of their neighbours, all of the other colour, so the order
+ * within the colour does not matter; a fixed point's correction stays 0. (Every other level
+ * smooths in one pass a step: smooth_redblack_one_pass.) */
 static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf, int colour) {
   const struct level *L = &mg->lv[l];
   const struct decomp_tile *tile = &L->tiles[t];
@@ -122,34 +124,14 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
     double *xr = L->x[buf][t] + i * s;
     int64_t gi = tile->row0 + i;
     int64_t j0 = ((colour - (gi + tile->col0)) % 2 + 2) % 2;
-    const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
-    if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
-      const double *br = L->b[t] + i * s;
-      for (int64_t j = 0; j < nc; j++)
-        u[j] = OP_GENERAL(kr[j], OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]), br[j]);
-    } else if (l == 0) {
-      for (int64_t j = 0; j < nc; j++)
-        u[j] = OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]);
-    } else {
-      double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
-      const double *fr = L->f[t] + i * s;
-      const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
-                   *dx = L->cols.diag + tile->col0;
-      if (kr != NULL) { /* point by point (coarse_masks); a fixed point's correction stays 0 */
-        const double *cn = L->sw[DECOMP_NORTH][t] + i * s, *cs = L->sw[DECOMP_SOUTH][t] + i * s,
-                     *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
-                     *dg = L->sw[SW_DIAG][t] + i * s;
-        for (int64_t j = 0; j < nc; j++)
-          u[j] = kr[j] * OP_FACES_UPDATE(OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j],
-                                                  xr[j - 1], ce[j], xr[j + 1]),
-                                         fr[j], dg[j]);
-      } else {
-        for (int64_t j = 0; j < nc; j++)
-          u[j] = OP_FACES_UPDATE(
-              OP_FACES(wn, xr[j - s], ws, xr[j + s], ww[j], xr[j - 1], we[j], xr[j + 1]), fr[j],
-              dy + dx[j]);
-      }
-    }
+    const double *kr = L->keep[t] + i * s, *fr = L->f[t] + i * s;
+    const double *cn = L->sw[DECOMP_NORTH][t] + i * s, *cs = L->sw[DECOMP_SOUTH][t] + i * s,
+                 *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
+                 *dg = L->sw[SW_DIAG][t] + i * s;
+    for (int64_t j = 0; j < nc; j++)
+      u[j] = kr[j] * OP_FACES_UPDATE(OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j], xr[j - 1],
+                                              ce[j], xr[j + 1]),
+                                     fr[j], dg[j]);
     for (int64_t j = j0; j < nc; j += 2)
       xr[j] = u[j];
   }
@@ -166,42 +148,62 @@ static unsigned shared_sides(const struct decomp_tile *tile) {
   return sides;
 }
 
-/* Red-black steps on the fine level, one pass through memory a step (sweep_redblack's
- * wavefront): the ring filled, every tile's red points and the black points away from its shared
- * sides; then, where any tile has a shared side (more than one tile in all), the rings again,
- * for the neighbours' new red points, and the black points along those sides. The same bits as
- * a red pass and a black pass with an exchange before each, on every decomposition. */
-static void smooth_fine_redblack(struct multigrid *mg, int steps) {
-  struct level *L = &mg->lv[0];
-  int buf = current_of(mg, 0);
+/* One pass of tile t of level l (sweep_redblack), or with `sides` the deferred black points
+ * (sweep_redblack_sides): level 0 with the Laplace or the general update, a coarse level with
+ * the faces operator of its rows' and columns' weights. */
+static void redblack_pass(const struct multigrid *mg, int l, int64_t t, int buf, bool sides) {
+  const struct level *L = &mg->lv[l];
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t st = L->stride[t], corner = st + 1;
+  int parity = (int)((tile->row0 + tile->col0) & 1);
+  const double *coef = NULL, *rhs = NULL;
+  struct sweep_faces faces, *fp = NULL;
+  if (l == 0 && L->keep != NULL) {
+    coef = L->keep[t] - corner;
+    rhs = L->b[t] - corner;
+  } else if (l > 0) {
+    faces = (struct sweep_faces){L->rows.w_lo + tile->row0, L->rows.w_hi + tile->row0,
+                                 L->rows.diag + tile->row0, L->cols.w_lo + tile->col0,
+                                 L->cols.w_hi + tile->col0, L->cols.diag + tile->col0,
+                                 L->f[t] - corner};
+    fp = &faces;
+  }
+  if (sides)
+    sweep_redblack_sides(L->x[buf][t] - corner, coef, rhs, fp, tile->nrows, tile->ncols, st, parity,
+                         shared_sides(tile));
+  else
+    sweep_redblack(L->x[buf][t] - corner, coef, rhs, fp, tile->nrows, tile->ncols, st, parity,
+                   shared_sides(tile));
+}
+
+/* Red-black steps in one pass through memory a step (sweep_redblack's wavefront), on level 0
+ * and on the coarse levels of a plate without held points (with them, a coarse level's
+ * operator is point by point: redblack_tile's two passes): the ring filled, every tile's red
+ * points and the black points away from its shared sides; then, where any tile has a shared
+ * side (more than one tile in all), the rings again, for the neighbours' new red points, and
+ * the black points along those sides. The same bits as a red pass and a black pass with an
+ * exchange before each, on every decomposition. */
+static void smooth_redblack_one_pass(struct multigrid *mg, int l, int steps) {
+  struct level *L = &mg->lv[l];
+  int buf = current_of(mg, l);
   bool shared = mg->team->size > 1 || L->ntiles > 1; /* the same answer on every rank */
   for (int s = 1; s <= steps; s++) {
-    mg_exchange(mg, 0, buf);
-    for (int64_t t = 0; t < L->ntiles; t++) {
-      const struct decomp_tile *tile = &L->tiles[t];
-      int64_t st = L->stride[t], corner = st + 1;
-      sweep_redblack(L->x[buf][t] - corner, L->keep != NULL ? L->keep[t] - corner : NULL,
-                     L->b != NULL ? L->b[t] - corner : NULL, tile->nrows, tile->ncols, st,
-                     (int)((tile->row0 + tile->col0) & 1), shared_sides(tile));
-    }
+    mg_exchange(mg, l, buf);
+    for (int64_t t = 0; t < L->ntiles; t++)
+      redblack_pass(mg, l, t, buf, false);
     if (!shared)
       continue;
-    mg_exchange(mg, 0, buf);
-    for (int64_t t = 0; t < L->ntiles; t++) {
-      const struct decomp_tile *tile = &L->tiles[t];
-      int64_t st = L->stride[t], corner = st + 1;
-      sweep_redblack_sides(L->x[buf][t] - corner, L->keep != NULL ? L->keep[t] - corner : NULL,
-                           L->b != NULL ? L->b[t] - corner : NULL, tile->nrows, tile->ncols, st,
-                           (int)((tile->row0 + tile->col0) & 1), shared_sides(tile));
-    }
+    mg_exchange(mg, l, buf);
+    for (int64_t t = 0; t < L->ntiles; t++)
+      redblack_pass(mg, l, t, buf, true);
   }
-  mg->work += steps * levels_fraction(&mg->levels, 0);
+  mg->work += steps * levels_fraction(&mg->levels, l);
 }
 
 static void smooth(struct multigrid *mg, int l, int steps) {
   struct level *L = &mg->lv[l];
-  if (mg->p.smoother == MULTIGRID_REDBLACK && l == 0) {
-    smooth_fine_redblack(mg, steps);
+  if (mg->p.smoother == MULTIGRID_REDBLACK && (l == 0 || L->keep == NULL)) {
+    smooth_redblack_one_pass(mg, l, steps);
     return;
   }
   if (mg->p.smoother == MULTIGRID_REDBLACK) {
@@ -330,12 +332,13 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
 /* Level l - 1's current iterate += P (level l's current iterate): each fine point adds the sum,
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
-static void interpolate_from(struct multigrid *mg, int l) {
+static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->interp_scratch;
   int cur = current_of(mg, l), fine = current_of(mg, l - 1);
   fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   double *combined = L->interp_row;
+  static const double one = 1.0;
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct decomp_tile *tile = &F->tiles[t];
     const struct fetch_box *bx = &L->interp.boxes[t];
@@ -347,7 +350,10 @@ static void interpolate_from(struct multigrid *mg, int l) {
       const double *rows[3] = {NULL, NULL, NULL};
       for (int a = 0; a < F->rows.ni[gi]; a++)
         rows[a] = box + (ki[a] - bx->r0) * w;
-      combine_rows(combined, rows, &F->rows.wi[2 * gi], F->rows.ni[gi], w);
+      const double *wr = &F->rows.wi[2 * gi];
+      if (extrapolate && F->rows.ni[gi] == 1)
+        wr = &one;
+      combine_rows(combined, rows, wr, F->rows.ni[gi], w);
       const double *c = combined - bx->c0;
       double *xr = F->x[fine][t] + i * s;
       const double *kr = F->keep != NULL ? F->keep[t] + i * s : NULL;
@@ -355,7 +361,7 @@ static void interpolate_from(struct multigrid *mg, int l) {
         int64_t gj = tile->col0 + j;
         const int64_t *kj = &F->cols.ki[2 * gj];
         const double *wj = &F->cols.wi[2 * gj];
-        double e = 0.0 + wj[0] * c[kj[0]];
+        double e = 0.0 + (extrapolate && F->cols.ni[gj] == 1 ? 1.0 : wj[0]) * c[kj[0]];
         if (F->cols.ni[gj] == 2)
           e += wj[1] * c[kj[1]];
         if (kr != NULL) /* a fixed point keeps its value (its held one, or a correction's 0) */
@@ -395,7 +401,7 @@ static void correct(struct multigrid *mg, int l, enum multigrid_cycle kind) {
     else if (kind == MULTIGRID_F)
       cycle(mg, c, MULTIGRID_V);
   }
-  interpolate_from(mg, c);
+  interpolate_from(mg, c, false);
 }
 
 static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind) {
@@ -418,10 +424,10 @@ static void fmg(struct multigrid *mg) {
     mg_coarsest_solve(&mg->lv[last]);
   for (int l = last - 1; l >= 1; l--) {
     zero_iterate(mg, l);
-    interpolate_from(mg, l + 1);
+    interpolate_from(mg, l + 1, true);
     cycle(mg, l, mg->p.cycle);
   }
-  interpolate_from(mg, 1);
+  interpolate_from(mg, 1, true);
   cycle(mg, 0, mg->p.cycle);
 }
 
