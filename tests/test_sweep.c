@@ -834,14 +834,18 @@ static void test_redblack_one_pass_is_the_two_passes(void) {
   static double x0[SIZE], got[SIZE], want[SIZE], coef[SIZE], rhs[SIZE];
   static double wn[MAXR], ws[MAXR], dy[MAXR], ww[MAXC], we[MAXC], dx[MAXC];
   unsigned seed = 7u;
-  for (int k = 0; k < MAXR; k++) { /* Shortley-Weller-like weights: unequal, not powers of 2 */
-    wn[k] = 1.0 + 0.1 * k;
-    ws[k] = 0.7 + 0.05 * k;
+  /* Shortley-Weller-like weights (unequal, not powers of 2) in odd rows and in the first two
+   * and last three columns; elsewhere the uniform interior's 1, 1, 2 (diagonal 4: the kernel
+   * multiplies by 1/4 there instead of dividing) */
+  for (int k = 0; k < MAXR; k++) {
+    wn[k] = k % 2 == 0 ? 1.0 : 1.0 + 0.1 * k;
+    ws[k] = k % 2 == 0 ? 1.0 : 0.7 + 0.05 * k;
     dy[k] = wn[k] + ws[k];
   }
   for (int k = 0; k < MAXC; k++) {
-    ww[k] = 1.0 + 0.03 * (k % 7);
-    we[k] = 0.9 + 0.01 * (k % 5);
+    bool uniform = k >= 2 && k < MAXC - 3;
+    ww[k] = uniform ? 1.0 : 1.0 + 0.03 * (k % 7);
+    we[k] = uniform ? 1.0 : 0.9 + 0.01 * (k % 5);
     dx[k] = ww[k] + we[k];
   }
   const struct sweep_faces faces = {wn, ws, dy, ww, we, dx, rhs};

@@ -634,8 +634,12 @@ static inline VECTOR_HELPER double rb_faces_value(const double *up, const double
 
 static inline VECTOR_HELPER vdouble rb_faces_vector(const double *up, const double *down,
                                                     const struct rb_faces *o, int64_t j,
-                                                    vdouble left, vdouble right) {
+                                                    vdouble left, vdouble right, bool quarter) {
   vdouble wn = (vdouble){0} + o->wn, ws = (vdouble){0} + o->ws, dy = (vdouble){0} + o->dy;
+  if (quarter) /* dy + dx = 4 at every lane: the same bits without the division */
+    return OP_FACES_UPDATE_POW2(OP_FACES(wn, load(up + j), ws, load(down + j), load(o->ww + j - 1),
+                                         left, load(o->we + j - 1), right),
+                                load(o->f + j), (vdouble){0} + 0.25);
   return OP_FACES_UPDATE(OP_FACES(wn, load(up + j), ws, load(down + j), load(o->ww + j - 1), left,
                                   load(o->we + j - 1), right),
                          load(o->f + j), dy + load(o->dx + j - 1));
@@ -644,19 +648,20 @@ static inline VECTOR_HELPER vdouble rb_faces_vector(const double *up, const doub
 /* redblack_row with the faces operator. */
 static inline __attribute__((always_inline)) void
 redblack_faces_row(const double *up, double *mid, const double *down, const struct rb_faces *o,
-                   int64_t lo, int64_t hi, int64_t odd) {
+                   int64_t lo, int64_t hi, int64_t odd, bool quarter) {
   int64_t j = lo;
   vbits take = rb_take(lo, odd);
   for (; j + 2 * VLEN <= hi; j += 2 * VLEN) {
     vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN);
-    vdouble v0 = rb_faces_vector(up, down, o, j, load(mid + j - 1), right_of(c0, c1));
-    vdouble v1 = rb_faces_vector(up, down, o, j + VLEN, left_of(c0, c1), load(mid + j + VLEN + 1));
+    vdouble v0 = rb_faces_vector(up, down, o, j, load(mid + j - 1), right_of(c0, c1), quarter);
+    vdouble v1 =
+        rb_faces_vector(up, down, o, j + VLEN, left_of(c0, c1), load(mid + j + VLEN + 1), quarter);
     store(mid + j, rb_blend(take, v0, c0), false);
     store(mid + j + VLEN, rb_blend(take, v1, c1), false);
   }
   for (; j + VLEN <= hi; j += VLEN) {
     vdouble c = load(mid + j);
-    vdouble v = rb_faces_vector(up, down, o, j, load(mid + j - 1), load(mid + j + 1));
+    vdouble v = rb_faces_vector(up, down, o, j, load(mid + j - 1), load(mid + j + 1), quarter);
     store(mid + j, rb_blend(take, v, c), false);
   }
   for (; j < hi; j++)
@@ -664,10 +669,32 @@ redblack_faces_row(const double *up, double *mid, const double *down, const stru
       mid[j] = rb_faces_value(up, mid, down, o, j);
 }
 
-/* Row i (storage rows and columns) of colour c, columns [lo, hi). */
+/* The storage columns [*ulo, *uhi) whose dx is exactly 2 (the coarse levels' uniform interior;
+ * empty if none, or if a column between differs): with a row's dy of 2 their diagonal is 4. */
+static inline void faces_uniform(const struct sweep_faces *faces, int64_t ncols, int64_t *ulo,
+                                 int64_t *uhi) {
+  *ulo = *uhi = 0;
+  if (faces == NULL)
+    return;
+  int64_t lo = 0, hi = ncols;
+  while (lo < hi && faces->dx[lo] != 2.0)
+    lo++;
+  while (hi > lo && faces->dx[hi - 1] != 2.0)
+    hi--;
+  for (int64_t j = lo; j < hi; j++)
+    if (faces->dx[j] != 2.0)
+      return;
+  *ulo = lo + 1;
+  *uhi = hi + 1;
+}
+
+/* Row i (storage rows and columns) of colour c, columns [lo, hi). With faces, the row's part
+ * in [ulo, uhi) where its dy is 2 takes the update without the division (OP_FACES_UPDATE_POW2,
+ * the same bits). */
 static inline __attribute__((always_inline)) void
 redblack_piece(double *x, const double *coef, const double *rhs, int64_t stride, int parity,
-               int colour, int64_t i, int64_t lo, int64_t hi, const struct sweep_faces *faces) {
+               int colour, int64_t i, int64_t lo, int64_t hi, const struct sweep_faces *faces,
+               int64_t ulo, int64_t uhi) {
   if (lo >= hi)
     return;
   /* point (i, j) is of colour c where (parity + i + j + c) is even */
@@ -676,7 +703,19 @@ redblack_piece(double *x, const double *coef, const double *rhs, int64_t stride,
   if (faces != NULL) { /* the weights are indexed by interior row and column, from 0 */
     struct rb_faces o = {faces->wn[i - 1], faces->ws[i - 1], faces->dy[i - 1],     faces->ww,
                          faces->we,        faces->dx,        faces->f + i * stride};
-    redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, hi, odd);
+    if (faces->dy[i - 1] != 2.0 || ulo >= uhi) {
+      redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, hi, odd, false);
+      return;
+    }
+    /* columns [ulo, uhi) have dx = 2, and this row dy = 2: diagonal 4 */
+    int64_t m0 = lo > ulo ? lo : ulo, m1 = hi < uhi ? hi : uhi;
+    if (m0 >= m1) {
+      redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, hi, odd, false);
+      return;
+    }
+    redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, m0, odd, false);
+    redblack_faces_row(mid - stride, mid, mid + stride, &o, m0, m1, odd, true);
+    redblack_faces_row(mid - stride, mid, mid + stride, &o, m1, hi, odd, false);
     return;
   }
   redblack_row(mid - stride, mid, mid + stride, coef != NULL ? coef + i * stride : NULL,
@@ -686,6 +725,8 @@ redblack_piece(double *x, const double *coef, const double *rhs, int64_t stride,
 static void kernel_redblack(double *x, const double *coef, const double *rhs,
                             const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
                             int64_t stride, int parity, unsigned defer) {
+  int64_t ulo = 0, uhi = 0;
+  faces_uniform(faces, ncols, &ulo, &uhi);
   /* The wavefront: red row i, then black row i - 1, whose red neighbours (rows i - 2 .. i) are
    * all updated by then and whose black ones are not read; red row i reads black rows i - 1
    * and i + 1 before either is updated. So every point sees exactly the values of a whole red
@@ -694,12 +735,12 @@ static void kernel_redblack(double *x, const double *coef, const double *rhs,
           ehi = ncols + 1 - ((defer & SWEEP_SIDE_EAST) != 0);
   for (int64_t i = 1; i <= nrows + 1; i++) {
     if (i <= nrows)
-      redblack_piece(x, coef, rhs, stride, parity, 0, i, 1, ncols + 1, faces);
+      redblack_piece(x, coef, rhs, stride, parity, 0, i, 1, ncols + 1, faces, ulo, uhi);
     int64_t b = i - 1;
     if (b < 1 || (b == 1 && (defer & SWEEP_SIDE_NORTH)) ||
         (b == nrows && (defer & SWEEP_SIDE_SOUTH)))
       continue;
-    redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi, faces);
+    redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi, faces, ulo, uhi);
   }
 }
 
@@ -708,18 +749,21 @@ static void kernel_redblack_sides(double *x, const double *coef, const double *r
                                   int64_t stride, int parity, unsigned sides) {
   if (nrows <= 0 || ncols <= 0)
     return;
+  int64_t ulo = 0, uhi = 0;
+  faces_uniform(faces, ncols, &ulo, &uhi);
   bool north = (sides & SWEEP_SIDE_NORTH) != 0 && nrows > 0,
        south = (sides & SWEEP_SIDE_SOUTH) != 0 && nrows > 0;
   if (north)
-    redblack_piece(x, coef, rhs, stride, parity, 1, 1, 1, ncols + 1, faces);
+    redblack_piece(x, coef, rhs, stride, parity, 1, 1, 1, ncols + 1, faces, ulo, uhi);
   if (south && !(north && nrows == 1))
-    redblack_piece(x, coef, rhs, stride, parity, 1, nrows, 1, ncols + 1, faces);
+    redblack_piece(x, coef, rhs, stride, parity, 1, nrows, 1, ncols + 1, faces, ulo, uhi);
   /* the columns, in the rows the wavefront swept */
   for (int64_t i = 1 + north; i <= nrows - south; i++) {
     if (sides & SWEEP_SIDE_WEST)
-      redblack_piece(x, coef, rhs, stride, parity, 1, i, 1, 2 < ncols + 1 ? 2 : ncols + 1, faces);
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, 1, 2 < ncols + 1 ? 2 : ncols + 1, faces,
+                     ulo, uhi);
     if ((sides & SWEEP_SIDE_EAST) && !((sides & SWEEP_SIDE_WEST) && ncols == 1))
-      redblack_piece(x, coef, rhs, stride, parity, 1, i, ncols, ncols + 1, faces);
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, ncols, ncols + 1, faces, ulo, uhi);
   }
 }
 
