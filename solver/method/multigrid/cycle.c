@@ -287,6 +287,31 @@ static void combine_rows(double *restrict out, const double *const rows[3], cons
       out[k] += w[t] * rows[t][k];
 }
 
+/* The columns [*a, *b) of a tile (local, from col0, nc of them) whose restriction has three
+ * terms at consecutive finer columns, two further on a column, with the first one's weights:
+ * the uniform interior, restricted without reading the tables (the same terms in the same
+ * order, so the same bits); empty where there is none. */
+static void uniform_restriction(const struct axis_tables *t, int64_t col0, int64_t nc, int64_t *a,
+                                int64_t *b) {
+  int64_t j = 0;
+  while (j < nc && t->nr[col0 + j] != 3)
+    j++;
+  *a = *b = j;
+  if (j == nc)
+    return;
+  const int64_t *i0 = &t->ir[3 * (col0 + j)];
+  const double *w0 = &t->wr[3 * (col0 + j)];
+  for (int64_t k = j; k < nc; k++) {
+    const int64_t *ik = &t->ir[3 * (col0 + k)];
+    const double *wk = &t->wr[3 * (col0 + k)];
+    int64_t step = 2 * (k - j);
+    if (t->nr[col0 + k] != 3 || ik[0] != i0[0] + step || ik[1] != i0[0] + step + 1 ||
+        ik[2] != i0[0] + step + 2 || wk[0] != w0[0] || wk[1] != w0[1] || wk[2] != w0[2])
+      break;
+    *b = k + 1;
+  }
+}
+
 /* f of level l (> 0) = P^T of `src` (level l - 1's residual, or its right-hand side): each
  * coarse point is the sum, in row order, of its fine rows' weights times their column sums
  * (the column weights times the values, in column order). */
@@ -298,10 +323,21 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
     const struct decomp_tile *tile = &L->tiles[t];
     int64_t s = L->stride[t], w = L->restrict_cols, nc = tile->ncols;
     double *sums = L->restrict_sums; /* the column sums of the box's rows, computed once */
+    int64_t ua, ub;
+    uniform_restriction(&L->cols, tile->col0, nc, &ua, &ub);
+    const int64_t *ju = &L->cols.ir[3 * (tile->col0 + ua)];
+    const double *wu = &L->cols.wr[3 * (tile->col0 + ua)];
     for (int64_t r = 0; r < L->restrict_rows; r++) {
       const double *row = scratch + r * w - L->restrict_c0;
       double *out = sums + r * nc;
       for (int64_t j = 0; j < nc; j++) {
+        if (j == ua && ua < ub) { /* the tables' own terms and order, without the tables */
+          const double *at = row + ju[0];
+          for (int64_t k = 0; k < ub - ua; k++, at += 2)
+            out[ua + k] = ((0.0 + wu[0] * at[0]) + wu[1] * at[1]) + wu[2] * at[2];
+          j = ub - 1;
+          continue;
+        }
         int64_t gj = tile->col0 + j;
         const int64_t *jj = &L->cols.ir[3 * gj];
         const double *wj = &L->cols.wr[3 * gj];
