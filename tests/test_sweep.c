@@ -873,12 +873,21 @@ static void test_redblack_one_pass_is_the_two_passes(void) {
               memcpy(got, x0, sizeof got);
               memcpy(want, x0, sizeof want);
               redblack_reference(want, c, r, o, rows, cols, stride, parity);
-              set->redblack(got, c, r, o, rows, cols, stride, parity, defer);
+              double change = set->redblack(got, c, r, o, rows, cols, stride, parity, defer,
+                                            defer == 0 && o == NULL);
               if (defer != 0)
                 set->redblack_sides(got, c, r, o, rows, cols, stride, parity, defer);
               int wrong = 0;
               for (int64_t k = 0; k < SIZE; k++)
                 wrong += memcmp(&got[k], &want[k], sizeof got[k]) != 0;
+              if (defer == 0 && o == NULL) { /* the change measured in the pass */
+                double want_change = rows > 0 && cols > 0
+                                         ? sweep_tile_change_general(want, c, r, rows, cols, stride)
+                                         : 0.0;
+                EXPECT(change == want_change, "%s, %lld x %lld: change %.17g, want %.17g",
+                       sweep_isa_name((enum sweep_isa)isa), (long long)rows, (long long)cols,
+                       change, want_change);
+              }
               EXPECT(wrong == 0,
                      "%s, %s, %lld x %lld, parity %d, deferred sides %u: %d points differ",
                      sweep_isa_name((enum sweep_isa)isa),
@@ -899,7 +908,7 @@ static void test_redblack_defers_the_shared_sides(void) {
   for (int64_t k = 0; k < SIZE; k++)
     x[k] = (double)(k % 13) - 4.0;
   memcpy(before, x, sizeof x);
-  sweep_redblack(x, NULL, NULL, NULL, R, C, STR, 0, SWEEP_SIDE_NORTH | SWEEP_SIDE_EAST);
+  sweep_redblack(x, NULL, NULL, NULL, R, C, STR, 0, SWEEP_SIDE_NORTH | SWEEP_SIDE_EAST, false);
   int changed = 0, black_inner_changed = 0;
   for (int64_t i = 1; i <= R; i++)
     for (int64_t j = 1; j <= C; j++) {

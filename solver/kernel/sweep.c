@@ -62,10 +62,10 @@ double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t l
   return kernels()->levels(buf, current, stride, levels, rect, omega, terms, scratch);
 }
 
-void sweep_redblack(double *x, const double *coef, const double *rhs,
-                    const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
-                    int parity, unsigned defer) {
-  kernels()->redblack(x, coef, rhs, faces, nrows, ncols, stride, parity, defer);
+double sweep_redblack(double *x, const double *coef, const double *rhs,
+                      const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                      int parity, unsigned defer, bool want_change) {
+  return kernels()->redblack(x, coef, rhs, faces, nrows, ncols, stride, parity, defer, want_change);
 }
 
 void sweep_redblack_sides(double *x, const double *coef, const double *rhs,

@@ -170,9 +170,12 @@ struct sweep_faces {
   const double *ww, *we, *dx; /* per interior column */
   const double *f;            /* laid out as x (storage corner) */
 };
-void sweep_redblack(double *x, const double *coef, const double *rhs,
-                    const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
-                    int parity, unsigned defer);
+/* With want_change, defer 0 and faces NULL, it returns the result's sweep change, max |u - x|
+ * (sweep_tile_change's, or sweep_tile_change_general's with coef), measured in the same pass
+ * (a third front, two rows behind the red one); else 0. */
+double sweep_redblack(double *x, const double *coef, const double *rhs,
+                      const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                      int parity, unsigned defer, bool want_change);
 /* The black points next to the sides `sides` that sweep_redblack deferred, once the ring holds
  * the neighbours' new red points: then the step is complete, bit for bit the two passes. */
 void sweep_redblack_sides(double *x, const double *coef, const double *rhs,

@@ -733,26 +733,56 @@ redblack_piece(double *x, const double *coef, const double *rhs, int64_t stride,
                rhs != NULL ? rhs + i * stride : NULL, lo, hi, odd);
 }
 
-static void kernel_redblack(double *x, const double *coef, const double *rhs,
-                            const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
-                            int64_t stride, int parity, unsigned defer) {
+/* The sweep change of row i's red points (storage rows and columns), max |u - x| with u the
+ * point's update (Laplace's or the general one: sweep_tile_change's expression), into m: once
+ * the black rows around it are new, it is the step's result's change there; its black points'
+ * is 0 (each was just set to the update of the same neighbours). */
+static inline __attribute__((always_inline)) void
+redblack_change_row(const double *x, const double *coef, const double *rhs, int64_t stride,
+                    int parity, int64_t i, int64_t ncols, struct running_max *m) {
+  const double *mid = x + i * stride, *up = mid - stride, *down = mid + stride;
+  const double *c = coef != NULL ? coef + i * stride : NULL;
+  const double *r = rhs != NULL ? rhs + i * stride : NULL;
+  int64_t odd = (parity + i) & 1, j = 1;
+  vbits red = rb_take(1, odd);
+  for (; j + VLEN <= ncols + 1; j += VLEN) {
+    vdouble centre = load(mid + j);
+    vdouble value = general(update(up, down, j, load(mid + j - 1), load(mid + j + 1)), c, r, j);
+    m->v[0] = vector_max(m->v[0], (vdouble)(red & (vbits)abs_diff(value, centre)));
+  }
+  for (; j <= ncols; j++)
+    if ((j & 1) == odd) {
+      double diff = fabs(rb_value(up, mid, down, c, r, j) - mid[j]);
+      m->scalar = diff > m->scalar ? diff : m->scalar;
+    }
+}
+
+static double kernel_redblack(double *x, const double *coef, const double *rhs,
+                              const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
+                              int64_t stride, int parity, unsigned defer, bool want_change) {
   int64_t ulo = 0, uhi = 0;
   faces_uniform(faces, ncols, &ulo, &uhi);
+  struct running_max m = {{{0}}, 0.0};
+  want_change = want_change && defer == 0 && faces == NULL;
   /* The wavefront: red row i, then black row i - 1, whose red neighbours (rows i - 2 .. i) are
    * all updated by then and whose black ones are not read; red row i reads black rows i - 1
    * and i + 1 before either is updated. So every point sees exactly the values of a whole red
-   * pass followed by a whole black pass, and the rows in flight stay in cache. */
+   * pass followed by a whole black pass, and the rows in flight stay in cache. With the
+   * change, a third front: red row i - 2, whose black neighbours (rows i - 3 .. i - 1) are
+   * new, measured while it is still in cache. */
   int64_t wlo = 1 + ((defer & SWEEP_SIDE_WEST) != 0),
           ehi = ncols + 1 - ((defer & SWEEP_SIDE_EAST) != 0);
-  for (int64_t i = 1; i <= nrows + 1; i++) {
+  for (int64_t i = 1; i <= nrows + 2; i++) {
     if (i <= nrows)
       redblack_piece(x, coef, rhs, stride, parity, 0, i, 1, ncols + 1, faces, ulo, uhi);
     int64_t b = i - 1;
-    if (b < 1 || (b == 1 && (defer & SWEEP_SIDE_NORTH)) ||
-        (b == nrows && (defer & SWEEP_SIDE_SOUTH)))
-      continue;
-    redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi, faces, ulo, uhi);
+    if (b >= 1 && b <= nrows && !(b == 1 && (defer & SWEEP_SIDE_NORTH)) &&
+        !(b == nrows && (defer & SWEEP_SIDE_SOUTH)))
+      redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi, faces, ulo, uhi);
+    if (want_change && i - 2 >= 1 && i - 2 <= nrows)
+      redblack_change_row(x, coef, rhs, stride, parity, i - 2, ncols, &m);
   }
+  return want_change ? running_max_value(&m) : 0.0;
 }
 
 static void kernel_redblack_sides(double *x, const double *coef, const double *rhs,

@@ -22,9 +22,9 @@ struct sweep_kernel_set {
   double (*levels)(double *const buf[2], int current, int64_t stride, int64_t levels,
                    const struct sweep_rect *rect, const double *omega, const double *const terms[2],
                    double *scratch);
-  void (*redblack)(double *x, const double *coef, const double *rhs,
-                   const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
-                   int parity, unsigned defer);
+  double (*redblack)(double *x, const double *coef, const double *rhs,
+                     const struct sweep_faces *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                     int parity, unsigned defer, bool want_change);
   void (*redblack_sides)(double *x, const double *coef, const double *rhs,
                          const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
                          int64_t stride, int parity, unsigned sides);

@@ -151,7 +151,8 @@ static unsigned shared_sides(const struct decomp_tile *tile) {
 /* One pass of tile t of level l (sweep_redblack), or with `sides` the deferred black points
  * (sweep_redblack_sides): level 0 with the Laplace or the general update, a coarse level with
  * the faces operator of its rows' and columns' weights. */
-static void redblack_pass(const struct multigrid *mg, int l, int64_t t, int buf, bool sides) {
+static double redblack_pass(const struct multigrid *mg, int l, int64_t t, int buf, bool sides,
+                            bool want_change) {
   const struct level *L = &mg->lv[l];
   const struct decomp_tile *tile = &L->tiles[t];
   int64_t st = L->stride[t], corner = st + 1;
@@ -168,12 +169,13 @@ static void redblack_pass(const struct multigrid *mg, int l, int64_t t, int buf,
                                  L->f[t] - corner};
     fp = &faces;
   }
-  if (sides)
+  if (sides) {
     sweep_redblack_sides(L->x[buf][t] - corner, coef, rhs, fp, tile->nrows, tile->ncols, st, parity,
                          shared_sides(tile));
-  else
-    sweep_redblack(L->x[buf][t] - corner, coef, rhs, fp, tile->nrows, tile->ncols, st, parity,
-                   shared_sides(tile));
+    return 0.0;
+  }
+  return sweep_redblack(L->x[buf][t] - corner, coef, rhs, fp, tile->nrows, tile->ncols, st, parity,
+                        shared_sides(tile), want_change);
 }
 
 /* Red-black steps in one pass through memory a step (sweep_redblack's wavefront), on level 0
@@ -189,13 +191,18 @@ static void smooth_redblack_one_pass(struct multigrid *mg, int l, int steps) {
   bool shared = mg->team->size > 1 || L->ntiles > 1; /* the same answer on every rank */
   for (int s = 1; s <= steps; s++) {
     mg_exchange(mg, l, buf);
-    for (int64_t t = 0; t < L->ntiles; t++)
-      redblack_pass(mg, l, t, buf, false);
+    /* the cycle's last step on one tile: its result's change in the same pass */
+    bool measure = l == 0 && mg->measure && s == steps && !shared;
+    for (int64_t t = 0; t < L->ntiles; t++) {
+      double change = redblack_pass(mg, l, t, buf, false, measure);
+      mg->change = measure && change > mg->change ? change : mg->change;
+    }
+    mg->change_measured = mg->change_measured || measure;
     if (!shared)
       continue;
     mg_exchange(mg, l, buf);
     for (int64_t t = 0; t < L->ntiles; t++)
-      redblack_pass(mg, l, t, buf, true);
+      redblack_pass(mg, l, t, buf, true, false);
   }
   mg->work += steps * levels_fraction(&mg->levels, l);
 }
@@ -443,7 +450,9 @@ static void correct(struct multigrid *mg, int l, enum multigrid_cycle kind) {
 static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind) {
   smooth(mg, l, mg->p.pre);
   correct(mg, l, kind);
+  mg->measure = l == 0; /* the fine level's last smoothing: the cycle's result */
   smooth(mg, l, mg->p.post);
+  mg->measure = false;
 }
 
 /* Full multigrid on the correction equation of the current iterate: its residual restricted to
@@ -486,13 +495,20 @@ static double general_change(const struct level *L, int64_t t, int buf) {
 
 double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   mg->work = 0.0;
+  mg->change = 0.0;
+  mg->change_measured = false;
   if (fmg_start)
     fmg(mg);
   else
     cycle(mg, 0, mg->p.cycle);
-  /* the result's change, for the check: its rings first */
+  /* the result's change, for the check: its rings first; measured already where the last
+   * smoothing step ran on one tile (smooth_redblack_one_pass). Counted as a unit of work either
+   * way, so that the figure is the same on every decomposition. */
   struct field *f = mg->field;
   mg_exchange(mg, 0, f->current);
+  mg->work += 1.0;
+  if (mg->change_measured)
+    return mg->change;
   double change = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     double d = mg->general ? general_change(&mg->lv[0], t, f->current)
@@ -500,6 +516,5 @@ double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
                                                f->tiles[t].ncols, field_stride(f, t));
     change = d > change ? d : change;
   }
-  mg->work += 1.0;
   return change;
 }

@@ -75,7 +75,10 @@ struct multigrid {
   MPI_Comm comm;
   /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
   double alpha[64], beta[64];
-  double work;      /* fine-sweep equivalents of the last cycle */
+  double work;          /* fine-sweep equivalents of the last cycle */
+  bool measure;         /* the smoothing under way is the cycle's last on level 0 */
+  bool change_measured; /* ... and it measured the result's change, into `change` */
+  double change;
   bool general;     /* the field has sources or fixed points: every level masks and level 0 has b */
   double *mask_box; /* set-up scratch: two of the largest mask box (coarse_masks), then NULL */
   int64_t mask_len;
