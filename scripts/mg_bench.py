@@ -29,7 +29,7 @@ bench.sh's section 8 (issue 15's targets).
 
 usage: mg_bench.py tts --jacobi BIN [--petsc BIN] --sizes "2048 4096" --ranks "1 2" --out CSV
        mg_bench.py factor --jacobi BIN --out CSV [--quick]
-       mg_bench.py cost --jacobi BIN --sizes "1024 2048 4096" --out CSV
+       mg_bench.py cost --jacobi BIN --sizes "1024 2048 4096" --out CSV [--smoothers "redblack"]
 """
 import argparse
 import os
