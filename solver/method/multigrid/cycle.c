@@ -382,6 +382,9 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   double *combined = L->interp_row;
   static const double one = 1.0;
+  /* FMG onto level 0: the iterate is the run's field, whose ring holds the edge temperatures,
+   * so the correction toward an edge interpolates to (edge - iterate) there, the solution form */
+  bool toward_edges = extrapolate && l == 1 && mg->lv[1].shape->rows.parity >= 0;
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct decomp_tile *tile = &F->tiles[t];
     const struct fetch_box *bx = &L->interp.boxes[t];
@@ -394,19 +397,29 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
       for (int a = 0; a < F->rows.ni[gi]; a++)
         rows[a] = box + (ki[a] - bx->r0) * w;
       const double *wr = &F->rows.wi[2 * gi];
-      if (extrapolate && F->rows.ni[gi] == 1)
+      if (extrapolate && !toward_edges && F->rows.ni[gi] == 1)
         wr = &one;
       combine_rows(combined, rows, wr, F->rows.ni[gi], w);
       const double *c = combined - bx->c0;
       double *xr = F->x[fine][t] + i * s;
       const double *kr = F->keep != NULL ? F->keep[t] + i * s : NULL;
+      /* toward_edges: a row next to the top or bottom edge (one term, weight below 1) takes the
+       * rest of its weight from the edge: the ring row beside it */
+      bool row_edge = toward_edges && F->rows.ni[gi] == 1 && wr[0] != 1.0;
+      const double *ring_row = gi == 0 ? xr - s : xr + s;
       for (int64_t j = 0; j < tile->ncols; j++) {
         int64_t gj = tile->col0 + j;
         const int64_t *kj = &F->cols.ki[2 * gj];
         const double *wj = &F->cols.wi[2 * gj];
-        double e = 0.0 + (extrapolate && F->cols.ni[gj] == 1 ? 1.0 : wj[0]) * c[kj[0]];
+        bool col_edge = toward_edges && F->cols.ni[gj] == 1 && wj[0] != 1.0;
+        double e =
+            0.0 + (extrapolate && !toward_edges && F->cols.ni[gj] == 1 ? 1.0 : wj[0]) * c[kj[0]];
         if (F->cols.ni[gj] == 2)
           e += wj[1] * c[kj[1]];
+        if (col_edge) /* the ring column beside it, less the iterate: the correction there */
+          e += (wr[0] * (1.0 - wj[0])) * ((gj == 0 ? xr[j - 1] : xr[j + 1]) - xr[j]);
+        if (row_edge)
+          e += (1.0 - wr[0]) * (ring_row[j] - xr[j]);
         if (kr != NULL) /* a fixed point keeps its value (its held one, or a correction's 0) */
           e = kr[j] * e;
         xr[j] += e;
