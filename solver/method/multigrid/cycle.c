@@ -372,6 +372,58 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
   mg->work += levels_fraction(&mg->levels, l - 1);
 }
 
+/* Fine column k of a uniform run (interpolate_from): at coarse column kc (weight w1), or
+ * between kc and kc + 1 (weights wh); interpolate_from's terms in its order: the columns', the
+ * edge row's share, the held points' mask, then added. */
+static inline void interp_finish(double *x, const double *keep, const double *ring, bool row_edge,
+                                 double wr, int64_t k, double e) {
+  if (row_edge)
+    e += (1.0 - wr) * (ring[k] - x[k]);
+  if (keep != NULL)
+    e = keep[k] * e;
+  x[k] += e;
+}
+
+static inline void interp_at(double *x, const double *keep, const double *ring, const double *c,
+                             int64_t kc, double w1, bool row_edge, double wr, int64_t k) {
+  interp_finish(x, keep, ring, row_edge, wr, k, 0.0 + w1 * c[kc]);
+}
+
+static inline void interp_between(double *x, const double *keep, const double *ring,
+                                  const double *c, int64_t kc, double wh, bool row_edge, double wr,
+                                  int64_t k) {
+  interp_finish(x, keep, ring, row_edge, wr, k, (0.0 + wh * c[kc]) + wh * c[kc + 1]);
+}
+
+/* The columns [*a, *b) of a tile (local) whose interpolation alternates, from coarse column k0
+ * on, between one term of weight 1 at a coarse column and two of weight 1/2 between two: the
+ * uniform interior, interpolated without reading the tables (the same terms in the same order,
+ * so the same bits); empty where there is none (fewer than 4 columns). */
+static void uniform_interpolation(const struct axis_tables *t, int64_t col0, int64_t nc, int64_t *a,
+                                  int64_t *b) {
+  *a = *b = 0;
+  int64_t j = 0;
+  while (j < nc && !(t->ni[col0 + j] == 2 && t->wi[2 * (col0 + j)] == 0.5 &&
+                     t->wi[2 * (col0 + j) + 1] == 0.5))
+    j++;
+  if (j + 1 >= nc || t->ni[col0 + j + 1] != 1 || t->wi[2 * (col0 + j + 1)] != 1.0)
+    return;
+  int64_t k0 = t->ki[2 * (col0 + j)], end = j;
+  for (int64_t k = j; k < nc; k++) {
+    int64_t g = col0 + k, at = k - j + 1, kc = k0 + (at >> 1);
+    bool ok = (at & 1) == 0 ? t->ni[g] == 1 && t->ki[2 * g] == kc && t->wi[2 * g] == 1.0
+                            : t->ni[g] == 2 && t->ki[2 * g] == kc && t->ki[2 * g + 1] == kc + 1 &&
+                                  t->wi[2 * g] == 0.5 && t->wi[2 * g + 1] == 0.5;
+    if (!ok)
+      break;
+    end = k + 1;
+  }
+  if (end - j >= 4) {
+    *a = j;
+    *b = end;
+  }
+}
+
 /* Level l - 1's current iterate += P (level l's current iterate): each fine point adds the sum,
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
@@ -390,6 +442,16 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
     const struct fetch_box *bx = &L->interp.boxes[t];
     int64_t s = F->stride[t], w = bx->c1 - bx->c0;
     const double *box = scratch + bx->offset;
+    int64_t ua, ub, k0 = 0, phase = 0;
+    double uw1 = 1.0, uwh = 0.5;
+    uniform_interpolation(&F->cols, tile->col0, tile->ncols, &ua, &ub);
+    if (ua < ub) {
+      const int64_t g = tile->col0 + ua;
+      phase = F->cols.ni[g] == 2;
+      k0 = F->cols.ki[2 * g];
+      uw1 = F->cols.wi[2 * (g + phase)];
+      uwh = F->cols.wi[2 * (g + 1 - phase)];
+    }
     for (int64_t i = 0; i < tile->nrows; i++) {
       int64_t gi = tile->row0 + i;
       const int64_t *ki = &F->rows.ki[2 * gi];
@@ -408,6 +470,23 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
       bool row_edge = toward_edges && F->rows.ni[gi] == 1 && wr[0] != 1.0;
       const double *ring_row = gi == 0 ? xr - s : xr + s;
       for (int64_t j = 0; j < tile->ncols; j++) {
+        if (j == ua && ua < ub) { /* the tables' own terms and order, without the tables */
+          double *xu = xr + ua;
+          const double *ku = kr != NULL ? kr + ua : NULL, *ru = ring_row + ua;
+          int64_t n = ub - ua, k = 0;
+          /* column ua + k is a coarse column's where k + phase is even, else between two */
+          if (phase == 1)
+            interp_between(xu, ku, ru, c, k0, uwh, row_edge, wr[0], k++);
+          for (; k + 1 < n; k += 2) {
+            int64_t kc = k0 + ((k + phase) >> 1);
+            interp_at(xu, ku, ru, c, kc, uw1, row_edge, wr[0], k);
+            interp_between(xu, ku, ru, c, kc, uwh, row_edge, wr[0], k + 1);
+          }
+          if (k < n)
+            interp_at(xu, ku, ru, c, k0 + ((k + phase) >> 1), uw1, row_edge, wr[0], k);
+          j = ub - 1;
+          continue;
+        }
         int64_t gj = tile->col0 + j;
         const int64_t *kj = &F->cols.ki[2 * gj];
         const double *wj = &F->cols.wi[2 * gj];
