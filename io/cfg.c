@@ -289,7 +289,7 @@ static const struct key_def schema[] = {
      .def = {.i = 2}, .help = "multigrid: smoothing steps before the coarse-grid correction"},
     {"solver", "multigrid.post", .type = KEY_INT, FIELD(mg_post), .min = 0, .max = 63,
      .def = {.i = 2}, .help = "multigrid: smoothing steps after the coarse-grid correction"},
-    {"solver", "multigrid.fmg", .type = KEY_BOOL, FIELD(mg_fmg), .def = {.b = false},
+    {"solver", "multigrid.fmg", .type = KEY_BOOL, FIELD(mg_fmg), .def = {.b = true},
      .help = "multigrid: the run's first cycle is a full-multigrid start (the residual solved "
              "coarsest level first, one cycle a level)"},
     {"decomposition", "partitioner", .type = KEY_ENUM, FIELD(partitioner),

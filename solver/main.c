@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct run {
   struct team *team;
@@ -56,9 +57,25 @@ struct run {
   char kernel[768];             /* the kernel variants chosen (tune_describe), for the summary */
   struct estimate_stall stall;  /* a target out of reach, as the file continued had seen it */
   struct solve_history history; /* initial.from_file's convergence history (rows 0: none) */
+  /* where this rank's process time went (report.h's phases), for --verbose's summary */
+  double phase[REPORT_PHASES];
 };
 
 static int ignore_write_signals(void);
+
+/* A monotonic clock that runs before MPI_Init (MPI_Wtime does not), in seconds. */
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The seconds since *t, and *t moved to now. */
+static double lap(double *t) {
+  double now = seconds_now(), since = now - *t;
+  *t = now;
+  return since;
+}
 static int check_stdout(const struct team *team);
 static int configure(struct run *run, int argc, char **argv);
 static int plan(struct run *run);
@@ -72,8 +89,10 @@ int main(int argc, char **argv) {
    * under a small `ulimit -f` SIGXFSZ killed the rank there (exit 153); ignored, MPI_Init
    * reports the failure itself. */
   int ignored = ignore_write_signals();
+  double t = seconds_now();
   MPI_Init(&argc, &argv);
   struct run run = {0};
+  run.phase[REPORT_PHASE_MPI] = lap(&t);
   int status = team_create(MPI_COMM_WORLD, &run.team);
   if (status == ERR_OK)
     status = team_agree(run.team, ignored);
@@ -81,10 +100,13 @@ int main(int argc, char **argv) {
     status = configure(&run, argc, argv);
   if (status == ERR_OK && !run.finished)
     status = plan(&run);
+  run.phase[REPORT_PHASE_CONFIGURE] = lap(&t);
   if (status == ERR_OK && !run.finished)
     status = allocate(&run);
+  run.phase[REPORT_PHASE_ALLOCATE] = lap(&t);
   if (status == ERR_OK && !run.finished)
     status = solve(&run);
+  run.phase[REPORT_PHASE_SOLVE] = lap(&t);
   if (status == ERR_OK && !run.finished)
     status = write_result(&run);
   if (status == ERR_OK)
@@ -625,7 +647,9 @@ static int write_result(struct run *run) {
   struct io_state state = record_of(run, &r->state, r->converged);
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
   struct plate_heat heat;
+  double heat_start = seconds_now();
   CHECK(plate_heat_flow(&run->plate, run->field, run->halo, team, &heat));
+  run->phase[REPORT_PHASE_HEAT] = seconds_now() - heat_start;
   struct io_heat io_heat = {.region = heat.region,
                             .nregions = cfg->nregions,
                             .source = heat.source,
@@ -709,6 +733,9 @@ static int write_result(struct run *run) {
   s.wall_seconds = max[3];
   s.output_seconds = max[4];
   s.estimate_seconds = max[5];
+  run->phase[REPORT_PHASE_OUTPUT] = run->write_seconds;
+  for (int p = 0; p < REPORT_PHASES; p++)
+    s.phase[p] = run->phase[p];
   s.halo = (struct halo_counts){.local_points = sums[0],
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],

@@ -308,6 +308,15 @@ static void summary_details(const struct report_summary *s) {
          "reduction %.6f s, output %.6f s, error estimate %.6f s (not in the wall time)\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds,
          s->estimate_seconds);
+  double process = 0.0;
+  for (int p = 0; p < REPORT_PHASES; p++)
+    process += s->phase[p];
+  printf("  process (rank 0) %.3f s: MPI start-up %.3f s, configuration and plan %.3f s, "
+         "allocation and first touch %.3f s, solve %.3f s (the wall time and the error estimate "
+         "above), heat balance %.3f s, output %.3f s\n",
+         process, s->phase[REPORT_PHASE_MPI], s->phase[REPORT_PHASE_CONFIGURE],
+         s->phase[REPORT_PHASE_ALLOCATE], s->phase[REPORT_PHASE_SOLVE], s->phase[REPORT_PHASE_HEAT],
+         s->phase[REPORT_PHASE_OUTPUT]);
   if (s->exchange_every > 1)
     printf("  halo per exchange (one every %lld iterations):", (long long)s->exchange_every);
   else

@@ -82,6 +82,18 @@ double sweep_levels_faces(double *const buf[2], int current, int64_t stride, int
   return kernels()->levels(buf, current, stride, levels, rect, omega, NULL, faces, scratch);
 }
 
+double sweep_redblack(double *x, const double *coef, const double *rhs,
+                      const struct sweep_axes *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                      int parity, unsigned defer, bool want_change) {
+  return kernels()->redblack(x, coef, rhs, faces, nrows, ncols, stride, parity, defer, want_change);
+}
+
+void sweep_redblack_sides(double *x, const double *coef, const double *rhs,
+                          const struct sweep_axes *faces, int64_t nrows, int64_t ncols,
+                          int64_t stride, int parity, unsigned sides) {
+  kernels()->redblack_sides(x, coef, rhs, faces, nrows, ncols, stride, parity, sides);
+}
+
 int64_t sweep_levels_scratch(int64_t levels, int64_t stride) {
   return levels > 1 ? 3 * (levels - 1) * stride : 0;
 }
