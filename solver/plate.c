@@ -69,17 +69,10 @@ static double y_of(const struct plate *p, int64_t gi) {
   return at(p, gi + 1 - p->free_edge[DECOMP_NORTH]);
 }
 
-/* A plate that solve.c cannot run: the faces operator under multigrid (not built yet), an axis
- * with no room for its nodes, a plate whose steady state is not unique is refused later
- * (plate_fill, which knows the regions' points). */
+/* A plate that solve.c cannot run: an axis with no room for its nodes (a plate whose steady
+ * state is not unique is refused later, by plate_fill, which knows the regions' points). */
 static int check_faces_plate(const struct plate *p) {
   const struct cfg *cfg = p->cfg;
-  if (cfg->method == CFG_METHOD_MULTIGRID)
-    return err_set(ERR_CONFIG,
-                   "%s: solver.method = \"multigrid\" does not yet solve a plate with insulated, "
-                   "flux or convective edges, surface exchange, a conductivity that varies or "
-                   "heaters; use \"chebyshev\" or \"jacobi\"",
-                   cfg_origin(cfg, "solver.method"));
   int ex = p->free_edge[DECOMP_WEST] + p->free_edge[DECOMP_EAST];
   int ey = p->free_edge[DECOMP_NORTH] + p->free_edge[DECOMP_SOUTH];
   if (cfg->nx < ex || cfg->ny < ey)
