@@ -423,6 +423,7 @@ static int allocate(struct run *run) {
     edge_max *= 2;
   /* Only a contraction in the max norm carries its starting bound. */
   estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, !run->method->contraction);
+  estimate_answer(&run->estimate, plate->answer_lo, plate->answer_hi);
   /* A target below what rounding alone leaves in the bound (its value for a change of 0) can
    * never be met: refused, rather than iterating to max_iterations. */
   double floor = estimate_bound(&run->estimate, 0.0, false, 0);

@@ -7,6 +7,7 @@
 #include "solver/kernel/sweep.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 /* This rank's hat-weighted sums of the residual, each point's residual quantised to
@@ -66,17 +67,25 @@ int certify_field(const struct field *f, const struct team *team, const struct e
    * (the sweep's, and this one's) drops a NaN. The configuration keeps every value finite
    * (docs/numerics.md, "The field stays finite"); this says so if something it did not foresee
    * does. */
-  int not_finite = 0, anywhere = 0;
+  /* The same pass takes the interior's range (estimate_cap): one reduction of the three. */
+  double not_finite = 0.0, lo = INFINITY, hi = -INFINITY;
   for (int64_t t = 0; t < f->ntiles; t++) {
     int64_t stride = field_stride(f, t);
     const double *row = field_interior(f, f->current, t);
     for (int64_t li = 0; li < f->tiles[t].nrows; li++, row += stride)
-      for (int64_t lj = 0; lj < f->tiles[t].ncols; lj++)
-        not_finite |= !isfinite(row[lj]);
+      for (int64_t lj = 0; lj < f->tiles[t].ncols; lj++) {
+        not_finite = isfinite(row[lj]) ? not_finite : 1.0;
+        lo = row[lj] < lo ? row[lj] : lo;
+        hi = row[lj] > hi ? row[lj] : hi;
+      }
   }
-  int rc = MPI_Allreduce(&not_finite, &anywhere, 1, MPI_INT, MPI_MAX, team->comm);
+  double mine_range[3] = {not_finite, -lo, hi}, agreed[3];
+  int rc = MPI_Allreduce(mine_range, agreed, 3, MPI_DOUBLE, MPI_MAX, team->comm);
   if (rc != MPI_SUCCESS)
     team_abort(team, team_mpi_error(rc, "MPI_Allreduce (certificate)"));
+  bool anywhere = agreed[0] != 0.0;
+  out->lo = -agreed[1];
+  out->hi = agreed[2];
   if (anywhere)
     return team_agree(team, err_set(ERR_FAILURE, "the field is not finite at some point (NaN "
                                                  "or infinity): there is nothing to certify"));

@@ -25,6 +25,27 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->ref_bound = INFINITY;
   m->chebyshev_start = 0;
   m->cycle_factor = 0.0;
+  m->answer_lo = -INFINITY;
+  m->answer_hi = INFINITY;
+}
+
+void estimate_answer(struct estimate_model *m, double lo, double hi) {
+  m->answer_lo = lo;
+  m->answer_hi = hi;
+}
+
+double estimate_cap(const struct estimate_model *m, double x_lo, double x_hi) {
+  double lo = m->answer_lo, hi = m->answer_hi;
+  if (!isfinite(lo) || !isfinite(hi) || !isfinite(x_lo) || !isfinite(x_hi) || !(lo <= hi) ||
+      !(x_lo <= x_hi))
+    return INFINITY;
+  /* |x - T*| <= max(x - lo, hi - x) at every point, as lo <= T* <= hi. Each subtraction rounds
+   * by at most a unit of its result (the 2u factor covers it and the product's own rounding);
+   * the plate's lo and hi were themselves computed (a min, a widening by the sources' reach)
+   * and may each be off by a unit of their size: 4u of the largest magnitude covers that. */
+  double reach = fmax(fmax(fabs(lo), fabs(hi)), fmax(fabs(x_lo), fabs(x_hi)));
+  double far = fmax(fmax(x_hi - lo, hi - x_lo), 0.0);
+  return far * (1 + 4 * UNIT) + 4 * UNIT * reach;
 }
 
 void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,

@@ -29,11 +29,25 @@ struct estimate_model {
   /* Multigrid: the measured reduction of the residual a cycle, which damps the estimate between
    * measurements instead of the sweeps' model (0: not multigrid, or not measured yet). */
   double cycle_factor;
+  /* The maximum principle's cap: T* lies in [answer_lo, answer_hi] (the plate's bounds,
+   * plate.h; -inf and +inf where none is known: no cap). */
+  double answer_lo, answer_hi;
 };
 
 /* The model of an nx x ny plate whose edges hold at most edge_max in magnitude; no reference. */
 void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge_max,
                    bool chebyshev);
+
+/* T* lies in [lo, hi] (plate.h's answer_lo, answer_hi): what estimate_cap caps the bound by. */
+void estimate_answer(struct estimate_model *m, double lo, double hi);
+
+/* The maximum principle's bound on max |x - T*| for an iterate whose values lie in [x_lo, x_hi]
+ * (agreed over the ranks: a min and a max, the same on every decomposition): the largest
+ * distance from them to the other end of [answer_lo, answer_hi], rounded up, with room for the
+ * rounding of the answer's own bounds. INFINITY where the answer's bounds are not known or the
+ * range is not finite. A held plate without sources is never farther than its temperature
+ * range from T*, whatever the residual says. */
+double estimate_cap(const struct estimate_model *m, double x_lo, double x_hi);
 
 /* The reference of a run that starts from a uniform interior: T* lies between the smallest and
  * the largest edge temperature, so the starting error is at most the larger distance from

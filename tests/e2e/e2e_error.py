@@ -53,6 +53,8 @@ def solve(text, sets=(), ranks=1, want_exit=(0, 3)):
             field = f["temperature"][...]
             attrs = {k: f.attrs[k] for k in ("iterations", "error_estimate", "error_bound",
                                               "converged", "ranks")}
+            attrs["field_lo"] = float(field[1:-1, 1:-1].min())
+            attrs["field_hi"] = float(field[1:-1, 1:-1].max())
         if attrs["ranks"] != ranks:
             raise Failure(f"{' '.join(cmd)}: ran on {attrs['ranks']} ranks, asked for {ranks}")
         return p, attrs, exact.max_error(field)
@@ -220,6 +222,29 @@ def case_chebyshev_iterations_grow_linearly():
             raise Failure(f"iterations to 0.01 degrees: {n0}^2 {k0}, {n1}^2 {k1}: more than "
                           f"linear growth ({counts})")
     print("chebyshev iterations to 0.01 degrees:", counts)
+
+
+def case_bound_capped_by_the_maximum_principle():
+    """A held plate without sources: T* lies within the edges' range, so the bound is never
+    more than the iterate's farthest distance to that range's other end (issue 30: 5 Chebyshev
+    iterations on a 0-100 plate said 3.49e+04 degrees), and still never below the true error;
+    every method, early stops on thin, prime and square plates."""
+    for nx, ny in ((255, 255), (2, 200), (97, 5), (1, 1), (13, 13)):
+        for method, steps in (("chebyshev", (1, 5)), ("jacobi", (1, 5)), ("multigrid", (1,))):
+            for most in steps:
+                what = f"{method} {nx} x {ny}, {most} steps"
+                p, attrs, true = solve(config(nx, ny), (f"solver.method={method}",
+                                                        f"solver.max_iterations={most}",
+                                                        "solver.tolerance=1e-300"))
+                bound = attrs["error_bound"]
+                if not bound >= true:
+                    raise Failure(f"{what}: the bound {bound:.6g} is below the true error "
+                                  f"{true:.6g}")
+                lo, hi = attrs["field_lo"], attrs["field_hi"]
+                cap = max(hi - 0.0, 100.0 - lo) * (1 + 1e-12) + 1e-12
+                if not bound <= cap:
+                    raise Failure(f"{what}: the bound {bound:.6g} exceeds the maximum "
+                                  f"principle's {cap:.6g} (interior in [{lo}, {hi}])")
 
 
 def case_new_keys_refused_with_their_line():
