@@ -114,7 +114,8 @@ static int measure(struct loop *loop, int64_t iteration, double change, struct s
   CHECK(certify_field(loop->it.field, loop->it.team, &loop->coarse, &c));
   double bound = estimate_bound(&loop->model, c.change, false, iteration);
   double cap = estimate_cap(&loop->model, c.lo, c.hi); /* the maximum principle's */
-  bound = cap < bound ? cap : bound;
+  double profiled = estimate_bound_profile(&loop->model, c.profile);
+  bound = fmin(fmin(cap, profiled), bound);
   *state = (struct solve_state){.iteration = iteration,
                                 .change = change,
                                 .error_estimate = estimate_from_coarse(c.change, c.estimate, bound),

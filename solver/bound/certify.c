@@ -11,9 +11,10 @@
 #include <stdlib.h>
 
 /* This rank's hat-weighted sums of the residual, each point's residual quantised to
- * round(r / rmax 2^shift). */
+ * round(r / rmax 2^shift); and the largest |r| at each distance to the ring (estimate.h,
+ * profile[d - 1] for distance d), in the same pass. */
 static int weighted_sums(const struct field *f, const struct estimate_coarse *c, double rmax,
-                         int shift, exact_wide *acc) {
+                         int shift, exact_wide *acc, double *profile) {
   const int64_t ny = f->layout->ny, nx = f->layout->nx;
   int64_t widest = 0;
   for (int64_t t = 0; t < f->ntiles; t++)
@@ -38,11 +39,13 @@ static int weighted_sums(const struct field *f, const struct estimate_coarse *c,
       const double *mid = field_interior(f, f->current, t) + li * stride;
       int64_t row = f->tile_offset[t] + (li + f->depth) * stride + f->depth;
       for (int64_t lj = 0; lj < tile->ncols; lj++) {
+        int64_t d = estimate_profile_distance(nx, ny, tile->row0 + li, tile->col0 + lj);
         double n = mid[lj - stride], s = mid[lj + stride], w = mid[lj - 1], e = mid[lj + 1];
         double r = OP_LAPLACE_RESIDUAL(n, s, w, e, mid[lj]);
         if (field_general(f)) /* 4 (u - x), u the general update: 0 at a fixed point */
           r = 4 *
               (OP_GENERAL(f->coef[row + lj], OP_LAPLACE(n, s, w, e), f->rhs[row + lj]) - mid[lj]);
+        profile[d - 1] = fabs(r) > profile[d - 1] ? fabs(r) : profile[d - 1];
         double scaled = r * scale; /* |r| <= rmax up to rounding: within 2^shift + 1 */
         exact_wide q = (exact_wide)llround(scaled);
         for (int a = 0; a < 2; a++)
@@ -106,9 +109,11 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   if (!(rmax > 0) || !isfinite(rmax))
     return team_agree(team, ERR_OK); /* x is T* (or not finite: the loop says so) */
   size_t cells = (size_t)c->my * (size_t)c->mx;
+  int64_t depth = estimate_profile_depth(f->layout->nx, f->layout->ny);
   exact_wide *local = calloc(cells, sizeof *local), *sum = calloc(cells, sizeof *sum);
   double *rc_sums = calloc(cells, sizeof *rc_sums);
-  int status = local != NULL && sum != NULL && rc_sums != NULL
+  double *profile = calloc((size_t)(2 * depth), sizeof *profile);
+  int status = local != NULL && sum != NULL && rc_sums != NULL && profile != NULL
                    ? ERR_OK
                    : err_set(ERR_FAILURE, "out of memory for the error estimate");
   /* every term |w q| <= (ny + 1)(nx + 1) 2^shift, and each direction's hats sum to at most
@@ -116,9 +121,16 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   int shift = 125 - 2 * exact_bits(f->layout->ny + 1) - 2 * exact_bits(f->layout->nx + 1);
   shift = shift > 60 ? 60 : shift;
   if (status == ERR_OK)
-    status = weighted_sums(f, c, rmax, shift, local);
+    status = weighted_sums(f, c, rmax, shift, local, profile);
   status = team_agree(team, status);
   if (status == ERR_OK) {
+    /* the profile's maxima, agreed (a max: the same whatever the decomposition) */
+    rc = MPI_Allreduce(profile, profile + depth, (int)depth, MPI_DOUBLE, MPI_MAX, team->comm);
+    if (rc != MPI_SUCCESS)
+      team_abort(team, team_mpi_error(rc, "MPI_Allreduce (residual profile)"));
+    struct estimate_model plain;
+    estimate_init(&plain, f->layout->nx, f->layout->ny, 0.0, false);
+    out->profile = estimate_profile(profile + depth, depth, plain.inverse_norm);
     exact_allreduce(team, local, sum, (int)cells, "MPI_Allreduce (error estimate)");
     /* back to the residual's units: / 2^shift * rmax, and the hats' integer weights / (n + 1) */
     double unit =
@@ -126,10 +138,11 @@ int certify_field(const struct field *f, const struct team *team, const struct e
     for (size_t k = 0; k < cells; k++)
       rc_sums[k] = (double)sum[k] * unit;
     out->estimate = estimate_coarse_error(c, rc_sums);
-    if (isnan(out->estimate))
+    if (isnan(out->estimate) || isnan(out->profile))
       status = err_set(ERR_FAILURE, "out of memory for the error estimate");
     status = team_agree(team, status);
   }
+  free(profile);
   free(rc_sums);
   free(sum);
   free(local);

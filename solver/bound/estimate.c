@@ -17,6 +17,7 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->lambda_min = 4.0 * (sx * sx + sy * sy);
   m->rho = 1.0 - m->lambda_min / 4.0;
   int64_t n = nx < ny ? nx : ny;
+  /* max phi, phi(i) = i (n + 1 - i) / 2 across the short direction (docs/design.md) */
   m->inverse_norm = (double)((n + 1) / 2) * (double)((n + 2) / 2) / 2.0;
   m->edge_max = edge_max;
   m->chebyshev = chebyshev;
@@ -258,4 +259,66 @@ bool estimate_stalled(struct estimate_stall *s, const struct estimate_model *m, 
   }
   bool rounding = change <= ESTIMATE_STALL_ULPS * DBL_EPSILON * m->edge_max;
   return rounding && isfinite(s->best) && k - s->at >= window;
+}
+
+int64_t estimate_profile_depth(int64_t nx, int64_t ny) {
+  int64_t n = nx < ny ? nx : ny;
+  return (n + 1) / 2;
+}
+
+/* The profile's levels in decreasing order of R (the candidates for b). */
+struct profile_level {
+  double r;
+  int64_t k;
+};
+
+static int by_r_descending(const void *a, const void *b) {
+  double x = ((const struct profile_level *)a)->r, y = ((const struct profile_level *)b)->r;
+  return (x < y) - (x > y);
+}
+
+/* sum_k k (R(k) - b)+ + b M, rounded up: every term is a product of non-negative factors (each
+ * operation rounds by a unit), so the computed sum of its D + 1 terms is within (D + 3) u of
+ * its own size; 2 (D + 4) u more covers it. */
+static double profile_at(const double *R, int64_t D, double M, double b) {
+  double sum = b * M;
+  for (int64_t k = 1; k <= D; k++)
+    if (R[k - 1] > b)
+      sum += (double)k * (R[k - 1] - b);
+  return sum * (1 + 2 * (double)(D + 4) * UNIT);
+}
+
+double estimate_profile(const double *R, int64_t D, double M) {
+  if (D <= 0)
+    return 0.0;
+  struct profile_level *levels = malloc((size_t)D * sizeof *levels);
+  if (levels == NULL)
+    return NAN;
+  for (int64_t k = 1; k <= D; k++)
+    levels[k - 1] = (struct profile_level){R[k - 1], k};
+  qsort(levels, (size_t)D, sizeof *levels, by_r_descending);
+  /* f(b) is convex, of slope M - (the weights k of the levels above b): its least value is at
+   * the first level where those weights reach M (any b gives a bound: this only picks one). */
+  double b = 0.0, above = 0.0;
+  for (int64_t i = 0; i < D; i++) {
+    above += (double)levels[i].k;
+    if (above >= M) {
+      b = levels[i].r;
+      break;
+    }
+  }
+  free(levels);
+  double best = profile_at(R, D, M, b), none = profile_at(R, D, M, 0.0);
+  return none < best ? none : best;
+}
+
+double estimate_bound_profile(const struct estimate_model *m, double profile) {
+  double M = m->inverse_norm, B = m->edge_max;
+  if (!isfinite(profile) || !(64 * UNIT * M < 0.5))
+    return INFINITY;
+  /* |exact r| <= |computed r| (1 + 2u) + 64 u (B + E) at every point, E = |x - T*|: the
+   * profile of the first part is profile (1 + 2u), the uniform rest at most M times it (phi);
+   * E <= that, solved for E, with room for this formula's own rounding. */
+  double bound = (profile * (1 + 2 * UNIT) + 64 * UNIT * M * B) / (1 - 64 * UNIT * M);
+  return bound * (1 + 8 * UNIT);
 }

@@ -73,6 +73,41 @@ void estimate_measured(struct estimate_model *m, int64_t iteration, double estim
 double estimate_bound(const struct estimate_model *m, double change, bool after_step,
                       int64_t iteration);
 
+/* ---- the residual's profile: a bound that sees where the residual is --------------------------
+ * ||A^-1||inf ||r||inf treats the residual's largest value as if it were everywhere; a cycle
+ * leaves it large only next to the edges (the corners' singularities), where A^-1 weighs it
+ * little, and the bound is then thousands of times the error (255^2, 3 V-cycles: 17.2 against
+ * 0.0066). With d(p) = min(i, j, ny + 1 - i, nx + 1 - j) (1-based: a point's distance to the
+ * ring, 1 .. D, D = (min(nx, ny) + 1) / 2) and R(d) the largest |r| at distance d: for any
+ * increasing concave g with g(0) = 0, w = g(d) has A w >= g'(d) - g'(d + 1) pointwise (a
+ * neighbour is at most one step farther, one nearer, and two no farther), so choosing the slopes
+ * g'(m) = sum over k >= m of (R(k) - b)+ gives A (w + b phi) >= |r| (A phi >= 1, max phi =
+ * inverse_norm), and as A^-1 >= 0, |x - T*| <= A^-1 |r| <= max (w + b phi):
+ *     |x - T*| <= min over b >= 0 of  sum_k k (R(k) - b)+  +  b inverse_norm,
+ * never above inverse_norm max R (b = max R), and near the error where the residual sits at the
+ * edges. The same holds for the general plate (its held points are rows of the identity, and
+ * w >= 0 there). Derivation and measurements: docs/numerics.md, "The residual's profile". */
+
+/* The depth D of the profile of an nx x ny grid. Pure. */
+int64_t estimate_profile_depth(int64_t nx, int64_t ny);
+
+/* The profile's distance d (1 .. D) of the point in row i and column j (0-based). Pure. */
+static inline int64_t estimate_profile_distance(int64_t nx, int64_t ny, int64_t i, int64_t j) {
+  int64_t a = i + 1 < ny - i ? i + 1 : ny - i, b = j + 1 < nx - j ? j + 1 : nx - j;
+  return a < b ? a : b;
+}
+
+/* min over b of sum_k k (R(k) - b)+ + b inverse_norm, for the agreed profile R[0 .. D - 1]
+ * (R[d - 1] the largest computed |r| at distance d), rounded up for its own arithmetic; NaN when
+ * out of memory. Pure. */
+double estimate_profile(const double *R, int64_t D, double inverse_norm);
+
+/* Guaranteed upper bound on max |x - T*| from the profile's figure `profile` (estimate_profile
+ * of the computed residual): with what the residual's rounding can hide at every point, up to
+ * 64 u (B + |x - T*|) with B the model's edge_max, solved for |x - T*|. INFINITY if not
+ * finite. Pure. */
+double estimate_bound_profile(const struct estimate_model *m, double profile);
+
 /* A target out of reach. Jacobi's change reaches 0 at its fixed point, where the bound is its
  * floor (a target below it is refused at start-up). Chebyshev's weighted iterates and
  * multigrid's cycles never settle: their change stays some units in the last place of |T| (more
