@@ -247,6 +247,55 @@ def case_bound_capped_by_the_maximum_principle():
                                   f"principle's {cap:.6g} (interior in [{lo}, {hi}])")
 
 
+def case_multigrid_bound_never_below_the_true_error():
+    """Multigrid stopped after 1, 2 and 3 cycles on the error suite's shapes (1 x 1 to 2 x 200,
+    thin and prime plates): the bound (the change's, the residual profile's or the maximum
+    principle's, whichever is least) is never below the true error."""
+    for nx, ny in GRIDS:
+        for edges, interior in EDGES[:3]:
+            floor = rounding_floor(edges, interior)
+            for most in (1, 2, 3):
+                what = f"multigrid {nx} x {ny}, edges {edges}, start {interior}, {most} cycles"
+                _, attrs, true = solve(config(nx, ny, edges, interior),
+                                       (f"solver.max_iterations={most}", "solver.tolerance=1e-300",
+                                        "solver.method=multigrid"))
+                if not attrs["error_bound"] >= true - floor:
+                    raise Failure(f"{what}: the bound {attrs['error_bound']:.6g} is below the "
+                                  f"true error {true:.6g}")
+
+
+def case_multigrid_target_error_stops_within_one_cycle_of_the_fewest():
+    """solver.target_error with multigrid (issue 32): the run stops, converged, with a true
+    error within the target, at most one cycle after the fewest cycles whose true error meets
+    it (found by stopping runs at max_iterations = 1, 2, ... and comparing with the sine
+    transform's exact solution)."""
+    plates = [((255, 255), (100.0, 0.0, 0.0, 0.0), 0.0), ((100, 37), (10.0, -20.0, 35.0, 5.0), 50.0),
+              ((2, 200), (100.0, 0.0, 0.0, 0.0), 0.0), ((97, 5), (-7.5, 3.0, 80.0, 1.0), 20.0),
+              ((31, 64), (100.0, 100.0, 100.0, 100.0), 0.0), ((127, 33), (100.0, 0.0, 0.0, 0.0), 0.0)]
+    for (nx, ny), edges, interior in plates:
+        text = config(nx, ny, edges, interior)
+        for target in (1e-2, 1e-5):
+            what = f"multigrid {nx} x {ny}, edges {edges}, target {target}"
+            _, attrs, true = solve(text, ("solver.method=multigrid", f"solver.target_error={target}",
+                                          "solver.max_iterations=1000"), want_exit=(0,))
+            stopped = int(attrs["iterations"])
+            floor = rounding_floor(edges, interior)  # the sine transform's own rounding
+            if not true <= target or not attrs["error_bound"] >= true - floor:
+                raise Failure(f"{what}: stopped at {stopped} with true error {true:.3g}, bound "
+                              f"{attrs['error_bound']:.3g}")
+            fewest = 0
+            for k in range(1, stopped + 1):
+                _, _, t = solve(text, ("solver.method=multigrid", f"solver.max_iterations={k}",
+                                       "solver.tolerance=1e-300"))
+                if t <= target:
+                    fewest = k
+                    break
+            print(f"{what}: stopped at {stopped} cycles, the fewest that meet it {fewest}")
+            if not stopped <= fewest + 1:
+                raise Failure(f"{what}: stopped at {stopped} cycles, but {fewest} already meet "
+                              f"the target (true error {t:.3g}): more than one cycle late")
+
+
 def case_new_keys_refused_with_their_line():
     """Bad values of solver.method and solver.target_error: exit 2, the file, line and key."""
     for value, want in (("-1.0", "solver.target_error must be a number >= 0, got \"-1.0\""),
