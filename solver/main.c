@@ -23,6 +23,7 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
+#include "solver/bound/comparison.h"
 #include "solver/bound/estimate.h"
 #include "solver/kernel/tune.h"
 #include "solver/method/method.h"
@@ -424,6 +425,15 @@ static int allocate(struct run *run) {
   /* Only a contraction in the max norm carries its starting bound. */
   estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, !run->method->contraction);
   estimate_answer(&run->estimate, plate->answer_lo, plate->answer_hi);
+  CHECK(halo_create(run->field, run->team, halo_mode_of(cfg->halo_mode), &run->halo));
+  if (field_faces(run->field)) {
+    /* The faces operator's ||A^-1|| (comparison.h), once per plate before the solve: the
+     * parabola of a held, uniform plate does not apply. */
+    struct comparison_bound b;
+    CHECK(comparison_bound(run->field, run->halo, run->team, comparison_sweeps(cfg->nx, cfg->ny),
+                           &b));
+    estimate_faces(&run->estimate, b.inverse_norm, b.diag_max, b.load_scale);
+  }
   /* A target below what rounding alone leaves in the bound (its value for a change of 0) can
    * never be met: refused, rather than iterating to max_iterations. */
   double floor = estimate_bound(&run->estimate, 0.0, false, 0);
@@ -464,7 +474,6 @@ static int allocate(struct run *run) {
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
                              plate->answer_hi);
   }
-  CHECK(halo_create(run->field, run->team, halo_mode_of(cfg->halo_mode), &run->halo));
   return plate_fill_rings(plate, run->field, run->halo, run->team);
 }
 

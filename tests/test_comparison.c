@@ -9,7 +9,9 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
+#include "solver/bound/certify.h"
 #include "solver/bound/comparison.h"
+#include "solver/bound/estimate.h"
 #include "tests/cunit_main.h"
 
 #include <math.h>
@@ -63,8 +65,11 @@ static double diagonal(const struct plate_op *op, int64_t i, int64_t j) {
   return sum + op->exchange;
 }
 
-/* max A^-1 1 by Gaussian elimination with partial pivoting of the dense matrix. */
-static double true_inverse_norm(const struct plate_op *op) {
+static double load_at(int64_t i, int64_t j) { return 1.0 + 0.1 * (double)i - 0.05 * (double)j; }
+
+/* y = A^-1 rhs (rhs NULL: 1 everywhere) by Gaussian elimination with partial pivoting of the
+ * dense matrix; returns max y. */
+static double dense_solve(const struct plate_op *op, bool with_load, double *solution) {
   int64_t n = op->nx * op->ny;
   double *a = calloc((size_t)(n * (n + 1)), sizeof *a);
   for (int64_t i = 0; i < op->ny; i++)
@@ -72,7 +77,7 @@ static double true_inverse_norm(const struct plate_op *op) {
       int64_t p = i * op->nx + j;
       double *row = a + p * (n + 1);
       row[p] = diagonal(op, i, j);
-      row[n] = 1.0;
+      row[n] = with_load ? load_at(i, j) : 1.0;
       for (int s = 0; s < DECOMP_NSIDES; s++) {
         int64_t ni = i + (s == DECOMP_SOUTH) - (s == DECOMP_NORTH);
         int64_t nj = j + (s == DECOMP_EAST) - (s == DECOMP_WEST);
@@ -105,14 +110,18 @@ static double true_inverse_norm(const struct plate_op *op) {
     y[r] = s / a[r * (n + 1) + r];
     most = fmax(most, y[r]);
   }
+  if (solution != NULL)
+    memcpy(solution, y, (size_t)n * sizeof *y);
   free(y);
   free(a);
   return most;
 }
 
+static double true_inverse_norm(const struct plate_op *op) { return dense_solve(op, false, NULL); }
+
 /* The certificates of `op` on all ranks, decomposed by `kind` on a process grid of dims. */
 static int certify(const struct plate_op *op, enum decomp_kind kind, int prows, int64_t sweeps,
-                   struct comparison_bound *out) {
+                   struct comparison_bound *out, double *error_bound, double *true_error) {
   struct team *team = NULL;
   struct decomp_layout layout;
   struct field *f = NULL;
@@ -136,6 +145,7 @@ static int certify(const struct plate_op *op, enum decomp_kind kind, int prows, 
         for (int s = 0; s < DECOMP_NSIDES; s++)
           f->cond[s][o] = face(op, i, j, s);
         f->diag[o] = diagonal(op, i, j);
+        f->load[o] = load_at(i, j);
       }
   CHECK(halo_create(f, team, HALO_AUTO, &halo));
   int status = comparison_bound(f, halo, team, sweeps, out);
@@ -145,6 +155,26 @@ static int certify(const struct plate_op *op, enum decomp_kind kind, int prows, 
     for (int64_t li = 0; li < f->tiles[t].nrows; li++)
       kept = kept && field_interior(f, f->current, t)[li * field_stride(f, t)] == 7.0;
   EXPECT(kept, "the field's buffers were not restored after the comparison function");
+  if (status == ERR_OK && error_bound != NULL) {
+    /* the field (7 everywhere) measured as the run does: the faces change, the model made the
+     * faces operator's, the bound of estimate_bound; against the dense solve's T* */
+    struct estimate_coarse coarse;
+    estimate_coarse_init(&coarse, op->nx, op->ny);
+    status = halo_exchange(halo, f->current);
+    struct certify_result c;
+    if (status == ERR_OK)
+      status = certify_field(f, team, &coarse, &c);
+    struct estimate_model m;
+    estimate_init(&m, op->nx, op->ny, 7.0, false);
+    estimate_faces(&m, out->inverse_norm, out->diag_max, out->load_scale);
+    *error_bound = estimate_bound(&m, c.change, false, 0);
+    double *exact = malloc((size_t)(op->nx * op->ny) * sizeof *exact);
+    dense_solve(op, true, exact);
+    *true_error = 0;
+    for (int64_t i = 0; i < op->ny * op->nx; i++)
+      *true_error = fmax(*true_error, fabs(7.0 - exact[i]));
+    free(exact);
+  }
   halo_destroy(&halo);
   field_destroy(&f);
   team_destroy(&team);
@@ -155,7 +185,7 @@ static void expect_bound(const char *what, const struct plate_op *op, int64_t sw
                          double tight) {
   double truth = true_inverse_norm(op);
   struct comparison_bound b;
-  CU_ASSERT_EQUAL_FATAL(certify(op, DECOMP_BLOCK, 1, sweeps, &b), ERR_OK);
+  CU_ASSERT_EQUAL_FATAL(certify(op, DECOMP_BLOCK, 1, sweeps, &b, NULL, NULL), ERR_OK);
   EXPECT(b.inverse_norm >= truth, "%s: the bound %.17g is below ||A^-1|| = %.17g", what,
          b.inverse_norm, truth);
   EXPECT(b.inverse_norm <= tight * truth, "%s: the bound %.6g is more than %g x ||A^-1|| = %.6g",
@@ -183,7 +213,7 @@ static void test_face_exchange_is_diagonally_dominant(void) {
       .nx = 6, .ny = 5, .insulated = {true, true, true, true}, .jump = 3.0, .exchange = 0.5};
   double truth = true_inverse_norm(&op);
   struct comparison_bound b;
-  CU_ASSERT_EQUAL_FATAL(certify(&op, DECOMP_BLOCK, 1, 0, &b), ERR_OK);
+  CU_ASSERT_EQUAL_FATAL(certify(&op, DECOMP_BLOCK, 1, 0, &b, NULL, NULL), ERR_OK);
   EXPECT(isfinite(b.dominance) && b.dominance >= truth && b.dominance <= 1.0000001 * truth,
          "dominance %.17g, ||A^-1|| %.17g (both 1 / 0.5)", b.dominance, truth);
   EXPECT(b.inverse_norm >= truth, "bound %.17g below %.17g", b.inverse_norm, truth);
@@ -196,7 +226,7 @@ static void test_held_point_and_too_few_sweeps(void) {
   /* one sweep leaves A w = 0 inside (w = 1 / diag is flat there): no comparison, and no
    * dominance either: no bound rather than a wrong one */
   struct comparison_bound b;
-  CU_ASSERT_EQUAL_FATAL(certify(&op, DECOMP_BLOCK, 1, 1, &b), ERR_OK);
+  CU_ASSERT_EQUAL_FATAL(certify(&op, DECOMP_BLOCK, 1, 1, &b, NULL, NULL), ERR_OK);
   EXPECT(isinf(b.inverse_norm), "after one sweep: %.6g, expected no bound (infinity)",
          b.inverse_norm);
 }
@@ -205,7 +235,7 @@ static void test_same_bits_on_every_decomposition(void) {
   struct plate_op op = {
       .nx = 13, .ny = 11, .insulated = {[DECOMP_EAST] = true}, .jump = 50.0, .exchange = 0.01};
   struct comparison_bound ref, b;
-  CU_ASSERT_EQUAL_FATAL(certify(&op, DECOMP_BLOCK, 1, 500, &ref), ERR_OK);
+  CU_ASSERT_EQUAL_FATAL(certify(&op, DECOMP_BLOCK, 1, 500, &ref, NULL, NULL), ERR_OK);
   int size;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const struct {
@@ -213,10 +243,31 @@ static void test_same_bits_on_every_decomposition(void) {
     int prows;
   } plans[] = {{DECOMP_CYCLIC, 1}, {DECOMP_BLOCK_CYCLIC, size}, {DECOMP_BLOCK, size}};
   for (size_t p = 0; p < sizeof plans / sizeof plans[0]; p++) {
-    CU_ASSERT_EQUAL_FATAL(certify(&op, plans[p].kind, plans[p].prows, 500, &b), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(certify(&op, plans[p].kind, plans[p].prows, 500, &b, NULL, NULL), ERR_OK);
     EXPECT(memcmp(&b, &ref, sizeof b) == 0,
            "plan %zu: bound %.17g (w %.17g, c %.17g), one block per rank %.17g", p, b.inverse_norm,
            b.w_max, b.c, ref.inverse_norm);
+  }
+}
+
+/* The whole bound of a faces plate as the run makes it (comparison_bound, estimate_faces, the
+ * certificate's faces change, estimate_bound) never below the true error of a field, T* from the
+ * dense solve of A T = load, on every kind of operator here. */
+static void test_error_bound_of_a_faces_field(void) {
+  const struct plate_op ops[] = {
+      {.nx = 9, .ny = 7, .jump = 1.0},
+      {.nx = 8, .ny = 6, .insulated = {[DECOMP_WEST] = true, [DECOMP_EAST] = true}, .jump = 1000.0},
+      {.nx = 6, .ny = 5, .insulated = {true, true, true, true}, .jump = 3.0, .exchange = 0.5},
+      {.nx = 7, .ny = 7, .jump = 1.0, .held_point = true, .insulated = {[DECOMP_SOUTH] = true}},
+  };
+  for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+    struct comparison_bound b;
+    double bound = 0, truth = 0;
+    CU_ASSERT_EQUAL_FATAL(certify(&ops[k], DECOMP_BLOCK, 1, comparison_sweeps(ops[k].nx, ops[k].ny),
+                                  &b, &bound, &truth),
+                          ERR_OK);
+    EXPECT(isfinite(bound) && bound >= truth, "operator %zu: the bound %.17g, the true error %.17g",
+           k, bound, truth);
   }
 }
 
@@ -227,6 +278,7 @@ int tests_register(void) {
       {"face_exchange_is_diagonally_dominant", test_face_exchange_is_diagonally_dominant},
       {"held_point_and_too_few_sweeps", test_held_point_and_too_few_sweeps},
       {"same_bits_on_every_decomposition", test_same_bits_on_every_decomposition},
+      {"error_bound_of_a_faces_field", test_error_bound_of_a_faces_field},
   };
   return TESTS_ADD_SUITE("comparison", cases);
 }

@@ -15,6 +15,33 @@
  * half) it may land one unit off; either way every rank quantises a point the same way. */
 static inline int64_t quantise(double v) { return (int64_t)(v + (v >= 0 ? 0.5 : -0.5)); }
 
+/* The faces update of the point at offset o (field.h), from its neighbours' values. */
+static inline double faces_update(const struct field *f, int64_t o, double n, double s, double w,
+                                  double e) {
+  return OP_FACES_UPDATE(OP_FACES(f->cond[DECOMP_NORTH][o], n, f->cond[DECOMP_SOUTH][o], s,
+                                  f->cond[DECOMP_WEST][o], w, f->cond[DECOMP_EAST][o], e),
+                         f->load[o], f->diag[o]);
+}
+
+/* max |u - x| over this rank's points for the faces update u (the faces sweep's change). */
+static double faces_change(const struct field *f) {
+  double most = 0.0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t stride = field_stride(f, t);
+    for (int64_t li = 0; li < f->tiles[t].nrows; li++) {
+      const double *mid = field_interior(f, f->current, t) + li * stride;
+      int64_t row = f->tile_offset[t] + (li + f->depth) * stride + f->depth;
+      for (int64_t lj = 0; lj < f->tiles[t].ncols; lj++) {
+        double d = fabs(faces_update(f, row + lj, mid[lj - stride], mid[lj + stride], mid[lj - 1],
+                                     mid[lj + 1]) -
+                        mid[lj]);
+        most = d > most ? d : most;
+      }
+    }
+  }
+  return most;
+}
+
 /* This rank's hat-weighted sums of the residual, each point's residual quantised to
  * round(r / rmax 2^shift); and the largest |r| at each distance to the ring (estimate.h,
  * profile[d - 1] for distance d), in the same pass. A row's points go into its own sums first,
@@ -37,7 +64,7 @@ static int weighted_sums(const struct field *f, const struct estimate_coarse *c,
     return err_set(ERR_FAILURE, "out of memory for the error estimate");
   }
   double scale = ldexp(1.0, shift) / rmax;
-  bool general = field_general(f);
+  bool general = field_general(f), faces = field_faces(f);
   for (int64_t t = 0; t < f->ntiles; t++) {
     const struct decomp_tile *tile = &f->tiles[t];
     int64_t stride = field_stride(f, t);
@@ -59,7 +86,9 @@ static int weighted_sums(const struct field *f, const struct estimate_coarse *c,
         int64_t d = estimate_profile_distance(nx, ny, gi, tile->col0 + lj);
         double n = mid[lj - stride], s = mid[lj + stride], w = mid[lj - 1], e = mid[lj + 1];
         double r = OP_LAPLACE_RESIDUAL(n, s, w, e, mid[lj]);
-        if (general) /* 4 (u - x), u the general update: 0 at a fixed point */
+        if (faces) /* 4 (u - x), u the faces update: the Laplace residual's units (K) */
+          r = 4 * (faces_update(f, row + lj, n, s, w, e) - mid[lj]);
+        else if (general) /* 4 (u - x), u the general update: 0 at a fixed point */
           r = 4 *
               (OP_GENERAL(f->coef[row + lj], OP_LAPLACE(n, s, w, e), f->rhs[row + lj]) - mid[lj]);
         profile[d - 1] = fabs(r) > profile[d - 1] ? fabs(r) : profile[d - 1];
@@ -112,7 +141,7 @@ int certify_field(const struct field *f, const struct team *team, const struct e
   if (anywhere)
     return team_agree(team, err_set(ERR_FAILURE, "the field is not finite at some point (NaN "
                                                  "or infinity): there is nothing to certify"));
-  for (int64_t t = 0; t < f->ntiles; t++) {
+  for (int64_t t = 0; t < f->ntiles && !field_faces(f); t++) {
     int64_t stride = field_stride(f, t);
     int64_t corner = f->tile_offset[t] + (f->depth - 1) * stride + f->depth - 1;
     double d = sweep_tile_change_general(
@@ -120,6 +149,8 @@ int certify_field(const struct field *f, const struct team *team, const struct e
         field_general(f) ? f->rhs + corner : NULL, f->tiles[t].nrows, f->tiles[t].ncols, stride);
     mine = d > mine ? d : mine;
   }
+  if (field_faces(f))
+    mine = faces_change(f);
   rc = MPI_Allreduce(&mine, &out->change, 1, MPI_DOUBLE, MPI_MAX, team->comm);
   if (rc != MPI_SUCCESS)
     team_abort(team, team_mpi_error(rc, "MPI_Allreduce (certificate)"));

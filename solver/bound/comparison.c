@@ -11,22 +11,14 @@
 
 static const double UNIT = DBL_EPSILON / 2;
 
-/* Each rank's minimum of `mine` over all ranks, ended on failure. */
-static double agreed_min(const struct team *team, double mine, const char *what) {
-  double all = mine;
-  int rc = MPI_Allreduce(&mine, &all, 1, MPI_DOUBLE, MPI_MIN, team->comm);
-  if (rc != MPI_SUCCESS)
-    team_abort(team, team_mpi_error(rc, what));
-  return all;
-}
-
 /* The offset of interior point (li, lj) of tile t in a buffer (and in the operator's arrays). */
 static int64_t at(const struct field *f, int64_t t, int64_t li, int64_t lj) {
   return f->tile_offset[t] + (li + f->depth) * field_stride(f, t) + f->depth + lj;
 }
 
-void comparison_dominance(const struct field *f, const struct team *team, double *bound) {
-  double least = INFINITY;
+void comparison_dominance(const struct field *f, const struct team *team,
+                          struct comparison_bound *out) {
+  double least = INFINITY, diag_max = 0.0, load_scale = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++)
     for (int64_t li = 0; li < f->tiles[t].nrows; li++)
       for (int64_t lj = 0; lj < f->tiles[t].ncols; lj++) {
@@ -36,9 +28,24 @@ void comparison_dominance(const struct field *f, const struct team *team, double
         /* the sum and the difference round by at most 4u of diag + sum: take that off */
         double excess = (f->diag[o] - sum) - 4 * UNIT * (f->diag[o] + sum);
         least = excess < least ? excess : least;
+        diag_max = f->diag[o] > diag_max ? f->diag[o] : diag_max;
+        double scale = fabs(f->load[o]) / f->diag[o];
+        load_scale = scale > load_scale ? scale : load_scale;
       }
-  least = agreed_min(team, least, "MPI_Allreduce (diagonal dominance)");
-  *bound = least > 0 ? 1.0 / least * (1 + 2 * UNIT) : INFINITY;
+  double mine[3] = {least, -diag_max, -load_scale}, all[3];
+  int rc = MPI_Allreduce(mine, all, 3, MPI_DOUBLE, MPI_MIN, team->comm);
+  if (rc != MPI_SUCCESS)
+    team_abort(team, team_mpi_error(rc, "MPI_Allreduce (diagonal dominance)"));
+  out->dominance = all[0] > 0 ? 1.0 / all[0] * (1 + 2 * UNIT) : INFINITY;
+  out->diag_max = -all[1];
+  out->load_scale = -all[2] * (1 + 2 * UNIT);
+}
+
+int64_t comparison_sweeps(int64_t nx, int64_t ny) {
+  double longest = (double)(nx > ny ? nx : ny) + 1, points = (double)nx * (double)ny;
+  double want = 4 * longest * longest, most = 1e8 / points;
+  double sweeps = want < most ? want : most;
+  return sweeps >= 1 ? (int64_t)sweeps : 1;
 }
 
 void comparison_check(const struct field *f, int buf, const struct team *team,
@@ -91,13 +98,13 @@ static void sweep_ones(struct field *f, int from, int to) {
 
 int comparison_bound(struct field *f, struct halo *halo, const struct team *team, int64_t sweeps,
                      struct comparison_bound *out) {
-  *out = (struct comparison_bound){INFINITY, 0.0, 0.0, INFINITY, INFINITY};
+  *out = (struct comparison_bound){INFINITY, 0.0, 0.0, INFINITY, INFINITY, 0.0, 0.0};
   size_t bytes = 2 * (size_t)f->buffer_len * sizeof(double);
   double *saved = malloc(bytes);
   CHECK(team_agree(team, saved != NULL ? ERR_OK
                                        : err_set(ERR_FAILURE, "out of memory for the "
                                                               "comparison function")));
-  comparison_dominance(f, team, &out->dominance);
+  comparison_dominance(f, team, out);
   memcpy(saved, f->base, bytes);
   /* w = 0 everywhere, the grid's ring included (the ring's values belong to the right-hand
    * side, not to A); the ranks' buffers are one shared window, so all zero theirs before any

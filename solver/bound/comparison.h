@@ -31,11 +31,20 @@ struct comparison_bound {
   double w_max, c;     /* the comparison function's max and its certified min of A w */
   double comparison;   /* w_max / c, rounded up; INFINITY where c <= 0 */
   double inverse_norm; /* the smaller of the two: a guaranteed bound on ||A^-1||inf (K/W) */
+  double diag_max;     /* max diag (W/K): a sweep's change d bounds |r| by diag_max d */
+  double load_scale;   /* max |load| / diag (K): what the update's rounding is relative to */
 };
 
-/* From the faces operator's arrays of a field (field_faces): diagonal dominance only. Collective
- * on team->comm. */
-void comparison_dominance(const struct field *f, const struct team *team, double *bound);
+/* From the faces operator's arrays of a field (field_faces): diagonal dominance, max diag and
+ * max |load| / diag (out's dominance, diag_max, load_scale). Collective on team->comm. */
+void comparison_dominance(const struct field *f, const struct team *team,
+                          struct comparison_bound *out);
+
+/* The sweeps comparison_bound gives w on an nx x ny plate: Jacobi from 0 makes A w >= c > 0
+ * after about (the longest side)^2 of them, bounded so that they cost at most 1e8 point
+ * updates (a larger plate that is not diagonally dominant may get no comparison bound: then
+ * none is claimed). Pure. */
+int64_t comparison_sweeps(int64_t nx, int64_t ny);
 
 /* Check buffer `buf` of f (interior w >= 0, every ring filled: 0 at the grid's ring) as a
  * comparison function: out->w_max, out->c, out->comparison. Collective on team->comm. */

@@ -28,6 +28,15 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->cycle_factor = 0.0;
   m->answer_lo = -INFINITY;
   m->answer_hi = INFINITY;
+  m->faces = false;
+}
+
+void estimate_faces(struct estimate_model *m, double inverse_norm, double diag_max,
+                    double load_scale) {
+  /* residual_bound's M 4 d is then ||A^-1|| diag_max d, rounded up */
+  m->inverse_norm = inverse_norm * diag_max / 4 * (1 + 4 * UNIT);
+  m->edge_max = 4 * (m->edge_max + load_scale) * (1 + 4 * UNIT);
+  m->faces = true;
 }
 
 void estimate_answer(struct estimate_model *m, double lo, double hi) {
@@ -314,7 +323,7 @@ double estimate_profile(const double *R, int64_t D, double M) {
 
 double estimate_bound_profile(const struct estimate_model *m, double profile) {
   double M = m->inverse_norm, B = m->edge_max;
-  if (!isfinite(profile) || !(64 * UNIT * M < 0.5))
+  if (m->faces || !isfinite(profile) || !(64 * UNIT * M < 0.5))
     return INFINITY;
   /* |exact r| <= |computed r| (1 + 2u) + 64 u (B + E) at every point, E = |x - T*|: the
    * profile of the first part is profile (1 + 2u), the uniform rest at most M times it (phi);

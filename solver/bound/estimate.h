@@ -32,11 +32,20 @@ struct estimate_model {
   /* The maximum principle's cap: T* lies in [answer_lo, answer_hi] (the plate's bounds,
    * plate.h; -inf and +inf where none is known: no cap). */
   double answer_lo, answer_hi;
+  bool faces; /* inverse_norm is the faces operator's (estimate_faces): no residual profile */
 };
 
 /* The model of an nx x ny plate whose edges hold at most edge_max in magnitude; no reference. */
 void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge_max,
                    bool chebyshev);
+
+/* A faces plate (field.h's faces operator, comparison.h): the bound becomes ||A^-1|| ||r|| with
+ * ||A^-1|| <= inverse_norm (K/W) and |r| <= diag_max d for a sweep change d, and what rounding
+ * hides is relative to |T*| and max |load| / diag (load_scale) alike: edge_max widened by
+ * it, times 4 (the faces update rounds in its 4 products, its load and its division). The profile
+ * does not apply (estimate_bound_profile says INFINITY). */
+void estimate_faces(struct estimate_model *m, double inverse_norm, double diag_max,
+                    double load_scale);
 
 /* T* lies in [lo, hi] (plate.h's answer_lo, answer_hi): what estimate_cap caps the bound by. */
 void estimate_answer(struct estimate_model *m, double lo, double hi);
