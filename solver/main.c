@@ -433,6 +433,15 @@ static int allocate(struct run *run) {
     CHECK(comparison_bound(run->field, run->halo, run->team, comparison_sweeps(cfg->nx, cfg->ny),
                            &b));
     estimate_faces(&run->estimate, b.inverse_norm, b.diag_max, b.load_scale);
+    if (cfg->target_error > 0 && !isfinite(b.inverse_norm))
+      return team_agree(run->team,
+                        err_set(ERR_CONFIG,
+                                "%s: solver.target_error = %g cannot be certified on this plate: "
+                                "%lld sweeps found no bound on ||A^-1|| (no face exchange to "
+                                "make it diagonally dominant; docs/numerics.md, \"||A^-1|| for "
+                                "the faces operator\"); use solver.tolerance",
+                                cfg_origin(cfg, "solver.target_error"), cfg->target_error,
+                                (long long)comparison_sweeps(cfg->nx, cfg->ny)));
   }
   /* A target below what rounding alone leaves in the bound (its value for a change of 0) can
    * never be met: refused, rather than iterating to max_iterations. */

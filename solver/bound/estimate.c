@@ -78,6 +78,8 @@ void estimate_reference_range(struct estimate_model *m, int64_t iteration, doubl
 /* |x - T*| of the iterate whose change was measured, from the residual alone. */
 static double residual_bound(const struct estimate_model *m, double change) {
   double M = m->inverse_norm, B = m->edge_max;
+  if (!isfinite(M) || !(9 * UNIT * M < 0.5))
+    return INFINITY; /* no bound on ||A^-1|| (a faces plate's comparison found none) */
   /* |exact change| <= change (1 + 2u) + 2.01 u (B + |x - T*|); solved for |x - T*|, with
    * room for the rounding of this formula itself. */
   double bound = M * (4 * change * (1 + 4 * UNIT) + 9 * UNIT * B) / (1 - 9 * UNIT * M);
