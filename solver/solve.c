@@ -112,7 +112,9 @@ static int measure(struct loop *loop, int64_t iteration, double change, struct s
   }
   struct certify_result c;
   CHECK(certify_field(loop->it.field, loop->it.team, &loop->coarse, &c));
-  double bound = estimate_bound(&loop->model, c.change, false, iteration);
+  struct estimate_model rounding = loop->model; /* B from this iterate where none is known */
+  estimate_rounding_from(&rounding, c.reach);
+  double bound = estimate_bound(&rounding, c.change, false, iteration);
   double cap = estimate_cap(&loop->model, c.lo, c.hi); /* the maximum principle's */
   double profiled = estimate_bound_profile(&loop->model, c.profile);
   bound = fmin(fmin(cap, profiled), bound);

@@ -131,13 +131,21 @@ int certify_field(const struct field *f, const struct team *team, const struct e
         hi = row[lj] > hi ? row[lj] : hi;
       }
   }
-  double mine_range[3] = {not_finite, -lo, hi}, agreed[3];
-  int rc = MPI_Allreduce(mine_range, agreed, 3, MPI_DOUBLE, MPI_MAX, team->comm);
+  double reach = 0.0; /* the rings too: what an update reads */
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    const double *tile = field_tile(f, f->current, t);
+    int64_t len = (f->tiles[t].nrows + 2 * f->depth) * field_stride(f, t);
+    for (int64_t k = 0; k < len; k++)
+      reach = fabs(tile[k]) > reach ? fabs(tile[k]) : reach;
+  }
+  double mine_range[4] = {not_finite, -lo, hi, reach}, agreed[4];
+  int rc = MPI_Allreduce(mine_range, agreed, 4, MPI_DOUBLE, MPI_MAX, team->comm);
   if (rc != MPI_SUCCESS)
     team_abort(team, team_mpi_error(rc, "MPI_Allreduce (certificate)"));
   bool anywhere = agreed[0] != 0.0;
   out->lo = -agreed[1];
   out->hi = agreed[2];
+  out->reach = agreed[3];
   if (anywhere)
     return team_agree(team, err_set(ERR_FAILURE, "the field is not finite at some point (NaN "
                                                  "or infinity): there is nothing to certify"));

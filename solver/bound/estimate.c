@@ -29,6 +29,7 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->answer_lo = -INFINITY;
   m->answer_hi = INFINITY;
   m->faces = false;
+  m->load_scale = 0.0;
 }
 
 void estimate_faces(struct estimate_model *m, double inverse_norm, double diag_max,
@@ -36,7 +37,15 @@ void estimate_faces(struct estimate_model *m, double inverse_norm, double diag_m
   /* residual_bound's M 4 d is then ||A^-1|| diag_max d, rounded up */
   m->inverse_norm = inverse_norm * diag_max / 4 * (1 + 4 * UNIT);
   m->edge_max = 4 * (m->edge_max + load_scale) * (1 + 4 * UNIT);
+  m->load_scale = load_scale;
   m->faces = true;
+}
+
+void estimate_rounding_from(struct estimate_model *m, double reach) {
+  if (isfinite(m->edge_max))
+    return;
+  double b = m->faces ? 4 * (reach + m->load_scale) : 2 * reach;
+  m->edge_max = b * (1 + 4 * UNIT);
 }
 
 void estimate_answer(struct estimate_model *m, double lo, double hi) {

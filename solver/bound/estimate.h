@@ -33,6 +33,7 @@ struct estimate_model {
    * plate.h; -inf and +inf where none is known: no cap). */
   double answer_lo, answer_hi;
   bool faces; /* inverse_norm is the faces operator's (estimate_faces): no residual profile */
+  double load_scale; /* faces: max |load| / diag (K) */
 };
 
 /* The model of an nx x ny plate whose edges hold at most edge_max in magnitude; no reference. */
@@ -46,6 +47,12 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
  * does not apply (estimate_bound_profile says INFINITY). */
 void estimate_faces(struct estimate_model *m, double inverse_norm, double diag_max,
                     double load_scale);
+
+/* Where edge_max is not finite (a faces plate whose loads leave T* unbounded above or below
+ * before the solve), the rounding allowance of a measured iterate from what it reads: `reach`,
+ * the largest |x| over its interior and rings (certify.h), and the loads. No-op where edge_max
+ * is finite. */
+void estimate_rounding_from(struct estimate_model *m, double reach);
 
 /* T* lies in [lo, hi] (plate.h's answer_lo, answer_hi): what estimate_cap caps the bound by. */
 void estimate_answer(struct estimate_model *m, double lo, double hi);
