@@ -23,6 +23,7 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
+#include "solver/bound/comparison.h"
 #include "solver/bound/estimate.h"
 #include "solver/kernel/tune.h"
 #include "solver/method/method.h"
@@ -445,9 +446,34 @@ static int allocate(struct run *run) {
     edge_max *= 2;
   /* Only a contraction in the max norm carries its starting bound. */
   estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, !run->method->contraction);
+  estimate_answer(&run->estimate, plate->answer_lo, plate->answer_hi);
+  CHECK(halo_create(run->field, run->team, halo_mode_of(cfg->halo_mode), &run->halo));
+  /* the operator's rings (a faces plate's conductances come from its k rings) */
+  CHECK(plate_fill_rings(plate, run->field, run->halo, run->team));
+  if (field_faces(run->field)) {
+    /* The faces operator's ||A^-1|| (comparison.h), once per plate before the solve: the
+     * parabola of a held, uniform plate does not apply. */
+    struct comparison_bound b;
+    CHECK(comparison_bound(run->field, run->halo, run->team, comparison_sweeps(cfg->nx, cfg->ny),
+                           &b));
+    estimate_faces(&run->estimate, b.inverse_norm, b.diag_max, b.load_scale);
+    if (cfg->target_error > 0 && !isfinite(b.inverse_norm))
+      return team_agree(run->team,
+                        err_set(ERR_CONFIG,
+                                "%s: solver.target_error = %g cannot be certified on this plate: "
+                                "%lld sweeps found no bound on ||A^-1|| (no face exchange to "
+                                "make it diagonally dominant; docs/numerics.md, \"||A^-1|| for "
+                                "the faces operator\"); use solver.tolerance",
+                                cfg_origin(cfg, "solver.target_error"), cfg->target_error,
+                                (long long)comparison_sweeps(cfg->nx, cfg->ny)));
+  }
   /* A target below what rounding alone leaves in the bound (its value for a change of 0) can
    * never be met: refused, rather than iterating to max_iterations. */
+  /* (a faces plate whose loads leave T* unbounded above or below has no B before the solve:
+   * its rounding is then taken from each measured iterate, and nothing is refused here) */
   double floor = estimate_bound(&run->estimate, 0.0, false, 0);
+  if (!isfinite(run->estimate.edge_max))
+    floor = 0.0;
   if (cfg->target_error > 0 && cfg->target_error < floor)
     return team_agree(run->team,
                       err_set(ERR_CONFIG,
@@ -485,8 +511,7 @@ static int allocate(struct run *run) {
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
                              plate->answer_hi);
   }
-  CHECK(halo_create(run->field, run->team, halo_mode_of(cfg->halo_mode), &run->halo));
-  return plate_fill_rings(plate, run->field, run->halo, run->team);
+  return ERR_OK;
 }
 
 /* Whether the run watches for a target out of reach (estimate_stalled), and so writes what it
