@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""peers_bench.py - jacobi's multigrid side by side with hypre's (bench/hypre_plate.c), in one run,
+each to the same TRUE error (issue 30's jump problems, issue 32's held plate).
+
+For every problem, each solver's answer must have a true max error <= --fraction of the
+temperature range (100 degrees: 0.1 degrees at the default 1e-3):
+  held       the 100-degree plate (top 100, the other edges 0, k = 1), n x n; the truth is the
+             exact discrete solution by a sine transform (tests/e2e/exact.py);
+  jump       left and right edges insulated, top held at 100 and bottom at 0, k a pattern of two
+             materials with a contrast (checkerboard, insert, layered); the truth is SciPy's sparse
+             direct solve of the same equations, assembled here from docs/numerics.md
+             ("Real plates: the faces operator"), independently of jacobi's and hypre_plate's code.
+The solvers:
+  jacobi mg target     jacobi's default multigrid (full-multigrid start, then V(2,2)) with
+                       solver.target_error = fraction x range (its guaranteed bound stops it);
+  jacobi mg fewest     the same stopped by solver.max_iterations at the fewest cycles that reach
+                       the error (found by trying 1, 2, ... cycles);
+  hypre PFMG, hypre PCG+PFMG, hypre PCG+BoomerAMG
+                       the loosest relative residual tolerance of 1e-1, 3e-2, 1e-2, ... that
+                       reaches the error.
+Every search is done once per problem and rank count; then the timed runs are interleaved
+(solver after solver, --repeat rounds) and the medians reported. "solve" is each program's own
+clock (jacobi: its wall time; hypre_plate: assembly + setup + solve), "process" the launch of
+mpirun to its exit (jacobi's less the output write its summary reports; hypre_plate's timed runs
+write nothing).
+
+usage: peers_bench.py --jacobi BIN --hypre BIN --out CSV [--held "1024 2048"] [--ranks "1 2"]
+                      [--jump 511] [--contrasts "10 1e3 1e6"] [--patterns "..."] [--repeat 3]
+Needs h5py, NumPy and SciPy (Debian's /usr/bin/python3).
+"""
+import argparse
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+import exact  # noqa: E402
+
+TOP = 100.0
+RTOLS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7, 3e-8, 1e-8)
+HYPRE = ("pfmg", "pcg-pfmg", "pcg-boomeramg")
+NAMES = {"pfmg": "hypre PFMG", "pcg-pfmg": "hypre PCG+PFMG", "pcg-boomeramg": "hypre PCG+BoomerAMG"}
+CONFIG = """[grid]
+nx = {n}
+ny = {n}
+[boundary]
+top = 100.0
+bottom = 0.0
+{sides}
+[solver]
+method = "multigrid"
+{stop}
+[output]
+path = "{out}"
+"""
+
+
+def env():
+    e = dict(os.environ, OMPI_MCA_orte_abort_on_non_zero_status="0", OMP_NUM_THREADS="1")
+    if os.geteuid() == 0:
+        e.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    return e
+
+
+def run(cmd, ok=(0,)):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env())
+    elapsed = time.perf_counter() - t0
+    if p.returncode not in ok:
+        raise SystemExit(f"peers_bench.py: {shlex.join(cmd)} exited {p.returncode}:\n"
+                         f"{p.stdout}\n{p.stderr}")
+    return p.stdout, elapsed
+
+
+def pattern(name, n, contrast):
+    """k on n x n points: 1 and contrast."""
+    i, j = np.indices((n, n))
+    k = np.ones((n, n))
+    if name == "checkerboard":  # 8 x 8 squares of 2 materials, edges not on coarse grid lines
+        s = max(n // 8, 1)
+        k[((i // s + j // s) % 2) == 1] = contrast
+    elif name == "insert":  # a square insert in the middle, a third of the plate across
+        a, b = n // 3, n - n // 3
+        k[a:b, a:b] = contrast
+    elif name == "layered":  # 8 layers across the heat's path (top to bottom), in series
+        s = max(n // 8, 1)
+        k[(i // s) % 2 == 1] = contrast
+    else:
+        raise SystemExit(f"peers_bench.py: unknown pattern {name}")
+    return k
+
+
+def direct_truth(k):
+    """The insulated-sides plate's exact discrete solution, by SciPy's sparse direct solve."""
+    import scipy.sparse
+    import scipy.sparse.linalg
+    ny, nx = k.shape
+    hm = lambda a, b: 2.0 * (a * b) / (a + b)  # noqa: E731
+    wx = np.ones(nx)
+    wx[0] = wx[-1] = 0.5
+    idx = np.arange(nx * ny).reshape(ny, nx)
+    rows, cols, vals = [], [], []
+    diag = np.zeros((ny, nx))
+    b = np.zeros((ny, nx))
+    ce = hm(k[:, :-1], k[:, 1:])  # east-west faces, height 1
+    cs = hm(k[:-1, :], k[1:, :]) * wx[None, :]  # north-south faces, width wx
+    for c, p, q in ((ce, idx[:, :-1], idx[:, 1:]), (cs, idx[:-1, :], idx[1:, :])):
+        rows += [p.ravel(), q.ravel()]
+        cols += [q.ravel(), p.ravel()]
+        vals += [-c.ravel(), -c.ravel()]
+    diag[:, :-1] += ce
+    diag[:, 1:] += ce
+    diag[:-1, :] += cs
+    diag[1:, :] += cs
+    ctop = k[0, :] * wx
+    cbot = k[-1, :] * wx
+    diag[0, :] += ctop
+    diag[-1, :] += cbot
+    b[0, :] += ctop * TOP
+    rows.append(idx.ravel())
+    cols.append(idx.ravel())
+    vals.append(diag.ravel())
+    A = scipy.sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                shape=(nx * ny, nx * ny))
+    return scipy.sparse.linalg.spsolve(A.tocsc(), b.ravel()).reshape(ny, nx)
+
+
+def held_truth(n):
+    grid = np.zeros((n + 2, n + 2))
+    grid[0, :] = TOP
+    return exact.solve(grid)
+
+
+class Problem:
+    def __init__(self, name, n, k, tmp):
+        self.name, self.n, self.k, self.tmp = name, n, k, tmp
+        self.truth = held_truth(n) if k is None else direct_truth(k)
+        self.kbin = self.kh5 = None
+        if k is not None:
+            import h5py
+            self.kbin = os.path.join(tmp, f"{name}.bin")
+            self.kh5 = os.path.join(tmp, f"{name}.h5")
+            k.tofile(self.kbin)
+            with h5py.File(self.kh5, "w") as f:
+                f["conductivity"] = k
+
+    def error(self, field):
+        return float(np.abs(field - self.truth).max())
+
+
+class Jacobi:
+    def __init__(self, binary, tmp):
+        self.binary, self.tmp = binary, tmp
+        self.h5 = os.path.join(tmp, "j.h5")
+
+    def run(self, pb, ranks, stop, check, refusal_ok=False):
+        sides = 'left = 0.0\nright = 0.0' if pb.k is None else \
+            f'left = "insulated"\nright = "insulated"\n[plate]\nconductivity_file = "{pb.kh5}"'
+        path = os.path.join(self.tmp, "j.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(CONFIG.format(n=pb.n, sides=sides, stop=stop, out=self.h5))
+        out, elapsed = run(["mpirun", "-n", str(ranks), self.binary, "--quiet", "--verbose", path],
+                           ok=(0, 2, 3) if refusal_ok else (0, 3))
+        if refusal_ok and "after" not in out:
+            return None  # refused at start-up (exit 2): target_error cannot be certified here
+        num = r"([0-9.eE+-]+)"
+        it = re.search(r"after (\d+) (?:iterations?|cycles?)", out)
+        wall = re.search(rf"wall time {num} s", out)
+        output = re.search(rf"output {num} s", out)
+        if not (it and wall and output):
+            raise SystemExit(f"peers_bench.py: no summary from jacobi:\n{out}")
+        r = {"iterations": int(it.group(1)), "solve": float(wall.group(1)),
+             "process": elapsed - float(output.group(1))}
+        if check:
+            import h5py
+            with h5py.File(self.h5, "r") as f:
+                r["error"] = pb.error(f["temperature"][1:-1, 1:-1])
+        return r
+
+
+class Hypre:
+    def __init__(self, binary, tmp):
+        self.binary, self.out = binary, os.path.join(tmp, "h.bin")
+
+    def run(self, pb, ranks, solver, tol, check):
+        cmd = ["mpirun", "-n", str(ranks), self.binary, "-nx", str(pb.n), "-ny", str(pb.n),
+               "-solver", solver, "-tol", f"{tol:g}", "-maxit", "300"]
+        if pb.k is not None:
+            cmd += ["-plate", "insulated", "-k", pb.kbin]
+        if check:
+            cmd += ["-out", self.out]
+        out, elapsed = run(cmd)
+        m = re.search(r"iterations (\d+) relres (\S+) assembly (\S+) s setup (\S+) s solve (\S+) s "
+                      r"total (\S+) s", out)
+        r = {"iterations": int(m.group(1)), "relres": float(m.group(2)), "solve": float(m.group(6)), "process": elapsed,
+             "setup": float(m.group(3)) + float(m.group(4))}
+        if check:
+            r["error"] = pb.error(np.fromfile(self.out).reshape(pb.n, pb.n))
+            os.remove(self.out)
+        return r
+
+
+def search(pb, ranks, goal, jac, hyp, most_cycles=30):
+    """{solver: (description of its stop, run function)} with each stop found."""
+    found = {}
+    t = jac.run(pb, ranks, f"target_error = {goal:g}", check=True, refusal_ok=True)
+    found["jacobi mg target"] = None if t is None else (
+        f"target_error={goal:g} ({t['iterations']} cycles, err {t['error']:.3g})",
+        lambda c: jac.run(pb, ranks, f"target_error = {goal:g}", c), t["error"])
+    for k in range(1, most_cycles + 1):
+        stop = f"max_iterations = {k}\ntolerance = 1e-30"
+        r = jac.run(pb, ranks, stop, check=True)
+        if r["error"] <= goal:
+            found["jacobi mg fewest"] = (f"{k} cycles (err {r['error']:.3g})",
+                                         lambda c, s=stop: jac.run(pb, ranks, s, c), r["error"])
+            break
+    for s in HYPRE:
+        for tol in RTOLS:
+            r = hyp.run(pb, ranks, s, tol, check=True)
+            if r["error"] <= goal:
+                found[NAMES[s]] = (f"rtol {tol:g} ({r['iterations']} its, err {r['error']:.3g})",
+                                   lambda c, s=s, tol=tol: hyp.run(pb, ranks, s, tol, c),
+                                   r["error"])
+                break
+            if r["relres"] > tol:  # stopped at -maxit short of tol: a tighter one cannot do better
+                found[NAMES[s]] = None
+                break
+        else:
+            found[NAMES[s]] = None
+    return found
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jacobi", required=True)
+    ap.add_argument("--hypre", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--held", default="1024 2048")
+    ap.add_argument("--ranks", default="1 2")
+    ap.add_argument("--jump", type=int, default=511)
+    ap.add_argument("--jump-ranks", default="1")
+    ap.add_argument("--contrasts", default="10 1e3 1e6")
+    ap.add_argument("--patterns", default="checkerboard insert layered")
+    ap.add_argument("--fraction", type=float, default=1e-3)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    goal = a.fraction * TOP
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        jac, hyp = Jacobi(a.jacobi, tmp), Hypre(a.hypre, tmp)
+        cases = [(f"held {n}^2", n, None, a.ranks) for n in map(int, a.held.split())]
+        for pat in a.patterns.split():
+            for c in a.contrasts.split():
+                cases.append((f"{pat} x{c} {a.jump}^2", a.jump, (pat, float(c)), a.jump_ranks))
+        for name, n, kspec, ranks_s in cases:
+            k = None if kspec is None else pattern(kspec[0], n, kspec[1])
+            pb = Problem(name.split()[0] + (kspec and f"_{kspec[1]:g}" or ""), n, k, tmp)
+            for ranks in map(int, ranks_s.split()):
+                found = search(pb, ranks, goal, jac, hyp)
+                times = {s: [] for s, f in found.items() if f}
+                for _ in range(a.repeat):
+                    for s in times:
+                        times[s].append(found[s][1](False))
+                for s, f in found.items():
+                    if not f:
+                        why = "refused (no certified bound)" if s.startswith("jacobi") else \
+                            "not reached (300 iterations or rtol 1e-8)"
+                        rows.append((name, ranks, s, why, "", "", "", ""))
+                        print(f"{name:24} {ranks} {s:22} {why}", flush=True)
+                        continue
+                    solve = statistics.median(r["solve"] for r in times[s])
+                    proc = statistics.median(r["process"] for r in times[s])
+                    its = times[s][0]["iterations"]
+                    rows.append((name, ranks, s, f[0].replace(",", ";"), its, f"{f[2]:.4g}",
+                                 f"{solve:.4f}", f"{proc:.4f}"))
+                    print(f"{name:24} {ranks} {s:22} {f[0]:44} solve {solve:8.4f} s "
+                          f"process {proc:8.4f} s", flush=True)
+    with open(a.out, "w", encoding="utf-8") as f:
+        f.write("problem,ranks,solver,stop,iterations,true_error,solve_s,process_s\n")
+        for r in rows:
+            f.write(",".join(str(x) for x in r) + "\n")
+
+
+if __name__ == "__main__":
+    main()
