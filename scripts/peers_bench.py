@@ -22,7 +22,8 @@ Every search is done once per problem and rank count; then the timed runs are in
 (solver after solver, --repeat rounds) and the medians reported. "solve" is each program's own
 clock (jacobi: its wall time; hypre_plate: assembly + setup + solve), "process" the launch of
 mpirun to its exit (jacobi's less the output write its summary reports; hypre_plate's timed runs
-write nothing).
+write nothing), "cpu" the CPU seconds of all its processes (user + system; jacobi's includes its
+output write), the steadier figure on a shared machine.
 
 usage: peers_bench.py --jacobi BIN --hypre BIN --out CSV [--held "1024 2048"] [--ranks "1 2"]
                       [--jump 511] [--contrasts "10 1e3 1e6"] [--patterns "..."] [--repeat 3]
@@ -31,6 +32,7 @@ Needs h5py, NumPy and SciPy (Debian's /usr/bin/python3).
 import argparse
 import os
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -69,10 +71,16 @@ def env():
     return e
 
 
+CPU = [0.0]  # the CPU seconds (user + system, every process) of the last run()
+
+
 def run(cmd, ok=(0,)):
+    u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env())
     elapsed = time.perf_counter() - t0
+    u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[0] = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
     if p.returncode not in ok:
         raise SystemExit(f"peers_bench.py: {shlex.join(cmd)} exited {p.returncode}:\n"
                          f"{p.stdout}\n{p.stderr}")
@@ -127,8 +135,8 @@ def direct_truth(k):
     rows.append(idx.ravel())
     cols.append(idx.ravel())
     vals.append(diag.ravel())
-    A = scipy.sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                shape=(nx * ny, nx * ny))
+    ij = (np.concatenate(rows), np.concatenate(cols))
+    A = scipy.sparse.csr_matrix((np.concatenate(vals), ij), shape=(nx * ny, nx * ny))
     return scipy.sparse.linalg.spsolve(A.tocsc(), b.ravel()).reshape(ny, nx)
 
 
@@ -177,7 +185,8 @@ class Jacobi:
         if not (it and wall and output):
             raise SystemExit(f"peers_bench.py: no summary from jacobi:\n{out}")
         r = {"iterations": int(it.group(1)), "solve": float(wall.group(1)),
-             "process": elapsed - float(output.group(1))}
+             "process": elapsed - float(output.group(1)),
+             "cpu": CPU[0]}
         if check:
             import h5py
             with h5py.File(self.h5, "r") as f:
@@ -199,7 +208,8 @@ class Hypre:
         out, elapsed = run(cmd)
         m = re.search(r"iterations (\d+) relres (\S+) assembly (\S+) s setup (\S+) s solve (\S+) s "
                       r"total (\S+) s", out)
-        r = {"iterations": int(m.group(1)), "relres": float(m.group(2)), "solve": float(m.group(6)), "process": elapsed,
+        r = {"iterations": int(m.group(1)), "relres": float(m.group(2)),
+             "solve": float(m.group(6)), "process": elapsed, "cpu": CPU[0],
              "setup": float(m.group(3)) + float(m.group(4))}
         if check:
             r["error"] = pb.error(np.fromfile(self.out).reshape(pb.n, pb.n))
@@ -272,18 +282,23 @@ def main():
                     if not f:
                         why = "refused (no certified bound)" if s.startswith("jacobi") else \
                             "not reached (300 iterations or rtol 1e-8)"
-                        rows.append((name, ranks, s, why, "", "", "", ""))
+                        rows.append((name, ranks, s, why, "", "", "", "", "", ""))
                         print(f"{name:24} {ranks} {s:22} {why}", flush=True)
                         continue
                     solve = statistics.median(r["solve"] for r in times[s])
                     proc = statistics.median(r["process"] for r in times[s])
+                    cpu = statistics.median(r["cpu"] for r in times[s])
+                    procs = [r["process"] for r in times[s]]
+                    spread = max(procs) - min(procs)
                     its = times[s][0]["iterations"]
                     rows.append((name, ranks, s, f[0].replace(",", ";"), its, f"{f[2]:.4g}",
-                                 f"{solve:.4f}", f"{proc:.4f}"))
+                                 f"{solve:.4f}", f"{proc:.4f}", f"{spread:.4f}", f"{cpu:.4f}"))
                     print(f"{name:24} {ranks} {s:22} {f[0]:44} solve {solve:8.4f} s "
-                          f"process {proc:8.4f} s", flush=True)
+                          f"process {proc:8.4f} s (spread {spread:.3f}) cpu {cpu:8.4f} s",
+                          flush=True)
     with open(a.out, "w", encoding="utf-8") as f:
-        f.write("problem,ranks,solver,stop,iterations,true_error,solve_s,process_s\n")
+        f.write("problem,ranks,solver,stop,iterations,true_error,solve_s,process_s,"
+                "process_spread_s,process_cpu_s\n")
         for r in rows:
             f.write(",".join(str(x) for x in r) + "\n")
 
