@@ -27,6 +27,7 @@ output write), the steadier figure on a shared machine.
 
 usage: peers_bench.py --jacobi BIN --hypre BIN --out CSV [--held "1024 2048"] [--ranks "1 2"]
                       [--jump 511] [--contrasts "10 1e3 1e6"] [--patterns "..."] [--repeat 3]
+                      [--solvers "pfmg pcg-pfmg pcg-boomeramg"]
 Needs h5py, NumPy and SciPy (Debian's /usr/bin/python3).
 """
 import argparse
@@ -217,7 +218,7 @@ class Hypre:
         return r
 
 
-def search(pb, ranks, goal, jac, hyp, most_cycles=30):
+def search(pb, ranks, goal, jac, hyp, solvers=HYPRE, most_cycles=30):
     """{solver: (description of its stop, run function)} with each stop found."""
     found = {}
     t = jac.run(pb, ranks, f"target_error = {goal:g}", check=True, refusal_ok=True)
@@ -231,7 +232,7 @@ def search(pb, ranks, goal, jac, hyp, most_cycles=30):
             found["jacobi mg fewest"] = (f"{k} cycles (err {r['error']:.3g})",
                                          lambda c, s=stop: jac.run(pb, ranks, s, c), r["error"])
             break
-    for s in HYPRE:
+    for s in solvers:
         for tol in RTOLS:
             r = hyp.run(pb, ranks, s, tol, check=True)
             if r["error"] <= goal:
@@ -260,6 +261,8 @@ def main():
     ap.add_argument("--patterns", default="checkerboard insert layered")
     ap.add_argument("--fraction", type=float, default=1e-3)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--solvers", default=" ".join(HYPRE),
+                    help="hypre_plate's solvers to run (BoomerAMG needs ~10x PFMG's memory)")
     a = ap.parse_args()
     goal = a.fraction * TOP
     rows = []
@@ -273,7 +276,7 @@ def main():
             k = None if kspec is None else pattern(kspec[0], n, kspec[1])
             pb = Problem(name.split()[0] + (kspec and f"_{kspec[1]:g}" or ""), n, k, tmp)
             for ranks in map(int, ranks_s.split()):
-                found = search(pb, ranks, goal, jac, hyp)
+                found = search(pb, ranks, goal, jac, hyp, a.solvers.split())
                 times = {s: [] for s, f in found.items() if f}
                 for _ in range(a.repeat):
                     for s in times:
