@@ -95,6 +95,10 @@ static const char *const method_names[] = {"jacobi", "chebyshev", "multigrid", N
 static const char *const cycle_names[] = {"V", "W", "F", NULL};
 static const char *const smoother_names[] = {"redblack", "chebyshev", "jacobi", NULL};
 static const char *const region_shape_names[] = {"rectangle", "disk", "mask", NULL};
+static const char *const scheme_names[] = {"implicit", "bdf2", "explicit", NULL};
+_Static_assert(sizeof(enum cfg_scheme) == sizeof(int) && CFG_SCHEME_IMPLICIT == 0 &&
+                   CFG_SCHEME_BDF2 == 1 && CFG_SCHEME_EXPLICIT == 2,
+               "scheme_names is indexed by enum cfg_scheme");
 
 /* The enum fields are written as int: that must be their size. */
 _Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
@@ -189,6 +193,10 @@ static const struct key_def schema[] = {
      .def = {.s = "/conductivity"}, .help = "the dataset of plate.conductivity_from_file"},
     {"plate", "thickness", POSITIVE, FIELD(thickness), .def = {.f = 1.0},
      .help = "m; with the conductivity and the source, div(k t grad T) + q = 0"},
+    {"plate", "density", POSITIVE, FIELD(density), .def = {.f = 1.0},
+     .help = "kg/m^3, rho in rho c t dT/dt = div(k t grad T) + q ([time] only)"},
+    {"plate", "specific_heat", POSITIVE, FIELD(specific_heat), .def = {.f = 1.0},
+     .help = "J/(kg K), c in rho c t dT/dt = div(k t grad T) + q ([time] only)"},
     EDGE_KEYS(0, "top", top, "y = 0", "x"),
     EDGE_KEYS(1, "bottom", bottom, "y = height", "x"),
     EDGE_KEYS(2, "left", left, "x = 0", "y"),
@@ -309,6 +317,21 @@ static const struct key_def schema[] = {
     {"halo", "overlap", .type = KEY_BOOL, FIELD(halo_overlap), .def = {.b = true},
      .help = "sweep the points that need no halo while the messages between nodes are in "
              "flight (same results)"},
+    {"time", "end", POSITIVE, FIELD(time_end), .def_text = "none (the steady state)",
+     .help = "s: solve the transient heat equation from initial.interior up to this time"},
+    {"time", "step", POSITIVE, FIELD(time_step), .def_text = "from steps",
+     .help = "s: the time step (give step or steps, not both)"},
+    {"time", "steps", COUNT_FROM(1), FIELD(time_steps), .def_text = "from step",
+     .help = "number of equal steps to time.end (give step or steps, not both)"},
+    {"time", "scheme", .type = KEY_ENUM, FIELD(scheme), .choices = scheme_names,
+     .def = {.i = CFG_SCHEME_IMPLICIT},
+     .help = "implicit (backward Euler), bdf2 (second order, damps stiff modes) or explicit "
+             "(forward Euler, refused above its stability limit)"},
+    {"time", "output_every", POSITIVE, FIELD(output_every), .def_text = "every step",
+     .help = "s: a snapshot into the series whenever simulated time passes a multiple of this"},
+    {"time", "step_error", POSITIVE, FIELD(step_error), .def_text = "from the scheme",
+     .help = "degrees: the bound each implicit step's solve must reach (default: 1e-3 x the "
+             "step's largest change for implicit, and 1e-4 x for bdf2)"},
     {"output", "path", .type = KEY_STRING, FIELD(output_path), .def = {.s = "plate.h5"},
      .help = "HDF5 file the result is written to"},
     {"output", "mode", .type = KEY_ENUM, FIELD(output_mode), .choices = output_mode_names,
@@ -1848,6 +1871,67 @@ static int check_heat_leaves(struct build *b) {
               schema[last].name);
 }
 
+/* [time]: any of its keys needs time.end (the transient runs to it), and exactly one of
+ * time.step and time.steps; the step must not pass the end. The message blames the key given. */
+static int check_time(struct build *b) {
+  struct cfg *c = b->cfg;
+  int kend = find_dotted("time.end"), kstep = find_dotted("time.step"),
+      ksteps = find_dotted("time.steps");
+  size_t given = NKEYS;
+  for (size_t k = 0; k < NKEYS; k++)
+    if (strcmp(schema[k].section, "time") == 0 && b->origin[k].order > 0 &&
+        (given == NKEYS || b->origin[k].order > b->origin[given].order))
+      given = k;
+  if (given == NKEYS)
+    return ERR_OK;
+  c->transient = true;
+  struct where w = where_of(b, &b->origin[given]);
+  if (b->origin[kend].order <= 0)
+    return fail(&w, "time.%s: [time] needs time.end, the simulated time in s to run to",
+                schema[given].name);
+  bool step = b->origin[kstep].order > 0, steps = b->origin[ksteps].order > 0;
+  if (step == steps) {
+    w = where_of(b, step ? later_of(&b->origin[kstep], &b->origin[ksteps]) : &b->origin[kend]);
+    return fail(&w, "time.%s: give exactly one of time.step (s) and time.steps (a count), got %s",
+                step ? "steps" : "end", step ? "both" : "neither");
+  }
+  if (step && c->time_step > c->time_end) {
+    w = where_of(b, &b->origin[kstep]);
+    char sv[32], ev[32];
+    return fail(&w, "time.step must be at most time.end (%s s), got %s", shortest(c->time_end, ev),
+                shortest(c->time_step, sv));
+  }
+  /* not yet with the transient (docs/configuration.md, "Time"): deeper rings, a restart */
+  int kblock = find_dotted("solver.temporal_block"), kfrom = find_dotted("initial.from_file");
+  if (c->temporal_block > 1) {
+    w = where_of(b, &b->origin[kblock]);
+    return fail(&w,
+                "solver.temporal_block must be 1 with [time] (a time step is one solve of "
+                "its own operator), got %lld",
+                (long long)c->temporal_block);
+  }
+  if (c->from_file != NULL && c->from_file[0] != '\0') {
+    w = where_of(b, &b->origin[kfrom]);
+    return fail(&w, "initial.from_file is not yet supported with [time] (a series does not "
+                    "continue from a file yet): remove one of the two");
+  }
+  if (!step) {
+    c->time_step = c->time_end / (double)c->time_steps;
+    return ERR_OK;
+  }
+  /* equal steps only (a shortened last step would change BDF2's weights): end a whole number
+   * of steps, up to rounding */
+  double n = round(c->time_end / c->time_step);
+  if (!(fabs(c->time_end / c->time_step - n) <= 1e-9 * n) || n > 1e15) {
+    w = where_of(b, &b->origin[kstep]);
+    char sv[32], ev[32];
+    return fail(&w, "time.step must divide time.end (%s s) into equal steps, got %s",
+                shortest(c->time_end, ev), shortest(c->time_step, sv));
+  }
+  c->time_steps = (int64_t)n;
+  return ERR_OK;
+}
+
 int cfg_create(const char *text, size_t len, const char *name, const char *const *sets, int nsets,
                struct cfg **out) {
   *out = NULL;
@@ -1878,6 +1962,8 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
   for (int r = 1; status == ERR_OK && r <= b.cfg->nregions; r++)
     status = check_region(&b, r);
   if (status == ERR_OK)
+    status = check_time(&b);
+  if (status == ERR_OK && !b.cfg->transient) /* a transient is unique without an anchor */
     status = check_heat_leaves(&b);
   /* cfg_origin's lines: the configuration's keys, then NKEYS for each region. */
   size_t nlines = NKEYS * (size_t)(1 + (b.cfg != NULL ? b.cfg->nregions : 0));
@@ -1924,6 +2010,8 @@ bool cfg_general(const struct cfg *cfg) {
 }
 
 bool cfg_faces(const struct cfg *cfg) {
+  if (cfg->transient) /* the time step adds to the faces operator's diagonal and load */
+    return true;
   for (int e = 0; e < 4; e++)
     if (cfg->edge[e].kind != CFG_EDGE_HELD)
       return true;
@@ -2144,6 +2232,15 @@ void cfg_print(const struct cfg *cfg, FILE *out) {
         print_regions(cfg, out);
       continue;
     }
+    /* [time] only for a transient, with the keys it was given as (step or steps; the optional
+     * ones where set): printed, the others would be refused when read back */
+    if (strcmp(schema[k].section, "time") == 0) {
+      char key[64];
+      snprintf(key, sizeof key, "time.%s", schema[k].name);
+      bool optional = strcmp(schema[k].name, "end") != 0 && strcmp(schema[k].name, "scheme") != 0;
+      if (!cfg->transient || (optional && !cfg_is_set(cfg, key)))
+        continue;
+    }
     if (first_of_section(k))
       fprintf(out, "%s[%s]\n", k == 0 ? "" : "\n", schema[k].section);
     char why[200];
@@ -2217,6 +2314,8 @@ const char *cfg_output_mode_name(enum cfg_output_mode m) {
 const char *cfg_cycle_name(enum cfg_cycle c) {
   return (unsigned)c <= CFG_CYCLE_F ? cycle_names[c] : "unknown";
 }
+
+const char *cfg_scheme_name(enum cfg_scheme s) { return scheme_names[s]; }
 
 const char *cfg_smoother_name(enum cfg_smoother m) {
   return (unsigned)m <= CFG_SMOOTHER_JACOBI ? smoother_names[m] : "unknown";

@@ -29,6 +29,7 @@
 #include "solver/plate.h"
 #include "solver/report.h"
 #include "solver/solve.h"
+#include "solver/transient.h"
 
 #include <errno.h>
 #include <math.h>
@@ -66,6 +67,7 @@ static int allocate(struct run *run);
 static int solve(struct run *run);
 static int write_result(struct run *run);
 static int finish(struct run *run, int status);
+static int march(struct run *run);
 
 int main(int argc, char **argv) {
   /* Before MPI_Init: Open MPI's start-up writes files of its own (PMIx's shared store), and
@@ -83,9 +85,11 @@ int main(int argc, char **argv) {
     status = plan(&run);
   if (status == ERR_OK && !run.finished)
     status = allocate(&run);
-  if (status == ERR_OK && !run.finished)
+  if (status == ERR_OK && !run.finished && run.cfg->transient)
+    status = march(&run); /* [time]: the series instead of the steady state */
+  if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = solve(&run);
-  if (status == ERR_OK && !run.finished)
+  if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = write_result(&run);
   if (status == ERR_OK)
     status = check_stdout(run.team);
@@ -722,6 +726,36 @@ static int write_result(struct run *run) {
   free(sidecar);
   free(xmf);
   plate_heat_release(&heat);
+  return ERR_OK;
+}
+
+/* [time]: march to time.end and write the series (transient.h), with its own header and
+ * summary. Collective. */
+static int march(struct run *run) {
+  const struct cfg *cfg = run->cfg;
+  struct team *team = run->team;
+  if (team->rank == 0 && !run->cli.quiet) {
+    printf("jacobi: transient on %lld x %lld points, %d ranks: scheme %s, %lld steps of %.6g s "
+           "to %.6g s%s\n",
+           (long long)cfg->nx, (long long)cfg->ny, team->size, cfg_scheme_name(cfg->scheme),
+           (long long)cfg->time_steps, cfg->time_step, cfg->time_end,
+           cfg->scheme == CFG_SCHEME_EXPLICIT ? "" : " (each step solved by Jacobi sweeps)");
+    fflush(stdout);
+  }
+  method_exchange(halo_exchange, run->halo, team, run->field->current);
+  struct transient_result r;
+  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, !run->cli.quiet, &r));
+  run->result.converged = true;
+  uint64_t checksum = field_checksum(run->field, team);
+  if (team->rank == 0 && !run->cli.quiet) {
+    printf("reached t = %.6g s in %lld steps (%lld sweeps, %.3g s); last step's change %.3g; "
+           "largest step solve bound %.3g; explicit limit %.6g s\n"
+           "series: %lld snapshots in %s\nchecksum %016llx\n",
+           (double)r.steps * cfg->time_step, (long long)r.steps, (long long)r.sweeps, r.seconds,
+           r.last_change, r.worst_bound, r.stability_limit, (long long)r.snapshots,
+           cfg->output_path, (unsigned long long)checksum);
+    fflush(stdout);
+  }
   return ERR_OK;
 }
 

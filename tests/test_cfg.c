@@ -374,7 +374,7 @@ static void test_unknown_section_suggests_the_closest(void) {
   EXPECT_ERROR(GRID "[zzz]\n",
                "t.toml:4: unknown section [zzz]; the sections are [grid], [plate], [boundary], "
                "[surface], [initial], [source], [[region]], [solver], [decomposition], [halo], "
-               "[output], [machine]");
+               "[time], [output], [machine]");
   EXPECT_ERROR_HOLDS(GRID "[grid.sub]\n", "t.toml:4: unknown section [grid.sub]");
   EXPECT_ERROR("solvr.tolerance = 1\n" GRID,
                "t.toml:1: unknown section [solvr]; did you mean [solver]?");
@@ -664,7 +664,8 @@ static void test_print_lists_every_key_in_schema_order(void) {
   char *text = printed(c);
   const char *want =
       "[grid]\nnx = 4\nny = 3\n\n[plate]\nwidth = 1.0\nheight = 0.80000000000000004\n"
-      "conductivity = 1.0\nconductivity_from_file = \"\"\nthickness = 1.0\n\n[boundary]\n"
+      "conductivity = 1.0\nconductivity_from_file = \"\"\nthickness = 1.0\ndensity = "
+      "1.0\nspecific_heat = 1.0\n\n[boundary]\n"
       "top = 0.0\nbottom = 0.0\nleft = 0.0\nright = 0.0\n\n[surface]\nh = "
       "0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[source]\nq = 0.0\n"
       "from_file = \"\"\n\n[solver]\nmethod = "
@@ -1121,7 +1122,7 @@ static void test_reference_has_one_row_per_key(void) {
   int rows = 0;
   for (const char *p = text; (p = strstr(p, "\n| `")) != NULL; p++)
     rows++;
-  EXPECT(rows == 78, "expected 78 rows, got %d:\n%s", rows, text);
+  EXPECT(rows == 86, "expected 86 rows, got %d:\n%s", rows, text);
   const char *lines[] = {
       "| `grid.nx` | int >= 1 | required | interior points per row |",
       "| `solver.tolerance` | float > 0 | `0.0001` |",
