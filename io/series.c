@@ -2,6 +2,7 @@
 #include "io/series.h"
 
 #include "common/err.h"
+#include "io/cfg.h"
 #include "io/output.h"
 #include "io/slab.h"
 
@@ -54,8 +55,28 @@ static int h5(const char *what, const char *path) {
   return err_set(ERR_FAILURE, "%s: HDF5 failed %s", path, what);
 }
 
-/* Rank 0: the temporary and the extensible /series/T, one chunk a snapshot. */
-static int open_file(struct io_series *s, const char *scheme) {
+/* A string attribute on `obj`. */
+static int string_attr(hid_t obj, const char *name, const char *value, const char *path) {
+  hid_t str = H5Tcopy(H5T_C_S1), scalar = H5Screate(H5S_SCALAR);
+  int status = ERR_OK;
+  if (str < 0 || scalar < 0 || H5Tset_size(str, strlen(value) > 0 ? strlen(value) : 1) < 0)
+    status = h5("preparing an attribute", path);
+  hid_t a = status == ERR_OK ? H5Acreate2(obj, name, str, scalar, H5P_DEFAULT, H5P_DEFAULT) : -1;
+  if (status == ERR_OK && (a < 0 || H5Awrite(a, str, value) < 0))
+    status = h5("writing an attribute", path);
+  if (a >= 0)
+    H5Aclose(a);
+  if (scalar >= 0)
+    H5Sclose(scalar);
+  if (str >= 0)
+    H5Tclose(str);
+  return status;
+}
+
+/* Rank 0: the temporary and the extensible /series/T, one chunk a snapshot; on the root, the
+ * attributes every file jacobi writes carries (version, config; iterations at the commit: the
+ * steps), so that the next run may replace it (output.h). */
+static int open_file(struct io_series *s, const char *scheme, const struct cfg *cfg) {
   size_t n = strlen(s->path) + 16;
   s->tmp = malloc(n);
   if (s->tmp == NULL)
@@ -71,10 +92,21 @@ static int open_file(struct io_series *s, const char *scheme) {
   s->file = H5Fcreate(s->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (s->file < 0)
     return h5("creating the file", s->tmp);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (mem == NULL)
+    return err_errno(ERR_FAILURE, "printing the configuration");
+  cfg_print(cfg, mem);
+  fclose(mem);
+  int status = string_attr(s->file, "version", JACOBI_VERSION, s->tmp);
+  if (status == ERR_OK)
+    status = string_attr(s->file, "config", text, s->tmp);
+  free(text);
+  CHECK(status);
   hid_t group = H5Gcreate2(s->file, "/series", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   if (group < 0)
     return h5("creating /series", s->tmp);
-  int status = ERR_OK;
   double values[3] = {s->spacing, s->x0, s->y0};
   const char *names[3] = {"spacing", "x0", "y0"};
   hid_t scalar = H5Screate(H5S_SCALAR);
@@ -85,15 +117,9 @@ static int open_file(struct io_series *s, const char *scheme) {
     if (a >= 0)
       H5Aclose(a);
   }
-  hid_t str = H5Tcopy(H5T_C_S1);
-  H5Tset_size(str, strlen(scheme));
-  hid_t a = H5Acreate2(group, "scheme", str, scalar, H5P_DEFAULT, H5P_DEFAULT);
-  if (status == ERR_OK && (a < 0 || H5Awrite(a, str, scheme) < 0))
-    status = h5("writing /series's scheme", s->tmp);
-  if (a >= 0)
-    H5Aclose(a);
-  H5Tclose(str);
   H5Sclose(scalar);
+  if (status == ERR_OK)
+    status = string_attr(group, "scheme", scheme, s->tmp);
   hsize_t dims[3] = {0, (hsize_t)s->ny, (hsize_t)s->nx};
   hsize_t maxdims[3] = {H5S_UNLIMITED, (hsize_t)s->ny, (hsize_t)s->nx};
   hsize_t chunk[3] = {1, (hsize_t)s->ny, (hsize_t)s->nx};
@@ -115,8 +141,8 @@ static int open_file(struct io_series *s, const char *scheme) {
 }
 
 int io_series_create(const char *path, const struct field *f, const struct team *team,
-                     double spacing, double x0, double y0, const char *scheme,
-                     struct io_series **out) {
+                     const struct cfg *cfg, double spacing, double x0, double y0,
+                     const char *scheme, struct io_series **out) {
   struct io_series *s = calloc(1, sizeof *s);
   *out = s;
   int status = ERR_OK;
@@ -154,7 +180,7 @@ int io_series_create(const char *path, const struct field *f, const struct team 
       at += n;
     }
     if (status == ERR_OK)
-      status = open_file(s, scheme);
+      status = open_file(s, scheme, cfg);
   }
   return team_agree(team, status);
 }
@@ -304,7 +330,7 @@ static int write_xdmf(const struct io_series *s) {
     status = err_errno(ERR_FAILURE, "creating \"%s\"", tmp);
   const char *base = strrchr(s->path, '/') != NULL ? strrchr(s->path, '/') + 1 : s->path;
   if (out != NULL) {
-    fprintf(out, "<?xml version=\"1.0\" ?>\n<!-- jacobi: the transient series, one grid a "
+    fprintf(out, "<?xml version=\"1.0\" ?>\n<!-- jacobi transient series, one grid a "
                  "snapshot; rows go down (dy = -h) -->\n<Xdmf Version=\"2.0\">\n <Domain>\n"
                  "  <Grid Name=\"series\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
     for (int64_t k = 0; k < s->count; k++) {
@@ -341,10 +367,18 @@ static int write_xdmf(const struct io_series *s) {
   return status;
 }
 
-int io_series_commit(struct io_series *s, const struct team *team) {
+int io_series_commit(struct io_series *s, const struct team *team, int64_t steps) {
   int status = ERR_OK;
   if (team->rank == 0) {
     status = write_tables(s);
+    hid_t scalar = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(s->file, "iterations", H5T_STD_I64LE, scalar, H5P_DEFAULT, H5P_DEFAULT);
+    long long steps_ll = (long long)steps;
+    if (status == ERR_OK && (a < 0 || H5Awrite(a, H5T_NATIVE_LLONG, &steps_ll) < 0))
+      status = h5("writing the attribute iterations", s->tmp);
+    if (a >= 0)
+      H5Aclose(a);
+    H5Sclose(scalar);
     herr_t closed = H5Dclose(s->T);
     s->T = -1;
     closed = H5Fclose(s->file) < 0 ? -1 : closed;

@@ -225,7 +225,7 @@ static int setup(struct stepper *s, struct transient_result *out) {
   }
   double x0 = s->plate->free_edge[DECOMP_WEST] ? 0.0 : s->plate->spacing;
   double y0 = s->plate->free_edge[DECOMP_NORTH] ? 0.0 : s->plate->spacing;
-  return io_series_create(cfg->output_path, f, s->team, s->plate->spacing, x0, y0,
+  return io_series_create(cfg->output_path, f, s->team, cfg, s->plate->spacing, x0, y0,
                           cfg_scheme_name(cfg->scheme), &s->series);
 }
 
@@ -297,7 +297,7 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
       last_print = now;
     }
   }
-  CHECK(io_series_commit(s->series, s->team));
+  CHECK(io_series_commit(s->series, s->team, out->steps));
   out->seconds = MPI_Wtime() - t0;
   return agree_max(s->team, &out->seconds);
 }
