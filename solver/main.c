@@ -735,9 +735,13 @@ static int march(struct run *run) {
   const struct cfg *cfg = run->cfg;
   struct team *team = run->team;
   if (team->rank == 0 && !run->cli.quiet) {
-    printf("jacobi: transient on %lld x %lld points, %d ranks: scheme %s, %lld steps of %.6g s "
-           "to %.6g s%s\n",
-           (long long)cfg->nx, (long long)cfg->ny, team->size, cfg_scheme_name(cfg->scheme),
+    int nodes = 0;
+    for (int r = 0; r < team->size; r++)
+      nodes += team->node_of_rank[r] == r;
+    printf("jacobi %s: transient, %lld x %lld points, %d rank%s on %d node%s: scheme %s, %lld "
+           "steps of %.6g s to %.6g s%s\n",
+           JACOBI_VERSION, (long long)cfg->nx, (long long)cfg->ny, team->size,
+           team->size == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", cfg_scheme_name(cfg->scheme),
            (long long)cfg->time_steps, cfg->time_step, cfg->time_end,
            cfg->scheme == CFG_SCHEME_EXPLICIT ? "" : " (each step solved by Jacobi sweeps)");
     fflush(stdout);
