@@ -1184,7 +1184,7 @@ static void test_new_toml_forms_are_judged_by_their_keys(void) {
   EXPECT_ERROR(GRID "[solver]\ntolerance = [1e-6, 1e-8]\n",
                "t.toml:5: solver.tolerance must be a number > 0, got \"[1e-6, 1e-8]\"");
   EXPECT_ERROR_HOLDS(GRID "[output]\npath = 1979-05-27\n", "t.toml:5: output.path must be");
-  EXPECT_ERROR_HOLDS(GRID "[solver]\nx = { a = 1 }\n", "t.toml:5: unknown section [solver.x]");
+  EXPECT_ERROR_HOLDS(GRID "[solver]\nx = { a = 1 }\n", "t.toml:5: unknown table [solver.x]");
   EXPECT_ERROR(PLATE "[[region]]\nshape = \"disk\"\n[[region.sub]]\n",
                "t.toml:6: [[region.sub]]: arrays of tables inside a [[region]] are not supported");
   expect_error_at(GRID, (const char *const[]){"solver.tolerance={ a = 1 }"}, 1,
