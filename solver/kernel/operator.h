@@ -37,6 +37,10 @@
 
 /* The faces operator: the conductance-weighted sum of the neighbours, ... */
 #define OP_FACES(cn, n, cs, s, cw, w, ce, e) (((cn) * (n) + (cs) * (s)) + ((cw) * (w) + (ce) * (e)))
+/* ... with the four diagonal neighbours too (multigrid's Galerkin coarse levels of a faces
+ * plate: nine points), ... */
+#define OP_FACES9(cn, n, cs, s, cw, w, ce, e, cnw, nw, cne, ne, csw, sw, cse, se)                  \
+  (OP_FACES(cn, n, cs, s, cw, w, ce, e) + OP_FACES(cnw, nw, cne, ne, csw, sw, cse, se))
 /* ... its update from that sum, a right-hand side f and the diagonal, ... */
 #define OP_FACES_UPDATE(sum, f, diag) (((sum) + (f)) / (diag))
 /* ... and its residual f - A x. */

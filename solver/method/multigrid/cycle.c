@@ -63,6 +63,18 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
     const double *xr = x + i * s;
     double *o = out + i * s;
     const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+    if (mg->faces) { /* the faces update (faces.c), weighted as below */
+      double *u = mg->row;
+      if (l == 0)
+        mg_faces_update_row(mg->field, t, i, xr, u);
+      else
+        mg_faces_coarse_update_row(mg, l, t, i, xr, u);
+      for (int64_t j = 0; j < tile->ncols; j++) {
+        double y = xr[j] + beta * (u[j] - xr[j]);
+        o[j] = weighted ? y + alpha * (xr[j] - o[j]) : y;
+      }
+      continue;
+    }
     if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
       const double *br = L->b[t] + i * s;
       for (int64_t j = 0; j < tile->ncols; j++) {
@@ -123,7 +135,9 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
     int64_t gi = tile->row0 + i;
     int64_t j0 = ((colour - (gi + tile->col0)) % 2 + 2) % 2;
     const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
-    if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
+    if (l == 0 && mg->faces) {
+      mg_faces_update_row(mg->field, t, i, xr, u);
+    } else if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
       const double *br = L->b[t] + i * s;
       for (int64_t j = 0; j < nc; j++)
         u[j] = OP_GENERAL(kr[j], OP_LAPLACE(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1]), br[j]);
@@ -157,6 +171,11 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
 
 static void smooth(struct multigrid *mg, int l, int steps) {
   struct level *L = &mg->lv[l];
+  if (l > 0 && mg->faces) { /* nine points: four colours (faces.c) */
+    mg_faces_smooth(mg, l, steps);
+    mg->work += steps * levels_fraction(&mg->levels, l);
+    return;
+  }
   if (mg->p.smoother == MULTIGRID_REDBLACK) {
     for (int s = 1; s <= steps; s++)
       for (int colour = 0; colour < 2; colour++) {
@@ -190,6 +209,13 @@ static void residual(struct multigrid *mg, int l) {
       const double *xr = L->x[in][t] + i * s;
       double *rr = L->r[t] + i * s;
       const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+      if (mg->faces) { /* load - A x, in watts (0 at a held point that holds) */
+        if (l == 0)
+          mg_faces_residual_row(mg->field, t, i, xr, rr);
+        else
+          mg_faces_coarse_residual_row(mg, l, t, i, xr, rr);
+        continue;
+      }
       if (l == 0 && kr != NULL) { /* 4 (b + avg - x) at a free point, 0 at a fixed one */
         const double *br = L->b[t] + i * s;
         for (int64_t j = 0; j < tile->ncols; j++)
@@ -242,6 +268,11 @@ static void combine_rows(double *restrict out, const double *const rows[3], cons
  * coarse point is the sum, in row order, of its fine rows' weights times their column sums
  * (the column weights times the values, in column order). */
 static void restrict_to(struct multigrid *mg, int l, double **src) {
+  if (mg->faces) { /* operator-dependent (faces.c) */
+    mg_faces_restrict(mg, l, src);
+    mg->work += levels_fraction(&mg->levels, l - 1);
+    return;
+  }
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->restrict_scratch;
   fetch_run(&L->restriction, src, F->stride, &scratch, mg->comm, mg->team, mg->team->rank);
@@ -284,6 +315,11 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
 static void interpolate_from(struct multigrid *mg, int l) {
+  if (mg->faces) { /* operator-dependent (faces.c) */
+    mg_faces_interpolate(mg, l);
+    mg->work += levels_fraction(&mg->levels, l - 1);
+    return;
+  }
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->interp_scratch;
   int cur = current_of(mg, l), fine = current_of(mg, l - 1);
@@ -395,6 +431,23 @@ static double general_change(const struct level *L, int64_t t, int buf) {
   return change;
 }
 
+/* The same for a faces plate: u its update (faces.c; a held point's is its held value). */
+static double faces_change(const struct multigrid *mg, int64_t t, int buf) {
+  const struct level *L = &mg->lv[0];
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t s = L->stride[t];
+  double change = 0.0, *u = mg->row;
+  for (int64_t i = 0; i < tile->nrows; i++) {
+    const double *xr = L->x[buf][t] + i * s;
+    mg_faces_update_row(mg->field, t, i, xr, u);
+    for (int64_t j = 0; j < tile->ncols; j++) {
+      double d = fabs(u[j] - xr[j]);
+      change = d > change ? d : change;
+    }
+  }
+  return change;
+}
+
 double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   mg->work = 0.0;
   if (fmg_start)
@@ -406,9 +459,10 @@ double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   mg_exchange(mg, 0, f->current);
   double change = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
-    double d = mg->general ? general_change(&mg->lv[0], t, f->current)
-                           : sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows,
-                                               f->tiles[t].ncols, field_stride(f, t));
+    double d = mg->faces     ? faces_change(mg, t, f->current)
+               : mg->general ? general_change(&mg->lv[0], t, f->current)
+                             : sweep_tile_change(field_tile(f, f->current, t), f->tiles[t].nrows,
+                                                 f->tiles[t].ncols, field_stride(f, t));
     change = d > change ? d : change;
   }
   mg->work += 1.0;

@@ -114,11 +114,18 @@ static const double MG_BUFFERS = 4.5, MG_GENERAL_BUFFERS = 3.0;
  * thin the plate; on a general plate 6 doubles a coarsest point more. */
 static const double MG_ABOVE_DOUBLES = 1.5, MG_COARSEST_BUFFERS = 3.0,
                     MG_GENERAL_COARSEST_DOUBLES = 6.0;
+/* On a faces plate (faces.c): level 0's keep and interpolation weights (5 buffers); the coarse
+ * levels' keep, nine-point operator, restriction and interpolation weights (about 23 doubles a
+ * point on a third of the points: 8); at start-up, fourteen quantities and weights of level 0
+ * over each level-1 tile's restriction box and two points more (14): 27 buffers in all. The
+ * coarsest: 19 doubles a point more, and its band two wider. */
+static const double MG_FACES_BUFFERS = 27.0, MG_FACES_COARSEST_DOUBLES = 21.0;
 
 static void memory(const struct cfg *cfg, const struct decomp_layout *layout, int rank,
                    bool general, struct method_memory *out) {
-  (void)cfg;
-  *out = (struct method_memory){.buffers = MG_BUFFERS + (general ? MG_GENERAL_BUFFERS : 0.0)};
+  bool faces = cfg != NULL && cfg_faces(cfg);
+  *out = (struct method_memory){.buffers = MG_BUFFERS + (general ? MG_GENERAL_BUFFERS : 0.0) +
+                                           (faces ? MG_FACES_BUFFERS : 0.0)};
   struct levels hierarchy;
   if (levels_init(&hierarchy, layout) != ERR_OK || !levels_holds_coarsest(&hierarchy, rank))
     return;
@@ -128,7 +135,8 @@ static void memory(const struct cfg *cfg, const struct decomp_layout *layout, in
   double band = (double)(c->rows.n < c->cols.n ? c->rows.n : c->cols.n);
   out->bytes = 8.0 * (MG_ABOVE_DOUBLES * (double)above->rows.n * (double)above->cols.n +
                       MG_COARSEST_BUFFERS * coarse + coarse * (2.0 * band + 1.0) +
-                      (general ? MG_GENERAL_COARSEST_DOUBLES * coarse : 0.0));
+                      (general ? MG_GENERAL_COARSEST_DOUBLES * coarse : 0.0) +
+                      (faces ? MG_FACES_COARSEST_DOUBLES * coarse : 0.0));
 }
 
 /* Visits a cycle makes to the level `depth` below the fine one: V once, W 2^depth times, F

@@ -13,6 +13,10 @@
  * halos go through halo.h (shared windows on a node, messages between nodes); the transfers
  * between levels as messages (fetches planned once from the layouts).
  *
+ * On a faces plate (field_faces) the fine level is the field's own operator, the transfers are
+ * operator-dependent and the coarse operators Galerkin's (nine points, smoothed by four-colour
+ * Gauss-Seidel): faces.c, docs/numerics.md "Multigrid on the faces operator".
+ *
  * Not for: the stopping rule, checkpoints, signals (solve.c's loop); the plan (levels.h).
  */
 #ifndef JACOBI_MULTIGRID_H

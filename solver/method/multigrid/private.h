@@ -46,6 +46,14 @@ struct level {
    * diagonal. */
   double **sw[SW_N];
   double *keep_storage; /* a coarser level's keep and sw, laid out as f */
+  /* A faces plate's operator-dependent transfers (faces.c), laid out as r: on a level above the
+   * coarsest, each point's interpolation weights pw[2 a + b] of the coarse points
+   * (rows.ki[a], cols.ki[b]); on a coarse level, each point's restriction weights rw[3 a + b] of
+   * the finer points (rows.ir[a], cols.ir[b]): the same numbers, P^T exactly. */
+  double **pw[4], **rw[9], *pw_storage, *rw_storage;
+  /* A faces plate's coarse level: its Galerkin operator's diagonal neighbours (north-west,
+   * north-east, south-west, south-east), beside sw's four and its diagonal. */
+  double **corner[4], *corner_storage;
   /* The iterate: level 0's is the run's field; a coarse level's (not the coarsest) a field of
    * its own in shared windows, its rings filled by its own halo exchange (halo.h). */
   struct field *field;
@@ -75,8 +83,12 @@ struct multigrid {
   MPI_Comm comm;
   /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
   double alpha[64], beta[64];
-  double work;      /* fine-sweep equivalents of the last cycle */
-  bool general;     /* the field has sources or fixed points: every level masks and level 0 has b */
+  double work;  /* fine-sweep equivalents of the last cycle */
+  bool general; /* the field has sources or fixed points: every level masks and level 0 has b */
+  /* The field has the faces operator (field_faces): level 0 updates from its arrays; every
+   * coarse level has a Galerkin nine-point operator (keep, sw, corner) and the transfers are
+   * operator-dependent (pw, rw): faces.c. */
+  bool faces;
   double *mask_box; /* set-up scratch: two of the largest mask box (coarse_masks), then NULL */
   int64_t mask_len;
   double *row; /* a scratch row as wide as the widest tile of any level */
@@ -100,6 +112,28 @@ void mg_restrict_box(const struct multigrid *mg, int l, const struct decomp_tile
 int mg_coarse_masks(struct multigrid *mg);
 int mg_coarsest_factor(struct multigrid *mg, int l);
 void mg_coarsest_solve(struct level *L);
+
+/* faces.c: a faces plate's level-0 update (u) and residual (rr) of row i of tile t from the
+ * iterate's row xr (rings filled); level 0's keep and every coarse level's operator and the
+ * transfers' weights (collective). */
+void mg_faces_update_row(const struct field *f, int64_t t, int64_t i, const double *xr, double *u);
+void mg_faces_residual_row(const struct field *f, int64_t t, int64_t i, const double *xr,
+                           double *rr);
+void mg_faces_keep0(struct multigrid *mg);
+int mg_faces_coarse(struct multigrid *mg);
+/* The transfers of a faces plate (operator-dependent): f of level l = P^T src (level l - 1's),
+ * and level l - 1's current iterate += P (level l's current iterate). Collective. */
+void mg_faces_restrict(struct multigrid *mg, int l, double **src);
+/* A faces plate's coarse level l: the update (u) and residual (rr) of row i of tile t from the
+ * iterate's row xr (rings filled, two deep); `steps` sweeps of four-colour Gauss-Seidel, its
+ * smoother whatever the fine level's; the coarsest level's banded LU. */
+void mg_faces_coarse_update_row(const struct multigrid *mg, int l, int64_t t, int64_t i,
+                                const double *xr, double *u);
+void mg_faces_coarse_residual_row(const struct multigrid *mg, int l, int64_t t, int64_t i,
+                                  const double *xr, double *rr);
+void mg_faces_smooth(struct multigrid *mg, int l, int steps);
+int mg_faces_factor(struct multigrid *mg, int l);
+void mg_faces_interpolate(struct multigrid *mg, int l);
 
 /* cycle.c: fill level l's rings of buffer `buf` (every level but the coarsest is a field with
  * its halo). Collective; a failure ends the job. */

@@ -123,6 +123,7 @@ static int64_t gen_interp(const void *ctx, int rank, struct fetch_box *out) {
 /* Per-tile pointers to the interiors of the field's buffers and of f and r, laid out as its
  * tiles in `storage` (two buffers of buffer_len). */
 static int level_pointers(struct level *L, struct field *f, bool with_rhs, bool general) {
+  bool faces0 = general && !with_rhs && field_faces(f);
   L->ntiles = f->ntiles;
   L->tiles = f->tiles;
   size_t n = (size_t)(f->ntiles > 0 ? f->ntiles : 1);
@@ -136,9 +137,9 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs, bool 
   bool sw_ok = true;
   if (general) {
     L->keep = malloc(n * sizeof *L->keep);
-    if (with_rhs) {
-      L->keep_storage = calloc((1 + SW_N) * len, sizeof *L->keep_storage);
-      for (int k = 0; k < SW_N; k++)
+    if (with_rhs || faces0) { /* a faces plate's level 0: its own keep (faces.c) */
+      L->keep_storage = calloc((faces0 ? 1 : 1 + SW_N) * len, sizeof *L->keep_storage);
+      for (int k = 0; with_rhs && k < SW_N; k++)
         sw_ok = sw_ok && (L->sw[k] = malloc(n * sizeof *L->sw[k])) != NULL;
     } else {
       L->b = malloc(n * sizeof *L->b);
@@ -146,7 +147,8 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs, bool 
   }
   if (L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || (with_rhs && L->f == NULL) ||
       L->r == NULL || L->storage == NULL || !sw_ok ||
-      (general && (L->keep == NULL || (with_rhs ? L->keep_storage == NULL : L->b == NULL))))
+      (general &&
+       (L->keep == NULL || (with_rhs || faces0 ? L->keep_storage == NULL : L->b == NULL))))
     return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
   for (int64_t t = 0; t < f->ntiles; t++) {
     L->stride[t] = field_stride(f, t);
@@ -157,8 +159,8 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs, bool 
     if (with_rhs)
       L->f[t] = L->storage + len + at;
     if (general) /* level 0's are the field's, laid out as its buffers */
-      L->keep[t] = with_rhs ? L->keep_storage + at : f->coef + at;
-    if (general && !with_rhs)
+      L->keep[t] = with_rhs || faces0 ? L->keep_storage + at : f->coef + at;
+    if (general && !with_rhs && !faces0)
       L->b[t] = f->rhs + at;
     for (int k = 0; general && with_rhs && k < SW_N; k++)
       L->sw[k][t] = L->keep_storage + (size_t)(1 + k) * len + at;
@@ -170,7 +172,9 @@ static int level_pointers(struct level *L, struct field *f, bool with_rhs, bool 
 static int level_alloc_coarse(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
   /* its neighbours are the fine grid's: a mode that serves the fine level serves it */
-  CHECK(halo_check_mode(&L->shape->layout, mg->team, mg->p.halo_mode, 1, "halo.mode"));
+  /* a faces plate's coarse operators have nine points (faces.c): rings two deep, corners too */
+  int64_t depth = mg->faces ? 2 : 1;
+  CHECK(halo_check_mode(&L->shape->layout, mg->team, mg->p.halo_mode, (int)depth, "halo.mode"));
   /* the ring's temperatures, read once by field_create: 0 all round (the correction's edges) */
   int64_t ring = max64(L->shape->rows.n, L->shape->cols.n) + 2;
   double *zeros = calloc((size_t)ring, sizeof *zeros);
@@ -178,11 +182,11 @@ static int level_alloc_coarse(struct multigrid *mg, int l) {
       mg->team, zeros != NULL ? ERR_OK : err_set(ERR_FAILURE, "out of memory for multigrid"));
   const struct field_boundary zero = {{zeros, zeros, zeros, zeros}};
   if (status == ERR_OK)
-    status = field_create(&L->shape->layout, mg->team, &zero, 0.0, 1, &L->field);
+    status = field_create(&L->shape->layout, mg->team, &zero, 0.0, depth, &L->field);
   free(zeros);
   CHECK(status);
   CHECK(halo_create(L->field, mg->team, mg->p.halo_mode, &L->halo));
-  return team_agree(mg->team, level_pointers(L, L->field, true, mg->general));
+  return team_agree(mg->team, level_pointers(L, L->field, true, mg->general || mg->faces));
 }
 
 /* The coarsest level: the whole grid, in x (one buffer), f and r, on each rank that holds it. */
@@ -197,27 +201,28 @@ static int level_alloc_coarsest(struct multigrid *mg, int l) {
   L->f = calloc(1, sizeof *L->f);
   L->r = calloc(1, sizeof *L->r);
   bool sw_ok = true;
-  if (mg->general) {
+  bool masked = mg->general || mg->faces;
+  if (masked) {
     L->keep = calloc(1, sizeof *L->keep);
     for (int k = 0; k < SW_N; k++)
       sw_ok = sw_ok && (L->sw[k] = calloc(1, sizeof *L->sw[k])) != NULL;
   }
   if (L->tiles == NULL || L->stride == NULL || L->x[0] == NULL || L->x[1] == NULL || L->f == NULL ||
-      L->r == NULL || !sw_ok || (mg->general && L->keep == NULL))
+      L->r == NULL || !sw_ok || (masked && L->keep == NULL))
     return err_set(ERR_FAILURE, "out of memory for the multigrid levels");
   if (L->ntiles == 0)
     return ERR_OK;
   L->tiles[0] = (struct decomp_tile){.nrows = shape->rows.n, .ncols = shape->cols.n};
   int64_t one = shape->rows.n * shape->cols.n;
   L->stride[0] = shape->cols.n;
-  L->storage = calloc((size_t)((mg->general ? 4 + SW_N : 3) * one), sizeof *L->storage);
+  L->storage = calloc((size_t)((masked ? 4 + SW_N : 3) * one), sizeof *L->storage);
   if (L->storage == NULL)
     return err_set(ERR_FAILURE, "out of memory for the coarsest level (%lld x %lld points)",
                    (long long)shape->cols.n, (long long)shape->rows.n);
   L->x[0][0] = L->x[1][0] = L->storage;
   L->f[0] = L->storage + one;
   L->r[0] = L->storage + 2 * one;
-  if (mg->general) {
+  if (masked) {
     L->keep[0] = L->storage + 3 * one;
     for (int k = 0; k < SW_N; k++)
       L->sw[k][0] = L->storage + (4 + k) * one;
@@ -228,7 +233,7 @@ static int level_alloc_coarsest(struct multigrid *mg, int l) {
 static int level_alloc_fine(struct multigrid *mg) {
   mg->lv[0].field = mg->field;
   mg->lv[0].halo = mg->halo;
-  return level_pointers(&mg->lv[0], mg->field, false, mg->general);
+  return level_pointers(&mg->lv[0], mg->field, false, mg->general || mg->faces);
 }
 
 int multigrid_create(struct field *field, struct halo *halo, const struct team *team,
@@ -241,8 +246,12 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
     free(mg);
     return status;
   }
-  *mg = (struct multigrid){
-      .field = field, .halo = halo, .team = team, .p = *params, .general = field_general(field)};
+  *mg = (struct multigrid){.field = field,
+                           .halo = halo,
+                           .team = team,
+                           .p = *params,
+                           .general = field_general(field),
+                           .faces = field_faces(field)};
   mg->comm = MPI_COMM_NULL;
   status = levels_init(&mg->levels, field->layout); /* pure: the same outcome on every rank */
   if (status == ERR_OK && field->depth != 1)
@@ -321,11 +330,14 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
   status = team_agree(team, status);
   if (status == ERR_OK && mg->general) /* every rank is planned: the masks' fetches can run */
     status = mg_coarse_masks(mg);
+  if (status == ERR_OK && mg->faces)
+    status = mg_faces_coarse(mg);
   free(mg->mask_box); /* set-up scratch only */
   mg->mask_box = NULL;
   struct level *last = &mg->lv[hierarchy->n - 1];
   if (status == ERR_OK && last->ntiles > 0)
-    status = mg_coarsest_factor(mg, hierarchy->n - 1);
+    status = mg->faces ? mg_faces_factor(mg, hierarchy->n - 1)
+                       : mg_coarsest_factor(mg, hierarchy->n - 1);
   status = team_agree(team, status);
   if (status != ERR_OK) {
     multigrid_destroy(&mg);
@@ -365,6 +377,15 @@ void multigrid_destroy(struct multigrid **mgp) {
     free(L->keep);
     free(L->b);
     free(L->keep_storage);
+    for (int k = 0; k < 4; k++) {
+      free(L->pw[k]);
+      free(L->corner[k]);
+    }
+    free(L->corner_storage);
+    for (int k = 0; k < 9; k++)
+      free(L->rw[k]);
+    free(L->pw_storage);
+    free(L->rw_storage);
     for (int k = 0; k < SW_N; k++)
       free(L->sw[k]);
   }
