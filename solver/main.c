@@ -743,21 +743,26 @@ static int march(struct run *run) {
            JACOBI_VERSION, (long long)cfg->nx, (long long)cfg->ny, team->size,
            team->size == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", cfg_scheme_name(cfg->scheme),
            (long long)cfg->time_steps, cfg->time_step, cfg->time_end,
-           cfg->scheme == CFG_SCHEME_EXPLICIT ? "" : " (each step solved by Jacobi sweeps)");
+           cfg->scheme == CFG_SCHEME_EXPLICIT ? ""
+           : !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID
+               ? " (each step solved by multigrid cycles, certified by a Jacobi sweep)"
+               : " (each step solved by Jacobi sweeps)");
     fflush(stdout);
   }
   method_exchange(halo_exchange, run->halo, team, run->field->current);
   struct transient_result r;
-  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, !run->cli.quiet, &r));
+  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, halo_mode_of(cfg->halo_mode),
+                      !run->cli.quiet, &r));
   run->result.converged = true;
   uint64_t checksum = field_checksum(run->field, team);
   if (team->rank == 0) { /* the summary, as the steady run's, even with --quiet */
-    printf("reached t = %.6g s in %lld steps (%lld sweeps, %.3g s); last step's change %.3g; "
+    printf("reached t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s); last step's "
+           "change %.3g; "
            "largest step solve bound %.3g; explicit limit %.6g s\n"
            "series: %lld snapshots in %s\nchecksum %016llx\n",
-           (double)r.steps * cfg->time_step, (long long)r.steps, (long long)r.sweeps, r.seconds,
-           r.last_change, r.worst_bound, r.stability_limit, (long long)r.snapshots,
-           cfg->output_path, (unsigned long long)checksum);
+           (double)r.steps * cfg->time_step, (long long)r.steps, (long long)r.cycles,
+           (long long)r.sweeps, r.seconds, r.last_change, r.worst_bound, r.stability_limit,
+           (long long)r.snapshots, cfg->output_path, (unsigned long long)checksum);
     fflush(stdout);
   }
   return ERR_OK;

@@ -23,10 +23,13 @@ struct stepper {
    * dt (W/K), the steady operator's own diagonal and load, and the fields of the two steps
    * before (T_n, and T_(n-1) for bdf2). */
   double *rate, *diag0, *load0, *old, *older;
-  void *inner; /* method "jacobi"'s data */
+  void *inner; /* method "jacobi"'s data: the certificate's sweeps, and the solve's without mg */
+  void *mg;    /* method "multigrid"'s data, built on the step's operator; NULL: Jacobi alone */
+  double mg_weight; /* the weight of C/dt in the operator mg was built on */
   struct io_series *series;
-  double next_output; /* the simulated time of the next snapshot */
-  double since_bound; /* the largest step bound since the last snapshot */
+  enum halo_mode halo_mode; /* multigrid's coarse levels' */
+  double next_output;       /* the simulated time of the next snapshot */
+  double since_bound;       /* the largest step bound since the last snapshot */
 };
 
 /* fn(o) over this rank's interior points, o the offset in a buffer. */
@@ -46,6 +49,8 @@ static double *current(const struct field *f) { return f->base + f->current * f-
 static void stepper_release(struct stepper *s) {
   if (s->inner != NULL)
     method_jacobi.destroy(&s->inner);
+  if (s->mg != NULL)
+    method_multigrid.destroy(&s->mg);
   io_series_destroy(&s->series);
   free(s->rate);
   free(s->diag0);
@@ -147,10 +152,26 @@ static void explicit_step(struct stepper *s) {
   f->current = 1 - f->current;
 }
 
+/* Multigrid on the operator diag0 + weight C/dt (its coarse levels are built from the
+ * field's diagonal at create). Collective; agreed. */
+static int multigrid_on_step(struct stepper *s, double weight) {
+  struct field *f = s->f;
+  double *diag = f->diag;
+  FOR_POINTS(f, o, { diag[o] = s->diag0[o] + weight * s->rate[o]; })
+  struct method_setup ms = {.field = f,
+                            .halo = s->halo,
+                            .team = s->team,
+                            .cfg = s->cfg,
+                            .halo_mode = s->halo_mode,
+                            .temporal_block = 1};
+  s->mg_weight = weight;
+  return method_multigrid.create(&ms, &s->mg);
+}
+
 /* One implicit step (n counts from 0): the step's diagonal and load, then Jacobi sweeps from
  * T_n to the step's error. Returns the bound reached in *bound. Collective. */
 static int implicit_step(struct stepper *s, int64_t n, double q, double goal, int64_t *sweeps,
-                         double *bound) {
+                         int64_t *cycles, double *bound) {
   struct field *f = s->f;
   bool second = s->cfg->scheme == CFG_SCHEME_BDF2 && n > 0;
   const double *x = current(f);
@@ -165,7 +186,17 @@ static int implicit_step(struct stepper *s, int64_t n, double q, double goal, in
     }
   })
   struct method_iterate it = {.field = f, .halo = s->halo, .team = s->team};
+  double weight = second ? 1.5 : 1.0;
+  if (s->mg != NULL && s->mg_weight != weight) { /* BDF2's second step: a new operator */
+    method_multigrid.destroy(&s->mg);
+    CHECK(multigrid_on_step(s, weight));
+  }
   for (int64_t k = 1;; k++) {
+    if (s->mg != NULL) { /* a cycle, then a sweep whose change certifies its result */
+      method_exchange(halo_exchange, s->halo, s->team, f->current);
+      (void)method_multigrid.step(s->mg, &it, k, k, false);
+      (*cycles)++;
+    }
     method_exchange(halo_exchange, s->halo, s->team, f->current);
     double change = method_jacobi.step(s->inner, &it, k, k, true);
     CHECK(agree_max(s->team, &change));
@@ -179,10 +210,11 @@ static int implicit_step(struct stepper *s, int64_t n, double q, double goal, in
     if (k >= s->cfg->max_iterations)
       return err_set(ERR_CONFIG,
                      "%s: time step %lld's solve did not reach its error %.3g in "
-                     "solver.max_iterations = %lld Jacobi sweeps (bound %.3g): raise "
+                     "solver.max_iterations = %lld %s (bound %.3g): raise "
                      "solver.max_iterations or time.step_error, or take smaller steps",
                      cfg_origin(s->cfg, "solver.max_iterations"), (long long)n + 1, goal,
-                     (long long)s->cfg->max_iterations, *bound);
+                     (long long)s->cfg->max_iterations, s->mg != NULL ? "cycles" : "Jacobi sweeps",
+                     *bound);
   }
 }
 
@@ -222,6 +254,9 @@ static int setup(struct stepper *s, struct transient_result *out) {
   if (cfg->scheme != CFG_SCHEME_EXPLICIT) {
     struct method_setup ms = {.field = f, .halo = s->halo, .team = s->team, .temporal_block = 1};
     CHECK(method_jacobi.create(&ms, &s->inner));
+    /* multigrid unless solver.method names another method */
+    if (!cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID)
+      CHECK(multigrid_on_step(s, 1.0));
   }
   double x0 = s->plate->free_edge[DECOMP_WEST] ? 0.0 : s->plate->spacing;
   double y0 = s->plate->free_edge[DECOMP_NORTH] ? 0.0 : s->plate->spacing;
@@ -271,7 +306,8 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
     } else {
       double goal = cfg->step_error > 0 ? cfg->step_error : fraction * change;
       bool second = cfg->scheme == CFG_SCHEME_BDF2 && n > 0;
-      CHECK(team_agree(s->team, implicit_step(s, n, second ? q2 : q1, goal, &out->sweeps, &bound)));
+      CHECK(team_agree(s->team, implicit_step(s, n, second ? q2 : q1, goal, &out->sweeps,
+                                              &out->cycles, &bound)));
     }
     s->since_bound = fmax(s->since_bound, bound);
     out->worst_bound = fmax(out->worst_bound, bound);
@@ -303,13 +339,19 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
 }
 
 int transient_run(struct field *f, struct halo *halo, const struct team *team, struct plate *plate,
-                  const struct cfg *cfg, bool progress, struct transient_result *out) {
+                  const struct cfg *cfg, enum halo_mode halo_mode, bool progress,
+                  struct transient_result *out) {
   *out = (struct transient_result){0};
   if (!field_faces(f) || f->depth != 1)
     return team_agree(team, err_set(ERR_FAILURE, "the transient needs the faces operator and "
                                                  "one-deep rings"));
-  struct stepper s = {
-      .f = f, .halo = halo, .team = team, .plate = plate, .cfg = cfg, .dt = cfg->time_step};
+  struct stepper s = {.f = f,
+                      .halo = halo,
+                      .team = team,
+                      .plate = plate,
+                      .cfg = cfg,
+                      .halo_mode = halo_mode,
+                      .dt = cfg->time_step};
   int status = setup(&s, out);
   if (status == ERR_OK)
     status = march(&s, progress, out);

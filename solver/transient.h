@@ -5,8 +5,10 @@
  * With C = rho c t V (J/K, plate_capacity) at each free point, a step of size dt solves
  *     implicit (backward Euler):  (C/dt + A) T1 = load + (C/dt) T0
  *     bdf2 (from the second step): (3C/(2dt) + A) T2 = load + (C/dt) (2 T1 - T0/2)
- *   (its first step is backward Euler's), each by sweeps of method "jacobi" through the method
- *   table, started from the step's previous field, until Jacobi's contraction bound
+ *   (its first step is backward Euler's), each by methods of the method table started from the
+ *   step's previous field: cycles of "multigrid" built on the step's operator (unless
+ *   solver.method names another method: then sweeps of "jacobi" alone), each followed by a
+ *   sweep of "jacobi" whose change certifies the iterate, until Jacobi's contraction bound
  *   q/(1 - q) x (the last sweep's change), q = max sum cond / diag of the step's operator, is at
  *   most the step's error (time.step_error, else a fraction of the last step's change: 1e-3 for
  *   implicit, 1e-4 for bdf2, so the solve's error stays far below the scheme's);
@@ -16,7 +18,7 @@
  * (stored energy, flows) exact, so the series is bit for bit the same on every decomposition.
  *
  * Not for: the steady state (solve.h). Not yet (docs/configuration.md, "Time"): checkpoints,
- * signals and restarts mid-series; time.end = "steady"; multigrid for the implicit steps.
+ * signals and restarts mid-series; time.end = "steady"; time.output_times.
  */
 #ifndef JACOBI_TRANSIENT_H
 #define JACOBI_TRANSIENT_H
@@ -32,7 +34,8 @@
 
 struct transient_result {
   int64_t steps, snapshots;
-  int64_t sweeps;         /* inner sweeps, over every step */
+  int64_t sweeps;         /* inner sweeps, over every step (explicit: the steps) */
+  int64_t cycles;         /* multigrid cycles, over every step */
   double worst_bound;     /* the largest step's solve bound (0: explicit) */
   double last_change;     /* max |T(end) - T(end - dt)| */
   double seconds;         /* wall, max over ranks */
@@ -44,7 +47,7 @@ struct transient_result {
  * explicit step above its limit; a step's solve that does not reach its error in
  * solver.max_iterations sweeps), ERR_FAILURE (memory, the file). */
 int transient_run(struct field *field, struct halo *halo, const struct team *team,
-                  struct plate *plate, const struct cfg *cfg, bool progress,
-                  struct transient_result *out);
+                  struct plate *plate, const struct cfg *cfg, enum halo_mode halo_mode,
+                  bool progress, struct transient_result *out);
 
 #endif /* JACOBI_TRANSIENT_H */

@@ -102,11 +102,12 @@ def amplitudes(scheme, lam, dt, n):
     return np.array(a)
 
 
-def check_mode(scheme, steps, ranks, step_error, within):
+def check_mode(scheme, steps, ranks, step_error, within, sets=()):
     nx, ny, width, end = 15, 11, 1.6, 0.5
     extra = f"step_error = {step_error!r}\n" if step_error else ""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
-        s, _ = run_series(tmp, mode_config(nx, ny, width, end, steps, scheme, extra), ranks)
+        s, _ = run_series(tmp, mode_config(nx, ny, width, end, steps, scheme, extra), ranks,
+                          sets)
     u, lam, _ = mode(nx, ny, width)
     dt = end / steps
     if len(s.time) != steps + 1 or abs(s.time[-1] - end) > 1e-12:
@@ -126,6 +127,13 @@ def check_mode(scheme, steps, ranks, step_error, within):
 def case_time_mode_decays_backward_euler():
     """Backward Euler's amplification (1 + lambda dt)^-1 per step, 2 ranks."""
     check_mode("implicit", 10, 2, 1e-12, 1e-13)
+
+
+def case_time_mode_decays_jacobi_sweeps():
+    """The implicit steps solved by Jacobi sweeps alone (solver.method = "jacobi") instead of
+    multigrid cycles: backward Euler's and BDF2's factors all the same, 3 ranks."""
+    check_mode("implicit", 10, 3, 1e-12, 1e-13, ("solver.method=jacobi",))
+    check_mode("bdf2", 10, 3, 1e-12, 1e-13, ("solver.method=jacobi",))
 
 
 def case_time_mode_decays_explicit():
@@ -184,7 +192,7 @@ def faces_plate(extra=""):
 
 def case_time_identical_over_decompositions():
     """Every scheme: the series (fields, times, heat table) the same bits on 1-4 ranks, every
-    partitioner, both halo modes, ranks_per_node."""
+    partitioner, both halo modes, ranks_per_node (the implicit steps by multigrid)."""
     combos = [(2, "block", "auto", 0), (3, "cyclic", "p2p", 0), (4, "block-cyclic", "shm", 0),
               (4, "block", "p2p", 2), (2, "cyclic", "auto", 1)]
     for scheme in ("implicit", "bdf2", "explicit"):
