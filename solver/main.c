@@ -756,13 +756,15 @@ static int march(struct run *run) {
   run->result.converged = true;
   uint64_t checksum = field_checksum(run->field, team);
   if (team->rank == 0) { /* the summary, as the steady run's, even with --quiet */
-    printf("reached t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s); last step's "
+    printf("reached t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s; snapshots %.3g s); "
+           "last step's "
            "change %.3g; "
            "largest step solve bound %.3g; explicit limit %.6g s\n"
            "series: %lld snapshots in %s\nchecksum %016llx\n",
            (double)r.steps * cfg->time_step, (long long)r.steps, (long long)r.cycles,
-           (long long)r.sweeps, r.seconds, r.last_change, r.worst_bound, r.stability_limit,
-           (long long)r.snapshots, cfg->output_path, (unsigned long long)checksum);
+           (long long)r.sweeps, r.seconds, r.snapshot_seconds, r.last_change, r.worst_bound,
+           r.stability_limit, (long long)r.snapshots, cfg->output_path,
+           (unsigned long long)checksum);
     fflush(stdout);
   }
   return ERR_OK;

@@ -34,12 +34,13 @@
 
 struct transient_result {
   int64_t steps, snapshots;
-  int64_t sweeps;         /* inner sweeps, over every step (explicit: the steps) */
-  int64_t cycles;         /* multigrid cycles, over every step */
-  double worst_bound;     /* the largest step's solve bound (0: explicit) */
-  double last_change;     /* max |T(end) - T(end - dt)| */
-  double seconds;         /* wall, max over ranks */
-  double stability_limit; /* explicit's dt limit, s */
+  int64_t sweeps;          /* inner sweeps, over every step (explicit: the steps) */
+  int64_t cycles;          /* multigrid cycles, over every step */
+  double worst_bound;      /* the largest step's solve bound (0: explicit) */
+  double last_change;      /* max |T(end) - T(end - dt)| */
+  double seconds;          /* the steps' wall time, snapshots excluded, max over ranks */
+  double snapshot_seconds; /* the snapshots' (gather, heat flows, HDF5) and the commit's */
+  double stability_limit;  /* explicit's dt limit, s */
 };
 
 /* March the field (initial.interior in its current buffer) to time.end and write the series to
