@@ -358,6 +358,17 @@ static int plan(struct run *run) {
   if (run->method->memory != NULL)
     run->method->memory(run->cfg, &run->layout, run->team->rank, general, &m);
   double extra = m.buffers + (general ? 3.0 + 1.0 / 8.0 + 1.0 : 0.0), extra_bytes = m.bytes;
+  if (run->cfg->transient) { /* the stepper's five buffers (transient.c), and its multigrid */
+    extra += 5.0;
+    if (run->cfg->scheme != CFG_SCHEME_EXPLICIT &&
+        (!cfg_is_set(run->cfg, "solver.method") || run->cfg->method == CFG_METHOD_MULTIGRID) &&
+        run->method != &method_multigrid) {
+      struct method_memory mg = {0};
+      method_multigrid.memory(run->cfg, &run->layout, run->team->rank, general, &mg);
+      extra += mg.buffers;
+      extra_bytes += mg.bytes;
+    }
+  }
   if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra, extra_bytes) !=
       ERR_OK) {
     char blame[640];
