@@ -761,20 +761,22 @@ static int march(struct run *run) {
     fflush(stdout);
   }
   method_exchange(halo_exchange, run->halo, team, run->field->current);
+  CHECK(team_agree(team, solve_catch_signals()));
   struct transient_result r;
   CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, halo_mode_of(cfg->halo_mode),
                       !run->cli.quiet, &r));
-  run->result.converged = true;
+  run->result.converged = !r.interrupted;
+  run->result.interrupted = r.interrupted; /* exit 4 */
   uint64_t checksum = field_checksum(run->field, team);
   if (team->rank == 0) { /* the summary, as the steady run's, even with --quiet */
-    printf("reached t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s; snapshots %.3g s); "
-           "last step's "
-           "change %.3g; "
-           "largest step solve bound %.3g; explicit limit %.6g s\n"
-           "series: %lld snapshots in %s\nchecksum %016llx\n",
-           (double)r.steps * cfg->time_step, (long long)r.steps, (long long)r.cycles,
-           (long long)r.sweeps, r.seconds, r.snapshot_seconds, r.last_change, r.worst_bound,
-           r.stability_limit, (long long)r.snapshots, cfg->output_path,
+    printf("%s t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s; snapshots %.3g s); "
+           "last step's change %.3g; largest step solve bound %.3g; explicit limit %.6g s\n"
+           "series: %lld snapshots in %s%s\nchecksum %016llx\n",
+           r.interrupted ? "stopped by a signal at" : "reached", (double)r.steps * cfg->time_step,
+           (long long)r.steps, (long long)r.cycles, (long long)r.sweeps, r.seconds,
+           r.snapshot_seconds, r.last_change, r.worst_bound, r.stability_limit,
+           (long long)r.snapshots, cfg->output_path,
+           r.interrupted ? " (up to the stop: a series does not continue from a file yet)" : "",
            (unsigned long long)checksum);
     fflush(stdout);
   }

@@ -6,6 +6,7 @@
 #include "solver/bound/exact.h"
 #include "solver/kernel/operator.h"
 #include "solver/method/method.h"
+#include "solver/solve.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -323,7 +324,12 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
     change = mine;
     out->steps = n + 1;
     out->last_change = change;
-    if (output_due(s, n)) {
+    /* a signal: agreed after every step (a reduction of one int, small beside a step), the
+     * series closed with this step's snapshot; every rank stops after the same step */
+    int stop = solve_stop_requested();
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, s->team->comm));
+    out->interrupted = stop != 0 && n + 1 < cfg->time_steps;
+    if (out->interrupted || output_due(s, n)) {
       CHECK(snapshot(s, (double)(n + 1) * s->dt));
       out->snapshots++;
     }
@@ -336,6 +342,8 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
       fflush(stdout);
       last_print = now;
     }
+    if (out->interrupted)
+      break;
   }
   CHECK(io_series_commit(s->series, s->team, out->steps));
   out->seconds = MPI_Wtime() - t0 - s->snapshot_seconds;

@@ -17,8 +17,11 @@
  * Held points never change. Every operation is pointwise in a fixed order, and the sums
  * (stored energy, flows) exact, so the series is bit for bit the same on every decomposition.
  *
- * Not for: the steady state (solve.h). Not yet (docs/configuration.md, "Time"): checkpoints,
- * signals and restarts mid-series; time.end = "steady"; time.output_times.
+ * A signal (SIGTERM, SIGINT, SIGUSR1: solve_catch_signals) stops every rank after the same
+ * step, with that step's snapshot the series' last, the file written whole (exit 4).
+ *
+ * Not for: the steady state (solve.h). Not yet (docs/configuration.md, "Time"): checkpoints
+ * and restarts mid-series; time.end = "steady"; time.output_times.
  */
 #ifndef JACOBI_TRANSIENT_H
 #define JACOBI_TRANSIENT_H
@@ -41,6 +44,7 @@ struct transient_result {
   double seconds;          /* the steps' wall time, snapshots excluded, max over ranks */
   double snapshot_seconds; /* the snapshots' (gather, heat flows, HDF5) and the commit's */
   double stability_limit;  /* explicit's dt limit, s */
+  bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1 before time.end */
 };
 
 /* March the field (initial.interior in its current buffer) to time.end and write the series to

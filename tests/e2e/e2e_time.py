@@ -16,9 +16,11 @@ usage: e2e_time.py --jacobi PATH --mpiexec PATH --source DIR (--list | CASE)
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -278,6 +280,49 @@ def case_time_refusals():
             left = [n for n in os.listdir(tmp) if n != "case.toml"]
             if left:
                 raise Failure(f"a refused run left {left} behind ({want})")
+
+
+def case_time_sigterm_stops_with_a_whole_series():
+    """SIGTERM to the ranks mid-series: every rank stops after the same step, exit 4, the series
+    file whole up to that step (its last snapshot the step's), and that snapshot the same bits
+    as a run told to end there."""
+    dt = 1e-5
+    text = mode_config(31, 23, 1.6, 4.0, 400000, "explicit").replace(
+        "steps = 400000\n", f"step = {dt!r}\noutput_every = 1e-3\n")
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+            f.write(text)
+        proc = subprocess.Popen([e2e.ARGS.mpiexec, "-n", "2", e2e.ARGS.jacobi, "case.toml"],
+                                cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(".tmp." in n for n in os.listdir(tmp)):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        pids = e2e.rank_pids(proc.pid)
+        if not pids:
+            proc.kill()
+            raise Failure("found no rank processes under mpiexec")
+        for r in pids:  # one after another: they arrive at different steps
+            os.kill(r, signal.SIGTERM)
+            time.sleep(0.01)
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode != 4 or "stopped by a signal at t =" not in out:
+            raise Failure(f"expected exit 4 and the stop in the summary, got exit "
+                          f"{proc.returncode}:\n{out}{err}")
+        left = [n for n in os.listdir(tmp) if ".tmp." in n]
+        if left:
+            raise Failure(f"the stop left {left} behind")
+        s_ = Series(os.path.join(tmp, "series.h5"))
+        k = s_.iterations
+        if not (0 < k < 400000) or abs(s_.time[-1] - k * dt) > 1e-12 * k * dt or \
+                not np.all(np.diff(s_.time) > 0):
+            raise Failure(f"stopped after {k} steps with times ending {s_.time[-3:]}")
+        short = text.replace("end = 4.0", f"end = {k * dt!r}")
+        ref, _ = run_series(tmp, short, 3)
+        if ref.iterations != k or ref.T[-1].tobytes() != s_.T[-1].tobytes():
+            raise Failure(f"the stopped series' last snapshot (step {k}) differs from a run of "
+                          f"{ref.iterations} steps on 3 ranks")
 
 
 def case_time_warm_up_example():
