@@ -1910,6 +1910,12 @@ static int check_time(struct build *b) {
                 "its own operator), got %lld",
                 (long long)c->temporal_block);
   }
+  if (c->checkpoint_interval > 0) {
+    w = where_of(b, &b->origin[find_dotted("output.checkpoint_interval")]);
+    return fail(&w, "output.checkpoint_interval is not yet supported with [time] (a series "
+                    "writes no checkpoint yet; a signal still stops it with its file whole): "
+                    "remove it");
+  }
   if (c->from_file != NULL && c->from_file[0] != '\0') {
     w = where_of(b, &b->origin[kfrom]);
     return fail(&w, "initial.from_file is not yet supported with [time] (a series does not "

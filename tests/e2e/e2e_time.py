@@ -266,6 +266,8 @@ def case_time_refusals():
         (base.replace("density = 3.0", "density = 0"), r"case\.toml:\d+: plate\.density must be"),
         (base.replace("[time]", "[solver]\ntemporal_block = 4\ncheck_interval = 4\n[time]"),
          r"case\.toml:\d+: solver\.temporal_block must be 1 with \[time\]"),
+        (base.replace("[output]\n", "[output]\ncheckpoint_interval = 5\n"),
+         r"case\.toml:\d+: output\.checkpoint_interval is not yet supported with \[time\]"),
         (base.replace("[time]", "[time]\nbogus = 1"), r"case\.toml:\d+: unknown key time\.bogus"),
         (base.replace("[time]", "[time]\noutput_every = \"often\""),
          r"case\.toml:\d+: time\.output_every must be"),
