@@ -39,8 +39,8 @@ int io_series_create(const char *path, const struct field *field, const struct t
 int io_series_append(struct io_series *s, const struct field *field, const struct team *team,
                      double time, const double heat[IO_SERIES_HEAT]);
 
-/* Write the times, the heat table and the steps taken (the root's iterations), close, rename into place, write the XDMF beside it.
- * Collective; agreed. */
+/* Write the times, the heat table and the steps taken (the root's iterations), close, rename into
+ * place, write the XDMF beside it. Collective; agreed. */
 int io_series_commit(struct io_series *s, const struct team *team, int64_t steps);
 
 /* Free; removes an uncommitted temporary. Accepts NULL and *s == NULL, sets *s to NULL. Not
