@@ -48,6 +48,7 @@ enum key_type {
   KEY_ENUM,     /* enum field, set from one of `choices` (its index is the enum's value) */
   KEY_BOOL,     /* bool field */
   KEY_INT_PAIR, /* int[2] field, from an array of two integers */
+  KEY_FLOATS,   /* struct cfg_floats field, from an array of numbers (each as KEY_FLOAT) */
   KEY_EXPR,     /* struct cfg_expr field: a number (lo <= x <= hi, as KEY_FLOAT) or a string
                  * holding an expression of x and y, compiled once the plate's size is known */
 };
@@ -59,6 +60,8 @@ struct value {
   const char *s; /* KEY_STRING; KEY_EXPR's text (NULL: the number f) */
   bool b;
   int64_t pair[2];
+  const double *list; /* KEY_FLOATS: nlist numbers */
+  int64_t nlist;
 };
 
 struct key_def {
@@ -329,6 +332,10 @@ static const struct key_def schema[] = {
              "(forward Euler, refused above its stability limit)"},
     {"time", "output_every", POSITIVE, FIELD(output_every), .def_text = "every step",
      .help = "s: a snapshot into the series whenever simulated time passes a multiple of this"},
+    {"time", "output_times", .type = KEY_FLOATS, FIELD(output_times), .lo = 0, .lo_open = true,
+     .hi = DBL_MAX, .def_text = "none",
+     .help = "s: snapshots at the first steps at or past these times (increasing, up to end), "
+             "beside output_every's"},
     {"time", "step_error", POSITIVE, FIELD(step_error), .def_text = "from the scheme",
      .help = "degrees: the bound each implicit step's solve must reach (default: 1e-3 x the "
              "step's largest change for implicit, and 1e-4 x for bdf2)"},
@@ -458,6 +465,12 @@ static const char *expected(const struct key_def *k, char *buf, size_t size) {
     snprintf(buf, size, "[rows, cols]: two integers from %lld to %lld", (long long)k->min,
              (long long)k->max);
     break;
+  case KEY_FLOATS: {
+    char lo[32];
+    snprintf(buf, size, "an array of one or more numbers, each %s %s",
+             k->lo_open ? ">" : ">=", bound(k->lo, lo));
+    break;
+  }
   }
   return buf;
 }
@@ -501,6 +514,9 @@ static const char *type_text(const struct key_def *k, char *buf, size_t size) {
     break;
   case KEY_INT_PAIR:
     snprintf(buf, size, "[int, int], each from %lld to %lld", (long long)k->min, (long long)k->max);
+    break;
+  case KEY_FLOATS:
+    snprintf(buf, size, "[float, ...], each %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     break;
   }
   return buf;
@@ -782,6 +798,19 @@ static int set_value(void *base, const struct key_def *k, const struct value *v)
     memcpy(f, pair, sizeof pair);
     break;
   }
+  case KEY_FLOATS: {
+    struct cfg_floats list = {.count = v->nlist}, old;
+    if (v->nlist > 0) {
+      list.values = malloc((size_t)v->nlist * sizeof *list.values);
+      if (list.values == NULL)
+        return err_set(ERR_FAILURE, "out of memory for %s.%s", k->section, k->name);
+      memcpy(list.values, v->list, (size_t)v->nlist * sizeof *list.values);
+    }
+    memcpy(&old, f, sizeof old);
+    free(old.values);
+    memcpy(f, &list, sizeof list);
+    break;
+  }
   case KEY_EXPR: {
     struct cfg_expr x = {.value = v->s != NULL ? NAN : v->f, .text = NULL}, old;
     if (v->s != NULL && (x.text = strdup(v->s)) == NULL)
@@ -808,6 +837,11 @@ static void free_value(void *base, const struct key_def *k) {
     owned = x.text;
     x.text = NULL;
     memcpy(f, &x, sizeof x);
+  } else if (k->type == KEY_FLOATS) {
+    struct cfg_floats list, empty = {0};
+    memcpy(&list, f, sizeof list);
+    memcpy(f, &empty, sizeof empty);
+    free(list.values);
   }
   free(owned);
 }
@@ -840,6 +874,13 @@ static struct value get_value(const void *base, const struct key_def *k) {
     memcpy(pair, f, sizeof pair);
     v.pair[0] = pair[0];
     v.pair[1] = pair[1];
+    break;
+  }
+  case KEY_FLOATS: {
+    struct cfg_floats list;
+    memcpy(&list, f, sizeof list);
+    v.list = list.values;
+    v.nlist = list.count;
     break;
   }
   case KEY_EXPR: {
@@ -947,6 +988,27 @@ static int apply(void *base, const struct key_def *k, int region, const struct t
       v.pair[e] = t->items[e];
     }
     break;
+  case KEY_FLOATS: {
+    if ((t->type != TOML_ARRAY && t->type != TOML_INT_ARRAY) || t->nitems == 0)
+      return bad_value(w, k, region, raw, raw_len, "");
+    double *list = malloc(t->nitems * sizeof *list);
+    if (list == NULL)
+      return err_set(ERR_FAILURE, "out of memory for %s.%s", k->section, k->name);
+    for (size_t e = 0; e < t->nitems; e++) {
+      const struct toml_value *item = &t->values[e];
+      bool ok = (item->type == TOML_INTEGER && exact_double(item->integer, &list[e])) ||
+                (item->type == TOML_FLOAT && (list[e] = item->number, true));
+      if (!ok || !in_float_range(k, list[e])) {
+        free(list);
+        return bad_value(w, k, region, raw, raw_len, "");
+      }
+    }
+    v.list = list;
+    v.nlist = (int64_t)t->nitems;
+    int status = set_value(base, k, &v);
+    free(list);
+    return status;
+  }
   }
   return set_value(base, k, &v);
 }
@@ -1901,6 +1963,16 @@ static int check_time(struct build *b) {
     return fail(&w, "time.step must be at most time.end (%s s), got %s", shortest(c->time_end, ev),
                 shortest(c->time_step, sv));
   }
+  const struct cfg_floats *times = &c->output_times;
+  for (int64_t e = 0; e < times->count; e++)
+    if ((e > 0 && !(times->values[e] > times->values[e - 1])) || times->values[e] > c->time_end) {
+      w = where_of(b, &b->origin[find_dotted("time.output_times")]);
+      char tv[32], ev[32];
+      return fail(&w,
+                  "time.output_times must increase and end by time.end (%s s), got %s at "
+                  "position %lld",
+                  shortest(c->time_end, ev), shortest(times->values[e], tv), (long long)e + 1);
+    }
   /* not yet with the transient (docs/configuration.md, "Time"): deeper rings, a restart */
   int kblock = find_dotted("solver.temporal_block"), kfrom = find_dotted("initial.from_file");
   if (c->temporal_block > 1) {
@@ -2200,6 +2272,14 @@ static void print_value(FILE *out, const struct key_def *k, const struct value *
     break;
   case KEY_INT_PAIR:
     fprintf(out, "[%lld, %lld]", (long long)v->pair[0], (long long)v->pair[1]);
+    break;
+  case KEY_FLOATS:
+    fputc('[', out);
+    for (int64_t e = 0; e < v->nlist; e++) {
+      fputs(e > 0 ? ", " : "", out);
+      fputs(format_float(v->list[e], buf), out);
+    }
+    fputc(']', out);
     break;
   case KEY_EXPR:
     if (v->s != NULL)

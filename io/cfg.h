@@ -40,6 +40,12 @@ struct cfg_expr {
   char *text;
 };
 
+/* A list of numbers (time.output_times): count of them at values (NULL when count is 0). */
+struct cfg_floats {
+  double *values;
+  int64_t count;
+};
+
 /* The shapes a fixed-temperature region may take. */
 enum cfg_region_shape { CFG_REGION_RECTANGLE, CFG_REGION_DISK, CFG_REGION_MASK };
 
@@ -114,11 +120,13 @@ struct cfg {
   double density, specific_heat;
   /* [time]: the transient heat equation (docs/configuration.md, "Time"). transient is true when
    * time.end is given; then exactly one of time_step (s) and time_steps is set (the other 0),
-   * output_every is 0 for a snapshot at every step, step_error 0 for the rule from the scheme's
+   * output_every is 0 (and output_times empty) for a snapshot at every step, step_error 0 for
+   * the rule from the scheme's
    * truncation error. Without [time], the steady state as before. */
   bool transient;
   double time_end, time_step, output_every, step_error;
   int64_t time_steps;
+  struct cfg_floats output_times; /* s, increasing, each in (0, end]; count 0: none */
   enum cfg_scheme scheme;
   /* [boundary]: held edges' temperatures, numbers or expressions of the position along the
    * edge (0, the number, for an edge that is not held: the ring beyond it holds 0, field.h);

@@ -29,9 +29,10 @@ struct stepper {
   double mg_weight; /* the weight of C/dt in the operator mg was built on */
   struct io_series *series;
   enum halo_mode halo_mode; /* multigrid's coarse levels' */
-  double next_output;       /* the simulated time of the next snapshot */
-  double snapshot_seconds;  /* the snapshots' time so far */
-  double since_bound;       /* the largest step bound since the last snapshot */
+  /* the next of time.output_times, and the next multiple of time.output_every, to pass */
+  int64_t next_time, next_every;
+  double snapshot_seconds; /* the snapshots' time so far */
+  double since_bound;      /* the largest step bound since the last snapshot */
 };
 
 /* fn(o) over this rank's interior points, o the offset in a buffer. */
@@ -269,17 +270,20 @@ static int setup(struct stepper *s, struct transient_result *out) {
                           cfg_scheme_name(cfg->scheme), &s->series);
 }
 
-/* Whether the step ending at n + 1 passes an output time (or is the last). */
+/* Whether the step ending at n + 1 reaches or passes an output time (or is the last). */
 static bool output_due(struct stepper *s, int64_t n) {
   const struct cfg *cfg = s->cfg;
-  if (n + 1 == cfg->time_steps || cfg->output_every <= 0)
+  const struct cfg_floats *times = &cfg->output_times;
+  if (n + 1 == cfg->time_steps || (cfg->output_every <= 0 && times->count == 0))
     return true;
-  double t = (double)(n + 1) * s->dt;
-  if (t < s->next_output * (1.0 - 1e-12))
-    return false;
-  while (s->next_output <= t * (1.0 + 1e-12))
-    s->next_output += cfg->output_every;
-  return true;
+  double t = (double)(n + 1) * s->dt, slack = 1e-12 * t; /* a time on a step is on it */
+  bool due = false;
+  for (; s->next_time < times->count && times->values[s->next_time] <= t + slack; s->next_time++)
+    due = true;
+  for (; cfg->output_every > 0 && (double)s->next_every * cfg->output_every <= t + slack;
+       s->next_every++)
+    due = true;
+  return due;
 }
 
 static int march(struct stepper *s, bool progress, struct transient_result *out) {
@@ -295,7 +299,7 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
       fmax(s->plate->answer_hi, s->plate->start_hi) - fmin(s->plate->answer_lo, s->plate->start_lo);
   double fraction = cfg->scheme == CFG_SCHEME_BDF2 ? 1e-4 : 1e-3;
   double change = isfinite(scale) && scale > 0 ? scale : 1.0;
-  s->next_output = cfg->output_every;
+  s->next_every = 1;
   CHECK(snapshot(s, 0.0));
   out->snapshots = 1;
   for (int64_t n = 0; n < cfg->time_steps; n++) {

@@ -234,6 +234,16 @@ def case_time_heat_balance_backward_euler():
         raise Failure(f"the heater gives {s.heat[-1, col['regions']]!r} W, not 50")
 
 
+def case_time_output_times_pick_snapshots():
+    """output_times (a float array) with output_every: snapshots at the first step at or past
+    each listed time (15 s: the step ending at 20 s) and each multiple, the last step always."""
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+        s, _ = run_series(tmp, faces_plate("output_times = [15.0, 30, 40.0]\n"
+                                           "output_every = 25.0\n"), 2)
+        if list(s.time) != [0.0, 20.0, 30.0, 40.0, 50.0, 60.0]:
+            raise Failure(f"snapshot times {list(s.time)}, expected 0, 20, 30, 40, 50, 60")
+
+
 def case_time_snapshots_every():
     """output_every picks the snapshots: 0 and every 20 s of a 60 s run in 10 s steps."""
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
@@ -268,6 +278,10 @@ def case_time_refusals():
          r"case\.toml:\d+: solver\.temporal_block must be 1 with \[time\]"),
         (base.replace("[output]\n", "[output]\ncheckpoint_interval = 5\n"),
          r"case\.toml:\d+: output\.checkpoint_interval is not yet supported with \[time\]"),
+        (base.replace("[time]", "[time]\noutput_times = [0.2, 0.1]"),
+         r"case\.toml:\d+: time\.output_times must increase and end by time\.end"),
+        (base.replace("[time]", "[time]\noutput_times = [0.2, \"x\"]"),
+         r"case\.toml:\d+: time\.output_times must be an array of one or more numbers"),
         (base.replace("[time]", "[time]\nbogus = 1"), r"case\.toml:\d+: unknown key time\.bogus"),
         (base.replace("[time]", "[time]\noutput_every = \"often\""),
          r"case\.toml:\d+: time\.output_every must be"),
