@@ -21,7 +21,7 @@
  * step, with that step's snapshot the series' last, the file written whole (exit 4).
  *
  * Not for: the steady state (solve.h). Not yet (docs/configuration.md, "Time"): checkpoints
- * and restarts mid-series; time.end = "steady"; time.output_times.
+ * and restarts mid-series; time.end = "steady".
  */
 #ifndef JACOBI_TRANSIENT_H
 #define JACOBI_TRANSIENT_H
