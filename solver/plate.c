@@ -867,7 +867,7 @@ static int fill_faces(struct plate *p, struct field *f, const struct team *team)
   MPI_CHECK(MPI_Allreduce(flags, agreed, 2, MPI_INT, MPI_BOR, team->comm));
   p->start_lo = all[0];
   p->start_hi = -all[1];
-  if (!agreed[0])
+  if (!agreed[0] && !cfg->transient) /* a transient's is unique: C/dt anchors every step */
     return team_agree(team,
                       err_set(ERR_CONFIG,
                               "%s: the plate has no held edge, no held region, no convective "

@@ -234,6 +234,35 @@ def case_time_heat_balance_backward_euler():
         raise Failure(f"the heater gives {s.heat[-1, col['regions']]!r} W, not 50")
 
 
+def case_time_insulated_plate_stores_its_heater_power():
+    """A plate insulated all round with a 10 W heater has no steady state (refused without
+    [time]), but a transient: every scheme stores exactly what the heater gives, E(t) =
+    rho c t W H T0 + P t (the closed form), to the solves' error; 3 ranks."""
+    text = ("[grid]\nnx = 20\nny = 20\n[plate]\nwidth = 0.2\nconductivity = 200.0\n"
+            "thickness = 0.01\ndensity = 2700.0\nspecific_heat = 900.0\n"
+            "[boundary]\ntop = \"insulated\"\nbottom = \"insulated\"\nleft = \"insulated\"\n"
+            "right = \"insulated\"\n[initial]\ninterior = 20.0\n"
+            "[[region]]\nshape = \"disk\"\ncx = 0.1\ncy = 0.1\nradius = 0.03\npower = 10.0\n"
+            "[time]\nend = 100.0\nsteps = 10\nstep_error = 1e-9\n"
+            "[output]\npath = \"series.h5\"\n")
+    e0 = 2700.0 * 900.0 * 0.01 * 0.2 * 0.2 * 20.0
+    for scheme, steps in (("implicit", 10), ("bdf2", 10), ("explicit", 400)):
+        t = text.replace("steps = 10", f"steps = {steps}\nscheme = \"{scheme}\"")
+        with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+            s_, _ = run_series(tmp, t, 3)
+        col = {name: k for k, name in enumerate(s_.columns)}
+        want = e0 + 10.0 * s_.time
+        err = float(np.abs(s_.heat[:, col["stored"]] - want).max())
+        # a solve error d in every point moves E by at most C_total d
+        if err > 1e-9 * e0 + 2700.0 * 900.0 * 0.01 * 0.04 * 1e-9 * steps:
+            raise Failure(f"{scheme}: stored energy {err:.3g} J from {e0} + 10 t")
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+        steady = text[:text.index("[time]")] + "[output]\npath = \"series.h5\"\n"
+        _, p = run_series(tmp, steady, 1, expect=2)
+        if "steady state is not unique" not in p.stderr:
+            raise Failure(f"without [time] the plate should be refused:\n{p.stderr}")
+
+
 def case_time_output_times_pick_snapshots():
     """output_times (a float array) with output_every: snapshots at the first step at or past
     each listed time (15 s: the step ending at 20 s) and each multiple, the last step always."""
