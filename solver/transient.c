@@ -200,7 +200,8 @@ static int implicit_step(struct stepper *s, int64_t n, double q, double goal, in
   for (int64_t k = 1;; k++) {
     if (s->mg != NULL) { /* a cycle, then a sweep whose change certifies its result */
       method_exchange(halo_exchange, s->halo, s->team, f->current);
-      (void)method_multigrid.step(s->mg, &it, k, k, false);
+      /* never a full-multigrid start (cycle 1 of a run): the previous step is the better start */
+      (void)method_multigrid.step(s->mg, &it, k + 1, k + 1, false);
       (*cycles)++;
     }
     method_exchange(halo_exchange, s->halo, s->team, f->current);
