@@ -188,12 +188,12 @@ static const struct key_def schema[] = {
     {"plate", "conductivity", POSITIVE_EXPRESSION, FIELD(conductivity_k), .def = {.f = 1.0},
      .help = "thermal conductivity k, W/(m K): a number, or an expression of x and y; a "
              "[[region]]'s conductivity replaces it there"},
-    {"plate", "conductivity_from_file", .type = KEY_STRING, FIELD(conductivity_file),
+    {"plate", "conductivity_file", .type = KEY_STRING, FIELD(conductivity_file),
      .may_be_empty = true, .def = {.s = ""},
      .help = "HDF5 file whose dataset (ny x nx, W/(m K), each > 0) is the conductivity of every "
              "point, instead of plate.conductivity (empty: none)"},
     {"plate", "conductivity_dataset", .type = KEY_STRING, FIELD(conductivity_dataset),
-     .def = {.s = "/conductivity"}, .help = "the dataset of plate.conductivity_from_file"},
+     .def = {.s = "/conductivity"}, .help = "the dataset of plate.conductivity_file"},
     {"plate", "thickness", POSITIVE, FIELD(thickness), .def = {.f = 1.0},
      .help = "m; with the conductivity and the source, div(k t grad T) + q = 0"},
     {"plate", "density", POSITIVE, FIELD(density), .def = {.f = 1.0},
@@ -300,7 +300,7 @@ static const struct key_def schema[] = {
      .def = {.i = 2}, .help = "multigrid: smoothing steps before the coarse-grid correction"},
     {"solver", "multigrid.post", .type = KEY_INT, FIELD(mg_post), .min = 0, .max = 63,
      .def = {.i = 2}, .help = "multigrid: smoothing steps after the coarse-grid correction"},
-    {"solver", "multigrid.fmg", .type = KEY_BOOL, FIELD(mg_fmg), .def = {.b = false},
+    {"solver", "multigrid.fmg", .type = KEY_BOOL, FIELD(mg_fmg), .def = {.b = true},
      .help = "multigrid: the run's first cycle is a full-multigrid start (the residual solved "
              "coarsest level first, one cycle a level)"},
     {"decomposition", "partitioner", .type = KEY_ENUM, FIELD(partitioner),
@@ -1348,14 +1348,14 @@ static const char *not_applicable(const struct cfg *cfg, size_t k, char *why, si
   if (strcmp(schema[k].section, "plate") == 0 &&
       strcmp(schema[k].name, "conductivity_dataset") == 0 && !conductivity_file) {
     snprintf(why, size,
-             "applies to the file of plate.conductivity_from_file, which is not set (remove the "
-             "key, or set plate.conductivity_from_file)");
+             "applies to the file of plate.conductivity_file, which is not set (remove the "
+             "key, or set plate.conductivity_file)");
     return why;
   }
   if (strcmp(schema[k].section, "plate") == 0 && strcmp(schema[k].name, "conductivity") == 0 &&
       conductivity_file) {
     snprintf(why, size,
-             "does not apply with plate.conductivity_from_file, whose dataset gives every "
+             "does not apply with plate.conductivity_file, whose dataset gives every "
              "point's conductivity (remove one of the two)");
     return why;
   }

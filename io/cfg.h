@@ -110,7 +110,7 @@ struct cfg {
   double conductivity;  /* W/(m K), > 0 (the number; NaN where conductivity_k is an expression
                          * or the conductivity comes from conductivity_file) */
   /* The plate's conductivity as a number or an expression of x and y (plate.conductivity), or
-   * from an HDF5 dataset (ny x nx) when conductivity_file is not "" (plate.conductivity_from_file
+   * from an HDF5 dataset (ny x nx) when conductivity_file is not "" (plate.conductivity_file
    * and plate.conductivity_dataset; given with plate.conductivity it is refused, so the dataset
    * is the whole plate's); regions' conductivities replace either where they lie. */
   struct cfg_expr conductivity_k;

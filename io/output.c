@@ -182,8 +182,9 @@ static int64_t largest_file_bytes(const struct cfg *cfg) {
   char *text = config_text(cfg);
   if (text == NULL)
     return -1;
-  int64_t bytes = file_bytes(&s, ring, (source ? 8 : 0) + (cfg->nregions > 0 ? 1 : 0), strlen(text),
-                             cfg->nregions);
+  /* a faces plate may write /conductivity */
+  int interior = (source ? 8 : 0) + (cfg->nregions > 0 ? 1 : 0) + (cfg_faces(cfg) ? 8 : 0);
+  int64_t bytes = file_bytes(&s, ring, interior, strlen(text), cfg->nregions);
   free(text);
   return bytes;
 }
@@ -953,9 +954,10 @@ struct interior_dataset {
 };
 
 /* The interior datasets of one file: /source (q, float64) when the plate has sources, /fixed
- * (the region of each point, uint8) when it has regions. */
+ * (the region of each point, uint8) when it has regions, /conductivity (k, float64) when it
+ * varies (io_state.conductivity). */
 struct interior_set {
-  struct interior_dataset d[2];
+  struct interior_dataset d[3];
   int n;
 };
 
@@ -964,10 +966,10 @@ struct interior_set {
  * array the others hold is a bug, reported by that rank. Collective; NOT agreed (the caller
  * agrees). */
 static int interior_datasets(const struct field *f, const struct team *team,
-                             struct interior_set *set) {
+                             const double *conductivity, struct interior_set *set) {
   int64_t points = io_segments(f->layout, team->rank, 0, f->layout->ny, IO_CANONICAL, NULL, NULL);
-  int have[2] = {f->source != NULL, f->fixed != NULL}, any[2] = {0, 0};
-  MPI_CHECK(MPI_Allreduce(have, any, 2, MPI_INT, MPI_MAX, team->comm));
+  int have[3] = {f->source != NULL, f->fixed != NULL, conductivity != NULL}, any[3] = {0, 0, 0};
+  MPI_CHECK(MPI_Allreduce(have, any, 3, MPI_INT, MPI_MAX, team->comm));
   set->n = 0;
   if (any[0])
     set->d[set->n++] = (struct interior_dataset){.name = "/source",
@@ -983,10 +985,18 @@ static int interior_datasets(const struct field *f, const struct team *team,
                                                  .file_type = H5T_STD_U8LE,
                                                  .mem_type = H5T_NATIVE_UCHAR,
                                                  .mpi_type = MPI_UNSIGNED_CHAR};
-  for (int k = 0; k < 2; k++)
+  if (any[2])
+    set->d[set->n++] = (struct interior_dataset){.name = "/conductivity",
+                                                 .values = conductivity,
+                                                 .size = sizeof(double),
+                                                 .file_type = H5T_IEEE_F64LE,
+                                                 .mem_type = H5T_NATIVE_DOUBLE,
+                                                 .mpi_type = MPI_DOUBLE};
+  static const char *const names[3] = {"source", "fixed", "conductivity"};
+  for (int k = 0; k < 3; k++)
     if (any[k] && !have[k] && points > 0)
       return err_set(ERR_FAILURE, "writing the output: rank %d holds %lld points but no %s array",
-                     team->rank, (long long)points, k == 0 ? "source" : "fixed");
+                     team->rank, (long long)points, names[k]);
   return ERR_OK;
 }
 
@@ -1553,8 +1563,10 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
           "<?xml version=\"1.0\" ?>\n"
           "<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
           "<!-- jacobi %s: grid \"plate\" is the temperature of the (ny + 2) x (nx + 2) points, "
-          "boundary ring included, in metres: the top-left ring point at x = 0, y = 0, spacing "
-          "h = %.17g m; rows go down (dy = -h, so y = -(metres from the top edge)) so that "
+          "boundary ring included, in metres: the top-left ring point at x = 0, y = 0 (x = -h "
+          "where the left edge is not held, y = h where the top is not: the ring lies beyond "
+          "such an edge, whose nodes lie on it), spacing h = %.17g m; rows go down (dy = -h, so y "
+          "= -(metres from the top edge)) so that "
           "viewers show the plate the right way up; z is a single layer so that they show it "
           "in the x-y plane.%s\n"
           "<Xdmf Version=\"2.0\">\n"
@@ -1565,7 +1577,10 @@ static void write_xdmf_text(FILE *out, const struct xdmf_ref *ref, const struct 
                 "default reader merges a second grid into one block with the plate and then "
                 "colours it by no array; read them with h5py (scripts/plot.py). -->"
               : " -->");
-  write_xdmf_grid_head(out, "plate", state, rows, cols, 0.0, 0.0, 0.0, h);
+  /* edge[] is top, bottom, left, right */
+  double x0 = cfg->edge[2].kind != CFG_EDGE_HELD ? -h : 0.0;
+  double y0 = cfg->edge[0].kind != CFG_EDGE_HELD ? h : 0.0;
+  write_xdmf_grid_head(out, "plate", state, rows, cols, x0, y0, 0.0, h);
   fprintf(out,
           "      <Information Name=\"iterations\" Value=\"%lld\"/>\n"
           "      <Information Name=\"method\" Value=\"%s\"/>\n"
@@ -1613,8 +1628,9 @@ static int write_xdmf_temp(const char *h5_path, const char *h5_data, const struc
   struct xdmf_ref ref = {.h5_name = copy != NULL ? basename(copy) : "",
                          .present = {true, cfg->owner_map},
                          .offset = {-1, -1, -1, -1}};
-  for (int k = 0; k < set->n; k++)
-    ref.present[strcmp(set->d[k].name, "/source") == 0 ? XDMF_SOURCE : XDMF_FIXED] = true;
+  for (int k = 0; k < set->n; k++) /* /conductivity is the file's only, not the sidecar's */
+    if (strcmp(set->d[k].name, "/conductivity") != 0)
+      ref.present[strcmp(set->d[k].name, "/source") == 0 ? XDMF_SOURCE : XDMF_FIXED] = true;
   if (status == ERR_OK && names_need_offsets(h5_path))
     status = dataset_offsets(h5_data, &ref);
   if (status == ERR_OK)
@@ -1702,7 +1718,7 @@ int io_write(const char *path, const struct field *field, const struct field_bou
   struct io_slabs s;
   io_slabs_init(&s, field->layout->nx, field->layout->ny, io_slab_bytes());
   struct interior_set set;
-  int status = team_agree(team, interior_datasets(field, team, &set));
+  int status = team_agree(team, interior_datasets(field, team, state->conductivity, &set));
   if (status != ERR_OK)
     return status;
   struct io_temp tmp;

@@ -61,6 +61,10 @@ struct io_state {
   const double *history;
   int64_t history_rows;
   int64_t history_stride, history_checks; /* its attributes stride and checks (solve.h) */
+  /* The conductivity of each interior point, W/(m K), laid out as one of the field's buffers
+   * (as field.h's source), written as /conductivity (ny, nx) float64; NULL: not written (a
+   * conductivity that is one number is the attribute conductivity). */
+  const double *conductivity;
   /* How the run went, the summary's --verbose figures, as root attributes; NULL: none. */
   const struct io_run_info *run;
 };

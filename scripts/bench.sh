@@ -413,6 +413,8 @@ if want 2; then
 say ""
 say "== 2. Kernel alone, 1 rank: sweep_tile on an n x n tile, two buffers alternating (bench_sweep) =="
 say "   model: 16 B per update (one read, one write of a double); roofline = copy $copy_1 GB/s (1 rank, best) / 16 B = $roofline_1 MLUP/s"
+say "   general (sources, held regions): 32 B (x, coef, rhs, u); faces and faces-chebyshev (insulated, flux, convective edges, face exchange,"
+say "   composite k): 64 B (x, four conductances, diag, load, u): each row's roofline and fraction are copy / its own bytes"
 say "   regular stores (jacobi's default), streaming stores (solver.stores = \"streaming\": no write-allocate read),"
 say "   update: regular stores without the max-diff (sweep_tile_update, what jacobi runs between convergence checks),"
 say "   and chebyshev: the weighted sweep (sweep_tile_weighted, regular stores, with the diff), which also reads the point it overwrites"
@@ -421,8 +423,8 @@ say "   (a grid that fits in cache may beat the memory roofline: there the kerne
 echo "${mpiexec[*]} -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
 # shellcheck disable=SC2086 # $sizes is a list of numbers
 "$build/bench/bench_sweep" --iterations "$iterations" --repeat "$repeat" $sizes |
-  awk -F, -v roof="$roofline_1" 'BEGIN { OFS = "," }
-    NR > 1 && /^[0-9]/ { print $1, $2, $3, $5, $4, $6, $5 * $6 / 1e3, roof, $5 / roof, $7 }
+  awk -F, -v copy="$copy_1" 'BEGIN { OFS = "," }
+    NR > 1 && /^[0-9]/ { roof = copy * 1e3 / $6; print $1, $2, $3, $5, $4, $6, $5 * $6 / 1e3, roof, $5 / roof, $7 }
     /^n,/ { print "n,stores,sweeps,mlups,best_mlups,bytes_per_update,modelled_gbs,roofline_mlups,roofline_fraction,working_set_mib" }' \
     >"$out/kernel.csv"
 say "$(printf '   %6s %-23s %12s %7s %9s %9s %10s %9s' n stores 'working set' sweeps MLUP/s best GB/s '% roofline')"
@@ -432,7 +434,7 @@ while IFS=, read -r n stores sweeps mlups best _ gbs _ fraction mib; do
 done < <(tail -n +2 "$out/kernel.csv")
 # The same, side by side: each kernel's fraction of the roofline (median), a column per size.
 say ""
-say "   fraction of the 1-rank roofline ($roofline_1 MLUP/s), median; CPU: $cpu_model"
+say "   fraction of each kernel's 1-rank roofline (copy / its bytes per update; Laplace's $roofline_1 MLUP/s), median; CPU: $cpu_model"
 awk -F, -v l2="$n_l2" -v l3="$n_l3" -v far="$n_far" 'NR > 1 {
     if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 }
     if (!($2 in known)) { known[$2] = 1; kernels[++nk] = $2 }

@@ -29,7 +29,7 @@ bench.sh's section 8 (issue 15's targets).
 
 usage: mg_bench.py tts --jacobi BIN [--petsc BIN] --sizes "2048 4096" --ranks "1 2" --out CSV
        mg_bench.py factor --jacobi BIN --out CSV [--quick]
-       mg_bench.py cost --jacobi BIN --sizes "1024 2048 4096" --out CSV
+       mg_bench.py cost --jacobi BIN --sizes "1024 2048 4096" --out CSV [--smoothers "redblack"]
 """
 import argparse
 import os
@@ -320,7 +320,7 @@ def factor(args):
 
 def cost(args):
     sizes = [int(s) for s in args.sizes.split()]
-    smoothers = ("redblack", "chebyshev", "jacobi")
+    smoothers = tuple(args.smoothers.split())
     rows = []
     with tempfile.TemporaryDirectory(prefix="jacobi-mg-") as tmp:
         jac = Jacobi(args.jacobi, tmp)
@@ -362,6 +362,8 @@ def main():
     parser.add_argument("--petsc-repeat", type=int, default=0,
                         help="PETSc's repetitions (default --repeat): it is the slow one")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--smoothers", default="redblack chebyshev jacobi",
+                        help="cost: the smoothers whose cycles are timed")
     parser.add_argument("--rtol", default="", help='PETSc start rtols, e.g. "GAMG=1e-3 BoomerAMG=1e-2"')
     parser.add_argument("--no-search", dest="search", action="store_false",
                         help="PETSc: no looser rtol than --rtol's is tried (tighter if it fails)")

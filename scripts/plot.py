@@ -54,13 +54,30 @@ def text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def draw_regions(ax, fixed, h):
-    """Outline each region of the mask /fixed (ny, nx; interior point (i, j) at x = (j + 1) h,
-    y = (i + 1) h): its 0.5 contour, one colour a region, and a legend."""
+def edges_not_held(config):
+    """Which of top, bottom, left, right are not held (insulated, a flux, convective), from the
+    config text the file keeps: their ring holds no temperature, and their outermost nodes lie on
+    them (docs/numerics.md, "Real plates")."""
+    try:
+        import tomllib
+        boundary = tomllib.loads(config).get("boundary", {})
+    except Exception:  # an older Python, or a text this reader cannot take: all held
+        return {}
+    free = {}
+    for side in ("top", "bottom", "left", "right"):
+        v = boundary.get(side)
+        free[side] = v == "insulated" or (isinstance(v, dict) and "temperature" not in v)
+    return free
+
+
+def draw_regions(ax, fixed, h, wl=0, wt=0):
+    """Outline each region of the mask /fixed (ny, nx; interior point (i, j) at
+    x = (j + 1 - wl) h, y = (i + 1 - wt) h, wl and wt 1 where the left and top edges are not
+    held): its 0.5 contour, one colour a region, and a legend."""
     import numpy
 
     ny, nx = fixed.shape
-    x, y = numpy.meshgrid((numpy.arange(nx) + 1) * h, (numpy.arange(ny) + 1) * h)
+    x, y = numpy.meshgrid((numpy.arange(nx) + 1 - wl) * h, (numpy.arange(ny) + 1 - wt) * h)
     colours = matplotlib.colormaps["tab10"]
     handles = []
     for k, region in enumerate(int(r) for r in numpy.unique(fixed) if r > 0):
@@ -228,10 +245,19 @@ def main(argv=None):
         estimate = float(f.attrs.get("error_estimate", float("nan")))
         bound = float(f.attrs.get("error_bound", float("nan")))
         fixed = f["fixed"][...] if "fixed" in f else None
+        free = edges_not_held(text(f.attrs.get("config", "")))
     ny, nx = data.shape[0] - 2, data.shape[1] - 2
+    if not args.owner and any(free.values()):
+        # the ring beyond an edge that is not held holds 0, no temperature: not drawn
+        data = data.astype(float)
+        for side, index in (("top", (0, slice(None))), ("bottom", (-1, slice(None))),
+                            ("left", (slice(None), 0)), ("right", (slice(None), -1))):
+            if free.get(side):
+                data[index] = float("nan")
     fig, ax = plt.subplots(figsize=(7, 7 * data.shape[0] / max(data.shape[1], 1) + 1.0))
-    h = spacing or 1.0  # ring point (i, j) at x = j h, y = i h: pixel centres on the points
-    extent = (-0.5 * h, (nx + 1.5) * h, (ny + 1.5) * h, -0.5 * h)
+    h = spacing or 1.0  # ring point (i, j) at x = (j - wl) h, y = (i - wt) h: pixel centres on
+    wl, wt = int(free.get("left", False)), int(free.get("top", False))  # the points
+    extent = ((-0.5 - wl) * h, (nx + 1.5 - wl) * h, (ny + 1.5 - wt) * h, (-0.5 - wt) * h)
     if args.owner:
         # One colour per rank (and one for the boundary, -1), with integer ticks.
         values = int(data.max()) + 2
@@ -246,7 +272,7 @@ def main(argv=None):
                           extent=extent)
         fig.colorbar(image, cax=beside(ax), label="temperature (degrees)")
     if fixed is not None:
-        draw_regions(ax, fixed, h)
+        draw_regions(ax, fixed, h, wl, wt)
     if spacing:
         ax.set_xlabel("x (m)")
         ax.set_ylabel("y (m, down from the top edge)")

@@ -23,6 +23,7 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
+#include "solver/bound/comparison.h"
 #include "solver/bound/estimate.h"
 #include "solver/kernel/tune.h"
 #include "solver/method/method.h"
@@ -38,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct run {
   struct team *team;
@@ -57,9 +59,25 @@ struct run {
   char kernel[768];             /* the kernel variants chosen (tune_describe), for the summary */
   struct estimate_stall stall;  /* a target out of reach, as the file continued had seen it */
   struct solve_history history; /* initial.from_file's convergence history (rows 0: none) */
+  /* where this rank's process time went (report.h's phases), for --verbose's summary */
+  double phase[REPORT_PHASES];
 };
 
 static int ignore_write_signals(void);
+
+/* A monotonic clock that runs before MPI_Init (MPI_Wtime does not), in seconds. */
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The seconds since *t, and *t moved to now. */
+static double lap(double *t) {
+  double now = seconds_now(), since = now - *t;
+  *t = now;
+  return since;
+}
 static int check_stdout(const struct team *team);
 static int configure(struct run *run, int argc, char **argv);
 static int plan(struct run *run);
@@ -74,8 +92,10 @@ int main(int argc, char **argv) {
    * under a small `ulimit -f` SIGXFSZ killed the rank there (exit 153); ignored, MPI_Init
    * reports the failure itself. */
   int ignored = ignore_write_signals();
+  double t = seconds_now();
   MPI_Init(&argc, &argv);
   struct run run = {0};
+  run.phase[REPORT_PHASE_MPI] = lap(&t);
   int status = team_create(MPI_COMM_WORLD, &run.team);
   if (status == ERR_OK)
     status = team_agree(run.team, ignored);
@@ -83,12 +103,15 @@ int main(int argc, char **argv) {
     status = configure(&run, argc, argv);
   if (status == ERR_OK && !run.finished)
     status = plan(&run);
+  run.phase[REPORT_PHASE_CONFIGURE] = lap(&t);
   if (status == ERR_OK && !run.finished)
     status = allocate(&run);
+  run.phase[REPORT_PHASE_ALLOCATE] = lap(&t);
   if (status == ERR_OK && !run.finished && run.cfg->transient)
     status = march(&run); /* [time]: the series instead of the steady state */
   if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = solve(&run);
+  run.phase[REPORT_PHASE_SOLVE] = lap(&t);
   if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = write_result(&run);
   if (status == ERR_OK)
@@ -438,9 +461,34 @@ static int allocate(struct run *run) {
     edge_max *= 2;
   /* Only a contraction in the max norm carries its starting bound. */
   estimate_init(&run->estimate, cfg->nx, cfg->ny, edge_max, !run->method->contraction);
+  estimate_answer(&run->estimate, plate->answer_lo, plate->answer_hi);
+  CHECK(halo_create(run->field, run->team, halo_mode_of(cfg->halo_mode), &run->halo));
+  /* the operator's rings (a faces plate's conductances come from its k rings) */
+  CHECK(plate_fill_rings(plate, run->field, run->halo, run->team));
+  if (field_faces(run->field)) {
+    /* The faces operator's ||A^-1|| (comparison.h), once per plate before the solve: the
+     * parabola of a held, uniform plate does not apply. */
+    struct comparison_bound b;
+    CHECK(comparison_bound(run->field, run->halo, run->team, comparison_sweeps(cfg->nx, cfg->ny),
+                           &b));
+    estimate_faces(&run->estimate, b.inverse_norm, b.diag_max, b.load_scale);
+    if (cfg->target_error > 0 && !isfinite(b.inverse_norm))
+      return team_agree(run->team,
+                        err_set(ERR_CONFIG,
+                                "%s: solver.target_error = %g cannot be certified on this plate: "
+                                "%lld sweeps found no bound on ||A^-1|| (no face exchange to "
+                                "make it diagonally dominant; docs/numerics.md, \"||A^-1|| for "
+                                "the faces operator\"); use solver.tolerance",
+                                cfg_origin(cfg, "solver.target_error"), cfg->target_error,
+                                (long long)comparison_sweeps(cfg->nx, cfg->ny)));
+  }
   /* A target below what rounding alone leaves in the bound (its value for a change of 0) can
    * never be met: refused, rather than iterating to max_iterations. */
+  /* (a faces plate whose loads leave T* unbounded above or below has no B before the solve:
+   * its rounding is then taken from each measured iterate, and nothing is refused here) */
   double floor = estimate_bound(&run->estimate, 0.0, false, 0);
+  if (!isfinite(run->estimate.edge_max))
+    floor = 0.0;
   if (cfg->target_error > 0 && cfg->target_error < floor)
     return team_agree(run->team,
                       err_set(ERR_CONFIG,
@@ -478,8 +526,7 @@ static int allocate(struct run *run) {
     estimate_reference_range(&run->estimate, 0, plate->start_lo, plate->start_hi, plate->answer_lo,
                              plate->answer_hi);
   }
-  CHECK(halo_create(run->field, run->team, halo_mode_of(cfg->halo_mode), &run->halo));
-  return plate_fill_rings(plate, run->field, run->halo, run->team);
+  return ERR_OK;
 }
 
 /* Whether the run watches for a target out of reach (estimate_stalled), and so writes what it
@@ -500,7 +547,9 @@ static struct io_state record_of(const struct run *run, const struct solve_state
                            .chebyshev_start = s->method.chebyshev_start,
                            .previous = s->method.previous_valid,
                            .stall_best = s->stall.best,
-                           .stall_at = tracks_stall(run) ? s->stall.at : -1};
+                           .stall_at = tracks_stall(run) ? s->stall.at : -1,
+                           .conductivity =
+                               run->plate.conductivity_varies ? run->plate.conductivity : NULL};
 }
 
 /* solve_params.checkpoint: the current iterate to the checkpoint file. Collective. */
@@ -558,9 +607,9 @@ static int solve(struct run *run) {
     report_header(cfg, run->method, &run->layout, nodes, run->first_iteration);
   }
   /* The kernel variants, chosen by timing on this machine (tune.h), for a method's plain sweeps
-   * on this rank's largest tile. The general update keeps the stores set and the CPU's own
-   * instruction set, as a temporal block's wavefront does: nothing to time. */
-  bool sweeps = run->method->tuned && !run->plate.general;
+   * on this rank's largest tile. The general and faces updates keep the stores set and the
+   * CPU's own instruction set, as a temporal block's wavefront does: nothing to time. */
+  bool sweeps = run->method->tuned && !run->plate.general && !field_faces(run->field);
   struct tune_choice kernel = {0};
   if (sweeps) {
     int64_t rows = 0, cols = 0;
@@ -638,7 +687,9 @@ static int write_result(struct run *run) {
   struct io_state state = record_of(run, &r->state, r->converged);
   const char *path = r->interrupted ? run->checkpoint_path : cfg->output_path;
   struct plate_heat heat;
+  double heat_start = seconds_now();
   CHECK(plate_heat_flow(&run->plate, run->field, run->halo, team, &heat));
+  run->phase[REPORT_PHASE_HEAT] = seconds_now() - heat_start;
   struct io_heat io_heat = {.region = heat.region,
                             .nregions = cfg->nregions,
                             .source = heat.source,
@@ -722,6 +773,9 @@ static int write_result(struct run *run) {
   s.wall_seconds = max[3];
   s.output_seconds = max[4];
   s.estimate_seconds = max[5];
+  run->phase[REPORT_PHASE_OUTPUT] = run->write_seconds;
+  for (int p = 0; p < REPORT_PHASES; p++)
+    s.phase[p] = run->phase[p];
   s.halo = (struct halo_counts){.local_points = sums[0],
                                 .shm_points = sums[1],
                                 .p2p_points = sums[2],

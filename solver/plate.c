@@ -69,17 +69,10 @@ static double y_of(const struct plate *p, int64_t gi) {
   return at(p, gi + 1 - p->free_edge[DECOMP_NORTH]);
 }
 
-/* A plate that solve.c cannot run: the faces operator under multigrid (not built yet), an axis
- * with no room for its nodes, a plate whose steady state is not unique is refused later
- * (plate_fill, which knows the regions' points). */
+/* A plate that solve.c cannot run: an axis with no room for its nodes (a plate whose steady
+ * state is not unique is refused later, by plate_fill, which knows the regions' points). */
 static int check_faces_plate(const struct plate *p) {
   const struct cfg *cfg = p->cfg;
-  if (cfg->method == CFG_METHOD_MULTIGRID)
-    return err_set(ERR_CONFIG,
-                   "%s: solver.method = \"multigrid\" does not yet solve a plate with insulated, "
-                   "flux or convective edges, surface exchange, a conductivity that varies or "
-                   "heaters; use \"chebyshev\" or \"jacobi\"",
-                   cfg_origin(cfg, "solver.method"));
   int ex = p->free_edge[DECOMP_WEST] + p->free_edge[DECOMP_EAST];
   int ey = p->free_edge[DECOMP_NORTH] + p->free_edge[DECOMP_SOUTH];
   if (cfg->nx < ex || cfg->ny < ey)
@@ -664,9 +657,11 @@ static int fill_conductivity(struct plate *p, struct field *f, const struct team
     snprintf(origin, sizeof origin, "%s", cfg_origin(cfg, key));
     CHECK(team_agree(team, formula_open(&g, cfg, &region->conductivity, key, origin)));
     struct refusal refused = {INT64_MAX};
+    int64_t covered = 0, covered_all = 0;
     FOR_EACH_POINT(f, t, li, lj, o) {
       if (!region_covers(p, region, mask, f, t, li, lj, o))
         continue;
+      covered++;
       double v = formula_at(&g, x_of(p, f->tiles[t].col0 + lj), y_of(p, f->tiles[t].row0 + li));
       if (!(isfinite(v) && v > 0))
         refuse_at(&refused, f, t, li, lj);
@@ -675,6 +670,18 @@ static int fill_conductivity(struct plate *p, struct field *f, const struct team
     int status = agree_refusal(p, team, &refused, &g, ff_rule[FF_K]);
     formula_close(&g);
     CHECK(status);
+    /* a material that covers no point would change nothing: refused, as a held region is */
+    MPI_CHECK(MPI_Allreduce(&covered, &covered_all, 1, MPI_INT64_T, MPI_SUM, team->comm));
+    if (covered_all == 0) {
+      char name[256];
+      return team_agree(team, team->rank != 0
+                                  ? ERR_CONFIG
+                                  : err_set(ERR_CONFIG,
+                                            "%s holds no grid point: its conductivity would "
+                                            "change nothing (the points lie every h = %.17g m); "
+                                            "make it larger or the grid finer",
+                                            region_name(cfg, r, name), p->spacing));
+    }
   }
   /* a dataset's values: positive (io_read_interior checked them finite) */
   struct refusal refused = {INT64_MAX};
@@ -796,8 +803,9 @@ static int fill_faces(struct plate *p, struct field *f, const struct team *team)
   double start_hi = -INFINITY;
   if (status == ERR_OK)
     status = fill_initial(p, f, team, &mine[0], &start_hi);
-  if (status == ERR_OK && cfg_general(cfg) &&
-      (cfg->source_q.text != NULL || cfg->source_q.value != 0.0 || cfg->source_file[0] != '\0'))
+  /* sources (q V at each free node); cfg_general is false on a faces plate, which takes them */
+  if (status == ERR_OK && (cfg->source_q.text != NULL || cfg->source_q.value != 0.0 ||
+                           (cfg->source_file != NULL && cfg->source_file[0] != '\0')))
     status = fill_source(p, f, team);
   if (status == ERR_OK)
     status = fill_conductivity(p, f, team, &ff, mask);
@@ -1309,6 +1317,7 @@ int plate_heat_flow(const struct plate *p, struct field *f, struct halo *halo,
     }
     out->source = totals[hp.source_k];
     out->surface = faces ? totals[hp.source_k + 1] : 0.0;
+    out->faces = faces;
     out->imbalance = imbalance;
     out->change = -agreed[0];
     /* the residuals' sum, plus each term's rounding (2^-52 |term|) and quantisation; a faces

@@ -12,6 +12,13 @@
  * stay bit for bit on every decomposition; a plate with neither sources nor regions keeps the
  * Laplace kernel (and its bits).
  *
+ * A plate with an edge that is not held, exchange through its faces, a conductivity that varies
+ * or heaters (cfg_faces) gets the faces operator instead (field.h's cond, diag, load), by
+ * vertex-centred finite volumes: half and quarter control volumes on edges that are not held,
+ * harmonic-mean conductances, each edge kind, the faces, sources and heaters in watts
+ * (docs/numerics.md, "Real plates: the faces operator"); its grid puts the outermost nodes on an
+ * edge that is not held: x = (j + 1 - [left not held]) h, y = (i + 1 - [top not held]) h.
+ *
  * Coordinates: grid point (i, j) (row i of ny, column j of nx, 0-based) lies at x = (j + 1) h,
  * y = (i + 1) h metres from the top-left corner, y downwards; the ring lies on the plate's
  * edges x = 0, x = width, y = 0, y = height. Each coordinate is computed as (index + 1) * h
@@ -67,12 +74,20 @@ int plate_create(const struct cfg *cfg, const struct team *team, struct plate *o
  * and for a general plate its coef, rhs, source and fixed arrays (allocated here, freed by
  * field_destroy), reading source.from_file and mask regions' datasets (io_read_interior),
  * and the held temperatures at fixed points in both buffers. Checks that every region holds at
- * least one point and every source value is finite. Collective; agreed. */
+ * least one point and every source value is finite. For a faces plate (plate->faces) the
+ * contract's cond, diag and load instead, but for the conductances (plate_fill_rings: they
+ * need the neighbours' k), and plate->conductivity (k at every point, from the number, the
+ * expression or plate.conductivity_file's dataset, then the regions'); refuses a plate that
+ * nothing anchors (its steady state is not unique), a heater whose shape holds no free point,
+ * and a conductivity that is not positive; sets answer_lo/hi by the maximum principle (infinite
+ * on the side a source, flux or heater pushes). Collective; agreed. */
 int plate_fill(struct plate *plate, struct field *field, const struct team *team);
 
 /* A field with rings deeper than one (temporal blocks) sweeps into them: fill the rings of
  * coef and rhs with the owners' values, by halo exchanges of copies through the field's other
- * buffer (restored). No-op for a plain plate or one-deep rings. Call after halo_create.
+ * buffer (restored). No-op for a plain plate or one-deep rings. A faces plate always needs it:
+ * the k rings first, then each point's conductances t k_f w and its diagonal, then (rings
+ * deeper than one) the rings of cond, diag and load. Call after halo_create.
  * Collective on team->comm; agreed. */
 int plate_fill_rings(const struct plate *plate, struct field *field, struct halo *halo,
                      const struct team *team);
@@ -94,6 +109,7 @@ struct plate_heat {
   double *region; /* cfg->nregions entries, owned (plate_heat_release) */
   double source, imbalance, imbalance_bound;
   double surface; /* through the faces (surface exchange), into the plate; 0 without */
+  bool faces;     /* a plate of the faces operator (surface, heaters in region[]) */
   double change;  /* the sweep change d the bound rests on */
 };
 int plate_heat_flow(const struct plate *plate, struct field *field, struct halo *halo,

@@ -268,8 +268,14 @@ static void summary_heat(const struct report_summary *s) {
     printf("  heat into the plate (W): top %.3g, bottom %.3g, left %.3g, right %.3g",
            heat->edge[DECOMP_NORTH], heat->edge[DECOMP_SOUTH], heat->edge[DECOMP_WEST],
            heat->edge[DECOMP_EAST]);
-    if (heat->surface != 0.0)
+    if (heat->faces) { /* a real plate: its regions (heaters, held) and faces, summed */
+      double regions = 0.0;
+      for (int k = 0; k < s->nregions; k++)
+        regions += heat->region[k];
+      if (s->nregions > 0)
+        printf(", regions %.3g", regions);
       printf(", faces %.3g", heat->surface);
+    }
     printf(", sum %.3g\n", heat->imbalance);
     return;
   }
@@ -279,7 +285,7 @@ static void summary_heat(const struct report_summary *s) {
   for (int k = 0; k < s->nregions; k++)
     printf(", region %d %.6g", k + 1, heat->region[k]);
   printf(", sources %.6g", heat->source);
-  if (heat->surface != 0.0)
+  if (heat->faces)
     printf(", faces %.6g", heat->surface);
   printf("\n");
   printf("  heat balance: the flows sum to %.3g W (steady state: 0; at most %.3g W for the "
@@ -302,6 +308,15 @@ static void summary_details(const struct report_summary *s) {
          "reduction %.6f s, output %.6f s, error estimate %.6f s (not in the wall time)\n",
          s->compute_seconds, s->halo_seconds, s->reduce_seconds, s->output_seconds,
          s->estimate_seconds);
+  double process = 0.0;
+  for (int p = 0; p < REPORT_PHASES; p++)
+    process += s->phase[p];
+  printf("  process (rank 0) %.3f s: MPI start-up %.3f s, configuration and plan %.3f s, "
+         "allocation and first touch %.3f s, solve %.3f s (the wall time and the error estimate "
+         "above), heat balance %.3f s, output %.3f s\n",
+         process, s->phase[REPORT_PHASE_MPI], s->phase[REPORT_PHASE_CONFIGURE],
+         s->phase[REPORT_PHASE_ALLOCATE], s->phase[REPORT_PHASE_SOLVE], s->phase[REPORT_PHASE_HEAT],
+         s->phase[REPORT_PHASE_OUTPUT]);
   if (s->exchange_every > 1)
     printf("  halo per exchange (one every %lld iterations):", (long long)s->exchange_every);
   else

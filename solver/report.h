@@ -16,6 +16,20 @@
 enum { REPORT_FASTER_MAX = 4 };
 
 /* Run-wide figures gathered for the summary. */
+/* The phases of the whole process the --verbose summary times: MPI start-up (MPI_Init),
+ * configuration and plan, allocation (the field's first touch, the plate), the solve (the
+ * kernel's calibration, the method's set-up, the loop, the final measurement), the heat
+ * balance, and the output (the HDF5 write). */
+enum {
+  REPORT_PHASE_MPI,
+  REPORT_PHASE_CONFIGURE,
+  REPORT_PHASE_ALLOCATE,
+  REPORT_PHASE_SOLVE,
+  REPORT_PHASE_HEAT,
+  REPORT_PHASE_OUTPUT,
+  REPORT_PHASES
+};
+
 struct report_summary {
   int64_t iterations;
   double change, tolerance; /* the last agreed sweep change ("diff") and the tolerance */
@@ -29,6 +43,8 @@ struct report_summary {
   int64_t iterations_run;  /* by this run: iterations less those of initial.from_file */
   double output_seconds;   /* checkpoints and the final write, max over ranks */
   double estimate_seconds; /* measuring the error left, max over ranks (not in wall_seconds) */
+  /* rank 0's process from before MPI_Init to the written file, by phase (REPORT_PHASE_*) */
+  double phase[REPORT_PHASES];
   const char *output_path; /* the file written */
   bool interrupted;        /* stopped by a signal: output_path is the checkpoint */
   const char *method;      /* "jacobi", "chebyshev", "multigrid" */

@@ -699,7 +699,7 @@ static void test_print_lists_every_key_in_schema_order(void) {
   char *text = printed(c);
   const char *want =
       "[grid]\nnx = 4\nny = 3\n\n[plate]\nwidth = 1.0\nheight = 0.80000000000000004\n"
-      "conductivity = 1.0\nconductivity_from_file = \"\"\nthickness = 1.0\ndensity = "
+      "conductivity = 1.0\nconductivity_file = \"\"\nthickness = 1.0\ndensity = "
       "1.0\nspecific_heat = 1.0\n\n[boundary]\n"
       "top = 0.0\nbottom = 0.0\nleft = 0.0\nright = 0.0\n\n[surface]\nh = "
       "0.0\n\n[initial]\ninterior = 0.0\nfrom_file = \"\"\n\n[source]\nq = 0.0\n"
@@ -1755,7 +1755,7 @@ static void test_conductivity_number_expression_or_dataset(void) {
          "expected k an expression (conductivity NaN), the faces operator");
   ROUND_TRIPS(c);
   cfg_destroy(&c);
-  c = CREATE(GRID "[plate]\nconductivity_from_file = \"k.h5\"\n");
+  c = CREATE(GRID "[plate]\nconductivity_file = \"k.h5\"\n");
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
   EXPECT(isnan(c->conductivity) && strcmp(c->conductivity_file, "k.h5") == 0 &&
              strcmp(c->conductivity_dataset, "/conductivity") == 0 && cfg_faces(c),
@@ -1763,7 +1763,7 @@ static void test_conductivity_number_expression_or_dataset(void) {
   ROUND_TRIPS(c);
   char *text = printed(c);
   EXPECT(strstr(text, "\nconductivity =") == NULL &&
-             strstr(text, "conductivity_from_file = \"k.h5\"\nconductivity_dataset = "
+             strstr(text, "conductivity_file = \"k.h5\"\nconductivity_dataset = "
                           "\"/conductivity\"\n") != NULL,
          "expected the dataset printed instead of the number:\n%s", text);
   free(text);
@@ -1772,13 +1772,13 @@ static void test_conductivity_number_expression_or_dataset(void) {
   EXPECT(c != NULL && c->conductivity == 237.0 && !cfg_faces(c),
          "expected one number: no faces operator (today's plate)");
   cfg_destroy(&c);
-  EXPECT_ERROR(GRID "[plate]\nconductivity = 2\nconductivity_from_file = \"k.h5\"\n",
-               "t.toml:5: plate.conductivity does not apply with plate.conductivity_from_file, "
+  EXPECT_ERROR(GRID "[plate]\nconductivity = 2\nconductivity_file = \"k.h5\"\n",
+               "t.toml:5: plate.conductivity does not apply with plate.conductivity_file, "
                "whose dataset gives every point's conductivity (remove one of the two)");
   EXPECT_ERROR(GRID "[plate]\nconductivity_dataset = \"/k\"\n",
                "t.toml:5: plate.conductivity_dataset applies to the file of "
-               "plate.conductivity_from_file, which is not set (remove the key, or set "
-               "plate.conductivity_from_file)");
+               "plate.conductivity_file, which is not set (remove the key, or set "
+               "plate.conductivity_file)");
   EXPECT_ERROR(GRID "[plate]\nconductivity = \"0 * 5\"\n",
                "t.toml:5: plate.conductivity = \"0 * 5\" is 0, which is not a number > 0");
   EXPECT_ERROR(GRID "[plate]\nconductivity = \"k\"\n",
@@ -1839,7 +1839,7 @@ static void test_general_and_faces_are_never_both(void) {
   const char *general[] = {GRID "[source]\nq = 5\n", GRID "[source]\nfrom_file = \"q.h5\"\n"};
   const char *faces[] = {"[boundary]\ntop = \"insulated\"\n", "[surface]\nh = 1\nambient = 0\n",
                          "[plate]\nconductivity = \"1 + x\"\n",
-                         "[plate]\nconductivity_from_file = \"k.h5\"\n"};
+                         "[plate]\nconductivity_file = \"k.h5\"\n"};
   for (int g = 0; g < 2; g++) {
     struct cfg *c = CREATE(general[g]);
     EXPECT(c != NULL && cfg_general(c) && !cfg_faces(c), "expected %s general", general[g]);

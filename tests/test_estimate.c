@@ -231,6 +231,107 @@ static void test_stall_only_at_rounding(void) {
   }
 }
 
+/* max A^-1 |r| for the 5-point Laplace operator of an nx x ny plate (ring 0), by Gaussian
+ * elimination of the dense matrix (no pivoting needed: A is symmetric positive definite). */
+static double laplace_inverse_of(int nx, int ny, const double *r) {
+  int n = nx * ny;
+  static double a[64 * 65];
+  memset(a, 0, sizeof a);
+  for (int i = 0; i < ny; i++)
+    for (int j = 0; j < nx; j++) {
+      int p = i * nx + j;
+      a[p * (n + 1) + p] = 4;
+      a[p * (n + 1) + n] = fabs(r[p]);
+      if (i > 0)
+        a[p * (n + 1) + p - nx] = -1;
+      if (i < ny - 1)
+        a[p * (n + 1) + p + nx] = -1;
+      if (j > 0)
+        a[p * (n + 1) + p - 1] = -1;
+      if (j < nx - 1)
+        a[p * (n + 1) + p + 1] = -1;
+    }
+  for (int c = 0; c < n; c++)
+    for (int q = c + 1; q < n; q++) {
+      double m = a[q * (n + 1) + c] / a[c * (n + 1) + c];
+      for (int k = c; k <= n; k++)
+        a[q * (n + 1) + k] -= m * a[c * (n + 1) + k];
+    }
+  double y[64], most = 0;
+  for (int q = n - 1; q >= 0; q--) {
+    double sum = a[q * (n + 1) + n];
+    for (int k = q + 1; k < n; k++)
+      sum -= a[q * (n + 1) + k] * y[k];
+    y[q] = sum / a[q * (n + 1) + q];
+    most = fmax(most, y[q]);
+  }
+  return most;
+}
+
+/* The residual's profile (estimate.h) against the truth max A^-1 |r| (a dense solve here) for
+ * residuals spread evenly, at the edges only, in the middle only and at random, on square, thin
+ * and prime plates: never below it, never above M max |r|, and far below that where the
+ * residual sits at the edges. */
+static void test_profile_bounds_the_inverse_of_the_residual(void) {
+  const int shapes[][2] = {{1, 1}, {7, 5}, {8, 8}, {2, 31}, {13, 3}, {1, 17}};
+  unsigned seed = 12345;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    int nx = shapes[s][0], ny = shapes[s][1];
+    struct estimate_model m;
+    estimate_init(&m, nx, ny, 0.0, false);
+    int64_t depth = estimate_profile_depth(nx, ny);
+    for (int kind = 0; kind < 4; kind++) {
+      double r[64], R[64] = {0}, rmax = 0;
+      for (int i = 0; i < ny; i++)
+        for (int j = 0; j < nx; j++) {
+          int64_t d = estimate_profile_distance(nx, ny, i, j);
+          seed = seed * 1103515245u + 12345u;
+          double random = (double)(seed >> 8) / (double)(1u << 24) - 0.5;
+          double v = kind == 0   ? 1.0
+                     : kind == 1 ? (d == 1 ? 1.0 : 1e-6)
+                     : kind == 2 ? (d == depth)
+                                 : random;
+          r[i * nx + j] = v;
+          R[d - 1] = fmax(R[d - 1], fabs(v));
+          rmax = fmax(rmax, fabs(v));
+        }
+      double truth = laplace_inverse_of(nx, ny, r);
+      double profile = estimate_profile(R, depth, m.inverse_norm);
+      EXPECT(profile >= truth * (1 - 1e-13),
+             "%d x %d, residual %d: profile %.17g below "
+             "max A^-1 |r| = %.17g",
+             nx, ny, kind, profile, truth);
+      EXPECT(profile <= m.inverse_norm * rmax * (1 + 1e-12),
+             "%d x %d, residual %d: profile "
+             "%.6g above M max |r| = %.6g",
+             nx, ny, kind, profile, m.inverse_norm * rmax);
+      if (kind == 1 && depth >= 4)
+        EXPECT(profile <= 0.25 * m.inverse_norm * rmax,
+               "%d x %d: at the edges only, the "
+               "profile %.6g is not far below M max |r| = %.6g (truth %.6g)",
+               nx, ny, profile, m.inverse_norm * rmax, truth);
+      /* the rigorous bound adds the rounding terms: above the profile, by a hair */
+      double bound = estimate_bound_profile(&m, profile);
+      EXPECT(bound >= profile && bound <= profile * (1 + 1e-12) + 1e-300,
+             "%d x %d: bound %.17g from profile %.17g", nx, ny, bound, profile);
+    }
+  }
+}
+
+/* The maximum principle's cap by hand: T* in [0, 100]; an iterate in [-5, 80] is at most 105
+ * from it; nothing known, or a range not finite: no cap. */
+static void test_cap_by_hand(void) {
+  struct estimate_model m;
+  estimate_init(&m, 5, 5, 100.0, false);
+  EXPECT(isinf(estimate_cap(&m, 0.0, 1.0)), "no answer bounds: %g", estimate_cap(&m, 0.0, 1.0));
+  estimate_answer(&m, 0.0, 100.0);
+  double cap = estimate_cap(&m, -5.0, 80.0);
+  EXPECT(cap >= 105.0 && cap <= 105.0 * (1 + 1e-13), "cap %.17g, want 105 rounded up", cap);
+  cap = estimate_cap(&m, 20.0, 30.0);
+  EXPECT(cap >= 80.0 && cap <= 80.0 * (1 + 1e-13), "cap %.17g, want 80 rounded up", cap);
+  EXPECT(isinf(estimate_cap(&m, NAN, 30.0)), "a NaN range: %g", estimate_cap(&m, NAN, 30.0));
+}
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"model_by_hand", test_model_by_hand},
@@ -241,6 +342,9 @@ int tests_register(void) {
       {"coarse_error_is_the_error", test_coarse_error_is_the_error},
       {"coarse_grid_of_thin_plates", test_coarse_grid_of_thin_plates},
       {"stall_only_at_rounding", test_stall_only_at_rounding},
+      {"profile_bounds_the_inverse_of_the_residual",
+       test_profile_bounds_the_inverse_of_the_residual},
+      {"cap_by_hand", test_cap_by_hand},
   };
   return TESTS_ADD_SUITE("estimate", cases);
 }

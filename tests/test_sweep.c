@@ -1041,10 +1041,222 @@ static void test_faces_levels_equal_successive_faces_sweeps(void) {
   CU_ASSERT(got == want && memcmp(a, b, sizeof a) == 0);
 }
 
+/* The faces update with uniform runs gives sweep_tile_faces's bits and diff on every kernel set:
+ * random arrays whose rows hold the uniform values on a run of random position and length (none,
+ * all, a part, reaching past either end of the call's columns, with the call starting at a
+ * column col0 of the tile), every shape of 1 x 1 to 5 x 37, two alignments, plain and weighted,
+ * both stores, the diff wanted or not. */
+static void test_faces_uniform_runs_give_the_arrays_bits(void) {
+  static double in[FACES_SIZE], old[FACES_SIZE], want[FACES_SIZE], got[FACES_SIZE];
+  static struct faces_planes p;
+  int64_t run[FACES_MAXR][2];
+  unsigned seed = 777u;
+  for (int64_t k = 0; k < FACES_SIZE; k++) {
+    in[k] = unit_random(&seed) * 90.0 - 20.0;
+    old[k] = in[k] * 0.5 - 1.0;
+  }
+  double *cond[DECOMP_NSIDES] = {p.cond[0], p.cond[1], p.cond[2], p.cond[3]};
+  faces_fill(cond, p.diag, p.load, in, FACES_SIZE, 31u);
+  const double c = 1.25, diag = 5.0625, load = 0.375; /* diag >= 4 c */
+  int sets = 0, uniform_points = 0;
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
+    const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
+    if (set == NULL)
+      continue;
+    sets++;
+    for (int phase = 0; phase < 2; phase++)
+      for (int64_t rows = 1; rows <= FACES_MAXR; rows++)
+        for (int64_t cols = 1; cols <= FACES_MAXC; cols++) {
+          int64_t stride = cols + 2 + phase, col0 = (int64_t)(seed % 3);
+          /* the runs, in the tile's columns (the call's column j is the tile's col0 + j) */
+          for (int64_t i = 0; i < rows; i++) {
+            int64_t a = (int64_t)(unit_random(&seed) * (double)(cols + 6)) - 3 + col0;
+            int64_t b = a + (int64_t)(unit_random(&seed) * (double)(cols + 4));
+            run[i][0] = a;
+            run[i][1] = b;
+          }
+          static struct faces_planes q;
+          q = p;
+          for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < cols; j++) {
+              int64_t at = (i + 1) * stride + j + 1 + phase;
+              if (j + col0 >= run[i][0] && j + col0 < run[i][1]) {
+                for (int d = 0; d < DECOMP_NSIDES; d++)
+                  q.cond[d][at] = c;
+                q.diag[at] = diag;
+                q.load[at] = load;
+                uniform_points++;
+              }
+            }
+          struct sweep_faces f = faces_view(&q, phase);
+          const struct sweep_faces_uniform u = {c, diag, load, (const int64_t(*)[2])run, col0};
+          for (int variant = 0; variant < 8; variant++) {
+            double omega = variant & 4 ? 1.7 : 1.0;
+            bool streaming = variant & 1, want_diff = variant & 2;
+            memcpy(want, old, sizeof want);
+            memcpy(got, old, sizeof got);
+            double d1 = set->faces(in + phase, want + phase, &f, rows, cols, stride, omega,
+                                   streaming, want_diff);
+            double d2 = set->faces_uniform(in + phase, got + phase, &f, &u, rows, cols, stride,
+                                           omega, streaming, want_diff);
+            EXPECT(agree(d1, d2, want, got, sizeof want),
+                   "%s: %lld x %lld, phase %d, variant %d: diff %.17g against %.17g, or other bits",
+                   sweep_isa_name((enum sweep_isa)isa), (long long)rows, (long long)cols, phase,
+                   variant, d2, d1);
+          }
+        }
+  }
+  CU_ASSERT(sets >= 1);
+  CU_ASSERT(uniform_points > 1000);
+  /* the public entry */
+  for (int64_t i = 0; i < 3; i++)
+    run[i][0] = 0, run[i][1] = 11;
+  struct faces_planes *q = malloc(sizeof *q);
+  *q = p;
+  for (int64_t k = 0; k < FACES_SIZE; k++) {
+    for (int d = 0; d < DECOMP_NSIDES; d++)
+      q->cond[d][k] = c;
+    q->diag[k] = diag;
+    q->load[k] = load;
+  }
+  struct sweep_faces f = faces_view(q, 0);
+  const struct sweep_faces_uniform u = {c, diag, load, (const int64_t(*)[2])run, 0};
+  memcpy(want, old, sizeof want);
+  memcpy(got, old, sizeof got);
+  double d1 = sweep_tile_faces(in, want, &f, 3, 11, 13, 1.0, false, true);
+  double d2 = sweep_tile_faces_uniform(in, got, &f, &u, 3, 11, 13, 1.0, false, true);
+  CU_ASSERT(agree(d1, d2, want, got, sizeof want));
+  free(q);
+}
+
+/* The unfused red-black step: a red pass over the whole tile, each red point from the values
+ * before it (reads black points only), then a black pass from the new red values, each point
+ * operator.h's expression written out as the scalar reference (coef NULL: Laplace's). */
+static void redblack_reference(double *x, const double *coef, const double *rhs,
+                               const struct sweep_axes *o, int64_t rows, int64_t cols,
+                               int64_t stride, int parity) {
+  for (int colour = 0; colour < 2; colour++)
+    for (int64_t i = 1; i <= rows; i++)
+      for (int64_t j = 1; j <= cols; j++) {
+        if (((parity + i + j + colour) & 1) != 0)
+          continue;
+        int64_t at = i * stride + j;
+        if (o != NULL) { /* the faces operator: (sum + f) / diag */
+          double sum = (o->wn[i - 1] * x[at - stride] + o->ws[i - 1] * x[at + stride]) +
+                       (o->ww[j - 1] * x[at - 1] + o->we[j - 1] * x[at + 1]);
+          x[at] = (sum + o->f[at]) / (o->dy[i - 1] + o->dx[j - 1]);
+          continue;
+        }
+        double avg = 0.25 * ((x[at - stride] + x[at + stride]) + (x[at - 1] + x[at + 1]));
+        x[at] = coef != NULL ? coef[at] * avg + rhs[at] : avg;
+      }
+}
+
+/* sweep_redblack's one-pass wavefront (with sweep_redblack_sides after it for the deferred
+ * sides) against the two unfused passes, bit for bit, every point and the ring: every shape up
+ * to 6 x 41 (the 16-wide body, the 4-wide one and the scalar ends), both parities, every set of
+ * deferred sides, Laplace, the general update and the faces operator of multigrid's coarse
+ * levels, every kernel set the CPU runs. */
+static void test_redblack_one_pass_is_the_two_passes(void) {
+  enum { MAXR = 6, MAXC = 41, STR = MAXC + 3, SIZE = (MAXR + 2) * STR };
+  static double x0[SIZE], got[SIZE], want[SIZE], coef[SIZE], rhs[SIZE];
+  static double wn[MAXR], ws[MAXR], dy[MAXR], ww[MAXC], we[MAXC], dx[MAXC];
+  unsigned seed = 7u;
+  /* Shortley-Weller-like weights (unequal, not powers of 2) in odd rows and in the first two
+   * and last three columns; elsewhere the uniform interior's 1, 1, 2 (diagonal 4: the kernel
+   * multiplies by 1/4 there instead of dividing) */
+  for (int k = 0; k < MAXR; k++) {
+    wn[k] = k % 2 == 0 ? 1.0 : 1.0 + 0.1 * k;
+    ws[k] = k % 2 == 0 ? 1.0 : 0.7 + 0.05 * k;
+    dy[k] = wn[k] + ws[k];
+  }
+  for (int k = 0; k < MAXC; k++) {
+    bool uniform = k >= 2 && k < MAXC - 3;
+    ww[k] = uniform ? 1.0 : 1.0 + 0.03 * (k % 7);
+    we[k] = uniform ? 1.0 : 0.9 + 0.01 * (k % 5);
+    dx[k] = ww[k] + we[k];
+  }
+  const struct sweep_axes faces = {wn, ws, dy, ww, we, dx, rhs};
+  for (int64_t k = 0; k < SIZE; k++) {
+    seed = seed * 1103515245u + 12345u;
+    x0[k] = (double)(seed >> 8) / 16777216.0 * 10.0 - 3.0;
+    seed = seed * 1103515245u + 12345u;
+    coef[k] = seed % 5 == 0 ? 0.0 : 1.0;
+    rhs[k] = coef[k] == 0.0 ? x0[k] : ldexp((double)(seed >> 8) / 16777216.0 - 0.5, -6);
+  }
+  int sets = 0;
+  for (int isa = 0; isa < SWEEP_ISA_COUNT; isa++) {
+    const struct sweep_kernel_set *set = sweep_kernel_set_of((enum sweep_isa)isa);
+    if (set == NULL)
+      continue;
+    sets++;
+    for (int general = 0; general < 3; general++) /* Laplace, general, faces */
+      for (int64_t rows = 0; rows <= MAXR; rows++)
+        for (int64_t cols = 0; cols <= MAXC; cols++)
+          for (int parity = 0; parity < 2; parity++)
+            for (unsigned defer = 0; defer < 16; defer++) {
+              int64_t stride = cols + 2 + (cols & 1); /* odd and even strides */
+              const double *c = general == 1 ? coef : NULL, *r = general == 1 ? rhs : NULL;
+              const struct sweep_axes *o = general == 2 ? &faces : NULL;
+              memcpy(got, x0, sizeof got);
+              memcpy(want, x0, sizeof want);
+              redblack_reference(want, c, r, o, rows, cols, stride, parity);
+              double change = set->redblack(got, c, r, o, rows, cols, stride, parity, defer,
+                                            defer == 0 && o == NULL);
+              if (defer != 0)
+                set->redblack_sides(got, c, r, o, rows, cols, stride, parity, defer);
+              int wrong = 0;
+              for (int64_t k = 0; k < SIZE; k++)
+                wrong += memcmp(&got[k], &want[k], sizeof got[k]) != 0;
+              if (defer == 0 && o == NULL) { /* the change measured in the pass */
+                double want_change = rows > 0 && cols > 0
+                                         ? sweep_tile_change_general(want, c, r, rows, cols, stride)
+                                         : 0.0;
+                EXPECT(change == want_change, "%s, %lld x %lld: change %.17g, want %.17g",
+                       sweep_isa_name((enum sweep_isa)isa), (long long)rows, (long long)cols,
+                       change, want_change);
+              }
+              EXPECT(wrong == 0,
+                     "%s, %s, %lld x %lld, parity %d, deferred sides %u: %d points differ",
+                     sweep_isa_name((enum sweep_isa)isa),
+                     general == 2 ? "faces"
+                     : general    ? "general"
+                                  : "Laplace",
+                     (long long)rows, (long long)cols, parity, defer, wrong);
+            }
+  }
+  CU_ASSERT(sets >= 1);
+}
+
+/* Deferring a side leaves its black points as they were until sweep_redblack_sides: what the
+ * exchange between the colours relies on (the ring's red points are new only after it). */
+static void test_redblack_defers_the_shared_sides(void) {
+  enum { R = 5, C = 9, STR = C + 2, SIZE = (R + 2) * STR };
+  static double x[SIZE], before[SIZE];
+  for (int64_t k = 0; k < SIZE; k++)
+    x[k] = (double)(k % 13) - 4.0;
+  memcpy(before, x, sizeof x);
+  sweep_redblack(x, NULL, NULL, NULL, R, C, STR, 0, SWEEP_SIDE_NORTH | SWEEP_SIDE_EAST, false);
+  int changed = 0, black_inner_changed = 0;
+  for (int64_t i = 1; i <= R; i++)
+    for (int64_t j = 1; j <= C; j++) {
+      bool black = ((i + j) & 1) != 0, deferred = i == 1 || j == C;
+      bool differs = x[i * STR + j] != before[i * STR + j];
+      if (black && deferred)
+        changed += differs;
+      if (black && !deferred)
+        black_inner_changed += differs;
+    }
+  EXPECT(changed == 0, "%d deferred black points changed", changed);
+  EXPECT(black_inner_changed > 0, "no inner black point changed");
+}
+
+
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},
       {"faces_update_is_the_scalar_expression", test_faces_update_is_the_scalar_expression},
+      {"faces_uniform_runs_give_the_arrays_bits", test_faces_uniform_runs_give_the_arrays_bits},
       {"faces_levels_equal_successive_faces_sweeps",
        test_faces_levels_equal_successive_faces_sweeps},
       {"faces_update_with_unit_conductances_is_laplace",
@@ -1072,6 +1284,8 @@ int tests_register(void) {
        test_general_levels_equal_successive_general_sweeps},
       {"weighted_levels_equal_successive_weighted_sweeps",
        test_weighted_levels_equal_successive_weighted_sweeps},
+      {"redblack_one_pass_is_the_two_passes", test_redblack_one_pass_is_the_two_passes},
+      {"redblack_defers_the_shared_sides", test_redblack_defers_the_shared_sides},
   };
   return TESTS_ADD_SUITE("sweep", cases);
 }

@@ -15,6 +15,9 @@
 struct certify_result {
   double change;   /* max |J x - x| over the interior, agreed: a quarter of the residual's norm */
   double estimate; /* max of the coarse grid's error; 0 where the residual is 0 */
+  double lo, hi;   /* the least and largest value of the interior, agreed (estimate_cap) */
+  double reach;    /* the largest |x| of the interior and the rings, agreed */
+  double profile;  /* estimate_profile of the residual (estimate_bound_profile); 0 where r = 0 */
 };
 
 /* Measure the current iterate of `field`, whose rings must be filled: one read-only pass of

@@ -17,6 +17,7 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->lambda_min = 4.0 * (sx * sx + sy * sy);
   m->rho = 1.0 - m->lambda_min / 4.0;
   int64_t n = nx < ny ? nx : ny;
+  /* max phi, phi(i) = i (n + 1 - i) / 2 across the short direction (docs/design.md) */
   m->inverse_norm = (double)((n + 1) / 2) * (double)((n + 2) / 2) / 2.0;
   m->edge_max = edge_max;
   m->chebyshev = chebyshev;
@@ -25,6 +26,45 @@ void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge
   m->ref_bound = INFINITY;
   m->chebyshev_start = 0;
   m->cycle_factor = 0.0;
+  m->answer_lo = -INFINITY;
+  m->answer_hi = INFINITY;
+  m->faces = false;
+  m->load_scale = 0.0;
+}
+
+void estimate_faces(struct estimate_model *m, double inverse_norm, double diag_max,
+                    double load_scale) {
+  /* residual_bound's M 4 d is then ||A^-1|| diag_max d, rounded up */
+  m->inverse_norm = inverse_norm * diag_max / 4 * (1 + 4 * UNIT);
+  m->edge_max = 4 * (m->edge_max + load_scale) * (1 + 4 * UNIT);
+  m->load_scale = load_scale;
+  m->faces = true;
+}
+
+void estimate_rounding_from(struct estimate_model *m, double reach) {
+  if (isfinite(m->edge_max))
+    return;
+  double b = m->faces ? 4 * (reach + m->load_scale) : 2 * reach;
+  m->edge_max = b * (1 + 4 * UNIT);
+}
+
+void estimate_answer(struct estimate_model *m, double lo, double hi) {
+  m->answer_lo = lo;
+  m->answer_hi = hi;
+}
+
+double estimate_cap(const struct estimate_model *m, double x_lo, double x_hi) {
+  double lo = m->answer_lo, hi = m->answer_hi;
+  if (!isfinite(lo) || !isfinite(hi) || !isfinite(x_lo) || !isfinite(x_hi) || !(lo <= hi) ||
+      !(x_lo <= x_hi))
+    return INFINITY;
+  /* |x - T*| <= max(x - lo, hi - x) at every point, as lo <= T* <= hi. Each subtraction rounds
+   * by at most a unit of its result (the 2u factor covers it and the product's own rounding);
+   * the plate's lo and hi were themselves computed (a min, a widening by the sources' reach)
+   * and may each be off by a unit of their size: 4u of the largest magnitude covers that. */
+  double reach = fmax(fmax(fabs(lo), fabs(hi)), fmax(fabs(x_lo), fabs(x_hi)));
+  double far = fmax(fmax(x_hi - lo, hi - x_lo), 0.0);
+  return far * (1 + 4 * UNIT) + 4 * UNIT * reach;
 }
 
 void estimate_reference_uniform(struct estimate_model *m, int64_t iteration, double interior,
@@ -47,6 +87,8 @@ void estimate_reference_range(struct estimate_model *m, int64_t iteration, doubl
 /* |x - T*| of the iterate whose change was measured, from the residual alone. */
 static double residual_bound(const struct estimate_model *m, double change) {
   double M = m->inverse_norm, B = m->edge_max;
+  if (!isfinite(M) || !(9 * UNIT * M < 0.5))
+    return INFINITY; /* no bound on ||A^-1|| (a faces plate's comparison found none) */
   /* |exact change| <= change (1 + 2u) + 2.01 u (B + |x - T*|); solved for |x - T*|, with
    * room for the rounding of this formula itself. */
   double bound = M * (4 * change * (1 + 4 * UNIT) + 9 * UNIT * B) / (1 - 9 * UNIT * M);
@@ -237,4 +279,66 @@ bool estimate_stalled(struct estimate_stall *s, const struct estimate_model *m, 
   }
   bool rounding = change <= ESTIMATE_STALL_ULPS * DBL_EPSILON * m->edge_max;
   return rounding && isfinite(s->best) && k - s->at >= window;
+}
+
+int64_t estimate_profile_depth(int64_t nx, int64_t ny) {
+  int64_t n = nx < ny ? nx : ny;
+  return (n + 1) / 2;
+}
+
+/* The profile's levels in decreasing order of R (the candidates for b). */
+struct profile_level {
+  double r;
+  int64_t k;
+};
+
+static int by_r_descending(const void *a, const void *b) {
+  double x = ((const struct profile_level *)a)->r, y = ((const struct profile_level *)b)->r;
+  return (x < y) - (x > y);
+}
+
+/* sum_k k (R(k) - b)+ + b M, rounded up: every term is a product of non-negative factors (each
+ * operation rounds by a unit), so the computed sum of its D + 1 terms is within (D + 3) u of
+ * its own size; 2 (D + 4) u more covers it. */
+static double profile_at(const double *R, int64_t D, double M, double b) {
+  double sum = b * M;
+  for (int64_t k = 1; k <= D; k++)
+    if (R[k - 1] > b)
+      sum += (double)k * (R[k - 1] - b);
+  return sum * (1 + 2 * (double)(D + 4) * UNIT);
+}
+
+double estimate_profile(const double *R, int64_t D, double M) {
+  if (D <= 0)
+    return 0.0;
+  struct profile_level *levels = malloc((size_t)D * sizeof *levels);
+  if (levels == NULL)
+    return NAN;
+  for (int64_t k = 1; k <= D; k++)
+    levels[k - 1] = (struct profile_level){R[k - 1], k};
+  qsort(levels, (size_t)D, sizeof *levels, by_r_descending);
+  /* f(b) is convex, of slope M - (the weights k of the levels above b): its least value is at
+   * the first level where those weights reach M (any b gives a bound: this only picks one). */
+  double b = 0.0, above = 0.0;
+  for (int64_t i = 0; i < D; i++) {
+    above += (double)levels[i].k;
+    if (above >= M) {
+      b = levels[i].r;
+      break;
+    }
+  }
+  free(levels);
+  double best = profile_at(R, D, M, b), none = profile_at(R, D, M, 0.0);
+  return none < best ? none : best;
+}
+
+double estimate_bound_profile(const struct estimate_model *m, double profile) {
+  double M = m->inverse_norm, B = m->edge_max;
+  if (m->faces || !isfinite(profile) || !(64 * UNIT * M < 0.5))
+    return INFINITY;
+  /* |exact r| <= |computed r| (1 + 2u) + 64 u (B + E) at every point, E = |x - T*|: the
+   * profile of the first part is profile (1 + 2u), the uniform rest at most M times it (phi);
+   * E <= that, solved for E, with room for this formula's own rounding. */
+  double bound = (profile * (1 + 2 * UNIT) + 64 * UNIT * M * B) / (1 - 64 * UNIT * M);
+  return bound * (1 + 8 * UNIT);
 }

@@ -29,11 +29,41 @@ struct estimate_model {
   /* Multigrid: the measured reduction of the residual a cycle, which damps the estimate between
    * measurements instead of the sweeps' model (0: not multigrid, or not measured yet). */
   double cycle_factor;
+  /* The maximum principle's cap: T* lies in [answer_lo, answer_hi] (the plate's bounds,
+   * plate.h; -inf and +inf where none is known: no cap). */
+  double answer_lo, answer_hi;
+  bool faces; /* inverse_norm is the faces operator's (estimate_faces): no residual profile */
+  double load_scale; /* faces: max |load| / diag (K) */
 };
 
 /* The model of an nx x ny plate whose edges hold at most edge_max in magnitude; no reference. */
 void estimate_init(struct estimate_model *m, int64_t nx, int64_t ny, double edge_max,
                    bool chebyshev);
+
+/* A faces plate (field.h's faces operator, comparison.h): the bound becomes ||A^-1|| ||r|| with
+ * ||A^-1|| <= inverse_norm (K/W) and |r| <= diag_max d for a sweep change d, and what rounding
+ * hides is relative to |T*| and max |load| / diag (load_scale) alike: edge_max widened by
+ * it, times 4 (the faces update rounds in its 4 products, its load and its division). The profile
+ * does not apply (estimate_bound_profile says INFINITY). */
+void estimate_faces(struct estimate_model *m, double inverse_norm, double diag_max,
+                    double load_scale);
+
+/* Where edge_max is not finite (a faces plate whose loads leave T* unbounded above or below
+ * before the solve), the rounding allowance of a measured iterate from what it reads: `reach`,
+ * the largest |x| over its interior and rings (certify.h), and the loads. No-op where edge_max
+ * is finite. */
+void estimate_rounding_from(struct estimate_model *m, double reach);
+
+/* T* lies in [lo, hi] (plate.h's answer_lo, answer_hi): what estimate_cap caps the bound by. */
+void estimate_answer(struct estimate_model *m, double lo, double hi);
+
+/* The maximum principle's bound on max |x - T*| for an iterate whose values lie in [x_lo, x_hi]
+ * (agreed over the ranks: a min and a max, the same on every decomposition): the largest
+ * distance from them to the other end of [answer_lo, answer_hi], rounded up, with room for the
+ * rounding of the answer's own bounds. INFINITY where the answer's bounds are not known or the
+ * range is not finite. A held plate without sources is never farther than its temperature
+ * range from T*, whatever the residual says. */
+double estimate_cap(const struct estimate_model *m, double x_lo, double x_hi);
 
 /* The reference of a run that starts from a uniform interior: T* lies between the smallest and
  * the largest edge temperature, so the starting error is at most the larger distance from
@@ -58,6 +88,41 @@ void estimate_measured(struct estimate_model *m, int64_t iteration, double estim
  * reference bound (plus the rounding of the iterations since). */
 double estimate_bound(const struct estimate_model *m, double change, bool after_step,
                       int64_t iteration);
+
+/* ---- the residual's profile: a bound that sees where the residual is --------------------------
+ * ||A^-1||inf ||r||inf treats the residual's largest value as if it were everywhere; a cycle
+ * leaves it large only next to the edges (the corners' singularities), where A^-1 weighs it
+ * little, and the bound is then thousands of times the error (255^2, 3 V-cycles: 17.2 against
+ * 0.0066). With d(p) = min(i, j, ny + 1 - i, nx + 1 - j) (1-based: a point's distance to the
+ * ring, 1 .. D, D = (min(nx, ny) + 1) / 2) and R(d) the largest |r| at distance d: for any
+ * increasing concave g with g(0) = 0, w = g(d) has A w >= g'(d) - g'(d + 1) pointwise (a
+ * neighbour is at most one step farther, one nearer, and two no farther), so choosing the slopes
+ * g'(m) = sum over k >= m of (R(k) - b)+ gives A (w + b phi) >= |r| (A phi >= 1, max phi =
+ * inverse_norm), and as A^-1 >= 0, |x - T*| <= A^-1 |r| <= max (w + b phi):
+ *     |x - T*| <= min over b >= 0 of  sum_k k (R(k) - b)+  +  b inverse_norm,
+ * never above inverse_norm max R (b = max R), and near the error where the residual sits at the
+ * edges. The same holds for the general plate (its held points are rows of the identity, and
+ * w >= 0 there). Derivation and measurements: docs/numerics.md, "The residual's profile". */
+
+/* The depth D of the profile of an nx x ny grid. Pure. */
+int64_t estimate_profile_depth(int64_t nx, int64_t ny);
+
+/* The profile's distance d (1 .. D) of the point in row i and column j (0-based). Pure. */
+static inline int64_t estimate_profile_distance(int64_t nx, int64_t ny, int64_t i, int64_t j) {
+  int64_t a = i + 1 < ny - i ? i + 1 : ny - i, b = j + 1 < nx - j ? j + 1 : nx - j;
+  return a < b ? a : b;
+}
+
+/* min over b of sum_k k (R(k) - b)+ + b inverse_norm, for the agreed profile R[0 .. D - 1]
+ * (R[d - 1] the largest computed |r| at distance d), rounded up for its own arithmetic; NaN when
+ * out of memory. Pure. */
+double estimate_profile(const double *R, int64_t D, double inverse_norm);
+
+/* Guaranteed upper bound on max |x - T*| from the profile's figure `profile` (estimate_profile
+ * of the computed residual): with what the residual's rounding can hide at every point, up to
+ * 64 u (B + |x - T*|) with B the model's edge_max, solved for |x - T*|. INFINITY if not
+ * finite. Pure. */
+double estimate_bound_profile(const struct estimate_model *m, double profile);
 
 /* A target out of reach. Jacobi's change reaches 0 at its fixed point, where the bound is its
  * floor (a target below it is refused at start-up). Chebyshev's weighted iterates and

@@ -62,6 +62,14 @@ double sweep_tile_faces(const double *restrict in, double *restrict out,
   return kernels()->faces(in, out, faces, nrows, ncols, stride, omega, streaming, want_diff);
 }
 
+double sweep_tile_faces_uniform(const double *restrict in, double *restrict out,
+                                const struct sweep_faces *faces,
+                                const struct sweep_faces_uniform *u, int64_t nrows, int64_t ncols,
+                                int64_t stride, double omega, bool streaming, bool want_diff) {
+  return kernels()->faces_uniform(in, out, faces, u, nrows, ncols, stride, omega, streaming,
+                                  want_diff);
+}
+
 double sweep_levels(double *const buf[2], int current, int64_t stride, int64_t levels,
                     const struct sweep_rect *rect, const double *omega,
                     const double *const terms[2], double *scratch) {
@@ -72,6 +80,18 @@ double sweep_levels_faces(double *const buf[2], int current, int64_t stride, int
                           const struct sweep_rect *rect, const double *omega,
                           const struct sweep_faces *faces, double *scratch) {
   return kernels()->levels(buf, current, stride, levels, rect, omega, NULL, faces, scratch);
+}
+
+double sweep_redblack(double *x, const double *coef, const double *rhs,
+                      const struct sweep_axes *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                      int parity, unsigned defer, bool want_change) {
+  return kernels()->redblack(x, coef, rhs, faces, nrows, ncols, stride, parity, defer, want_change);
+}
+
+void sweep_redblack_sides(double *x, const double *coef, const double *rhs,
+                          const struct sweep_axes *faces, int64_t nrows, int64_t ncols,
+                          int64_t stride, int parity, unsigned sides) {
+  kernels()->redblack_sides(x, coef, rhs, faces, nrows, ncols, stride, parity, sides);
 }
 
 int64_t sweep_levels_scratch(int64_t levels, int64_t stride) {

@@ -76,6 +76,26 @@ double sweep_tile_faces(const double *restrict in, double *restrict out,
                         const struct sweep_faces *faces, int64_t nrows, int64_t ncols,
                         int64_t stride, double omega, bool streaming, bool want_diff);
 
+/* Where a tile's faces arrays hold the same values along a row: the runs of a plate of uniform
+ * conductivity away from its edges, heaters and regions. run[i] = {lo, hi}: in row i of the
+ * call's rows, the tile's interior columns [lo, hi) (counted from the tile's column col0 of the
+ * call's first column; clipped to the call's columns) have the four conductances `cond`, the
+ * diagonal `diag` and the load `load`, bit for bit the arrays' values (+0 and -0 told apart).
+ * Borrowed. */
+struct sweep_faces_uniform {
+  double cond, diag, load;
+  const int64_t (*run)[2];
+  int64_t col0;
+};
+
+/* sweep_tile_faces, bit for bit and diff for diff, reading the arrays only outside the runs of
+ * u: on a run a point moves 16 bytes (x read, u written) instead of 64, the Laplace kernel's
+ * traffic, with the faces update's arithmetic (a division more). Not collective. */
+double sweep_tile_faces_uniform(const double *restrict in, double *restrict out,
+                                const struct sweep_faces *faces,
+                                const struct sweep_faces_uniform *u, int64_t nrows, int64_t ncols,
+                                int64_t stride, double omega, bool streaming, bool want_diff);
+
 /* The sweep change of `in` alone, max |u - in| with u the canonical update, writing nothing:
  * what certifies an iterate that no sweep has read yet (a checkpoint, the final result). Not
  * collective. */
@@ -180,5 +200,40 @@ double sweep_levels_faces(double *const buf[2], int current, int64_t stride, int
 /* The doubles of scratch sweep_levels uses for `levels` levels of rows `stride` long: three
  * rows a level but the last. */
 int64_t sweep_levels_scratch(int64_t levels, int64_t stride);
+
+/* ---- red-black Gauss-Seidel (multigrid's smoother on the fine level) ------------------------
+ * One step in place, in one pass through memory: every interior point of colour red (0) takes
+ * its update, then every point of colour black (1) takes its own from the new red values. Point
+ * (i, j) of the storage (ring row and column 0, as sweep_tile's) is red where parity + i + j is
+ * even: parity is (global row + global column) of the tile's first interior point, mod 2. The
+ * update is sweep_tile's (OP_LAPLACE), or with coef non-NULL sweep_tile_general's (coef and rhs
+ * laid out as x), the same bits as a red pass over the whole tile followed by a black pass.
+ *
+ * The black points next to a side in `defer` (SWEEP_SIDE_* bits) are left for
+ * sweep_redblack_sides: where the ring across that side is another tile's, its red points are
+ * new only after an exchange. A ring across a side not deferred must be fixed for the step
+ * (a fixed edge). Not collective. */
+enum { SWEEP_SIDE_NORTH = 1, SWEEP_SIDE_SOUTH = 2, SWEEP_SIDE_WEST = 4, SWEEP_SIDE_EAST = 8 };
+/* With axes non-NULL (coef and rhs then NULL), the faces operator of a multigrid coarse level
+ * instead: point (i, j) takes OP_FACES_UPDATE(OP_FACES(wn, north, ws, south, ww, west, we,
+ * east), f, dy + dx), the row's weights wn, ws, dy at interior row i - 1 and the column's ww,
+ * we, dx at interior column j - 1 (arrays from the tile's first interior row and column), f laid
+ * out as x. */
+struct sweep_axes {
+  const double *wn, *ws, *dy; /* per interior row */
+  const double *ww, *we, *dx; /* per interior column */
+  const double *f;            /* laid out as x (storage corner) */
+};
+/* With want_change, defer 0 and faces NULL, it returns the result's sweep change, max |u - x|
+ * (sweep_tile_change's, or sweep_tile_change_general's with coef), measured in the same pass
+ * (a third front, two rows behind the red one); else 0. */
+double sweep_redblack(double *x, const double *coef, const double *rhs,
+                      const struct sweep_axes *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                      int parity, unsigned defer, bool want_change);
+/* The black points next to the sides `sides` that sweep_redblack deferred, once the ring holds
+ * the neighbours' new red points: then the step is complete, bit for bit the two passes. */
+void sweep_redblack_sides(double *x, const double *coef, const double *rhs,
+                          const struct sweep_axes *faces, int64_t nrows, int64_t ncols,
+                          int64_t stride, int parity, unsigned sides);
 
 #endif /* JACOBI_SWEEP_H */

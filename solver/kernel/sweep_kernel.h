@@ -115,6 +115,11 @@ static inline VECTOR_HELPER void prefetch_line(const double *p, int64_t ahead, i
                      0, 3);
 }
 
+/* x in every lane, its bits as they are: x - 0 is x for every x, -0 included (0 + x would turn
+ * -0 into +0), so this is one broadcast. (A loop storing the lanes one by one compiled to a
+ * vmovq form that Valgrind cannot decode.) */
+static inline VECTOR_HELPER vdouble splat(double x) { return x - (vdouble){0}; }
+
 /* Largest lane of v (all lanes non-negative, none NaN). */
 static inline VECTOR_HELPER double lane_max(vdouble v) {
   double max = v[0];
@@ -128,16 +133,26 @@ static inline VECTOR_HELPER double lane_max(vdouble v) {
  * row's points. */
 struct faces_row {
   const double *cn, *cs, *cw, *ce, *diag, *load;
+  /* Or, where `uniform` (a constant of each inlined call, so each body is specialised): every
+   * point of the row's piece has the four conductances c, the diagonal dg and the load ld, the
+   * arrays' own values, bit for bit, so the same expression gives the same bits from 16 bytes
+   * of traffic a point instead of 64. */
+  bool uniform;
+  double c, dg, ld;
 };
 
-/* Row i (storage, ring included) of a tile's faces arrays, from column `first` on. */
+/* The faces arrays of the row whose storage (ring included) begins `at` doubles in. */
 static inline struct faces_row faces_row_of(const struct sweep_faces *faces, int64_t at) {
   return (struct faces_row){faces->cond[DECOMP_NORTH] + at,
                             faces->cond[DECOMP_SOUTH] + at,
                             faces->cond[DECOMP_WEST] + at,
                             faces->cond[DECOMP_EAST] + at,
                             faces->diag + at,
-                            faces->load + at};
+                            faces->load + at,
+                            false,
+                            0.0,
+                            0.0,
+                            0.0};
 }
 
 /* The canonical update of one point, and its max-diff; the vector body does the same per lane.
@@ -149,7 +164,11 @@ static inline VECTOR_HELPER double point(const double *up, const double *mid, co
                                          double omega, const double *coef, const double *rhs,
                                          const struct faces_row *fr) {
   double value;
-  if (fr != NULL) { /* the faces update (field.h): conductance-weighted, over the diagonal */
+  if (fr != NULL && fr->uniform) { /* the same, from the piece's uniform values */
+    value = OP_FACES_UPDATE(
+        OP_FACES(fr->c, up[j], fr->c, down[j], fr->c, mid[j - 1], fr->c, mid[j + 1]), fr->ld,
+        fr->dg);
+  } else if (fr != NULL) { /* the faces update (field.h): conductance-weighted, over the diagonal */
     value = OP_FACES_UPDATE(OP_FACES(fr->cn[j], up[j], fr->cs[j], down[j], fr->cw[j], mid[j - 1],
                                      fr->ce[j], mid[j + 1]),
                             fr->load[j], fr->diag[j]);
@@ -191,6 +210,11 @@ static inline VECTOR_HELPER vdouble general(vdouble average, const double *coef,
 static inline VECTOR_HELPER vdouble stencil(const double *up, const double *down, int64_t j,
                                             vdouble left, vdouble right, const double *coef,
                                             const double *rhs, const struct faces_row *fr) {
+  if (fr != NULL && fr->uniform) {
+    const vdouble c = splat(fr->c);
+    return OP_FACES_UPDATE(OP_FACES(c, load(up + j), c, load(down + j), c, left, c, right),
+                           splat(fr->ld), splat(fr->dg));
+  }
   if (fr != NULL)
     return OP_FACES_UPDATE(OP_FACES(load(fr->cn + j), load(up + j), load(fr->cs + j),
                                     load(down + j), load(fr->cw + j), left, load(fr->ce + j),
@@ -469,6 +493,63 @@ static double kernel_faces(const double *restrict in, double *restrict out,
              : sweep_body(in, out, nrows, ncols, stride, false, false, false, 1.0, NULL, NULL, &f);
 }
 
+/* The faces update with the uniform runs of u (sweep.h: sweep_tile_faces_uniform): each row in
+ * at most three pieces, the arrays' body left and right of the run and the uniform body on it,
+ * one running maximum for all (max is exact and order-free). */
+static inline __attribute__((always_inline)) double
+faces_runs_body(const double *restrict in, double *restrict out, const struct sweep_faces *faces,
+                const struct sweep_faces_uniform *u, int64_t nrows, int64_t ncols, int64_t stride,
+                bool streaming, bool want_diff, bool weighted, double omega) {
+  struct running_max m = {{{0}}, 0.0};
+  const struct faces_row uniform = {NULL, NULL, NULL,    NULL,    NULL,
+                                    NULL, true, u->cond, u->diag, u->load};
+  for (int64_t i = 1; i <= nrows; i++) {
+    int64_t lo = min64(max64(u->run[i - 1][0] - u->col0, 0), ncols);
+    int64_t hi = min64(max64(u->run[i - 1][1] - u->col0, lo), ncols);
+    const double *up = in + (i - 1) * stride, *mid = in + i * stride, *down = in + (i + 1) * stride;
+    double *row_out = out + i * stride;
+    struct faces_row row = faces_row_of(faces, i * stride);
+    /* a piece from interior column `first` on is a row whose ring column is `first` */
+    sweep_row(up, mid, down, row_out, NULL, NULL, &row, lo, streaming, want_diff, weighted, omega,
+              PREFETCH_BYTES, &m);
+    sweep_row(up + lo, mid + lo, down + lo, row_out + lo, NULL, NULL, &uniform, hi - lo, streaming,
+              want_diff, weighted, omega, PREFETCH_BYTES, &m);
+    struct faces_row right = faces_row_of(faces, i * stride + hi);
+    sweep_row(up + hi, mid + hi, down + hi, row_out + hi, NULL, NULL, &right, ncols - hi, streaming,
+              want_diff, weighted, omega, PREFETCH_BYTES, &m);
+  }
+#if defined(__SSE2__)
+  if (streaming)
+    _mm_sfence();
+#endif
+  return want_diff ? running_max_value(&m) : 0.0;
+}
+
+static double kernel_faces_uniform(const double *restrict in, double *restrict out,
+                                   const struct sweep_faces *faces,
+                                   const struct sweep_faces_uniform *u, int64_t nrows,
+                                   int64_t ncols, int64_t stride, double omega, bool streaming,
+                                   bool want_diff) {
+  const struct sweep_faces f = *faces;
+  bool weighted = omega != 1.0;
+  if (streaming) {
+    if (weighted)
+      return want_diff
+                 ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, true, true, omega)
+                 : faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, false, true, omega);
+    return want_diff
+               ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, true, false, 1.0)
+               : faces_runs_body(in, out, &f, u, nrows, ncols, stride, true, false, false, 1.0);
+  }
+  if (weighted)
+    return want_diff
+               ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, true, true, omega)
+               : faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, false, true, omega);
+  return want_diff
+             ? faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, true, false, 1.0)
+             : faces_runs_body(in, out, &f, u, nrows, ncols, stride, false, false, false, 1.0);
+}
+
 /* A tile's faces arrays moved by `at` doubles: those of the part of it whose storage begins
  * there. */
 static inline struct sweep_faces faces_shifted(const struct sweep_faces *faces, int64_t at) {
@@ -659,8 +740,265 @@ static double kernel_levels(double *const buf[2], int current, int64_t stride, i
   return levels_in_buffers(buf, current, stride, levels, rect, omega, terms, faces);
 }
 
-const struct sweep_kernel_set SWEEP_KERNEL_SET = {kernel_plain, kernel_weighted, kernel_general,
-                                                  kernel_faces, kernel_levels};
+/* ---- red-black Gauss-Seidel (sweep.h: sweep_redblack) ------------------------------------------
+ * A colour's update of one row in place: every point of the row is computed (the vector body
+ * needs no gather) and the colour's points take theirs by a blend, the others keep their bits,
+ * so a row is one read and one write of whole vectors, no strided scalar stores. In place is
+ * safe: a point of the colour reads only points of the other colour, which this row's pass
+ * never changes; a vector's own loads come before its store, and the one load that reaches back
+ * into the vector stored before it (its left neighbour) reads either an unchanged point or the
+ * new value of a point whose neighbour (this lane) is not of the colour, and is dropped. */
+
+/* The update of one point (point()'s expression, without storing). */
+static inline VECTOR_HELPER double rb_value(const double *up, const double *mid, const double *down,
+                                            const double *coef, const double *rhs, int64_t j) {
+  double value = OP_LAPLACE(up[j], down[j], mid[j - 1], mid[j + 1]);
+  return coef != NULL ? OP_GENERAL(coef[j], value, rhs[j]) : value;
+}
+
+/* All ones in the lanes of a vector starting at column lo whose column has parity odd. */
+static inline VECTOR_HELPER vbits rb_take(int64_t lo, int64_t odd) {
+  static const int64_t lane[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  vbits index;
+  memcpy(&index, lane, sizeof index);
+  return ((index + lo) & 1) == odd;
+}
+
+/* lanes whose value comes from `value`, the others from `old` */
+static inline VECTOR_HELPER vdouble rb_blend(vbits take, vdouble value, vdouble old) {
+  return (vdouble)((take & (vbits)value) | (~take & (vbits)old));
+}
+
+/* The points j in [lo, hi) of row `mid` with (j & 1) == odd take their update (rb_value). */
+static inline __attribute__((always_inline)) void
+redblack_row(const double *up, double *mid, const double *down, const double *coef,
+             const double *rhs, int64_t lo, int64_t hi, int64_t odd) {
+  int64_t j = lo;
+  vbits take = rb_take(lo, odd); /* VLEN is even: every vector starts on lo's parity */
+  /* The left neighbours come from the vector before, as loaded (its old values), not from a
+   * load of mid + j - 1: that load would straddle the store just made, which the store buffer
+   * cannot forward (perf annotate, 2048²: 38% of the kernel's samples waited there). An old
+   * value differs from the stored one only at a point of the colour, whose right neighbour is
+   * not of the colour and is dropped by the blend. Lane VLEN - 1 of prev is mid[j - 1]. */
+  vdouble prev = (vdouble){0} + mid[j - 1];
+  for (; j + 4 * VLEN <= hi; j += 4 * VLEN) {
+    for (int line = 0; line < (int)(4 * VLEN * sizeof(double) / CACHE_LINE); line++)
+      prefetch_line(down + j, PREFETCH_BYTES, line);
+    vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN), c2 = load(mid + j + 2 * VLEN),
+            c3 = load(mid + j + 3 * VLEN);
+    vdouble v0 = general(update(up, down, j, left_of(prev, c0), right_of(c0, c1)), coef, rhs, j);
+    vdouble v1 =
+        general(update(up, down, j + VLEN, left_of(c0, c1), right_of(c1, c2)), coef, rhs, j + VLEN);
+    vdouble v2 = general(update(up, down, j + 2 * VLEN, left_of(c1, c2), right_of(c2, c3)), coef,
+                         rhs, j + 2 * VLEN);
+    vdouble v3 =
+        general(update(up, down, j + 3 * VLEN, left_of(c2, c3), load(mid + j + 3 * VLEN + 1)), coef,
+                rhs, j + 3 * VLEN);
+    store(mid + j, rb_blend(take, v0, c0), false);
+    store(mid + j + VLEN, rb_blend(take, v1, c1), false);
+    store(mid + j + 2 * VLEN, rb_blend(take, v2, c2), false);
+    store(mid + j + 3 * VLEN, rb_blend(take, v3, c3), false);
+    prev = c3;
+  }
+  for (; j + VLEN <= hi; j += VLEN) {
+    vdouble c = load(mid + j);
+    vdouble v = general(update(up, down, j, left_of(prev, c), load(mid + j + 1)), coef, rhs, j);
+    store(mid + j, rb_blend(take, v, c), false);
+    prev = c;
+  }
+  for (; j < hi; j++)
+    if ((j & 1) == odd)
+      mid[j] = rb_value(up, mid, down, coef, rhs, j);
+}
+
+/* The faces operator's update with a row's weights (wn, ws, dy: scalars) and the columns'
+ * (ww, we, dx: arrays from interior column 0, storage column 1), right-hand side f (its row):
+ * multigrid's coarse levels on a plate without held points (OP_FACES_UPDATE of OP_FACES, as the
+ * scalar rb_faces_value, lane by lane). */
+struct rb_faces {
+  double wn, ws, dy;
+  const double *ww, *we, *dx, *f;
+};
+
+static inline VECTOR_HELPER double rb_faces_value(const double *up, const double *mid,
+                                                  const double *down, const struct rb_faces *o,
+                                                  int64_t j) {
+  return OP_FACES_UPDATE(
+      OP_FACES(o->wn, up[j], o->ws, down[j], o->ww[j - 1], mid[j - 1], o->we[j - 1], mid[j + 1]),
+      o->f[j], o->dy + o->dx[j - 1]);
+}
+
+static inline VECTOR_HELPER vdouble rb_faces_vector(const double *up, const double *down,
+                                                    const struct rb_faces *o, int64_t j,
+                                                    vdouble left, vdouble right, bool quarter) {
+  vdouble wn = (vdouble){0} + o->wn, ws = (vdouble){0} + o->ws, dy = (vdouble){0} + o->dy;
+  if (quarter) /* dy + dx = 4 at every lane: the same bits without the division */
+    return OP_FACES_UPDATE_POW2(OP_FACES(wn, load(up + j), ws, load(down + j), load(o->ww + j - 1),
+                                         left, load(o->we + j - 1), right),
+                                load(o->f + j), (vdouble){0} + 0.25);
+  return OP_FACES_UPDATE(OP_FACES(wn, load(up + j), ws, load(down + j), load(o->ww + j - 1), left,
+                                  load(o->we + j - 1), right),
+                         load(o->f + j), dy + load(o->dx + j - 1));
+}
+
+/* redblack_row with the faces operator. */
+static inline __attribute__((always_inline)) void
+redblack_faces_row(const double *up, double *mid, const double *down, const struct rb_faces *o,
+                   int64_t lo, int64_t hi, int64_t odd, bool quarter) {
+  int64_t j = lo;
+  vbits take = rb_take(lo, odd);
+  vdouble prev = (vdouble){0} + mid[j - 1]; /* the left neighbours as redblack_row's */
+  for (; j + 2 * VLEN <= hi; j += 2 * VLEN) {
+    vdouble c0 = load(mid + j), c1 = load(mid + j + VLEN);
+    vdouble v0 = rb_faces_vector(up, down, o, j, left_of(prev, c0), right_of(c0, c1), quarter);
+    vdouble v1 =
+        rb_faces_vector(up, down, o, j + VLEN, left_of(c0, c1), load(mid + j + VLEN + 1), quarter);
+    store(mid + j, rb_blend(take, v0, c0), false);
+    store(mid + j + VLEN, rb_blend(take, v1, c1), false);
+    prev = c1;
+  }
+  for (; j + VLEN <= hi; j += VLEN) {
+    vdouble c = load(mid + j);
+    vdouble v = rb_faces_vector(up, down, o, j, left_of(prev, c), load(mid + j + 1), quarter);
+    store(mid + j, rb_blend(take, v, c), false);
+    prev = c;
+  }
+  for (; j < hi; j++)
+    if ((j & 1) == odd)
+      mid[j] = rb_faces_value(up, mid, down, o, j);
+}
+
+/* The storage columns [*ulo, *uhi) whose dx is exactly 2 (the coarse levels' uniform interior;
+ * empty if none, or if a column between differs): with a row's dy of 2 their diagonal is 4. */
+static inline void axes_uniform(const struct sweep_axes *faces, int64_t ncols, int64_t *ulo,
+                                 int64_t *uhi) {
+  *ulo = *uhi = 0;
+  if (faces == NULL)
+    return;
+  int64_t lo = 0, hi = ncols;
+  while (lo < hi && faces->dx[lo] != 2.0)
+    lo++;
+  while (hi > lo && faces->dx[hi - 1] != 2.0)
+    hi--;
+  for (int64_t j = lo; j < hi; j++)
+    if (faces->dx[j] != 2.0)
+      return;
+  *ulo = lo + 1;
+  *uhi = hi + 1;
+}
+
+/* Row i (storage rows and columns) of colour c, columns [lo, hi). With faces, the row's part
+ * in [ulo, uhi) where its dy is 2 takes the update without the division (OP_FACES_UPDATE_POW2,
+ * the same bits). */
+static inline __attribute__((always_inline)) void
+redblack_piece(double *x, const double *coef, const double *rhs, int64_t stride, int parity,
+               int colour, int64_t i, int64_t lo, int64_t hi, const struct sweep_axes *faces,
+               int64_t ulo, int64_t uhi) {
+  if (lo >= hi)
+    return;
+  /* point (i, j) is of colour c where (parity + i + j + c) is even */
+  int64_t odd = (parity + i + colour) & 1;
+  double *mid = x + i * stride;
+  if (faces != NULL) { /* the weights are indexed by interior row and column, from 0 */
+    struct rb_faces o = {faces->wn[i - 1], faces->ws[i - 1], faces->dy[i - 1],     faces->ww,
+                         faces->we,        faces->dx,        faces->f + i * stride};
+    if (faces->dy[i - 1] != 2.0 || ulo >= uhi) {
+      redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, hi, odd, false);
+      return;
+    }
+    /* columns [ulo, uhi) have dx = 2, and this row dy = 2: diagonal 4 */
+    int64_t m0 = lo > ulo ? lo : ulo, m1 = hi < uhi ? hi : uhi;
+    if (m0 >= m1) {
+      redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, hi, odd, false);
+      return;
+    }
+    redblack_faces_row(mid - stride, mid, mid + stride, &o, lo, m0, odd, false);
+    redblack_faces_row(mid - stride, mid, mid + stride, &o, m0, m1, odd, true);
+    redblack_faces_row(mid - stride, mid, mid + stride, &o, m1, hi, odd, false);
+    return;
+  }
+  redblack_row(mid - stride, mid, mid + stride, coef != NULL ? coef + i * stride : NULL,
+               rhs != NULL ? rhs + i * stride : NULL, lo, hi, odd);
+}
+
+/* The sweep change of row i's red points (storage rows and columns), max |u - x| with u the
+ * point's update (Laplace's or the general one: sweep_tile_change's expression), into m: once
+ * the black rows around it are new, it is the step's result's change there; its black points'
+ * is 0 (each was just set to the update of the same neighbours). */
+static inline __attribute__((always_inline)) void
+redblack_change_row(const double *x, const double *coef, const double *rhs, int64_t stride,
+                    int parity, int64_t i, int64_t ncols, struct running_max *m) {
+  const double *mid = x + i * stride, *up = mid - stride, *down = mid + stride;
+  const double *c = coef != NULL ? coef + i * stride : NULL;
+  const double *r = rhs != NULL ? rhs + i * stride : NULL;
+  int64_t odd = (parity + i) & 1, j = 1;
+  vbits red = rb_take(1, odd);
+  for (; j + VLEN <= ncols + 1; j += VLEN) {
+    vdouble centre = load(mid + j);
+    vdouble value = general(update(up, down, j, load(mid + j - 1), load(mid + j + 1)), c, r, j);
+    m->v[0] = vector_max(m->v[0], (vdouble)(red & (vbits)abs_diff(value, centre)));
+  }
+  for (; j <= ncols; j++)
+    if ((j & 1) == odd) {
+      double diff = fabs(rb_value(up, mid, down, c, r, j) - mid[j]);
+      m->scalar = diff > m->scalar ? diff : m->scalar;
+    }
+}
+
+static double kernel_redblack(double *x, const double *coef, const double *rhs,
+                              const struct sweep_axes *faces, int64_t nrows, int64_t ncols,
+                              int64_t stride, int parity, unsigned defer, bool want_change) {
+  int64_t ulo = 0, uhi = 0;
+  axes_uniform(faces, ncols, &ulo, &uhi);
+  struct running_max m = {{{0}}, 0.0};
+  want_change = want_change && defer == 0 && faces == NULL;
+  /* The wavefront: red row i, then black row i - 1, whose red neighbours (rows i - 2 .. i) are
+   * all updated by then and whose black ones are not read; red row i reads black rows i - 1
+   * and i + 1 before either is updated. So every point sees exactly the values of a whole red
+   * pass followed by a whole black pass, and the rows in flight stay in cache. With the
+   * change, a third front: red row i - 2, whose black neighbours (rows i - 3 .. i - 1) are
+   * new, measured while it is still in cache. */
+  int64_t wlo = 1 + ((defer & SWEEP_SIDE_WEST) != 0),
+          ehi = ncols + 1 - ((defer & SWEEP_SIDE_EAST) != 0);
+  for (int64_t i = 1; i <= nrows + 2; i++) {
+    if (i <= nrows)
+      redblack_piece(x, coef, rhs, stride, parity, 0, i, 1, ncols + 1, faces, ulo, uhi);
+    int64_t b = i - 1;
+    if (b >= 1 && b <= nrows && !(b == 1 && (defer & SWEEP_SIDE_NORTH)) &&
+        !(b == nrows && (defer & SWEEP_SIDE_SOUTH)))
+      redblack_piece(x, coef, rhs, stride, parity, 1, b, wlo, ehi, faces, ulo, uhi);
+    if (want_change && i - 2 >= 1 && i - 2 <= nrows)
+      redblack_change_row(x, coef, rhs, stride, parity, i - 2, ncols, &m);
+  }
+  return want_change ? running_max_value(&m) : 0.0;
+}
+
+static void kernel_redblack_sides(double *x, const double *coef, const double *rhs,
+                                  const struct sweep_axes *faces, int64_t nrows, int64_t ncols,
+                                  int64_t stride, int parity, unsigned sides) {
+  if (nrows <= 0 || ncols <= 0)
+    return;
+  int64_t ulo = 0, uhi = 0;
+  axes_uniform(faces, ncols, &ulo, &uhi);
+  bool north = (sides & SWEEP_SIDE_NORTH) != 0 && nrows > 0,
+       south = (sides & SWEEP_SIDE_SOUTH) != 0 && nrows > 0;
+  if (north)
+    redblack_piece(x, coef, rhs, stride, parity, 1, 1, 1, ncols + 1, faces, ulo, uhi);
+  if (south && !(north && nrows == 1))
+    redblack_piece(x, coef, rhs, stride, parity, 1, nrows, 1, ncols + 1, faces, ulo, uhi);
+  /* the columns, in the rows the wavefront swept */
+  for (int64_t i = 1 + north; i <= nrows - south; i++) {
+    if (sides & SWEEP_SIDE_WEST)
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, 1, 2 < ncols + 1 ? 2 : ncols + 1, faces,
+                     ulo, uhi);
+    if ((sides & SWEEP_SIDE_EAST) && !((sides & SWEEP_SIDE_WEST) && ncols == 1))
+      redblack_piece(x, coef, rhs, stride, parity, 1, i, ncols, ncols + 1, faces, ulo, uhi);
+  }
+}
+
+const struct sweep_kernel_set SWEEP_KERNEL_SET = {
+    kernel_plain,  kernel_weighted,      kernel_general,  kernel_faces,
+    kernel_faces_uniform, kernel_levels, kernel_redblack, kernel_redblack_sides};
 #endif /* SWEEP_KERNEL_SET */
 
 #endif

@@ -22,10 +22,20 @@ struct sweep_kernel_set {
   double (*faces)(const double *restrict in, double *restrict out, const struct sweep_faces *faces,
                   int64_t nrows, int64_t ncols, int64_t stride, double omega, bool streaming,
                   bool want_diff);
+  double (*faces_uniform)(const double *restrict in, double *restrict out,
+                          const struct sweep_faces *faces, const struct sweep_faces_uniform *u,
+                          int64_t nrows, int64_t ncols, int64_t stride, double omega,
+                          bool streaming, bool want_diff);
   /* terms ({coef, rhs}: the general update) and faces (the faces update): at most one given */
   double (*levels)(double *const buf[2], int current, int64_t stride, int64_t levels,
                    const struct sweep_rect *rect, const double *omega, const double *const terms[2],
                    const struct sweep_faces *faces, double *scratch);
+  double (*redblack)(double *x, const double *coef, const double *rhs,
+                     const struct sweep_axes *faces, int64_t nrows, int64_t ncols, int64_t stride,
+                     int parity, unsigned defer, bool want_change);
+  void (*redblack_sides)(double *x, const double *coef, const double *rhs,
+                         const struct sweep_axes *faces, int64_t nrows, int64_t ncols,
+                         int64_t stride, int parity, unsigned sides);
 };
 extern const struct sweep_kernel_set sweep_kernels_baseline; /* sweep.c */
 extern const struct sweep_kernel_set sweep_kernels_avx2;     /* sweep_avx2.c, x86-64 GCC only */

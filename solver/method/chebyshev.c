@@ -6,6 +6,7 @@
 #include "solver/method/method.h"
 
 #include "common/err.h"
+#include "solver/method/spectrum.h"
 #include "solver/method/sweeps.h"
 
 #include <math.h>
@@ -13,13 +14,15 @@
 #include <stdlib.h>
 
 struct chebyshev {
-  double rho; /* the Jacobi spectral radius */
+  double rho;             /* the Jacobi spectral radius */
+  int64_t spectrum_steps; /* Lanczos steps that found it (faces fields; 0: closed form) */
   bool streaming;
   /* The recurrence began at `start`; omega_last is omega of step last_step (0: none yet). */
   int64_t start, last_step;
   double omega_last;
-  struct sweep_rect *rect; /* temporal blocks: each level's rectangle */
-  double *omega;           /* temporal blocks: each level's weight */
+  struct sweep_rect *rect;        /* temporal blocks: each level's rectangle */
+  double *omega;                  /* temporal blocks: each level's weight */
+  struct sweeps_uniform *uniform; /* a faces field's uniform runs (NULL: none) */
 };
 
 static void destroy(void **data) {
@@ -27,6 +30,7 @@ static void destroy(void **data) {
   if (c != NULL) {
     free(c->rect);
     free(c->omega);
+    sweeps_uniform_destroy(&c->uniform);
     free(c);
   }
   *data = NULL;
@@ -38,6 +42,16 @@ static int create(const struct method_setup *s, void **data) {
     team_abort(s->team, err_set(ERR_FAILURE, "out of memory for the method"));
   *c = (struct chebyshev){
       .rho = s->model->rho, .streaming = s->streaming_stores, .start = s->model->chebyshev_start};
+  /* The faces operator's J has no closed-form spectrum: Lanczos finds its radius, the same bits
+   * on every decomposition and in a continued run (spectrum.h). */
+  if (field_faces(s->field) &&
+      spectrum_faces_radius(s->field, s->halo, s->team, &c->rho, &c->spectrum_steps) != ERR_OK) {
+    void *data = c;
+    destroy(&data);
+    return ERR_FAILURE;
+  }
+  if (sweeps_uniform_create(s->field, &c->uniform) != ERR_OK)
+    team_abort(s->team, ERR_FAILURE);
   if (s->temporal_block > 1) {
     double *none = NULL;
     if (sweeps_block_alloc(s->field, s->temporal_block, false, &c->rect, &none) != ERR_OK)
@@ -96,7 +110,8 @@ static double step(void *data, struct method_iterate *it, int64_t k, int64_t las
   struct sweeps_kind kind = {.weighted = omega != 1.0,
                              .omega = omega,
                              .streaming = c->streaming,
-                             .want_change = want_change};
+                             .want_change = want_change,
+                             .uniform = c->uniform};
   return sweeps_once(it, &kind);
 }
 
@@ -121,6 +136,16 @@ static void describe_kernel(const struct cfg *cfg, bool general, char *text, siz
   sweeps_describe(cfg, general, "Chebyshev's weighted sweep", "rows in both buffers", text, len);
 }
 
+/* A faces plate's start-up finds rho by Lanczos (spectrum.h): two private buffers and a saved
+ * copy of one while it runs. */
+static void memory(const struct cfg *cfg, const struct decomp_layout *layout, int rank,
+                   bool general, struct method_memory *out) {
+  (void)layout;
+  (void)rank;
+  (void)general;
+  *out = (struct method_memory){.buffers = cfg_faces(cfg) ? 3.0 : 0.0};
+}
+
 static double steps_to(const struct estimate_model *model, const struct method_figures *f,
                        double from, double goal) {
   (void)f;
@@ -143,5 +168,6 @@ const struct method_ops method_chebyshev = {.name = "chebyshev",
                                             .stall_window = stall_window,
                                             .save = save,
                                             .destroy = destroy,
+                                            .memory = memory,
                                             .describe_kernel = describe_kernel,
                                             .steps_to = steps_to};

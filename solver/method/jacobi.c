@@ -14,10 +14,11 @@
 struct jacobi {
   int64_t first_iteration;
   bool streaming;
-  bool tuned;                 /* the plain sweeps run the trial's variants */
-  struct tune_trial variants; /* and the trial, counted as the first sweeps run (tune.h) */
-  struct sweep_rect *rect;    /* temporal blocks: each level's rectangle */
-  double *scratch;            /* temporal blocks: the wavefront's rows (sweep.h) */
+  bool tuned;                     /* the plain sweeps run the trial's variants */
+  struct tune_trial variants;     /* and the trial, counted as the first sweeps run (tune.h) */
+  struct sweep_rect *rect;        /* temporal blocks: each level's rectangle */
+  double *scratch;                /* temporal blocks: the wavefront's rows (sweep.h) */
+  struct sweeps_uniform *uniform; /* a faces field's uniform runs (NULL: none) */
 };
 
 static void destroy(void **data) {
@@ -25,6 +26,7 @@ static void destroy(void **data) {
   if (j != NULL) {
     free(j->rect);
     free(j->scratch);
+    sweeps_uniform_destroy(&j->uniform);
     free(j);
   }
   *data = NULL;
@@ -42,6 +44,8 @@ static int create(const struct method_setup *s, void **data) {
   if (s->temporal_block > 1 &&
       sweeps_block_alloc(s->field, s->temporal_block, true, &j->rect, &j->scratch) != ERR_OK)
     team_abort(s->team, ERR_FAILURE);
+  if (sweeps_uniform_create(s->field, &j->uniform) != ERR_OK)
+    team_abort(s->team, ERR_FAILURE);
   *data = j;
   return ERR_OK;
 }
@@ -55,7 +59,8 @@ static double step(void *data, struct method_iterate *it, int64_t k, int64_t las
   struct sweeps_kind kind = {
       .streaming = j->streaming,
       .want_change = want_change,
-      .variant = j->tuned ? tune_trial_variant(&j->variants, sweep, want_change) : NULL};
+      .variant = j->tuned ? tune_trial_variant(&j->variants, sweep, want_change) : NULL,
+      .uniform = j->uniform};
   if (!j->tuned || !tune_trial_open(&j->variants))
     return sweeps_once(it, &kind);
   /* the trial's sweeps, timed (the first sweeps of the run only) */

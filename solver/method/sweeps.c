@@ -20,6 +20,85 @@ struct sweep_faces sweeps_faces_at(const struct field *f, int64_t at) {
   return faces;
 }
 
+/* Whether point p of the arrays holds exactly (bit for bit) the tile's uniform values. */
+static bool uniform_at(const struct field *f, int64_t p, const struct sweeps_uniform_tile *u) {
+  for (int d = 0; d < DECOMP_NSIDES; d++)
+    if (memcmp(&f->cond[d][p], &u->cond, sizeof u->cond) != 0)
+      return false;
+  return memcmp(&f->diag[p], &u->diag, sizeof u->diag) == 0 &&
+         memcmp(&f->load[p], &u->load, sizeof u->load) == 0;
+}
+
+/* Tile t's values (those of its first point whose four conductances are equal, from the
+ * middle row on: the interior of a plate of one conductivity) and each row's longest run of
+ * them. Returns the points the runs cover. */
+static int64_t tile_runs(const struct field *f, int64_t t, struct sweeps_uniform_tile *u) {
+  int64_t n = f->tiles[t].nrows, m = f->tiles[t].ncols, s = field_stride(f, t);
+  int64_t first = f->tile_offset[t] + f->depth * s + f->depth;
+  bool found = false;
+  for (int64_t k = 0; k < n * m && !found; k++) {
+    int64_t p = first + ((k / m + n / 2) % n) * s + k % m;
+    double c = f->cond[DECOMP_NORTH][p];
+    found = c > 0.0 && memcmp(&f->cond[DECOMP_SOUTH][p], &c, sizeof c) == 0 &&
+            memcmp(&f->cond[DECOMP_WEST][p], &c, sizeof c) == 0 &&
+            memcmp(&f->cond[DECOMP_EAST][p], &c, sizeof c) == 0;
+    if (found)
+      *u = (struct sweeps_uniform_tile){c, f->diag[p], f->load[p], u->run};
+  }
+  int64_t covered = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t best_lo = 0, best_hi = 0, lo = 0;
+    for (int64_t j = 0; found && j <= m; j++) {
+      if (j < m && uniform_at(f, first + i * s + j, u))
+        continue;
+      if (j - lo > best_hi - best_lo)
+        best_lo = lo, best_hi = j;
+      lo = j + 1;
+    }
+    u->run[i][0] = best_lo;
+    u->run[i][1] = best_hi;
+    covered += best_hi - best_lo;
+  }
+  return covered;
+}
+
+int sweeps_uniform_create(const struct field *f, struct sweeps_uniform **out) {
+  *out = NULL;
+  if (!field_faces(f))
+    return ERR_OK;
+  struct sweeps_uniform *u = calloc(1, sizeof *u);
+  if (u == NULL || (u->tile = calloc((size_t)f->ntiles + 1, sizeof *u->tile)) == NULL) {
+    free(u);
+    return err_set(ERR_FAILURE, "out of memory for the uniform runs");
+  }
+  u->ntiles = f->ntiles;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    struct sweeps_uniform_tile *tile = &u->tile[t];
+    tile->run = malloc(((size_t)f->tiles[t].nrows + 1) * sizeof *tile->run);
+    if (tile->run == NULL) {
+      sweeps_uniform_destroy(&u);
+      return err_set(ERR_FAILURE, "out of memory for the uniform runs");
+    }
+    /* worth it only where the runs are most of the tile: else the arrays throughout */
+    if (4 * tile_runs(f, t, tile) < f->tiles[t].nrows * f->tiles[t].ncols) {
+      free(tile->run);
+      tile->run = NULL;
+    }
+  }
+  *out = u;
+  return ERR_OK;
+}
+
+void sweeps_uniform_destroy(struct sweeps_uniform **u) {
+  if (u == NULL || *u == NULL)
+    return;
+  for (int64_t t = 0; t < (*u)->ntiles; t++)
+    free((*u)->tile[t].run);
+  free((*u)->tile);
+  free(*u);
+  *u = NULL;
+}
+
 /* Rows [r0, r0 + nrows) x columns [c0, c0 + ncols) of tile t, buffer `in` into the other,
  * local coordinates. */
 static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int64_t nrows,
@@ -31,6 +110,16 @@ static double sweep_rows(struct field *f, int64_t t, int64_t r0, int64_t c0, int
   int64_t at = (r0 - 1) * stride + c0 - 1;
   const double *from = field_interior(f, f->current, t) + at;
   double *to = field_interior(f, 1 - f->current, t) + at;
+  const struct sweeps_uniform_tile *u = kind->uniform != NULL ? &kind->uniform->tile[t] : NULL;
+  if (field_faces(f) && u != NULL && u->run != NULL) { /* the runs of this tile's rows */
+    struct sweep_faces faces =
+        sweeps_faces_at(f, from - (f->base + (int64_t)f->current * f->buffer_len));
+    const struct sweep_faces_uniform runs = {u->cond, u->diag, u->load,
+                                             (const int64_t(*)[2])(u->run + r0), c0};
+    return sweep_tile_faces_uniform(from, to, &faces, &runs, nrows, ncols, stride,
+                                    kind->weighted ? kind->omega : 1.0, kind->streaming,
+                                    kind->want_change);
+  }
   if (field_faces(f)) { /* the faces arrays sit where the point sits in a buffer */
     struct sweep_faces faces =
         sweeps_faces_at(f, from - (f->base + (int64_t)f->current * f->buffer_len));
@@ -164,7 +253,9 @@ void sweeps_describe(const struct cfg *cfg, bool general, const char *untuned, c
                      char *text, size_t len) {
   if (text[0] == '\0')
     snprintf(text, len, "%s, %s, %s stores",
-             general ? "general update (sources or regions: coef * average + rhs)" : untuned,
+             cfg_faces(cfg) ? "faces update (conductances: (sum of c x neighbour + load) / diag)"
+             : general      ? "general update (sources or regions: coef * average + rhs)"
+                            : untuned,
              sweep_isa_name(sweep_isa_default()),
              cfg->stores == CFG_STORES_STREAMING ? "streaming" : "regular");
   size_t used = strlen(text);

@@ -17,6 +17,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where each tile of a faces field has runs of one plate's values (sweep.h: struct
+ * sweep_faces_uniform): found once, so that the sweeps read the arrays only off them. A tile
+ * whose runs would cover under a quarter of its points has none (the arrays' kernel is as
+ * fast there). */
+struct sweeps_uniform_tile {
+  double cond, diag, load;
+  int64_t (*run)[2]; /* per row of the tile; NULL: no runs */
+};
+struct sweeps_uniform {
+  int64_t ntiles;
+  struct sweeps_uniform_tile *tile;
+};
+
+/* The runs of f's tiles (field_faces(f)); *out NULL for a field that is not a faces one. Not
+ * collective. Errors: ERR_FAILURE (memory). */
+int sweeps_uniform_create(const struct field *f, struct sweeps_uniform **out);
+/* Accepts NULL and *u == NULL; sets *u to NULL. */
+void sweeps_uniform_destroy(struct sweeps_uniform **u);
+
 /* How one step sweeps: plain (Jacobi) or weighted by omega (Chebyshev), regular or streaming
  * stores, the change wanted or not. */
 struct sweeps_kind {
@@ -24,7 +43,8 @@ struct sweeps_kind {
   double omega;
   bool streaming;
   bool want_change;
-  const struct sweep_variant *variant; /* plain sweeps: the one chosen (NULL: none) */
+  const struct sweep_variant *variant;  /* plain sweeps: the one chosen (NULL: none) */
+  const struct sweeps_uniform *uniform; /* a faces field's runs (NULL: the arrays throughout) */
 };
 
 /* The faces operator's arrays of f (field_faces) from `at` doubles into a buffer: where the
@@ -51,8 +71,9 @@ int sweeps_block_alloc(const struct field *f, int64_t block, bool with_scratch,
                        struct sweep_rect **rect, double **scratch);
 
 /* The summary's kernel line of a method that sweeps: `untuned` (its sweep where the calibration
- * chose nothing: text is empty) or the general update, with the CPU's instruction set and the
- * stores set; then a temporal block's wavefront, its rows kept as `rows` says. Appends to text. */
+ * chose nothing: text is empty), the faces update (cfg_faces) or the general update, with the CPU's
+ * instruction set and the stores set; then a temporal block's wavefront, its rows kept as `rows`
+ * says. Appends to text. */
 void sweeps_describe(const struct cfg *cfg, bool general, const char *untuned, const char *rows,
                      char *text, size_t len);
 

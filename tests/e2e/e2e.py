@@ -497,7 +497,21 @@ def case_progress_header_and_summary():
         raise Failure(f"the default summary: at most 8 lines of at most 100 characters, the "
                       f"details under --verbose; got:\n{p.stdout}")
     v = run(plate(), ranks=2, args=("--verbose",))
-    expect_in(v.stdout, ["MLUP/s", "halo exchange", "kernel ", "halo per iteration"], "--verbose")
+    expect_in(v.stdout, ["MLUP/s", "halo exchange", "kernel ", "halo per iteration",
+                         "process (rank 0)"], "--verbose")
+    # where the whole process's time went: its phases add up to the total, which holds the
+    # solve's wall time and the output's write
+    m = re.search(r"process \(rank 0\) ([0-9.]+) s: MPI start-up ([0-9.]+) s, configuration and "
+                  r"plan ([0-9.]+) s, allocation and first touch ([0-9.]+) s, solve ([0-9.]+) s "
+                  r"\(the wall time and the error estimate above\), heat balance ([0-9.]+) s, "
+                  r"output ([0-9.]+) s", v.stdout)
+    wall = re.search(r"wall time ([0-9.]+) s", v.stdout)
+    if m is None or wall is None:
+        raise Failure(f"--verbose: no process line or wall time:\n{v.stdout}")
+    total, *phases = (float(x) for x in m.groups())
+    if abs(total - sum(phases)) > 0.002 or phases[3] < float(wall.group(1)) - 0.001:
+        raise Failure(f"--verbose: process {total} s against its phases {phases} (sum "
+                      f"{sum(phases)}) and the wall time {wall.group(1)} s")
     # heat flows in W only where the plate has units: a conductivity (W/(m K))
     if "heat into" in p.stdout:
         raise Failure(f"heat flows in W on a plate without a conductivity:\n{p.stdout}")

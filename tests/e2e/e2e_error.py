@@ -53,6 +53,8 @@ def solve(text, sets=(), ranks=1, want_exit=(0, 3)):
             field = f["temperature"][...]
             attrs = {k: f.attrs[k] for k in ("iterations", "error_estimate", "error_bound",
                                               "converged", "ranks")}
+            attrs["field_lo"] = float(field[1:-1, 1:-1].min())
+            attrs["field_hi"] = float(field[1:-1, 1:-1].max())
         if attrs["ranks"] != ranks:
             raise Failure(f"{' '.join(cmd)}: ran on {attrs['ranks']} ranks, asked for {ranks}")
         return p, attrs, exact.max_error(field)
@@ -220,6 +222,78 @@ def case_chebyshev_iterations_grow_linearly():
             raise Failure(f"iterations to 0.01 degrees: {n0}^2 {k0}, {n1}^2 {k1}: more than "
                           f"linear growth ({counts})")
     print("chebyshev iterations to 0.01 degrees:", counts)
+
+
+def case_bound_capped_by_the_maximum_principle():
+    """A held plate without sources: T* lies within the edges' range, so the bound is never
+    more than the iterate's farthest distance to that range's other end (issue 30: 5 Chebyshev
+    iterations on a 0-100 plate said 3.49e+04 degrees), and still never below the true error;
+    every method, early stops on thin, prime and square plates."""
+    for nx, ny in ((255, 255), (2, 200), (97, 5), (1, 1), (13, 13)):
+        for method, steps in (("chebyshev", (1, 5)), ("jacobi", (1, 5)), ("multigrid", (1,))):
+            for most in steps:
+                what = f"{method} {nx} x {ny}, {most} steps"
+                p, attrs, true = solve(config(nx, ny), (f"solver.method={method}",
+                                                        f"solver.max_iterations={most}",
+                                                        "solver.tolerance=1e-300"))
+                bound = attrs["error_bound"]
+                if not bound >= true:
+                    raise Failure(f"{what}: the bound {bound:.6g} is below the true error "
+                                  f"{true:.6g}")
+                lo, hi = attrs["field_lo"], attrs["field_hi"]
+                cap = max(hi - 0.0, 100.0 - lo) * (1 + 1e-12) + 1e-12
+                if not bound <= cap:
+                    raise Failure(f"{what}: the bound {bound:.6g} exceeds the maximum "
+                                  f"principle's {cap:.6g} (interior in [{lo}, {hi}])")
+
+
+def case_multigrid_bound_never_below_the_true_error():
+    """Multigrid stopped after 1, 2 and 3 cycles on the error suite's shapes (1 x 1 to 2 x 200,
+    thin and prime plates): the bound (the change's, the residual profile's or the maximum
+    principle's, whichever is least) is never below the true error."""
+    for nx, ny in GRIDS:
+        for edges, interior in EDGES[:3]:
+            floor = rounding_floor(edges, interior)
+            for most in (1, 2, 3):
+                what = f"multigrid {nx} x {ny}, edges {edges}, start {interior}, {most} cycles"
+                _, attrs, true = solve(config(nx, ny, edges, interior),
+                                       (f"solver.max_iterations={most}", "solver.tolerance=1e-300",
+                                        "solver.method=multigrid"))
+                if not attrs["error_bound"] >= true - floor:
+                    raise Failure(f"{what}: the bound {attrs['error_bound']:.6g} is below the "
+                                  f"true error {true:.6g}")
+
+
+def case_multigrid_target_error_stops_within_one_cycle_of_the_fewest():
+    """solver.target_error with multigrid (issue 32): the run stops, converged, with a true
+    error within the target, at most one cycle after the fewest cycles whose true error meets
+    it (found by stopping runs at max_iterations = 1, 2, ... and comparing with the sine
+    transform's exact solution)."""
+    plates = [((255, 255), (100.0, 0.0, 0.0, 0.0), 0.0), ((100, 37), (10.0, -20.0, 35.0, 5.0), 50.0),
+              ((2, 200), (100.0, 0.0, 0.0, 0.0), 0.0), ((97, 5), (-7.5, 3.0, 80.0, 1.0), 20.0),
+              ((31, 64), (100.0, 100.0, 100.0, 100.0), 0.0), ((127, 33), (100.0, 0.0, 0.0, 0.0), 0.0)]
+    for (nx, ny), edges, interior in plates:
+        text = config(nx, ny, edges, interior)
+        for target in (1e-2, 1e-5):
+            what = f"multigrid {nx} x {ny}, edges {edges}, target {target}"
+            _, attrs, true = solve(text, ("solver.method=multigrid", f"solver.target_error={target}",
+                                          "solver.max_iterations=1000"), want_exit=(0,))
+            stopped = int(attrs["iterations"])
+            floor = rounding_floor(edges, interior)  # the sine transform's own rounding
+            if not true <= target or not attrs["error_bound"] >= true - floor:
+                raise Failure(f"{what}: stopped at {stopped} with true error {true:.3g}, bound "
+                              f"{attrs['error_bound']:.3g}")
+            fewest = 0
+            for k in range(1, stopped + 1):
+                _, _, t = solve(text, ("solver.method=multigrid", f"solver.max_iterations={k}",
+                                       "solver.tolerance=1e-300"))
+                if t <= target:
+                    fewest = k
+                    break
+            print(f"{what}: stopped at {stopped} cycles, the fewest that meet it {fewest}")
+            if not stopped <= fewest + 1:
+                raise Failure(f"{what}: stopped at {stopped} cycles, but {fewest} already meet "
+                              f"the target (true error {t:.3g}): more than one cycle late")
 
 
 def case_new_keys_refused_with_their_line():

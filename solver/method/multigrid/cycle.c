@@ -120,9 +120,11 @@ static void smooth_tile(const struct multigrid *mg, int l, int64_t t, int in, do
   }
 }
 
-/* One colour of a red-black Gauss-Seidel sweep of tile t, in place: the points whose global
- * (row + column) has parity `colour` take the update of their neighbours, all of the other
- * colour, so the order within the colour does not matter. */
+/* One colour of a red-black Gauss-Seidel sweep of tile t of a coarse level with held points (its
+ * operator point by point, coarse_masks), in place: the points whose global (row + column) has
+ * parity `colour` take the update of their neighbours, all of the other colour, so the order
+ * within the colour does not matter; a fixed point's correction stays 0. (Every other level
+ * smooths in one pass a step: smooth_redblack_one_pass.) */
 static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf, int colour) {
   const struct level *L = &mg->lv[l];
   const struct decomp_tile *tile = &L->tiles[t];
@@ -169,11 +171,86 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
   }
 }
 
+/* The sides of tile t whose ring is another tile's: their black points wait for the exchange. */
+static unsigned shared_sides(const struct decomp_tile *tile) {
+  static const unsigned bit[DECOMP_NSIDES] = {SWEEP_SIDE_NORTH, SWEEP_SIDE_SOUTH, SWEEP_SIDE_WEST,
+                                              SWEEP_SIDE_EAST};
+  unsigned sides = 0;
+  for (int d = 0; d < DECOMP_NSIDES; d++)
+    if (tile->nbr_rank[d] != DECOMP_BOUNDARY)
+      sides |= bit[d];
+  return sides;
+}
+
+/* One pass of tile t of level l (sweep_redblack), or with `sides` the deferred black points
+ * (sweep_redblack_sides): level 0 with the Laplace or the general update, a coarse level with
+ * the faces operator of its rows' and columns' weights. */
+static double redblack_pass(const struct multigrid *mg, int l, int64_t t, int buf, bool sides,
+                            bool want_change) {
+  const struct level *L = &mg->lv[l];
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t st = L->stride[t], corner = st + 1;
+  int parity = (int)((tile->row0 + tile->col0) & 1);
+  const double *coef = NULL, *rhs = NULL;
+  struct sweep_axes faces, *fp = NULL;
+  if (l == 0 && L->keep != NULL) {
+    coef = L->keep[t] - corner;
+    rhs = L->b[t] - corner;
+  } else if (l > 0) {
+    faces = (struct sweep_axes){L->rows.w_lo + tile->row0, L->rows.w_hi + tile->row0,
+                                 L->rows.diag + tile->row0, L->cols.w_lo + tile->col0,
+                                 L->cols.w_hi + tile->col0, L->cols.diag + tile->col0,
+                                 L->f[t] - corner};
+    fp = &faces;
+  }
+  if (sides) {
+    sweep_redblack_sides(L->x[buf][t] - corner, coef, rhs, fp, tile->nrows, tile->ncols, st, parity,
+                         shared_sides(tile));
+    return 0.0;
+  }
+  return sweep_redblack(L->x[buf][t] - corner, coef, rhs, fp, tile->nrows, tile->ncols, st, parity,
+                        shared_sides(tile), want_change);
+}
+
+/* Red-black steps in one pass through memory a step (sweep_redblack's wavefront), on level 0
+ * and on the coarse levels of a plate without held points (with them, a coarse level's
+ * operator is point by point: redblack_tile's two passes): the ring filled, every tile's red
+ * points and the black points away from its shared sides; then, where any tile has a shared
+ * side (more than one tile in all), the rings again, for the neighbours' new red points, and
+ * the black points along those sides. The same bits as a red pass and a black pass with an
+ * exchange before each, on every decomposition. */
+static void smooth_redblack_one_pass(struct multigrid *mg, int l, int steps) {
+  struct level *L = &mg->lv[l];
+  int buf = current_of(mg, l);
+  bool shared = mg->team->size > 1 || L->ntiles > 1; /* the same answer on every rank */
+  for (int s = 1; s <= steps; s++) {
+    mg_exchange(mg, l, buf);
+    /* the cycle's last step on one tile: its result's change in the same pass */
+    bool measure = l == 0 && mg->measure && s == steps && !shared;
+    for (int64_t t = 0; t < L->ntiles; t++) {
+      double change = redblack_pass(mg, l, t, buf, false, measure);
+      mg->change = measure && change > mg->change ? change : mg->change;
+    }
+    mg->change_measured = mg->change_measured || measure;
+    if (!shared)
+      continue;
+    mg_exchange(mg, l, buf);
+    for (int64_t t = 0; t < L->ntiles; t++)
+      redblack_pass(mg, l, t, buf, true, false);
+  }
+  mg->work += steps * levels_fraction(&mg->levels, l);
+}
+
 static void smooth(struct multigrid *mg, int l, int steps) {
   struct level *L = &mg->lv[l];
   if (l > 0 && mg->faces) { /* nine points: four colours (faces.c) */
     mg_faces_smooth(mg, l, steps);
     mg->work += steps * levels_fraction(&mg->levels, l);
+    return;
+  }
+  /* level 0 of a faces plate: redblack_tile's two passes from the field's arrays */
+  if (mg->p.smoother == MULTIGRID_REDBLACK && !mg->faces && (l == 0 || L->keep == NULL)) {
+    smooth_redblack_one_pass(mg, l, steps);
     return;
   }
   if (mg->p.smoother == MULTIGRID_REDBLACK) {
@@ -264,6 +341,31 @@ static void combine_rows(double *restrict out, const double *const rows[3], cons
       out[k] += w[t] * rows[t][k];
 }
 
+/* The columns [*a, *b) of a tile (local, from col0, nc of them) whose restriction has three
+ * terms at consecutive finer columns, two further on a column, with the first one's weights:
+ * the uniform interior, restricted without reading the tables (the same terms in the same
+ * order, so the same bits); empty where there is none. */
+static void uniform_restriction(const struct axis_tables *t, int64_t col0, int64_t nc, int64_t *a,
+                                int64_t *b) {
+  int64_t j = 0;
+  while (j < nc && t->nr[col0 + j] != 3)
+    j++;
+  *a = *b = j;
+  if (j == nc)
+    return;
+  const int64_t *i0 = &t->ir[3 * (col0 + j)];
+  const double *w0 = &t->wr[3 * (col0 + j)];
+  for (int64_t k = j; k < nc; k++) {
+    const int64_t *ik = &t->ir[3 * (col0 + k)];
+    const double *wk = &t->wr[3 * (col0 + k)];
+    int64_t step = 2 * (k - j);
+    if (t->nr[col0 + k] != 3 || ik[0] != i0[0] + step || ik[1] != i0[0] + step + 1 ||
+        ik[2] != i0[0] + step + 2 || wk[0] != w0[0] || wk[1] != w0[1] || wk[2] != w0[2])
+      break;
+    *b = k + 1;
+  }
+}
+
 /* f of level l (> 0) = P^T of `src` (level l - 1's residual, or its right-hand side): each
  * coarse point is the sum, in row order, of its fine rows' weights times their column sums
  * (the column weights times the values, in column order). */
@@ -280,10 +382,21 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
     const struct decomp_tile *tile = &L->tiles[t];
     int64_t s = L->stride[t], w = L->restrict_cols, nc = tile->ncols;
     double *sums = L->restrict_sums; /* the column sums of the box's rows, computed once */
+    int64_t ua, ub;
+    uniform_restriction(&L->cols, tile->col0, nc, &ua, &ub);
+    const int64_t *ju = &L->cols.ir[3 * (tile->col0 + ua)];
+    const double *wu = &L->cols.wr[3 * (tile->col0 + ua)];
     for (int64_t r = 0; r < L->restrict_rows; r++) {
       const double *row = scratch + r * w - L->restrict_c0;
       double *out = sums + r * nc;
       for (int64_t j = 0; j < nc; j++) {
+        if (j == ua && ua < ub) { /* the tables' own terms and order, without the tables */
+          const double *at = row + ju[0];
+          for (int64_t k = 0; k < ub - ua; k++, at += 2)
+            out[ua + k] = ((0.0 + wu[0] * at[0]) + wu[1] * at[1]) + wu[2] * at[2];
+          j = ub - 1;
+          continue;
+        }
         int64_t gj = tile->col0 + j;
         const int64_t *jj = &L->cols.ir[3 * gj];
         const double *wj = &L->cols.wr[3 * gj];
@@ -311,10 +424,62 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
   mg->work += levels_fraction(&mg->levels, l - 1);
 }
 
+/* Fine column k of a uniform run (interpolate_from): at coarse column kc (weight w1), or
+ * between kc and kc + 1 (weights wh); interpolate_from's terms in its order: the columns', the
+ * edge row's share, the held points' mask, then added. */
+static inline void interp_finish(double *x, const double *keep, const double *ring, bool row_edge,
+                                 double wr, int64_t k, double e) {
+  if (row_edge)
+    e += (1.0 - wr) * (ring[k] - x[k]);
+  if (keep != NULL)
+    e = keep[k] * e;
+  x[k] += e;
+}
+
+static inline void interp_at(double *x, const double *keep, const double *ring, const double *c,
+                             int64_t kc, double w1, bool row_edge, double wr, int64_t k) {
+  interp_finish(x, keep, ring, row_edge, wr, k, 0.0 + w1 * c[kc]);
+}
+
+static inline void interp_between(double *x, const double *keep, const double *ring,
+                                  const double *c, int64_t kc, double wh, bool row_edge, double wr,
+                                  int64_t k) {
+  interp_finish(x, keep, ring, row_edge, wr, k, (0.0 + wh * c[kc]) + wh * c[kc + 1]);
+}
+
+/* The columns [*a, *b) of a tile (local) whose interpolation alternates, from coarse column k0
+ * on, between one term of weight 1 at a coarse column and two of weight 1/2 between two: the
+ * uniform interior, interpolated without reading the tables (the same terms in the same order,
+ * so the same bits); empty where there is none (fewer than 4 columns). */
+static void uniform_interpolation(const struct axis_tables *t, int64_t col0, int64_t nc, int64_t *a,
+                                  int64_t *b) {
+  *a = *b = 0;
+  int64_t j = 0;
+  while (j < nc && !(t->ni[col0 + j] == 2 && t->wi[2 * (col0 + j)] == 0.5 &&
+                     t->wi[2 * (col0 + j) + 1] == 0.5))
+    j++;
+  if (j + 1 >= nc || t->ni[col0 + j + 1] != 1 || t->wi[2 * (col0 + j + 1)] != 1.0)
+    return;
+  int64_t k0 = t->ki[2 * (col0 + j)], end = j;
+  for (int64_t k = j; k < nc; k++) {
+    int64_t g = col0 + k, at = k - j + 1, kc = k0 + (at >> 1);
+    bool ok = (at & 1) == 0 ? t->ni[g] == 1 && t->ki[2 * g] == kc && t->wi[2 * g] == 1.0
+                            : t->ni[g] == 2 && t->ki[2 * g] == kc && t->ki[2 * g + 1] == kc + 1 &&
+                                  t->wi[2 * g] == 0.5 && t->wi[2 * g + 1] == 0.5;
+    if (!ok)
+      break;
+    end = k + 1;
+  }
+  if (end - j >= 4) {
+    *a = j;
+    *b = end;
+  }
+}
+
 /* Level l - 1's current iterate += P (level l's current iterate): each fine point adds the sum,
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
-static void interpolate_from(struct multigrid *mg, int l) {
+static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   if (mg->faces) { /* operator-dependent (faces.c) */
     mg_faces_interpolate(mg, l);
     mg->work += levels_fraction(&mg->levels, l - 1);
@@ -325,28 +490,72 @@ static void interpolate_from(struct multigrid *mg, int l) {
   int cur = current_of(mg, l), fine = current_of(mg, l - 1);
   fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   double *combined = L->interp_row;
+  static const double one = 1.0;
+  /* FMG onto level 0: the iterate is the run's field, whose ring holds the edge temperatures,
+   * so the correction toward an edge interpolates to (edge - iterate) there, the solution form */
+  bool toward_edges = extrapolate && l == 1 && mg->lv[1].shape->rows.parity >= 0;
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct decomp_tile *tile = &F->tiles[t];
     const struct fetch_box *bx = &L->interp.boxes[t];
     int64_t s = F->stride[t], w = bx->c1 - bx->c0;
     const double *box = scratch + bx->offset;
+    int64_t ua, ub, k0 = 0, phase = 0;
+    double uw1 = 1.0, uwh = 0.5;
+    uniform_interpolation(&F->cols, tile->col0, tile->ncols, &ua, &ub);
+    if (ua < ub) {
+      const int64_t g = tile->col0 + ua;
+      phase = F->cols.ni[g] == 2;
+      k0 = F->cols.ki[2 * g];
+      uw1 = F->cols.wi[2 * (g + phase)];
+      uwh = F->cols.wi[2 * (g + 1 - phase)];
+    }
     for (int64_t i = 0; i < tile->nrows; i++) {
       int64_t gi = tile->row0 + i;
       const int64_t *ki = &F->rows.ki[2 * gi];
       const double *rows[3] = {NULL, NULL, NULL};
       for (int a = 0; a < F->rows.ni[gi]; a++)
         rows[a] = box + (ki[a] - bx->r0) * w;
-      combine_rows(combined, rows, &F->rows.wi[2 * gi], F->rows.ni[gi], w);
+      const double *wr = &F->rows.wi[2 * gi];
+      if (extrapolate && !toward_edges && F->rows.ni[gi] == 1)
+        wr = &one;
+      combine_rows(combined, rows, wr, F->rows.ni[gi], w);
       const double *c = combined - bx->c0;
       double *xr = F->x[fine][t] + i * s;
       const double *kr = F->keep != NULL ? F->keep[t] + i * s : NULL;
+      /* toward_edges: a row next to the top or bottom edge (one term, weight below 1) takes the
+       * rest of its weight from the edge: the ring row beside it */
+      bool row_edge = toward_edges && F->rows.ni[gi] == 1 && wr[0] != 1.0;
+      const double *ring_row = gi == 0 ? xr - s : xr + s;
       for (int64_t j = 0; j < tile->ncols; j++) {
+        if (j == ua && ua < ub) { /* the tables' own terms and order, without the tables */
+          double *xu = xr + ua;
+          const double *ku = kr != NULL ? kr + ua : NULL, *ru = ring_row + ua;
+          int64_t n = ub - ua, k = 0;
+          /* column ua + k is a coarse column's where k + phase is even, else between two */
+          if (phase == 1)
+            interp_between(xu, ku, ru, c, k0, uwh, row_edge, wr[0], k++);
+          for (; k + 1 < n; k += 2) {
+            int64_t kc = k0 + ((k + phase) >> 1);
+            interp_at(xu, ku, ru, c, kc, uw1, row_edge, wr[0], k);
+            interp_between(xu, ku, ru, c, kc, uwh, row_edge, wr[0], k + 1);
+          }
+          if (k < n)
+            interp_at(xu, ku, ru, c, k0 + ((k + phase) >> 1), uw1, row_edge, wr[0], k);
+          j = ub - 1;
+          continue;
+        }
         int64_t gj = tile->col0 + j;
         const int64_t *kj = &F->cols.ki[2 * gj];
         const double *wj = &F->cols.wi[2 * gj];
-        double e = 0.0 + wj[0] * c[kj[0]];
+        bool col_edge = toward_edges && F->cols.ni[gj] == 1 && wj[0] != 1.0;
+        double e =
+            0.0 + (extrapolate && !toward_edges && F->cols.ni[gj] == 1 ? 1.0 : wj[0]) * c[kj[0]];
         if (F->cols.ni[gj] == 2)
           e += wj[1] * c[kj[1]];
+        if (col_edge) /* the ring column beside it, less the iterate: the correction there */
+          e += (wr[0] * (1.0 - wj[0])) * ((gj == 0 ? xr[j - 1] : xr[j + 1]) - xr[j]);
+        if (row_edge)
+          e += (1.0 - wr[0]) * (ring_row[j] - xr[j]);
         if (kr != NULL) /* a fixed point keeps its value (its held one, or a correction's 0) */
           e = kr[j] * e;
         xr[j] += e;
@@ -384,13 +593,15 @@ static void correct(struct multigrid *mg, int l, enum multigrid_cycle kind) {
     else if (kind == MULTIGRID_F)
       cycle(mg, c, MULTIGRID_V);
   }
-  interpolate_from(mg, c);
+  interpolate_from(mg, c, false);
 }
 
 static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind) {
   smooth(mg, l, mg->p.pre);
   correct(mg, l, kind);
+  mg->measure = l == 0; /* the fine level's last smoothing: the cycle's result */
   smooth(mg, l, mg->p.post);
+  mg->measure = false;
 }
 
 /* Full multigrid on the correction equation of the current iterate: its residual restricted to
@@ -407,10 +618,10 @@ static void fmg(struct multigrid *mg) {
     mg_coarsest_solve(&mg->lv[last]);
   for (int l = last - 1; l >= 1; l--) {
     zero_iterate(mg, l);
-    interpolate_from(mg, l + 1);
+    interpolate_from(mg, l + 1, true);
     cycle(mg, l, mg->p.cycle);
   }
-  interpolate_from(mg, 1);
+  interpolate_from(mg, 1, true);
   cycle(mg, 0, mg->p.cycle);
 }
 
@@ -450,13 +661,20 @@ static double faces_change(const struct multigrid *mg, int64_t t, int buf) {
 
 double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
   mg->work = 0.0;
+  mg->change = 0.0;
+  mg->change_measured = false;
   if (fmg_start)
     fmg(mg);
   else
     cycle(mg, 0, mg->p.cycle);
-  /* the result's change, for the check: its rings first */
+  /* the result's change, for the check: its rings first; measured already where the last
+   * smoothing step ran on one tile (smooth_redblack_one_pass). Counted as a unit of work either
+   * way, so that the figure is the same on every decomposition. */
   struct field *f = mg->field;
   mg_exchange(mg, 0, f->current);
+  mg->work += 1.0;
+  if (mg->change_measured)
+    return mg->change;
   double change = 0.0;
   for (int64_t t = 0; t < f->ntiles; t++) {
     double d = mg->faces     ? faces_change(mg, t, f->current)
@@ -465,6 +683,5 @@ double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
                                                  f->tiles[t].ncols, field_stride(f, t));
     change = d > change ? d : change;
   }
-  mg->work += 1.0;
   return change;
 }

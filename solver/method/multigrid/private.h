@@ -83,7 +83,10 @@ struct multigrid {
   MPI_Comm comm;
   /* smoothing step s (1-based): x' = (x + beta (u - x)) + alpha (x - x_before) */
   double alpha[64], beta[64];
-  double work;  /* fine-sweep equivalents of the last cycle */
+  double work;          /* fine-sweep equivalents of the last cycle */
+  bool measure;         /* the smoothing under way is the cycle's last on level 0 */
+  bool change_measured; /* ... and it measured the result's change, into `change` */
+  double change;
   bool general; /* the field has sources or fixed points: every level masks and level 0 has b */
   /* The field has the faces operator (field_faces): level 0 updates from its arrays; every
    * coarse level has a Galerkin nine-point operator (keep, sw, corner) and the transfers are
