@@ -191,6 +191,11 @@ static int implicit_step(struct stepper *s, int64_t n, double q, double goal, in
       f->load[o] = s->load0[o] + a * x[o];
     }
   })
+  /* method "jacobi" reads the faces arrays' uniform runs once, at create (sweeps.h): made
+   * again on this step's diagonal and load */
+  method_jacobi.destroy(&s->inner);
+  struct method_setup js = {.field = f, .halo = s->halo, .team = s->team, .temporal_block = 1};
+  CHECK(method_jacobi.create(&js, &s->inner));
   struct method_iterate it = {.field = f, .halo = s->halo, .team = s->team};
   double weight = second ? 1.5 : 1.0;
   if (s->mg != NULL && s->mg_weight != weight) { /* BDF2's second step: a new operator */
