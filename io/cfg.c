@@ -48,6 +48,7 @@ enum key_type {
   KEY_ENUM,     /* enum field, set from one of `choices` (its index is the enum's value) */
   KEY_BOOL,     /* bool field */
   KEY_INT_PAIR, /* int[2] field, from an array of two integers */
+  KEY_FLOATS,   /* struct cfg_floats field, from an array of numbers (each as KEY_FLOAT) */
   KEY_EXPR,     /* struct cfg_expr field: a number (lo <= x <= hi, as KEY_FLOAT) or a string
                  * holding an expression of x and y, compiled once the plate's size is known */
 };
@@ -59,6 +60,8 @@ struct value {
   const char *s; /* KEY_STRING; KEY_EXPR's text (NULL: the number f) */
   bool b;
   int64_t pair[2];
+  const double *list; /* KEY_FLOATS: nlist numbers */
+  int64_t nlist;
 };
 
 struct key_def {
@@ -95,6 +98,10 @@ static const char *const method_names[] = {"jacobi", "chebyshev", "multigrid", N
 static const char *const cycle_names[] = {"V", "W", "F", NULL};
 static const char *const smoother_names[] = {"redblack", "chebyshev", "jacobi", NULL};
 static const char *const region_shape_names[] = {"rectangle", "disk", "mask", NULL};
+static const char *const scheme_names[] = {"implicit", "bdf2", "explicit", NULL};
+_Static_assert(sizeof(enum cfg_scheme) == sizeof(int) && CFG_SCHEME_IMPLICIT == 0 &&
+                   CFG_SCHEME_BDF2 == 1 && CFG_SCHEME_EXPLICIT == 2,
+               "scheme_names is indexed by enum cfg_scheme");
 
 /* The enum fields are written as int: that must be their size. */
 _Static_assert(sizeof(enum cfg_partitioner) == sizeof(int), "enum cfg_partitioner is an int");
@@ -189,6 +196,10 @@ static const struct key_def schema[] = {
      .def = {.s = "/conductivity"}, .help = "the dataset of plate.conductivity_file"},
     {"plate", "thickness", POSITIVE, FIELD(thickness), .def = {.f = 1.0},
      .help = "m; with the conductivity and the source, div(k t grad T) + q = 0"},
+    {"plate", "density", POSITIVE, FIELD(density), .def = {.f = 1.0},
+     .help = "kg/m^3, rho in rho c t dT/dt = div(k t grad T) + q ([time] only)"},
+    {"plate", "specific_heat", POSITIVE, FIELD(specific_heat), .def = {.f = 1.0},
+     .help = "J/(kg K), c in rho c t dT/dt = div(k t grad T) + q ([time] only)"},
     EDGE_KEYS(0, "top", top, "y = 0", "x"),
     EDGE_KEYS(1, "bottom", bottom, "y = height", "x"),
     EDGE_KEYS(2, "left", left, "x = 0", "y"),
@@ -309,6 +320,25 @@ static const struct key_def schema[] = {
     {"halo", "overlap", .type = KEY_BOOL, FIELD(halo_overlap), .def = {.b = true},
      .help = "sweep the points that need no halo while the messages between nodes are in "
              "flight (same results)"},
+    {"time", "end", POSITIVE, FIELD(time_end), .def_text = "none (the steady state)",
+     .help = "s: solve the transient heat equation from initial.interior up to this time"},
+    {"time", "step", POSITIVE, FIELD(time_step), .def_text = "from steps",
+     .help = "s: the time step (give step or steps, not both)"},
+    {"time", "steps", COUNT_FROM(1), FIELD(time_steps), .def_text = "from step",
+     .help = "number of equal steps to time.end (give step or steps, not both)"},
+    {"time", "scheme", .type = KEY_ENUM, FIELD(scheme), .choices = scheme_names,
+     .def = {.i = CFG_SCHEME_IMPLICIT},
+     .help = "implicit (backward Euler), bdf2 (second order, damps stiff modes) or explicit "
+             "(forward Euler, refused above its stability limit)"},
+    {"time", "output_every", POSITIVE, FIELD(output_every), .def_text = "every step",
+     .help = "s: a snapshot into the series whenever simulated time passes a multiple of this"},
+    {"time", "output_times", .type = KEY_FLOATS, FIELD(output_times), .lo = 0, .lo_open = true,
+     .hi = DBL_MAX, .def_text = "none",
+     .help = "s: snapshots at the first steps at or past these times (increasing, up to end), "
+             "beside output_every's"},
+    {"time", "step_error", POSITIVE, FIELD(step_error), .def_text = "from the scheme",
+     .help = "degrees: the bound each implicit step's solve must reach (default: 1e-3 x the "
+             "step's largest change for implicit, and 1e-4 x for bdf2)"},
     {"output", "path", .type = KEY_STRING, FIELD(output_path), .def = {.s = "plate.h5"},
      .help = "HDF5 file the result is written to"},
     {"output", "mode", .type = KEY_ENUM, FIELD(output_mode), .choices = output_mode_names,
@@ -435,6 +465,12 @@ static const char *expected(const struct key_def *k, char *buf, size_t size) {
     snprintf(buf, size, "[rows, cols]: two integers from %lld to %lld", (long long)k->min,
              (long long)k->max);
     break;
+  case KEY_FLOATS: {
+    char lo[32];
+    snprintf(buf, size, "an array of one or more numbers, each %s %s",
+             k->lo_open ? ">" : ">=", bound(k->lo, lo));
+    break;
+  }
   }
   return buf;
 }
@@ -478,6 +514,9 @@ static const char *type_text(const struct key_def *k, char *buf, size_t size) {
     break;
   case KEY_INT_PAIR:
     snprintf(buf, size, "[int, int], each from %lld to %lld", (long long)k->min, (long long)k->max);
+    break;
+  case KEY_FLOATS:
+    snprintf(buf, size, "[float, ...], each %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     break;
   }
   return buf;
@@ -759,6 +798,19 @@ static int set_value(void *base, const struct key_def *k, const struct value *v)
     memcpy(f, pair, sizeof pair);
     break;
   }
+  case KEY_FLOATS: {
+    struct cfg_floats list = {.count = v->nlist}, old;
+    if (v->nlist > 0) {
+      list.values = malloc((size_t)v->nlist * sizeof *list.values);
+      if (list.values == NULL)
+        return err_set(ERR_FAILURE, "out of memory for %s.%s", k->section, k->name);
+      memcpy(list.values, v->list, (size_t)v->nlist * sizeof *list.values);
+    }
+    memcpy(&old, f, sizeof old);
+    free(old.values);
+    memcpy(f, &list, sizeof list);
+    break;
+  }
   case KEY_EXPR: {
     struct cfg_expr x = {.value = v->s != NULL ? NAN : v->f, .text = NULL}, old;
     if (v->s != NULL && (x.text = strdup(v->s)) == NULL)
@@ -785,6 +837,11 @@ static void free_value(void *base, const struct key_def *k) {
     owned = x.text;
     x.text = NULL;
     memcpy(f, &x, sizeof x);
+  } else if (k->type == KEY_FLOATS) {
+    struct cfg_floats list, empty = {0};
+    memcpy(&list, f, sizeof list);
+    memcpy(f, &empty, sizeof empty);
+    free(list.values);
   }
   free(owned);
 }
@@ -817,6 +874,13 @@ static struct value get_value(const void *base, const struct key_def *k) {
     memcpy(pair, f, sizeof pair);
     v.pair[0] = pair[0];
     v.pair[1] = pair[1];
+    break;
+  }
+  case KEY_FLOATS: {
+    struct cfg_floats list;
+    memcpy(&list, f, sizeof list);
+    v.list = list.values;
+    v.nlist = list.count;
     break;
   }
   case KEY_EXPR: {
@@ -924,6 +988,27 @@ static int apply(void *base, const struct key_def *k, int region, const struct t
       v.pair[e] = t->items[e];
     }
     break;
+  case KEY_FLOATS: {
+    if ((t->type != TOML_ARRAY && t->type != TOML_INT_ARRAY) || t->nitems == 0)
+      return bad_value(w, k, region, raw, raw_len, "");
+    double *list = malloc(t->nitems * sizeof *list);
+    if (list == NULL)
+      return err_set(ERR_FAILURE, "out of memory for %s.%s", k->section, k->name);
+    for (size_t e = 0; e < t->nitems; e++) {
+      const struct toml_value *item = &t->values[e];
+      bool ok = (item->type == TOML_INTEGER && exact_double(item->integer, &list[e])) ||
+                (item->type == TOML_FLOAT && (list[e] = item->number, true));
+      if (!ok || !in_float_range(k, list[e])) {
+        free(list);
+        return bad_value(w, k, region, raw, raw_len, "");
+      }
+    }
+    v.list = list;
+    v.nlist = (int64_t)t->nitems;
+    int status = set_value(base, k, &v);
+    free(list);
+    return status;
+  }
   }
   return set_value(base, k, &v);
 }
@@ -1848,6 +1933,83 @@ static int check_heat_leaves(struct build *b) {
               schema[last].name);
 }
 
+/* [time]: any of its keys needs time.end (the transient runs to it), and exactly one of
+ * time.step and time.steps; the step must not pass the end. The message blames the key given. */
+static int check_time(struct build *b) {
+  struct cfg *c = b->cfg;
+  int kend = find_dotted("time.end"), kstep = find_dotted("time.step"),
+      ksteps = find_dotted("time.steps");
+  size_t given = NKEYS;
+  for (size_t k = 0; k < NKEYS; k++)
+    if (strcmp(schema[k].section, "time") == 0 && b->origin[k].order > 0 &&
+        (given == NKEYS || b->origin[k].order > b->origin[given].order))
+      given = k;
+  if (given == NKEYS)
+    return ERR_OK;
+  c->transient = true;
+  struct where w = where_of(b, &b->origin[given]);
+  if (b->origin[kend].order <= 0)
+    return fail(&w, "time.%s: [time] needs time.end, the simulated time in s to run to",
+                schema[given].name);
+  bool step = b->origin[kstep].order > 0, steps = b->origin[ksteps].order > 0;
+  if (step == steps) {
+    w = where_of(b, step ? later_of(&b->origin[kstep], &b->origin[ksteps]) : &b->origin[kend]);
+    return fail(&w, "time.%s: give exactly one of time.step (s) and time.steps (a count), got %s",
+                step ? "steps" : "end", step ? "both" : "neither");
+  }
+  if (step && c->time_step > c->time_end) {
+    w = where_of(b, &b->origin[kstep]);
+    char sv[32], ev[32];
+    return fail(&w, "time.step must be at most time.end (%s s), got %s", shortest(c->time_end, ev),
+                shortest(c->time_step, sv));
+  }
+  const struct cfg_floats *times = &c->output_times;
+  for (int64_t e = 0; e < times->count; e++)
+    if ((e > 0 && !(times->values[e] > times->values[e - 1])) || times->values[e] > c->time_end) {
+      w = where_of(b, &b->origin[find_dotted("time.output_times")]);
+      char tv[32], ev[32];
+      return fail(&w,
+                  "time.output_times must increase and end by time.end (%s s), got %s at "
+                  "position %lld",
+                  shortest(c->time_end, ev), shortest(times->values[e], tv), (long long)e + 1);
+    }
+  /* not yet with the transient (docs/configuration.md, "Time"): deeper rings, a restart */
+  int kblock = find_dotted("solver.temporal_block"), kfrom = find_dotted("initial.from_file");
+  if (c->temporal_block > 1) {
+    w = where_of(b, &b->origin[kblock]);
+    return fail(&w,
+                "solver.temporal_block must be 1 with [time] (a time step is one solve of "
+                "its own operator), got %lld",
+                (long long)c->temporal_block);
+  }
+  if (c->checkpoint_interval > 0) {
+    w = where_of(b, &b->origin[find_dotted("output.checkpoint_interval")]);
+    return fail(&w, "output.checkpoint_interval is not yet supported with [time] (a series "
+                    "writes no checkpoint yet; a signal still stops it with its file whole): "
+                    "remove it");
+  }
+  if (c->from_file != NULL && c->from_file[0] != '\0') {
+    w = where_of(b, &b->origin[kfrom]);
+    return fail(&w, "initial.from_file is not yet supported with [time] (a series does not "
+                    "continue from a file yet): remove one of the two");
+  }
+  if (!step) {
+    c->time_step = c->time_end / (double)c->time_steps;
+    return ERR_OK;
+  }
+  /* equal steps only (a shortened last step would change BDF2's weights): end a whole number
+   * of steps, up to rounding */
+  double n = round(c->time_end / c->time_step);
+  if (!(fabs(c->time_end / c->time_step - n) <= 1e-9 * n) || n > 1e15) {
+    w = where_of(b, &b->origin[kstep]);
+    char sv[32], ev[32];
+    return fail(&w, "time.step must divide time.end (%s s) into equal steps, got %s",
+                shortest(c->time_end, ev), shortest(c->time_step, sv));
+  }
+  c->time_steps = (int64_t)n;
+  return ERR_OK;
+}
+
 int cfg_create(const char *text, size_t len, const char *name, const char *const *sets, int nsets,
                struct cfg **out) {
   *out = NULL;
@@ -1878,6 +2040,8 @@ int cfg_create(const char *text, size_t len, const char *name, const char *const
   for (int r = 1; status == ERR_OK && r <= b.cfg->nregions; r++)
     status = check_region(&b, r);
   if (status == ERR_OK)
+    status = check_time(&b);
+  if (status == ERR_OK && !b.cfg->transient) /* a transient is unique without an anchor */
     status = check_heat_leaves(&b);
   /* cfg_origin's lines: the configuration's keys, then NKEYS for each region. */
   size_t nlines = NKEYS * (size_t)(1 + (b.cfg != NULL ? b.cfg->nregions : 0));
@@ -1924,6 +2088,8 @@ bool cfg_general(const struct cfg *cfg) {
 }
 
 bool cfg_faces(const struct cfg *cfg) {
+  if (cfg->transient) /* the time step adds to the faces operator's diagonal and load */
+    return true;
   for (int e = 0; e < 4; e++)
     if (cfg->edge[e].kind != CFG_EDGE_HELD)
       return true;
@@ -2107,6 +2273,14 @@ static void print_value(FILE *out, const struct key_def *k, const struct value *
   case KEY_INT_PAIR:
     fprintf(out, "[%lld, %lld]", (long long)v->pair[0], (long long)v->pair[1]);
     break;
+  case KEY_FLOATS:
+    fputc('[', out);
+    for (int64_t e = 0; e < v->nlist; e++) {
+      fputs(e > 0 ? ", " : "", out);
+      fputs(format_float(v->list[e], buf), out);
+    }
+    fputc(']', out);
+    break;
   case KEY_EXPR:
     if (v->s != NULL)
       print_string(out, v->s);
@@ -2143,6 +2317,15 @@ void cfg_print(const struct cfg *cfg, FILE *out) {
       if (first_of_section(k))
         print_regions(cfg, out);
       continue;
+    }
+    /* [time] only for a transient, with the keys it was given as (step or steps; the optional
+     * ones where set): printed, the others would be refused when read back */
+    if (strcmp(schema[k].section, "time") == 0) {
+      char key[64];
+      snprintf(key, sizeof key, "time.%s", schema[k].name);
+      bool optional = strcmp(schema[k].name, "end") != 0 && strcmp(schema[k].name, "scheme") != 0;
+      if (!cfg->transient || (optional && !cfg_is_set(cfg, key)))
+        continue;
     }
     if (first_of_section(k))
       fprintf(out, "%s[%s]\n", k == 0 ? "" : "\n", schema[k].section);
@@ -2217,6 +2400,8 @@ const char *cfg_output_mode_name(enum cfg_output_mode m) {
 const char *cfg_cycle_name(enum cfg_cycle c) {
   return (unsigned)c <= CFG_CYCLE_F ? cycle_names[c] : "unknown";
 }
+
+const char *cfg_scheme_name(enum cfg_scheme s) { return scheme_names[s]; }
 
 const char *cfg_smoother_name(enum cfg_smoother m) {
   return (unsigned)m <= CFG_SMOOTHER_JACOBI ? smoother_names[m] : "unknown";

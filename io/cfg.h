@@ -25,6 +25,7 @@ enum cfg_stores { CFG_STORES_REGULAR, CFG_STORES_STREAMING, CFG_STORES_AUTO };
 enum cfg_method { CFG_METHOD_JACOBI, CFG_METHOD_CHEBYSHEV, CFG_METHOD_MULTIGRID };
 enum cfg_cycle { CFG_CYCLE_V, CFG_CYCLE_W, CFG_CYCLE_F };
 enum cfg_smoother { CFG_SMOOTHER_REDBLACK, CFG_SMOOTHER_CHEBYSHEV, CFG_SMOOTHER_JACOBI };
+enum cfg_scheme { CFG_SCHEME_IMPLICIT, CFG_SCHEME_BDF2, CFG_SCHEME_EXPLICIT };
 
 /* Largest magnitude accepted for a temperature. The 5-point average of values bounded by M is
  * bounded by M in IEEE arithmetic (rounding is monotonic), and 4 * CFG_MAX_TEMPERATURE is
@@ -37,6 +38,12 @@ enum cfg_smoother { CFG_SMOOTHER_REDBLACK, CFG_SMOOTHER_CHEBYSHEV, CFG_SMOOTHER_
 struct cfg_expr {
   double value;
   char *text;
+};
+
+/* A list of numbers (time.output_times): count of them at values (NULL when count is 0). */
+struct cfg_floats {
+  double *values;
+  int64_t count;
 };
 
 /* The shapes a fixed-temperature region may take. */
@@ -109,6 +116,18 @@ struct cfg {
   struct cfg_expr conductivity_k;
   char *conductivity_file, *conductivity_dataset;
   double thickness; /* m, > 0 */
+  /* The plate's heat capacity for the transient ([time]): kg/m^3 and J/(kg K), > 0. */
+  double density, specific_heat;
+  /* [time]: the transient heat equation (docs/configuration.md, "Time"). transient is true when
+   * time.end is given; then exactly one of time_step (s) and time_steps is set (the other 0),
+   * output_every is 0 (and output_times empty) for a snapshot at every step, step_error 0 for
+   * the rule from the scheme's
+   * truncation error. Without [time], the steady state as before. */
+  bool transient;
+  double time_end, time_step, output_every, step_error;
+  int64_t time_steps;
+  struct cfg_floats output_times; /* s, increasing, each in (0, end]; count 0: none */
+  enum cfg_scheme scheme;
   /* [boundary]: held edges' temperatures, numbers or expressions of the position along the
    * edge (0, the number, for an edge that is not held: the ring beyond it holds 0, field.h);
    * and every edge's kind (indexed top, bottom, left, right: decomp_side's north, south, west,
@@ -220,7 +239,7 @@ void cfg_print_reference(FILE *out);
 
 /* Names for messages and output: "block", "cyclic", "block-cyclic"; "auto", "shm", "p2p";
  * "gather", "parallel"; "regular", "streaming", "auto"; "jacobi", "chebyshev", "multigrid"; "V",
- * "W", "F"; "redblack", "chebyshev", "jacobi". */
+ * "W", "F"; "redblack", "chebyshev", "jacobi"; "implicit", "bdf2", "explicit". */
 const char *cfg_partitioner_name(enum cfg_partitioner p);
 const char *cfg_halo_mode_name(enum cfg_halo_mode m);
 const char *cfg_output_mode_name(enum cfg_output_mode m);
@@ -228,5 +247,6 @@ const char *cfg_stores_name(enum cfg_stores m);
 const char *cfg_method_name(enum cfg_method m);
 const char *cfg_cycle_name(enum cfg_cycle c);
 const char *cfg_smoother_name(enum cfg_smoother s);
+const char *cfg_scheme_name(enum cfg_scheme s);
 
 #endif /* JACOBI_CFG_H */

@@ -3,6 +3,7 @@
 
 usage: plot.py FILE.h5 [-o OUT.png] [--owner]
        plot.py --history FILE.h5 [FILE.h5...] [-o OUT.png]
+       plot.py SERIES.h5 [--times T1,T2,...] [--point X,Y] [-o OUT.png]
 
 Draws /temperature (or, with --owner, /owner: which rank owns each point, -1 on
 the boundary ring) as an image with a colour bar as tall as the plate and
@@ -16,6 +17,12 @@ With --history, draws each file's /history (one row per check): the error
 estimate (solid) and the guaranteed bound (dashed) against iterations (cycles
 for multigrid) on the left and against seconds on the right, every run on the
 same two plots: e.g. Jacobi, Chebyshev and multigrid on one plate.
+
+A transient's series (a file with /series, written with [time]) gets one frame
+per chosen time (--times, seconds; the nearest snapshot; default: the first,
+the last and two between) on one figure with a shared colour scale, and, with
+--point X,Y (metres from the top-left corner, y down), the temperature of the
+grid point nearest it against time, beside them.
 
 Needs h5py, numpy and matplotlib (Debian: python3-h5py python3-matplotlib);
 runs headless (Agg).
@@ -126,6 +133,66 @@ def history(paths, out):
     return 0
 
 
+def series(path, times, point, out):
+    """Frames of /series/T at the snapshots nearest `times`, and the curve at `point`."""
+    import numpy as np
+
+    with h5py.File(path, "r") as f:
+        T = f["series/T"]
+        time = f["series/time"][...]
+        g = f["series"].attrs
+        h, x0, y0 = float(g["spacing"]), float(g["x0"]), float(g["y0"])
+        scheme = text(g.get("scheme", "?"))
+        if times is None:
+            picks = sorted({0, len(time) // 3, 2 * len(time) // 3, len(time) - 1})
+        else:
+            picks = [int(np.abs(time - t).argmin()) for t in times]
+        frames = [T[k] for k in picks]
+        curve = None
+        if point is not None:
+            j = int(round((point[0] - x0) / h))
+            i = int(round((point[1] - y0) / h))
+            ny, nx = T.shape[1], T.shape[2]
+            if not (0 <= i < ny and 0 <= j < nx):
+                print(f"plot.py: the point {point} is off the plate", file=sys.stderr)
+                return 2
+            curve = (T[:, i, j], x0 + j * h, y0 + i * h)
+    ny, nx = frames[0].shape
+    lo = min(float(fr.min()) for fr in frames)
+    hi = max(float(fr.max()) for fr in frames)
+    ncols = len(frames) + (curve is not None)
+    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols, 4.0), squeeze=False)
+    extent = (x0 - 0.5 * h, x0 + (nx - 0.5) * h, y0 + (ny - 0.5) * h, y0 - 0.5 * h)
+    for ax, k, fr in zip(axes[0], picks, frames):
+        image = ax.imshow(fr, cmap="inferno", origin="upper", interpolation="nearest",
+                          extent=extent, vmin=lo, vmax=hi)
+        ax.set_title(f"t = {time[k]:.6g} s")
+        ax.set_xlabel("x (m)")
+        if point is not None:
+            ax.plot([curve[1]], [curve[2]], "c+", markersize=10)
+    axes[0][0].set_ylabel("y (m, down from the top edge)")
+    fig.colorbar(image, ax=list(axes[0][:len(frames)]), label="temperature (degrees)",
+                 shrink=0.8)
+    if curve is not None:
+        ax = axes[0][-1]
+        ax.plot(time, curve[0], "o-", markersize=3)
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("temperature (degrees)")
+        ax.set_title(f"at x = {curve[1]:.4g} m, y = {curve[2]:.4g} m")
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(f"{os.path.basename(path)}: {nx} x {ny}, {scheme}, {len(time)} snapshots")
+    fig.savefig(out, dpi=100, bbox_inches="tight")
+    print(f"wrote {out}")
+    return 0
+
+
+def numbers(s, count=None):
+    values = [float(v) for v in s.split(",")]
+    if count is not None and len(values) != count:
+        raise argparse.ArgumentTypeError(f"expected {count} numbers, got {s!r}")
+    return values
+
+
 def beside(ax):
     """An axes for the colour bar, right of `ax` and exactly as tall."""
     from mpl_toolkits.axes_grid1 import make_axes_locatable
@@ -141,6 +208,10 @@ def main(argv=None):
                         help="draw /owner (needs output.owner_map = true) instead of /temperature")
     parser.add_argument("--history", nargs="+", metavar="FILE.h5",
                         help="draw these files' convergence histories on one plot instead")
+    parser.add_argument("--times", type=numbers, metavar="T1,T2,...",
+                        help="a series: the times (s) to draw (the nearest snapshots)")
+    parser.add_argument("--point", type=lambda s: numbers(s, 2), metavar="X,Y",
+                        help="a series: the temperature against time at this point (m)")
     args = parser.parse_args(argv)
     if args.history:
         files = args.history + ([args.file] if args.file else [])
@@ -154,6 +225,10 @@ def main(argv=None):
     except OSError as e:
         print(f"plot.py: cannot open {args.file} as an HDF5 file: {e}", file=sys.stderr)
         return 2
+    if "series" in f:
+        f.close()
+        return series(args.file, args.times, args.point,
+                      args.output or os.path.splitext(args.file)[0] + ".series.png")
     with f:
         if name not in f:
             hint = " (run with output.owner_map = true)" if args.owner else ""

@@ -30,6 +30,7 @@
 #include "solver/plate.h"
 #include "solver/report.h"
 #include "solver/solve.h"
+#include "solver/transient.h"
 
 #include <errno.h>
 #include <math.h>
@@ -84,6 +85,7 @@ static int allocate(struct run *run);
 static int solve(struct run *run);
 static int write_result(struct run *run);
 static int finish(struct run *run, int status);
+static int march(struct run *run);
 
 int main(int argc, char **argv) {
   /* Before MPI_Init: Open MPI's start-up writes files of its own (PMIx's shared store), and
@@ -105,10 +107,12 @@ int main(int argc, char **argv) {
   if (status == ERR_OK && !run.finished)
     status = allocate(&run);
   run.phase[REPORT_PHASE_ALLOCATE] = lap(&t);
-  if (status == ERR_OK && !run.finished)
+  if (status == ERR_OK && !run.finished && run.cfg->transient)
+    status = march(&run); /* [time]: the series instead of the steady state */
+  if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = solve(&run);
   run.phase[REPORT_PHASE_SOLVE] = lap(&t);
-  if (status == ERR_OK && !run.finished)
+  if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = write_result(&run);
   if (status == ERR_OK)
     status = check_stdout(run.team);
@@ -377,6 +381,17 @@ static int plan(struct run *run) {
   if (run->method->memory != NULL)
     run->method->memory(run->cfg, &run->layout, run->team->rank, general, &m);
   double extra = m.buffers + (general ? 3.0 + 1.0 / 8.0 + 1.0 : 0.0), extra_bytes = m.bytes;
+  if (run->cfg->transient) { /* the stepper's five buffers (transient.c), and its multigrid */
+    extra += 5.0;
+    if (run->cfg->scheme != CFG_SCHEME_EXPLICIT &&
+        (!cfg_is_set(run->cfg, "solver.method") || run->cfg->method == CFG_METHOD_MULTIGRID) &&
+        run->method != &method_multigrid) {
+      struct method_memory mg = {0};
+      method_multigrid.memory(run->cfg, &run->layout, run->team->rank, general, &mg);
+      extra += mg.buffers;
+      extra_bytes += mg.bytes;
+    }
+  }
   if (field_check_memory(&run->layout, run->team, run->cfg->temporal_block, extra, extra_bytes) !=
       ERR_OK) {
     char blame[640];
@@ -776,6 +791,49 @@ static int write_result(struct run *run) {
   free(sidecar);
   free(xmf);
   plate_heat_release(&heat);
+  return ERR_OK;
+}
+
+/* [time]: march to time.end and write the series (transient.h), with its own header and
+ * summary. Collective. */
+static int march(struct run *run) {
+  const struct cfg *cfg = run->cfg;
+  struct team *team = run->team;
+  if (team->rank == 0 && !run->cli.quiet) {
+    int nodes = 0;
+    for (int r = 0; r < team->size; r++)
+      nodes += team->node_of_rank[r] == r;
+    printf("jacobi %s: transient, %lld x %lld points, %d rank%s on %d node%s: scheme %s, %lld "
+           "steps of %.6g s to %.6g s%s\n",
+           JACOBI_VERSION, (long long)cfg->nx, (long long)cfg->ny, team->size,
+           team->size == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", cfg_scheme_name(cfg->scheme),
+           (long long)cfg->time_steps, cfg->time_step, cfg->time_end,
+           cfg->scheme == CFG_SCHEME_EXPLICIT ? ""
+           : !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID
+               ? " (each step solved by multigrid cycles, certified by a Jacobi sweep)"
+               : " (each step solved by Jacobi sweeps)");
+    fflush(stdout);
+  }
+  method_exchange(halo_exchange, run->halo, team, run->field->current);
+  CHECK(team_agree(team, solve_catch_signals()));
+  struct transient_result r;
+  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, halo_mode_of(cfg->halo_mode),
+                      !run->cli.quiet, &r));
+  run->result.converged = !r.interrupted;
+  run->result.interrupted = r.interrupted; /* exit 4 */
+  uint64_t checksum = field_checksum(run->field, team);
+  if (team->rank == 0) { /* the summary, as the steady run's, even with --quiet */
+    printf("%s t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s; snapshots %.3g s); "
+           "last step's change %.3g; largest step solve bound %.3g; explicit limit %.6g s\n"
+           "series: %lld snapshots in %s%s\nchecksum %016llx\n",
+           r.interrupted ? "stopped by a signal at" : "reached", (double)r.steps * cfg->time_step,
+           (long long)r.steps, (long long)r.cycles, (long long)r.sweeps, r.seconds,
+           r.snapshot_seconds, r.last_change, r.worst_bound, r.stability_limit,
+           (long long)r.snapshots, cfg->output_path,
+           r.interrupted ? " (up to the stop: a series does not continue from a file yet)" : "",
+           (unsigned long long)checksum);
+    fflush(stdout);
+  }
   return ERR_OK;
 }
 

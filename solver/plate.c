@@ -875,7 +875,7 @@ static int fill_faces(struct plate *p, struct field *f, const struct team *team)
   MPI_CHECK(MPI_Allreduce(flags, agreed, 2, MPI_INT, MPI_BOR, team->comm));
   p->start_lo = all[0];
   p->start_hi = -all[1];
-  if (!agreed[0])
+  if (!agreed[0] && !cfg->transient) /* a transient's is unique: C/dt anchors every step */
     return team_agree(team,
                       err_set(ERR_CONFIG,
                               "%s: the plate has no held edge, no held region, no convective "
@@ -931,6 +931,21 @@ static void fill_conductances(const struct plate *p, struct field *f) {
     }
     f->diag[o] =
         ((c_[DECOMP_NORTH] + c_[DECOMP_SOUTH]) + (c_[DECOMP_WEST] + c_[DECOMP_EAST])) + f->diag[o];
+  }
+}
+
+void plate_capacity(const struct plate *p, const struct field *f, double *capacity) {
+  const struct cfg *cfg = p->cfg;
+  double h = p->spacing, rct = (cfg->density * cfg->specific_heat) * cfg->thickness;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t stride = field_stride(f, t), base = f->tile_offset[t] + f->depth * stride + f->depth;
+    for (int64_t li = 0; li < f->tiles[t].nrows; li++)
+      for (int64_t lj = 0; lj < f->tiles[t].ncols; lj++) {
+        int64_t o = base + li * stride + lj;
+        struct node_cell c = node_cell(p, f->tiles[t].row0 + li, f->tiles[t].col0 + lj);
+        bool held = f->fixed != NULL && f->fixed[o] > 0 && cfg->regions[f->fixed[o] - 1].held;
+        capacity[o] = held ? 0.0 : rct * ((h * h) * (c.wx * c.wy));
+      }
   }
 }
 

@@ -116,6 +116,12 @@ int plate_heat_flow(const struct plate *plate, struct field *field, struct halo 
                     const struct team *team, struct plate_heat *out);
 void plate_heat_release(struct plate_heat *heat);
 
+/* The heat capacity of each point this rank owns, J/K, for the transient ([time]): rho c t V
+ * with V the point's control volume (h^2, halved on each edge that is not held, as the faces
+ * operator's), 0 at a held point (its temperature never changes). `capacity` is laid out as one
+ * field buffer (tile_offset); only interior points are set. Not collective. */
+void plate_capacity(const struct plate *plate, const struct field *field, double *capacity);
+
 /* Free the edges and the faces plate's arrays; accepts a zeroed plate. */
 void plate_destroy(struct plate *plate);
 

@@ -1251,7 +1251,6 @@ static void test_redblack_defers_the_shared_sides(void) {
   EXPECT(black_inner_changed > 0, "no inner black point changed");
 }
 
-
 int tests_register(void) {
   static const struct tests_case cases[] = {
       {"first_sweep_of_hot_top_edge", test_first_sweep_of_hot_top_edge},

@@ -871,7 +871,7 @@ redblack_faces_row(const double *up, double *mid, const double *down, const stru
 /* The storage columns [*ulo, *uhi) whose dx is exactly 2 (the coarse levels' uniform interior;
  * empty if none, or if a column between differs): with a row's dy of 2 their diagonal is 4. */
 static inline void axes_uniform(const struct sweep_axes *faces, int64_t ncols, int64_t *ulo,
-                                 int64_t *uhi) {
+                                int64_t *uhi) {
   *ulo = *uhi = 0;
   if (faces == NULL)
     return;
@@ -997,8 +997,8 @@ static void kernel_redblack_sides(double *x, const double *coef, const double *r
 }
 
 const struct sweep_kernel_set SWEEP_KERNEL_SET = {
-    kernel_plain,  kernel_weighted,      kernel_general,  kernel_faces,
-    kernel_faces_uniform, kernel_levels, kernel_redblack, kernel_redblack_sides};
+    kernel_plain,         kernel_weighted, kernel_general,  kernel_faces,
+    kernel_faces_uniform, kernel_levels,   kernel_redblack, kernel_redblack_sides};
 #endif /* SWEEP_KERNEL_SET */
 
 #endif

@@ -198,9 +198,9 @@ static double redblack_pass(const struct multigrid *mg, int l, int64_t t, int bu
     rhs = L->b[t] - corner;
   } else if (l > 0) {
     faces = (struct sweep_axes){L->rows.w_lo + tile->row0, L->rows.w_hi + tile->row0,
-                                 L->rows.diag + tile->row0, L->cols.w_lo + tile->col0,
-                                 L->cols.w_hi + tile->col0, L->cols.diag + tile->col0,
-                                 L->f[t] - corner};
+                                L->rows.diag + tile->row0, L->cols.w_lo + tile->col0,
+                                L->cols.w_hi + tile->col0, L->cols.diag + tile->col0,
+                                L->f[t] - corner};
     fp = &faces;
   }
   if (sides) {

@@ -1,0 +1,60 @@
+"""pvbatch_series_check.py - ParaView plays a transient's series (issue 31): its XDMF temporal
+collection opens with ParaView's XDMF reader (the legacy XDMFReader, "XDMF Reader" in the GUI's
+list), which reports one time step per snapshot
+at /series/time's values, and the field at each time is /series/T's snapshot, value for value
+(read with h5py). Not yet: Xdmf3ReaderS (what OpenDataFile picks for .xmf) skips the
+HyperSlab items that select a snapshot of /series/T ("Skipping unrecognized array type"), so it
+sees no field; docs/configuration.md, "Time", says to pick the XDMF Reader.
+
+usage: pvbatch pvbatch_series_check.py SERIES.xmf SERIES.h5   (CTest: under scripts/headless.sh)
+Exit 0 if all hold; prints FAIL and the reason otherwise.
+"""
+import sys
+
+import h5py
+import numpy
+from paraview import servermanager
+from paraview.simple import XDMFReader
+from vtk.util.numpy_support import vtk_to_numpy
+
+
+def leaf(data):
+    if not data.IsA("vtkCompositeDataSet"):
+        return data
+    it = data.NewIterator()
+    it.InitTraversal()
+    return it.GetCurrentDataObject()
+
+
+def check(reader_name, make, xmf, time, T):
+    reader = make(FileNames=[xmf])
+    steps = list(reader.TimestepValues)
+    if len(steps) != len(time) or not numpy.allclose(steps, time, rtol=1e-12, atol=0):
+        return f"{reader_name}: time steps {steps}, /series/time holds {list(time)}"
+    for k, t in enumerate(time):
+        reader.UpdatePipeline(t)
+        grid = leaf(servermanager.Fetch(reader))
+        array = grid.GetPointData().GetArray("T")
+        if array is None:
+            return f"{reader_name}: no point array T at t = {t}"
+        got = vtk_to_numpy(array).reshape(T.shape[1:])
+        if not numpy.array_equal(got, T[k]):
+            return f"{reader_name}: the field at t = {t} is not /series/T[{k}]"
+    return None
+
+
+def main(xmf, h5):
+    with h5py.File(h5, "r") as f:
+        time = f["/series/time"][...]
+        T = f["/series/T"][...]
+    for name, make in (("XDMFReader", XDMFReader),):
+        why = check(name, make, xmf, time, T)
+        if why is not None:
+            print(f"FAIL {why}")
+            return 1
+        print(f"ok {name}: {len(time)} time steps, {time[0]} .. {time[-1]} s, fields equal")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
