@@ -240,8 +240,10 @@ static int setup(struct stepper *s, struct transient_result *out) {
   s->older = calloc(1, bytes);
   if (s->rate == NULL || s->diag0 == NULL || s->load0 == NULL || s->old == NULL || s->older == NULL)
     return team_agree(s->team, err_set(ERR_FAILURE, "out of memory for the time stepper"));
-  memcpy(s->diag0, f->diag, bytes);
-  memcpy(s->load0, f->load, bytes);
+  if (bytes > 0) { /* a rank that owns no tile has nothing to keep */
+    memcpy(s->diag0, f->diag, bytes);
+    memcpy(s->load0, f->load, bytes);
+  }
   plate_capacity(s->plate, f, s->rate);
   double dt = s->dt, limit = INFINITY;
   FOR_POINTS(f, o, {
@@ -310,9 +312,10 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
   out->snapshots = 1;
   for (int64_t n = 0; n < cfg->time_steps; n++) {
     size_t bytes = (size_t)f->buffer_len * sizeof(double);
-    if (cfg->scheme == CFG_SCHEME_BDF2)
+    if (cfg->scheme == CFG_SCHEME_BDF2 && bytes > 0)
       memcpy(s->older, s->old, bytes);
-    memcpy(s->old, current(f), bytes);
+    if (bytes > 0)
+      memcpy(s->old, current(f), bytes);
     double bound = 0.0;
     if (cfg->scheme == CFG_SCHEME_EXPLICIT) {
       method_exchange(halo_exchange, s->halo, s->team, f->current);

@@ -105,11 +105,13 @@ int comparison_bound(struct field *f, struct halo *halo, const struct team *team
                                        : err_set(ERR_FAILURE, "out of memory for the "
                                                               "comparison function")));
   comparison_dominance(f, team, out);
-  memcpy(saved, f->base, bytes);
+  if (bytes > 0) /* a rank that owns no tile may have no window memory at all */
+    memcpy(saved, f->base, bytes);
   /* w = 0 everywhere, the grid's ring included (the ring's values belong to the right-hand
    * side, not to A); the ranks' buffers are one shared window, so all zero theirs before any
    * exchange reads them (the exchange orders its reads after its own synchronisation). */
-  memset(f->base, 0, bytes);
+  if (bytes > 0)
+    memset(f->base, 0, bytes);
   int status = ERR_OK, buf = 0;
   MPI_Barrier(team->comm);
   for (int64_t k = 0; k < sweeps && status == ERR_OK; k++) {
@@ -123,7 +125,8 @@ int comparison_bound(struct field *f, struct halo *halo, const struct team *team
   if (status == ERR_OK)
     comparison_check(f, buf, team, out);
   MPI_Barrier(team->comm);
-  memcpy(f->base, saved, bytes);
+  if (bytes > 0)
+    memcpy(f->base, saved, bytes);
   MPI_Barrier(team->comm);
   free(saved);
   out->inverse_norm = out->comparison < out->dominance ? out->comparison : out->dominance;

@@ -270,11 +270,14 @@ int spectrum_faces_radius(struct field *f, struct halo *halo, const struct team 
     /* Neighbours on the node read this rank's buffers in place (halo.h): none is reading it
      * once every rank is here (node_quiet), and none reads it again before an exchange. */
     node_quiet(&l);
-    memcpy(saved, carrier, bytes);
-    memset(carrier, 0, bytes); /* the ring beyond the grid's edges: 0, the homogeneous operator */
+    if (bytes > 0) { /* a rank that owns no tile may have no window memory at all */
+      memcpy(saved, carrier, bytes);
+      memset(carrier, 0, bytes); /* the ring beyond the grid's edges: 0, the homogeneous operator */
+    }
     *rho = lanczos_run(&l, alpha, beta, work, steps);
     node_quiet(&l); /* every rank's last loads of the carriers are done */
-    memcpy(carrier, saved, bytes);
+    if (bytes > 0)
+      memcpy(carrier, saved, bytes);
     /* v, w and prev were swapped among the three: free what the struct holds */
     v = l.v;
     w = l.w;
