@@ -114,6 +114,20 @@ static inline double *field_interior(const struct field *f, int buf, int64_t t) 
   return field_tile(f, buf, t) + f->depth * field_stride(f, t) + f->depth;
 }
 
+/* `body` at each of this rank's interior points, tile by tile and row by row, with `o` the
+ * point's offset in a buffer (the same in every buffer and in field-sized arrays laid out by
+ * tile_offset, such as the faces operator's). */
+#define FIELD_FOR_POINTS(f, o, body)                                                               \
+  for (int64_t t_ = 0; t_ < (f)->ntiles; t_++) {                                                   \
+    int64_t stride_ = field_stride((f), t_);                                                       \
+    int64_t base_ = (f)->tile_offset[t_] + (f)->depth * stride_ + (f)->depth;                      \
+    for (int64_t li_ = 0; li_ < (f)->tiles[t_].nrows; li_++)                                       \
+      for (int64_t lj_ = 0; lj_ < (f)->tiles[t_].ncols; lj_++) {                                   \
+        int64_t o = base_ + li_ * stride_ + lj_;                                                   \
+        body                                                                                       \
+      }                                                                                            \
+  }
+
 /* Decomposition-independent fingerprint of the current iterate: a sum, wrapping mod 2^64, of a
  * hash of (global index, exact bits) over every interior point. Equal fields give equal
  * checksums on any decomposition; a change of one bit anywhere changes it. Collective on

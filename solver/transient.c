@@ -5,6 +5,7 @@
 #include "io/series.h"
 #include "solver/bound/exact.h"
 #include "solver/kernel/operator.h"
+#include "solver/method/implicit.h"
 #include "solver/method/method.h"
 #include "solver/solve.h"
 
@@ -24,9 +25,7 @@ struct stepper {
    * dt (W/K), the steady operator's own diagonal and load, and the fields of the two steps
    * before (T_n, and T_(n-1) for bdf2). */
   double *rate, *diag0, *load0, *old, *older;
-  void *inner; /* method "jacobi"'s data: the certificate's sweeps, and the solve's without mg */
-  void *mg;    /* method "multigrid"'s data, built on the step's operator; NULL: Jacobi alone */
-  double mg_weight; /* the weight of C/dt in the operator mg was built on */
+  struct implicit_solver *solver; /* an implicit step's solve (implicit.h); NULL: explicit */
   struct io_series *series;
   enum halo_mode halo_mode; /* multigrid's coarse levels' */
   /* the next of time.output_times, and the next multiple of time.output_every, to pass */
@@ -35,25 +34,10 @@ struct stepper {
   double since_bound;      /* the largest step bound since the last snapshot */
 };
 
-/* fn(o) over this rank's interior points, o the offset in a buffer. */
-#define FOR_POINTS(f, o, body)                                                                     \
-  for (int64_t t_ = 0; t_ < (f)->ntiles; t_++) {                                                   \
-    int64_t stride_ = field_stride((f), t_);                                                       \
-    int64_t base_ = (f)->tile_offset[t_] + (f)->depth * stride_ + (f)->depth;                      \
-    for (int64_t li_ = 0; li_ < (f)->tiles[t_].nrows; li_++)                                       \
-      for (int64_t lj_ = 0; lj_ < (f)->tiles[t_].ncols; lj_++) {                                   \
-        int64_t o = base_ + li_ * stride_ + lj_;                                                   \
-        body                                                                                       \
-      }                                                                                            \
-  }
-
 static double *current(const struct field *f) { return f->base + f->current * f->buffer_len; }
 
 static void stepper_release(struct stepper *s) {
-  if (s->inner != NULL)
-    method_jacobi.destroy(&s->inner);
-  if (s->mg != NULL)
-    method_multigrid.destroy(&s->mg);
+  implicit_destroy(&s->solver);
   io_series_destroy(&s->series);
   free(s->rate);
   free(s->diag0);
@@ -67,36 +51,20 @@ static int agree_max(const struct team *team, double *value) {
   return ERR_OK;
 }
 
-/* max over the free points of (sum of conductances) / diag: Jacobi's contraction factor in the
- * max norm for the diagonal diag0 + weight C/dt. Collective. */
-static int contraction(const struct stepper *s, double weight, double *q) {
-  const struct field *f = s->f;
-  double mine = 0.0;
-  FOR_POINTS(f, o, {
-    double sum = (f->cond[DECOMP_NORTH][o] + f->cond[DECOMP_SOUTH][o]) +
-                 (f->cond[DECOMP_WEST][o] + f->cond[DECOMP_EAST][o]);
-    double r = sum / (s->diag0[o] + weight * s->rate[o]);
-    mine = r > mine ? r : mine;
-  })
-  *q = mine;
-  CHECK(agree_max(s->team, q));
-  return ERR_OK;
-}
-
 /* The heat row of the current field at `time` (series.h's columns). Collective. */
 static int heat_row(struct stepper *s, double time, double row[IO_SERIES_HEAT]) {
   struct field *f = s->f;
   const double *x = current(f);
   /* stored energy, summed exactly: the same bits on every decomposition */
   double scale = 0.0;
-  FOR_POINTS(f, o, {
+  FIELD_FOR_POINTS(f, o, {
     double e = fabs(s->rate[o] * s->dt * x[o]);
     scale = e > scale ? e : scale;
   })
   CHECK(agree_max(s->team, &scale));
   int shift = exact_shift(f->layout->nx * f->layout->ny + 1);
   exact_wide sum = 0;
-  FOR_POINTS(f, o, { sum += exact_quantise((s->rate[o] * s->dt) * x[o], scale, shift); })
+  FIELD_FOR_POINTS(f, o, { sum += exact_quantise((s->rate[o] * s->dt) * x[o], scale, shift); })
   double stored = 0.0;
   exact_sum(s->team, &sum, 1, &scale, shift, &stored);
   /* the flows of the steady operator's own diagonal and load at this field */
@@ -158,30 +126,14 @@ static void explicit_step(struct stepper *s) {
   f->current = 1 - f->current;
 }
 
-/* Multigrid on the operator diag0 + weight C/dt (its coarse levels are built from the
- * field's diagonal at create). Collective; agreed. */
-static int multigrid_on_step(struct stepper *s, double weight) {
-  struct field *f = s->f;
-  double *diag = f->diag;
-  FOR_POINTS(f, o, { diag[o] = s->diag0[o] + weight * s->rate[o]; })
-  struct method_setup ms = {.field = f,
-                            .halo = s->halo,
-                            .team = s->team,
-                            .cfg = s->cfg,
-                            .halo_mode = s->halo_mode,
-                            .temporal_block = 1};
-  s->mg_weight = weight;
-  return method_multigrid.create(&ms, &s->mg);
-}
-
-/* One implicit step (n counts from 0): the step's diagonal and load, then Jacobi sweeps from
- * T_n to the step's error. Returns the bound reached in *bound. Collective. */
-static int implicit_step(struct stepper *s, int64_t n, double q, double goal, int64_t *sweeps,
-                         int64_t *cycles, double *bound) {
+/* One implicit step (n counts from 0): the step's diagonal and load, then its solve
+ * (implicit.h) from T_n to the step's error. Returns the bound reached in *bound. Collective. */
+static int implicit_step(struct stepper *s, int64_t n, double goal, struct implicit_stats *stats,
+                         double *bound) {
   struct field *f = s->f;
   bool second = s->cfg->scheme == CFG_SCHEME_BDF2 && n > 0;
   const double *x = current(f);
-  FOR_POINTS(f, o, {
+  FIELD_FOR_POINTS(f, o, {
     double a = s->rate[o];
     if (second) {
       f->diag[o] = s->diag0[o] + 1.5 * a;
@@ -191,43 +143,8 @@ static int implicit_step(struct stepper *s, int64_t n, double q, double goal, in
       f->load[o] = s->load0[o] + a * x[o];
     }
   })
-  /* method "jacobi" reads the faces arrays' uniform runs once, at create (sweeps.h): made
-   * again on this step's diagonal and load */
-  method_jacobi.destroy(&s->inner);
-  struct method_setup js = {.field = f, .halo = s->halo, .team = s->team, .temporal_block = 1};
-  CHECK(method_jacobi.create(&js, &s->inner));
-  struct method_iterate it = {.field = f, .halo = s->halo, .team = s->team};
-  double weight = second ? 1.5 : 1.0;
-  if (s->mg != NULL && s->mg_weight != weight) { /* BDF2's second step: a new operator */
-    method_multigrid.destroy(&s->mg);
-    CHECK(multigrid_on_step(s, weight));
-  }
-  for (int64_t k = 1;; k++) {
-    if (s->mg != NULL) { /* a cycle, then a sweep whose change certifies its result */
-      method_exchange(halo_exchange, s->halo, s->team, f->current);
-      /* never a full-multigrid start (cycle 1 of a run): the previous step is the better start */
-      (void)method_multigrid.step(s->mg, &it, k + 1, k + 1, false);
-      (*cycles)++;
-    }
-    method_exchange(halo_exchange, s->halo, s->team, f->current);
-    double change = method_jacobi.step(s->inner, &it, k, k, true);
-    CHECK(agree_max(s->team, &change));
-    (*sweeps)++;
-    if (!isfinite(change))
-      return err_set(ERR_FAILURE, "the field is no longer finite in time step %lld",
-                     (long long)n + 1);
-    *bound = q / (1.0 - q) * change;
-    if (*bound <= goal || change == 0.0)
-      return ERR_OK;
-    if (k >= s->cfg->max_iterations)
-      return err_set(ERR_CONFIG,
-                     "%s: time step %lld's solve did not reach its error %.3g in "
-                     "solver.max_iterations = %lld %s (bound %.3g): raise "
-                     "solver.max_iterations or time.step_error, or take smaller steps",
-                     cfg_origin(s->cfg, "solver.max_iterations"), (long long)n + 1, goal,
-                     (long long)s->cfg->max_iterations, s->mg != NULL ? "cycles" : "Jacobi sweeps",
-                     *bound);
-  }
+  return implicit_solve(s->solver, second ? 1.5 : 1.0, n > 0 ? s->older : NULL, goal, n + 1, bound,
+                        stats);
 }
 
 static int setup(struct stepper *s, struct transient_result *out) {
@@ -246,7 +163,7 @@ static int setup(struct stepper *s, struct transient_result *out) {
   }
   plate_capacity(s->plate, f, s->rate);
   double dt = s->dt, limit = INFINITY;
-  FOR_POINTS(f, o, {
+  FIELD_FOR_POINTS(f, o, {
     if (s->rate[o] > 0.0 && s->rate[o] / s->diag0[o] < limit)
       limit = s->rate[o] / s->diag0[o];
     s->rate[o] /= dt;
@@ -266,11 +183,17 @@ static int setup(struct stepper *s, struct transient_result *out) {
                                        ceil(cfg->time_end / out->stability_limit)));
   }
   if (cfg->scheme != CFG_SCHEME_EXPLICIT) {
-    struct method_setup ms = {.field = f, .halo = s->halo, .team = s->team, .temporal_block = 1};
-    CHECK(method_jacobi.create(&ms, &s->inner));
     /* multigrid unless solver.method names another method */
-    if (!cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID)
-      CHECK(multigrid_on_step(s, 1.0));
+    struct implicit_setup is = {.field = f,
+                                .halo = s->halo,
+                                .team = s->team,
+                                .cfg = cfg,
+                                .halo_mode = s->halo_mode,
+                                .rate = s->rate,
+                                .diag0 = s->diag0,
+                                .multigrid = !cfg_is_set(cfg, "solver.method") ||
+                                             cfg->method == CFG_METHOD_MULTIGRID};
+    CHECK(implicit_create(&is, &s->solver));
   }
   double x0 = s->plate->free_edge[DECOMP_WEST] ? 0.0 : s->plate->spacing;
   double y0 = s->plate->free_edge[DECOMP_NORTH] ? 0.0 : s->plate->spacing;
@@ -298,11 +221,7 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
   struct field *f = s->f;
   const struct cfg *cfg = s->cfg;
   double t0 = MPI_Wtime(), last_print = t0;
-  double q1 = 0.0, q2 = 0.0;
-  if (cfg->scheme != CFG_SCHEME_EXPLICIT) {
-    CHECK(contraction(s, 1.0, &q1));
-    CHECK(contraction(s, 1.5, &q2));
-  }
+  struct implicit_stats stats = {0};
   double scale =
       fmax(s->plate->answer_hi, s->plate->start_hi) - fmin(s->plate->answer_lo, s->plate->start_lo);
   double fraction = cfg->scheme == CFG_SCHEME_BDF2 ? 1e-4 : 1e-3;
@@ -312,7 +231,7 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
   out->snapshots = 1;
   for (int64_t n = 0; n < cfg->time_steps; n++) {
     size_t bytes = (size_t)f->buffer_len * sizeof(double);
-    if (cfg->scheme == CFG_SCHEME_BDF2 && bytes > 0)
+    if (bytes > 0) /* T_(n-1): bdf2's right-hand side, and the solve's start */
       memcpy(s->older, s->old, bytes);
     if (bytes > 0)
       memcpy(s->old, current(f), bytes);
@@ -323,16 +242,16 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
       out->sweeps++;
     } else {
       double goal = cfg->step_error > 0 ? cfg->step_error : fraction * change;
-      bool second = cfg->scheme == CFG_SCHEME_BDF2 && n > 0;
-      CHECK(team_agree(s->team, implicit_step(s, n, second ? q2 : q1, goal, &out->sweeps,
-                                              &out->cycles, &bound)));
+      CHECK(team_agree(s->team, implicit_step(s, n, goal, &stats, &bound)));
+      out->sweeps = stats.sweeps;
+      out->cycles = stats.cycles;
     }
     s->since_bound = fmax(s->since_bound, bound);
     out->worst_bound = fmax(out->worst_bound, bound);
     /* the step's change, for the next step's error and the summary */
     const double *x = current(f);
     double mine = 0.0;
-    FOR_POINTS(f, o, { mine = fmax(mine, fabs(x[o] - s->old[o])); })
+    FIELD_FOR_POINTS(f, o, { mine = fmax(mine, fabs(x[o] - s->old[o])); })
     CHECK(agree_max(s->team, &mine));
     change = mine;
     out->steps = n + 1;
