@@ -311,8 +311,42 @@ static int write_tables(struct io_series *s) {
   return status;
 }
 
-/* The XDMF temporal collection: one uniform grid a snapshot, its <Time>, its attribute a
- * hyperslab of /series/T (the file named as written beside it). */
+/* /series/frames/T<k>: snapshot k of /series/T as a dataset of its own (1 x ny x nx), an HDF5
+ * virtual dataset mapped onto the same file's /series/T (no copy). The XDMF names these: ParaView's
+ * Xdmf3 readers (OpenDataFile's choice) read no HyperSlab items of HDF data, and its legacy reader
+ * reads no Xdmf3 descriptors; both read a plain dataset. */
+static int write_frames(struct io_series *s) {
+  hid_t group = H5Gcreate2(s->file, "/series/frames", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (group < 0)
+    return h5("creating /series/frames", s->tmp);
+  int status = ERR_OK;
+  hsize_t src_dims[3] = {(hsize_t)s->count, (hsize_t)s->ny, (hsize_t)s->nx};
+  hsize_t dims[3] = {1, (hsize_t)s->ny, (hsize_t)s->nx};
+  hid_t src = H5Screate_simple(3, src_dims, NULL), dst = H5Screate_simple(3, dims, NULL);
+  for (int64_t k = 0; k < s->count && status == ERR_OK; k++) {
+    hsize_t start[3] = {(hsize_t)k, 0, 0};
+    char name[32];
+    snprintf(name, sizeof name, "T%lld", (long long)k);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t d = -1;
+    if (dcpl >= 0 && H5Sselect_hyperslab(src, H5S_SELECT_SET, start, NULL, dims, NULL) >= 0 &&
+        H5Sselect_all(dst) >= 0 && H5Pset_virtual(dcpl, dst, ".", "/series/T", src) >= 0)
+      d = H5Dcreate2(group, name, H5T_NATIVE_DOUBLE, dst, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (d < 0)
+      status = h5("creating the virtual dataset /series/frames/T", s->tmp);
+    else
+      H5Dclose(d);
+    if (dcpl >= 0)
+      H5Pclose(dcpl);
+  }
+  H5Sclose(src);
+  H5Sclose(dst);
+  H5Gclose(group);
+  return status;
+}
+
+/* The XDMF temporal collection: one uniform grid a snapshot, its <Time>, its attribute the
+ * snapshot's /series/frames/T<k> (the file named as written beside it). */
 static int write_xdmf(const struct io_series *s) {
   char *xmf = io_xdmf_path(s->path);
   if (xmf == NULL)
@@ -342,17 +376,12 @@ static int write_xdmf(const struct io_series *s) {
               "     <DataItem Dimensions=\"3\" Format=\"XML\">%.17g %.17g %.17g</DataItem>\n"
               "    </Geometry>\n"
               "    <Attribute Name=\"T\" AttributeType=\"Scalar\" Center=\"Node\">\n"
-              "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 %lld %lld\" "
-              "Type=\"HyperSlab\">\n"
-              "      <DataItem Dimensions=\"3 3\" Format=\"XML\">%lld 0 0 1 1 1 1 %lld %lld"
-              "</DataItem>\n"
-              "      <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" Precision=\"8\" "
-              "Format=\"HDF\">%s:/series/T</DataItem>\n"
-              "     </DataItem>\n    </Attribute>\n   </Grid>\n",
+              "     <DataItem Dimensions=\"1 %lld %lld\" NumberType=\"Float\" Precision=\"8\" "
+              "Format=\"HDF\">%s:/series/frames/T%lld</DataItem>\n"
+              "    </Attribute>\n   </Grid>\n",
               (long long)k, s->times[k], (long long)s->ny, (long long)s->nx, -s->y0, s->x0,
-              s->spacing, -s->spacing, s->spacing, (long long)s->ny, (long long)s->nx, (long long)k,
-              (long long)s->ny, (long long)s->nx, (long long)s->count, (long long)s->ny,
-              (long long)s->nx, base);
+              s->spacing, -s->spacing, s->spacing, (long long)s->ny, (long long)s->nx, base,
+              (long long)k);
     }
     fprintf(out, "  </Grid>\n </Domain>\n</Xdmf>\n");
     if (fclose(out) != 0)
@@ -371,6 +400,8 @@ int io_series_commit(struct io_series *s, const struct team *team, int64_t steps
   int status = ERR_OK;
   if (team->rank == 0) {
     status = write_tables(s);
+    if (status == ERR_OK)
+      status = write_frames(s);
     hid_t scalar = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(s->file, "iterations", H5T_STD_I64LE, scalar, H5P_DEFAULT, H5P_DEFAULT);
     long long steps_ll = (long long)steps;

@@ -1,10 +1,9 @@
 """pvbatch_series_check.py - ParaView plays a transient's series (issue 31): its XDMF temporal
-collection opens with ParaView's XDMF reader (the legacy XDMFReader, "XDMF Reader" in the GUI's
-list), which reports one time step per snapshot
-at /series/time's values, and the field at each time is /series/T's snapshot, value for value
-(read with h5py). Not yet: Xdmf3ReaderS (what OpenDataFile picks for .xmf) skips the
-HyperSlab items that select a snapshot of /series/T ("Skipping unrecognized array type"), so it
-sees no field; docs/configuration.md, "Time", says to pick the XDMF Reader.
+collection opens with each of ParaView's XDMF readers (the legacy XDMFReader, "XDMF Reader" in
+the GUI's list; Xdmf3ReaderS; and whatever OpenDataFile picks for .xmf), each of which reports
+one time step per snapshot at /series/time's values, and the field at each time is /series/T's
+snapshot, value for value (read with h5py). The sidecar names each snapshot's
+/series/frames/T<k>, a virtual dataset over /series/T, which both XDMF libraries read.
 
 usage: pvbatch pvbatch_series_check.py SERIES.xmf SERIES.h5   (CTest: under scripts/headless.sh)
 Exit 0 if all hold; prints FAIL and the reason otherwise.
@@ -14,7 +13,7 @@ import sys
 import h5py
 import numpy
 from paraview import servermanager
-from paraview.simple import XDMFReader
+from paraview.simple import OpenDataFile, XDMFReader, Xdmf3ReaderS
 from vtk.util.numpy_support import vtk_to_numpy
 
 
@@ -27,7 +26,7 @@ def leaf(data):
 
 
 def check(reader_name, make, xmf, time, T):
-    reader = make(FileNames=[xmf])
+    reader = make(xmf)
     steps = list(reader.TimestepValues)
     if len(steps) != len(time) or not numpy.allclose(steps, time, rtol=1e-12, atol=0):
         return f"{reader_name}: time steps {steps}, /series/time holds {list(time)}"
@@ -47,7 +46,10 @@ def main(xmf, h5):
     with h5py.File(h5, "r") as f:
         time = f["/series/time"][...]
         T = f["/series/T"][...]
-    for name, make in (("XDMFReader", XDMFReader),):
+    readers = (("XDMFReader", lambda x: XDMFReader(FileNames=[x])),
+               ("Xdmf3ReaderS", lambda x: Xdmf3ReaderS(FileName=[x])),
+               ("OpenDataFile", OpenDataFile))
+    for name, make in readers:
         why = check(name, make, xmf, time, T)
         if why is not None:
             print(f"FAIL {why}")
