@@ -1169,22 +1169,32 @@ static void add_term(struct heat_pass *hp, int k, double term) {
   }
 }
 
+/* Point (li, lj) of tile t: the offset to its neighbour on each side, and whether that side's
+ * neighbour is on the plate's ring (an edge). */
+static void point_sides(const struct field *f, int64_t t, int64_t li, int64_t lj,
+                        int64_t step[DECOMP_NSIDES], bool ring[DECOMP_NSIDES]) {
+  int64_t stride = field_stride(f, t), gi = f->tiles[t].row0 + li, gj = f->tiles[t].col0 + lj;
+  step[DECOMP_NORTH] = -stride;
+  step[DECOMP_SOUTH] = stride;
+  step[DECOMP_WEST] = -1;
+  step[DECOMP_EAST] = 1;
+  ring[DECOMP_NORTH] = gi == 0;
+  ring[DECOMP_SOUTH] = gi == f->layout->ny - 1;
+  ring[DECOMP_WEST] = gj == 0;
+  ring[DECOMP_EAST] = gj == f->layout->nx - 1;
+}
+
 static void heat_visit(struct heat_pass *hp) {
   const struct field *f = hp->f;
   const struct cfg *cfg = hp->p->cfg;
-  const struct decomp_layout *l = f->layout;
   double kt = cfg->conductivity * cfg->thickness, area = hp->p->spacing * hp->p->spacing;
   const double *cur = f->base + (int64_t)f->current * f->buffer_len;
   FOR_EACH_POINT(f, t, li, lj, o) {
     if (f->fixed != NULL && f->fixed[o] > 0)
       continue;
-    int64_t stride = field_stride(f, t), gi = f->tiles[t].row0 + li, gj = f->tiles[t].col0 + lj;
-    const int64_t step[DECOMP_NSIDES] = {
-        [DECOMP_NORTH] = -stride, [DECOMP_SOUTH] = stride, [DECOMP_WEST] = -1, [DECOMP_EAST] = 1};
-    const bool ring[DECOMP_NSIDES] = {[DECOMP_NORTH] = gi == 0,
-                                      [DECOMP_SOUTH] = gi == l->ny - 1,
-                                      [DECOMP_WEST] = gj == 0,
-                                      [DECOMP_EAST] = gj == l->nx - 1};
+    int64_t step[DECOMP_NSIDES];
+    bool ring[DECOMP_NSIDES];
+    point_sides(f, t, li, lj, step, ring);
     double T = cur[o];
     for (int s = 0; s < DECOMP_NSIDES; s++) {
       double term = OP_FACE_FLOW(kt, cur[o + step[s]], T);
@@ -1196,7 +1206,8 @@ static void heat_visit(struct heat_pass *hp) {
     if (f->source != NULL)
       add_term(hp, hp->source_k, f->source[o] * area);
     if (hp->sum == NULL) {
-      double avg = OP_LAPLACE(cur[o - stride], cur[o + stride], cur[o - 1], cur[o + 1]);
+      double avg = OP_LAPLACE(cur[o + step[DECOMP_NORTH]], cur[o + step[DECOMP_SOUTH]], cur[o - 1],
+                              cur[o + 1]);
       double u = f->coef != NULL ? OP_GENERAL(f->coef[o], avg, f->rhs[o]) : avg;
       hp->change = fmax(hp->change, fabs(u - T));
       hp->free_points++;
@@ -1212,18 +1223,13 @@ static void heat_visit(struct heat_pass *hp) {
 static void heat_visit_faces(struct heat_pass *hp) {
   const struct field *f = hp->f;
   const struct plate *p = hp->p;
-  const struct decomp_layout *l = f->layout;
   const double *cur = f->base + (int64_t)f->current * f->buffer_len;
   FOR_EACH_POINT(f, t, li, lj, o) {
     if (f->fixed != NULL && f->fixed[o] > 0)
       continue;
-    int64_t stride = field_stride(f, t), gi = f->tiles[t].row0 + li, gj = f->tiles[t].col0 + lj;
-    const int64_t step[DECOMP_NSIDES] = {
-        [DECOMP_NORTH] = -stride, [DECOMP_SOUTH] = stride, [DECOMP_WEST] = -1, [DECOMP_EAST] = 1};
-    const bool ring[DECOMP_NSIDES] = {[DECOMP_NORTH] = gi == 0,
-                                      [DECOMP_SOUTH] = gi == l->ny - 1,
-                                      [DECOMP_WEST] = gj == 0,
-                                      [DECOMP_EAST] = gj == l->nx - 1};
+    int64_t step[DECOMP_NSIDES];
+    bool ring[DECOMP_NSIDES];
+    point_sides(f, t, li, lj, step, ring);
     double T = cur[o];
     for (int s = 0; s < DECOMP_NSIDES; s++) {
       double term = OP_FACE_FLOW(f->cond[s][o], cur[o + step[s]], T);
@@ -1242,9 +1248,10 @@ static void heat_visit_faces(struct heat_pass *hp) {
     if (nt.source != 0.0)
       add_term(hp, hp->source_k, nt.source);
     if (hp->sum == NULL) {
-      double sum = OP_FACES(f->cond[DECOMP_NORTH][o], cur[o - stride], f->cond[DECOMP_SOUTH][o],
-                            cur[o + stride], f->cond[DECOMP_WEST][o], cur[o - 1],
-                            f->cond[DECOMP_EAST][o], cur[o + 1]);
+      double sum =
+          OP_FACES(f->cond[DECOMP_NORTH][o], cur[o + step[DECOMP_NORTH]], f->cond[DECOMP_SOUTH][o],
+                   cur[o + step[DECOMP_SOUTH]], f->cond[DECOMP_WEST][o], cur[o - 1],
+                   f->cond[DECOMP_EAST][o], cur[o + 1]);
       double u = OP_FACES_UPDATE(sum, f->load[o], f->diag[o]);
       hp->change = fmax(hp->change, fabs(u - T));
       hp->max_diag = fmax(hp->max_diag, f->diag[o]);
