@@ -319,8 +319,9 @@ def case_jacobi_target_error_stops_within_one_check_of_the_fewest():
     sweeps whose true error meets it (found by replaying the sweeps against the sine
     transform's exact solution), on 1 x 1 to 2 x 200, thin and prime plates, four sets of edges
     and starts, 1 and 2 ranks. The bound that makes it (the slowest mode's shape,
-    docs/numerics.md) leaves room for the error's checkerboard part: on 127 x 33 with uneven
-    edges the stop may be up to 3 checks late (measured: 4560 for a fewest of 4531)."""
+    docs/numerics.md) counts the modes not yet gone without their cancellation: on 127 x 33
+    with uneven edges the (2, 1) mode still holds 13% of the error, and the stop may be up to 3
+    checks late (measured: 4560 for a fewest of 4531)."""
     top = EDGES[0]
     plates = [((1, 1), top, 1e-3, 1), ((17, 1), top, 1e-5, 1), ((2, 200), top, 1e-3, 1),
               ((13, 13), top, 1e-5, 2), ((31, 64), top, 1e-3, 1), ((97, 5), top, 1e-4, 1),
