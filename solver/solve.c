@@ -113,13 +113,15 @@ static int measure(struct loop *loop, int64_t iteration, double change, struct s
     loop->it.in_flight = false;
   }
   struct certify_result c;
-  CHECK(certify_field(loop->it.field, loop->it.team, &loop->coarse, &c));
+  /* the scale of the residual's sums from the change the loop has: one pass (certify.h) */
+  CHECK(certify_field_hinted(loop->it.field, loop->it.team, &loop->coarse, 4 * change, &c));
   struct estimate_model rounding = loop->model; /* B from this iterate where none is known */
   estimate_rounding_from(&rounding, c.reach);
   double bound = estimate_bound(&rounding, c.change, false, iteration);
   double cap = estimate_cap(&loop->model, c.lo, c.hi); /* the maximum principle's */
   double profiled = estimate_bound_profile(&loop->model, c.profile);
-  bound = fmin(fmin(cap, profiled), bound);
+  double shaped = estimate_bound_profile(&loop->model, c.sine); /* the same rounding allowance */
+  bound = fmin(fmin(cap, fmin(profiled, shaped)), bound);
   *state = (struct solve_state){.iteration = iteration,
                                 .change = change,
                                 .error_estimate = estimate_from_coarse(c.change, c.estimate, bound),

@@ -297,6 +297,54 @@ static void test_a_field_not_finite_is_not_certified(void) {
   release(&run);
 }
 
+/* The certificate in one pass (certify.h): a field that is T* plus half the slowest mode,
+ * 0.5 sin(pi i / (ny + 1)) sin(pi j / (nx + 1)), whose error is therefore known (to the few
+ * 1e-12 the converged solve leaves), is certified alike with a good hint, one far too low, one
+ * far too high and none (every figure the same bits; the estimate, quantised at another scale,
+ * within 1e-9); and the slowest mode's bound is that error, to rounding: never below it, and
+ * at most 1e-9 above. */
+static void test_one_pass_certificate_and_the_slowest_mode(void) {
+  enum { NX = 41, NY = 23 };
+  const double c = 0.5, pi = 3.14159265358979323846;
+  struct run run;
+  CU_ASSERT_EQUAL_FATAL(solve(&run, NX, NY, DECOMP_BLOCK, &hot_top, 1e-15, 1000000, 1), ERR_OK);
+  /* the solve's own error: at most ||A^-1|| 4 d (estimate.h), d its last change */
+  struct estimate_model model;
+  estimate_init(&model, NX, NY, 1.0, false);
+  double left = model.inverse_norm * 4 * run.result.state.change + 1e-13;
+  struct field *f = run.field;
+  for (int64_t t = 0; t < f->ntiles; t++)
+    for (int64_t li = 0; li < f->tiles[t].nrows; li++)
+      for (int64_t lj = 0; lj < f->tiles[t].ncols; lj++) {
+        int64_t gi = f->tiles[t].row0 + li + 1, gj = f->tiles[t].col0 + lj + 1;
+        field_interior(f, f->current, t)[li * field_stride(f, t) + lj] +=
+            c * sin(pi * (double)gi / (NY + 1)) * sin(pi * (double)gj / (NX + 1));
+      }
+  CU_ASSERT_EQUAL_FATAL(halo_exchange(run.halo, f->current), ERR_OK);
+  double most = c * sin(pi * 12 / (NY + 1)) * sin(pi * 21 / (NX + 1)); /* the centre: max s */
+  struct estimate_coarse coarse;
+  estimate_coarse_init(&coarse, NX, NY);
+  struct certify_result none;
+  CU_ASSERT_EQUAL_FATAL(certify_field(f, run.team, &coarse, &none), ERR_OK);
+  const double hints[] = {4 * none.change, 4e-6 * none.change, 4e6 * none.change, 0.0};
+  for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++) {
+    struct certify_result got;
+    CU_ASSERT_EQUAL_FATAL(certify_field_hinted(f, run.team, &coarse, hints[h], &got), ERR_OK);
+    EXPECT(got.change == none.change && got.lo == none.lo && got.hi == none.hi &&
+               got.reach == none.reach && got.profile == none.profile && got.sine == none.sine,
+           "hint %g: a figure differs from the unhinted certificate's", hints[h]);
+    EXPECT(fabs(got.estimate - none.estimate) <= 1e-9 * none.estimate,
+           "hint %g: the estimate %.17g, unhinted %.17g", hints[h], got.estimate, none.estimate);
+  }
+  double bound = estimate_bound_profile(&model, none.sine);
+  EXPECT(bound >= most - left && bound <= most * (1 + 1e-9) + left,
+         "the slowest mode's bound %.17g for an error of %.17g (+- %g)", bound, most, left);
+  /* the profile's bound is looser here (1.42x measured): what the new one is for */
+  EXPECT(estimate_bound_profile(&model, none.profile) > 1.3 * most, "the profile's %g",
+         estimate_bound_profile(&model, none.profile));
+  release(&run);
+}
+
 /* Every method behind method.h runs through the one loop: on the same plate, to the error
  * target, each converges, and its field lies within its guaranteed bound of Jacobi's (both are
  * within their bounds of T*). Chebyshev takes under a quarter of Jacobi's iterations (about the
@@ -369,6 +417,7 @@ int tests_register(void) {
       {"same_iterations_and_field_as_plain_jacobi", test_same_iterations_and_field_as_plain_jacobi},
       {"second_order_against_analytic_plate", test_second_order_against_analytic_plate},
       {"a_field_not_finite_is_not_certified", test_a_field_not_finite_is_not_certified},
+      {"one_pass_certificate_and_the_slowest_mode", test_one_pass_certificate_and_the_slowest_mode},
       {"a_trial_between_variants_changes_no_bit", test_a_trial_between_variants_changes_no_bit},
       {"every_method_runs_through_the_one_loop", test_every_method_runs_through_the_one_loop},
   };
