@@ -1973,25 +1973,14 @@ static int check_time(struct build *b) {
                   "position %lld",
                   shortest(c->time_end, ev), shortest(times->values[e], tv), (long long)e + 1);
     }
-  /* not yet with the transient (docs/configuration.md, "Time"): deeper rings, a restart */
-  int kblock = find_dotted("solver.temporal_block"), kfrom = find_dotted("initial.from_file");
+  /* a time step is one solve of its own operator: no temporal blocks */
+  int kblock = find_dotted("solver.temporal_block");
   if (c->temporal_block > 1) {
     w = where_of(b, &b->origin[kblock]);
     return fail(&w,
                 "solver.temporal_block must be 1 with [time] (a time step is one solve of "
                 "its own operator), got %lld",
                 (long long)c->temporal_block);
-  }
-  if (c->checkpoint_interval > 0) {
-    w = where_of(b, &b->origin[find_dotted("output.checkpoint_interval")]);
-    return fail(&w, "output.checkpoint_interval is not yet supported with [time] (a series "
-                    "writes no checkpoint yet; a signal still stops it with its file whole): "
-                    "remove it");
-  }
-  if (c->from_file != NULL && c->from_file[0] != '\0') {
-    w = where_of(b, &b->origin[kfrom]);
-    return fail(&w, "initial.from_file is not yet supported with [time] (a series does not "
-                    "continue from a file yet): remove one of the two");
   }
   if (!step) {
     c->time_step = c->time_end / (double)c->time_steps;

@@ -498,7 +498,7 @@ static int allocate(struct run *run) {
                               "that",
                               cfg_origin(cfg, "solver.target_error"), cfg->target_error, floor,
                               fmax(fabs(plate->answer_lo), fabs(plate->answer_hi))));
-  if (cfg->from_file[0] != '\0') {
+  if (cfg->from_file[0] != '\0' && !cfg->transient) { /* a series' checkpoint: transient.h */
     CHECK(io_read(cfg->from_file, run->field, boundary, cfg, run->team, &run->first_iteration));
     plate_impose(plate, run->field, run->field->current); /* the file may hold another plate */
     /* The file's own figures are the reference; a Chebyshev recurrence begins there. */
@@ -825,12 +825,13 @@ static int march(struct run *run) {
   if (team->rank == 0) { /* the summary, as the steady run's, even with --quiet */
     printf("%s t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s; snapshots %.3g s); "
            "last step's change %.3g; largest step solve bound %.3g; explicit limit %.6g s\n"
-           "series: %lld snapshots in %s%s\nchecksum %016llx\n",
+           "series: %lld snapshots in %s%s%s%s\nchecksum %016llx\n",
            r.interrupted ? "stopped by a signal at" : "reached", (double)r.steps * cfg->time_step,
            (long long)r.steps, (long long)r.cycles, (long long)r.sweeps, r.seconds,
            r.snapshot_seconds, r.last_change, r.worst_bound, r.stability_limit,
-           (long long)r.snapshots, cfg->output_path,
-           r.interrupted ? " (up to the stop: a series does not continue from a file yet)" : "",
+           (long long)r.snapshots, cfg->output_path, r.checkpointed ? run->checkpoint_path : "",
+           r.checkpointed ? ")" : "",
+           r.checkpointed ? " (up to the stop; to go on: --set initial.from_file=" : "",
            (unsigned long long)checksum);
     fflush(stdout);
   }

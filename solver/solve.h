@@ -66,6 +66,7 @@ struct solve_params {
   /* The method (method.h): what a step is and what its check certifies. */
   const struct method_ops *method;
   const struct cfg *method_cfg; /* its own keys ([multigrid]); NULL: its defaults */
+  void *method_context;     /* a method the application made: its state (method_setup.context) */
   enum halo_mode halo_mode; /* a method's own halos (multigrid's coarse levels), as the field's */
   double tolerance;         /* the classic rule: diff < tolerance (0: off) */
   double target_error;      /* the error rule: bound <= target_error (0: off) */

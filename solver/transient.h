@@ -45,6 +45,7 @@ struct transient_result {
   double snapshot_seconds; /* the snapshots' (gather, heat flows, HDF5) and the commit's */
   double stability_limit;  /* explicit's dt limit, s */
   bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1 before time.end */
+  bool checkpointed;       /* a checkpoint written at the stop (output.path's .ckpt.h5) */
 };
 
 /* March the field (initial.interior in its current buffer) to time.end and write the series to
