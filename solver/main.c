@@ -803,11 +803,17 @@ static int march(struct run *run) {
     int nodes = 0;
     for (int r = 0; r < team->size; r++)
       nodes += team->node_of_rank[r] == r;
-    printf("jacobi %s: transient, %lld x %lld points, %d rank%s on %d node%s: scheme %s, %lld "
-           "steps of %.6g s to %.6g s%s\n",
+    char span[96];
+    if (isinf(cfg->time_end))
+      snprintf(span, sizeof span, "steps of %.6g s until steady (at most %lld)", cfg->time_step,
+               (long long)cfg->time_steps);
+    else
+      snprintf(span, sizeof span, "%lld steps of %.6g s to %.6g s", (long long)cfg->time_steps,
+               cfg->time_step, cfg->time_end);
+    printf("jacobi %s: transient, %lld x %lld points, %d rank%s on %d node%s: scheme %s, %s%s\n",
            JACOBI_VERSION, (long long)cfg->nx, (long long)cfg->ny, team->size,
            team->size == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", cfg_scheme_name(cfg->scheme),
-           (long long)cfg->time_steps, cfg->time_step, cfg->time_end,
+           span,
            cfg->scheme == CFG_SCHEME_EXPLICIT ? ""
            : !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID
                ? " (each step solved by multigrid cycles, certified by a Jacobi sweep)"
@@ -817,11 +823,19 @@ static int march(struct run *run) {
   method_exchange(halo_exchange, run->halo, team, run->field->current);
   CHECK(team_agree(team, solve_catch_signals()));
   struct transient_result r;
-  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, halo_mode_of(cfg->halo_mode),
-                      !run->cli.quiet, &r));
-  run->result.converged = !r.interrupted;
+  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, &run->estimate,
+                      halo_mode_of(cfg->halo_mode), !run->cli.quiet, &r));
+  run->result.converged = r.reached;       /* "steady" not certified in time.max_steps: exit 3 */
   run->result.interrupted = r.interrupted; /* exit 4 */
   uint64_t checksum = field_checksum(run->field, team);
+  if (team->rank == 0 && r.steady && r.reached)
+    printf("steady state certified after %lld steps: within %.3g of the steady equations' "
+           "solution (target %.3g)\n",
+           (long long)r.steps, r.steady_bound, r.steady_target);
+  else if (team->rank == 0 && r.steady && !r.interrupted)
+    printf("steady state NOT certified in time.max_steps = %lld steps: last certificate %.3g, "
+           "target %.3g\n",
+           (long long)r.steps, r.steady_bound, r.steady_target);
   if (team->rank == 0) { /* the summary, as the steady run's, even with --quiet */
     printf("%s t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s; snapshots %.3g s); "
            "last step's change %.3g; largest step solve bound %.3g; explicit limit %.6g s\n"

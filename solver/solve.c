@@ -105,6 +105,31 @@ static bool stalled(struct loop *loop, int64_t k, double change, double bound) {
   return estimate_stalled(&loop->stall, &loop->p->estimate, k, change, bound, window);
 }
 
+/* The certificate of the current field (rings filled) and the guaranteed bound it gives under
+ * `model`: the smallest of the change's, the maximum principle's and the residual profile's.
+ * Collective. */
+static int certificate(const struct field *f, const struct team *team,
+                       const struct estimate_coarse *coarse, const struct estimate_model *model,
+                       int64_t iteration, struct certify_result *c, double *bound) {
+  CHECK(certify_field(f, team, coarse, c));
+  struct estimate_model rounding = *model; /* B from this iterate where none is known */
+  estimate_rounding_from(&rounding, c->reach);
+  double changed = estimate_bound(&rounding, c->change, false, iteration);
+  double cap = estimate_cap(model, c->lo, c->hi); /* the maximum principle's */
+  double profiled = estimate_bound_profile(model, c->profile);
+  *bound = fmin(fmin(cap, profiled), changed);
+  return ERR_OK;
+}
+
+int solve_certify(const struct field *f, struct halo *halo, const struct team *team,
+                  const struct estimate_model *model, int64_t iteration, double *bound) {
+  method_exchange(halo_exchange, halo, team, f->current);
+  struct estimate_coarse coarse;
+  estimate_coarse_init(&coarse, f->layout->nx, f->layout->ny);
+  struct certify_result c;
+  return certificate(f, team, &coarse, model, iteration, &c, bound);
+}
+
 /* The measured state of x^iteration, current, its halos filled or in flight (certify.h);
  * the model's estimate damps from here on. Collective. */
 static int measure(struct loop *loop, int64_t iteration, double change, struct solve_state *state) {
@@ -120,13 +145,9 @@ static int measure(struct loop *loop, int64_t iteration, double change, struct s
     loop->it.in_flight = false;
   }
   struct certify_result c;
-  CHECK(certify_field(loop->it.field, loop->it.team, &loop->coarse, &c));
-  struct estimate_model rounding = loop->model; /* B from this iterate where none is known */
-  estimate_rounding_from(&rounding, c.reach);
-  double bound = estimate_bound(&rounding, c.change, false, iteration);
-  double cap = estimate_cap(&loop->model, c.lo, c.hi); /* the maximum principle's */
-  double profiled = estimate_bound_profile(&loop->model, c.profile);
-  bound = fmin(fmin(cap, profiled), bound);
+  double bound;
+  CHECK(certificate(loop->it.field, loop->it.team, &loop->coarse, &loop->model, iteration, &c,
+                    &bound));
   *state = (struct solve_state){.iteration = iteration,
                                 .change = change,
                                 .error_estimate = estimate_from_coarse(c.change, c.estimate, bound),

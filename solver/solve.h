@@ -146,6 +146,14 @@ int solve_catch_signals(void);
  * transient's stepper reduces it after each step). Not collective. */
 bool solve_stop_requested(void);
 
+/* The guaranteed bound on max |x - T*| of the field's current buffer, T* the exact solution of
+ * the steady equations the field's operator holds (its diag and load for a faces plate), by the
+ * certificate the loop measures (certify.h) under `model` (main.c's, estimate.h), as if after
+ * `iteration` steps; the rings are exchanged first. For the time stepper's "steady" end
+ * (transient.h). Collective on team->comm; agreed status. */
+int solve_certify(const struct field *field, struct halo *halo, const struct team *team,
+                  const struct estimate_model *model, int64_t iteration, double *bound);
+
 /* Fill the halos of the initial field, then iterate. Collective on team->comm.
  * Errors: ERR_FAILURE when the agreed diff is not finite (the field blew up) or MPI fails, and
  * whatever checkpoint() returns. */

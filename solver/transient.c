@@ -41,6 +41,10 @@ struct stepper {
   int status;
   struct implicit_stats stats;
   char *checkpoint_path;
+  /* time.end = "steady": the steady equations' error model (main.c's: ||A^-1||), the target,
+   * max C/dt over the points, and the bound of the last certificate (NaN: none yet). */
+  const struct estimate_model *steady;
+  double target, rate_max, steady_bound;
 };
 
 static double *current(const struct field *f) { return f->base + f->current * f->buffer_len; }
@@ -182,6 +186,8 @@ static int setup(struct stepper *s, struct transient_result *out) {
       limit = s->rate[o] / s->diag0[o];
     s->rate[o] /= dt;
   })
+  FIELD_FOR_POINTS(f, o, { s->rate_max = fmax(s->rate_max, s->rate[o]); })
+  CHECK(agree_max(s->team, &s->rate_max));
   /* forward Euler keeps the max principle (and is stable) iff 1 - dt diag/C >= 0 everywhere */
   double neg = -limit;
   CHECK(agree_max(s->team, &neg));
@@ -189,12 +195,13 @@ static int setup(struct stepper *s, struct transient_result *out) {
   const struct cfg *cfg = s->cfg;
   if (cfg->scheme == CFG_SCHEME_EXPLICIT && dt > out->stability_limit) {
     const char *key = cfg_is_set(cfg, "time.step") ? "time.step" : "time.steps";
-    return team_agree(s->team, err_set(ERR_CONFIG,
-                                       "%s: %s gives a step of %.6g s, above the explicit scheme's "
-                                       "stability limit %.6g s (min over the points of rho c t V / "
-                                       "diag): take time.steps >= %.0f, or scheme = \"implicit\"",
-                                       cfg_origin(cfg, key), key, dt, out->stability_limit,
-                                       ceil(cfg->time_end / out->stability_limit)));
+    return team_agree(
+        s->team, err_set(ERR_CONFIG,
+                         "%s: %s gives a step of %.6g s, above the explicit scheme's "
+                         "stability limit %.6g s (min over the points of rho c t V / "
+                         "diag): take time.steps >= %.0f, or scheme = \"implicit\"",
+                         cfg_origin(cfg, key), key, dt, out->stability_limit,
+                         isinf(cfg->time_end) ? 0.0 : ceil(cfg->time_end / out->stability_limit)));
   }
   if (cfg->scheme != CFG_SCHEME_EXPLICIT) {
     /* multigrid unless solver.method names another method */
@@ -214,6 +221,19 @@ static int setup(struct stepper *s, struct transient_result *out) {
   double scale =
       fmax(s->plate->answer_hi, s->plate->start_hi) - fmin(s->plate->answer_lo, s->plate->start_lo);
   s->change = isfinite(scale) && scale > 0 ? scale : 1.0; /* the first step's goal's scale */
+  s->steady_bound = NAN;
+  if (isinf(cfg->time_end)) {
+    /* until steady: the target, solver.target_error or 1e-6 of the temperatures' range */
+    s->target = cfg->target_error > 0 ? cfg->target_error : 1e-6 * s->change;
+    if (!(s->steady->inverse_norm < INFINITY))
+      return team_agree(s->team,
+                        err_set(ERR_CONFIG,
+                                "%s: time.end = \"steady\" cannot be certified on this plate: no "
+                                "bound on ||A^-1|| (its steady state is not unique, or no face "
+                                "exchange makes it diagonally dominant; docs/numerics.md, \"Until "
+                                "steady\"): give a time in s",
+                                cfg_origin(cfg, "time.end")));
+  }
   s->next_every = 1;
   if (cfg->from_file[0] == '\0')
     return io_series_create(cfg->output_path, f, s->team, cfg, s->plate->spacing, x0, y0,
@@ -283,6 +303,10 @@ static double stepper_step(void *data, struct method_iterate *it, int64_t k, int
   } else {
     double fraction = s->cfg->scheme == CFG_SCHEME_BDF2 ? 1e-4 : 1e-3;
     double goal = s->cfg->step_error > 0 ? s->cfg->step_error : fraction * s->change;
+    /* until steady: no step need be solved far below the steady target (the certificate
+     * measures what the steps reached), nor below what rounding lets a solve certify */
+    if (isinf(s->cfg->time_end) && s->cfg->step_error <= 0)
+      goal = fmax(goal, 0.1 * s->target);
     int64_t sweeps = s->stats.sweeps, cycles = s->stats.cycles;
     struct implicit_stats stats = {0};
     s->status = team_agree(s->team, implicit_step(s, n, goal, &stats, &s->bound));
@@ -297,11 +321,35 @@ static double stepper_step(void *data, struct method_iterate *it, int64_t k, int
   return mine;
 }
 
+/* time.end = "steady": whether T_k is certified within the target of T*, the steady
+ * equations' solution (docs/numerics.md, "Until steady"). The steady residual of T_k is, up to
+ * the step's solve error, (C/dt) times a combination of the last two changes (backward Euler:
+ * (C/dt) (T_k - T_(k-1)); bdf2: (C/dt) (3/2 d_k - 1/2 d_(k-1))), so ||A^-1|| max(C/dt) 2 change
+ * predicts the distance; once it says the target is met, the steady certificate itself (the
+ * steady solve's, solve_certify, on the steady operator) measures T_k, and decides. Collective. */
+static int steady_reached(struct stepper *s, int64_t k, bool *done) {
+  double predicted = s->steady->inverse_norm * s->rate_max * 2.0 * s->change;
+  *done = false;
+  if (!(predicted <= s->target))
+    return ERR_OK;
+  struct field *f = s->f;
+  double *diag = f->diag, *load = f->load;
+  f->diag = s->diag0;
+  f->load = s->load0;
+  int status = solve_certify(f, s->halo, s->team, s->steady, k, &s->steady_bound);
+  f->diag = diag;
+  f->load = load;
+  *done = status == ERR_OK && s->steady_bound <= s->target;
+  return status;
+}
+
 static int stepper_stop(void *data, int64_t k, double change, bool *done) {
   struct stepper *s = data;
   s->change = change;
   *done = k >= s->cfg->time_steps;
-  return s->status;
+  if (s->status != ERR_OK || !isinf(s->cfg->time_end))
+    return s->status;
+  return steady_reached(s, k, done);
 }
 
 static int stepper_output(void *data, int64_t k) {
@@ -317,9 +365,16 @@ static void stepper_state(const void *data, double *error_estimate, double *erro
 static void stepper_progress(const void *data, int64_t k, double elapsed, char *text, size_t len) {
   const struct stepper *s = data;
   double per_step = elapsed / (double)(k - s->first_step);
-  snprintf(text, len, "  t = %-10.4g s  step %lld/%lld  change %.3g  bound %.3g  %.0f s left",
-           (double)k * s->dt, (long long)k, (long long)s->cfg->time_steps, s->change, s->bound,
-           per_step * (double)(s->cfg->time_steps - k));
+  if (isinf(s->cfg->time_end)) /* until steady: how far, predicted from the change */
+    snprintf(text, len,
+             "  t = %-10.4g s  step %lld (at most %lld)  change %.3g  bound %.3g  steady within "
+             "about %.3g (target %.3g)",
+             (double)k * s->dt, (long long)k, (long long)s->cfg->time_steps, s->change, s->bound,
+             s->steady->inverse_norm * s->rate_max * 2.0 * s->change, s->target);
+  else
+    snprintf(text, len, "  t = %-10.4g s  step %lld/%lld  change %.3g  bound %.3g  %.0f s left",
+             (double)k * s->dt, (long long)k, (long long)s->cfg->time_steps, s->change, s->bound,
+             per_step * (double)(s->cfg->time_steps - k));
 }
 
 static const struct method_ops method_stepper = {
@@ -382,6 +437,10 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
   out->worst_bound = s->worst_bound;
   out->sweeps = s->stats.sweeps;
   out->cycles = s->stats.cycles;
+  out->steady = isinf(cfg->time_end);
+  out->reached = r.converged;
+  out->steady_bound = s->steady_bound;
+  out->steady_target = s->target;
   if (r.interrupted) {
     /* a signal: the checkpoint first (the series as an uninterrupted run has it), then the
      * stop's snapshot, so that the series file closes whole at the step reached */
@@ -400,8 +459,8 @@ static int march(struct stepper *s, bool progress, struct transient_result *out)
 }
 
 int transient_run(struct field *f, struct halo *halo, const struct team *team, struct plate *plate,
-                  const struct cfg *cfg, enum halo_mode halo_mode, bool progress,
-                  struct transient_result *out) {
+                  const struct cfg *cfg, const struct estimate_model *steady,
+                  enum halo_mode halo_mode, bool progress, struct transient_result *out) {
   *out = (struct transient_result){0};
   if (!field_faces(f) || f->depth != 1)
     return team_agree(team, err_set(ERR_FAILURE, "the transient needs the faces operator and "
@@ -412,6 +471,7 @@ int transient_run(struct field *f, struct halo *halo, const struct team *team, s
                       .plate = plate,
                       .cfg = cfg,
                       .halo_mode = halo_mode,
+                      .steady = steady,
                       .dt = cfg->time_step};
   int status = setup(&s, out);
   if (status == ERR_OK)

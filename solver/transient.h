@@ -30,6 +30,7 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
+#include "solver/bound/estimate.h"
 #include "solver/plate.h"
 
 #include <stdbool.h>
@@ -46,6 +47,10 @@ struct transient_result {
   double stability_limit;  /* explicit's dt limit, s */
   bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1 before time.end */
   bool checkpointed;       /* a checkpoint written at the stop (output.path's .ckpt.h5) */
+  bool steady;             /* time.end = "steady" */
+  bool reached;            /* time.end, or the steady state certified */
+  double steady_bound;     /* "steady": the last certificate's bound on |T - T*| (NaN: none) */
+  double steady_target;    /* "steady": what it must reach */
 };
 
 /* March the field (initial.interior in its current buffer) to time.end and write the series to
@@ -53,7 +58,7 @@ struct transient_result {
  * explicit step above its limit; a step's solve that does not reach its error in
  * solver.max_iterations sweeps), ERR_FAILURE (memory, the file). */
 int transient_run(struct field *field, struct halo *halo, const struct team *team,
-                  struct plate *plate, const struct cfg *cfg, enum halo_mode halo_mode,
-                  bool progress, struct transient_result *out);
+                  struct plate *plate, const struct cfg *cfg, const struct estimate_model *steady,
+                  enum halo_mode halo_mode, bool progress, struct transient_result *out);
 
 #endif /* JACOBI_TRANSIENT_H */
