@@ -843,9 +843,9 @@ static int march(struct run *run) {
            r.interrupted ? "stopped by a signal at" : "reached", (double)r.steps * cfg->time_step,
            (long long)r.steps, (long long)r.cycles, (long long)r.sweeps, r.seconds,
            r.snapshot_seconds, r.last_change, r.worst_bound, r.stability_limit,
-           (long long)r.snapshots, cfg->output_path, r.checkpointed ? run->checkpoint_path : "",
-           r.checkpointed ? ")" : "",
+           (long long)r.snapshots, cfg->output_path,
            r.checkpointed ? " (up to the stop; to go on: --set initial.from_file=" : "",
+           r.checkpointed ? run->checkpoint_path : "", r.checkpointed ? ")" : "",
            (unsigned long long)checksum);
     fflush(stdout);
   }
