@@ -917,6 +917,8 @@ static bool in_float_range(const struct key_def *k, double x) {
 static int float_of(const struct key_def *k, int region, const struct toml_value *t,
                     const char *raw, size_t raw_len, const struct where *w, double *out) {
   struct key_def number = *k;
+  if (k->type != KEY_FLOAT) /* an expression key's word is not a number's (a float's is) */
+    number.keyword = NULL;
   number.type = KEY_FLOAT;
   if (t->type == TOML_INTEGER && !exact_double(t->integer, out))
     return bad_value(w, &number, region, raw, raw_len,
