@@ -21,6 +21,10 @@
  * next one. Every rank completes the same reduction at the same iteration, so all stop at the
  * same k, with the halos of T^k exchanged; the values computed never depend on the flag, so the
  * field stays bit for bit the one of an uninterrupted run.
+ *
+ * A method with a stopping rule of its own (method.h's stop: the time stepper, transient.h) is
+ * asked it after each check instead of the tolerance and target rules, then its output; its
+ * state replaces the certificate in checkpoints and the result, its progress entry the line.
  */
 #ifndef JACOBI_SOLVE_H
 #define JACOBI_SOLVE_H
