@@ -6,6 +6,7 @@
 #include "io/output.h"
 #include "io/slab.h"
 
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -588,6 +589,12 @@ int io_series_checkpoint(struct io_series *s, const char *path, const struct fie
   if (team->rank == 0) {
     if (file >= 0 && H5Fclose(file) < 0 && status == ERR_OK)
       status = h5("closing the checkpoint", tmp);
+    /* on the disk before the name: a crash after the rename never leaves a torn checkpoint */
+    int fd = status == ERR_OK ? open(tmp, O_RDONLY) : -1;
+    if (status == ERR_OK && (fd < 0 || fsync(fd) != 0))
+      status = err_errno(ERR_FAILURE, "syncing \"%s\"", tmp);
+    if (fd >= 0)
+      close(fd);
     if (status == ERR_OK && rename(tmp, path) != 0)
       status = err_errno(ERR_FAILURE, "renaming \"%s\" to \"%s\"", tmp, path);
     if (status != ERR_OK && tmp != NULL)

@@ -416,6 +416,15 @@ def case_time_restart_mid_series_is_identical():
                                                "decomposition.partitioner=cyclic",
                                                "halo.mode=p2p"))
             h5diff_series(tmp, "whole.h5", "series.h5", f"{scheme} continued from step {k}")
+            # a checkpoint continued with another scheme, or another step: exit 2, named
+            other = "bdf2" if scheme == "implicit" else "implicit"
+            for change, want in ((f"time.scheme={other}", f"a checkpoint of scheme \"{scheme}\""),
+                                 ("time.steps=3", "a checkpoint after")):
+                _, p = run_series(tmp, text, 2, ("initial.from_file=series.ckpt.h5", change),
+                                  expect=2)
+                if "initial.from_file \"series.ckpt.h5\": " + want not in p.stderr:
+                    raise Failure(f"{scheme} continued with {change}: expected {want!r}:\n"
+                                  f"{p.stderr}")
 
 
 def case_time_signal_mid_series_then_restart():
