@@ -107,10 +107,8 @@ int main(int argc, char **argv) {
   if (status == ERR_OK && !run.finished)
     status = allocate(&run);
   run.phase[REPORT_PHASE_ALLOCATE] = lap(&t);
-  if (status == ERR_OK && !run.finished && run.cfg->transient)
-    status = march(&run); /* [time]: the series instead of the steady state */
-  if (status == ERR_OK && !run.finished && !run.cfg->transient)
-    status = solve(&run);
+  if (status == ERR_OK && !run.finished) /* [time]: the series instead of the steady state */
+    status = run.cfg->transient ? march(&run) : solve(&run);
   run.phase[REPORT_PHASE_SOLVE] = lap(&t);
   if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = write_result(&run);
@@ -818,6 +816,8 @@ static int march(struct run *run) {
            : !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID
                ? " (each step solved by multigrid cycles, certified by a Jacobi sweep)"
                : " (each step solved by Jacobi sweeps)");
+    if (cfg->from_file[0] != '\0')
+      printf("continuing the series from the checkpoint %s\n", cfg->from_file);
     fflush(stdout);
   }
   method_exchange(halo_exchange, run->halo, team, run->field->current);

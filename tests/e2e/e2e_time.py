@@ -510,6 +510,12 @@ def case_time_until_steady_within_its_bound():
         # not stopped at once: the plate started far from its steady state
         if s.iterations < 10 or float(np.abs(s.T[0] - T).max()) < 1e3 * target:
             raise Failure(f"{scheme}: stopped after {s.iterations} steps")
+        if scheme == "bdf2":  # the stop is decided on agreed, exact figures: the same step
+            with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+                other, _ = run_series(tmp, text, 3, ("decomposition.partitioner=cyclic",))
+            if other.iterations != s.iterations or other.T.tobytes() != s.T.tobytes():
+                raise Failure(f"bdf2 until steady: {other.iterations} steps on 3 ranks, cyclic, "
+                              f"{s.iterations} on 2, or other bits")
 
 
 def case_time_warm_up_example():
