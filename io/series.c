@@ -680,6 +680,11 @@ static int resume_root(struct io_series *s, hid_t file, const char *from, const 
   if (!ok)
     return bad_checkpoint(cfg, from, "its /state lacks one of its attributes");
   char why[200];
+  if (counts[1] < 0 || counts[1] > cfg->output_times.count || counts[2] < 0 || counts[3] < 0 ||
+      counts[4] < 0 || !(values[1] >= 0) || !(values[2] >= 0) || !(values[3] >= 0))
+    return bad_checkpoint(cfg, from,
+                          "its /state's attributes are out of range (another run's "
+                          "time.output_times, or not a checkpoint jacobi wrote)");
   if (values[0] != cfg->time_step || !(counts[0] >= 1 && counts[0] < cfg->time_steps)) {
     snprintf(why, sizeof why,
              "a checkpoint after %lld steps of %.17g s, this run takes %lld steps of %.17g s",
@@ -754,6 +759,7 @@ int io_series_resume(const char *path, const char *from, struct field *f, const 
       status = resume_root(s, file, from, cfg, counts, values);
     counts[STATE_COUNTS] = s->count;
   }
+  MPI_CHECK(MPI_Bcast(&status, 1, MPI_INT, 0, team->comm)); /* rank 0's verdict, everyone's */
   status = team_agree(team, status);
   if (status == ERR_OK) {
     MPI_CHECK(MPI_Bcast(counts, STATE_COUNTS + 1, MPI_INT64_T, 0, team->comm));

@@ -425,6 +425,12 @@ def case_time_restart_mid_series_is_identical():
                 if "initial.from_file \"series.ckpt.h5\": " + want not in p.stderr:
                     raise Failure(f"{scheme} continued with {change}: expected {want!r}:\n"
                                   f"{p.stderr}")
+            if scheme == "bdf2":  # a checkpoint altered: refused, nothing read out of range
+                with h5py.File(os.path.join(tmp, "series.ckpt.h5"), "r+") as f:
+                    f["/state"].attrs.modify("next_time", -5)
+                _, p = run_series(tmp, text, 2, ("initial.from_file=series.ckpt.h5",), expect=2)
+                if "its /state's attributes are out of range" not in p.stderr:
+                    raise Failure(f"an altered checkpoint: expected a refusal:\n{p.stderr}")
 
 
 def case_time_signal_mid_series_then_restart():
