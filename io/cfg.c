@@ -321,7 +321,11 @@ static const struct key_def schema[] = {
      .help = "sweep the points that need no halo while the messages between nodes are in "
              "flight (same results)"},
     {"time", "end", POSITIVE, FIELD(time_end), .def_text = "none (the steady state)",
-     .help = "s: solve the transient heat equation from initial.interior up to this time"},
+     .keyword = "steady",
+     .help = "s: solve the transient heat equation from initial.interior up to this time; "
+             "\"steady\": until the steady state is certified (solver.target_error)"},
+    {"time", "max_steps", COUNT_FROM(1), FIELD(time_max_steps), .def = {.i = 100000},
+     .help = "with end = \"steady\": the most steps before it stops uncertified (exit 3)"},
     {"time", "step", POSITIVE, FIELD(time_step), .def_text = "from steps",
      .help = "s: the time step (give step or steps, not both)"},
     {"time", "steps", COUNT_FROM(1), FIELD(time_steps), .def_text = "from step",
@@ -442,7 +446,9 @@ static const char *expected(const struct key_def *k, char *buf, size_t size) {
   case KEY_EXPR: {
     char number[96];
     number_phrase(k, number, sizeof number);
-    if (k->type == KEY_FLOAT)
+    if (k->type == KEY_FLOAT && k->keyword != NULL)
+      snprintf(buf, size, "%s or \"%s\"", number, k->keyword);
+    else if (k->type == KEY_FLOAT)
       snprintf(buf, size, "%s", number);
     else if (k->keyword != NULL)
       snprintf(buf, size, "%s, an expression of x and y in a \"string\", or \"%s\"", number,
@@ -494,7 +500,9 @@ static const char *type_text(const struct key_def *k, char *buf, size_t size) {
       snprintf(number, sizeof number, "float %s %s", k->lo_open ? ">" : ">=", bound(k->lo, lo));
     else
       snprintf(number, sizeof number, "float from %s to %s", bound(k->lo, lo), bound(k->hi, hi));
-    if (k->type == KEY_FLOAT)
+    if (k->type == KEY_FLOAT && k->keyword != NULL)
+      snprintf(buf, size, "%s, or \"%s\"", number, k->keyword);
+    else if (k->type == KEY_FLOAT)
       snprintf(buf, size, "%s", number);
     else if (k->keyword != NULL)
       snprintf(buf, size, "%s, expression (string), or \"%s\"", number, k->keyword);
@@ -909,6 +917,8 @@ static bool in_float_range(const struct key_def *k, double x) {
 static int float_of(const struct key_def *k, int region, const struct toml_value *t,
                     const char *raw, size_t raw_len, const struct where *w, double *out) {
   struct key_def number = *k;
+  if (k->type != KEY_FLOAT) /* an expression key's word is not a number's (a float's is) */
+    number.keyword = NULL;
   number.type = KEY_FLOAT;
   if (t->type == TOML_INTEGER && !exact_double(t->integer, out))
     return bad_value(w, &number, region, raw, raw_len,
@@ -951,6 +961,17 @@ static int apply(void *base, const struct key_def *k, int region, const struct t
     CHECK(float_of(k, region, t, raw, raw_len, w, &v.f));
     break;
   case KEY_FLOAT:
+    if (k->keyword != NULL && t->type == TOML_STRING && strcmp(t->string, k->keyword) == 0) {
+      v.f = INFINITY; /* the word in place of a number (time.end = "steady") */
+      break;
+    }
+    if (k->keyword != NULL && t->type == TOML_STRING) {
+      char note[64];
+      snprintf(note, sizeof note, "; did you mean \"%s\"?", k->keyword);
+      return bad_value(
+          w, k, region, raw, raw_len,
+          close_enough(distance(t->string, t->string_len, k->keyword), k->keyword) ? note : "");
+    }
     CHECK(float_of(k, region, t, raw, raw_len, w, &v.f));
     break;
   case KEY_STRING:
@@ -1269,7 +1290,7 @@ static int parse_set_value(const struct key_def *k, const char *s, size_t n, con
   if ((k->type == KEY_STRING || k->type == KEY_ENUM) && !quoted)
     return parse_bare_word(s, n, name, doc);
   int status = toml_parse_value(s, n, NULL, doc); /* a probe: no message yet */
-  if (k->type == KEY_EXPR && !quoted) {
+  if ((k->type == KEY_EXPR || (k->type == KEY_FLOAT && k->keyword != NULL)) && !quoted) {
     enum toml_type t = status == ERR_OK ? (*doc)->entries[0].value.type : TOML_TABLE;
     if (status == ERR_FAILURE || t == TOML_INTEGER || t == TOML_FLOAT)
       return status;
@@ -1957,6 +1978,18 @@ static int check_time(struct build *b) {
     return fail(&w, "time.%s: give exactly one of time.step (s) and time.steps (a count), got %s",
                 step ? "steps" : "end", step ? "both" : "neither");
   }
+  if (isinf(c->time_end)) { /* "steady": a step, and at most time.max_steps of them */
+    if (!step) {
+      w = where_of(b, &b->origin[ksteps]);
+      return fail(&w, "time.steps: with time.end = \"steady\" give time.step (s), not a count "
+                      "of steps (time.max_steps bounds them)");
+    }
+    c->time_steps = c->time_max_steps;
+  } else if (b->origin[find_dotted("time.max_steps")].order > 0) {
+    w = where_of(b, &b->origin[find_dotted("time.max_steps")]);
+    return fail(&w, "time.max_steps applies only with time.end = \"steady\" (time.end gives "
+                    "the steps here): remove it");
+  }
   if (step && c->time_step > c->time_end) {
     w = where_of(b, &b->origin[kstep]);
     char sv[32], ev[32];
@@ -1973,8 +2006,8 @@ static int check_time(struct build *b) {
                   "position %lld",
                   shortest(c->time_end, ev), shortest(times->values[e], tv), (long long)e + 1);
     }
-  /* not yet with the transient (docs/configuration.md, "Time"): deeper rings, a restart */
-  int kblock = find_dotted("solver.temporal_block"), kfrom = find_dotted("initial.from_file");
+  /* a time step is one solve of its own operator: no temporal blocks */
+  int kblock = find_dotted("solver.temporal_block");
   if (c->temporal_block > 1) {
     w = where_of(b, &b->origin[kblock]);
     return fail(&w,
@@ -1982,21 +2015,12 @@ static int check_time(struct build *b) {
                 "its own operator), got %lld",
                 (long long)c->temporal_block);
   }
-  if (c->checkpoint_interval > 0) {
-    w = where_of(b, &b->origin[find_dotted("output.checkpoint_interval")]);
-    return fail(&w, "output.checkpoint_interval is not yet supported with [time] (a series "
-                    "writes no checkpoint yet; a signal still stops it with its file whole): "
-                    "remove it");
-  }
-  if (c->from_file != NULL && c->from_file[0] != '\0') {
-    w = where_of(b, &b->origin[kfrom]);
-    return fail(&w, "initial.from_file is not yet supported with [time] (a series does not "
-                    "continue from a file yet): remove one of the two");
-  }
   if (!step) {
     c->time_step = c->time_end / (double)c->time_steps;
     return ERR_OK;
   }
+  if (isinf(c->time_end))
+    return ERR_OK;
   /* equal steps only (a shortened last step would change BDF2's weights): end a whole number
    * of steps, up to rounding */
   double n = round(c->time_end / c->time_step);
@@ -2259,7 +2283,10 @@ static void print_value(FILE *out, const struct key_def *k, const struct value *
     fprintf(out, "%lld", (long long)v->i);
     break;
   case KEY_FLOAT:
-    fputs(format_float(v->f, buf), out);
+    if (k->keyword != NULL && isinf(v->f))
+      print_string(out, k->keyword);
+    else
+      fputs(format_float(v->f, buf), out);
     break;
   case KEY_STRING:
     print_string(out, v->s);

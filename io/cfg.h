@@ -122,10 +122,12 @@ struct cfg {
    * time.end is given; then exactly one of time_step (s) and time_steps is set (the other 0),
    * output_every is 0 (and output_times empty) for a snapshot at every step, step_error 0 for
    * the rule from the scheme's
-   * truncation error. Without [time], the steady state as before. */
+   * truncation error. Without [time], the steady state as before. time.end = "steady":
+   * time_end is INFINITY, time_step is given and time_steps is time.max_steps (the most steps;
+   * the run stops at the first step certified within the steady target, transient.h). */
   bool transient;
   double time_end, time_step, output_every, step_error;
-  int64_t time_steps;
+  int64_t time_steps, time_max_steps;
   struct cfg_floats output_times; /* s, increasing, each in (0, end]; count 0: none */
   enum cfg_scheme scheme;
   /* [boundary]: held edges' temperatures, numbers or expressions of the position along the

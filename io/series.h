@@ -44,6 +44,42 @@ int io_series_append(struct io_series *s, const struct field *field, const struc
  * place, write the XDMF beside it. Collective; agreed. */
 int io_series_commit(struct io_series *s, const struct team *team, int64_t steps);
 
+/* Where a series stands after `step` steps: what a checkpoint holds beside the snapshots so far,
+ * the field T_step and the one before (T_(step-1), bdf2's and the solve's start), so that a run
+ * continued from it goes on as the uninterrupted one (transient.h). */
+struct io_series_state {
+  int64_t step;                    /* steps taken */
+  double dt;                       /* the step, s (a continued run must take the same) */
+  int64_t next_time, next_every;   /* the next of time.output_times, of time.output_every */
+  double change;                   /* the last step's agreed change (the next step's goal) */
+  double since_bound, worst_bound; /* the largest step bound since the last snapshot, in all */
+  int64_t sweeps, cycles;          /* the solves' work so far (the summary's) */
+};
+
+/* A checkpoint of the series at `state->step` into `path`, atomically (a temporary beside it,
+ * renamed): the root's version, config and iterations (the steps) as every jacobi file, /series
+ * (the snapshots so far with their times and heat rows, as the series' own file), /state/T (the
+ * current buffer's interior, ny x nx), /state/previous (`previous`, laid out as a field buffer)
+ * and /state's attributes (struct io_series_state's names). Collective; agreed. Errors:
+ * ERR_FAILURE (the file, memory). */
+int io_series_checkpoint(struct io_series *s, const char *path, const struct field *field,
+                         const struct team *team, const double *previous,
+                         const struct io_series_state *state);
+
+/* Begin the series `path` as io_series_create, continued from the checkpoint `from` (the key
+ * initial.from_file): its snapshots copied into the new series, its T into the field's current
+ * buffer and its previous into `previous` (any decomposition: placed by global index), its state
+ * into *state. Trusts nothing: a checkpoint of a series of this grid, scheme and step, at a step
+ * before time.end. Collective; agreed. Errors: ERR_CONFIG (naming initial.from_file), ERR_FAILURE
+ * (the files, memory). */
+int io_series_resume(const char *path, const char *from, struct field *field,
+                     const struct team *team, const struct cfg *cfg, double spacing, double x0,
+                     double y0, const char *scheme, double *previous, struct io_series_state *state,
+                     struct io_series **out);
+
+/* The snapshots in the series so far. Not collective. */
+int64_t io_series_count(const struct io_series *s);
+
 /* Free; removes an uncommitted temporary. Accepts NULL and *s == NULL, sets *s to NULL. Not
  * collective. */
 void io_series_destroy(struct io_series **s);

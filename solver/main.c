@@ -107,10 +107,8 @@ int main(int argc, char **argv) {
   if (status == ERR_OK && !run.finished)
     status = allocate(&run);
   run.phase[REPORT_PHASE_ALLOCATE] = lap(&t);
-  if (status == ERR_OK && !run.finished && run.cfg->transient)
-    status = march(&run); /* [time]: the series instead of the steady state */
-  if (status == ERR_OK && !run.finished && !run.cfg->transient)
-    status = solve(&run);
+  if (status == ERR_OK && !run.finished) /* [time]: the series instead of the steady state */
+    status = run.cfg->transient ? march(&run) : solve(&run);
   run.phase[REPORT_PHASE_SOLVE] = lap(&t);
   if (status == ERR_OK && !run.finished && !run.cfg->transient)
     status = write_result(&run);
@@ -498,7 +496,7 @@ static int allocate(struct run *run) {
                               "that",
                               cfg_origin(cfg, "solver.target_error"), cfg->target_error, floor,
                               fmax(fabs(plate->answer_lo), fabs(plate->answer_hi))));
-  if (cfg->from_file[0] != '\0') {
+  if (cfg->from_file[0] != '\0' && !cfg->transient) { /* a series' checkpoint: transient.h */
     CHECK(io_read(cfg->from_file, run->field, boundary, cfg, run->team, &run->first_iteration));
     plate_impose(plate, run->field, run->field->current); /* the file may hold another plate */
     /* The file's own figures are the reference; a Chebyshev recurrence begins there. */
@@ -803,34 +801,51 @@ static int march(struct run *run) {
     int nodes = 0;
     for (int r = 0; r < team->size; r++)
       nodes += team->node_of_rank[r] == r;
-    printf("jacobi %s: transient, %lld x %lld points, %d rank%s on %d node%s: scheme %s, %lld "
-           "steps of %.6g s to %.6g s%s\n",
+    char span[96];
+    if (isinf(cfg->time_end))
+      snprintf(span, sizeof span, "steps of %.6g s until steady (at most %lld)", cfg->time_step,
+               (long long)cfg->time_steps);
+    else
+      snprintf(span, sizeof span, "%lld steps of %.6g s to %.6g s", (long long)cfg->time_steps,
+               cfg->time_step, cfg->time_end);
+    printf("jacobi %s: transient, %lld x %lld points, %d rank%s on %d node%s: scheme %s, %s%s\n",
            JACOBI_VERSION, (long long)cfg->nx, (long long)cfg->ny, team->size,
            team->size == 1 ? "" : "s", nodes, nodes == 1 ? "" : "s", cfg_scheme_name(cfg->scheme),
-           (long long)cfg->time_steps, cfg->time_step, cfg->time_end,
+           span,
            cfg->scheme == CFG_SCHEME_EXPLICIT ? ""
            : !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID
                ? " (each step solved by multigrid cycles, certified by a Jacobi sweep)"
                : " (each step solved by Jacobi sweeps)");
+    if (cfg->from_file[0] != '\0')
+      printf("continuing the series from the checkpoint %s\n", cfg->from_file);
     fflush(stdout);
   }
   method_exchange(halo_exchange, run->halo, team, run->field->current);
   CHECK(team_agree(team, solve_catch_signals()));
   struct transient_result r;
-  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, halo_mode_of(cfg->halo_mode),
-                      !run->cli.quiet, &r));
-  run->result.converged = !r.interrupted;
+  CHECK(transient_run(run->field, run->halo, team, &run->plate, cfg, &run->estimate,
+                      halo_mode_of(cfg->halo_mode), !run->cli.quiet, &r));
+  run->result.converged = r.reached;       /* "steady" not certified in time.max_steps: exit 3 */
   run->result.interrupted = r.interrupted; /* exit 4 */
   uint64_t checksum = field_checksum(run->field, team);
+  if (team->rank == 0 && r.steady && r.reached)
+    printf("steady state certified after %lld steps: within %.3g of the steady equations' "
+           "solution (target %.3g)\n",
+           (long long)r.steps, r.steady_bound, r.steady_target);
+  else if (team->rank == 0 && r.steady && !r.interrupted)
+    printf("steady state NOT certified in time.max_steps = %lld steps: last certificate %.3g, "
+           "target %.3g\n",
+           (long long)r.steps, r.steady_bound, r.steady_target);
   if (team->rank == 0) { /* the summary, as the steady run's, even with --quiet */
     printf("%s t = %.6g s in %lld steps (%lld cycles, %lld sweeps, %.3g s; snapshots %.3g s); "
            "last step's change %.3g; largest step solve bound %.3g; explicit limit %.6g s\n"
-           "series: %lld snapshots in %s%s\nchecksum %016llx\n",
+           "series: %lld snapshots in %s%s%s%s\nchecksum %016llx\n",
            r.interrupted ? "stopped by a signal at" : "reached", (double)r.steps * cfg->time_step,
            (long long)r.steps, (long long)r.cycles, (long long)r.sweeps, r.seconds,
            r.snapshot_seconds, r.last_change, r.worst_bound, r.stability_limit,
            (long long)r.snapshots, cfg->output_path,
-           r.interrupted ? " (up to the stop: a series does not continue from a file yet)" : "",
+           r.checkpointed ? " (up to the stop; to go on: --set initial.from_file=" : "",
+           r.checkpointed ? run->checkpoint_path : "", r.checkpointed ? ")" : "",
            (unsigned long long)checksum);
     fflush(stdout);
   }

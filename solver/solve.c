@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,24 +105,52 @@ static bool stalled(struct loop *loop, int64_t k, double change, double bound) {
   return estimate_stalled(&loop->stall, &loop->p->estimate, k, change, bound, window);
 }
 
+/* The certificate of the current field (rings filled) and the guaranteed bound it gives under
+ * `model`: the smallest of the change's, the maximum principle's, the residual profile's and
+ * the slowest mode's shape's. `hint`: certify_field_hinted's guess at max |r| (<= 0: none).
+ * Collective. */
+static int certificate(const struct field *f, const struct team *team,
+                       const struct estimate_coarse *coarse, const struct estimate_model *model,
+                       int64_t iteration, double hint, struct certify_result *c, double *bound) {
+  CHECK(certify_field_hinted(f, team, coarse, hint, c));
+  struct estimate_model rounding = *model; /* B from this iterate where none is known */
+  estimate_rounding_from(&rounding, c->reach);
+  double changed = estimate_bound(&rounding, c->change, false, iteration);
+  double cap = estimate_cap(model, c->lo, c->hi); /* the maximum principle's */
+  double profiled = estimate_bound_profile(model, c->profile);
+  double shaped = estimate_bound_profile(model, c->sine); /* the same rounding allowance */
+  *bound = fmin(fmin(cap, fmin(profiled, shaped)), changed);
+  return ERR_OK;
+}
+
+int solve_certify(const struct field *f, struct halo *halo, const struct team *team,
+                  const struct estimate_model *model, int64_t iteration, double *bound) {
+  method_exchange(halo_exchange, halo, team, f->current);
+  struct estimate_coarse coarse;
+  estimate_coarse_init(&coarse, f->layout->nx, f->layout->ny);
+  struct certify_result c;
+  return certificate(f, team, &coarse, model, iteration, 0.0, &c, bound); /* no hint: 2 passes */
+}
+
 /* The measured state of x^iteration, current, its halos filled or in flight (certify.h);
  * the model's estimate damps from here on. Collective. */
 static int measure(struct loop *loop, int64_t iteration, double change, struct solve_state *state) {
   double t0 = MPI_Wtime();
+  if (loop->ops->state != NULL) { /* its own figures: no certificate of the steady equations */
+    *state = (struct solve_state){
+        .iteration = iteration, .change = change, .method = {.chebyshev_start = -1}};
+    loop->ops->state(loop->method, &state->error_estimate, &state->error_bound);
+    return ERR_OK;
+  }
   if (loop->it.in_flight) {
     method_exchange(halo_exchange_end, loop->it.halo, loop->it.team, loop->it.field->current);
     loop->it.in_flight = false;
   }
   struct certify_result c;
+  double bound;
   /* the scale of the residual's sums from the change the loop has: one pass (certify.h) */
-  CHECK(certify_field_hinted(loop->it.field, loop->it.team, &loop->coarse, 4 * change, &c));
-  struct estimate_model rounding = loop->model; /* B from this iterate where none is known */
-  estimate_rounding_from(&rounding, c.reach);
-  double bound = estimate_bound(&rounding, c.change, false, iteration);
-  double cap = estimate_cap(&loop->model, c.lo, c.hi); /* the maximum principle's */
-  double profiled = estimate_bound_profile(&loop->model, c.profile);
-  double shaped = estimate_bound_profile(&loop->model, c.sine); /* the same rounding allowance */
-  bound = fmin(fmin(cap, fmin(profiled, shaped)), bound);
+  CHECK(certificate(loop->it.field, loop->it.team, &loop->coarse, &loop->model, iteration,
+                    4 * change, &c, &bound));
   *state = (struct solve_state){.iteration = iteration,
                                 .change = change,
                                 .error_estimate = estimate_from_coarse(c.change, c.estimate, bound),
@@ -189,6 +218,18 @@ static int64_t step_last(const struct solve_params *p, int64_t k) {
   return last < p->max_iterations ? last : p->max_iterations;
 }
 
+/* A method's own stopping rule and output (method.h: a time stepper's), after its check. */
+static bool own_rule(struct loop *loop, int64_t last, double change, struct solve_result *out,
+                     int *status) {
+  bool done = false;
+  *status = loop->ops->stop(loop->method, last, change, &done);
+  if (*status == ERR_OK && loop->ops->output != NULL)
+    *status = loop->ops->output(loop->method, last);
+  out->converged = done && *status == ERR_OK;
+  loop->certified = true;
+  return done || *status != ERR_OK;
+}
+
 /* The check after the step that ended at `last`: agree on the change, record it, and decide.
  * Returns true if the run stops here (converged, out of reach, or *status set). Collective. */
 static bool check(struct loop *loop, int64_t last, double local_change, struct solve_result *out,
@@ -211,6 +252,8 @@ static bool check(struct loop *loop, int64_t last, double local_change, struct s
   bool after_step = method_after_step(loop->ops);
   if (loop->ops->checked != NULL)
     loop->ops->checked(loop->method, change, &loop->model);
+  if (loop->ops->stop != NULL)
+    return own_rule(loop, last, change, out, status);
   bool classic = p->tolerance <= 0 || change < p->tolerance;
   double bound = estimate_bound(&p->estimate, change, after_step, loop->checked_at);
   double row[SOLVE_HISTORY_COLUMNS] = {
@@ -291,7 +334,14 @@ static bool between_steps(struct loop *loop, int64_t k, struct stop_vote *vote,
     loop->measure_now = false;
   }
 
-  if (p->progress && it->team->rank == 0 && t3 - loop->last_progress >= 1.0) {
+  if (p->progress && it->team->rank == 0 && t3 - loop->last_progress >= 1.0 &&
+      loop->ops->progress != NULL) {
+    char line[256];
+    loop->ops->progress(loop->method, k, t3 - loop->start, line, sizeof line);
+    printf("%s\n", line);
+    fflush(stdout);
+    loop->last_progress = t3;
+  } else if (p->progress && it->team->rank == 0 && t3 - loop->last_progress >= 1.0) {
     double global_points = (double)it->field->layout->nx * (double)it->field->layout->ny;
     double estimate = estimate_error(&loop->model, loop->checked_change,
                                      method_after_step(loop->ops), loop->checked_at);
@@ -354,7 +404,8 @@ int solve_run(struct field *f, struct halo *halo, const struct team *team,
                                .temporal_block = params->temporal_block,
                                .streaming_stores = params->streaming_stores,
                                .trial = params->variants_chosen ? &params->variants : NULL,
-                               .model = &params->estimate};
+                               .model = &params->estimate,
+                               .context = params->method_context};
   int status = ops->create(&setup, &loop.method);
   if (status != ERR_OK) {
     ops->destroy(&loop.method);

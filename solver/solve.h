@@ -21,6 +21,10 @@
  * next one. Every rank completes the same reduction at the same iteration, so all stop at the
  * same k, with the halos of T^k exchanged; the values computed never depend on the flag, so the
  * field stays bit for bit the one of an uninterrupted run.
+ *
+ * A method with a stopping rule of its own (method.h's stop: the time stepper, transient.h) is
+ * asked it after each check instead of the tolerance and target rules, then its output; its
+ * state replaces the certificate in checkpoints and the result, its progress entry the line.
  */
 #ifndef JACOBI_SOLVE_H
 #define JACOBI_SOLVE_H
@@ -66,6 +70,7 @@ struct solve_params {
   /* The method (method.h): what a step is and what its check certifies. */
   const struct method_ops *method;
   const struct cfg *method_cfg; /* its own keys ([multigrid]); NULL: its defaults */
+  void *method_context;     /* a method the application made: its state (method_setup.context) */
   enum halo_mode halo_mode; /* a method's own halos (multigrid's coarse levels), as the field's */
   double tolerance;         /* the classic rule: diff < tolerance (0: off) */
   double target_error;      /* the error rule: bound <= target_error (0: off) */
@@ -144,6 +149,14 @@ int solve_catch_signals(void);
 /* Whether one of those signals has arrived at this rank (the ranks must still agree on it: the
  * transient's stepper reduces it after each step). Not collective. */
 bool solve_stop_requested(void);
+
+/* The guaranteed bound on max |x - T*| of the field's current buffer, T* the exact solution of
+ * the steady equations the field's operator holds (its diag and load for a faces plate), by the
+ * certificate the loop measures (certify.h) under `model` (main.c's, estimate.h), as if after
+ * `iteration` steps; the rings are exchanged first. For the time stepper's "steady" end
+ * (transient.h). Collective on team->comm; agreed status. */
+int solve_certify(const struct field *field, struct halo *halo, const struct team *team,
+                  const struct estimate_model *model, int64_t iteration, double *bound);
 
 /* Fill the halos of the initial field, then iterate. Collective on team->comm.
  * Errors: ERR_FAILURE when the agreed diff is not finite (the field blew up) or MPI fails, and

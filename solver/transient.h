@@ -17,11 +17,20 @@
  * Held points never change. Every operation is pointwise in a fixed order, and the sums
  * (stored energy, flows) exact, so the series is bit for bit the same on every decomposition.
  *
- * A signal (SIGTERM, SIGINT, SIGUSR1: solve_catch_signals) stops every rank after the same
- * step, with that step's snapshot the series' last, the file written whole (exit 4).
+ * The stepper is a method of the table (method.h) run by the loop (solve.h): a step of the
+ * loop is one time step, every step is checked, and the stepper's stop, output (the snapshot),
+ * state and progress entries are asked where a steady method's rules would be; so the loop's
+ * signals, checkpoints, progress line and agreed errors serve the series (docs/design.md, "The
+ * time stepper behind the loop"). A signal (SIGTERM, SIGINT, SIGUSR1) stops every rank after the
+ * same step: the checkpoint of that step, then the series closed whole with that step's snapshot
+ * its last (exit 4). output.checkpoint_interval writes the checkpoint (io/series.h: the series so
+ * far, T_n, T_(n-1), the stepper's state) every N steps; initial.from_file continues from one on
+ * any decomposition, bit for bit. time.end = "steady" (time_end INFINITY): up to
+ * time.max_steps steps, stopping at the first T_n that the steady certificate (solve_certify,
+ * on the steady operator) puts within the target of the steady solution (docs/numerics.md,
+ * "Until steady").
  *
- * Not for: the steady state (solve.h). Not yet (docs/configuration.md, "Time"): checkpoints
- * and restarts mid-series; time.end = "steady".
+ * Not for: the steady state (solve.h). Not yet: a step that grows (docs/configuration.md).
  */
 #ifndef JACOBI_TRANSIENT_H
 #define JACOBI_TRANSIENT_H
@@ -30,6 +39,7 @@
 #include "runtime/field.h"
 #include "runtime/halo.h"
 #include "runtime/team.h"
+#include "solver/bound/estimate.h"
 #include "solver/plate.h"
 
 #include <stdbool.h>
@@ -45,14 +55,22 @@ struct transient_result {
   double snapshot_seconds; /* the snapshots' (gather, heat flows, HDF5) and the commit's */
   double stability_limit;  /* explicit's dt limit, s */
   bool interrupted;        /* stopped by SIGTERM, SIGINT or SIGUSR1 before time.end */
+  bool checkpointed;       /* a checkpoint written at the stop (output.path's .ckpt.h5) */
+  bool steady;             /* time.end = "steady" */
+  bool reached;            /* time.end, or the steady state certified */
+  double steady_bound;     /* "steady": the last certificate's bound on |T - T*| (NaN: none) */
+  double steady_target;    /* "steady": what it must reach */
 };
 
-/* March the field (initial.interior in its current buffer) to time.end and write the series to
- * output.path (io/series.h). Collective on team->comm; agreed status. Errors: ERR_CONFIG (an
+/* March the field (initial.interior in its current buffer, or initial.from_file's checkpoint)
+ * to time.end and write the series to output.path (io/series.h). `steady` is the steady
+ * equations' error model (main.c's estimate, with the faces operator's ||A^-1||), used by
+ * time.end = "steady". Collective on team->comm; agreed status. Errors: ERR_CONFIG (an
  * explicit step above its limit; a step's solve that does not reach its error in
- * solver.max_iterations sweeps), ERR_FAILURE (memory, the file). */
+ * solver.max_iterations sweeps; a checkpoint that does not fit; "steady" on a plate with no bound
+ * on ||A^-1||), ERR_FAILURE (memory, the file). */
 int transient_run(struct field *field, struct halo *halo, const struct team *team,
-                  struct plate *plate, const struct cfg *cfg, enum halo_mode halo_mode,
-                  bool progress, struct transient_result *out);
+                  struct plate *plate, const struct cfg *cfg, const struct estimate_model *steady,
+                  enum halo_mode halo_mode, bool progress, struct transient_result *out);
 
 #endif /* JACOBI_TRANSIENT_H */

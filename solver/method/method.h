@@ -58,6 +58,9 @@ struct method_setup {
   bool streaming_stores;              /* sweep_tile_streaming (same bits, other stores) */
   const struct tune_trial *trial;     /* the plain sweeps' variants and their trial; NULL: none */
   const struct estimate_model *model; /* rho; where Chebyshev's recurrence began */
+  /* The state of a method the application made before the loop (the time stepper,
+   * solver/transient.h), handed to its create; NULL for the others. */
+  void *context;
 };
 
 /* A method's state beside the iterate, for a checkpoint and the result's file. */
@@ -99,7 +102,8 @@ struct method_ops {
   int speed;
 
   /* Optional (NULL): checked, stall_window (it never stalls), save (no state beyond the
-   * iterate), figures, memory (none), print_plan, describe (no words), describe_run (no line). */
+   * iterate), stop, output, state, progress (the loop's own), figures, memory (none),
+   * print_plan, describe (no words), describe_run (no line). */
 
   /* Collective on setup->team->comm; agreed status. Errors: ERR_FAILURE (memory, MPI). */
   int (*create)(const struct method_setup *setup, void **data);
@@ -114,6 +118,19 @@ struct method_ops {
   int64_t (*stall_window)(const void *data, const struct estimate_stall *stall);
   /* Its state at `iteration` (current) for a checkpoint. */
   void (*save)(const void *data, int64_t iteration, struct method_state *out);
+  /* A stepper that is no fixed-point iteration (the time stepper): its own stopping rule, asked
+   * after each check with the agreed change in place of solver.tolerance and target_error;
+   * *done: the run ends here, complete. Collective; agreed status (a failed step's). */
+  int (*stop)(void *data, int64_t k, double change, bool *done);
+  /* After each check (and stop): its output of step k (a snapshot of the series). Collective;
+   * agreed status. */
+  int (*output)(void *data, int64_t k);
+  /* The error figures of its iterate, for a checkpoint and the result, in place of the loop's
+   * certificate of the steady equations (certify.h). Not collective: the same on every rank. */
+  void (*state)(const void *data, double *error_estimate, double *error_bound);
+  /* Its progress line (rank 0, about once a second; without newline): its own words for step
+   * k, `elapsed` seconds into the loop. */
+  void (*progress)(const void *data, int64_t k, double elapsed, char *text, size_t len);
   /* Its figures after the run; out->variants comes in as given. */
   void (*figures)(const void *data, struct method_figures *out);
   /* Frees; accepts *data == NULL, sets it to NULL. Collective on each node. */

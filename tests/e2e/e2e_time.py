@@ -305,8 +305,14 @@ def case_time_refusals():
         (base.replace("density = 3.0", "density = 0"), r"case\.toml:\d+: plate\.density must be"),
         (base.replace("[time]", "[solver]\ntemporal_block = 4\ncheck_interval = 4\n[time]"),
          r"case\.toml:\d+: solver\.temporal_block must be 1 with \[time\]"),
-        (base.replace("[output]\n", "[output]\ncheckpoint_interval = 5\n"),
-         r"case\.toml:\d+: output\.checkpoint_interval is not yet supported with \[time\]"),
+        (base.replace("end = 0.5", "end = \"stedy\""),
+         r"case\.toml:\d+: time\.end must be a number > 0 or \"steady\".*did you mean"),
+        (base.replace("end = 0.5", "end = \"steady\""),
+         r"case\.toml:\d+: time\.steps: with time\.end = \"steady\" give time\.step"),
+        (base.replace("steps = 10\n", "steps = 10\nmax_steps = 5\n"),
+         r"case\.toml:\d+: time\.max_steps applies only with time\.end = \"steady\""),
+        (base.replace("[initial]\n", "[initial]\nfrom_file = \"case.toml\"\n"),
+         r"case\.toml:\d+: initial\.from_file \"case\.toml\": not a readable HDF5 file"),
         (base.replace("[time]", "[time]\noutput_times = [0.2, 0.1]"),
          r"case\.toml:\d+: time\.output_times must increase and end by time\.end"),
         (base.replace("[time]", "[time]\noutput_times = [0.2, \"x\"]"),
@@ -368,6 +374,154 @@ def case_time_sigterm_stops_with_a_whole_series():
         if ref.iterations != k or ref.T[-1].tobytes() != s_.T[-1].tobytes():
             raise Failure(f"the stopped series' last snapshot (step {k}) differs from a run of "
                           f"{ref.iterations} steps on 3 ranks")
+
+
+def h5diff_series(tmp, a, b, what):
+    """The two series files the same under h5diff, datasets and attributes, except the root's
+    attributes (config records each run's own decomposition and initial.from_file; iterations
+    and version are compared here instead)."""
+    p = subprocess.run(["h5diff", "--exclude-attribute", "/", a, b], cwd=tmp,
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise Failure(f"{what}: h5diff {a} {b} found differences (exit {p.returncode}):\n"
+                      f"{p.stdout}{p.stderr}")
+    with h5py.File(os.path.join(tmp, a), "r") as f, h5py.File(os.path.join(tmp, b), "r") as g:
+        for name in ("iterations", "version"):
+            if f.attrs[name] != g.attrs[name]:
+                raise Failure(f"{what}: root attribute {name} {f.attrs[name]} != {g.attrs[name]}")
+
+
+def case_time_restart_mid_series_is_identical():
+    """Every scheme: a run checkpoints from the loop (output.checkpoint_interval, on 1 rank);
+    continued from its last checkpoint on 3 ranks, cyclic, p2p, the series file equals the
+    uninterrupted run's under h5diff; the checkpoint holds the series up to its step."""
+    for scheme, steps, every in (("implicit", 6, 2), ("bdf2", 6, 2), ("explicit", 20, 8)):
+        text = faces_plate(f"scheme = \"{scheme}\"\n").replace("steps = 6", f"steps = {steps}")
+        if scheme == "explicit":
+            text = text.replace("end = 60.0", "end = 0.5")
+        text = text.replace("[output]\n", f"[output]\ncheckpoint_interval = {every}\n")
+        with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+            ref, _ = run_series(tmp, text, 1)
+            last = (steps - 1) // every * every  # the last checkpoint before the end
+            with h5py.File(os.path.join(tmp, "series.ckpt.h5"), "r") as f:
+                k = int(f.attrs["iterations"])
+                kept = f["/series/T"][...]
+                step = int(f["/state"].attrs["step"])
+            if k != last or step != last or kept.tobytes() != ref.T[:last + 1].tobytes():
+                raise Failure(f"{scheme}: the checkpoint is of step {k} ({step}) with "
+                              f"{len(kept)} snapshots, expected step {last} with the first "
+                              f"{last + 1} of the series")
+            os.rename(os.path.join(tmp, "series.h5"), os.path.join(tmp, "whole.h5"))
+            got, p = run_series(tmp, text, 3, ("initial.from_file=series.ckpt.h5",
+                                               "decomposition.partitioner=cyclic",
+                                               "halo.mode=p2p"))
+            h5diff_series(tmp, "whole.h5", "series.h5", f"{scheme} continued from step {k}")
+            # a checkpoint continued with another scheme, or another step: exit 2, named
+            other = "bdf2" if scheme == "implicit" else "implicit"
+            for change, want in ((f"time.scheme={other}", f"a checkpoint of scheme \"{scheme}\""),
+                                 ("time.steps=3", "a checkpoint after")):
+                _, p = run_series(tmp, text, 2, ("initial.from_file=series.ckpt.h5", change),
+                                  expect=2)
+                if "initial.from_file \"series.ckpt.h5\": " + want not in p.stderr:
+                    raise Failure(f"{scheme} continued with {change}: expected {want!r}:\n"
+                                  f"{p.stderr}")
+            if scheme == "bdf2":  # a checkpoint altered: refused, nothing read out of range
+                with h5py.File(os.path.join(tmp, "series.ckpt.h5"), "r+") as f:
+                    f["/state"].attrs.modify("next_time", -5)
+                _, p = run_series(tmp, text, 2, ("initial.from_file=series.ckpt.h5",), expect=2)
+                if "its /state's attributes are out of range" not in p.stderr:
+                    raise Failure(f"an altered checkpoint: expected a refusal:\n{p.stderr}")
+
+
+def case_time_signal_mid_series_then_restart():
+    """SIGUSR1 after the loop's first progress line (which shows simulated time, the step and
+    the time left): exit 4, the series whole, a checkpoint at the step reached; continued from
+    it on 3 ranks for 40 more steps, the series equals a fresh run's to that step."""
+    dt = 1e-5
+    text = mode_config(31, 23, 1.6, 4.0, 400000, "explicit").replace(
+        "steps = 400000\n", f"step = {dt!r}\noutput_every = 1e-3\n")
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+        with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+            f.write(text)
+        proc = subprocess.Popen([e2e.ARGS.mpiexec, "-n", "2", e2e.ARGS.jacobi, "case.toml"],
+                                cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, errors="replace")
+        lines, deadline = [], time.time() + 60
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("  t = "):
+                break
+        for r in e2e.rank_pids(proc.pid):
+            os.kill(r, signal.SIGUSR1)
+        out, err = proc.communicate(timeout=120)
+        lines += out.splitlines(keepends=True)
+        progress = [x for x in lines if x.startswith("  t = ")]
+        if proc.returncode != 4 or not progress:
+            raise Failure(f"expected a progress line, then exit 4 on SIGUSR1; got exit "
+                          f"{proc.returncode}:\n{''.join(lines)}\n{err}")
+        if not re.match(r"  t = [0-9.e+-]+ +s  step \d+/400000  change \S+  bound \S+  "
+                        r"\d+ s left$", progress[0].rstrip()):
+            raise Failure(f"the progress line should give simulated time, step and time "
+                          f"left:\n{progress[0]}")
+        left = [n for n in os.listdir(tmp) if ".tmp." in n]
+        if left or "initial.from_file=series.ckpt.h5" not in "".join(lines):
+            raise Failure(f"the stop left {left}, or its summary does not say how to go on:\n"
+                          f"{''.join(lines)}")
+        with h5py.File(os.path.join(tmp, "series.ckpt.h5"), "r") as f:
+            k = int(f.attrs["iterations"])
+        stopped = Series(os.path.join(tmp, "series.h5"))
+        if stopped.iterations != k or not 0 < k < 400000:
+            raise Failure(f"the series stopped at step {stopped.iterations}, its checkpoint "
+                          f"is of step {k}")
+        short = text.replace("end = 4.0", f"end = {(k + 40) * dt!r}")
+        run_series(tmp, short, 3, ("initial.from_file=series.ckpt.h5",
+                                   "decomposition.partitioner=block-cyclic",
+                                   "decomposition.block_size=4"))
+        os.rename(os.path.join(tmp, "series.h5"), os.path.join(tmp, "continued.h5"))
+        run_series(tmp, short, 1)
+        h5diff_series(tmp, "series.h5", "continued.h5", f"continued from step {k}")
+
+
+def case_time_until_steady_within_its_bound():
+    """time.end = "steady" on a plate with a held edge, convective edges and a heater (backward
+    Euler and bdf2, 2 ranks): it stops certified, and its last field is within the bound it
+    reports (and the target) of the steady equations' solution by SciPy's sparse direct solve
+    (e2e_faces' assembly, independent of plate.c)."""
+    import e2e_faces  # noqa: E402
+    p = e2e_faces.kinds_plate(13, 11, "convective")
+    p.regions = [{"shape": "disk", "cx": 0.5 * p.width, "cy": 0.4 * p.width,
+                  "radius": 0.2 * p.width, "power": 5.0}]
+    T = e2e_faces.truth(p)
+    target = 1e-7
+    for scheme in ("implicit", "bdf2"):
+        text = e2e_faces.config(p, "multigrid", extra={
+            "plate": {"density": 100.0, "specific_heat": 10.0},
+            "time": {"end": "steady", "step": 20.0, "scheme": scheme, "output_every": 200.0},
+            "output": {"path": "series.h5"}}).replace("[solver]\n", f"[solver]\n"
+                                                      f"target_error = {target!r}\n")
+        with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+            s, p_ = run_series(tmp, text, 2)
+        m = re.search(r"steady state certified after (\d+) steps: within (\S+) of", p_.stdout)
+        if not m or int(m.group(1)) != s.iterations or s.time[-1] != s.iterations * 20.0:
+            raise Failure(f"{scheme}: no certified steady state in the summary, or the "
+                          f"series does not end at it:\n{p_.stdout}")
+        bound = float(m.group(2))
+        err = float(np.abs(s.T[-1] - T).max())
+        if not (bound <= target and err <= bound):
+            raise Failure(f"{scheme}: the last field is {err:.3g} from the sparse solve, the "
+                          f"certified bound {bound:.3g}, the target {target}")
+        # not stopped at once: the plate started far from its steady state
+        if s.iterations < 10 or float(np.abs(s.T[0] - T).max()) < 1e3 * target:
+            raise Failure(f"{scheme}: stopped after {s.iterations} steps")
+        if scheme == "bdf2":  # the stop is decided on agreed, exact figures: the same step
+            with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+                other, _ = run_series(tmp, text, 3, ("decomposition.partitioner=cyclic",))
+            if other.iterations != s.iterations or other.T.tobytes() != s.T.tobytes():
+                raise Failure(f"bdf2 until steady: {other.iterations} steps on 3 ranks, cyclic, "
+                              f"{s.iterations} on 2, or other bits")
 
 
 def case_time_warm_up_example():
