@@ -33,6 +33,11 @@ struct implicit_setup {
    * solver's life: C/dt (W/K; 0 where there is no capacity) and the steady diagonal. */
   const double *rate, *diag0;
   bool multigrid; /* cycles of method "multigrid" (else Jacobi sweeps alone) */
+  /* kappa > 0: a backward Euler step (weight 1) after the first, solved by multigrid, is solved
+   * to max(goal, kappa x its local truncation error's estimate), the estimate half the distance
+   * of the first cycle's result to the extrapolated start 2 T_n - T_(n-1) (docs/numerics.md,
+   * "The transient's certificate"); 0: to goal alone (time.step_error set, or BDF2) */
+  double truncation_fraction;
 };
 
 /* What the solves cost, summed over every call. */
