@@ -810,7 +810,7 @@ static int march(struct run *run) {
            (long long)cfg->time_steps, cfg->time_step, cfg->time_end,
            cfg->scheme == CFG_SCHEME_EXPLICIT ? ""
            : !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID
-               ? " (each step solved by multigrid cycles, certified by a Jacobi sweep)"
+               ? " (each step solved by multigrid cycles, certified by its residual)"
                : " (each step solved by Jacobi sweeps)");
     fflush(stdout);
   }
