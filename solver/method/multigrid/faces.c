@@ -540,10 +540,15 @@ void mg_faces_smooth(struct multigrid *mg, int l, int steps) {
         int64_t i0 = ((colour / 2 - L->tiles[t].row0) % 2 + 2) % 2;
         int64_t j0 = ((colour % 2 - L->tiles[t].col0) % 2 + 2) % 2;
         for (int64_t i = i0; i < L->tiles[t].nrows; i += 2) {
-          double *x = L->x[buf][t] + i * s;
-          mg_faces_coarse_update_row(mg, l, t, i, x, mg->row);
-          for (int64_t j = j0; j < nc; j += 2)
-            x[j] = mg->row[j];
+          /* in place, the colour's points alone: none of the nine is of the same colour, so
+           * each reads what an update of the whole row into a scratch row read (the same bits,
+           * half the updates: that row's computed every point and kept every other one) */
+          double *xr = L->x[buf][t] + i * s;
+          for (int64_t j = j0; j < nc; j += 2) {
+            int64_t at = i * s + j;
+            xr[j] = L->keep[t][at] *
+                    OP_FACES_UPDATE(NINE(L, t, at, xr, j, s), L->f[t][at], L->sw[SW_DIAG][t][at]);
+          }
         }
       }
     }
