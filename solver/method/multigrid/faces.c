@@ -36,6 +36,19 @@ void mg_faces_update_row(const struct field *f, int64_t t, int64_t i, const doub
         dg[j]);
 }
 
+void mg_faces_update_colour(const struct field *f, int64_t t, int64_t i, double *xr, int64_t j0) {
+  int64_t s = field_stride(f, t), at = i * s, nc = f->tiles[t].ncols;
+  const double *cn = faces_at(f, f->cond[DECOMP_NORTH], t) + at,
+               *cs = faces_at(f, f->cond[DECOMP_SOUTH], t) + at,
+               *cw = faces_at(f, f->cond[DECOMP_WEST], t) + at,
+               *ce = faces_at(f, f->cond[DECOMP_EAST], t) + at, *dg = faces_at(f, f->diag, t) + at,
+               *ld = faces_at(f, f->load, t) + at;
+  for (int64_t j = j0; j < nc; j += 2)
+    xr[j] = OP_FACES_UPDATE(
+        OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j], xr[j - 1], ce[j], xr[j + 1]), ld[j],
+        dg[j]);
+}
+
 void mg_faces_residual_row(const struct field *f, int64_t t, int64_t i, const double *xr,
                            double *rr) {
   int64_t s = field_stride(f, t), at = i * s, nc = f->tiles[t].ncols;
