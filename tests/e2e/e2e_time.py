@@ -286,6 +286,26 @@ def case_time_step_bound_never_below_the_true_step_error():
     print(f"largest true error / bound: {max(ratios):.3g}")
 
 
+def case_time_plate_at_rest_certified_at_rounding():
+    """A plate already at its steady state (held edges and start at 20, nothing else): each
+    step's goal is 0 (1e-3 x a change of 0), below what any iterate can certify; the solve
+    ends at its certificate's rounding floor instead of running to solver.max_iterations (50
+    here: the run would fail), the field stays at 20 to rounding and each step's bound is at
+    rounding's level (of 20), not 0."""
+    text = mode_config(15, 11, 1.6, 0.5, 4, "implicit").replace(
+        "top = 0\nbottom = 0\nleft = 0\nright = 0\n", "top = 20\nbottom = 20\nleft = 20\n"
+        "right = 20\n")
+    text = re.sub(r'interior = "[^"]*"', "interior = 20.0", text)
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+        s, _ = run_series(tmp, text + "[solver]\nmax_iterations = 50\n", 2)
+    moved = float(np.abs(s.T[:, 1:-1, 1:-1] - 20.0).max())
+    if moved > 1e-12:
+        raise Failure(f"the plate at rest moved by {moved:.3g}")
+    bounds = s.heat[1:, s.columns.index("step_bound")]
+    if not np.all((bounds > 0.0) & (bounds < 1e-12)):
+        raise Failure(f"step bounds {bounds}: expected positive and at rounding's level")
+
+
 def case_time_identical_over_decompositions():
     """Every scheme: the series (fields, times, heat table) the same bits on 1-4 ranks, every
     partitioner, both halo modes, ranks_per_node (the implicit steps by multigrid)."""
