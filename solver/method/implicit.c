@@ -70,14 +70,16 @@ static void row_sum_bound(const struct field *f, const double *start, double out
 
 /* The start of a step's solve: T_n extrapolated linearly, 2 T_n - T_(n-1), at every point with
  * capacity (the others hold their values), so that the start's error is O(dt^2) in place of
- * T_n's O(dt). Pointwise: the same bits on every decomposition. */
+ * T_n's O(dt); kept in start too where it is not NULL. Pointwise: the same bits on every
+ * decomposition. */
 static void extrapolate(struct field *f, const double *rate, const double *previous,
                         double *start) {
   double *x = f->base + f->current * f->buffer_len;
   FIELD_FOR_POINTS(f, o, {
     double y = rate[o] > 0.0 ? 2.0 * x[o] - previous[o] : x[o];
     x[o] = y;
-    start[o] = y;
+    if (start != NULL)
+      start[o] = y;
   })
 }
 
@@ -191,10 +193,11 @@ int implicit_solve(struct implicit_solver *s, double weight, const double *previ
                    int64_t step, double *bound, struct implicit_stats *stats) {
   struct field *f = s->setup.field;
   const struct team *team = s->setup.team;
-  if (previous != NULL)
-    extrapolate(f, s->setup.rate, previous, s->start);
   /* the truncation estimate's rule (implicit.h): backward Euler after its first step */
-  bool estimate = s->setup.truncation_fraction > 0.0 && previous != NULL && weight == 1.0;
+  bool estimate =
+      s->setup.truncation_fraction > 0.0 && previous != NULL && weight == 1.0 && s->mg != NULL;
+  if (previous != NULL)
+    extrapolate(f, s->setup.rate, previous, estimate ? s->start : NULL);
   if (s->mg == NULL)
     return jacobi_solve(s, weight, goal, step, bound, stats);
   struct method_iterate it = {.field = f, .halo = s->setup.halo, .team = team};
