@@ -216,7 +216,8 @@ int implicit_solve(struct implicit_solver *s, double weight, const double *previ
     method_exchange(halo_exchange, s->setup.halo, team, f->current);
     double mine[3], all[3];
     row_sum_bound(f, estimate && k == 1 ? s->start : NULL, mine);
-    /* the bound and the rounding floor, each the max over the ranks: one reduction */
+    /* the bound, its rounding floor and max |x - start|, each the max over the ranks: one
+     * reduction a cycle */
     MPI_CHECK(MPI_Allreduce(mine, all, 3, MPI_DOUBLE, MPI_MAX, team->comm));
     *bound = all[0];
     /* |T_(n+1) - (2 T_n - T_(n-1))| = dt^2 |T''| + O(dt^3): twice backward Euler's local
