@@ -3,7 +3,8 @@
 equivalents, and a warm-up to 1% of the steady state, implicit (BDF2, multigrid) against
 explicit steps at their stability limit. Not a test: numbers for docs/performance.md.
 
-usage: time_bench.py JACOBI [--n 1023] [--ranks 1,2] [--mpiexec mpiexec]
+usage: time_bench.py JACOBI [--n 1023,2047] [--ranks 1,2] [--reps 3] [--warm-up-n 1023]
+                     [--mpiexec mpiexec]
 
 The plate: held edges, the top at 100, the others at 0, aluminium-like (k 237, rho 2700,
 c 900, t 0.005), 1 m wide, from 0 degrees. An explicit step at the limit is one pass of the
@@ -66,40 +67,65 @@ def run(args, ranks, text):
     return int(m.group(1)), int(m.group(2)), int(m.group(3)), float(m.group(4))
 
 
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("jacobi")
-    ap.add_argument("--n", type=int, default=1023)
+    ap.add_argument("--n", default="1023,2047", help="grid sizes (interior points a side)")
     ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions (median)")
+    ap.add_argument("--warm-up-n", type=int, default=1023,
+                    help="the grid of the warm-up comparison (0: none)")
     ap.add_argument("--mpiexec", default="mpiexec")
     args = ap.parse_args()
     args.jacobi = os.path.abspath(args.jacobi)
-    n = args.n
-    h = 1.0 / (n + 1)
-    # C / diag inside a held plate of one material, less a hair for rounding
-    limit = 0.999 * RHO * C * h * h / (4 * K)
-    lam1 = K / (RHO * C) * math.pi ** 2 * 2
-    t1 = math.log(100) / lam1
-    print(f"{n}x{n}, explicit limit {limit:.4g} s, warm-up to 1%: {t1:.4g} s of simulated time")
-    for ranks in (int(r) for r in args.ranks.split(",")):
-        ex_steps = 20
-        _, _, _, ex = run(args, ranks, config(n, ex_steps * limit, ex_steps, "explicit"))
-        per_step = ex / ex_steps
-        per_sweep = sweep_seconds(args, ranks, n)
-        print(f"  {ranks} rank(s): a fine sweep {per_sweep:.3g} s, an explicit step "
-              f"{per_step:.3g} s ({per_step / per_sweep:.1f} sweeps: the step, its copy of "
-              "the field and its change)")
-        for factor in (100, 10000):
-            steps, cycles, sweeps, im = run(args, ranks,
-                                            config(n, 5 * factor * limit, 5, "implicit"))
-            print(f"  {ranks} rank(s): implicit step at {factor} x the limit: "
-                  f"{im / steps / per_sweep:.1f} fine-sweep equivalents "
-                  f"({cycles / steps:.1f} cycles + {sweeps / steps:.1f} sweeps a step)")
-        steps, cycles, sweeps, wu = run(args, ranks, config(n, t1, 50, "bdf2"))
-        explicit_steps = math.ceil(t1 / limit)
-        print(f"  {ranks} rank(s): warm-up to 1%: BDF2 in 50 steps {wu:.3g} s; explicit "
-              f"{explicit_steps} steps x {per_step:.3g} s = {explicit_steps * per_step:.3g} s "
-              f"(extrapolated from 20 measured steps): {explicit_steps * per_step / wu:.0f}x")
+    for n in (int(v) for v in args.n.split(",")):
+        h = 1.0 / (n + 1)
+        # C / diag inside a held plate of one material, less a hair for rounding
+        limit = 0.999 * RHO * C * h * h / (4 * K)
+        lam1 = K / (RHO * C) * math.pi ** 2 * 2
+        t1 = math.log(100) / lam1
+        print(f"{n}x{n}, explicit limit {limit:.4g} s, warm-up to 1%: {t1:.4g} s of simulated "
+              "time")
+        for ranks in (int(r) for r in args.ranks.split(",")):
+            # one repetition: a plain sweep, an explicit step, implicit steps at 100 and 10000 x
+            # the limit, each in the same order, so that the machine's load falls on all alike
+            sweep, ex, im = [], [], {100: [], 10000: []}
+            counts = {}
+            for _ in range(args.reps):
+                sweep.append(sweep_seconds(args, ranks, n))
+                _, _, _, t = run(args, ranks, config(n, 20 * limit, 20, "explicit"))
+                ex.append(t / 20)
+                for factor in (100, 10000):
+                    steps, cycles, sweeps, t = run(args, ranks,
+                                                   config(n, 5 * factor * limit, 5, "implicit"))
+                    im[factor].append(t / steps)
+                    counts[factor] = (cycles / steps, sweeps / steps)
+            per_sweep, per_step = median(sweep), median(ex)
+            print(f"  {ranks} rank(s): a fine sweep {per_sweep:.3g} s, an explicit step "
+                  f"{per_step:.3g} s ({per_step / per_sweep:.1f} sweeps: the step, its copy of "
+                  f"the field and its change); median of {args.reps} interleaved")
+            for factor in (100, 10000):
+                ratios = sorted(t / s for t, s in zip(im[factor], sweep))
+                print(f"  {ranks} rank(s): implicit step at {factor} x the limit: "
+                      f"{median(im[factor]) / per_sweep:.1f} fine-sweep equivalents "
+                      f"(per repetition {', '.join(f'{r:.1f}' for r in ratios)}; "
+                      f"{counts[factor][0]:.1f} cycles + {counts[factor][1]:.1f} certificate "
+                      f"passes a step)")
+            if n != args.warm_up_n:
+                continue
+            steps, cycles, sweeps, wu = run(args, ranks, config(n, t1, 50, "bdf2"))
+            _, _, _, wi = run(args, ranks, config(n, t1, 50, "implicit"))
+            explicit_steps = math.ceil(t1 / limit)
+            print(f"  {ranks} rank(s): warm-up to 1%: BDF2 in 50 steps {wu:.3g} s "
+                  f"({cycles} cycles), backward Euler in 50 steps {wi:.3g} s; explicit "
+                  f"{explicit_steps} steps x {per_step:.3g} s = {explicit_steps * per_step:.3g} s "
+                  f"(EXTRAPOLATED from 20 measured steps): {explicit_steps * per_step / wu:.0f}x "
+                  "BDF2's time")
 
 
 if __name__ == "__main__":

@@ -205,15 +205,17 @@ static int setup(struct stepper *s, struct transient_result *out) {
   }
   if (cfg->scheme != CFG_SCHEME_EXPLICIT) {
     /* multigrid unless solver.method names another method */
-    struct implicit_setup is = {.field = f,
-                                .halo = s->halo,
-                                .team = s->team,
-                                .cfg = cfg,
-                                .halo_mode = s->halo_mode,
-                                .rate = s->rate,
-                                .diag0 = s->diag0,
-                                .multigrid = !cfg_is_set(cfg, "solver.method") ||
-                                             cfg->method == CFG_METHOD_MULTIGRID};
+    struct implicit_setup is = {
+        .field = f,
+        .halo = s->halo,
+        .team = s->team,
+        .cfg = cfg,
+        .halo_mode = s->halo_mode,
+        .rate = s->rate,
+        .diag0 = s->diag0,
+        .multigrid = !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID,
+        /* backward Euler's goal from its truncation error (implicit.h) */
+        .truncation_fraction = cfg->step_error > 0 || cfg->scheme == CFG_SCHEME_BDF2 ? 0.0 : 0.5};
     CHECK(implicit_create(&is, &s->solver));
   }
   double x0 = s->plate->free_edge[DECOMP_WEST] ? 0.0 : s->plate->spacing;

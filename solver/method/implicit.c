@@ -4,6 +4,9 @@
 #include "common/err.h"
 #include "solver/method/method.h"
 
+#include "solver/kernel/operator.h"
+
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -13,7 +16,72 @@ struct implicit_solver {
   void *mg;    /* method "multigrid"'s data, built on the step's operator; NULL: Jacobi alone */
   double mg_weight; /* the weight of C/dt in the operator mg was built on */
   double q[2];      /* Jacobi's contraction factor for weights 1 and 1.5 (NaN: not yet) */
+  double *start;    /* the step's extrapolated start (field-sized), for the truncation estimate */
 };
+
+/* The unit roundoff, 2^-53. */
+#define UNIT_ROUNDOFF (0.5 * DBL_EPSILON)
+
+/* The row-sum certificate (docs/numerics.md, "The transient's certificate"): with r = load - M x
+ * the step's residual and s_i = diag_i - sum_d cond_i,d, every row's sum less every coupling
+ * (the unknowns' row sums are at least that: a coupling to a held point or a ring is not to an
+ * unknown), M is an M-matrix whenever every s_i > 0, M^-1 >= 0 and M^-1 s >= 1, so
+ *     |M^-1 r| <= M^-1 |r| <= max_i (|r_i| / s_i) M^-1 s,   max norm <= max_i |r_i| / s_i.
+ * A held point's row (diag 1, no coupling) is the identity, so it counts as its own unknown whose
+ * residual is 0 when it holds its temperature. Rounding: the computed residual is within
+ * gamma_5 (|cn n| + |cs s| + |cw w| + |ce e| + |f| + |diag x|) of the exact one, and the
+ * computed s within gamma_3 (diag + sum cond) of its exact value; both are widened by 8u of those
+ * sums (u = 2^-53, 8u > gamma_5 / (1 - gamma_6) with room for the widening's own rounding), an
+ * absolute 6 x 2^-1074 for products that underflow, and the ratio by (1 + 8u). Gives this
+ * rank's largest ratio in out[0] (+inf where some s_i is not certainly positive, NaN where the
+ * field is not finite), in out[1] the largest part of a ratio that is rounding's alone (the
+ * floor below which no iterate's bound can go) and in out[2] max |x - start| (0 if start is
+ * NULL). One pass over the field (halos filled): a fine-sweep equivalent. Not collective. */
+static void row_sum_bound(const struct field *f, const double *start, double out[3]) {
+  const double *x = f->base + f->current * f->buffer_len;
+  double *const *c = f->cond;
+  double most = 0.0, floor = 0.0, moved = 0.0;
+  for (int64_t t = 0; t < f->ntiles; t++) {
+    int64_t stride = field_stride(f, t), base = f->tile_offset[t] + f->depth * stride + f->depth;
+    for (int64_t li = 0; li < f->tiles[t].nrows; li++)
+      for (int64_t lj = 0; lj < f->tiles[t].ncols; lj++) {
+        int64_t o = base + li * stride + lj;
+        double cn = c[DECOMP_NORTH][o], cs = c[DECOMP_SOUTH][o], cw = c[DECOMP_WEST][o],
+               ce = c[DECOMP_EAST][o], dg = f->diag[o], ld = f->load[o];
+        double xn = x[o - stride], xs = x[o + stride], xw = x[o - 1], xe = x[o + 1], xo = x[o];
+        double r = OP_FACES_RESIDUAL(OP_FACES(cn, xn, cs, xs, cw, xw, ce, xe), ld, dg, xo);
+        double size = ((fabs(cn * xn) + fabs(cs * xs)) + (fabs(cw * xw) + fabs(ce * xe))) +
+                      (fabs(ld) + fabs(dg * xo));
+        double sum = (cn + cs) + (cw + ce);
+        double slack = (dg - sum) - 8.0 * UNIT_ROUNDOFF * (dg + sum);
+        double rounding = 8.0 * UNIT_ROUNDOFF * size + 6.0 * 0x1p-1074, top = fabs(r) + rounding;
+        double v = slack > 0.0 ? top / slack : INFINITY;
+        most = v > most || isnan(v) ? v : most; /* NaN is kept: the field is not finite */
+        v = slack > 0.0 ? rounding / slack : INFINITY;
+        floor = v > floor ? v : floor;
+        v = start != NULL ? fabs(xo - start[o]) : 0.0;
+        moved = v > moved ? v : moved;
+      }
+  }
+  out[2] = moved;
+  out[0] = most * (1.0 + 8.0 * UNIT_ROUNDOFF);
+  out[1] = floor;
+}
+
+/* The start of a step's solve: T_n extrapolated linearly, 2 T_n - T_(n-1), at every point with
+ * capacity (the others hold their values), so that the start's error is O(dt^2) in place of
+ * T_n's O(dt); kept in start too where it is not NULL. Pointwise: the same bits on every
+ * decomposition. */
+static void extrapolate(struct field *f, const double *rate, const double *previous,
+                        double *start) {
+  double *x = f->base + f->current * f->buffer_len;
+  FIELD_FOR_POINTS(f, o, {
+    double y = rate[o] > 0.0 ? 2.0 * x[o] - previous[o] : x[o];
+    x[o] = y;
+    if (start != NULL)
+      start[o] = y;
+  })
+}
 
 /* max over the free points of (sum of conductances) / diag: Jacobi's contraction factor in the
  * max norm for the diagonal diag0 + weight C/dt. Collective. */
@@ -67,6 +135,13 @@ int implicit_create(const struct implicit_setup *setup, struct implicit_solver *
   }
   s->setup = *setup;
   s->q[0] = s->q[1] = NAN;
+  s->start = malloc((size_t)setup->field->buffer_len * sizeof(double) + 1);
+  if (team_agree(setup->team, s->start == NULL ? err_set(ERR_FAILURE, "out of memory for the "
+                                                                      "time stepper")
+                                               : ERR_OK) != ERR_OK) {
+    implicit_destroy(&s);
+    return ERR_FAILURE;
+  }
   int status = ERR_OK;
   if (setup->multigrid)
     status = multigrid_on_step(s, 1.0);
@@ -78,9 +153,9 @@ int implicit_create(const struct implicit_setup *setup, struct implicit_solver *
   return ERR_OK;
 }
 
-int implicit_solve(struct implicit_solver *s, double weight, const double *previous, double goal,
-                   int64_t step, double *bound, struct implicit_stats *stats) {
-  (void)previous; /* the start is T_n */
+/* Jacobi sweeps alone, each certified by its change: q / (1 - q) change (docs/numerics.md). */
+static int jacobi_solve(struct implicit_solver *s, double weight, double goal, int64_t step,
+                        double *bound, struct implicit_stats *stats) {
   struct field *f = s->setup.field;
   const struct team *team = s->setup.team;
   double *q = &s->q[weight == 1.0 ? 0 : 1];
@@ -92,20 +167,7 @@ int implicit_solve(struct implicit_solver *s, double weight, const double *previ
   struct method_setup js = {.field = f, .halo = s->setup.halo, .team = team, .temporal_block = 1};
   CHECK(method_jacobi.create(&js, &s->inner));
   struct method_iterate it = {.field = f, .halo = s->setup.halo, .team = team};
-  if (s->mg != NULL && s->mg_weight != weight) { /* BDF2's second step: a new operator */
-    method_multigrid.destroy(&s->mg);
-    CHECK(multigrid_on_step(s, weight));
-  }
   for (int64_t k = 1;; k++) {
-    if (s->mg != NULL) { /* a cycle, then a sweep whose change certifies its result */
-      method_exchange(halo_exchange, s->setup.halo, team, f->current);
-      /* never a full-multigrid start (cycle 1 of a run): the previous step is the better start */
-      (void)method_multigrid.step(s->mg, &it, k + 1, k + 1, false);
-      stats->cycles++;
-      struct method_figures fig = {0};
-      method_multigrid.figures(s->mg, &fig);
-      stats->work += fig.work_per_step;
-    }
     method_exchange(halo_exchange, s->setup.halo, team, f->current);
     double change = method_jacobi.step(s->inner, &it, k, k, true);
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &change, 1, MPI_DOUBLE, MPI_MAX, team->comm));
@@ -120,11 +182,66 @@ int implicit_solve(struct implicit_solver *s, double weight, const double *previ
     if (k >= s->setup.cfg->max_iterations)
       return err_set(ERR_CONFIG,
                      "%s: time step %lld's solve did not reach its error %.3g in "
-                     "solver.max_iterations = %lld %s (bound %.3g): raise "
+                     "solver.max_iterations = %lld Jacobi sweeps (bound %.3g): raise "
                      "solver.max_iterations or time.step_error, or take smaller steps",
                      cfg_origin(s->setup.cfg, "solver.max_iterations"), (long long)step, goal,
-                     (long long)s->setup.cfg->max_iterations,
-                     s->mg != NULL ? "cycles" : "Jacobi sweeps", *bound);
+                     (long long)s->setup.cfg->max_iterations, *bound);
+  }
+}
+
+int implicit_solve(struct implicit_solver *s, double weight, const double *previous, double goal,
+                   int64_t step, double *bound, struct implicit_stats *stats) {
+  struct field *f = s->setup.field;
+  const struct team *team = s->setup.team;
+  /* the truncation estimate's rule (implicit.h): backward Euler after its first step */
+  bool estimate =
+      s->setup.truncation_fraction > 0.0 && previous != NULL && weight == 1.0 && s->mg != NULL;
+  if (previous != NULL)
+    extrapolate(f, s->setup.rate, previous, estimate ? s->start : NULL);
+  if (s->mg == NULL)
+    return jacobi_solve(s, weight, goal, step, bound, stats);
+  struct method_iterate it = {.field = f, .halo = s->setup.halo, .team = team};
+  if (s->mg_weight != weight) { /* BDF2's second step: a new operator */
+    method_multigrid.destroy(&s->mg);
+    CHECK(multigrid_on_step(s, weight));
+  }
+  struct method_figures fig = {0};
+  method_multigrid.figures(s->mg, &fig);
+  for (int64_t k = 1;; k++) {
+    method_exchange(halo_exchange, s->setup.halo, team, f->current);
+    /* never a full-multigrid start (cycle 1 of a run): the extrapolation is the better one */
+    (void)method_multigrid.step(s->mg, &it, k + 1, k + 1, false);
+    stats->cycles++;
+    stats->work += fig.work_per_step;
+    method_exchange(halo_exchange, s->setup.halo, team, f->current);
+    double mine[3], all[3];
+    row_sum_bound(f, estimate && k == 1 ? s->start : NULL, mine);
+    /* the bound, its rounding floor and max |x - start|, each the max over the ranks: one
+     * reduction a cycle */
+    MPI_CHECK(MPI_Allreduce(mine, all, 3, MPI_DOUBLE, MPI_MAX, team->comm));
+    *bound = all[0];
+    /* |T_(n+1) - (2 T_n - T_(n-1))| = dt^2 |T''| + O(dt^3): twice backward Euler's local
+     * truncation error, measured on the first cycle's result (within its bound of T_(n+1)) */
+    if (estimate && k == 1)
+      goal = fmax(goal, s->setup.truncation_fraction * 0.5 * fmax(all[2] - all[0], 0.0));
+    stats->sweeps++;
+    stats->work += 1.0;
+    if (isnan(*bound))
+      return err_set(ERR_FAILURE, "the field is no longer finite in time step %lld",
+                     (long long)step);
+    if (isinf(*bound)) /* a row not certainly dominant (no capacity): Jacobi's certificate */
+      return jacobi_solve(s, weight, goal, step, bound, stats);
+    /* a goal below what rounding lets any iterate certify (a plate at rest: goal 0): the
+     * residual at its rounding's level is the end, its bound reported as it is */
+    if (*bound <= goal || *bound <= 2.0 * all[1])
+      return ERR_OK;
+    if (k >= s->setup.cfg->max_iterations)
+      return err_set(ERR_CONFIG,
+                     "%s: time step %lld's solve did not reach its error %.3g in "
+                     "solver.max_iterations = %lld cycles (bound %.3g): raise "
+                     "solver.max_iterations or time.step_error, or take smaller steps",
+                     cfg_origin(s->setup.cfg, "solver.max_iterations"), (long long)step, goal,
+                     (long long)s->setup.cfg->max_iterations, *bound);
   }
 }
 
@@ -135,6 +252,7 @@ void implicit_destroy(struct implicit_solver **s) {
     method_jacobi.destroy(&(*s)->inner);
   if ((*s)->mg != NULL)
     method_multigrid.destroy(&(*s)->mg);
+  free((*s)->start);
   free(*s);
   *s = NULL;
 }

@@ -6,9 +6,11 @@
  * right-hand side at every free point, puts T_n in the current buffer (its halos need not be
  * filled) and calls implicit_solve; the solver chooses its start (T_n, or a guess made from T_n
  * and T_(n-1)), its method (multigrid of the method table on the step's operator, or Jacobi
- * sweeps alone) and its certificate, and leaves the solution current with a bound on its max-norm
- * distance to the step's exact discrete solution, rounding counted. Every operation is pointwise
- * in a fixed order, so the result is bit for bit the same on every decomposition.
+ * sweeps alone) and its certificate (with multigrid, max |r| / row sum of the step's M-matrix,
+ * one residual pass a cycle, rounding counted; Jacobi's q / (1 - q) change otherwise: see
+ * docs/numerics.md, "The transient's certificate"), and leaves the solution current with a
+ * bound on its max-norm distance to the step's exact discrete solution. Every operation is
+ * pointwise in a fixed order, so the result is bit for bit the same on every decomposition.
  *
  * Not for: the time loop, snapshots, signals (transient.c, solve.c).
  */
@@ -33,6 +35,11 @@ struct implicit_setup {
    * solver's life: C/dt (W/K; 0 where there is no capacity) and the steady diagonal. */
   const double *rate, *diag0;
   bool multigrid; /* cycles of method "multigrid" (else Jacobi sweeps alone) */
+  /* kappa > 0: a backward Euler step (weight 1) after the first, solved by multigrid, is solved
+   * to max(goal, kappa x its local truncation error's estimate), the estimate half the distance
+   * of the first cycle's result to the extrapolated start 2 T_n - T_(n-1) (docs/numerics.md,
+   * "The transient's certificate"); 0: to goal alone (time.step_error set, or BDF2) */
+  double truncation_fraction;
 };
 
 /* What the solves cost, summed over every call. */

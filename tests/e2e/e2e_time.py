@@ -24,9 +24,12 @@ import time
 
 import h5py
 import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
+import e2e_faces  # noqa: E402
 from e2e import Failure  # noqa: E402
 
 K, RHO, C, THICK = 2.0, 3.0, 4.0, 0.5
@@ -190,6 +193,117 @@ def faces_plate(extra=""):
             "[[region]]\nshape = \"rectangle\"\nx0 = 0.2\nx1 = 0.25\ny0 = 0.0\ny1 = 0.1\n"
             "conductivity = 16.0\n"
             f"[time]\nend = 60.0\nsteps = 6\n{extra}[output]\npath = \"series.h5\"\n")
+
+
+def step_matrices(p, rho, c):
+    """The steady equations (A, b) of e2e_faces's plate p (held points identity rows) and each
+    point's capacity rho c t V (0 at a held point), the control volumes as docs/numerics.md
+    ("Real plates") clips them."""
+    A, b = e2e_faces.assemble(p)
+    nx, ny = p.nx, p.ny
+    N, S, W, E = e2e_faces.NORTH, e2e_faces.SOUTH, e2e_faces.WEST, e2e_faces.EAST
+    wx = np.ones((ny, nx))
+    wy = np.ones((ny, nx))
+    if p.free(W):
+        wx[:, 0] = 0.5
+    if p.free(E):
+        wx[:, -1] = 0.5
+    if p.free(N):
+        wy[0, :] = 0.5
+    if p.free(S):
+        wy[-1, :] = 0.5
+    cap = rho * c * p.t * wx * wy * p.h * p.h
+    held = np.zeros((ny, nx), bool)
+    for r in p.regions:
+        if "temperature" in r:
+            held |= np.array([[e2e_faces.inside(r, p.x(j), p.y(i), p.h) for j in range(nx)]
+                              for i in range(ny)])
+    cap[held] = 0.0
+    return A, b, cap.ravel()
+
+
+def check_step_bounds(tmp, p, scheme, steps, dt, ranks, step_error, rho=2700.0, c=900.0):
+    """Run p with [time] (a snapshot every step, multigrid) and check each step's reported bound
+    (/series/heat's step_bound) against the distance of the step's result to the sparse direct
+    solve of that step's equations from the series' own previous fields. Returns the largest
+    ratio of the true error to the bound."""
+    extra = {"plate": {"density": rho, "specific_heat": c}, "initial": {"interior": 20.0},
+             "time": {"end": steps * dt, "steps": steps, "scheme": scheme,
+                      "output_every": dt},
+             "output": {"path": "series.h5"}}
+    if step_error:
+        extra["time"]["step_error"] = step_error
+    text = e2e_faces.config(p, method="multigrid", extra=extra)
+    s, _ = run_series(tmp, text, ranks)
+    A, b, cap = step_matrices(p, rho, c)
+    col = s.columns.index("step_bound")
+    T = [np.asarray(f)[1:-1, 1:-1].ravel() if f.shape == (p.ny + 2, p.nx + 2)
+         else np.asarray(f).ravel() for f in s.T]
+    if len(T) != steps + 1:
+        raise Failure(f"{scheme}: {len(T)} snapshots, expected {steps + 1}")
+    worst = 0.0
+    for n in range(steps):
+        second = scheme == "bdf2" and n > 0
+        rate = cap / dt
+        if second:
+            M = A + scipy.sparse.diags(1.5 * rate)
+            rhs = b + rate * (2.0 * T[n] - 0.5 * T[n - 1])
+        else:
+            M = A + scipy.sparse.diags(rate)
+            rhs = b + rate * T[n]
+        exact = scipy.sparse.linalg.spsolve(M.tocsc(), rhs)
+        err = float(np.abs(T[n + 1] - exact).max())
+        bound = float(s.heat[n + 1, col])
+        # the truth's own rounding (its coefficients are this script's, not jacobi's bits)
+        slack = 1e-11 * max(1.0, float(np.abs(exact).max()))
+        if not (bound > 0.0 and err <= bound + slack):
+            raise Failure(f"{scheme}, {p.nx} x {p.ny}, step {n + 1}: the true step error "
+                          f"{err:.3g} exceeds the reported bound {bound:.3g}")
+        worst = max(worst, err / bound)
+    return worst
+
+
+def case_time_step_bound_never_below_the_true_step_error():
+    """Each implicit and BDF2 step's reported bound (the row-sum certificate of the multigrid
+    solve, docs/numerics.md "The transient's certificate") is never below the true distance of
+    the step's result to the exact solution of that step's equations (SciPy's sparse direct
+    solve), on plates of several shapes: insulated, convective and face-exchange edges, a
+    composite conductivity, a thin plate; 1 to 3 ranks, steps of about 1 and 200 x the explicit
+    limit and more (so the solves stop after one or a few cycles, well short of rounding)."""
+    shapes = ((95, 63, "insulated"), (127, 31, "convective"), (63, 95, "faces"),
+              (99, 67, "composite"), (255, 7, "composite"))
+    ratios = []
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+        for n, (nx, ny, variant) in enumerate(shapes):
+            p = e2e_faces.kinds_plate(nx, ny, variant)
+            for m, scheme in enumerate(("implicit", "bdf2")):
+                dt = (5e3, 1e6)[(n + m) % 2]
+                # the default goal (backward Euler's from its truncation error) or a loose
+                # time.step_error: either way the solves stop short of rounding
+                step_error = (None, 1e-2)[(n + 2 * m) % 2 if n % 2 else m]
+                ratios.append(check_step_bounds(tmp, p, scheme, 6, dt, 1 + (n + m) % 3,
+                                                step_error))
+    print(f"largest true error / bound: {max(ratios):.3g}")
+
+
+def case_time_plate_at_rest_certified_at_rounding():
+    """A plate already at its steady state (held edges and start at 20, nothing else): each
+    step's goal is 0 (1e-3 x a change of 0), below what any iterate can certify; the solve
+    ends at its certificate's rounding floor instead of running to solver.max_iterations (50
+    here: the run would fail), the field stays at 20 to rounding and each step's bound is at
+    rounding's level (of 20), not 0."""
+    text = mode_config(15, 11, 1.6, 0.5, 4, "implicit").replace(
+        "top = 0\nbottom = 0\nleft = 0\nright = 0\n", "top = 20\nbottom = 20\nleft = 20\n"
+        "right = 20\n")
+    text = re.sub(r'interior = "[^"]*"', "interior = 20.0", text)
+    with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+        s, _ = run_series(tmp, text + "[solver]\nmax_iterations = 50\n", 2)
+    moved = float(np.abs(s.T[:, 1:-1, 1:-1] - 20.0).max())
+    if moved > 1e-12:
+        raise Failure(f"the plate at rest moved by {moved:.3g}")
+    bounds = s.heat[1:, s.columns.index("step_bound")]
+    if not np.all((bounds > 0.0) & (bounds < 1e-12)):
+        raise Failure(f"step bounds {bounds}: expected positive and at rounding's level")
 
 
 def case_time_identical_over_decompositions():

@@ -137,8 +137,9 @@ static void redblack_tile(const struct multigrid *mg, int l, int64_t t, int buf,
     int64_t gi = tile->row0 + i;
     int64_t j0 = ((colour - (gi + tile->col0)) % 2 + 2) % 2;
     const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
-    if (l == 0 && mg->faces) {
-      mg_faces_update_row(mg->field, t, i, xr, u);
+    if (l == 0 && mg->faces) { /* the colour alone, in place: half the divisions */
+      mg_faces_update_colour(mg->field, t, i, xr, j0);
+      continue;
     } else if (l == 0 && kr != NULL) { /* the general update: a fixed point's is its held value */
       const double *br = L->b[t] + i * s;
       for (int64_t j = 0; j < nc; j++)

@@ -36,6 +36,19 @@ void mg_faces_update_row(const struct field *f, int64_t t, int64_t i, const doub
         dg[j]);
 }
 
+void mg_faces_update_colour(const struct field *f, int64_t t, int64_t i, double *xr, int64_t j0) {
+  int64_t s = field_stride(f, t), at = i * s, nc = f->tiles[t].ncols;
+  const double *cn = faces_at(f, f->cond[DECOMP_NORTH], t) + at,
+               *cs = faces_at(f, f->cond[DECOMP_SOUTH], t) + at,
+               *cw = faces_at(f, f->cond[DECOMP_WEST], t) + at,
+               *ce = faces_at(f, f->cond[DECOMP_EAST], t) + at, *dg = faces_at(f, f->diag, t) + at,
+               *ld = faces_at(f, f->load, t) + at;
+  for (int64_t j = j0; j < nc; j += 2)
+    xr[j] = OP_FACES_UPDATE(
+        OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j], xr[j - 1], ce[j], xr[j + 1]), ld[j],
+        dg[j]);
+}
+
 void mg_faces_residual_row(const struct field *f, int64_t t, int64_t i, const double *xr,
                            double *rr) {
   int64_t s = field_stride(f, t), at = i * s, nc = f->tiles[t].ncols;
@@ -540,10 +553,15 @@ void mg_faces_smooth(struct multigrid *mg, int l, int steps) {
         int64_t i0 = ((colour / 2 - L->tiles[t].row0) % 2 + 2) % 2;
         int64_t j0 = ((colour % 2 - L->tiles[t].col0) % 2 + 2) % 2;
         for (int64_t i = i0; i < L->tiles[t].nrows; i += 2) {
-          double *x = L->x[buf][t] + i * s;
-          mg_faces_coarse_update_row(mg, l, t, i, x, mg->row);
-          for (int64_t j = j0; j < nc; j += 2)
-            x[j] = mg->row[j];
+          /* in place, the colour's points alone: none of the nine is of the same colour, so
+           * each reads what an update of the whole row into a scratch row read (the same bits,
+           * half the updates: that row's computed every point and kept every other one) */
+          double *xr = L->x[buf][t] + i * s;
+          for (int64_t j = j0; j < nc; j += 2) {
+            int64_t at = i * s + j;
+            xr[j] = L->keep[t][at] *
+                    OP_FACES_UPDATE(NINE(L, t, at, xr, j, s), L->f[t][at], L->sw[SW_DIAG][t][at]);
+          }
         }
       }
     }

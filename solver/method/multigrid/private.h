@@ -120,6 +120,9 @@ void mg_coarsest_solve(struct level *L);
  * iterate's row xr (rings filled); level 0's keep and every coarse level's operator and the
  * transfers' weights (collective). */
 void mg_faces_update_row(const struct field *f, int64_t t, int64_t i, const double *xr, double *u);
+/* Red-black's colour of row i in place: the points j0, j0 + 2, ... take their update (their
+ * neighbours are all of the other colour: the same bits as mg_faces_update_row's). */
+void mg_faces_update_colour(const struct field *f, int64_t t, int64_t i, double *xr, int64_t j0);
 void mg_faces_residual_row(const struct field *f, int64_t t, int64_t i, const double *xr,
                            double *rr);
 void mg_faces_keep0(struct multigrid *mg);
