@@ -87,6 +87,9 @@ struct multigrid {
   bool measure;         /* the smoothing under way is the cycle's last on level 0 */
   bool change_measured; /* ... and it measured the result's change, into `change` */
   double change;
+  bool rings_fresh;               /* level 0's rings hold its current buffer's: skip one exchange */
+  struct multigrid_counts counts; /* of the last cycle */
+  bool restrict_apart;            /* never fuse the residual with its restriction (the tests) */
   bool general; /* the field has sources or fixed points: every level masks and level 0 has b */
   /* The field has the faces operator (field_faces): level 0 updates from its arrays; every
    * coarse level has a Galerkin nine-point operator (keep, sw, corner) and the transfers are
