@@ -142,6 +142,9 @@ def parse_summary(text):
                    text)
     if mg:
         s.update(levels=int(mg.group(1)), work=float(mg.group(2)), factor=float(mg.group(3)))
+    mg = re.search(rf"on (\d+) levels, {num} fine-sweep equivalents a cycle", text)
+    if mg:  # one cycle: no reduction measured
+        s.update(levels=int(mg.group(1)), work=float(mg.group(2)))
     return s
 
 
