@@ -258,10 +258,11 @@ static void test_general_plate_identical_on_every_decomposition(void) {
   }
 }
 
-/* The restriction of a residual in one pass (no stored residual; one tile, one rank) against
- * the residual stored, fetched and restricted (multigrid_restrict_apart), point by point after
+/* The restriction of a residual in one pass (no stored residual; one tile, one rank) and the
+ * interpolation from the coarse tile in place, against the residual stored, fetched and
+ * restricted and the coarse values fetched (multigrid_restrict_apart), point by point after
  * each of four cycles, V and FMG + F, on the general plate and on the Laplace one. */
-static void test_fused_restriction_matches_the_stored_residual(void) {
+static void test_fused_transfers_match_the_stored_ones(void) {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank != 0)
@@ -285,11 +286,14 @@ static void test_fused_restriction_matches_the_stored_residual(void) {
         multigrid_cycle(fused.mg, fmg);
         multigrid_cycle(stored.mg, fmg);
         int64_t nf = multigrid_counts(fused.mg)->fused_restrictions,
-                ns = multigrid_counts(stored.mg)->fused_restrictions;
-        /* one tile: every restriction of a residual in one pass */
-        EXPECT(nf >= nlevels - 1 && ns == 0,
-               "laplace %d variant %zu cycle %d: %lld restrictions fused, %lld apart (%d levels)",
-               laplace, v, k, (long long)nf, (long long)ns, nlevels);
+                ns = multigrid_counts(stored.mg)->fused_restrictions,
+                pf = multigrid_counts(fused.mg)->interpolations_in_place,
+                ps = multigrid_counts(stored.mg)->interpolations_in_place;
+        /* one tile: every restriction of a residual in one pass, every interpolation in place */
+        EXPECT(nf >= nlevels - 1 && ns == 0 && pf >= nlevels - 1 && ps == 0,
+               "laplace %d variant %zu cycle %d: %lld restrictions fused, %lld apart; %lld "
+               "interpolations in place, %lld apart (%d levels)",
+               laplace, v, k, (long long)nf, (long long)ns, (long long)pf, (long long)ps, nlevels);
         const struct field *a = fused.field, *b = stored.field;
         int64_t differ = 0;
         for (int64_t t = 0; t < b->ntiles; t++)
@@ -692,8 +696,7 @@ int tests_register(void) {
        test_general_plate_converges_to_the_discrete_solution},
       {"general_plate_identical_on_every_decomposition",
        test_general_plate_identical_on_every_decomposition},
-      {"fused_restriction_matches_the_stored_residual",
-       test_fused_restriction_matches_the_stored_residual},
+      {"fused_transfers_match_the_stored_ones", test_fused_transfers_match_the_stored_ones},
       {"lean_cycles_save_exchanges_and_keep_the_bits",
        test_lean_cycles_save_exchanges_and_keep_the_bits},
       {"small_features_never_diverge", test_small_features_never_diverge},

@@ -547,6 +547,24 @@ static void uniform_interpolation(const struct axis_tables *t, int64_t col0, int
   }
 }
 
+/* Whether the coarse values level l - 1's tiles interpolate lie in level l's one tile on this
+ * rank, with no other rank taking part in this rank's fetch (1 rank; a level whose transfers
+ * stay on its rank): interpolate_from then reads them where they are, without the fetch's copy
+ * (the same values: the same bits). Not with multigrid_restrict_apart (the tests). */
+static bool interp_in_place(const struct multigrid *mg, int l) {
+  const struct level *L = &mg->lv[l];
+  if (mg->restrict_apart || L->ntiles != 1 || L->interp.nsend > 0 || L->interp.nrecv > 0)
+    return false;
+  const struct decomp_tile *ct = &L->tiles[0];
+  for (int64_t t = 0; t < mg->lv[l - 1].ntiles; t++) {
+    const struct fetch_box *bx = &L->interp.boxes[t];
+    if (bx->r0 < ct->row0 || bx->r1 > ct->row0 + ct->nrows || bx->c0 < ct->col0 ||
+        bx->c1 > ct->col0 + ct->ncols)
+      return false;
+  }
+  return true;
+}
+
 /* Level l - 1's current iterate += P (level l's current iterate): each fine point adds the sum,
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
@@ -559,7 +577,10 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->interp_scratch;
   int cur = current_of(mg, l), fine = current_of(mg, l - 1);
-  fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  bool direct = interp_in_place(mg, l);
+  mg->counts.interpolations_in_place += direct;
+  if (!direct)
+    fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   double *combined = L->interp_row;
   static const double one = 1.0;
   /* FMG onto level 0: the iterate is the run's field, whose ring holds the edge temperatures,
@@ -568,8 +589,12 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct decomp_tile *tile = &F->tiles[t];
     const struct fetch_box *bx = &L->interp.boxes[t];
-    int64_t s = F->stride[t], w = bx->c1 - bx->c0;
+    int64_t s = F->stride[t], w = bx->c1 - bx->c0, box_stride = w;
     const double *box = scratch + bx->offset;
+    if (direct) { /* the box read where it lies, in the coarse tile */
+      box_stride = L->stride[0];
+      box = L->x[cur][0] + (bx->r0 - L->tiles[0].row0) * box_stride + (bx->c0 - L->tiles[0].col0);
+    }
     int64_t ua, ub, k0 = 0, phase = 0;
     double uw1 = 1.0, uwh = 0.5;
     uniform_interpolation(&F->cols, tile->col0, tile->ncols, &ua, &ub);
@@ -585,7 +610,7 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
       const int64_t *ki = &F->rows.ki[2 * gi];
       const double *rows[3] = {NULL, NULL, NULL};
       for (int a = 0; a < F->rows.ni[gi]; a++)
-        rows[a] = box + (ki[a] - bx->r0) * w;
+        rows[a] = box + (ki[a] - bx->r0) * box_stride;
       const double *wr = &F->rows.wi[2 * gi];
       if (extrapolate && !toward_edges && F->rows.ni[gi] == 1)
         wr = &one;

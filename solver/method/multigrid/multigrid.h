@@ -76,11 +76,14 @@ double multigrid_cycle_lean(struct multigrid *mg, bool fmg_start, bool rings_fil
 struct multigrid_counts {
   int64_t exchanges[LEVELS_MAX];
   int64_t fused_restrictions;
+  int64_t interpolations_in_place; /* from the coarse tile itself, without the fetch's copy */
 };
 const struct multigrid_counts *multigrid_counts(const struct multigrid *mg);
 
-/* Every residual stored and then restricted (`apart`), as where a restriction crosses ranks,
- * or fused where it can be (the default): the tests compare the two point by point. */
+/* Every residual stored and then restricted, and every interpolation from the fetched copy of
+ * the coarse values (`apart`), as where the transfers cross ranks; or, the default, the
+ * residual restricted as it is computed and the coarse values read in place where a rank's
+ * transfers are its own: the tests compare the two point by point. */
 void multigrid_restrict_apart(struct multigrid *mg, bool apart);
 
 /* The work of the last cycle in fine-sweep equivalents: every smoothing step, residual and
