@@ -518,6 +518,32 @@ static inline void interp_between(double *x, const double *keep, const double *r
   interp_finish(x, keep, ring, row_edge, wr, k, (0.0 + wh * c[kc]) + wh * c[kc + 1]);
 }
 
+/* x[0 .. n) += the uniform run's interpolation of the combined coarse row c (interpolate_from):
+ * column k at coarse column k0 + (k + phase) / 2 where k + phase is even (weight w1), else
+ * between it and the next (wh each); interp_at's and interp_between's terms in their order
+ * without a mask or an edge, so the same bits; the terms first into e (n of them), in two
+ * loops the compiler vectorises, then added. */
+static void interp_uniform_row(double *restrict x, const double *restrict c, int64_t k0,
+                               int64_t phase, int64_t n, double w1, double wh, double *restrict e) {
+  int64_t k = 0;
+  if (phase == 1) {
+    e[0] = (0.0 + wh * c[k0]) + wh * c[k0 + 1];
+    k = 1;
+  }
+  int64_t pairs = (n - k) / 2;
+  const double *cc = c + k0 + ((k + phase) >> 1);
+  double *ee = e + k;
+  for (int64_t q = 0; q < pairs; q++) {
+    ee[2 * q] = 0.0 + w1 * cc[q];
+    ee[2 * q + 1] = (0.0 + wh * cc[q]) + wh * cc[q + 1];
+  }
+  k += 2 * pairs;
+  if (k < n)
+    e[k] = 0.0 + w1 * c[k0 + ((k + phase) >> 1)];
+  for (k = 0; k < n; k++)
+    x[k] += e[k];
+}
+
 /* The columns [*a, *b) of a tile (local) whose interpolation alternates, from coarse column k0
  * on, between one term of weight 1 at a coarse column and two of weight 1/2 between two: the
  * uniform interior, interpolated without reading the tables (the same terms in the same order,
@@ -627,6 +653,11 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
           double *xu = xr + ua;
           const double *ku = kr != NULL ? kr + ua : NULL, *ru = ring_row + ua;
           int64_t n = ub - ua, k = 0;
+          if (ku == NULL && !row_edge) { /* no mask, no edge: loops that vectorise */
+            interp_uniform_row(xu, c, k0, phase, n, uw1, uwh, mg->row);
+            j = ub - 1;
+            continue;
+          }
           /* column ua + k is a coarse column's where k + phase is even, else between two */
           if (phase == 1)
             interp_between(xu, ku, ru, c, k0, uwh, row_edge, wr[0], k++);
