@@ -49,10 +49,10 @@ static void set_current(struct multigrid *mg, int l, int buf) {
 void mg_exchange(struct multigrid *mg, int l, int buf) {
   /* the cycle's first exchange of level 0 where the caller filled the rings (nothing of the
    * cycle writes level 0 before it: the first smoothing step's or the residual's) */
-  if (l == 0 && mg->rings_fresh) {
-    mg->rings_fresh = false;
+  bool fresh = mg->fresh[l] == buf + 1;
+  mg->fresh[l] = 0;
+  if (fresh)
     return;
-  }
   mg->counts.exchanges[l]++;
   if (halo_exchange(mg->lv[l].halo, buf) != ERR_OK)
     team_abort(mg->team, ERR_FAILURE);
@@ -595,7 +595,8 @@ static bool interp_in_place(const struct multigrid *mg, int l) {
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
 static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
-  if (mg->faces) { /* operator-dependent (faces.c) */
+  mg->fresh[l - 1] = 0; /* written below: its rings go stale */
+  if (mg->faces) {      /* operator-dependent (faces.c) */
     mg_faces_interpolate(mg, l);
     mg->work += levels_fraction(&mg->levels, l - 1);
     return;
@@ -692,12 +693,23 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   mg->work += levels_fraction(&mg->levels, l - 1);
 }
 
+/* Level l's iterate 0 (buffer 0). Without the faces operator (whose coarse rings are two deep)
+ * its one-deep rings too: every tile's neighbours are 0 as well, and the edges' ring is 0 (the
+ * correction's), so the rings are what an exchange would bring and the next one is skipped
+ * (every rank the same): one exchange fewer a coarse level's visit, for the coarse levels'
+ * latency. */
 static void zero_iterate(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
   set_current(mg, l, 0);
-  for (int64_t t = 0; t < L->ntiles; t++)
-    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
-      memset(L->x[0][t] + i * L->stride[t], 0, (size_t)L->tiles[t].ncols * sizeof(double));
+  bool rings = !mg->faces;
+  int64_t from = rings ? -1 : 0;
+  for (int64_t t = 0; t < L->ntiles; t++) {
+    const struct decomp_tile *tile = &L->tiles[t];
+    for (int64_t i = from; i < tile->nrows - from; i++)
+      memset(L->x[0][t] + i * L->stride[t] + from, 0,
+             (size_t)(tile->ncols - 2 * from) * sizeof(double));
+  }
+  mg->fresh[l] = rings ? 1 : 0;
 }
 
 static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind);
@@ -794,7 +806,8 @@ void multigrid_restrict_apart(struct multigrid *mg, bool apart) { mg->restrict_a
 
 double multigrid_cycle_lean(struct multigrid *mg, bool fmg_start, bool rings_filled) {
   bool lean = rings_filled;
-  mg->rings_fresh = rings_filled;
+  memset(mg->fresh, 0, sizeof mg->fresh);
+  mg->fresh[0] = rings_filled ? 1 + mg->field->current : 0;
   memset(&mg->counts, 0, sizeof mg->counts);
   mg->work = 0.0;
   mg->change = 0.0;
@@ -807,7 +820,7 @@ double multigrid_cycle_lean(struct multigrid *mg, bool fmg_start, bool rings_fil
    * smoothing step ran on one tile (smooth_redblack_one_pass). Counted as a unit of work either
    * way, so that the figure is the same on every decomposition. */
   struct field *f = mg->field;
-  mg->rings_fresh = false;
+  mg->fresh[0] = 0;
   mg->work += 1.0;
   if (mg->change_measured && lean)
     return mg->change;
