@@ -6,7 +6,9 @@
  *          (non-temporal stores), sweep_tile_weighted (Chebyshev's step, "chebyshev"),
  *          sweep_tile_general (a plate with sources or held regions, "general"),
  *          sweep_tile_faces (the faces operator: insulated, flux or convective edges, face
- *          exchange, composite conductivity, "faces"; and "faces-chebyshev", weighted) and
+ *          exchange, composite conductivity, "faces"; and "faces-chebyshev", weighted),
+ *          sweep_redblack (multigrid's red-black smoothing step, in place, "redblack"; with
+ *          its change measured in the pass, "redblack-change") and
  *          sweep_tile_update (regular stores, no max-diff: the
  *          iterations between convergence checks), called directly on one n x n tile with
  *          its halo ring: two buffers, swept alternately, as the solver does. No MPI, no halo
@@ -211,6 +213,22 @@ static double chebyshev(const double *restrict in, double *restrict out, int64_t
   return sweep_tile_weighted(in, out, nrows, ncols, stride, 1.99, false, true);
 }
 
+/* sweep_redblack, multigrid's red-black smoothing step on level 0: in place, both colours in
+ * one pass (a wavefront), on `out` alone (`in` unused: each repetition smooths the same
+ * buffers on); "redblack-change" also measures the result's change in the same pass, as a
+ * cycle's last step on one tile does. 16 bytes an update, as Laplace's. */
+static double redblack(const double *restrict in, double *restrict out, int64_t nrows,
+                       int64_t ncols, int64_t stride) {
+  (void)in;
+  return sweep_redblack(out, NULL, NULL, NULL, nrows, ncols, stride, 0, 0, false);
+}
+
+static double redblack_change(const double *restrict in, double *restrict out, int64_t nrows,
+                              int64_t ncols, int64_t stride) {
+  (void)in;
+  return sweep_redblack(out, NULL, NULL, NULL, nrows, ncols, stride, 0, 0, true);
+}
+
 /* A kernel timed: one of jacobi's entry points (`sweep`), or else one of the variants that
  * solver.stores = "auto" chooses from (sweep_tile_variant), named isa-stores[-nodiff]. */
 struct kernel {
@@ -229,7 +247,9 @@ static const struct kernel entry_points[] = {
     {"general", general, {0}, true, BYTES_GENERAL},
     {"faces", faces, {0}, true, BYTES_FACES},
     {"faces-chebyshev", faces_chebyshev, {0}, true, BYTES_FACES},
-    {"faces-uniform", faces_uniform, {0}, true, BYTES_PER_UPDATE}};
+    {"faces-uniform", faces_uniform, {0}, true, BYTES_PER_UPDATE},
+    {"redblack", redblack, {0}, false, BYTES_PER_UPDATE},
+    {"redblack-change", redblack_change, {0}, true, BYTES_PER_UPDATE}};
 enum { NENTRY = sizeof entry_points / sizeof entry_points[0] };
 
 /* jacobi's entry points, then every variant this CPU runs: kernels[] gets them, returns how

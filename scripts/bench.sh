@@ -419,6 +419,7 @@ say "   regular stores (jacobi's default), streaming stores (solver.stores = \"s
 say "   update: regular stores without the max-diff (sweep_tile_update, what jacobi runs between convergence checks),"
 say "   and chebyshev: the weighted sweep (sweep_tile_weighted, regular stores, with the diff), which also reads the point it overwrites"
 say "   and every variant solver.stores = \"auto\" chooses from: ISA-STORES[-nodiff] (sweep_tile_variant; -nodiff: without the max-diff)"
+say "   redblack: multigrid's red-black smoothing step (sweep_redblack, in place, both colours in one pass; 16 B), redblack-change: with the change measured in the pass"
 say "   (a grid that fits in cache may beat the memory roofline: there the kernel is bound by the core)"
 echo "${mpiexec[*]} -n 1 $build/bench/bench_sweep --iterations $iterations --repeat $repeat $sizes" >>"$out/commands.txt"
 # shellcheck disable=SC2086 # $sizes is a list of numbers

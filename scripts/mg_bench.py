@@ -25,11 +25,19 @@ bench.sh's section 8 (issue 15's targets).
           sweep's time), both measured here, interleaved, at each n of --sizes. The cycle's time
           is the marginal one, (wall of k + 1 cycles - wall of 1 cycle) / k, so that the levels'
           set-up (allocation, first touch) is not charged to it; it includes each cycle's
-          residual check, which a plain sweep's run of one check at the end does not.
+          residual check, which a plain sweep's run of one check at the end does not. With
+          --before, an earlier build's cycles too, interleaved (a change's effect side by side).
+          The ratio's median, and its spread over the repetitions (min-max).
+  fmg     the full-multigrid start's first cycle (solver.max_iterations = 1): its true error
+          against the exact discrete solution and its time in plain sweeps' time, (run of
+          the FMG cycle - run of one plain V(2,2) cycle + the marginal V(2,2) cycle) / sweep,
+          for each variant's --set keys, interleaved, median of --repeat (and min-max).
 
 usage: mg_bench.py tts --jacobi BIN [--petsc BIN] --sizes "2048 4096" --ranks "1 2" --out CSV
        mg_bench.py factor --jacobi BIN --out CSV [--quick]
        mg_bench.py cost --jacobi BIN --sizes "1024 2048 4096" --out CSV [--smoothers "redblack"]
+                        [--before OLDBIN]
+       mg_bench.py fmg --jacobi BIN --sizes "4096" --out CSV [--fmg-variants "; KEY=V ..."]
 """
 import argparse
 import os
@@ -134,6 +142,9 @@ def parse_summary(text):
                    text)
     if mg:
         s.update(levels=int(mg.group(1)), work=float(mg.group(2)), factor=float(mg.group(3)))
+    mg = re.search(rf"on (\d+) levels, {num} fine-sweep equivalents a cycle", text)
+    if mg:  # one cycle: no reduction measured
+        s.update(levels=int(mg.group(1)), work=float(mg.group(2)))
     return s
 
 
@@ -324,35 +335,85 @@ def cost(args):
     rows = []
     with tempfile.TemporaryDirectory(prefix="jacobi-mg-") as tmp:
         jac = Jacobi(args.jacobi, tmp)
+        peers = [("", jac)]
+        if args.before:  # an earlier build's cycles, interleaved with this one's
+            peers.append((" (before)", Jacobi(args.before, tmp)))
         for n in sizes:
             cycles = min(400, max(4, int(8 * (2048 / n) ** 2)))
             sweeps = min(4000, max(20, int(200 * (2048 / n) ** 2)))
-            sweep_t, cycle_t, work = [], {m: [] for m in smoothers}, {}
+            names = [m + tag for tag, _ in peers for m in smoothers]
+            sweep_t, cycle_t, work = [], {m: [] for m in names}, {}
             for _ in range(args.repeat):  # interleaved
                 s, _ = jac.run(n, n, "jacobi", (f"solver.max_iterations={sweeps}",
                                                 f"solver.check_interval={sweeps}",
                                                 "solver.tolerance=1e-300"))
                 sweep_t.append(s["wall"] / sweeps)
-                for m in smoothers:  # the marginal cycle: the levels' set-up cancels out
-                    one, _ = jac.cycles(n, (f"solver.multigrid.smoother={m}",), 1)
-                    s, _ = jac.cycles(n, (f"solver.multigrid.smoother={m}",), cycles + 1)
-                    cycle_t[m].append((s["wall"] - one["wall"]) / cycles)
-                    work[m] = s["work"]
+                for tag, prog in peers:
+                    for m in smoothers:  # the marginal cycle: the levels' set-up cancels out
+                        one, _ = prog.cycles(n, (f"solver.multigrid.smoother={m}",), 1)
+                        s, _ = prog.cycles(n, (f"solver.multigrid.smoother={m}",), cycles + 1)
+                        cycle_t[m + tag].append((s["wall"] - one["wall"]) / cycles)
+                        work[m + tag] = s["work"]
             sweep = statistics.median(sweep_t)
-            for m in smoothers:
+            for m in names:
                 c = statistics.median(cycle_t[m])
-                rows.append((n, m, cycles, work[m], sweep, c, c / (work[m] * sweep)))
-    write_csv(args.out, "n,smoother,cycles,work_per_cycle,sweep_s,cycle_s,ratio", rows)
-    print(f"   {'n':>5} {'smoother':<10} {'work/cycle':>10} {'sweep ms':>9} {'cycle ms':>9} "
-          f"{'cycle / (work x sweep)':>23}")
-    for n, m, _, work, sweep, c, ratio in rows:
-        print(f"   {n:>5} {m:<10} {work:10.2f} {1e3 * sweep:9.3f} {1e3 * c:9.3f} {ratio:23.2f}"
-              f"{'' if ratio <= 1.5 else '  > 1.5'}")
+                spread = (min(cycle_t[m]) / (work[m] * sweep), max(cycle_t[m]) / (work[m] * sweep))
+                rows.append((n, m, cycles, work[m], sweep, c, c / (work[m] * sweep), *spread))
+    write_csv(args.out, "n,smoother,cycles,work_per_cycle,sweep_s,cycle_s,ratio,ratio_min,ratio_max",
+              rows)
+    print(f"   {'n':>5} {'smoother':<19} {'work/cycle':>10} {'sweep ms':>9} {'cycle ms':>9} "
+          f"{'cycle / (work x sweep)':>23} {'(min-max)':>11}")
+    for n, m, _, work, sweep, c, ratio, lo, hi in rows:
+        print(f"   {n:>5} {m:<19} {work:10.2f} {1e3 * sweep:9.3f} {1e3 * c:9.3f} {ratio:23.2f}"
+              f" {lo:5.2f}-{hi:<5.2f}{'' if ratio <= 1.3 else '  > 1.3'}")
+
+
+def fmg(args):
+    """The full-multigrid start's first cycle: its true error (against the exact discrete
+    solution) and its time in fine sweeps, for each variant of --fmg-variants (--set lists,
+    ";"-separated), interleaved with a plain sweep and a plain V(2,2) cycle."""
+    sizes = [int(s) for s in args.sizes.split()]
+    variants = [tuple(v.split()) for v in args.fmg_variants.split(";")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="jacobi-mg-") as tmp:
+        jac = Jacobi(args.jacobi, tmp)
+        for n in sizes:
+            cycles = min(400, max(4, int(8 * (2048 / n) ** 2)))
+            sweeps = min(4000, max(20, int(200 * (2048 / n) ** 2)))
+            sweep_t, v_one, v_t = [], [], []
+            fmg_wall = {v: [] for v in variants}
+            error, work = {}, {}
+            for _ in range(args.repeat):  # interleaved
+                s, _ = jac.run(n, n, "jacobi", (f"solver.max_iterations={sweeps}",
+                                                f"solver.check_interval={sweeps}",
+                                                "solver.tolerance=1e-300"))
+                sweep_t.append(s["wall"] / sweeps)
+                one, _ = jac.cycles(n, ("solver.multigrid.fmg=false",), 1)
+                s, _ = jac.cycles(n, ("solver.multigrid.fmg=false",), cycles + 1)
+                v_one.append(one["wall"])
+                v_t.append((s["wall"] - one["wall"]) / cycles)
+                for v in variants:
+                    s, _ = jac.cycles(n, ("solver.multigrid.fmg=true",) + v, 1)
+                    fmg_wall[v].append(s["wall"])
+                    work[v] = s["work"]
+                    if v not in error:
+                        error[v] = jac.error()
+            sweep, cyc = statistics.median(sweep_t), statistics.median(v_t)
+            for v in variants:
+                # the FMG cycle: its run less a plain cycle's run (the same set-up and check),
+                # plus the plain cycle's marginal time
+                t = [w - o + cyc for w, o in zip(fmg_wall[v], v_one)]
+                rows.append((n, " ".join(v) or "default", work[v], error[v],
+                             statistics.median(t) / sweep, min(t) / sweep, max(t) / sweep))
+    write_csv(args.out, "n,variant,work,true_error,sweeps_median,sweeps_min,sweeps_max", rows)
+    print(f"   {'n':>5} {'variant':<48} {'work':>6} {'true error':>10} {'in sweeps (min-max)':>22}")
+    for n, v, work, err, med, lo, hi in rows:
+        print(f"   {n:>5} {v:<48} {work:6.2f} {err:10.3g} {med:8.1f} ({lo:5.1f}-{hi:5.1f})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=("tts", "factor", "cost"))
+    parser.add_argument("part", choices=("tts", "factor", "cost", "fmg"))
     parser.add_argument("--jacobi", required=True)
     parser.add_argument("--petsc", default="", help="bench/petsc_plate (none: PETSc not run)")
     parser.add_argument("--sizes", default="2048 4096")
@@ -364,6 +425,10 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--smoothers", default="redblack chebyshev jacobi",
                         help="cost: the smoothers whose cycles are timed")
+    parser.add_argument("--fmg-variants", default="",
+                        help='fmg: ";"-separated --set lists, e.g. "; solver.multigrid.post=1"')
+    parser.add_argument("--before", default="",
+                        help="cost: an earlier build of jacobi whose cycles are timed beside")
     parser.add_argument("--rtol", default="", help='PETSc start rtols, e.g. "GAMG=1e-3 BoomerAMG=1e-2"')
     parser.add_argument("--no-search", dest="search", action="store_false",
                         help="PETSc: no looser rtol than --rtol's is tried (tighter if it fails)")
@@ -371,7 +436,7 @@ def main():
     args = parser.parse_args()
     args.petsc_repeat = args.petsc_repeat or args.repeat
     args.rtol = {k: float(v) for k, v in (kv.split("=") for kv in args.rtol.split())}
-    {"tts": tts, "factor": factor, "cost": cost}[args.part](args)
+    {"tts": tts, "factor": factor, "cost": cost, "fmg": fmg}[args.part](args)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,13 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The plate under test: 90 x 60 (three levels: 45 x 30, then the coarsest 22 x 15), or the
  * small-features plate, 255 x 255 (five levels down to 15 x 15). */
 static int64_t plate_nx = 90, plate_ny = 60;
 static bool small_features = false;
+static bool laplace_plate = false; /* no sources, no fixed points: the plain operators */
 
 /* The small-features plate: disks of radius 1 to 3 and lone points, which the grid lines of
  * the coarse levels mostly miss. Before the absorption rule (docs/numerics.md, "Sources and fixed
@@ -84,6 +86,10 @@ static int start(struct mgrun *run, MPI_Comm comm, enum decomp_kind kind, int bl
   const struct field_boundary edges = {{run->ring[0], run->ring[1], run->ring[1], run->ring[1]}};
   CHECK(field_create(&run->layout, run->team, &edges, 0.0, 1, &run->field));
   struct field *f = run->field;
+  if (laplace_plate) {
+    CHECK(halo_create(f, run->team, HALO_AUTO, &run->halo));
+    return multigrid_create(f, run->halo, run->team, p, &run->mg);
+  }
   f->coef = malloc((size_t)f->buffer_len * sizeof(double));
   f->rhs = malloc((size_t)f->buffer_len * sizeof(double));
   for (int64_t t = 0; t < f->ntiles; t++) {
@@ -250,6 +256,106 @@ static void test_general_plate_identical_on_every_decomposition(void) {
       release(&run);
     }
   }
+}
+
+/* The restriction of a residual in one pass (no stored residual; one tile, one rank) and the
+ * interpolation from the coarse tile in place, against the residual stored, fetched and
+ * restricted and the coarse values fetched (multigrid_restrict_apart), point by point after
+ * each of four cycles, V and FMG + F, on the general plate and on the Laplace one. */
+static void test_fused_transfers_match_the_stored_ones(void) {
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank != 0)
+    return;
+  static const int one_by_one[2] = {1, 1};
+  const struct multigrid_params variants[] = {
+      vcycle,
+      {.cycle = MULTIGRID_F, .smoother = MULTIGRID_REDBLACK, .pre = 2, .post = 1, .fmg = true}};
+  for (int laplace = 0; laplace < 2; laplace++)
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+      laplace_plate = laplace == 1;
+      struct mgrun fused, stored;
+      CU_ASSERT_EQUAL_FATAL(start(&fused, MPI_COMM_SELF, DECOMP_BLOCK, 1, one_by_one, &variants[v]),
+                            ERR_OK);
+      CU_ASSERT_EQUAL_FATAL(
+          start(&stored, MPI_COMM_SELF, DECOMP_BLOCK, 1, one_by_one, &variants[v]), ERR_OK);
+      multigrid_restrict_apart(stored.mg, true);
+      int nlevels = multigrid_levels(fused.mg)->n;
+      for (int k = 1; k <= 4; k++) {
+        bool fmg = variants[v].fmg && k == 1;
+        multigrid_cycle(fused.mg, fmg);
+        multigrid_cycle(stored.mg, fmg);
+        int64_t nf = multigrid_counts(fused.mg)->fused_restrictions,
+                ns = multigrid_counts(stored.mg)->fused_restrictions,
+                pf = multigrid_counts(fused.mg)->interpolations_in_place,
+                ps = multigrid_counts(stored.mg)->interpolations_in_place;
+        /* one tile: every restriction of a residual in one pass, every interpolation in place */
+        EXPECT(nf >= nlevels - 1 && ns == 0 && pf >= nlevels - 1 && ps == 0,
+               "laplace %d variant %zu cycle %d: %lld restrictions fused, %lld apart; %lld "
+               "interpolations in place, %lld apart (%d levels)",
+               laplace, v, k, (long long)nf, (long long)ns, (long long)pf, (long long)ps, nlevels);
+        const struct field *a = fused.field, *b = stored.field;
+        int64_t differ = 0;
+        for (int64_t t = 0; t < b->ntiles; t++)
+          for (int64_t i = 0; i < b->tiles[t].nrows; i++)
+            for (int64_t j = 0; j < b->tiles[t].ncols; j++) {
+              int64_t gi = b->tiles[t].row0 + i, gj = b->tiles[t].col0 + j;
+              double want = field_interior(b, b->current, t)[i * field_stride(b, t) + j];
+              double got = field_interior(a, a->current, 0)[gi * field_stride(a, 0) + gj];
+              differ += memcmp(&got, &want, sizeof got) != 0;
+            }
+        EXPECT(differ == 0, "laplace %d variant %zu cycle %d: %lld points differ", laplace, v, k,
+               (long long)differ);
+      }
+      release(&fused);
+      release(&stored);
+    }
+  laplace_plate = false;
+}
+
+/* A cycle whose caller fills the rings between cycles (multigrid_cycle_lean, as the method's
+ * step) leaves out the fine level's two exchanges that would refill them (one where the change
+ * is not measured in the last pass: more than one tile), with the same bits as plain cycles;
+ * and a coarse level exchanges no rings its zeroed iterate already has. */
+static void test_lean_cycles_save_exchanges_and_keep_the_bits(void) {
+  static const int any[2] = {0, 0};
+  for (int laplace = 0; laplace < 2; laplace++) {
+    laplace_plate = laplace == 1;
+    struct mgrun plain, lean;
+    CU_ASSERT_EQUAL_FATAL(start(&plain, MPI_COMM_WORLD, DECOMP_BLOCK, 1, any, &vcycle), ERR_OK);
+    CU_ASSERT_EQUAL_FATAL(start(&lean, MPI_COMM_WORLD, DECOMP_BLOCK, 1, any, &vcycle), ERR_OK);
+    bool shared = plain.team->size > 1 || plain.field->ntiles > 1;
+    for (int k = 1; k <= 4; k++) {
+      multigrid_cycle(plain.mg, false);
+      CU_ASSERT_EQUAL_FATAL(halo_exchange(lean.halo, lean.field->current), ERR_OK);
+      multigrid_cycle_lean(lean.mg, false, true);
+      int64_t ep = multigrid_counts(plain.mg)->exchanges[0],
+              el = multigrid_counts(lean.mg)->exchanges[0];
+      EXPECT(el == ep - (shared ? 1 : 2),
+             "laplace %d cycle %d: level 0 exchanged %lld times lean, %lld plain (shared %d)",
+             laplace, k, (long long)el, (long long)ep, shared);
+      int nlevels = multigrid_levels(plain.mg)->n;
+      for (int l = 1; l < nlevels; l++) {
+        int64_t got = multigrid_counts(lean.mg)->exchanges[l];
+        EXPECT(got == multigrid_counts(plain.mg)->exchanges[l],
+               "laplace %d cycle %d level %d: exchanges differ", laplace, k, l);
+        /* a coarse level of the Laplace plate (one pass a step): a step's one exchange (two
+         * on more than one rank) and the residual's, less the first, whose rings the zeroed
+         * iterate already has; the coarsest none */
+        int64_t want =
+            l == nlevels - 1 ? 0 : (vcycle.pre + vcycle.post) * (plain.team->size > 1 ? 2 : 1);
+        EXPECT(!laplace_plate || got == want,
+               "laplace cycle %d level %d of %d: %lld exchanges, expected %lld", k, l, nlevels,
+               (long long)got, (long long)want);
+      }
+    }
+    uint64_t a = field_checksum(plain.field, plain.team), b = field_checksum(lean.field, lean.team);
+    EXPECT(a == b, "laplace %d: lean cycles %016llx, plain %016llx", laplace, (unsigned long long)b,
+           (unsigned long long)a);
+    release(&plain);
+    release(&lean);
+  }
+  laplace_plate = false;
 }
 
 /* The small-features plate (sources and all): every cycle reduces the change (no divergence),
@@ -602,6 +708,9 @@ int tests_register(void) {
        test_general_plate_converges_to_the_discrete_solution},
       {"general_plate_identical_on_every_decomposition",
        test_general_plate_identical_on_every_decomposition},
+      {"fused_transfers_match_the_stored_ones", test_fused_transfers_match_the_stored_ones},
+      {"lean_cycles_save_exchanges_and_keep_the_bits",
+       test_lean_cycles_save_exchanges_and_keep_the_bits},
       {"small_features_never_diverge", test_small_features_never_diverge},
       {"small_features_identical_on_every_decomposition",
        test_small_features_identical_on_every_decomposition},

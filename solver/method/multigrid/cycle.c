@@ -47,6 +47,13 @@ static void set_current(struct multigrid *mg, int l, int buf) {
 
 /* Fill level l's rings of buffer `buf`: every level but the coarsest is a field with its halo. */
 void mg_exchange(struct multigrid *mg, int l, int buf) {
+  /* the cycle's first exchange of level 0 where the caller filled the rings (nothing of the
+   * cycle writes level 0 before it: the first smoothing step's or the residual's) */
+  bool fresh = mg->fresh[l] == buf + 1;
+  mg->fresh[l] = 0;
+  if (fresh)
+    return;
+  mg->counts.exchanges[l]++;
   if (halo_exchange(mg->lv[l].halo, buf) != ERR_OK)
     team_abort(mg->team, ERR_FAILURE);
 }
@@ -275,58 +282,63 @@ static void smooth(struct multigrid *mg, int l, int steps) {
   mg->work += steps * levels_fraction(&mg->levels, l);
 }
 
+/* Row i of tile t of level l's residual r = f - A x of buffer `in` (its rings filled), columns
+ * [j0, j1) into rr[j0 .. j1) (the faces operator's whole row: faces.c). residual() stores it;
+ * restrict_residual() restricts it as it goes, from the same expressions, so the same bits. */
+static void residual_row(const struct multigrid *mg, int l, int64_t t, int in, int64_t i,
+                         int64_t j0, int64_t j1, double *rr) {
+  const struct level *L = &mg->lv[l];
+  const struct decomp_tile *tile = &L->tiles[t];
+  int64_t s = L->stride[t];
+  const double *xr = L->x[in][t] + i * s;
+  const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
+  if (mg->faces) { /* load - A x, in watts (0 at a held point that holds) */
+    if (l == 0)
+      mg_faces_residual_row(mg->field, t, i, xr, rr);
+    else
+      mg_faces_coarse_residual_row(mg, l, t, i, xr, rr);
+    return;
+  }
+  if (l == 0 && kr != NULL) { /* 4 (b + avg - x) at a free point, 0 at a fixed one */
+    const double *br = L->b[t] + i * s;
+    for (int64_t j = j0; j < j1; j++)
+      rr[j] = OP_GENERAL_RESIDUAL(kr[j], xr[j - s], xr[j + s], xr[j - 1], xr[j + 1], br[j], xr[j]);
+    return;
+  }
+  if (l == 0) {
+    for (int64_t j = j0; j < j1; j++)
+      rr[j] = OP_LAPLACE_RESIDUAL(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1], xr[j]);
+    return;
+  }
+  int64_t gi = tile->row0 + i;
+  double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
+  const double *fr = L->f[t] + i * s;
+  const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
+               *dx = L->cols.diag + tile->col0;
+  if (kr != NULL) { /* point by point (coarse_masks); 0 at a fixed point */
+    const double *cn = L->sw[DECOMP_NORTH][t] + i * s, *cs = L->sw[DECOMP_SOUTH][t] + i * s,
+                 *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
+                 *dg = L->sw[SW_DIAG][t] + i * s;
+    for (int64_t j = j0; j < j1; j++)
+      rr[j] = kr[j] * OP_FACES_RESIDUAL(OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j],
+                                                 xr[j - 1], ce[j], xr[j + 1]),
+                                        fr[j], dg[j], xr[j]);
+    return;
+  }
+  for (int64_t j = j0; j < j1; j++)
+    rr[j] = OP_FACES_RESIDUAL(
+        OP_FACES(wn, xr[j - s], ws, xr[j + s], ww[j], xr[j - 1], we[j], xr[j + 1]), fr[j],
+        dy + dx[j], xr[j]);
+}
+
 /* r = f - A x of level l's current iterate (its rings filled first). */
 static void residual(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
   int in = current_of(mg, l);
   mg_exchange(mg, l, in);
-  for (int64_t t = 0; t < L->ntiles; t++) {
-    const struct decomp_tile *tile = &L->tiles[t];
-    int64_t s = L->stride[t];
-    for (int64_t i = 0; i < tile->nrows; i++) {
-      const double *xr = L->x[in][t] + i * s;
-      double *rr = L->r[t] + i * s;
-      const double *kr = L->keep != NULL ? L->keep[t] + i * s : NULL;
-      if (mg->faces) { /* load - A x, in watts (0 at a held point that holds) */
-        if (l == 0)
-          mg_faces_residual_row(mg->field, t, i, xr, rr);
-        else
-          mg_faces_coarse_residual_row(mg, l, t, i, xr, rr);
-        continue;
-      }
-      if (l == 0 && kr != NULL) { /* 4 (b + avg - x) at a free point, 0 at a fixed one */
-        const double *br = L->b[t] + i * s;
-        for (int64_t j = 0; j < tile->ncols; j++)
-          rr[j] =
-              OP_GENERAL_RESIDUAL(kr[j], xr[j - s], xr[j + s], xr[j - 1], xr[j + 1], br[j], xr[j]);
-        continue;
-      }
-      if (l == 0) {
-        for (int64_t j = 0; j < tile->ncols; j++)
-          rr[j] = OP_LAPLACE_RESIDUAL(xr[j - s], xr[j + s], xr[j - 1], xr[j + 1], xr[j]);
-        continue;
-      }
-      int64_t gi = tile->row0 + i;
-      double wn = L->rows.w_lo[gi], ws = L->rows.w_hi[gi], dy = L->rows.diag[gi];
-      const double *fr = L->f[t] + i * s;
-      const double *ww = L->cols.w_lo + tile->col0, *we = L->cols.w_hi + tile->col0,
-                   *dx = L->cols.diag + tile->col0;
-      if (kr != NULL) { /* point by point (coarse_masks); 0 at a fixed point */
-        const double *cn = L->sw[DECOMP_NORTH][t] + i * s, *cs = L->sw[DECOMP_SOUTH][t] + i * s,
-                     *cw = L->sw[DECOMP_WEST][t] + i * s, *ce = L->sw[DECOMP_EAST][t] + i * s,
-                     *dg = L->sw[SW_DIAG][t] + i * s;
-        for (int64_t j = 0; j < tile->ncols; j++)
-          rr[j] = kr[j] * OP_FACES_RESIDUAL(OP_FACES(cn[j], xr[j - s], cs[j], xr[j + s], cw[j],
-                                                     xr[j - 1], ce[j], xr[j + 1]),
-                                            fr[j], dg[j], xr[j]);
-        continue;
-      }
-      for (int64_t j = 0; j < tile->ncols; j++)
-        rr[j] = OP_FACES_RESIDUAL(
-            OP_FACES(wn, xr[j - s], ws, xr[j + s], ww[j], xr[j - 1], we[j], xr[j + 1]), fr[j],
-            dy + dx[j], xr[j]);
-    }
-  }
+  for (int64_t t = 0; t < L->ntiles; t++)
+    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
+      residual_row(mg, l, t, in, i, 0, L->tiles[t].ncols, L->r[t] + i * L->stride[t]);
   mg->work += levels_fraction(&mg->levels, l);
 }
 
@@ -370,6 +382,9 @@ static void uniform_restriction(const struct axis_tables *t, int64_t col0, int64
 /* f of level l (> 0) = P^T of `src` (level l - 1's residual, or its right-hand side): each
  * coarse point is the sum, in row order, of its fine rows' weights times their column sums
  * (the column weights times the values, in column order). */
+static void restrict_rows(struct multigrid *mg, int l, const double *scratch, int64_t fine_tile,
+                          int fine_in);
+
 static void restrict_to(struct multigrid *mg, int l, double **src) {
   if (mg->faces) { /* operator-dependent (faces.c) */
     mg_faces_restrict(mg, l, src);
@@ -379,6 +394,54 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->restrict_scratch;
   fetch_run(&L->restriction, src, F->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  restrict_rows(mg, l, scratch, -1, 0);
+}
+
+/* The tile of level l - 1 on this rank that holds every point level l's tile restricts, where
+ * no other rank takes part in the restriction's fetch of this rank (it sends and receives
+ * nothing), else -1: restrict_residual computes the residual there itself. The same answer
+ * every cycle; not the same on every rank, which needs no agreement (the bits are the same). */
+static int64_t restrict_source_tile(const struct multigrid *mg, int l) {
+  const struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
+  if (mg->faces || mg->restrict_apart || L->ntiles != 1 || L->restriction.nsend > 0 ||
+      L->restriction.nrecv > 0)
+    return -1;
+  for (int64_t t = 0; t < F->ntiles; t++) {
+    const struct decomp_tile *ft = &F->tiles[t];
+    if (ft->row0 <= L->restrict_r0 && L->restrict_r0 + L->restrict_rows <= ft->row0 + ft->nrows &&
+        ft->col0 <= L->restrict_c0 && L->restrict_c0 + L->restrict_cols <= ft->col0 + ft->ncols)
+      return t;
+  }
+  return -1;
+}
+
+/* f of level l (> 0) = P^T (level l - 1's residual): the residual then its restriction, or in
+ * one pass where this rank's tile restricts points of one tile of its own
+ * (restrict_source_tile): each fine row's residual into a scratch row, restricted at once
+ * (no stored residual, no copy of it), from the same expressions in the same order: the same
+ * bits. Counted as the two passes it replaces, so that the work is the same on every
+ * decomposition. */
+static void restrict_residual(struct multigrid *mg, int l) {
+  int64_t ft = restrict_source_tile(mg, l);
+  if (ft < 0) {
+    residual(mg, l - 1);
+    restrict_to(mg, l, mg->lv[l - 1].r);
+    return;
+  }
+  int in = current_of(mg, l - 1);
+  mg_exchange(mg, l - 1, in);
+  restrict_rows(mg, l, NULL, ft, in);
+  mg->counts.fused_restrictions++;
+  mg->work += levels_fraction(&mg->levels, l - 1); /* the residual's */
+}
+
+/* restrict_to's sums and rows: the box's rows from `scratch` (the fetched residual, rows of
+ * restrict_cols), or, with scratch NULL, each computed from level l - 1's tile fine_tile of
+ * buffer fine_in (its rings filled) into the scratch row. */
+static void restrict_rows(struct multigrid *mg, int l, const double *scratch, int64_t fine_tile,
+                          int fine_in) {
+  struct level *L = &mg->lv[l];
+  const struct decomp_tile *ftile = fine_tile >= 0 ? &mg->lv[l - 1].tiles[fine_tile] : NULL;
   for (int64_t t = 0; t < L->ntiles; t++) {
     const struct decomp_tile *tile = &L->tiles[t];
     int64_t s = L->stride[t], w = L->restrict_cols, nc = tile->ncols;
@@ -388,7 +451,15 @@ static void restrict_to(struct multigrid *mg, int l, double **src) {
     const int64_t *ju = &L->cols.ir[3 * (tile->col0 + ua)];
     const double *wu = &L->cols.wr[3 * (tile->col0 + ua)];
     for (int64_t r = 0; r < L->restrict_rows; r++) {
-      const double *row = scratch + r * w - L->restrict_c0;
+      const double *row;
+      if (scratch != NULL) {
+        row = scratch + r * w - L->restrict_c0;
+      } else { /* fine row restrict_r0 + r, columns from restrict_c0, into mg->row */
+        int64_t j0 = L->restrict_c0 - ftile->col0;
+        residual_row(mg, l - 1, fine_tile, fine_in, L->restrict_r0 + r - ftile->row0, j0, j0 + w,
+                     mg->row - j0);
+        row = mg->row - L->restrict_c0;
+      }
       double *out = sums + r * nc;
       for (int64_t j = 0; j < nc; j++) {
         if (j == ua && ua < ub) { /* the tables' own terms and order, without the tables */
@@ -448,6 +519,32 @@ static inline void interp_between(double *x, const double *keep, const double *r
   interp_finish(x, keep, ring, row_edge, wr, k, (0.0 + wh * c[kc]) + wh * c[kc + 1]);
 }
 
+/* x[0 .. n) += the uniform run's interpolation of the combined coarse row c (interpolate_from):
+ * column k at coarse column k0 + (k + phase) / 2 where k + phase is even (weight w1), else
+ * between it and the next (wh each); interp_at's and interp_between's terms in their order
+ * without a mask or an edge, so the same bits; the terms first into e (n of them), in two
+ * loops the compiler vectorises, then added. */
+static void interp_uniform_row(double *restrict x, const double *restrict c, int64_t k0,
+                               int64_t phase, int64_t n, double w1, double wh, double *restrict e) {
+  int64_t k = 0;
+  if (phase == 1) {
+    e[0] = (0.0 + wh * c[k0]) + wh * c[k0 + 1];
+    k = 1;
+  }
+  int64_t pairs = (n - k) / 2;
+  const double *cc = c + k0 + ((k + phase) >> 1);
+  double *ee = e + k;
+  for (int64_t q = 0; q < pairs; q++) {
+    ee[2 * q] = 0.0 + w1 * cc[q];
+    ee[2 * q + 1] = (0.0 + wh * cc[q]) + wh * cc[q + 1];
+  }
+  k += 2 * pairs;
+  if (k < n)
+    e[k] = 0.0 + w1 * c[k0 + ((k + phase) >> 1)];
+  for (k = 0; k < n; k++)
+    x[k] += e[k];
+}
+
 /* The columns [*a, *b) of a tile (local) whose interpolation alternates, from coarse column k0
  * on, between one term of weight 1 at a coarse column and two of weight 1/2 between two: the
  * uniform interior, interpolated without reading the tables (the same terms in the same order,
@@ -477,11 +574,30 @@ static void uniform_interpolation(const struct axis_tables *t, int64_t col0, int
   }
 }
 
+/* Whether the coarse values level l - 1's tiles interpolate lie in level l's one tile on this
+ * rank, with no other rank taking part in this rank's fetch (1 rank; a level whose transfers
+ * stay on its rank): interpolate_from then reads them where they are, without the fetch's copy
+ * (the same values: the same bits). Not with multigrid_restrict_apart (the tests). */
+static bool interp_in_place(const struct multigrid *mg, int l) {
+  const struct level *L = &mg->lv[l];
+  if (mg->restrict_apart || L->ntiles != 1 || L->interp.nsend > 0 || L->interp.nrecv > 0)
+    return false;
+  const struct decomp_tile *ct = &L->tiles[0];
+  for (int64_t t = 0; t < mg->lv[l - 1].ntiles; t++) {
+    const struct fetch_box *bx = &L->interp.boxes[t];
+    if (bx->r0 < ct->row0 || bx->r1 > ct->row0 + ct->nrows || bx->c0 < ct->col0 ||
+        bx->c1 > ct->col0 + ct->ncols)
+      return false;
+  }
+  return true;
+}
+
 /* Level l - 1's current iterate += P (level l's current iterate): each fine point adds the sum,
  * in column order, of its column weights times the row-combined coarse values (the row weights
  * times the coarse rows, in row order). */
 static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
-  if (mg->faces) { /* operator-dependent (faces.c) */
+  mg->fresh[l - 1] = 0; /* written below: its rings go stale */
+  if (mg->faces) {      /* operator-dependent (faces.c) */
     mg_faces_interpolate(mg, l);
     mg->work += levels_fraction(&mg->levels, l - 1);
     return;
@@ -489,7 +605,10 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   struct level *L = &mg->lv[l], *F = &mg->lv[l - 1];
   double *scratch = L->interp_scratch;
   int cur = current_of(mg, l), fine = current_of(mg, l - 1);
-  fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
+  bool direct = interp_in_place(mg, l);
+  mg->counts.interpolations_in_place += direct;
+  if (!direct)
+    fetch_run(&L->interp, L->x[cur], L->stride, &scratch, mg->comm, mg->team, mg->team->rank);
   double *combined = L->interp_row;
   static const double one = 1.0;
   /* FMG onto level 0: the iterate is the run's field, whose ring holds the edge temperatures,
@@ -498,8 +617,12 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   for (int64_t t = 0; t < F->ntiles; t++) {
     const struct decomp_tile *tile = &F->tiles[t];
     const struct fetch_box *bx = &L->interp.boxes[t];
-    int64_t s = F->stride[t], w = bx->c1 - bx->c0;
+    int64_t s = F->stride[t], w = bx->c1 - bx->c0, box_stride = w;
     const double *box = scratch + bx->offset;
+    if (direct) { /* the box read where it lies, in the coarse tile */
+      box_stride = L->stride[0];
+      box = L->x[cur][0] + (bx->r0 - L->tiles[0].row0) * box_stride + (bx->c0 - L->tiles[0].col0);
+    }
     int64_t ua, ub, k0 = 0, phase = 0;
     double uw1 = 1.0, uwh = 0.5;
     uniform_interpolation(&F->cols, tile->col0, tile->ncols, &ua, &ub);
@@ -515,7 +638,7 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
       const int64_t *ki = &F->rows.ki[2 * gi];
       const double *rows[3] = {NULL, NULL, NULL};
       for (int a = 0; a < F->rows.ni[gi]; a++)
-        rows[a] = box + (ki[a] - bx->r0) * w;
+        rows[a] = box + (ki[a] - bx->r0) * box_stride;
       const double *wr = &F->rows.wi[2 * gi];
       if (extrapolate && !toward_edges && F->rows.ni[gi] == 1)
         wr = &one;
@@ -532,6 +655,11 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
           double *xu = xr + ua;
           const double *ku = kr != NULL ? kr + ua : NULL, *ru = ring_row + ua;
           int64_t n = ub - ua, k = 0;
+          if (ku == NULL && !row_edge) { /* no mask, no edge: loops that vectorise */
+            interp_uniform_row(xu, c, k0, phase, n, uw1, uwh, mg->row);
+            j = ub - 1;
+            continue;
+          }
           /* column ua + k is a coarse column's where k + phase is even, else between two */
           if (phase == 1)
             interp_between(xu, ku, ru, c, k0, uwh, row_edge, wr[0], k++);
@@ -566,12 +694,23 @@ static void interpolate_from(struct multigrid *mg, int l, bool extrapolate) {
   mg->work += levels_fraction(&mg->levels, l - 1);
 }
 
+/* Level l's iterate 0 (buffer 0). Without the faces operator (whose coarse rings are two deep)
+ * its one-deep rings too: every tile's neighbours are 0 as well, and the edges' ring is 0 (the
+ * correction's), so the rings are what an exchange would bring and the next one is skipped
+ * (every rank the same): one exchange fewer a coarse level's visit, for the coarse levels'
+ * latency. */
 static void zero_iterate(struct multigrid *mg, int l) {
   struct level *L = &mg->lv[l];
   set_current(mg, l, 0);
-  for (int64_t t = 0; t < L->ntiles; t++)
-    for (int64_t i = 0; i < L->tiles[t].nrows; i++)
-      memset(L->x[0][t] + i * L->stride[t], 0, (size_t)L->tiles[t].ncols * sizeof(double));
+  bool rings = !mg->faces;
+  int64_t from = rings ? -1 : 0;
+  for (int64_t t = 0; t < L->ntiles; t++) {
+    const struct decomp_tile *tile = &L->tiles[t];
+    for (int64_t i = from; i < tile->nrows - from; i++)
+      memset(L->x[0][t] + i * L->stride[t] + from, 0,
+             (size_t)(tile->ncols - 2 * from) * sizeof(double));
+  }
+  mg->fresh[l] = rings ? 1 : 0;
 }
 
 static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind);
@@ -580,8 +719,7 @@ static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind);
  * the coarsest level, else by cycles from zero), interpolated back and added. */
 static void correct(struct multigrid *mg, int l, enum multigrid_cycle kind) {
   int c = l + 1;
-  residual(mg, l);
-  restrict_to(mg, c, mg->lv[l].r);
+  restrict_residual(mg, c);
   if (mg->lv[c].shape->replicated) {
     mg->lv[c].current = 0;
     if (mg->lv[c].ntiles > 0)
@@ -610,8 +748,7 @@ static void cycle(struct multigrid *mg, int l, enum multigrid_cycle kind) {
  * coarser solution by one cycle, up to the fine level, which gets that correction and a cycle. */
 static void fmg(struct multigrid *mg) {
   int last = mg->levels.n - 1;
-  residual(mg, 0);
-  restrict_to(mg, 1, mg->lv[0].r);
+  restrict_residual(mg, 1);
   for (int l = 2; l <= last; l++)
     restrict_to(mg, l, mg->lv[l - 1].f);
   mg->lv[last].current = 0;
@@ -661,6 +798,18 @@ static double faces_change(const struct multigrid *mg, int64_t t, int buf) {
 }
 
 double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
+  return multigrid_cycle_lean(mg, fmg_start, false);
+}
+
+const struct multigrid_counts *multigrid_counts(const struct multigrid *mg) { return &mg->counts; }
+
+void multigrid_restrict_apart(struct multigrid *mg, bool apart) { mg->restrict_apart = apart; }
+
+double multigrid_cycle_lean(struct multigrid *mg, bool fmg_start, bool rings_filled) {
+  bool lean = rings_filled;
+  memset(mg->fresh, 0, sizeof mg->fresh);
+  mg->fresh[0] = rings_filled ? 1 + mg->field->current : 0;
+  memset(&mg->counts, 0, sizeof mg->counts);
   mg->work = 0.0;
   mg->change = 0.0;
   mg->change_measured = false;
@@ -672,8 +821,11 @@ double multigrid_cycle(struct multigrid *mg, bool fmg_start) {
    * smoothing step ran on one tile (smooth_redblack_one_pass). Counted as a unit of work either
    * way, so that the figure is the same on every decomposition. */
   struct field *f = mg->field;
-  mg_exchange(mg, 0, f->current);
+  mg->fresh[0] = 0;
   mg->work += 1.0;
+  if (mg->change_measured && lean)
+    return mg->change;
+  mg_exchange(mg, 0, f->current);
   if (mg->change_measured)
     return mg->change;
   double change = 0.0;

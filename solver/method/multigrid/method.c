@@ -66,11 +66,10 @@ static int create(const struct method_setup *s, void **data) {
  * goes on with plain cycles, as the run it continues did): its result's change. */
 static double step(void *data, struct method_iterate *it, int64_t k, int64_t last,
                    bool want_change) {
-  (void)it;
   (void)last;
   (void)want_change;
   struct mg_method *m = data;
-  return multigrid_cycle(m->mg, m->fmg && k == 1);
+  return multigrid_cycle_lean(m->mg, m->fmg && k == 1, !it->in_flight);
 }
 
 /* The residual's reduction per cycle, the geometric mean over the cycles after the first; once

@@ -62,6 +62,30 @@ int multigrid_create(struct field *field, struct halo *halo, const struct team *
  * (team_abort): neighbours would be left waiting. */
 double multigrid_cycle(struct multigrid *mg, bool fmg_start);
 
+/* The same without the exchanges a caller that exchanges between cycles makes redundant (the
+ * method's step; solve.c fills the field's rings before every step): `rings_filled` says the
+ * field's rings already hold its current buffer's neighbours, so the cycle's first exchange of
+ * the fine level is skipped; and the result's rings are left unfilled where the cycle measured
+ * its change without them (one tile: the last smoothing pass measures it), for the caller fills
+ * them before it reads them. The same bits as multigrid_cycle. */
+double multigrid_cycle_lean(struct multigrid *mg, bool fmg_start, bool rings_filled);
+
+/* What the last cycle did, for the tests and the bench: the halo exchanges of each level (0 the
+ * finest), and the restrictions of a residual made in one pass with it (no stored residual:
+ * where this rank's coarse tile restricts points of one tile of its own, and no other rank's). */
+struct multigrid_counts {
+  int64_t exchanges[LEVELS_MAX];
+  int64_t fused_restrictions;
+  int64_t interpolations_in_place; /* from the coarse tile itself, without the fetch's copy */
+};
+const struct multigrid_counts *multigrid_counts(const struct multigrid *mg);
+
+/* Every residual stored and then restricted, and every interpolation from the fetched copy of
+ * the coarse values (`apart`), as where the transfers cross ranks; or, the default, the
+ * residual restricted as it is computed and the coarse values read in place where a rank's
+ * transfers are its own: the tests compare the two point by point. */
+void multigrid_restrict_apart(struct multigrid *mg, bool apart);
+
 /* The work of the last cycle in fine-sweep equivalents: every smoothing step, residual and
  * transfer of every level, weighted by the level's share of the points. */
 double multigrid_work(const struct multigrid *mg);

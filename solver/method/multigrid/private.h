@@ -87,6 +87,12 @@ struct multigrid {
   bool measure;         /* the smoothing under way is the cycle's last on level 0 */
   bool change_measured; /* ... and it measured the result's change, into `change` */
   double change;
+  /* fresh[l]: 1 + the buffer of level l whose rings are already its neighbours' (level 0: the
+   * caller filled them; a coarse level: all zero, zero_iterate), whose next exchange is
+   * skipped; 0: none (as calloc leaves it: the set-up's exchanges all run) */
+  int fresh[LEVELS_MAX];
+  struct multigrid_counts counts; /* of the last cycle */
+  bool restrict_apart;            /* never fuse the residual with its restriction (the tests) */
   bool general; /* the field has sources or fixed points: every level masks and level 0 has b */
   /* The field has the faces operator (field_faces): level 0 updates from its arrays; every
    * coarse level has a Galerkin nine-point operator (keep, sw, corner) and the transfers are
