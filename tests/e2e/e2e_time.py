@@ -447,23 +447,40 @@ def case_time_refusals():
                 raise Failure(f"a refused run left {left} behind ({want})")
 
 
+# A series that runs for hours on any machine (4e7 explicit steps of a 31 x 23 plate), for the
+# signal tests: they stop it once it is under way, never after a fixed time.
+LONG_STEPS = 40000000
+
+
+def long_series_under_way(tmp):
+    """Start the long series on 2 ranks in tmp and return (proc, lines) once the loop's first
+    progress line (printed about once a second) shows it under way: a state, not a time."""
+    dt = 1e-5
+    text = mode_config(31, 23, 1.6, 4.0, 400000, "explicit").replace(
+        "steps = 400000\n", f"step = {dt!r}\noutput_every = 1e-3\n").replace(
+        "end = 4.0", f"end = {LONG_STEPS * dt!r}")
+    with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
+        f.write(text)
+    proc = subprocess.Popen([e2e.ARGS.mpiexec, "-n", "2", e2e.ARGS.jacobi, "case.toml"],
+                            cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, errors="replace")
+    lines = []
+    while True:  # the run cannot end before its first progress line on any machine
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("  t = "):
+            break
+    return text, dt, proc, lines
+
+
 def case_time_sigterm_stops_with_a_whole_series():
     """SIGTERM to the ranks mid-series: every rank stops after the same step, exit 4, the series
     file whole up to that step (its last snapshot the step's), and that snapshot the same bits
     as a run told to end there."""
-    dt = 1e-5
-    text = mode_config(31, 23, 1.6, 4.0, 400000, "explicit").replace(
-        "steps = 400000\n", f"step = {dt!r}\noutput_every = 1e-3\n")
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
-        with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
-            f.write(text)
-        proc = subprocess.Popen([e2e.ARGS.mpiexec, "-n", "2", e2e.ARGS.jacobi, "case.toml"],
-                                cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-        deadline = time.time() + 60
-        while time.time() < deadline and not any(".tmp." in n for n in os.listdir(tmp)):
-            time.sleep(0.05)
-        time.sleep(0.5)
+        text, dt, proc, lines = long_series_under_way(tmp)
         pids = e2e.rank_pids(proc.pid)
         if not pids:
             proc.kill()
@@ -472,6 +489,7 @@ def case_time_sigterm_stops_with_a_whole_series():
             os.kill(r, signal.SIGTERM)
             time.sleep(0.01)
         out, err = proc.communicate(timeout=120)
+        out = "".join(lines) + out
         if proc.returncode != 4 or "stopped by a signal at t =" not in out:
             raise Failure(f"expected exit 4 and the stop in the summary, got exit "
                           f"{proc.returncode}:\n{out}{err}")
@@ -480,10 +498,10 @@ def case_time_sigterm_stops_with_a_whole_series():
             raise Failure(f"the stop left {left} behind")
         s_ = Series(os.path.join(tmp, "series.h5"))
         k = s_.iterations
-        if not (0 < k < 400000) or abs(s_.time[-1] - k * dt) > 1e-12 * k * dt or \
+        if not (0 < k < LONG_STEPS) or abs(s_.time[-1] - k * dt) > 1e-12 * k * dt or \
                 not np.all(np.diff(s_.time) > 0):
             raise Failure(f"stopped after {k} steps with times ending {s_.time[-3:]}")
-        short = text.replace("end = 4.0", f"end = {k * dt!r}")
+        short = text.replace(f"end = {LONG_STEPS * dt!r}", f"end = {k * dt!r}")
         ref, _ = run_series(tmp, short, 3)
         if ref.iterations != k or ref.T[-1].tobytes() != s_.T[-1].tobytes():
             raise Failure(f"the stopped series' last snapshot (step {k}) differs from a run of "
@@ -551,23 +569,8 @@ def case_time_signal_mid_series_then_restart():
     """SIGUSR1 after the loop's first progress line (which shows simulated time, the step and
     the time left): exit 4, the series whole, a checkpoint at the step reached; continued from
     it on 3 ranks for 40 more steps, the series equals a fresh run's to that step."""
-    dt = 1e-5
-    text = mode_config(31, 23, 1.6, 4.0, 400000, "explicit").replace(
-        "steps = 400000\n", f"step = {dt!r}\noutput_every = 1e-3\n")
     with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
-        with open(os.path.join(tmp, "case.toml"), "w", encoding="utf-8") as f:
-            f.write(text)
-        proc = subprocess.Popen([e2e.ARGS.mpiexec, "-n", "2", e2e.ARGS.jacobi, "case.toml"],
-                                cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, errors="replace")
-        lines, deadline = [], time.time() + 60
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("  t = "):
-                break
+        text, dt, proc, lines = long_series_under_way(tmp)
         for r in e2e.rank_pids(proc.pid):
             os.kill(r, signal.SIGUSR1)
         out, err = proc.communicate(timeout=120)
@@ -576,7 +579,7 @@ def case_time_signal_mid_series_then_restart():
         if proc.returncode != 4 or not progress:
             raise Failure(f"expected a progress line, then exit 4 on SIGUSR1; got exit "
                           f"{proc.returncode}:\n{''.join(lines)}\n{err}")
-        if not re.match(r"  t = [0-9.e+-]+ +s  step \d+/400000  change \S+  bound \S+  "
+        if not re.match(rf"  t = [0-9.e+-]+ +s  step \d+/{LONG_STEPS}  change \S+  bound \S+  "
                         r"\d+ s left$", progress[0].rstrip()):
             raise Failure(f"the progress line should give simulated time, step and time "
                           f"left:\n{progress[0]}")
@@ -587,10 +590,10 @@ def case_time_signal_mid_series_then_restart():
         with h5py.File(os.path.join(tmp, "series.ckpt.h5"), "r") as f:
             k = int(f.attrs["iterations"])
         stopped = Series(os.path.join(tmp, "series.h5"))
-        if stopped.iterations != k or not 0 < k < 400000:
+        if stopped.iterations != k or not 0 < k < LONG_STEPS:
             raise Failure(f"the series stopped at step {stopped.iterations}, its checkpoint "
                           f"is of step {k}")
-        short = text.replace("end = 4.0", f"end = {(k + 40) * dt!r}")
+        short = text.replace(f"end = {LONG_STEPS * dt!r}", f"end = {(k + 40) * dt!r}")
         run_series(tmp, short, 3, ("initial.from_file=series.ckpt.h5",
                                    "decomposition.partitioner=block-cyclic",
                                    "decomposition.block_size=4"))
