@@ -42,6 +42,7 @@ usage: peers_bench.py --jacobi BIN --hypre BIN --out CSV [--held "1024 2048"] [-
                       [--jump 511] [--contrasts "10 1e3 1e6"] [--patterns "..."] [--repeat 3]
                       [--solvers "pfmg pcg-pfmg pcg-boomeramg"] [--petsc-pcmg BIN]
                       [--petsc-plate BIN] [--petsc "pcmg gamg boomeramg"] [--no-dst]
+                      [--rtol "pfmg=1e-3 pcmg=3e-2 ..."]
        peers_bench.py --dst-solve N [--workers K] [--dst-out FILE]   (the SciPy peer's process)
 Needs h5py, NumPy and SciPy (Debian's /usr/bin/python3).
 """
@@ -318,13 +319,14 @@ def dst_solve(n, workers, out):
         field.tofile(out)
 
 
-def loosest(run_at, goal, start=RTOLS.index(1e-2)):
+def loosest(run_at, goal, start=RTOLS.index(1e-2), known=False):
     """(tol, result) for the loosest tolerance of RTOLS whose run reaches goal, or None. Walks from
-    start: looser while the error holds, tighter until it does (or the solver stops short)."""
+    start: looser while the error holds, tighter until it does (or the solver stops short).
+    known: start is a previous search's answer (--rtol); if it still reaches goal, take it."""
     i = start
     r = run_at(RTOLS[i])
     if r["error"] <= goal:
-        while i > 0:
+        while i > 0 and not known:
             looser = run_at(RTOLS[i - 1])
             if looser["error"] > goal:
                 break
@@ -338,8 +340,9 @@ def loosest(run_at, goal, start=RTOLS.index(1e-2)):
     return None
 
 
-def search(pb, ranks, goal, jac, hyp, pet, dst, solvers, most_cycles=30):
-    """{solver: (description of its stop, run function, its true error) or None}."""
+def search(pb, ranks, goal, jac, hyp, pet, dst, solvers, known, most_cycles=30):
+    """{solver: (description of its stop, run function, its true error) or None}; known:
+    {solver: rtol} to try first and keep if it reaches goal (--rtol)."""
     found = {}
     t = jac.run(pb, ranks, f"target_error = {goal:g}", check=True, refusal_ok=True)
     found["jacobi mg target"] = None if t is None else (
@@ -359,7 +362,9 @@ def search(pb, ranks, goal, jac, hyp, pet, dst, solvers, most_cycles=30):
             at = lambda tol, c, s=s: pet.run(pb, ranks, s, tol, c)  # noqa: E731
         else:
             continue
-        hit = loosest(lambda tol, at=at: at(tol, True), goal)
+        tol = known.get(s)
+        hit = loosest(lambda tol, at=at: at(tol, True), goal,
+                      *(() if tol is None else (RTOLS.index(tol), True)))
         found[NAMES[s]] = None if hit is None else (
             f"rtol {hit[0]:g} ({hit[1]['iterations']} its, err {hit[1]['error']:.3g})",
             lambda c, at=at, tol=hit[0]: at(tol, c), hit[1]["error"])
@@ -397,7 +402,14 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--solvers", default=" ".join(HYPRE),
                     help="hypre_plate's solvers to run (BoomerAMG needs ~10x PFMG's memory)")
+    ap.add_argument("--rtol", default="",
+                    help='"SOLVER=TOL ..." (TOL one of 1e-1, 3e-2, ...): a previous search\'s stop, '
+                    'checked once and kept if it still reaches the error (saves the walk)')
     a = ap.parse_args()
+    known = {k: float(v) for k, v in (kv.split("=") for kv in a.rtol.split())}
+    for k, v in known.items():
+        if k not in NAMES or v not in RTOLS:
+            raise SystemExit(f"peers_bench.py: --rtol {k}={v}: no such solver or tolerance")
     goal = a.fraction * TOP
     rows, phase_rows = [], []
     solvers = (a.solvers.split() if a.hypre else []) + a.petsc.split()
@@ -414,7 +426,7 @@ def main():
             k = None if kspec is None else pattern(kspec[0], n, kspec[1])
             pb = Problem(name.split()[0] + (kspec and f"_{kspec[1]:g}" or ""), n, k, tmp)
             for ranks in map(int, ranks_s.split()):
-                found = search(pb, ranks, goal, jac, hyp, pet, dst, solvers)
+                found = search(pb, ranks, goal, jac, hyp, pet, dst, solvers, known)
                 times = {s: [] for s, f in found.items() if f}
                 for _ in range(a.repeat):  # interleaved: one run of each solver a round
                     for s in times:
