@@ -59,7 +59,8 @@
  * coarse correction there is ~1e-8 of the interior's (the error is held at 0 on the edge). */
 #define EDGE_DIAGONAL 1e8
 
-/* One direction of the DMDA: n interior points at DMDA indices 1 .. n, the low edge at 0. */
+/* One direction of the DMDA: n interior points at DMDA indices 1 .. n, the low edge at 0, the
+ * high edge at n + 1 when points = n + 2. */
 struct axis {
   PetscInt n, points, coarsenings; /* interior points, DMDA points, exact halvings of points - 1 */
 };
