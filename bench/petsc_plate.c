@@ -1,5 +1,6 @@
 /* petsc_plate - the peer of jacobi's time-to-solution section: the same heated plate solved by
- * PETSc's Krylov solvers, so that scripts/tts_mg.py can time PETSc side by side with jacobi.
+ * PETSc's Krylov solvers, so that scripts/mg_bench.py and scripts/peers_bench.py can time
+ * PETSc (CG + GAMG, CG + hypre's BoomerAMG) side by side with jacobi.
  *
  * PURPOSE
  *   Solve the discrete equations jacobi iterates on: nx x ny interior points, the 5-point
@@ -19,8 +20,9 @@
  *   the caller compares it with the exact discrete solution (tests/e2e/exact.py).
  *
  * BUILD
- *   Not a part of the CMake build (PETSc is no dependency of jacobi): scripts/bench.sh compiles
- *   it where pkg-config finds PETSc (Debian: apt-get install petsc-dev), as
+ *   PETSc is no dependency of jacobi: bench/CMakeLists.txt builds this only where pkg-config
+ *   finds PETSc (Debian: apt-get install petsc-dev; -DJACOBI_PETSC=OFF skips it), and
+ *   scripts/bench.sh, without a CMake-built one, compiles it itself as
  *   mpicc -O2 bench/petsc_plate.c $(pkg-config --cflags --libs PETSc) -o petsc_plate
  *
  * OUTPUT (one line, rank 0)

@@ -18,6 +18,11 @@
 #   8. multigrid (scripts/mg_bench.py): its time to solution beside PETSc CG + GAMG / BoomerAMG
 #      (bench/petsc_plate.c, where PETSc is installed) and the SciPy direct solve, its V(2,2)
 #      convergence factor over grid shapes, a cycle's cost in plain sweeps, --dry-run --ranks 4096
+#   9. the peers (scripts/peers_bench.py; only with --sections 9, it takes about half an hour at
+#      2048^2 and 4096^2): jacobi's whole process beside hypre PFMG, PCG + PFMG, PCG + BoomerAMG
+#      (bench/hypre_plate), PETSc PCMG full multigrid (bench/petsc_pcmg), CG + GAMG and CG +
+#      BoomerAMG (bench/petsc_plate) and SciPy's sine-transform solve, each to the same true error;
+#      the peers CMake built (where libhypre-dev / petsc-dev are found) run, the others are skipped
 #
 # Usage: scripts/bench.sh [--ranks P] [--sizes "..."] [--iterations N]
 #                         [--repeat R] [--out DIR] [--quick] [--oversubscribe]
@@ -44,7 +49,7 @@
 #   --stream-mib M     MiB per array per rank of the bandwidth probe (default: 4x the node's
 #                      last-level caches, every instance, at least 256; less if 3 arrays would
 #                      take more than half the available memory, on 1 rank or on all of them)
-#   --sections "..."   run only these sections (e.g. "1 2 2b 2c 3b 8"; default all; 6 needs 1 2 3 5)
+#   --sections "..."   run only these sections (e.g. "1 2 2b 2c 3b 8"; default all but 9; 6 needs 1 2 3 5)
 #   --prk DIR          a checkout of github.com/ParRes/Kernels: section 3b builds its MPISHM
 #                      stencil (radius 1, star) in a scratch copy and runs it beside jacobi
 #
@@ -800,6 +805,8 @@ fi
 # dependency of jacobi, so without it the peers' rows are skipped, visibly. Prints its path.
 build_petsc_plate() {
   local flags=""
+  # CMake built it where it found PETSc (bench/CMakeLists.txt)
+  [ -x "$build/bench/petsc_plate" ] && echo "$build/bench/petsc_plate" && return 0
   if command -v pkg-config >/dev/null && pkg-config --exists PETSc 2>/dev/null; then
     flags=$(pkg-config --cflags --libs PETSc)
   elif [ -n "${PETSC_DIR:-}" ] && [ -f "$PETSC_DIR/${PETSC_ARCH:-}/lib/pkgconfig/PETSc.pc" ]; then
@@ -857,6 +864,39 @@ mg_model=("$jacobi" --dry-run --ranks 4096 --set grid.nx=16384 --set grid.ny=163
   "$scratch/bench.toml")
 echo "${mg_model[*]}" >>"$out/commands.txt"
 "${mg_model[@]}" | sed -n '/^# multigrid plan/,$p' | sed 's/^/   /' | tee "$out/mg_model.txt" | tee -a "$report"
+fi
+
+# ---- 9. the peers (only when asked: --sections 9) ---------------------------------------------
+if want 9; then
+say ""
+say "== 9. The peers, each to a true max error <= 0.1 degrees on the 100-degree plate (scripts/peers_bench.py) =="
+peers_python=$(python_with "h5py, scipy.fft")
+peers=()
+for peer in hypre_plate petsc_pcmg petsc_plate; do
+  if [ -x "$build/bench/$peer" ]; then
+    case $peer in
+      hypre_plate) peers+=(--hypre "$build/bench/$peer") ;;
+      petsc_pcmg) peers+=(--petsc-pcmg "$build/bench/$peer") ;;
+      petsc_plate) peers+=(--petsc-plate "$build/bench/$peer") ;;
+    esac
+  else
+    say "   $peer: not built (CMake did not find hypre / PETSc: libhypre-dev, petsc-dev): its rows are skipped"
+  fi
+done
+if [ -z "$peers_python" ]; then
+  say "   skipped: no python3 with h5py and SciPy (Debian: python3-h5py python3-scipy)"
+else
+  peers_sizes="2048 4096"
+  peers_repeat=$repeat
+  [ "$quick" -eq 1 ] && peers_sizes="128" && peers_repeat=1
+  peers_ranks="1"
+  can_run 2 && peers_ranks="1 2"
+  peers_run=("$peers_python" "$root/scripts/peers_bench.py" --jacobi "$jacobi" "${peers[@]}"
+    --held "$peers_sizes" --ranks "$peers_ranks" --patterns "" --repeat "$peers_repeat"
+    --out "$out/peers.csv")
+  echo "${peers_run[*]}" >>"$out/commands.txt"
+  "${peers_run[@]}" | tee -a "$report"
+fi
 fi
 
 # ---- plot -------------------------------------------------------------------------------------
