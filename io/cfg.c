@@ -215,8 +215,8 @@ static const struct key_def schema[] = {
      .help = "starting temperature of the interior, a number or an expression of x and y"},
     {"initial", "from_file", .type = KEY_STRING, FIELD(from_file), .may_be_empty = true,
      .def = {.s = ""},
-     .help = "continue from this HDF5 file written by jacobi: its field and iteration count "
-             "(empty: start from interior)"},
+     .help = "continue from this HDF5 file written by jacobi: its field and iteration count, "
+             "or with [time] a series checkpoint NAME.ckpt.h5 (empty: start from interior)"},
     {"source", "q", EXPRESSION, FIELD(source_q),
      .help = "heat generated, W/m^2: a number or an expression of x and y (0 and no file: no "
              "source, the Laplace equation)"},
@@ -350,7 +350,7 @@ static const struct key_def schema[] = {
      .help = "gather: rank 0 collects the field and writes it (any HDF5); parallel: every rank "
              "writes its tiles with MPI-IO (parallel HDF5 only)"},
     {"output", "checkpoint_interval", COUNT_FROM(0), FIELD(checkpoint_interval),
-     .help = "iterations between checkpoints (0: none)"},
+     .help = "iterations (with [time]: steps) between checkpoints (0: none)"},
     {"output", "owner_map", .type = KEY_BOOL, FIELD(owner_map),
      .help = "also write which rank owns each point"},
     {"machine", "core_bandwidth_gbs", MACHINE(core_bandwidth_gbs, 35.0),

@@ -16,7 +16,7 @@ void cli_usage(FILE *out) {
 
 void cli_help(FILE *out) {
   fprintf(out,
-          "jacobi - steady-state temperature of a heated plate (2-D Laplace or Poisson; Jacobi,\n"
+          "jacobi - temperature of a heated plate, steady or in time (2-D conduction; Jacobi,\n"
           "         Chebyshev or geometric multigrid on MPI ranks, with a guaranteed error bound)\n"
           "\n");
   cli_usage(out);
@@ -37,7 +37,8 @@ void cli_help(FILE *out) {
           "  --version        print the version\n"
           "\n"
           "exit codes: 0 converged, 3 not converged after solver.max_iterations (or\n"
-          "            sooner, a solver.target_error out of the method's reach),\n"
+          "            sooner, a solver.target_error out of the method's reach), or\n"
+          "            time.end = \"steady\" not certified in time.max_steps,\n"
           "            4 stopped by SIGTERM, SIGINT or SIGUSR1 after writing the checkpoint,\n"
           "            2 usage or configuration error, 1 any other failure\n");
 }

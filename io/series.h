@@ -6,7 +6,7 @@
  * The file (docs/configuration.md, "Time"): /series/T (nsnap x ny x nx, the interior, K or
  * degrees as the plate's temperatures), /series/time (nsnap, s), /series/heat (nsnap x
  * IO_SERIES_HEAT, the columns named in its attribute "columns"), /series/frames/T<k> (snapshot
- * k, 1 x ny x nx, a virtual dataset over /series/T: what the XDMF names), and attributes nx, ny, spacing,
+ * k, 1 x ny x nx, a virtual dataset over /series/T: what the XDMF names), and attributes spacing,
  * x0, y0 (the first point's coordinates, m) and scheme on /series; on the root, version, config
  * (the resolved configuration) and iterations (the steps taken), as every jacobi file.
  *

@@ -20,8 +20,6 @@ static void request_stop(int signo) {
   stop_requested = 1;
 }
 
-bool solve_stop_requested(void) { return stop_requested != 0; }
-
 int solve_catch_signals(void) {
   struct sigaction sa = {0};
   sa.sa_handler = request_stop;

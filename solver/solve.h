@@ -146,9 +146,6 @@ void solve_history_snapshot(const struct solve_history *history, const struct te
 /* Install the SIGTERM, SIGINT and SIGUSR1 handlers that ask solve_run to stop. Not collective; call
  * once per process, after MPI_Init. Errors: ERR_FAILURE (sigaction). */
 int solve_catch_signals(void);
-/* Whether one of those signals has arrived at this rank (the ranks must still agree on it: the
- * transient's stepper reduces it after each step). Not collective. */
-bool solve_stop_requested(void);
 
 /* The guaranteed bound on max |x - T*| of the field's current buffer, T* the exact solution of
  * the steady equations the field's operator holds (its diag and load for a faces plate), by the

@@ -5,13 +5,13 @@
  * With C = rho c t V (J/K, plate_capacity) at each free point, a step of size dt solves
  *     implicit (backward Euler):  (C/dt + A) T1 = load + (C/dt) T0
  *     bdf2 (from the second step): (3C/(2dt) + A) T2 = load + (C/dt) (2 T1 - T0/2)
- *   (its first step is backward Euler's), each by methods of the method table started from the
- *   step's previous field: cycles of "multigrid" built on the step's operator (unless
- *   solver.method names another method: then sweeps of "jacobi" alone), each followed by a
- *   sweep of "jacobi" whose change certifies the iterate, until Jacobi's contraction bound
- *   q/(1 - q) x (the last sweep's change), q = max sum cond / diag of the step's operator, is at
- *   most the step's error (time.step_error, else a fraction of the last step's change: 1e-3 for
- *   implicit, 1e-4 for bdf2, so the solve's error stays far below the scheme's);
+ *   (its first step is backward Euler's), each solved by implicit_solve (solver/method/
+ *   implicit.h): cycles of "multigrid" built on the step's operator from the extrapolated start
+ *   2 T_n - T_(n-1), each certified by the row-sum bound max |r| / s of one residual pass
+ *   (solver.method naming another method: that method's steps, certified likewise), to the
+ *   step's goal: time.step_error, else 1e-3 of the last step's change (1e-4 for bdf2), raised
+ *   for backward Euler to half its local truncation estimate, and until steady to 0.1 x the
+ *   target, so the solve's error stays below the scheme's;
  *     explicit (forward Euler):   T1 = T0 + (dt/C) (load - A T0),
  *   refused (exit 2) where dt exceeds its stability limit min C/diag over the free points.
  * Held points never change. Every operation is pointwise in a fixed order, and the sums
