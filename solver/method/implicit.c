@@ -194,16 +194,22 @@ static int jacobi_solve(struct implicit_solver *s, double weight, double goal, i
   }
 }
 
-/* Chebyshev's iterations between two certificates. A certificate costs a fine sweep, an
- * exchange and a reduction, as much as an iteration; Chebyshev's iterate is no contraction, so
- * its bound is known only where it is computed. Every 4th: the certificates add a quarter to the
- * iterations and the solve runs at most 3 past the first iterate that meets its goal (a step
- * takes some tens of iterations: docs/performance.md). */
-enum { CHEBYSHEV_CHECK_EVERY = 4 };
+/* Chebyshev's iterations between two certificates: after iteration k the next is
+ * max(4, floor(sqrt(2 k))) later. A certificate costs about an iteration (a fine sweep, an
+ * exchange and a reduction), and Chebyshev's iterate is no contraction, so its bound is known
+ * only where it is computed. With a certificate every m iterations a solve of K iterations
+ * wastes about K / m certificates and m / 2 iterations past its goal, least at m = sqrt(2 K);
+ * K is not known before, and m = sqrt(2 k) at iteration k wastes about 1.5 sqrt(2 K) whatever K
+ * is (some 35 sweeps on a step of 300: docs/performance.md). The schedule depends on k alone:
+ * the same on every rank and decomposition. */
+static int64_t chebyshev_next_check(int64_t k) {
+  int64_t m = (int64_t)sqrt(2.0 * (double)k);
+  return k + (m > 4 ? m : 4);
+}
 
 /* Method "chebyshev" on the step's operator (field->diag as the stepper set it), its rho found
  * by Lanczos once per weight (spectrum.h), its recurrence begun at the step's start and stopped
- * by the row-sum certificate every CHEBYSHEV_CHECK_EVERY iterations. Collective; agreed. */
+ * by the row-sum certificate on chebyshev_next_check's schedule. Collective; agreed. */
 static int chebyshev_solve(struct implicit_solver *s, double weight, double goal, int64_t step,
                            double *bound, struct implicit_stats *stats) {
   struct field *f = s->setup.field;
@@ -224,13 +230,15 @@ static int chebyshev_solve(struct implicit_solver *s, double weight, double goal
                              ? err_set(ERR_FAILURE, "out of memory for the time stepper")
                              : ERR_OK));
   struct method_iterate it = {.field = f, .halo = s->setup.halo, .team = team};
+  int64_t check = chebyshev_next_check(0);
   for (int64_t k = 1;; k++) {
     method_exchange(halo_exchange, s->setup.halo, team, f->current);
     (void)method_chebyshev.step(*data, &it, k, k, false);
     stats->sweeps++;
     stats->work += 1.0;
-    if (k % CHEBYSHEV_CHECK_EVERY != 0 && k < s->setup.cfg->max_iterations)
+    if (k < check && k < s->setup.cfg->max_iterations)
       continue;
+    check = chebyshev_next_check(k);
     method_exchange(halo_exchange, s->setup.halo, team, f->current);
     double mine[3], all[3];
     row_sum_bound(f, NULL, mine);
