@@ -156,6 +156,8 @@ def case_time_mode_decays_chebyshev_steps():
             _, p = run_series(tmp, mode_config(63, 47, 1.6, 0.5, 4, "implicit",
                                                "step_error = 1e-10\n"), 2,
                               (f"solver.method={method}",))
+        if method == "chebyshev" and "each step solved by Chebyshev iterations" not in p.stdout:
+            raise Failure(f"the header does not name Chebyshev's steps:\n{p.stdout}")
         m = re.search(r"(\d+) sweeps", p.stdout)
         if not m:
             raise Failure(f"{method}: no sweep count in\n{p.stdout}")
