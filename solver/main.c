@@ -815,6 +815,8 @@ static int march(struct run *run) {
            cfg->scheme == CFG_SCHEME_EXPLICIT ? ""
            : !cfg_is_set(cfg, "solver.method") || cfg->method == CFG_METHOD_MULTIGRID
                ? " (each step solved by multigrid cycles, certified by its residual)"
+           : cfg->method == CFG_METHOD_CHEBYSHEV
+               ? " (each step solved by Chebyshev iterations, certified by its residual)"
                : " (each step solved by Jacobi sweeps)");
     if (cfg->from_file[0] != '\0')
       printf("continuing the series from the checkpoint %s\n", cfg->from_file);

@@ -154,6 +154,15 @@ static double steps_to(const struct estimate_model *model, const struct method_f
   return estimate_iterations_to(&chebyshev, from, goal);
 }
 
+int method_chebyshev_restart(void *data, const struct field *f, int64_t start) {
+  struct chebyshev *c = data;
+  c->start = start;
+  c->last_step = 0;
+  c->omega_last = 0.0;
+  sweeps_uniform_destroy(&c->uniform);
+  return sweeps_uniform_create(f, &c->uniform);
+}
+
 const struct method_ops method_chebyshev = {.name = "chebyshev",
                                             .step_name = "iteration",
                                             .check = METHOD_CHECK_INPUT,

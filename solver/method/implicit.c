@@ -12,8 +12,10 @@
 
 struct implicit_solver {
   struct implicit_setup setup;
-  void *inner; /* method "jacobi"'s data: the certificate's sweeps, and the solve's without mg */
-  void *mg;    /* method "multigrid"'s data, built on the step's operator; NULL: Jacobi alone */
+  void *inner;    /* method "jacobi"'s data: the certificate's sweeps, and the solve's without mg */
+  void *mg;       /* method "multigrid"'s data, built on the step's operator; NULL: no multigrid */
+  bool chebyshev; /* without mg: method "chebyshev" (else Jacobi sweeps alone) */
+  void *cheb[2];  /* method "chebyshev"'s data for weights 1 and 1.5 (rho found once each) */
   double mg_weight; /* the weight of C/dt in the operator mg was built on */
   double q[2];      /* Jacobi's contraction factor for weights 1 and 1.5 (NaN: not yet) */
   double *start;    /* the step's extrapolated start (field-sized), for the truncation estimate */
@@ -142,6 +144,9 @@ int implicit_create(const struct implicit_setup *setup, struct implicit_solver *
     implicit_destroy(&s);
     return ERR_FAILURE;
   }
+  s->chebyshev = !setup->multigrid && setup->cfg != NULL &&
+                 cfg_is_set(setup->cfg, "solver.method") &&
+                 setup->cfg->method == CFG_METHOD_CHEBYSHEV;
   int status = ERR_OK;
   if (setup->multigrid)
     status = multigrid_on_step(s, 1.0);
@@ -189,6 +194,75 @@ static int jacobi_solve(struct implicit_solver *s, double weight, double goal, i
   }
 }
 
+/* Chebyshev's iterations between two certificates: after iteration k the next is
+ * max(4, floor(sqrt(2 k))) later. A certificate costs about an iteration (a fine sweep, an
+ * exchange and a reduction), and Chebyshev's iterate is no contraction, so its bound is known
+ * only where it is computed. With a certificate every m iterations a solve of K iterations
+ * wastes about K / m certificates and m / 2 iterations past its goal, least at m = sqrt(2 K);
+ * K is not known before, and m = sqrt(2 k) at iteration k wastes about 1.5 sqrt(2 K) whatever K
+ * is (some 35 sweeps on a step of 300: docs/performance.md). The schedule depends on k alone:
+ * the same on every rank and decomposition. */
+static int64_t chebyshev_next_check(int64_t k) {
+  int64_t m = (int64_t)sqrt(2.0 * (double)k);
+  return k + (m > 4 ? m : 4);
+}
+
+/* Method "chebyshev" on the step's operator (field->diag as the stepper set it), its rho found
+ * by Lanczos once per weight (spectrum.h), its recurrence begun at the step's start and stopped
+ * by the row-sum certificate on chebyshev_next_check's schedule. Collective; agreed. */
+static int chebyshev_solve(struct implicit_solver *s, double weight, double goal, int64_t step,
+                           double *bound, struct implicit_stats *stats) {
+  struct field *f = s->setup.field;
+  const struct team *team = s->setup.team;
+  void **data = &s->cheb[weight == 1.0 ? 0 : 1];
+  if (*data == NULL) {
+    struct estimate_model model = {.rho = 0.0, .chebyshev_start = 0};
+    struct method_setup cs = {.field = f,
+                              .halo = s->setup.halo,
+                              .team = team,
+                              .cfg = s->setup.cfg,
+                              .halo_mode = s->setup.halo_mode,
+                              .temporal_block = 1,
+                              .model = &model};
+    CHECK(method_chebyshev.create(&cs, data));
+  }
+  CHECK(team_agree(team, method_chebyshev_restart(*data, f, 0) != ERR_OK
+                             ? err_set(ERR_FAILURE, "out of memory for the time stepper")
+                             : ERR_OK));
+  struct method_iterate it = {.field = f, .halo = s->setup.halo, .team = team};
+  int64_t check = chebyshev_next_check(0);
+  for (int64_t k = 1;; k++) {
+    method_exchange(halo_exchange, s->setup.halo, team, f->current);
+    (void)method_chebyshev.step(*data, &it, k, k, false);
+    stats->sweeps++;
+    stats->work += 1.0;
+    if (k < check && k < s->setup.cfg->max_iterations)
+      continue;
+    check = chebyshev_next_check(k);
+    method_exchange(halo_exchange, s->setup.halo, team, f->current);
+    double mine[3], all[3];
+    row_sum_bound(f, NULL, mine);
+    MPI_CHECK(MPI_Allreduce(mine, all, 2, MPI_DOUBLE, MPI_MAX, team->comm));
+    *bound = all[0];
+    stats->sweeps++;
+    stats->work += 1.0;
+    if (isnan(*bound))
+      return err_set(ERR_FAILURE, "the field is no longer finite in time step %lld",
+                     (long long)step);
+    if (isinf(*bound)) /* a row not certainly dominant (no capacity): Jacobi's certificate */
+      return jacobi_solve(s, weight, goal, step, bound, stats);
+    if (*bound <= goal || *bound <= 2.0 * all[1])
+      return ERR_OK;
+    if (k >= s->setup.cfg->max_iterations)
+      return err_set(ERR_CONFIG,
+                     "%s: time step %lld's solve did not reach its error %.3g in "
+                     "solver.max_iterations = %lld Chebyshev iterations (bound %.3g): raise "
+                     "solver.max_iterations or time.step_error, or take smaller steps",
+                     cfg_origin(s->setup.cfg, "solver.max_iterations"), (long long)step, goal,
+                     (long long)s->setup.cfg->max_iterations, *bound);
+  }
+}
+
 int implicit_solve(struct implicit_solver *s, double weight, const double *previous, double goal,
                    int64_t step, double *bound, struct implicit_stats *stats) {
   struct field *f = s->setup.field;
@@ -198,6 +272,8 @@ int implicit_solve(struct implicit_solver *s, double weight, const double *previ
       s->setup.truncation_fraction > 0.0 && previous != NULL && weight == 1.0 && s->mg != NULL;
   if (previous != NULL)
     extrapolate(f, s->setup.rate, previous, estimate ? s->start : NULL);
+  if (s->mg == NULL && s->chebyshev)
+    return chebyshev_solve(s, weight, goal, step, bound, stats);
   if (s->mg == NULL)
     return jacobi_solve(s, weight, goal, step, bound, stats);
   struct method_iterate it = {.field = f, .halo = s->setup.halo, .team = team};
@@ -252,6 +328,9 @@ void implicit_destroy(struct implicit_solver **s) {
     method_jacobi.destroy(&(*s)->inner);
   if ((*s)->mg != NULL)
     method_multigrid.destroy(&(*s)->mg);
+  for (int w = 0; w < 2; w++)
+    if ((*s)->cheb[w] != NULL)
+      method_chebyshev.destroy(&(*s)->cheb[w]);
   free((*s)->start);
   free(*s);
   *s = NULL;

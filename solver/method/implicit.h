@@ -5,10 +5,13 @@
  * The stepper (transient.c) sets field->diag = diag0 + weight rate and field->load to the step's
  * right-hand side at every free point, puts T_n in the current buffer (its halos need not be
  * filled) and calls implicit_solve; the solver chooses its start (T_n, or a guess made from T_n
- * and T_(n-1)), its method (multigrid of the method table on the step's operator, or Jacobi
- * sweeps alone) and its certificate (with multigrid, max |r| / row sum of the step's M-matrix,
- * one residual pass a cycle, rounding counted; Jacobi's q / (1 - q) change otherwise: see
- * docs/numerics.md, "The transient's certificate"), and leaves the solution current with a
+ * and T_(n-1)), its method (multigrid of the method table on the step's operator; with
+ * solver.method = "chebyshev", method "chebyshev" on it, rho found by Lanczos once per weight and
+ * the recurrence begun again each step; else Jacobi sweeps alone) and its certificate (with
+ * multigrid, max |r| / row sum of the step's M-matrix, one residual pass a cycle, rounding
+ * counted; with Chebyshev the same, at iterations 4, 8, 12, 16, 21, ... (growing as sqrt(2k));
+ * Jacobi's q / (1 - q) change otherwise: see docs/numerics.md, "The transient's certificate"
+ * and "Chebyshev steps"), and leaves the solution current with a
  * bound on its max-norm distance to the step's exact discrete solution. Every operation is
  * pointwise in a fixed order, so the result is bit for bit the same on every decomposition.
  *
@@ -34,7 +37,9 @@ struct implicit_setup {
   /* Field-sized buffers (tile_offset layout), read at free points, kept by the caller for the
    * solver's life: C/dt (W/K; 0 where there is no capacity) and the steady diagonal. */
   const double *rate, *diag0;
-  bool multigrid; /* cycles of method "multigrid" (else Jacobi sweeps alone) */
+  /* cycles of method "multigrid"; else cfg's solver.method "chebyshev" set: its iterations;
+   * else Jacobi sweeps alone */
+  bool multigrid;
   /* kappa > 0: a backward Euler step (weight 1) after the first, solved by multigrid, is solved
    * to max(goal, kappa x its local truncation error's estimate), the estimate half the distance
    * of the first cycle's result to the extrapolated start 2 T_n - T_(n-1) (docs/numerics.md,

@@ -157,6 +157,12 @@ struct method_ops {
 
 extern const struct method_ops method_jacobi, method_chebyshev, method_multigrid;
 
+/* Method "chebyshev"'s data (from its create) begun again: the recurrence begins at `start`
+ * (iteration start + 1 is a plain sweep) on f's diagonal and load as they are now (its uniform
+ * runs read again), rho kept: the implicit steps' solves (implicit.h), one Lanczos per operator.
+ * Not collective. Errors: ERR_FAILURE (memory). */
+int method_chebyshev_restart(void *data, const struct field *f, int64_t start);
+
 /* The method solver.method names (cfg_method_name); NULL if none. Not collective. */
 const struct method_ops *method_find(const char *name);
 /* The methods faster than `m`, in order (at most `max`); returns how many. */

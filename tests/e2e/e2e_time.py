@@ -141,6 +141,31 @@ def case_time_mode_decays_jacobi_sweeps():
     check_mode("bdf2", 10, 3, 1e-12, 1e-13, ("solver.method=jacobi",))
 
 
+def case_time_mode_decays_chebyshev_steps():
+    """The implicit steps solved by method "chebyshev" (solver.method = "chebyshev": rho of the
+    step's operator by Lanczos, stopped by the row-sum certificate): backward Euler's and BDF2's
+    factors all the same to rounding and the step error, 3 ranks; and with a loose step error
+    (1e-4, the solves stopped after a few iterations) the field within the steps' bounds, the
+    run counting fewer sweeps than Jacobi's to the same goal."""
+    check_mode("implicit", 10, 3, 1e-12, 1e-13, ("solver.method=chebyshev",))
+    check_mode("bdf2", 10, 3, 1e-12, 1e-13, ("solver.method=chebyshev",))
+    check_mode("implicit", 10, 2, 1e-4, 1e-13, ("solver.method=chebyshev",))
+    sweeps = {}
+    for method in ("jacobi", "chebyshev"):
+        with tempfile.TemporaryDirectory(prefix="jacobi-e2e-time-") as tmp:
+            _, p = run_series(tmp, mode_config(63, 47, 1.6, 0.5, 4, "implicit",
+                                               "step_error = 1e-10\n"), 2,
+                              (f"solver.method={method}",))
+        if method == "chebyshev" and "each step solved by Chebyshev iterations" not in p.stdout:
+            raise Failure(f"the header does not name Chebyshev's steps:\n{p.stdout}")
+        m = re.search(r"(\d+) sweeps", p.stdout)
+        if not m:
+            raise Failure(f"{method}: no sweep count in\n{p.stdout}")
+        sweeps[method] = int(m.group(1))
+    if not sweeps["chebyshev"] < sweeps["jacobi"]:
+        raise Failure(f"63 x 47, 4 steps: sweeps {sweeps}, Chebyshev's should be fewer")
+
+
 def case_time_mode_decays_explicit():
     """Forward Euler's (1 - lambda dt) per step, to rounding (no solve), 3 ranks."""
     check_mode("explicit", 40, 3, 0.0, 1e-13)
@@ -222,7 +247,8 @@ def step_matrices(p, rho, c):
     return A, b, cap.ravel()
 
 
-def check_step_bounds(tmp, p, scheme, steps, dt, ranks, step_error, rho=2700.0, c=900.0):
+def check_step_bounds(tmp, p, scheme, steps, dt, ranks, step_error, rho=2700.0, c=900.0,
+                      method="multigrid"):
     """Run p with [time] (a snapshot every step, multigrid) and check each step's reported bound
     (/series/heat's step_bound) against the distance of the step's result to the sparse direct
     solve of that step's equations from the series' own previous fields. Returns the largest
@@ -233,7 +259,7 @@ def check_step_bounds(tmp, p, scheme, steps, dt, ranks, step_error, rho=2700.0, 
              "output": {"path": "series.h5"}}
     if step_error:
         extra["time"]["step_error"] = step_error
-    text = e2e_faces.config(p, method="multigrid", extra=extra)
+    text = e2e_faces.config(p, method=method, extra=extra)
     s, _ = run_series(tmp, text, ranks)
     A, b, cap = step_matrices(p, rho, c)
     col = s.columns.index("step_bound")
@@ -283,6 +309,14 @@ def case_time_step_bound_never_below_the_true_step_error():
                 step_error = (None, 1e-2)[(n + 2 * m) % 2 if n % 2 else m]
                 ratios.append(check_step_bounds(tmp, p, scheme, 6, dt, 1 + (n + m) % 3,
                                                 step_error))
+        # the steps solved by Chebyshev iterations (solver.method = "chebyshev"), their bound
+        # the same certificate's at every 4th iteration: two shapes, both schemes
+        for n, (nx, ny, variant) in enumerate(shapes[:3:2]):
+            p = e2e_faces.kinds_plate(nx, ny, variant)
+            for m, scheme in enumerate(("implicit", "bdf2")):
+                ratios.append(check_step_bounds(tmp, p, scheme, 6, (5e3, 1e6)[(n + m) % 2],
+                                                1 + (n + m) % 3, 1e-2 if m else None,
+                                                method="chebyshev"))
     print(f"largest true error / bound: {max(ratios):.3g}")
 
 
@@ -308,12 +342,16 @@ def case_time_plate_at_rest_certified_at_rounding():
 
 def case_time_identical_over_decompositions():
     """Every scheme: the series (fields, times, heat table) the same bits on 1-4 ranks, every
-    partitioner, both halo modes, ranks_per_node (the implicit steps by multigrid)."""
+    partitioner, both halo modes, ranks_per_node (the implicit steps by multigrid, and by
+    Chebyshev iterations: solver.method = "chebyshev")."""
     combos = [(2, "block", "auto", 0), (3, "cyclic", "p2p", 0), (4, "block-cyclic", "shm", 0),
               (4, "block", "p2p", 2), (2, "cyclic", "auto", 1)]
-    for scheme in ("implicit", "bdf2", "explicit"):
+    for scheme, method in (("implicit", None), ("bdf2", None), ("explicit", None),
+                           ("implicit", "chebyshev"), ("bdf2", "chebyshev")):
         steps = 6 if scheme != "explicit" else 60000
         extra = f"scheme = \"{scheme}\"\n"
+        if method:
+            extra += "step_error = 1e-6\n[solver]\nmethod = \"chebyshev\"\n"
         text = faces_plate(extra).replace("steps = 6", f"steps = {steps}")
         if scheme == "explicit":
             text = text.replace("end = 60.0", "end = 0.5").replace("steps = 60000", "steps = 20")
@@ -323,7 +361,8 @@ def case_time_identical_over_decompositions():
                 sets = (f"decomposition.partitioner={part}", f"halo.mode={mode_}",
                         f"halo.ranks_per_node={rpn}", "decomposition.block_size=3")
                 got, _ = run_series(tmp, text, ranks, sets)
-                what = f"{scheme}, {ranks} ranks, {part}, halo {mode_}, ranks_per_node {rpn}"
+                what = (f"{scheme} ({method or 'multigrid'}), {ranks} ranks, {part}, halo "
+                        f"{mode_}, ranks_per_node {rpn}")
                 for name in ("T", "time", "heat"):
                     a, b = getattr(ref, name), getattr(got, name)
                     if a.shape != b.shape or a.tobytes() != b.tobytes():
@@ -526,9 +565,14 @@ def h5diff_series(tmp, a, b, what):
 def case_time_restart_mid_series_is_identical():
     """Every scheme: a run checkpoints from the loop (output.checkpoint_interval, on 1 rank);
     continued from its last checkpoint on 3 ranks, cyclic, p2p, the series file equals the
-    uninterrupted run's under h5diff; the checkpoint holds the series up to its step."""
-    for scheme, steps, every in (("implicit", 6, 2), ("bdf2", 6, 2), ("explicit", 20, 8)):
-        text = faces_plate(f"scheme = \"{scheme}\"\n").replace("steps = 6", f"steps = {steps}")
+    uninterrupted run's under h5diff; the checkpoint holds the series up to its step. BDF2's
+    steps by Chebyshev iterations too (its rho found again by the continued run)."""
+    for scheme, steps, every, method in (("implicit", 6, 2, None), ("bdf2", 6, 2, None),
+                                         ("explicit", 20, 8, None), ("bdf2", 6, 2, "chebyshev")):
+        extra = f"scheme = \"{scheme}\"\n"
+        if method:
+            extra += f"step_error = 1e-6\n[solver]\nmethod = \"{method}\"\n"
+        text = faces_plate(extra).replace("steps = 6", f"steps = {steps}")
         if scheme == "explicit":
             text = text.replace("end = 60.0", "end = 0.5")
         text = text.replace("[output]\n", f"[output]\ncheckpoint_interval = {every}\n")
