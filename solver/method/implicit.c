@@ -158,6 +158,37 @@ int implicit_create(const struct implicit_setup *setup, struct implicit_solver *
   return ERR_OK;
 }
 
+/* The row-sum certificate of the current iterate, its halos exchanged here: all[0] the bound
+ * (also in *bound), all[1] its rounding floor, all[2] max |x - start| (0 where start is NULL),
+ * each the max over the ranks in one reduction; counted as a sweep. Collective. Errors: a field
+ * no longer finite. */
+static int certify_step(struct implicit_solver *s, const double *start, int64_t step, double all[3],
+                        double *bound, struct implicit_stats *stats) {
+  struct field *f = s->setup.field;
+  method_exchange(halo_exchange, s->setup.halo, s->setup.team, f->current);
+  double mine[3];
+  row_sum_bound(f, start, mine);
+  MPI_CHECK(MPI_Allreduce(mine, all, 3, MPI_DOUBLE, MPI_MAX, s->setup.team->comm));
+  *bound = all[0];
+  stats->sweeps++;
+  stats->work += 1.0;
+  if (isnan(*bound))
+    return err_set(ERR_FAILURE, "the field is no longer finite in time step %lld", (long long)step);
+  return ERR_OK;
+}
+
+/* The error of a step's solve stopped at solver.max_iterations `steps` (the method's word)
+ * short of its goal. */
+static int out_of_steps(const struct implicit_solver *s, int64_t step, double goal,
+                        const char *steps, double bound) {
+  return err_set(ERR_CONFIG,
+                 "%s: time step %lld's solve did not reach its error %.3g in "
+                 "solver.max_iterations = %lld %s (bound %.3g): raise "
+                 "solver.max_iterations or time.step_error, or take smaller steps",
+                 cfg_origin(s->setup.cfg, "solver.max_iterations"), (long long)step, goal,
+                 (long long)s->setup.cfg->max_iterations, steps, bound);
+}
+
 /* Jacobi sweeps alone, each certified by its change: q / (1 - q) change (docs/numerics.md). */
 static int jacobi_solve(struct implicit_solver *s, double weight, double goal, int64_t step,
                         double *bound, struct implicit_stats *stats) {
@@ -185,12 +216,7 @@ static int jacobi_solve(struct implicit_solver *s, double weight, double goal, i
     if (*bound <= goal || change == 0.0)
       return ERR_OK;
     if (k >= s->setup.cfg->max_iterations)
-      return err_set(ERR_CONFIG,
-                     "%s: time step %lld's solve did not reach its error %.3g in "
-                     "solver.max_iterations = %lld Jacobi sweeps (bound %.3g): raise "
-                     "solver.max_iterations or time.step_error, or take smaller steps",
-                     cfg_origin(s->setup.cfg, "solver.max_iterations"), (long long)step, goal,
-                     (long long)s->setup.cfg->max_iterations, *bound);
+      return out_of_steps(s, step, goal, "Jacobi sweeps", *bound);
   }
 }
 
@@ -239,27 +265,14 @@ static int chebyshev_solve(struct implicit_solver *s, double weight, double goal
     if (k < check && k < s->setup.cfg->max_iterations)
       continue;
     check = chebyshev_next_check(k);
-    method_exchange(halo_exchange, s->setup.halo, team, f->current);
-    double mine[3], all[3];
-    row_sum_bound(f, NULL, mine);
-    MPI_CHECK(MPI_Allreduce(mine, all, 2, MPI_DOUBLE, MPI_MAX, team->comm));
-    *bound = all[0];
-    stats->sweeps++;
-    stats->work += 1.0;
-    if (isnan(*bound))
-      return err_set(ERR_FAILURE, "the field is no longer finite in time step %lld",
-                     (long long)step);
+    double all[3];
+    CHECK(certify_step(s, NULL, step, all, bound, stats));
     if (isinf(*bound)) /* a row not certainly dominant (no capacity): Jacobi's certificate */
       return jacobi_solve(s, weight, goal, step, bound, stats);
     if (*bound <= goal || *bound <= 2.0 * all[1])
       return ERR_OK;
     if (k >= s->setup.cfg->max_iterations)
-      return err_set(ERR_CONFIG,
-                     "%s: time step %lld's solve did not reach its error %.3g in "
-                     "solver.max_iterations = %lld Chebyshev iterations (bound %.3g): raise "
-                     "solver.max_iterations or time.step_error, or take smaller steps",
-                     cfg_origin(s->setup.cfg, "solver.max_iterations"), (long long)step, goal,
-                     (long long)s->setup.cfg->max_iterations, *bound);
+      return out_of_steps(s, step, goal, "Chebyshev iterations", *bound);
   }
 }
 
@@ -289,22 +302,12 @@ int implicit_solve(struct implicit_solver *s, double weight, const double *previ
     (void)method_multigrid.step(s->mg, &it, k + 1, k + 1, false);
     stats->cycles++;
     stats->work += fig.work_per_step;
-    method_exchange(halo_exchange, s->setup.halo, team, f->current);
-    double mine[3], all[3];
-    row_sum_bound(f, estimate && k == 1 ? s->start : NULL, mine);
-    /* the bound, its rounding floor and max |x - start|, each the max over the ranks: one
-     * reduction a cycle */
-    MPI_CHECK(MPI_Allreduce(mine, all, 3, MPI_DOUBLE, MPI_MAX, team->comm));
-    *bound = all[0];
+    double all[3];
+    CHECK(certify_step(s, estimate && k == 1 ? s->start : NULL, step, all, bound, stats));
     /* |T_(n+1) - (2 T_n - T_(n-1))| = dt^2 |T''| + O(dt^3): twice backward Euler's local
      * truncation error, measured on the first cycle's result (within its bound of T_(n+1)) */
     if (estimate && k == 1)
       goal = fmax(goal, s->setup.truncation_fraction * 0.5 * fmax(all[2] - all[0], 0.0));
-    stats->sweeps++;
-    stats->work += 1.0;
-    if (isnan(*bound))
-      return err_set(ERR_FAILURE, "the field is no longer finite in time step %lld",
-                     (long long)step);
     if (isinf(*bound)) /* a row not certainly dominant (no capacity): Jacobi's certificate */
       return jacobi_solve(s, weight, goal, step, bound, stats);
     /* a goal below what rounding lets any iterate certify (a plate at rest: goal 0): the
@@ -312,12 +315,7 @@ int implicit_solve(struct implicit_solver *s, double weight, const double *previ
     if (*bound <= goal || *bound <= 2.0 * all[1])
       return ERR_OK;
     if (k >= s->setup.cfg->max_iterations)
-      return err_set(ERR_CONFIG,
-                     "%s: time step %lld's solve did not reach its error %.3g in "
-                     "solver.max_iterations = %lld cycles (bound %.3g): raise "
-                     "solver.max_iterations or time.step_error, or take smaller steps",
-                     cfg_origin(s->setup.cfg, "solver.max_iterations"), (long long)step, goal,
-                     (long long)s->setup.cfg->max_iterations, *bound);
+      return out_of_steps(s, step, goal, "cycles", *bound);
   }
 }
 
